@@ -1,0 +1,99 @@
+//! Builds the application from a [`Config`] and exposes the axum [`Router`].
+//! `main` and the integration tests both go through here, so tests drive the real
+//! router in-process.
+
+use crate::config::{Config, ConfigError};
+use crate::store::tenancy::Tenancy;
+use crate::store::{self, BackendKind, ConnectOptions, StoreError};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Request bodies larger than this are refused with 413.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Clone)]
+pub struct App {
+    pub config: Arc<Config>,
+    pub tenancy: Arc<Tenancy>,
+}
+
+impl App {
+    /// Connects the database named by the config (migrating the control database),
+    /// checks the master key, and is ready to serve.
+    pub async fn build(config: Config) -> Result<Self, AppError> {
+        let master = config.master_key()?;
+        std::fs::create_dir_all(&config.data_dir).map_err(StoreError::Io)?;
+        let backend = store::connect(
+            config.database_url.expose(),
+            &ConnectOptions {
+                data_dir: config.data_dir.clone(),
+                max_open_schools: config.max_open_schools,
+                forbid_superuser: config.is_production(),
+            },
+        )
+        .await?;
+        let tenancy = Tenancy::new(
+            backend,
+            master,
+            Duration::from_secs(config.key_cache_seconds),
+        )
+        .await?;
+        Ok(Self {
+            config: Arc::new(config),
+            tenancy: Arc::new(tenancy),
+        })
+    }
+
+    pub fn backend_kind(&self) -> BackendKind {
+        self.tenancy.backend().kind
+    }
+
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/healthz", get(healthz))
+            .route("/readyz", get(readyz))
+            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+            .with_state(self.clone())
+    }
+}
+
+/// The process is up.
+async fn healthz() -> impl IntoResponse {
+    (StatusCode::OK, "ok")
+}
+
+/// The databases answer. Reasons are logged, never returned.
+async fn readyz(State(app): State<App>) -> impl IntoResponse {
+    let backend = app.tenancy.backend();
+    let control = backend.control.ping().await;
+    let schools = backend.partitions.ping().await;
+    match (control, schools) {
+        (Ok(()), Ok(())) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+        (c, s) => {
+            if let Err(e) = c {
+                tracing::warn!(error = %e, "readiness: control database unavailable");
+            }
+            if let Err(e) = s {
+                tracing::warn!(error = %e, "readiness: school partitions unavailable");
+            }
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "unavailable" })),
+            )
+        }
+    }
+}

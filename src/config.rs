@@ -1,0 +1,276 @@
+//! Typed configuration from the environment (`RAABTA_*`) and an optional TOML file
+//! (`RAABTA_CONFIG` or `--config`). Environment variables win over the file.
+//! Secrets (the master key, a database URL that may carry a password) are wrapped so
+//! that `Debug` never prints them.
+
+use crate::domain::Secret;
+use crate::store::crypto::{CryptoError, MasterKey};
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(String),
+    #[error("RAABTA_ENV must be development or production (got {0:?})")]
+    BadEnv(String),
+    #[error("RAABTA_LISTEN must be host:port, e.g. 127.0.0.1:8080 (got {0:?})")]
+    BadListen(String),
+    #[error("RAABTA_PUBLIC_URL must start with http:// or https:// (got {0:?})")]
+    BadPublicUrl(String),
+    #[error("RAABTA_MASTER_KEY: {0}")]
+    MasterKey(CryptoError),
+    #[error("RAABTA_MASTER_KEY is required when RAABTA_ENV=production (base64 of 32 random bytes, e.g. `openssl rand -base64 32`)")]
+    MasterKeyRequired,
+    #[error("master key file {path}: {source}")]
+    MasterKeyFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("master key file {0} does not hold base64 of 32 bytes")]
+    MasterKeyFileBad(PathBuf),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Deserialize, Default)]
+struct Raw {
+    env: Option<String>,
+    database_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    listen: Option<String>,
+    public_url: Option<String>,
+    master_key: Option<String>,
+    max_open_schools: Option<usize>,
+    key_cache_seconds: Option<u64>,
+    seed_demo: Option<bool>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub env: Environment,
+    /// `sqlite://…` or `postgres://…`. May hold a password: never logged.
+    pub database_url: Secret<String>,
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    /// Externally visible base URL (for webhook signatures behind proxies).
+    pub public_url: String,
+    pub master_key: Option<Secret<String>>,
+    pub max_open_schools: usize,
+    /// How long a process trusts its cached school keys (key rotation waits this long).
+    pub key_cache_seconds: u64,
+    /// Create the demo school on first start (default: development only).
+    pub seed_demo: bool,
+}
+
+impl Config {
+    /// Reads the optional TOML file, then `RAABTA_*` environment variables.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut fig = Figment::new();
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("RAABTA_CONFIG").map(PathBuf::from));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError::Load(format!(
+                    "config file {} does not exist",
+                    path.display()
+                )));
+            }
+            fig = fig.merge(Toml::file(path));
+        }
+        fig = fig.merge(Env::prefixed("RAABTA_").ignore(&["config", "test_postgres_url"]));
+        let raw: Raw = fig
+            .extract()
+            .map_err(|e| ConfigError::Load(e.to_string()))?;
+        Self::from_raw(raw)
+    }
+
+    fn from_raw(raw: Raw) -> Result<Self, ConfigError> {
+        let env = match raw.env.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None | Some("development") | Some("dev") => Environment::Development,
+            Some("production") | Some("prod") => Environment::Production,
+            Some(other) => return Err(ConfigError::BadEnv(other.to_string())),
+        };
+        let data_dir = raw.data_dir.unwrap_or_else(|| PathBuf::from("./data"));
+        let listen_s = raw.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen: SocketAddr = listen_s
+            .parse()
+            .map_err(|_| ConfigError::BadListen(listen_s.clone()))?;
+        let public_url = raw
+            .public_url
+            .unwrap_or_else(|| format!("http://{listen}"))
+            .trim_end_matches('/')
+            .to_string();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(ConfigError::BadPublicUrl(public_url));
+        }
+        let database_url = raw
+            .database_url
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("control.db").display()));
+        Ok(Self {
+            env,
+            database_url: Secret::new(database_url),
+            data_dir,
+            listen,
+            public_url,
+            master_key: raw.master_key.map(Secret::new),
+            max_open_schools: raw.max_open_schools.unwrap_or(64),
+            key_cache_seconds: raw.key_cache_seconds.unwrap_or(30),
+            seed_demo: raw.seed_demo.unwrap_or(env == Environment::Development),
+        })
+    }
+
+    /// Development defaults with everything kept under `data_dir` (used by tests and
+    /// tools that build a config in code rather than from the environment).
+    pub fn in_dir(data_dir: &Path) -> Self {
+        Self::from_raw(Raw { data_dir: Some(data_dir.to_path_buf()), ..Raw::default() })
+            .unwrap_or_else(|_| unreachable!("defaults are valid"))
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.env == Environment::Production
+    }
+
+    /// The master key: from `RAABTA_MASTER_KEY`; in development, from (or newly
+    /// generated into) `<data dir>/master.key` with mode 0600 and a loud warning;
+    /// in production its absence is an error.
+    pub fn master_key(&self) -> Result<MasterKey, ConfigError> {
+        if let Some(k) = &self.master_key {
+            return MasterKey::from_base64(k.expose()).map_err(ConfigError::MasterKey);
+        }
+        if self.is_production() {
+            return Err(ConfigError::MasterKeyRequired);
+        }
+        let path = self.data_dir.join("master.key");
+        let io = |source| ConfigError::MasterKeyFile {
+            path: path.clone(),
+            source,
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(s) => {
+                MasterKey::from_base64(&s).map_err(|_| ConfigError::MasterKeyFileBad(path.clone()))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(&self.data_dir).map_err(io)?;
+                let key = MasterKey::generate();
+                write_private(&path, key.to_base64().as_bytes()).map_err(io)?;
+                tracing::warn!(
+                    path = %path.display(),
+                    "no RAABTA_MASTER_KEY: generated a development master key into the data dir. \
+                     Anyone who can read this file can decrypt every school's personal data. \
+                     Set RAABTA_MASTER_KEY (and RAABTA_ENV=production) for real deployments."
+                );
+                Ok(key)
+            }
+            Err(e) => Err(io(e)),
+        }
+    }
+}
+
+/// Creates a new file readable only by its owner (fails if it exists).
+pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(contents)?;
+    f.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults() {
+        let c = Config::from_raw(Raw::default()).unwrap();
+        assert_eq!(c.env, Environment::Development);
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+        assert!(c.database_url.expose().starts_with("sqlite://"));
+        assert!(c.seed_demo);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let bad = |raw: Raw| Config::from_raw(raw).unwrap_err().to_string();
+        assert!(bad(Raw {
+            env: Some("staging".into()),
+            ..Raw::default()
+        })
+        .contains("RAABTA_ENV"));
+        assert!(bad(Raw {
+            listen: Some("8080".into()),
+            ..Raw::default()
+        })
+        .contains("RAABTA_LISTEN"));
+        assert!(bad(Raw {
+            public_url: Some("ftp://x".into()),
+            ..Raw::default()
+        })
+        .contains("RAABTA_PUBLIC_URL"));
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug() {
+        let c = Config::from_raw(Raw {
+            database_url: Some("postgres://u:hunter2@db/x".into()),
+            master_key: Some("c2VjcmV0".into()),
+            ..Raw::default()
+        })
+        .unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2") && !shown.contains("c2VjcmV0"));
+    }
+
+    #[test]
+    fn production_requires_a_master_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Config::from_raw(Raw {
+            env: Some("production".into()),
+            data_dir: Some(dir.path().into()),
+            ..Raw::default()
+        })
+        .unwrap();
+        assert!(matches!(
+            c.master_key(),
+            Err(ConfigError::MasterKeyRequired)
+        ));
+        assert!(!c.seed_demo);
+    }
+
+    #[test]
+    fn development_key_is_generated_once_with_private_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Config::from_raw(Raw {
+            data_dir: Some(dir.path().into()),
+            ..Raw::default()
+        })
+        .unwrap();
+        let a = c.master_key().unwrap();
+        let b = c.master_key().unwrap();
+        assert_eq!(a.check_value(), b.check_value());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("master.key"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}

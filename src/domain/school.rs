@@ -1,0 +1,248 @@
+//! Schools (tenants): the slug people type, and the settings a school is created with.
+
+use super::TenantId;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SchoolError {
+    #[error("school slug must be 3-40 characters of a-z, 0-9 and '-', starting with a letter (got {0:?})")]
+    BadSlug(String),
+    #[error("unknown locale {0:?}: use en, ur or ar")]
+    BadLocale(String),
+    #[error("unsupported timezone {0:?}: use an IANA name such as Asia/Karachi or Asia/Riyadh")]
+    BadTimezone(String),
+    #[error("school name must not be empty")]
+    EmptyName,
+}
+
+/// A school's short name, used on the command line and in URLs.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Slug(String);
+
+impl Slug {
+    pub fn parse(s: &str) -> Result<Self, SchoolError> {
+        let ok = (3..=40).contains(&s.len())
+            && s.starts_with(|c: char| c.is_ascii_lowercase())
+            && !s.ends_with('-')
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if ok {
+            Ok(Self(s.to_string()))
+        } else {
+            Err(SchoolError::BadSlug(s.to_string()))
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Slug {
+    type Error = SchoolError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Slug::parse(&s)
+    }
+}
+impl From<Slug> for String {
+    fn from(s: Slug) -> String {
+        s.0
+    }
+}
+impl fmt::Display for Slug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl fmt::Debug for Slug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Slug({})", self.0)
+    }
+}
+
+/// The three languages Raabta speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Locale {
+    #[default]
+    En,
+    Ur,
+    Ar,
+}
+
+impl Locale {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Locale::En => "en",
+            Locale::Ur => "ur",
+            Locale::Ar => "ar",
+        }
+    }
+    /// Urdu and Arabic are written right to left.
+    pub fn is_rtl(self) -> bool {
+        matches!(self, Locale::Ur | Locale::Ar)
+    }
+}
+
+impl FromStr for Locale {
+    type Err = SchoolError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "en" | "english" => Ok(Locale::En),
+            "ur" | "urdu" => Ok(Locale::Ur),
+            "ar" | "arabic" => Ok(Locale::Ar),
+            other => Err(SchoolError::BadLocale(other.to_string())),
+        }
+    }
+}
+
+/// Timezones we know how to serve, with the country that phone numbers without a
+/// `+` prefix are read in.
+const TIMEZONES: &[(&str, &str)] = &[
+    ("Asia/Karachi", "PK"),
+    ("Asia/Riyadh", "SA"),
+    ("Asia/Dubai", "AE"),
+    ("Asia/Qatar", "QA"),
+    ("Asia/Kuwait", "KW"),
+    ("Asia/Bahrain", "BH"),
+    ("Asia/Muscat", "OM"),
+    ("UTC", ""),
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Timezone(String);
+
+impl Timezone {
+    pub fn parse(s: &str) -> Result<Self, SchoolError> {
+        TIMEZONES
+            .iter()
+            .find(|(tz, _)| tz.eq_ignore_ascii_case(s.trim()))
+            .map(|(tz, _)| Timezone(tz.to_string()))
+            .ok_or_else(|| SchoolError::BadTimezone(s.to_string()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// ISO 3166 region used to read local phone numbers, if any.
+    pub fn phone_region(&self) -> Option<&'static str> {
+        TIMEZONES
+            .iter()
+            .find(|(tz, _)| *tz == self.0)
+            .and_then(|(_, r)| (!r.is_empty()).then_some(*r))
+    }
+}
+impl TryFrom<String> for Timezone {
+    type Error = SchoolError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Timezone::parse(&s)
+    }
+}
+impl From<Timezone> for String {
+    fn from(t: Timezone) -> String {
+        t.0
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TenantStatus {
+    /// Registered; partition being created. Never served.
+    Provisioning,
+    Active,
+}
+
+impl TenantStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TenantStatus::Provisioning => "provisioning",
+            TenantStatus::Active => "active",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "provisioning" => Some(Self::Provisioning),
+            "active" => Some(Self::Active),
+            _ => None,
+        }
+    }
+}
+
+/// A school as the control database knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub slug: Slug,
+    pub name: String,
+    pub timezone: Timezone,
+    pub locale: Locale,
+    pub status: TenantStatus,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What `tenant create` asks for.
+#[derive(Debug, Clone)]
+pub struct NewTenant {
+    pub slug: Slug,
+    pub name: String,
+    pub timezone: Timezone,
+    pub locale: Locale,
+}
+
+impl NewTenant {
+    pub fn new(slug: &str, name: &str, timezone: &str, locale: &str) -> Result<Self, SchoolError> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(SchoolError::EmptyName);
+        }
+        Ok(Self {
+            slug: Slug::parse(slug)?,
+            name: name.to_string(),
+            timezone: Timezone::parse(timezone)?,
+            locale: locale.parse()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs() {
+        assert!(Slug::parse("beaconhouse-g9").is_ok());
+        for bad in ["", "ab", "9lives", "Caps", "with space", "trailing-", "a_b"] {
+            assert!(Slug::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn timezone_gives_phone_region() {
+        assert_eq!(
+            Timezone::parse("asia/karachi").unwrap().phone_region(),
+            Some("PK")
+        );
+        assert_eq!(
+            Timezone::parse("Asia/Riyadh").unwrap().phone_region(),
+            Some("SA")
+        );
+        assert_eq!(Timezone::parse("UTC").unwrap().phone_region(), None);
+        assert!(Timezone::parse("Mars/Olympus").is_err());
+    }
+
+    #[test]
+    fn new_tenant_validates() {
+        assert!(NewTenant::new("demo", "Demo", "Asia/Karachi", "ur").is_ok());
+        assert_eq!(
+            NewTenant::new("demo", "  ", "Asia/Karachi", "en").unwrap_err(),
+            SchoolError::EmptyName
+        );
+        assert!(matches!(
+            NewTenant::new("demo", "Demo", "Asia/Karachi", "fr"),
+            Err(SchoolError::BadLocale(_))
+        ));
+    }
+}

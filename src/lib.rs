@@ -1,0 +1,10 @@
+//! Raabta: a chat-first service for schools. See ARCHITECTURE.md for the map.
+
+pub mod app;
+pub mod codes;
+pub mod config;
+pub mod domain;
+pub mod import;
+pub mod password;
+pub mod seed;
+pub mod store;

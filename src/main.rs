@@ -1,0 +1,420 @@
+//! The `raabta` binary: the server and the operator's command line.
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use raabta::app::App;
+use raabta::codes;
+use raabta::config::{write_private, Config};
+use raabta::domain::activity::ActivityEntry;
+use raabta::domain::phone::Phone;
+use raabta::domain::roster::ContactRef;
+use raabta::domain::school::NewTenant;
+use raabta::import::{self, ImportError};
+use raabta::seed;
+use raabta::store::Progress;
+use serde_json::json;
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(
+    name = "raabta",
+    version,
+    about = "Chat-first school communication: WhatsApp, Telegram and a web admin"
+)]
+struct Cli {
+    /// Optional TOML config file (environment variables RAABTA_* override it).
+    #[arg(long, global = true, env = "RAABTA_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Migrate the control database and every school (each school in its own transaction).
+    Migrate,
+    /// Create, list and purge schools.
+    #[command(subcommand)]
+    Tenant(TenantCmd),
+    /// Import roster or fee CSV files (all rows or none).
+    #[command(subcommand)]
+    Import(ImportCmd),
+    /// Access codes for guardians and staff.
+    #[command(subcommand)]
+    Codes(CodesCmd),
+    /// Encryption keys.
+    #[command(subcommand)]
+    Keys(KeysCmd),
+}
+
+#[derive(Subcommand)]
+enum TenantCmd {
+    /// Create a school: its partition, role, migrations and keys.
+    Create {
+        slug: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "Asia/Karachi")]
+        timezone: String,
+        #[arg(long, default_value = "en")]
+        locale: String,
+    },
+    /// List schools.
+    List,
+    /// Delete a school's partition, role, keys and registry entry. Irreversible.
+    Purge {
+        slug: String,
+        /// Confirm that every record of this school is to be destroyed.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCmd {
+    /// Students and guardians (see `src/import.rs` or the README for columns).
+    Roster {
+        #[arg(long)]
+        tenant: String,
+        file: PathBuf,
+    },
+    /// Fee lines and payments.
+    Fees {
+        #[arg(long)]
+        tenant: String,
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum CodesCmd {
+    /// Print a fresh single-use access code for the guardian or staff member with this phone.
+    Issue {
+        #[arg(long)]
+        tenant: String,
+        /// Phone number in E.164 (+923001234567) or local form.
+        #[arg(long)]
+        phone: String,
+        /// guardian or staff, when the number belongs to both.
+        #[arg(long)]
+        role: Option<String>,
+        /// Days the code stays valid.
+        #[arg(long, default_value_t = 14)]
+        days: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCmd {
+    /// Add a new data key for a school and re-encrypt its fields while it keeps serving.
+    Rotate {
+        #[arg(long)]
+        tenant: String,
+        /// Rows per transaction.
+        #[arg(long, default_value_t = 500)]
+        batch: i64,
+    },
+}
+
+struct Bar(ProgressBar);
+
+impl Progress for Bar {
+    fn advance(&self, rows: u64) {
+        self.0.inc(rows);
+    }
+}
+
+fn bar(len: u64, what: &str) -> Bar {
+    let pb = ProgressBar::new(len);
+    if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})") {
+        pb.set_style(style.progress_chars("=> "));
+    }
+    pb.set_message(what.to_string());
+    Bar(pb)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RAABTA_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => migrate(config).await,
+        Command::Tenant(cmd) => tenant(config, cmd).await,
+        Command::Import(cmd) => import_cmd(config, cmd).await,
+        Command::Codes(cmd) => codes_cmd(config, cmd).await,
+        Command::Keys(cmd) => keys_cmd(config, cmd).await,
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let app = App::build(config).await?;
+    let cfg = app.config.clone();
+    if cfg.seed_demo {
+        if let Some(login) = seed::seed_if_empty(&app.tenancy).await? {
+            let text = login.render(&cfg.public_url);
+            let file = cfg.data_dir.join("DEMO.txt");
+            if let Err(e) = write_private(&file, text.as_bytes()) {
+                tracing::warn!(error = %e, "could not keep the demo logins in the data dir");
+            }
+            println!("{text}");
+            println!("  (kept in {} for later)\n", file.display());
+        } else if cfg.data_dir.join("DEMO.txt").exists() {
+            println!(
+                "Demo logins: see {}",
+                cfg.data_dir.join("DEMO.txt").display()
+            );
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    let schools = app.tenancy.list().await?.len();
+    println!(
+        "Raabta is serving {schools} school(s) on http://{} ({:?} backend, data in {}); ready in {} ms.\n\
+         Health: {}/healthz  Readiness: {}/readyz  Stop with Ctrl-C.",
+        cfg.listen,
+        app.backend_kind(),
+        cfg.data_dir.display(),
+        started.elapsed().as_millis(),
+        cfg.public_url,
+        cfg.public_url,
+    );
+    tracing::info!(listen = %cfg.listen, schools, "serving");
+    axum::serve(listener, app.router())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+async fn migrate(config: Config) -> anyhow::Result<()> {
+    let app = App::build(config).await?;
+    println!("control database: up to date");
+    let mut failed = 0;
+    for o in app.tenancy.migrate_all().await? {
+        match o.result {
+            Ok(n) => println!("{}: {n} migration(s) applied", o.tenant.slug),
+            Err(e) => {
+                failed += 1;
+                println!("{}: FAILED: {e}", o.tenant.slug);
+            }
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} school(s) failed to migrate; the others are up to date");
+    }
+    Ok(())
+}
+
+async fn tenant(config: Config, cmd: TenantCmd) -> anyhow::Result<()> {
+    let app = App::build(config).await?;
+    let t = &app.tenancy;
+    match cmd {
+        TenantCmd::Create {
+            slug,
+            name,
+            timezone,
+            locale,
+        } => {
+            let new = NewTenant::new(&slug, &name, &timezone, &locale)?;
+            let tenant = t.create(new).await?;
+            println!(
+                "created school {} ({}) in {}",
+                tenant.slug,
+                tenant.id,
+                t.backend().partitions.describe(tenant.id)
+            );
+        }
+        TenantCmd::List => {
+            let all = t.list().await?;
+            if all.is_empty() {
+                println!("no schools yet: `raabta tenant create <slug> --name <name>`");
+            }
+            for s in all {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    s.slug,
+                    s.name,
+                    s.timezone.as_str(),
+                    s.locale.as_str(),
+                    s.status.as_str(),
+                    t.backend().partitions.describe(s.id)
+                );
+            }
+        }
+        TenantCmd::Purge { slug, yes } => {
+            let tenant = t.tenant(&slug).await?;
+            if !yes {
+                bail!(
+                    "this destroys every record of {} ({}) and its keys; run again with --yes to confirm",
+                    tenant.slug,
+                    tenant.name
+                );
+            }
+            t.purge(&slug).await?;
+            println!("purged school {slug}: partition, role and keys are gone");
+        }
+    }
+    Ok(())
+}
+
+fn report_import_error(e: ImportError) -> anyhow::Error {
+    if let ImportError::Rows(rows) = &e {
+        for r in rows {
+            eprintln!("{r}");
+        }
+    }
+    e.into()
+}
+
+async fn import_cmd(config: Config, cmd: ImportCmd) -> anyhow::Result<()> {
+    let app = App::build(config).await?;
+    match cmd {
+        ImportCmd::Roster { tenant, file } => {
+            let school = app.tenancy.school(&tenant).await?;
+            let f = std::fs::File::open(&file)
+                .with_context(|| format!("cannot open {}", file.display()))?;
+            let rows = import::parse_roster(
+                std::io::BufReader::new(f),
+                school.tenant.timezone.phone_region(),
+            )
+            .map_err(report_import_error)?;
+            let pb = bar(rows.len() as u64, "importing roster");
+            let activity = ActivityEntry::now(
+                "cli",
+                "roster.import",
+                None,
+                "cli",
+                json!({ "rows": rows.len() }),
+            );
+            let s = school.store.import_roster(&rows, &activity, &pb).await?;
+            pb.0.finish_and_clear();
+            println!(
+                "roster imported: {} students created, {} updated; {} guardians created, {} updated; {} links",
+                s.students_created, s.students_updated, s.guardians_created, s.guardians_updated, s.links
+            );
+        }
+        ImportCmd::Fees { tenant, file } => {
+            let school = app.tenancy.school(&tenant).await?;
+            let f = std::fs::File::open(&file)
+                .with_context(|| format!("cannot open {}", file.display()))?;
+            let students = school.store.student_ids_by_admission().await?;
+            let rows = import::parse_fees(std::io::BufReader::new(f), &students)
+                .map_err(report_import_error)?;
+            let pb = bar(rows.len() as u64, "importing fees");
+            let activity = ActivityEntry::now(
+                "cli",
+                "fees.import",
+                None,
+                "cli",
+                json!({ "rows": rows.len() }),
+            );
+            let s = school
+                .store
+                .import_fees(&rows, &students, &activity, &pb)
+                .await?;
+            pb.0.finish_and_clear();
+            println!(
+                "fees imported: {} fee lines created, {} updated, {} payments added",
+                s.fee_lines_created, s.fee_lines_updated, s.payments
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn codes_cmd(config: Config, cmd: CodesCmd) -> anyhow::Result<()> {
+    let app = App::build(config).await?;
+    let CodesCmd::Issue {
+        tenant,
+        phone,
+        role,
+        days,
+    } = cmd;
+    let school = app.tenancy.school(&tenant).await?;
+    let phone = Phone::parse(&phone, school.tenant.timezone.phone_region())
+        .map_err(|e| anyhow::anyhow!("--phone: {e}"))?;
+    let mut contacts = school.store.contacts_by_phone(&phone).await?;
+    if let Some(role) = role.as_deref() {
+        match role {
+            "guardian" | "staff" => contacts.retain(|c| c.kind() == role),
+            other => bail!("--role must be guardian or staff (got {other:?})"),
+        }
+    }
+    let contact: ContactRef = match contacts.as_slice() {
+        [] => bail!("no guardian or staff member of {tenant} has that phone number"),
+        [one] => *one,
+        _ => bail!("that number belongs to a guardian and a staff member: add --role guardian or --role staff"),
+    };
+    let (code, expires) = codes::issue(
+        school.store.as_ref(),
+        contact,
+        chrono::Duration::days(days),
+        "cli",
+        "cli",
+    )
+    .await?;
+    println!("{}", code.display());
+    eprintln!(
+        "single use, valid until {} (UTC); only its hash is stored",
+        expires.format("%Y-%m-%d %H:%M")
+    );
+    Ok(())
+}
+
+async fn keys_cmd(config: Config, cmd: KeysCmd) -> anyhow::Result<()> {
+    let app = App::build(config).await?;
+    let KeysCmd::Rotate { tenant, batch } = cmd;
+    if !(1..=10_000).contains(&batch) {
+        bail!("--batch must be between 1 and 10000");
+    }
+    let total = app.tenancy.encrypted_value_count(&tenant).await?;
+    let pb = bar(total, "re-encrypting");
+    let wait_pb = pb.0.clone();
+    let on_wait = move |d: std::time::Duration| {
+        wait_pb.println(format!(
+            "waiting {}s so that running servers reload this school's keys",
+            d.as_secs()
+        ));
+    };
+    let report = app
+        .tenancy
+        .rotate_keys(&tenant, batch, &pb, &on_wait)
+        .await?;
+    pb.0.finish_and_clear();
+    println!(
+        "{tenant}: data key {} is active; {} values re-encrypted in {} pass(es); older keys retired",
+        report.new_key_id, report.rows_rewritten, report.passes
+    );
+    Ok(())
+}

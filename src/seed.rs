@@ -1,0 +1,146 @@
+//! The demo school created on a development server's first start, through the same
+//! code paths as real imports (CSV parsing, encryption, access codes).
+
+use crate::codes;
+use crate::domain::access_code::AccessCode;
+use crate::domain::activity::ActivityEntry;
+use crate::domain::phone::Phone;
+use crate::domain::roster::{ContactRef, StaffRole, StaffUser};
+use crate::domain::school::NewTenant;
+use crate::domain::StaffId;
+use crate::import;
+use crate::password;
+use crate::store::tenancy::Tenancy;
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+pub const DEMO_SLUG: &str = "demo";
+pub const DEMO_ADMIN_EMAIL: &str = "admin@demo.raabta.test";
+const ROSTER: &str = include_str!("../demo/roster.csv");
+const FEES: &str = include_str!("../demo/fees.csv");
+const DEMO_PARENT_PHONE: &str = "+923001110001";
+
+/// What a person needs to try the demo. Printed once and kept in `<data>/DEMO.txt`.
+pub struct DemoLogin {
+    pub admin_email: String,
+    pub admin_password: String,
+    pub parent_name: String,
+    pub parent_phone: String,
+    pub parent_code: AccessCode,
+    pub code_expires: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for DemoLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DemoLogin(<redacted>)")
+    }
+}
+
+impl DemoLogin {
+    pub fn render(&self, base_url: &str) -> String {
+        format!(
+            "Demo school \"{DEMO_SLUG}\" created.\n\
+             \n  Web admin:      {base_url}/admin   (not built yet: arrives with the web admin issue)\n\
+             \x20 Admin login:    {} / {}\n\
+             \x20 Demo parent:    {} ({}), access code {} (valid until {})\n\
+             \x20 Chat as parent: `raabta chat` (the terminal simulator arrives with the flow engine; not built yet)\n",
+            self.admin_email,
+            self.admin_password,
+            self.parent_name,
+            self.parent_phone,
+            self.parent_code.display(),
+            self.code_expires.format("%Y-%m-%d"),
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("demo data: {0}")]
+    Data(String),
+    #[error(transparent)]
+    Code(#[from] codes::CodeError),
+    #[error(transparent)]
+    Hash(#[from] password::HashError),
+}
+
+/// Creates the demo school if the deployment has no school yet.
+pub async fn seed_if_empty(tenancy: &Tenancy) -> Result<Option<DemoLogin>, SeedError> {
+    if !tenancy.list().await?.is_empty() {
+        return Ok(None);
+    }
+    let new = NewTenant::new(DEMO_SLUG, "Raabta Demo School", "Asia/Karachi", "en")
+        .map_err(|e| SeedError::Data(e.to_string()))?;
+    let tenant = tenancy.create(new).await?;
+    let region = tenant.timezone.phone_region();
+    let school = tenancy.open(tenant).await?;
+    let store = school.store.as_ref();
+
+    let roster = import::parse_roster(ROSTER.as_bytes(), region)
+        .map_err(|e| SeedError::Data(e.to_string()))?;
+    let act = |action: &str, n: usize| {
+        ActivityEntry::now("system", action, None, "seed", json!({ "rows": n }))
+    };
+    store
+        .import_roster(&roster, &act("roster.import", roster.len()), &())
+        .await?;
+    let students = store.student_ids_by_admission().await?;
+    let fees = import::parse_fees(FEES.as_bytes(), &students)
+        .map_err(|e| SeedError::Data(e.to_string()))?;
+    store
+        .import_fees(&fees, &students, &act("fees.import", fees.len()), &())
+        .await?;
+
+    let admin_password =
+        AccessCode::generate().expose().to_string() + &AccessCode::generate().expose()[..4];
+    let admin = StaffUser {
+        id: StaffId::new(),
+        full_name: "Demo Admin".into(),
+        email: DEMO_ADMIN_EMAIL.into(),
+        phone: None,
+        role: StaffRole::Admin,
+        branch: None,
+        password_hash: Some(password::hash(admin_password.clone()).await?),
+    };
+    store
+        .create_staff(
+            &admin,
+            &ActivityEntry::now(
+                "system",
+                "staff.create",
+                Some(format!("staff:{}", admin.id)),
+                "seed",
+                json!({"role": "admin"}),
+            ),
+        )
+        .await?;
+
+    let phone =
+        Phone::parse(DEMO_PARENT_PHONE, None).map_err(|e| SeedError::Data(e.to_string()))?;
+    let parent = store
+        .contacts_by_phone(&phone)
+        .await?
+        .into_iter()
+        .find(|c| matches!(c, ContactRef::Guardian(_)))
+        .ok_or_else(|| SeedError::Data("demo parent missing".into()))?;
+    let parent_name = match parent {
+        ContactRef::Guardian(g) => store
+            .guardian(g)
+            .await?
+            .map(|g| g.full_name)
+            .unwrap_or_default(),
+        ContactRef::Staff(_) => String::new(),
+    };
+    let (code, expires) =
+        codes::issue(store, parent, chrono::Duration::days(30), "system", "seed").await?;
+    Ok(Some(DemoLogin {
+        admin_email: DEMO_ADMIN_EMAIL.into(),
+        admin_password,
+        parent_name,
+        parent_phone: phone.e164().to_string(),
+        parent_code: code,
+        code_expires: expires,
+    }))
+}

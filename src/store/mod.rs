@@ -1,0 +1,421 @@
+//! Storage ports and their two implementations.
+//!
+//! * [`ControlStore`]: the school registry and wrapped keys (one per deployment).
+//! * [`Partitions`]: creates, migrates, opens and drops one school's partition
+//!   (a PostgreSQL schema + role, or a SQLite file).
+//! * [`TenantStore`]: everything inside one school's partition, split into narrow
+//!   traits. A `TenantStore` value is bound to exactly one school: there is no way to
+//!   pass a school id to its methods, so a query cannot reach another school.
+//!
+//! The backend is chosen once, from the database URL scheme, by [`connect`].
+//! SQL text is shared by both backends (`sql.rs`); only DDL and the way a
+//! transaction is bound to a school differ.
+
+pub mod crypto;
+mod migrate;
+pub mod postgres;
+mod sql;
+pub mod sqlite;
+pub mod tenancy;
+
+use crate::domain::activity::ActivityEntry;
+use crate::domain::attendance::AttendanceRecord;
+use crate::domain::fees::{FeeLineView, FeeRecord};
+use crate::domain::phone::Phone;
+use crate::domain::roster::{ContactRef, Guardian, RosterRecord, StaffUser, Student};
+use crate::domain::school::{Tenant, TenantStatus};
+use crate::domain::{AccessCodeId, StudentId, TenantId};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use crypto::{CryptoError, KeyRing};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration {version} ({description}) failed: {reason}")]
+    Migration {
+        version: i64,
+        description: String,
+        reason: String,
+    },
+    #[error("migration {0} was changed after it was applied (checksum mismatch)")]
+    MigrationChanged(i64),
+    #[error("database is at migration {0}, newer than this binary knows")]
+    MigrationTooNew(i64),
+    #[error("unknown school {0:?}")]
+    UnknownTenant(String),
+    #[error("a school with slug {0:?} already exists")]
+    TenantExists(String),
+    #[error("school {0:?} is not ready (status: provisioning); run `raabta tenant purge` and create it again")]
+    TenantNotActive(String),
+    #[error("encryption: {0}")]
+    Crypto(#[from] CryptoError),
+    #[error("invalid database URL: {0}")]
+    BadUrl(String),
+    #[error("the master key does not match this database: refusing to start rather than write data nobody can read (check RAABTA_MASTER_KEY)")]
+    WrongMasterKey,
+    #[error("unsafe database role: {0}")]
+    UnsafeRole(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, StoreError::Db(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A wrapped key as stored in the control database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantKeyRow {
+    pub tenant_id: TenantId,
+    pub purpose: KeyPurpose,
+    pub key_id: u32,
+    pub wrapped: Vec<u8>,
+    pub state: KeyState,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyPurpose {
+    Data,
+    Index,
+}
+
+impl KeyPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyPurpose::Data => "data",
+            KeyPurpose::Index => "index",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "data" => Some(Self::Data),
+            "index" => Some(Self::Index),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    /// Encrypts new values (one data key per school).
+    Active,
+    /// A previous key: still decrypts rows not yet re-encrypted.
+    DecryptOnly,
+    /// No row uses it any more (verified by a full re-encryption pass).
+    Retired,
+}
+
+impl KeyState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyState::Active => "active",
+            KeyState::DecryptOnly => "decrypt_only",
+            KeyState::Retired => "retired",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(Self::Active),
+            "decrypt_only" => Some(Self::DecryptOnly),
+            "retired" => Some(Self::Retired),
+            _ => None,
+        }
+    }
+}
+
+/// The deployment-wide registry. Holds no school data.
+#[async_trait]
+pub trait ControlStore: Send + Sync {
+    async fn setting(&self, name: &str) -> Result<Option<Vec<u8>>>;
+    /// Stores a setting unless one exists; returns the value now stored.
+    async fn init_setting(&self, name: &str, value: &[u8]) -> Result<Vec<u8>>;
+    /// Fails with [`StoreError::TenantExists`] on a duplicate slug.
+    async fn insert_tenant(&self, tenant: &Tenant) -> Result<()>;
+    async fn set_tenant_status(&self, id: TenantId, status: TenantStatus) -> Result<()>;
+    async fn tenants(&self) -> Result<Vec<Tenant>>;
+    async fn tenant_by_slug(&self, slug: &str) -> Result<Option<Tenant>>;
+    /// Removes the school and (by cascade) its wrapped keys.
+    async fn delete_tenant(&self, id: TenantId) -> Result<()>;
+    async fn insert_tenant_key(&self, key: &TenantKeyRow) -> Result<()>;
+    async fn tenant_keys(&self, id: TenantId) -> Result<Vec<TenantKeyRow>>;
+    /// Makes `new_active` the only active data key; the previous one becomes decrypt-only.
+    async fn activate_data_key(&self, id: TenantId, new_active: u32) -> Result<()>;
+    async fn set_key_state(
+        &self,
+        id: TenantId,
+        purpose: KeyPurpose,
+        key_id: u32,
+        state: KeyState,
+    ) -> Result<()>;
+    async fn ping(&self) -> Result<()>;
+}
+
+/// School partitions: a PostgreSQL schema and role, or a SQLite file.
+#[async_trait]
+pub trait Partitions: Send + Sync {
+    /// Creates the empty partition (idempotent).
+    async fn create(&self, id: TenantId) -> Result<()>;
+    /// Applies pending migrations in one transaction; returns how many were applied.
+    async fn migrate(&self, id: TenantId) -> Result<usize>;
+    /// Drops the partition and everything in it (idempotent).
+    async fn drop_partition(&self, id: TenantId) -> Result<()>;
+    /// A store bound to this school only.
+    async fn open(&self, id: TenantId, keys: Arc<KeyRing>) -> Result<Arc<dyn TenantStore>>;
+    /// Where a school lives, for people: schema and role, or file path.
+    fn describe(&self, id: TenantId) -> String;
+    async fn ping(&self) -> Result<()>;
+}
+
+/// Progress callback for long imports and key rotation (called with rows done).
+pub trait Progress: Send + Sync {
+    fn advance(&self, rows: u64);
+}
+
+impl Progress for () {
+    fn advance(&self, _rows: u64) {}
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RosterImportSummary {
+    pub students_created: u64,
+    pub students_updated: u64,
+    pub guardians_created: u64,
+    pub guardians_updated: u64,
+    pub links: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeeImportSummary {
+    pub fee_lines_created: u64,
+    pub fee_lines_updated: u64,
+    pub payments: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SchoolCounts {
+    pub branches: i64,
+    pub classes: i64,
+    pub students: i64,
+    pub guardians: i64,
+    pub staff: i64,
+    pub fee_lines: i64,
+    pub activity: i64,
+}
+
+#[async_trait]
+pub trait RosterStore: Send + Sync {
+    /// Upserts every record in one transaction, with the activity entry; all or nothing.
+    async fn import_roster(
+        &self,
+        records: &[RosterRecord],
+        activity: &ActivityEntry,
+        progress: &dyn Progress,
+    ) -> Result<RosterImportSummary>;
+    async fn students(&self) -> Result<Vec<Student>>;
+    async fn guardian(&self, id: crate::domain::GuardianId) -> Result<Option<Guardian>>;
+    async fn guardians_of(&self, student: StudentId) -> Result<Vec<Guardian>>;
+    async fn create_staff(&self, staff: &StaffUser, activity: &ActivityEntry) -> Result<()>;
+    /// The guardians and staff members with this phone (via the blind index).
+    async fn contacts_by_phone(&self, phone: &Phone) -> Result<Vec<ContactRef>>;
+    async fn counts(&self) -> Result<SchoolCounts>;
+}
+
+#[async_trait]
+pub trait FeeStore: Send + Sync {
+    async fn student_ids_by_admission(&self) -> Result<HashMap<String, StudentId>>;
+    /// Upserts fee lines and adds payments in one transaction; all or nothing.
+    async fn import_fees(
+        &self,
+        records: &[FeeRecord],
+        students: &HashMap<String, StudentId>,
+        activity: &ActivityEntry,
+        progress: &dyn Progress,
+    ) -> Result<FeeImportSummary>;
+    async fn fee_statement(&self, student: StudentId) -> Result<Vec<FeeLineView>>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAccessCode {
+    pub id: AccessCodeId,
+    pub contact: ContactRef,
+    pub code_hash: String,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[async_trait]
+pub trait AccessCodeStore: Send + Sync {
+    /// Stores a new code for the contact and revokes the contact's unused ones.
+    async fn insert_access_code(
+        &self,
+        code: &StoredAccessCode,
+        lookup: &[u8],
+        activity: &ActivityEntry,
+    ) -> Result<()>;
+    async fn access_code_by_lookup(&self, lookup: &[u8]) -> Result<Option<StoredAccessCode>>;
+    /// Marks the code used; false if it was already used or revoked (single use).
+    async fn consume_access_code(&self, id: AccessCodeId, activity: &ActivityEntry)
+        -> Result<bool>;
+}
+
+#[async_trait]
+pub trait AttendanceStore: Send + Sync {
+    /// One record per student per day: a second one replaces the first.
+    async fn record_attendance(&self, record: &AttendanceRecord) -> Result<()>;
+    async fn attendance_between(
+        &self,
+        student: StudentId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<AttendanceRecord>>;
+}
+
+#[async_trait]
+pub trait ActivityStore: Send + Sync {
+    async fn log_activity(&self, entry: &ActivityEntry) -> Result<()>;
+    /// Newest first.
+    async fn recent_activity(&self, limit: i64) -> Result<Vec<ActivityEntry>>;
+}
+
+/// An encrypted column and the table it lives in (all tables key rows by `id`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncryptedColumn {
+    pub table: &'static str,
+    pub column: &'static str,
+}
+
+/// Every encrypted column in a school partition. Key rotation walks this list, and
+/// the plaintext-scan test checks it; a new `_enc` column must be added here.
+pub const ENCRYPTED_COLUMNS: &[EncryptedColumn] = &[
+    EncryptedColumn {
+        table: "students",
+        column: "bform_enc",
+    },
+    EncryptedColumn {
+        table: "students",
+        column: "health_notes_enc",
+    },
+    EncryptedColumn {
+        table: "guardians",
+        column: "phone_enc",
+    },
+    EncryptedColumn {
+        table: "guardians",
+        column: "cnic_enc",
+    },
+    EncryptedColumn {
+        table: "guardians",
+        column: "address_enc",
+    },
+    EncryptedColumn {
+        table: "staff_users",
+        column: "phone_enc",
+    },
+    EncryptedColumn {
+        table: "staff_users",
+        column: "totp_secret_enc",
+    },
+    EncryptedColumn {
+        table: "channel_identities",
+        column: "external_id_enc",
+    },
+];
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchResult {
+    /// Rows looked at in this batch.
+    pub seen: u64,
+    /// Rows whose value was re-encrypted with the active key.
+    pub rewritten: u64,
+    /// Last row id looked at; pass it back to continue. None when the table is done.
+    pub next_after: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyUsage {
+    pub total: u64,
+    pub stale: u64,
+}
+
+#[async_trait]
+pub trait KeyRotationStore: Send + Sync {
+    /// Re-encrypts, with the ring's active key, up to `limit` rows of one column after
+    /// `after` (by id). A row changed concurrently is skipped (compare-and-set on the
+    /// old ciphertext) and picked up by the next pass.
+    async fn reencrypt_batch(
+        &self,
+        column: EncryptedColumn,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<BatchResult>;
+    /// How many values this column holds, and how many use a key other than the active one.
+    async fn key_usage(&self, column: EncryptedColumn) -> Result<KeyUsage>;
+}
+
+/// Everything one school's partition offers. Bound to a single school.
+#[async_trait]
+pub trait TenantStore:
+    RosterStore + FeeStore + AccessCodeStore + AttendanceStore + ActivityStore + KeyRotationStore
+{
+    fn tenant_id(&self) -> TenantId;
+    fn keys(&self) -> &KeyRing;
+    /// Where this store's queries run, as the database itself reports it: SQLite,
+    /// the files attached to its connections; PostgreSQL, the role and schema of a
+    /// school transaction. Used by diagnostics and the isolation tests.
+    async fn partition_identity(&self) -> Result<Vec<String>>;
+}
+
+/// A connected backend: control store plus school partitions.
+#[derive(Clone)]
+pub struct Backend {
+    pub control: Arc<dyn ControlStore>,
+    pub partitions: Arc<dyn Partitions>,
+    pub kind: BackendKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    Sqlite,
+    Postgres,
+}
+
+/// Options that do not come from the URL.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// Where SQLite keeps its files (control.db and schools/).
+    pub data_dir: PathBuf,
+    /// Most school SQLite pools kept open at once.
+    pub max_open_schools: usize,
+    /// Refuse a PostgreSQL superuser login (production).
+    pub forbid_superuser: bool,
+}
+
+/// Connects the backend named by the URL scheme and migrates the control database.
+pub async fn connect(url: &str, opts: &ConnectOptions) -> Result<Backend> {
+    if let Some(rest) = url.strip_prefix("sqlite:") {
+        sqlite::connect(rest, opts).await
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        postgres::connect(url, opts).await
+    } else {
+        Err(StoreError::BadUrl(
+            "the database URL must start with sqlite:// or postgres:// (the value is not shown)"
+                .into(),
+        ))
+    }
+}

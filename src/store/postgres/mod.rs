@@ -1,0 +1,282 @@
+//! PostgreSQL backend: one schema and one role per school.
+//!
+//! Names (derived from the school id, documented in ARCHITECTURE.md):
+//! * school schema and role: `school_<32 hex digits of the school id>`
+//! * control schema: `raabta_control` (owned by the login role)
+//! * serving role: `raabta_serving` (NOLOGIN, no privileges at all)
+//!
+//! Two pools share the login role from the URL:
+//! * the control pool (search_path `raabta_control`) for the registry and for
+//!   creating and dropping schools;
+//! * the serving pool, whose connections run `SET ROLE raabta_serving` as soon as
+//!   they connect. A school transaction then switches with
+//!   `set_config('role', 'school_…', true)` and `set_config('search_path', …, true)`
+//!   (i.e. `SET LOCAL`), which end with the transaction. A query that forgets its
+//!   school runs as `raabta_serving` and is refused.
+//!
+//! The login role must not be able to read school data by itself: it is either a
+//! superuser (development only; refused with `RAABTA_ENV=production`) or has
+//! `NOINHERIT`, so membership in the school roles lets it switch to them but gives
+//! it none of their privileges.
+
+use super::crypto::KeyRing;
+use super::sql::{control_store_impl, tenant_store_impl, StoreDb};
+use super::{
+    migrate, Backend, BackendKind, ConnectOptions, Partitions, Result, StoreError, TenantStore,
+};
+use crate::domain::TenantId;
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{ConnectOptions as _, Connection as _, PgConnection, Postgres, Transaction};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const CONTROL_SCHEMA: &str = "raabta_control";
+pub const SERVING_ROLE: &str = "raabta_serving";
+
+/// `school_<hex>`: the schema and role of one school. Only hex digits and `_`, so it
+/// is safe to splice into DDL (identifiers cannot be bound as parameters).
+pub fn school_ident(id: TenantId) -> String {
+    format!("school_{}", id.0.simple())
+}
+
+/// The serving pool: every connection drops to `raabta_serving` (no privileges) as
+/// soon as it connects, so only a school transaction (see [`PgSchool::begin`]) can
+/// read school data. Public so the isolation tests check this exact configuration.
+pub fn serving_pool_options() -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(16)
+        .min_connections(0)
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "SET ROLE {SERVING_ROLE}; SET search_path TO pg_catalog"
+                )))
+                .execute(conn)
+                .await?;
+                Ok(())
+            })
+        })
+}
+
+pub async fn connect(url: &str, opts: &ConnectOptions) -> Result<Backend> {
+    let base = PgConnectOptions::from_str(url)
+        .map_err(|_| {
+            StoreError::BadUrl("not a valid postgres:// URL (the value is not shown)".into())
+        })?
+        .application_name("raabta");
+
+    // Bootstrap on one connection: check the login role, create the control schema
+    // and the serving role, migrate the control schema.
+    let mut conn = base.connect().await?;
+    let (is_super, inherits, can_create_role): (bool, bool, bool) = sqlx::query_as(
+        "SELECT rolsuper, rolinherit, rolcreaterole FROM pg_roles WHERE rolname = current_user",
+    )
+    .fetch_one(&mut conn)
+    .await?;
+    if is_super {
+        if opts.forbid_superuser {
+            return Err(StoreError::UnsafeRole(
+                "the database user is a superuser, which can read every school; use a NOINHERIT \
+                 CREATEROLE login role in production (see ARCHITECTURE.md)"
+                    .into(),
+            ));
+        }
+        tracing::warn!(
+            "connected to PostgreSQL as a superuser: school isolation is enforced by SET ROLE, \
+             but a superuser can undo it; use a dedicated NOINHERIT login role in production"
+        );
+    } else {
+        if inherits {
+            return Err(StoreError::UnsafeRole(
+                "the database user has INHERIT, so it would hold every school's privileges; \
+                 run ALTER ROLE <user> NOINHERIT"
+                    .into(),
+            ));
+        }
+        if !can_create_role {
+            return Err(StoreError::UnsafeRole(
+                "the database user needs CREATEROLE to create one role per school".into(),
+            ));
+        }
+    }
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "CREATE SCHEMA IF NOT EXISTS {CONTROL_SCHEMA}; \
+         DO $$ BEGIN CREATE ROLE {SERVING_ROLE} NOLOGIN NOINHERIT; \
+         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;"
+    )))
+    .execute(&mut conn)
+    .await?;
+    if !is_super {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "GRANT {SERVING_ROLE} TO CURRENT_USER"
+        )))
+        .execute(&mut conn)
+        .await?;
+    }
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "SET search_path TO {CONTROL_SCHEMA}"
+    )))
+    .execute(&mut conn)
+    .await?;
+    migrate::run_postgres(&mut conn, &migrate::CONTROL_POSTGRES).await?;
+    conn.close().await?;
+
+    let control = PgPoolOptions::new()
+        .max_connections(4)
+        .min_connections(0)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "SET search_path TO {CONTROL_SCHEMA}"
+                )))
+                .execute(conn)
+                .await?;
+                Ok(())
+            })
+        })
+        .connect_with(base.clone())
+        .await?;
+    let serving = serving_pool_options().connect_lazy_with(base.clone());
+    let store = Arc::new(PgControl {
+        control: control.clone(),
+    });
+    let partitions = Arc::new(PgPartitions {
+        control,
+        serving,
+        base,
+    });
+    Ok(Backend {
+        control: store,
+        partitions,
+        kind: BackendKind::Postgres,
+    })
+}
+
+pub struct PgControl {
+    control: PgPool,
+}
+control_store_impl!(PgControl);
+
+pub struct PgPartitions {
+    control: PgPool,
+    serving: PgPool,
+    base: PgConnectOptions,
+}
+
+impl PgPartitions {
+    /// A fresh connection acting as the school's own role, for migrations.
+    async fn school_connection(&self, id: TenantId) -> Result<PgConnection> {
+        let ident = school_ident(id);
+        let mut conn = self.base.connect().await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "SET ROLE {ident}; SET search_path TO {ident}"
+        )))
+        .execute(&mut conn)
+        .await?;
+        Ok(conn)
+    }
+}
+
+#[async_trait]
+impl Partitions for PgPartitions {
+    async fn create(&self, id: TenantId) -> Result<()> {
+        let ident = school_ident(id);
+        let mut tx = self.control.begin().await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DO $$ BEGIN CREATE ROLE {ident} NOLOGIN NOINHERIT; \
+             EXCEPTION WHEN duplicate_object THEN NULL; END $$; \
+             GRANT {ident} TO CURRENT_USER; \
+             CREATE SCHEMA IF NOT EXISTS {ident} AUTHORIZATION {ident}; \
+             REVOKE ALL ON SCHEMA {ident} FROM PUBLIC;"
+        )))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn migrate(&self, id: TenantId) -> Result<usize> {
+        let mut conn = self.school_connection(id).await?;
+        let applied = migrate::run_postgres(&mut conn, &migrate::SCHOOL_POSTGRES).await;
+        // The connection carries the school's role: never return it to a pool.
+        let _ = conn.close().await;
+        applied
+    }
+
+    async fn drop_partition(&self, id: TenantId) -> Result<()> {
+        let ident = school_ident(id);
+        let mut tx = self.control.begin().await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS {ident} CASCADE; DROP ROLE IF EXISTS {ident};"
+        )))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn open(&self, id: TenantId, keys: Arc<KeyRing>) -> Result<Arc<dyn TenantStore>> {
+        if keys.tenant() != id {
+            return Err(StoreError::Corrupt(
+                "key ring belongs to another school".into(),
+            ));
+        }
+        Ok(Arc::new(PgSchool {
+            pool: self.serving.clone(),
+            ident: school_ident(id),
+            keys,
+        }))
+    }
+
+    fn describe(&self, id: TenantId) -> String {
+        let ident = school_ident(id);
+        format!("schema {ident}, role {ident}")
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.serving).await?;
+        Ok(())
+    }
+}
+
+/// One school's schema, reached through the shared serving pool.
+pub struct PgSchool {
+    pool: PgPool,
+    ident: String,
+    keys: Arc<KeyRing>,
+}
+
+impl StoreDb for PgSchool {
+    type Db = Postgres;
+}
+
+impl PgSchool {
+    /// A transaction bound to this school: its role and schema, for this transaction only.
+    async fn begin(&self) -> Result<Transaction<'static, Postgres>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT set_config('role', $1, true), set_config('search_path', $1, true)")
+            .bind(&self.ident)
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+
+    async fn begin_read(&self) -> Result<Transaction<'static, Postgres>> {
+        self.begin().await
+    }
+
+    async fn identity(&self) -> Result<Vec<String>> {
+        let mut tx = self.begin_read().await?;
+        let (user, schema): (String, String) =
+            sqlx::query_as("SELECT current_user::text, current_schema()::text")
+                .fetch_one(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(vec![user, schema])
+    }
+}
+
+tenant_store_impl!(PgSchool);

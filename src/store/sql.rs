@@ -1,0 +1,1042 @@
+//! SQL shared by both backends. The same query text (with `$n` placeholders) runs on
+//! SQLite and PostgreSQL; each backend invokes these macros for its own store types,
+//! providing `begin()` / `begin_read()` (which, on PostgreSQL, bind the transaction to
+//! the school's role and schema) and, for the control store, a `control` pool.
+
+use super::crypto::FieldRef;
+use super::{Result, StoreError};
+use crate::domain::activity::ActivityEntry;
+use crate::domain::phone::Phone;
+use crate::domain::roster::NationalId;
+use crate::domain::school::{Locale, Slug, Tenant, TenantStatus, Timezone};
+use crate::domain::{Pii, TenantId};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+pub(crate) fn field(table: &'static str, column: &'static str, row: Uuid) -> FieldRef<'static> {
+    FieldRef { table, column, row }
+}
+
+pub(crate) fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+pub(crate) fn tenant_from_parts(
+    id: Uuid,
+    slug: String,
+    name: String,
+    timezone: String,
+    locale: String,
+    status: String,
+    created_at: DateTime<Utc>,
+) -> Result<Tenant> {
+    Ok(Tenant {
+        id: TenantId(id),
+        slug: Slug::parse(&slug).map_err(corrupt)?,
+        name,
+        timezone: Timezone::parse(&timezone).map_err(corrupt)?,
+        locale: locale.parse::<Locale>().map_err(corrupt)?,
+        status: TenantStatus::parse(&status).ok_or_else(|| corrupt("tenant status"))?,
+        created_at,
+    })
+}
+
+pub(crate) fn activity_from_parts(
+    at: DateTime<Utc>,
+    actor: String,
+    action: String,
+    subject: Option<String>,
+    source: String,
+    details: serde_json::Value,
+) -> ActivityEntry {
+    ActivityEntry {
+        actor,
+        action,
+        subject,
+        source,
+        details,
+        at,
+    }
+}
+
+pub(crate) fn decrypt_phone(
+    keys: &super::crypto::KeyRing,
+    f: FieldRef<'_>,
+    ct: Option<Vec<u8>>,
+) -> Result<Option<Phone>> {
+    ct.map(|ct| {
+        let s = keys.decrypt_str(f, &ct)?;
+        Phone::parse(&s, None).map_err(|_| corrupt("stored phone is not E.164"))
+    })
+    .transpose()
+}
+
+pub(crate) fn decrypt_national_id(
+    keys: &super::crypto::KeyRing,
+    f: FieldRef<'_>,
+    ct: Option<Vec<u8>>,
+) -> Result<Option<NationalId>> {
+    ct.map(|ct| {
+        let s = keys.decrypt_str(f, &ct)?;
+        NationalId::parse(&s).map_err(|_| corrupt("stored national id"))
+    })
+    .transpose()
+}
+
+pub(crate) fn decrypt_text(
+    keys: &super::crypto::KeyRing,
+    f: FieldRef<'_>,
+    ct: Option<Vec<u8>>,
+) -> Result<Option<Pii<String>>> {
+    ct.map(|ct| Ok(Pii::new(keys.decrypt_str(f, &ct)?)))
+        .transpose()
+}
+
+/// `ControlStore` over a `control` pool field.
+macro_rules! control_store_impl {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::store::ControlStore for $store {
+            async fn setting(&self, name: &str) -> $crate::store::Result<Option<Vec<u8>>> {
+                let row: Option<(Vec<u8>,)> = sqlx::query_as("SELECT value FROM settings WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(&self.control)
+                    .await?;
+                Ok(row.map(|r| r.0))
+            }
+
+            async fn init_setting(&self, name: &str, value: &[u8]) -> $crate::store::Result<Vec<u8>> {
+                sqlx::query("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+                    .bind(name)
+                    .bind(value)
+                    .execute(&self.control)
+                    .await?;
+                self.setting(name)
+                    .await?
+                    .ok_or_else(|| $crate::store::sql::corrupt("setting vanished after insert"))
+            }
+
+            async fn insert_tenant(&self, t: &$crate::domain::school::Tenant) -> $crate::store::Result<()> {
+                let res = sqlx::query(
+                    "INSERT INTO tenants (id, slug, name, timezone, locale, status, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(t.id.0)
+                .bind(t.slug.as_str())
+                .bind(&t.name)
+                .bind(t.timezone.as_str())
+                .bind(t.locale.as_str())
+                .bind(t.status.as_str())
+                .bind(t.created_at)
+                .execute(&self.control)
+                .await;
+                match res {
+                    Ok(_) => Ok(()),
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                        Err($crate::store::StoreError::TenantExists(t.slug.to_string()))
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            }
+
+            async fn set_tenant_status(
+                &self,
+                id: $crate::domain::TenantId,
+                status: $crate::domain::school::TenantStatus,
+            ) -> $crate::store::Result<()> {
+                sqlx::query("UPDATE tenants SET status = $2 WHERE id = $1")
+                    .bind(id.0)
+                    .bind(status.as_str())
+                    .execute(&self.control)
+                    .await?;
+                Ok(())
+            }
+
+            async fn tenants(&self) -> $crate::store::Result<Vec<$crate::domain::school::Tenant>> {
+                let rows: Vec<(uuid::Uuid, String, String, String, String, String, chrono::DateTime<chrono::Utc>)> =
+                    sqlx::query_as(
+                        "SELECT id, slug, name, timezone, locale, status, created_at FROM tenants ORDER BY slug",
+                    )
+                    .fetch_all(&self.control)
+                    .await?;
+                rows.into_iter()
+                    .map(|(a, b, c, d, e, f, g)| $crate::store::sql::tenant_from_parts(a, b, c, d, e, f, g))
+                    .collect()
+            }
+
+            async fn tenant_by_slug(
+                &self,
+                slug: &str,
+            ) -> $crate::store::Result<Option<$crate::domain::school::Tenant>> {
+                let row: Option<(uuid::Uuid, String, String, String, String, String, chrono::DateTime<chrono::Utc>)> =
+                    sqlx::query_as(
+                        "SELECT id, slug, name, timezone, locale, status, created_at FROM tenants WHERE slug = $1",
+                    )
+                    .bind(slug)
+                    .fetch_optional(&self.control)
+                    .await?;
+                row.map(|(a, b, c, d, e, f, g)| $crate::store::sql::tenant_from_parts(a, b, c, d, e, f, g))
+                    .transpose()
+            }
+
+            async fn delete_tenant(&self, id: $crate::domain::TenantId) -> $crate::store::Result<()> {
+                let mut tx = self.control.begin().await?;
+                sqlx::query("DELETE FROM tenant_keys WHERE tenant_id = $1")
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM tenants WHERE id = $1").bind(id.0).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn insert_tenant_key(&self, k: &$crate::store::TenantKeyRow) -> $crate::store::Result<()> {
+                sqlx::query(
+                    "INSERT INTO tenant_keys (tenant_id, purpose, key_id, wrapped, state, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(k.tenant_id.0)
+                .bind(k.purpose.as_str())
+                .bind(i64::from(k.key_id))
+                .bind(&k.wrapped)
+                .bind(k.state.as_str())
+                .bind(k.created_at)
+                .execute(&self.control)
+                .await?;
+                Ok(())
+            }
+
+            async fn tenant_keys(
+                &self,
+                id: $crate::domain::TenantId,
+            ) -> $crate::store::Result<Vec<$crate::store::TenantKeyRow>> {
+                let rows: Vec<(String, i64, Vec<u8>, String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+                    "SELECT purpose, CAST(key_id AS BIGINT), wrapped, state, created_at FROM tenant_keys \
+                     WHERE tenant_id = $1 ORDER BY purpose, key_id",
+                )
+                .bind(id.0)
+                .fetch_all(&self.control)
+                .await?;
+                rows.into_iter()
+                    .map(|(purpose, key_id, wrapped, state, created_at)| {
+                        Ok($crate::store::TenantKeyRow {
+                            tenant_id: id,
+                            purpose: $crate::store::KeyPurpose::parse(&purpose)
+                                .ok_or_else(|| $crate::store::sql::corrupt("key purpose"))?,
+                            key_id: u32::try_from(key_id).map_err($crate::store::sql::corrupt)?,
+                            wrapped,
+                            state: $crate::store::KeyState::parse(&state)
+                                .ok_or_else(|| $crate::store::sql::corrupt("key state"))?,
+                            created_at,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn activate_data_key(
+                &self,
+                id: $crate::domain::TenantId,
+                new_active: u32,
+            ) -> $crate::store::Result<()> {
+                let mut tx = self.control.begin().await?;
+                sqlx::query(
+                    "UPDATE tenant_keys SET state = 'decrypt_only' \
+                     WHERE tenant_id = $1 AND purpose = 'data' AND state = 'active' AND key_id <> $2",
+                )
+                .bind(id.0)
+                .bind(i64::from(new_active))
+                .execute(&mut *tx)
+                .await?;
+                let done = sqlx::query(
+                    "UPDATE tenant_keys SET state = 'active' WHERE tenant_id = $1 AND purpose = 'data' AND key_id = $2",
+                )
+                .bind(id.0)
+                .bind(i64::from(new_active))
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() != 1 {
+                    return Err($crate::store::sql::corrupt("the key to activate does not exist"));
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn set_key_state(
+                &self,
+                id: $crate::domain::TenantId,
+                purpose: $crate::store::KeyPurpose,
+                key_id: u32,
+                state: $crate::store::KeyState,
+            ) -> $crate::store::Result<()> {
+                sqlx::query("UPDATE tenant_keys SET state = $4 WHERE tenant_id = $1 AND purpose = $2 AND key_id = $3")
+                    .bind(id.0)
+                    .bind(purpose.as_str())
+                    .bind(i64::from(key_id))
+                    .bind(state.as_str())
+                    .execute(&self.control)
+                    .await?;
+                Ok(())
+            }
+
+            async fn ping(&self) -> $crate::store::Result<()> {
+                sqlx::query("SELECT 1").execute(&self.control).await?;
+                Ok(())
+            }
+        }
+    };
+}
+pub(crate) use control_store_impl;
+
+/// All school-partition traits over a type with `begin()`, `begin_read()`, `keys`
+/// and `tenant` fields/methods.
+macro_rules! tenant_store_impl {
+    ($store:ty) => {
+        const _: () = {
+            use $crate::domain::activity::ActivityEntry;
+            use $crate::domain::attendance::{AttendanceRecord, AttendanceSource, AttendanceStatus};
+            use $crate::domain::fees::{Currency, FeeLineView, FeeRecord, Money};
+            use $crate::domain::phone::Phone;
+            use $crate::domain::roster::{ContactRef, Gender, Guardian, RosterRecord, StaffUser, Student};
+            use $crate::domain::school::Locale;
+            use $crate::domain::{AccessCodeId, ClassId, GuardianId, StaffId, StudentId};
+            use $crate::store::sql::{corrupt, decrypt_national_id, decrypt_phone, decrypt_text, field};
+            use $crate::store::{
+                AccessCodeStore, ActivityStore, AttendanceStore, BatchResult, EncryptedColumn, FeeImportSummary,
+                FeeStore, KeyRotationStore, Progress, Result, RosterImportSummary, RosterStore, SchoolCounts,
+                StoreError, StoredAccessCode, TenantStore,
+            };
+            use chrono::{DateTime, NaiveDate, Utc};
+            use sqlx::types::Json;
+            use std::collections::{HashMap, HashSet};
+            use uuid::Uuid;
+
+            const PHONE_INDEX: &str = "phone";
+
+            async fn log(
+                tx: &mut sqlx::Transaction<'static, <$store as StoreDb>::Db>,
+                e: &ActivityEntry,
+            ) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO activity_log (id, at, actor, action, subject, source, details) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(Uuid::now_v7())
+                .bind(e.at)
+                .bind(&e.actor)
+                .bind(&e.action)
+                .bind(&e.subject)
+                .bind(&e.source)
+                .bind(Json(&e.details))
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
+
+            type GuardianRow = (Uuid, String, Option<Vec<u8>>, Option<Vec<u8>>, Option<Vec<u8>>, String);
+            const GUARDIAN_COLS: &str = "g.id, g.full_name, g.phone_enc, g.cnic_enc, g.address_enc, g.preferred_language";
+
+            fn guardian_from_row(keys: &$crate::store::crypto::KeyRing, r: GuardianRow) -> Result<Guardian> {
+                let (id, full_name, phone, cnic, address, lang) = r;
+                Ok(Guardian {
+                    id: GuardianId(id),
+                    full_name,
+                    phone: decrypt_phone(keys, field("guardians", "phone_enc", id), phone)?,
+                    cnic: decrypt_national_id(keys, field("guardians", "cnic_enc", id), cnic)?,
+                    address: decrypt_text(keys, field("guardians", "address_enc", id), address)?,
+                    preferred_language: lang.parse::<Locale>().map_err(corrupt)?,
+                })
+            }
+
+            #[async_trait::async_trait]
+            impl RosterStore for $store {
+                async fn import_roster(
+                    &self,
+                    records: &[RosterRecord],
+                    activity: &ActivityEntry,
+                    progress: &dyn Progress,
+                ) -> Result<RosterImportSummary> {
+                    let keys = self.keys.clone();
+                    let mut tx = self.begin().await?;
+                    let now = Utc::now();
+                    let mut summary = RosterImportSummary::default();
+                    let mut branches: HashMap<String, Uuid> = HashMap::new();
+                    let mut classes: HashMap<(Uuid, String, String), Uuid> = HashMap::new();
+                    let mut students: HashMap<String, Uuid> = HashMap::new();
+                    let mut guardians_seen: HashSet<Uuid> = HashSet::new();
+                    for r in records {
+                        let branch_id = match branches.get(&r.branch) {
+                            Some(id) => *id,
+                            None => {
+                                let (id,): (Uuid,) = sqlx::query_as(
+                                    "INSERT INTO branches (id, name, created_at) VALUES ($1, $2, $3) \
+                                     ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id",
+                                )
+                                .bind(Uuid::now_v7())
+                                .bind(&r.branch)
+                                .bind(now)
+                                .fetch_one(&mut *tx)
+                                .await?;
+                                branches.insert(r.branch.clone(), id);
+                                id
+                            }
+                        };
+                        let class_key = (branch_id, r.class_name.clone(), r.section.clone());
+                        let class_id = match classes.get(&class_key) {
+                            Some(id) => *id,
+                            None => {
+                                let (id,): (Uuid,) = sqlx::query_as(
+                                    "INSERT INTO classes (id, branch_id, name, section, created_at) \
+                                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (branch_id, name, section) \
+                                     DO UPDATE SET name = excluded.name RETURNING id",
+                                )
+                                .bind(Uuid::now_v7())
+                                .bind(branch_id)
+                                .bind(&r.class_name)
+                                .bind(&r.section)
+                                .bind(now)
+                                .fetch_one(&mut *tx)
+                                .await?;
+                                classes.insert(class_key, id);
+                                id
+                            }
+                        };
+                        let student_id = match students.get(&r.admission_no) {
+                            Some(id) => *id,
+                            None => {
+                                let existing: Option<(Uuid,)> =
+                                    sqlx::query_as("SELECT id FROM students WHERE admission_no = $1")
+                                        .bind(&r.admission_no)
+                                        .fetch_optional(&mut *tx)
+                                        .await?;
+                                let id = existing.map(|e| e.0).unwrap_or_else(Uuid::now_v7);
+                                let bform = r
+                                    .bform
+                                    .as_ref()
+                                    .map(|b| keys.encrypt_str(field("students", "bform_enc", id), b.expose()))
+                                    .transpose()?;
+                                let health = r
+                                    .health_notes
+                                    .as_ref()
+                                    .map(|h| keys.encrypt_str(field("students", "health_notes_enc", id), h.expose()))
+                                    .transpose()?;
+                                if existing.is_some() {
+                                    sqlx::query(
+                                        "UPDATE students SET full_name = $2, date_of_birth = COALESCE($3, date_of_birth), \
+                                         gender = $4, class_id = $5, bform_enc = COALESCE($6, bform_enc), \
+                                         health_notes_enc = COALESCE($7, health_notes_enc), active = TRUE, updated_at = $8 \
+                                         WHERE id = $1",
+                                    )
+                                    .bind(id)
+                                    .bind(&r.student_name)
+                                    .bind(r.date_of_birth)
+                                    .bind(r.gender.as_str())
+                                    .bind(class_id)
+                                    .bind(bform)
+                                    .bind(health)
+                                    .bind(now)
+                                    .execute(&mut *tx)
+                                    .await?;
+                                    summary.students_updated += 1;
+                                } else {
+                                    sqlx::query(
+                                        "INSERT INTO students (id, admission_no, full_name, date_of_birth, gender, \
+                                         class_id, bform_enc, health_notes_enc, active, created_at, updated_at) \
+                                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, TRUE, $9, $9)",
+                                    )
+                                    .bind(id)
+                                    .bind(&r.admission_no)
+                                    .bind(&r.student_name)
+                                    .bind(r.date_of_birth)
+                                    .bind(r.gender.as_str())
+                                    .bind(class_id)
+                                    .bind(bform)
+                                    .bind(health)
+                                    .bind(now)
+                                    .execute(&mut *tx)
+                                    .await?;
+                                    summary.students_created += 1;
+                                }
+                                students.insert(r.admission_no.clone(), id);
+                                id
+                            }
+                        };
+                        if let Some(g) = &r.guardian {
+                            let bidx = keys.blind_index(PHONE_INDEX, g.phone.e164());
+                            let existing: Option<(Uuid,)> =
+                                sqlx::query_as("SELECT id FROM guardians WHERE phone_bidx = $1")
+                                    .bind(&bidx)
+                                    .fetch_optional(&mut *tx)
+                                    .await?;
+                            let gid = existing.map(|e| e.0).unwrap_or_else(Uuid::now_v7);
+                            if guardians_seen.insert(gid) {
+                                let cnic = g
+                                    .cnic
+                                    .as_ref()
+                                    .map(|c| keys.encrypt_str(field("guardians", "cnic_enc", gid), c.expose()))
+                                    .transpose()?;
+                                let address = g
+                                    .address
+                                    .as_ref()
+                                    .map(|a| keys.encrypt_str(field("guardians", "address_enc", gid), a.expose()))
+                                    .transpose()?;
+                                if existing.is_some() {
+                                    sqlx::query(
+                                        "UPDATE guardians SET full_name = $2, preferred_language = $3, \
+                                         cnic_enc = COALESCE($4, cnic_enc), address_enc = COALESCE($5, address_enc), \
+                                         updated_at = $6 WHERE id = $1",
+                                    )
+                                    .bind(gid)
+                                    .bind(&g.full_name)
+                                    .bind(g.language.as_str())
+                                    .bind(cnic)
+                                    .bind(address)
+                                    .bind(now)
+                                    .execute(&mut *tx)
+                                    .await?;
+                                    summary.guardians_updated += 1;
+                                } else {
+                                    let phone = keys.encrypt_str(field("guardians", "phone_enc", gid), g.phone.e164())?;
+                                    sqlx::query(
+                                        "INSERT INTO guardians (id, full_name, phone_enc, phone_bidx, cnic_enc, \
+                                         address_enc, preferred_language, created_at, updated_at) \
+                                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+                                    )
+                                    .bind(gid)
+                                    .bind(&g.full_name)
+                                    .bind(phone)
+                                    .bind(&bidx)
+                                    .bind(cnic)
+                                    .bind(address)
+                                    .bind(g.language.as_str())
+                                    .bind(now)
+                                    .execute(&mut *tx)
+                                    .await?;
+                                    summary.guardians_created += 1;
+                                }
+                            }
+                            sqlx::query(
+                                "INSERT INTO guardian_students (guardian_id, student_id, relation) VALUES ($1, $2, $3) \
+                                 ON CONFLICT (guardian_id, student_id) DO UPDATE SET relation = excluded.relation",
+                            )
+                            .bind(gid)
+                            .bind(student_id)
+                            .bind(g.relation.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                            summary.links += 1;
+                        }
+                        progress.advance(1);
+                    }
+                    log(&mut tx, activity).await?;
+                    tx.commit().await?;
+                    Ok(summary)
+                }
+
+                async fn students(&self) -> Result<Vec<Student>> {
+                    let mut tx = self.begin_read().await?;
+                    let rows: Vec<(Uuid, String, String, Option<NaiveDate>, String, Uuid, Option<Vec<u8>>, Option<Vec<u8>>)> =
+                        sqlx::query_as(
+                            "SELECT id, admission_no, full_name, date_of_birth, gender, class_id, bform_enc, \
+                             health_notes_enc FROM students ORDER BY admission_no",
+                        )
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    rows.into_iter()
+                        .map(|(id, admission_no, full_name, date_of_birth, gender, class_id, bform, health)| {
+                            Ok(Student {
+                                id: StudentId(id),
+                                admission_no,
+                                full_name,
+                                date_of_birth,
+                                gender: gender.parse::<Gender>().map_err(corrupt)?,
+                                class_id: ClassId(class_id),
+                                bform: decrypt_national_id(&self.keys, field("students", "bform_enc", id), bform)?,
+                                health_notes: decrypt_text(
+                                    &self.keys,
+                                    field("students", "health_notes_enc", id),
+                                    health,
+                                )?,
+                            })
+                        })
+                        .collect()
+                }
+
+                async fn guardian(&self, id: GuardianId) -> Result<Option<Guardian>> {
+                    let mut tx = self.begin_read().await?;
+                    let row: Option<GuardianRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT {GUARDIAN_COLS} FROM guardians g WHERE g.id = $1"
+                    )))
+                    .bind(id.0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    row.map(|r| guardian_from_row(&self.keys, r)).transpose()
+                }
+
+                async fn guardians_of(&self, student: StudentId) -> Result<Vec<Guardian>> {
+                    let mut tx = self.begin_read().await?;
+                    let rows: Vec<GuardianRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT {GUARDIAN_COLS} FROM guardians g JOIN guardian_students gs ON gs.guardian_id = g.id \
+                         WHERE gs.student_id = $1 ORDER BY g.full_name"
+                    )))
+                    .bind(student.0)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    rows.into_iter().map(|r| guardian_from_row(&self.keys, r)).collect()
+                }
+
+                async fn create_staff(&self, s: &StaffUser, activity: &ActivityEntry) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    let branch_id: Option<Uuid> = match &s.branch {
+                        None => None,
+                        Some(name) => {
+                            let row: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM branches WHERE name = $1")
+                                .bind(name)
+                                .fetch_optional(&mut *tx)
+                                .await?;
+                            Some(row.ok_or_else(|| StoreError::Conflict(format!("unknown branch {name:?}")))?.0)
+                        }
+                    };
+                    let phone = s
+                        .phone
+                        .as_ref()
+                        .map(|p| self.keys.encrypt_str(field("staff_users", "phone_enc", s.id.0), p.e164()))
+                        .transpose()?;
+                    let bidx = s.phone.as_ref().map(|p| self.keys.blind_index(PHONE_INDEX, p.e164()));
+                    let res = sqlx::query(
+                        "INSERT INTO staff_users (id, full_name, email, phone_enc, phone_bidx, role, branch_id, \
+                         password_hash, active, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, TRUE, $9)",
+                    )
+                    .bind(s.id.0)
+                    .bind(&s.full_name)
+                    .bind(s.email.to_lowercase())
+                    .bind(phone)
+                    .bind(bidx)
+                    .bind(s.role.as_str())
+                    .bind(branch_id)
+                    .bind(&s.password_hash)
+                    .bind(Utc::now())
+                    .execute(&mut *tx)
+                    .await;
+                    match res {
+                        Ok(_) => {}
+                        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                            return Err(StoreError::Conflict(
+                                "a staff member with this email or phone already exists".into(),
+                            ))
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                    log(&mut tx, activity).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn contacts_by_phone(&self, phone: &Phone) -> Result<Vec<ContactRef>> {
+                    let bidx = self.keys.blind_index(PHONE_INDEX, phone.e164());
+                    let mut tx = self.begin_read().await?;
+                    let rows: Vec<(String, Uuid)> = sqlx::query_as(
+                        "SELECT 'guardian', id FROM guardians WHERE phone_bidx = $1 \
+                         UNION ALL SELECT 'staff', id FROM staff_users WHERE phone_bidx = $1 AND active",
+                    )
+                    .bind(bidx)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    rows.into_iter()
+                        .map(|(kind, id)| ContactRef::from_parts(&kind, id).ok_or_else(|| corrupt("contact kind")))
+                        .collect()
+                }
+
+                async fn counts(&self) -> Result<SchoolCounts> {
+                    let mut tx = self.begin_read().await?;
+                    let (branches, classes, students, guardians, staff, fee_lines, activity): (i64, i64, i64, i64, i64, i64, i64) =
+                        sqlx::query_as(
+                            "SELECT (SELECT COUNT(*) FROM branches), (SELECT COUNT(*) FROM classes), \
+                             (SELECT COUNT(*) FROM students), (SELECT COUNT(*) FROM guardians), \
+                             (SELECT COUNT(*) FROM staff_users), (SELECT COUNT(*) FROM fee_lines), \
+                             (SELECT COUNT(*) FROM activity_log)",
+                        )
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(SchoolCounts { branches, classes, students, guardians, staff, fee_lines, activity })
+                }
+            }
+
+            #[async_trait::async_trait]
+            impl FeeStore for $store {
+                async fn student_ids_by_admission(&self) -> Result<HashMap<String, StudentId>> {
+                    let mut tx = self.begin_read().await?;
+                    let rows: Vec<(String, Uuid)> = sqlx::query_as("SELECT admission_no, id FROM students")
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(rows.into_iter().map(|(a, id)| (a, StudentId(id))).collect())
+                }
+
+                async fn import_fees(
+                    &self,
+                    records: &[FeeRecord],
+                    students: &HashMap<String, StudentId>,
+                    activity: &ActivityEntry,
+                    progress: &dyn Progress,
+                ) -> Result<FeeImportSummary> {
+                    let mut tx = self.begin().await?;
+                    let now = Utc::now();
+                    let mut summary = FeeImportSummary::default();
+                    for r in records {
+                        let student = students.get(&r.admission_no).ok_or_else(|| {
+                            StoreError::Conflict(format!("line {}: unknown admission number", r.line))
+                        })?;
+                        let existing: Option<(Uuid,)> = sqlx::query_as(
+                            "SELECT id FROM fee_lines WHERE student_id = $1 AND period = $2 AND description = $3",
+                        )
+                        .bind(student.0)
+                        .bind(&r.period)
+                        .bind(&r.description)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        let line_id = match existing {
+                            Some((id,)) => {
+                                sqlx::query(
+                                    "UPDATE fee_lines SET amount_minor = $2, currency = $3, due_date = $4 WHERE id = $1",
+                                )
+                                .bind(id)
+                                .bind(r.amount.minor)
+                                .bind(r.amount.currency.as_str())
+                                .bind(r.due_date)
+                                .execute(&mut *tx)
+                                .await?;
+                                summary.fee_lines_updated += 1;
+                                id
+                            }
+                            None => {
+                                let id = Uuid::now_v7();
+                                sqlx::query(
+                                    "INSERT INTO fee_lines (id, student_id, period, description, amount_minor, \
+                                     currency, due_date, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                                )
+                                .bind(id)
+                                .bind(student.0)
+                                .bind(&r.period)
+                                .bind(&r.description)
+                                .bind(r.amount.minor)
+                                .bind(r.amount.currency.as_str())
+                                .bind(r.due_date)
+                                .bind(now)
+                                .execute(&mut *tx)
+                                .await?;
+                                summary.fee_lines_created += 1;
+                                id
+                            }
+                        };
+                        if let Some(p) = &r.payment {
+                            let done = sqlx::query(
+                                "INSERT INTO payments (id, fee_line_id, amount_minor, paid_on, reference, created_at) \
+                                 VALUES ($1, $2, $3, $4, $5, $6) \
+                                 ON CONFLICT (fee_line_id, paid_on, amount_minor, reference) DO NOTHING",
+                            )
+                            .bind(Uuid::now_v7())
+                            .bind(line_id)
+                            .bind(p.amount_minor)
+                            .bind(p.paid_on)
+                            .bind(&p.reference)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                            summary.payments += done.rows_affected();
+                        }
+                        progress.advance(1);
+                    }
+                    log(&mut tx, activity).await?;
+                    tx.commit().await?;
+                    Ok(summary)
+                }
+
+                async fn fee_statement(&self, student: StudentId) -> Result<Vec<FeeLineView>> {
+                    let mut tx = self.begin_read().await?;
+                    let rows: Vec<(String, String, i64, String, NaiveDate, i64)> = sqlx::query_as(
+                        "SELECT f.period, f.description, f.amount_minor, f.currency, f.due_date, \
+                         COALESCE(CAST(SUM(p.amount_minor) AS BIGINT), 0) FROM fee_lines f \
+                         LEFT JOIN payments p ON p.fee_line_id = f.id WHERE f.student_id = $1 \
+                         GROUP BY f.id, f.period, f.description, f.amount_minor, f.currency, f.due_date \
+                         ORDER BY f.due_date, f.period, f.description",
+                    )
+                    .bind(student.0)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    rows.into_iter()
+                        .map(|(period, description, minor, currency, due_date, paid_minor)| {
+                            Ok(FeeLineView {
+                                period,
+                                description,
+                                amount: Money { minor, currency: currency.parse::<Currency>().map_err(corrupt)? },
+                                paid_minor,
+                                due_date,
+                            })
+                        })
+                        .collect()
+                }
+            }
+
+            #[async_trait::async_trait]
+            impl AccessCodeStore for $store {
+                async fn insert_access_code(
+                    &self,
+                    code: &StoredAccessCode,
+                    lookup: &[u8],
+                    activity: &ActivityEntry,
+                ) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    let now = Utc::now();
+                    sqlx::query(
+                        "UPDATE access_codes SET revoked_at = $3 WHERE contact_kind = $1 AND contact_id = $2 \
+                         AND used_at IS NULL AND revoked_at IS NULL",
+                    )
+                    .bind(code.contact.kind())
+                    .bind(code.contact.uuid())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "INSERT INTO access_codes (id, contact_kind, contact_id, code_lookup, code_hash, expires_at, \
+                         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(code.id.0)
+                    .bind(code.contact.kind())
+                    .bind(code.contact.uuid())
+                    .bind(lookup)
+                    .bind(&code.code_hash)
+                    .bind(code.expires_at)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    log(&mut tx, activity).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn access_code_by_lookup(&self, lookup: &[u8]) -> Result<Option<StoredAccessCode>> {
+                    let mut tx = self.begin_read().await?;
+                    let row: Option<(Uuid, String, Uuid, String, DateTime<Utc>, Option<DateTime<Utc>>, Option<DateTime<Utc>>)> =
+                        sqlx::query_as(
+                            "SELECT id, contact_kind, contact_id, code_hash, expires_at, used_at, revoked_at \
+                             FROM access_codes WHERE code_lookup = $1",
+                        )
+                        .bind(lookup)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    row.map(|(id, kind, contact_id, code_hash, expires_at, used_at, revoked_at)| {
+                        Ok(StoredAccessCode {
+                            id: AccessCodeId(id),
+                            contact: ContactRef::from_parts(&kind, contact_id).ok_or_else(|| corrupt("contact kind"))?,
+                            code_hash,
+                            expires_at,
+                            used_at,
+                            revoked_at,
+                        })
+                    })
+                    .transpose()
+                }
+
+                async fn consume_access_code(&self, id: AccessCodeId, activity: &ActivityEntry) -> Result<bool> {
+                    let mut tx = self.begin().await?;
+                    let done = sqlx::query(
+                        "UPDATE access_codes SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL",
+                    )
+                    .bind(id.0)
+                    .bind(Utc::now())
+                    .execute(&mut *tx)
+                    .await?;
+                    if done.rows_affected() != 1 {
+                        tx.rollback().await?;
+                        return Ok(false);
+                    }
+                    log(&mut tx, activity).await?;
+                    tx.commit().await?;
+                    Ok(true)
+                }
+            }
+
+            #[async_trait::async_trait]
+            impl AttendanceStore for $store {
+                async fn record_attendance(&self, r: &AttendanceRecord) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    sqlx::query(
+                        "INSERT INTO attendance (id, day, student_id, status, source, recorded_by, recorded_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (student_id, day) DO UPDATE SET \
+                         status = excluded.status, source = excluded.source, recorded_by = excluded.recorded_by, \
+                         recorded_at = excluded.recorded_at",
+                    )
+                    .bind(Uuid::now_v7())
+                    .bind(r.day)
+                    .bind(r.student.0)
+                    .bind(r.status.as_str())
+                    .bind(r.source.as_str())
+                    .bind(r.recorded_by.map(|s| s.0))
+                    .bind(Utc::now())
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn attendance_between(
+                    &self,
+                    student: StudentId,
+                    from: NaiveDate,
+                    to: NaiveDate,
+                ) -> Result<Vec<AttendanceRecord>> {
+                    let mut tx = self.begin_read().await?;
+                    let rows: Vec<(NaiveDate, String, String, Option<Uuid>)> = sqlx::query_as(
+                        "SELECT day, status, source, recorded_by FROM attendance \
+                         WHERE student_id = $1 AND day >= $2 AND day <= $3 ORDER BY day",
+                    )
+                    .bind(student.0)
+                    .bind(from)
+                    .bind(to)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    rows.into_iter()
+                        .map(|(day, status, source, by)| {
+                            Ok(AttendanceRecord {
+                                day,
+                                student,
+                                status: status.parse::<AttendanceStatus>().map_err(corrupt)?,
+                                source: match source.as_str() {
+                                    "manual" => AttendanceSource::Manual,
+                                    "face" => AttendanceSource::Face,
+                                    _ => return Err(corrupt("attendance source")),
+                                },
+                                recorded_by: by.map(StaffId),
+                            })
+                        })
+                        .collect()
+                }
+            }
+
+            #[async_trait::async_trait]
+            impl ActivityStore for $store {
+                async fn log_activity(&self, entry: &ActivityEntry) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    log(&mut tx, entry).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn recent_activity(&self, limit: i64) -> Result<Vec<ActivityEntry>> {
+                    let mut tx = self.begin_read().await?;
+                    let rows: Vec<(DateTime<Utc>, String, String, Option<String>, String, Json<serde_json::Value>)> =
+                        sqlx::query_as(
+                            "SELECT at, actor, action, subject, source, details FROM activity_log \
+                             ORDER BY at DESC, id DESC LIMIT $1",
+                        )
+                        .bind(limit)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(rows
+                        .into_iter()
+                        .map(|(at, actor, action, subject, source, details)| {
+                            $crate::store::sql::activity_from_parts(at, actor, action, subject, source, details.0)
+                        })
+                        .collect())
+                }
+            }
+
+            #[async_trait::async_trait]
+            impl KeyRotationStore for $store {
+                async fn reencrypt_batch(
+                    &self,
+                    col: EncryptedColumn,
+                    after: Option<Uuid>,
+                    limit: i64,
+                ) -> Result<BatchResult> {
+                    let (table, column) = (col.table, col.column);
+                    let mut tx = self.begin().await?;
+                    let rows: Vec<(Uuid, Vec<u8>)> = match after {
+                        Some(after) => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                            "SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL AND id > $1 ORDER BY id LIMIT $2"
+                        )))
+                        .bind(after)
+                        .bind(limit)
+                        .fetch_all(&mut *tx)
+                        .await?,
+                        None => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                            "SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL ORDER BY id LIMIT $1"
+                        )))
+                        .bind(limit)
+                        .fetch_all(&mut *tx)
+                        .await?,
+                    };
+                    let active = self.keys.active_key_id();
+                    let mut result = BatchResult { seen: rows.len() as u64, ..BatchResult::default() };
+                    for (id, old) in &rows {
+                        if $crate::store::crypto::key_id_of(old)? == active {
+                            continue;
+                        }
+                        let f = $crate::store::crypto::FieldRef { table, column, row: *id };
+                        let plain = self.keys.decrypt(f, old)?;
+                        let new = self.keys.encrypt(f, &plain)?;
+                        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "UPDATE {table} SET {column} = $1 WHERE id = $2 AND {column} = $3"
+                        )))
+                        .bind(new)
+                        .bind(id)
+                        .bind(old)
+                        .execute(&mut *tx)
+                        .await?;
+                        result.rewritten += done.rows_affected();
+                    }
+                    tx.commit().await?;
+                    result.next_after = if rows.len() as i64 == limit { rows.last().map(|r| r.0) } else { None };
+                    Ok(result)
+                }
+
+                async fn key_usage(&self, col: EncryptedColumn) -> Result<$crate::store::KeyUsage> {
+                    let mut tx = self.begin_read().await?;
+                    let rows: Vec<(Vec<u8>,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT {} FROM {} WHERE {} IS NOT NULL",
+                        col.column, col.table, col.column
+                    )))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    let active = self.keys.active_key_id();
+                    let mut usage = $crate::store::KeyUsage { total: rows.len() as u64, stale: 0 };
+                    for (ct,) in rows {
+                        if $crate::store::crypto::key_id_of(&ct)? != active {
+                            usage.stale += 1;
+                        }
+                    }
+                    Ok(usage)
+                }
+            }
+
+            #[async_trait::async_trait]
+            impl TenantStore for $store {
+                async fn partition_identity(&self) -> Result<Vec<String>> {
+                    self.identity().await
+                }
+                fn tenant_id(&self) -> $crate::domain::TenantId {
+                    self.keys.tenant()
+                }
+                fn keys(&self) -> &$crate::store::crypto::KeyRing {
+                    &self.keys
+                }
+            }
+        };
+    };
+}
+pub(crate) use tenant_store_impl;
+
+/// Ties a store type to its sqlx database, for the shared helpers above.
+pub(crate) trait StoreDb {
+    type Db: sqlx::Database;
+}

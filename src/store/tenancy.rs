@@ -1,0 +1,358 @@
+//! School lifecycle and key management on top of a [`Backend`]: create, migrate,
+//! list, purge, open, and rotate keys. Used by `serve`, the CLI and the tests alike.
+
+use super::crypto::{random_key, CryptoError, KeyRing, MasterKey};
+use super::{
+    Backend, KeyPurpose, KeyState, Progress, Result, StoreError, TenantKeyRow, TenantStore,
+    ENCRYPTED_COLUMNS,
+};
+use crate::domain::school::{NewTenant, Tenant, TenantStatus};
+use crate::domain::TenantId;
+use chrono::Utc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const MASTER_CHECK: &str = "master_key_check";
+
+/// An open school: its registry entry and a store bound to its partition.
+#[derive(Clone)]
+pub struct School {
+    pub tenant: Tenant,
+    pub store: Arc<dyn TenantStore>,
+}
+
+impl std::fmt::Debug for School {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("School")
+            .field("tenant", &self.tenant)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What migrating one school did.
+#[derive(Debug)]
+pub struct MigrateOutcome {
+    pub tenant: Tenant,
+    pub result: Result<usize>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RotationReport {
+    pub new_key_id: u32,
+    pub rows_rewritten: u64,
+    pub passes: u32,
+}
+
+pub struct Tenancy {
+    backend: Backend,
+    master: MasterKey,
+    rings: Mutex<HashMap<TenantId, (Arc<KeyRing>, Instant)>>,
+    ring_ttl: Duration,
+}
+
+impl Tenancy {
+    /// Checks the master key against the control database (recording it on first
+    /// start); a different key is refused before anything is written.
+    pub async fn new(backend: Backend, master: MasterKey, ring_ttl: Duration) -> Result<Self> {
+        let stored = backend
+            .control
+            .init_setting(MASTER_CHECK, &master.check_value())
+            .await?;
+        if !master.matches_check_value(&stored) {
+            return Err(StoreError::WrongMasterKey);
+        }
+        Ok(Self {
+            backend,
+            master,
+            rings: Mutex::new(HashMap::new()),
+            ring_ttl,
+        })
+    }
+
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    pub fn key_cache_ttl(&self) -> Duration {
+        self.ring_ttl
+    }
+
+    /// Registers the school, creates and migrates its partition and makes its keys.
+    /// On any failure the partial school is removed again.
+    pub async fn create(&self, new: NewTenant) -> Result<Tenant> {
+        let mut tenant = Tenant {
+            id: TenantId::new(),
+            slug: new.slug,
+            name: new.name,
+            timezone: new.timezone,
+            locale: new.locale,
+            status: TenantStatus::Provisioning,
+            created_at: Utc::now(),
+        };
+        self.backend.control.insert_tenant(&tenant).await?;
+        match self.provision(&tenant).await {
+            Ok(()) => {
+                tenant.status = TenantStatus::Active;
+                Ok(tenant)
+            }
+            Err(e) => {
+                tracing::error!(school = %tenant.slug, error = %e, "creating school failed; removing it");
+                if let Err(cleanup) = self.remove(&tenant).await {
+                    tracing::error!(school = %tenant.slug, error = %cleanup, "cleanup after failed create failed");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn provision(&self, tenant: &Tenant) -> Result<()> {
+        let p = &self.backend.partitions;
+        p.create(tenant.id).await?;
+        p.migrate(tenant.id).await?;
+        for purpose in [KeyPurpose::Data, KeyPurpose::Index] {
+            let key = random_key();
+            self.backend
+                .control
+                .insert_tenant_key(&TenantKeyRow {
+                    tenant_id: tenant.id,
+                    purpose,
+                    key_id: 1,
+                    wrapped: self.master.wrap(tenant.id, purpose.as_str(), 1, &key)?,
+                    state: KeyState::Active,
+                    created_at: Utc::now(),
+                })
+                .await?;
+        }
+        self.backend
+            .control
+            .set_tenant_status(tenant.id, TenantStatus::Active)
+            .await
+    }
+
+    async fn remove(&self, tenant: &Tenant) -> Result<()> {
+        self.forget_ring(tenant.id);
+        self.backend.partitions.drop_partition(tenant.id).await?;
+        self.backend.control.delete_tenant(tenant.id).await
+    }
+
+    /// Applies pending migrations to every school, each in its own transaction.
+    /// A failure in one school is reported in its outcome and does not stop the others.
+    pub async fn migrate_all(&self) -> Result<Vec<MigrateOutcome>> {
+        let mut out = Vec::new();
+        for tenant in self.backend.control.tenants().await? {
+            let result = self.backend.partitions.migrate(tenant.id).await;
+            if let Err(e) = &result {
+                tracing::error!(school = %tenant.slug, error = %e, "migration failed");
+            }
+            out.push(MigrateOutcome { tenant, result });
+        }
+        Ok(out)
+    }
+
+    pub async fn list(&self) -> Result<Vec<Tenant>> {
+        self.backend.control.tenants().await
+    }
+
+    pub async fn tenant(&self, slug: &str) -> Result<Tenant> {
+        self.backend
+            .control
+            .tenant_by_slug(slug)
+            .await?
+            .ok_or_else(|| StoreError::UnknownTenant(slug.to_string()))
+    }
+
+    /// Drops the school's partition, role and keys, then its registry entry.
+    pub async fn purge(&self, slug: &str) -> Result<Tenant> {
+        let tenant = self.tenant(slug).await?;
+        self.remove(&tenant).await?;
+        Ok(tenant)
+    }
+
+    /// Opens an active school by slug.
+    pub async fn school(&self, slug: &str) -> Result<School> {
+        let tenant = self.tenant(slug).await?;
+        self.open(tenant).await
+    }
+
+    pub async fn open(&self, tenant: Tenant) -> Result<School> {
+        if tenant.status != TenantStatus::Active {
+            return Err(StoreError::TenantNotActive(tenant.slug.to_string()));
+        }
+        let keys = self.key_ring(tenant.id).await?;
+        let store = self.backend.partitions.open(tenant.id, keys).await?;
+        Ok(School { tenant, store })
+    }
+
+    fn forget_ring(&self, id: TenantId) {
+        if let Ok(mut rings) = self.rings.lock() {
+            rings.remove(&id);
+        }
+    }
+
+    /// The school's unwrapped keys, cached for `ring_ttl` so that a key rotated by
+    /// another process is picked up within that time.
+    pub async fn key_ring(&self, id: TenantId) -> Result<Arc<KeyRing>> {
+        if let Ok(rings) = self.rings.lock() {
+            if let Some((ring, loaded)) = rings.get(&id) {
+                if loaded.elapsed() < self.ring_ttl {
+                    return Ok(ring.clone());
+                }
+            }
+        }
+        let ring = Arc::new(self.load_ring(id).await?);
+        if let Ok(mut rings) = self.rings.lock() {
+            rings.insert(id, (ring.clone(), Instant::now()));
+        }
+        Ok(ring)
+    }
+
+    async fn load_ring(&self, id: TenantId) -> Result<KeyRing> {
+        let rows = self.backend.control.tenant_keys(id).await?;
+        let mut data = BTreeMap::new();
+        let mut active = None;
+        let mut index = None;
+        for row in rows {
+            let key = self
+                .master
+                .unwrap(id, row.purpose.as_str(), row.key_id, &row.wrapped)?;
+            match row.purpose {
+                KeyPurpose::Data => {
+                    if row.state == KeyState::Active {
+                        active = Some(row.key_id);
+                    }
+                    data.insert(row.key_id, key);
+                }
+                KeyPurpose::Index => index = Some(key),
+            }
+        }
+        let index = index.ok_or(CryptoError::NoActiveKey)?;
+        let active = active.ok_or(CryptoError::NoActiveKey)?;
+        Ok(KeyRing::new(id, data, active, index)?)
+    }
+
+    /// Adds a new data key and re-encrypts every encrypted field with it, in batches,
+    /// while other processes keep serving:
+    /// 1. the new key is stored as decrypt-only and we wait one key-cache period, so
+    ///    every process can read values written with it;
+    /// 2. it becomes the active key, and one pass re-encrypts all rows;
+    /// 3. after another cache period (other processes now write with the new key) we
+    ///    repeat passes until no row uses an old key, then mark old keys retired.
+    pub async fn rotate_keys(
+        &self,
+        slug: &str,
+        batch: i64,
+        progress: &dyn Progress,
+        on_wait: &(dyn Fn(Duration) + Send + Sync),
+    ) -> Result<RotationReport> {
+        let tenant = self.tenant(slug).await?;
+        if tenant.status != TenantStatus::Active {
+            return Err(StoreError::TenantNotActive(tenant.slug.to_string()));
+        }
+        let id = tenant.id;
+        let rows = self.backend.control.tenant_keys(id).await?;
+        let new_key_id = rows
+            .iter()
+            .filter(|r| r.purpose == KeyPurpose::Data)
+            .map(|r| r.key_id)
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let key = random_key();
+        self.backend
+            .control
+            .insert_tenant_key(&TenantKeyRow {
+                tenant_id: id,
+                purpose: KeyPurpose::Data,
+                key_id: new_key_id,
+                wrapped: self
+                    .master
+                    .wrap(id, KeyPurpose::Data.as_str(), new_key_id, &key)?,
+                state: KeyState::DecryptOnly,
+                created_at: Utc::now(),
+            })
+            .await?;
+        self.wait_for_caches(on_wait).await;
+        self.backend
+            .control
+            .activate_data_key(id, new_key_id)
+            .await?;
+        self.forget_ring(id);
+
+        let mut report = RotationReport {
+            new_key_id,
+            ..Default::default()
+        };
+        report.rows_rewritten += self.reencrypt_pass(tenant.clone(), batch, progress).await?;
+        report.passes += 1;
+        self.wait_for_caches(on_wait).await;
+        loop {
+            let school = self.open(tenant.clone()).await?;
+            let mut stale = 0;
+            for col in ENCRYPTED_COLUMNS {
+                stale += school.store.key_usage(*col).await?.stale;
+            }
+            if stale == 0 {
+                break;
+            }
+            if report.passes >= 10 {
+                return Err(StoreError::Conflict(format!(
+                    "{stale} values still use an old key after {} passes; run `keys rotate` again",
+                    report.passes
+                )));
+            }
+            report.rows_rewritten += self.reencrypt_pass(tenant.clone(), batch, &()).await?;
+            report.passes += 1;
+        }
+        for row in self.backend.control.tenant_keys(id).await? {
+            if row.purpose == KeyPurpose::Data && row.state == KeyState::DecryptOnly {
+                self.backend
+                    .control
+                    .set_key_state(id, KeyPurpose::Data, row.key_id, KeyState::Retired)
+                    .await?;
+            }
+        }
+        self.forget_ring(id);
+        Ok(report)
+    }
+
+    async fn reencrypt_pass(
+        &self,
+        tenant: Tenant,
+        batch: i64,
+        progress: &dyn Progress,
+    ) -> Result<u64> {
+        let school = self.open(tenant).await?;
+        let mut rewritten = 0;
+        for col in ENCRYPTED_COLUMNS {
+            let mut after = None;
+            loop {
+                let r = school.store.reencrypt_batch(*col, after, batch).await?;
+                rewritten += r.rewritten;
+                progress.advance(r.seen);
+                match r.next_after {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+        }
+        Ok(rewritten)
+    }
+
+    async fn wait_for_caches(&self, on_wait: &(dyn Fn(Duration) + Send + Sync)) {
+        if !self.ring_ttl.is_zero() {
+            on_wait(self.ring_ttl);
+            tokio::time::sleep(self.ring_ttl + Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Total encrypted values of a school (the work a rotation does).
+    pub async fn encrypted_value_count(&self, slug: &str) -> Result<u64> {
+        let school = self.school(slug).await?;
+        let mut total = 0;
+        for col in ENCRYPTED_COLUMNS {
+            total += school.store.key_usage(*col).await?.total;
+        }
+        Ok(total)
+    }
+}
