@@ -131,8 +131,11 @@ impl Config {
     /// Development defaults with everything kept under `data_dir` (used by tests and
     /// tools that build a config in code rather than from the environment).
     pub fn in_dir(data_dir: &Path) -> Self {
-        Self::from_raw(Raw { data_dir: Some(data_dir.to_path_buf()), ..Raw::default() })
-            .unwrap_or_else(|_| unreachable!("defaults are valid"))
+        Self::from_raw(Raw {
+            data_dir: Some(data_dir.to_path_buf()),
+            ..Raw::default()
+        })
+        .unwrap_or_else(|_| unreachable!("defaults are valid"))
     }
 
     pub fn is_production(&self) -> bool {

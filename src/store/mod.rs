@@ -178,6 +178,9 @@ pub trait Partitions: Send + Sync {
     async fn open(&self, id: TenantId, keys: Arc<KeyRing>) -> Result<Arc<dyn TenantStore>>;
     /// Where a school lives, for people: schema and role, or file path.
     fn describe(&self, id: TenantId) -> String;
+    /// School connection pools this process holds open (SQLite: bounded by
+    /// `max_open_schools`; PostgreSQL: 0, all schools share one serving pool).
+    fn open_pools(&self) -> usize;
     async fn ping(&self) -> Result<()>;
 }
 

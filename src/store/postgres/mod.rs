@@ -182,6 +182,8 @@ impl PgPartitions {
 
 #[async_trait]
 impl Partitions for PgPartitions {
+    /// A new schema grants nothing to PUBLIC; only its owner (the school role) can
+    /// use it, and the login role can only switch to that role, not act as it.
     async fn create(&self, id: TenantId) -> Result<()> {
         let ident = school_ident(id);
         let mut tx = self.control.begin().await?;
@@ -189,8 +191,7 @@ impl Partitions for PgPartitions {
             "DO $$ BEGIN CREATE ROLE {ident} NOLOGIN NOINHERIT; \
              EXCEPTION WHEN duplicate_object THEN NULL; END $$; \
              GRANT {ident} TO CURRENT_USER; \
-             CREATE SCHEMA IF NOT EXISTS {ident} AUTHORIZATION {ident}; \
-             REVOKE ALL ON SCHEMA {ident} FROM PUBLIC;"
+             CREATE SCHEMA IF NOT EXISTS {ident} AUTHORIZATION {ident};"
         )))
         .execute(&mut *tx)
         .await?;
@@ -209,8 +210,20 @@ impl Partitions for PgPartitions {
     async fn drop_partition(&self, id: TenantId) -> Result<()> {
         let ident = school_ident(id);
         let mut tx = self.control.begin().await?;
+        let role_exists: Option<(i32,)> =
+            sqlx::query_as("SELECT 1 FROM pg_roles WHERE rolname = $1")
+                .bind(&ident)
+                .fetch_optional(&mut *tx)
+                .await?;
+        // Only the owner may drop the schema, and the login role does not inherit the
+        // school role's rights: act as the school for the drop, then as ourselves.
+        let drop_schema = if role_exists.is_some() {
+            format!("SET LOCAL ROLE {ident}; DROP SCHEMA IF EXISTS {ident} CASCADE; RESET ROLE;")
+        } else {
+            format!("DROP SCHEMA IF EXISTS {ident} CASCADE;")
+        };
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "DROP SCHEMA IF EXISTS {ident} CASCADE; DROP ROLE IF EXISTS {ident};"
+            "{drop_schema} DROP ROLE IF EXISTS {ident};"
         )))
         .execute(&mut *tx)
         .await?;
@@ -234,6 +247,10 @@ impl Partitions for PgPartitions {
     fn describe(&self, id: TenantId) -> String {
         let ident = school_ident(id);
         format!("schema {ident}, role {ident}")
+    }
+
+    fn open_pools(&self) -> usize {
+        0
     }
 
     async fn ping(&self) -> Result<()> {

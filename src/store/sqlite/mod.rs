@@ -179,11 +179,6 @@ impl SqlitePartitions {
             .and_then(|mut o| o.pools.remove(&id))
             .map(|(p, _)| p)
     }
-
-    /// How many school pools are open now (for tests of the bound).
-    pub fn open_count(&self) -> usize {
-        self.open.lock().map(|o| o.pools.len()).unwrap_or(0)
-    }
 }
 
 #[async_trait]
@@ -235,6 +230,10 @@ impl Partitions for SqlitePartitions {
 
     fn describe(&self, id: TenantId) -> String {
         format!("file {}", self.file(id).display())
+    }
+
+    fn open_pools(&self) -> usize {
+        self.open.lock().map(|o| o.pools.len()).unwrap_or(0)
     }
 
     async fn ping(&self) -> Result<()> {

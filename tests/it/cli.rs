@@ -1,0 +1,279 @@
+//! The `raabta` binary end to end, and bad input: clear errors, nothing changed.
+
+use crate::support::{Kind, TestEnv};
+use raabta::app::App;
+use raabta::domain::Secret;
+use raabta::store::StoreError;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn raabta(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_raabta"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RAABTA_DATA_DIR", dir)
+        .env("RAABTA_KEY_CACHE_SECONDS", "0")
+        .output()
+        .expect("run raabta")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn cli_creates_imports_issues_codes_and_refuses_bad_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = raabta(
+        d,
+        &[
+            "tenant",
+            "create",
+            "city-school",
+            "--name",
+            "City School",
+            "--timezone",
+            "Asia/Riyadh",
+            "--locale",
+            "ar",
+        ],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(text(&o).0.contains("created school city-school"));
+
+    let o = raabta(d, &["tenant", "create", "Bad Slug", "--name", "x"]);
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("slug"), "{:?}", text(&o));
+
+    // A roster with bad rows: every one reported by line, nothing imported.
+    let bad = d.join("bad.csv");
+    std::fs::write(
+        &bad,
+        "admission_no,student_name,class,gender,guardian_name,guardian_phone\n\
+         S-1,سارہ,Grade 2,female,أحمد,0501234567\n\
+         S-2,Omar,,male,,\n\
+         S-3,Huda,Grade 2,dragon,,\n",
+    )
+    .unwrap();
+    let o = raabta(
+        d,
+        &[
+            "import",
+            "roster",
+            "--tenant",
+            "city-school",
+            bad.to_str().unwrap(),
+        ],
+    );
+    assert!(!o.status.success());
+    let (_, err) = text(&o);
+    assert!(err.contains("line 3: class is required"), "{err}");
+    assert!(err.contains("line 4: unknown gender"), "{err}");
+    assert!(err.contains("nothing was imported"), "{err}");
+
+    // The good rows alone import; a Saudi local number is read in the school's region.
+    let good = d.join("good.csv");
+    std::fs::write(
+        &good,
+        "admission_no,student_name,class,gender,guardian_name,guardian_phone\nS-1,سارہ,Grade 2,female,أحمد,0501234567\n",
+    )
+    .unwrap();
+    let o = raabta(
+        d,
+        &[
+            "import",
+            "roster",
+            "--tenant",
+            "city-school",
+            good.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(text(&o).0.contains("1 students created"));
+
+    let o = raabta(
+        d,
+        &[
+            "import",
+            "roster",
+            "--tenant",
+            "no-such-school",
+            good.to_str().unwrap(),
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("unknown school"), "{:?}", text(&o));
+
+    let fees = d.join("fees.csv");
+    std::fs::write(&fees, "admission_no,period,description,amount,currency,due_date\nS-1,2026-11,Tuition,1200,SAR,2026-11-10\nS-9,2026-11,Tuition,1200,SAR,2026-11-10\n").unwrap();
+    let o = raabta(
+        d,
+        &[
+            "import",
+            "fees",
+            "--tenant",
+            "city-school",
+            fees.to_str().unwrap(),
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(
+        text(&o).1.contains("line 3: unknown admission_no"),
+        "{:?}",
+        text(&o)
+    );
+
+    let o = raabta(
+        d,
+        &[
+            "codes",
+            "issue",
+            "--tenant",
+            "city-school",
+            "--phone",
+            "+966501234567",
+        ],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    let code = text(&o).0.trim().to_string();
+    assert_eq!(code.len(), 9, "{code}");
+    assert_eq!(&code[4..5], "-");
+    let o = raabta(
+        d,
+        &[
+            "codes",
+            "issue",
+            "--tenant",
+            "city-school",
+            "--phone",
+            "+966509999999",
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("has that phone number"));
+
+    let o = raabta(d, &["tenant", "list"]);
+    assert!(
+        text(&o)
+            .0
+            .contains("city-school\tCity School\tAsia/Riyadh\tar\tactive"),
+        "{:?}",
+        text(&o)
+    );
+    let o = raabta(d, &["keys", "rotate", "--tenant", "city-school"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(
+        text(&o).0.contains("data key 2 is active"),
+        "{:?}",
+        text(&o)
+    );
+    let o = raabta(d, &["migrate"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(text(&o).0.contains("city-school: 0 migration(s) applied"));
+
+    let o = raabta(d, &["tenant", "purge", "city-school"]);
+    assert!(!o.status.success(), "purge without --yes must refuse");
+    let o = raabta(d, &["tenant", "purge", "city-school", "--yes"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let o = raabta(d, &["tenant", "list"]);
+    assert!(text(&o).0.contains("no schools yet"));
+}
+
+#[tokio::test]
+async fn malformed_database_urls_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in [
+        "mysql://localhost/x",
+        "postgres://:::/",
+        "sqlite://:memory:",
+        "nonsense",
+    ] {
+        let mut config = crate::support::test_config(dir.path());
+        config.database_url = Secret::new(url.to_string());
+        let err = App::build(config)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{url} accepted"));
+        assert!(
+            matches!(
+                &err,
+                raabta::app::AppError::Store(StoreError::BadUrl(_))
+                    | raabta::app::AppError::Store(StoreError::Db(_))
+            ),
+            "{url}: {err}"
+        );
+        assert!(
+            !err.to_string().contains(":::"),
+            "the URL must not be echoed: {err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_master_key_is_refused_before_anything_is_written() {
+    let env = TestEnv::new(Kind::Sqlite).await.unwrap();
+    env.school("keyed").await;
+    let mut config = crate::support::test_config(env.dir.path());
+    config.master_key = Some(Secret::new(
+        raabta::store::crypto::MasterKey::generate().to_base64(),
+    ));
+    let err = App::build(config).await.err().expect("refused");
+    assert!(
+        matches!(
+            err,
+            raabta::app::AppError::Store(StoreError::WrongMasterKey)
+        ),
+        "{err}"
+    );
+    // The original key still opens the school.
+    let s = env.app.tenancy.school("keyed").await.unwrap();
+    assert_eq!(s.store.counts().await.unwrap().students, 0);
+
+    let mut config = crate::support::test_config(env.dir.path());
+    config.master_key = Some(Secret::new("too-short".into()));
+    assert!(App::build(config)
+        .await
+        .err()
+        .unwrap()
+        .to_string()
+        .contains("RAABTA_MASTER_KEY"));
+}
+
+#[test]
+fn first_run_seeds_the_demo_school_and_says_where_to_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_raabta"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RAABTA_DATA_DIR", dir.path())
+        .env("RAABTA_LISTEN", "127.0.0.1:0")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = String::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut buf = [0u8; 4096];
+    while !seen.contains("Stop with Ctrl-C") && std::time::Instant::now() < deadline {
+        use std::io::Read;
+        match stdout.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => seen.push_str(&String::from_utf8_lossy(&buf[..n])),
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(seen.contains("/admin"), "{seen}");
+    assert!(seen.contains("admin@demo.raabta.test"), "{seen}");
+    assert!(seen.contains("+923001110001"), "{seen}");
+    assert!(seen.contains("access code"), "{seen}");
+    assert!(seen.contains("raabta chat"), "{seen}");
+    assert!(seen.contains("serving 1 school(s)"), "{seen}");
+    assert!(dir.path().join("DEMO.txt").exists());
+}

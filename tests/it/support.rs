@@ -1,0 +1,291 @@
+//! Test harness: a fresh database per test, on SQLite or PostgreSQL.
+//!
+//! PostgreSQL: every test gets its own database and its own login role, created with
+//! exactly the privileges production uses (LOGIN NOINHERIT CREATEROLE, CREATE on the
+//! database; not a superuser). The admin connection comes from
+//! `RAABTA_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`).
+//! When the server cannot be reached: outside CI the test is skipped with a loud
+//! message; with `CI=true` it fails.
+
+#![allow(dead_code)]
+
+use raabta::app::App;
+use raabta::config::Config;
+use raabta::domain::school::NewTenant;
+use raabta::store::tenancy::School;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection, PgConnection};
+use std::str::FromStr;
+use tempfile::TempDir;
+
+pub const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+pub fn admin_pg_url() -> String {
+    std::env::var("RAABTA_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_PG.to_string())
+}
+
+pub struct PgFixture {
+    pub admin_url: String,
+    pub database: String,
+    pub login_role: String,
+    pub password: String,
+}
+
+impl PgFixture {
+    pub fn admin_options(&self) -> PgConnectOptions {
+        PgConnectOptions::from_str(&self.admin_url)
+            .expect("admin url")
+            .database(&self.database)
+    }
+
+    pub fn app_options(&self) -> PgConnectOptions {
+        PgConnectOptions::from_str(&self.admin_url)
+            .expect("admin url")
+            .database(&self.database)
+            .username(&self.login_role)
+            .password(&self.password)
+    }
+
+    pub fn app_url(&self) -> String {
+        let o = self.app_options();
+        format!(
+            "postgres://{}:{}@{}:{}/{}",
+            self.login_role,
+            self.password,
+            o.get_host(),
+            o.get_port(),
+            self.database
+        )
+    }
+
+    /// An admin (superuser) connection to the test database.
+    pub async fn admin(&self) -> PgConnection {
+        self.admin_options()
+            .connect()
+            .await
+            .expect("admin connection")
+    }
+
+    async fn create() -> Option<Self> {
+        let admin_url = admin_pg_url();
+        let mut admin = match PgConnectOptions::from_str(&admin_url) {
+            Ok(o) => match o.connect().await {
+                Ok(c) => c,
+                Err(e) => return unreachable_pg(&e.to_string()),
+            },
+            Err(e) => return unreachable_pg(&e.to_string()),
+        };
+        let tag = uuid::Uuid::new_v4().simple().to_string();
+        let name = format!("raabta_t_{}", &tag[..16]);
+        let password = uuid::Uuid::new_v4().simple().to_string();
+        for stmt in [
+            format!("CREATE ROLE {name} LOGIN NOINHERIT CREATEROLE PASSWORD '{password}'"),
+            format!("CREATE DATABASE {name}"),
+            format!("GRANT CONNECT, CREATE ON DATABASE {name} TO {name}"),
+        ] {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(stmt))
+                .execute(&mut admin)
+                .await
+                .expect("pg setup");
+        }
+        let _ = admin.close().await;
+        Some(Self {
+            admin_url,
+            database: name.clone(),
+            login_role: name,
+            password,
+        })
+    }
+
+    /// Drops the database, the school roles this login role created, and the login role.
+    fn destroy(&self) {
+        let admin_url = self.admin_url.clone();
+        let db = self.database.clone();
+        let role = self.login_role.clone();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async move {
+                let Ok(mut admin) = PgConnectOptions::from_str(&admin_url).expect("url").connect().await else {
+                    return;
+                };
+                let schools: Vec<(String,)> = sqlx::query_as(
+                    "SELECT r.rolname::text FROM pg_roles r JOIN pg_auth_members m ON m.roleid = r.oid \
+                     JOIN pg_roles l ON l.oid = m.member WHERE l.rolname = $1 AND r.rolname LIKE 'school\\_%'",
+                )
+                .bind(&role)
+                .fetch_all(&mut admin)
+                .await
+                .unwrap_or_default();
+                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")))
+                    .execute(&mut admin)
+                    .await;
+                for (school,) in schools {
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP ROLE IF EXISTS {school}")))
+                        .execute(&mut admin)
+                        .await;
+                }
+                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP ROLE IF EXISTS {role}")))
+                    .execute(&mut admin)
+                    .await;
+            });
+        })
+        .join();
+    }
+}
+
+impl Drop for PgFixture {
+    fn drop(&mut self) {
+        self.destroy();
+    }
+}
+
+fn unreachable_pg(reason: &str) -> Option<PgFixture> {
+    if std::env::var("CI")
+        .map(|v| v == "true" || v == "1")
+        .unwrap_or(false)
+    {
+        panic!(
+            "PostgreSQL is required in CI but unreachable at {}: {reason}",
+            admin_pg_url()
+        );
+    }
+    eprintln!(
+        "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
+         !!! SKIPPING a PostgreSQL test: cannot reach {}\n\
+         !!! ({reason})\n\
+         !!! Start PostgreSQL or set RAABTA_TEST_POSTGRES_URL. In CI this fails.\n\
+         !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n",
+        admin_pg_url()
+    );
+    None
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Sqlite,
+    Postgres,
+}
+
+/// A running app (not listening: tests call its router in-process) on a fresh database.
+pub struct TestEnv {
+    pub app: App,
+    pub dir: TempDir,
+    pub pg: Option<PgFixture>,
+    pub kind: Kind,
+}
+
+pub fn test_config(dir: &std::path::Path) -> Config {
+    let mut config = Config::in_dir(dir);
+    config.key_cache_seconds = 0;
+    config
+}
+
+impl TestEnv {
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let app = App::build(test_config(dir.path()))
+            .await
+            .expect("app on sqlite");
+        Self {
+            app,
+            dir,
+            pg: None,
+            kind: Kind::Sqlite,
+        }
+    }
+
+    pub async fn postgres() -> Option<Self> {
+        let pg = PgFixture::create().await?;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = test_config(dir.path());
+        config.database_url = raabta::domain::Secret::new(pg.app_url());
+        let app = App::build(config).await.expect("app on postgres");
+        Some(Self {
+            app,
+            dir,
+            pg: Some(pg),
+            kind: Kind::Postgres,
+        })
+    }
+
+    pub async fn new(kind: Kind) -> Option<Self> {
+        match kind {
+            Kind::Sqlite => Some(Self::sqlite().await),
+            Kind::Postgres => Self::postgres().await,
+        }
+    }
+
+    pub async fn school(&self, slug: &str) -> School {
+        let new = NewTenant::new(slug, &format!("School {slug}"), "Asia/Karachi", "en")
+            .expect("new tenant");
+        let tenant = self.app.tenancy.create(new).await.expect("create school");
+        self.app.tenancy.open(tenant).await.expect("open school")
+    }
+}
+
+/// Runs an async story on both backends, as two tests named `sqlite` and `postgres`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($story:ident) => {
+        mod $story {
+            use $crate::support::{Kind, TestEnv};
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let env = TestEnv::new(Kind::Sqlite).await.expect("sqlite env");
+                super::$story(&env).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(env) = TestEnv::new(Kind::Postgres).await else {
+                    return;
+                };
+                super::$story(&env).await;
+            }
+        }
+    };
+}
+
+pub const ROSTER: &str = "admission_no,student_name,class,section,branch,gender,date_of_birth,bform,health_notes,guardian_name,guardian_phone,guardian_relation,guardian_language,guardian_cnic,guardian_address\n\
+A-1,عائشہ خان,Grade 5,A,Main,female,2015-04-12,35202-1234567-2,Asthma inhaler,عمران خان,0300 1110001,father,ur,35202-7654321-1,House 12 Street 4 Islamabad\n\
+A-2,Bilal Khan,Grade 3,A,Main,male,2017-09-03,,,عمران خان,0300 1110001,father,ur,,\n\
+A-2,Bilal Khan,Grade 3,A,Main,male,2017-09-03,,,Sana Imran,0301 1110002,mother,en,,\n\
+A-3,Zainab Ali,Grade 5,B,North,female,,,,Ali Raza,0302 1110003,father,en,,\n";
+
+pub const FEES: &str = "admission_no,period,description,amount,currency,due_date,paid_amount,paid_on,payment_reference\n\
+A-1,2026-09,Tuition,8500,PKR,2026-09-10,8500,2026-09-08,HBL-1\n\
+A-1,2026-10,Tuition,8500,PKR,2026-10-10,4000,2026-10-09,HBL-2\n\
+A-2,2026-10,Tuition,7500.50,PKR,2026-10-10,,,\n";
+
+/// Imports the standard test roster and fees into a school.
+pub async fn load_roster_and_fees(school: &School) {
+    use raabta::domain::activity::ActivityEntry;
+    let rows = raabta::import::parse_roster(ROSTER.as_bytes(), Some("PK")).expect("roster parses");
+    let act = ActivityEntry::now(
+        "test",
+        "roster.import",
+        None,
+        "test",
+        serde_json::json!({ "rows": rows.len() }),
+    );
+    school
+        .store
+        .import_roster(&rows, &act, &())
+        .await
+        .expect("roster import");
+    let students = school.store.student_ids_by_admission().await.expect("ids");
+    let fees = raabta::import::parse_fees(FEES.as_bytes(), &students).expect("fees parse");
+    let act = ActivityEntry::now(
+        "test",
+        "fees.import",
+        None,
+        "test",
+        serde_json::json!({ "rows": fees.len() }),
+    );
+    school
+        .store
+        .import_fees(&fees, &students, &act, &())
+        .await
+        .expect("fees import");
+}
