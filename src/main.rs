@@ -162,6 +162,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let started = Instant::now();
     let app = App::build(config).await?;
     let cfg = app.config.clone();
+    // Schools are migrated at start too (idempotent), so a SQLite deployment whose
+    // volume is not mounted during a release command is still up to date.
+    for o in app.tenancy.migrate_all().await? {
+        match o.result {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(school = %o.tenant.slug, applied = n, "school migrated"),
+            Err(e) => {
+                tracing::error!(school = %o.tenant.slug, error = %e, "school migration failed at start")
+            }
+        }
+    }
     if cfg.seed_demo {
         if let Some(login) = seed::seed_if_empty(&app.tenancy).await? {
             let text = login.render(&cfg.public_url);
