@@ -36,7 +36,7 @@ impl App {
     /// checks the master key, and is ready to serve.
     pub async fn build(config: Config) -> Result<Self, AppError> {
         let master = config.master_key()?;
-        std::fs::create_dir_all(&config.data_dir).map_err(StoreError::Io)?;
+        crate::fsutil::create_private_dir(&config.data_dir).map_err(StoreError::Io)?;
         let backend = store::connect(
             config.database_url.expose(),
             &ConnectOptions {

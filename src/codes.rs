@@ -1,7 +1,8 @@
 //! Access codes: issue one for a guardian or staff member, and redeem one (used by
 //! the login flow). The plaintext exists only in the issuer's output; the database
-//! holds an Argon2id hash plus a keyed lookup value (HMAC with the school's index
-//! key) so that a typed code can be found without trying every hash.
+//! holds its Argon2id hash and a 16-bit bucket (the first two bytes of an HMAC with the
+//! school's index key). The bucket narrows a typed code to a handful of candidates
+//! without being a fast way to test guesses: only the Argon2id hash says yes.
 
 use crate::domain::access_code::AccessCode;
 use crate::domain::activity::ActivityEntry;
@@ -30,8 +31,9 @@ pub enum CodeError {
     BadValidity,
 }
 
-fn lookup(store: &dyn TenantStore, code: &AccessCode) -> Vec<u8> {
-    store.keys().blind_index(LOOKUP_PURPOSE, code.expose())
+/// 65,536 buckets: with thousands of live codes a bucket holds at most a few.
+pub fn bucket(store: &dyn TenantStore, code: &AccessCode) -> Vec<u8> {
+    store.keys().blind_index(LOOKUP_PURPOSE, code.expose())[..2].to_vec()
 }
 
 /// Issues a fresh single-use code for the contact (revoking their unused ones).
@@ -46,37 +48,27 @@ pub async fn issue(
         return Err(CodeError::BadValidity);
     }
     let expires_at = Utc::now() + valid_for;
-    // 40 random bits: a collision with a stored code is rare but possible; retry.
-    for _ in 0..5 {
-        let code = AccessCode::generate();
-        let hash = password::hash(code.expose().to_string()).await?;
-        let row = StoredAccessCode {
-            id: AccessCodeId::new(),
-            contact,
-            code_hash: hash,
-            expires_at,
-            used_at: None,
-            revoked_at: None,
-        };
-        let activity = ActivityEntry::now(
-            actor,
-            "access_code.issue",
-            Some(format!("{}:{}", contact.kind(), contact.uuid())),
-            source,
-            json!({ "code_id": row.id, "expires_at": expires_at }),
-        );
-        match store
-            .insert_access_code(&row, &lookup(store, &code), &activity)
-            .await
-        {
-            Ok(()) => return Ok((code, expires_at)),
-            Err(e) if e.is_unique_violation() => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(CodeError::Store(StoreError::Conflict(
-        "could not find an unused code".into(),
-    )))
+    let code = AccessCode::generate();
+    let hash = password::hash(code.expose().to_string()).await?;
+    let row = StoredAccessCode {
+        id: AccessCodeId::new(),
+        contact,
+        code_hash: hash,
+        expires_at,
+        used_at: None,
+        revoked_at: None,
+    };
+    let activity = ActivityEntry::now(
+        actor,
+        "access_code.issue",
+        Some(format!("{}:{}", contact.kind(), contact.uuid())),
+        source,
+        json!({ "code_id": row.id, "expires_at": expires_at }),
+    );
+    store
+        .insert_access_code(&row, &bucket(store, &code), &activity)
+        .await?;
+    Ok((code, expires_at))
 }
 
 /// Checks a typed code and, if it is good, uses it up. Returns who it belongs to.
@@ -86,16 +78,14 @@ pub async fn redeem(
     source: &str,
 ) -> Result<ContactRef, CodeError> {
     let code = AccessCode::parse(typed).ok_or(CodeError::Invalid)?;
-    let row = store
-        .access_code_by_lookup(&lookup(store, &code))
-        .await?
-        .ok_or(CodeError::Invalid)?;
-    if !password::verify(code.expose().to_string(), row.code_hash.clone()).await? {
-        return Err(CodeError::Invalid);
+    let mut found = None;
+    for candidate in store.access_codes_in_bucket(&bucket(store, &code)).await? {
+        if password::verify(code.expose().to_string(), candidate.code_hash.clone()).await? {
+            found = Some(candidate);
+            break;
+        }
     }
-    if row.revoked_at.is_some() {
-        return Err(CodeError::Invalid);
-    }
+    let row = found.ok_or(CodeError::Invalid)?;
     if row.used_at.is_some() {
         return Err(CodeError::AlreadyUsed);
     }

@@ -162,9 +162,9 @@ impl Config {
                 MasterKey::from_base64(&s).map_err(|_| ConfigError::MasterKeyFileBad(path.clone()))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::create_dir_all(&self.data_dir).map_err(io)?;
+                crate::fsutil::create_private_dir(&self.data_dir).map_err(io)?;
                 let key = MasterKey::generate();
-                write_private(&path, key.to_base64().as_bytes()).map_err(io)?;
+                crate::fsutil::write_private(&path, key.to_base64().as_bytes()).map_err(io)?;
                 tracing::warn!(
                     path = %path.display(),
                     "no RAABTA_MASTER_KEY: generated a development master key into the data dir. \
@@ -176,21 +176,6 @@ impl Config {
             Err(e) => Err(io(e)),
         }
     }
-}
-
-/// Creates a new file readable only by its owner (fails if it exists).
-pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path)?;
-    f.write_all(contents)?;
-    f.sync_all()
 }
 
 #[cfg(test)]

@@ -181,14 +181,8 @@ pub fn parse_roster(
                     full_name: guardian_name,
                     phone: Phone::parse(guardian_phone, phone_region)
                         .map_err(|e| format!("guardian_phone: {e}"))?,
-                    relation: c("guardian_relation").parse::<Relation>().map_err(s)?,
-                    language: if c("guardian_language").is_empty() {
-                        Locale::En
-                    } else {
-                        c("guardian_language")
-                            .parse::<Locale>()
-                            .map_err(|e| e.to_string())?
-                    },
+                    relation: opt(c("guardian_relation"), str::parse::<Relation>)?,
+                    language: opt(c("guardian_language"), str::parse::<Locale>)?,
                     cnic: opt(c("guardian_cnic"), NationalId::parse)
                         .map_err(|e| format!("guardian_cnic: {e}"))?,
                     address: opt(c("guardian_address"), |a| {
@@ -209,7 +203,7 @@ pub fn parse_roster(
                 admission_no: required("admission_no", c("admission_no"), 40).map_err(s)?,
                 student_name: required("student_name", c("student_name"), 120).map_err(s)?,
                 date_of_birth: parse_date("date_of_birth", c("date_of_birth")).map_err(s)?,
-                gender: c("gender").parse::<Gender>().map_err(s)?,
+                gender: opt(c("gender"), str::parse::<Gender>)?,
                 bform: opt(c("bform"), NationalId::parse).map_err(|e| format!("bform: {e}"))?,
                 health_notes: opt(c("health_notes"), |h| {
                     bounded("health_notes", h, 1000).map(Pii::new)
@@ -342,7 +336,11 @@ mod tests {
             rows[0].guardian.as_ref().unwrap().phone.e164(),
             "+923001234567"
         );
-        assert_eq!(rows[0].guardian.as_ref().unwrap().language, Locale::Ur);
+        assert_eq!(
+            rows[0].guardian.as_ref().unwrap().language,
+            Some(Locale::Ur)
+        );
+        assert_eq!(rows[2].gender, Some(Gender::Male));
         assert!(rows[2].guardian.is_none());
         assert_eq!(rows[0].line, 2);
     }

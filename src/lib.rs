@@ -1,10 +1,13 @@
 //! Raabta: a chat-first service for schools. See ARCHITECTURE.md for the map.
 
 pub mod app;
+pub mod channel;
 pub mod codes;
 pub mod config;
 pub mod domain;
+pub mod fsutil;
 pub mod import;
 pub mod password;
+pub mod routing;
 pub mod seed;
 pub mod store;

@@ -74,6 +74,22 @@ pub async fn seed_if_empty(tenancy: &Tenancy) -> Result<Option<DemoLogin>, SeedE
     let new = NewTenant::new(DEMO_SLUG, "Raabta Demo School", "Asia/Karachi", "en")
         .map_err(|e| SeedError::Data(e.to_string()))?;
     let tenant = tenancy.create(new).await?;
+    match fill(tenancy, tenant).await {
+        Ok(login) => Ok(Some(login)),
+        Err(e) => {
+            // Leave no half-seeded school behind: the next start tries again.
+            if let Err(p) = tenancy.purge(DEMO_SLUG).await {
+                tracing::error!(error = %p, "removing the half-seeded demo school failed");
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn fill(
+    tenancy: &Tenancy,
+    tenant: crate::domain::school::Tenant,
+) -> Result<DemoLogin, SeedError> {
     let region = tenant.timezone.phone_region();
     let school = tenancy.open(tenant).await?;
     let store = school.store.as_ref();
@@ -135,12 +151,12 @@ pub async fn seed_if_empty(tenancy: &Tenancy) -> Result<Option<DemoLogin>, SeedE
     };
     let (code, expires) =
         codes::issue(store, parent, chrono::Duration::days(30), "system", "seed").await?;
-    Ok(Some(DemoLogin {
+    Ok(DemoLogin {
         admin_email: DEMO_ADMIN_EMAIL.into(),
         admin_password,
         parent_name,
         parent_phone: phone.e164().to_string(),
         parent_code: code,
         code_expires: expires,
-    }))
+    })
 }

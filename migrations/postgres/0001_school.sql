@@ -123,7 +123,9 @@ CREATE TABLE access_codes (
     id           UUID PRIMARY KEY,
     contact_kind TEXT NOT NULL CHECK (contact_kind IN ('guardian', 'staff')),
     contact_id   UUID NOT NULL,
-    code_lookup  BYTEA NOT NULL UNIQUE,
+    -- 16 bits of a keyed HMAC of the code: narrows a typed code to a few candidates
+    -- without being a fast verifier (only the Argon2id hash decides).
+    code_bucket  BYTEA NOT NULL,
     code_hash    TEXT NOT NULL,
     expires_at   TIMESTAMPTZ NOT NULL,
     used_at      TIMESTAMPTZ,
@@ -131,6 +133,7 @@ CREATE TABLE access_codes (
     created_at   TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX access_codes_contact ON access_codes (contact_kind, contact_id);
+CREATE INDEX access_codes_bucket ON access_codes (code_bucket);
 
 CREATE TABLE activity_log (
     id       UUID PRIMARY KEY,

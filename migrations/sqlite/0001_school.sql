@@ -123,7 +123,9 @@ CREATE TABLE access_codes (
     id           BLOB PRIMARY KEY,
     contact_kind TEXT NOT NULL CHECK (contact_kind IN ('guardian', 'staff')),
     contact_id   BLOB NOT NULL,
-    code_lookup  BLOB NOT NULL UNIQUE,
+    -- 16 bits of a keyed HMAC of the code: narrows a typed code to a few candidates
+    -- without being a fast verifier (only the Argon2id hash decides).
+    code_bucket  BLOB NOT NULL,
     code_hash    TEXT NOT NULL,
     expires_at   TEXT NOT NULL,
     used_at      TEXT,
@@ -131,6 +133,7 @@ CREATE TABLE access_codes (
     created_at   TEXT NOT NULL
 );
 CREATE INDEX access_codes_contact ON access_codes (contact_kind, contact_id);
+CREATE INDEX access_codes_bucket ON access_codes (code_bucket);
 
 CREATE TABLE activity_log (
     id       BLOB PRIMARY KEY,

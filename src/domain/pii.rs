@@ -5,7 +5,9 @@ use std::fmt;
 use zeroize::Zeroize;
 
 /// Personal data (a phone number, a CNIC, health notes). Read it with [`Pii::expose`].
-#[derive(Clone, PartialEq, Eq, Hash, Default)]
+/// It serialises as its value: only for payloads that are encrypted before storage.
+#[derive(Clone, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct Pii<T>(T);
 
 impl<T> Pii<T> {

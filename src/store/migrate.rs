@@ -31,10 +31,10 @@ fn plan(migrator: &Migrator, applied: &[(i64, Vec<u8>)]) -> Result<Vec<usize>> {
 }
 
 macro_rules! runner {
-    ($name:ident, $conn:ty, $ddl:literal, $lock:expr) => {
+    ($name:ident, $conn:ty, $begin:literal, $ddl:literal, $lock:expr) => {
         /// Applies every pending migration in one transaction.
         pub async fn $name(conn: &mut $conn, migrator: &Migrator) -> Result<usize> {
-            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+            let mut tx = sqlx::Connection::begin_with(&mut *conn, $begin).await?;
             let lock: Option<&'static str> = $lock;
             if let Some(lock) = lock {
                 sqlx::query(lock).execute(&mut *tx).await?;
@@ -76,6 +76,9 @@ macro_rules! runner {
 runner!(
     run_sqlite,
     sqlx::SqliteConnection,
+    // Take the write lock up front: a concurrent `serve` and `migrate` wait for each
+    // other instead of failing on a lock upgrade.
+    "BEGIN IMMEDIATE",
     "CREATE TABLE IF NOT EXISTS raabta_migrations (version INTEGER PRIMARY KEY, \
      description TEXT NOT NULL, checksum BLOB NOT NULL, applied_at TEXT NOT NULL)",
     None
@@ -84,6 +87,7 @@ runner!(
 runner!(
     run_postgres,
     sqlx::PgConnection,
+    "BEGIN",
     "CREATE TABLE IF NOT EXISTS raabta_migrations (version BIGINT PRIMARY KEY, \
      description TEXT NOT NULL, checksum BYTEA NOT NULL, applied_at TIMESTAMPTZ NOT NULL)",
     Some("SELECT pg_advisory_xact_lock(7261616274)")

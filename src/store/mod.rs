@@ -162,7 +162,28 @@ pub trait ControlStore: Send + Sync {
         key_id: u32,
         state: KeyState,
     ) -> Result<()>;
+    /// Destroys a wrapped key (after rotation proved nothing uses it).
+    async fn delete_tenant_key(&self, id: TenantId, purpose: KeyPurpose, key_id: u32)
+        -> Result<()>;
+    /// Fails with [`StoreError::Conflict`] if the provider route is taken.
+    async fn insert_channel(&self, channel: &ChannelRow) -> Result<()>;
+    async fn channels(&self) -> Result<Vec<ChannelRow>>;
+    /// Compare-and-set of the encrypted credentials (key rotation).
+    async fn replace_channel_credentials(&self, id: Uuid, old: &[u8], new: &[u8]) -> Result<bool>;
     async fn ping(&self) -> Result<()>;
+}
+
+/// A channel account as stored: credentials encrypted with the school's data key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelRow {
+    pub id: Uuid,
+    pub tenant_id: TenantId,
+    pub provider: crate::domain::message::Provider,
+    /// Twilio: the sender number's digits; Meta: phone_number_id; Telegram: URL route.
+    pub route_key: String,
+    pub api_base: String,
+    pub credentials_enc: Vec<u8>,
+    pub created_at: DateTime<Utc>,
 }
 
 /// School partitions: a PostgreSQL schema and role, or a SQLite file.
@@ -252,7 +273,7 @@ pub trait FeeStore: Send + Sync {
     async fn fee_statement(&self, student: StudentId) -> Result<Vec<FeeLineView>>;
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct StoredAccessCode {
     pub id: AccessCodeId,
     pub contact: ContactRef,
@@ -262,16 +283,30 @@ pub struct StoredAccessCode {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+impl std::fmt::Debug for StoredAccessCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredAccessCode")
+            .field("id", &self.id)
+            .field("contact", &self.contact)
+            .field("expires_at", &self.expires_at)
+            .field("used_at", &self.used_at)
+            .field("revoked_at", &self.revoked_at)
+            .finish_non_exhaustive()
+    }
+}
+
 #[async_trait]
 pub trait AccessCodeStore: Send + Sync {
-    /// Stores a new code for the contact and revokes the contact's unused ones.
+    /// Stores a new code (hash and bucket) for the contact and revokes the contact's
+    /// unused ones.
     async fn insert_access_code(
         &self,
         code: &StoredAccessCode,
-        lookup: &[u8],
+        bucket: &[u8],
         activity: &ActivityEntry,
     ) -> Result<()>;
-    async fn access_code_by_lookup(&self, lookup: &[u8]) -> Result<Option<StoredAccessCode>>;
+    /// The non-revoked codes in a bucket, newest first (a handful at most).
+    async fn access_codes_in_bucket(&self, bucket: &[u8]) -> Result<Vec<StoredAccessCode>>;
     /// Marks the code used; false if it was already used or revoked (single use).
     async fn consume_access_code(&self, id: AccessCodeId, activity: &ActivityEntry)
         -> Result<bool>;
@@ -279,8 +314,13 @@ pub trait AccessCodeStore: Send + Sync {
 
 #[async_trait]
 pub trait AttendanceStore: Send + Sync {
-    /// One record per student per day: a second one replaces the first.
-    async fn record_attendance(&self, record: &AttendanceRecord) -> Result<()>;
+    /// One record per student per day: a second one replaces the first. The activity
+    /// entry is written in the same transaction.
+    async fn record_attendance(
+        &self,
+        record: &AttendanceRecord,
+        activity: &ActivityEntry,
+    ) -> Result<()>;
     async fn attendance_between(
         &self,
         student: StudentId,
@@ -371,10 +411,40 @@ pub trait KeyRotationStore: Send + Sync {
     async fn key_usage(&self, column: EncryptedColumn) -> Result<KeyUsage>;
 }
 
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InboxOutcome {
+    /// Events stored for the first time.
+    pub stored: u64,
+    /// Events already stored (provider redeliveries): nothing was done for them.
+    pub duplicates: u64,
+}
+
+#[async_trait]
+pub trait InboxStore: Send + Sync {
+    /// Stores verified provider events in one transaction, de-duplicated on their
+    /// permanent provider key, creating conversations as needed and moving the
+    /// sender's 24-hour window for messages. Returns only after the commit.
+    async fn record_inbound(
+        &self,
+        channel: Uuid,
+        provider: crate::domain::message::Provider,
+        events: &[crate::domain::message::InboundEvent],
+        received_at: DateTime<Utc>,
+    ) -> Result<InboxOutcome>;
+    /// How many events are stored (all states), for tests and diagnostics.
+    async fn inbound_count(&self) -> Result<i64>;
+}
+
 /// Everything one school's partition offers. Bound to a single school.
 #[async_trait]
 pub trait TenantStore:
-    RosterStore + FeeStore + AccessCodeStore + AttendanceStore + ActivityStore + KeyRotationStore
+    RosterStore
+    + FeeStore
+    + AccessCodeStore
+    + AttendanceStore
+    + ActivityStore
+    + KeyRotationStore
+    + InboxStore
 {
     fn tenant_id(&self) -> TenantId;
     fn keys(&self) -> &KeyRing;

@@ -181,6 +181,10 @@ macro_rules! control_store_impl {
 
             async fn delete_tenant(&self, id: $crate::domain::TenantId) -> $crate::store::Result<()> {
                 let mut tx = self.control.begin().await?;
+                sqlx::query("DELETE FROM channel_accounts WHERE tenant_id = $1")
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await?;
                 sqlx::query("DELETE FROM tenant_keys WHERE tenant_id = $1")
                     .bind(id.0)
                     .execute(&mut *tx)
@@ -278,6 +282,86 @@ macro_rules! control_store_impl {
                 Ok(())
             }
 
+            async fn delete_tenant_key(
+                &self,
+                id: $crate::domain::TenantId,
+                purpose: $crate::store::KeyPurpose,
+                key_id: u32,
+            ) -> $crate::store::Result<()> {
+                sqlx::query(
+                    "DELETE FROM tenant_keys WHERE tenant_id = $1 AND purpose = $2 AND key_id = $3 AND state <> 'active'",
+                )
+                .bind(id.0)
+                .bind(purpose.as_str())
+                .bind(i64::from(key_id))
+                .execute(&self.control)
+                .await?;
+                Ok(())
+            }
+
+            async fn insert_channel(&self, c: &$crate::store::ChannelRow) -> $crate::store::Result<()> {
+                let res = sqlx::query(
+                    "INSERT INTO channel_accounts (id, tenant_id, provider, route_key, api_base, credentials_enc, \
+                     created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(c.id)
+                .bind(c.tenant_id.0)
+                .bind(c.provider.as_str())
+                .bind(&c.route_key)
+                .bind(&c.api_base)
+                .bind(&c.credentials_enc)
+                .bind(c.created_at)
+                .execute(&self.control)
+                .await;
+                match res {
+                    Ok(_) => Ok(()),
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err($crate::store::StoreError::Conflict(
+                        format!("a {} channel with that number or route already exists", c.provider),
+                    )),
+                    Err(e) => Err(e.into()),
+                }
+            }
+
+            async fn channels(&self) -> $crate::store::Result<Vec<$crate::store::ChannelRow>> {
+                let rows: Vec<(uuid::Uuid, uuid::Uuid, String, String, String, Vec<u8>, chrono::DateTime<chrono::Utc>)> =
+                    sqlx::query_as(
+                        "SELECT id, tenant_id, provider, route_key, api_base, credentials_enc, created_at \
+                         FROM channel_accounts ORDER BY created_at, id",
+                    )
+                    .fetch_all(&self.control)
+                    .await?;
+                rows.into_iter()
+                    .map(|(id, tenant, provider, route_key, api_base, credentials_enc, created_at)| {
+                        Ok($crate::store::ChannelRow {
+                            id,
+                            tenant_id: $crate::domain::TenantId(tenant),
+                            provider: provider.parse().map_err($crate::store::sql::corrupt)?,
+                            route_key,
+                            api_base,
+                            credentials_enc,
+                            created_at,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn replace_channel_credentials(
+                &self,
+                id: uuid::Uuid,
+                old: &[u8],
+                new: &[u8],
+            ) -> $crate::store::Result<bool> {
+                let done = sqlx::query(
+                    "UPDATE channel_accounts SET credentials_enc = $3 WHERE id = $1 AND credentials_enc = $2",
+                )
+                .bind(id)
+                .bind(old)
+                .bind(new)
+                .execute(&self.control)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn ping(&self) -> $crate::store::Result<()> {
                 sqlx::query("SELECT 1").execute(&self.control).await?;
                 Ok(())
@@ -296,7 +380,7 @@ macro_rules! tenant_store_impl {
             use $crate::domain::attendance::{AttendanceRecord, AttendanceSource, AttendanceStatus};
             use $crate::domain::fees::{Currency, FeeLineView, FeeRecord, Money};
             use $crate::domain::phone::Phone;
-            use $crate::domain::roster::{ContactRef, Gender, Guardian, RosterRecord, StaffUser, Student};
+            use $crate::domain::roster::{ContactRef, Gender, Guardian, Relation, RosterRecord, StaffUser, Student};
             use $crate::domain::school::Locale;
             use $crate::domain::{AccessCodeId, ClassId, GuardianId, StaffId, StudentId};
             use $crate::store::sql::{corrupt, decrypt_national_id, decrypt_phone, decrypt_text, field};
@@ -422,14 +506,14 @@ macro_rules! tenant_store_impl {
                                 if existing.is_some() {
                                     sqlx::query(
                                         "UPDATE students SET full_name = $2, date_of_birth = COALESCE($3, date_of_birth), \
-                                         gender = $4, class_id = $5, bform_enc = COALESCE($6, bform_enc), \
+                                         gender = COALESCE($4, gender), class_id = $5, bform_enc = COALESCE($6, bform_enc), \
                                          health_notes_enc = COALESCE($7, health_notes_enc), active = TRUE, updated_at = $8 \
                                          WHERE id = $1",
                                     )
                                     .bind(id)
                                     .bind(&r.student_name)
                                     .bind(r.date_of_birth)
-                                    .bind(r.gender.as_str())
+                                    .bind(r.gender.map(|g| g.as_str()))
                                     .bind(class_id)
                                     .bind(bform)
                                     .bind(health)
@@ -447,7 +531,7 @@ macro_rules! tenant_store_impl {
                                     .bind(&r.admission_no)
                                     .bind(&r.student_name)
                                     .bind(r.date_of_birth)
-                                    .bind(r.gender.as_str())
+                                    .bind(r.gender.unwrap_or(Gender::Unspecified).as_str())
                                     .bind(class_id)
                                     .bind(bform)
                                     .bind(health)
@@ -481,13 +565,13 @@ macro_rules! tenant_store_impl {
                                     .transpose()?;
                                 if existing.is_some() {
                                     sqlx::query(
-                                        "UPDATE guardians SET full_name = $2, preferred_language = $3, \
+                                        "UPDATE guardians SET full_name = $2, preferred_language = COALESCE($3, preferred_language), \
                                          cnic_enc = COALESCE($4, cnic_enc), address_enc = COALESCE($5, address_enc), \
                                          updated_at = $6 WHERE id = $1",
                                     )
                                     .bind(gid)
                                     .bind(&g.full_name)
-                                    .bind(g.language.as_str())
+                                    .bind(g.language.map(|l| l.as_str()))
                                     .bind(cnic)
                                     .bind(address)
                                     .bind(now)
@@ -507,22 +591,27 @@ macro_rules! tenant_store_impl {
                                     .bind(&bidx)
                                     .bind(cnic)
                                     .bind(address)
-                                    .bind(g.language.as_str())
+                                    .bind(g.language.unwrap_or_default().as_str())
                                     .bind(now)
                                     .execute(&mut *tx)
                                     .await?;
                                     summary.guardians_created += 1;
                                 }
                             }
-                            sqlx::query(
+                            // A blank relation keeps the stored one (new links default to guardian).
+                            let link = if g.relation.is_some() {
                                 "INSERT INTO guardian_students (guardian_id, student_id, relation) VALUES ($1, $2, $3) \
-                                 ON CONFLICT (guardian_id, student_id) DO UPDATE SET relation = excluded.relation",
-                            )
-                            .bind(gid)
-                            .bind(student_id)
-                            .bind(g.relation.as_str())
-                            .execute(&mut *tx)
-                            .await?;
+                                 ON CONFLICT (guardian_id, student_id) DO UPDATE SET relation = excluded.relation"
+                            } else {
+                                "INSERT INTO guardian_students (guardian_id, student_id, relation) VALUES ($1, $2, $3) \
+                                 ON CONFLICT (guardian_id, student_id) DO NOTHING"
+                            };
+                            sqlx::query(link)
+                                .bind(gid)
+                                .bind(student_id)
+                                .bind(g.relation.unwrap_or(Relation::Guardian).as_str())
+                                .execute(&mut *tx)
+                                .await?;
                             summary.links += 1;
                         }
                         progress.advance(1);
@@ -788,7 +877,7 @@ macro_rules! tenant_store_impl {
                 async fn insert_access_code(
                     &self,
                     code: &StoredAccessCode,
-                    lookup: &[u8],
+                    bucket: &[u8],
                     activity: &ActivityEntry,
                 ) -> Result<()> {
                     let mut tx = self.begin().await?;
@@ -803,13 +892,13 @@ macro_rules! tenant_store_impl {
                     .execute(&mut *tx)
                     .await?;
                     sqlx::query(
-                        "INSERT INTO access_codes (id, contact_kind, contact_id, code_lookup, code_hash, expires_at, \
+                        "INSERT INTO access_codes (id, contact_kind, contact_id, code_bucket, code_hash, expires_at, \
                          created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                     )
                     .bind(code.id.0)
                     .bind(code.contact.kind())
                     .bind(code.contact.uuid())
-                    .bind(lookup)
+                    .bind(bucket)
                     .bind(&code.code_hash)
                     .bind(code.expires_at)
                     .bind(now)
@@ -820,28 +909,30 @@ macro_rules! tenant_store_impl {
                     Ok(())
                 }
 
-                async fn access_code_by_lookup(&self, lookup: &[u8]) -> Result<Option<StoredAccessCode>> {
+                async fn access_codes_in_bucket(&self, bucket: &[u8]) -> Result<Vec<StoredAccessCode>> {
                     let mut tx = self.begin_read().await?;
-                    let row: Option<(Uuid, String, Uuid, String, DateTime<Utc>, Option<DateTime<Utc>>, Option<DateTime<Utc>>)> =
+                    let rows: Vec<(Uuid, String, Uuid, String, DateTime<Utc>, Option<DateTime<Utc>>, Option<DateTime<Utc>>)> =
                         sqlx::query_as(
                             "SELECT id, contact_kind, contact_id, code_hash, expires_at, used_at, revoked_at \
-                             FROM access_codes WHERE code_lookup = $1",
+                             FROM access_codes WHERE code_bucket = $1 AND revoked_at IS NULL \
+                             ORDER BY id DESC LIMIT 16",
                         )
-                        .bind(lookup)
-                        .fetch_optional(&mut *tx)
+                        .bind(bucket)
+                        .fetch_all(&mut *tx)
                         .await?;
                     tx.commit().await?;
-                    row.map(|(id, kind, contact_id, code_hash, expires_at, used_at, revoked_at)| {
-                        Ok(StoredAccessCode {
-                            id: AccessCodeId(id),
-                            contact: ContactRef::from_parts(&kind, contact_id).ok_or_else(|| corrupt("contact kind"))?,
-                            code_hash,
-                            expires_at,
-                            used_at,
-                            revoked_at,
+                    rows.into_iter()
+                        .map(|(id, kind, contact_id, code_hash, expires_at, used_at, revoked_at)| {
+                            Ok(StoredAccessCode {
+                                id: AccessCodeId(id),
+                                contact: ContactRef::from_parts(&kind, contact_id).ok_or_else(|| corrupt("contact kind"))?,
+                                code_hash,
+                                expires_at,
+                                used_at,
+                                revoked_at,
+                            })
                         })
-                    })
-                    .transpose()
+                        .collect()
                 }
 
                 async fn consume_access_code(&self, id: AccessCodeId, activity: &ActivityEntry) -> Result<bool> {
@@ -865,7 +956,7 @@ macro_rules! tenant_store_impl {
 
             #[async_trait::async_trait]
             impl AttendanceStore for $store {
-                async fn record_attendance(&self, r: &AttendanceRecord) -> Result<()> {
+                async fn record_attendance(&self, r: &AttendanceRecord, activity: &ActivityEntry) -> Result<()> {
                     let mut tx = self.begin().await?;
                     sqlx::query(
                         "INSERT INTO attendance (id, day, student_id, status, source, recorded_by, recorded_at) \
@@ -882,6 +973,7 @@ macro_rules! tenant_store_impl {
                     .bind(Utc::now())
                     .execute(&mut *tx)
                     .await?;
+                    log(&mut tx, activity).await?;
                     tx.commit().await?;
                     Ok(())
                 }
@@ -1016,6 +1108,89 @@ macro_rules! tenant_store_impl {
                         }
                     }
                     Ok(usage)
+                }
+            }
+
+            #[async_trait::async_trait]
+            impl $crate::store::InboxStore for $store {
+                async fn record_inbound(
+                    &self,
+                    channel: Uuid,
+                    provider: $crate::domain::message::Provider,
+                    events: &[$crate::domain::message::InboundEvent],
+                    received_at: DateTime<Utc>,
+                ) -> Result<$crate::store::InboxOutcome> {
+                    let mut out = $crate::store::InboxOutcome::default();
+                    let mut tx = self.begin().await?;
+                    for e in events {
+                        let sender = e.sender.expose();
+                        let bidx = self.keys.blind_index("sender", &format!("{channel}:{sender}"));
+                        let existing: Option<(Uuid,)> =
+                            sqlx::query_as("SELECT id FROM conversations WHERE channel_id = $1 AND sender_bidx = $2")
+                                .bind(channel)
+                                .bind(&bidx)
+                                .fetch_optional(&mut *tx)
+                                .await?;
+                        let conversation = match existing {
+                            Some((id,)) => id,
+                            None => {
+                                let id = Uuid::now_v7();
+                                let enc = self.keys.encrypt_str(field("conversations", "sender_enc", id), sender)?;
+                                sqlx::query(
+                                    "INSERT INTO conversations (id, channel_id, provider, sender_bidx, sender_enc, created_at) \
+                                     VALUES ($1, $2, $3, $4, $5, $6)",
+                                )
+                                .bind(id)
+                                .bind(channel)
+                                .bind(provider.as_str())
+                                .bind(&bidx)
+                                .bind(enc)
+                                .bind(received_at)
+                                .execute(&mut *tx)
+                                .await?;
+                                id
+                            }
+                        };
+                        let id = Uuid::now_v7();
+                        let payload = serde_json::to_vec(e).map_err(corrupt)?;
+                        let enc = self.keys.encrypt(field("inbound_events", "payload_enc", id), &payload)?;
+                        let done = sqlx::query(
+                            "INSERT INTO inbound_events (id, conversation_id, provider_key, kind, payload_enc, received_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (provider_key) DO NOTHING",
+                        )
+                        .bind(id)
+                        .bind(conversation)
+                        .bind(&e.provider_key)
+                        .bind(e.body.kind())
+                        .bind(enc)
+                        .bind(received_at)
+                        .execute(&mut *tx)
+                        .await?;
+                        if done.rows_affected() == 0 {
+                            out.duplicates += 1;
+                            continue;
+                        }
+                        out.stored += 1;
+                        if !e.body.is_status() {
+                            sqlx::query(
+                                "UPDATE conversations SET last_inbound_at = $2 WHERE id = $1 \
+                                 AND (last_inbound_at IS NULL OR last_inbound_at < $2)",
+                            )
+                            .bind(conversation)
+                            .bind(received_at)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                    }
+                    tx.commit().await?;
+                    Ok(out)
+                }
+
+                async fn inbound_count(&self) -> Result<i64> {
+                    let mut tx = self.begin_read().await?;
+                    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM inbound_events").fetch_one(&mut *tx).await?;
+                    tx.commit().await?;
+                    Ok(n)
                 }
             }
 

@@ -1,7 +1,7 @@
 //! School lifecycle and key management on top of a [`Backend`]: create, migrate,
 //! list, purge, open, and rotate keys. Used by `serve`, the CLI and the tests alike.
 
-use super::crypto::{random_key, CryptoError, KeyRing, MasterKey};
+use super::crypto::{key_id_of, random_key, CryptoError, FieldRef, KeyRing, MasterKey};
 use super::{
     Backend, KeyPurpose, KeyState, Progress, Result, StoreError, TenantKeyRow, TenantStore,
     ENCRYPTED_COLUMNS,
@@ -14,6 +14,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const MASTER_CHECK: &str = "master_key_check";
+
+/// Where a channel's encrypted credentials live (control store), for the AAD.
+pub fn channel_credentials_field(id: uuid::Uuid) -> FieldRef<'static> {
+    FieldRef {
+        table: "channel_accounts",
+        column: "credentials_enc",
+        row: id,
+    }
+}
 
 /// An open school: its registry entry and a store bound to its partition.
 #[derive(Clone)]
@@ -237,7 +246,7 @@ impl Tenancy {
     ///    every process can read values written with it;
     /// 2. it becomes the active key, and one pass re-encrypts all rows;
     /// 3. after another cache period (other processes now write with the new key) we
-    ///    repeat passes until no row uses an old key, then mark old keys retired.
+    ///    repeat passes until no row uses an old key, then destroy the old keys.
     pub async fn rotate_keys(
         &self,
         slug: &str,
@@ -288,7 +297,7 @@ impl Tenancy {
         self.wait_for_caches(on_wait).await;
         loop {
             let school = self.open(tenant.clone()).await?;
-            let mut stale = 0;
+            let mut stale = self.reencrypt_channels(&school).await?.1;
             for col in ENCRYPTED_COLUMNS {
                 stale += school.store.key_usage(*col).await?.stale;
             }
@@ -304,11 +313,13 @@ impl Tenancy {
             report.rows_rewritten += self.reencrypt_pass(tenant.clone(), batch, &()).await?;
             report.passes += 1;
         }
+        // No value uses an old key, and (after the wait above) no process still writes
+        // with one: destroy the old keys, so a leaked old key opens nothing.
         for row in self.backend.control.tenant_keys(id).await? {
-            if row.purpose == KeyPurpose::Data && row.state == KeyState::DecryptOnly {
+            if row.purpose == KeyPurpose::Data && row.state != KeyState::Active {
                 self.backend
                     .control
-                    .set_key_state(id, KeyPurpose::Data, row.key_id, KeyState::Retired)
+                    .delete_tenant_key(id, KeyPurpose::Data, row.key_id)
                     .await?;
             }
         }
@@ -323,7 +334,7 @@ impl Tenancy {
         progress: &dyn Progress,
     ) -> Result<u64> {
         let school = self.open(tenant).await?;
-        let mut rewritten = 0;
+        let mut rewritten = self.reencrypt_channels(&school).await?.0;
         for col in ENCRYPTED_COLUMNS {
             let mut after = None;
             loop {
@@ -337,6 +348,34 @@ impl Tenancy {
             }
         }
         Ok(rewritten)
+    }
+
+    /// Re-encrypts the school's channel credentials (in the control store) under its
+    /// active data key. Returns (rewritten, still stale after a concurrent change).
+    async fn reencrypt_channels(&self, school: &School) -> Result<(u64, u64)> {
+        let ring = school.store.keys();
+        let (mut rewritten, mut stale) = (0, 0);
+        for row in self.backend.control.channels().await? {
+            if row.tenant_id != school.tenant.id
+                || key_id_of(&row.credentials_enc)? == ring.active_key_id()
+            {
+                continue;
+            }
+            let f = channel_credentials_field(row.id);
+            let plain = zeroize::Zeroizing::new(ring.decrypt(f, &row.credentials_enc)?);
+            let new = ring.encrypt(f, &plain)?;
+            if self
+                .backend
+                .control
+                .replace_channel_credentials(row.id, &row.credentials_enc, &new)
+                .await?
+            {
+                rewritten += 1;
+            } else {
+                stale += 1;
+            }
+        }
+        Ok((rewritten, stale))
     }
 
     async fn wait_for_caches(&self, on_wait: &(dyn Fn(Duration) + Send + Sync)) {

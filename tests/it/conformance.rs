@@ -118,6 +118,24 @@ async fn roster_round_trip(env: &TestEnv) {
     let again = s.store.students().await.unwrap();
     assert_eq!(again[0].bform.as_ref().unwrap().expose(), "35202-1234567-2");
 
+    // A file with only the required columns keeps gender, language and relation.
+    let minimal = "admission_no,student_name,class,section,branch,guardian_name,guardian_phone\n\
+                   A-1,عائشہ خان,Grade 5,A,Main,عمران خان,0300 1110001\n";
+    let rows = raabta::import::parse_roster(minimal.as_bytes(), Some("PK")).unwrap();
+    s.store.import_roster(&rows, &act, &()).await.unwrap();
+    let kept = s.store.students().await.unwrap();
+    assert_eq!(kept[0].gender, raabta::domain::roster::Gender::Female);
+    assert_eq!(
+        kept[0].health_notes.as_ref().unwrap().expose(),
+        "Asthma inhaler"
+    );
+    let father = s.store.guardian(father.id).await.unwrap().unwrap();
+    assert_eq!(
+        father.preferred_language,
+        raabta::domain::school::Locale::Ur
+    );
+    assert_eq!(father.cnic.as_ref().unwrap().expose(), "35202-7654321-1");
+
     // Staff: created once; a second with the same email is a clear conflict.
     let staff = StaffUser {
         id: StaffId::new(),
@@ -266,7 +284,7 @@ async fn access_codes(env: &TestEnv) {
         used_at: None,
         revoked_at: None,
     };
-    let lookup = store.keys().blind_index("access_code", expired.expose());
+    let lookup = codes::bucket(store, &expired);
     let act = ActivityEntry::now("test", "access_code.issue", None, "test", json!({}));
     store.insert_access_code(&row, &lookup, &act).await.unwrap();
     assert!(matches!(
@@ -295,6 +313,13 @@ async fn attendance_and_activity(env: &TestEnv) {
     load_roster_and_fees(&s).await;
     let student = s.store.students().await.unwrap()[0].id;
     let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+    let mark = ActivityEntry::now(
+        "staff:t",
+        "attendance.mark",
+        Some(format!("student:{student}")),
+        "test",
+        json!({}),
+    );
     for (d, status) in [
         (2, AttendanceStatus::Present),
         (3, AttendanceStatus::Absent),
@@ -307,7 +332,7 @@ async fn attendance_and_activity(env: &TestEnv) {
             source: AttendanceSource::Manual,
             recorded_by: None,
         };
-        s.store.record_attendance(&rec).await.unwrap();
+        s.store.record_attendance(&rec, &mark).await.unwrap();
     }
     // A correction replaces the day's record rather than adding one.
     let fix = AttendanceRecord {
@@ -317,7 +342,14 @@ async fn attendance_and_activity(env: &TestEnv) {
         source: AttendanceSource::Face,
         recorded_by: None,
     };
-    s.store.record_attendance(&fix).await.unwrap();
+    let edit = ActivityEntry::now(
+        "staff:t",
+        "attendance.edit",
+        None,
+        "test",
+        json!({ "reason": "late bus" }),
+    );
+    s.store.record_attendance(&fix, &edit).await.unwrap();
     let got = s
         .store
         .attendance_between(student, day(3), day(30))
@@ -326,23 +358,27 @@ async fn attendance_and_activity(env: &TestEnv) {
     assert_eq!(got.len(), 2);
     assert_eq!(got[0], fix);
 
+    // Every change wrote its activity entry, newest first.
     let log = s.store.recent_activity(10).await.unwrap();
     let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
-    assert_eq!(actions, vec!["fees.import", "roster.import"]);
-    assert_eq!(log[1].details, json!({ "rows": 4 }));
-    s.store
-        .log_activity(&ActivityEntry::now(
-            "staff:x",
+    assert_eq!(
+        actions,
+        vec![
             "attendance.edit",
-            Some("student:y".into()),
-            "127.0.0.1",
-            json!({"reason": "late bus"}),
-        ))
-        .await
-        .unwrap();
+            "attendance.mark",
+            "attendance.mark",
+            "attendance.mark",
+            "fees.import",
+            "roster.import"
+        ]
+    );
+    assert_eq!(log[5].details, json!({ "rows": 4 }));
+    assert_eq!(log[0].details, json!({ "reason": "late bus" }));
+    let export = ActivityEntry::now("staff:x", "report.export", None, "127.0.0.1", json!({}));
+    s.store.log_activity(&export).await.unwrap();
     assert_eq!(
         s.store.recent_activity(1).await.unwrap()[0].action,
-        "attendance.edit"
+        "report.export"
     );
 }
 on_both_backends!(attendance_and_activity);
@@ -401,7 +437,7 @@ async fn key_rotation(env: &TestEnv) {
         .filter(|k| k.purpose == raabta::store::KeyPurpose::Data)
         .map(|k| (k.key_id, k.state.as_str()))
         .collect();
-    assert_eq!(states, vec![(1, "retired"), (2, "active")]);
+    assert_eq!(states, vec![(2, "active")], "the old key is destroyed");
     // A second rotation works too.
     assert_eq!(
         t.rotate_keys("rotate", 100, &(), &|_| {})

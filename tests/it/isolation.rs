@@ -4,11 +4,6 @@ use crate::support::{load_roster_and_fees, Kind, TestEnv};
 use raabta::store::postgres::{school_ident, serving_pool_options, SERVING_ROLE};
 use sqlx::{ConnectOptions, Connection};
 
-fn denied(e: sqlx::Error) -> bool {
-    let s = e.to_string();
-    s.contains("permission denied") || s.contains("does not exist")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_roles_cannot_cross_schools() {
     let Some(env) = TestEnv::new(Kind::Postgres).await else {
@@ -84,11 +79,12 @@ async fn postgres_roles_cannot_cross_schools() {
         .await
         .unwrap();
     assert_eq!(who, SERVING_ROLE);
+    // Unqualified names resolve nowhere (search_path is pg_catalog only).
     let err = sqlx::query("SELECT * FROM students")
         .fetch_all(&pool)
         .await
         .unwrap_err();
-    assert!(denied(err));
+    assert!(err.to_string().contains("does not exist"), "{err}");
     let err = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT * FROM {sa}.students")))
         .fetch_all(&pool)
         .await
@@ -107,11 +103,21 @@ async fn postgres_roles_cannot_cross_schools() {
         .unwrap();
     assert_eq!(n, 3);
     tx.commit().await.unwrap();
-    let err = sqlx::query("SELECT COUNT(*) FROM students")
-        .fetch_all(&pool)
+    let (who,): (String,) = sqlx::query_as("SELECT current_user::text")
+        .fetch_one(&pool)
         .await
-        .unwrap_err();
-    assert!(denied(err));
+        .unwrap();
+    assert_eq!(
+        who, SERVING_ROLE,
+        "SET LOCAL ROLE must end with its transaction"
+    );
+    let err = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM {sa}.students"
+    )))
+    .fetch_all(&pool)
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("permission denied"), "{err}");
     pool.close().await;
 
     // Purge drops the schema and the role.
@@ -156,6 +162,16 @@ async fn sqlite_school_queries_open_only_their_own_file() {
     let a = env.school("file-a").await;
     let b = env.school("file-b").await;
     load_roster_and_fees(&a).await;
+    let only_b = "admission_no,student_name,class\nB-1,Only In B,Grade 1\n";
+    let rows = raabta::import::parse_roster(only_b.as_bytes(), Some("PK")).unwrap();
+    let act = raabta::domain::activity::ActivityEntry::now(
+        "t",
+        "roster.import",
+        None,
+        "t",
+        serde_json::json!({}),
+    );
+    b.store.import_roster(&rows, &act, &()).await.unwrap();
     let a_file = env
         .dir
         .path()
@@ -174,8 +190,16 @@ async fn sqlite_school_queries_open_only_their_own_file() {
             a_file.canonicalize().unwrap()
         );
     }
-    assert_eq!(b.store.counts().await.unwrap().students, 0);
+    assert_eq!(b.store.counts().await.unwrap().students, 1);
     assert_eq!(a.store.counts().await.unwrap().students, 3);
+    assert!(a
+        .store
+        .students()
+        .await
+        .unwrap()
+        .iter()
+        .all(|s| s.full_name != "Only In B"));
+    assert_eq!(b.store.students().await.unwrap()[0].full_name, "Only In B");
     // B's file holds none of A's rows, read directly.
     let mut raw = sqlx::sqlite::SqliteConnectOptions::new()
         .filename(&b_file)
@@ -187,7 +211,7 @@ async fn sqlite_school_queries_open_only_their_own_file() {
         .fetch_one(&mut raw)
         .await
         .unwrap();
-    assert_eq!(n, 0);
+    assert_eq!(n, 1);
     // Purge removes the file.
     env.app.tenancy.purge("file-a").await.unwrap();
     assert!(!a_file.exists());
@@ -215,6 +239,10 @@ async fn sqlite_bounds_open_school_pools() {
         let s = env.app.tenancy.school(slug).await.unwrap();
         assert_eq!(s.store.counts().await.unwrap().students, 0);
     }
-    // ...and at most two are held open.
+    // ...at most two are held open...
     assert!(env.app.tenancy.backend().partitions.open_pools() <= 2);
+    // ...and handles taken before their pool was evicted keep working.
+    for s in &schools {
+        assert_eq!(s.store.counts().await.unwrap().students, 0);
+    }
 }

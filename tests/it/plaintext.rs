@@ -1,6 +1,48 @@
 //! A dump of the database shows no CNIC, B-Form, phone number, address or health note.
 
 use crate::support::{load_roster_and_fees, Kind, TestEnv};
+use raabta::domain::activity::ActivityEntry;
+use raabta::domain::message::{InboundBody, InboundEvent, Provider, SenderId};
+use raabta::domain::phone::Phone;
+use raabta::domain::roster::{StaffRole, StaffUser};
+use raabta::domain::StaffId;
+use raabta::store::tenancy::School;
+
+/// Everything with an encrypted column: roster, fees, a staff phone, an inbound message.
+async fn load_everything(s: &School) {
+    load_roster_and_fees(s).await;
+    let staff = StaffUser {
+        id: StaffId::new(),
+        full_name: "Teacher".into(),
+        email: "t@school.pk".into(),
+        phone: Some(Phone::parse("+923451234567", None).unwrap()),
+        role: StaffRole::Teacher,
+        branch: None,
+        password_hash: None,
+    };
+    let act = ActivityEntry::now("t", "staff.create", None, "t", serde_json::json!({}));
+    s.store.create_staff(&staff, &act).await.unwrap();
+    let event = InboundEvent {
+        provider_key: "meta:wamid.SCAN".into(),
+        sender: SenderId::new("923001110001"),
+        sender_name: None,
+        sent_at: None,
+        body: InboundBody::Text {
+            text: "my CNIC is 35202-7654321-1".into(),
+        },
+    };
+    let out = s
+        .store
+        .record_inbound(
+            uuid::Uuid::now_v7(),
+            Provider::Meta,
+            &[event],
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.stored, 1);
+}
 
 /// Every form a leaked value could take in a dump: as typed, normalised, digits only,
 /// and hex (how PostgreSQL dumps bytea).
@@ -17,6 +59,8 @@ fn needles() -> Vec<Vec<u8>> {
         "3011110002",
         "House 12 Street 4",
         "Asthma inhaler",
+        "3451234567",
+        "my CNIC is",
     ];
     let mut out = Vec::new();
     for v in values {
@@ -51,7 +95,7 @@ fn assert_clean(dump: &[u8], what: &str) {
 async fn sqlite_files_hold_no_plaintext_pii() {
     let env = TestEnv::new(Kind::Sqlite).await.unwrap();
     let s = env.school("scan").await;
-    load_roster_and_fees(&s).await;
+    load_everything(&s).await;
     // Include the write-ahead log: recent pages live there before a checkpoint.
     let mut dump = Vec::new();
     for entry in walkdir(env.dir.path()) {
@@ -79,7 +123,7 @@ async fn postgres_dump_holds_no_plaintext_pii() {
         return;
     };
     let s = env.school("scan").await;
-    load_roster_and_fees(&s).await;
+    load_everything(&s).await;
     let pg = env.pg.as_ref().unwrap();
     let o = pg.admin_options();
     let out = std::process::Command::new("pg_dump")

@@ -58,12 +58,12 @@ pub async fn connect(rest: &str, opts: &ConnectOptions) -> Result<Backend> {
     let control_file = control_path(rest, &opts.data_dir)?;
     let dir = control_file
         .parent()
+        .filter(|p| !p.as_os_str().is_empty())
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
+    crate::fsutil::create_private_dir(&dir)?;
     let schools_dir = dir.join("schools");
-    std::fs::create_dir_all(&schools_dir)?;
-    restrict_permissions(&dir)?;
-    restrict_permissions(&schools_dir)?;
+    crate::fsutil::create_private_dir(&schools_dir)?;
     let control_opts = options(&control_file, true);
     {
         let mut conn = control_opts.connect().await?;
@@ -87,17 +87,6 @@ pub async fn connect(rest: &str, opts: &ConnectOptions) -> Result<Backend> {
         partitions,
         kind: BackendKind::Sqlite,
     })
-}
-
-#[cfg(unix)]
-fn restrict_permissions(dir: &Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-    Ok(())
-}
-#[cfg(not(unix))]
-fn restrict_permissions(_dir: &Path) -> Result<()> {
-    Ok(())
 }
 
 pub struct SqliteControl {
@@ -151,13 +140,9 @@ impl SqlitePartitions {
                 .min_by_key(|(_, (_, t))| *t)
                 .map(|(k, _)| *k)
             {
-                if let Some((p, _)) = open.pools.remove(&oldest) {
-                    // Connections in use finish their work; the pools close afterwards.
-                    tokio::spawn(async move {
-                        p.writer.close().await;
-                        p.reader.close().await;
-                    });
-                }
+                // Handles still using these pools keep them alive; the pools close
+                // when the last handle is dropped.
+                open.pools.remove(&oldest);
             }
         }
         let writer = SqlitePoolOptions::new()

@@ -1,0 +1,231 @@
+//! Channel-neutral messages: what arrives from Twilio, Meta or Telegram, once verified
+//! and parsed, and what we send back. Pure data; the `channel` module maps the
+//! providers' formats to and from these.
+
+use super::Pii;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// The three providers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    Twilio,
+    Meta,
+    Telegram,
+}
+
+impl Provider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Twilio => "twilio",
+            Provider::Meta => "meta",
+            Provider::Telegram => "telegram",
+        }
+    }
+    /// WhatsApp (Twilio or Meta) has the 24-hour customer-service window; Telegram has none.
+    pub fn has_service_window(self) -> bool {
+        !matches!(self, Provider::Telegram)
+    }
+}
+
+impl FromStr for Provider {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "twilio" => Ok(Provider::Twilio),
+            "meta" => Ok(Provider::Meta),
+            "telegram" => Ok(Provider::Telegram),
+            other => Err(format!(
+                "unknown channel provider {other:?}: use twilio, meta or telegram"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who sent a message, as the provider names them: a WhatsApp id (phone digits), a
+/// Meta business-scoped user id, a Twilio `From`, or a Telegram user id. Redacted in Debug.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SenderId(pub Pii<String>);
+
+impl SenderId {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(Pii::new(s.into()))
+    }
+    pub fn expose(&self) -> &str {
+        self.0.expose()
+    }
+}
+
+impl fmt::Debug for SenderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SenderId(<redacted>)")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaKind {
+    Image,
+    Document,
+    Audio,
+    Video,
+    Sticker,
+}
+
+/// Delivery state of a message we sent. Ordered: a later state never goes back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    Queued,
+    Sent,
+    Delivered,
+    Read,
+    /// Terminal: nothing moves a failed message on.
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Sent => "sent",
+            Self::Delivered => "delivered",
+            Self::Read => "read",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "queued" | "accepted" | "sending" => Some(Self::Queued),
+            "sent" => Some(Self::Sent),
+            "delivered" => Some(Self::Delivered),
+            "read" => Some(Self::Read),
+            "failed" | "undelivered" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+
+    /// The state after a callback reports `next`: sent < delivered < read; failed is
+    /// terminal; downgrades (a late "sent" after "read") are ignored.
+    pub fn advance(self, next: DeliveryStatus) -> DeliveryStatus {
+        if self == Self::Failed {
+            return self;
+        }
+        if next == Self::Failed {
+            return next;
+        }
+        self.max(next)
+    }
+}
+
+/// What a message or callback carries, independent of the provider.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum InboundBody {
+    Text {
+        text: String,
+    },
+    Media {
+        kind: MediaKind,
+        /// The provider's handle: Meta media id, Twilio media URL, Telegram file id.
+        media_ref: String,
+        mime: Option<String>,
+        caption: Option<String>,
+        filename: Option<String>,
+        /// Meta sends the file's SHA-256 so the download can be checked.
+        sha256: Option<String>,
+    },
+    /// A tapped reply button, list row, template quick reply or Telegram callback.
+    Choice {
+        id: String,
+        title: String,
+        /// Telegram callback query id, to be answered.
+        callback_id: Option<String>,
+    },
+    Location {
+        latitude: f64,
+        longitude: f64,
+    },
+    Contacts {
+        count: usize,
+    },
+    /// Reactions and edits are stored but not acted on.
+    Reaction,
+    Edit,
+    Unsupported {
+        kind: String,
+    },
+    /// A delivery report for a message we sent.
+    Status {
+        provider_message_id: String,
+        status: DeliveryStatus,
+        error_code: Option<String>,
+    },
+}
+
+impl InboundBody {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            InboundBody::Text { .. } => "text",
+            InboundBody::Media { .. } => "media",
+            InboundBody::Choice { .. } => "choice",
+            InboundBody::Location { .. } => "location",
+            InboundBody::Contacts { .. } => "contacts",
+            InboundBody::Reaction => "reaction",
+            InboundBody::Edit => "edit",
+            InboundBody::Unsupported { .. } => "unsupported",
+            InboundBody::Status { .. } => "status",
+        }
+    }
+
+    pub fn is_status(&self) -> bool {
+        matches!(self, InboundBody::Status { .. })
+    }
+}
+
+/// One verified event from a provider, ready to be stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InboundEvent {
+    /// Permanent de-duplication key: Twilio MessageSid (+status), Meta wamid
+    /// (+status), Telegram bot id + update_id.
+    pub provider_key: String,
+    /// Who sent it (for statuses: the recipient of our message).
+    pub sender: SenderId,
+    /// A display name the provider gave (WhatsApp profile name, Telegram first name).
+    pub sender_name: Option<String>,
+    /// Provider timestamp (seconds since the epoch), when given.
+    pub sent_at: Option<i64>,
+    pub body: InboundBody,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delivery_status_never_goes_back() {
+        use DeliveryStatus::*;
+        assert_eq!(Sent.advance(Delivered), Delivered);
+        assert_eq!(Read.advance(Delivered), Read);
+        assert_eq!(Read.advance(Sent), Read);
+        assert_eq!(Delivered.advance(Failed), Failed);
+        assert_eq!(Failed.advance(Read), Failed);
+        assert_eq!(Queued.advance(Read), Read);
+    }
+
+    #[test]
+    fn sender_is_redacted() {
+        let s = SenderId::new("923001234567");
+        assert!(!format!("{s:?}").contains("923"));
+    }
+}

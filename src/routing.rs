@@ -1,0 +1,200 @@
+//! The channel registry: every channel account, decrypted, held in memory so that a
+//! webhook is verified and routed to its school without a database round trip. It is
+//! loaded at start and refreshed periodically (a channel added by the CLI in another
+//! process appears within the refresh interval) and after changes made in-process.
+
+use crate::channel::{default_api_base, twilio_route, ChannelError, Credentials};
+use crate::domain::message::Provider;
+use crate::domain::school::{Tenant, TenantStatus};
+use crate::store::tenancy::Tenancy;
+use crate::store::{ChannelRow, StoreError};
+use chrono::Utc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use uuid::Uuid;
+
+use crate::store::tenancy::channel_credentials_field as cred_field;
+
+/// One channel account, ready to verify and send.
+#[derive(Debug)]
+pub struct Account {
+    pub id: Uuid,
+    pub tenant: Tenant,
+    pub provider: Provider,
+    pub route_key: String,
+    pub api_base: String,
+    pub credentials: Credentials,
+}
+
+#[derive(Debug, Default)]
+pub struct Routes {
+    twilio: HashMap<String, Arc<Account>>,
+    meta: HashMap<String, Arc<Account>>,
+    telegram: HashMap<String, Arc<Account>>,
+}
+
+impl Routes {
+    /// By the `To` of an inbound Twilio request (`whatsapp:+14155238886`).
+    pub fn twilio(&self, to: &str) -> Option<Arc<Account>> {
+        twilio_route(to).and_then(|r| self.twilio.get(&r).cloned())
+    }
+    pub fn meta(&self, phone_number_id: &str) -> Option<Arc<Account>> {
+        self.meta.get(phone_number_id).cloned()
+    }
+    pub fn telegram(&self, route: &str) -> Option<Arc<Account>> {
+        self.telegram.get(route).cloned()
+    }
+    pub fn meta_accounts(&self) -> impl Iterator<Item = &Arc<Account>> {
+        self.meta.values()
+    }
+    pub fn all(&self) -> impl Iterator<Item = &Arc<Account>> {
+        self.twilio
+            .values()
+            .chain(self.meta.values())
+            .chain(self.telegram.values())
+    }
+    pub fn len(&self) -> usize {
+        self.twilio.len() + self.meta.len() + self.telegram.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[derive(Default)]
+pub struct Registry {
+    routes: RwLock<Arc<Routes>>,
+}
+
+impl Registry {
+    pub fn current(&self) -> Arc<Routes> {
+        self.routes.read().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// Reloads every channel from the control store. A channel whose credentials do
+    /// not decrypt or validate is left out (fail closed) with an error in the log.
+    pub async fn reload(&self, tenancy: &Tenancy) -> Result<usize, StoreError> {
+        let routes = load(tenancy).await?;
+        let n = routes.len();
+        if let Ok(mut w) = self.routes.write() {
+            *w = Arc::new(routes);
+        }
+        Ok(n)
+    }
+}
+
+async fn load(tenancy: &Tenancy) -> Result<Routes, StoreError> {
+    let tenants: HashMap<_, _> = tenancy
+        .list()
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t))
+        .collect();
+    let mut routes = Routes::default();
+    for row in tenancy.backend().control.channels().await? {
+        let Some(tenant) = tenants
+            .get(&row.tenant_id)
+            .filter(|t| t.status == TenantStatus::Active)
+        else {
+            continue;
+        };
+        match decrypt(tenancy, &row).await {
+            Ok(credentials) => {
+                let account = Arc::new(Account {
+                    id: row.id,
+                    tenant: tenant.clone(),
+                    provider: row.provider,
+                    route_key: row.route_key.clone(),
+                    api_base: row.api_base.clone(),
+                    credentials,
+                });
+                let map = match row.provider {
+                    Provider::Twilio => &mut routes.twilio,
+                    Provider::Meta => &mut routes.meta,
+                    Provider::Telegram => &mut routes.telegram,
+                };
+                map.insert(row.route_key, account);
+            }
+            Err(e) => {
+                tracing::error!(channel = %row.id, school = %tenant.slug, error = %e, "channel refused: it will not accept traffic");
+            }
+        }
+    }
+    Ok(routes)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AddChannelError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Channel(#[from] ChannelError),
+    #[error("the API base must be an http:// or https:// URL")]
+    BadApiBase,
+}
+
+async fn decrypt(tenancy: &Tenancy, row: &ChannelRow) -> Result<Credentials, AddChannelError> {
+    let ring = tenancy.key_ring(row.tenant_id).await?;
+    let plain = ring
+        .decrypt(cred_field(row.id), &row.credentials_enc)
+        .map_err(StoreError::from)?;
+    let creds: Credentials = serde_json::from_slice(&plain)
+        .map_err(|_| StoreError::Corrupt("channel credentials do not parse".into()))?;
+    if creds.provider() != row.provider {
+        return Err(
+            StoreError::Corrupt("channel credentials belong to another provider".into()).into(),
+        );
+    }
+    creds.validate()?;
+    Ok(creds)
+}
+
+/// Registers a channel for a school: validates the secrets (fail closed), derives the
+/// route, encrypts the credentials with the school's data key and stores them.
+pub async fn add_channel(
+    tenancy: &Tenancy,
+    slug: &str,
+    credentials: Credentials,
+    api_base: Option<String>,
+) -> Result<ChannelRow, AddChannelError> {
+    credentials.validate()?;
+    let school = tenancy.school(slug).await?;
+    let provider = credentials.provider();
+    let api_base = api_base
+        .unwrap_or_else(|| default_api_base(provider).to_string())
+        .trim_end_matches('/')
+        .to_string();
+    if !(api_base.starts_with("https://") || api_base.starts_with("http://")) {
+        return Err(AddChannelError::BadApiBase);
+    }
+    let route_key = match &credentials {
+        Credentials::Twilio { from, .. } => {
+            twilio_route(from).ok_or_else(|| ChannelError::Invalid("bad sender".into()))?
+        }
+        Credentials::Meta {
+            phone_number_id, ..
+        } => phone_number_id.trim().to_string(),
+        Credentials::Telegram { .. } => Uuid::new_v4().simple().to_string(),
+    };
+    let id = Uuid::now_v7();
+    let json = zeroize::Zeroizing::new(
+        serde_json::to_vec(&credentials)
+            .map_err(|_| StoreError::Corrupt("credentials do not serialise".into()))?,
+    );
+    let credentials_enc = school
+        .store
+        .keys()
+        .encrypt(cred_field(id), &json)
+        .map_err(StoreError::from)?;
+    let row = ChannelRow {
+        id,
+        tenant_id: school.tenant.id,
+        provider,
+        route_key,
+        api_base,
+        credentials_enc,
+        created_at: Utc::now(),
+    };
+    tenancy.backend().control.insert_channel(&row).await?;
+    Ok(row)
+}
