@@ -3,6 +3,8 @@
 //! router in-process.
 
 use crate::config::{Config, ConfigError};
+use crate::routing::Registry;
+use crate::spool::Spool;
 use crate::store::tenancy::Tenancy;
 use crate::store::{self, BackendKind, ConnectOptions, StoreError};
 use axum::extract::{DefaultBodyLimit, State};
@@ -13,9 +15,12 @@ use axum::{Json, Router};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Notify;
 
 /// Request bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+pub const REGISTRY_REFRESH: Duration = Duration::from_secs(10);
+pub const SPOOL_INTERVAL: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -29,6 +34,11 @@ pub enum AppError {
 pub struct App {
     pub config: Arc<Config>,
     pub tenancy: Arc<Tenancy>,
+    /// Channel accounts, decrypted, for routing and verifying webhooks.
+    pub registry: Arc<Registry>,
+    pub spool: Arc<Spool>,
+    /// Wakes the conversation worker when new events are stored.
+    pub wake: Arc<Notify>,
 }
 
 impl App {
@@ -46,16 +56,58 @@ impl App {
             },
         )
         .await?;
+        let spool = Spool::new(&config.data_dir, master.clone());
         let tenancy = Tenancy::new(
             backend,
             master,
             Duration::from_secs(config.key_cache_seconds),
         )
         .await?;
+        let registry = Registry::default();
+        registry.reload(&tenancy).await?;
         Ok(Self {
             config: Arc::new(config),
             tenancy: Arc::new(tenancy),
+            registry: Arc::new(registry),
+            spool: Arc::new(spool),
+            wake: Arc::new(Notify::new()),
         })
+    }
+
+    pub fn wake_worker(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Background duties of a serving process: refresh the channel registry (channels
+    /// added by the CLI appear within `REGISTRY_REFRESH`) and ingest the spool.
+    pub fn spawn_background(&self) -> Vec<tokio::task::JoinHandle<()>> {
+        let mut tasks = Vec::new();
+        let app = self.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(REGISTRY_REFRESH);
+            loop {
+                tick.tick().await;
+                if let Err(e) = app.registry.reload(&app.tenancy).await {
+                    tracing::warn!(error = %e, "channel registry refresh failed; keeping the previous one");
+                }
+            }
+        }));
+        let app = self.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(SPOOL_INTERVAL);
+            loop {
+                tick.tick().await;
+                match app.spool.ingest(&app.tenancy).await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(events = n, "spooled webhooks ingested");
+                        app.wake_worker();
+                    }
+                    Err(e) => tracing::warn!(error = %e, "spool ingestion postponed"),
+                }
+            }
+        }));
+        tasks
     }
 
     pub fn backend_kind(&self) -> BackendKind {
@@ -66,6 +118,7 @@ impl App {
         Router::new()
             .route("/healthz", get(healthz))
             .route("/readyz", get(readyz))
+            .merge(crate::webhooks::routes())
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .with_state(self.clone())
     }

@@ -10,4 +10,6 @@ pub mod import;
 pub mod password;
 pub mod routing;
 pub mod seed;
+pub mod spool;
 pub mod store;
+pub mod webhooks;

@@ -50,6 +50,62 @@ enum Command {
     /// Encryption keys.
     #[command(subcommand)]
     Keys(KeysCmd),
+    /// WhatsApp (Twilio, Meta) and Telegram channel accounts.
+    #[command(subcommand)]
+    Channel(ChannelCmd),
+}
+
+#[derive(Subcommand)]
+enum ChannelCmd {
+    /// Register a channel account for a school (credentials are stored encrypted).
+    #[command(subcommand)]
+    Add(ChannelAdd),
+    /// List channel accounts and their webhook URLs (never their secrets).
+    List,
+}
+
+#[derive(Subcommand)]
+enum ChannelAdd {
+    /// WhatsApp through Twilio.
+    Twilio {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        account_sid: String,
+        #[arg(long, env = "RAABTA_TWILIO_AUTH_TOKEN", hide_env_values = true)]
+        auth_token: String,
+        /// The WhatsApp sender, e.g. whatsapp:+14155238886.
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        api_base: Option<String>,
+    },
+    /// WhatsApp Cloud API (Meta).
+    Meta {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        phone_number_id: String,
+        #[arg(long, env = "RAABTA_META_ACCESS_TOKEN", hide_env_values = true)]
+        access_token: String,
+        #[arg(long, env = "RAABTA_META_APP_SECRET", hide_env_values = true)]
+        app_secret: String,
+        #[arg(long, env = "RAABTA_META_VERIFY_TOKEN", hide_env_values = true)]
+        verify_token: String,
+        #[arg(long)]
+        api_base: Option<String>,
+    },
+    /// Telegram bot.
+    Telegram {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, env = "RAABTA_TELEGRAM_BOT_TOKEN", hide_env_values = true)]
+        bot_token: String,
+        #[arg(long, env = "RAABTA_TELEGRAM_SECRET_TOKEN", hide_env_values = true)]
+        secret_token: String,
+        #[arg(long)]
+        api_base: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -156,6 +212,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Import(cmd) => import_cmd(config, cmd).await,
         Command::Codes(cmd) => codes_cmd(config, cmd).await,
         Command::Keys(cmd) => keys_cmd(config, cmd).await,
+        Command::Channel(cmd) => channel_cmd(config, cmd).await,
     }
 }
 
@@ -204,7 +261,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         cfg.public_url,
         cfg.public_url,
     );
-    tracing::info!(listen = %cfg.listen, schools, "serving");
+    tracing::info!(listen = %cfg.listen, schools, channels = app.registry.current().len(), "serving");
+    let _background = app.spawn_background();
     axum::serve(listener, app.router())
         .with_graceful_shutdown(shutdown_signal())
         .await?;
@@ -428,5 +486,111 @@ async fn keys_cmd(config: Config, cmd: KeysCmd) -> anyhow::Result<()> {
         "{tenant}: data key {} is active; {} values re-encrypted in {} pass(es); older keys retired",
         report.new_key_id, report.rows_rewritten, report.passes
     );
+    Ok(())
+}
+
+fn webhook_path(provider: raabta::domain::message::Provider, route: &str) -> String {
+    match provider {
+        raabta::domain::message::Provider::Twilio => "/webhooks/twilio".to_string(),
+        raabta::domain::message::Provider::Meta => "/webhooks/meta".to_string(),
+        raabta::domain::message::Provider::Telegram => format!("/webhooks/telegram/{route}"),
+    }
+}
+
+async fn channel_cmd(config: Config, cmd: ChannelCmd) -> anyhow::Result<()> {
+    use raabta::channel::Credentials;
+    let app = App::build(config).await?;
+    match cmd {
+        ChannelCmd::Add(add) => {
+            let (tenant, creds, api_base) = match add {
+                ChannelAdd::Twilio {
+                    tenant,
+                    account_sid,
+                    auth_token,
+                    from,
+                    api_base,
+                } => (
+                    tenant,
+                    Credentials::Twilio {
+                        account_sid,
+                        auth_token,
+                        from,
+                    },
+                    api_base,
+                ),
+                ChannelAdd::Meta {
+                    tenant,
+                    phone_number_id,
+                    access_token,
+                    app_secret,
+                    verify_token,
+                    api_base,
+                } => (
+                    tenant,
+                    Credentials::Meta {
+                        phone_number_id,
+                        access_token,
+                        app_secret,
+                        verify_token,
+                    },
+                    api_base,
+                ),
+                ChannelAdd::Telegram {
+                    tenant,
+                    bot_token,
+                    secret_token,
+                    api_base,
+                } => (
+                    tenant,
+                    Credentials::Telegram {
+                        bot_token,
+                        secret_token,
+                    },
+                    api_base,
+                ),
+            };
+            let row = raabta::routing::add_channel(&app.tenancy, &tenant, creds, api_base).await?;
+            println!(
+                "added {} channel {} for {tenant}; webhook URL: {}{}",
+                row.provider,
+                row.id,
+                app.config.public_url,
+                webhook_path(row.provider, &row.route_key)
+            );
+            if row.provider == raabta::domain::message::Provider::Telegram {
+                println!("register it with Telegram's setWebhook, passing the same secret_token");
+            }
+            println!(
+                "running servers pick it up within {}s",
+                raabta::app::REGISTRY_REFRESH.as_secs()
+            );
+        }
+        ChannelCmd::List => {
+            let tenants: std::collections::HashMap<_, _> = app
+                .tenancy
+                .list()
+                .await?
+                .into_iter()
+                .map(|t| (t.id, t.slug.to_string()))
+                .collect();
+            let rows = app.tenancy.backend().control.channels().await?;
+            if rows.is_empty() {
+                println!(
+                    "no channels yet: `raabta channel add twilio|meta|telegram --tenant <slug> …`"
+                );
+            }
+            for r in rows {
+                println!(
+                    "{}\t{}\t{}\t{}{}\t{}",
+                    tenants.get(&r.tenant_id).map(String::as_str).unwrap_or("?"),
+                    r.provider,
+                    r.id,
+                    app.config.public_url,
+                    webhook_path(r.provider, &r.route_key),
+                    r.api_base
+                );
+            }
+        }
+    }
     Ok(())
 }

@@ -100,6 +100,25 @@ impl MasterKey {
         )
     }
 
+    /// Encrypts a blob that belongs to no school (the inbound spool), bound to `purpose`.
+    pub fn seal_blob(&self, purpose: &str, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        seal(
+            self.0.expose(),
+            0,
+            format!("raabta.blob.v1|{purpose}").as_bytes(),
+            data,
+        )
+    }
+
+    pub fn open_blob(&self, purpose: &str, sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        open(
+            self.0.expose(),
+            format!("raabta.blob.v1|{purpose}").as_bytes(),
+            sealed,
+        )
+        .map(|(_, p)| p)
+    }
+
     pub fn unwrap(
         &self,
         tenant: TenantId,

@@ -83,6 +83,10 @@ impl Tenancy {
         &self.backend
     }
 
+    pub fn master(&self) -> &MasterKey {
+        &self.master
+    }
+
     pub fn key_cache_ttl(&self) -> Duration {
         self.ring_ttl
     }

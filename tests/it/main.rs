@@ -7,3 +7,4 @@ mod http;
 mod isolation;
 mod plaintext;
 mod support;
+mod webhooks;

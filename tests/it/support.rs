@@ -177,6 +177,8 @@ pub struct TestEnv {
 pub fn test_config(dir: &std::path::Path) -> Config {
     let mut config = Config::in_dir(dir);
     config.key_cache_seconds = 0;
+    // The URL the webhook fixtures were signed for.
+    config.public_url = "https://raabta.test".into();
     config
 }
 

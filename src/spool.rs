@@ -1,0 +1,181 @@
+//! The inbound spool: when a school's database cannot take a verified webhook, its
+//! events are appended here (encrypted with the master key, fsynced) and the provider
+//! gets its 200. Twilio does not retry, so this is the only way not to lose its traffic.
+//! A background task ingests the spool once the database answers again; ingestion is
+//! idempotent (events are de-duplicated on their provider key), so a record may safely
+//! be ingested twice after a crash.
+
+use crate::domain::message::{InboundEvent, Provider};
+use crate::domain::TenantId;
+use crate::store::crypto::MasterKey;
+use crate::store::tenancy::Tenancy;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use tokio::sync::Mutex;
+use uuid::Uuid;
+
+const PURPOSE: &str = "inbound-spool";
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SpoolRecord {
+    pub tenant_id: TenantId,
+    pub channel_id: Uuid,
+    pub provider: Provider,
+    pub received_at: DateTime<Utc>,
+    pub events: Vec<InboundEvent>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpoolError {
+    #[error("spool I/O: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("spool record: {0}")]
+    Record(String),
+}
+
+pub struct Spool {
+    dir: PathBuf,
+    master: MasterKey,
+    lock: Mutex<()>,
+}
+
+impl Spool {
+    pub fn new(data_dir: &Path, master: MasterKey) -> Self {
+        Self {
+            dir: data_dir.join("spool"),
+            master,
+            lock: Mutex::new(()),
+        }
+    }
+
+    fn active(&self) -> PathBuf {
+        self.dir.join("inbound.log")
+    }
+
+    /// Appends one record and syncs it to disk before returning.
+    pub async fn append(&self, record: &SpoolRecord) -> Result<(), SpoolError> {
+        let json = serde_json::to_vec(record).map_err(|e| SpoolError::Record(e.to_string()))?;
+        let sealed = self
+            .master
+            .seal_blob(PURPOSE, &json)
+            .map_err(|e| SpoolError::Record(e.to_string()))?;
+        let mut line = base64::engine::general_purpose::STANDARD.encode(sealed);
+        line.push('\n');
+        let _guard = self.lock.lock().await;
+        let path = self.active();
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || -> Result<(), SpoolError> {
+            crate::fsutil::create_private_dir(&dir)?;
+            let mut opts = std::fs::OpenOptions::new();
+            opts.create(true).append(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                opts.mode(0o600);
+            }
+            let mut f = opts.open(&path)?;
+            f.write_all(line.as_bytes())?;
+            f.sync_all()?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| SpoolError::Record(e.to_string()))?
+    }
+
+    /// Moves the active spool aside (atomically) and returns every file awaiting ingestion.
+    async fn take(&self) -> Result<Vec<PathBuf>, SpoolError> {
+        let _guard = self.lock.lock().await;
+        if !self.dir.is_dir() {
+            return Ok(Vec::new());
+        }
+        let active = self.active();
+        if std::fs::metadata(&active)
+            .map(|m| m.len() > 0)
+            .unwrap_or(false)
+        {
+            let moved = self.dir.join(format!(
+                "inbound.{}.ingest",
+                Utc::now().timestamp_nanos_opt().unwrap_or(0)
+            ));
+            std::fs::rename(&active, moved)?;
+        }
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.dir)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("ingest"))
+            .collect();
+        files.sort();
+        Ok(files)
+    }
+
+    /// Records waiting in the spool (for readiness and tests).
+    pub fn pending_files(&self) -> usize {
+        std::fs::read_dir(&self.dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .filter(|e| {
+                        let p = e.path();
+                        p.extension().and_then(|x| x.to_str()) == Some("ingest")
+                            || (p == self.active()
+                                && e.metadata().map(|m| m.len() > 0).unwrap_or(false))
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
+    /// Stores every spooled record in its school. A file is deleted only when all of
+    /// its records are stored; on the first failure the rest waits for the next run.
+    pub async fn ingest(&self, tenancy: &Tenancy) -> Result<u64, SpoolError> {
+        let mut stored = 0;
+        for file in self.take().await? {
+            let reader = std::io::BufReader::new(std::fs::File::open(&file)?);
+            for line in reader.lines() {
+                let line = line?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let Some(record) = self.decode(&line) else {
+                    // A torn last line from a crash mid-append: the 200 was never sent for it.
+                    tracing::warn!(file = %file.display(), "skipping an unreadable spool line");
+                    continue;
+                };
+                let tenant = match tenancy.list().await {
+                    Ok(all) => all.into_iter().find(|t| t.id == record.tenant_id),
+                    Err(e) => return Err(SpoolError::Record(e.to_string())),
+                };
+                let Some(tenant) = tenant else {
+                    tracing::warn!(school = %record.tenant_id, "spooled events for a school that no longer exists; dropped");
+                    continue;
+                };
+                let school = tenancy
+                    .open(tenant)
+                    .await
+                    .map_err(|e| SpoolError::Record(e.to_string()))?;
+                let out = school
+                    .store
+                    .record_inbound(
+                        record.channel_id,
+                        record.provider,
+                        &record.events,
+                        record.received_at,
+                    )
+                    .await
+                    .map_err(|e| SpoolError::Record(e.to_string()))?;
+                stored += out.stored;
+            }
+            std::fs::remove_file(&file)?;
+        }
+        Ok(stored)
+    }
+
+    fn decode(&self, line: &str) -> Option<SpoolRecord> {
+        let sealed = base64::engine::general_purpose::STANDARD
+            .decode(line.trim())
+            .ok()?;
+        let json = self.master.open_blob(PURPOSE, &sealed).ok()?;
+        serde_json::from_slice(&json).ok()
+    }
+}

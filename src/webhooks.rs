@@ -1,0 +1,271 @@
+//! Webhook endpoints. Each verifies the provider's signature on the raw bytes before
+//! anything is parsed or stored (fail closed), routes to the school through the
+//! in-memory registry, stores the events in the school's inbox and answers 200 only
+//! after the commit. If the school's database cannot take them, the verified events
+//! go to the spool and the provider still gets its 200.
+//!
+//! Status codes: missing signature 401, wrong signature 403, unknown channel 404,
+//! malformed body 400 (with a reason), body over the limit 413.
+
+use crate::app::App;
+use crate::channel::{meta, telegram, twilio, Credentials};
+use crate::domain::message::InboundEvent;
+use crate::routing::Account;
+use crate::spool::SpoolRecord;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::Utc;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/webhooks/twilio", post(twilio_inbound))
+        .route("/webhooks/meta", get(meta_verify).post(meta_inbound))
+        .route("/webhooks/telegram/{route}", post(telegram_inbound))
+}
+
+fn reject(status: StatusCode, reason: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        reason.to_string(),
+    )
+        .into_response()
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Stores verified events for one channel; 200 only after the commit (or the spool).
+async fn accept(app: &App, account: &Account, events: Vec<InboundEvent>) -> Result<(), Response> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let received_at = Utc::now();
+    let stored = async {
+        let school = app.tenancy.open(account.tenant.clone()).await?;
+        school
+            .store
+            .record_inbound(account.id, account.provider, &events, received_at)
+            .await
+    }
+    .await;
+    match stored {
+        Ok(out) => {
+            tracing::info!(
+                provider = %account.provider,
+                school = %account.tenant.slug,
+                stored = out.stored,
+                duplicates = out.duplicates,
+                "webhook accepted"
+            );
+            if out.stored > 0 {
+                app.wake_worker();
+            }
+            Ok(())
+        }
+        Err(e) => {
+            tracing::warn!(provider = %account.provider, school = %account.tenant.slug, error = %e, "inbox unavailable; spooling");
+            let record = SpoolRecord {
+                tenant_id: account.tenant.id,
+                channel_id: account.id,
+                provider: account.provider,
+                received_at,
+                events,
+            };
+            match app.spool.append(&record).await {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    tracing::error!(error = %e, "spool append failed: the provider will retry (Twilio will not)");
+                    Err(reject(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "temporarily unavailable",
+                    ))
+                }
+            }
+        }
+    }
+}
+
+fn twiml_ok() -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/xml")],
+        "<Response/>",
+    )
+        .into_response()
+}
+
+async fn twilio_inbound(
+    State(app): State<App>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = twilio::parse_form(&body);
+    let routes = app.registry.current();
+    // Inbound messages are addressed To our number; status callbacks come From it.
+    let account = twilio::param(&params, "To")
+        .and_then(|to| routes.twilio(to))
+        .or_else(|| twilio::param(&params, "From").and_then(|from| routes.twilio(from)));
+    let Some(account) = account else {
+        return reject(StatusCode::NOT_FOUND, "unknown channel");
+    };
+    let Credentials::Twilio { auth_token, .. } = &account.credentials else {
+        return reject(StatusCode::NOT_FOUND, "unknown channel");
+    };
+    let Some(signature) = header_str(&headers, twilio::SIGNATURE_HEADER) else {
+        return reject(StatusCode::UNAUTHORIZED, "missing X-Twilio-Signature");
+    };
+    let path = uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/webhooks/twilio");
+    let url = format!("{}{}", app.config.public_url, path);
+    if !twilio::verify(auth_token, &url, &params, signature) {
+        return reject(StatusCode::FORBIDDEN, "bad signature");
+    }
+    let events = match twilio::events(&params) {
+        Ok(e) => e,
+        Err(e) => return reject(StatusCode::BAD_REQUEST, &e.to_string()),
+    };
+    match accept(&app, &account, events).await {
+        Ok(()) => twiml_ok(),
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+struct Challenge {
+    #[serde(rename = "hub.mode")]
+    mode: Option<String>,
+    #[serde(rename = "hub.verify_token")]
+    verify_token: Option<String>,
+    #[serde(rename = "hub.challenge")]
+    challenge: Option<String>,
+}
+
+async fn meta_verify(State(app): State<App>, Query(q): Query<Challenge>) -> Response {
+    let (Some(mode), Some(token), Some(challenge)) = (q.mode, q.verify_token, q.challenge) else {
+        return reject(StatusCode::FORBIDDEN, "verification refused");
+    };
+    let routes = app.registry.current();
+    let mut matched = 0u8;
+    for account in routes.meta_accounts() {
+        if let Credentials::Meta { verify_token, .. } = &account.credentials {
+            matched |= verify_token.as_bytes().ct_eq(token.as_bytes()).unwrap_u8();
+        }
+    }
+    if mode == "subscribe" && matched == 1 && challenge.len() <= 256 {
+        (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain")],
+            challenge,
+        )
+            .into_response()
+    } else {
+        reject(StatusCode::FORBIDDEN, "verification refused")
+    }
+}
+
+async fn meta_inbound(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(signature) = header_str(&headers, meta::SIGNATURE_HEADER) else {
+        return reject(StatusCode::UNAUTHORIZED, "missing X-Hub-Signature-256");
+    };
+    let routes = app.registry.current();
+    // One Meta app usually serves every school; check the signature against each
+    // distinct app secret we hold, before looking at the body.
+    let mut signed_by: Option<&str> = None;
+    for account in routes.meta_accounts() {
+        if let Credentials::Meta { app_secret, .. } = &account.credentials {
+            if meta::verify(app_secret, &body, signature) {
+                signed_by = Some(app_secret.as_str());
+                break;
+            }
+        }
+    }
+    let Some(secret) = signed_by else {
+        return reject(StatusCode::FORBIDDEN, "bad signature");
+    };
+    let batch = match meta::parse(&body) {
+        Ok(b) => b,
+        Err(e) => return reject(StatusCode::BAD_REQUEST, &e.to_string()),
+    };
+    let groups = batch.len();
+    let mut known = 0;
+    let mut by_account: HashMap<uuid::Uuid, (Arc<Account>, Vec<InboundEvent>)> = HashMap::new();
+    for (phone_id, events) in batch.into_iter() {
+        let account = routes.meta(&phone_id).filter(|a| {
+            matches!(&a.credentials, Credentials::Meta { app_secret, .. }
+                if bool::from(app_secret.as_bytes().ct_eq(secret.as_bytes())))
+        });
+        match account {
+            Some(a) => {
+                known += 1;
+                by_account
+                    .entry(a.id)
+                    .or_insert_with(|| (a.clone(), Vec::new()))
+                    .1
+                    .extend(events);
+            }
+            None => {
+                tracing::warn!("meta webhook for a phone number id with no channel here; dropped")
+            }
+        }
+    }
+    if groups > 0 && known == 0 {
+        return reject(StatusCode::NOT_FOUND, "unknown channel");
+    }
+    for (_, (account, events)) in by_account {
+        if let Err(r) = accept(&app, &account, events).await {
+            return r;
+        }
+    }
+    (StatusCode::OK, "").into_response()
+}
+
+async fn telegram_inbound(
+    State(app): State<App>,
+    Path(route): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(account) = app.registry.current().telegram(&route) else {
+        return reject(StatusCode::NOT_FOUND, "unknown channel");
+    };
+    let Credentials::Telegram {
+        secret_token,
+        bot_token,
+    } = &account.credentials
+    else {
+        return reject(StatusCode::NOT_FOUND, "unknown channel");
+    };
+    let Some(given) = header_str(&headers, telegram::SECRET_HEADER) else {
+        return reject(
+            StatusCode::UNAUTHORIZED,
+            "missing X-Telegram-Bot-Api-Secret-Token",
+        );
+    };
+    if !telegram::verify(secret_token, given) {
+        return reject(StatusCode::FORBIDDEN, "bad secret token");
+    }
+    let Some(bot_id) = telegram::bot_id(bot_token) else {
+        return reject(StatusCode::NOT_FOUND, "unknown channel");
+    };
+    let events = match telegram::events(bot_id, &body) {
+        Ok(e) => e,
+        Err(e) => return reject(StatusCode::BAD_REQUEST, &e.to_string()),
+    };
+    match accept(&app, &account, events).await {
+        Ok(()) => (StatusCode::OK, "").into_response(),
+        Err(r) => r,
+    }
+}
