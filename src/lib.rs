@@ -13,3 +13,4 @@ pub mod seed;
 pub mod spool;
 pub mod store;
 pub mod webhooks;
+pub mod worker;

@@ -263,6 +263,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     );
     tracing::info!(listen = %cfg.listen, schools, channels = app.registry.current().len(), "serving");
     let _background = app.spawn_background();
+    let sender = std::sync::Arc::new(raabta::worker::Sender::new(
+        raabta::worker::RateLimits::default(),
+    )?);
+    let _worker = raabta::worker::spawn(app.clone(), sender);
     axum::serve(listener, app.router())
         .with_graceful_shutdown(shutdown_signal())
         .await?;

@@ -3,6 +3,7 @@
 //! to its school without touching the database.
 
 pub mod meta;
+pub mod send;
 pub mod telegram;
 pub mod twilio;
 

@@ -229,3 +229,94 @@ mod tests {
         assert!(!format!("{s:?}").contains("923"));
     }
 }
+
+/// A choice offered with a message; rendered as buttons, a list or numbered text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Choice {
+    pub id: String,
+    pub title: String,
+}
+
+/// Something to send to a conversation, independent of the provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum OutboundMessage {
+    Text {
+        text: String,
+        #[serde(default)]
+        choices: Vec<Choice>,
+        /// Approved template to use when the 24-hour window has closed (registry key).
+        #[serde(default)]
+        template: Option<String>,
+    },
+    /// Stops the spinner on a tapped Telegram inline button.
+    CallbackAnswer { callback_id: String },
+}
+
+impl OutboundMessage {
+    pub fn text(text: impl Into<String>) -> Self {
+        OutboundMessage::Text {
+            text: text.into(),
+            choices: Vec::new(),
+            template: None,
+        }
+    }
+
+    /// Plain text with choices as numbered lines (SMS-like channels and manual links).
+    pub fn as_numbered_text(&self) -> String {
+        match self {
+            OutboundMessage::Text { text, choices, .. } if !choices.is_empty() => {
+                let mut out = text.clone();
+                for (i, c) in choices.iter().enumerate() {
+                    out.push_str(&format!("\n{}. {}", i + 1, c.title));
+                }
+                out
+            }
+            OutboundMessage::Text { text, .. } => text.clone(),
+            OutboundMessage::CallbackAnswer { .. } => String::new(),
+        }
+    }
+}
+
+/// A `https://wa.me/<digits>?text=<urlencoded>` link for staff to open on their own
+/// phone (manual-link mode): nothing goes through a provider.
+pub fn wa_me_link(recipient_digits: &str, text: &str) -> String {
+    let digits: String = recipient_digits
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .collect();
+    let encoded: String = form_urlencoded::byte_serialize(text.as_bytes()).collect();
+    format!(
+        "https://wa.me/{digits}?text={}",
+        encoded.replace('+', "%20")
+    )
+}
+
+#[cfg(test)]
+mod outbound_tests {
+    use super::*;
+
+    #[test]
+    fn numbered_text_and_links() {
+        let m = OutboundMessage::Text {
+            text: "Choose:".into(),
+            choices: vec![
+                Choice {
+                    id: "a".into(),
+                    title: "Fees".into(),
+                },
+                Choice {
+                    id: "b".into(),
+                    title: "چھٹی".into(),
+                },
+            ],
+            template: None,
+        };
+        assert_eq!(m.as_numbered_text(), "Choose:\n1. Fees\n2. چھٹی");
+        let link = wa_me_link("+92 300 1110001", "Fee due: Rs 8,500 & more");
+        assert_eq!(
+            link,
+            "https://wa.me/923001110001?text=Fee%20due%3A%20Rs%208%2C500%20%26%20more"
+        );
+    }
+}

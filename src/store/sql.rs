@@ -1194,6 +1194,341 @@ macro_rules! tenant_store_impl {
                 }
             }
 
+            async fn conversation_view(
+                tx: &mut sqlx::Transaction<'static, <$store as StoreDb>::Db>,
+                keys: &$crate::store::crypto::KeyRing,
+                id: Uuid,
+            ) -> Result<Option<$crate::store::ConversationView>> {
+                let row: Option<(Uuid, String, Vec<u8>, Option<DateTime<Utc>>, Option<DateTime<Utc>>)> = sqlx::query_as(
+                    "SELECT channel_id, provider, sender_enc, last_inbound_at, opted_out_at FROM conversations WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&mut **tx)
+                .await?;
+                row.map(|(channel_id, provider, sender_enc, last_inbound_at, opted_out_at)| {
+                    Ok($crate::store::ConversationView {
+                        id,
+                        channel_id,
+                        provider: provider.parse().map_err(corrupt)?,
+                        sender: $crate::domain::message::SenderId::new(
+                            keys.decrypt_str(field("conversations", "sender_enc", id), &sender_enc)?,
+                        ),
+                        last_inbound_at,
+                        opted_out_at,
+                    })
+                })
+                .transpose()
+            }
+
+            #[async_trait::async_trait]
+            impl $crate::store::ConversationStore for $store {
+                async fn conversations_with_pending(&self, limit: i64) -> Result<Vec<Uuid>> {
+                    let mut tx = self.begin_read().await?;
+                    let rows: Vec<(Uuid,)> = sqlx::query_as(
+                        "SELECT conversation_id FROM inbound_events WHERE state = 'pending' \
+                         GROUP BY conversation_id ORDER BY MIN(received_at) LIMIT $1",
+                    )
+                    .bind(limit)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(rows.into_iter().map(|r| r.0).collect())
+                }
+
+                async fn conversation(&self, id: Uuid) -> Result<Option<$crate::store::ConversationView>> {
+                    let mut tx = self.begin_read().await?;
+                    let view = conversation_view(&mut tx, &self.keys, id).await?;
+                    tx.commit().await?;
+                    Ok(view)
+                }
+
+                async fn process_next(
+                    &self,
+                    conversation: Uuid,
+                    decide: &$crate::store::Decide,
+                ) -> Result<$crate::store::ProcessOutcome> {
+                    use $crate::domain::message::{InboundBody, InboundEvent};
+                    use $crate::store::ProcessOutcome;
+                    let mut tx = self.begin().await?;
+                    let locked: Option<(Uuid,)> = sqlx::query_as(<$store as StoreDb>::LOCK_CONVERSATION)
+                        .bind(conversation)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if locked.is_none() {
+                        tx.rollback().await?;
+                        return Ok(ProcessOutcome::Busy);
+                    }
+                    let next: Option<(Uuid, Vec<u8>)> = sqlx::query_as(
+                        "SELECT id, payload_enc FROM inbound_events WHERE conversation_id = $1 AND state = 'pending' \
+                         ORDER BY id LIMIT 1",
+                    )
+                    .bind(conversation)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some((event_id, payload)) = next else {
+                        tx.commit().await?;
+                        return Ok(ProcessOutcome::Idle);
+                    };
+                    let plain = self.keys.decrypt(field("inbound_events", "payload_enc", event_id), &payload)?;
+                    let event: InboundEvent = serde_json::from_slice(&plain).map_err(corrupt)?;
+                    let view = conversation_view(&mut tx, &self.keys, conversation)
+                        .await?
+                        .ok_or_else(|| corrupt("event without conversation"))?;
+                    let now = Utc::now();
+                    let mut replies = 0;
+                    if let InboundBody::Status { provider_message_id, status, error_code } = &event.body {
+                        sqlx::query(
+                            "INSERT INTO delivery_reports (provider_message_id, status_rank, error_code, updated_at) \
+                             VALUES ($1, $2, $3, $4) ON CONFLICT (provider_message_id) DO UPDATE SET \
+                             status_rank = excluded.status_rank, error_code = excluded.error_code, \
+                             updated_at = excluded.updated_at WHERE excluded.status_rank > delivery_reports.status_rank",
+                        )
+                        .bind(provider_message_id)
+                        .bind($crate::store::sql::status_rank(*status))
+                        .bind(error_code)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    } else {
+                        let decision = decide(&view, &event);
+                        for (seq, reply) in decision.replies.iter().enumerate() {
+                            let id = Uuid::now_v7();
+                            let json = serde_json::to_vec(reply).map_err(corrupt)?;
+                            let enc = self.keys.encrypt(field("outbox", "payload_enc", id), &json)?;
+                            let done = sqlx::query(
+                                "INSERT INTO outbox (id, conversation_id, idempotency_key, payload_enc, state, \
+                                 next_attempt_at, created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5, $5) \
+                                 ON CONFLICT (idempotency_key) DO NOTHING",
+                            )
+                            .bind(id)
+                            .bind(conversation)
+                            .bind(format!("{conversation}:{event_id}:{seq}"))
+                            .bind(enc)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                            replies += done.rows_affected() as usize;
+                        }
+                        let entry = ActivityEntry::now(
+                            &format!("{}:conversation:{conversation}", view.provider),
+                            &decision.action,
+                            Some(format!("conversation:{conversation}")),
+                            view.provider.as_str(),
+                            serde_json::json!({ "event": event_id, "kind": event.body.kind(), "replies": replies }),
+                        );
+                        log(&mut tx, &entry).await?;
+                    }
+                    sqlx::query(
+                        "UPDATE inbound_events SET state = 'done', processed_at = $2, attempts = attempts + 1 WHERE id = $1",
+                    )
+                    .bind(event_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(ProcessOutcome::Done { replies })
+                }
+            }
+
+            #[async_trait::async_trait]
+            impl $crate::store::OutboxStore for $store {
+                async fn claim_due(
+                    &self,
+                    now: DateTime<Utc>,
+                    lease: std::time::Duration,
+                    limit: i64,
+                ) -> Result<Vec<$crate::store::OutboxItem>> {
+                    let mut tx = self.begin().await?;
+                    let rows: Vec<(Uuid, Uuid, Vec<u8>, String, DateTime<Utc>, i32)> = sqlx::query_as(
+                        "SELECT o.id, o.conversation_id, o.payload_enc, o.state, o.next_attempt_at, o.attempts \
+                         FROM outbox o WHERE o.state IN ('pending', 'sending') AND o.next_attempt_at <= $1 \
+                         AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.conversation_id = o.conversation_id \
+                         AND p.id < o.id AND p.state IN ('pending', 'sending')) ORDER BY o.id LIMIT $2",
+                    )
+                    .bind(now)
+                    .bind(limit)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let lease_until = now + chrono::Duration::from_std(lease).unwrap_or_else(|_| chrono::Duration::seconds(60));
+                    let mut out = Vec::new();
+                    for (id, conversation, payload, state, next_at, attempts) in rows {
+                        // Compare-and-set: another sender that took the row first wins.
+                        let done = sqlx::query(
+                            "UPDATE outbox SET state = 'sending', attempts = attempts + 1, next_attempt_at = $2, \
+                             updated_at = $3 WHERE id = $1 AND state = $4 AND next_attempt_at = $5",
+                        )
+                        .bind(id)
+                        .bind(lease_until)
+                        .bind(now)
+                        .bind(&state)
+                        .bind(next_at)
+                        .execute(&mut *tx)
+                        .await?;
+                        if done.rows_affected() != 1 {
+                            continue;
+                        }
+                        let plain = self.keys.decrypt(field("outbox", "payload_enc", id), &payload)?;
+                        let message = serde_json::from_slice(&plain).map_err(corrupt)?;
+                        let conversation = conversation_view(&mut tx, &self.keys, conversation)
+                            .await?
+                            .ok_or_else(|| corrupt("outbox row without conversation"))?;
+                        out.push($crate::store::OutboxItem { id, conversation, message, attempts: attempts + 1 });
+                    }
+                    tx.commit().await?;
+                    Ok(out)
+                }
+
+                async fn mark_sent(&self, id: Uuid, provider_message_id: &str) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    sqlx::query(
+                        "UPDATE outbox SET state = 'sent', provider_message_id = $2, last_error = NULL, updated_at = $3 \
+                         WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(provider_message_id)
+                    .bind(Utc::now())
+                    .execute(&mut *tx)
+                    .await?;
+                    // The provider accepted it: that is at least "sent", even if no report came yet.
+                    sqlx::query(
+                        "INSERT INTO delivery_reports (provider_message_id, status_rank, updated_at) VALUES ($1, 1, $2) \
+                         ON CONFLICT (provider_message_id) DO NOTHING",
+                    )
+                    .bind(provider_message_id)
+                    .bind(Utc::now())
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn mark_retry(&self, id: Uuid, next_attempt_at: DateTime<Utc>, error: &str) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    sqlx::query(
+                        "UPDATE outbox SET state = 'pending', next_attempt_at = $2, last_error = $3, updated_at = $4 \
+                         WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(next_attempt_at)
+                    .bind(error)
+                    .bind(Utc::now())
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn mark_dead(&self, id: Uuid, error: &str) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    sqlx::query("UPDATE outbox SET state = 'dead', last_error = $2, updated_at = $3 WHERE id = $1")
+                        .bind(id)
+                        .bind(error)
+                        .bind(Utc::now())
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn mark_manual(&self, id: Uuid, link: &str, reason: &str) -> Result<()> {
+                    let enc = self.keys.encrypt_str(field("outbox", "manual_link_enc", id), link)?;
+                    let mut tx = self.begin().await?;
+                    sqlx::query(
+                        "UPDATE outbox SET state = 'manual', manual_link_enc = $2, last_error = $3, updated_at = $4 \
+                         WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(enc)
+                    .bind(reason)
+                    .bind(Utc::now())
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn mark_opted_out(&self, id: Uuid, conversation: Uuid, error: &str) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    let now = Utc::now();
+                    sqlx::query("UPDATE outbox SET state = 'dead', last_error = $2, updated_at = $3 WHERE id = $1")
+                        .bind(id)
+                        .bind(error)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("UPDATE conversations SET opted_out_at = $2 WHERE id = $1 AND opted_out_at IS NULL")
+                        .bind(conversation)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn enqueue(
+                    &self,
+                    conversation: Uuid,
+                    idempotency_key: &str,
+                    message: &$crate::domain::message::OutboundMessage,
+                    activity: &ActivityEntry,
+                ) -> Result<bool> {
+                    let id = Uuid::now_v7();
+                    let json = serde_json::to_vec(message).map_err(corrupt)?;
+                    let enc = self.keys.encrypt(field("outbox", "payload_enc", id), &json)?;
+                    let now = Utc::now();
+                    let mut tx = self.begin().await?;
+                    let done = sqlx::query(
+                        "INSERT INTO outbox (id, conversation_id, idempotency_key, payload_enc, state, next_attempt_at, \
+                         created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5, $5) \
+                         ON CONFLICT (idempotency_key) DO NOTHING",
+                    )
+                    .bind(id)
+                    .bind(conversation)
+                    .bind(idempotency_key)
+                    .bind(enc)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    if done.rows_affected() == 1 {
+                        log(&mut tx, activity).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(done.rows_affected() == 1)
+                }
+
+                async fn outbox(&self) -> Result<Vec<$crate::store::OutboxView>> {
+                    let mut tx = self.begin_read().await?;
+                    #[allow(clippy::type_complexity)]
+                    let rows: Vec<(Uuid, Uuid, String, Option<String>, i32, Option<String>, Option<Vec<u8>>, Vec<u8>, Option<i64>)> =
+                        sqlx::query_as(
+                            "SELECT o.id, o.conversation_id, o.state, o.provider_message_id, o.attempts, o.last_error, \
+                             o.manual_link_enc, o.payload_enc, CAST(d.status_rank AS BIGINT) FROM outbox o \
+                             LEFT JOIN delivery_reports d ON d.provider_message_id = o.provider_message_id ORDER BY o.id",
+                        )
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    rows.into_iter()
+                        .map(|(id, conversation_id, state, provider_message_id, attempts, last_error, link, payload, rank)| {
+                            let plain = self.keys.decrypt(field("outbox", "payload_enc", id), &payload)?;
+                            Ok($crate::store::OutboxView {
+                                id,
+                                conversation_id,
+                                state,
+                                status: rank.and_then($crate::store::sql::status_from_rank),
+                                provider_message_id,
+                                attempts,
+                                last_error,
+                                manual_link: link
+                                    .map(|l| self.keys.decrypt_str(field("outbox", "manual_link_enc", id), &l))
+                                    .transpose()?,
+                                message: serde_json::from_slice(&plain).map_err(corrupt)?,
+                            })
+                        })
+                        .collect()
+                }
+            }
+
             #[async_trait::async_trait]
             impl TenantStore for $store {
                 async fn partition_identity(&self) -> Result<Vec<String>> {
@@ -1214,4 +1549,31 @@ pub(crate) use tenant_store_impl;
 /// Ties a store type to its sqlx database, for the shared helpers above.
 pub(crate) trait StoreDb {
     type Db: sqlx::Database;
+    /// Locks one conversation for the rest of the transaction, returning its id, or
+    /// no row if another worker holds it.
+    const LOCK_CONVERSATION: &'static str;
+}
+
+/// Delivery status ranks: only a higher rank replaces a lower one.
+pub(crate) fn status_rank(s: crate::domain::message::DeliveryStatus) -> i64 {
+    use crate::domain::message::DeliveryStatus::*;
+    match s {
+        Queued => 0,
+        Sent => 1,
+        Delivered => 2,
+        Read => 3,
+        Failed => 9,
+    }
+}
+
+pub(crate) fn status_from_rank(r: i64) -> Option<crate::domain::message::DeliveryStatus> {
+    use crate::domain::message::DeliveryStatus::*;
+    match r {
+        0 => Some(Queued),
+        1 => Some(Sent),
+        2 => Some(Delivered),
+        3 => Some(Read),
+        9 => Some(Failed),
+        _ => None,
+    }
 }

@@ -3,8 +3,10 @@
 
 mod cli;
 mod conformance;
+mod fake;
 mod http;
 mod isolation;
+mod pipeline;
 mod plaintext;
 mod support;
 mod webhooks;

@@ -268,6 +268,8 @@ pub struct PgSchool {
 
 impl StoreDb for PgSchool {
     type Db = Postgres;
+    const LOCK_CONVERSATION: &'static str =
+        "SELECT id FROM conversations WHERE id = $1 FOR UPDATE SKIP LOCKED";
 }
 
 impl PgSchool {

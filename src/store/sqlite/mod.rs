@@ -241,6 +241,8 @@ pub struct SqliteSchool {
 
 impl StoreDb for SqliteSchool {
     type Db = Sqlite;
+    // The writer transaction (BEGIN IMMEDIATE) already serialises every write.
+    const LOCK_CONVERSATION: &'static str = "SELECT id FROM conversations WHERE id = $1";
 }
 
 impl SqliteSchool {

@@ -1,0 +1,252 @@
+//! Background work of a serving process:
+//! * the **conversation worker** takes each conversation's pending inbound events in
+//!   order, one transaction per event (decision, outbox rows, activity entry);
+//! * the **outbox sender** sends due outbox rows, the oldest unsent one per
+//!   conversation at a time (per-recipient FIFO), within per-channel rate limits,
+//!   retrying with exponential backoff and jitter, and handling opt-outs, closed
+//!   24-hour windows (manual wa.me links) and dead letters.
+
+pub mod builtin;
+
+use crate::app::App;
+use crate::channel::send::{send, SendOutcome};
+use crate::domain::message::{wa_me_link, OutboundMessage, Provider};
+use crate::store::{OutboxItem, ProcessOutcome, StoreError};
+use chrono::{Duration as ChronoDuration, Utc};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Attempts before a message is dead-lettered.
+pub const MAX_ATTEMPTS: i32 = 8;
+/// How long a claimed row is ours before another sender may take it (crash recovery).
+pub const SEND_LEASE: Duration = Duration::from_secs(60);
+/// The WhatsApp customer-service window.
+pub const SERVICE_WINDOW: ChronoDuration = ChronoDuration::hours(24);
+
+/// Per-sender rate limits (messages per second), from the providers' documentation.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimits {
+    pub meta_per_second: u32,
+    pub twilio_per_second: u32,
+    pub telegram_per_second: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            meta_per_second: 80,
+            twilio_per_second: 10,
+            telegram_per_second: 30,
+        }
+    }
+}
+
+pub struct Sender {
+    client: reqwest::Client,
+    /// First retry delay; doubles per attempt (tests shorten it).
+    pub retry_base: Duration,
+    meta: DefaultKeyedRateLimiter<Uuid>,
+    twilio: DefaultKeyedRateLimiter<Uuid>,
+    telegram: DefaultKeyedRateLimiter<Uuid>,
+}
+
+fn quota(per_second: u32) -> Quota {
+    Quota::per_second(NonZeroU32::new(per_second.max(1)).unwrap_or(NonZeroU32::MIN))
+}
+
+impl Sender {
+    pub fn new(limits: RateLimits) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .connect_timeout(Duration::from_secs(5))
+            .build()?;
+        Ok(Self {
+            client,
+            retry_base: Duration::from_secs(1),
+            meta: RateLimiter::keyed(quota(limits.meta_per_second)),
+            twilio: RateLimiter::keyed(quota(limits.twilio_per_second)),
+            telegram: RateLimiter::keyed(quota(limits.telegram_per_second)),
+        })
+    }
+
+    fn limiter(&self, p: Provider) -> &DefaultKeyedRateLimiter<Uuid> {
+        match p {
+            Provider::Meta => &self.meta,
+            Provider::Twilio => &self.twilio,
+            Provider::Telegram => &self.telegram,
+        }
+    }
+}
+
+/// Exponential backoff with jitter: `base` × 2^(attempt-1) × (0.5..1.5), at most ten minutes.
+pub fn backoff(base: Duration, attempt: i32) -> Duration {
+    let factor = 2u32.saturating_pow(attempt.clamp(1, 12) as u32 - 1);
+    let jitter: f64 = 0.5 + rand::random::<f64>();
+    base.saturating_mul(factor)
+        .mul_f64(jitter)
+        .min(Duration::from_secs(600))
+}
+
+/// Processes every pending inbound event of every school; returns how many.
+pub async fn process_inbound(app: &App) -> Result<usize, StoreError> {
+    let mut done = 0;
+    for tenant in app.tenancy.list().await? {
+        if tenant.status != crate::domain::school::TenantStatus::Active {
+            continue;
+        }
+        let name = tenant.name.clone();
+        let school = app.tenancy.open(tenant).await?;
+        let decide = move |c: &crate::store::ConversationView,
+                           e: &crate::domain::message::InboundEvent| {
+            builtin::decide(&name, c, e)
+        };
+        loop {
+            let conversations = school.store.conversations_with_pending(100).await?;
+            if conversations.is_empty() {
+                break;
+            }
+            let mut progressed = false;
+            for c in conversations {
+                // Busy (another worker has it) or Idle ends this conversation's turn.
+                while let ProcessOutcome::Done { .. } =
+                    school.store.process_next(c, &decide).await?
+                {
+                    done += 1;
+                    progressed = true;
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// Sends every due outbox row of every school once; returns how many were attempted.
+pub async fn send_due(app: &App, sender: &Sender) -> Result<usize, StoreError> {
+    let mut attempted = 0;
+    let routes = app.registry.current();
+    for tenant in app.tenancy.list().await? {
+        if tenant.status != crate::domain::school::TenantStatus::Active {
+            continue;
+        }
+        let school = app.tenancy.open(tenant).await?;
+        loop {
+            let items = school.store.claim_due(Utc::now(), SEND_LEASE, 50).await?;
+            if items.is_empty() {
+                break;
+            }
+            for item in items {
+                attempted += 1;
+                let Some(account) = routes
+                    .all()
+                    .find(|a| a.id == item.conversation.channel_id)
+                    .cloned()
+                else {
+                    school
+                        .store
+                        .mark_retry(
+                            item.id,
+                            Utc::now() + ChronoDuration::minutes(5),
+                            "channel not loaded",
+                        )
+                        .await?;
+                    continue;
+                };
+                deliver(app, sender, school.store.as_ref(), &account, item).await?;
+            }
+        }
+    }
+    Ok(attempted)
+}
+
+async fn deliver(
+    app: &App,
+    sender: &Sender,
+    store: &dyn crate::store::TenantStore,
+    account: &crate::routing::Account,
+    item: OutboxItem,
+) -> Result<(), StoreError> {
+    let conv = &item.conversation;
+    if conv.opted_out_at.is_some() {
+        return store.mark_dead(item.id, "recipient opted out").await;
+    }
+    let window_open = !account.provider.has_service_window()
+        || conv
+            .last_inbound_at
+            .map(|t| Utc::now() - t < SERVICE_WINDOW)
+            .unwrap_or(false);
+    if !window_open && !matches!(item.message, OutboundMessage::CallbackAnswer { .. }) {
+        return to_manual(store, &item, "24-hour window closed before sending").await;
+    }
+    sender
+        .limiter(account.provider)
+        .until_key_ready(&account.id)
+        .await;
+    let callback = format!("{}/webhooks/twilio", app.config.public_url);
+    let outcome = send(
+        &sender.client,
+        &account.api_base,
+        &account.credentials,
+        conv.sender.expose(),
+        &item.message,
+        &callback,
+    )
+    .await;
+    match outcome {
+        SendOutcome::Accepted {
+            provider_message_id,
+        } => store.mark_sent(item.id, &provider_message_id).await,
+        SendOutcome::Retry { reason, after } => {
+            if item.attempts >= MAX_ATTEMPTS {
+                tracing::warn!(outbox = %item.id, attempts = item.attempts, "dead-lettered after the last attempt");
+                store.mark_dead(item.id, &reason).await
+            } else {
+                let wait = after.unwrap_or_else(|| backoff(sender.retry_base, item.attempts));
+                let next = Utc::now()
+                    + ChronoDuration::from_std(wait).unwrap_or(ChronoDuration::seconds(60));
+                store.mark_retry(item.id, next, &reason).await
+            }
+        }
+        SendOutcome::OptedOut { reason } => store.mark_opted_out(item.id, conv.id, &reason).await,
+        SendOutcome::WindowClosed { reason } => to_manual(store, &item, &reason).await,
+        SendOutcome::Failed { reason } => {
+            tracing::warn!(outbox = %item.id, provider = %account.provider, "send failed permanently");
+            store.mark_dead(item.id, &reason).await
+        }
+    }
+}
+
+/// No approved template registry yet: a closed window turns the message into a
+/// manual wa.me link for staff (Telegram has no window and never gets here).
+async fn to_manual(
+    store: &dyn crate::store::TenantStore,
+    item: &OutboxItem,
+    reason: &str,
+) -> Result<(), StoreError> {
+    let link = wa_me_link(
+        item.conversation.sender.expose(),
+        &item.message.as_numbered_text(),
+    );
+    store.mark_manual(item.id, &link, reason).await
+}
+
+/// Runs the worker and the sender until the process ends. Woken by new events, and
+/// every second for retries that come due.
+pub fn spawn(app: App, sender: Arc<Sender>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = process_inbound(&app).await {
+                tracing::warn!(error = %e, "conversation worker pass failed");
+            }
+            if let Err(e) = send_due(&app, &sender).await {
+                tracing::warn!(error = %e, "outbox pass failed");
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(1), app.wake.notified()).await;
+        }
+    })
+}

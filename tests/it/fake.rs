@@ -1,0 +1,93 @@
+//! A local fake of the providers' send APIs (Twilio Messages, Meta Graph, Telegram Bot
+//! API), reached through each channel's configurable API base. It records every request
+//! and answers with scripted responses first, then with success.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::response::IntoResponse;
+use axum::Router;
+use serde_json::json;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub path: String,
+    pub body: String,
+}
+
+#[derive(Default)]
+struct Inner {
+    requests: Vec<Recorded>,
+    script: VecDeque<(u16, String)>,
+    counter: u64,
+}
+
+#[derive(Clone, Default)]
+pub struct FakeProviders {
+    inner: Arc<Mutex<Inner>>,
+    pub base: String,
+}
+
+impl FakeProviders {
+    pub async fn start() -> Self {
+        let mut fake = FakeProviders::default();
+        let app = Router::new().fallback(handle).with_state(fake.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        fake.base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        fake
+    }
+
+    /// The next requests get these (status, JSON body) answers, in order.
+    pub fn script(&self, responses: &[(u16, serde_json::Value)]) {
+        let mut i = self.inner.lock().unwrap();
+        for (s, b) in responses {
+            i.script.push_back((*s, b.to_string()));
+        }
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.inner.lock().unwrap().requests.clone()
+    }
+
+    /// Successful sends (requests that were not answered with a scripted error).
+    pub fn sends(&self) -> Vec<Recorded> {
+        self.requests()
+            .into_iter()
+            .filter(|r| {
+                r.path.ends_with("/Messages.json")
+                    || r.path.ends_with("/messages")
+                    || r.path.ends_with("/sendMessage")
+            })
+            .collect()
+    }
+}
+
+async fn handle(State(fake): State<FakeProviders>, uri: Uri, body: Bytes) -> impl IntoResponse {
+    let path = uri.path().to_string();
+    let mut i = fake.inner.lock().unwrap();
+    i.requests.push(Recorded {
+        path: path.clone(),
+        body: String::from_utf8_lossy(&body).into_owned(),
+    });
+    if let Some((status, body)) = i.script.pop_front() {
+        i.requests.pop();
+        return (StatusCode::from_u16(status).unwrap(), body);
+    }
+    i.counter += 1;
+    let n = i.counter;
+    let body = if path.ends_with("/Messages.json") {
+        json!({ "sid": format!("SMfake{n}"), "status": "queued" })
+    } else if path.ends_with("/messages") {
+        json!({ "messaging_product": "whatsapp", "messages": [{ "id": format!("wamid.fake{n}") }] })
+    } else if path.ends_with("/sendMessage") {
+        json!({ "ok": true, "result": { "message_id": n } })
+    } else {
+        json!({ "ok": true, "result": true })
+    };
+    (StatusCode::OK, body.to_string())
+}

@@ -1,0 +1,300 @@
+//! The message pipeline end to end: webhook in → stored → conversation worker →
+//! outbox → fake provider, on both backends.
+
+use crate::fake::FakeProviders;
+use crate::support::TestEnv;
+use crate::webhooks::{add_test_channels, fixture, send, Channels, Fixture, META_SECRET};
+use axum::http::StatusCode;
+use raabta::domain::message::DeliveryStatus;
+use raabta::store::tenancy::School;
+use raabta::worker::{process_inbound, send_due, RateLimits, Sender};
+use serde_json::json;
+use std::time::Duration;
+
+struct Rig {
+    school: School,
+    channels: Channels,
+    fake: FakeProviders,
+    sender: Sender,
+}
+
+async fn rig(env: &TestEnv, slug: &str) -> Rig {
+    let school = env.school(slug).await;
+    let fake = FakeProviders::start().await;
+    let channels = add_test_channels(env, &school, Some(fake.base.clone())).await;
+    let mut sender = Sender::new(RateLimits::default()).unwrap();
+    sender.retry_base = Duration::from_millis(5);
+    Rig {
+        school,
+        channels,
+        fake,
+        sender,
+    }
+}
+
+/// Runs the worker and the sender until nothing is left to do (retries included).
+async fn drain(env: &TestEnv, r: &Rig) {
+    for _ in 0..50 {
+        let processed = process_inbound(&env.app).await.unwrap();
+        let sent = send_due(&env.app, &r.sender).await.unwrap();
+        let waiting = r
+            .school
+            .store
+            .outbox()
+            .await
+            .unwrap()
+            .iter()
+            .any(|o| o.state == "pending" || o.state == "sending");
+        if processed == 0 && sent == 0 && !waiting {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("pipeline did not settle");
+}
+
+fn meta_status(wamid: &str, status: &str) -> Fixture {
+    let body = json!({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
+        "messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"106540352242922"},
+        "statuses":[{"id":wamid,"status":status,"timestamp":"1763971300","recipient_id":"923001110001"}]}}]}]})
+    .to_string()
+    .into_bytes();
+    let sig = raabta::channel::meta::signature(META_SECRET, &body);
+    Fixture {
+        method: "POST".into(),
+        path: "/webhooks/meta".into(),
+        headers: vec![
+            ("Content-Type".into(), "application/json".into()),
+            ("X-Hub-Signature-256".into(), sig),
+        ],
+        body,
+    }
+}
+
+async fn replies_once_and_reconciles_statuses(env: &TestEnv) {
+    let r = rig(env, "pipe").await;
+    assert_eq!(
+        send(env, &fixture("meta", "text"), &r.channels).await.0,
+        StatusCode::OK
+    );
+    drain(env, &r).await;
+    // Redelivered minutes later: no second reply.
+    assert_eq!(
+        send(env, &fixture("meta", "text"), &r.channels).await.0,
+        StatusCode::OK
+    );
+    drain(env, &r).await;
+    let sends = r.fake.sends();
+    assert_eq!(sends.len(), 1, "{sends:?}");
+    assert!(sends[0].path.ends_with("/106540352242922/messages"));
+    assert!(
+        sends[0].body.contains("\"to\":\"923001110001\""),
+        "{}",
+        sends[0].body
+    );
+    assert!(sends[0].body.contains("School pipe"), "{}", sends[0].body);
+
+    let outbox = r.school.store.outbox().await.unwrap();
+    assert_eq!(outbox.len(), 1);
+    assert_eq!(outbox[0].state, "sent");
+    assert_eq!(outbox[0].status, Some(DeliveryStatus::Sent));
+    let wamid = outbox[0].provider_message_id.clone().unwrap();
+    // Out of order: read arrives before delivered; a late "sent" is ignored.
+    for s in ["read", "delivered", "sent"] {
+        assert_eq!(
+            send(env, &meta_status(&wamid, s), &r.channels).await.0,
+            StatusCode::OK
+        );
+    }
+    drain(env, &r).await;
+    assert_eq!(
+        r.school.store.outbox().await.unwrap()[0].status,
+        Some(DeliveryStatus::Read)
+    );
+    // A report for a message whose send response we never saw is kept, not lost.
+    assert_eq!(
+        send(env, &meta_status("wamid.unknown", "delivered"), &r.channels)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    drain(env, &r).await;
+    assert_eq!(r.fake.sends().len(), 1);
+}
+crate::on_both_backends!(replies_once_and_reconciles_statuses);
+
+async fn batch_is_answered_once_each_in_order(env: &TestEnv) {
+    let r = rig(env, "batch").await;
+    assert_eq!(
+        send(env, &fixture("meta", "batch"), &r.channels).await.0,
+        StatusCode::OK
+    );
+    drain(env, &r).await;
+    let sends = r.fake.sends();
+    assert_eq!(sends.len(), 3, "{sends:?}");
+    let to_parent = sends
+        .iter()
+        .filter(|s| s.body.contains("\"to\":\"923001110001\""))
+        .count();
+    assert_eq!(to_parent, 2);
+    // Two conversations: one per sender.
+    let outbox = r.school.store.outbox().await.unwrap();
+    let mut convs: Vec<_> = outbox.iter().map(|o| o.conversation_id).collect();
+    convs.sort();
+    convs.dedup();
+    assert_eq!(convs.len(), 2);
+    let log = r.school.store.recent_activity(10).await.unwrap();
+    assert_eq!(
+        log.iter()
+            .filter(|e| e.action == "message.received")
+            .count(),
+        3
+    );
+}
+crate::on_both_backends!(batch_is_answered_once_each_in_order);
+
+async fn provider_errors_retry_then_send_once(env: &TestEnv) {
+    let r = rig(env, "retry").await;
+    r.fake.script(&[
+        (500, json!({"code": 20500, "message": "internal"})),
+        (429, json!({"code": 20429})),
+    ]);
+    assert_eq!(
+        send(env, &fixture("twilio", "text"), &r.channels).await.0,
+        StatusCode::OK
+    );
+    drain(env, &r).await;
+    let sends = r.fake.sends();
+    assert_eq!(sends.len(), 1, "exactly one accepted send: {sends:?}");
+    assert!(
+        sends[0].body.contains("To=whatsapp%3A%2B923001110001"),
+        "{}",
+        sends[0].body
+    );
+    assert!(sends[0]
+        .body
+        .contains("StatusCallback=https%3A%2F%2Fraabta.test%2Fwebhooks%2Ftwilio"));
+    let o = &r.school.store.outbox().await.unwrap()[0];
+    assert_eq!((o.state.as_str(), o.attempts), ("sent", 3));
+}
+crate::on_both_backends!(provider_errors_retry_then_send_once);
+
+async fn opt_out_and_closed_windows(env: &TestEnv) {
+    let r = rig(env, "optout").await;
+    // Twilio 21610: the parent replied STOP. The reply dies and nothing more is sent.
+    r.fake.script(&[(
+        400,
+        json!({"code": 21610, "message": "unsubscribed recipient"}),
+    )]);
+    assert_eq!(
+        send(env, &fixture("twilio", "text"), &r.channels).await.0,
+        StatusCode::OK
+    );
+    drain(env, &r).await;
+    assert_eq!(
+        send(env, &fixture("twilio", "text-urdu"), &r.channels)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    drain(env, &r).await;
+    assert!(r.fake.sends().is_empty());
+    let outbox = r.school.store.outbox().await.unwrap();
+    assert_eq!(outbox.len(), 2);
+    assert!(outbox.iter().all(|o| o.state == "dead"), "{outbox:?}");
+    let conv = r
+        .school
+        .store
+        .conversation(outbox[0].conversation_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(conv.opted_out_at.is_some());
+
+    // Meta 131047: outside the window. The reply becomes a manual wa.me link for staff.
+    r.fake.script(&[(
+        400,
+        json!({"error": {"code": 131047, "message": "Re-engagement message"}}),
+    )]);
+    assert_eq!(
+        send(env, &fixture("meta", "text"), &r.channels).await.0,
+        StatusCode::OK
+    );
+    drain(env, &r).await;
+    let manual: Vec<_> = r
+        .school
+        .store
+        .outbox()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|o| o.state == "manual")
+        .collect();
+    assert_eq!(manual.len(), 1);
+    let link = manual[0].manual_link.as_deref().unwrap();
+    assert!(
+        link.starts_with("https://wa.me/923001110001?text=Assalam%20o%20alaikum"),
+        "{link}"
+    );
+}
+crate::on_both_backends!(opt_out_and_closed_windows);
+
+async fn window_known_closed_in_advance(env: &TestEnv) {
+    let r = rig(env, "window").await;
+    // An inbound message from 25 hours ago (e.g. ingested late from the spool).
+    let event = raabta::domain::message::InboundEvent {
+        provider_key: "meta:wamid.OLD".into(),
+        sender: raabta::domain::message::SenderId::new("923001110001"),
+        sender_name: None,
+        sent_at: None,
+        body: raabta::domain::message::InboundBody::Text {
+            text: "hello".into(),
+        },
+    };
+    let channel = env
+        .app
+        .registry
+        .current()
+        .meta("106540352242922")
+        .unwrap()
+        .id;
+    let old = chrono::Utc::now() - chrono::Duration::hours(25);
+    r.school
+        .store
+        .record_inbound(
+            channel,
+            raabta::domain::message::Provider::Meta,
+            &[event],
+            old,
+        )
+        .await
+        .unwrap();
+    drain(env, &r).await;
+    assert!(
+        r.fake.sends().is_empty(),
+        "nothing may be sent outside the window"
+    );
+    let o = &r.school.store.outbox().await.unwrap()[0];
+    assert_eq!(o.state, "manual");
+    assert!(o.last_error.as_deref().unwrap().contains("window"));
+}
+crate::on_both_backends!(window_known_closed_in_advance);
+
+async fn telegram_buttons_are_acknowledged(env: &TestEnv) {
+    let r = rig(env, "tgbot").await;
+    assert_eq!(
+        send(env, &fixture("telegram", "callback"), &r.channels)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    drain(env, &r).await;
+    let paths: Vec<String> = r.fake.requests().into_iter().map(|q| q.path).collect();
+    assert_eq!(paths.len(), 2, "{paths:?}");
+    assert!(paths[0].ends_with("/answerCallbackQuery"));
+    assert!(paths[1].ends_with("/sendMessage"));
+    // FIFO per recipient: the answer went first, then the reply.
+    let outbox = r.school.store.outbox().await.unwrap();
+    assert!(outbox.iter().all(|o| o.state == "sent"));
+}
+crate::on_both_backends!(telegram_buttons_are_acknowledged);
