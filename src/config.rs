@@ -51,6 +51,10 @@ struct Raw {
     max_open_schools: Option<usize>,
     key_cache_seconds: Option<u64>,
     seed_demo: Option<bool>,
+    meta_rate: Option<u32>,
+    twilio_rate: Option<u32>,
+    telegram_rate: Option<u32>,
+    send_lease_seconds: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -68,6 +72,12 @@ pub struct Config {
     pub key_cache_seconds: u64,
     /// Create the demo school on first start (default: development only).
     pub seed_demo: bool,
+    /// Messages per second per sender: Meta 80, Twilio 10, Telegram 30 by default.
+    pub meta_rate: u32,
+    pub twilio_rate: u32,
+    pub telegram_rate: u32,
+    /// How long a claimed outbox row is held before another sender may retry it.
+    pub send_lease_seconds: u64,
 }
 
 impl Config {
@@ -125,6 +135,10 @@ impl Config {
             max_open_schools: raw.max_open_schools.unwrap_or(64),
             key_cache_seconds: raw.key_cache_seconds.unwrap_or(30),
             seed_demo: raw.seed_demo.unwrap_or(env == Environment::Development),
+            meta_rate: raw.meta_rate.unwrap_or(80).max(1),
+            twilio_rate: raw.twilio_rate.unwrap_or(10).max(1),
+            telegram_rate: raw.telegram_rate.unwrap_or(30).max(1),
+            send_lease_seconds: raw.send_lease_seconds.unwrap_or(60).max(1),
         })
     }
 

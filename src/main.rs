@@ -263,9 +263,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     );
     tracing::info!(listen = %cfg.listen, schools, channels = app.registry.current().len(), "serving");
     let _background = app.spawn_background();
-    let sender = std::sync::Arc::new(raabta::worker::Sender::new(
-        raabta::worker::RateLimits::default(),
-    )?);
+    let mut sender = raabta::worker::Sender::new(raabta::worker::RateLimits::from_config(&cfg))?;
+    sender.lease = std::time::Duration::from_secs(cfg.send_lease_seconds);
+    let sender = std::sync::Arc::new(sender);
     let _worker = raabta::worker::spawn(app.clone(), sender);
     axum::serve(listener, app.router())
         .with_graceful_shutdown(shutdown_signal())

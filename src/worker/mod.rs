@@ -10,8 +10,9 @@ pub mod builtin;
 
 use crate::app::App;
 use crate::channel::send::{send, SendOutcome};
+use crate::domain::message::InboundEvent;
 use crate::domain::message::{wa_me_link, OutboundMessage, Provider};
-use crate::store::{OutboxItem, ProcessOutcome, StoreError};
+use crate::store::{ConversationView, Decide, OutboxItem, ProcessOutcome, StoreError};
 use chrono::{Duration as ChronoDuration, Utc};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::num::NonZeroU32;
@@ -34,6 +35,16 @@ pub struct RateLimits {
     pub telegram_per_second: u32,
 }
 
+impl RateLimits {
+    pub fn from_config(c: &crate::config::Config) -> Self {
+        Self {
+            meta_per_second: c.meta_rate,
+            twilio_per_second: c.twilio_rate,
+            telegram_per_second: c.telegram_rate,
+        }
+    }
+}
+
 impl Default for RateLimits {
     fn default() -> Self {
         Self {
@@ -48,6 +59,8 @@ pub struct Sender {
     client: reqwest::Client,
     /// First retry delay; doubles per attempt (tests shorten it).
     pub retry_base: Duration,
+    /// How long a claimed row stays ours (see [`SEND_LEASE`]).
+    pub lease: Duration,
     meta: DefaultKeyedRateLimiter<Uuid>,
     twilio: DefaultKeyedRateLimiter<Uuid>,
     telegram: DefaultKeyedRateLimiter<Uuid>,
@@ -66,6 +79,7 @@ impl Sender {
         Ok(Self {
             client,
             retry_base: Duration::from_secs(1),
+            lease: SEND_LEASE,
             meta: RateLimiter::keyed(quota(limits.meta_per_second)),
             twilio: RateLimiter::keyed(quota(limits.twilio_per_second)),
             telegram: RateLimiter::keyed(quota(limits.telegram_per_second)),
@@ -99,26 +113,40 @@ pub async fn process_inbound(app: &App) -> Result<usize, StoreError> {
         }
         let name = tenant.name.clone();
         let school = app.tenancy.open(tenant).await?;
-        let decide = move |c: &crate::store::ConversationView,
-                           e: &crate::domain::message::InboundEvent| {
-            builtin::decide(&name, c, e)
-        };
+        let decide: Arc<Decide> =
+            Arc::new(move |c: &ConversationView, e: &InboundEvent| builtin::decide(&name, c, e));
         loop {
             let conversations = school.store.conversations_with_pending(100).await?;
             if conversations.is_empty() {
                 break;
             }
-            let mut progressed = false;
+            // Conversations are independent: work on several at once (each one stays
+            // strictly ordered, and its lock keeps other workers out).
+            let mut tasks = tokio::task::JoinSet::new();
             for c in conversations {
-                // Busy (another worker has it) or Idle ends this conversation's turn.
-                while let ProcessOutcome::Done { .. } =
-                    school.store.process_next(c, &decide).await?
-                {
-                    done += 1;
-                    progressed = true;
+                if tasks.len() >= WORKER_CONCURRENCY {
+                    if let Some(n) = tasks.join_next().await {
+                        done +=
+                            n.map_err(|e| StoreError::Corrupt(format!("worker task: {e}")))??;
+                    }
                 }
+                let (store, decide) = (school.store.clone(), decide.clone());
+                tasks.spawn(async move {
+                    let mut n = 0usize;
+                    // Busy (another worker has it) or Idle ends this conversation's turn.
+                    while let ProcessOutcome::Done { .. } =
+                        store.process_next(c, decide.as_ref()).await?
+                    {
+                        n += 1;
+                    }
+                    Ok::<usize, StoreError>(n)
+                });
             }
-            if !progressed {
+            let before = done;
+            while let Some(n) = tasks.join_next().await {
+                done += n.map_err(|e| StoreError::Corrupt(format!("worker task: {e}")))??;
+            }
+            if done == before {
                 break;
             }
         }
@@ -126,8 +154,14 @@ pub async fn process_inbound(app: &App) -> Result<usize, StoreError> {
     Ok(done)
 }
 
+/// Conversations processed at once per school.
+pub const WORKER_CONCURRENCY: usize = 8;
+
+/// Sends in flight at once per school (each to a different conversation).
+pub const SEND_CONCURRENCY: usize = 16;
+
 /// Sends every due outbox row of every school once; returns how many were attempted.
-pub async fn send_due(app: &App, sender: &Sender) -> Result<usize, StoreError> {
+pub async fn send_due(app: &App, sender: &Arc<Sender>) -> Result<usize, StoreError> {
     let mut attempted = 0;
     let routes = app.registry.current();
     for tenant in app.tenancy.list().await? {
@@ -136,10 +170,12 @@ pub async fn send_due(app: &App, sender: &Sender) -> Result<usize, StoreError> {
         }
         let school = app.tenancy.open(tenant).await?;
         loop {
-            let items = school.store.claim_due(Utc::now(), SEND_LEASE, 50).await?;
+            let items = school.store.claim_due(Utc::now(), sender.lease, 64).await?;
             if items.is_empty() {
                 break;
             }
+            // Claimed rows belong to distinct conversations, so they may go out in parallel.
+            let mut in_flight = tokio::task::JoinSet::new();
             for item in items {
                 attempted += 1;
                 let Some(account) = routes
@@ -157,7 +193,18 @@ pub async fn send_due(app: &App, sender: &Sender) -> Result<usize, StoreError> {
                         .await?;
                     continue;
                 };
-                deliver(app, sender, school.store.as_ref(), &account, item).await?;
+                if in_flight.len() >= SEND_CONCURRENCY {
+                    if let Some(done) = in_flight.join_next().await {
+                        done.map_err(|e| StoreError::Corrupt(format!("send task: {e}")))??;
+                    }
+                }
+                let (app, sender, store) = (app.clone(), sender.clone(), school.store.clone());
+                in_flight.spawn(async move {
+                    deliver(&app, &sender, store.as_ref(), &account, item).await
+                });
+            }
+            while let Some(done) = in_flight.join_next().await {
+                done.map_err(|e| StoreError::Corrupt(format!("send task: {e}")))??;
             }
         }
     }

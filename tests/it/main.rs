@@ -3,6 +3,7 @@
 
 mod cli;
 mod conformance;
+mod crash;
 mod fake;
 mod http;
 mod isolation;

@@ -15,7 +15,7 @@ struct Rig {
     school: School,
     channels: Channels,
     fake: FakeProviders,
-    sender: Sender,
+    sender: std::sync::Arc<Sender>,
 }
 
 async fn rig(env: &TestEnv, slug: &str) -> Rig {
@@ -28,7 +28,7 @@ async fn rig(env: &TestEnv, slug: &str) -> Rig {
         school,
         channels,
         fake,
-        sender,
+        sender: std::sync::Arc::new(sender),
     }
 }
 

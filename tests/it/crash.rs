@@ -1,0 +1,195 @@
+//! Crash test: under a stream of signed webhooks the server is killed with SIGKILL and
+//! restarted. Every acknowledged message must be answered exactly once (counted at the
+//! fake provider), and unacknowledged ones (redelivered, as Meta does) at most once.
+
+use crate::fake::FakeProviders;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const SECRET: &str = "crash-app-secret";
+const PHONE_ID: &str = "777000";
+
+fn raabta(dir: &Path, port: u16) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_raabta"));
+    c.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RAABTA_DATA_DIR", dir)
+        .env("RAABTA_LISTEN", format!("127.0.0.1:{port}"))
+        .env("RAABTA_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
+        .env("RAABTA_SEED_DEMO", "false")
+        .env("RAABTA_SEND_LEASE_SECONDS", "2")
+        .env("RAABTA_META_RATE", "10000")
+        .env("RAABTA_LOG", "warn");
+    c
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn start(dir: &Path, port: u16, client: &reqwest::Client) -> Child {
+    let child = raabta(dir, port)
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(r) = client
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+        {
+            if r.status().is_success() {
+                return child;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("server did not become ready");
+}
+
+fn webhook(i: usize) -> (String, String) {
+    let from = format!("92311{i:07}");
+    let body = format!(
+        r#"{{"object":"whatsapp_business_account","entry":[{{"id":"1","changes":[{{"field":"messages","value":{{"messaging_product":"whatsapp","metadata":{{"display_phone_number":"1","phone_number_id":"{PHONE_ID}"}},"messages":[{{"from":"{from}","id":"wamid.CRASH{i}","timestamp":"1763971200","type":"text","text":{{"body":"salam"}}}}]}}}}]}}]}}"#
+    );
+    (from, body)
+}
+
+async fn post(client: &reqwest::Client, port: u16, body: &str) -> bool {
+    let sig = raabta::channel::meta::signature(SECRET, body.as_bytes());
+    matches!(
+        client
+            .post(format!("http://127.0.0.1:{port}/webhooks/meta"))
+            .header("x-hub-signature-256", sig)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await,
+        Ok(r) if r.status().is_success()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_dash_nine_loses_nothing_and_answers_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeProviders::start().await;
+    let port = free_port();
+    for args in [
+        vec!["tenant", "create", "crash-school", "--name", "Crash School"],
+        vec![
+            "channel",
+            "add",
+            "meta",
+            "--tenant",
+            "crash-school",
+            "--phone-number-id",
+            PHONE_ID,
+            "--access-token",
+            "t",
+            "--app-secret",
+            SECRET,
+            "--verify-token",
+            "v",
+            "--api-base",
+            &fake.base,
+        ],
+    ] {
+        let out = raabta(dir.path(), port).args(&args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let client = reqwest::Client::new();
+    let total = 240;
+    let mut server = start(dir.path(), port, &client).await;
+    let mut acked: HashSet<String> = HashSet::new();
+    let mut unacked: Vec<usize> = Vec::new();
+    let mut killer: Option<std::thread::JoinHandle<()>> = None;
+    for i in 0..total {
+        if i == total / 3 {
+            // SIGKILL mid-stream: no shutdown hooks, no flushing.
+            server.kill().unwrap();
+            server.wait().unwrap();
+        }
+        if i == total / 3 + 20 {
+            server = start(dir.path(), port, &client).await;
+        }
+        let (from, body) = webhook(i);
+        if post(&client, port, &body).await {
+            acked.insert(from);
+        } else {
+            unacked.push(i);
+        }
+        if i == total / 2 {
+            // Second kill lands while requests are in flight and the worker is busy.
+            let mut victim = std::mem::replace(&mut server, start_placeholder());
+            killer = Some(std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(15));
+                victim.kill().unwrap();
+                victim.wait().unwrap();
+            }));
+        }
+        if i == total / 2 + 15 {
+            if let Some(k) = killer.take() {
+                k.join().unwrap();
+            }
+            server = start(dir.path(), port, &client).await;
+        }
+    }
+    assert!(
+        !unacked.is_empty(),
+        "the kill should have refused some deliveries"
+    );
+    // The provider redelivers what was not acknowledged.
+    for i in unacked {
+        let (from, body) = webhook(i);
+        assert!(post(&client, port, &body).await);
+        acked.insert(from);
+    }
+    assert_eq!(acked.len(), total);
+    // Wait for every reply, then a little longer to catch any duplicate.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while fake.sends().len() < total && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let mut per_recipient: HashMap<String, usize> = HashMap::new();
+    for s in fake.sends() {
+        let v: serde_json::Value = serde_json::from_str(&s.body).unwrap();
+        *per_recipient
+            .entry(v["to"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    let twice: Vec<_> = per_recipient.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "answered more than once: {twice:?}");
+    let missing: Vec<_> = acked
+        .iter()
+        .filter(|f| !per_recipient.contains_key(*f))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged messages never answered",
+        missing.len()
+    );
+}
+
+/// A stand-in child (an already-finished `true`) while the real server is being killed.
+fn start_placeholder() -> Child {
+    let mut c = Command::new("true").spawn().unwrap();
+    let _ = c.wait();
+    c
+}
