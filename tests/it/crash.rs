@@ -34,7 +34,7 @@ fn free_port() -> u16 {
 }
 
 async fn start(dir: &Path, port: u16, client: &reqwest::Client) -> Child {
-    let child = raabta(dir, port)
+    let mut child = raabta(dir, port)
         .arg("serve")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -53,6 +53,8 @@ async fn start(dir: &Path, port: u16, client: &reqwest::Client) -> Child {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("server did not become ready");
 }
 
