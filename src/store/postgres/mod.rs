@@ -9,9 +9,8 @@
 //! * the control pool (search_path `raabta_control`) for the registry and for
 //!   creating and dropping schools;
 //! * the serving pool, whose connections run `SET ROLE raabta_serving` as soon as
-//!   they connect. A school transaction then switches with
-//!   `set_config('role', 'school_…', true)` and `set_config('search_path', …, true)`
-//!   (i.e. `SET LOCAL`), which end with the transaction. A query that forgets its
+//!   they connect. A school transaction then starts with `BEGIN; SET LOCAL ROLE
+//!   school_…; SET LOCAL search_path TO school_…`, which end with the transaction. A query that forgets its
 //!   school runs as `raabta_serving` and is refused.
 //!
 //! The login role must not be able to read school data by itself: it is either a
@@ -275,12 +274,15 @@ impl StoreDb for PgSchool {
 impl PgSchool {
     /// A transaction bound to this school: its role and schema, for this transaction only.
     async fn begin(&self) -> Result<Transaction<'static, Postgres>> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT set_config('role', $1, true), set_config('search_path', $1, true)")
-            .bind(&self.ident)
-            .execute(&mut *tx)
-            .await?;
-        Ok(tx)
+        // One round trip: BEGIN and the two SET LOCALs travel as one simple query. The
+        // identifier is `school_` + hex digits (see `school_ident`), safe to splice.
+        Ok(self
+            .pool
+            .begin_with(sqlx::AssertSqlSafe(format!(
+                "BEGIN; SET LOCAL ROLE {0}; SET LOCAL search_path TO {0}",
+                self.ident
+            )))
+            .await?)
     }
 
     async fn begin_read(&self) -> Result<Transaction<'static, Postgres>> {
