@@ -2,6 +2,7 @@
 //! `main` and the integration tests both go through here, so tests drive the real
 //! router in-process.
 
+use crate::channel::templates::Templates;
 use crate::config::{Config, ConfigError};
 use crate::routing::Registry;
 use crate::spool::Spool;
@@ -28,6 +29,8 @@ pub enum AppError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Templates(#[from] crate::channel::templates::TemplateError),
 }
 
 #[derive(Clone)]
@@ -39,6 +42,8 @@ pub struct App {
     pub spool: Arc<Spool>,
     /// Wakes the conversation worker when new events are stored.
     pub wake: Arc<Notify>,
+    /// Approved WhatsApp templates (flows/templates.yaml).
+    pub templates: Arc<Templates>,
 }
 
 impl App {
@@ -71,6 +76,7 @@ impl App {
             registry: Arc::new(registry),
             spool: Arc::new(spool),
             wake: Arc::new(Notify::new()),
+            templates: Arc::new(Templates::embedded()?),
         })
     }
 

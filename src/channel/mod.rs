@@ -5,6 +5,7 @@
 pub mod meta;
 pub mod send;
 pub mod telegram;
+pub mod templates;
 pub mod twilio;
 
 use crate::domain::message::Provider;

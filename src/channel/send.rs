@@ -120,12 +120,22 @@ async fn twilio(
         ("Body", body.as_str()),
         ("StatusCallback", status_callback),
     ];
+    twilio_post(client, api_base, sid, token, &form).await
+}
+
+async fn twilio_post(
+    client: &reqwest::Client,
+    api_base: &str,
+    sid: &str,
+    token: &str,
+    form: &[(&str, &str)],
+) -> SendOutcome {
     let res = client
         .post(format!(
             "{api_base}/2010-04-01/Accounts/{sid}/Messages.json"
         ))
         .basic_auth(sid, Some(token))
-        .form(&form)
+        .form(form)
         .send()
         .await;
     let res = match res {
@@ -227,10 +237,20 @@ async fn meta(
             reason: "callback answers exist only on Telegram".into(),
         };
     };
+    meta_post(client, api_base, phone_number_id, token, &body).await
+}
+
+async fn meta_post(
+    client: &reqwest::Client,
+    api_base: &str,
+    phone_number_id: &str,
+    token: &str,
+    body: &Value,
+) -> SendOutcome {
     let res = client
         .post(format!("{api_base}/{phone_number_id}/messages"))
         .bearer_auth(token)
-        .json(&body)
+        .json(body)
         .send()
         .await;
     let res = match res {
@@ -346,6 +366,7 @@ mod tests {
             text: "Pick".into(),
             choices: c,
             template: None,
+            template_vars: Vec::new(),
         };
         let b = meta_body("92300", &m(choices(&["Fees", "Leave"]))).unwrap();
         assert_eq!(b["interactive"]["type"], "button");
@@ -391,5 +412,74 @@ mod tests {
             classify(400, 100, &[], &[], &[], "t"),
             SendOutcome::Failed { .. }
         ));
+    }
+}
+
+/// Sends an approved template (outside the 24-hour window). Telegram has no templates.
+pub async fn send_template(
+    client: &reqwest::Client,
+    api_base: &str,
+    credentials: &Credentials,
+    recipient: &str,
+    template: &super::templates::Template,
+    vars: &[String],
+    status_callback: &str,
+) -> SendOutcome {
+    match credentials {
+        Credentials::Meta {
+            phone_number_id,
+            access_token,
+            ..
+        } => {
+            let Some(t) = &template.meta else {
+                return SendOutcome::Failed {
+                    reason: "template not approved on Meta".into(),
+                };
+            };
+            let params: Vec<Value> = vars
+                .iter()
+                .map(|v| json!({ "type": "text", "text": v }))
+                .collect();
+            let body = json!({
+                "messaging_product": "whatsapp",
+                "to": recipient,
+                "type": "template",
+                "template": {
+                    "name": t.name,
+                    "language": { "code": t.language },
+                    "components": [{ "type": "body", "parameters": params }]
+                }
+            });
+            meta_post(client, api_base, phone_number_id, access_token, &body).await
+        }
+        Credentials::Twilio {
+            account_sid,
+            auth_token,
+            from,
+        } => {
+            let Some(t) = &template.twilio else {
+                return SendOutcome::Failed {
+                    reason: "template not approved on Twilio".into(),
+                };
+            };
+            let to = format!("whatsapp:+{}", recipient.trim_start_matches('+'));
+            let variables: serde_json::Map<String, Value> = vars
+                .iter()
+                .enumerate()
+                .map(|(i, v)| ((i + 1).to_string(), json!(v)))
+                .collect();
+            let variables = Value::Object(variables).to_string();
+            let form = [
+                ("To", to.as_str()),
+                ("From", from.as_str()),
+                ("ContentSid", t.content_sid.as_str()),
+                ("ContentVariables", variables.as_str()),
+                ("StatusCallback", status_callback),
+            ];
+            twilio_post(client, api_base, account_sid, auth_token, &form).await
+        }
+        Credentials::Telegram { .. } => SendOutcome::Failed {
+            reason: "Telegram has no templates".into(),
+        },
     }
 }

@@ -248,6 +248,9 @@ pub enum OutboundMessage {
         /// Approved template to use when the 24-hour window has closed (registry key).
         #[serde(default)]
         template: Option<String>,
+        /// Values for the template's variables, in order.
+        #[serde(default)]
+        template_vars: Vec<String>,
     },
     /// Stops the spinner on a tapped Telegram inline button.
     CallbackAnswer { callback_id: String },
@@ -259,6 +262,7 @@ impl OutboundMessage {
             text: text.into(),
             choices: Vec::new(),
             template: None,
+            template_vars: Vec::new(),
         }
     }
 
@@ -311,6 +315,7 @@ mod outbound_tests {
                 },
             ],
             template: None,
+            template_vars: Vec::new(),
         };
         assert_eq!(m.as_numbered_text(), "Choose:\n1. Fees\n2. چھٹی");
         let link = wa_me_link("+92 300 1110001", "Fee due: Rs 8,500 & more");
@@ -318,5 +323,30 @@ mod outbound_tests {
             link,
             "https://wa.me/923001110001?text=Fee%20due%3A%20Rs%208%2C500%20%26%20more"
         );
+    }
+}
+
+/// How an outbox message leaves: through the provider's API, or as a manual wa.me link
+/// handed to staff (the default for staff-initiated messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboundMode {
+    Provider,
+    ManualLink,
+}
+
+impl OutboundMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboundMode::Provider => "provider",
+            OutboundMode::ManualLink => "manual_link",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "provider" => Some(Self::Provider),
+            "manual_link" => Some(Self::ManualLink),
+            _ => None,
+        }
     }
 }

@@ -548,6 +548,7 @@ pub struct OutboxItem {
     pub message: crate::domain::message::OutboundMessage,
     /// Attempts including this one.
     pub attempts: i32,
+    pub mode: crate::domain::message::OutboundMode,
 }
 
 /// An outbox row as staff or tests see it.
@@ -590,6 +591,7 @@ pub trait OutboxStore: Send + Sync {
         conversation: Uuid,
         idempotency_key: &str,
         message: &crate::domain::message::OutboundMessage,
+        mode: crate::domain::message::OutboundMode,
         activity: &ActivityEntry,
     ) -> Result<bool>;
     async fn outbox(&self) -> Result<Vec<OutboxView>>;

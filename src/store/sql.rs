@@ -1339,8 +1339,8 @@ macro_rules! tenant_store_impl {
                     limit: i64,
                 ) -> Result<Vec<$crate::store::OutboxItem>> {
                     let mut tx = self.begin().await?;
-                    let rows: Vec<(Uuid, Uuid, Vec<u8>, String, DateTime<Utc>, i32)> = sqlx::query_as(
-                        "SELECT o.id, o.conversation_id, o.payload_enc, o.state, o.next_attempt_at, o.attempts \
+                                        let rows: Vec<(Uuid, Uuid, Vec<u8>, String, DateTime<Utc>, i32, String)> = sqlx::query_as(
+                        "SELECT o.id, o.conversation_id, o.payload_enc, o.state, o.next_attempt_at, o.attempts, o.mode \
                          FROM outbox o WHERE o.state IN ('pending', 'sending') AND o.next_attempt_at <= $1 \
                          AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.conversation_id = o.conversation_id \
                          AND p.id < o.id AND p.state IN ('pending', 'sending')) ORDER BY o.id LIMIT $2",
@@ -1351,7 +1351,7 @@ macro_rules! tenant_store_impl {
                     .await?;
                     let lease_until = now + chrono::Duration::from_std(lease).unwrap_or_else(|_| chrono::Duration::seconds(60));
                     let mut out = Vec::new();
-                    for (id, conversation, payload, state, next_at, attempts) in rows {
+                                        for (id, conversation, payload, state, next_at, attempts, mode) in rows {
                         // Compare-and-set: another sender that took the row first wins.
                         let done = sqlx::query(
                             "UPDATE outbox SET state = 'sending', attempts = attempts + 1, next_attempt_at = $2, \
@@ -1372,7 +1372,8 @@ macro_rules! tenant_store_impl {
                         let conversation = conversation_view(&mut tx, &self.keys, conversation)
                             .await?
                             .ok_or_else(|| corrupt("outbox row without conversation"))?;
-                        out.push($crate::store::OutboxItem { id, conversation, message, attempts: attempts + 1 });
+                                                let mode = $crate::domain::message::OutboundMode::parse(&mode).ok_or_else(|| corrupt("outbox mode"))?;
+                        out.push($crate::store::OutboxItem { id, conversation, message, attempts: attempts + 1, mode });
                     }
                     tx.commit().await?;
                     Ok(out)
@@ -1468,8 +1469,9 @@ macro_rules! tenant_store_impl {
                 async fn enqueue(
                     &self,
                     conversation: Uuid,
-                    idempotency_key: &str,
+                                        idempotency_key: &str,
                     message: &$crate::domain::message::OutboundMessage,
+                    mode: $crate::domain::message::OutboundMode,
                     activity: &ActivityEntry,
                 ) -> Result<bool> {
                     let id = Uuid::now_v7();
@@ -1478,8 +1480,8 @@ macro_rules! tenant_store_impl {
                     let now = Utc::now();
                     let mut tx = self.begin().await?;
                     let done = sqlx::query(
-                        "INSERT INTO outbox (id, conversation_id, idempotency_key, payload_enc, state, next_attempt_at, \
-                         created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5, $5) \
+                                                "INSERT INTO outbox (id, conversation_id, idempotency_key, payload_enc, state, next_attempt_at, \
+                         created_at, updated_at, mode) VALUES ($1, $2, $3, $4, 'pending', $5, $5, $5, $6) \
                          ON CONFLICT (idempotency_key) DO NOTHING",
                     )
                     .bind(id)
@@ -1487,6 +1489,7 @@ macro_rules! tenant_store_impl {
                     .bind(idempotency_key)
                     .bind(enc)
                     .bind(now)
+                    .bind(mode.as_str())
                     .execute(&mut *tx)
                     .await?;
                     if done.rows_affected() == 1 {

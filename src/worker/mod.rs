@@ -9,9 +9,9 @@
 pub mod builtin;
 
 use crate::app::App;
-use crate::channel::send::{send, SendOutcome};
+use crate::channel::send::{send, send_template, SendOutcome};
 use crate::domain::message::InboundEvent;
-use crate::domain::message::{wa_me_link, OutboundMessage, Provider};
+use crate::domain::message::{wa_me_link, OutboundMessage, OutboundMode, Provider};
 use crate::store::{ConversationView, Decide, OutboxItem, ProcessOutcome, StoreError};
 use chrono::{Duration as ChronoDuration, Utc};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -222,13 +222,24 @@ async fn deliver(
     if conv.opted_out_at.is_some() {
         return store.mark_dead(item.id, "recipient opted out").await;
     }
+    if item.mode == OutboundMode::ManualLink {
+        return to_manual(store, &item, "manual-link mode: handed to staff").await;
+    }
     let window_open = !account.provider.has_service_window()
         || conv
             .last_inbound_at
             .map(|t| Utc::now() - t < SERVICE_WINDOW)
             .unwrap_or(false);
     if !window_open && !matches!(item.message, OutboundMessage::CallbackAnswer { .. }) {
-        return to_manual(store, &item, "24-hour window closed before sending").await;
+        return closed_window(
+            app,
+            sender,
+            store,
+            account,
+            &item,
+            "24-hour window closed before sending",
+        )
+        .await;
     }
     sender
         .limiter(account.provider)
@@ -260,7 +271,9 @@ async fn deliver(
             }
         }
         SendOutcome::OptedOut { reason } => store.mark_opted_out(item.id, conv.id, &reason).await,
-        SendOutcome::WindowClosed { reason } => to_manual(store, &item, &reason).await,
+        SendOutcome::WindowClosed { reason } => {
+            closed_window(app, sender, store, account, &item, &reason).await
+        }
         SendOutcome::Failed { reason } => {
             tracing::warn!(outbox = %item.id, provider = %account.provider, "send failed permanently");
             store.mark_dead(item.id, &reason).await
@@ -268,8 +281,65 @@ async fn deliver(
     }
 }
 
-/// No approved template registry yet: a closed window turns the message into a
-/// manual wa.me link for staff (Telegram has no window and never gets here).
+/// The window is closed: send the message's approved template if it names one for this
+/// provider, else hand it to staff as a manual wa.me link.
+async fn closed_window(
+    app: &App,
+    sender: &Sender,
+    store: &dyn crate::store::TenantStore,
+    account: &crate::routing::Account,
+    item: &OutboxItem,
+    reason: &str,
+) -> Result<(), StoreError> {
+    let OutboundMessage::Text {
+        template: Some(key),
+        template_vars,
+        ..
+    } = &item.message
+    else {
+        return to_manual(store, item, reason).await;
+    };
+    let Some(template) = app.templates.for_provider(key, account.provider) else {
+        return to_manual(store, item, reason).await;
+    };
+    sender
+        .limiter(account.provider)
+        .until_key_ready(&account.id)
+        .await;
+    let callback = format!("{}/webhooks/twilio", app.config.public_url);
+    let outcome = send_template(
+        &sender.client,
+        &account.api_base,
+        &account.credentials,
+        item.conversation.sender.expose(),
+        template,
+        template_vars,
+        &callback,
+    )
+    .await;
+    match outcome {
+        SendOutcome::Accepted {
+            provider_message_id,
+        } => store.mark_sent(item.id, &provider_message_id).await,
+        SendOutcome::Retry { reason, after } if item.attempts < MAX_ATTEMPTS => {
+            let wait = after.unwrap_or_else(|| backoff(sender.retry_base, item.attempts));
+            let next =
+                Utc::now() + ChronoDuration::from_std(wait).unwrap_or(ChronoDuration::seconds(60));
+            store.mark_retry(item.id, next, &reason).await
+        }
+        SendOutcome::OptedOut { reason } => {
+            store
+                .mark_opted_out(item.id, item.conversation.id, &reason)
+                .await
+        }
+        other => {
+            let why = format!("template failed ({other:?}); handed to staff");
+            to_manual(store, item, &why).await
+        }
+    }
+}
+
+/// Turns the message into a manual wa.me link for staff: nothing goes to a provider.
 async fn to_manual(
     store: &dyn crate::store::TenantStore,
     item: &OutboxItem,

@@ -298,3 +298,105 @@ async fn telegram_buttons_are_acknowledged(env: &TestEnv) {
     assert!(outbox.iter().all(|o| o.state == "sent"));
 }
 crate::on_both_backends!(telegram_buttons_are_acknowledged);
+
+async fn staff_messages_manual_links_and_templates(env: &TestEnv) {
+    use raabta::domain::activity::ActivityEntry;
+    use raabta::domain::message::{
+        InboundBody, InboundEvent, OutboundMessage, OutboundMode, Provider, SenderId,
+    };
+    let r = rig(env, "staff").await;
+    let event = InboundEvent {
+        provider_key: "meta:wamid.STAFF".into(),
+        sender: SenderId::new("923001110001"),
+        sender_name: None,
+        sent_at: None,
+        body: InboundBody::Text {
+            text: "hello".into(),
+        },
+    };
+    let channel = env
+        .app
+        .registry
+        .current()
+        .meta("106540352242922")
+        .unwrap()
+        .id;
+    let old = chrono::Utc::now() - chrono::Duration::hours(30);
+    r.school
+        .store
+        .record_inbound(channel, Provider::Meta, &[event], old)
+        .await
+        .unwrap();
+    drain(env, &r).await;
+    let conv = r.school.store.outbox().await.unwrap()[0].conversation_id;
+    let act = ActivityEntry::now("staff:1", "message.staff", None, "127.0.0.1", json!({}));
+
+    // Staff-initiated, manual-link mode (the default): a wa.me link, nothing sent.
+    let text = |t: &str, template: Option<&str>| OutboundMessage::Text {
+        text: t.into(),
+        choices: vec![],
+        template: template.map(str::to_string),
+        template_vars: vec!["School staff".into()],
+    };
+    assert!(r
+        .school
+        .store
+        .enqueue(
+            conv,
+            "staff:1",
+            &text("Fee reminder", None),
+            OutboundMode::ManualLink,
+            &act
+        )
+        .await
+        .unwrap());
+    assert!(!r
+        .school
+        .store
+        .enqueue(
+            conv,
+            "staff:1",
+            &text("Fee reminder", None),
+            OutboundMode::ManualLink,
+            &act
+        )
+        .await
+        .unwrap());
+    drain(env, &r).await;
+    assert!(r.fake.sends().is_empty());
+    let o = r.school.store.outbox().await.unwrap();
+    let manual = o.iter().find(|x| {
+        x.manual_link
+            .as_deref()
+            .map(|l| l.contains("Fee%20reminder"))
+            .unwrap_or(false)
+    });
+    assert_eq!(manual.unwrap().state, "manual");
+
+    // Through the provider after the window closed: the approved template goes out.
+    assert!(r
+        .school
+        .store
+        .enqueue(
+            conv,
+            "staff:2",
+            &text("Please read", Some("school_update")),
+            OutboundMode::Provider,
+            &act
+        )
+        .await
+        .unwrap());
+    drain(env, &r).await;
+    let sends = r.fake.sends();
+    assert_eq!(sends.len(), 1, "{sends:?}");
+    assert!(
+        sends[0].body.contains("\"type\":\"template\""),
+        "{}",
+        sends[0].body
+    );
+    assert!(sends[0].body.contains("\"name\":\"school_update\""));
+    assert!(sends[0].body.contains("School staff"));
+    let o = r.school.store.outbox().await.unwrap();
+    assert_eq!(o.iter().filter(|x| x.state == "sent").count(), 1);
+}
+crate::on_both_backends!(staff_messages_manual_links_and_templates);
