@@ -345,6 +345,75 @@ async fn telegram(
     classify(status.as_u16(), code, &[403], &[], &[], "telegram")
 }
 
+/// Sends an approved template (outside the 24-hour window). Telegram has no templates.
+pub async fn send_template(
+    client: &reqwest::Client,
+    api_base: &str,
+    credentials: &Credentials,
+    recipient: &str,
+    template: &super::templates::Template,
+    vars: &[String],
+    status_callback: &str,
+) -> SendOutcome {
+    match credentials {
+        Credentials::Meta {
+            phone_number_id,
+            access_token,
+            ..
+        } => {
+            let Some(t) = &template.meta else {
+                return SendOutcome::Failed {
+                    reason: "template not approved on Meta".into(),
+                };
+            };
+            let params: Vec<Value> = vars
+                .iter()
+                .map(|v| json!({ "type": "text", "text": v }))
+                .collect();
+            let body = json!({
+                "messaging_product": "whatsapp",
+                "to": recipient,
+                "type": "template",
+                "template": {
+                    "name": t.name,
+                    "language": { "code": t.language },
+                    "components": [{ "type": "body", "parameters": params }]
+                }
+            });
+            meta_post(client, api_base, phone_number_id, access_token, &body).await
+        }
+        Credentials::Twilio {
+            account_sid,
+            auth_token,
+            from,
+        } => {
+            let Some(t) = &template.twilio else {
+                return SendOutcome::Failed {
+                    reason: "template not approved on Twilio".into(),
+                };
+            };
+            let to = format!("whatsapp:+{}", recipient.trim_start_matches('+'));
+            let variables: serde_json::Map<String, Value> = vars
+                .iter()
+                .enumerate()
+                .map(|(i, v)| ((i + 1).to_string(), json!(v)))
+                .collect();
+            let variables = Value::Object(variables).to_string();
+            let form = [
+                ("To", to.as_str()),
+                ("From", from.as_str()),
+                ("ContentSid", t.content_sid.as_str()),
+                ("ContentVariables", variables.as_str()),
+                ("StatusCallback", status_callback),
+            ];
+            twilio_post(client, api_base, account_sid, auth_token, &form).await
+        }
+        Credentials::Telegram { .. } => SendOutcome::Failed {
+            reason: "Telegram has no templates".into(),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,74 +481,5 @@ mod tests {
             classify(400, 100, &[], &[], &[], "t"),
             SendOutcome::Failed { .. }
         ));
-    }
-}
-
-/// Sends an approved template (outside the 24-hour window). Telegram has no templates.
-pub async fn send_template(
-    client: &reqwest::Client,
-    api_base: &str,
-    credentials: &Credentials,
-    recipient: &str,
-    template: &super::templates::Template,
-    vars: &[String],
-    status_callback: &str,
-) -> SendOutcome {
-    match credentials {
-        Credentials::Meta {
-            phone_number_id,
-            access_token,
-            ..
-        } => {
-            let Some(t) = &template.meta else {
-                return SendOutcome::Failed {
-                    reason: "template not approved on Meta".into(),
-                };
-            };
-            let params: Vec<Value> = vars
-                .iter()
-                .map(|v| json!({ "type": "text", "text": v }))
-                .collect();
-            let body = json!({
-                "messaging_product": "whatsapp",
-                "to": recipient,
-                "type": "template",
-                "template": {
-                    "name": t.name,
-                    "language": { "code": t.language },
-                    "components": [{ "type": "body", "parameters": params }]
-                }
-            });
-            meta_post(client, api_base, phone_number_id, access_token, &body).await
-        }
-        Credentials::Twilio {
-            account_sid,
-            auth_token,
-            from,
-        } => {
-            let Some(t) = &template.twilio else {
-                return SendOutcome::Failed {
-                    reason: "template not approved on Twilio".into(),
-                };
-            };
-            let to = format!("whatsapp:+{}", recipient.trim_start_matches('+'));
-            let variables: serde_json::Map<String, Value> = vars
-                .iter()
-                .enumerate()
-                .map(|(i, v)| ((i + 1).to_string(), json!(v)))
-                .collect();
-            let variables = Value::Object(variables).to_string();
-            let form = [
-                ("To", to.as_str()),
-                ("From", from.as_str()),
-                ("ContentSid", t.content_sid.as_str()),
-                ("ContentVariables", variables.as_str()),
-                ("StatusCallback", status_callback),
-            ];
-            twilio_post(client, api_base, account_sid, auth_token, &form).await
-        }
-        Credentials::Telegram { .. } => SendOutcome::Failed {
-            reason: "Telegram has no templates".into(),
-        },
     }
 }
