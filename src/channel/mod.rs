@@ -2,6 +2,7 @@
 //! `telegram`), and the in-memory registry of channel accounts that routes a webhook
 //! to its school without touching the database.
 
+pub mod media;
 pub mod meta;
 pub mod send;
 pub mod telegram;

@@ -6,6 +6,7 @@ pub mod activity;
 pub mod attendance;
 pub mod fees;
 pub mod ids;
+pub mod media;
 pub mod message;
 pub mod phone;
 pub mod pii;

@@ -394,6 +394,10 @@ pub const ENCRYPTED_COLUMNS: &[EncryptedColumn] = &[
         table: "outbox",
         column: "manual_link_enc",
     },
+    EncryptedColumn {
+        table: "media",
+        column: "content_enc",
+    },
 ];
 
 #[cfg(test)]
@@ -524,6 +528,8 @@ pub enum ProcessOutcome {
     Done { replies: usize },
     /// Another worker holds the conversation.
     Busy,
+    /// The oldest event's media is still being fetched: the conversation waits.
+    WaitingForMedia,
     /// Nothing pending.
     Idle,
 }
@@ -597,6 +603,48 @@ pub trait OutboxStore: Send + Sync {
     async fn outbox(&self) -> Result<Vec<OutboxView>>;
 }
 
+/// An inbound media item to fetch.
+#[derive(Debug, Clone)]
+pub struct MediaJob {
+    pub id: Uuid,
+    pub channel_id: Uuid,
+    /// The provider's handle (Meta media id, Twilio media URL, Telegram file id).
+    pub media_ref: String,
+    pub sha256: Option<String>,
+    pub attempts: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMedia {
+    pub state: String,
+    pub mime: Option<String>,
+    pub content: Option<Vec<u8>>,
+    pub last_error: Option<String>,
+}
+
+#[async_trait]
+pub trait MediaStore: Send + Sync {
+    /// Leases due media jobs (pending, next attempt due).
+    async fn claim_media(
+        &self,
+        now: DateTime<Utc>,
+        lease: std::time::Duration,
+        limit: i64,
+    ) -> Result<Vec<MediaJob>>;
+    /// Stores the checked, stripped content encrypted.
+    async fn media_stored(&self, id: Uuid, mime: &str, content: &[u8]) -> Result<()>;
+    /// Terminal: rejected (type, size) or failed after the last attempt.
+    async fn media_given_up(&self, id: Uuid, state: &str, error: &str) -> Result<()>;
+    async fn media_retry(
+        &self,
+        id: Uuid,
+        next_attempt_at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<()>;
+    /// The media of an inbound event (decrypted), for staff and tests.
+    async fn media_of(&self, provider_key: &str) -> Result<Option<StoredMedia>>;
+}
+
 /// Everything one school's partition offers. Bound to a single school.
 #[async_trait]
 pub trait TenantStore:
@@ -609,6 +657,7 @@ pub trait TenantStore:
     + InboxStore
     + ConversationStore
     + OutboxStore
+    + MediaStore
 {
     fn tenant_id(&self) -> TenantId;
     fn keys(&self) -> &KeyRing;

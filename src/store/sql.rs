@@ -1166,11 +1166,22 @@ macro_rules! tenant_store_impl {
                         .bind(received_at)
                         .execute(&mut *tx)
                         .await?;
-                        if done.rows_affected() == 0 {
+                                                if done.rows_affected() == 0 {
                             out.duplicates += 1;
                             continue;
                         }
                         out.stored += 1;
+                        if let $crate::domain::message::InboundBody::Media { .. } = &e.body {
+                            sqlx::query(
+                                "INSERT INTO media (id, inbound_event_id, state, next_attempt_at, created_at, updated_at) \
+                                 VALUES ($1, $2, 'pending', $3, $3, $3)",
+                            )
+                            .bind(Uuid::now_v7())
+                            .bind(id)
+                            .bind(Utc::now())
+                            .execute(&mut *tx)
+                            .await?;
+                        }
                         if !e.body.is_status() {
                             sqlx::query(
                                 "UPDATE conversations SET last_inbound_at = $2 WHERE id = $1 \
@@ -1265,10 +1276,19 @@ macro_rules! tenant_store_impl {
                     .bind(conversation)
                     .fetch_optional(&mut *tx)
                     .await?;
-                    let Some((event_id, payload)) = next else {
+                                        let Some((event_id, payload)) = next else {
                         tx.commit().await?;
                         return Ok(ProcessOutcome::Idle);
                     };
+                    // Never process a message without its media: wait until it is fetched.
+                    let media: Option<(String,)> = sqlx::query_as("SELECT state FROM media WHERE inbound_event_id = $1")
+                        .bind(event_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if matches!(&media, Some((state,)) if state == "pending") {
+                        tx.commit().await?;
+                        return Ok(ProcessOutcome::WaitingForMedia);
+                    }
                     let plain = self.keys.decrypt(field("inbound_events", "payload_enc", event_id), &payload)?;
                     let event: InboundEvent = serde_json::from_slice(&plain).map_err(corrupt)?;
                     let view = conversation_view(&mut tx, &self.keys, conversation)
@@ -1529,6 +1549,120 @@ macro_rules! tenant_store_impl {
                             })
                         })
                         .collect()
+                }
+            }
+
+            #[async_trait::async_trait]
+            impl $crate::store::MediaStore for $store {
+                async fn claim_media(
+                    &self,
+                    now: DateTime<Utc>,
+                    lease: std::time::Duration,
+                    limit: i64,
+                ) -> Result<Vec<$crate::store::MediaJob>> {
+                    let mut tx = self.begin().await?;
+                    let rows: Vec<(Uuid, DateTime<Utc>, i32, Uuid, Vec<u8>, Uuid)> = sqlx::query_as(
+                        "SELECT m.id, m.next_attempt_at, m.attempts, e.id, e.payload_enc, c.channel_id FROM media m \
+                         JOIN inbound_events e ON e.id = m.inbound_event_id \
+                         JOIN conversations c ON c.id = e.conversation_id \
+                         WHERE m.state = 'pending' AND m.next_attempt_at <= $1 ORDER BY m.id LIMIT $2",
+                    )
+                    .bind(now)
+                    .bind(limit)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let until = now + chrono::Duration::from_std(lease).unwrap_or_else(|_| chrono::Duration::seconds(60));
+                    let mut jobs = Vec::new();
+                    for (id, next_at, attempts, event_id, payload, channel_id) in rows {
+                        let done = sqlx::query(
+                            "UPDATE media SET attempts = attempts + 1, next_attempt_at = $2, updated_at = $3 \
+                             WHERE id = $1 AND state = 'pending' AND next_attempt_at = $4",
+                        )
+                        .bind(id)
+                        .bind(until)
+                        .bind(now)
+                        .bind(next_at)
+                        .execute(&mut *tx)
+                        .await?;
+                        if done.rows_affected() != 1 {
+                            continue;
+                        }
+                        let plain = self.keys.decrypt(field("inbound_events", "payload_enc", event_id), &payload)?;
+                        let event: $crate::domain::message::InboundEvent =
+                            serde_json::from_slice(&plain).map_err(corrupt)?;
+                        if let $crate::domain::message::InboundBody::Media { media_ref, sha256, .. } = event.body {
+                            jobs.push($crate::store::MediaJob { id, channel_id, media_ref, sha256, attempts: attempts + 1 });
+                        }
+                    }
+                    tx.commit().await?;
+                    Ok(jobs)
+                }
+
+                async fn media_stored(&self, id: Uuid, mime: &str, content: &[u8]) -> Result<()> {
+                    let enc = self.keys.encrypt(field("media", "content_enc", id), content)?;
+                    let mut tx = self.begin().await?;
+                    sqlx::query(
+                        "UPDATE media SET state = 'stored', mime = $2, size_bytes = $3, content_enc = $4, \
+                         last_error = NULL, updated_at = $5 WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(mime)
+                    .bind(content.len() as i64)
+                    .bind(enc)
+                    .bind(Utc::now())
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn media_given_up(&self, id: Uuid, state: &str, error: &str) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    sqlx::query("UPDATE media SET state = $2, last_error = $3, updated_at = $4 WHERE id = $1")
+                        .bind(id)
+                        .bind(state)
+                        .bind(error)
+                        .bind(Utc::now())
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn media_retry(&self, id: Uuid, next_attempt_at: DateTime<Utc>, error: &str) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    sqlx::query("UPDATE media SET next_attempt_at = $2, last_error = $3, updated_at = $4 WHERE id = $1")
+                        .bind(id)
+                        .bind(next_attempt_at)
+                        .bind(error)
+                        .bind(Utc::now())
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn media_of(&self, provider_key: &str) -> Result<Option<$crate::store::StoredMedia>> {
+                    let mut tx = self.begin_read().await?;
+                    let row: Option<(Uuid, String, Option<String>, Option<Vec<u8>>, Option<String>)> = sqlx::query_as(
+                        "SELECT m.id, m.state, m.mime, m.content_enc, m.last_error FROM media m \
+                         JOIN inbound_events e ON e.id = m.inbound_event_id WHERE e.provider_key = $1",
+                    )
+                    .bind(provider_key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    row.map(|(id, state, mime, content, last_error)| {
+                        Ok($crate::store::StoredMedia {
+                            state,
+                            mime,
+                            content: content
+                                .map(|c| self.keys.decrypt(field("media", "content_enc", id), &c))
+                                .transpose()?,
+                            last_error,
+                        })
+                    })
+                    .transpose()
                 }
             }
 

@@ -357,6 +357,9 @@ async fn to_manual(
 pub fn spawn(app: App, sender: Arc<Sender>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
+            if let Err(e) = fetch_media(&app, &sender).await {
+                tracing::warn!(error = %e, "media pass failed");
+            }
             if let Err(e) = process_inbound(&app).await {
                 tracing::warn!(error = %e, "conversation worker pass failed");
             }
@@ -366,4 +369,78 @@ pub fn spawn(app: App, sender: Arc<Sender>) -> tokio::task::JoinHandle<()> {
             let _ = tokio::time::timeout(Duration::from_secs(1), app.wake.notified()).await;
         }
     })
+}
+
+/// Fetches due media of every school: checked by content, stripped, stored encrypted.
+/// Returns how many items were finished (stored, rejected or given up).
+pub async fn fetch_media(app: &App, sender: &Arc<Sender>) -> Result<usize, StoreError> {
+    use crate::channel::media::{fetch, FetchError};
+    use crate::domain::media::sanitize;
+    let mut finished = 0;
+    let routes = app.registry.current();
+    for tenant in app.tenancy.list().await? {
+        if tenant.status != crate::domain::school::TenantStatus::Active {
+            continue;
+        }
+        let school = app.tenancy.open(tenant).await?;
+        for job in school
+            .store
+            .claim_media(Utc::now(), sender.lease, 16)
+            .await?
+        {
+            let Some(account) = routes.all().find(|a| a.id == job.channel_id).cloned() else {
+                school
+                    .store
+                    .media_retry(
+                        job.id,
+                        Utc::now() + ChronoDuration::minutes(5),
+                        "channel not loaded",
+                    )
+                    .await?;
+                continue;
+            };
+            let fetched = fetch(
+                &sender.client,
+                &account.api_base,
+                &account.credentials,
+                &job.media_ref,
+                job.sha256.as_deref(),
+            )
+            .await;
+            match fetched.map(|bytes| sanitize(&bytes)) {
+                Ok(Ok((kind, clean))) => {
+                    school
+                        .store
+                        .media_stored(job.id, kind.mime(), &clean)
+                        .await?;
+                    finished += 1;
+                }
+                Ok(Err(rejected)) => {
+                    school
+                        .store
+                        .media_given_up(job.id, "rejected", &rejected.to_string())
+                        .await?;
+                    finished += 1;
+                }
+                Err(FetchError::Retry(e)) if job.attempts < MAX_ATTEMPTS => {
+                    let next = Utc::now()
+                        + ChronoDuration::from_std(backoff(sender.retry_base, job.attempts))
+                            .unwrap_or(ChronoDuration::seconds(60));
+                    school.store.media_retry(job.id, next, &e).await?;
+                }
+                Err(e) => {
+                    tracing::warn!(media = %job.id, "media fetch given up");
+                    school
+                        .store
+                        .media_given_up(job.id, "failed", &e.to_string())
+                        .await?;
+                    finished += 1;
+                }
+            }
+        }
+    }
+    if finished > 0 {
+        app.wake_worker();
+    }
+    Ok(finished)
 }

@@ -4,7 +4,7 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::http::{Method, StatusCode, Uri};
 use axum::response::IntoResponse;
 use axum::Router;
 use serde_json::json;
@@ -67,16 +67,60 @@ impl FakeProviders {
     }
 }
 
-async fn handle(State(fake): State<FakeProviders>, uri: Uri, body: Bytes) -> impl IntoResponse {
+/// A small JPEG whose EXIF segment carries a location.
+pub fn jpeg_with_exif() -> Vec<u8> {
+    let mut j = vec![0xFF, 0xD8];
+    let exif = b"Exif\0\0GPS 33.6844N 73.0479E";
+    j.extend_from_slice(&[0xFF, 0xE1]);
+    j.extend_from_slice(&((exif.len() + 2) as u16).to_be_bytes());
+    j.extend_from_slice(exif);
+    j.extend_from_slice(&[0xFF, 0xDB, 0x00, 0x04, 0x01, 0x02]);
+    j.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x02, 0x11, 0x22, 0xFF, 0xD9]);
+    j
+}
+
+async fn handle(
+    State(fake): State<FakeProviders>,
+    method: Method,
+    uri: Uri,
+    body: Bytes,
+) -> axum::response::Response {
     let path = uri.path().to_string();
     let mut i = fake.inner.lock().unwrap();
     i.requests.push(Recorded {
-        path: path.clone(),
+        path: format!(
+            "{} {}{}",
+            method,
+            path,
+            uri.query().map(|q| format!("?{q}")).unwrap_or_default()
+        ),
         body: String::from_utf8_lossy(&body).into_owned(),
     });
+    // Media downloads.
+    if method == Method::DELETE {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    if method == Method::GET && path.contains("/Media/") {
+        let bytes = if path.ends_with("ME0002") {
+            b"MZ\x90\x00 not a document".to_vec()
+        } else {
+            jpeg_with_exif()
+        };
+        return (StatusCode::OK, bytes).into_response();
+    }
+    if path.ends_with("/getFile") {
+        return (
+            StatusCode::OK,
+            json!({ "ok": true, "result": { "file_path": "photos/file_1.jpg" } }).to_string(),
+        )
+            .into_response();
+    }
+    if path.contains("/file/bot") {
+        return (StatusCode::OK, jpeg_with_exif()).into_response();
+    }
     if let Some((status, body)) = i.script.pop_front() {
         i.requests.pop();
-        return (StatusCode::from_u16(status).unwrap(), body);
+        return (StatusCode::from_u16(status).unwrap(), body).into_response();
     }
     i.counter += 1;
     let n = i.counter;
@@ -89,5 +133,5 @@ async fn handle(State(fake): State<FakeProviders>, uri: Uri, body: Bytes) -> imp
     } else {
         json!({ "ok": true, "result": true })
     };
-    (StatusCode::OK, body.to_string())
+    (StatusCode::OK, body.to_string()).into_response()
 }

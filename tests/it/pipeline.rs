@@ -7,7 +7,7 @@ use crate::webhooks::{add_test_channels, fixture, send, Channels, Fixture, META_
 use axum::http::StatusCode;
 use raabta::domain::message::DeliveryStatus;
 use raabta::store::tenancy::School;
-use raabta::worker::{process_inbound, send_due, RateLimits, Sender};
+use raabta::worker::{fetch_media, process_inbound, send_due, RateLimits, Sender};
 use serde_json::json;
 use std::time::Duration;
 
@@ -35,7 +35,8 @@ async fn rig(env: &TestEnv, slug: &str) -> Rig {
 /// Runs the worker and the sender until nothing is left to do (retries included).
 async fn drain(env: &TestEnv, r: &Rig) {
     for _ in 0..50 {
-        let processed = process_inbound(&env.app).await.unwrap();
+        let fetched = fetch_media(&env.app, &r.sender).await.unwrap();
+        let processed = process_inbound(&env.app).await.unwrap() + fetched;
         let sent = send_due(&env.app, &r.sender).await.unwrap();
         let waiting = r
             .school
@@ -291,8 +292,8 @@ async fn telegram_buttons_are_acknowledged(env: &TestEnv) {
     drain(env, &r).await;
     let paths: Vec<String> = r.fake.requests().into_iter().map(|q| q.path).collect();
     assert_eq!(paths.len(), 2, "{paths:?}");
-    assert!(paths[0].ends_with("/answerCallbackQuery"));
-    assert!(paths[1].ends_with("/sendMessage"));
+    assert!(paths[0].starts_with("POST ") && paths[0].ends_with("/answerCallbackQuery"));
+    assert!(paths[1].starts_with("POST ") && paths[1].ends_with("/sendMessage"));
     // FIFO per recipient: the answer went first, then the reply.
     let outbox = r.school.store.outbox().await.unwrap();
     assert!(outbox.iter().all(|o| o.state == "sent"));
@@ -400,3 +401,69 @@ async fn staff_messages_manual_links_and_templates(env: &TestEnv) {
     assert_eq!(o.iter().filter(|x| x.state == "sent").count(), 1);
 }
 crate::on_both_backends!(staff_messages_manual_links_and_templates);
+
+async fn media_is_fetched_checked_stripped_and_stored(env: &TestEnv) {
+    let r = rig(env, "media").await;
+    for (p, n) in [
+        ("twilio", "image"),
+        ("twilio", "document"),
+        ("telegram", "photo"),
+    ] {
+        assert_eq!(
+            send(env, &fixture(p, n), &r.channels).await.0,
+            StatusCode::OK
+        );
+    }
+    drain(env, &r).await;
+    let image = r
+        .school
+        .store
+        .media_of("twilio:SMimg0001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (image.state.as_str(), image.mime.as_deref()),
+        ("stored", Some("image/jpeg"))
+    );
+    let content = image.content.unwrap();
+    assert!(content.starts_with(&[0xFF, 0xD8]));
+    assert!(
+        !content.windows(3).any(|w| w == b"GPS"),
+        "EXIF must be stripped"
+    );
+    // An executable labelled as a document is refused by its content.
+    let doc = r
+        .school
+        .store
+        .media_of("twilio:SMdoc0001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(doc.state, "rejected");
+    assert!(doc.content.is_none());
+    // Telegram: the largest photo size was fetched.
+    let photo = r
+        .school
+        .store
+        .media_of("telegram:123456789:900002")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(photo.state, "stored");
+    let reqs: Vec<String> = r.fake.requests().into_iter().map(|q| q.path).collect();
+    assert!(
+        reqs.iter()
+            .any(|p| p.starts_with("GET ") && p.contains("getFile?file_id=AgAC-large")),
+        "{reqs:?}"
+    );
+    // Twilio's copy was deleted after download.
+    assert!(
+        reqs.iter()
+            .any(|p| p.starts_with("DELETE ") && p.ends_with("/Media/ME0001")),
+        "{reqs:?}"
+    );
+    // Every message was answered once its media was settled.
+    assert_eq!(r.fake.sends().len(), 3);
+}
+crate::on_both_backends!(media_is_fetched_checked_stripped_and_stored);

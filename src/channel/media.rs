@@ -1,0 +1,191 @@
+//! Fetching inbound media from the providers. URLs that carry a token (Telegram file
+//! URLs) are never logged or put in an error. Twilio and Meta media are only fetched from
+//! the channel's API base (a media URL in a webhook cannot make us call another host).
+
+use super::Credentials;
+use crate::domain::media::MAX_MEDIA_BYTES;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FetchError {
+    /// Network, 5xx, 429: try again later.
+    #[error("{0}")]
+    Retry(String),
+    /// Retrying will not help.
+    #[error("{0}")]
+    Fatal(String),
+}
+
+fn status_error(who: &str, status: reqwest::StatusCode) -> FetchError {
+    let msg = format!("{who} media fetch: HTTP {}", status.as_u16());
+    if status.as_u16() == 429 || status.is_server_error() {
+        FetchError::Retry(msg)
+    } else {
+        FetchError::Fatal(msg)
+    }
+}
+
+async fn body(res: reqwest::Response, who: &str) -> Result<Vec<u8>, FetchError> {
+    if !res.status().is_success() {
+        return Err(status_error(who, res.status()));
+    }
+    if res
+        .content_length()
+        .map(|n| n as usize > MAX_MEDIA_BYTES)
+        .unwrap_or(false)
+    {
+        return Err(FetchError::Fatal("media is larger than the limit".into()));
+    }
+    let bytes = res
+        .bytes()
+        .await
+        .map_err(|e| FetchError::Retry(format!("{who}: {}", e.without_url())))?;
+    if bytes.len() > MAX_MEDIA_BYTES {
+        return Err(FetchError::Fatal("media is larger than the limit".into()));
+    }
+    Ok(bytes.to_vec())
+}
+
+fn net(who: &str, e: reqwest::Error) -> FetchError {
+    FetchError::Retry(format!("{who}: {}", e.without_url()))
+}
+
+/// The path of a Twilio media URL, re-rooted on the channel's API base.
+pub fn twilio_media_url(api_base: &str, media_url: &str) -> Option<String> {
+    let path = media_url
+        .strip_prefix("https://api.twilio.com")
+        .or_else(|| media_url.strip_prefix(api_base))?;
+    (path.starts_with("/2010-04-01/Accounts/") && !path.contains(".."))
+        .then(|| format!("{api_base}{path}"))
+}
+
+/// Downloads one media item. For Twilio, the provider's copy is deleted afterwards.
+pub async fn fetch(
+    client: &reqwest::Client,
+    api_base: &str,
+    credentials: &Credentials,
+    media_ref: &str,
+    sha256: Option<&str>,
+) -> Result<Vec<u8>, FetchError> {
+    match credentials {
+        Credentials::Twilio {
+            account_sid,
+            auth_token,
+            ..
+        } => {
+            let url = twilio_media_url(api_base, media_ref)
+                .ok_or_else(|| FetchError::Fatal("not a Twilio media URL".into()))?;
+            let res = client
+                .get(&url)
+                .basic_auth(account_sid, Some(auth_token))
+                .send()
+                .await
+                .map_err(|e| net("twilio", e))?;
+            let bytes = body(res, "twilio").await?;
+            // Delete Twilio's copy: we keep the only one, encrypted.
+            match client
+                .delete(&url)
+                .basic_auth(account_sid, Some(auth_token))
+                .send()
+                .await
+            {
+                Ok(r) if r.status().is_success() => {}
+                _ => tracing::warn!("could not delete the media copy at Twilio"),
+            }
+            Ok(bytes)
+        }
+        Credentials::Meta { access_token, .. } => {
+            if media_ref.is_empty()
+                || !media_ref
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return Err(FetchError::Fatal("not a Meta media id".into()));
+            }
+            let res = client
+                .get(format!("{api_base}/{media_ref}"))
+                .bearer_auth(access_token)
+                .send()
+                .await
+                .map_err(|e| net("meta", e))?;
+            if !res.status().is_success() {
+                return Err(status_error("meta", res.status()));
+            }
+            let v: Value = res.json().await.map_err(|e| net("meta", e))?;
+            let url = v
+                .get("url")
+                .and_then(Value::as_str)
+                .ok_or_else(|| FetchError::Fatal("no media URL".into()))?;
+            // Meta serves media from its CDN over HTTPS; anything else must be our API base.
+            if !(url.starts_with("https://") || url.starts_with(api_base)) {
+                return Err(FetchError::Fatal(
+                    "media URL is neither HTTPS nor the API base".into(),
+                ));
+            }
+            let res = client
+                .get(url)
+                .bearer_auth(access_token)
+                .send()
+                .await
+                .map_err(|e| net("meta", e))?;
+            let bytes = body(res, "meta").await?;
+            if let Some(expected) = sha256 {
+                let got = hex::encode(Sha256::digest(&bytes));
+                if !got.eq_ignore_ascii_case(expected) {
+                    return Err(FetchError::Retry("media checksum mismatch".into()));
+                }
+            }
+            Ok(bytes)
+        }
+        Credentials::Telegram { bot_token, .. } => {
+            let res = client
+                .get(format!("{api_base}/bot{bot_token}/getFile"))
+                .query(&[("file_id", media_ref)])
+                .send()
+                .await
+                .map_err(|e| net("telegram", e))?;
+            if !res.status().is_success() {
+                return Err(status_error("telegram", res.status()));
+            }
+            let v: Value = res.json().await.map_err(|e| net("telegram", e))?;
+            let path = v
+                .pointer("/result/file_path")
+                .and_then(Value::as_str)
+                .filter(|p| !p.contains(".."))
+                .ok_or_else(|| FetchError::Fatal("no file path".into()))?;
+            let res = client
+                .get(format!("{api_base}/file/bot{bot_token}/{path}"))
+                .send()
+                .await
+                .map_err(|e| net("telegram", e))?;
+            body(res, "telegram").await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn twilio_urls_are_rerooted_and_checked() {
+        let u = twilio_media_url(
+            "http://127.0.0.1:9",
+            "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/SM1/Media/ME1",
+        );
+        assert_eq!(
+            u.as_deref(),
+            Some("http://127.0.0.1:9/2010-04-01/Accounts/AC1/Messages/SM1/Media/ME1")
+        );
+        assert!(
+            twilio_media_url("http://x", "https://evil.example/2010-04-01/Accounts/").is_none()
+        );
+        assert!(twilio_media_url("http://x", "https://api.twilio.com/other").is_none());
+        assert!(twilio_media_url(
+            "http://x",
+            "https://api.twilio.com/2010-04-01/Accounts/../x"
+        )
+        .is_none());
+    }
+}
