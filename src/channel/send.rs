@@ -130,37 +130,44 @@ async fn twilio_post(
     token: &str,
     form: &[(&str, &str)],
 ) -> SendOutcome {
-    let res = client
+    let req = client
         .post(format!(
             "{api_base}/2010-04-01/Accounts/{sid}/Messages.json"
         ))
         .basic_auth(sid, Some(token))
-        .form(form)
-        .send()
-        .await;
-    let res = match res {
+        .form(form);
+    let (status, v) = match exchange(req, "/sid").await {
+        Exchange::Accepted(outcome) => return outcome,
+        Exchange::Refused(status, v) => (status, v),
+    };
+    let code = v.get("code").and_then(Value::as_i64).unwrap_or(0);
+    classify(status, code, &[21610], &[63016], &[20429, 14107], "twilio")
+}
+
+enum Exchange {
+    /// Sent (with the provider's id) or a network error to retry: nothing more to read.
+    Accepted(SendOutcome),
+    /// The provider refused: its HTTP status and JSON body, for `classify`.
+    Refused(u16, Value),
+}
+
+/// Sends a request; on success the message id is read at `id_pointer` in the JSON body.
+async fn exchange(req: reqwest::RequestBuilder, id_pointer: &str) -> Exchange {
+    let res = match req.send().await {
         Ok(r) => r,
-        Err(e) => return network(e),
+        Err(e) => return Exchange::Accepted(network(e)),
     };
     let status = res.status();
     let v: Value = res.json().await.unwrap_or(Value::Null);
-    if status.is_success() {
-        return match v.get("sid").and_then(Value::as_str) {
-            Some(sid) => SendOutcome::Accepted {
-                provider_message_id: sid.to_string(),
-            },
-            None => retry("accepted without a message sid"),
-        };
+    if !status.is_success() {
+        return Exchange::Refused(status.as_u16(), v);
     }
-    let code = v.get("code").and_then(Value::as_i64).unwrap_or(0);
-    classify(
-        status.as_u16(),
-        code,
-        &[21610],
-        &[63016],
-        &[20429, 14107],
-        "twilio",
-    )
+    Exchange::Accepted(match v.pointer(id_pointer).and_then(Value::as_str) {
+        Some(id) => SendOutcome::Accepted {
+            provider_message_id: id.to_string(),
+        },
+        None => retry("accepted without a message id"),
+    })
 }
 
 /// Maps an HTTP status and provider code to an outcome.
@@ -247,32 +254,20 @@ async fn meta_post(
     token: &str,
     body: &Value,
 ) -> SendOutcome {
-    let res = client
+    let req = client
         .post(format!("{api_base}/{phone_number_id}/messages"))
         .bearer_auth(token)
-        .json(body)
-        .send()
-        .await;
-    let res = match res {
-        Ok(r) => r,
-        Err(e) => return network(e),
+        .json(body);
+    let (status, v) = match exchange(req, "/messages/0/id").await {
+        Exchange::Accepted(outcome) => return outcome,
+        Exchange::Refused(status, v) => (status, v),
     };
-    let status = res.status();
-    let v: Value = res.json().await.unwrap_or(Value::Null);
-    if status.is_success() {
-        return match v.pointer("/messages/0/id").and_then(Value::as_str) {
-            Some(id) => SendOutcome::Accepted {
-                provider_message_id: id.to_string(),
-            },
-            None => retry("accepted without a message id"),
-        };
-    }
     let code = v
         .pointer("/error/code")
         .and_then(Value::as_i64)
         .unwrap_or(0);
     classify(
-        status.as_u16(),
+        status,
         code,
         &[131050],
         &[131047],

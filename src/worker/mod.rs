@@ -260,15 +260,7 @@ async fn deliver(
             provider_message_id,
         } => store.mark_sent(item.id, &provider_message_id).await,
         SendOutcome::Retry { reason, after } => {
-            if item.attempts >= MAX_ATTEMPTS {
-                tracing::warn!(outbox = %item.id, attempts = item.attempts, "dead-lettered after the last attempt");
-                store.mark_dead(item.id, &reason).await
-            } else {
-                let wait = after.unwrap_or_else(|| backoff(sender.retry_base, item.attempts));
-                let next = Utc::now()
-                    + ChronoDuration::from_std(wait).unwrap_or(ChronoDuration::seconds(60));
-                store.mark_retry(item.id, next, &reason).await
-            }
+            retry_or_dead(store, sender, &item, &reason, after).await
         }
         SendOutcome::OptedOut { reason } => store.mark_opted_out(item.id, conv.id, &reason).await,
         SendOutcome::WindowClosed { reason } => {
@@ -279,6 +271,24 @@ async fn deliver(
             store.mark_dead(item.id, &reason).await
         }
     }
+}
+
+/// Schedules another attempt after the backoff (or the provider's `after`), or
+/// dead-letters the row after the last attempt.
+async fn retry_or_dead(
+    store: &dyn crate::store::TenantStore,
+    sender: &Sender,
+    item: &OutboxItem,
+    reason: &str,
+    after: Option<Duration>,
+) -> Result<(), StoreError> {
+    if item.attempts >= MAX_ATTEMPTS {
+        tracing::warn!(outbox = %item.id, attempts = item.attempts, "dead-lettered after the last attempt");
+        return store.mark_dead(item.id, reason).await;
+    }
+    let wait = after.unwrap_or_else(|| backoff(sender.retry_base, item.attempts));
+    let next = Utc::now() + ChronoDuration::from_std(wait).unwrap_or(ChronoDuration::seconds(60));
+    store.mark_retry(item.id, next, reason).await
 }
 
 /// The window is closed: send the message's approved template if it names one for this
@@ -322,10 +332,7 @@ async fn closed_window(
             provider_message_id,
         } => store.mark_sent(item.id, &provider_message_id).await,
         SendOutcome::Retry { reason, after } if item.attempts < MAX_ATTEMPTS => {
-            let wait = after.unwrap_or_else(|| backoff(sender.retry_base, item.attempts));
-            let next =
-                Utc::now() + ChronoDuration::from_std(wait).unwrap_or(ChronoDuration::seconds(60));
-            store.mark_retry(item.id, next, &reason).await
+            retry_or_dead(store, sender, item, &reason, after).await
         }
         SendOutcome::OptedOut { reason } => {
             store
