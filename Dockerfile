@@ -6,6 +6,7 @@ COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY migrations ./migrations
 COPY demo ./demo
+COPY flows ./flows
 RUN cargo build --release --locked && strip target/release/raabta
 
 FROM debian:bookworm-slim

@@ -451,3 +451,21 @@ pub async fn fetch_media(app: &App, sender: &Arc<Sender>) -> Result<usize, Store
     }
     Ok(finished)
 }
+
+/// Queues a staff-initiated message for a conversation. Manual-link mode is the default
+/// (the school's staff send it from their own phone; nothing goes to a provider); pass
+/// `Some(OutboundMode::Provider)` only for a school that has chosen API mode. Returns
+/// false if `idempotency_key` was used before (a double-clicked button sends once).
+pub async fn queue_staff_message(
+    store: &dyn crate::store::TenantStore,
+    conversation: Uuid,
+    idempotency_key: &str,
+    message: &OutboundMessage,
+    mode: Option<OutboundMode>,
+    activity: &crate::domain::activity::ActivityEntry,
+) -> Result<bool, StoreError> {
+    let mode = mode.unwrap_or(OutboundMode::ManualLink);
+    store
+        .enqueue(conversation, idempotency_key, message, mode, activity)
+        .await
+}

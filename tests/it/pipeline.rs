@@ -339,30 +339,19 @@ async fn staff_messages_manual_links_and_templates(env: &TestEnv) {
         template: template.map(str::to_string),
         template_vars: vec!["School staff".into()],
     };
-    assert!(r
-        .school
-        .store
-        .enqueue(
-            conv,
-            "staff:1",
-            &text("Fee reminder", None),
-            OutboundMode::ManualLink,
-            &act
-        )
-        .await
-        .unwrap());
-    assert!(!r
-        .school
-        .store
-        .enqueue(
-            conv,
-            "staff:1",
-            &text("Fee reminder", None),
-            OutboundMode::ManualLink,
-            &act
-        )
-        .await
-        .unwrap());
+    // The default for staff-initiated messages is manual-link mode.
+    let store = r.school.store.as_ref();
+    let fee = text("Fee reminder", None);
+    assert!(
+        raabta::worker::queue_staff_message(store, conv, "staff:1", &fee, None, &act)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !raabta::worker::queue_staff_message(store, conv, "staff:1", &fee, None, &act)
+            .await
+            .unwrap()
+    );
     drain(env, &r).await;
     assert!(r.fake.sends().is_empty());
     let o = r.school.store.outbox().await.unwrap();
