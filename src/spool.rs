@@ -77,6 +77,11 @@ impl Spool {
                 opts.mode(0o600);
             }
             let mut f = opts.open(&path)?;
+            // A crash mid-append can leave a torn last line without its newline: start on
+            // a fresh line so this record is not glued to it.
+            if ends_without_newline(&path)? {
+                f.write_all(b"\n")?;
+            }
             f.write_all(line.as_bytes())?;
             f.sync_all()?;
             Ok(())
@@ -127,7 +132,10 @@ impl Spool {
     }
 
     /// Stores every spooled record in its school. A file is deleted only when all of
-    /// its records are stored; on the first failure the rest waits for the next run.
+    /// its records are stored or set aside; while the database is down the rest waits
+    /// for the next run. Lines that cannot be read, and records for a school that is gone
+    /// or not active, are moved to `quarantine.log` (still encrypted) for an operator,
+    /// never dropped.
     pub async fn ingest(&self, tenancy: &Tenancy) -> Result<u64, SpoolError> {
         let mut stored = 0;
         for file in self.take().await? {
@@ -138,16 +146,22 @@ impl Spool {
                     continue;
                 }
                 let Some(record) = self.decode(&line) else {
-                    // A torn last line from a crash mid-append: the 200 was never sent for it.
-                    tracing::warn!(file = %file.display(), "skipping an unreadable spool line");
+                    tracing::warn!(file = %file.display(), "unreadable spool line quarantined");
+                    self.quarantine(&line)?;
                     continue;
                 };
-                let tenant = match tenancy.list().await {
-                    Ok(all) => all.into_iter().find(|t| t.id == record.tenant_id),
-                    Err(e) => return Err(SpoolError::Record(e.to_string())),
-                };
+                let tenant = tenancy
+                    .list()
+                    .await
+                    .map_err(|e| SpoolError::Record(e.to_string()))?
+                    .into_iter()
+                    .find(|t| {
+                        t.id == record.tenant_id
+                            && t.status == crate::domain::school::TenantStatus::Active
+                    });
                 let Some(tenant) = tenant else {
-                    tracing::warn!(school = %record.tenant_id, "spooled events for a school that no longer exists; dropped");
+                    tracing::warn!(school = %record.tenant_id, "spooled events for a school that is gone or inactive quarantined");
+                    self.quarantine(&line)?;
                     continue;
                 };
                 let school = tenancy
@@ -171,6 +185,21 @@ impl Spool {
         Ok(stored)
     }
 
+    fn quarantine(&self, line: &str) -> Result<(), SpoolError> {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.create(true).append(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(self.dir.join("quarantine.log"))?;
+        f.write_all(line.trim().as_bytes())?;
+        f.write_all(b"\n")?;
+        f.sync_all()?;
+        Ok(())
+    }
+
     fn decode(&self, line: &str) -> Option<SpoolRecord> {
         let sealed = base64::engine::general_purpose::STANDARD
             .decode(line.trim())
@@ -178,4 +207,17 @@ impl Spool {
         let json = self.master.open_blob(PURPOSE, &sealed).ok()?;
         serde_json::from_slice(&json).ok()
     }
+}
+
+fn ends_without_newline(path: &Path) -> std::io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    if len == 0 {
+        return Ok(false);
+    }
+    f.seek(SeekFrom::Start(len - 1))?;
+    let mut last = [0u8; 1];
+    f.read_exact(&mut last)?;
+    Ok(last[0] != b'\n')
 }

@@ -26,7 +26,7 @@ fn status_error(who: &str, status: reqwest::StatusCode) -> FetchError {
     }
 }
 
-async fn body(res: reqwest::Response, who: &str) -> Result<Vec<u8>, FetchError> {
+async fn body(mut res: reqwest::Response, who: &str) -> Result<Vec<u8>, FetchError> {
     if !res.status().is_success() {
         return Err(status_error(who, res.status()));
     }
@@ -37,14 +37,20 @@ async fn body(res: reqwest::Response, who: &str) -> Result<Vec<u8>, FetchError> 
     {
         return Err(FetchError::Fatal("media is larger than the limit".into()));
     }
-    let bytes = res
-        .bytes()
+    // Read in chunks and stop at the limit: a missing or false Content-Length cannot
+    // make us buffer an unbounded body.
+    let mut out = Vec::new();
+    while let Some(chunk) = res
+        .chunk()
         .await
-        .map_err(|e| FetchError::Retry(format!("{who}: {}", e.without_url())))?;
-    if bytes.len() > MAX_MEDIA_BYTES {
-        return Err(FetchError::Fatal("media is larger than the limit".into()));
+        .map_err(|e| FetchError::Retry(format!("{who}: {}", e.without_url())))?
+    {
+        if out.len() + chunk.len() > MAX_MEDIA_BYTES {
+            return Err(FetchError::Fatal("media is larger than the limit".into()));
+        }
+        out.extend_from_slice(&chunk);
     }
-    Ok(bytes.to_vec())
+    Ok(out)
 }
 
 fn net(who: &str, e: reqwest::Error) -> FetchError {
@@ -60,7 +66,51 @@ pub fn twilio_media_url(api_base: &str, media_url: &str) -> Option<String> {
         .then(|| format!("{api_base}{path}"))
 }
 
-/// Downloads one media item. For Twilio, the provider's copy is deleted afterwards.
+/// Deletes Twilio's copy of a media item; call it only after ours is stored. Other
+/// providers keep no copy we can delete.
+pub async fn delete_provider_copy(
+    client: &reqwest::Client,
+    api_base: &str,
+    credentials: &Credentials,
+    media_ref: &str,
+) {
+    if let Credentials::Twilio {
+        account_sid,
+        auth_token,
+        ..
+    } = credentials
+    {
+        let Some(url) = twilio_media_url(api_base, media_ref) else {
+            return;
+        };
+        match client
+            .delete(&url)
+            .basic_auth(account_sid, Some(auth_token))
+            .send()
+            .await
+        {
+            Ok(r) if r.status().is_success() => {}
+            _ => tracing::warn!("could not delete the media copy at Twilio"),
+        }
+    }
+}
+
+/// Meta serves media from its own CDN hosts; the access token goes nowhere else.
+fn meta_media_host_allowed(url: &str, api_base: &str) -> bool {
+    if url.starts_with(api_base) {
+        return true;
+    }
+    let Some(rest) = url.strip_prefix("https://") else {
+        return false;
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = host.split(':').next().unwrap_or_default();
+    ["fbcdn.net", "fbsbx.com", "facebook.com", "whatsapp.net"]
+        .iter()
+        .any(|d| host == *d || host.ends_with(&format!(".{d}")))
+}
+
+/// Downloads one media item.
 pub async fn fetch(
     client: &reqwest::Client,
     api_base: &str,
@@ -82,18 +132,7 @@ pub async fn fetch(
                 .send()
                 .await
                 .map_err(|e| net("twilio", e))?;
-            let bytes = body(res, "twilio").await?;
-            // Delete Twilio's copy: we keep the only one, encrypted.
-            match client
-                .delete(&url)
-                .basic_auth(account_sid, Some(auth_token))
-                .send()
-                .await
-            {
-                Ok(r) if r.status().is_success() => {}
-                _ => tracing::warn!("could not delete the media copy at Twilio"),
-            }
-            Ok(bytes)
+            body(res, "twilio").await
         }
         Credentials::Meta { access_token, .. } => {
             if media_ref.is_empty()
@@ -117,10 +156,9 @@ pub async fn fetch(
                 .get("url")
                 .and_then(Value::as_str)
                 .ok_or_else(|| FetchError::Fatal("no media URL".into()))?;
-            // Meta serves media from its CDN over HTTPS; anything else must be our API base.
-            if !(url.starts_with("https://") || url.starts_with(api_base)) {
+            if !meta_media_host_allowed(url, api_base) {
                 return Err(FetchError::Fatal(
-                    "media URL is neither HTTPS nor the API base".into(),
+                    "media URL is not on Meta's media hosts".into(),
                 ));
             }
             let res = client
@@ -167,6 +205,35 @@ pub async fn fetch(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn meta_media_hosts() {
+        let graph = "https://graph.facebook.com/v21.0";
+        assert!(meta_media_host_allowed(
+            "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1",
+            graph
+        ));
+        assert!(meta_media_host_allowed(
+            "https://scontent.xx.fbcdn.net/v/x.jpg",
+            graph
+        ));
+        assert!(meta_media_host_allowed(
+            "http://127.0.0.1:9/media/1",
+            "http://127.0.0.1:9"
+        ));
+        assert!(!meta_media_host_allowed(
+            "https://evil.example/fbcdn.net",
+            graph
+        ));
+        assert!(!meta_media_host_allowed(
+            "https://fbcdn.net.evil.example/x",
+            graph
+        ));
+        assert!(!meta_media_host_allowed(
+            "http://169.254.169.254/latest",
+            graph
+        ));
+    }
 
     #[test]
     fn twilio_urls_are_rerooted_and_checked() {

@@ -192,8 +192,12 @@ pub fn parse(body: &[u8]) -> Result<Batch, ParseError> {
                     v.contacts
                         .first()
                         .and_then(|c| c.wa_id.clone().or_else(|| c.user_id.clone()))
-                })
-                .ok_or_else(|| ParseError::NoSender(m.id.clone()))?;
+                });
+            let Some(sender) = sender else {
+                // One odd item must not make Meta redeliver (and us refuse) the whole batch.
+                tracing::warn!("meta message without a sender skipped");
+                continue;
+            };
             let name = contact
                 .or(v.contacts.first())
                 .and_then(|c| c.profile.as_ref())
@@ -208,8 +212,10 @@ pub fn parse(body: &[u8]) -> Result<Batch, ParseError> {
             });
         }
         for s in v.statuses {
-            let status = DeliveryStatus::parse(&s.status)
-                .ok_or_else(|| ParseError::BadStatus(s.status.clone()))?;
+            let Some(status) = DeliveryStatus::parse(&s.status) else {
+                tracing::warn!(status = %s.status, "meta status of an unknown kind skipped");
+                continue;
+            };
             let recipient = s
                 .recipient_id
                 .clone()

@@ -44,6 +44,15 @@ fn retry(reason: impl Into<String>) -> SendOutcome {
     }
 }
 
+/// The provider said yes but its answer carried no message id: it was sent, so it must
+/// not be sent again; delivery reports simply cannot be matched to it.
+fn accepted_without_id() -> SendOutcome {
+    tracing::warn!("provider accepted a message without returning its id");
+    SendOutcome::Accepted {
+        provider_message_id: format!("unknown:{}", uuid::Uuid::new_v4()),
+    }
+}
+
 fn network(e: reqwest::Error) -> SendOutcome {
     retry(format!("network: {}", e.without_url()))
 }
@@ -166,7 +175,7 @@ async fn exchange(req: reqwest::RequestBuilder, id_pointer: &str) -> Exchange {
         Some(id) => SendOutcome::Accepted {
             provider_message_id: id.to_string(),
         },
-        None => retry("accepted without a message id"),
+        None => accepted_without_id(),
     })
 }
 
@@ -316,7 +325,7 @@ async fn telegram(
             OutboundMessage::CallbackAnswer { callback_id } => format!("cbq:{callback_id}"),
             _ => match v.pointer("/result/message_id").and_then(Value::as_i64) {
                 Some(m) => format!("{recipient}:{m}"),
-                None => return retry("accepted without a message id"),
+                None => return accepted_without_id(),
             },
         };
         return SendOutcome::Accepted {

@@ -581,15 +581,30 @@ pub trait OutboxStore: Send + Sync {
         lease: std::time::Duration,
         limit: i64,
     ) -> Result<Vec<OutboxItem>>;
-    async fn mark_sent(&self, id: Uuid, provider_message_id: &str) -> Result<()>;
-    async fn mark_retry(&self, id: Uuid, next_attempt_at: DateTime<Utc>, error: &str)
-        -> Result<()>;
-    async fn mark_dead(&self, id: Uuid, error: &str) -> Result<()>;
+    // The `mark_*` calls take the attempt number the row was claimed with: they change
+    // the row only while that claim (state `sending`, same attempt) still holds, so a
+    // sender whose lease ran out cannot overwrite the work of the one that took over.
+    // They return false when the claim was lost.
+    async fn mark_sent(&self, id: Uuid, attempt: i32, provider_message_id: &str) -> Result<bool>;
+    async fn mark_retry(
+        &self,
+        id: Uuid,
+        attempt: i32,
+        next_attempt_at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<bool>;
+    async fn mark_dead(&self, id: Uuid, attempt: i32, error: &str) -> Result<bool>;
     /// Turns the row into a manual wa.me link for staff (nothing goes to a provider).
-    async fn mark_manual(&self, id: Uuid, link: &str, reason: &str) -> Result<()>;
+    async fn mark_manual(&self, id: Uuid, attempt: i32, link: &str, reason: &str) -> Result<bool>;
     /// The recipient opted out (or blocked the bot): the row is dead and the
-    /// conversation is marked so nothing else is sent to it.
-    async fn mark_opted_out(&self, id: Uuid, conversation: Uuid, error: &str) -> Result<()>;
+    /// conversation is marked so nothing else is sent to it until they write again.
+    async fn mark_opted_out(
+        &self,
+        id: Uuid,
+        attempt: i32,
+        conversation: Uuid,
+        error: &str,
+    ) -> Result<bool>;
     /// Queues a message outside a conversation step (staff-initiated); false if the
     /// idempotency key was used already.
     async fn enqueue(

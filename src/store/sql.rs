@@ -1122,7 +1122,7 @@ macro_rules! tenant_store_impl {
                 ) -> Result<$crate::store::InboxOutcome> {
                     let mut out = $crate::store::InboxOutcome::default();
                     let mut tx = self.begin().await?;
-                    for e in events {
+                    for (seq, e) in events.iter().enumerate() {
                         let sender = e.sender.expose();
                         let bidx = self.keys.blind_index("sender", &format!("{channel}:{sender}"));
                         let existing: Option<(Uuid,)> =
@@ -1134,11 +1134,13 @@ macro_rules! tenant_store_impl {
                         let conversation = match existing {
                             Some((id,)) => id,
                             None => {
+                                // Two first messages from one sender may race (PostgreSQL):
+                                // the loser's insert does nothing and it reads the winner's row.
                                 let id = Uuid::now_v7();
                                 let enc = self.keys.encrypt_str(field("conversations", "sender_enc", id), sender)?;
                                 sqlx::query(
                                     "INSERT INTO conversations (id, channel_id, provider, sender_bidx, sender_enc, created_at) \
-                                     VALUES ($1, $2, $3, $4, $5, $6)",
+                                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (channel_id, sender_bidx) DO NOTHING",
                                 )
                                 .bind(id)
                                 .bind(channel)
@@ -1148,10 +1150,20 @@ macro_rules! tenant_store_impl {
                                 .bind(received_at)
                                 .execute(&mut *tx)
                                 .await?;
+                                let (id,): (Uuid,) = sqlx::query_as(
+                                    "SELECT id FROM conversations WHERE channel_id = $1 AND sender_bidx = $2",
+                                )
+                                .bind(channel)
+                                .bind(&bidx)
+                                .fetch_one(&mut *tx)
+                                .await?;
                                 id
                             }
                         };
-                        let id = Uuid::now_v7();
+                        // Time-ordered by arrival, so events ingested late from the spool
+                        // keep their place in the conversation.
+                        // (+1 ms per event keeps a batch in the provider's order.)
+                        let id = $crate::store::sql::uuid_at(received_at + chrono::Duration::milliseconds(seq as i64));
                         let payload = serde_json::to_vec(e).map_err(corrupt)?;
                         let enc = self.keys.encrypt(field("inbound_events", "payload_enc", id), &payload)?;
                         let done = sqlx::query(
@@ -1183,9 +1195,12 @@ macro_rules! tenant_store_impl {
                             .await?;
                         }
                         if !e.body.is_status() {
+                            // Writing to us again (Telegram: after unblocking; WhatsApp: START)
+                            // opts them back in.
                             sqlx::query(
-                                "UPDATE conversations SET last_inbound_at = $2 WHERE id = $1 \
-                                 AND (last_inbound_at IS NULL OR last_inbound_at < $2)",
+                                "UPDATE conversations SET opted_out_at = NULL, last_inbound_at = CASE \
+                                 WHEN last_inbound_at IS NULL OR last_inbound_at < $2 THEN $2 ELSE last_inbound_at END \
+                                 WHERE id = $1",
                             )
                             .bind(conversation)
                             .bind(received_at)
@@ -1236,8 +1251,9 @@ macro_rules! tenant_store_impl {
                 async fn conversations_with_pending(&self, limit: i64) -> Result<Vec<Uuid>> {
                     let mut tx = self.begin_read().await?;
                     let rows: Vec<(Uuid,)> = sqlx::query_as(
-                        "SELECT conversation_id FROM inbound_events WHERE state = 'pending' \
-                         GROUP BY conversation_id ORDER BY MIN(received_at) LIMIT $1",
+                                                "SELECT e.conversation_id FROM inbound_events e WHERE e.state = 'pending' \
+                         AND NOT EXISTS (SELECT 1 FROM media m WHERE m.inbound_event_id = e.id AND m.state = 'pending') \
+                         GROUP BY e.conversation_id ORDER BY MIN(e.received_at) LIMIT $1",
                     )
                     .bind(limit)
                     .fetch_all(&mut *tx)
@@ -1289,8 +1305,25 @@ macro_rules! tenant_store_impl {
                         tx.commit().await?;
                         return Ok(ProcessOutcome::WaitingForMedia);
                     }
-                    let plain = self.keys.decrypt(field("inbound_events", "payload_enc", event_id), &payload)?;
-                    let event: InboundEvent = serde_json::from_slice(&plain).map_err(corrupt)?;
+                                        let readable = self
+                        .keys
+                        .decrypt(field("inbound_events", "payload_enc", event_id), &payload)
+                        .map_err(StoreError::from)
+                        .and_then(|plain| serde_json::from_slice::<InboundEvent>(&plain).map_err(corrupt));
+                    let event = match readable {
+                        Ok(event) => event,
+                        Err(e) => {
+                            // A poison event must not block its conversation forever: set it
+                            // aside (state 'failed') for staff, and go on with the next one.
+                            tracing::error!(event = %event_id, error = %e, "unreadable inbound event set aside");
+                            sqlx::query("UPDATE inbound_events SET state = 'failed', attempts = attempts + 1 WHERE id = $1")
+                                .bind(event_id)
+                                .execute(&mut *tx)
+                                .await?;
+                            tx.commit().await?;
+                            return Ok(ProcessOutcome::Done { replies: 0 });
+                        }
+                    };
                     let view = conversation_view(&mut tx, &self.keys, conversation)
                         .await?
                         .ok_or_else(|| corrupt("event without conversation"))?;
@@ -1303,12 +1336,15 @@ macro_rules! tenant_store_impl {
                              status_rank = excluded.status_rank, error_code = excluded.error_code, \
                              updated_at = excluded.updated_at WHERE excluded.status_rank > delivery_reports.status_rank",
                         )
-                        .bind(provider_message_id)
+                                                .bind(provider_message_id)
                         .bind($crate::store::sql::status_rank(*status))
                         .bind(error_code)
                         .bind(now)
                         .execute(&mut *tx)
                         .await?;
+                        if *status == $crate::domain::message::DeliveryStatus::Failed {
+                            self.delivery_failed(&mut tx, &view, provider_message_id, error_code.as_deref()).await?;
+                        }
                     } else {
                         let decision = decide(&view, &event);
                         for (seq, reply) in decision.replies.iter().enumerate() {
@@ -1347,6 +1383,85 @@ macro_rules! tenant_store_impl {
                     .await?;
                     tx.commit().await?;
                     Ok(ProcessOutcome::Done { replies })
+                }
+            }
+
+                        impl $store {
+                /// A delivery report says a sent message failed. Outside the 24-hour window
+                /// (Meta 131047, Twilio 63016) the message is handed to staff as a manual
+                /// wa.me link; an opt-out code (Twilio 21610, Meta 131050) marks the
+                /// conversation opted out.
+                async fn delivery_failed(
+                    &self,
+                    tx: &mut sqlx::Transaction<'static, <$store as StoreDb>::Db>,
+                    view: &$crate::store::ConversationView,
+                    provider_message_id: &str,
+                    code: Option<&str>,
+                ) -> Result<()> {
+                    match code {
+                        Some("131047") | Some("63016") => {
+                            let row: Option<(Uuid, Vec<u8>)> = sqlx::query_as(
+                                "SELECT id, payload_enc FROM outbox WHERE provider_message_id = $1 AND state = 'sent'",
+                            )
+                            .bind(provider_message_id)
+                            .fetch_optional(&mut **tx)
+                            .await?;
+                            let Some((id, payload)) = row else { return Ok(()) };
+                            let plain = self.keys.decrypt(field("outbox", "payload_enc", id), &payload)?;
+                            let message: $crate::domain::message::OutboundMessage =
+                                serde_json::from_slice(&plain).map_err(corrupt)?;
+                            let link = $crate::domain::message::wa_me_link(view.sender.expose(), &message.as_numbered_text());
+                            let enc = self.keys.encrypt_str(field("outbox", "manual_link_enc", id), &link)?;
+                            sqlx::query(
+                                "UPDATE outbox SET state = 'manual', manual_link_enc = $2, \
+                                 last_error = 'delivery failed: 24-hour window closed', updated_at = $3 WHERE id = $1",
+                            )
+                            .bind(id)
+                            .bind(enc)
+                            .bind(Utc::now())
+                            .execute(&mut **tx)
+                            .await?;
+                        }
+                        Some("21610") | Some("131050") => {
+                            sqlx::query("UPDATE conversations SET opted_out_at = $2 WHERE id = $1 AND opted_out_at IS NULL")
+                                .bind(view.id)
+                                .bind(Utc::now())
+                                .execute(&mut **tx)
+                                .await?;
+                        }
+                        _ => {}
+                    }
+                    Ok(())
+                }
+
+                /// Moves a claimed outbox row on, only while the claim still holds.
+                async fn outbox_transition(
+                    &self,
+                    id: Uuid,
+                    attempt: i32,
+                    state: &str,
+                    next_attempt_at: Option<DateTime<Utc>>,
+                    error: &str,
+                    manual_link: Option<Vec<u8>>,
+                ) -> Result<bool> {
+                    let now = Utc::now();
+                    let mut tx = self.begin().await?;
+                    let done = sqlx::query(
+                        "UPDATE outbox SET state = $2, next_attempt_at = COALESCE($3, next_attempt_at), \
+                         last_error = $4, manual_link_enc = COALESCE($5, manual_link_enc), updated_at = $6 \
+                         WHERE id = $1 AND state = 'sending' AND attempts = $7",
+                    )
+                    .bind(id)
+                    .bind(state)
+                    .bind(next_attempt_at)
+                    .bind(error)
+                    .bind(manual_link)
+                    .bind(now)
+                    .bind(attempt)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(done.rows_affected() == 1)
                 }
             }
 
@@ -1399,15 +1514,16 @@ macro_rules! tenant_store_impl {
                     Ok(out)
                 }
 
-                async fn mark_sent(&self, id: Uuid, provider_message_id: &str) -> Result<()> {
+                async fn mark_sent(&self, id: Uuid, attempt: i32, provider_message_id: &str) -> Result<bool> {
                     let mut tx = self.begin().await?;
-                    sqlx::query(
+                    let done = sqlx::query(
                         "UPDATE outbox SET state = 'sent', provider_message_id = $2, last_error = NULL, updated_at = $3 \
-                         WHERE id = $1",
+                         WHERE id = $1 AND state = 'sending' AND attempts = $4",
                     )
                     .bind(id)
                     .bind(provider_message_id)
                     .bind(Utc::now())
+                    .bind(attempt)
                     .execute(&mut *tx)
                     .await?;
                     // The provider accepted it: that is at least "sent", even if no report came yet.
@@ -1420,70 +1536,32 @@ macro_rules! tenant_store_impl {
                     .execute(&mut *tx)
                     .await?;
                     tx.commit().await?;
-                    Ok(())
+                    Ok(done.rows_affected() == 1)
                 }
 
-                async fn mark_retry(&self, id: Uuid, next_attempt_at: DateTime<Utc>, error: &str) -> Result<()> {
-                    let mut tx = self.begin().await?;
-                    sqlx::query(
-                        "UPDATE outbox SET state = 'pending', next_attempt_at = $2, last_error = $3, updated_at = $4 \
-                         WHERE id = $1",
-                    )
-                    .bind(id)
-                    .bind(next_attempt_at)
-                    .bind(error)
-                    .bind(Utc::now())
-                    .execute(&mut *tx)
-                    .await?;
-                    tx.commit().await?;
-                    Ok(())
+                async fn mark_retry(&self, id: Uuid, attempt: i32, next_attempt_at: DateTime<Utc>, error: &str) -> Result<bool> {
+                    self.outbox_transition(id, attempt, "pending", Some(next_attempt_at), error, None).await
                 }
 
-                async fn mark_dead(&self, id: Uuid, error: &str) -> Result<()> {
+                async fn mark_dead(&self, id: Uuid, attempt: i32, error: &str) -> Result<bool> {
+                    self.outbox_transition(id, attempt, "dead", None, error, None).await
+                }
+
+                async fn mark_manual(&self, id: Uuid, attempt: i32, link: &str, reason: &str) -> Result<bool> {
+                    let enc = self.keys.encrypt_str(field("outbox", "manual_link_enc", id), link)?;
+                    self.outbox_transition(id, attempt, "manual", None, reason, Some(enc)).await
+                }
+
+                async fn mark_opted_out(&self, id: Uuid, attempt: i32, conversation: Uuid, error: &str) -> Result<bool> {
+                    let done = self.outbox_transition(id, attempt, "dead", None, error, None).await?;
                     let mut tx = self.begin().await?;
-                    sqlx::query("UPDATE outbox SET state = 'dead', last_error = $2, updated_at = $3 WHERE id = $1")
-                        .bind(id)
-                        .bind(error)
+                    sqlx::query("UPDATE conversations SET opted_out_at = $2 WHERE id = $1 AND opted_out_at IS NULL")
+                        .bind(conversation)
                         .bind(Utc::now())
                         .execute(&mut *tx)
                         .await?;
                     tx.commit().await?;
-                    Ok(())
-                }
-
-                async fn mark_manual(&self, id: Uuid, link: &str, reason: &str) -> Result<()> {
-                    let enc = self.keys.encrypt_str(field("outbox", "manual_link_enc", id), link)?;
-                    let mut tx = self.begin().await?;
-                    sqlx::query(
-                        "UPDATE outbox SET state = 'manual', manual_link_enc = $2, last_error = $3, updated_at = $4 \
-                         WHERE id = $1",
-                    )
-                    .bind(id)
-                    .bind(enc)
-                    .bind(reason)
-                    .bind(Utc::now())
-                    .execute(&mut *tx)
-                    .await?;
-                    tx.commit().await?;
-                    Ok(())
-                }
-
-                async fn mark_opted_out(&self, id: Uuid, conversation: Uuid, error: &str) -> Result<()> {
-                    let mut tx = self.begin().await?;
-                    let now = Utc::now();
-                    sqlx::query("UPDATE outbox SET state = 'dead', last_error = $2, updated_at = $3 WHERE id = $1")
-                        .bind(id)
-                        .bind(error)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query("UPDATE conversations SET opted_out_at = $2 WHERE id = $1 AND opted_out_at IS NULL")
-                        .bind(conversation)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                    tx.commit().await?;
-                    Ok(())
+                    Ok(done)
                 }
 
                 async fn enqueue(
@@ -1689,6 +1767,16 @@ pub(crate) trait StoreDb {
     /// Locks one conversation for the rest of the transaction, returning its id, or
     /// no row if another worker holds it.
     const LOCK_CONVERSATION: &'static str;
+}
+
+/// A UUIDv7 for the given time (random low bits), so ids sort by that time.
+pub(crate) fn uuid_at(t: chrono::DateTime<chrono::Utc>) -> Uuid {
+    let ts = uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        t.timestamp().max(0) as u64,
+        t.timestamp_subsec_nanos(),
+    );
+    Uuid::new_v7(ts)
 }
 
 /// Delivery status ranks: only a higher rank replaces a lower one.

@@ -75,6 +75,8 @@ impl Sender {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(15))
             .connect_timeout(Duration::from_secs(5))
+            // Provider APIs answer directly; a redirect could carry a token elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(Self {
             client,
@@ -111,56 +113,101 @@ pub async fn process_inbound(app: &App) -> Result<usize, StoreError> {
         if tenant.status != crate::domain::school::TenantStatus::Active {
             continue;
         }
-        let name = tenant.name.clone();
-        let school = app.tenancy.open(tenant).await?;
-        let decide: Arc<Decide> =
-            Arc::new(move |c: &ConversationView, e: &InboundEvent| builtin::decide(&name, c, e));
-        loop {
-            let conversations = school.store.conversations_with_pending(100).await?;
-            if conversations.is_empty() {
-                break;
-            }
-            // Conversations are independent: work on several at once (each one stays
-            // strictly ordered, and its lock keeps other workers out).
-            let mut tasks = tokio::task::JoinSet::new();
-            for c in conversations {
-                if tasks.len() >= WORKER_CONCURRENCY {
-                    if let Some(n) = tasks.join_next().await {
-                        done +=
-                            n.map_err(|e| StoreError::Corrupt(format!("worker task: {e}")))??;
-                    }
-                }
-                let (store, decide) = (school.store.clone(), decide.clone());
-                tasks.spawn(async move {
-                    let mut n = 0usize;
-                    // Busy (another worker has it) or Idle ends this conversation's turn.
-                    while let ProcessOutcome::Done { .. } =
-                        store.process_next(c, decide.as_ref()).await?
-                    {
-                        n += 1;
-                    }
-                    Ok::<usize, StoreError>(n)
-                });
-            }
-            let before = done;
-            while let Some(n) = tasks.join_next().await {
-                done += n.map_err(|e| StoreError::Corrupt(format!("worker task: {e}")))??;
-            }
-            if done == before {
-                break;
+        let slug = tenant.slug.clone();
+        // One school's trouble (its database down, say) must not stall the others.
+        match process_school(app, tenant).await {
+            Ok(n) => done += n,
+            Err(e) => {
+                tracing::warn!(school = %slug, error = %e, "conversation worker pass failed for a school")
             }
         }
     }
     Ok(done)
 }
 
+async fn process_school(
+    app: &App,
+    tenant: crate::domain::school::Tenant,
+) -> Result<usize, StoreError> {
+    let mut done = 0;
+    let name = tenant.name.clone();
+    let school = app.tenancy.open(tenant).await?;
+    let decide: Arc<Decide> =
+        Arc::new(move |c: &ConversationView, e: &InboundEvent| builtin::decide(&name, c, e));
+    loop {
+        let conversations = school.store.conversations_with_pending(100).await?;
+        if conversations.is_empty() {
+            return Ok(done);
+        }
+        // Conversations are independent: work on several at once (each one stays
+        // strictly ordered, and its lock keeps other workers out).
+        let mut tasks = tokio::task::JoinSet::new();
+        for c in conversations {
+            if tasks.len() >= WORKER_CONCURRENCY {
+                if let Some(n) = tasks.join_next().await {
+                    done += n.map_err(|e| StoreError::Corrupt(format!("worker task: {e}")))??;
+                }
+            }
+            let (store, decide) = (school.store.clone(), decide.clone());
+            tasks.spawn(async move {
+                let mut n = 0usize;
+                // Busy (another worker has it), Idle or WaitingForMedia ends its turn.
+                while let ProcessOutcome::Done { .. } =
+                    store.process_next(c, decide.as_ref()).await?
+                {
+                    n += 1;
+                }
+                Ok::<usize, StoreError>(n)
+            });
+        }
+        let before = done;
+        let mut first_error = None;
+        while let Some(n) = tasks.join_next().await {
+            match n
+                .map_err(|e| StoreError::Corrupt(format!("worker task: {e}")))
+                .and_then(|r| r)
+            {
+                Ok(n) => done += n,
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        if done == before {
+            return Ok(done);
+        }
+    }
+}
+
 /// Conversations processed at once per school.
 pub const WORKER_CONCURRENCY: usize = 8;
 
-/// Sends in flight at once per school (each to a different conversation).
+/// Sends in flight at once per school (each to a different conversation). A batch is
+/// claimed only this large, so every claimed row goes out well within its lease.
 pub const SEND_CONCURRENCY: usize = 16;
 
+/// Waits for every task, and only then reports the first error: a failure in one send
+/// never abandons others mid-flight (that would send them again after the lease).
+async fn join_all(
+    mut tasks: tokio::task::JoinSet<Result<(), StoreError>>,
+) -> Result<(), StoreError> {
+    let mut first = None;
+    while let Some(done) = tasks.join_next().await {
+        let r = done
+            .map_err(|e| StoreError::Corrupt(format!("task: {e}")))
+            .and_then(|r| r);
+        if let Err(e) = r {
+            first.get_or_insert(e);
+        }
+    }
+    first.map_or(Ok(()), Err)
+}
+
 /// Sends every due outbox row of every school once; returns how many were attempted.
+/// A failing school is logged and the others still get their turn.
 pub async fn send_due(app: &App, sender: &Arc<Sender>) -> Result<usize, StoreError> {
     let mut attempted = 0;
     let routes = app.registry.current();
@@ -168,47 +215,66 @@ pub async fn send_due(app: &App, sender: &Arc<Sender>) -> Result<usize, StoreErr
         if tenant.status != crate::domain::school::TenantStatus::Active {
             continue;
         }
-        let school = app.tenancy.open(tenant).await?;
-        loop {
-            let items = school.store.claim_due(Utc::now(), sender.lease, 64).await?;
-            if items.is_empty() {
-                break;
-            }
-            // Claimed rows belong to distinct conversations, so they may go out in parallel.
-            let mut in_flight = tokio::task::JoinSet::new();
-            for item in items {
-                attempted += 1;
-                let Some(account) = routes
-                    .all()
-                    .find(|a| a.id == item.conversation.channel_id)
-                    .cloned()
-                else {
-                    school
-                        .store
-                        .mark_retry(
-                            item.id,
-                            Utc::now() + ChronoDuration::minutes(5),
-                            "channel not loaded",
-                        )
-                        .await?;
-                    continue;
-                };
-                if in_flight.len() >= SEND_CONCURRENCY {
-                    if let Some(done) = in_flight.join_next().await {
-                        done.map_err(|e| StoreError::Corrupt(format!("send task: {e}")))??;
-                    }
+        let slug = tenant.slug.clone();
+        let result: Result<(), StoreError> = async {
+            let school = app.tenancy.open(tenant).await?;
+            loop {
+                let items = school
+                    .store
+                    .claim_due(Utc::now(), sender.lease, SEND_CONCURRENCY as i64)
+                    .await?;
+                if items.is_empty() {
+                    return Ok(());
                 }
-                let (app, sender, store) = (app.clone(), sender.clone(), school.store.clone());
-                in_flight.spawn(async move {
-                    deliver(&app, &sender, store.as_ref(), &account, item).await
-                });
+                // Claimed rows belong to distinct conversations: they may go out in parallel.
+                let mut tasks = tokio::task::JoinSet::new();
+                for item in items {
+                    attempted += 1;
+                    let account = routes
+                        .all()
+                        .find(|a| a.id == item.conversation.channel_id)
+                        .cloned();
+                    let (app, sender, store) = (app.clone(), sender.clone(), school.store.clone());
+                    tasks.spawn(async move {
+                        match account {
+                            Some(account) => {
+                                deliver(&app, &sender, store.as_ref(), &account, item).await
+                            }
+                            None => {
+                                let later = Utc::now() + ChronoDuration::minutes(5);
+                                settle(
+                                    store
+                                        .mark_retry(
+                                            item.id,
+                                            item.attempts,
+                                            later,
+                                            "channel not loaded",
+                                        )
+                                        .await,
+                                    &item,
+                                )
+                            }
+                        }
+                    });
+                }
+                join_all(tasks).await?;
             }
-            while let Some(done) = in_flight.join_next().await {
-                done.map_err(|e| StoreError::Corrupt(format!("send task: {e}")))??;
-            }
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(school = %slug, error = %e, "outbox pass failed for a school");
         }
     }
     Ok(attempted)
+}
+
+/// A `mark_*` that found its claim gone: another sender took the row after our lease
+/// ran out, and its outcome stands.
+fn settle(r: Result<bool, StoreError>, item: &OutboxItem) -> Result<(), StoreError> {
+    if !r? {
+        tracing::warn!(outbox = %item.id, "outbox claim lost (lease expired); leaving the row to its new owner");
+    }
+    Ok(())
 }
 
 async fn deliver(
@@ -220,7 +286,12 @@ async fn deliver(
 ) -> Result<(), StoreError> {
     let conv = &item.conversation;
     if conv.opted_out_at.is_some() {
-        return store.mark_dead(item.id, "recipient opted out").await;
+        return settle(
+            store
+                .mark_dead(item.id, item.attempts, "recipient opted out")
+                .await,
+            &item,
+        );
     }
     if item.mode == OutboundMode::ManualLink {
         return to_manual(store, &item, "manual-link mode: handed to staff").await;
@@ -258,17 +329,30 @@ async fn deliver(
     match outcome {
         SendOutcome::Accepted {
             provider_message_id,
-        } => store.mark_sent(item.id, &provider_message_id).await,
+        } => settle(
+            store
+                .mark_sent(item.id, item.attempts, &provider_message_id)
+                .await,
+            &item,
+        ),
         SendOutcome::Retry { reason, after } => {
             retry_or_dead(store, sender, &item, &reason, after).await
         }
-        SendOutcome::OptedOut { reason } => store.mark_opted_out(item.id, conv.id, &reason).await,
+        SendOutcome::OptedOut { reason } => settle(
+            store
+                .mark_opted_out(item.id, item.attempts, conv.id, &reason)
+                .await,
+            &item,
+        ),
         SendOutcome::WindowClosed { reason } => {
             closed_window(app, sender, store, account, &item, &reason).await
         }
         SendOutcome::Failed { reason } => {
             tracing::warn!(outbox = %item.id, provider = %account.provider, "send failed permanently");
-            store.mark_dead(item.id, &reason).await
+            settle(
+                store.mark_dead(item.id, item.attempts, &reason).await,
+                &item,
+            )
         }
     }
 }
@@ -284,11 +368,14 @@ async fn retry_or_dead(
 ) -> Result<(), StoreError> {
     if item.attempts >= MAX_ATTEMPTS {
         tracing::warn!(outbox = %item.id, attempts = item.attempts, "dead-lettered after the last attempt");
-        return store.mark_dead(item.id, reason).await;
+        return settle(store.mark_dead(item.id, item.attempts, reason).await, item);
     }
     let wait = after.unwrap_or_else(|| backoff(sender.retry_base, item.attempts));
     let next = Utc::now() + ChronoDuration::from_std(wait).unwrap_or(ChronoDuration::seconds(60));
-    store.mark_retry(item.id, next, reason).await
+    settle(
+        store.mark_retry(item.id, item.attempts, next, reason).await,
+        item,
+    )
 }
 
 /// The window is closed: send the message's approved template if it names one for this
@@ -330,15 +417,21 @@ async fn closed_window(
     match outcome {
         SendOutcome::Accepted {
             provider_message_id,
-        } => store.mark_sent(item.id, &provider_message_id).await,
+        } => settle(
+            store
+                .mark_sent(item.id, item.attempts, &provider_message_id)
+                .await,
+            item,
+        ),
         SendOutcome::Retry { reason, after } if item.attempts < MAX_ATTEMPTS => {
             retry_or_dead(store, sender, item, &reason, after).await
         }
-        SendOutcome::OptedOut { reason } => {
+        SendOutcome::OptedOut { reason } => settle(
             store
-                .mark_opted_out(item.id, item.conversation.id, &reason)
-                .await
-        }
+                .mark_opted_out(item.id, item.attempts, item.conversation.id, &reason)
+                .await,
+            item,
+        ),
         other => {
             let why = format!("template failed ({other:?}); handed to staff");
             to_manual(store, item, &why).await
@@ -356,7 +449,12 @@ async fn to_manual(
         item.conversation.sender.expose(),
         &item.message.as_numbered_text(),
     );
-    store.mark_manual(item.id, &link, reason).await
+    settle(
+        store
+            .mark_manual(item.id, item.attempts, &link, reason)
+            .await,
+        item,
+    )
 }
 
 /// Runs the worker and the sender until the process ends. Woken by new events, and
@@ -420,6 +518,14 @@ pub async fn fetch_media(app: &App, sender: &Arc<Sender>) -> Result<usize, Store
                         .store
                         .media_stored(job.id, kind.mime(), &clean)
                         .await?;
+                    // Only now that ours is committed may the provider's copy go.
+                    crate::channel::media::delete_provider_copy(
+                        &sender.client,
+                        &account.api_base,
+                        &account.credentials,
+                        &job.media_ref,
+                    )
+                    .await;
                     finished += 1;
                 }
                 Ok(Err(rejected)) => {

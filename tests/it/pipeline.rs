@@ -192,6 +192,38 @@ async fn opt_out_and_closed_windows(env: &TestEnv) {
         StatusCode::OK
     );
     drain(env, &r).await;
+    assert!(r.fake.sends().is_empty());
+    let outbox = r.school.store.outbox().await.unwrap();
+    assert_eq!(outbox[0].state, "dead");
+    let conv_id = outbox[0].conversation_id;
+    assert!(r
+        .school
+        .store
+        .conversation(conv_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .opted_out_at
+        .is_some());
+    // While opted out, nothing else reaches them (here: a staff message in API mode).
+    let act =
+        raabta::domain::activity::ActivityEntry::now("t", "message.staff", None, "t", json!({}));
+    let msg = raabta::domain::message::OutboundMessage::text("Fee reminder");
+    let api = Some(raabta::domain::message::OutboundMode::Provider);
+    raabta::worker::queue_staff_message(r.school.store.as_ref(), conv_id, "s:1", &msg, api, &act)
+        .await
+        .unwrap();
+    drain(env, &r).await;
+    assert!(r.fake.sends().is_empty());
+    assert!(r
+        .school
+        .store
+        .outbox()
+        .await
+        .unwrap()
+        .iter()
+        .all(|o| o.state == "dead"));
+    // Writing to the school again opts them back in.
     assert_eq!(
         send(env, &fixture("twilio", "text-urdu"), &r.channels)
             .await
@@ -199,18 +231,16 @@ async fn opt_out_and_closed_windows(env: &TestEnv) {
         StatusCode::OK
     );
     drain(env, &r).await;
-    assert!(r.fake.sends().is_empty());
-    let outbox = r.school.store.outbox().await.unwrap();
-    assert_eq!(outbox.len(), 2);
-    assert!(outbox.iter().all(|o| o.state == "dead"), "{outbox:?}");
-    let conv = r
+    assert_eq!(r.fake.sends().len(), 1);
+    assert!(r
         .school
         .store
-        .conversation(outbox[0].conversation_id)
+        .conversation(conv_id)
         .await
         .unwrap()
-        .unwrap();
-    assert!(conv.opted_out_at.is_some());
+        .unwrap()
+        .opted_out_at
+        .is_none());
 
     // Meta 131047: outside the window. The reply becomes a manual wa.me link for staff.
     r.fake.script(&[(
@@ -456,3 +486,152 @@ async fn media_is_fetched_checked_stripped_and_stored(env: &TestEnv) {
     assert_eq!(r.fake.sends().len(), 3);
 }
 crate::on_both_backends!(media_is_fetched_checked_stripped_and_stored);
+
+async fn failed_reports_hand_over_and_leases_protect(env: &TestEnv) {
+    let r = rig(env, "reports").await;
+    assert_eq!(
+        send(env, &fixture("meta", "text"), &r.channels).await.0,
+        StatusCode::OK
+    );
+    drain(env, &r).await;
+    let wamid = r.school.store.outbox().await.unwrap()[0]
+        .provider_message_id
+        .clone()
+        .unwrap();
+    // Meta reports 131047 asynchronously, in a status callback: hand it to staff.
+    let body = json!({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
+        "messaging_product":"whatsapp","metadata":{"display_phone_number":"1","phone_number_id":"106540352242922"},
+        "statuses":[{"id":wamid,"status":"failed","timestamp":"1763971300","recipient_id":"923001110001",
+                     "errors":[{"code":131047,"title":"Re-engagement message"}]}]}}]}]})
+    .to_string()
+    .into_bytes();
+    let sig = raabta::channel::meta::signature(META_SECRET, &body);
+    let f = Fixture {
+        method: "POST".into(),
+        path: "/webhooks/meta".into(),
+        headers: vec![("X-Hub-Signature-256".into(), sig)],
+        body,
+    };
+    assert_eq!(send(env, &f, &r.channels).await.0, StatusCode::OK);
+    drain(env, &r).await;
+    let o = &r.school.store.outbox().await.unwrap()[0];
+    assert_eq!(o.state, "manual");
+    assert_eq!(o.status, Some(DeliveryStatus::Failed));
+    assert!(o
+        .manual_link
+        .as_deref()
+        .unwrap()
+        .starts_with("https://wa.me/923001110001?text="));
+
+    // Leases: a sender whose claim expired cannot overwrite the new owner's outcome.
+    let conv = o.conversation_id;
+    let act =
+        raabta::domain::activity::ActivityEntry::now("t", "message.staff", None, "t", json!({}));
+    let msg = raabta::domain::message::OutboundMessage::text("x");
+    let provider = Some(raabta::domain::message::OutboundMode::Provider);
+    raabta::worker::queue_staff_message(
+        r.school.store.as_ref(),
+        conv,
+        "lease:1",
+        &msg,
+        provider,
+        &act,
+    )
+    .await
+    .unwrap();
+    let now = chrono::Utc::now();
+    let first = r
+        .school
+        .store
+        .claim_due(now, Duration::ZERO, 10)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    let later = now + chrono::Duration::seconds(1);
+    let second = r
+        .school
+        .store
+        .claim_due(later, Duration::from_secs(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(second.len(), 1, "an expired lease is claimed again");
+    assert_eq!(second[0].attempts, first[0].attempts + 1);
+    assert!(!r
+        .school
+        .store
+        .mark_sent(first[0].id, first[0].attempts, "late-1")
+        .await
+        .unwrap());
+    assert!(r
+        .school
+        .store
+        .mark_sent(second[0].id, second[0].attempts, "owner-2")
+        .await
+        .unwrap());
+    let row = r
+        .school
+        .store
+        .outbox()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|x| x.id == second[0].id)
+        .unwrap();
+    assert_eq!(row.provider_message_id.as_deref(), Some("owner-2"));
+}
+crate::on_both_backends!(failed_reports_hand_over_and_leases_protect);
+
+async fn messages_wait_for_their_media(env: &TestEnv) {
+    let r = rig(env, "mediawait").await;
+    assert_eq!(
+        send(env, &fixture("twilio", "image"), &r.channels).await.0,
+        StatusCode::OK
+    );
+    // The worker alone does nothing while the media is not fetched...
+    assert_eq!(process_inbound(&env.app).await.unwrap(), 0);
+    assert!(r.school.store.outbox().await.unwrap().is_empty());
+    // ...and answers once it is.
+    assert_eq!(fetch_media(&env.app, &r.sender).await.unwrap(), 1);
+    drain(env, &r).await;
+    assert_eq!(r.fake.sends().len(), 1);
+}
+crate::on_both_backends!(messages_wait_for_their_media);
+
+#[tokio::test]
+async fn torn_spool_lines_are_quarantined_and_the_next_record_survives() {
+    let env = TestEnv::new(crate::support::Kind::Sqlite).await.unwrap();
+    let school = env.school("torn").await;
+    let channels = add_test_channels(&env, &school, None).await;
+    let _ = channels;
+    let spool_dir = env.dir.path().join("spool");
+    std::fs::create_dir_all(&spool_dir).unwrap();
+    // A crash mid-append left half a line, without its newline.
+    std::fs::write(spool_dir.join("inbound.log"), b"AAAAhalf-written-record").unwrap();
+    let channel = env
+        .app
+        .registry
+        .current()
+        .meta("106540352242922")
+        .unwrap()
+        .id;
+    let record = raabta::spool::SpoolRecord {
+        tenant_id: school.tenant.id,
+        channel_id: channel,
+        provider: raabta::domain::message::Provider::Meta,
+        received_at: chrono::Utc::now(),
+        events: vec![raabta::domain::message::InboundEvent {
+            provider_key: "meta:wamid.TORN".into(),
+            sender: raabta::domain::message::SenderId::new("923001110001"),
+            sender_name: None,
+            sent_at: None,
+            body: raabta::domain::message::InboundBody::Text {
+                text: "after the tear".into(),
+            },
+        }],
+    };
+    env.app.spool.append(&record).await.unwrap();
+    assert_eq!(env.app.spool.ingest(&env.app.tenancy).await.unwrap(), 1);
+    assert_eq!(school.store.inbound_count().await.unwrap(), 1);
+    let quarantined = std::fs::read_to_string(spool_dir.join("quarantine.log")).unwrap();
+    assert_eq!(quarantined.trim(), "AAAAhalf-written-record");
+}

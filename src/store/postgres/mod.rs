@@ -267,8 +267,10 @@ pub struct PgSchool {
 
 impl StoreDb for PgSchool {
     type Db = Postgres;
+    // NO KEY UPDATE: the key-share locks taken by concurrent inbound inserts (their
+    // foreign key to the conversation) do not make the worker skip it.
     const LOCK_CONVERSATION: &'static str =
-        "SELECT id FROM conversations WHERE id = $1 FOR UPDATE SKIP LOCKED";
+        "SELECT id FROM conversations WHERE id = $1 FOR NO KEY UPDATE SKIP LOCKED";
 }
 
 impl PgSchool {
