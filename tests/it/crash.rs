@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 const SECRET: &str = "crash-app-secret";
 const PHONE_ID: &str = "777000";
 
-fn raabta(dir: &Path, port: u16) -> Command {
+fn raabta(dir: &Path, port: u16, database_url: Option<&str>) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_raabta"));
     c.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -22,6 +22,9 @@ fn raabta(dir: &Path, port: u16) -> Command {
         .env("RAABTA_SEND_LEASE_SECONDS", "2")
         .env("RAABTA_META_RATE", "10000")
         .env("RAABTA_LOG", "warn");
+    if let Some(url) = database_url {
+        c.env("RAABTA_DATABASE_URL", url);
+    }
     c
 }
 
@@ -33,8 +36,8 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn start(dir: &Path, port: u16, client: &reqwest::Client) -> Child {
-    let mut child = raabta(dir, port)
+async fn start(dir: &Path, port: u16, db: Option<&str>, client: &reqwest::Client) -> Child {
+    let mut child = raabta(dir, port, db)
         .arg("serve")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -82,7 +85,19 @@ async fn post(client: &reqwest::Client, port: u16, body: &str) -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_dash_nine_loses_nothing_and_answers_once() {
+async fn kill_dash_nine_loses_nothing_and_answers_once_sqlite() {
+    crash_story(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_dash_nine_loses_nothing_and_answers_once_postgres() {
+    let Some(pg) = crate::support::PgFixture::create().await else {
+        return;
+    };
+    crash_story(Some(&pg.app_url())).await;
+}
+
+async fn crash_story(db: Option<&str>) {
     let dir = tempfile::tempdir().unwrap();
     let fake = FakeProviders::start().await;
     let port = free_port();
@@ -106,7 +121,7 @@ async fn kill_dash_nine_loses_nothing_and_answers_once() {
             &fake.base,
         ],
     ] {
-        let out = raabta(dir.path(), port).args(&args).output().unwrap();
+        let out = raabta(dir.path(), port, db).args(&args).output().unwrap();
         assert!(
             out.status.success(),
             "{}",
@@ -115,7 +130,7 @@ async fn kill_dash_nine_loses_nothing_and_answers_once() {
     }
     let client = reqwest::Client::new();
     let total = 240;
-    let mut server = start(dir.path(), port, &client).await;
+    let mut server = start(dir.path(), port, db, &client).await;
     let mut acked: HashSet<String> = HashSet::new();
     let mut unacked: Vec<usize> = Vec::new();
     let mut killer: Option<std::thread::JoinHandle<()>> = None;
@@ -126,7 +141,7 @@ async fn kill_dash_nine_loses_nothing_and_answers_once() {
             server.wait().unwrap();
         }
         if i == total / 3 + 20 {
-            server = start(dir.path(), port, &client).await;
+            server = start(dir.path(), port, db, &client).await;
         }
         let (from, body) = webhook(i);
         if post(&client, port, &body).await {
@@ -147,7 +162,7 @@ async fn kill_dash_nine_loses_nothing_and_answers_once() {
             if let Some(k) = killer.take() {
                 k.join().unwrap();
             }
-            server = start(dir.path(), port, &client).await;
+            server = start(dir.path(), port, db, &client).await;
         }
     }
     assert!(

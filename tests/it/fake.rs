@@ -33,9 +33,9 @@ pub struct FakeProviders {
 impl FakeProviders {
     pub async fn start() -> Self {
         let mut fake = FakeProviders::default();
-        let app = Router::new().fallback(handle).with_state(fake.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         fake.base = format!("http://{}", listener.local_addr().unwrap());
+        let app = Router::new().fallback(handle).with_state(fake.clone());
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -108,6 +108,22 @@ async fn handle(
         };
         return (StatusCode::OK, bytes).into_response();
     }
+    // Meta: media id -> JSON with a download URL (on this fake) -> the bytes.
+    if method == Method::GET
+        && path.ends_with("/1003383421387256")
+        && !path.starts_with("/meta-media/")
+    {
+        let url = format!("{}/meta-media/1003383421387256", fake.base);
+        let sha = sha256_hex(&jpeg_with_exif());
+        return (
+            StatusCode::OK,
+            json!({ "url": url, "mime_type": "image/jpeg", "sha256": sha }).to_string(),
+        )
+            .into_response();
+    }
+    if method == Method::GET && path.starts_with("/meta-media/") {
+        return (StatusCode::OK, jpeg_with_exif()).into_response();
+    }
     if path.ends_with("/getFile") {
         return (
             StatusCode::OK,
@@ -134,4 +150,9 @@ async fn handle(
         json!({ "ok": true, "result": true })
     };
     (StatusCode::OK, body.to_string()).into_response()
+}
+
+pub fn sha256_hex(b: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(b))
 }

@@ -635,3 +635,69 @@ async fn torn_spool_lines_are_quarantined_and_the_next_record_survives() {
     let quarantined = std::fs::read_to_string(spool_dir.join("quarantine.log")).unwrap();
     assert_eq!(quarantined.trim(), "AAAAhalf-written-record");
 }
+
+async fn meta_media_is_fetched_by_id_and_checksummed(env: &TestEnv) {
+    use raabta::domain::message::{InboundBody, InboundEvent, MediaKind, Provider, SenderId};
+    let r = rig(env, "metamedia").await;
+    let channel = env
+        .app
+        .registry
+        .current()
+        .meta("106540352242922")
+        .unwrap()
+        .id;
+    let image = |key: &str, sha: &str| InboundEvent {
+        provider_key: key.into(),
+        sender: SenderId::new("923001110001"),
+        sender_name: None,
+        sent_at: None,
+        body: InboundBody::Media {
+            kind: MediaKind::Image,
+            media_ref: "1003383421387256".into(),
+            mime: Some("image/jpeg".into()),
+            caption: None,
+            filename: None,
+            sha256: Some(sha.into()),
+        },
+    };
+    let good = crate::fake::sha256_hex(&crate::fake::jpeg_with_exif());
+    let events = [
+        image("meta:wamid.MEDIA1", &good),
+        image("meta:wamid.MEDIA2", &"0".repeat(64)),
+    ];
+    r.school
+        .store
+        .record_inbound(channel, Provider::Meta, &events, chrono::Utc::now())
+        .await
+        .unwrap();
+    drain(env, &r).await;
+    let ok = r
+        .school
+        .store
+        .media_of("meta:wamid.MEDIA1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ok.state, "stored", "{:?}", ok.last_error);
+    // A download that does not match Meta's checksum is retried, then given up on; it is
+    // never stored.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let bad = loop {
+        fetch_media(&env.app, &r.sender).await.unwrap();
+        let m = r
+            .school
+            .store
+            .media_of("meta:wamid.MEDIA2")
+            .await
+            .unwrap()
+            .unwrap();
+        if m.state != "pending" || std::time::Instant::now() > deadline {
+            break m;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(bad.state, "failed", "{bad:?}");
+    assert!(bad.content.is_none());
+    assert!(bad.last_error.unwrap().contains("checksum"));
+}
+crate::on_both_backends!(meta_media_is_fetched_by_id_and_checksummed);

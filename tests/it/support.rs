@@ -66,7 +66,7 @@ impl PgFixture {
             .expect("admin connection")
     }
 
-    async fn create() -> Option<Self> {
+    pub async fn create() -> Option<Self> {
         let admin_url = admin_pg_url();
         let mut admin = match PgConnectOptions::from_str(&admin_url) {
             Ok(o) => match o.connect().await {
