@@ -1251,9 +1251,8 @@ macro_rules! tenant_store_impl {
                 async fn conversations_with_pending(&self, limit: i64) -> Result<Vec<Uuid>> {
                     let mut tx = self.begin_read().await?;
                     let rows: Vec<(Uuid,)> = sqlx::query_as(
-                                                "SELECT e.conversation_id FROM inbound_events e WHERE e.state = 'pending' \
-                         AND NOT EXISTS (SELECT 1 FROM media m WHERE m.inbound_event_id = e.id AND m.state = 'pending') \
-                         GROUP BY e.conversation_id ORDER BY MIN(e.received_at) LIMIT $1",
+                                                                        "SELECT conversation_id FROM inbound_events WHERE state = 'pending' \
+                         GROUP BY conversation_id ORDER BY MIN(received_at) LIMIT $1",
                     )
                     .bind(limit)
                     .fetch_all(&mut *tx)

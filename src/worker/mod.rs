@@ -135,7 +135,9 @@ async fn process_school(
     let decide: Arc<Decide> =
         Arc::new(move |c: &ConversationView, e: &InboundEvent| builtin::decide(&name, c, e));
     loop {
-        let conversations = school.store.conversations_with_pending(100).await?;
+        // A conversation waiting for its media answers `WaitingForMedia` at once; taking
+        // up to 500 per round keeps those from starving the others.
+        let conversations = school.store.conversations_with_pending(500).await?;
         if conversations.is_empty() {
             return Ok(done);
         }
@@ -185,9 +187,11 @@ async fn process_school(
 /// Conversations processed at once per school.
 pub const WORKER_CONCURRENCY: usize = 8;
 
-/// Sends in flight at once per school (each to a different conversation). A batch is
-/// claimed only this large, so every claimed row goes out well within its lease.
+/// Sends in flight at once per school (each to a different conversation).
 pub const SEND_CONCURRENCY: usize = 16;
+/// Rows claimed per round: two rounds of sends, so even with 15-second provider
+/// timeouts every claimed row is tried well within the 60-second lease.
+pub const CLAIM_BATCH: i64 = 2 * SEND_CONCURRENCY as i64;
 
 /// Waits for every task, and only then reports the first error: a failure in one send
 /// never abandons others mid-flight (that would send them again after the lease).
@@ -221,15 +225,28 @@ pub async fn send_due(app: &App, sender: &Arc<Sender>) -> Result<usize, StoreErr
             loop {
                 let items = school
                     .store
-                    .claim_due(Utc::now(), sender.lease, SEND_CONCURRENCY as i64)
+                    .claim_due(Utc::now(), sender.lease, CLAIM_BATCH)
                     .await?;
                 if items.is_empty() {
                     return Ok(());
                 }
                 // Claimed rows belong to distinct conversations: they may go out in parallel.
                 let mut tasks = tokio::task::JoinSet::new();
+                let mut first_error = None;
                 for item in items {
                     attempted += 1;
+                    // Rolling window of SEND_CONCURRENCY sends; errors are collected, never
+                    // returned early (that would abandon sends in flight).
+                    if tasks.len() >= SEND_CONCURRENCY {
+                        if let Some(done) = tasks.join_next().await {
+                            if let Err(e) = done
+                                .map_err(|e| StoreError::Corrupt(format!("task: {e}")))
+                                .and_then(|r| r)
+                            {
+                                first_error.get_or_insert(e);
+                            }
+                        }
+                    }
                     let account = routes
                         .all()
                         .find(|a| a.id == item.conversation.channel_id)
@@ -257,7 +274,11 @@ pub async fn send_due(app: &App, sender: &Arc<Sender>) -> Result<usize, StoreErr
                         }
                     });
                 }
-                join_all(tasks).await?;
+                let rest = join_all(tasks).await;
+                if let Some(e) = first_error {
+                    return Err(e);
+                }
+                rest?;
             }
         }
         .await;
