@@ -1125,63 +1125,63 @@ macro_rules! tenant_store_impl {
                     for (seq, e) in events.iter().enumerate() {
                         let sender = e.sender.expose();
                         let bidx = self.keys.blind_index("sender", &format!("{channel}:{sender}"));
-                        let existing: Option<(Uuid,)> =
-                            sqlx::query_as("SELECT id FROM conversations WHERE channel_id = $1 AND sender_bidx = $2")
-                                .bind(channel)
-                                .bind(&bidx)
-                                .fetch_optional(&mut *tx)
-                                .await?;
-                        let conversation = match existing {
-                            Some((id,)) => id,
-                            None => {
-                                // Two first messages from one sender may race (PostgreSQL):
-                                // the loser's insert does nothing and it reads the winner's row.
-                                let id = Uuid::now_v7();
-                                let enc = self.keys.encrypt_str(field("conversations", "sender_enc", id), sender)?;
-                                sqlx::query(
-                                    "INSERT INTO conversations (id, channel_id, provider, sender_bidx, sender_enc, created_at) \
-                                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (channel_id, sender_bidx) DO NOTHING",
-                                )
-                                .bind(id)
-                                .bind(channel)
-                                .bind(provider.as_str())
-                                .bind(&bidx)
-                                .bind(enc)
-                                .bind(received_at)
-                                .execute(&mut *tx)
-                                .await?;
-                                let (id,): (Uuid,) = sqlx::query_as(
-                                    "SELECT id FROM conversations WHERE channel_id = $1 AND sender_bidx = $2",
-                                )
-                                .bind(channel)
-                                .bind(&bidx)
-                                .fetch_one(&mut *tx)
-                                .await?;
-                                id
-                            }
-                        };
                         // Time-ordered by arrival, so events ingested late from the spool
                         // keep their place in the conversation.
                         // (+1 ms per event keeps a batch in the provider's order.)
                         let id = $crate::store::sql::uuid_at(received_at + chrono::Duration::milliseconds(seq as i64));
                         let payload = serde_json::to_vec(e).map_err(corrupt)?;
                         let enc = self.keys.encrypt(field("inbound_events", "payload_enc", id), &payload)?;
-                        let done = sqlx::query(
-                            "INSERT INTO inbound_events (id, conversation_id, provider_key, kind, payload_enc, received_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (provider_key) DO NOTHING",
-                        )
-                        .bind(id)
-                        .bind(conversation)
-                        .bind(&e.provider_key)
-                        .bind(e.body.kind())
-                        .bind(enc)
-                        .bind(received_at)
-                        .execute(&mut *tx)
-                        .await?;
-                                                if done.rows_affected() == 0 {
+                        // Common case in one round trip: the conversation exists, and the event
+                        // is stored against it unless its provider key was seen before.
+                        const INSERT_EVENT: &str = "INSERT INTO inbound_events (id, conversation_id, provider_key, kind, \
+                             payload_enc, received_at) SELECT $1, id, $4, $5, $6, $7 FROM conversations \
+                             WHERE channel_id = $2 AND sender_bidx = $3 ON CONFLICT (provider_key) DO NOTHING \
+                             RETURNING conversation_id";
+                        let insert = || {
+                            sqlx::query_as::<_, (Uuid,)>(INSERT_EVENT)
+                                .bind(id)
+                                .bind(channel)
+                                .bind(&bidx)
+                                .bind(&e.provider_key)
+                                .bind(e.body.kind())
+                                .bind(enc.clone())
+                                .bind(received_at)
+                        };
+                        let mut stored = insert().fetch_optional(&mut *tx).await?;
+                        if stored.is_none() {
+                            let known: Option<(Uuid,)> =
+                                sqlx::query_as("SELECT id FROM conversations WHERE channel_id = $1 AND sender_bidx = $2")
+                                    .bind(channel)
+                                    .bind(&bidx)
+                                    .fetch_optional(&mut *tx)
+                                    .await?;
+                            if known.is_some() {
+                                // The conversation exists, so the event was a redelivery.
+                                out.duplicates += 1;
+                                continue;
+                            }
+                            // A new sender. Two first messages may race (PostgreSQL): the
+                            // loser's insert does nothing and the event goes to the winner's row.
+                            let cid = Uuid::now_v7();
+                            let sender_enc = self.keys.encrypt_str(field("conversations", "sender_enc", cid), sender)?;
+                            sqlx::query(
+                                "INSERT INTO conversations (id, channel_id, provider, sender_bidx, sender_enc, created_at) \
+                                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (channel_id, sender_bidx) DO NOTHING",
+                            )
+                            .bind(cid)
+                            .bind(channel)
+                            .bind(provider.as_str())
+                            .bind(&bidx)
+                            .bind(sender_enc)
+                            .bind(received_at)
+                            .execute(&mut *tx)
+                            .await?;
+                            stored = insert().fetch_optional(&mut *tx).await?;
+                        }
+                        let Some((conversation,)) = stored else {
                             out.duplicates += 1;
                             continue;
-                        }
+                        };
                         out.stored += 1;
                         if let $crate::domain::message::InboundBody::Media { .. } = &e.body {
                             sqlx::query(
