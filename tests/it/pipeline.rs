@@ -55,9 +55,14 @@ async fn drain(env: &TestEnv, r: &Rig) {
 }
 
 fn meta_status(wamid: &str, status: &str) -> Fixture {
+    meta_status_with(wamid, status, json!([]))
+}
+
+/// A signed Meta status callback for one of our messages, with optional error objects.
+fn meta_status_with(wamid: &str, status: &str, errors: serde_json::Value) -> Fixture {
     let body = json!({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
         "messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"106540352242922"},
-        "statuses":[{"id":wamid,"status":status,"timestamp":"1763971300","recipient_id":"923001110001"}]}}]}]})
+        "statuses":[{"id":wamid,"status":status,"timestamp":"1763971300","recipient_id":"923001110001","errors":errors}]}}]}]})
     .to_string()
     .into_bytes();
     let sig = raabta::channel::meta::signature(META_SECRET, &body);
@@ -499,19 +504,11 @@ async fn failed_reports_hand_over_and_leases_protect(env: &TestEnv) {
         .clone()
         .unwrap();
     // Meta reports 131047 asynchronously, in a status callback: hand it to staff.
-    let body = json!({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
-        "messaging_product":"whatsapp","metadata":{"display_phone_number":"1","phone_number_id":"106540352242922"},
-        "statuses":[{"id":wamid,"status":"failed","timestamp":"1763971300","recipient_id":"923001110001",
-                     "errors":[{"code":131047,"title":"Re-engagement message"}]}]}}]}]})
-    .to_string()
-    .into_bytes();
-    let sig = raabta::channel::meta::signature(META_SECRET, &body);
-    let f = Fixture {
-        method: "POST".into(),
-        path: "/webhooks/meta".into(),
-        headers: vec![("X-Hub-Signature-256".into(), sig)],
-        body,
-    };
+    let f = meta_status_with(
+        &wamid,
+        "failed",
+        json!([{"code": 131047, "title": "Re-engagement message"}]),
+    );
     assert_eq!(send(env, &f, &r.channels).await.0, StatusCode::OK);
     drain(env, &r).await;
     let o = &r.school.store.outbox().await.unwrap()[0];
