@@ -64,11 +64,41 @@ impl Routes {
 #[derive(Default)]
 pub struct Registry {
     routes: RwLock<Arc<Routes>>,
+    /// When the last on-demand reload ran (ms since the epoch).
+    last_on_demand: std::sync::atomic::AtomicI64,
 }
+
+/// An unknown route reloads the registry at most this often (a channel added a moment
+/// ago is found without waiting for the periodic refresh; random routes from strangers
+/// cannot hammer the database).
+pub const ON_DEMAND_RELOAD_MS: i64 = 1_000;
 
 impl Registry {
     pub fn current(&self) -> Arc<Routes> {
         self.routes.read().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// Reloads when a webhook names a route we do not know, at most once a second.
+    /// Returns the routes to look in again, or None when it was too soon (or failed).
+    pub async fn reload_for_unknown(&self, tenancy: &Tenancy) -> Option<Arc<Routes>> {
+        use std::sync::atomic::Ordering;
+        let now = Utc::now().timestamp_millis();
+        let last = self.last_on_demand.load(Ordering::Relaxed);
+        if now - last < ON_DEMAND_RELOAD_MS
+            || self
+                .last_on_demand
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return None;
+        }
+        match self.reload(tenancy).await {
+            Ok(_) => Some(self.current()),
+            Err(e) => {
+                tracing::warn!(error = %e, "on-demand channel registry reload failed");
+                None
+            }
+        }
     }
 
     /// Reloads every channel from the control store. A channel whose credentials do

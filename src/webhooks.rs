@@ -111,11 +111,18 @@ async fn twilio_inbound(
     body: Bytes,
 ) -> Response {
     let params = twilio::parse_form(&body);
-    let routes = app.registry.current();
     // Inbound messages are addressed To our number; status callbacks come From it.
-    let account = twilio::param(&params, "To")
-        .and_then(|to| routes.twilio(to))
-        .or_else(|| twilio::param(&params, "From").and_then(|from| routes.twilio(from)));
+    let find = |routes: &crate::routing::Routes| {
+        twilio::param(&params, "To")
+            .and_then(|to| routes.twilio(to))
+            .or_else(|| twilio::param(&params, "From").and_then(|from| routes.twilio(from)))
+    };
+    let mut account = find(&app.registry.current());
+    if account.is_none() {
+        if let Some(fresh) = app.registry.reload_for_unknown(&app.tenancy).await {
+            account = find(&fresh);
+        }
+    }
     let Some(account) = account else {
         return reject(StatusCode::NOT_FOUND, "unknown channel");
     };
@@ -183,11 +190,11 @@ async fn meta_inbound(State(app): State<App>, headers: HeaderMap, body: Bytes) -
     let routes = app.registry.current();
     // One Meta app usually serves every school; check the signature against each
     // distinct app secret we hold, before looking at the body.
-    let mut signed_by: Option<&str> = None;
+    let mut signed_by: Option<zeroize::Zeroizing<String>> = None;
     for account in routes.meta_accounts() {
         if let Credentials::Meta { app_secret, .. } = &account.credentials {
             if meta::verify(app_secret, &body, signature) {
-                signed_by = Some(app_secret.as_str());
+                signed_by = Some(zeroize::Zeroizing::new(app_secret.clone()));
                 break;
             }
         }
@@ -199,8 +206,14 @@ async fn meta_inbound(State(app): State<App>, headers: HeaderMap, body: Bytes) -
         Ok(b) => b,
         Err(e) => return reject(StatusCode::BAD_REQUEST, &e.to_string()),
     };
-    let groups = batch.len();
-    let mut known = 0;
+    // A phone number id we do not know may belong to a channel added a moment ago.
+    let mut routes = routes;
+    if batch.iter().any(|(id, _)| routes.meta(id).is_none()) {
+        if let Some(fresh) = app.registry.reload_for_unknown(&app.tenancy).await {
+            routes = fresh;
+        }
+    }
+    let mut unknown = 0;
     let mut by_account: HashMap<uuid::Uuid, (Arc<Account>, Vec<InboundEvent>)> = HashMap::new();
     for (phone_id, events) in batch.into_iter() {
         let account = routes.meta(&phone_id).filter(|a| {
@@ -209,25 +222,29 @@ async fn meta_inbound(State(app): State<App>, headers: HeaderMap, body: Bytes) -
         });
         match account {
             Some(a) => {
-                known += 1;
                 by_account
                     .entry(a.id)
                     .or_insert_with(|| (a.clone(), Vec::new()))
                     .1
                     .extend(events);
             }
-            None => {
-                tracing::warn!("meta webhook for a phone number id with no channel here; dropped")
-            }
+            None => unknown += 1,
         }
-    }
-    if groups > 0 && known == 0 {
-        return reject(StatusCode::NOT_FOUND, "unknown channel");
     }
     for (_, (account, events)) in by_account {
         if let Err(r) = accept(&app, &account, events).await {
             return r;
         }
+    }
+    if unknown > 0 {
+        // The events we know are stored; refusing makes Meta redeliver the batch (the
+        // stored ones are de-duplicated), so the rest is not lost if the channel is
+        // being set up. A phone number id that never gets a channel is visible here.
+        tracing::warn!(
+            groups = unknown,
+            "meta webhook for a phone number id with no channel here"
+        );
+        return reject(StatusCode::NOT_FOUND, "unknown channel");
     }
     (StatusCode::OK, "").into_response()
 }
@@ -238,7 +255,13 @@ async fn telegram_inbound(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(account) = app.registry.current().telegram(&route) else {
+    let mut account = app.registry.current().telegram(&route);
+    if account.is_none() {
+        if let Some(fresh) = app.registry.reload_for_unknown(&app.tenancy).await {
+            account = fresh.telegram(&route);
+        }
+    }
+    let Some(account) = account else {
         return reject(StatusCode::NOT_FOUND, "unknown channel");
     };
     let Credentials::Telegram {

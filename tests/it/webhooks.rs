@@ -396,3 +396,50 @@ async fn verified_webhooks_are_spooled_when_the_school_database_is_down() {
     // The spool on disk never held plaintext.
     let _ = env.dir;
 }
+
+#[tokio::test]
+async fn a_channel_added_a_moment_ago_is_found_and_unknown_meta_numbers_are_refused() {
+    let env = TestEnv::new(Kind::Sqlite).await.unwrap();
+    let school = env.school("justadded").await;
+    // Added "by the CLI in another process": this app's registry has not refreshed yet.
+    let tg = raabta::routing::add_channel(
+        &env.app.tenancy,
+        school.tenant.slug.as_str(),
+        Credentials::Telegram {
+            bot_token: TG_TOKEN.into(),
+            secret_token: TG_SECRET.into(),
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(env.app.registry.current().is_empty());
+    let ch = Channels {
+        telegram_route: tg.route_key,
+    };
+    let (status, body) = send(&env, &fixture("telegram", "text"), &ch).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(school.store.inbound_count().await.unwrap(), 1);
+
+    // Meta: a batch for a known and an unknown number stores the known events and
+    // answers 404, so Meta redelivers and nothing for the unknown number is lost.
+    add_test_channels(&env, &school, None).await;
+    let body = br#"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[
+        {"field":"messages","value":{"metadata":{"phone_number_id":"106540352242922"},"messages":[{"from":"923001110001","id":"wamid.KNOWN","type":"text","text":{"body":"a"}}]}},
+        {"field":"messages","value":{"metadata":{"phone_number_id":"999999"},"messages":[{"from":"923001110001","id":"wamid.UNKNOWN","type":"text","text":{"body":"b"}}]}}]}]}"#
+        .to_vec();
+    let f = Fixture {
+        method: "POST".into(),
+        path: "/webhooks/meta".into(),
+        headers: vec![(
+            "X-Hub-Signature-256".into(),
+            raabta::channel::meta::signature(META_SECRET, &body),
+        )],
+        body,
+    };
+    assert_eq!(send(&env, &f, &ch).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(school.store.inbound_count().await.unwrap(), 2);
+    // The redelivery stores nothing twice.
+    assert_eq!(send(&env, &f, &ch).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(school.store.inbound_count().await.unwrap(), 2);
+}
