@@ -191,8 +191,6 @@ async fn crash_story(db: Option<&str>) {
             .entry(v["to"].as_str().unwrap().to_string())
             .or_default() += 1;
     }
-    let twice: Vec<_> = per_recipient.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "answered more than once: {twice:?}");
     let missing: Vec<_> = acked
         .iter()
         .filter(|f| !per_recipient.contains_key(*f))
@@ -202,6 +200,36 @@ async fn crash_story(db: Option<&str>) {
         "{} acknowledged messages never answered",
         missing.len()
     );
+
+    // Processed exactly once: one stored event and one reply row per message.
+    let mut config = crate::support::test_config(dir.path());
+    if let Some(url) = db {
+        config.database_url = raabta::domain::Secret::new(url.to_string());
+    }
+    let app = raabta::app::App::build(config).await.unwrap();
+    let school = app.tenancy.school("crash-school").await.unwrap();
+    assert_eq!(school.store.inbound_count().await.unwrap(), total as i64);
+    let outbox = school.store.outbox().await.unwrap();
+    assert_eq!(outbox.len(), total, "one reply per message, never two");
+    assert!(
+        outbox.iter().all(|o| o.state == "sent"),
+        "every reply was sent"
+    );
+
+    // Answered once, except inside the one window no provider lets us close: a kill after
+    // the provider accepted a send but before our commit recorded it. Such a row is sent
+    // again when its lease expires. Each kill can catch at most the sends then in flight.
+    let twice: Vec<_> = per_recipient.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        twice.len() <= 2 * raabta::worker::SEND_CONCURRENCY && twice.iter().all(|(_, n)| **n == 2),
+        "answered more than once beyond the crash window: {twice:?}"
+    );
+    if !twice.is_empty() {
+        eprintln!(
+            "crash window: {} replies were sent twice (at-least-once sends, see ARCHITECTURE)",
+            twice.len()
+        );
+    }
 }
 
 /// A stand-in child (an already-finished `true`) while the real server is being killed.
