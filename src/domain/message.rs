@@ -128,8 +128,9 @@ impl DeliveryStatus {
     }
 }
 
-/// What a message or callback carries, independent of the provider.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What a message or callback carries, independent of the provider. Debug shows the
+/// kind only (never the text).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum InboundBody {
     Text {
@@ -194,7 +195,7 @@ impl InboundBody {
 }
 
 /// One verified event from a provider, ready to be stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct InboundEvent {
     /// Permanent de-duplication key: Twilio MessageSid (+status), Meta wamid
     /// (+status), Telegram bot id + update_id.
@@ -206,6 +207,38 @@ pub struct InboundEvent {
     /// Provider timestamp (seconds since the epoch), when given.
     pub sent_at: Option<i64>,
     pub body: InboundBody,
+}
+
+impl std::fmt::Debug for InboundBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InboundBody::Status {
+                status, error_code, ..
+            } => f
+                .debug_struct("Status")
+                .field("status", status)
+                .field("error_code", error_code)
+                .finish_non_exhaustive(),
+            other => write!(f, "InboundBody::{}(..)", other.kind()),
+        }
+    }
+}
+
+crate::debug_only!(InboundEvent, "InboundEvent", provider_key, body);
+
+impl std::fmt::Debug for OutboundMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OutboundMessage::Text {
+                choices, template, ..
+            } => f
+                .debug_struct("Text")
+                .field("choices", &choices.len())
+                .field("template", template)
+                .finish_non_exhaustive(),
+            OutboundMessage::CallbackAnswer { .. } => f.write_str("CallbackAnswer(..)"),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -224,6 +257,24 @@ mod tests {
     }
 
     #[test]
+    fn debug_shows_no_text_names_or_numbers() {
+        let e = InboundEvent {
+            provider_key: "meta:wamid.1".into(),
+            sender: SenderId::new("923001234567"),
+            sender_name: Some("Imran Khan".into()),
+            sent_at: None,
+            body: InboundBody::Text {
+                text: "my child Ayesha is sick".into(),
+            },
+        };
+        let shown = format!("{e:?} {:?}", OutboundMessage::text("Dear Imran, fee due"));
+        for secret in ["923001234567", "Imran", "Ayesha", "fee due"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("meta:wamid.1") && shown.contains("text"));
+    }
+
+    #[test]
     fn sender_is_redacted() {
         let s = SenderId::new("923001234567");
         assert!(!format!("{s:?}").contains("923"));
@@ -237,8 +288,9 @@ pub struct Choice {
     pub title: String,
 }
 
-/// Something to send to a conversation, independent of the provider.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Something to send to a conversation, independent of the provider. Debug shows the
+/// kind only (never the text).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum OutboundMessage {
     Text {

@@ -66,6 +66,21 @@ impl<T: Zeroize> From<T> for Secret<T> {
     }
 }
 
+/// Implements `Debug` showing only the named fields (ids, kinds, counts): for types that
+/// also carry names, phone numbers or message text, which must never reach a log line.
+#[macro_export]
+macro_rules! debug_only {
+    ($ty:ty, $name:literal $(, $field:ident)*) => {
+        impl ::std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct($name)
+                    $(.field(stringify!($field), &self.$field))*
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -178,7 +178,7 @@ pub fn bounded(field: &'static str, s: &str, max: usize) -> Result<String, Roste
     Ok(t.to_string())
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Student {
     pub id: StudentId,
     pub admission_no: String,
@@ -190,7 +190,7 @@ pub struct Student {
     pub health_notes: Option<Pii<String>>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Guardian {
     pub id: GuardianId,
     pub full_name: String,
@@ -240,6 +240,11 @@ impl ContactRef {
     }
 }
 
+crate::debug_only!(Student, "Student", id, class_id);
+crate::debug_only!(Guardian, "Guardian", id, preferred_language);
+crate::debug_only!(RosterRecord, "RosterRecord", line);
+crate::debug_only!(GuardianRecord, "GuardianRecord");
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,7 +291,7 @@ mod tests {
 }
 
 /// One validated roster line: a student, where they sit, and (optionally) one guardian.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RosterRecord {
     pub line: u64,
     pub branch: String,
@@ -303,7 +308,7 @@ pub struct RosterRecord {
     pub guardian: Option<GuardianRecord>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct GuardianRecord {
     pub full_name: String,
     pub phone: Phone,
