@@ -31,6 +31,8 @@ pub struct Routes {
     twilio: HashMap<String, Arc<Account>>,
     meta: HashMap<String, Arc<Account>>,
     telegram: HashMap<String, Arc<Account>>,
+    /// Every account by its id (the sender and media fetcher look channels up by id).
+    by_id: HashMap<Uuid, Arc<Account>>,
 }
 
 impl Routes {
@@ -47,14 +49,11 @@ impl Routes {
     pub fn meta_accounts(&self) -> impl Iterator<Item = &Arc<Account>> {
         self.meta.values()
     }
-    pub fn all(&self) -> impl Iterator<Item = &Arc<Account>> {
-        self.twilio
-            .values()
-            .chain(self.meta.values())
-            .chain(self.telegram.values())
+    pub fn by_id(&self, id: Uuid) -> Option<Arc<Account>> {
+        self.by_id.get(&id).cloned()
     }
     pub fn len(&self) -> usize {
-        self.twilio.len() + self.meta.len() + self.telegram.len()
+        self.by_id.len()
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -76,6 +75,21 @@ pub const ON_DEMAND_RELOAD_MS: i64 = 1_000;
 impl Registry {
     pub fn current(&self) -> Arc<Routes> {
         self.routes.read().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// Looks something up in the routes; if it is not there, reloads (at most once a
+    /// second, see [`Registry::reload_for_unknown`]) and looks again.
+    pub async fn find<T>(
+        &self,
+        tenancy: &Tenancy,
+        lookup: impl Fn(&Routes) -> Option<T>,
+    ) -> Option<T> {
+        if let Some(found) = lookup(&self.current()) {
+            return Some(found);
+        }
+        self.reload_for_unknown(tenancy)
+            .await
+            .and_then(|fresh| lookup(&fresh))
     }
 
     /// Reloads when a webhook names a route we do not know, at most once a second.
@@ -138,6 +152,7 @@ async fn load(tenancy: &Tenancy) -> Result<Routes, StoreError> {
                     api_base: row.api_base.clone(),
                     credentials,
                 });
+                routes.by_id.insert(account.id, account.clone());
                 let map = match row.provider {
                     Provider::Twilio => &mut routes.twilio,
                     Provider::Meta => &mut routes.meta,

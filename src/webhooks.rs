@@ -117,13 +117,7 @@ async fn twilio_inbound(
             .and_then(|to| routes.twilio(to))
             .or_else(|| twilio::param(&params, "From").and_then(|from| routes.twilio(from)))
     };
-    let mut account = find(&app.registry.current());
-    if account.is_none() {
-        if let Some(fresh) = app.registry.reload_for_unknown(&app.tenancy).await {
-            account = find(&fresh);
-        }
-    }
-    let Some(account) = account else {
+    let Some(account) = app.registry.find(&app.tenancy, find).await else {
         return reject(StatusCode::NOT_FOUND, "unknown channel");
     };
     let Credentials::Twilio { auth_token, .. } = &account.credentials else {
@@ -255,13 +249,11 @@ async fn telegram_inbound(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut account = app.registry.current().telegram(&route);
-    if account.is_none() {
-        if let Some(fresh) = app.registry.reload_for_unknown(&app.tenancy).await {
-            account = fresh.telegram(&route);
-        }
-    }
-    let Some(account) = account else {
+    let Some(account) = app
+        .registry
+        .find(&app.tenancy, |r| r.telegram(&route))
+        .await
+    else {
         return reject(StatusCode::NOT_FOUND, "unknown channel");
     };
     let Credentials::Telegram {

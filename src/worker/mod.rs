@@ -147,7 +147,7 @@ async fn process_school(
         for c in conversations {
             if tasks.len() >= WORKER_CONCURRENCY {
                 if let Some(n) = tasks.join_next().await {
-                    done += n.map_err(|e| StoreError::Corrupt(format!("worker task: {e}")))??;
+                    done += joined(n)?;
                 }
             }
             let (store, decide) = (school.store.clone(), decide.clone());
@@ -165,10 +165,7 @@ async fn process_school(
         let before = done;
         let mut first_error = None;
         while let Some(n) = tasks.join_next().await {
-            match n
-                .map_err(|e| StoreError::Corrupt(format!("worker task: {e}")))
-                .and_then(|r| r)
-            {
+            match joined(n) {
                 Ok(n) => done += n,
                 Err(e) => {
                     first_error.get_or_insert(e);
@@ -200,14 +197,17 @@ async fn join_all(
 ) -> Result<(), StoreError> {
     let mut first = None;
     while let Some(done) = tasks.join_next().await {
-        let r = done
-            .map_err(|e| StoreError::Corrupt(format!("task: {e}")))
-            .and_then(|r| r);
-        if let Err(e) = r {
+        if let Err(e) = joined(done) {
             first.get_or_insert(e);
         }
     }
     first.map_or(Ok(()), Err)
+}
+
+/// A finished background task's own result; a task that panicked or was cancelled
+/// counts as an error.
+fn joined<T>(done: Result<Result<T, StoreError>, tokio::task::JoinError>) -> Result<T, StoreError> {
+    done.map_err(|e| StoreError::Corrupt(format!("background task: {e}")))?
 }
 
 /// Sends every due outbox row of every school once; returns how many were attempted.
@@ -238,19 +238,11 @@ pub async fn send_due(app: &App, sender: &Arc<Sender>) -> Result<usize, StoreErr
                     // Rolling window of SEND_CONCURRENCY sends; errors are collected, never
                     // returned early (that would abandon sends in flight).
                     if tasks.len() >= SEND_CONCURRENCY {
-                        if let Some(done) = tasks.join_next().await {
-                            if let Err(e) = done
-                                .map_err(|e| StoreError::Corrupt(format!("task: {e}")))
-                                .and_then(|r| r)
-                            {
-                                first_error.get_or_insert(e);
-                            }
+                        if let Some(Err(e)) = tasks.join_next().await.map(joined) {
+                            first_error.get_or_insert(e);
                         }
                     }
-                    let account = routes
-                        .all()
-                        .find(|a| a.id == item.conversation.channel_id)
-                        .cloned();
+                    let account = routes.by_id(item.conversation.channel_id);
                     let (app, sender, store) = (app.clone(), sender.clone(), school.store.clone());
                     tasks.spawn(async move {
                         match account {
@@ -514,7 +506,7 @@ pub async fn fetch_media(app: &App, sender: &Arc<Sender>) -> Result<usize, Store
             .claim_media(Utc::now(), sender.lease, 16)
             .await?
         {
-            let Some(account) = routes.all().find(|a| a.id == job.channel_id).cloned() else {
+            let Some(account) = routes.by_id(job.channel_id) else {
                 school
                     .store
                     .media_retry(
