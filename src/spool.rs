@@ -138,7 +138,20 @@ impl Spool {
     /// never dropped.
     pub async fn ingest(&self, tenancy: &Tenancy) -> Result<u64, SpoolError> {
         let mut stored = 0;
-        for file in self.take().await? {
+        let files = self.take().await?;
+        if files.is_empty() {
+            return Ok(0);
+        }
+        // The registry once per run, not once per spooled record.
+        let active: std::collections::HashMap<_, _> = tenancy
+            .list()
+            .await
+            .map_err(|e| SpoolError::Record(e.to_string()))?
+            .into_iter()
+            .filter(|t| t.status == crate::domain::school::TenantStatus::Active)
+            .map(|t| (t.id, t))
+            .collect();
+        for file in files {
             let reader = std::io::BufReader::new(std::fs::File::open(&file)?);
             for line in reader.lines() {
                 let line = line?;
@@ -150,16 +163,7 @@ impl Spool {
                     self.quarantine(&line)?;
                     continue;
                 };
-                let tenant = tenancy
-                    .list()
-                    .await
-                    .map_err(|e| SpoolError::Record(e.to_string()))?
-                    .into_iter()
-                    .find(|t| {
-                        t.id == record.tenant_id
-                            && t.status == crate::domain::school::TenantStatus::Active
-                    });
-                let Some(tenant) = tenant else {
+                let Some(tenant) = active.get(&record.tenant_id).cloned() else {
                     tracing::warn!(school = %record.tenant_id, "spooled events for a school that is gone or inactive quarantined");
                     self.quarantine(&line)?;
                     continue;
