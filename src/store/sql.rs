@@ -1284,23 +1284,21 @@ macro_rules! tenant_store_impl {
                         tx.rollback().await?;
                         return Ok(ProcessOutcome::Busy);
                     }
-                    let next: Option<(Uuid, Vec<u8>)> = sqlx::query_as(
-                        "SELECT id, payload_enc FROM inbound_events WHERE conversation_id = $1 AND state = 'pending' \
-                         ORDER BY id LIMIT 1",
+                                        // The oldest pending event, with the state of its media if it has any.
+                    let next: Option<(Uuid, Vec<u8>, Option<String>)> = sqlx::query_as(
+                        "SELECT e.id, e.payload_enc, m.state FROM inbound_events e \
+                         LEFT JOIN media m ON m.inbound_event_id = e.id \
+                         WHERE e.conversation_id = $1 AND e.state = 'pending' ORDER BY e.id LIMIT 1",
                     )
                     .bind(conversation)
                     .fetch_optional(&mut *tx)
                     .await?;
-                                        let Some((event_id, payload)) = next else {
+                    let Some((event_id, payload, media)) = next else {
                         tx.commit().await?;
                         return Ok(ProcessOutcome::Idle);
                     };
                     // Never process a message without its media: wait until it is fetched.
-                    let media: Option<(String,)> = sqlx::query_as("SELECT state FROM media WHERE inbound_event_id = $1")
-                        .bind(event_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    if matches!(&media, Some((state,)) if state == "pending") {
+                    if media.as_deref() == Some("pending") {
                         tx.commit().await?;
                         return Ok(ProcessOutcome::WaitingForMedia);
                     }
