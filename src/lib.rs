@@ -5,6 +5,7 @@ pub mod channel;
 pub mod codes;
 pub mod config;
 pub mod domain;
+pub mod flow;
 pub mod fsutil;
 pub mod import;
 pub mod password;

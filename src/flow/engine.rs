@@ -1,0 +1,1137 @@
+//! The conversation engine: `step(library, session, input, context) -> (session, effects)`.
+//!
+//! Pure: it never touches a database, a clock or the network. It runs steps until the
+//! conversation waits for the person (an `ask`), needs data (a `call`: the caller runs
+//! the action and feeds the result back with [`Input::Result`]) or has nothing left to
+//! do. Every error path ends in a re-prompt, a handoff or a clear message: the engine
+//! never leaves a conversation stuck.
+
+use super::def::{Ask, Flow, InputKind, Render, Role, Step, StepKind, WindowPolicy};
+use super::input;
+use super::Library;
+use crate::domain::access_code::AccessCode;
+use crate::domain::message::{Choice, OutboundMessage};
+use crate::domain::school::Locale;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// The same step run more than this many times in one flow run hands off to staff.
+pub const MAX_VISITS: u32 = 12;
+/// Steps run for one input at most (a second, independent loop guard).
+pub const MAX_STEPS_PER_INPUT: usize = 200;
+
+/// A conversation's state between messages (stored encrypted).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Session {
+    /// The person's language; None until chosen (the school's default applies).
+    pub locale: Option<Locale>,
+    pub who: Option<Who>,
+    pub frames: Vec<Frame>,
+    pub wait: Option<Wait>,
+    /// Waiting for an action's result.
+    pub calling: bool,
+    /// Handed off to staff: the bot stays quiet until staff hand it back.
+    pub handoff: bool,
+    /// Said "stop": no reminders or other non-essential messages.
+    pub quiet: bool,
+    /// Staff-started flows waiting for the current one to finish.
+    pub queue: Vec<Trigger>,
+    /// Increments on every question: button ids carry it, so old buttons expire.
+    pub seq: u64,
+}
+
+/// Who the conversation is bound to (after login).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Who {
+    pub role: Role,
+    pub id: uuid::Uuid,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Frame {
+    pub flow: String,
+    pub hash: String,
+    pub step: String,
+    pub vars: Map<String, Value>,
+    #[serde(default)]
+    pub visits: BTreeMap<String, u32>,
+    #[serde(default)]
+    pub each: Option<Each>,
+    /// The staff trigger that started this frame (de-duplicates reminders).
+    #[serde(default)]
+    pub key: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Each {
+    pub items: Vec<Value>,
+    pub index: usize,
+    pub item: String,
+    pub flow: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Wait {
+    pub token: String,
+    pub retries_left: u32,
+    /// (value, title) of the offered choices, in order.
+    pub choices: Vec<(Value, String)>,
+}
+
+/// A flow started from outside the conversation (staff, a reminder).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Trigger {
+    pub flow: String,
+    /// Identifies the thing (a consent request): a second trigger with the same key
+    /// while it is running re-asks instead of starting again.
+    pub key: String,
+    #[serde(default)]
+    pub vars: Map<String, Value>,
+}
+
+/// What happened, as the engine sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    Text(String),
+    Choice {
+        id: String,
+        title: String,
+    },
+    /// A photo or a document; `key` finds the stored file (the inbound event's key).
+    Media {
+        image: bool,
+        key: String,
+    },
+    /// Something the bot cannot read (a location, a sticker, a voice note).
+    Unreadable,
+    Timeout {
+        token: String,
+    },
+    Trigger(Trigger),
+    /// An action's outputs, or an error code if it failed.
+    Result(Result<Map<String, Value>, String>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Send(OutboundMessage),
+    /// Run a named action and feed back [`Input::Result`].
+    Call {
+        action: String,
+        args: Map<String, Value>,
+    },
+    /// Send a [`Input::Timeout`] with this token after a while.
+    Timer {
+        token: String,
+        after: Duration,
+    },
+    /// The conversation was handed to staff.
+    Handoff,
+    /// An activity-log action (no personal data).
+    Log(String),
+}
+
+/// Facts from outside the engine, given by the caller.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub today: NaiveDate,
+    pub default_locale: Locale,
+}
+
+/// Global commands, recognised at any point (whole message, any case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Menu,
+    Help,
+    Cancel,
+    Language,
+    SetLanguage(Locale),
+    Stop,
+    Start,
+    Human,
+}
+
+const COMMANDS: &[(&str, Command)] = &[
+    ("menu", Command::Menu),
+    ("main menu", Command::Menu),
+    ("hi", Command::Menu),
+    ("hello", Command::Menu),
+    ("salam", Command::Menu),
+    ("assalam o alaikum", Command::Menu),
+    ("aoa", Command::Menu),
+    ("مینو", Command::Menu),
+    ("سلام", Command::Menu),
+    ("السلام علیکم", Command::Menu),
+    ("القائمة", Command::Menu),
+    ("مرحبا", Command::Menu),
+    ("السلام عليكم", Command::Menu),
+    ("help", Command::Help),
+    ("madad", Command::Help),
+    ("مدد", Command::Help),
+    ("مساعدة", Command::Help),
+    ("cancel", Command::Cancel),
+    ("back", Command::Cancel),
+    ("wapas", Command::Cancel),
+    ("khatam", Command::Cancel),
+    ("واپس", Command::Cancel),
+    ("منسوخ", Command::Cancel),
+    ("رجوع", Command::Cancel),
+    ("إلغاء", Command::Cancel),
+    ("الغاء", Command::Cancel),
+    ("language", Command::Language),
+    ("zaban", Command::Language),
+    ("zuban", Command::Language),
+    ("زبان", Command::Language),
+    ("اللغة", Command::Language),
+    ("english", Command::SetLanguage(Locale::En)),
+    ("urdu", Command::SetLanguage(Locale::Ur)),
+    ("اردو", Command::SetLanguage(Locale::Ur)),
+    ("arabic", Command::SetLanguage(Locale::Ar)),
+    ("عربي", Command::SetLanguage(Locale::Ar)),
+    ("العربية", Command::SetLanguage(Locale::Ar)),
+    ("عربی", Command::SetLanguage(Locale::Ar)),
+    ("stop", Command::Stop),
+    ("unsubscribe", Command::Stop),
+    ("band", Command::Stop),
+    ("بند", Command::Stop),
+    ("توقف", Command::Stop),
+    ("ايقاف", Command::Stop),
+    ("start", Command::Start),
+    ("shuru", Command::Start),
+    ("شروع", Command::Start),
+    ("ابدأ", Command::Start),
+    ("talk to a person", Command::Human),
+    ("talk to office", Command::Human),
+    ("agent", Command::Human),
+    ("human", Command::Human),
+    ("office", Command::Human),
+    ("insaan", Command::Human),
+    ("baat karni hai", Command::Human),
+    ("دفتر", Command::Human),
+    ("عملے سے بات", Command::Human),
+    ("موظف", Command::Human),
+    ("التحدث مع موظف", Command::Human),
+];
+
+pub fn command(text: &str) -> Option<Command> {
+    let t = input::normalise(text);
+    COMMANDS.iter().find(|(w, _)| *w == t).map(|(_, c)| *c)
+}
+
+/// The engine's answer to one input.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub session: Session,
+    pub effects: Vec<Effect>,
+}
+
+struct Run<'a> {
+    lib: &'a Library,
+    ctx: &'a Context,
+    s: Session,
+    fx: Vec<Effect>,
+    steps: usize,
+}
+
+/// One step of the conversation.
+pub fn step(lib: &Library, session: Session, input: Input, ctx: &Context) -> Output {
+    let mut run = Run {
+        lib,
+        ctx,
+        s: session,
+        fx: Vec::new(),
+        steps: 0,
+    };
+    run.input(input);
+    Output {
+        session: run.s,
+        effects: run.fx,
+    }
+}
+
+/// Why a flow could not go on (internal: every one ends in a message and a handoff).
+#[derive(Debug)]
+struct Broken(String);
+
+impl<'a> Run<'a> {
+    fn locale(&self) -> Locale {
+        self.s.locale.unwrap_or(self.ctx.default_locale)
+    }
+
+    fn role(&self) -> Role {
+        self.s.who.as_ref().map(|w| w.role).unwrap_or(Role::Unknown)
+    }
+
+    fn text(&self, key: &str, vars: &Map<String, Value>) -> String {
+        match self.lib.texts.render(self.locale(), key, vars) {
+            Ok(t) => t,
+            Err(e) => {
+                // `flows check` makes this unreachable for shipped flows; never send a
+                // raw key to a parent, fall back to English.
+                tracing::error!(error = %e, "text could not be rendered");
+                self.lib
+                    .texts
+                    .render(Locale::En, key, vars)
+                    .unwrap_or_else(|_| String::from("…"))
+            }
+        }
+    }
+
+    fn say_key(&mut self, key: &str) {
+        let vars = self.vars_for_text();
+        let t = self.text(key, &vars);
+        self.send(OutboundMessage::text(t), None);
+    }
+
+    fn send(&mut self, mut msg: OutboundMessage, policy: Option<&WindowPolicy>) {
+        if let (
+            Some(p),
+            OutboundMessage::Text {
+                template,
+                template_vars,
+                ..
+            },
+        ) = (policy, &mut msg)
+        {
+            if let Some(name) = &p.template {
+                *template = Some(name.clone());
+                *template_vars = p
+                    .vars
+                    .iter()
+                    .map(|e| {
+                        let v = self.resolve(e);
+                        super::text::format_value(self.locale(), &v).unwrap_or_default()
+                    })
+                    .collect();
+            }
+        }
+        self.fx.push(Effect::Send(msg));
+    }
+
+    fn frame(&self) -> Option<&Frame> {
+        self.s.frames.last()
+    }
+
+    fn frame_mut(&mut self) -> Option<&mut Frame> {
+        self.s.frames.last_mut()
+    }
+
+    fn flow_of(&self, frame: &Frame) -> Result<&'a Flow, Broken> {
+        self.lib.version(&frame.flow, &frame.hash).ok_or_else(|| {
+            Broken(format!(
+                "flow {} version {} is not loaded",
+                frame.flow, frame.hash
+            ))
+        })
+    }
+
+    fn current(&self) -> Result<(&'a Flow, &'a Step), Broken> {
+        let frame = self
+            .frame()
+            .ok_or_else(|| Broken("no running flow".into()))?;
+        let flow = self.flow_of(frame)?;
+        let step = flow
+            .step(&frame.step)
+            .map(|(_, s)| s)
+            .ok_or_else(|| Broken(format!("step {} missing in {}", frame.step, flow.id)))?;
+        Ok((flow, step))
+    }
+
+    /// Variables visible to texts: the frame's, plus `today`.
+    fn vars_for_text(&self) -> Map<String, Value> {
+        let mut v = self.frame().map(|f| f.vars.clone()).unwrap_or_default();
+        v.insert("today".into(), super::text::date_value(self.ctx.today));
+        v
+    }
+
+    /// `$name`, `$name.field`, `$who.id`, `$who.role`, `$today`; anything else is literal.
+    fn resolve(&self, expr: &str) -> Value {
+        let Some(path) = expr.strip_prefix('$') else {
+            return Value::String(expr.to_string());
+        };
+        let mut parts = path.split('.');
+        let head = parts.next().unwrap_or_default();
+        let mut value = match head {
+            "who" => match &self.s.who {
+                Some(w) => serde_json::json!({
+                    "id": w.id.to_string(),
+                    "role": serde_json::to_value(w.role).unwrap_or(Value::Null),
+                }),
+                None => Value::Null,
+            },
+            "today" => Value::String(self.ctx.today.format("%Y-%m-%d").to_string()),
+            "locale" => Value::String(self.locale().as_str().to_string()),
+            name => self
+                .frame()
+                .and_then(|f| f.vars.get(name))
+                .cloned()
+                .unwrap_or(Value::Null),
+        };
+        for p in parts {
+            value = match (&value, p.parse::<usize>()) {
+                (Value::Array(a), Ok(i)) => a.get(i).cloned().unwrap_or(Value::Null),
+                (Value::Object(o), _) => o.get(p).cloned().unwrap_or(Value::Null),
+                _ => Value::Null,
+            };
+        }
+        value
+    }
+
+    // ---- inputs ----
+
+    fn input(&mut self, input: Input) {
+        match input {
+            Input::Trigger(t) => self.trigger(t),
+            Input::Result(r) => self.result(r),
+            Input::Timeout { token } => self.timeout(&token),
+            other => self.message(other),
+        }
+    }
+
+    fn trigger(&mut self, t: Trigger) {
+        let Some(flow) = self.lib.current(&t.flow) else {
+            tracing::error!(flow = %t.flow, "trigger for an unknown flow dropped");
+            return;
+        };
+        if self.s.quiet && !flow.essential {
+            self.fx
+                .push(Effect::Log(format!("flow.{}.skipped_quiet", t.flow)));
+            return;
+        }
+        // Already running (a reminder for a form being answered): ask again.
+        if self
+            .s
+            .frames
+            .iter()
+            .any(|f| f.key.as_deref() == Some(t.key.as_str()))
+        {
+            if self.s.wait.is_some() && !self.s.handoff {
+                self.reask();
+            }
+            return;
+        }
+        if self.s.handoff || self.s.calling || !self.s.frames.is_empty() {
+            if !self.s.queue.iter().any(|q| q.key == t.key) {
+                self.s.queue.push(t);
+            }
+            return;
+        }
+        self.start(&t.flow, t.vars, Some(t.key));
+        self.go();
+    }
+
+    fn result(&mut self, r: Result<Map<String, Value>, String>) {
+        if !self.s.calling {
+            return;
+        }
+        self.s.calling = false;
+        let Ok((_, step)) = self.current() else {
+            return self.broken(Broken("result without a running call".into()));
+        };
+        let StepKind::Call { out, on_error, .. } = &step.kind else {
+            return self.broken(Broken("result for a step that is not a call".into()));
+        };
+        match r {
+            Ok(values) => {
+                if let Some(f) = self.frame_mut() {
+                    for (from, to) in out {
+                        f.vars
+                            .insert(to.clone(), values.get(from).cloned().unwrap_or(Value::Null));
+                    }
+                }
+                self.advance(step);
+            }
+            Err(code) => match on_error {
+                Some(target) => {
+                    if let Some(f) = self.frame_mut() {
+                        f.vars.insert("error".into(), Value::String(code));
+                    }
+                    let target = target.clone();
+                    self.jump(&target);
+                }
+                None => {
+                    self.say_key("error-generic");
+                    self.end_all();
+                }
+            },
+        }
+        self.go();
+    }
+
+    fn timeout(&mut self, token: &str) {
+        if self.s.handoff || self.s.wait.as_ref().map(|w| w.token.as_str()) != Some(token) {
+            return; // answered already, or a newer question was asked
+        }
+        let Ok((_, step)) = self.current() else {
+            return;
+        };
+        let StepKind::Ask(ask) = &step.kind else {
+            return;
+        };
+        let Some(t) = &ask.timeout else { return };
+        self.s.wait = None;
+        self.fx.push(Effect::Log("flow.timeout".into()));
+        let target = t.goto.clone();
+        self.jump(&target);
+        self.go();
+    }
+
+    fn message(&mut self, input: Input) {
+        if self.s.handoff {
+            return; // staff are answering this conversation
+        }
+        if let Input::Text(t) = &input {
+            if let Some(c) = command(t) {
+                return self.command(c);
+            }
+        }
+        if self.s.calling {
+            return;
+        }
+        if self.s.wait.is_none() {
+            // Nothing asked: greet with the menu (or the login question).
+            self.start_menu();
+            return self.go();
+        }
+        self.answer(input);
+    }
+
+    fn command(&mut self, c: Command) {
+        self.fx
+            .push(Effect::Log(format!("command.{c:?}").to_lowercase()));
+        match c {
+            Command::Menu => {
+                self.end_all();
+                self.start_menu();
+                self.go();
+            }
+            Command::Cancel => {
+                if !self.s.frames.is_empty() {
+                    self.say_key("cancelled");
+                }
+                self.end_all();
+                self.start_menu();
+                self.go();
+            }
+            Command::Help => {
+                let key = match self.role() {
+                    Role::Unknown => "help-unknown",
+                    Role::Guardian => "help-guardian",
+                    Role::Teacher => "help-teacher",
+                };
+                self.say_key(key);
+                if self.s.wait.is_some() {
+                    self.reask();
+                }
+            }
+            Command::Language => {
+                self.s.wait = None;
+                self.start("language", Map::new(), None);
+                self.go();
+            }
+            Command::SetLanguage(l) => {
+                self.s.locale = Some(l);
+                self.say_key("language-set");
+                if self.s.wait.is_some() {
+                    self.reask();
+                } else {
+                    self.start_menu();
+                    self.go();
+                }
+            }
+            Command::Stop => {
+                self.s.quiet = true;
+                self.say_key("stopped");
+            }
+            Command::Start => {
+                self.s.quiet = false;
+                self.say_key("started");
+            }
+            Command::Human => self.handoff("handoff-requested"),
+        }
+    }
+
+    fn start_menu(&mut self) {
+        let menu = match self.role() {
+            Role::Unknown => "login",
+            Role::Guardian => "menu",
+            Role::Teacher => "teacher_menu",
+        };
+        self.start(menu, Map::new(), None);
+    }
+
+    /// Pushes a new frame at the flow's first step (the caller runs `go`).
+    fn start(&mut self, flow_id: &str, vars: Map<String, Value>, key: Option<String>) {
+        let Some(flow) = self.lib.current(flow_id) else {
+            return self.broken(Broken(format!("unknown flow {flow_id}")));
+        };
+        if !flow.roles.is_empty() && !flow.roles.contains(&self.role()) {
+            self.say_key("not-allowed");
+            if flow_id != "login" && self.role() == Role::Unknown {
+                self.start("login", Map::new(), None);
+            }
+            return;
+        }
+        let Some(first) = flow.first() else {
+            return self.broken(Broken(format!("flow {flow_id} has no steps")));
+        };
+        self.fx.push(Effect::Log(format!("flow.{flow_id}.start")));
+        self.s.wait = None;
+        self.s.frames.push(Frame {
+            flow: flow.id.clone(),
+            hash: flow.hash.clone(),
+            step: first.id.clone(),
+            vars,
+            visits: BTreeMap::new(),
+            each: None,
+            key,
+        });
+    }
+
+    fn end_all(&mut self) {
+        self.s.frames.clear();
+        self.s.wait = None;
+        self.s.calling = false;
+    }
+
+    fn handoff(&mut self, key: &str) {
+        self.say_key(key);
+        self.end_all();
+        self.s.handoff = true;
+        self.fx.push(Effect::Handoff);
+    }
+
+    fn broken(&mut self, b: Broken) {
+        tracing::error!(problem = %b.0, "conversation flow broken; handing off to staff");
+        self.handoff("error-handoff");
+    }
+
+    /// Sets the top frame's step.
+    fn jump(&mut self, step: &str) {
+        if let Some(f) = self.frame_mut() {
+            f.step = step.to_string();
+        }
+    }
+
+    /// Moves to the step after `step` (its `next`, or the one below; none ends the flow).
+    fn advance(&mut self, step: &Step) {
+        if let Some(n) = &step.next {
+            let n = n.clone();
+            return self.jump(&n);
+        }
+        let next = self
+            .frame()
+            .and_then(|f| self.flow_of(f).ok())
+            .and_then(|flow| flow.after(&step.id))
+            .map(|s| s.id.clone());
+        match next {
+            Some(n) => self.jump(&n),
+            None => self.finish_frame(),
+        }
+    }
+
+    /// The top frame ended: return to the one below, or start a queued trigger.
+    fn finish_frame(&mut self) {
+        self.s.frames.pop();
+        self.s.wait = None;
+        let Some(parent) = self.s.frames.last_mut() else {
+            if !self.s.queue.is_empty() {
+                let t = self.s.queue.remove(0);
+                self.start(&t.flow, t.vars, Some(t.key));
+            }
+            return;
+        };
+        // A for_each continues with the next item; an interrupted ask is asked again.
+        if let Some(each) = parent.each.as_mut() {
+            each.index += 1;
+        }
+    }
+
+    /// Runs steps until the conversation waits, calls out, or ends.
+    fn go(&mut self) {
+        loop {
+            if self.s.handoff || self.s.calling || self.s.wait.is_some() {
+                return;
+            }
+            if self.frame().is_none() {
+                return;
+            }
+            self.steps += 1;
+            if self.steps > MAX_STEPS_PER_INPUT {
+                return self.loop_guard();
+            }
+            let (flow, step) = match self.current() {
+                Ok(x) => x,
+                Err(b) => return self.broken(b),
+            };
+            let visits = {
+                let Some(f) = self.frame_mut() else { return };
+                let v = f.visits.entry(step.id.clone()).or_insert(0);
+                *v += 1;
+                *v
+            };
+            if visits > MAX_VISITS {
+                return self.loop_guard();
+            }
+            if let Err(b) = self.exec(flow, step) {
+                return self.broken(b);
+            }
+        }
+    }
+
+    fn loop_guard(&mut self) {
+        self.fx.push(Effect::Log("flow.loop_guard".into()));
+        self.handoff("loop-handoff");
+    }
+
+    fn exec(&mut self, flow: &'a Flow, step: &'a Step) -> Result<(), Broken> {
+        let policy = step.window_policy.as_ref().or(flow.window_policy.as_ref());
+        match &step.kind {
+            StepKind::Say { text, lines } => {
+                let vars = self.vars_for_text();
+                let mut out = self.text(text, &vars);
+                if let Some(l) = lines {
+                    for item in self
+                        .resolve(&format!("${}", l.each))
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                    {
+                        let mut v = vars.clone();
+                        if let Value::Object(o) = item {
+                            v.extend(o.clone());
+                        }
+                        out.push('\n');
+                        out.push_str(&self.text(&l.text, &v));
+                    }
+                }
+                self.send(OutboundMessage::text(out), policy);
+                self.advance(step);
+            }
+            StepKind::Ask(ask) => self.ask(ask, policy)?,
+            StepKind::Call { action, args, .. } => {
+                let args: Map<String, Value> = args
+                    .iter()
+                    .map(|(k, e)| (k.clone(), self.resolve(e)))
+                    .collect();
+                if action == "set_language" {
+                    // Handled here: it only changes the session.
+                    if let Some(l) = args
+                        .get("locale")
+                        .and_then(Value::as_str)
+                        .and_then(|l| l.parse::<Locale>().ok())
+                    {
+                        self.s.locale = Some(l);
+                    }
+                    self.advance(step);
+                } else {
+                    self.s.calling = true;
+                    self.fx.push(Effect::Call {
+                        action: action.clone(),
+                        args,
+                    });
+                }
+            }
+            StepKind::Branch { on, cases, default } => {
+                let v = self.resolve(on);
+                let key = match &v {
+                    Value::String(s) => s.clone(),
+                    Value::Null => "null".into(),
+                    other => other.to_string(),
+                };
+                let target = cases.get(&key).unwrap_or(default).clone();
+                self.jump(&target);
+            }
+            StepKind::Goto(to) => self.jump(to),
+            StepKind::Set(values) => {
+                let resolved: Vec<(String, Value)> = values
+                    .iter()
+                    .map(|(k, e)| (k.clone(), self.resolve(e)))
+                    .collect();
+                if let Some(f) = self.frame_mut() {
+                    f.vars.extend(resolved);
+                }
+                self.advance(step);
+            }
+            StepKind::ForEach {
+                list,
+                item,
+                flow: each_flow,
+            } => {
+                let frame = self.frame().ok_or_else(|| Broken("no frame".into()))?;
+                let each = match &frame.each {
+                    Some(e) => e.clone(),
+                    None => Each {
+                        items: self
+                            .resolve(&format!("${list}"))
+                            .as_array()
+                            .cloned()
+                            .unwrap_or_default(),
+                        index: 0,
+                        item: item.clone(),
+                        flow: each_flow.clone(),
+                    },
+                };
+                if each.index >= each.items.len() {
+                    if let Some(f) = self.frame_mut() {
+                        f.each = None;
+                        // The loop itself may run again later (a new list).
+                        f.visits.remove(&step.id);
+                    }
+                    self.advance(step);
+                } else {
+                    let mut vars = frame.vars.clone();
+                    vars.insert(each.item.clone(), each.items[each.index].clone());
+                    let child = each.flow.clone();
+                    if let Some(f) = self.frame_mut() {
+                        f.each = Some(each);
+                        // Each item revisits this step: it is bounded by the list.
+                        f.visits.remove(&step.id);
+                    }
+                    self.start(&child, vars, None);
+                }
+            }
+            StepKind::Flow(target) => {
+                let id = match self.resolve(target) {
+                    Value::String(s) => s,
+                    _ => return Err(Broken(format!("flow target {target} is not a flow id"))),
+                };
+                if self.lib.current(&id).is_none() {
+                    return Err(Broken(format!("no flow named {id}")));
+                }
+                let key = self.frame().and_then(|f| f.key.clone());
+                self.s.frames.pop();
+                self.start(&id, Map::new(), key);
+            }
+            StepKind::Handoff(text) => {
+                let vars = self.vars_for_text();
+                let t = self.text(text, &vars);
+                self.send(OutboundMessage::text(t), policy);
+                self.end_all();
+                self.s.handoff = true;
+                self.fx.push(Effect::Handoff);
+            }
+            StepKind::End(text) => {
+                if let Some(t) = text {
+                    let vars = self.vars_for_text();
+                    let t = self.text(t, &vars);
+                    self.send(OutboundMessage::text(t), policy);
+                }
+                self.finish_frame();
+            }
+        }
+        Ok(())
+    }
+
+    /// Asks the current step's question (a fresh token: older buttons expire).
+    fn ask(&mut self, ask: &Ask, policy: Option<&WindowPolicy>) -> Result<(), Broken> {
+        self.s.seq += 1;
+        let token = format!("q{}", self.s.seq);
+        let vars = self.vars_for_text();
+        let text = self.text(&ask.text, &vars);
+        let choices = self.offered(ask, &vars);
+        let msg = OutboundMessage::Text {
+            text,
+            choices: choices
+                .iter()
+                .enumerate()
+                .map(|(i, (_, title))| Choice {
+                    id: format!("{token}.{}", i + 1),
+                    title: title.clone(),
+                })
+                .collect(),
+            template: None,
+            template_vars: Vec::new(),
+        };
+        let numbered = ask.render == Render::Numbered;
+        let msg = if numbered {
+            OutboundMessage::text(msg.as_numbered_text())
+        } else {
+            msg
+        };
+        self.send(msg, policy);
+        if let Some(t) = &ask.timeout {
+            self.fx.push(Effect::Timer {
+                token: token.clone(),
+                after: t.after,
+            });
+        }
+        let retries_left = self
+            .s
+            .wait
+            .as_ref()
+            .filter(|w| w.choices == choices)
+            .map(|w| w.retries_left)
+            .unwrap_or(ask.retries);
+        self.s.wait = Some(Wait {
+            token,
+            retries_left,
+            choices,
+        });
+        Ok(())
+    }
+
+    fn offered(&self, ask: &Ask, vars: &Map<String, Value>) -> Vec<(Value, String)> {
+        if let Some(from) = &ask.choices_from {
+            return self
+                .resolve(&format!("${from}"))
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|item| {
+                    let id = item.get("id").cloned().unwrap_or(Value::Null);
+                    let label = item
+                        .get("label")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string();
+                    (id, label)
+                })
+                .collect();
+        }
+        match ask.input {
+            InputKind::YesNo if ask.choices.is_empty() => vec![
+                (Value::Bool(true), self.text("yes", vars)),
+                (Value::Bool(false), self.text("no", vars)),
+            ],
+            _ => ask
+                .choices
+                .iter()
+                .map(|c| (Value::String(c.id.clone()), self.text(&c.label, vars)))
+                .collect(),
+        }
+    }
+
+    /// Asks the waiting question again (after help, a language switch, a stale button).
+    fn reask(&mut self) {
+        let Ok((flow, step)) = self.current() else {
+            return;
+        };
+        if let StepKind::Ask(ask) = &step.kind {
+            let policy = step.window_policy.as_ref().or(flow.window_policy.as_ref());
+            let _ = self.ask(ask, policy);
+        }
+    }
+
+    fn answer(&mut self, input: Input) {
+        let Ok((flow, step)) = self.current() else {
+            self.s.wait = None;
+            return;
+        };
+        let StepKind::Ask(ask) = &step.kind else {
+            self.s.wait = None;
+            return;
+        };
+        // A tapped button from an older question.
+        if let Input::Choice { id, .. } = &input {
+            let token = self
+                .s
+                .wait
+                .as_ref()
+                .map(|w| w.token.clone())
+                .unwrap_or_default();
+            if id.split('.').next() != Some(token.as_str()) {
+                self.fx.push(Effect::Log("flow.stale_choice".into()));
+                self.say_key("choice-expired");
+                return self.reask();
+            }
+        }
+        match self.validate(ask, &input) {
+            Ok(value) => {
+                self.s.wait = None;
+                if let Some(f) = self.frame_mut() {
+                    f.vars.insert(ask.var.clone(), value);
+                }
+                self.advance(step);
+                self.go();
+            }
+            Err(problem) => {
+                let left = self.s.wait.as_ref().map(|w| w.retries_left).unwrap_or(0);
+                if left == 0 {
+                    self.s.wait = None;
+                    match &ask.fallback {
+                        Some(target) => {
+                            let target = target.clone();
+                            self.jump(&target);
+                            self.go();
+                        }
+                        None => self.handoff("retries-handoff"),
+                    }
+                    return;
+                }
+                if let Some(w) = self.s.wait.as_mut() {
+                    w.retries_left -= 1;
+                }
+                let key = ask.reprompt.clone().unwrap_or(problem);
+                self.say_key(&key);
+                let policy = step.window_policy.as_ref().or(flow.window_policy.as_ref());
+                let _ = self.ask(ask, policy);
+            }
+        }
+    }
+
+    /// The answer's value, or the text key explaining what was wrong.
+    fn validate(&self, ask: &Ask, input: &Input) -> Result<Value, String> {
+        let text = match input {
+            Input::Text(t) => Some(t.as_str()),
+            _ => None,
+        };
+        if ask.optional && text.is_some_and(input::is_skip) {
+            return Ok(Value::Null);
+        }
+        let choices = self
+            .s
+            .wait
+            .as_ref()
+            .map(|w| w.choices.clone())
+            .unwrap_or_default();
+        match ask.input {
+            InputKind::Choice | InputKind::YesNo => {
+                if let Input::Choice { id, .. } = input {
+                    let n: usize = id
+                        .rsplit('.')
+                        .next()
+                        .and_then(|n| n.parse().ok())
+                        .unwrap_or(0);
+                    return choices
+                        .get(n.wrapping_sub(1))
+                        .map(|c| c.0.clone())
+                        .ok_or_else(|| "invalid-choice".to_string());
+                }
+                let t = text.ok_or("invalid-choice")?;
+                if ask.input == InputKind::YesNo {
+                    if let Some(b) = input::yes_no(t) {
+                        return Ok(Value::Bool(b));
+                    }
+                }
+                if let Some(n) = input::number(t) {
+                    if n >= 1 {
+                        if let Some(c) = choices.get(n as usize - 1) {
+                            return Ok(c.0.clone());
+                        }
+                    }
+                }
+                let typed = input::normalise(t);
+                for (value, title) in &choices {
+                    if input::normalise(title) == typed {
+                        return Ok(value.clone());
+                    }
+                }
+                for c in &ask.choices {
+                    if input::normalise(&c.id) == typed
+                        || c.words.iter().any(|w| input::normalise(w) == typed)
+                    {
+                        return Ok(Value::String(c.id.clone()));
+                    }
+                }
+                Err("invalid-choice".into())
+            }
+            InputKind::Text => {
+                let t = text
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .ok_or("invalid-text")?;
+                let len = t.chars().count() as i64;
+                if len < ask.min.unwrap_or(1) {
+                    return Err("text-too-short".into());
+                }
+                if len > ask.max.unwrap_or(1000) {
+                    return Err("text-too-long".into());
+                }
+                Ok(Value::String(t.to_string()))
+            }
+            InputKind::Number => {
+                let n = text.and_then(input::number).ok_or("invalid-number")?;
+                if ask.min.is_some_and(|m| n < m) || ask.max.is_some_and(|m| n > m) {
+                    return Err("number-out-of-range".into());
+                }
+                Ok(Value::from(n))
+            }
+            InputKind::Numbers => {
+                let t = text.ok_or("invalid-numbers")?;
+                if input::number(t) == Some(0) {
+                    return Ok(Value::Array(Vec::new()));
+                }
+                let ns = input::numbers(t).ok_or("invalid-numbers")?;
+                if ns
+                    .iter()
+                    .any(|n| ask.min.is_some_and(|m| *n < m) || ask.max.is_some_and(|m| *n > m))
+                {
+                    return Err("number-out-of-range".into());
+                }
+                let max = self.resolve("$count").as_i64();
+                if ns.iter().any(|n| *n < 1 || max.is_some_and(|m| *n > m)) {
+                    return Err("number-out-of-range".into());
+                }
+                Ok(Value::from(ns))
+            }
+            InputKind::Date => {
+                let d = text
+                    .and_then(|t| input::date(t, self.ctx.today))
+                    .ok_or("invalid-date")?;
+                if d < self.ctx.today {
+                    return Err("date-in-past".into());
+                }
+                Ok(super::text::date_value(d))
+            }
+            InputKind::DateRange => {
+                let (from, to) = text
+                    .and_then(|t| input::date_range(t, self.ctx.today))
+                    .ok_or("invalid-date")?;
+                if from < self.ctx.today {
+                    return Err("date-in-past".into());
+                }
+                if to < from {
+                    return Err("date-range-inverted".into());
+                }
+                if (to - from).num_days() > 60 {
+                    return Err("date-range-too-long".into());
+                }
+                let days = (to - from).num_days() + 1;
+                Ok(serde_json::json!({
+                    "from": super::text::date_value(from),
+                    "to": super::text::date_value(to),
+                    "days": days,
+                }))
+            }
+            InputKind::Photo | InputKind::Document => match input {
+                Input::Media { image, key } => {
+                    if ask.input == InputKind::Photo && !image {
+                        return Err("need-photo".into());
+                    }
+                    Ok(serde_json::json!({ "media": key }))
+                }
+                _ if ask.input == InputKind::Photo => Err("need-photo".into()),
+                _ => Err("need-document".into()),
+            },
+            InputKind::AccessCode => {
+                let code = text
+                    .and_then(AccessCode::parse)
+                    .ok_or("invalid-code-format")?;
+                Ok(Value::String(code.expose().to_string()))
+            }
+        }
+    }
+}
+
+impl Session {
+    /// Staff handed the conversation back to the bot.
+    pub fn hand_back(&mut self) {
+        self.handoff = false;
+        self.frames.clear();
+        self.wait = None;
+        self.calling = false;
+    }
+
+    /// A short description for logs (no personal data).
+    pub fn position(&self) -> String {
+        match self.frames.last() {
+            Some(f) => format!("{}/{}", f.flow, f.step),
+            None if self.handoff => "handoff".into(),
+            None => "idle".into(),
+        }
+    }
+}

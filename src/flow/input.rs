@@ -1,0 +1,336 @@
+//! Understanding what people type: digits in any script, yes/no in English, Urdu,
+//! Roman Urdu and Arabic, dates and date ranges, numbers and access codes. Pure.
+
+use crate::domain::phone::normalise_digits;
+use chrono::{Datelike, Duration, NaiveDate};
+
+/// Lower case, Urdu/Arabic-Indic digits as ASCII, surrounding spaces and
+/// punctuation removed, inner runs of spaces collapsed.
+pub fn normalise(s: &str) -> String {
+    let s = normalise_digits(s).to_lowercase();
+    let trimmed = s.trim_matches(|c: char| {
+        c.is_whitespace() || matches!(c, '.' | '!' | '?' | '؟' | '۔' | ',' | '،' | '"' | '\'')
+    });
+    trimmed.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+const YES: &[&str] = &[
+    "yes",
+    "y",
+    "yeah",
+    "yep",
+    "ok",
+    "okay",
+    "approve",
+    "agree",
+    "haan",
+    "han",
+    "haa",
+    "ha",
+    "ji",
+    "jee",
+    "ji haan",
+    "theek",
+    "thik",
+    "ہاں",
+    "ہاں جی",
+    "جی",
+    "جی ہاں",
+    "ٹھیک",
+    "نعم",
+    "اي",
+    "أي",
+    "ايوه",
+    "موافق",
+    "أوافق",
+    "اوافق",
+];
+const NO: &[&str] = &[
+    "no",
+    "n",
+    "nope",
+    "decline",
+    "disagree",
+    "nahi",
+    "nahin",
+    "nai",
+    "na",
+    "ji nahi",
+    "نہیں",
+    "نہ",
+    "جی نہیں",
+    "لا",
+    "لأ",
+    "غير موافق",
+    "ارفض",
+    "أرفض",
+];
+
+pub fn yes_no(text: &str) -> Option<bool> {
+    let t = normalise(text);
+    if YES.contains(&t.as_str()) {
+        Some(true)
+    } else if NO.contains(&t.as_str()) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Words that mean "nothing to add" for optional answers.
+pub fn is_skip(text: &str) -> bool {
+    matches!(
+        normalise(text).as_str(),
+        "skip"
+            | "none"
+            | "no"
+            | "nothing"
+            | "-"
+            | "nahi"
+            | "kuch nahi"
+            | "چھوڑیں"
+            | "کچھ نہیں"
+            | "نہیں"
+            | "تخطي"
+            | "لا"
+            | "لا شيء"
+    )
+}
+
+pub fn number(text: &str) -> Option<i64> {
+    let t = normalise(text);
+    let t: String = t
+        .chars()
+        .filter(|c| *c != ',' && *c != '\u{066C}')
+        .collect();
+    t.parse::<i64>().ok()
+}
+
+/// Several numbers, as "3 7 12" or "3, 7, 12" (teacher attendance by list).
+pub fn numbers(text: &str) -> Option<Vec<i64>> {
+    let t = normalise(text);
+    let parts: Vec<&str> = t
+        .split(|c: char| c == ',' || c == '،' || c.is_whitespace())
+        .filter(|p| !p.is_empty())
+        .collect();
+    if parts.is_empty() {
+        return None;
+    }
+    parts.iter().map(|p| p.parse::<i64>().ok()).collect()
+}
+
+const MONTHS: &[(&str, u32)] = &[
+    ("january", 1),
+    ("jan", 1),
+    ("february", 2),
+    ("feb", 2),
+    ("march", 3),
+    ("mar", 3),
+    ("april", 4),
+    ("apr", 4),
+    ("may", 5),
+    ("june", 6),
+    ("jun", 6),
+    ("july", 7),
+    ("jul", 7),
+    ("august", 8),
+    ("aug", 8),
+    ("september", 9),
+    ("sept", 9),
+    ("sep", 9),
+    ("october", 10),
+    ("oct", 10),
+    ("november", 11),
+    ("nov", 11),
+    ("december", 12),
+    ("dec", 12),
+    ("جنوری", 1),
+    ("فروری", 2),
+    ("مارچ", 3),
+    ("اپریل", 4),
+    ("مئی", 5),
+    ("جون", 6),
+    ("جولائی", 7),
+    ("اگست", 8),
+    ("ستمبر", 9),
+    ("اکتوبر", 10),
+    ("نومبر", 11),
+    ("دسمبر", 12),
+    ("يناير", 1),
+    ("فبراير", 2),
+    ("مارس", 3),
+    ("أبريل", 4),
+    ("ابريل", 4),
+    ("مايو", 5),
+    ("يونيو", 6),
+    ("يوليو", 7),
+    ("أغسطس", 8),
+    ("اغسطس", 8),
+    ("سبتمبر", 9),
+    ("أكتوبر", 10),
+    ("اكتوبر", 10),
+    ("نوفمبر", 11),
+    ("ديسمبر", 12),
+];
+
+fn month(word: &str) -> Option<u32> {
+    MONTHS.iter().find(|(w, _)| *w == word).map(|(_, m)| *m)
+}
+
+/// A day typed without a year is this year's, or next year's when this year's is
+/// more than 30 days ago (so "5/1" typed in December means January).
+fn infer_year(today: NaiveDate, m: u32, d: u32) -> Option<NaiveDate> {
+    let this = NaiveDate::from_ymd_opt(today.year(), m, d)?;
+    if this < today - Duration::days(30) {
+        NaiveDate::from_ymd_opt(today.year() + 1, m, d)
+    } else {
+        Some(this)
+    }
+}
+
+/// One date: today / tomorrow (also aaj, kal, آج, کل, اليوم, غدا), 5/12, 5/12/2026,
+/// 5-12-2026, 2026-12-05, "5 dec", "5 december 2026", "dec 5".
+pub fn date(text: &str, today: NaiveDate) -> Option<NaiveDate> {
+    let t = normalise(text);
+    match t.as_str() {
+        "today" | "aaj" | "آج" | "اليوم" => return Some(today),
+        "tomorrow" | "kal" | "کل" | "غدا" | "غداً" | "بكرة" | "بكره" => {
+            return today.succ_opt()
+        }
+        _ => {}
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(&t, "%Y-%m-%d") {
+        return Some(d);
+    }
+    let sep = |c: char| c == '/' || c == '-' || c == '.';
+    if t.contains(sep) && t.chars().all(|c| c.is_ascii_digit() || sep(c)) {
+        let parts: Vec<u32> = t.split(sep).filter_map(|p| p.parse().ok()).collect();
+        return match parts.as_slice() {
+            [d, m] => infer_year(today, *m, *d),
+            [d, m, y] => {
+                let y = if *y < 100 {
+                    2000 + *y as i32
+                } else {
+                    *y as i32
+                };
+                NaiveDate::from_ymd_opt(y, *m, *d)
+            }
+            _ => None,
+        };
+    }
+    let words: Vec<&str> = t.split_whitespace().collect();
+    let (d, m, y) = match words.as_slice() {
+        [a, b] => match (a.parse::<u32>(), month(b), month(a), b.parse::<u32>()) {
+            (Ok(d), Some(m), _, _) => (d, m, None),
+            (_, _, Some(m), Ok(d)) => (d, m, None),
+            _ => return None,
+        },
+        [a, b, c] => match (a.parse::<u32>(), month(b), c.parse::<i32>()) {
+            (Ok(d), Some(m), Ok(y)) => (d, m, Some(y)),
+            _ => match (month(a), b.parse::<u32>(), c.parse::<i32>()) {
+                (Some(m), Ok(d), Ok(y)) => (d, m, Some(y)),
+                _ => return None,
+            },
+        },
+        _ => return None,
+    };
+    match y {
+        Some(y) => NaiveDate::from_ymd_opt(y, m, d),
+        None => infer_year(today, m, d),
+    }
+}
+
+const RANGE_SEPARATORS: &[&str] = &[
+    " to ", " till ", " until ", " tak ", " se ", " - ", " – ", " تا ", " سے ", " تک ", " إلى ",
+    " الى ", " حتى ",
+];
+
+/// A single day or a range ("5/12 to 7/12", "5 dec - 7 dec", "aaj se kal").
+pub fn date_range(text: &str, today: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
+    let t = normalise(text);
+    let padded = format!(" {t} ");
+    for sep in RANGE_SEPARATORS {
+        if let Some((a, b)) = padded.split_once(sep) {
+            let (a, b) = (a.trim(), b.trim());
+            // "aaj se kal tak": the trailing "tak" is just the end marker.
+            let b = b
+                .strip_suffix(" tak")
+                .or(b.strip_suffix(" تک"))
+                .unwrap_or(b);
+            if !a.is_empty() && !b.is_empty() {
+                let from = date(a, today)?;
+                let to = date(b, today)?;
+                return Some((from, to));
+            }
+        }
+    }
+    // "5/12-7/12": two slash dates joined by a hyphen.
+    if t.contains('/') {
+        if let Some((a, b)) = t.split_once('-') {
+            if let (Some(from), Some(to)) = (date(a, today), date(b, today)) {
+                return Some((from, to));
+            }
+        }
+    }
+    date(&t, today).map(|d| (d, d))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn yes_no_in_four_ways() {
+        for y in ["Yes", "haan", "ہاں", "نعم", " ji "] {
+            assert_eq!(yes_no(y), Some(true), "{y}");
+        }
+        for n in ["no", "Nahi", "نہیں", "لا"] {
+            assert_eq!(yes_no(n), Some(false), "{n}");
+        }
+        assert_eq!(yes_no("maybe"), None);
+    }
+
+    #[test]
+    fn digits_in_any_script() {
+        assert_eq!(number("۲"), Some(2));
+        assert_eq!(number("٣"), Some(3));
+        assert_eq!(number(" 12. "), Some(12));
+        assert_eq!(numbers("3 ۷, 12"), Some(vec![3, 7, 12]));
+        assert_eq!(numbers("3 x"), None);
+    }
+
+    #[test]
+    fn dates_and_ranges() {
+        let today = day(2026, 11, 24);
+        assert_eq!(date("kal", today), Some(day(2026, 11, 25)));
+        assert_eq!(date("5/12", today), Some(day(2026, 12, 5)));
+        assert_eq!(date("۵/۱۲/۲۰۲۶", today), Some(day(2026, 12, 5)));
+        assert_eq!(date("5 dec", today), Some(day(2026, 12, 5)));
+        assert_eq!(date("5 دسمبر", today), Some(day(2026, 12, 5)));
+        assert_eq!(date("dec 5 2026", today), Some(day(2026, 12, 5)));
+        // Early January typed in late November is next year's.
+        assert_eq!(date("5/1", today), Some(day(2027, 1, 5)));
+        assert_eq!(date("31/2", today), None);
+        assert_eq!(
+            date_range("5/12 to 7/12", today),
+            Some((day(2026, 12, 5), day(2026, 12, 7)))
+        );
+        assert_eq!(
+            date_range("5/12-7/12", today),
+            Some((day(2026, 12, 5), day(2026, 12, 7)))
+        );
+        assert_eq!(
+            date_range("aaj se kal tak", today),
+            Some((day(2026, 11, 24), day(2026, 11, 25)))
+        );
+        assert_eq!(
+            date_range("tomorrow", today),
+            Some((day(2026, 11, 25), day(2026, 11, 25)))
+        );
+        assert_eq!(date_range("next week", today), None);
+    }
+}
