@@ -31,6 +31,50 @@ pub enum AppError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Templates(#[from] crate::channel::templates::TemplateError),
+    #[error("invalid flows (fix them, then start again):\n{0}")]
+    Flows(String),
+}
+
+/// The service's clock. Tests and the transcript runner move it forward to reach
+/// timeouts and closed windows without waiting.
+#[derive(Debug, Default)]
+pub struct Clock {
+    offset_seconds: std::sync::atomic::AtomicI64,
+}
+
+impl Clock {
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now()
+            + chrono::Duration::seconds(
+                self.offset_seconds
+                    .load(std::sync::atomic::Ordering::Relaxed),
+            )
+    }
+    pub fn advance(&self, by: chrono::Duration) {
+        self.offset_seconds
+            .fetch_add(by.num_seconds(), std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Loads and checks the flows, records their versions and loads earlier ones, so a
+/// conversation started on an older version finishes on it.
+pub async fn load_flows(
+    dir: &std::path::Path,
+    control: &dyn crate::store::ControlStore,
+) -> Result<crate::flow::Library, AppError> {
+    let mut lib = crate::flow::Library::load(dir).map_err(|e| AppError::Flows(e.to_string()))?;
+    let problems = crate::flow::check::check(&lib);
+    if !problems.is_empty() {
+        let list: Vec<String> = problems.iter().map(|p| format!("  {p}")).collect();
+        return Err(AppError::Flows(list.join("\n")));
+    }
+    control.record_flow_versions(&lib.sources).await?;
+    for (id, hash, source) in control.flow_versions().await? {
+        if let Err(e) = lib.add_version(&id, &hash, &source) {
+            tracing::warn!(flow = %id, version = %hash, error = %e, "an earlier flow version no longer parses; sessions on it restart");
+        }
+    }
+    Ok(lib)
 }
 
 #[derive(Clone)]
@@ -44,6 +88,11 @@ pub struct App {
     pub wake: Arc<Notify>,
     /// Approved WhatsApp templates (flows/templates.yaml).
     pub templates: Arc<Templates>,
+    /// The conversations (flows/*.yaml and their texts), checked at start.
+    pub flows: Arc<crate::flow::Library>,
+    pub clock: Arc<Clock>,
+    /// Access-code checks across all schools of this process.
+    pub login_limiter: Arc<governor::DefaultDirectRateLimiter>,
 }
 
 impl App {
@@ -68,6 +117,7 @@ impl App {
             Duration::from_secs(config.key_cache_seconds),
         )
         .await?;
+        let flows = load_flows(&config.flows_dir, tenancy.backend().control.as_ref()).await?;
         let registry = Registry::default();
         registry.reload(&tenancy).await?;
         Ok(Self {
@@ -77,6 +127,9 @@ impl App {
             spool: Arc::new(spool),
             wake: Arc::new(Notify::new()),
             templates: Arc::new(Templates::embedded()?),
+            flows: Arc::new(flows),
+            clock: Arc::new(Clock::default()),
+            login_limiter: crate::worker::driver::global_login_limiter(),
         })
     }
 

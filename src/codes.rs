@@ -33,7 +33,11 @@ pub enum CodeError {
 
 /// 65,536 buckets: with thousands of live codes a bucket holds at most a few.
 pub fn bucket(store: &dyn TenantStore, code: &AccessCode) -> Vec<u8> {
-    store.keys().blind_index(LOOKUP_PURPOSE, code.expose())[..2].to_vec()
+    bucket_with(store.keys(), code)
+}
+
+pub fn bucket_with(keys: &crate::store::crypto::KeyRing, code: &AccessCode) -> Vec<u8> {
+    keys.blind_index(LOOKUP_PURPOSE, code.expose())[..2].to_vec()
 }
 
 /// Issues a fresh single-use code for the contact (revoking their unused ones).

@@ -55,6 +55,7 @@ struct Raw {
     twilio_rate: Option<u32>,
     telegram_rate: Option<u32>,
     send_lease_seconds: Option<u64>,
+    flows_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -78,6 +79,8 @@ pub struct Config {
     pub telegram_rate: u32,
     /// How long a claimed outbox row is held before another sender may retry it.
     pub send_lease_seconds: u64,
+    /// Flow files and their texts (`flows/` beside the binary's working directory).
+    pub flows_dir: PathBuf,
 }
 
 impl Config {
@@ -139,6 +142,7 @@ impl Config {
             twilio_rate: raw.twilio_rate.unwrap_or(10).max(1),
             telegram_rate: raw.telegram_rate.unwrap_or(30).max(1),
             send_lease_seconds: raw.send_lease_seconds.unwrap_or(60).max(1),
+            flows_dir: raw.flows_dir.unwrap_or_else(|| PathBuf::from("flows")),
         })
     }
 

@@ -4,6 +4,7 @@ pub mod app;
 pub mod channel;
 pub mod codes;
 pub mod config;
+pub mod console;
 pub mod domain;
 pub mod flow;
 pub mod fsutil;

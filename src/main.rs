@@ -18,6 +18,9 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
 
+#[path = "bin_cli/flows_cli.rs"]
+mod flows_cli;
+
 #[derive(Parser)]
 #[command(
     name = "raabta",
@@ -53,6 +56,26 @@ enum Command {
     /// WhatsApp (Twilio, Meta) and Telegram channel accounts.
     #[command(subcommand)]
     Channel(ChannelCmd),
+    /// Conversation flows.
+    #[command(subcommand)]
+    Flows(flows_cli::FlowsCmd),
+    /// Talk to a school's bot in the terminal, through the real pipeline.
+    Chat {
+        #[arg(long)]
+        tenant: String,
+        /// Who you are: any id; a phone (E.164) reads naturally.
+        #[arg(long)]
+        from: String,
+    },
+    /// Consent forms (until the web admin page exists).
+    #[command(subcommand)]
+    Consent(flows_cli::ConsentCmd),
+    /// Leave requests: list and decide.
+    #[command(subcommand)]
+    Leave(flows_cli::LeaveCmd),
+    /// Conversations handed to staff.
+    #[command(subcommand)]
+    Handoff(flows_cli::HandoffCmd),
 }
 
 #[derive(Subcommand)]
@@ -122,6 +145,13 @@ enum TenantCmd {
     },
     /// List schools.
     List,
+    /// Change a school setting: recognise_roster_phones on|off (a WhatsApp number on
+    /// the roster is recognised without an access code).
+    Setting {
+        slug: String,
+        name: String,
+        value: String,
+    },
     /// Delete a school's partition, role, keys and registry entry. Irreversible.
     Purge {
         slug: String,
@@ -213,6 +243,11 @@ async fn main() -> anyhow::Result<()> {
         Command::Codes(cmd) => codes_cmd(config, cmd).await,
         Command::Keys(cmd) => keys_cmd(config, cmd).await,
         Command::Channel(cmd) => channel_cmd(config, cmd).await,
+        Command::Flows(cmd) => flows_cli::flows(config, cmd).await,
+        Command::Chat { tenant, from } => flows_cli::chat(config, tenant, from).await,
+        Command::Consent(cmd) => flows_cli::consent(config, cmd).await,
+        Command::Leave(cmd) => flows_cli::leave(config, cmd).await,
+        Command::Handoff(cmd) => flows_cli::handoff(config, cmd).await,
     }
 }
 
@@ -328,6 +363,25 @@ async fn tenant(config: Config, cmd: TenantCmd) -> anyhow::Result<()> {
                 tenant.id,
                 t.backend().partitions.describe(tenant.id)
             );
+        }
+        TenantCmd::Setting { slug, name, value } => {
+            match (name.as_str(), value.as_str()) {
+                ("recognise_roster_phones", "on" | "off") => {}
+                ("recognise_roster_phones", other) => {
+                    bail!("recognise_roster_phones is on or off (got {other:?})")
+                }
+                (other, _) => bail!("unknown setting {other:?}; known: recognise_roster_phones"),
+            }
+            let school = t.school(&slug).await?;
+            let entry = ActivityEntry::now(
+                "cli",
+                "school.setting",
+                Some(format!("setting:{name}")),
+                "cli",
+                json!({ "value": value }),
+            );
+            school.store.set_setting(&name, &value, &entry).await?;
+            println!("{slug}: {name} = {value}");
         }
         TenantCmd::List => {
             let all = t.list().await?;
@@ -498,6 +552,7 @@ fn webhook_path(provider: raabta::domain::message::Provider, route: &str) -> Str
         raabta::domain::message::Provider::Twilio => "/webhooks/twilio".to_string(),
         raabta::domain::message::Provider::Meta => "/webhooks/meta".to_string(),
         raabta::domain::message::Provider::Telegram => format!("/webhooks/telegram/{route}"),
+        raabta::domain::message::Provider::Console => "(console: no webhook)".to_string(),
     }
 }
 

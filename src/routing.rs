@@ -157,6 +157,8 @@ async fn load(tenancy: &Tenancy) -> Result<Routes, StoreError> {
                     Provider::Twilio => &mut routes.twilio,
                     Provider::Meta => &mut routes.meta,
                     Provider::Telegram => &mut routes.telegram,
+                    // The simulator's conversations never come through a channel row.
+                    Provider::Console => continue,
                 };
                 map.insert(row.route_key, account);
             }

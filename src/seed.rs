@@ -18,7 +18,10 @@ pub const DEMO_SLUG: &str = "demo";
 pub const DEMO_ADMIN_EMAIL: &str = "admin@demo.raabta.test";
 const ROSTER: &str = include_str!("../demo/roster.csv");
 const FEES: &str = include_str!("../demo/fees.csv");
-const DEMO_PARENT_PHONE: &str = "+923001110001";
+pub const DEMO_PARENT_PHONE: &str = "+923001110001";
+pub const DEMO_TEACHER_PHONE: &str = "+923001110099";
+/// The class the demo teacher teaches.
+pub const DEMO_TEACHER_CLASS: &str = "Grade 5 A";
 
 /// What a person needs to try the demo. Printed once and kept in `<data>/DEMO.txt`.
 pub struct DemoLogin {
@@ -28,6 +31,8 @@ pub struct DemoLogin {
     pub parent_phone: String,
     pub parent_code: AccessCode,
     pub code_expires: DateTime<Utc>,
+    pub teacher_phone: String,
+    pub teacher_code: AccessCode,
 }
 
 impl std::fmt::Debug for DemoLogin {
@@ -43,13 +48,21 @@ impl DemoLogin {
              \n  Web admin:      {base_url}/admin   (not built yet: arrives with the web admin issue)\n\
              \x20 Admin login:    {} / {}\n\
              \x20 Demo parent:    {} ({}), access code {} (valid until {})\n\
-             \x20 Chat as parent: `raabta chat` (the terminal simulator arrives with the flow engine; not built yet)\n",
+             \x20 Demo teacher:   {} (Grade 5 A), access code {}\n\
+             \n  Try the bot in your terminal (the real pipeline, no phone needed):\n\
+             \x20   cargo run --release -- chat --tenant {DEMO_SLUG} --from {}\n\
+             \x20 then type the parent's access code, and \"menu\", \"fees\", \"chutti\", \"urdu\"…\n\
+             \x20 As the teacher: --from {} and the teacher's code.\n",
             self.admin_email,
             self.admin_password,
             self.parent_name,
             self.parent_phone,
             self.parent_code.display(),
             self.code_expires.format("%Y-%m-%d"),
+            self.teacher_phone,
+            self.teacher_code.display(),
+            self.parent_phone,
+            self.teacher_phone,
         )
     }
 }
@@ -151,7 +164,60 @@ async fn fill(
     };
     let (code, expires) =
         codes::issue(store, parent, chrono::Duration::days(30), "system", "seed").await?;
+
+    let teacher_phone =
+        Phone::parse(DEMO_TEACHER_PHONE, None).map_err(|e| SeedError::Data(e.to_string()))?;
+    let teacher = StaffUser {
+        id: StaffId::new(),
+        full_name: "Demo Teacher".into(),
+        email: "teacher@demo.raabta.test".into(),
+        phone: Some(teacher_phone.clone()),
+        role: StaffRole::Teacher,
+        branch: None,
+        password_hash: None,
+    };
+    store
+        .create_staff(
+            &teacher,
+            &ActivityEntry::now(
+                "system",
+                "staff.create",
+                Some(format!("staff:{}", teacher.id)),
+                "seed",
+                json!({"role": "teacher"}),
+            ),
+        )
+        .await?;
+    let class = store
+        .classes()
+        .await?
+        .into_iter()
+        .find(|c| c.label() == DEMO_TEACHER_CLASS)
+        .ok_or_else(|| SeedError::Data("demo class missing".into()))?;
+    store
+        .assign_class(
+            teacher.id,
+            class.id,
+            &ActivityEntry::now(
+                "system",
+                "staff.assign_class",
+                Some(format!("staff:{}", teacher.id)),
+                "seed",
+                json!({ "class": class.id.0 }),
+            ),
+        )
+        .await?;
+    let (teacher_code, _) = codes::issue(
+        store,
+        ContactRef::Staff(teacher.id),
+        chrono::Duration::days(30),
+        "system",
+        "seed",
+    )
+    .await?;
     Ok(DemoLogin {
+        teacher_phone: teacher_phone.e164().to_string(),
+        teacher_code,
         admin_email: DEMO_ADMIN_EMAIL.into(),
         admin_password,
         parent_name,

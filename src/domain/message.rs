@@ -14,6 +14,8 @@ pub enum Provider {
     Twilio,
     Meta,
     Telegram,
+    /// The terminal simulator (`raabta chat`): replies are read from the outbox.
+    Console,
 }
 
 impl Provider {
@@ -22,11 +24,12 @@ impl Provider {
             Provider::Twilio => "twilio",
             Provider::Meta => "meta",
             Provider::Telegram => "telegram",
+            Provider::Console => "console",
         }
     }
     /// WhatsApp (Twilio or Meta) has the 24-hour customer-service window; Telegram has none.
     pub fn has_service_window(self) -> bool {
-        !matches!(self, Provider::Telegram)
+        matches!(self, Provider::Twilio | Provider::Meta)
     }
 }
 
@@ -37,6 +40,7 @@ impl FromStr for Provider {
             "twilio" => Ok(Provider::Twilio),
             "meta" => Ok(Provider::Meta),
             "telegram" => Ok(Provider::Telegram),
+            "console" => Ok(Provider::Console),
             other => Err(format!(
                 "unknown channel provider {other:?}: use twilio, meta or telegram"
             )),
@@ -166,6 +170,19 @@ pub enum InboundBody {
     Unsupported {
         kind: String,
     },
+    /// Internal: a flow timer came due (written by the timer sweeper, never by a
+    /// provider), so timeouts take their turn in the conversation's ordered inbox.
+    Timeout {
+        token: String,
+    },
+    /// Internal: staff started a flow in this conversation (a consent form, a leave
+    /// decision, a reminder).
+    Trigger {
+        flow: String,
+        key: String,
+        #[serde(default)]
+        vars: serde_json::Map<String, serde_json::Value>,
+    },
     /// A delivery report for a message we sent.
     Status {
         provider_message_id: String,
@@ -185,6 +202,8 @@ impl InboundBody {
             InboundBody::Reaction => "reaction",
             InboundBody::Edit => "edit",
             InboundBody::Unsupported { .. } => "unsupported",
+            InboundBody::Timeout { .. } => "timeout",
+            InboundBody::Trigger { .. } => "trigger",
             InboundBody::Status { .. } => "status",
         }
     }

@@ -127,6 +127,22 @@ impl Timezone {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+    /// The zone's offset from UTC. All the zones we serve keep one offset all year
+    /// (none observes daylight saving time).
+    pub fn utc_offset(&self) -> chrono::FixedOffset {
+        let hours = match self.0.as_str() {
+            "Asia/Karachi" => 5,
+            "Asia/Dubai" | "Asia/Muscat" => 4,
+            "Asia/Riyadh" | "Asia/Qatar" | "Asia/Kuwait" | "Asia/Bahrain" => 3,
+            _ => 0,
+        };
+        chrono::FixedOffset::east_opt(hours * 3600)
+            .unwrap_or(chrono::FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()))
+    }
+    /// The school's calendar day at an instant.
+    pub fn today(&self, now: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
+        now.with_timezone(&self.utc_offset()).date_naive()
+    }
     /// ISO 3166 region used to read local phone numbers, if any.
     pub fn phone_region(&self) -> Option<&'static str> {
         TIMEZONES

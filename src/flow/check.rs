@@ -358,13 +358,11 @@ fn check_flow(lib: &Library, flows: &BTreeMap<&str, &Flow>, flow: &Flow, out: &m
                     }
                 }
             },
-            StepKind::ForEach { flow: f, .. } => {
-                if !flows.contains_key(f.as_str()) {
-                    problem(
-                        Some(sid),
-                        format!("for_each runs flow {f:?}, which does not exist"),
-                    );
-                }
+            StepKind::ForEach { flow: f, .. } if !flows.contains_key(f.as_str()) => {
+                problem(
+                    Some(sid),
+                    format!("for_each runs flow {f:?}, which does not exist"),
+                );
             }
             StepKind::Flow(target) => match target.strip_prefix('$') {
                 None => {
@@ -567,6 +565,18 @@ fn cycle_without(flow: &Flow, ids: &HashMap<&str, usize>, nodes: &[usize]) -> Op
         }
     }
     None
+}
+
+#[cfg(test)]
+mod shipped {
+    /// The flows in `flows/` pass every check (so `cargo test` in CI refuses a bad flow).
+    #[test]
+    fn shipped_flows_are_valid() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("flows");
+        let lib = crate::flow::Library::load(&dir).expect("flows load");
+        let problems: Vec<String> = super::check(&lib).iter().map(|p| p.to_string()).collect();
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
 }
 
 #[cfg(test)]

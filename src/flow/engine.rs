@@ -139,6 +139,7 @@ pub enum Effect {
 pub struct Context {
     pub today: NaiveDate,
     pub default_locale: Locale,
+    pub school_name: String,
 }
 
 /// Global commands, recognised at any point (whole message, any case).
@@ -344,6 +345,7 @@ impl<'a> Run<'a> {
     fn vars_for_text(&self) -> Map<String, Value> {
         let mut v = self.frame().map(|f| f.vars.clone()).unwrap_or_default();
         v.insert("today".into(), super::text::date_value(self.ctx.today));
+        v.insert("school".into(), Value::String(self.ctx.school_name.clone()));
         v
     }
 
@@ -363,6 +365,7 @@ impl<'a> Run<'a> {
                 None => Value::Null,
             },
             "today" => Value::String(self.ctx.today.format("%Y-%m-%d").to_string()),
+            "school" => Value::String(self.ctx.school_name.clone()),
             "locale" => Value::String(self.locale().as_str().to_string()),
             name => self
                 .frame()
@@ -492,9 +495,28 @@ impl<'a> Run<'a> {
             return;
         }
         if self.s.wait.is_none() {
-            // Nothing asked: greet with the menu (or the login question).
+            // Nothing asked: greet with the menu (or the login question). A word that
+            // picks a menu entry ("fees", "chutti") goes straight to it.
+            let fx_before = self.fx.len();
             self.start_menu();
-            return self.go();
+            self.go();
+            let picks = match (&input, self.current()) {
+                (Input::Text(_), Ok((_, step))) => match &step.kind {
+                    StepKind::Ask(ask) if ask.input == InputKind::Choice => {
+                        self.validate(ask, &input).is_ok()
+                    }
+                    _ => false,
+                },
+                _ => false,
+            };
+            if picks {
+                // Drop the menu question just sent: the answer is already here.
+                self.fx.truncate(fx_before);
+                self.fx
+                    .push(Effect::Log(format!("flow.{}.start", self.role_menu())));
+                self.answer(input);
+            }
+            return;
         }
         self.answer(input);
     }
@@ -554,12 +576,16 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn start_menu(&mut self) {
-        let menu = match self.role() {
+    fn role_menu(&self) -> &'static str {
+        match self.role() {
             Role::Unknown => "login",
             Role::Guardian => "menu",
             Role::Teacher => "teacher_menu",
-        };
+        }
+    }
+
+    fn start_menu(&mut self) {
+        let menu = self.role_menu();
         self.start(menu, Map::new(), None);
     }
 
@@ -802,9 +828,13 @@ impl<'a> Run<'a> {
                 if self.lib.current(&id).is_none() {
                     return Err(Broken(format!("no flow named {id}")));
                 }
-                let key = self.frame().and_then(|f| f.key.clone());
+                // The new flow starts with this flow's variables (a consent request id).
+                let (key, vars) = self
+                    .frame()
+                    .map(|f| (f.key.clone(), f.vars.clone()))
+                    .unwrap_or_default();
                 self.s.frames.pop();
-                self.start(&id, Map::new(), key);
+                self.start(&id, vars, key);
             }
             StepKind::Handoff(text) => {
                 let vars = self.vars_for_text();
@@ -882,7 +912,8 @@ impl<'a> Run<'a> {
                 .into_iter()
                 .flatten()
                 .map(|item| {
-                    let id = item.get("id").cloned().unwrap_or(Value::Null);
+                    // The whole item is the value: `$child.id`, `$child.label`.
+                    let id = item.clone();
                     let label = item
                         .get("label")
                         .and_then(Value::as_str)

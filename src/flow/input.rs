@@ -19,8 +19,7 @@ const YES: &[&str] = &[
     "y",
     "yeah",
     "yep",
-    "ok",
-    "okay",
+    // Not "ok": it often only acknowledges a message (a template), never an approval.
     "approve",
     "agree",
     "haan",

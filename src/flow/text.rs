@@ -167,12 +167,14 @@ impl Texts {
                 }
                 Value::String(s) => args.set(name.as_str(), FluentValue::from(s.as_str())),
                 Value::Bool(b) => args.set(name.as_str(), FluentValue::from(b.to_string())),
-                Value::Object(_) => {
-                    if let Some(s) = format_value(locale, value) {
-                        args.set(name.as_str(), FluentValue::from(s));
-                    }
-                }
-                Value::Null | Value::Array(_) => {}
+                // Any other object (an attachment) is "some": texts select on it.
+                Value::Object(_) => args.set(
+                    name.as_str(),
+                    FluentValue::from(format_value(locale, value).unwrap_or_else(|| "some".into())),
+                ),
+                // Lets a text say what is missing: `{ $attachment -> [none] … *[other] … }`.
+                Value::Null => args.set(name.as_str(), FluentValue::from("none")),
+                Value::Array(a) => args.set(name.as_str(), FluentValue::from(a.len())),
             }
         }
         let mut errors = Vec::new();
@@ -204,7 +206,8 @@ pub fn format_value(locale: Locale, value: &Value) -> Option<String> {
                 let date = NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()?;
                 return Some(format_date(locale, date));
             }
-            None
+            // A picked item (a child, a class) shows its label.
+            o.get("label").and_then(Value::as_str).map(str::to_string)
         }
         Value::Number(n) => n.as_f64().map(|f| format_number(locale, f)),
         Value::String(s) => Some(s.clone()),
@@ -279,8 +282,8 @@ fn group(locale: Locale, int: u64) -> String {
         if left > 1 {
             let boundary = match locale {
                 // 12,34,56,789: the last three, then pairs.
-                Locale::Ur => left - 1 == 3 || (left - 1 > 3 && (left - 1 - 3) % 2 == 0),
-                _ => (left - 1) % 3 == 0,
+                Locale::Ur => left - 1 == 3 || (left - 1 > 3 && (left - 1 - 3).is_multiple_of(2)),
+                _ => (left - 1).is_multiple_of(3),
             };
             if boundary {
                 out.push(sep);

@@ -12,6 +12,7 @@
 //! transaction is bound to a school differ.
 
 pub mod crypto;
+mod flow_sql;
 mod migrate;
 pub mod postgres;
 mod sql;
@@ -171,6 +172,10 @@ pub trait ControlStore: Send + Sync {
     /// Compare-and-set of the encrypted credentials (key rotation).
     async fn replace_channel_credentials(&self, id: Uuid, old: &[u8], new: &[u8]) -> Result<bool>;
     async fn ping(&self) -> Result<()>;
+    /// Remembers flow versions (flow id, hash, source) so running sessions can finish
+    /// on the version they started with after the files change.
+    async fn record_flow_versions(&self, versions: &[(String, String, String)]) -> Result<()>;
+    async fn flow_versions(&self) -> Result<Vec<(String, String, String)>>;
 }
 
 /// A channel account as stored: credentials encrypted with the school's data key.
@@ -398,6 +403,26 @@ pub const ENCRYPTED_COLUMNS: &[EncryptedColumn] = &[
         table: "media",
         column: "content_enc",
     },
+    EncryptedColumn {
+        table: "conversations",
+        column: "session_enc",
+    },
+    EncryptedColumn {
+        table: "leave_requests",
+        column: "reason_enc",
+    },
+    EncryptedColumn {
+        table: "leave_requests",
+        column: "decision_note_enc",
+    },
+    EncryptedColumn {
+        table: "consent_requests",
+        column: "note_enc",
+    },
+    EncryptedColumn {
+        table: "complaints",
+        column: "text_enc",
+    },
 ];
 
 #[cfg(test)]
@@ -423,6 +448,13 @@ mod tests {
                     let line = line.trim();
                     if let Some(rest) = line.strip_prefix("CREATE TABLE ") {
                         table = rest.split_whitespace().next().unwrap().to_string();
+                    } else if let Some(rest) = line.strip_prefix("ALTER TABLE ") {
+                        let words: Vec<&str> = rest.split_whitespace().collect();
+                        if let [t, "ADD", "COLUMN", col, ..] = words.as_slice() {
+                            if col.ends_with("_enc") {
+                                found.push((t.to_string(), col.to_string()));
+                            }
+                        }
                     } else if let Some(col) = line
                         .split_whitespace()
                         .next()
@@ -437,6 +469,8 @@ mod tests {
                 .map(|c| (c.table.to_string(), c.column.to_string()))
                 .collect();
             found.sort();
+            // A table rebuilt by a later migration lists its columns again.
+            found.dedup();
             let mut listed_sorted = listed.clone();
             listed_sorted.sort();
             assert_eq!(found, listed_sorted, "{dir}");
@@ -519,8 +553,297 @@ pub struct Decision {
     pub action: String,
 }
 
-pub type Decide =
-    dyn Fn(&ConversationView, &crate::domain::message::InboundEvent) -> Decision + Send + Sync;
+/// Decides a conversation step inside the worker's transaction: the flow driver
+/// (`worker::driver`) reads and writes through [`FlowTx`], so the step, its data and
+/// its replies commit together.
+#[async_trait]
+pub trait Driver: Send + Sync {
+    async fn step(
+        &self,
+        tx: &mut dyn FlowTx,
+        conversation: &ConversationView,
+        event: &crate::domain::message::InboundEvent,
+        now: DateTime<Utc>,
+    ) -> Result<Decision>;
+}
+
+/// The conversation's engine state as stored.
+#[derive(Clone, Default)]
+pub struct SessionRow {
+    /// The serialised engine session (decrypted).
+    pub session: Option<Vec<u8>>,
+    pub contact: Option<ContactRef>,
+    pub handoff_at: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for SessionRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionRow")
+            .field("contact", &self.contact)
+            .field("handoff_at", &self.handoff_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A guardian's child as the bot lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildRow {
+    pub id: StudentId,
+    pub name: String,
+    pub class_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentRow {
+    pub paid_on: NaiveDate,
+    pub amount: crate::domain::fees::Money,
+    pub description: String,
+}
+
+#[derive(Clone)]
+pub struct NewLeaveRequest {
+    pub id: Uuid,
+    pub student: StudentId,
+    pub guardian: crate::domain::GuardianId,
+    pub conversation: Option<Uuid>,
+    pub kind: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub reason: crate::domain::Pii<String>,
+    pub attachment_key: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone)]
+pub struct LeaveRequestView {
+    pub id: Uuid,
+    pub student: StudentId,
+    pub student_name: String,
+    pub class_id: crate::domain::ClassId,
+    pub guardian: crate::domain::GuardianId,
+    pub conversation: Option<Uuid>,
+    pub kind: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub reason: crate::domain::Pii<String>,
+    pub attachment_key: Option<String>,
+    pub status: String,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub decision_note: Option<crate::domain::Pii<String>>,
+    pub created_at: DateTime<Utc>,
+}
+
+crate::debug_only!(
+    LeaveRequestView,
+    "LeaveRequestView",
+    id,
+    student,
+    kind,
+    from,
+    to,
+    status
+);
+
+#[derive(Clone)]
+pub struct ConsentRequestView {
+    pub id: Uuid,
+    pub form_id: Uuid,
+    pub title: String,
+    pub description: String,
+    pub deadline_at: DateTime<Utc>,
+    pub student: StudentId,
+    pub student_name: String,
+    pub guardian: crate::domain::GuardianId,
+    pub status: String,
+    pub note: Option<crate::domain::Pii<String>>,
+}
+
+crate::debug_only!(
+    ConsentRequestView,
+    "ConsentRequestView",
+    id,
+    form_id,
+    student,
+    status
+);
+
+/// What a consent send reached.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConsentSendSummary {
+    /// One per (child, guardian).
+    pub requests: u64,
+    /// Requests queued to at least one of the guardian's conversations.
+    pub delivered: u64,
+    /// Guardians not yet logged in on any channel (issue them access codes).
+    pub unreachable: u64,
+}
+
+/// A class as staff name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClassRow {
+    pub id: crate::domain::ClassId,
+    pub name: String,
+    pub section: String,
+}
+
+impl ClassRow {
+    /// "Grade 5" or "Grade 5 B".
+    pub fn label(&self) -> String {
+        if self.section.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{} {}", self.name, self.section)
+        }
+    }
+}
+
+/// One transaction of the conversation worker, as the flow driver sees it. Every
+/// method runs in the same transaction as the step that calls it.
+#[async_trait]
+pub trait FlowTx: Send {
+    fn keys(&self) -> &KeyRing;
+    async fn session(&mut self) -> Result<SessionRow>;
+    async fn save_session(
+        &mut self,
+        session: &[u8],
+        contact: Option<ContactRef>,
+        handoff: bool,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// The contact a channel identity (WhatsApp number or BSUID, Telegram user) is bound to.
+    async fn identity(&mut self, channel: &str, external_id: &str) -> Result<Option<ContactRef>>;
+    async fn bind_identity(
+        &mut self,
+        channel: &str,
+        external_id: &str,
+        contact: ContactRef,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    async fn contacts_by_phone(&mut self, phone: &Phone) -> Result<Vec<ContactRef>>;
+    async fn setting(&mut self, name: &str) -> Result<Option<String>>;
+    /// The preferred language of a guardian (None for staff).
+    async fn contact_language(
+        &mut self,
+        contact: ContactRef,
+    ) -> Result<Option<crate::domain::school::Locale>>;
+    async fn access_codes_in_bucket(&mut self, bucket: &[u8]) -> Result<Vec<StoredAccessCode>>;
+    async fn consume_access_code(
+        &mut self,
+        id: AccessCodeId,
+        activity: &ActivityEntry,
+    ) -> Result<bool>;
+    /// Failed logins since `since`: (this conversation, the whole school).
+    async fn login_failures(&mut self, since: DateTime<Utc>) -> Result<(i64, i64)>;
+    async fn record_login_failure(&mut self, at: DateTime<Utc>) -> Result<()>;
+    async fn children_of(&mut self, guardian: crate::domain::GuardianId) -> Result<Vec<ChildRow>>;
+    async fn fee_statement(&mut self, student: StudentId) -> Result<Vec<FeeLineView>>;
+    /// Newest first.
+    async fn payments(&mut self, student: StudentId, limit: i64) -> Result<Vec<PaymentRow>>;
+    async fn attendance_between(
+        &mut self,
+        student: StudentId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<AttendanceRecord>>;
+    async fn insert_leave_request(
+        &mut self,
+        r: &NewLeaveRequest,
+        activity: &ActivityEntry,
+    ) -> Result<()>;
+    async fn leave_request(&mut self, id: Uuid) -> Result<Option<LeaveRequestView>>;
+    /// Pending requests for students of these classes, oldest first.
+    async fn pending_leave_for_classes(
+        &mut self,
+        classes: &[crate::domain::ClassId],
+    ) -> Result<Vec<LeaveRequestView>>;
+    async fn pending_consents(
+        &mut self,
+        guardian: crate::domain::GuardianId,
+    ) -> Result<Vec<ConsentRequestView>>;
+    async fn consent_request(&mut self, id: Uuid) -> Result<Option<ConsentRequestView>>;
+    /// Records an answer while the request is pending; false if it was answered already.
+    async fn answer_consent(
+        &mut self,
+        id: Uuid,
+        approved: bool,
+        note: Option<&str>,
+        activity: &ActivityEntry,
+    ) -> Result<bool>;
+    async fn staff_classes(&mut self, staff: crate::domain::StaffId) -> Result<Vec<ClassRow>>;
+    async fn class_students(&mut self, class: crate::domain::ClassId) -> Result<Vec<ChildRow>>;
+    async fn record_attendance(
+        &mut self,
+        record: &AttendanceRecord,
+        activity: &ActivityEntry,
+    ) -> Result<()>;
+    async fn insert_complaint(
+        &mut self,
+        id: Uuid,
+        contact: ContactRef,
+        text: &str,
+        activity: &ActivityEntry,
+    ) -> Result<()>;
+    /// A durable timer: at `due_at` a timeout event enters the conversation's inbox.
+    async fn set_timer(&mut self, token: &str, due_at: DateTime<Utc>) -> Result<()>;
+    async fn log(&mut self, activity: &ActivityEntry) -> Result<()>;
+}
+
+/// Flow data outside a conversation step: timers, consent forms, leave decisions,
+/// handoffs, school settings.
+#[async_trait]
+pub trait FlowStore: Send + Sync {
+    /// Moves due timers into their conversations' inboxes as timeout events.
+    async fn fire_due_timers(&self, now: DateTime<Utc>) -> Result<u64>;
+    async fn classes(&self) -> Result<Vec<ClassRow>>;
+    /// Creates the form and one request per (child, guardian) of the classes, and
+    /// queues the consent flow to every conversation of those guardians. All or nothing.
+    async fn send_consent_form(
+        &self,
+        title: &str,
+        description: &str,
+        deadline_at: DateTime<Utc>,
+        classes: &[crate::domain::ClassId],
+        activity: &ActivityEntry,
+        now: DateTime<Utc>,
+    ) -> Result<(Uuid, ConsentSendSummary)>;
+    /// Queues a reminder to guardians who have not answered, once, when the deadline
+    /// is less than `before` away. Returns how many were queued.
+    async fn queue_consent_reminders(
+        &self,
+        now: DateTime<Utc>,
+        before: chrono::Duration,
+    ) -> Result<u64>;
+    async fn consent_requests(&self, form: Uuid) -> Result<Vec<ConsentRequestView>>;
+    async fn leave_requests(&self, status: Option<&str>) -> Result<Vec<LeaveRequestView>>;
+    /// Approves or rejects a pending request and queues the decision to the guardian's
+    /// conversation. False if it was decided already.
+    async fn decide_leave(
+        &self,
+        id: Uuid,
+        approve: bool,
+        note: Option<&str>,
+        activity: &ActivityEntry,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Conversations handed to staff, oldest first.
+    async fn handoffs(&self) -> Result<Vec<Uuid>>;
+    /// Staff give the conversation back to the bot.
+    async fn hand_back(&self, conversation: Uuid, activity: &ActivityEntry) -> Result<bool>;
+    async fn set_setting(&self, name: &str, value: &str, activity: &ActivityEntry) -> Result<()>;
+    /// The engine session of a conversation (tests and diagnostics).
+    async fn session_of(&self, conversation: Uuid) -> Result<SessionRow>;
+    /// Marks queued messages of console (simulator) conversations as sent.
+    async fn settle_console_outbox(&self, now: DateTime<Utc>) -> Result<u64>;
+    /// Assigns a class to a staff member (teachers see and mark their classes).
+    async fn assign_class(
+        &self,
+        staff: crate::domain::StaffId,
+        class: crate::domain::ClassId,
+        activity: &ActivityEntry,
+    ) -> Result<()>;
+    /// The conversation of a channel account and sender, if it exists.
+    async fn conversation_of(&self, channel: Uuid, sender: &str) -> Result<Option<Uuid>>;
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProcessOutcome {
@@ -542,7 +865,12 @@ pub trait ConversationStore: Send + Sync {
     /// conversation (another worker holding it gives `Busy`), applies delivery reports,
     /// asks `decide` for replies, writes them to the outbox with idempotency keys,
     /// marks the event done and logs the step. All or nothing.
-    async fn process_next(&self, conversation: Uuid, decide: &Decide) -> Result<ProcessOutcome>;
+    async fn process_next(
+        &self,
+        conversation: Uuid,
+        driver: &dyn Driver,
+        now: DateTime<Utc>,
+    ) -> Result<ProcessOutcome>;
     async fn conversation(&self, id: Uuid) -> Result<Option<ConversationView>>;
 }
 
@@ -673,6 +1001,7 @@ pub trait TenantStore:
     + ConversationStore
     + OutboxStore
     + MediaStore
+    + FlowStore
 {
     fn tenant_id(&self) -> TenantId;
     fn keys(&self) -> &KeyRing;

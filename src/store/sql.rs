@@ -366,6 +366,30 @@ macro_rules! control_store_impl {
                 sqlx::query("SELECT 1").execute(&self.control).await?;
                 Ok(())
             }
+
+            async fn record_flow_versions(&self, versions: &[(String, String, String)]) -> $crate::store::Result<()> {
+                let mut tx = self.control.begin().await?;
+                for (id, hash, source) in versions {
+                    sqlx::query(
+                        "INSERT INTO flow_versions (flow_id, hash, source, first_seen) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (flow_id, hash) DO NOTHING",
+                    )
+                    .bind(id)
+                    .bind(hash)
+                    .bind(source)
+                    .bind(chrono::Utc::now())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn flow_versions(&self) -> $crate::store::Result<Vec<(String, String, String)>> {
+                Ok(sqlx::query_as("SELECT flow_id, hash, source FROM flow_versions ORDER BY first_seen")
+                    .fetch_all(&self.control)
+                    .await?)
+            }
         }
     };
 }
@@ -1271,7 +1295,8 @@ macro_rules! tenant_store_impl {
                 async fn process_next(
                     &self,
                     conversation: Uuid,
-                    decide: &$crate::store::Decide,
+                    driver: &dyn $crate::store::Driver,
+                    now: DateTime<Utc>,
                 ) -> Result<$crate::store::ProcessOutcome> {
                     use $crate::domain::message::{InboundBody, InboundEvent};
                     use $crate::store::ProcessOutcome;
@@ -1324,7 +1349,6 @@ macro_rules! tenant_store_impl {
                     let view = conversation_view(&mut tx, &self.keys, conversation)
                         .await?
                         .ok_or_else(|| corrupt("event without conversation"))?;
-                    let now = Utc::now();
                     let mut replies = 0;
                     if let InboundBody::Status { provider_message_id, status, error_code } = &event.body {
                         sqlx::query(
@@ -1343,7 +1367,10 @@ macro_rules! tenant_store_impl {
                             self.delivery_failed(&mut tx, &view, provider_message_id, error_code.as_deref()).await?;
                         }
                     } else {
-                        let decision = decide(&view, &event);
+                        let decision = {
+                            let mut ops = self.flow_tx(&mut tx, conversation);
+                            driver.step(ops.as_mut(), &view, &event, now).await?
+                        };
                         for (seq, reply) in decision.replies.iter().enumerate() {
                             let id = Uuid::now_v7();
                             let json = serde_json::to_vec(reply).map_err(corrupt)?;

@@ -6,13 +6,13 @@
 //!   retrying with exponential backoff and jitter, and handling opt-outs, closed
 //!   24-hour windows (manual wa.me links) and dead letters.
 
-pub mod builtin;
+pub mod actions;
+pub mod driver;
 
 use crate::app::App;
 use crate::channel::send::{send, send_template, SendOutcome};
-use crate::domain::message::InboundEvent;
 use crate::domain::message::{wa_me_link, OutboundMessage, OutboundMode, Provider};
-use crate::store::{ConversationView, Decide, OutboxItem, ProcessOutcome, StoreError};
+use crate::store::{OutboxItem, ProcessOutcome, StoreError};
 use chrono::{Duration as ChronoDuration, Utc};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::num::NonZeroU32;
@@ -92,7 +92,8 @@ impl Sender {
         match p {
             Provider::Meta => &self.meta,
             Provider::Twilio => &self.twilio,
-            Provider::Telegram => &self.telegram,
+            // Console rows never reach a provider (see `send_due`); they share a bucket.
+            Provider::Telegram | Provider::Console => &self.telegram,
         }
     }
 }
@@ -130,10 +131,16 @@ async fn process_school(
     tenant: crate::domain::school::Tenant,
 ) -> Result<usize, StoreError> {
     let mut done = 0;
-    let name = tenant.name.clone();
+    let driver = Arc::new(driver::FlowDriver {
+        lib: app.flows.clone(),
+        school: driver::SchoolInfo {
+            name: tenant.name.clone(),
+            timezone: tenant.timezone.clone(),
+            locale: tenant.locale,
+        },
+        global_logins: app.login_limiter.clone(),
+    });
     let school = app.tenancy.open(tenant).await?;
-    let decide: Arc<Decide> =
-        Arc::new(move |c: &ConversationView, e: &InboundEvent| builtin::decide(&name, c, e));
     loop {
         // A conversation waiting for its media answers `WaitingForMedia` at once; taking
         // up to 500 per round keeps those from starving the others.
@@ -150,12 +157,12 @@ async fn process_school(
                     done += joined(n)?;
                 }
             }
-            let (store, decide) = (school.store.clone(), decide.clone());
+            let (store, driver, clock) = (school.store.clone(), driver.clone(), app.clock.clone());
             tasks.spawn(async move {
                 let mut n = 0usize;
                 // Busy (another worker has it), Idle or WaitingForMedia ends its turn.
                 while let ProcessOutcome::Done { .. } =
-                    store.process_next(c, decide.as_ref()).await?
+                    store.process_next(c, driver.as_ref(), clock.now()).await?
                 {
                     n += 1;
                 }
@@ -241,6 +248,15 @@ pub async fn send_due(app: &App, sender: &Arc<Sender>) -> Result<usize, StoreErr
                         if let Some(Err(e)) = tasks.join_next().await.map(joined) {
                             first_error.get_or_insert(e);
                         }
+                    }
+                    if item.conversation.provider == Provider::Console {
+                        // The terminal simulator reads its replies from the outbox.
+                        let id = format!("console:{}", item.id);
+                        settle(
+                            school.store.mark_sent(item.id, item.attempts, &id).await,
+                            &item,
+                        )?;
+                        continue;
                     }
                     let account = routes.by_id(item.conversation.channel_id);
                     let (app, sender, store) = (app.clone(), sender.clone(), school.store.clone());
@@ -470,11 +486,46 @@ async fn to_manual(
     )
 }
 
+/// Reminders go to guardians who have not answered a consent form this long before
+/// its deadline.
+pub const CONSENT_REMINDER_BEFORE: ChronoDuration = ChronoDuration::hours(24);
+
+/// Moves due flow timers into their conversations' inboxes (as timeout events, in
+/// order with real messages) and queues consent reminders. Returns how many events.
+pub async fn fire_timers(app: &App) -> Result<u64, StoreError> {
+    let now = app.clock.now();
+    let mut queued = 0;
+    for tenant in app.tenancy.list().await? {
+        if tenant.status != crate::domain::school::TenantStatus::Active {
+            continue;
+        }
+        let slug = tenant.slug.clone();
+        let result = async {
+            let school = app.tenancy.open(tenant).await?;
+            let timers = school.store.fire_due_timers(now).await?;
+            let reminders = school
+                .store
+                .queue_consent_reminders(now, CONSENT_REMINDER_BEFORE)
+                .await?;
+            Ok::<u64, StoreError>(timers + reminders)
+        }
+        .await;
+        match result {
+            Ok(n) => queued += n,
+            Err(e) => tracing::warn!(school = %slug, error = %e, "timer pass failed for a school"),
+        }
+    }
+    Ok(queued)
+}
+
 /// Runs the worker and the sender until the process ends. Woken by new events, and
 /// every second for retries that come due.
 pub fn spawn(app: App, sender: Arc<Sender>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
+            if let Err(e) = fire_timers(&app).await {
+                tracing::warn!(error = %e, "timer pass failed");
+            }
             if let Err(e) = fetch_media(&app, &sender).await {
                 tracing::warn!(error = %e, "media pass failed");
             }

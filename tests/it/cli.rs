@@ -269,7 +269,7 @@ fn first_run_seeds_the_demo_school_and_says_where_to_go() {
     assert!(seen.contains("admin@demo.raabta.test"), "{seen}");
     assert!(seen.contains("+923001110001"), "{seen}");
     assert!(seen.contains("access code"), "{seen}");
-    assert!(seen.contains("raabta chat"), "{seen}");
+    assert!(seen.contains("chat --tenant demo --from"), "{seen}");
     assert!(seen.contains("serving 1 school(s)"), "{seen}");
     assert!(dir.path().join("DEMO.txt").exists());
 }

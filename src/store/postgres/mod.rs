@@ -19,6 +19,7 @@
 //! it none of their privileges.
 
 use super::crypto::KeyRing;
+use super::flow_sql::flow_store_impl;
 use super::sql::{control_store_impl, tenant_store_impl, StoreDb};
 use super::{
     migrate, Backend, BackendKind, ConnectOptions, Partitions, Result, StoreError, TenantStore,
@@ -303,3 +304,4 @@ impl PgSchool {
 }
 
 tenant_store_impl!(PgSchool);
+flow_store_impl!(PgSchool);

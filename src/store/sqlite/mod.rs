@@ -7,6 +7,7 @@
 //! are closed when the bound is reached and reopened on demand.
 
 use super::crypto::KeyRing;
+use super::flow_sql::flow_store_impl;
 use super::sql::{control_store_impl, tenant_store_impl, StoreDb};
 use super::{
     migrate, Backend, BackendKind, ConnectOptions, Partitions, Result, StoreError, TenantStore,
@@ -267,6 +268,7 @@ impl SqliteSchool {
 }
 
 tenant_store_impl!(SqliteSchool);
+flow_store_impl!(SqliteSchool);
 
 impl FromStr for BackendKind {
     type Err = StoreError;

@@ -1,0 +1,148 @@
+# Raabta's words in English. Keys are used by flows/*.yaml and the engine; every key
+# must exist in en, ur and ar (`raabta flows check`).
+
+## Engine: commands, errors, re-prompts
+yes = Yes
+no = No
+error-generic = Sorry, something went wrong on our side. Please try again, or type "office" to reach the school office.
+error-handoff = Sorry, I could not continue. I have passed your conversation to the school office; someone will reply here.
+cancelled = Cancelled.
+help-unknown = To use this service you need the access code the school gave you. Type the 8-character code, or "office" to reach the school office.
+help-guardian = You can type: "menu" for the options, "fees", "leave", "attendance", "back" to cancel, "language" to change language, "stop" to pause reminders, or "office" to talk to the school office.
+help-teacher = You can type: "menu" for the options, "attendance" to mark your class, "back" to cancel, "language" to change language, or "office" to talk to the school office.
+language-set = I will reply in English from now on.
+stopped = Done: you will not receive reminders any more. Important messages about your children still come. Type "start" to receive reminders again.
+started = Reminders are on again.
+handoff-requested = I have asked the school office to reply to you here. Please write your question; a member of staff will answer soon.
+not-allowed = Sorry, that is not available to you.
+loop-handoff = We seem to be going round in circles. I have passed your conversation to the school office; someone will reply here.
+retries-handoff = Sorry, I could not understand. I have passed your conversation to the school office; someone will reply here.
+choice-expired = That option has expired. Here is the current question:
+invalid-choice = Please choose one of the options (you can reply with its number).
+invalid-text = Please type your answer.
+text-too-short = That is a little short. Please write a few more words.
+text-too-long = That is too long. Please keep it shorter.
+invalid-number = Please reply with a number.
+number-out-of-range = That number is not in the list.
+invalid-numbers = Please reply with numbers from the list, for example: 3 7 12 (or 0 if nobody is absent).
+invalid-date = I could not read that date. Please write it like 5/12 or "5 Dec", or "today", "tomorrow".
+date-in-past = That date has passed. Please give today or a later date.
+date-range-inverted = The last day is before the first day. Please write the first day, then the last, like: 5/12 to 7/12.
+date-range-too-long = That is more than two months. For a long absence please talk to the school office.
+need-photo = Please send a photo.
+need-document = Please send a photo or a PDF, or type "skip".
+invalid-code-format = An access code has 8 letters and numbers, like K7M2-Q9XD.
+
+## Login
+login-ask-code = Assalam o alaikum! Welcome to { $school }. Please type the 8-character access code the school gave you.
+login-code-format = That does not look like an access code. It has 8 letters and numbers, like K7M2-Q9XD.
+login-wrong = Sorry, that code is not valid (it may be mistyped, used already or expired).
+login-welcome = Thank you, you are now connected to { $school }.
+login-locked = Too many wrong codes. For your safety this chat is locked for an hour. Please ask the school office for a new code.
+login-busy = We are getting many login attempts right now. Please try again in a few minutes.
+login-handoff = I have asked the school office to help you log in. They will reply here.
+
+## Menus
+menu-guardian = How can we help? Choose an option or reply with its number.
+menu-fees = Fee balance
+menu-leave = Leave request
+menu-consent = Consent forms
+menu-attendance = Attendance
+menu-complaint = Complaint
+menu-language = Language
+menu-office = Talk to the office
+menu-teacher = What would you like to do?
+menu-mark-attendance = Mark attendance
+menu-my-classes = My classes
+menu-class-leave = Leave requests
+language-ask = Choose your language.
+language-en = English
+language-ur = اردو
+language-ar = العربية
+no-children = We could not find any children linked to you. Please contact the school office.
+no-classes = No classes are assigned to you. Please contact the school office.
+
+## Fees
+fees-outstanding = { $name }: { $outstanding } outstanding
+fees-line = • { $description } ({ $period }): { $amount }, due { $due }{ $overdue ->
+    [yes] {" "}(overdue)
+   *[no] {""}
+}
+fees-clear = { $name }: nothing outstanding. Thank you!
+fees-payments = Last payments:
+fees-payment-line = • { $date }: { $amount } ({ $description })
+fees-done = Type "menu" for more options.
+
+## Leave
+leave-pick-child = Which child is the leave for?
+leave-kind = What kind of leave?
+leave-sick = Sick
+leave-family = Family
+leave-religious = Religious
+leave-other = Other
+leave-dates = Which day or days? For example: "tomorrow", "5/12" or "5/12 to 7/12".
+leave-reason = Please write the reason in a few words.
+leave-attachment = If you have a medical certificate or a letter, send a photo or PDF of it now. Otherwise type "skip".
+leave-confirm = Please confirm: { $child } — { $kind ->
+    [sick] sick leave
+    [family] family leave
+    [religious] religious leave
+   *[other] leave
+} from { $from } to { $to } ({ $days ->
+    [one] one day
+   *[other] { $days } days
+}). Reason: { $reason }. Attachment: { $attachment ->
+    [none] none
+   *[other] yes
+}. Send it?
+leave-submitted = Your leave request has been sent to the school (reference { $reference }). You will hear here when it is decided.
+leave-dropped = OK, the leave request was not sent.
+leave-expired = The leave request was not confirmed, so it was not sent. Type "leave" to start again.
+leave-failed = Sorry, the leave request could not be saved. Please try again or type "office".
+leave-decision = Your leave request for { $child } ({ $from } to { $to }) was { $decision ->
+    [approved] approved
+   *[rejected] not approved
+}.{ $note ->
+    [none] {""}
+   *[other] {" "}Note from the school: { $note }
+}
+
+## Attendance
+attendance-pick-child = Whose attendance would you like to see?
+attendance-summary = { $name }, since { $from }: { $present } present, { $absent } absent, { $late } late, { $excused } excused ({ $days } school days recorded).{ $absent ->
+    [0] {""}
+   *[other] {" "}Days absent:
+}
+attendance-absent-day = • { $date }
+
+## Consent
+consents-none = There are no consent forms waiting for your answer.
+consents-done = That was every consent form waiting for you. Thank you!
+consent-ask = Consent form from { $school }: { $title }
+    { $description }
+    For { $child }. Please answer by { $deadline }. Do you give your consent?
+consent-note = Would you like to add a note for the school? Type it, or "skip".
+consent-thanks = Thank you, your answer for { $child } is recorded: { $approved ->
+    [true] you gave consent
+   *[other] you declined
+}.
+consent-too-late = Sorry, the deadline for "{ $title }" has passed, so the school can no longer accept answers. Please contact the school office.
+consent-already = This consent form was already answered. Thank you!
+consent-closed = The consent form "{ $title }" for { $child } is closed.
+consent-reminder = Reminder: the consent form "{ $title }" for { $child } closes on { $deadline }.
+
+## Complaint
+complaint-ask = Please describe your complaint. The school office will read it.
+complaint-logged = Thank you. Your complaint is recorded (reference { $reference }) and the school office will reply.
+
+## Teachers
+attendance-pick-class = Which class?
+attendance-class-list = { $class_name } ({ $count } students):
+attendance-student-line = { $n }. { $name }
+attendance-ask-absent = Reply with the numbers of the students who are absent today, for example: 3 7 12. Reply 0 if everyone is present.
+attendance-saved = Attendance saved: { $present } present, { $absent_count } absent.
+my-classes = Your classes:
+my-classes-line = • { $label }
+class-leave = Pending leave requests in your classes:
+class-leave-line = • { $child }: { $kind } leave, { $from } to { $to }
+class-leave-none = No pending leave requests in your classes.

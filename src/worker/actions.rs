@@ -1,0 +1,621 @@
+//! The named actions flows `call` (their inputs and outputs are declared in
+//! `flow::check::ACTIONS`). They run inside the worker's transaction through
+//! [`FlowTx`], check on the server that the person may see what they ask for (a
+//! guardian only their own children, a teacher only their classes), and return plain
+//! values for the engine: an `Ok` map of outputs, or `Err(code)` for the flow's
+//! `on_error`. Store errors abort the whole step (the event is retried).
+
+use crate::codes::bucket_with;
+use crate::domain::access_code::AccessCode;
+use crate::domain::activity::ActivityEntry;
+use crate::domain::attendance::{AttendanceRecord, AttendanceSource, AttendanceStatus};
+use crate::domain::fees::{Currency, Money};
+use crate::domain::roster::ContactRef;
+use crate::domain::school::Timezone;
+use crate::domain::{ClassId, GuardianId, Pii, StaffId, StudentId};
+use crate::flow::def::Role;
+use crate::flow::engine::{Session, Who};
+use crate::flow::text::{date_value, money_value};
+use crate::store::{ConversationView, FlowTx, NewLeaveRequest, Result};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use governor::DefaultDirectRateLimiter;
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+/// Failed codes allowed per conversation per hour before a lockout.
+pub const LOGIN_FAILURES_PER_SENDER: i64 = 5;
+/// Failed codes allowed per school per hour (a guessing campaign across senders).
+pub const LOGIN_FAILURES_PER_SCHOOL: i64 = 200;
+
+pub struct ActionCtx<'a> {
+    pub conversation: &'a ConversationView,
+    pub now: DateTime<Utc>,
+    pub today: NaiveDate,
+    pub timezone: &'a Timezone,
+    pub global_logins: &'a DefaultDirectRateLimiter,
+}
+
+type Outcome = std::result::Result<Map<String, Value>, String>;
+
+fn out(v: Value) -> Outcome {
+    match v {
+        Value::Object(m) => Ok(m),
+        _ => Ok(Map::new()),
+    }
+}
+
+fn arg_uuid(args: &Map<String, Value>, name: &str) -> std::result::Result<Uuid, String> {
+    args.get(name)
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("bad_{name}"))
+}
+
+fn arg_date(v: Option<&Value>) -> Option<NaiveDate> {
+    v.and_then(|d| d.get("date"))
+        .and_then(Value::as_str)
+        .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+}
+
+fn guardian(session: &Session) -> std::result::Result<GuardianId, String> {
+    match &session.who {
+        Some(Who {
+            role: Role::Guardian,
+            id,
+        }) => Ok(GuardianId(*id)),
+        _ => Err("forbidden".into()),
+    }
+}
+
+fn staff(session: &Session) -> std::result::Result<StaffId, String> {
+    match &session.who {
+        Some(Who {
+            role: Role::Teacher,
+            id,
+        }) => Ok(StaffId(*id)),
+        _ => Err("forbidden".into()),
+    }
+}
+
+fn actor(session: &Session, conv: &ConversationView) -> String {
+    match &session.who {
+        Some(w) => format!(
+            "{}:{}",
+            if w.role == Role::Guardian {
+                "guardian"
+            } else {
+                "staff"
+            },
+            w.id
+        ),
+        None => format!("{}:conversation:{}", conv.provider, conv.id),
+    }
+}
+
+fn activity(
+    ctx: &ActionCtx<'_>,
+    session: &Session,
+    action: &str,
+    subject: Option<String>,
+    details: Value,
+) -> ActivityEntry {
+    let mut e = ActivityEntry::now(
+        &actor(session, ctx.conversation),
+        action,
+        subject,
+        ctx.conversation.provider.as_str(),
+        details,
+    );
+    e.at = ctx.now;
+    e
+}
+
+/// A short reference people can quote to the office.
+fn reference(id: Uuid) -> String {
+    id.simple().to_string()[24..].to_uppercase()
+}
+
+/// The guardian's child with this id, or an error (never another family's child).
+async fn own_child(
+    tx: &mut dyn FlowTx,
+    g: GuardianId,
+    args: &Map<String, Value>,
+) -> Result<std::result::Result<crate::store::ChildRow, String>> {
+    let Ok(id) = arg_uuid(args, "student") else {
+        return Ok(Err("bad_student".into()));
+    };
+    Ok(tx
+        .children_of(g)
+        .await?
+        .into_iter()
+        .find(|c| c.id == StudentId(id))
+        .ok_or_else(|| "forbidden".to_string()))
+}
+
+async fn own_class(
+    tx: &mut dyn FlowTx,
+    s: StaffId,
+    args: &Map<String, Value>,
+) -> Result<std::result::Result<crate::store::ClassRow, String>> {
+    let Ok(id) = arg_uuid(args, "class") else {
+        return Ok(Err("bad_class".into()));
+    };
+    Ok(tx
+        .staff_classes(s)
+        .await?
+        .into_iter()
+        .find(|c| c.id == ClassId(id))
+        .ok_or_else(|| "forbidden".to_string()))
+}
+
+macro_rules! tri {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(code) => return Ok(Err(code)),
+        }
+    };
+}
+
+fn school_currency(tz: &Timezone) -> Currency {
+    if tz.as_str() == "Asia/Karachi" {
+        Currency::Pkr
+    } else {
+        Currency::Sar
+    }
+}
+
+pub async fn run(
+    tx: &mut dyn FlowTx,
+    ctx: &ActionCtx<'_>,
+    session: &mut Session,
+    name: &str,
+    args: &Map<String, Value>,
+) -> Result<Outcome> {
+    match name {
+        "redeem_code" => redeem_code(tx, ctx, session, args).await,
+        "guardian_children" => {
+            let g = tri!(guardian(session));
+            let children = tx.children_of(g).await?;
+            let list: Vec<Value> = children
+                .iter()
+                .map(
+                    |c| json!({ "id": c.id.0.to_string(), "label": c.name, "class": c.class_name }),
+                )
+                .collect();
+            Ok(out(json!({
+                "count": list.len(),
+                "first": list.first().and_then(|c| c.get("id")).cloned().unwrap_or(Value::Null),
+                "children": list,
+            })))
+        }
+        "fee_statement" => {
+            let g = tri!(guardian(session));
+            let child = tri!(own_child(tx, g, args).await?);
+            let lines = tx.fee_statement(child.id).await?;
+            let currency = lines
+                .first()
+                .map(|l| l.amount.currency)
+                .unwrap_or_else(|| school_currency(ctx.timezone));
+            let outstanding: i64 = lines.iter().map(|l| l.outstanding_minor()).sum();
+            let due: Vec<Value> = lines
+                .iter()
+                .filter(|l| l.outstanding_minor() > 0)
+                .map(|l| {
+                    json!({
+                        "period": l.period,
+                        "description": l.description,
+                        "amount": money_value(Money { minor: l.outstanding_minor(), currency: l.amount.currency }),
+                        "due": date_value(l.due_date),
+                        "overdue": if l.due_date < ctx.today { "yes" } else { "no" },
+                    })
+                })
+                .collect();
+            let payments: Vec<Value> = tx
+                .payments(child.id, 3)
+                .await?
+                .into_iter()
+                .map(|p| {
+                    json!({
+                        "date": date_value(p.paid_on),
+                        "amount": money_value(p.amount),
+                        "description": p.description,
+                    })
+                })
+                .collect();
+            Ok(out(json!({
+                "child": child.name,
+                "line_count": due.len(),
+                "lines": due,
+                "outstanding": money_value(Money { minor: outstanding, currency }),
+                "payment_count": payments.len(),
+                "payments": payments,
+            })))
+        }
+        "attendance_summary" => {
+            let g = tri!(guardian(session));
+            let child = tri!(own_child(tx, g, args).await?);
+            let from = ctx.today - Duration::days(29);
+            let records = tx.attendance_between(child.id, from, ctx.today).await?;
+            let count = |s: AttendanceStatus| records.iter().filter(|r| r.status == s).count();
+            let absent_days: Vec<Value> = records
+                .iter()
+                .filter(|r| r.status == AttendanceStatus::Absent)
+                .map(|r| json!({ "date": date_value(r.day) }))
+                .collect();
+            Ok(out(json!({
+                "child": child.name,
+                "present": count(AttendanceStatus::Present),
+                "absent": count(AttendanceStatus::Absent),
+                "late": count(AttendanceStatus::Late),
+                "excused": count(AttendanceStatus::Excused),
+                "days": records.len(),
+                "absent_days": absent_days,
+                "from": date_value(from),
+            })))
+        }
+        "create_leave_request" => {
+            let g = tri!(guardian(session));
+            let child = tri!(own_child(tx, g, args).await?);
+            let kind = args.get("kind").and_then(Value::as_str).unwrap_or("other");
+            if !["sick", "family", "religious", "other"].contains(&kind) {
+                return Ok(Err("bad_kind".into()));
+            }
+            let dates = args.get("dates");
+            let (Some(from), Some(to)) = (
+                arg_date(dates.and_then(|d| d.get("from"))),
+                arg_date(dates.and_then(|d| d.get("to"))),
+            ) else {
+                return Ok(Err("bad_dates".into()));
+            };
+            // The engine checked these when they were typed; a day may have passed since.
+            if from < ctx.today || to < from {
+                return Ok(Err("bad_dates".into()));
+            }
+            let reason = args
+                .get("reason")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let attachment_key = args
+                .get("attachment")
+                .and_then(|a| a.get("media"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            let id = Uuid::now_v7();
+            let entry = activity(
+                ctx,
+                session,
+                "leave_request.create",
+                Some(format!("leave_request:{id}")),
+                json!({ "student": child.id.0, "kind": kind, "days": (to - from).num_days() + 1, "attachment": attachment_key.is_some() }),
+            );
+            tx.insert_leave_request(
+                &NewLeaveRequest {
+                    id,
+                    student: child.id,
+                    guardian: g,
+                    conversation: Some(ctx.conversation.id),
+                    kind: kind.to_string(),
+                    from,
+                    to,
+                    reason: Pii::new(reason),
+                    attachment_key,
+                    created_at: ctx.now,
+                },
+                &entry,
+            )
+            .await?;
+            Ok(out(json!({ "reference": reference(id) })))
+        }
+        "pending_consents" => {
+            let g = tri!(guardian(session));
+            let list: Vec<Value> = tx
+                .pending_consents(g)
+                .await?
+                .into_iter()
+                .filter(|r| r.deadline_at > ctx.now)
+                .map(|r| json!({ "id": r.id.to_string(), "label": format!("{} – {}", r.title, r.student_name) }))
+                .collect();
+            Ok(out(json!({ "count": list.len(), "requests": list })))
+        }
+        "consent_details" => {
+            let g = tri!(guardian(session));
+            let id = tri!(arg_uuid(args, "request"));
+            let Some(r) = tx.consent_request(id).await?.filter(|r| r.guardian == g) else {
+                return Ok(Err("forbidden".into()));
+            };
+            let state = if r.status != "pending" {
+                r.status.clone()
+            } else if r.deadline_at <= ctx.now {
+                "closed".into()
+            } else {
+                "pending".into()
+            };
+            Ok(out(json!({
+                "title": r.title,
+                "description": r.description,
+                "deadline": date_value(ctx.timezone.today(r.deadline_at)),
+                "child": r.student_name,
+                "state": state,
+            })))
+        }
+        "record_consent" => {
+            let g = tri!(guardian(session));
+            let id = tri!(arg_uuid(args, "request"));
+            let Some(r) = tx.consent_request(id).await?.filter(|r| r.guardian == g) else {
+                return Ok(Err("forbidden".into()));
+            };
+            if r.deadline_at <= ctx.now {
+                return Ok(out(json!({ "result": "too_late" })));
+            }
+            let approved = args
+                .get("approved")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            let note = args.get("note").and_then(Value::as_str);
+            let entry = activity(
+                ctx,
+                session,
+                "consent.answer",
+                Some(format!("consent_request:{id}")),
+                json!({ "approved": approved, "note": note.is_some() }),
+            );
+            let result = if tx.answer_consent(id, approved, note, &entry).await? {
+                "ok"
+            } else {
+                "already"
+            };
+            Ok(out(json!({ "result": result })))
+        }
+        "leave_decision" => {
+            let g = tri!(guardian(session));
+            let id = tri!(arg_uuid(args, "request"));
+            let Some(r) = tx.leave_request(id).await?.filter(|r| r.guardian == g) else {
+                return Ok(Err("forbidden".into()));
+            };
+            Ok(out(json!({
+                "child": r.student_name,
+                "decision": r.status,
+                "note": r.decision_note.map(|n| n.expose().clone()),
+                "from": date_value(r.from),
+                "to": date_value(r.to),
+            })))
+        }
+        "teacher_classes" => {
+            let s = tri!(staff(session));
+            let list: Vec<Value> = tx
+                .staff_classes(s)
+                .await?
+                .iter()
+                .map(|c| json!({ "id": c.id.0.to_string(), "label": c.label() }))
+                .collect();
+            Ok(out(json!({
+                "count": list.len(),
+                "first": list.first().and_then(|c| c.get("id")).cloned().unwrap_or(Value::Null),
+                "classes": list,
+            })))
+        }
+        "class_students" => {
+            let s = tri!(staff(session));
+            let class = tri!(own_class(tx, s, args).await?);
+            let list: Vec<Value> = tx
+                .class_students(class.id)
+                .await?
+                .iter()
+                .enumerate()
+                .map(|(i, c)| json!({ "n": i + 1, "name": c.name }))
+                .collect();
+            Ok(out(
+                json!({ "count": list.len(), "students": list, "class_name": class.label() }),
+            ))
+        }
+        "record_class_attendance" => {
+            let s = tri!(staff(session));
+            let class = tri!(own_class(tx, s, args).await?);
+            let absent: Vec<i64> = args
+                .get("absent")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_i64).collect())
+                .unwrap_or_default();
+            let students = tx.class_students(class.id).await?;
+            if absent
+                .iter()
+                .any(|n| *n < 1 || *n as usize > students.len())
+            {
+                return Ok(Err("bad_numbers".into()));
+            }
+            let mut counts = (0, 0);
+            for (i, st) in students.iter().enumerate() {
+                let is_absent = absent.contains(&(i as i64 + 1));
+                let status = if is_absent {
+                    counts.1 += 1;
+                    AttendanceStatus::Absent
+                } else {
+                    counts.0 += 1;
+                    AttendanceStatus::Present
+                };
+                let entry = activity(
+                    ctx,
+                    session,
+                    "attendance.record",
+                    Some(format!("student:{}", st.id.0)),
+                    json!({ "day": ctx.today, "status": status.as_str(), "source": "chat" }),
+                );
+                tx.record_attendance(
+                    &AttendanceRecord {
+                        day: ctx.today,
+                        student: st.id,
+                        status,
+                        source: AttendanceSource::Manual,
+                        recorded_by: Some(s),
+                    },
+                    &entry,
+                )
+                .await?;
+            }
+            Ok(out(json!({ "present": counts.0, "absent": counts.1 })))
+        }
+        "class_leave_requests" => {
+            let s = tri!(staff(session));
+            let classes: Vec<ClassId> = tx.staff_classes(s).await?.iter().map(|c| c.id).collect();
+            let list: Vec<Value> = tx
+                .pending_leave_for_classes(&classes)
+                .await?
+                .into_iter()
+                .map(|r| {
+                    json!({
+                        "child": r.student_name,
+                        "kind": r.kind,
+                        "from": date_value(r.from),
+                        "to": date_value(r.to),
+                    })
+                })
+                .collect();
+            Ok(out(json!({ "count": list.len(), "requests": list })))
+        }
+        "log_complaint" => {
+            let Some(who) = session.who.clone() else {
+                return Ok(Err("forbidden".into()));
+            };
+            let contact = match who.role {
+                Role::Guardian => ContactRef::Guardian(GuardianId(who.id)),
+                Role::Teacher => ContactRef::Staff(StaffId(who.id)),
+                Role::Unknown => return Ok(Err("forbidden".into())),
+            };
+            let text = args.get("text").and_then(Value::as_str).unwrap_or_default();
+            let id = Uuid::now_v7();
+            let entry = activity(
+                ctx,
+                session,
+                "complaint.create",
+                Some(format!("complaint:{id}")),
+                json!({}),
+            );
+            tx.insert_complaint(id, contact, text, &entry).await?;
+            Ok(out(json!({ "reference": reference(id) })))
+        }
+        other => {
+            tracing::error!(action = other, "flow called an unknown action");
+            Ok(Err("unknown_action".into()))
+        }
+    }
+}
+
+/// Checks a typed access code: limits first (per conversation, per school, global),
+/// then the Argon2id hashes of the code's bucket. A good code is used up at once and
+/// binds this channel identity to its owner.
+async fn redeem_code(
+    tx: &mut dyn FlowTx,
+    ctx: &ActionCtx<'_>,
+    session: &mut Session,
+    args: &Map<String, Value>,
+) -> Result<Outcome> {
+    let since = ctx.now - Duration::hours(1);
+    let (mine, school) = tx.login_failures(since).await?;
+    if mine >= LOGIN_FAILURES_PER_SENDER {
+        return Ok(out(json!({ "result": "locked" })));
+    }
+    if school >= LOGIN_FAILURES_PER_SCHOOL || ctx.global_logins.check().is_err() {
+        return Ok(out(json!({ "result": "busy" })));
+    }
+    let typed = args.get("code").and_then(Value::as_str).unwrap_or_default();
+    let Some(code) = AccessCode::parse(typed) else {
+        tx.record_login_failure(ctx.now).await?;
+        return Ok(out(json!({ "result": "wrong" })));
+    };
+    let bucket = bucket_with(tx.keys(), &code);
+    let mut found = None;
+    for candidate in tx.access_codes_in_bucket(&bucket).await? {
+        let ok = crate::password::verify(code.expose().to_string(), candidate.code_hash.clone())
+            .await
+            .unwrap_or(false);
+        if ok {
+            found = Some(candidate);
+            break;
+        }
+    }
+    let usable = found.filter(|c| c.used_at.is_none() && c.expires_at > ctx.now);
+    let Some(row) = usable else {
+        tx.record_login_failure(ctx.now).await?;
+        let entry = activity(
+            ctx,
+            session,
+            "login.failed",
+            None,
+            json!({ "recent_failures": mine + 1 }),
+        );
+        tx.log(&entry).await?;
+        let result = if mine + 1 >= LOGIN_FAILURES_PER_SENDER {
+            "locked"
+        } else {
+            "wrong"
+        };
+        return Ok(out(json!({ "result": result })));
+    };
+    let subject = format!("{}:{}", row.contact.kind(), row.contact.uuid());
+    let mut entry = ActivityEntry::now(
+        &subject,
+        "access_code.redeem",
+        Some(subject.clone()),
+        ctx.conversation.provider.as_str(),
+        json!({ "code_id": row.id, "conversation": ctx.conversation.id }),
+    );
+    entry.at = ctx.now;
+    if !tx.consume_access_code(row.id, &entry).await? {
+        tx.record_login_failure(ctx.now).await?;
+        return Ok(out(json!({ "result": "wrong" })));
+    }
+    if let Some(channel) = super::driver::identity_channel(ctx.conversation.provider) {
+        tx.bind_identity(
+            channel,
+            ctx.conversation.sender.expose(),
+            row.contact,
+            ctx.now,
+        )
+        .await?;
+    }
+    let who = match row.contact {
+        ContactRef::Guardian(g) => Who {
+            role: Role::Guardian,
+            id: g.0,
+        },
+        ContactRef::Staff(s) => Who {
+            role: Role::Teacher,
+            id: s.0,
+        },
+    };
+    let role = if who.role == Role::Guardian {
+        "guardian"
+    } else {
+        "teacher"
+    };
+    session.who = Some(who);
+    // Speak the guardian's language from the roster unless they chose one already.
+    if session.locale.is_none() {
+        session.locale = tx.contact_language(row.contact).await?;
+    }
+    Ok(out(json!({ "result": "ok", "role": role })))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::flow::check::ACTIONS;
+
+    /// Every declared action has an implementation (an unknown one answers
+    /// `unknown_action`, which this test would catch by name).
+    #[test]
+    fn declared_actions_are_implemented() {
+        let src = include_str!("actions.rs");
+        for a in ACTIONS {
+            if a.name == "set_language" {
+                continue; // handled inside the engine
+            }
+            assert!(
+                src.contains(&format!("\"{}\" =>", a.name)),
+                "action {} has no implementation",
+                a.name
+            );
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! The flow driver: runs the pure engine for one inbound event inside the worker's
+//! transaction. It loads the session, binds the sender to a guardian or staff member
+//! when it can, turns the event into an engine input, runs actions for `call` steps
+//! (through [`FlowTx`], in the same transaction), stores timers and the new session,
+//! and hands the replies back to the store, which writes them to the outbox.
+
+use super::actions::{self, ActionCtx};
+use crate::domain::message::{InboundBody, InboundEvent, MediaKind, OutboundMessage, Provider};
+use crate::domain::phone::Phone;
+use crate::domain::roster::ContactRef;
+use crate::domain::school::{Locale, Timezone};
+use crate::flow::def::Role;
+use crate::flow::engine::{self, Context, Effect, Input, Session, Trigger, Who};
+use crate::flow::Library;
+use crate::store::{ConversationView, Decision, Driver, FlowTx, Result};
+use chrono::{DateTime, Utc};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+/// Action calls per event at most (each call returns to the engine).
+const MAX_CALLS_PER_EVENT: usize = 32;
+
+/// School settings the driver reads.
+pub const SETTING_RECOGNISE_PHONES: &str = "recognise_roster_phones";
+
+/// What the driver knows about the school it serves.
+#[derive(Debug, Clone)]
+pub struct SchoolInfo {
+    pub name: String,
+    pub timezone: Timezone,
+    pub locale: Locale,
+}
+
+pub struct FlowDriver {
+    pub lib: Arc<Library>,
+    pub school: SchoolInfo,
+    /// Login attempts across all schools of this process (the per-sender and
+    /// per-school limits are counted in each school's database).
+    pub global_logins: Arc<DefaultDirectRateLimiter>,
+}
+
+/// Code checks per second across the process (each costs an Argon2id verification).
+pub fn global_login_limiter() -> Arc<DefaultDirectRateLimiter> {
+    let per_second = NonZeroU32::new(20).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(40).unwrap_or(NonZeroU32::MIN);
+    Arc::new(RateLimiter::direct(
+        Quota::per_second(per_second).allow_burst(burst),
+    ))
+}
+
+/// The channel family a sender id belongs to (identities are shared by the WhatsApp
+/// providers: the same number reaches the school through Twilio or Meta).
+pub fn identity_channel(p: Provider) -> Option<&'static str> {
+    match p {
+        Provider::Twilio | Provider::Meta => Some("whatsapp"),
+        Provider::Telegram => Some("telegram"),
+        Provider::Console => None,
+    }
+}
+
+fn who_of(contact: ContactRef) -> Who {
+    match contact {
+        ContactRef::Guardian(g) => Who {
+            role: Role::Guardian,
+            id: g.0,
+        },
+        ContactRef::Staff(s) => Who {
+            role: Role::Teacher,
+            id: s.0,
+        },
+    }
+}
+
+fn contact_of(who: &Who) -> Option<ContactRef> {
+    match who.role {
+        Role::Guardian => Some(ContactRef::Guardian(crate::domain::GuardianId(who.id))),
+        Role::Teacher => Some(ContactRef::Staff(crate::domain::StaffId(who.id))),
+        Role::Unknown => None,
+    }
+}
+
+impl FlowDriver {
+    /// Binds the conversation to a contact if the sender is already known.
+    async fn recognise(
+        &self,
+        tx: &mut dyn FlowTx,
+        conv: &ConversationView,
+        stored: Option<ContactRef>,
+    ) -> Result<Option<ContactRef>> {
+        if stored.is_some() {
+            return Ok(stored);
+        }
+        let Some(channel) = identity_channel(conv.provider) else {
+            return Ok(None);
+        };
+        if let Some(c) = tx.identity(channel, conv.sender.expose()).await? {
+            return Ok(Some(c));
+        }
+        // Recognising roster phones is the school's choice (off unless enabled): a
+        // WhatsApp number on the roster then needs no code.
+        if channel == "whatsapp"
+            && tx.setting(SETTING_RECOGNISE_PHONES).await?.as_deref() == Some("on")
+        {
+            let digits: String = conv
+                .sender
+                .expose()
+                .chars()
+                .filter(|c| c.is_ascii_digit())
+                .collect();
+            if let Ok(phone) = Phone::parse(&format!("+{digits}"), None) {
+                if let [only] = tx.contacts_by_phone(&phone).await?.as_slice() {
+                    return Ok(Some(*only));
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn to_input(event: &InboundEvent) -> Option<Input> {
+    Some(match &event.body {
+        InboundBody::Text { text } => Input::Text(text.clone()),
+        InboundBody::Choice { id, title, .. } => Input::Choice {
+            id: id.clone(),
+            title: title.clone(),
+        },
+        InboundBody::Media { kind, .. } => match kind {
+            MediaKind::Image => Input::Media {
+                image: true,
+                key: event.provider_key.clone(),
+            },
+            MediaKind::Document => Input::Media {
+                image: false,
+                key: event.provider_key.clone(),
+            },
+            _ => Input::Unreadable,
+        },
+        InboundBody::Location { .. }
+        | InboundBody::Contacts { .. }
+        | InboundBody::Unsupported { .. } => Input::Unreadable,
+        InboundBody::Timeout { token } => Input::Timeout {
+            token: token.clone(),
+        },
+        InboundBody::Trigger { flow, key, vars } => Input::Trigger(Trigger {
+            flow: flow.clone(),
+            key: key.clone(),
+            vars: vars.clone(),
+        }),
+        InboundBody::Reaction | InboundBody::Edit | InboundBody::Status { .. } => return None,
+    })
+}
+
+#[async_trait::async_trait]
+impl Driver for FlowDriver {
+    async fn step(
+        &self,
+        tx: &mut dyn FlowTx,
+        conv: &ConversationView,
+        event: &InboundEvent,
+        now: DateTime<Utc>,
+    ) -> Result<Decision> {
+        let mut replies = Vec::new();
+        if let InboundBody::Choice {
+            callback_id: Some(id),
+            ..
+        } = &event.body
+        {
+            replies.push(OutboundMessage::CallbackAnswer {
+                callback_id: id.clone(),
+            });
+        }
+        let Some(mut input) = to_input(event) else {
+            return Ok(Decision {
+                replies,
+                action: "message.ignored".into(),
+            });
+        };
+        let row = tx.session().await?;
+        let mut session: Session = match &row.session {
+            Some(bytes) => serde_json::from_slice(bytes).unwrap_or_else(|e| {
+                // Never leave a conversation stuck on a session it cannot read.
+                tracing::error!(conversation = %conv.id, error = %e, "unreadable session reset");
+                Session::default()
+            }),
+            None => Session::default(),
+        };
+        if session.handoff && row.handoff_at.is_none() {
+            session.hand_back();
+        }
+        if session.who.is_none() {
+            if let Some(c) = self.recognise(tx, conv, row.contact).await? {
+                session.who = Some(who_of(c));
+            }
+        }
+        let ctx = Context {
+            today: self.school.timezone.today(now),
+            default_locale: self.school.locale,
+            school_name: self.school.name.clone(),
+        };
+        let actx = ActionCtx {
+            conversation: conv,
+            now,
+            today: ctx.today,
+            timezone: &self.school.timezone,
+            global_logins: &self.global_logins,
+        };
+        let mut action = format!("flow.{}", event.body.kind());
+        let mut calls = 0;
+        loop {
+            let out = engine::step(&self.lib, session, input, &ctx);
+            session = out.session;
+            let mut next = None;
+            for effect in out.effects {
+                match effect {
+                    Effect::Send(m) => replies.push(m),
+                    Effect::Timer { token, after } => {
+                        let after =
+                            chrono::Duration::from_std(after).unwrap_or(chrono::Duration::days(30));
+                        tx.set_timer(&token, now + after).await?;
+                    }
+                    Effect::Handoff => action = "flow.handoff".into(),
+                    Effect::Log(a) => action = a,
+                    Effect::Call { action: name, args } => {
+                        calls += 1;
+                        let result = if calls > MAX_CALLS_PER_EVENT {
+                            Err("too_many_calls".to_string())
+                        } else {
+                            actions::run(tx, &actx, &mut session, &name, &args).await?
+                        };
+                        next = Some(Input::Result(result));
+                    }
+                }
+            }
+            match next {
+                Some(i) => input = i,
+                None => break,
+            }
+        }
+        let json = serde_json::to_vec(&session)
+            .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;
+        let contact = session.who.as_ref().and_then(contact_of);
+        tx.save_session(&json, contact, session.handoff, now)
+            .await?;
+        tracing::debug!(conversation = %conv.id, position = %session.position(), "flow step");
+        Ok(Decision { replies, action })
+    }
+}
