@@ -126,10 +126,12 @@ impl Simulator {
         self.store
             .record_inbound(self.channel, self.provider, &[event], now)
             .await?;
-        // The simulator is the provider: it hands over any media at once.
+        // The simulator is the provider: it hands over any media at once (the row is
+        // due from the real time it was stored, which may be after `now`).
+        let due = now.max(chrono::Utc::now()) + chrono::Duration::seconds(1);
         for job in self
             .store
-            .claim_media(now, std::time::Duration::from_secs(60), 100)
+            .claim_media(due, std::time::Duration::from_secs(60), 100)
             .await?
         {
             let (mime, content) = if job.media_ref.ends_with(".pdf") {

@@ -416,6 +416,12 @@ impl<'a> Run<'a> {
             }
             return;
         }
+        // Someone sitting at the main menu is not in the middle of anything.
+        let at_menu = self.s.wait.is_some()
+            && matches!(self.s.frames.as_slice(), [f] if f.flow == self.role_menu());
+        if at_menu && !self.s.handoff && !self.s.calling {
+            self.end_all();
+        }
         if self.s.handoff || self.s.calling || !self.s.frames.is_empty() {
             if !self.s.queue.iter().any(|q| q.key == t.key) {
                 self.s.queue.push(t);
@@ -584,7 +590,13 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// The menu, unless staff-started flows are waiting: they come first.
     fn start_menu(&mut self) {
+        if self.s.who.is_some() && !self.s.queue.is_empty() {
+            let t = self.s.queue.remove(0);
+            self.start(&t.flow, t.vars, Some(t.key));
+            return;
+        }
         let menu = self.role_menu();
         self.start(menu, Map::new(), None);
     }

@@ -1794,9 +1794,14 @@ pub(crate) trait StoreDb {
 }
 
 /// A UUIDv7 for the given time (random low bits), so ids sort by that time.
+/// Ids made in the same millisecond still sort in the order they were made (a
+/// counter in the low bits), so events queued together keep their order.
 pub(crate) fn uuid_at(t: chrono::DateTime<chrono::Utc>) -> Uuid {
+    static CONTEXT: std::sync::Mutex<Option<uuid::ContextV7>> = std::sync::Mutex::new(None);
+    let mut guard = CONTEXT.lock().unwrap_or_else(|p| p.into_inner());
+    let context = guard.get_or_insert_with(uuid::ContextV7::new);
     let ts = uuid::Timestamp::from_unix(
-        uuid::NoContext,
+        &*context,
         t.timestamp().max(0) as u64,
         t.timestamp_subsec_nanos(),
     );

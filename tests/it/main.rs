@@ -10,4 +10,5 @@ mod isolation;
 mod pipeline;
 mod plaintext;
 mod support;
+mod transcripts;
 mod webhooks;

@@ -1,0 +1,388 @@
+//! Transcript tests: `flows/tests/*.yaml` say who writes what on which channel and
+//! what the bot must answer. Each transcript runs against a fresh demo school on
+//! SQLite, through the real pipeline (inbox, ordered worker, flow engine, outbox),
+//! with the service clock moved forward for timeouts and closed windows.
+
+use raabta::console::{BotMessage, Simulator};
+use raabta::domain::activity::ActivityEntry;
+use raabta::domain::message::{OutboundMessage, Provider};
+use raabta::domain::phone::Phone;
+use raabta::domain::roster::ContactRef;
+use serde::Deserialize;
+use serde_json::json;
+use std::path::Path;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Transcript {
+    name: String,
+    /// console, meta, twilio or telegram.
+    channel: String,
+    /// guardian (Imran Khan, English), guardian_ur (Sana Imran, Urdu on the roster),
+    /// teacher, or unknown (not logged in; `{code}` in a message is a fresh valid code).
+    #[serde(rename = "as")]
+    who: String,
+    /// Switch language right after login (en, ur, ar).
+    #[serde(default)]
+    locale: Option<String>,
+    steps: Vec<Step>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Step {
+    user: Option<String>,
+    /// Tap option N of the latest question.
+    tap: Option<usize>,
+    /// Tap option N of the question before the latest (an expired button).
+    tap_old: Option<usize>,
+    #[serde(default)]
+    photo: bool,
+    #[serde(default)]
+    pdf: bool,
+    /// Move the clock: 30m, 3h, 2d.
+    wait: Option<String>,
+    /// Staff do something: consent, approve_leave, reject_leave, hand_back.
+    staff: Option<String>,
+    /// The bot's replies, in order (an empty list: no reply). Omitted: not checked.
+    bot: Option<Vec<Expect>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    #[serde(default)]
+    contains: Vec<String>,
+    #[serde(default)]
+    not_contains: Vec<String>,
+    /// How many options the message offers.
+    choices: Option<usize>,
+    /// Sent as this approved template (the 24-hour window had closed).
+    template: Option<String>,
+    /// Handed to staff as a manual wa.me link (window closed, no template).
+    #[serde(default)]
+    manual: bool,
+}
+
+struct Run {
+    sim: Simulator,
+    questions: Vec<OutboundMessage>,
+    code: Option<String>,
+}
+
+fn sender_for(channel: Provider, phone: &str) -> String {
+    match channel {
+        Provider::Telegram => format!("tg{}", phone.trim_start_matches('+')),
+        Provider::Console => phone.to_string(),
+        _ => phone.trim_start_matches('+').to_string(),
+    }
+}
+
+async fn issue_code(sim: &Simulator, phone: &str, kind: &str) -> String {
+    let phone = Phone::parse(phone, None).unwrap();
+    let contact = sim
+        .store
+        .contacts_by_phone(&phone)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c: &ContactRef| c.kind() == kind)
+        .expect("demo contact");
+    let (code, _) = raabta::codes::issue(
+        sim.store.as_ref(),
+        contact,
+        chrono::Duration::days(1),
+        "test",
+        "test",
+    )
+    .await
+    .unwrap();
+    code.expose().to_string()
+}
+
+fn check(expect: &[Expect], got: &[BotMessage]) -> Result<(), String> {
+    let shown: Vec<String> = got.iter().map(|m| m.render()).collect();
+    if expect.len() != got.len() {
+        return Err(format!(
+            "expected {} replies, got {}:\n{}",
+            expect.len(),
+            got.len(),
+            shown.join("\n---\n")
+        ));
+    }
+    for (i, (e, m)) in expect.iter().zip(got).enumerate() {
+        let text = raabta::flow::text::strip_isolation(&m.message.as_numbered_text());
+        for c in &e.contains {
+            if !text.contains(c.as_str()) {
+                return Err(format!("reply {} lacks {c:?}:\n{text}", i + 1));
+            }
+        }
+        for c in &e.not_contains {
+            if text.contains(c.as_str()) {
+                return Err(format!("reply {} has {c:?}:\n{text}", i + 1));
+            }
+        }
+        let OutboundMessage::Text {
+            choices, template, ..
+        } = &m.message
+        else {
+            continue;
+        };
+        if let Some(n) = e.choices {
+            if choices.len() != n {
+                return Err(format!(
+                    "reply {} offers {} choices, expected {n}:\n{text}",
+                    i + 1,
+                    choices.len()
+                ));
+            }
+        }
+        match (&e.template, m.window_closed) {
+            (Some(t), true) if template.as_deref() == Some(t.as_str()) => {}
+            (Some(t), _) => {
+                return Err(format!(
+                    "reply {} should go as template {t} (window closed: {}, template: {template:?})",
+                    i + 1,
+                    m.window_closed
+                ))
+            }
+            (None, true) if e.manual && template.is_none() => {}
+            (None, true) => {
+                return Err(format!(
+                    "reply {} was written after the window closed (template {template:?}); say `template:` or `manual: true`",
+                    i + 1
+                ))
+            }
+            (None, false) if e.manual => {
+                return Err(format!("reply {} is not a manual link", i + 1))
+            }
+            (None, false) => {}
+        }
+    }
+    Ok(())
+}
+
+impl Run {
+    async fn staff(&mut self, what: &str) -> Result<(), String> {
+        let store = self.sim.store.clone();
+        let now = self.sim.app().clock.now();
+        let act = ActivityEntry::now("staff:test", what, None, "test", json!({}));
+        match what {
+            "consent" => {
+                let classes: Vec<_> = store
+                    .classes()
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|c| c.id)
+                    .collect();
+                let deadline = now + chrono::Duration::days(3);
+                store
+                    .send_consent_form(
+                        "Museum trip",
+                        "A visit to the Lahore Museum on Friday.",
+                        deadline,
+                        &classes,
+                        &act,
+                        now,
+                    )
+                    .await
+                    .unwrap();
+            }
+            "approve_leave" | "reject_leave" => {
+                let pending = store.leave_requests(Some("pending")).await.unwrap();
+                let last = pending.last().ok_or("no pending leave request")?;
+                let note = (what == "reject_leave").then_some("Exams that week");
+                assert!(store
+                    .decide_leave(last.id, what == "approve_leave", note, &act, now)
+                    .await
+                    .unwrap());
+            }
+            "hand_back" => {
+                let conv = self
+                    .sim
+                    .conversation()
+                    .await
+                    .unwrap()
+                    .ok_or("no conversation")?;
+                if !store.hand_back(conv, &act).await.unwrap() {
+                    return Err("the conversation was not handed off".into());
+                }
+            }
+            other => return Err(format!("unknown staff action {other:?}")),
+        }
+        Ok(())
+    }
+
+    async fn step(&mut self, step: &Step) -> Result<Vec<BotMessage>, String> {
+        if let Some(s) = &step.staff {
+            self.staff(s).await?;
+            return self.sim.settle().await.map_err(|e| e.to_string());
+        }
+        let result = if let Some(text) = &step.user {
+            let text = match &self.code {
+                Some(c) => {
+                    let urdu: String = c
+                        .chars()
+                        .map(|ch| match ch.to_digit(10) {
+                            Some(d) => char::from_u32(0x06F0 + d).unwrap_or(ch),
+                            None => ch,
+                        })
+                        .collect();
+                    text.replace("{code_urdu_digits}", &urdu)
+                        .replace("{code}", c)
+                }
+                None => text.clone(),
+            };
+            self.sim.say(&text).await
+        } else if let Some(n) = step.tap.or(step.tap_old) {
+            let back = if step.tap.is_some() { 1 } else { 2 };
+            let q = self
+                .questions
+                .len()
+                .checked_sub(back)
+                .and_then(|i| self.questions.get(i))
+                .ok_or("no question with buttons to tap")?;
+            let OutboundMessage::Text { choices, .. } = q else {
+                return Err("not a question".into());
+            };
+            let c = choices.get(n - 1).ok_or("no such option")?.clone();
+            self.sim.tap(&c.id, &c.title).await
+        } else if step.photo || step.pdf {
+            self.sim.attach(step.pdf).await
+        } else if let Some(w) = &step.wait {
+            let d = raabta::flow::def::parse_duration(w).ok_or("bad wait")?;
+            self.sim
+                .wait(chrono::Duration::from_std(d).map_err(|e| e.to_string())?)
+                .await
+        } else {
+            return Err("a step needs user, tap, tap_old, photo, pdf, wait or staff".into());
+        };
+        result.map_err(|e| e.to_string())
+    }
+}
+
+async fn run(t: &Transcript) -> Result<(), String> {
+    let env = crate::support::TestEnv::sqlite().await;
+    raabta::seed::seed_if_empty(&env.app.tenancy)
+        .await
+        .map_err(|e| e.to_string())?;
+    let provider: Provider = t.channel.parse()?;
+    let (phone, kind) = match t.who.as_str() {
+        "guardian" | "unknown" => (raabta::seed::DEMO_PARENT_PHONE, "guardian"),
+        "guardian_ur" => ("+923011110002", "guardian"),
+        "teacher" => (raabta::seed::DEMO_TEACHER_PHONE, "staff"),
+        other => return Err(format!("unknown `as: {other}`")),
+    };
+    let channel = (provider != Provider::Console).then(uuid::Uuid::now_v7);
+    let sim = Simulator::new(
+        &env.app,
+        raabta::seed::DEMO_SLUG,
+        provider,
+        channel,
+        &sender_for(provider, phone),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let code = issue_code(&sim, phone, kind).await;
+    let mut r = Run {
+        sim,
+        questions: Vec::new(),
+        code: Some(code.clone()),
+    };
+    if t.who != "unknown" {
+        r.sim.say("hi").await.map_err(|e| e.to_string())?;
+        let welcome = r.sim.say(&code).await.map_err(|e| e.to_string())?;
+        if !welcome.iter().any(|m| m.render().contains('1')) {
+            return Err(format!(
+                "login did not reach the menu: {:?}",
+                welcome.iter().map(|m| m.render()).collect::<Vec<_>>()
+            ));
+        }
+        r.code = None;
+        if let Some(l) = &t.locale {
+            let word = match l.as_str() {
+                "en" => "english",
+                "ur" => "urdu",
+                "ar" => "arabic",
+                other => return Err(format!("unknown locale {other}")),
+            };
+            r.sim.say(word).await.map_err(|e| e.to_string())?;
+        }
+    }
+    for (i, step) in t.steps.iter().enumerate() {
+        let got = r
+            .step(step)
+            .await
+            .map_err(|e| format!("step {}: {e}", i + 1))?;
+        for m in &got {
+            if let OutboundMessage::Text { choices, .. } = &m.message {
+                if !choices.is_empty() {
+                    r.questions.push(m.message.clone());
+                }
+            }
+        }
+        if let Some(expect) = &step.bot {
+            check(expect, &got).map_err(|e| format!("step {} ({}): {e}", i + 1, describe(step)))?;
+        }
+    }
+    Ok(())
+}
+
+fn describe(s: &Step) -> String {
+    if let Some(u) = &s.user {
+        format!("user {u:?}")
+    } else if let Some(n) = s.tap {
+        format!("tap {n}")
+    } else if let Some(n) = s.tap_old {
+        format!("tap_old {n}")
+    } else if let Some(w) = &s.wait {
+        format!("wait {w}")
+    } else if let Some(st) = &s.staff {
+        format!("staff {st}")
+    } else {
+        "attachment".into()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flow_transcripts() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("flows/tests");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("flows/tests")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no transcripts in {}", dir.display());
+    let mut failures = Vec::new();
+    let mut ran = 0;
+    for file in files {
+        let source = std::fs::read_to_string(&file).unwrap();
+        let transcripts: Vec<Transcript> = match serde_norway::from_str(&source) {
+            Ok(t) => t,
+            Err(e) => {
+                failures.push(format!("{}: {e}", file.display()));
+                continue;
+            }
+        };
+        for t in &transcripts {
+            ran += 1;
+            if let Err(e) = run(t).await {
+                failures.push(format!(
+                    "{} / {}:\n  {}",
+                    file.file_name().unwrap().to_string_lossy(),
+                    t.name,
+                    e.replace('\n', "\n  ")
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {ran} transcripts failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+    eprintln!("{ran} transcripts passed");
+}
