@@ -1178,3 +1178,245 @@ impl Session {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::channel::templates::Templates;
+    use crate::flow::text::Texts;
+
+    const FTL: &str =
+        "q = Question?\nyes = Yes\nno = No\ndone = Done\nbye = Bye\nlate = Too late\n";
+
+    fn texts() -> Texts {
+        let mut all = FTL.to_string();
+        for k in crate::flow::check::ENGINE_TEXTS {
+            if !FTL.contains(&format!("{k} =")) {
+                all.push_str(&format!("{k} = [{k}]\n"));
+            }
+        }
+        Texts::from_sources(vec![
+            ("en".into(), all.clone()),
+            ("ur".into(), all.clone()),
+            ("ar".into(), all),
+        ])
+        .unwrap()
+    }
+
+    fn lib(flows: &[(&str, &str)]) -> Library {
+        Library::from_sources(
+            flows
+                .iter()
+                .map(|(f, s)| (format!("{f}.yaml"), s.to_string()))
+                .collect(),
+            texts(),
+            Templates::embedded().unwrap(),
+        )
+        .unwrap()
+    }
+
+    fn ctx() -> Context {
+        Context {
+            today: NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(),
+            default_locale: Locale::En,
+            school_name: "S".into(),
+        }
+    }
+
+    fn guardian() -> Session {
+        Session {
+            who: Some(Who {
+                role: Role::Guardian,
+                id: uuid::Uuid::nil(),
+            }),
+            ..Session::default()
+        }
+    }
+
+    fn texts_of(o: &Output) -> Vec<String> {
+        o.effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Send(m) => Some(m.as_numbered_text()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    const MENU: &str = "id: menu\nroles: [guardian]\nsteps:\n  - id: ask\n    ask: q\n    input: yes_no\n    var: v\n    timeout: { after: 2h, goto: late }\n  - id: again\n    branch: $v\n    cases: { \"true\": ask }\n    default: bye\n  - id: bye\n    end: bye\n  - id: late\n    end: late\n";
+
+    #[test]
+    fn stale_buttons_timeouts_and_the_loop_guard() {
+        let lib = lib(&[("menu", MENU)]);
+        let o = step(&lib, guardian(), Input::Text("hello".into()), &ctx());
+        assert_eq!(texts_of(&o), vec!["Question?\n1. Yes\n2. No"]);
+        let first = o.session.wait.clone().unwrap().token;
+        assert!(o
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::Timer { token, .. } if *token == first)));
+        // "yes" loops back to the question: a new token, so the old button expired.
+        let o = step(&lib, o.session, Input::Text("yes".into()), &ctx());
+        let stale = Input::Choice {
+            id: format!("{first}.2"),
+            title: "No".into(),
+        };
+        let o2 = step(&lib, o.session.clone(), stale, &ctx());
+        assert_eq!(texts_of(&o2)[0], "[choice-expired]");
+        assert!(o2.session.wait.is_some());
+        // The first question's timer no longer applies; the current one's does.
+        let o3 = step(
+            &lib,
+            o2.session.clone(),
+            Input::Timeout { token: first },
+            &ctx(),
+        );
+        assert!(o3.effects.is_empty());
+        let current = o2.session.wait.clone().unwrap().token;
+        let o4 = step(&lib, o2.session, Input::Timeout { token: current }, &ctx());
+        assert!(texts_of(&o4).contains(&"Too late".to_string()));
+        assert!(o4.session.frames.is_empty());
+        // Saying yes forever visits the question more than MAX_VISITS times: handoff.
+        let mut s = o.session;
+        let mut handed = false;
+        for _ in 0..(MAX_VISITS + 2) {
+            let o = step(&lib, s, Input::Text("yes".into()), &ctx());
+            handed |= o.effects.contains(&Effect::Handoff);
+            s = o.session;
+        }
+        assert!(handed && s.handoff);
+        // While handed off the bot says nothing.
+        let o = step(&lib, s, Input::Text("menu".into()), &ctx());
+        assert!(o.effects.is_empty());
+    }
+
+    #[test]
+    fn running_sessions_finish_on_their_version() {
+        let v1 = lib(&[("menu", MENU)]);
+        let o = step(&v1, guardian(), Input::Text("hi".into()), &ctx());
+        let old_hash = o.session.frames[0].hash.clone();
+        // The file changes: the question step is renamed and the end text differs.
+        let v2_src = MENU
+            .replace("id: ask", "id: question")
+            .replace("cases: { \"true\": ask }", "cases: { \"true\": question }")
+            .replace("end: bye", "end: done");
+        let mut v2 = lib(&[("menu", &v2_src)]);
+        assert_ne!(v2.current("menu").unwrap().hash, old_hash);
+        v2.add_version("menu", &old_hash, MENU).unwrap();
+        let o = step(&v2, o.session, Input::Text("no".into()), &ctx());
+        assert_eq!(texts_of(&o), vec!["Bye"], "finished on version 1");
+        // A new run uses version 2.
+        let o = step(&v2, o.session, Input::Text("hi".into()), &ctx());
+        assert_eq!(o.session.frames[0].step, "question");
+    }
+
+    /// Whatever arrives, in whatever order, no shipped flow panics or gets stuck: after
+    /// every input the conversation waits for the person, waits for an action, is
+    /// handed off, or is idle.
+    #[test]
+    fn shipped_flows_survive_arbitrary_input() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("flows");
+        let lib = Library::load(&dir).unwrap();
+        let inputs = [
+            "hi",
+            "menu",
+            "1",
+            "2",
+            "3",
+            "7",
+            "9",
+            "۲",
+            "yes",
+            "no",
+            "haan",
+            "skip",
+            "back",
+            "help",
+            "language",
+            "urdu",
+            "stop",
+            "start",
+            "kal",
+            "5/12 to 1/12",
+            "1/1/2020",
+            "fees",
+            "chutti",
+            "K7M2-Q9XD",
+            "",
+            "🙂",
+            "office",
+        ];
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..300 {
+            let mut s = if round % 3 == 0 {
+                Session::default()
+            } else {
+                guardian()
+            };
+            if round % 5 == 0 {
+                s.who = Some(Who {
+                    role: Role::Teacher,
+                    id: uuid::Uuid::nil(),
+                });
+            }
+            for _ in 0..40 {
+                let r = next();
+                let input = match r % 7 {
+                    0 => Input::Choice {
+                        id: format!("q{}.{}", r % 5, r % 4),
+                        title: "x".into(),
+                    },
+                    1 => Input::Timeout {
+                        token: format!("q{}", r % 6),
+                    },
+                    2 => Input::Media {
+                        image: r % 2 == 0,
+                        key: "k".into(),
+                    },
+                    3 => Input::Unreadable,
+                    _ => Input::Text(inputs[(r as usize / 7) % inputs.len()].into()),
+                };
+                let mut o = step(&lib, s, input, &ctx());
+                // Feed every call a plausible result (or a failure) until it settles.
+                for _ in 0..10 {
+                    if !o.session.calling {
+                        break;
+                    }
+                    let r = next();
+                    let result = if r % 4 == 0 {
+                        Err("failed".to_string())
+                    } else {
+                        let mut m = Map::new();
+                        m.insert(
+                            "result".into(),
+                            Value::from(["ok", "wrong", "locked"][r as usize % 3]),
+                        );
+                        m.insert("count".into(), Value::from(r % 3));
+                        m.insert("children".into(), serde_json::json!([{ "id": "a", "label": "A" }, { "id": "b", "label": "B" }]));
+                        m.insert(
+                            "classes".into(),
+                            serde_json::json!([{ "id": "c", "label": "C" }]),
+                        );
+                        m.insert("role".into(), Value::from("guardian"));
+                        m.insert("state".into(), Value::from("pending"));
+                        Ok(m)
+                    };
+                    o = step(&lib, o.session, Input::Result(result), &ctx());
+                }
+                let s2 = &o.session;
+                let settled = s2.handoff || s2.calling || s2.wait.is_some() || s2.frames.is_empty();
+                assert!(settled, "stuck at {}", s2.position());
+                s = o.session;
+                if s.handoff {
+                    s.hand_back();
+                }
+            }
+        }
+    }
+}

@@ -306,7 +306,15 @@ pub fn localise_digits(locale: Locale, s: &str) -> String {
 }
 
 pub fn format_money(locale: Locale, m: Money) -> String {
-    let amount = format_number(locale, m.minor as f64 / 100.0);
+    let mut amount = format_number(locale, m.minor as f64 / 100.0);
+    // Paisa and halalas always show two digits: Rs 7,500.50, not 7,500.5.
+    if m.minor % 10 == 0 && m.minor % 100 != 0 {
+        amount.push(if locale == Locale::Ar {
+            '\u{0660}'
+        } else {
+            '0'
+        });
+    }
     match (locale, m.currency) {
         (Locale::En, Currency::Pkr) => format!("Rs {amount}"),
         (Locale::En, Currency::Sar) => format!("SAR {amount}"),
@@ -420,6 +428,11 @@ mod tests {
         };
         assert_eq!(format_money(Locale::En, m), "Rs 12,500");
         assert_eq!(format_money(Locale::Ur, m), "12,500 روپے");
+        let m = Money {
+            minor: 750_050,
+            currency: Currency::Pkr,
+        };
+        assert_eq!(format_money(Locale::En, m), "Rs 7,500.50");
         let d = NaiveDate::from_ymd_opt(2026, 12, 5).unwrap();
         assert_eq!(format_date(Locale::En, d), "5 Dec 2026");
         assert_eq!(format_date(Locale::Ar, d), "٥ ديسمبر ٢٠٢٦");

@@ -706,3 +706,221 @@ async fn meta_media_is_fetched_by_id_and_checksummed(env: &TestEnv) {
     assert!(bad.last_error.unwrap().contains("checksum"));
 }
 crate::on_both_backends!(meta_media_is_fetched_by_id_and_checksummed);
+
+// ---- End to end per channel: a code issued by the CLI, a login, the fee balance from
+// imported fee lines, and a leave request stored as pending with its attachment. ----
+
+fn issue_code_with_cli(env: &TestEnv, slug: &str, phone: &str) -> String {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_raabta"));
+    cmd.args([
+        "codes", "issue", "--tenant", slug, "--phone", phone, "--role", "guardian",
+    ])
+    .env_clear()
+    .env("PATH", std::env::var("PATH").unwrap_or_default())
+    .env("RAABTA_DATA_DIR", env.dir.path())
+    .env("RAABTA_KEY_CACHE_SECONDS", "0");
+    if let Some(pg) = &env.pg {
+        cmd.env("RAABTA_DATABASE_URL", pg.app_url());
+    }
+    let out = cmd.output().expect("run raabta codes issue");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// A text message from the parent (+923001110001) as each provider would post it.
+fn text_from_parent(provider: &str, n: u32, text: &str) -> Fixture {
+    match provider {
+        "twilio" => {
+            let body: String = form_urlencoded::Serializer::new(String::new())
+                .append_pair("AccountSid", "ACtest0000000000000000000000000000")
+                .append_pair("To", "whatsapp:+14155238886")
+                .append_pair("From", "whatsapp:+923001110001")
+                .append_pair("WaId", "923001110001")
+                .append_pair("MessageSid", &format!("SMe2e{n:04}"))
+                .append_pair("Body", text)
+                .append_pair("NumMedia", "0")
+                .append_pair("MessageType", "text")
+                .finish();
+            let params = raabta::channel::twilio::parse_form(body.as_bytes());
+            let sig = raabta::channel::twilio::signature(
+                crate::webhooks::TWILIO_TOKEN,
+                "https://raabta.test/webhooks/twilio",
+                &params,
+            );
+            Fixture {
+                method: "POST".into(),
+                path: "/webhooks/twilio".into(),
+                headers: vec![
+                    (
+                        "Content-Type".into(),
+                        "application/x-www-form-urlencoded".into(),
+                    ),
+                    ("X-Twilio-Signature".into(), sig),
+                ],
+                body: body.into_bytes(),
+            }
+        }
+        "meta" => {
+            let body = json!({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
+                "messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"106540352242922"},
+                "contacts":[{"profile":{"name":"Imran Khan"},"wa_id":"923001110001"}],
+                "messages":[{"from":"923001110001","id":format!("wamid.E2E{n}"),"timestamp":"1763971200","type":"text","text":{"body":text}}]}}]}]})
+            .to_string()
+            .into_bytes();
+            let sig = raabta::channel::meta::signature(META_SECRET, &body);
+            Fixture {
+                method: "POST".into(),
+                path: "/webhooks/meta".into(),
+                headers: vec![
+                    ("Content-Type".into(), "application/json".into()),
+                    ("X-Hub-Signature-256".into(), sig),
+                ],
+                body,
+            }
+        }
+        _ => {
+            let body = json!({"update_id": 910_000 + n, "message": {"message_id": 500 + n,
+                "from": {"id": 5550001, "is_bot": false, "first_name": "Imran"},
+                "chat": {"id": 5550001, "first_name": "Imran", "type": "private"},
+                "date": 1763971200, "text": text}})
+            .to_string()
+            .into_bytes();
+            Fixture {
+                method: "POST".into(),
+                path: "/webhooks/telegram/{route}".into(),
+                headers: vec![
+                    ("Content-Type".into(), "application/json".into()),
+                    (
+                        "X-Telegram-Bot-Api-Secret-Token".into(),
+                        crate::webhooks::TG_SECRET.into(),
+                    ),
+                ],
+                body,
+            }
+        }
+    }
+}
+
+/// A photo from the parent; Meta's media lookup (the fake) gives its URL and SHA-256.
+fn meta_photo_from_parent() -> Fixture {
+    let body = json!({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
+        "messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"106540352242922"},
+        "contacts":[{"profile":{"name":"Imran Khan"},"wa_id":"923001110001"}],
+        "messages":[{"from":"923001110001","id":"wamid.E2EIMG","timestamp":"1763971200","type":"image",
+            "image":{"mime_type":"image/jpeg","id":"1003383421387256"}}]}}]}]})
+    .to_string()
+    .into_bytes();
+    let sig = raabta::channel::meta::signature(META_SECRET, &body);
+    Fixture {
+        method: "POST".into(),
+        path: "/webhooks/meta".into(),
+        headers: vec![
+            ("Content-Type".into(), "application/json".into()),
+            ("X-Hub-Signature-256".into(), sig),
+        ],
+        body,
+    }
+}
+
+/// Everything the fake provider received, decoded to plain text.
+fn received_text(r: &Rig) -> String {
+    r.fake
+        .sends()
+        .iter()
+        .map(|s| {
+            if s.path.ends_with("/Messages.json") {
+                form_urlencoded::parse(s.body.as_bytes())
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join("&")
+            } else {
+                s.body.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn parent_logs_in_checks_fees_and_asks_leave(env: &TestEnv, provider: &str) {
+    let slug = format!("e2e-{provider}");
+    let r = rig(env, &slug).await;
+    crate::support::load_roster_and_fees(&r.school).await;
+    let code = issue_code_with_cli(env, &slug, "+923001110001");
+    let mut n = 0;
+    let mut say = |text: &str| {
+        n += 1;
+        text_from_parent(provider, n, text)
+    };
+    for text in ["hi", code.as_str(), "fees"] {
+        let (status, body) = send(env, &say(text), &r.channels).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        drain(env, &r).await;
+    }
+    let got = received_text(&r);
+    // The parent's roster language is Urdu; amounts come from the imported fee lines.
+    assert!(got.contains("4,500 روپے"), "{got}");
+    assert!(got.contains("7,500.50 روپے"), "{got}");
+    // Leave: child 1, sick, tomorrow, a reason, then a photo of the certificate.
+    for text in ["chutti", "1", "1", "kal", "bukhar"] {
+        assert_eq!(send(env, &say(text), &r.channels).await.0, StatusCode::OK);
+        drain(env, &r).await;
+    }
+    let (media_fixture, media_key) = match provider {
+        "twilio" => (fixture("twilio", "image"), "twilio:SMimg0001"),
+        "meta" => (meta_photo_from_parent(), "meta:wamid.E2EIMG"),
+        _ => (fixture("telegram", "photo"), ""),
+    };
+    assert_eq!(
+        send(env, &media_fixture, &r.channels).await.0,
+        StatusCode::OK
+    );
+    drain(env, &r).await;
+    assert_eq!(send(env, &say("haan"), &r.channels).await.0, StatusCode::OK);
+    drain(env, &r).await;
+    let pending = r
+        .school
+        .store
+        .leave_requests(Some("pending"))
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 1, "{}", received_text(&r));
+    let leave = &pending[0];
+    assert_eq!(leave.kind, "sick");
+    assert_eq!(leave.reason.expose(), "bukhar");
+    let key = leave.attachment_key.clone().expect("attachment");
+    if !media_key.is_empty() {
+        assert_eq!(key, media_key);
+    }
+    let media = r
+        .school
+        .store
+        .media_of(&key)
+        .await
+        .unwrap()
+        .expect("media row");
+    assert_eq!(media.state, "stored");
+    assert!(media.content.is_some_and(|c| !c.is_empty()));
+    assert!(
+        received_text(&r).contains("حوالہ"),
+        "the reference was sent"
+    );
+}
+
+async fn end_to_end_twilio(env: &TestEnv) {
+    parent_logs_in_checks_fees_and_asks_leave(env, "twilio").await;
+}
+crate::on_both_backends!(end_to_end_twilio);
+
+async fn end_to_end_meta(env: &TestEnv) {
+    parent_logs_in_checks_fees_and_asks_leave(env, "meta").await;
+}
+crate::on_both_backends!(end_to_end_meta);
+
+async fn end_to_end_telegram(env: &TestEnv) {
+    parent_logs_in_checks_fees_and_asks_leave(env, "telegram").await;
+}
+crate::on_both_backends!(end_to_end_telegram);
