@@ -16,9 +16,12 @@ RUN apt-get update \
  && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin raabta \
  && mkdir -p /data && chown raabta /data
 COPY --from=build /src/target/release/raabta /usr/local/bin/raabta
+# The conversations: read (and checked) at start; a new version needs a new image.
+COPY --from=build /src/flows /usr/local/share/raabta/flows
 USER raabta
 ENV RAABTA_ENV=production \
     RAABTA_DATA_DIR=/data \
+    RAABTA_FLOWS_DIR=/usr/local/share/raabta/flows \
     RAABTA_LISTEN=0.0.0.0:8080
 EXPOSE 8080
 VOLUME ["/data"]

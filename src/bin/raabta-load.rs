@@ -35,6 +35,11 @@ struct Args {
     /// Give up waiting for replies after this many seconds.
     #[arg(long, default_value_t = 120)]
     timeout: u64,
+    /// The message each parent sends. It must get exactly one reply whatever the
+    /// conversation's state: "help" does (the flow engine answers it everywhere, and a
+    /// sender who is not logged in gets the login help).
+    #[arg(long, default_value = "help")]
+    text: String,
 }
 
 async fn fake_graph(State(count): State<Arc<AtomicU64>>) -> String {
@@ -84,6 +89,7 @@ async fn main() -> anyhow::Result<()> {
             args.requests,
             args.senders.max(1),
         );
+        let text = serde_json::to_string(&args.text)?;
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             loop {
@@ -93,7 +99,7 @@ async fn main() -> anyhow::Result<()> {
                 }
                 let from = format!("92300{:07}", i % senders);
                 let body = format!(
-                    r#"{{"object":"whatsapp_business_account","entry":[{{"id":"1","changes":[{{"field":"messages","value":{{"messaging_product":"whatsapp","metadata":{{"display_phone_number":"1","phone_number_id":"{phone_id}"}},"contacts":[{{"profile":{{"name":"Load"}},"wa_id":"{from}"}}],"messages":[{{"from":"{from}","id":"wamid.LOAD{i}","timestamp":"1763971200","type":"text","text":{{"body":"fees"}}}}]}}}}]}}]}}"#
+                    r#"{{"object":"whatsapp_business_account","entry":[{{"id":"1","changes":[{{"field":"messages","value":{{"messaging_product":"whatsapp","metadata":{{"display_phone_number":"1","phone_number_id":"{phone_id}"}},"contacts":[{{"profile":{{"name":"Load"}},"wa_id":"{from}"}}],"messages":[{{"from":"{from}","id":"wamid.LOAD{i}","timestamp":"1763971200","type":"text","text":{{"body":{text}}}}}]}}}}]}}]}}"#
                 );
                 let sig = raabta::channel::meta::signature(&secret, body.as_bytes());
                 let t = Instant::now();

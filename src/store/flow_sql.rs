@@ -168,15 +168,32 @@ macro_rules! flow_store_impl {
                     self.keys
                 }
 
-                async fn session(&mut self) -> Result<SessionRow> {
-                    let row: Option<(Option<Vec<u8>>, Option<String>, Option<Uuid>, Option<DateTime<Utc>>)> = sqlx::query_as(
-                        "SELECT session_enc, contact_kind, contact_id, handoff_at FROM conversations WHERE id = $1",
-                    )
-                    .bind(self.conversation)
-                    .fetch_optional(&mut **self.tx)
-                    .await?;
-                    let Some((enc, kind, id, handoff_at)) = row else {
+                async fn session(&mut self, identity: Option<(&str, &str)>) -> Result<SessionRow> {
+                    let (channel, bidx) = match identity {
+                        Some((channel, external)) => (channel, self.keys.blind_index(IDENTITY_INDEX, external)),
+                        None => ("", Vec::new()),
+                    };
+                    #[allow(clippy::type_complexity)]
+                    let row: Option<(Option<Vec<u8>>, Option<String>, Option<Uuid>, Option<DateTime<Utc>>, Option<String>, Option<Uuid>, Option<String>)> =
+                        sqlx::query_as(
+                            "SELECT c.session_enc, c.contact_kind, c.contact_id, c.handoff_at, \
+                             (SELECT i.contact_kind FROM channel_identities i WHERE i.channel = $2 AND i.external_id_bidx = $3), \
+                             (SELECT i.contact_id FROM channel_identities i WHERE i.channel = $2 AND i.external_id_bidx = $3), \
+                             (SELECT s.value FROM school_settings s WHERE s.name = $4) \
+                             FROM conversations c WHERE c.id = $1",
+                        )
+                        .bind(self.conversation)
+                        .bind(channel)
+                        .bind(bidx)
+                        .bind($crate::worker::driver::SETTING_RECOGNISE_PHONES)
+                        .fetch_optional(&mut **self.tx)
+                        .await?;
+                    let Some((enc, kind, id, handoff_at, id_kind, id_contact, recognise)) = row else {
                         return Ok(SessionRow::default());
+                    };
+                    let identity = match (id_kind, id_contact) {
+                        (Some(k), Some(i)) => Some(ContactRef::from_parts(&k, i).ok_or_else(|| corrupt("contact kind"))?),
+                        _ => None,
                     };
                     let session = enc
                         .map(|e| self.keys.decrypt(field("conversations", "session_enc", self.conversation), &e))
@@ -185,7 +202,7 @@ macro_rules! flow_store_impl {
                         (Some(k), Some(i)) => Some(ContactRef::from_parts(&k, i).ok_or_else(|| corrupt("contact kind"))?),
                         _ => None,
                     };
-                    Ok(SessionRow { session, contact, handoff_at })
+                    Ok(SessionRow { session, contact, handoff_at, identity, recognise_phones: recognise.as_deref() == Some("on") })
                 }
 
                 async fn save_session(&mut self, session: &[u8], contact: Option<ContactRef>, handoff: bool, now: DateTime<Utc>) -> Result<()> {
@@ -203,18 +220,6 @@ macro_rules! flow_store_impl {
                     .execute(&mut **self.tx)
                     .await?;
                     Ok(())
-                }
-
-                async fn identity(&mut self, channel: &str, external_id: &str) -> Result<Option<ContactRef>> {
-                    let bidx = self.keys.blind_index(IDENTITY_INDEX, external_id);
-                    let row: Option<(String, Uuid)> = sqlx::query_as(
-                        "SELECT contact_kind, contact_id FROM channel_identities WHERE channel = $1 AND external_id_bidx = $2",
-                    )
-                    .bind(channel)
-                    .bind(bidx)
-                    .fetch_optional(&mut **self.tx)
-                    .await?;
-                    row.map(|(k, id)| ContactRef::from_parts(&k, id).ok_or_else(|| corrupt("contact kind"))).transpose()
                 }
 
                 async fn bind_identity(&mut self, channel: &str, external_id: &str, contact: ContactRef, now: DateTime<Utc>) -> Result<()> {
@@ -250,14 +255,6 @@ macro_rules! flow_store_impl {
                     rows.into_iter()
                         .map(|(k, id)| ContactRef::from_parts(&k, id).ok_or_else(|| corrupt("contact kind")))
                         .collect()
-                }
-
-                async fn setting(&mut self, name: &str) -> Result<Option<String>> {
-                    let row: Option<(String,)> = sqlx::query_as("SELECT value FROM school_settings WHERE name = $1")
-                        .bind(name)
-                        .fetch_optional(&mut **self.tx)
-                        .await?;
-                    Ok(row.map(|r| r.0))
                 }
 
                 async fn contact_language(&mut self, contact: ContactRef) -> Result<Option<$crate::domain::school::Locale>> {
@@ -870,7 +867,7 @@ macro_rules! flow_store_impl {
                     let mut tx = self.begin_read().await?;
                     let row = {
                         let mut ops = Ops { tx: &mut tx, keys: &self.keys, conversation };
-                        ops.session().await?
+                        ops.session(None).await?
                     };
                     tx.commit().await?;
                     Ok(row)

@@ -574,6 +574,10 @@ pub struct SessionRow {
     pub session: Option<Vec<u8>>,
     pub contact: Option<ContactRef>,
     pub handoff_at: Option<DateTime<Utc>>,
+    /// The contact the sender's channel identity is bound to (when asked for).
+    pub identity: Option<ContactRef>,
+    /// The school's `recognise_roster_phones` setting is on.
+    pub recognise_phones: bool,
 }
 
 impl std::fmt::Debug for SessionRow {
@@ -581,6 +585,8 @@ impl std::fmt::Debug for SessionRow {
         f.debug_struct("SessionRow")
             .field("contact", &self.contact)
             .field("handoff_at", &self.handoff_at)
+            .field("identity", &self.identity)
+            .field("recognise_phones", &self.recognise_phones)
             .finish_non_exhaustive()
     }
 }
@@ -702,7 +708,9 @@ impl ClassRow {
 #[async_trait]
 pub trait FlowTx: Send {
     fn keys(&self) -> &KeyRing;
-    async fn session(&mut self) -> Result<SessionRow>;
+    /// The session, and in the same round trip the contact bound to the sender's
+    /// channel identity `(channel, external id)` and the phone-recognition setting.
+    async fn session(&mut self, identity: Option<(&str, &str)>) -> Result<SessionRow>;
     async fn save_session(
         &mut self,
         session: &[u8],
@@ -710,8 +718,6 @@ pub trait FlowTx: Send {
         handoff: bool,
         now: DateTime<Utc>,
     ) -> Result<()>;
-    /// The contact a channel identity (WhatsApp number or BSUID, Telegram user) is bound to.
-    async fn identity(&mut self, channel: &str, external_id: &str) -> Result<Option<ContactRef>>;
     async fn bind_identity(
         &mut self,
         channel: &str,
@@ -720,7 +726,6 @@ pub trait FlowTx: Send {
         now: DateTime<Utc>,
     ) -> Result<()>;
     async fn contacts_by_phone(&mut self, phone: &Phone) -> Result<Vec<ContactRef>>;
-    async fn setting(&mut self, name: &str) -> Result<Option<String>>;
     /// The preferred language of a guardian (None for staff).
     async fn contact_language(
         &mut self,

@@ -86,22 +86,20 @@ impl FlowDriver {
         &self,
         tx: &mut dyn FlowTx,
         conv: &ConversationView,
-        stored: Option<ContactRef>,
+        row: &crate::store::SessionRow,
     ) -> Result<Option<ContactRef>> {
-        if stored.is_some() {
-            return Ok(stored);
+        if row.contact.is_some() {
+            return Ok(row.contact);
         }
         let Some(channel) = identity_channel(conv.provider) else {
             return Ok(None);
         };
-        if let Some(c) = tx.identity(channel, conv.sender.expose()).await? {
-            return Ok(Some(c));
+        if row.identity.is_some() {
+            return Ok(row.identity);
         }
         // Recognising roster phones is the school's choice (off unless enabled): a
         // WhatsApp number on the roster then needs no code.
-        if channel == "whatsapp"
-            && tx.setting(SETTING_RECOGNISE_PHONES).await?.as_deref() == Some("on")
-        {
+        if channel == "whatsapp" && row.recognise_phones {
             let digits: String = conv
                 .sender
                 .expose()
@@ -176,7 +174,8 @@ impl Driver for FlowDriver {
                 action: "message.ignored".into(),
             });
         };
-        let row = tx.session().await?;
+        let identity = identity_channel(conv.provider).map(|c| (c, conv.sender.expose()));
+        let row = tx.session(identity).await?;
         let mut session: Session = match &row.session {
             Some(bytes) => serde_json::from_slice(bytes).unwrap_or_else(|e| {
                 // Never leave a conversation stuck on a session it cannot read.
@@ -189,7 +188,7 @@ impl Driver for FlowDriver {
             session.hand_back();
         }
         if session.who.is_none() {
-            if let Some(c) = self.recognise(tx, conv, row.contact).await? {
+            if let Some(c) = self.recognise(tx, conv, &row).await? {
                 session.who = Some(who_of(c));
             }
         }

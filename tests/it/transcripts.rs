@@ -198,6 +198,12 @@ impl Run {
                     .await
                     .unwrap());
             }
+            "recognise_phones" => {
+                store
+                    .set_setting("recognise_roster_phones", "on", &act)
+                    .await
+                    .unwrap();
+            }
             "hand_back" => {
                 let conv = self
                     .sim
