@@ -239,8 +239,15 @@ impl Driver for FlowDriver {
         let json = serde_json::to_vec(&session)
             .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;
         let contact = session.who.as_ref().and_then(contact_of);
-        tx.save_session(&json, contact, session.handoff, now)
-            .await?;
+        // Nothing changed (a help text, a message while staff have the conversation):
+        // no write.
+        let unchanged = row.session.as_deref() == Some(json.as_slice())
+            && row.contact == contact
+            && row.handoff_at.is_some() == session.handoff;
+        if !unchanged {
+            tx.save_session(&json, contact, session.handoff, now)
+                .await?;
+        }
         tracing::debug!(conversation = %conv.id, position = %session.position(), "flow step");
         Ok(Decision { replies, action })
     }
