@@ -273,3 +273,229 @@ fn first_run_seeds_the_demo_school_and_says_where_to_go() {
     assert!(seen.contains("serving 1 school(s)"), "{seen}");
     assert!(dir.path().join("DEMO.txt").exists());
 }
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn flows_check_names_file_step_and_problem_and_the_server_refuses_bad_flows() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = raabta(d, &["flows", "check"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(text(&o).0.contains("18 flows"), "{:?}", text(&o));
+    // Break a copy: a step going nowhere, and a text missing in Urdu.
+    let flows = d.join("flows");
+    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("flows"), &flows);
+    let leave = std::fs::read_to_string(flows.join("leave.yaml")).unwrap();
+    std::fs::write(
+        flows.join("leave.yaml"),
+        leave.replace("next: kind", "next: kinds"),
+    )
+    .unwrap();
+    let ur = std::fs::read_to_string(flows.join("locales/ur.ftl")).unwrap();
+    std::fs::write(
+        flows.join("locales/ur.ftl"),
+        ur.replace("leave-reason =", "leave-reasons ="),
+    )
+    .unwrap();
+    let o = raabta(d, &["flows", "check", "--dir", flows.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let (_, err) = text(&o);
+    assert!(
+        err.contains("leave.yaml, step \"only\": goes to step \"kinds\", which does not exist"),
+        "{err}"
+    );
+    assert!(
+        err.contains("leave.yaml, step \"reason\": text \"leave-reason\" is missing in ur.ftl"),
+        "{err}"
+    );
+    // The server will not start on them either, and says why.
+    let o = Command::new(env!("CARGO_BIN_EXE_raabta"))
+        .args(["serve"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RAABTA_DATA_DIR", d)
+        .env("RAABTA_FLOWS_DIR", &flows)
+        .env("RAABTA_LISTEN", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let (_, err) = text(&o);
+    assert!(err.contains("invalid flows"), "{err}");
+    assert!(err.contains("goes to step \"kinds\""), "{err}");
+}
+
+#[test]
+fn consent_leave_and_handoff_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = raabta(
+        d,
+        &["tenant", "create", "oak-school", "--name", "Oak School"],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    let roster = d.join("roster.csv");
+    std::fs::write(
+        &roster,
+        "admission_no,student_name,class,section,guardian_name,guardian_phone\n\
+         O-1,Ali,Grade 4,A,Asma,0300 5550001\n\
+         O-2,Sara,Grade 4,A,Bilal,0300 5550002\n\
+         O-3,Noor,Grade 6,,Huma,0300 5550003\n",
+    )
+    .unwrap();
+    let o = raabta(
+        d,
+        &[
+            "import",
+            "roster",
+            "--tenant",
+            "oak-school",
+            roster.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    let deadline = (chrono::Utc::now() + chrono::Duration::days(5))
+        .format("%Y-%m-%d")
+        .to_string();
+    let send = |classes: &str, deadline: &str| {
+        raabta(
+            d,
+            &[
+                "consent",
+                "send",
+                "--tenant",
+                "oak-school",
+                "--title",
+                "Picnic",
+                "--description",
+                "A day at the lake",
+                "--deadline",
+                deadline,
+                "--classes",
+                classes,
+            ],
+        )
+    };
+    let o = send("Grade 9", &deadline);
+    assert!(!o.status.success());
+    assert!(
+        text(&o)
+            .1
+            .contains("no class \"Grade 9\"; classes are: Grade 4 A, Grade 6"),
+        "{:?}",
+        text(&o)
+    );
+    let o = send("Grade 4 A", "2020-01-01");
+    assert!(!o.status.success());
+    assert!(
+        text(&o).1.contains("--deadline has passed"),
+        "{:?}",
+        text(&o)
+    );
+    let o = send("grade 4 a", &deadline);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let (out, _) = text(&o);
+    // Nobody has logged in yet: the requests exist, and staff are told who to reach.
+    assert!(out.contains("2 request(s)"), "{out}");
+    assert!(out.contains("2 guardian(s) have not logged in"), "{out}");
+    let form = out
+        .lines()
+        .find_map(|l| l.strip_prefix("consent form "))
+        .unwrap()
+        .to_string();
+    let o = raabta(
+        d,
+        &[
+            "consent",
+            "status",
+            "--tenant",
+            "oak-school",
+            "--form",
+            &form,
+        ],
+    );
+    assert!(
+        text(&o)
+            .0
+            .contains("Picnic: 0 approved, 0 declined, 2 no answer"),
+        "{:?}",
+        text(&o)
+    );
+    let o = raabta(
+        d,
+        &[
+            "leave",
+            "list",
+            "--tenant",
+            "oak-school",
+            "--status",
+            "later",
+        ],
+    );
+    assert!(!o.status.success());
+    let missing = uuid::Uuid::now_v7().to_string();
+    let o = raabta(
+        d,
+        &[
+            "leave",
+            "decide",
+            "--tenant",
+            "oak-school",
+            "--id",
+            &missing,
+            "--approve",
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(
+        text(&o).1.contains("no pending leave request"),
+        "{:?}",
+        text(&o)
+    );
+    let o = raabta(
+        d,
+        &[
+            "handoff",
+            "release",
+            "--tenant",
+            "oak-school",
+            "--conversation",
+            &missing,
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("is not handed off"), "{:?}", text(&o));
+    let o = raabta(
+        d,
+        &[
+            "tenant",
+            "setting",
+            "oak-school",
+            "recognise_roster_phones",
+            "maybe",
+        ],
+    );
+    assert!(!o.status.success());
+    let o = raabta(
+        d,
+        &[
+            "tenant",
+            "setting",
+            "oak-school",
+            "recognise_roster_phones",
+            "on",
+        ],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+}
