@@ -71,7 +71,7 @@ pub async fn load_flows(
     control.record_flow_versions(&lib.sources).await?;
     for (id, hash, source) in control.flow_versions().await? {
         if let Err(e) = lib.add_version(&id, &hash, &source) {
-            tracing::warn!(flow = %id, version = %hash, error = %e, "an earlier flow version no longer parses; sessions on it restart");
+            tracing::warn!(flow = %id, version = %hash, error = %e, "an earlier flow version no longer parses; sessions on it continue on the current version where the step still exists");
         }
     }
     Ok(lib)

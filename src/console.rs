@@ -192,9 +192,40 @@ impl Simulator {
     /// Runs timers and the conversation worker until nothing is left, then returns
     /// the new outbox messages of this conversation, oldest first.
     pub async fn settle(&mut self) -> Result<Vec<BotMessage>, SimError> {
+        // Only this conversation, on this process's clock: a simulator that moved its
+        // clock forward must not fire other people's timers or reminders, or answer
+        // their messages (a server may be serving the same school).
+        let Some(conv) = self.conversation().await? else {
+            return Ok(Vec::new());
+        };
+        let driver = crate::worker::driver::FlowDriver {
+            lib: self.app.flows.clone(),
+            school: crate::worker::driver::SchoolInfo {
+                name: self.tenant.name.clone(),
+                timezone: self.tenant.timezone.clone(),
+                locale: self.tenant.locale,
+            },
+            global_logins: self.app.login_limiter.clone(),
+        };
         for _ in 0..50 {
-            let fired = crate::worker::fire_timers(&self.app).await?;
-            let processed = crate::worker::process_inbound(&self.app).await?;
+            let now = self.app.clock.now();
+            let fired = self.store.fire_due_timers(now, Some(conv)).await?
+                + self
+                    .store
+                    .queue_consent_reminders(
+                        now,
+                        crate::worker::CONSENT_REMINDER_BEFORE,
+                        Some(conv),
+                    )
+                    .await?;
+            let mut processed = 0;
+            while let crate::store::ProcessOutcome::Done { .. } = self
+                .store
+                .process_next(conv, &driver, self.app.clock.now())
+                .await?
+            {
+                processed += 1;
+            }
             if fired == 0 && processed == 0 {
                 return self.collect().await;
             }

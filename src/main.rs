@@ -193,6 +193,16 @@ enum CodesCmd {
         #[arg(long, default_value_t = 14)]
         days: i64,
     },
+    /// Unbind every chat (WhatsApp, Telegram) of the guardian or staff member with this
+    /// phone: a lost phone, a number that changed hands. They log in again with a new code.
+    Unbind {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        phone: String,
+        #[arg(long)]
+        role: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -483,12 +493,19 @@ async fn import_cmd(config: Config, cmd: ImportCmd) -> anyhow::Result<()> {
 
 async fn codes_cmd(config: Config, cmd: CodesCmd) -> anyhow::Result<()> {
     let app = App::build(config).await?;
-    let CodesCmd::Issue {
-        tenant,
-        phone,
-        role,
-        days,
-    } = cmd;
+    let (tenant, phone, role, days) = match cmd {
+        CodesCmd::Issue {
+            tenant,
+            phone,
+            role,
+            days,
+        } => (tenant, phone, role, Some(days)),
+        CodesCmd::Unbind {
+            tenant,
+            phone,
+            role,
+        } => (tenant, phone, role, None),
+    };
     let school = app.tenancy.school(&tenant).await?;
     let phone = Phone::parse(&phone, school.tenant.timezone.phone_region())
         .map_err(|e| anyhow::anyhow!("--phone: {e}"))?;
@@ -503,6 +520,18 @@ async fn codes_cmd(config: Config, cmd: CodesCmd) -> anyhow::Result<()> {
         [] => bail!("no guardian or staff member of {tenant} has that phone number"),
         [one] => *one,
         _ => bail!("that number belongs to a guardian and a staff member: add --role guardian or --role staff"),
+    };
+    let Some(days) = days else {
+        let entry = ActivityEntry::now(
+            "cli",
+            "identity.revoke",
+            Some(format!("{}:{}", contact.kind(), contact.uuid())),
+            "cli",
+            json!({}),
+        );
+        let n = school.store.revoke_identities(contact, &entry).await?;
+        println!("{n} chat(s) unbound; they need a new access code to log in again");
+        return Ok(());
     };
     let (code, expires) = codes::issue(
         school.store.as_ref(),

@@ -235,10 +235,13 @@ pub async fn consent(config: Config, cmd: ConsentCmd) -> anyhow::Result<()> {
             let (form, summary) = school
                 .store
                 .send_consent_form(
-                    title,
-                    description.trim(),
-                    end_of_day,
-                    &chosen,
+                    &raabta::store::NewConsentForm {
+                        title: title.to_string(),
+                        description: description.trim().to_string(),
+                        deadline_at: end_of_day,
+                        classes: chosen,
+                        remind_before: raabta::worker::CONSENT_REMINDER_BEFORE,
+                    },
                     &cli_activity("consent_form.send", None, json!({})),
                     now,
                 )

@@ -183,6 +183,8 @@ pub enum InboundBody {
         #[serde(default)]
         vars: serde_json::Map<String, serde_json::Value>,
     },
+    /// Internal: staff handed the conversation back to the bot.
+    Resume,
     /// A delivery report for a message we sent.
     Status {
         provider_message_id: String,
@@ -204,6 +206,7 @@ impl InboundBody {
             InboundBody::Unsupported { .. } => "unsupported",
             InboundBody::Timeout { .. } => "timeout",
             InboundBody::Trigger { .. } => "trigger",
+            InboundBody::Resume => "resume",
             InboundBody::Status { .. } => "status",
         }
     }

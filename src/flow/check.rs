@@ -94,7 +94,7 @@ pub const ACTIONS: &[ActionSpec] = &[
     },
     ActionSpec {
         name: "record_class_attendance",
-        inputs: &["class", "absent"],
+        inputs: &["class", "absent", "students"],
         outputs: &["present", "absent"],
     },
     ActionSpec {

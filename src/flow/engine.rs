@@ -63,6 +63,9 @@ pub struct Frame {
     /// The staff trigger that started this frame (de-duplicates reminders).
     #[serde(default)]
     pub key: Option<String>,
+    /// Started by a `for_each` of the frame below (its end moves the loop on).
+    #[serde(default)]
+    pub from_each: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -111,6 +114,8 @@ pub enum Input {
         token: String,
     },
     Trigger(Trigger),
+    /// Staff handed the conversation back to the bot.
+    Resume,
     /// An action's outputs, or an error code if it failed.
     Result(Result<Map<String, Value>, String>),
 }
@@ -321,12 +326,22 @@ impl<'a> Run<'a> {
     }
 
     fn flow_of(&self, frame: &Frame) -> Result<&'a Flow, Broken> {
-        self.lib.version(&frame.flow, &frame.hash).ok_or_else(|| {
-            Broken(format!(
-                "flow {} version {} is not loaded",
-                frame.flow, frame.hash
-            ))
-        })
+        // The version the frame started on; if this process does not know it (a newer
+        // process recorded it, or it no longer parses), the current version when it
+        // still has the frame's step.
+        self.lib
+            .version(&frame.flow, &frame.hash)
+            .or_else(|| {
+                self.lib
+                    .current(&frame.flow)
+                    .filter(|f| f.step(&frame.step).is_some())
+            })
+            .ok_or_else(|| {
+                Broken(format!(
+                    "flow {} version {} is not loaded",
+                    frame.flow, frame.hash
+                ))
+            })
     }
 
     fn current(&self) -> Result<(&'a Flow, &'a Step), Broken> {
@@ -390,6 +405,7 @@ impl<'a> Run<'a> {
             Input::Trigger(t) => self.trigger(t),
             Input::Result(r) => self.result(r),
             Input::Timeout { token } => self.timeout(&token),
+            Input::Resume => self.resume(),
             other => self.message(other),
         }
     }
@@ -422,14 +438,31 @@ impl<'a> Run<'a> {
         if at_menu && !self.s.handoff && !self.s.calling {
             self.end_all();
         }
-        if self.s.handoff || self.s.calling || !self.s.frames.is_empty() {
+        // Wait while staff have the conversation, an action is running, or another
+        // staff-started flow is being answered; otherwise start now, on top of whatever
+        // the person was doing (their question is asked again when this one ends).
+        let behind_trigger = self.frame().is_some_and(|f| f.key.is_some());
+        if self.s.handoff || self.s.calling || behind_trigger {
             if !self.s.queue.iter().any(|q| q.key == t.key) {
                 self.s.queue.push(t);
             }
             return;
         }
+        self.s.wait = None;
         self.start(&t.flow, t.vars, Some(t.key));
         self.go();
+    }
+
+    /// Staff handed the conversation back: forms that waited meanwhile start now.
+    fn resume(&mut self) {
+        if self.s.handoff || self.s.calling || self.s.wait.is_some() || !self.s.frames.is_empty() {
+            return;
+        }
+        if !self.s.queue.is_empty() {
+            let t = self.s.queue.remove(0);
+            self.start(&t.flow, t.vars, Some(t.key));
+            self.go();
+        }
     }
 
     fn result(&mut self, r: Result<Map<String, Value>, String>) {
@@ -626,6 +659,7 @@ impl<'a> Run<'a> {
             visits: BTreeMap::new(),
             each: None,
             key,
+            from_each: false,
         });
     }
 
@@ -673,18 +707,19 @@ impl<'a> Run<'a> {
 
     /// The top frame ended: return to the one below, or start a queued trigger.
     fn finish_frame(&mut self) {
-        self.s.frames.pop();
+        let popped = self.s.frames.pop();
         self.s.wait = None;
-        let Some(parent) = self.s.frames.last_mut() else {
-            if !self.s.queue.is_empty() {
-                let t = self.s.queue.remove(0);
-                self.start(&t.flow, t.vars, Some(t.key));
+        // A for_each continues with its next item when its child ends.
+        if popped.is_some_and(|f| f.from_each) {
+            if let Some(each) = self.s.frames.last_mut().and_then(|p| p.each.as_mut()) {
+                each.index += 1;
             }
-            return;
-        };
-        // A for_each continues with the next item; an interrupted ask is asked again.
-        if let Some(each) = parent.each.as_mut() {
-            each.index += 1;
+        }
+        // Staff-started flows that waited go first; then an interrupted question is
+        // asked again (the parent frame's current step runs once more).
+        if !self.s.queue.is_empty() && !self.s.handoff {
+            let t = self.s.queue.remove(0);
+            self.start(&t.flow, t.vars, Some(t.key));
         }
     }
 
@@ -829,7 +864,13 @@ impl<'a> Run<'a> {
                         // Each item revisits this step: it is bounded by the list.
                         f.visits.remove(&step.id);
                     }
+                    let depth = self.s.frames.len();
                     self.start(&child, vars, None);
+                    if self.s.frames.len() > depth {
+                        if let Some(f) = self.frame_mut() {
+                            f.from_each = true;
+                        }
+                    }
                 }
             }
             StepKind::Flow(target) => {
@@ -841,12 +882,18 @@ impl<'a> Run<'a> {
                     return Err(Broken(format!("no flow named {id}")));
                 }
                 // The new flow starts with this flow's variables (a consent request id).
-                let (key, vars) = self
+                let (key, vars, from_each) = self
                     .frame()
-                    .map(|f| (f.key.clone(), f.vars.clone()))
+                    .map(|f| (f.key.clone(), f.vars.clone(), f.from_each))
                     .unwrap_or_default();
                 self.s.frames.pop();
+                let depth = self.s.frames.len();
                 self.start(&id, vars, key);
+                if self.s.frames.len() > depth {
+                    if let Some(f) = self.frame_mut() {
+                        f.from_each = from_each;
+                    }
+                }
             }
             StepKind::Handoff(text) => {
                 let vars = self.vars_for_text();

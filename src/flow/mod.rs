@@ -100,8 +100,8 @@ impl Library {
         self.current.get(id)
     }
 
-    /// The version a session runs on; an unknown old version falls back to the current
-    /// one only if the step still exists there (checked by the engine).
+    /// The version a session runs on, if loaded (the engine falls back to the current
+    /// version when it still has the session's step).
     pub fn version(&self, id: &str, hash: &str) -> Option<&Flow> {
         match self.current.get(id) {
             Some(f) if f.hash == hash => Some(f),

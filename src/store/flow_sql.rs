@@ -174,12 +174,16 @@ macro_rules! flow_store_impl {
                         None => ("", Vec::new()),
                     };
                     #[allow(clippy::type_complexity)]
-                    let row: Option<(Option<Vec<u8>>, Option<String>, Option<Uuid>, Option<DateTime<Utc>>, Option<String>, Option<Uuid>, Option<String>)> =
+                    let row: Option<(Option<Vec<u8>>, Option<String>, Option<Uuid>, Option<DateTime<Utc>>, Option<String>, Option<Uuid>, Option<String>, i64)> =
                         sqlx::query_as(
                             "SELECT c.session_enc, c.contact_kind, c.contact_id, c.handoff_at, \
                              (SELECT i.contact_kind FROM channel_identities i WHERE i.channel = $2 AND i.external_id_bidx = $3), \
                              (SELECT i.contact_id FROM channel_identities i WHERE i.channel = $2 AND i.external_id_bidx = $3), \
-                             (SELECT s.value FROM school_settings s WHERE s.name = $4) \
+                             (SELECT s.value FROM school_settings s WHERE s.name = $4), \
+                             CASE c.contact_kind \
+                               WHEN 'guardian' THEN (SELECT COUNT(*) FROM guardians g WHERE g.id = c.contact_id) \
+                               WHEN 'staff' THEN (SELECT COUNT(*) FROM staff_users u WHERE u.id = c.contact_id AND u.active) \
+                               ELSE 0 END \
                              FROM conversations c WHERE c.id = $1",
                         )
                         .bind(self.conversation)
@@ -188,7 +192,7 @@ macro_rules! flow_store_impl {
                         .bind($crate::worker::driver::SETTING_RECOGNISE_PHONES)
                         .fetch_optional(&mut **self.tx)
                         .await?;
-                    let Some((enc, kind, id, handoff_at, id_kind, id_contact, recognise)) = row else {
+                    let Some((enc, kind, id, handoff_at, id_kind, id_contact, recognise, valid)) = row else {
                         return Ok(SessionRow::default());
                     };
                     let identity = match (id_kind, id_contact) {
@@ -202,7 +206,14 @@ macro_rules! flow_store_impl {
                         (Some(k), Some(i)) => Some(ContactRef::from_parts(&k, i).ok_or_else(|| corrupt("contact kind"))?),
                         _ => None,
                     };
-                    Ok(SessionRow { session, contact, handoff_at, identity, recognise_phones: recognise.as_deref() == Some("on") })
+                    Ok(SessionRow {
+                        session,
+                        contact,
+                        handoff_at,
+                        identity,
+                        recognise_phones: recognise.as_deref() == Some("on"),
+                        contact_valid: valid > 0,
+                    })
                 }
 
                 async fn save_session(&mut self, session: &[u8], contact: Option<ContactRef>, handoff: bool, now: DateTime<Utc>) -> Result<()> {
@@ -530,10 +541,12 @@ macro_rules! flow_store_impl {
 
                 async fn record_attendance(&mut self, r: &AttendanceRecord, activity: &ActivityEntry) -> Result<()> {
                     sqlx::query(
+                        // An approved absence (excused) is not turned into a plain absence.
                         "INSERT INTO attendance (id, day, student_id, status, source, recorded_by, recorded_at) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (student_id, day) DO UPDATE SET \
                          status = excluded.status, source = excluded.source, recorded_by = excluded.recorded_by, \
-                         recorded_at = excluded.recorded_at",
+                         recorded_at = excluded.recorded_at \
+                         WHERE NOT (attendance.status = 'excused' AND excluded.status = 'absent')",
                     )
                     .bind(Uuid::now_v7())
                     .bind(r.day)
@@ -582,15 +595,20 @@ macro_rules! flow_store_impl {
 
             #[async_trait::async_trait]
             impl FlowStore for $store {
-                async fn fire_due_timers(&self, now: DateTime<Utc>) -> Result<u64> {
+                async fn fire_due_timers(&self, now: DateTime<Utc>, only: Option<Uuid>) -> Result<u64> {
+                    const DUE: &str = "SELECT id, conversation_id, token FROM flow_timers WHERE fired_at IS NULL \
+                         AND due_at <= $1 AND ($2 IS NULL OR conversation_id = $2) ORDER BY due_at LIMIT 500";
+                    // A read first: most passes find nothing and take no write lock.
+                    let mut read = self.begin_read().await?;
+                    let any: Vec<(Uuid, Uuid, String)> =
+                        sqlx::query_as(DUE).bind(now).bind(only).fetch_all(&mut *read).await?;
+                    read.commit().await?;
+                    if any.is_empty() {
+                        return Ok(0);
+                    }
                     let mut tx = self.begin().await?;
-                    let due: Vec<(Uuid, Uuid, String)> = sqlx::query_as(
-                        "SELECT id, conversation_id, token FROM flow_timers WHERE fired_at IS NULL AND due_at <= $1 \
-                         ORDER BY due_at LIMIT 500",
-                    )
-                    .bind(now)
-                    .fetch_all(&mut *tx)
-                    .await?;
+                    let due: Vec<(Uuid, Uuid, String)> =
+                        sqlx::query_as(DUE).bind(now).bind(only).fetch_all(&mut *tx).await?;
                     let mut fired = 0;
                     for (id, conversation, token) in due {
                         enqueue_internal(&mut tx, &self.keys, conversation, &format!("timer:{id}"), InboundBody::Timeout { token }, now).await?;
@@ -622,13 +640,12 @@ macro_rules! flow_store_impl {
 
                 async fn send_consent_form(
                     &self,
-                    title: &str,
-                    description: &str,
-                    deadline_at: DateTime<Utc>,
-                    classes: &[ClassId],
+                    new: &$crate::store::NewConsentForm,
                     activity: &ActivityEntry,
                     now: DateTime<Utc>,
                 ) -> Result<(Uuid, ConsentSendSummary)> {
+                    let (title, description, deadline_at, classes, remind_before) =
+                        (new.title.as_str(), new.description.as_str(), new.deadline_at, new.classes.as_slice(), new.remind_before);
                     let mut tx = self.begin().await?;
                     let form = Uuid::now_v7();
                     sqlx::query(
@@ -659,14 +676,19 @@ macro_rules! flow_store_impl {
                         .await?;
                         for (student, guardian) in pairs {
                             let request = Uuid::now_v7();
+                            // A form already within the reminder period is not reminded at once
+                            // (that would re-ask the question the guardian just received).
+                            let reminded = (deadline_at - now <= remind_before).then_some(now);
                             sqlx::query(
-                                "INSERT INTO consent_requests (id, form_id, student_id, guardian_id, created_at) VALUES ($1, $2, $3, $4, $5)",
+                                "INSERT INTO consent_requests (id, form_id, student_id, guardian_id, created_at, reminded_at) \
+                                 VALUES ($1, $2, $3, $4, $5, $6)",
                             )
                             .bind(request)
                             .bind(form)
                             .bind(student)
                             .bind(guardian)
                             .bind(now)
+                            .bind(reminded)
                             .execute(&mut *tx)
                             .await?;
                             summary.requests += 1;
@@ -702,20 +724,34 @@ macro_rules! flow_store_impl {
                     Ok((form, summary))
                 }
 
-                async fn queue_consent_reminders(&self, now: DateTime<Utc>, before: chrono::Duration) -> Result<u64> {
-                    let mut tx = self.begin().await?;
-                    let due: Vec<(Uuid, Uuid)> = sqlx::query_as(
-                        "SELECT r.id, r.guardian_id FROM consent_requests r JOIN consent_forms f ON f.id = r.form_id \
+                async fn queue_consent_reminders(
+                    &self,
+                    now: DateTime<Utc>,
+                    before: chrono::Duration,
+                    only: Option<Uuid>,
+                ) -> Result<u64> {
+                    const DUE: &str = "SELECT r.id, r.guardian_id FROM consent_requests r JOIN consent_forms f ON f.id = r.form_id \
                          WHERE r.status = 'pending' AND r.reminded_at IS NULL AND f.deadline_at > $1 AND f.deadline_at <= $2 \
-                         ORDER BY r.id LIMIT 1000",
-                    )
-                    .bind(now)
-                    .bind(now + before)
-                    .fetch_all(&mut *tx)
-                    .await?;
+                         ORDER BY r.id LIMIT 1000";
+                    let mut read = self.begin_read().await?;
+                    let any: Vec<(Uuid, Uuid)> =
+                        sqlx::query_as(DUE).bind(now).bind(now + before).fetch_all(&mut *read).await?;
+                    read.commit().await?;
+                    if any.is_empty() {
+                        return Ok(0);
+                    }
+                    let mut tx = self.begin().await?;
+                    let due: Vec<(Uuid, Uuid)> =
+                        sqlx::query_as(DUE).bind(now).bind(now + before).fetch_all(&mut *tx).await?;
                     let mut queued = 0;
                     for (request, guardian) in due {
-                        for c in guardian_conversations(&mut tx, guardian).await? {
+                        let mut targets = guardian_conversations(&mut tx, guardian).await?;
+                        if let Some(c) = only {
+                            // A simulator on its own clock: this conversation only, and the
+                            // request stays due for the real reminder.
+                            targets.retain(|t| *t == c);
+                        }
+                        for c in targets {
                             let mut vars = serde_json::Map::new();
                             vars.insert("request".into(), serde_json::Value::String(request.to_string()));
                             vars.insert("reminder".into(), serde_json::Value::Bool(true));
@@ -732,11 +768,13 @@ macro_rules! flow_store_impl {
                                 queued += 1;
                             }
                         }
-                        sqlx::query("UPDATE consent_requests SET reminded_at = $2 WHERE id = $1")
-                            .bind(request)
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
+                        if only.is_none() {
+                            sqlx::query("UPDATE consent_requests SET reminded_at = $2 WHERE id = $1")
+                                .bind(request)
+                                .bind(now)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
                     }
                     tx.commit().await?;
                     Ok(queued)
@@ -832,6 +870,28 @@ macro_rules! flow_store_impl {
                     Ok(rows.into_iter().map(|r| r.0).collect())
                 }
 
+                async fn revoke_identities(&self, contact: ContactRef, activity: &ActivityEntry) -> Result<u64> {
+                    let mut tx = self.begin().await?;
+                    sqlx::query("DELETE FROM channel_identities WHERE contact_kind = $1 AND contact_id = $2")
+                        .bind(contact.kind())
+                        .bind(contact.uuid())
+                        .execute(&mut *tx)
+                        .await?;
+                    // The driver sees the cleared contact and forgets who the session was.
+                    let done = sqlx::query(
+                        "UPDATE conversations SET contact_kind = NULL, contact_id = NULL WHERE contact_kind = $1 AND contact_id = $2",
+                    )
+                    .bind(contact.kind())
+                    .bind(contact.uuid())
+                    .execute(&mut *tx)
+                    .await?;
+                    let mut entry = activity.clone();
+                    entry.details = serde_json::json!({ "chats": done.rows_affected() });
+                    log(&mut tx, &entry).await?;
+                    tx.commit().await?;
+                    Ok(done.rows_affected())
+                }
+
                 async fn hand_back(&self, conversation: Uuid, activity: &ActivityEntry) -> Result<bool> {
                     let mut tx = self.begin().await?;
                     // The driver sees the cleared column and resets the session's handoff.
@@ -843,6 +903,9 @@ macro_rules! flow_store_impl {
                         tx.rollback().await?;
                         return Ok(false);
                     }
+                    // A resume event in the ordered inbox: forms that waited start now.
+                    let now = activity.at;
+                    enqueue_internal(&mut tx, &self.keys, conversation, &format!("resume:{}", Uuid::now_v7()), InboundBody::Resume, now).await?;
                     log(&mut tx, activity).await?;
                     tx.commit().await?;
                     Ok(true)

@@ -578,6 +578,8 @@ pub struct SessionRow {
     pub identity: Option<ContactRef>,
     /// The school's `recognise_roster_phones` setting is on.
     pub recognise_phones: bool,
+    /// The bound contact still exists (a staff member: still active).
+    pub contact_valid: bool,
 }
 
 impl std::fmt::Debug for SessionRow {
@@ -672,6 +674,19 @@ crate::debug_only!(
     student,
     status
 );
+
+/// A consent form as staff send it.
+#[derive(Debug, Clone)]
+pub struct NewConsentForm {
+    pub title: String,
+    pub description: String,
+    /// Answers are accepted until this instant.
+    pub deadline_at: DateTime<Utc>,
+    pub classes: Vec<crate::domain::ClassId>,
+    /// Reminders go out this long before the deadline (not at all if the form is sent
+    /// later than that).
+    pub remind_before: chrono::Duration,
+}
 
 /// What a consent send reached.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -798,25 +813,26 @@ pub trait FlowTx: Send {
 #[async_trait]
 pub trait FlowStore: Send + Sync {
     /// Moves due timers into their conversations' inboxes as timeout events.
-    async fn fire_due_timers(&self, now: DateTime<Utc>) -> Result<u64>;
+    /// `only`: one conversation's timers (the simulator, on its own clock).
+    async fn fire_due_timers(&self, now: DateTime<Utc>, only: Option<Uuid>) -> Result<u64>;
     async fn classes(&self) -> Result<Vec<ClassRow>>;
     /// Creates the form and one request per (child, guardian) of the classes, and
     /// queues the consent flow to every conversation of those guardians. All or nothing.
     async fn send_consent_form(
         &self,
-        title: &str,
-        description: &str,
-        deadline_at: DateTime<Utc>,
-        classes: &[crate::domain::ClassId],
+        form: &NewConsentForm,
         activity: &ActivityEntry,
         now: DateTime<Utc>,
     ) -> Result<(Uuid, ConsentSendSummary)>;
     /// Queues a reminder to guardians who have not answered, once, when the deadline
-    /// is less than `before` away. Returns how many were queued.
+    /// is less than `before` away. Returns how many were queued. `only`: into one
+    /// conversation, without marking the request reminded (the simulator on its own
+    /// clock; the provider key keeps it to one reminder there).
     async fn queue_consent_reminders(
         &self,
         now: DateTime<Utc>,
         before: chrono::Duration,
+        only: Option<Uuid>,
     ) -> Result<u64>;
     async fn consent_requests(&self, form: Uuid) -> Result<Vec<ConsentRequestView>>;
     async fn leave_requests(&self, status: Option<&str>) -> Result<Vec<LeaveRequestView>>;
@@ -832,6 +848,10 @@ pub trait FlowStore: Send + Sync {
     ) -> Result<bool>;
     /// Conversations handed to staff, oldest first.
     async fn handoffs(&self) -> Result<Vec<Uuid>>;
+    /// Unbinds every chat of a guardian or staff member (a lost phone, a number that
+    /// changed hands): they must log in again with a new code. Returns the chats unbound.
+    async fn revoke_identities(&self, contact: ContactRef, activity: &ActivityEntry)
+        -> Result<u64>;
     /// Staff give the conversation back to the bot.
     async fn hand_back(&self, conversation: Uuid, activity: &ActivityEntry) -> Result<bool>;
     async fn set_setting(&self, name: &str, value: &str, activity: &ActivityEntry) -> Result<()>;

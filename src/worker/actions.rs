@@ -148,6 +148,19 @@ async fn own_class(
         .ok_or_else(|| "forbidden".to_string()))
 }
 
+/// A consent request addressed to this guardian for a child still linked to them.
+async fn own_consent(
+    tx: &mut dyn FlowTx,
+    g: GuardianId,
+    id: Uuid,
+) -> Result<Option<crate::store::ConsentRequestView>> {
+    let Some(r) = tx.consent_request(id).await?.filter(|r| r.guardian == g) else {
+        return Ok(None);
+    };
+    let linked = tx.children_of(g).await?.iter().any(|c| c.id == r.student);
+    Ok(linked.then_some(r))
+}
+
 macro_rules! tri {
     ($e:expr) => {
         match $e {
@@ -310,11 +323,13 @@ pub async fn run(
         }
         "pending_consents" => {
             let g = tri!(guardian(session));
+            // Only children still linked to this guardian (and still at school).
+            let children: Vec<StudentId> = tx.children_of(g).await?.iter().map(|c| c.id).collect();
             let list: Vec<Value> = tx
                 .pending_consents(g)
                 .await?
                 .into_iter()
-                .filter(|r| r.deadline_at > ctx.now)
+                .filter(|r| r.deadline_at > ctx.now && children.contains(&r.student))
                 .map(|r| json!({ "id": r.id.to_string(), "label": format!("{} – {}", r.title, r.student_name) }))
                 .collect();
             Ok(out(json!({ "count": list.len(), "requests": list })))
@@ -322,7 +337,7 @@ pub async fn run(
         "consent_details" => {
             let g = tri!(guardian(session));
             let id = tri!(arg_uuid(args, "request"));
-            let Some(r) = tx.consent_request(id).await?.filter(|r| r.guardian == g) else {
+            let Some(r) = own_consent(tx, g, id).await? else {
                 return Ok(Err("forbidden".into()));
             };
             let state = if r.status != "pending" {
@@ -335,7 +350,8 @@ pub async fn run(
             Ok(out(json!({
                 "title": r.title,
                 "description": r.description,
-                "deadline": date_value(ctx.timezone.today(r.deadline_at)),
+                // Answers close at the end of the deadline day (the next midnight).
+                "deadline": date_value(ctx.timezone.today(r.deadline_at - Duration::seconds(1))),
                 "child": r.student_name,
                 "state": state,
             })))
@@ -343,7 +359,7 @@ pub async fn run(
         "record_consent" => {
             let g = tri!(guardian(session));
             let id = tri!(arg_uuid(args, "request"));
-            let Some(r) = tx.consent_request(id).await?.filter(|r| r.guardian == g) else {
+            let Some(r) = own_consent(tx, g, id).await? else {
                 return Ok(Err("forbidden".into()));
             };
             if r.deadline_at <= ctx.now {
@@ -404,7 +420,7 @@ pub async fn run(
                 .await?
                 .iter()
                 .enumerate()
-                .map(|(i, c)| json!({ "n": i + 1, "name": c.name }))
+                .map(|(i, c)| json!({ "n": i + 1, "name": c.name, "id": c.id.0.to_string() }))
                 .collect();
             Ok(out(
                 json!({ "count": list.len(), "students": list, "class_name": class.label() }),
@@ -418,15 +434,34 @@ pub async fn run(
                 .and_then(Value::as_array)
                 .map(|a| a.iter().filter_map(Value::as_i64).collect())
                 .unwrap_or_default();
-            let students = tx.class_students(class.id).await?;
-            if absent
-                .iter()
-                .any(|n| *n < 1 || *n as usize > students.len())
-            {
+            // The numbers refer to the list the teacher saw (kept in the session), not to
+            // the class as it is now: a roster change in between must not mark the wrong
+            // child. Each listed student must still be in this class.
+            let shown: Vec<StudentId> = args
+                .get("students")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.get("id").and_then(Value::as_str))
+                        .filter_map(|s| s.parse().ok())
+                        .map(StudentId)
+                        .collect()
+                })
+                .unwrap_or_default();
+            if absent.iter().any(|n| *n < 1 || *n as usize > shown.len()) {
                 return Ok(Err("bad_numbers".into()));
             }
+            let current: Vec<StudentId> = tx
+                .class_students(class.id)
+                .await?
+                .iter()
+                .map(|c| c.id)
+                .collect();
             let mut counts = (0, 0);
-            for (i, st) in students.iter().enumerate() {
+            for (i, id) in shown.iter().enumerate() {
+                if !current.contains(id) {
+                    continue; // left the class since the list was shown
+                }
                 let is_absent = absent.contains(&(i as i64 + 1));
                 let status = if is_absent {
                     counts.1 += 1;
@@ -439,13 +474,13 @@ pub async fn run(
                     ctx,
                     session,
                     "attendance.record",
-                    Some(format!("student:{}", st.id.0)),
+                    Some(format!("student:{}", id.0)),
                     json!({ "day": ctx.today, "status": status.as_str(), "source": "chat" }),
                 );
                 tx.record_attendance(
                     &AttendanceRecord {
                         day: ctx.today,
-                        student: st.id,
+                        student: *id,
                         status,
                         source: AttendanceSource::Manual,
                         recorded_by: Some(s),

@@ -145,6 +145,7 @@ fn to_input(event: &InboundEvent) -> Option<Input> {
             key: key.clone(),
             vars: vars.clone(),
         }),
+        InboundBody::Resume => Input::Resume,
         InboundBody::Reaction | InboundBody::Edit | InboundBody::Status { .. } => return None,
     })
 }
@@ -179,7 +180,8 @@ impl Driver for FlowDriver {
         let mut session: Session = match &row.session {
             Some(bytes) => serde_json::from_slice(bytes).unwrap_or_else(|e| {
                 // Never leave a conversation stuck on a session it cannot read.
-                tracing::error!(conversation = %conv.id, error = %e, "unreadable session reset");
+                // serde's message may quote the value (names, reasons): log its kind only.
+                tracing::error!(conversation = %conv.id, kind = ?e.classify(), line = e.line(), column = e.column(), "unreadable session reset");
                 Session::default()
             }),
             None => Session::default(),
@@ -187,8 +189,36 @@ impl Driver for FlowDriver {
         if session.handoff && row.handoff_at.is_none() {
             session.hand_back();
         }
-        if session.who.is_none() {
+        // A binding that no longer holds (revoked by staff, the contact removed or
+        // deactivated, the identity bound to someone else) is forgotten: log in again.
+        let mut revoked = false;
+        if session.who.is_some() {
+            let bound_here = match (row.contact, identity_channel(conv.provider)) {
+                (None, _) => false,
+                (Some(_), None) => true,
+                (Some(c), Some(_)) => row.identity == Some(c),
+            };
+            if !bound_here || !row.contact_valid {
+                tracing::info!(conversation = %conv.id, "chat binding no longer valid; asking for a code again");
+                session = Session {
+                    locale: session.locale,
+                    quiet: session.quiet,
+                    seq: session.seq,
+                    ..Session::default()
+                };
+                revoked = true;
+            }
+        }
+        if session.who.is_none() && !revoked {
             if let Some(c) = self.recognise(tx, conv, &row).await? {
+                if row.identity.is_none() && row.contact.is_none() {
+                    // Recognised from the roster: remember it like a code login, so a
+                    // later revocation reaches this chat too.
+                    if let Some(channel) = identity_channel(conv.provider) {
+                        tx.bind_identity(channel, conv.sender.expose(), c, now)
+                            .await?;
+                    }
+                }
                 session.who = Some(who_of(c));
             }
         }

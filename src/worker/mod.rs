@@ -489,6 +489,8 @@ async fn to_manual(
 /// Reminders go to guardians who have not answered a consent form this long before
 /// its deadline.
 pub const CONSENT_REMINDER_BEFORE: ChronoDuration = ChronoDuration::hours(24);
+/// How often due timers and reminders are looked for.
+pub const TIMER_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Moves due flow timers into their conversations' inboxes (as timeout events, in
 /// order with real messages) and queues consent reminders. Returns how many events.
@@ -502,10 +504,10 @@ pub async fn fire_timers(app: &App) -> Result<u64, StoreError> {
         let slug = tenant.slug.clone();
         let result = async {
             let school = app.tenancy.open(tenant).await?;
-            let timers = school.store.fire_due_timers(now).await?;
+            let timers = school.store.fire_due_timers(now, None).await?;
             let reminders = school
                 .store
-                .queue_consent_reminders(now, CONSENT_REMINDER_BEFORE)
+                .queue_consent_reminders(now, CONSENT_REMINDER_BEFORE, None)
                 .await?;
             Ok::<u64, StoreError>(timers + reminders)
         }
@@ -522,9 +524,15 @@ pub async fn fire_timers(app: &App) -> Result<u64, StoreError> {
 /// every second for retries that come due.
 pub fn spawn(app: App, sender: Arc<Sender>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let mut last_timer_pass: Option<std::time::Instant> = None;
         loop {
-            if let Err(e) = fire_timers(&app).await {
-                tracing::warn!(error = %e, "timer pass failed");
+            // Timers and reminders every few seconds, not on every wake-up: each pass
+            // visits every school.
+            if last_timer_pass.is_none_or(|t| t.elapsed() >= TIMER_INTERVAL) {
+                last_timer_pass = Some(std::time::Instant::now());
+                if let Err(e) = fire_timers(&app).await {
+                    tracing::warn!(error = %e, "timer pass failed");
+                }
             }
             if let Err(e) = fetch_media(&app, &sender).await {
                 tracing::warn!(error = %e, "media pass failed");

@@ -66,6 +66,7 @@ struct Expect {
 
 struct Run {
     sim: Simulator,
+    phone: String,
     questions: Vec<OutboundMessage>,
     code: Option<String>,
 }
@@ -179,10 +180,13 @@ impl Run {
                 let deadline = now + chrono::Duration::days(3);
                 store
                     .send_consent_form(
-                        "Museum trip",
-                        "A visit to the Lahore Museum on Friday.",
-                        deadline,
-                        &classes,
+                        &raabta::store::NewConsentForm {
+                            title: "Museum trip".into(),
+                            description: "A visit to the Lahore Museum on Friday.".into(),
+                            deadline_at: deadline,
+                            classes,
+                            remind_before: raabta::worker::CONSENT_REMINDER_BEFORE,
+                        },
                         &act,
                         now,
                     )
@@ -197,6 +201,12 @@ impl Run {
                     .decide_leave(last.id, what == "approve_leave", note, &act, now)
                     .await
                     .unwrap());
+            }
+            "unbind" => {
+                let phone = Phone::parse(&self.phone, None).unwrap();
+                for contact in store.contacts_by_phone(&phone).await.unwrap() {
+                    store.revoke_identities(contact, &act).await.unwrap();
+                }
             }
             "recognise_phones" => {
                 store
@@ -293,6 +303,7 @@ async fn run(t: &Transcript) -> Result<(), String> {
     let code = issue_code(&sim, phone, kind).await;
     let mut r = Run {
         sim,
+        phone: phone.to_string(),
         questions: Vec::new(),
         code: Some(code.clone()),
     };
