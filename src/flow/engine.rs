@@ -918,7 +918,13 @@ impl<'a> Run<'a> {
     /// Asks the current step's question (a fresh token: older buttons expire).
     fn ask(&mut self, ask: &Ask, policy: Option<&WindowPolicy>) -> Result<(), Broken> {
         self.s.seq += 1;
-        let token = format!("q{}", self.s.seq);
+        // The token names the question's step and its visit ("q7-kind"): a button id is
+        // "<token>.<n>", so a tap on an older question's button is recognised as such.
+        let step: String = self
+            .frame()
+            .map(|f| f.step.chars().filter(|c| *c != '.').take(24).collect())
+            .unwrap_or_default();
+        let token = format!("q{}-{step}", self.s.seq);
         let vars = self.vars_for_text();
         let text = self.text(&ask.text, &vars);
         let choices = self.offered(ask, &vars);
