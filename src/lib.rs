@@ -1,5 +1,6 @@
 //! Raabta: a chat-first service for schools. See ARCHITECTURE.md for the map.
 
+pub mod admin;
 pub mod app;
 pub mod channel;
 pub mod codes;

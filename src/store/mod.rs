@@ -11,6 +11,7 @@
 //! SQL text is shared by both backends (`sql.rs`); only DDL and the way a
 //! transaction is bound to a school differ.
 
+mod admin_sql;
 pub mod crypto;
 mod flow_sql;
 mod migrate;
@@ -1013,6 +1014,99 @@ pub trait MediaStore: Send + Sync {
     async fn media_of(&self, provider_key: &str) -> Result<Option<StoredMedia>>;
 }
 
+/// A staff member as sign-in sees them (secrets decrypted, Debug redacted).
+#[derive(Clone)]
+pub struct StaffAuth {
+    pub id: crate::domain::StaffId,
+    pub full_name: String,
+    pub role: crate::domain::roster::StaffRole,
+    pub branch: Option<crate::domain::BranchId>,
+    pub active: bool,
+    /// Argon2id PHC string; None: the account cannot sign in with a password.
+    pub password_hash: Option<String>,
+    pub totp_secret: Option<crate::domain::Secret<Vec<u8>>>,
+    pub totp_enabled_at: Option<DateTime<Utc>>,
+    pub totp_last_step: Option<i64>,
+}
+
+crate::debug_only!(StaffAuth, "StaffAuth", id, role, active, totp_enabled_at);
+
+/// A web admin session as stored (the token itself is never stored, only its hash).
+#[derive(Clone)]
+pub struct AdminSessionRow {
+    pub staff_id: crate::domain::StaffId,
+    pub csrf_token: crate::domain::Secret<String>,
+    pub mfa_done: bool,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+crate::debug_only!(
+    AdminSessionRow,
+    "AdminSessionRow",
+    staff_id,
+    mfa_done,
+    created_at,
+    last_seen_at,
+    expires_at
+);
+
+/// Staff sign-in: accounts, sessions, two-factor state, failed attempts.
+#[async_trait]
+pub trait AdminStore: Send + Sync {
+    /// By email, case-insensitively.
+    async fn staff_by_email(&self, email: &str) -> Result<Option<StaffAuth>>;
+    async fn staff_auth(&self, id: crate::domain::StaffId) -> Result<Option<StaffAuth>>;
+    async fn record_staff_login_failure(
+        &self,
+        staff: crate::domain::StaffId,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+    async fn staff_login_failures_since(
+        &self,
+        staff: crate::domain::StaffId,
+        since: DateTime<Utc>,
+    ) -> Result<i64>;
+    async fn create_admin_session(
+        &self,
+        id_hash: &[u8],
+        row: &AdminSessionRow,
+        activity: &ActivityEntry,
+    ) -> Result<()>;
+    async fn admin_session(&self, id_hash: &[u8]) -> Result<Option<AdminSessionRow>>;
+    async fn touch_admin_session(&self, id_hash: &[u8], at: DateTime<Utc>) -> Result<()>;
+    async fn mark_admin_session_mfa(&self, id_hash: &[u8]) -> Result<()>;
+    async fn delete_admin_session(&self, id_hash: &[u8]) -> Result<()>;
+    /// Signs a staff member out everywhere; returns how many sessions ended.
+    async fn delete_staff_sessions(
+        &self,
+        staff: crate::domain::StaffId,
+        activity: &ActivityEntry,
+    ) -> Result<u64>;
+    /// Stores a new (not yet confirmed) TOTP secret, encrypted.
+    async fn set_totp_secret(&self, staff: crate::domain::StaffId, secret: &[u8]) -> Result<()>;
+    /// Accepts a TOTP time step if it is newer than the last accepted one (no replay);
+    /// confirms enrolment on first use. False if the step was used already.
+    async fn accept_totp_step(
+        &self,
+        staff: crate::domain::StaffId,
+        step: i64,
+        activity: &ActivityEntry,
+    ) -> Result<bool>;
+    /// Replaces the recovery codes (their Argon2id hashes).
+    async fn replace_recovery_codes(
+        &self,
+        staff: crate::domain::StaffId,
+        hashes: &[String],
+        activity: &ActivityEntry,
+    ) -> Result<()>;
+    /// Unused recovery codes: (id, hash).
+    async fn recovery_codes(&self, staff: crate::domain::StaffId) -> Result<Vec<(Uuid, String)>>;
+    /// Uses a recovery code up; false if it was used already.
+    async fn use_recovery_code(&self, id: Uuid, activity: &ActivityEntry) -> Result<bool>;
+}
+
 /// Everything one school's partition offers. Bound to a single school.
 #[async_trait]
 pub trait TenantStore:
@@ -1027,6 +1121,7 @@ pub trait TenantStore:
     + OutboxStore
     + MediaStore
     + FlowStore
+    + AdminStore
 {
     fn tenant_id(&self) -> TenantId;
     fn keys(&self) -> &KeyRing;

@@ -1,6 +1,7 @@
 //! Integration tests: one binary. The conformance suite runs every story on SQLite
 //! and on PostgreSQL (see `support.rs` for how each test gets a fresh database).
 
+mod admin_auth;
 mod cli;
 mod conformance;
 mod crash;

@@ -18,6 +18,7 @@
 //! `NOINHERIT`, so membership in the school roles lets it switch to them but gives
 //! it none of their privileges.
 
+use super::admin_sql::admin_store_impl;
 use super::crypto::KeyRing;
 use super::flow_sql::flow_store_impl;
 use super::sql::{control_store_impl, tenant_store_impl, StoreDb};
@@ -305,3 +306,4 @@ impl PgSchool {
 
 tenant_store_impl!(PgSchool);
 flow_store_impl!(PgSchool);
+admin_store_impl!(PgSchool);

@@ -6,6 +6,7 @@
 //! run beside the writer). Open school pools are bounded: the least recently used
 //! are closed when the bound is reached and reopened on demand.
 
+use super::admin_sql::admin_store_impl;
 use super::crypto::KeyRing;
 use super::flow_sql::flow_store_impl;
 use super::sql::{control_store_impl, tenant_store_impl, StoreDb};
@@ -269,6 +270,7 @@ impl SqliteSchool {
 
 tenant_store_impl!(SqliteSchool);
 flow_store_impl!(SqliteSchool);
+admin_store_impl!(SqliteSchool);
 
 impl FromStr for BackendKind {
     type Err = StoreError;

@@ -1,0 +1,435 @@
+//! Staff sign-in for the web admin: email + password (Argon2id, off the async
+//! runtime), TOTP two-factor (mandatory for admins), hashed recovery codes, server-side
+//! sessions with idle and absolute timeouts, CSRF tokens, and lockouts per account
+//! (in the school's database) and per client address (in memory).
+//!
+//! The cookie carries a random token; the database keeps only its SHA-256, so a copy of
+//! the database does not sign anyone in.
+
+use crate::domain::activity::ActivityEntry;
+use crate::domain::roster::StaffRole;
+use crate::domain::{Secret, StaffId};
+use crate::password::{self, HashError};
+use crate::store::{AdminSessionRow, StaffAuth, StoreError, TenantStore};
+use base64::Engine;
+use chrono::{DateTime, Duration, Utc};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::OnceLock;
+
+/// A session ends after this long without a request.
+pub const IDLE_TIMEOUT: Duration = Duration::minutes(30);
+/// And after this long whatever happens.
+pub const ABSOLUTE_TIMEOUT: Duration = Duration::hours(12);
+/// Wrong passwords per account before it is locked for `LOCKOUT_WINDOW`.
+pub const ACCOUNT_FAILURES: i64 = 5;
+pub const LOCKOUT_WINDOW: Duration = Duration::minutes(15);
+/// Sign-in attempts per client address per minute (all accounts together).
+pub const ATTEMPTS_PER_ADDRESS_PER_MINUTE: u32 = 20;
+/// Recovery codes issued at TOTP enrolment.
+pub const RECOVERY_CODES: usize = 10;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Hash(#[from] HashError),
+    /// Wrong email or password (never says which).
+    #[error("the email or password is not right")]
+    Invalid,
+    #[error("too many failed sign-ins: this account is locked for 15 minutes")]
+    Locked,
+    #[error("too many sign-in attempts from this address; wait a minute")]
+    TooManyFromAddress,
+    #[error("two-factor set-up failed: {0}")]
+    Totp(String),
+}
+
+/// The cookie's value. Debug is redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionToken(Secret<String>);
+
+impl std::fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionToken(<redacted>)")
+    }
+}
+
+impl SessionToken {
+    fn generate() -> Self {
+        let bytes: [u8; 32] = rand::random();
+        Self(Secret::new(
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
+        ))
+    }
+    pub fn from_cookie(value: &str) -> Self {
+        Self(Secret::new(value.to_string()))
+    }
+    pub fn expose(&self) -> &str {
+        self.0.expose()
+    }
+    fn hash(&self) -> Vec<u8> {
+        Sha256::digest(self.0.expose().as_bytes()).to_vec()
+    }
+}
+
+/// What the person must do after the password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextStep {
+    /// Type the current code from their authenticator app.
+    Totp,
+    /// Admins must set up two-factor before anything else.
+    EnrolTotp,
+    /// Signed in (a teacher without two-factor).
+    Done,
+}
+
+#[derive(Debug)]
+pub struct SignedIn {
+    pub token: SessionToken,
+    pub next: NextStep,
+}
+
+/// A valid session, with who it belongs to.
+#[derive(Debug, Clone)]
+pub struct ActiveSession {
+    pub staff: StaffAuth,
+    pub mfa_done: bool,
+    pub csrf_token: Secret<String>,
+}
+
+impl ActiveSession {
+    /// The form's CSRF token matches this session's (constant time).
+    pub fn csrf_ok(&self, submitted: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        let expected = self.csrf_token.expose().as_bytes();
+        expected.len() == submitted.len() && bool::from(expected.ct_eq(submitted.as_bytes()))
+    }
+}
+
+/// What enrolment shows once: the secret as a QR code and text, and the recovery codes.
+pub struct Enrolment {
+    pub otpauth_url: Secret<String>,
+    pub secret_base32: Secret<String>,
+    pub qr_svg: String,
+    pub recovery_codes: Vec<Secret<String>>,
+}
+
+impl std::fmt::Debug for Enrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Enrolment(<redacted>)")
+    }
+}
+
+pub struct Auth {
+    per_address: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+impl Default for Auth {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A hash nobody's password matches, verified when the email is unknown so that a
+/// wrong email and a wrong password take the same time.
+async fn dummy_hash() -> Result<String, HashError> {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    if let Some(h) = DUMMY.get() {
+        return Ok(h.clone());
+    }
+    let random: [u8; 16] = rand::random();
+    let h = password::hash(hex::encode(random)).await?;
+    Ok(DUMMY.get_or_init(|| h).clone())
+}
+
+fn activity(
+    staff: StaffId,
+    action: &str,
+    details: serde_json::Value,
+    at: DateTime<Utc>,
+) -> ActivityEntry {
+    let mut e = ActivityEntry::now(
+        &format!("staff:{}", staff.0),
+        action,
+        Some(format!("staff:{}", staff.0)),
+        "admin",
+        details,
+    );
+    e.at = at;
+    e
+}
+
+fn totp(secret: &[u8]) -> Result<totp_rs::Totp, AuthError> {
+    totp_rs::Builder::new()
+        .with_secret(secret.to_vec())
+        .build()
+        .map_err(|e| AuthError::Totp(format!("{e:?}")))
+}
+
+impl Auth {
+    pub fn new() -> Self {
+        let per_minute =
+            NonZeroU32::new(ATTEMPTS_PER_ADDRESS_PER_MINUTE).unwrap_or(NonZeroU32::MIN);
+        Self {
+            per_address: RateLimiter::keyed(Quota::per_minute(per_minute)),
+        }
+    }
+
+    /// Email and password. Success starts a new session (a fresh token: nothing from
+    /// before the sign-in carries over) that still needs two-factor when enabled.
+    pub async fn sign_in(
+        &self,
+        store: &dyn TenantStore,
+        email: &str,
+        password_typed: &str,
+        address: IpAddr,
+        now: DateTime<Utc>,
+    ) -> Result<SignedIn, AuthError> {
+        if self.per_address.check_key(&address).is_err() {
+            return Err(AuthError::TooManyFromAddress);
+        }
+        let staff = store.staff_by_email(email).await?;
+        let usable = staff
+            .as_ref()
+            .filter(|s| s.active)
+            .and_then(|s| s.password_hash.clone().map(|h| (s.clone(), h)));
+        let Some((staff, hash)) = usable else {
+            password::verify(password_typed.to_string(), dummy_hash().await?).await?;
+            return Err(AuthError::Invalid);
+        };
+        // A locked account stays locked, even for the right password.
+        let failures = store
+            .staff_login_failures_since(staff.id, now - LOCKOUT_WINDOW)
+            .await?;
+        if failures >= ACCOUNT_FAILURES {
+            return Err(AuthError::Locked);
+        }
+        if !password::verify(password_typed.to_string(), hash).await? {
+            store.record_staff_login_failure(staff.id, now).await?;
+            store
+                .log_activity(&activity(
+                    staff.id,
+                    "staff.sign_in_failed",
+                    json!({ "recent_failures": failures + 1 }),
+                    now,
+                ))
+                .await?;
+            return Err(if failures + 1 >= ACCOUNT_FAILURES {
+                AuthError::Locked
+            } else {
+                AuthError::Invalid
+            });
+        }
+        let next = if staff.totp_enabled_at.is_some() {
+            NextStep::Totp
+        } else if staff.role == StaffRole::Admin {
+            NextStep::EnrolTotp
+        } else {
+            NextStep::Done
+        };
+        let token = SessionToken::generate();
+        let csrf: [u8; 32] = rand::random();
+        let row = AdminSessionRow {
+            staff_id: staff.id,
+            csrf_token: Secret::new(hex::encode(csrf)),
+            mfa_done: next == NextStep::Done,
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + ABSOLUTE_TIMEOUT,
+        };
+        store
+            .create_admin_session(
+                &token.hash(),
+                &row,
+                &activity(
+                    staff.id,
+                    "staff.sign_in",
+                    json!({ "next": format!("{next:?}") }),
+                    now,
+                ),
+            )
+            .await?;
+        Ok(SignedIn { token, next })
+    }
+
+    /// The session behind a cookie, if it is still valid (idle and absolute timeouts,
+    /// account still active). Expired sessions are deleted.
+    pub async fn session(
+        &self,
+        store: &dyn TenantStore,
+        token: &SessionToken,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ActiveSession>, AuthError> {
+        let id = token.hash();
+        let Some(row) = store.admin_session(&id).await? else {
+            return Ok(None);
+        };
+        if now >= row.expires_at || now - row.last_seen_at >= IDLE_TIMEOUT {
+            store.delete_admin_session(&id).await?;
+            return Ok(None);
+        }
+        let Some(staff) = store.staff_auth(row.staff_id).await?.filter(|s| s.active) else {
+            store.delete_admin_session(&id).await?;
+            return Ok(None);
+        };
+        // A write per minute at most, not per request.
+        if now - row.last_seen_at >= Duration::minutes(1) {
+            store.touch_admin_session(&id, now).await?;
+        }
+        Ok(Some(ActiveSession {
+            staff,
+            mfa_done: row.mfa_done,
+            csrf_token: row.csrf_token,
+        }))
+    }
+
+    /// Starts (or restarts) TOTP enrolment: a new secret, shown once as a QR code, and
+    /// new recovery codes. Two-factor is on once the first code is accepted.
+    pub async fn begin_enrolment(
+        &self,
+        store: &dyn TenantStore,
+        staff: &StaffAuth,
+        email: &str,
+        issuer: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Enrolment, AuthError> {
+        let secret: [u8; 20] = rand::random();
+        store.set_totp_secret(staff.id, &secret).await?;
+        let base32 = totp_rs::Secret::from(secret.to_vec()).to_base32();
+        let label = |s: &str| -> String { form_urlencoded::byte_serialize(s.as_bytes()).collect() };
+        let url = format!(
+            "otpauth://totp/{}:{}?secret={base32}&issuer={}&algorithm=SHA1&digits=6&period=30",
+            label(issuer),
+            label(email),
+            label(issuer)
+        );
+        let qr = qrcode::QrCode::new(url.as_bytes()).map_err(|e| AuthError::Totp(e.to_string()))?;
+        let qr_svg = qr
+            .render::<qrcode::render::svg::Color<'_>>()
+            .min_dimensions(200, 200)
+            .build();
+        let mut codes = Vec::with_capacity(RECOVERY_CODES);
+        let mut hashes = Vec::with_capacity(RECOVERY_CODES);
+        for _ in 0..RECOVERY_CODES {
+            let code = crate::domain::access_code::AccessCode::generate()
+                .display()
+                .to_string();
+            hashes.push(password::hash(code.clone()).await?);
+            codes.push(Secret::new(code));
+        }
+        store
+            .replace_recovery_codes(
+                staff.id,
+                &hashes,
+                &activity(staff.id, "staff.totp_enrolment_started", json!({}), now),
+            )
+            .await?;
+        Ok(Enrolment {
+            otpauth_url: Secret::new(url),
+            secret_base32: Secret::new(base32),
+            qr_svg,
+            recovery_codes: codes,
+        })
+    }
+
+    /// The six-digit code from the authenticator app. A code is accepted once (its time
+    /// step must be newer than the last one accepted); on success the session has
+    /// passed two-factor (and enrolment, if pending, is confirmed).
+    pub async fn verify_totp(
+        &self,
+        store: &dyn TenantStore,
+        token: &SessionToken,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, AuthError> {
+        let Some(session) = self.session(store, token, now).await? else {
+            return Ok(false);
+        };
+        let Some(secret) = &session.staff.totp_secret else {
+            return Ok(false);
+        };
+        let code: String = crate::domain::phone::normalise_digits(code)
+            .chars()
+            .filter(|c| c.is_ascii_digit())
+            .collect();
+        let Some(step) = totp(secret.expose())?.check(&code, now.timestamp().max(0) as u64) else {
+            return Ok(false);
+        };
+        let entry = activity(session.staff.id, "staff.totp_verified", json!({}), now);
+        if !store
+            .accept_totp_step(session.staff.id, step as i64, &entry)
+            .await?
+        {
+            return Ok(false); // replayed
+        }
+        store.mark_admin_session_mfa(&token.hash()).await?;
+        Ok(true)
+    }
+
+    /// A recovery code instead of the TOTP code (each works once).
+    pub async fn use_recovery_code(
+        &self,
+        store: &dyn TenantStore,
+        token: &SessionToken,
+        typed: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, AuthError> {
+        let Some(session) = self.session(store, token, now).await? else {
+            return Ok(false);
+        };
+        if session.staff.totp_enabled_at.is_none() {
+            return Ok(false);
+        }
+        let Some(code) = crate::domain::access_code::AccessCode::parse(typed) else {
+            return Ok(false);
+        };
+        let typed = code.display().to_string();
+        for (id, hash) in store.recovery_codes(session.staff.id).await? {
+            if password::verify(typed.clone(), hash).await? {
+                let entry = activity(session.staff.id, "staff.recovery_code_used", json!({}), now);
+                if store.use_recovery_code(id, &entry).await? {
+                    store.mark_admin_session_mfa(&token.hash()).await?;
+                    return Ok(true);
+                }
+                return Ok(false);
+            }
+        }
+        Ok(false)
+    }
+
+    pub async fn sign_out(
+        &self,
+        store: &dyn TenantStore,
+        token: &SessionToken,
+    ) -> Result<(), AuthError> {
+        store.delete_admin_session(&token.hash()).await?;
+        Ok(())
+    }
+
+    /// Ends every session of this staff member (all browsers, all devices).
+    pub async fn sign_out_everywhere(
+        &self,
+        store: &dyn TenantStore,
+        staff: StaffId,
+        now: DateTime<Utc>,
+    ) -> Result<u64, AuthError> {
+        Ok(store
+            .delete_staff_sessions(
+                staff,
+                &activity(staff, "staff.sign_out_everywhere", json!({}), now),
+            )
+            .await?)
+    }
+
+    /// The current TOTP code for a secret (tests and the set-up page's self-check).
+    pub fn current_code(secret: &[u8], at: DateTime<Utc>) -> Result<String, AuthError> {
+        Ok(totp(secret)?
+            .generate(at.timestamp().max(0) as u64)
+            .to_string())
+    }
+}

@@ -1,0 +1,288 @@
+//! SQL of staff sign-in (sessions, two-factor, recovery codes, failed attempts),
+//! shared by both backends like `sql.rs`.
+
+macro_rules! admin_store_impl {
+    ($store:ty) => {
+        const _: () = {
+            use $crate::domain::activity::ActivityEntry;
+            use $crate::domain::roster::StaffRole;
+            use $crate::domain::{BranchId, Secret, StaffId};
+            use $crate::store::sql::{corrupt, field};
+            use $crate::store::{AdminSessionRow, AdminStore, Result, StaffAuth};
+            use chrono::{DateTime, Utc};
+            use sqlx::types::Json;
+            use uuid::Uuid;
+
+            async fn log(
+                tx: &mut sqlx::Transaction<'static, <$store as $crate::store::sql::StoreDb>::Db>,
+                e: &ActivityEntry,
+            ) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO activity_log (id, at, actor, action, subject, source, details) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(Uuid::now_v7())
+                .bind(e.at)
+                .bind(&e.actor)
+                .bind(&e.action)
+                .bind(&e.subject)
+                .bind(&e.source)
+                .bind(Json(&e.details))
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
+
+            type StaffRow = (
+                Uuid, String, String, Option<Uuid>, bool, Option<String>, Option<Vec<u8>>,
+                Option<DateTime<Utc>>, Option<i64>,
+            );
+            const STAFF_COLS: &str = "id, full_name, role, branch_id, active, password_hash, totp_secret_enc, \
+                totp_enabled_at, totp_last_step FROM staff_users";
+
+            fn staff_from_row(keys: &$crate::store::crypto::KeyRing, r: StaffRow) -> Result<StaffAuth> {
+                let (id, full_name, role, branch, active, password_hash, totp, enabled, last) = r;
+                Ok(StaffAuth {
+                    id: StaffId(id),
+                    full_name,
+                    role: role.parse::<StaffRole>().map_err(corrupt)?,
+                    branch: branch.map(BranchId),
+                    active,
+                    password_hash,
+                    totp_secret: totp
+                        .map(|t| keys.decrypt(field("staff_users", "totp_secret_enc", id), &t).map(Secret::new))
+                        .transpose()?,
+                    totp_enabled_at: enabled,
+                    totp_last_step: last,
+                })
+            }
+
+            type SessionRow = (Uuid, String, bool, DateTime<Utc>, DateTime<Utc>, DateTime<Utc>);
+
+            #[async_trait::async_trait]
+            impl AdminStore for $store {
+                async fn staff_by_email(&self, email: &str) -> Result<Option<StaffAuth>> {
+                    let mut tx = self.begin_read().await?;
+                    let row: Option<StaffRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT {STAFF_COLS} WHERE lower(email) = lower($1)"
+                    )))
+                    .bind(email.trim())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    row.map(|r| staff_from_row(&self.keys, r)).transpose()
+                }
+
+                async fn staff_auth(&self, id: StaffId) -> Result<Option<StaffAuth>> {
+                    let mut tx = self.begin_read().await?;
+                    let row: Option<StaffRow> =
+                        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {STAFF_COLS} WHERE id = $1")))
+                            .bind(id.0)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    tx.commit().await?;
+                    row.map(|r| staff_from_row(&self.keys, r)).transpose()
+                }
+
+                async fn record_staff_login_failure(&self, staff: StaffId, at: DateTime<Utc>) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    sqlx::query("INSERT INTO staff_login_failures (id, staff_id, at) VALUES ($1, $2, $3)")
+                        .bind(Uuid::now_v7())
+                        .bind(staff.0)
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("DELETE FROM staff_login_failures WHERE at < $1")
+                        .bind(at - chrono::Duration::days(1))
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn staff_login_failures_since(&self, staff: StaffId, since: DateTime<Utc>) -> Result<i64> {
+                    let mut tx = self.begin_read().await?;
+                    let (n,): (i64,) = sqlx::query_as(
+                        "SELECT COUNT(*) FROM staff_login_failures WHERE staff_id = $1 AND at >= $2",
+                    )
+                    .bind(staff.0)
+                    .bind(since)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(n)
+                }
+
+                async fn create_admin_session(&self, id_hash: &[u8], row: &AdminSessionRow, activity: &ActivityEntry) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    sqlx::query(
+                        "INSERT INTO admin_sessions (id_hash, staff_id, csrf_token, mfa_done, created_at, last_seen_at, expires_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(id_hash)
+                    .bind(row.staff_id.0)
+                    .bind(row.csrf_token.expose())
+                    .bind(row.mfa_done)
+                    .bind(row.created_at)
+                    .bind(row.last_seen_at)
+                    .bind(row.expires_at)
+                    .execute(&mut *tx)
+                    .await?;
+                    // Expired sessions are removed as new ones start.
+                    sqlx::query("DELETE FROM admin_sessions WHERE expires_at < $1")
+                        .bind(row.created_at)
+                        .execute(&mut *tx)
+                        .await?;
+                    log(&mut tx, activity).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn admin_session(&self, id_hash: &[u8]) -> Result<Option<AdminSessionRow>> {
+                    let mut tx = self.begin_read().await?;
+                    let row: Option<SessionRow> = sqlx::query_as(
+                        "SELECT staff_id, csrf_token, mfa_done, created_at, last_seen_at, expires_at \
+                         FROM admin_sessions WHERE id_hash = $1",
+                    )
+                    .bind(id_hash)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(row.map(|(staff, csrf, mfa_done, created_at, last_seen_at, expires_at)| AdminSessionRow {
+                        staff_id: StaffId(staff),
+                        csrf_token: Secret::new(csrf),
+                        mfa_done,
+                        created_at,
+                        last_seen_at,
+                        expires_at,
+                    }))
+                }
+
+                async fn touch_admin_session(&self, id_hash: &[u8], at: DateTime<Utc>) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    sqlx::query("UPDATE admin_sessions SET last_seen_at = $2 WHERE id_hash = $1")
+                        .bind(id_hash)
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn mark_admin_session_mfa(&self, id_hash: &[u8]) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    sqlx::query("UPDATE admin_sessions SET mfa_done = TRUE WHERE id_hash = $1")
+                        .bind(id_hash)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn delete_admin_session(&self, id_hash: &[u8]) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    sqlx::query("DELETE FROM admin_sessions WHERE id_hash = $1")
+                        .bind(id_hash)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn delete_staff_sessions(&self, staff: StaffId, activity: &ActivityEntry) -> Result<u64> {
+                    let mut tx = self.begin().await?;
+                    let done = sqlx::query("DELETE FROM admin_sessions WHERE staff_id = $1")
+                        .bind(staff.0)
+                        .execute(&mut *tx)
+                        .await?;
+                    log(&mut tx, activity).await?;
+                    tx.commit().await?;
+                    Ok(done.rows_affected())
+                }
+
+                async fn set_totp_secret(&self, staff: StaffId, secret: &[u8]) -> Result<()> {
+                    let enc = self.keys.encrypt(field("staff_users", "totp_secret_enc", staff.0), secret)?;
+                    let mut tx = self.begin().await?;
+                    sqlx::query(
+                        "UPDATE staff_users SET totp_secret_enc = $2, totp_enabled_at = NULL, totp_last_step = NULL WHERE id = $1",
+                    )
+                    .bind(staff.0)
+                    .bind(enc)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn accept_totp_step(&self, staff: StaffId, step: i64, activity: &ActivityEntry) -> Result<bool> {
+                    let mut tx = self.begin().await?;
+                    let done = sqlx::query(
+                        "UPDATE staff_users SET totp_last_step = $2, totp_enabled_at = COALESCE(totp_enabled_at, $3) \
+                         WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
+                    )
+                    .bind(staff.0)
+                    .bind(step)
+                    .bind(activity.at)
+                    .execute(&mut *tx)
+                    .await?;
+                    if done.rows_affected() != 1 {
+                        tx.rollback().await?;
+                        return Ok(false);
+                    }
+                    log(&mut tx, activity).await?;
+                    tx.commit().await?;
+                    Ok(true)
+                }
+
+                async fn replace_recovery_codes(&self, staff: StaffId, hashes: &[String], activity: &ActivityEntry) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    sqlx::query("DELETE FROM staff_recovery_codes WHERE staff_id = $1")
+                        .bind(staff.0)
+                        .execute(&mut *tx)
+                        .await?;
+                    for h in hashes {
+                        sqlx::query("INSERT INTO staff_recovery_codes (id, staff_id, code_hash) VALUES ($1, $2, $3)")
+                            .bind(Uuid::now_v7())
+                            .bind(staff.0)
+                            .bind(h)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    log(&mut tx, activity).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn recovery_codes(&self, staff: StaffId) -> Result<Vec<(Uuid, String)>> {
+                    let mut tx = self.begin_read().await?;
+                    let rows: Vec<(Uuid, String)> = sqlx::query_as(
+                        "SELECT id, code_hash FROM staff_recovery_codes WHERE staff_id = $1 AND used_at IS NULL ORDER BY id",
+                    )
+                    .bind(staff.0)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(rows)
+                }
+
+                async fn use_recovery_code(&self, id: Uuid, activity: &ActivityEntry) -> Result<bool> {
+                    let mut tx = self.begin().await?;
+                    let done = sqlx::query("UPDATE staff_recovery_codes SET used_at = $2 WHERE id = $1 AND used_at IS NULL")
+                        .bind(id)
+                        .bind(activity.at)
+                        .execute(&mut *tx)
+                        .await?;
+                    if done.rows_affected() != 1 {
+                        tx.rollback().await?;
+                        return Ok(false);
+                    }
+                    log(&mut tx, activity).await?;
+                    tx.commit().await?;
+                    Ok(true)
+                }
+            }
+        };
+    };
+}
+
+pub(crate) use admin_store_impl;
