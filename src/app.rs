@@ -93,6 +93,8 @@ pub struct App {
     pub clock: Arc<Clock>,
     /// Access-code checks across all schools of this process.
     pub login_limiter: Arc<governor::DefaultDirectRateLimiter>,
+    /// Staff sign-in for the web admin (holds the per-address limiter).
+    pub admin_auth: Arc<crate::admin::auth::Auth>,
 }
 
 impl App {
@@ -130,6 +132,7 @@ impl App {
             flows: Arc::new(flows),
             clock: Arc::new(Clock::default()),
             login_limiter: crate::worker::driver::global_login_limiter(),
+            admin_auth: Arc::new(crate::admin::auth::Auth::new()),
         })
     }
 
@@ -178,6 +181,7 @@ impl App {
             .route("/healthz", get(healthz))
             .route("/readyz", get(readyz))
             .merge(crate::webhooks::routes())
+            .merge(crate::admin::web::routes(self))
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .with_state(self.clone())
     }

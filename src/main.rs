@@ -312,9 +312,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     sender.lease = std::time::Duration::from_secs(cfg.send_lease_seconds);
     let sender = std::sync::Arc::new(sender);
     let _worker = raabta::worker::spawn(app.clone(), sender);
-    axum::serve(listener, app.router())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.router()
+            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     Ok(())
 }
 

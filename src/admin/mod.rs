@@ -2,3 +2,4 @@
 //! CSRF (`auth.rs`), tested against both backends; the pages and routes come next.
 
 pub mod auth;
+pub mod web;

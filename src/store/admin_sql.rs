@@ -34,17 +34,18 @@ macro_rules! admin_store_impl {
             }
 
             type StaffRow = (
-                Uuid, String, String, Option<Uuid>, bool, Option<String>, Option<Vec<u8>>,
+                Uuid, String, String, String, Option<Uuid>, bool, Option<String>, Option<Vec<u8>>,
                 Option<DateTime<Utc>>, Option<i64>,
             );
-            const STAFF_COLS: &str = "id, full_name, role, branch_id, active, password_hash, totp_secret_enc, \
+            const STAFF_COLS: &str = "id, full_name, email, role, branch_id, active, password_hash, totp_secret_enc, \
                 totp_enabled_at, totp_last_step FROM staff_users";
 
             fn staff_from_row(keys: &$crate::store::crypto::KeyRing, r: StaffRow) -> Result<StaffAuth> {
-                let (id, full_name, role, branch, active, password_hash, totp, enabled, last) = r;
+                let (id, full_name, email, role, branch, active, password_hash, totp, enabled, last) = r;
                 Ok(StaffAuth {
                     id: StaffId(id),
                     full_name,
+                    email,
                     role: role.parse::<StaffRole>().map_err(corrupt)?,
                     branch: branch.map(BranchId),
                     active,

@@ -1019,6 +1019,7 @@ pub trait MediaStore: Send + Sync {
 pub struct StaffAuth {
     pub id: crate::domain::StaffId,
     pub full_name: String,
+    pub email: String,
     pub role: crate::domain::roster::StaffRole,
     pub branch: Option<crate::domain::BranchId>,
     pub active: bool,

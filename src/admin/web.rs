@@ -1,0 +1,522 @@
+//! The web admin's HTTP side so far: sign-in, two-factor (check and enrolment),
+//! sign-out (here and everywhere) and the dashboard. Server-rendered HTML (minijinja,
+//! autoescaped), no script at all; every response carries strict security headers and
+//! `Cache-Control: no-store`; every state-changing form carries a CSRF token.
+//!
+//! The session cookie is `raabta_admin=<school slug>.<token>` (`HttpOnly`,
+//! `SameSite=Strict`, `Path=/admin`, `Secure` when served over TLS); before sign-in a
+//! `raabta_pre` cookie carries the sign-in form's CSRF token (double submit).
+
+use super::auth::{ActiveSession, AuthError, NextStep, SessionToken};
+use crate::app::App;
+use crate::domain::roster::StaffRole;
+use crate::domain::school::Slug;
+use crate::store::tenancy::School;
+use axum::extract::{ConnectInfo, Form, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use minijinja::{context, Environment};
+use serde::Deserialize;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::OnceLock;
+
+const SESSION_COOKIE: &str = "raabta_admin";
+const PRE_COOKIE: &str = "raabta_pre";
+
+fn templates() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        for (name, source) in [
+            ("base.html", include_str!("templates/base.html")),
+            ("login.html", include_str!("templates/login.html")),
+            ("totp.html", include_str!("templates/totp.html")),
+            ("enrol.html", include_str!("templates/enrol.html")),
+            ("dashboard.html", include_str!("templates/dashboard.html")),
+        ] {
+            if let Err(e) = env.add_template(name, source) {
+                // Templates are compiled into the binary; a unit test renders each one.
+                tracing::error!(template = name, error = %e, "admin template does not parse");
+            }
+        }
+        env
+    })
+}
+
+fn render(name: &str, ctx: minijinja::Value) -> Response {
+    match templates().get_template(name).and_then(|t| t.render(ctx)) {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(template = name, error = %e, "admin page could not be rendered");
+            (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong.").into_response()
+        }
+    }
+}
+
+fn server_error(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "admin request failed");
+    (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong.").into_response()
+}
+
+fn redirect(to: &str) -> Response {
+    (StatusCode::SEE_OTHER, [(LOCATION, to.to_string())]).into_response()
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+fn secure(app: &App) -> bool {
+    app.config.public_url.starts_with("https://")
+}
+
+fn set_cookie(app: &App, name: &str, value: &str, clear: bool) -> HeaderValue {
+    let mut c = format!("{name}={value}; Path=/admin; HttpOnly; SameSite=Strict");
+    if clear {
+        c.push_str("; Max-Age=0");
+    }
+    if secure(app) {
+        c.push_str("; Secure");
+    }
+    HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn ct_eq(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+/// The school and session behind the request's cookie, if any and still valid.
+async fn current(
+    app: &App,
+    headers: &HeaderMap,
+) -> Result<Option<(School, ActiveSession, SessionToken)>, AuthError> {
+    let Some(value) = cookie(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let Some((slug, token)) = value.split_once('.') else {
+        return Ok(None);
+    };
+    let Ok(slug) = Slug::parse(slug) else {
+        return Ok(None);
+    };
+    let Ok(school) = app.tenancy.school(slug.as_str()).await else {
+        return Ok(None);
+    };
+    let token = SessionToken::from_cookie(token);
+    let session = app
+        .admin_auth
+        .session(school.store.as_ref(), &token, app.clock.now())
+        .await?;
+    Ok(session.map(|s| (school, s, token)))
+}
+
+pub fn routes(app: &App) -> Router<App> {
+    Router::new()
+        .route("/admin", get(dashboard))
+        .route("/admin/login", get(login_page).post(login))
+        .route("/admin/2fa", get(totp_page).post(totp_submit))
+        .route("/admin/2fa/setup", get(enrol_page).post(enrol_start))
+        .route("/admin/logout", post(logout))
+        .route("/admin/logout-everywhere", post(logout_everywhere))
+        .route("/admin/admin.css", get(css))
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
+            security_headers,
+        ))
+}
+
+/// Strict headers on every admin response: no script at all, no framing, no caching.
+async fn security_headers(
+    State(app): State<App>,
+    req: axum::extract::Request,
+    next: Next,
+) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        "content-security-policy",
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if secure(&app) {
+        h.insert(
+            "strict-transport-security",
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    res
+}
+
+async fn css() -> Response {
+    (
+        [(CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("templates/admin.css"),
+    )
+        .into_response()
+}
+
+async fn login_page(State(app): State<App>, headers: HeaderMap) -> Response {
+    if let Ok(Some(_)) = current(&app, &headers).await {
+        return redirect("/admin");
+    }
+    login_form(&app, None, "", "")
+}
+
+fn login_form(app: &App, error: Option<&str>, school: &str, email: &str) -> Response {
+    let pre = hex::encode(rand::random::<[u8; 32]>());
+    let mut res = render(
+        "login.html",
+        context! { csrf => pre.clone(), error => error, school_value => school, email => email },
+    );
+    let status = if error.is_some() {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::OK
+    };
+    *res.status_mut() = status;
+    res.headers_mut()
+        .append(SET_COOKIE, set_cookie(app, PRE_COOKIE, &pre, false));
+    res
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    csrf: String,
+    school: String,
+    email: String,
+    password: String,
+}
+
+async fn login(
+    State(app): State<App>,
+    extensions: axum::http::Extensions,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let pre = cookie(&headers, PRE_COOKIE).unwrap_or_default();
+    if pre.is_empty() || !ct_eq(&pre, &form.csrf) {
+        return (StatusCode::FORBIDDEN, "The form expired; reload the page.").into_response();
+    }
+    // The client's address (served with connect info); in-process tests have none.
+    let address: IpAddr = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let school = match Slug::parse(form.school.trim()) {
+        Ok(slug) => app.tenancy.school(slug.as_str()).await.ok(),
+        Err(_) => None,
+    };
+    let Some(school) = school else {
+        return login_form(
+            &app,
+            Some("The school, email or password is not right."),
+            &form.school,
+            &form.email,
+        );
+    };
+    let outcome = app
+        .admin_auth
+        .sign_in(
+            school.store.as_ref(),
+            &form.email,
+            &form.password,
+            address,
+            app.clock.now(),
+        )
+        .await;
+    match outcome {
+        Ok(signed) => {
+            let to = match signed.next {
+                NextStep::Done => "/admin",
+                NextStep::Totp => "/admin/2fa",
+                NextStep::EnrolTotp => "/admin/2fa/setup",
+            };
+            let mut res = redirect(to);
+            let value = format!("{}.{}", school.tenant.slug.as_str(), signed.token.expose());
+            res.headers_mut()
+                .append(SET_COOKIE, set_cookie(&app, SESSION_COOKIE, &value, false));
+            res.headers_mut()
+                .append(SET_COOKIE, set_cookie(&app, PRE_COOKIE, "", true));
+            res
+        }
+        Err(AuthError::Invalid) => login_form(
+            &app,
+            Some("The school, email or password is not right."),
+            &form.school,
+            &form.email,
+        ),
+        Err(e @ (AuthError::Locked | AuthError::TooManyFromAddress)) => {
+            let mut res = login_form(&app, Some(&e.to_string()), &form.school, &form.email);
+            *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            res
+        }
+        Err(e) => server_error(e),
+    }
+}
+
+/// Signed in with two-factor done, or where to go instead.
+async fn full_session(
+    app: &App,
+    headers: &HeaderMap,
+) -> Result<(School, ActiveSession, SessionToken), Response> {
+    match current(app, headers).await {
+        Ok(Some((school, s, token))) if s.mfa_done => Ok((school, s, token)),
+        Ok(Some((_, s, _))) if s.staff.totp_enabled_at.is_some() => Err(redirect("/admin/2fa")),
+        Ok(Some(_)) => Err(redirect("/admin/2fa/setup")),
+        Ok(None) => Err(redirect("/admin/login")),
+        Err(e) => Err(server_error(e)),
+    }
+}
+
+async fn dashboard(State(app): State<App>, headers: HeaderMap) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let store = school.store.as_ref();
+    // Whole-school figures are for administrators; scoped pages for branch managers and
+    // teachers come with the rest of the admin.
+    let counts = if s.staff.role == StaffRole::Admin {
+        let pending = store.leave_requests(Some("pending")).await;
+        let handoffs = store.handoffs().await;
+        let outbox = store.outbox().await;
+        match (pending, handoffs, outbox) {
+            (Ok(p), Ok(h), Ok(o)) => Some((
+                p.len(),
+                h.len(),
+                o.iter()
+                    .filter(|r| matches!(r.state.as_str(), "dead" | "manual"))
+                    .count(),
+            )),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return server_error(e),
+        }
+    } else {
+        None
+    };
+    render(
+        "dashboard.html",
+        context! {
+            signed_in => true,
+            csrf => s.csrf_token.expose(),
+            school => school.tenant.name,
+            name => s.staff.full_name,
+            role => s.staff.role.as_str(),
+            show_counts => counts.is_some(),
+            pending_leave => counts.map(|c| c.0),
+            handoffs => counts.map(|c| c.1),
+            outbox_problems => counts.map(|c| c.2),
+        },
+    )
+}
+
+async fn totp_page(State(app): State<App>, headers: HeaderMap) -> Response {
+    match current(&app, &headers).await {
+        Ok(Some((school, s, _))) if !s.mfa_done => render(
+            "totp.html",
+            context! { signed_in => true, csrf => s.csrf_token.expose(), school => school.tenant.name },
+        ),
+        Ok(Some(_)) => redirect("/admin"),
+        Ok(None) => redirect("/admin/login"),
+        Err(e) => server_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    csrf: String,
+    code: String,
+}
+
+async fn totp_submit(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    let (school, s, token) = match current(&app, &headers).await {
+        Ok(Some(x)) => x,
+        Ok(None) => return redirect("/admin/login"),
+        Err(e) => return server_error(e),
+    };
+    if !s.csrf_ok(&form.csrf) {
+        return (StatusCode::FORBIDDEN, "The form expired; reload the page.").into_response();
+    }
+    let store = school.store.as_ref();
+    let now = app.clock.now();
+    let auth = &app.admin_auth;
+    let ok = match auth.verify_totp(store, &token, &form.code, now).await {
+        Ok(true) => true,
+        // A recovery code works only once two-factor is on.
+        Ok(false) => match auth.use_recovery_code(store, &token, &form.code, now).await {
+            Ok(ok) => ok,
+            Err(e) => return server_error(e),
+        },
+        Err(e) => return server_error(e),
+    };
+    if ok {
+        return redirect("/admin");
+    }
+    let mut res = render(
+        "totp.html",
+        context! {
+            signed_in => true,
+            csrf => s.csrf_token.expose(),
+            school => school.tenant.name,
+            error => "That code is not right (or was used already). Try the next one.",
+        },
+    );
+    *res.status_mut() = StatusCode::UNAUTHORIZED;
+    res
+}
+
+async fn enrol_page(State(app): State<App>, headers: HeaderMap) -> Response {
+    match current(&app, &headers).await {
+        Ok(Some((school, s, _))) => render(
+            "enrol.html",
+            context! {
+                signed_in => true,
+                csrf => s.csrf_token.expose(),
+                school => school.tenant.name,
+                required => s.staff.role == StaffRole::Admin,
+            },
+        ),
+        Ok(None) => redirect("/admin/login"),
+        Err(e) => server_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn enrol_start(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let (school, s, _) = match current(&app, &headers).await {
+        Ok(Some(x)) => x,
+        Ok(None) => return redirect("/admin/login"),
+        Err(e) => return server_error(e),
+    };
+    if !s.csrf_ok(&form.csrf) {
+        return (StatusCode::FORBIDDEN, "The form expired; reload the page.").into_response();
+    }
+    // Someone already past two-factor must not be able to swap it from a half-signed-in
+    // session; re-enrolment happens only from a full session or before the first one.
+    if s.staff.totp_enabled_at.is_some() && !s.mfa_done {
+        return redirect("/admin/2fa");
+    }
+    let email = s.staff.email.clone();
+    match app
+        .admin_auth
+        .begin_enrolment(
+            school.store.as_ref(),
+            &s.staff,
+            &email,
+            &school.tenant.name,
+            app.clock.now(),
+        )
+        .await
+    {
+        Ok(e) => render(
+            "enrol.html",
+            context! {
+                signed_in => true,
+                csrf => s.csrf_token.expose(),
+                school => school.tenant.name,
+                qr_svg => e.qr_svg,
+                secret => e.secret_base32.expose(),
+                recovery_codes => e.recovery_codes.iter().map(|c| c.expose().clone()).collect::<Vec<_>>(),
+            },
+        ),
+        Err(e) => server_error(e),
+    }
+}
+
+async fn logout(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Ok(Some((school, s, token))) = current(&app, &headers).await {
+        if !s.csrf_ok(&form.csrf) {
+            return (StatusCode::FORBIDDEN, "The form expired; reload the page.").into_response();
+        }
+        if let Err(e) = app.admin_auth.sign_out(school.store.as_ref(), &token).await {
+            return server_error(e);
+        }
+    }
+    let mut res = redirect("/admin/login");
+    res.headers_mut()
+        .append(SET_COOKIE, set_cookie(&app, SESSION_COOKIE, "", true));
+    res
+}
+
+async fn logout_everywhere(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !s.csrf_ok(&form.csrf) {
+        return (StatusCode::FORBIDDEN, "The form expired; reload the page.").into_response();
+    }
+    if let Err(e) = app
+        .admin_auth
+        .sign_out_everywhere(school.store.as_ref(), s.staff.id, app.clock.now())
+        .await
+    {
+        return server_error(e);
+    }
+    let mut res = redirect("/admin/login");
+    res.headers_mut()
+        .append(SET_COOKIE, set_cookie(&app, SESSION_COOKIE, "", true));
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_renders() {
+        for name in ["login.html", "totp.html", "enrol.html", "dashboard.html"] {
+            let t = templates().get_template(name).unwrap();
+            let html = t
+                .render(context! { csrf => "x", signed_in => true, qr_svg => "<svg></svg>", recovery_codes => vec!["A"] })
+                .unwrap();
+            assert!(html.contains("<html"), "{name}");
+        }
+        // Autoescaping is on: a name cannot inject markup.
+        let html = templates()
+            .get_template("dashboard.html")
+            .unwrap()
+            .render(context! { name => "<script>x</script>" })
+            .unwrap();
+        assert!(!html.contains("<script>"));
+    }
+}
