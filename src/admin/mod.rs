@@ -2,4 +2,5 @@
 //! CSRF (`auth.rs`), tested against both backends; the pages and routes come next.
 
 pub mod auth;
+pub mod leave;
 pub mod web;

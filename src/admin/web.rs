@@ -37,6 +37,8 @@ fn templates() -> &'static Environment<'static> {
             ("totp.html", include_str!("templates/totp.html")),
             ("enrol.html", include_str!("templates/enrol.html")),
             ("dashboard.html", include_str!("templates/dashboard.html")),
+            ("leave_list.html", include_str!("templates/leave_list.html")),
+            ("leave_view.html", include_str!("templates/leave_view.html")),
         ] {
             if let Err(e) = env.add_template(name, source) {
                 // Templates are compiled into the binary; a unit test renders each one.
@@ -47,7 +49,7 @@ fn templates() -> &'static Environment<'static> {
     })
 }
 
-fn render(name: &str, ctx: minijinja::Value) -> Response {
+pub(super) fn render(name: &str, ctx: minijinja::Value) -> Response {
     match templates().get_template(name).and_then(|t| t.render(ctx)) {
         Ok(html) => Html(html).into_response(),
         Err(e) => {
@@ -57,12 +59,12 @@ fn render(name: &str, ctx: minijinja::Value) -> Response {
     }
 }
 
-fn server_error(e: impl std::fmt::Display) -> Response {
+pub(super) fn server_error(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "admin request failed");
     (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong.").into_response()
 }
 
-fn redirect(to: &str) -> Response {
+pub(super) fn redirect(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(LOCATION, to.to_string())]).into_response()
 }
 
@@ -131,6 +133,13 @@ pub fn routes(app: &App) -> Router<App> {
         .route("/admin/logout", post(logout))
         .route("/admin/logout-everywhere", post(logout_everywhere))
         .route("/admin/admin.css", get(css))
+        .route("/admin/leave", get(super::leave::list))
+        .route("/admin/leave/{id}", get(super::leave::view))
+        .route("/admin/leave/{id}/decide", post(super::leave::decide))
+        .route(
+            "/admin/leave/{id}/attachment",
+            get(super::leave::attachment),
+        )
         .layer(middleware::from_fn_with_state(
             app.clone(),
             security_headers,
@@ -145,12 +154,15 @@ async fn security_headers(
 ) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    h.insert(
-        "content-security-policy",
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
+    // A handler may set a stricter policy (attachments are sandboxed).
+    if !h.contains_key("content-security-policy") {
+        h.insert(
+            "content-security-policy",
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            ),
+        );
+    }
     h.insert(
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
@@ -275,7 +287,7 @@ async fn login(
 }
 
 /// Signed in with two-factor done, or where to go instead.
-async fn full_session(
+pub(super) async fn full_session(
     app: &App,
     headers: &HeaderMap,
 ) -> Result<(School, ActiveSession, SessionToken), Response> {

@@ -134,6 +134,14 @@ macro_rules! flow_store_impl {
                 })
             }
 
+            const STAFF_CLASSES: &str = "SELECT c.id, c.branch_id, c.name, c.section FROM staff_classes sc \
+                JOIN classes c ON c.id = sc.class_id JOIN staff_users u ON u.id = sc.staff_id \
+                WHERE sc.staff_id = $1 AND u.active ORDER BY c.name, c.section";
+
+            fn class_row((id, branch, name, section): (Uuid, Uuid, String, String)) -> ClassRow {
+                ClassRow { id: ClassId(id), branch: $crate::domain::BranchId(branch), name, section }
+            }
+
             fn class_label(name: String, section: String) -> String {
                 if section.is_empty() { name } else { format!("{name} {section}") }
             }
@@ -515,14 +523,11 @@ macro_rules! flow_store_impl {
                 }
 
                 async fn staff_classes(&mut self, staff: StaffId) -> Result<Vec<ClassRow>> {
-                    let rows: Vec<(Uuid, String, String)> = sqlx::query_as(
-                        "SELECT c.id, c.name, c.section FROM staff_classes sc JOIN classes c ON c.id = sc.class_id \
-                         JOIN staff_users u ON u.id = sc.staff_id WHERE sc.staff_id = $1 AND u.active ORDER BY c.name, c.section",
-                    )
-                    .bind(staff.0)
-                    .fetch_all(&mut **self.tx)
-                    .await?;
-                    Ok(rows.into_iter().map(|(id, name, section)| ClassRow { id: ClassId(id), name, section }).collect())
+                    let rows: Vec<(Uuid, Uuid, String, String)> = sqlx::query_as(STAFF_CLASSES)
+                        .bind(staff.0)
+                        .fetch_all(&mut **self.tx)
+                        .await?;
+                    Ok(rows.into_iter().map(class_row).collect())
                 }
 
                 async fn class_students(&mut self, class: ClassId) -> Result<Vec<ChildRow>> {
@@ -630,12 +635,20 @@ macro_rules! flow_store_impl {
 
                 async fn classes(&self) -> Result<Vec<ClassRow>> {
                     let mut tx = self.begin_read().await?;
-                    let rows: Vec<(Uuid, String, String)> =
-                        sqlx::query_as("SELECT id, name, section FROM classes ORDER BY name, section")
+                    let rows: Vec<(Uuid, Uuid, String, String)> =
+                        sqlx::query_as("SELECT id, branch_id, name, section FROM classes ORDER BY name, section")
                             .fetch_all(&mut *tx)
                             .await?;
                     tx.commit().await?;
-                    Ok(rows.into_iter().map(|(id, name, section)| ClassRow { id: ClassId(id), name, section }).collect())
+                    Ok(rows.into_iter().map(class_row).collect())
+                }
+
+                async fn classes_of_staff(&self, staff: StaffId) -> Result<Vec<ClassRow>> {
+                    let mut tx = self.begin_read().await?;
+                    let rows: Vec<(Uuid, Uuid, String, String)> =
+                        sqlx::query_as(STAFF_CLASSES).bind(staff.0).fetch_all(&mut *tx).await?;
+                    tx.commit().await?;
+                    Ok(rows.into_iter().map(class_row).collect())
                 }
 
                 async fn send_consent_form(
@@ -802,6 +815,17 @@ macro_rules! flow_store_impl {
                     .await?;
                     tx.commit().await?;
                     rows.into_iter().map(|r| leave_from_row(&self.keys, r)).collect()
+                }
+
+                async fn leave_request_by_id(&self, id: Uuid) -> Result<Option<LeaveRequestView>> {
+                    let mut tx = self.begin_read().await?;
+                    let row: Option<LeaveRow> =
+                        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {LEAVE_COLS} WHERE l.id = $1")))
+                            .bind(id)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    tx.commit().await?;
+                    row.map(|r| leave_from_row(&self.keys, r)).transpose()
                 }
 
                 async fn decide_leave(

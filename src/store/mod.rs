@@ -704,6 +704,7 @@ pub struct ConsentSendSummary {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClassRow {
     pub id: crate::domain::ClassId,
+    pub branch: crate::domain::BranchId,
     pub name: String,
     pub section: String,
 }
@@ -817,6 +818,8 @@ pub trait FlowStore: Send + Sync {
     /// `only`: one conversation's timers (the simulator, on its own clock).
     async fn fire_due_timers(&self, now: DateTime<Utc>, only: Option<Uuid>) -> Result<u64>;
     async fn classes(&self) -> Result<Vec<ClassRow>>;
+    /// The classes a staff member teaches (empty for an inactive account).
+    async fn classes_of_staff(&self, staff: crate::domain::StaffId) -> Result<Vec<ClassRow>>;
     /// Creates the form and one request per (child, guardian) of the classes, and
     /// queues the consent flow to every conversation of those guardians. All or nothing.
     async fn send_consent_form(
@@ -837,6 +840,7 @@ pub trait FlowStore: Send + Sync {
     ) -> Result<u64>;
     async fn consent_requests(&self, form: Uuid) -> Result<Vec<ConsentRequestView>>;
     async fn leave_requests(&self, status: Option<&str>) -> Result<Vec<LeaveRequestView>>;
+    async fn leave_request_by_id(&self, id: Uuid) -> Result<Option<LeaveRequestView>>;
     /// Approves or rejects a pending request and queues the decision to the guardian's
     /// conversation. False if it was decided already.
     async fn decide_leave(

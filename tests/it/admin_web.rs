@@ -304,3 +304,247 @@ async fn locked_out_sign_ins_stay_locked(env: &TestEnv) {
     assert!(r.body.contains("not right"));
 }
 crate::on_both_backends!(locked_out_sign_ins_stay_locked);
+
+/// Signs an admin in through two-factor enrolment; returns the session cookie.
+async fn admin_cookie(
+    env: &TestEnv,
+    school: &raabta::store::tenancy::School,
+    email: &str,
+    pw: &str,
+) -> String {
+    let r = sign_in(env, school.tenant.slug.as_str(), email, pw).await;
+    let session = value(&r.cookie("raabta_admin").unwrap());
+    let setup = call(env, "GET", "/admin/2fa/setup", &session, &[]).await;
+    let csrf = setup.csrf();
+    call(
+        env,
+        "POST",
+        "/admin/2fa/setup",
+        &session,
+        &[("csrf", &csrf)],
+    )
+    .await;
+    let staff = school.store.staff_by_email(email).await.unwrap().unwrap();
+    let code =
+        Auth::current_code(staff.totp_secret.unwrap().expose(), env.app.clock.now()).unwrap();
+    let r = call(
+        env,
+        "POST",
+        "/admin/2fa",
+        &session,
+        &[("csrf", &csrf), ("code", &code)],
+    )
+    .await;
+    assert_eq!(r.location(), "/admin");
+    session
+}
+
+async fn leave_requests_are_scoped_and_decisions_reach_the_parent(env: &TestEnv) {
+    use raabta::console::Simulator;
+    use raabta::domain::message::Provider;
+    let school = env.school("web-leave").await;
+    crate::support::load_roster_and_fees(&school).await;
+    let fake = crate::fake::FakeProviders::start().await;
+    crate::webhooks::add_test_channels(env, &school, Some(fake.base.clone())).await;
+    let meta = env
+        .app
+        .registry
+        .current()
+        .meta("106540352242922")
+        .unwrap()
+        .id;
+
+    // The parent (Imran, Urdu on the roster) asks for a day off for Bilal (Grade 3 A,
+    // Main branch), with a photo, through the real pipeline.
+    let mut parent = Simulator::new(
+        &env.app,
+        "web-leave",
+        Provider::Meta,
+        Some(meta),
+        "923001110001",
+    )
+    .await
+    .unwrap();
+    let phone = raabta::domain::phone::Phone::parse("+923001110001", None).unwrap();
+    let contact = school.store.contacts_by_phone(&phone).await.unwrap()[0];
+    let (code, _) = raabta::codes::issue(
+        school.store.as_ref(),
+        contact,
+        chrono::Duration::days(1),
+        "t",
+        "t",
+    )
+    .await
+    .unwrap();
+    for text in ["hi", code.expose(), "chutti", "1", "1", "kal", "bukhar"] {
+        parent.say(text).await.unwrap();
+    }
+    parent.attach(false).await.unwrap();
+    parent.say("haan").await.unwrap();
+    let pending = school.store.leave_requests(Some("pending")).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    let id = pending[0].id.to_string();
+
+    add_staff(
+        &school,
+        "head@leave.test",
+        StaffRole::Admin,
+        "head password 1",
+    )
+    .await;
+    let north_teacher = add_staff(
+        &school,
+        "north@leave.test",
+        StaffRole::Teacher,
+        "teacher password 1",
+    )
+    .await;
+    let grade5b = school
+        .store
+        .classes()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.label() == "Grade 5 B")
+        .unwrap();
+    let act = ActivityEntry::now(
+        "test",
+        "staff.assign_class",
+        None,
+        "test",
+        serde_json::json!({}),
+    );
+    school
+        .store
+        .assign_class(north_teacher, grade5b.id, &act)
+        .await
+        .unwrap();
+    let manager = StaffUser {
+        id: StaffId::new(),
+        full_name: "North manager".into(),
+        email: "manager@leave.test".into(),
+        phone: None,
+        role: StaffRole::BranchManager,
+        branch: Some("North".into()),
+        password_hash: Some(
+            raabta::password::hash("manager password 1".into())
+                .await
+                .unwrap(),
+        ),
+    };
+    school.store.create_staff(&manager, &act).await.unwrap();
+
+    // Staff of another branch or class see nothing of it: not listed, and 404 by id.
+    for (email, pw) in [
+        ("north@leave.test", "teacher password 1"),
+        ("manager@leave.test", "manager password 1"),
+    ] {
+        let r = sign_in(env, "web-leave", email, pw).await;
+        let c = value(&r.cookie("raabta_admin").unwrap());
+        let list = call(env, "GET", "/admin/leave", &c, &[]).await;
+        assert_eq!(list.status, StatusCode::OK);
+        assert!(!list.body.contains("Bilal"), "{email}");
+        assert_eq!(
+            call(env, "GET", &format!("/admin/leave/{id}"), &c, &[])
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
+        let csrf = list.csrf();
+        let r = call(
+            env,
+            "POST",
+            &format!("/admin/leave/{id}/decide"),
+            &c,
+            &[("csrf", &csrf), ("decision", "approve")],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{email}");
+    }
+
+    // The admin sees it, with the attachment behind a short-lived signed link.
+    let admin = admin_cookie(env, &school, "head@leave.test", "head password 1").await;
+    let list = call(env, "GET", "/admin/leave", &admin, &[]).await;
+    assert!(list.body.contains("Bilal Khan"));
+    let view = call(env, "GET", &format!("/admin/leave/{id}"), &admin, &[]).await;
+    assert!(view.body.contains("bukhar"));
+    // The link as the browser reads it (attribute entities decoded).
+    let body = view.body.replace("&#x2f;", "/").replace("&amp;", "&");
+    let at = body.find("/attachment?exp=").unwrap();
+    let link_start = body[..at].rfind('"').unwrap() + 1;
+    let link_end = at + body[at..].find('"').unwrap();
+    let link = body[link_start..link_end].to_string();
+    let file = call(env, "GET", &link, &admin, &[]).await;
+    assert_eq!(file.status, StatusCode::OK);
+    assert_eq!(file.headers.get("content-type").unwrap(), "image/jpeg");
+    assert!(file
+        .headers
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .contains("sandbox"));
+    // A changed signature, or no session, gets nothing.
+    let flipped = if link.ends_with('0') { '1' } else { '0' };
+    let tampered = format!("{}{flipped}", &link[..link.len() - 1]);
+    assert_eq!(
+        call(env, "GET", &tampered, &admin, &[]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        call(env, "GET", &link, "", &[]).await.location(),
+        "/admin/login"
+    );
+
+    // Approving without the form token is refused; with it, the parent is told.
+    let csrf = view.csrf();
+    let r = call(
+        env,
+        "POST",
+        &format!("/admin/leave/{id}/decide"),
+        &admin,
+        &[("decision", "approve"), ("csrf", "x")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = call(
+        env,
+        "POST",
+        &format!("/admin/leave/{id}/decide"),
+        &admin,
+        &[
+            ("csrf", &csrf),
+            ("decision", "approve"),
+            ("note", "Get well soon"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        school
+            .store
+            .leave_requests(Some("approved"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let told = parent.settle().await.unwrap();
+    assert!(
+        told.iter().any(|m| m.render().contains("منظور ہو گئی ہے")),
+        "{:?}",
+        told.iter().map(|m| m.render()).collect::<Vec<_>>()
+    );
+    let sender = raabta::worker::Sender::new(raabta::worker::RateLimits::default()).unwrap();
+    raabta::worker::send_due(&env.app, &std::sync::Arc::new(sender))
+        .await
+        .unwrap();
+    let sent: Vec<String> = fake.sends().iter().map(|s| s.body.clone()).collect();
+    assert!(sent.iter().any(|b| b.contains("Get well soon")), "{sent:?}");
+    // The activity log names the staff member who decided.
+    let log = school.store.recent_activity(50).await.unwrap();
+    assert!(log
+        .iter()
+        .any(|e| e.action == "leave_request.approve" && e.actor.starts_with("staff:")));
+}
+crate::on_both_backends!(leave_requests_are_scoped_and_decisions_reach_the_parent);
