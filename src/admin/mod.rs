@@ -2,5 +2,6 @@
 //! CSRF (`auth.rs`), tested against both backends; the pages and routes come next.
 
 pub mod auth;
+pub mod conversations;
 pub mod leave;
 pub mod web;

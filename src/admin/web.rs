@@ -38,6 +38,14 @@ fn templates() -> &'static Environment<'static> {
             ("enrol.html", include_str!("templates/enrol.html")),
             ("dashboard.html", include_str!("templates/dashboard.html")),
             ("leave_list.html", include_str!("templates/leave_list.html")),
+            (
+                "conversations.html",
+                include_str!("templates/conversations.html"),
+            ),
+            (
+                "conversation.html",
+                include_str!("templates/conversation.html"),
+            ),
             ("leave_view.html", include_str!("templates/leave_view.html")),
         ] {
             if let Err(e) = env.add_template(name, source) {
@@ -133,6 +141,16 @@ pub fn routes(app: &App) -> Router<App> {
         .route("/admin/logout", post(logout))
         .route("/admin/logout-everywhere", post(logout_everywhere))
         .route("/admin/admin.css", get(css))
+        .route("/admin/conversations", get(super::conversations::list))
+        .route("/admin/conversations/{id}", get(super::conversations::view))
+        .route(
+            "/admin/conversations/{id}/reply",
+            post(super::conversations::reply),
+        )
+        .route(
+            "/admin/conversations/{id}/hand-back",
+            post(super::conversations::hand_back),
+        )
         .route("/admin/leave", get(super::leave::list))
         .route("/admin/leave/{id}", get(super::leave::view))
         .route("/admin/leave/{id}/decide", post(super::leave::decide))

@@ -266,6 +266,55 @@ macro_rules! admin_store_impl {
                     Ok(rows)
                 }
 
+                async fn conversation_thread(&self, conversation: Uuid, limit: i64) -> Result<Vec<$crate::store::ThreadItem>> {
+                    use $crate::domain::message::{InboundBody, InboundEvent, OutboundMessage};
+                    let mut tx = self.begin_read().await?;
+                    let inbound: Vec<(Uuid, Vec<u8>, DateTime<Utc>)> = sqlx::query_as(
+                        "SELECT id, payload_enc, received_at FROM inbound_events WHERE conversation_id = $1 \
+                         AND kind IN ('text', 'choice', 'media', 'location', 'contacts', 'unsupported') \
+                         ORDER BY id DESC LIMIT $2",
+                    )
+                    .bind(conversation)
+                    .bind(limit)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let outbound: Vec<(Uuid, Vec<u8>, DateTime<Utc>, String)> = sqlx::query_as(
+                        "SELECT id, payload_enc, created_at, state FROM outbox WHERE conversation_id = $1 \
+                         ORDER BY id DESC LIMIT $2",
+                    )
+                    .bind(conversation)
+                    .bind(limit)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    let mut items = Vec::new();
+                    for (id, enc, at) in inbound {
+                        let plain = self.keys.decrypt(field("inbound_events", "payload_enc", id), &enc)?;
+                        let e: InboundEvent = serde_json::from_slice(&plain).map_err(corrupt)?;
+                        let text = match e.body {
+                            InboundBody::Text { text } => text,
+                            InboundBody::Choice { title, .. } => format!("[tapped] {title}"),
+                            InboundBody::Media { caption, .. } => format!("[attachment] {}", caption.unwrap_or_default()),
+                            InboundBody::Location { .. } => "[location]".into(),
+                            InboundBody::Contacts { .. } => "[contact card]".into(),
+                            other => format!("[{}]", other.kind()),
+                        };
+                        items.push($crate::store::ThreadItem { at, inbound: true, text: $crate::domain::Pii::new(text), state: None });
+                    }
+                    for (id, enc, at, state) in outbound {
+                        let plain = self.keys.decrypt(field("outbox", "payload_enc", id), &enc)?;
+                        let m: OutboundMessage = serde_json::from_slice(&plain).map_err(corrupt)?;
+                        if let OutboundMessage::CallbackAnswer { .. } = m {
+                            continue;
+                        }
+                        let text = $crate::flow::text::strip_isolation(&m.as_numbered_text());
+                        items.push($crate::store::ThreadItem { at, inbound: false, text: $crate::domain::Pii::new(text), state: Some(state) });
+                    }
+                    items.sort_by_key(|i| i.at);
+                    let skip = items.len().saturating_sub(limit.max(0) as usize);
+                    Ok(items.into_iter().skip(skip).collect())
+                }
+
                 async fn use_recovery_code(&self, id: Uuid, activity: &ActivityEntry) -> Result<bool> {
                     let mut tx = self.begin().await?;
                     let done = sqlx::query("UPDATE staff_recovery_codes SET used_at = $2 WHERE id = $1 AND used_at IS NULL")

@@ -1057,6 +1057,19 @@ crate::debug_only!(
     expires_at
 );
 
+/// One line of a conversation as staff read it (decrypted).
+#[derive(Clone)]
+pub struct ThreadItem {
+    pub at: DateTime<Utc>,
+    /// True for what the person wrote, false for what we sent.
+    pub inbound: bool,
+    pub text: crate::domain::Pii<String>,
+    /// Outbox state for what we sent (pending, sent, manual, dead…).
+    pub state: Option<String>,
+}
+
+crate::debug_only!(ThreadItem, "ThreadItem", at, inbound, state);
+
 /// Staff sign-in: accounts, sessions, two-factor state, failed attempts.
 #[async_trait]
 pub trait AdminStore: Send + Sync {
@@ -1110,6 +1123,8 @@ pub trait AdminStore: Send + Sync {
     async fn recovery_codes(&self, staff: crate::domain::StaffId) -> Result<Vec<(Uuid, String)>>;
     /// Uses a recovery code up; false if it was used already.
     async fn use_recovery_code(&self, id: Uuid, activity: &ActivityEntry) -> Result<bool>;
+    /// The latest messages of a conversation, both ways, oldest first.
+    async fn conversation_thread(&self, conversation: Uuid, limit: i64) -> Result<Vec<ThreadItem>>;
 }
 
 /// Everything one school's partition offers. Bound to a single school.

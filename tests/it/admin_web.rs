@@ -548,3 +548,134 @@ async fn leave_requests_are_scoped_and_decisions_reach_the_parent(env: &TestEnv)
         .any(|e| e.action == "leave_request.approve" && e.actor.starts_with("staff:")));
 }
 crate::on_both_backends!(leave_requests_are_scoped_and_decisions_reach_the_parent);
+
+async fn office_replies_to_a_handed_off_conversation(env: &TestEnv) {
+    use raabta::console::Simulator;
+    use raabta::domain::message::Provider;
+    let school = env.school("web-office").await;
+    crate::support::load_roster_and_fees(&school).await;
+    let fake = crate::fake::FakeProviders::start().await;
+    crate::webhooks::add_test_channels(env, &school, Some(fake.base.clone())).await;
+    let meta = env
+        .app
+        .registry
+        .current()
+        .meta("106540352242922")
+        .unwrap()
+        .id;
+    let mut parent = Simulator::new(
+        &env.app,
+        "web-office",
+        Provider::Meta,
+        Some(meta),
+        "923001110001",
+    )
+    .await
+    .unwrap();
+    let phone = raabta::domain::phone::Phone::parse("+923001110001", None).unwrap();
+    let contact = school.store.contacts_by_phone(&phone).await.unwrap()[0];
+    let (code, _) = raabta::codes::issue(
+        school.store.as_ref(),
+        contact,
+        chrono::Duration::days(1),
+        "t",
+        "t",
+    )
+    .await
+    .unwrap();
+    parent.say("hi").await.unwrap();
+    parent.say(code.expose()).await.unwrap();
+    parent.say("office").await.unwrap();
+    assert!(parent
+        .say("Bilal's van was late again")
+        .await
+        .unwrap()
+        .is_empty());
+    let conv = parent.conversation().await.unwrap().unwrap().to_string();
+
+    add_staff(
+        &school,
+        "head@office.test",
+        StaffRole::Admin,
+        "head password 1",
+    )
+    .await;
+    add_staff(
+        &school,
+        "t@office.test",
+        StaffRole::Teacher,
+        "teacher password 1",
+    )
+    .await;
+    let t = sign_in(env, "web-office", "t@office.test", "teacher password 1").await;
+    let tc = value(&t.cookie("raabta_admin").unwrap());
+    assert_eq!(
+        call(
+            env,
+            "GET",
+            &format!("/admin/conversations/{conv}"),
+            &tc,
+            &[]
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+
+    let admin = admin_cookie(env, &school, "head@office.test", "head password 1").await;
+    let list = call(env, "GET", "/admin/conversations", &admin, &[]).await;
+    assert!(list.body.contains("عمران خان"), "{}", list.body);
+    let thread = call(
+        env,
+        "GET",
+        &format!("/admin/conversations/{conv}"),
+        &admin,
+        &[],
+    )
+    .await;
+    assert!(thread.body.contains("van was late again"));
+    let csrf = thread.csrf();
+    let path = format!("/admin/conversations/{conv}/reply");
+    assert_eq!(
+        call(env, "POST", &path, &admin, &[("text", "hi")])
+            .await
+            .status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        call(env, "POST", &path, &admin, &[("csrf", "x"), ("text", "hi")])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let r = call(
+        env,
+        "POST",
+        &path,
+        &admin,
+        &[("csrf", &csrf), ("text", "We spoke to the driver; sorry!")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let sender = std::sync::Arc::new(
+        raabta::worker::Sender::new(raabta::worker::RateLimits::default()).unwrap(),
+    );
+    raabta::worker::send_due(&env.app, &sender).await.unwrap();
+    assert!(fake
+        .sends()
+        .iter()
+        .any(|s| s.body.contains("We spoke to the driver")));
+    // Handed back, the bot answers again.
+    let r = call(
+        env,
+        "POST",
+        &format!("/admin/conversations/{conv}/hand-back"),
+        &admin,
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let replies = parent.say("menu").await.unwrap();
+    assert!(!replies.is_empty());
+}
+crate::on_both_backends!(office_replies_to_a_handed_off_conversation);

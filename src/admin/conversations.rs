@@ -1,0 +1,240 @@
+//! Conversations handed to the office: the list, a thread, a staff reply (through the
+//! outbox and the channel; after the 24-hour window the sender turns it into a template
+//! or a manual link), and handing the conversation back to the bot.
+//!
+//! Scope: administrators only for now (a conversation belongs to a family, not to one
+//! class); other roles get 404.
+
+use super::auth::ActiveSession;
+use super::web::{full_session, redirect, render, server_error};
+use crate::app::App;
+use crate::domain::activity::ActivityEntry;
+use crate::domain::message::{OutboundMessage, OutboundMode};
+use crate::domain::roster::{ContactRef, StaffRole};
+use crate::store::TenantStore;
+use axum::extract::{Form, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use minijinja::context;
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "Not found.").into_response()
+}
+
+fn allowed(s: &ActiveSession) -> bool {
+    s.staff.role == StaffRole::Admin
+}
+
+/// Who is on the other end, for staff: the guardian's or staff member's name.
+async fn who(
+    store: &dyn TenantStore,
+    conversation: Uuid,
+) -> Result<String, crate::store::StoreError> {
+    let row = store.session_of(conversation).await?;
+    Ok(match row.contact {
+        Some(ContactRef::Guardian(g)) => store
+            .guardian(g)
+            .await?
+            .map(|g| g.full_name)
+            .unwrap_or_else(|| "A guardian".into()),
+        Some(ContactRef::Staff(_)) => "A staff member".into(),
+        None => "Not logged in yet".into(),
+    })
+}
+
+pub async fn list(State(app): State<App>, headers: HeaderMap) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !allowed(&s) {
+        return not_found();
+    }
+    let store = school.store.as_ref();
+    let ids = match store.handoffs().await {
+        Ok(ids) => ids,
+        Err(e) => return server_error(e),
+    };
+    let mut rows = Vec::new();
+    for id in ids {
+        let (name, conv, session) = match (
+            who(store, id).await,
+            store.conversation(id).await,
+            store.session_of(id).await,
+        ) {
+            (Ok(n), Ok(Some(c)), Ok(sr)) => (n, c, sr),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return server_error(e),
+            (_, Ok(None), _) => continue,
+        };
+        rows.push(context! {
+            id => id.to_string(),
+            who => name,
+            channel => conv.provider.as_str(),
+            since => session.handoff_at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
+        });
+    }
+    render(
+        "conversations.html",
+        context! { signed_in => true, csrf => s.csrf_token.expose(), school => school.tenant.name, rows => rows },
+    )
+}
+
+pub async fn view(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Ok(id) = id.parse::<Uuid>() else {
+        return not_found();
+    };
+    if !allowed(&s) {
+        return not_found();
+    }
+    let store = school.store.as_ref();
+    let conv = match store.conversation(id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return not_found(),
+        Err(e) => return server_error(e),
+    };
+    let (name, thread, session) = match (
+        who(store, id).await,
+        store.conversation_thread(id, 50).await,
+        store.session_of(id).await,
+    ) {
+        (Ok(n), Ok(t), Ok(sr)) => (n, t, sr),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return server_error(e),
+    };
+    let thread: Vec<_> = thread
+        .into_iter()
+        .map(|m| {
+            context! {
+                at => m.at.format("%Y-%m-%d %H:%M").to_string(),
+                inbound => m.inbound,
+                text => m.text.expose(),
+                state => m.state,
+            }
+        })
+        .collect();
+    render(
+        "conversation.html",
+        context! {
+            signed_in => true, csrf => s.csrf_token.expose(), school => school.tenant.name,
+            id => id.to_string(), who => name, channel => conv.provider.as_str(),
+            handed_off => session.handoff_at.is_some(), thread => thread,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct ReplyForm {
+    csrf: String,
+    #[serde(default)]
+    text: String,
+}
+
+pub async fn reply(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<ReplyForm>,
+) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !s.csrf_ok(&form.csrf) {
+        return (StatusCode::FORBIDDEN, "The form expired; reload the page.").into_response();
+    }
+    let Ok(id) = id.parse::<Uuid>() else {
+        return not_found();
+    };
+    if !allowed(&s) {
+        return not_found();
+    }
+    let text = form.text.trim();
+    if text.is_empty() || text.chars().count() > 2000 {
+        return (
+            StatusCode::BAD_REQUEST,
+            "Write a reply (2000 characters at most).",
+        )
+            .into_response();
+    }
+    let store = school.store.as_ref();
+    match store.conversation(id).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return not_found(),
+        Err(e) => return server_error(e),
+    }
+    let now = app.clock.now();
+    let mut entry = ActivityEntry::now(
+        &format!("staff:{}", s.staff.id.0),
+        "conversation.reply",
+        Some(format!("conversation:{id}")),
+        "admin",
+        json!({}),
+    );
+    entry.at = now;
+    // Through the provider: the sender checks the 24-hour window when it sends and turns
+    // the reply into a template or a manual link for staff if it has closed.
+    let key = format!("staff-reply:{}", Uuid::now_v7());
+    match crate::worker::queue_staff_message(
+        store,
+        id,
+        &key,
+        &OutboundMessage::text(text),
+        Some(OutboundMode::Provider),
+        &entry,
+    )
+    .await
+    {
+        Ok(_) => {
+            app.wake_worker();
+            redirect(&format!("/admin/conversations/{id}"))
+        }
+        Err(e) => server_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+pub async fn hand_back(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !s.csrf_ok(&form.csrf) {
+        return (StatusCode::FORBIDDEN, "The form expired; reload the page.").into_response();
+    }
+    let Ok(id) = id.parse::<Uuid>() else {
+        return not_found();
+    };
+    if !allowed(&s) {
+        return not_found();
+    }
+    let mut entry = ActivityEntry::now(
+        &format!("staff:{}", s.staff.id.0),
+        "conversation.hand_back",
+        Some(format!("conversation:{id}")),
+        "admin",
+        json!({}),
+    );
+    entry.at = app.clock.now();
+    match school.store.hand_back(id, &entry).await {
+        Ok(_) => {
+            app.wake_worker();
+            redirect(&format!("/admin/conversations/{id}"))
+        }
+        Err(e) => server_error(e),
+    }
+}
