@@ -52,6 +52,17 @@ impl Routes {
     pub fn by_id(&self, id: Uuid) -> Option<Arc<Account>> {
         self.by_id.get(&id).cloned()
     }
+    /// A school's channel accounts, oldest first.
+    pub fn by_tenant(&self, tenant: crate::domain::TenantId) -> Vec<Arc<Account>> {
+        let mut v: Vec<_> = self
+            .by_id
+            .values()
+            .filter(|a| a.tenant.id == tenant)
+            .cloned()
+            .collect();
+        v.sort_by_key(|a| a.id);
+        v
+    }
     pub fn len(&self) -> usize {
         self.by_id.len()
     }

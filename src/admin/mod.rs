@@ -2,6 +2,7 @@
 //! CSRF (`auth.rs`), tested against both backends; the pages and routes come next.
 
 pub mod auth;
+pub mod codes;
 pub mod conversations;
 pub mod leave;
 pub mod web;

@@ -38,6 +38,8 @@ fn templates() -> &'static Environment<'static> {
             ("enrol.html", include_str!("templates/enrol.html")),
             ("dashboard.html", include_str!("templates/dashboard.html")),
             ("leave_list.html", include_str!("templates/leave_list.html")),
+            ("codes.html", include_str!("templates/codes.html")),
+            ("slips.html", include_str!("templates/slips.html")),
             (
                 "conversations.html",
                 include_str!("templates/conversations.html"),
@@ -151,6 +153,8 @@ pub fn routes(app: &App) -> Router<App> {
             "/admin/conversations/{id}/hand-back",
             post(super::conversations::hand_back),
         )
+        .route("/admin/codes", get(super::codes::page))
+        .route("/admin/codes/issue", post(super::codes::issue))
         .route("/admin/leave", get(super::leave::list))
         .route("/admin/leave/{id}", get(super::leave::view))
         .route("/admin/leave/{id}/decide", post(super::leave::decide))

@@ -679,3 +679,122 @@ async fn office_replies_to_a_handed_off_conversation(env: &TestEnv) {
     assert!(!replies.is_empty());
 }
 crate::on_both_backends!(office_replies_to_a_handed_off_conversation);
+
+async fn access_codes_are_issued_and_printed_within_scope(env: &TestEnv) {
+    let school = env.school("web-codes").await;
+    crate::support::load_roster_and_fees(&school).await;
+    crate::webhooks::add_test_channels(env, &school, None).await;
+    add_staff(
+        &school,
+        "head@codes.test",
+        StaffRole::Admin,
+        "head password 1",
+    )
+    .await;
+    let teacher = add_staff(
+        &school,
+        "t@codes.test",
+        StaffRole::Teacher,
+        "teacher password 1",
+    )
+    .await;
+    let classes = school.store.classes().await.unwrap();
+    let grade3 = classes.iter().find(|c| c.label() == "Grade 3 A").unwrap();
+    let grade5b = classes.iter().find(|c| c.label() == "Grade 5 B").unwrap();
+    let act = ActivityEntry::now(
+        "test",
+        "staff.assign_class",
+        None,
+        "test",
+        serde_json::json!({}),
+    );
+    school
+        .store
+        .assign_class(teacher, grade5b.id, &act)
+        .await
+        .unwrap();
+
+    // A teacher sees and may print only their own class.
+    let t = sign_in(env, "web-codes", "t@codes.test", "teacher password 1").await;
+    let tc = value(&t.cookie("raabta_admin").unwrap());
+    let page = call(env, "GET", "/admin/codes", &tc, &[]).await;
+    assert!(page.body.contains("Grade 5 B") && !page.body.contains("Grade 3 A"));
+    let csrf = page.csrf();
+    let g3 = grade3.id.0.to_string();
+    let r = call(
+        env,
+        "POST",
+        "/admin/codes/issue",
+        &tc,
+        &[("csrf", &csrf), ("class", &g3)],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = call(
+        env,
+        "POST",
+        "/admin/codes/issue",
+        &tc,
+        &[("csrf", &csrf), ("phone", "0300 1110001")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // The admin prints slips for Grade 3 A: one per guardian, with the school's number
+    // and a QR code; each code then logs its guardian in once.
+    let admin = admin_cookie(env, &school, "head@codes.test", "head password 1").await;
+    let page = call(env, "GET", "/admin/codes", &admin, &[]).await;
+    let csrf = page.csrf();
+    assert_eq!(
+        call(
+            env,
+            "POST",
+            "/admin/codes/issue",
+            &admin,
+            &[("csrf", "x"), ("class", &g3)]
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        call(
+            env,
+            "POST",
+            "/admin/codes/issue",
+            &admin,
+            &[("csrf", &csrf), ("class", &g3), ("days", "400")]
+        )
+        .await
+        .status,
+        StatusCode::BAD_REQUEST
+    );
+    let slips = call(
+        env,
+        "POST",
+        "/admin/codes/issue",
+        &admin,
+        &[("csrf", &csrf), ("class", &g3)],
+    )
+    .await;
+    assert_eq!(slips.status, StatusCode::OK);
+    assert_eq!(
+        slips.body.matches("class=\"slip\"").count(),
+        2,
+        "Bilal's two guardians"
+    );
+    assert!(slips.body.contains("+14155238886") && slips.body.contains("<svg"));
+    let at = slips.body.find("class=\"code\">").unwrap() + 13;
+    let code = slips.body[at..at + 9].to_string();
+    let redeemed = raabta::codes::redeem(school.store.as_ref(), &code, "test").await;
+    assert!(redeemed.is_ok(), "{code}");
+    assert!(raabta::codes::redeem(school.store.as_ref(), &code, "test")
+        .await
+        .is_err());
+    // Issuing is in the activity log under the staff member's name.
+    let log = school.store.recent_activity(50).await.unwrap();
+    assert!(log
+        .iter()
+        .any(|e| e.action == "access_code.issue" && e.actor.starts_with("staff:")));
+}
+crate::on_both_backends!(access_codes_are_issued_and_printed_within_scope);

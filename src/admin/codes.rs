@@ -1,0 +1,215 @@
+//! Access codes in the web admin: issue for one guardian (by phone) or for the
+//! guardians of a class, and print slips (name, code, the school's WhatsApp number and
+//! a QR code of the wa.me link that sends the code). Codes are shown once, here.
+//!
+//! Scope: admins any class, branch managers their branch's classes, teachers their own
+//! classes; one guardian by phone is for admins and branch managers.
+
+use super::web::{full_session, render, server_error};
+use crate::app::App;
+use crate::domain::message::Provider;
+use crate::domain::phone::Phone;
+use crate::domain::roster::{ContactRef, StaffRole};
+use crate::domain::{ClassId, GuardianId};
+use crate::store::ClassRow;
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use minijinja::context;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// Most codes one request may issue (a big class is well below).
+const MAX_CODES: usize = 300;
+
+async fn visible_classes(
+    app: &App,
+    school: &crate::store::tenancy::School,
+    s: &super::auth::ActiveSession,
+) -> Result<Vec<ClassRow>, crate::store::StoreError> {
+    let store = school.store.as_ref();
+    let _ = app;
+    Ok(match s.staff.role {
+        StaffRole::Admin => store.classes().await?,
+        StaffRole::BranchManager => store
+            .classes()
+            .await?
+            .into_iter()
+            .filter(|c| Some(c.branch) == s.staff.branch)
+            .collect(),
+        StaffRole::Teacher => store.classes_of_staff(s.staff.id).await?,
+    })
+}
+
+pub async fn page(State(app): State<App>, headers: HeaderMap) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let classes = match visible_classes(&app, &school, &s).await {
+        Ok(c) => c,
+        Err(e) => return server_error(e),
+    };
+    let classes: Vec<_> = classes
+        .iter()
+        .map(|c| context! { id => c.id.0.to_string(), label => c.label() })
+        .collect();
+    render(
+        "codes.html",
+        context! { signed_in => true, csrf => s.csrf_token.expose(), school => school.tenant.name, classes => classes },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct IssueForm {
+    csrf: String,
+    #[serde(default)]
+    class: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    days: String,
+}
+
+fn bad(msg: &str) -> Response {
+    (StatusCode::BAD_REQUEST, msg.to_string()).into_response()
+}
+
+/// The school's WhatsApp number, if a Twilio sender is set up (Meta channels are known
+/// by their phone number id only).
+fn whatsapp_number(app: &App, school: &crate::store::tenancy::School) -> Option<String> {
+    let routes = app.registry.current();
+    routes
+        .by_tenant(school.tenant.id)
+        .into_iter()
+        .find(|a| a.provider == Provider::Twilio)
+        .map(|a| format!("+{}", a.route_key.trim_start_matches('+')))
+}
+
+pub async fn issue(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(form): Form<IssueForm>,
+) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !s.csrf_ok(&form.csrf) {
+        return (StatusCode::FORBIDDEN, "The form expired; reload the page.").into_response();
+    }
+    let days: i64 = match form.days.trim() {
+        "" => 14,
+        d => match d.parse() {
+            Ok(n) if (1..=90).contains(&n) => n,
+            _ => return bad("Validity must be 1 to 90 days."),
+        },
+    };
+    let store = school.store.as_ref();
+    // Who gets a code: guardian id → (name, children).
+    let mut targets: BTreeMap<GuardianId, (String, Vec<String>)> = BTreeMap::new();
+    if !form.class.trim().is_empty() {
+        let Ok(class) = form.class.trim().parse::<uuid::Uuid>().map(ClassId) else {
+            return bad("Unknown class.");
+        };
+        let classes = match visible_classes(&app, &school, &s).await {
+            Ok(c) => c,
+            Err(e) => return server_error(e),
+        };
+        if !classes.iter().any(|c| c.id == class) {
+            return (StatusCode::NOT_FOUND, "Not found.").into_response();
+        }
+        let students = match store.students().await {
+            Ok(st) => st,
+            Err(e) => return server_error(e),
+        };
+        for st in students.iter().filter(|st| st.class_id == class) {
+            let guardians = match store.guardians_of(st.id).await {
+                Ok(g) => g,
+                Err(e) => return server_error(e),
+            };
+            for g in guardians {
+                targets
+                    .entry(g.id)
+                    .or_insert_with(|| (g.full_name.clone(), Vec::new()))
+                    .1
+                    .push(st.full_name.clone());
+            }
+        }
+    } else if !form.phone.trim().is_empty() {
+        if s.staff.role == StaffRole::Teacher {
+            return (StatusCode::NOT_FOUND, "Not found.").into_response();
+        }
+        let Ok(phone) = Phone::parse(form.phone.trim(), school.tenant.timezone.phone_region())
+        else {
+            return bad("That phone number is not valid.");
+        };
+        let contacts = match store.contacts_by_phone(&phone).await {
+            Ok(c) => c,
+            Err(e) => return server_error(e),
+        };
+        let Some(ContactRef::Guardian(g)) = contacts
+            .into_iter()
+            .find(|c| matches!(c, ContactRef::Guardian(_)))
+        else {
+            return bad("No guardian has that phone number.");
+        };
+        let name = match store.guardian(g).await {
+            Ok(Some(g)) => g.full_name,
+            Ok(None) => return bad("No guardian has that phone number."),
+            Err(e) => return server_error(e),
+        };
+        targets.insert(g, (name, Vec::new()));
+    } else {
+        return bad("Choose a class or type a phone number.");
+    }
+    if targets.is_empty() {
+        return bad("Nobody to issue codes for (the class has no guardians on the roster).");
+    }
+    if targets.len() > MAX_CODES {
+        return bad("Too many codes at once; issue them class by class.");
+    }
+    let number = whatsapp_number(&app, &school);
+    let actor = format!("staff:{}", s.staff.id.0);
+    let mut slips = Vec::new();
+    let mut expires = None;
+    for (g, (name, children)) in targets {
+        let (code, until) = match crate::codes::issue(
+            store,
+            ContactRef::Guardian(g),
+            chrono::Duration::days(days),
+            &actor,
+            "admin",
+        )
+        .await
+        {
+            Ok(x) => x,
+            Err(e) => return server_error(e),
+        };
+        expires = Some(until);
+        let qr = number.as_ref().and_then(|n| {
+            let link = crate::domain::message::wa_me_link(n, &code.display());
+            qrcode::QrCode::new(link.as_bytes()).ok().map(|q| {
+                q.render::<qrcode::render::svg::Color<'_>>()
+                    .min_dimensions(160, 160)
+                    .build()
+            })
+        });
+        slips.push(context! {
+            guardian => name,
+            children => children.join(", "),
+            code => code.display(),
+            number => number.clone(),
+            qr => qr,
+        });
+    }
+    render(
+        "slips.html",
+        context! {
+            school => school.tenant.name,
+            count => slips.len(),
+            slips => slips,
+            expires => expires.map(|e| e.format("%Y-%m-%d").to_string()),
+        },
+    )
+}
