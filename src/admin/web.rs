@@ -38,6 +38,7 @@ fn templates() -> &'static Environment<'static> {
             ("enrol.html", include_str!("templates/enrol.html")),
             ("dashboard.html", include_str!("templates/dashboard.html")),
             ("leave_list.html", include_str!("templates/leave_list.html")),
+            ("activity.html", include_str!("templates/activity.html")),
             ("codes.html", include_str!("templates/codes.html")),
             ("slips.html", include_str!("templates/slips.html")),
             (
@@ -155,6 +156,8 @@ pub fn routes(app: &App) -> Router<App> {
         )
         .route("/admin/codes", get(super::codes::page))
         .route("/admin/codes/issue", post(super::codes::issue))
+        .route("/admin/activity", get(super::activity::page))
+        .route("/admin/activity.csv", get(super::activity::csv))
         .route("/admin/leave", get(super::leave::list))
         .route("/admin/leave/{id}", get(super::leave::view))
         .route("/admin/leave/{id}/decide", post(super::leave::decide))

@@ -266,6 +266,37 @@ macro_rules! admin_store_impl {
                     Ok(rows)
                 }
 
+                async fn activity_filtered(
+                    &self,
+                    f: &$crate::store::ActivityFilter,
+                    limit: i64,
+                ) -> Result<Vec<ActivityEntry>> {
+                    // Prefixes are matched with substr, not LIKE: no wildcard escaping.
+                    let mut tx = self.begin_read().await?;
+                    let rows: Vec<(DateTime<Utc>, String, String, Option<String>, String, Json<serde_json::Value>)> =
+                        sqlx::query_as(
+                            "SELECT at, actor, action, subject, source, details FROM activity_log \
+                             WHERE ($1 IS NULL OR substr(actor, 1, length($1)) = $1) \
+                             AND ($2 IS NULL OR substr(action, 1, length($2)) = $2) \
+                             AND ($3 IS NULL OR at >= $3) AND ($4 IS NULL OR at < $4) \
+                             ORDER BY at DESC, id DESC LIMIT $5",
+                        )
+                        .bind(f.actor_prefix.as_deref())
+                        .bind(f.action_prefix.as_deref())
+                        .bind(f.from)
+                        .bind(f.to)
+                        .bind(limit)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(rows
+                        .into_iter()
+                        .map(|(at, actor, action, subject, source, details)| {
+                            $crate::store::sql::activity_from_parts(at, actor, action, subject, source, details.0)
+                        })
+                        .collect())
+                }
+
                 async fn conversation_thread(&self, conversation: Uuid, limit: i64) -> Result<Vec<$crate::store::ThreadItem>> {
                     use $crate::domain::message::{InboundBody, InboundEvent, OutboundMessage};
                     let mut tx = self.begin_read().await?;

@@ -1057,6 +1057,15 @@ crate::debug_only!(
     expires_at
 );
 
+/// What the activity-log page asks for.
+#[derive(Debug, Clone, Default)]
+pub struct ActivityFilter {
+    pub actor_prefix: Option<String>,
+    pub action_prefix: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
 /// One line of a conversation as staff read it (decrypted).
 #[derive(Clone)]
 pub struct ThreadItem {
@@ -1123,6 +1132,13 @@ pub trait AdminStore: Send + Sync {
     async fn recovery_codes(&self, staff: crate::domain::StaffId) -> Result<Vec<(Uuid, String)>>;
     /// Uses a recovery code up; false if it was used already.
     async fn use_recovery_code(&self, id: Uuid, activity: &ActivityEntry) -> Result<bool>;
+    /// Activity entries, newest first, filtered: actor and action by prefix (`staff:`,
+    /// `leave_request.`), time range half-open `[from, to)`.
+    async fn activity_filtered(
+        &self,
+        filter: &ActivityFilter,
+        limit: i64,
+    ) -> Result<Vec<ActivityEntry>>;
     /// The latest messages of a conversation, both ways, oldest first.
     async fn conversation_thread(&self, conversation: Uuid, limit: i64) -> Result<Vec<ThreadItem>>;
 }

@@ -798,3 +798,77 @@ async fn access_codes_are_issued_and_printed_within_scope(env: &TestEnv) {
         .any(|e| e.action == "access_code.issue" && e.actor.starts_with("staff:")));
 }
 crate::on_both_backends!(access_codes_are_issued_and_printed_within_scope);
+
+async fn activity_log_filters_and_exports(env: &TestEnv) {
+    let school = env.school("web-log").await;
+    add_staff(
+        &school,
+        "head@log.test",
+        StaffRole::Admin,
+        "head password 1",
+    )
+    .await;
+    add_staff(
+        &school,
+        "t@log.test",
+        StaffRole::Teacher,
+        "teacher password 1",
+    )
+    .await;
+    let evil = ActivityEntry::now(
+        "=HYPERLINK(\"x\")",
+        "import.roster",
+        None,
+        "cli",
+        serde_json::json!({}),
+    );
+    school.store.log_activity(&evil).await.unwrap();
+    let t = sign_in(env, "web-log", "t@log.test", "teacher password 1").await;
+    let tc = value(&t.cookie("raabta_admin").unwrap());
+    assert_eq!(
+        call(env, "GET", "/admin/activity", &tc, &[]).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(env, "GET", "/admin/activity.csv", &tc, &[])
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
+    let admin = admin_cookie(env, &school, "head@log.test", "head password 1").await;
+    let page = call(env, "GET", "/admin/activity", &admin, &[]).await;
+    assert!(page.body.contains("staff.sign_in") && page.body.contains("staff.totp_verified"));
+    let only = call(env, "GET", "/admin/activity?action=staff.totp", &admin, &[]).await;
+    assert!(only.body.contains("staff.totp_verified") && !only.body.contains("staff.sign_in<"));
+    let today = env.app.clock.now().format("%Y-%m-%d").to_string();
+    let dated = call(
+        env,
+        "GET",
+        &format!("/admin/activity?from={today}&to={today}"),
+        &admin,
+        &[],
+    )
+    .await;
+    assert!(dated.body.contains("staff.sign_in"));
+    assert_eq!(
+        call(env, "GET", "/admin/activity?from=yesterday", &admin, &[])
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+    let csv = call(env, "GET", "/admin/activity.csv", &admin, &[]).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv
+        .headers
+        .get("content-disposition")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .contains("attachment"));
+    assert!(csv
+        .body
+        .starts_with("at,actor,action,subject,source,details"));
+    assert!(csv.body.contains("'=HYPERLINK"), "formulas are neutralised");
+}
+crate::on_both_backends!(activity_log_filters_and_exports);

@@ -1,0 +1,158 @@
+//! The activity log: who did what and when, filtered by actor, action and dates, with a
+//! CSV export. Administrators only (it spans the whole school).
+
+use super::web::{full_session, render, server_error};
+use crate::app::App;
+use crate::domain::roster::StaffRole;
+use crate::store::ActivityFilter;
+use axum::extract::{Query, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{NaiveDate, TimeZone, Utc};
+use minijinja::context;
+use serde::Deserialize;
+
+/// Rows on the page; the CSV export takes up to `EXPORT_ROWS`.
+const PAGE_ROWS: i64 = 200;
+const EXPORT_ROWS: i64 = 100_000;
+
+#[derive(Deserialize, Default)]
+pub struct Filter {
+    #[serde(default)]
+    actor: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+fn parse(q: &Filter) -> Result<ActivityFilter, &'static str> {
+    let day = |s: &str| -> Result<Option<chrono::DateTime<Utc>>, &'static str> {
+        match s.trim() {
+            "" => Ok(None),
+            d => NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| Some(Utc.from_utc_datetime(&t)))
+                .ok_or("Dates look like 2026-11-24."),
+        }
+    };
+    let nonempty = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
+    Ok(ActivityFilter {
+        actor_prefix: nonempty(&q.actor),
+        action_prefix: nonempty(&q.action),
+        from: day(&q.from)?,
+        // The "to" day is included: up to the next midnight.
+        to: day(&q.to)?.map(|t| t + chrono::Duration::days(1)),
+    })
+}
+
+pub async fn page(State(app): State<App>, headers: HeaderMap, Query(q): Query<Filter>) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if s.staff.role != StaffRole::Admin {
+        return (StatusCode::NOT_FOUND, "Not found.").into_response();
+    }
+    let filter = match parse(&q) {
+        Ok(f) => f,
+        Err(m) => return (StatusCode::BAD_REQUEST, m).into_response(),
+    };
+    let entries = match school.store.activity_filtered(&filter, PAGE_ROWS).await {
+        Ok(e) => e,
+        Err(e) => return server_error(e),
+    };
+    let entries: Vec<_> = entries
+        .into_iter()
+        .map(|e| {
+            context! {
+                at => e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                actor => e.actor, action => e.action,
+                subject => e.subject.unwrap_or_default(), source => e.source,
+            }
+        })
+        .collect();
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("actor", &q.actor)
+        .append_pair("action", &q.action)
+        .append_pair("from", &q.from)
+        .append_pair("to", &q.to)
+        .finish();
+    render(
+        "activity.html",
+        context! {
+            signed_in => true, csrf => s.csrf_token.expose(), school => school.tenant.name,
+            entries => entries, actor => q.actor, action => q.action, from => q.from, to => q.to,
+            query => query,
+        },
+    )
+}
+
+pub async fn csv(State(app): State<App>, headers: HeaderMap, Query(q): Query<Filter>) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if s.staff.role != StaffRole::Admin {
+        return (StatusCode::NOT_FOUND, "Not found.").into_response();
+    }
+    let filter = match parse(&q) {
+        Ok(f) => f,
+        Err(m) => return (StatusCode::BAD_REQUEST, m).into_response(),
+    };
+    let entries = match school.store.activity_filtered(&filter, EXPORT_ROWS).await {
+        Ok(e) => e,
+        Err(e) => return server_error(e),
+    };
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut rows = vec![vec![
+        "at".to_string(),
+        "actor".into(),
+        "action".into(),
+        "subject".into(),
+        "source".into(),
+        "details".into(),
+    ]];
+    for e in &entries {
+        rows.push(vec![
+            e.at.to_rfc3339(),
+            e.actor.clone(),
+            e.action.clone(),
+            e.subject.clone().unwrap_or_default(),
+            e.source.clone(),
+            e.details.to_string(),
+        ]);
+    }
+    for row in rows {
+        // A cell starting with = + - @ would run as a formula in a spreadsheet.
+        let safe: Vec<String> = row
+            .into_iter()
+            .map(|c| {
+                if c.starts_with(['=', '+', '-', '@']) {
+                    format!("'{c}")
+                } else {
+                    c
+                }
+            })
+            .collect();
+        if let Err(e) = w.write_record(&safe) {
+            return server_error(e);
+        }
+    }
+    let body = match w.into_inner() {
+        Ok(b) => b,
+        Err(e) => return server_error(e),
+    };
+    (
+        [
+            (CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (CONTENT_DISPOSITION, "attachment; filename=\"activity.csv\""),
+        ],
+        body,
+    )
+        .into_response()
+}
