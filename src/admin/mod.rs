@@ -6,4 +6,5 @@ pub mod auth;
 pub mod codes;
 pub mod conversations;
 pub mod leave;
+pub mod outbox;
 pub mod web;

@@ -38,6 +38,7 @@ fn templates() -> &'static Environment<'static> {
             ("enrol.html", include_str!("templates/enrol.html")),
             ("dashboard.html", include_str!("templates/dashboard.html")),
             ("leave_list.html", include_str!("templates/leave_list.html")),
+            ("outbox.html", include_str!("templates/outbox.html")),
             ("activity.html", include_str!("templates/activity.html")),
             ("codes.html", include_str!("templates/codes.html")),
             ("slips.html", include_str!("templates/slips.html")),
@@ -158,6 +159,8 @@ pub fn routes(app: &App) -> Router<App> {
         .route("/admin/codes/issue", post(super::codes::issue))
         .route("/admin/activity", get(super::activity::page))
         .route("/admin/activity.csv", get(super::activity::csv))
+        .route("/admin/outbox", get(super::outbox::page))
+        .route("/admin/outbox/{id}/retry", post(super::outbox::retry))
         .route("/admin/leave", get(super::leave::list))
         .route("/admin/leave/{id}", get(super::leave::view))
         .route("/admin/leave/{id}/decide", post(super::leave::decide))

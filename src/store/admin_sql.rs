@@ -297,6 +297,25 @@ macro_rules! admin_store_impl {
                         .collect())
                 }
 
+                async fn retry_outbox(&self, id: Uuid, activity: &ActivityEntry, now: DateTime<Utc>) -> Result<bool> {
+                    let mut tx = self.begin().await?;
+                    let done = sqlx::query(
+                        "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = $2, last_error = NULL, \
+                         updated_at = $2 WHERE id = $1 AND state = 'dead'",
+                    )
+                    .bind(id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    if done.rows_affected() != 1 {
+                        tx.rollback().await?;
+                        return Ok(false);
+                    }
+                    log(&mut tx, activity).await?;
+                    tx.commit().await?;
+                    Ok(true)
+                }
+
                 async fn conversation_thread(&self, conversation: Uuid, limit: i64) -> Result<Vec<$crate::store::ThreadItem>> {
                     use $crate::domain::message::{InboundBody, InboundEvent, OutboundMessage};
                     let mut tx = self.begin_read().await?;

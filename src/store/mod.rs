@@ -1139,6 +1139,14 @@ pub trait AdminStore: Send + Sync {
         filter: &ActivityFilter,
         limit: i64,
     ) -> Result<Vec<ActivityEntry>>;
+    /// Sends a dead-lettered message again (attempts start over). False if the row is
+    /// not dead.
+    async fn retry_outbox(
+        &self,
+        id: Uuid,
+        activity: &ActivityEntry,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
     /// The latest messages of a conversation, both ways, oldest first.
     async fn conversation_thread(&self, conversation: Uuid, limit: i64) -> Result<Vec<ThreadItem>>;
 }

@@ -872,3 +872,121 @@ async fn activity_log_filters_and_exports(env: &TestEnv) {
     assert!(csv.body.contains("'=HYPERLINK"), "formulas are neutralised");
 }
 crate::on_both_backends!(activity_log_filters_and_exports);
+
+async fn outbox_page_lists_problems_and_retries(env: &TestEnv) {
+    use raabta::console::Simulator;
+    use raabta::domain::message::{OutboundMessage, OutboundMode, Provider};
+    let school = env.school("web-outbox").await;
+    crate::support::load_roster_and_fees(&school).await;
+    let fake = crate::fake::FakeProviders::start().await;
+    crate::webhooks::add_test_channels(env, &school, Some(fake.base.clone())).await;
+    let meta = env
+        .app
+        .registry
+        .current()
+        .meta("106540352242922")
+        .unwrap()
+        .id;
+    let mut parent = Simulator::new(
+        &env.app,
+        "web-outbox",
+        Provider::Meta,
+        Some(meta),
+        "923001110001",
+    )
+    .await
+    .unwrap();
+    parent.say("hi").await.unwrap();
+    let conv = parent.conversation().await.unwrap().unwrap();
+    let sender = std::sync::Arc::new(
+        raabta::worker::Sender::new(raabta::worker::RateLimits::default()).unwrap(),
+    );
+    raabta::worker::send_due(&env.app, &sender).await.unwrap();
+    let act = ActivityEntry::now("t", "message.staff", None, "t", serde_json::json!({}));
+    // One message staff must send themselves (the default for staff messages)…
+    raabta::worker::queue_staff_message(
+        school.store.as_ref(),
+        conv,
+        "s:1",
+        &OutboundMessage::text("Fee reminder"),
+        None,
+        &act,
+    )
+    .await
+    .unwrap();
+    // …and one the provider refuses for good.
+    fake.script(&[(400, serde_json::json!({"error": {"code": 131050, "message": "user stopped marketing messages"}}))]);
+    raabta::worker::queue_staff_message(
+        school.store.as_ref(),
+        conv,
+        "s:2",
+        &OutboundMessage::text("Picnic on Friday"),
+        Some(OutboundMode::Provider),
+        &act,
+    )
+    .await
+    .unwrap();
+    for _ in 0..3 {
+        raabta::worker::send_due(&env.app, &sender).await.unwrap();
+    }
+    add_staff(
+        &school,
+        "head@outbox.test",
+        StaffRole::Admin,
+        "head password 1",
+    )
+    .await;
+    let admin = admin_cookie(env, &school, "head@outbox.test", "head password 1").await;
+    let page = call(env, "GET", "/admin/outbox", &admin, &[]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let body = page.body.replace("&#x2f;", "/");
+    assert!(
+        body.contains("Fee reminder") && body.contains("https://wa.me/923001110001?text="),
+        "{body}"
+    );
+    assert!(
+        body.contains("Picnic on Friday") && body.contains("dead"),
+        "{body}"
+    );
+    let dead = school
+        .store
+        .outbox()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|o| o.state == "dead")
+        .unwrap();
+    let csrf = page.csrf();
+    let path = format!("/admin/outbox/{}/retry", dead.id);
+    assert_eq!(
+        call(env, "POST", &path, &admin, &[("csrf", "x")])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        call(env, "POST", &path, &admin, &[("csrf", &csrf)])
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    let row = school
+        .store
+        .outbox()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|o| o.id == dead.id)
+        .unwrap();
+    assert_ne!(row.state, "dead".to_string(), "queued again");
+    // Not dead any more: a second retry finds nothing to do.
+    if row.state == "pending" {
+        assert_eq!(
+            call(env, "POST", &path, &admin, &[("csrf", &csrf)])
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
+    }
+}
+crate::on_both_backends!(outbox_page_lists_problems_and_retries);

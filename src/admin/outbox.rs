@@ -1,0 +1,100 @@
+//! The outbox page: dead-lettered messages (try again) and manual wa.me links waiting
+//! for staff. Administrators only.
+
+use super::web::{full_session, redirect, render, server_error};
+use crate::app::App;
+use crate::domain::activity::ActivityEntry;
+use crate::domain::roster::StaffRole;
+use axum::extract::{Form, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use minijinja::context;
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+const ROWS: usize = 200;
+
+pub async fn page(State(app): State<App>, headers: HeaderMap) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if s.staff.role != StaffRole::Admin {
+        return (StatusCode::NOT_FOUND, "Not found.").into_response();
+    }
+    let rows = match school.store.outbox().await {
+        Ok(r) => r,
+        Err(e) => return server_error(e),
+    };
+    let rows: Vec<_> = rows
+        .into_iter()
+        .rev()
+        .filter(|r| matches!(r.state.as_str(), "dead" | "manual"))
+        .take(ROWS)
+        .map(|r| {
+            // UUIDv7: the id carries the time the message was queued.
+            let at =
+                r.id.get_timestamp()
+                    .map(|t| {
+                        let (secs, _) = t.to_unix();
+                        chrono::DateTime::from_timestamp(secs as i64, 0)
+                            .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
+                            .unwrap_or_default()
+                    })
+                    .unwrap_or_default();
+            context! {
+                id => r.id.to_string(), at => at, state => r.state, error => r.last_error,
+                text => crate::flow::text::strip_isolation(&r.message.as_numbered_text()),
+                link => r.manual_link,
+            }
+        })
+        .collect();
+    render(
+        "outbox.html",
+        context! { signed_in => true, csrf => s.csrf_token.expose(), school => school.tenant.name, rows => rows },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+pub async fn retry(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !s.csrf_ok(&form.csrf) {
+        return (StatusCode::FORBIDDEN, "The form expired; reload the page.").into_response();
+    }
+    if s.staff.role != StaffRole::Admin {
+        return (StatusCode::NOT_FOUND, "Not found.").into_response();
+    }
+    let Ok(id) = id.parse::<Uuid>() else {
+        return (StatusCode::NOT_FOUND, "Not found.").into_response();
+    };
+    let now = app.clock.now();
+    let mut entry = ActivityEntry::now(
+        &format!("staff:{}", s.staff.id.0),
+        "outbox.retry",
+        Some(format!("outbox:{id}")),
+        "admin",
+        json!({}),
+    );
+    entry.at = now;
+    match school.store.retry_outbox(id, &entry, now).await {
+        Ok(true) => {
+            app.wake_worker();
+            redirect("/admin/outbox")
+        }
+        Ok(false) => (StatusCode::NOT_FOUND, "Not found.").into_response(),
+        Err(e) => server_error(e),
+    }
+}
