@@ -4,6 +4,7 @@
 pub mod activity;
 pub mod auth;
 pub mod codes;
+pub mod consent;
 pub mod conversations;
 pub mod leave;
 pub mod outbox;

@@ -38,6 +38,14 @@ fn templates() -> &'static Environment<'static> {
             ("enrol.html", include_str!("templates/enrol.html")),
             ("dashboard.html", include_str!("templates/dashboard.html")),
             ("leave_list.html", include_str!("templates/leave_list.html")),
+            (
+                "consent_list.html",
+                include_str!("templates/consent_list.html"),
+            ),
+            (
+                "consent_view.html",
+                include_str!("templates/consent_view.html"),
+            ),
             ("outbox.html", include_str!("templates/outbox.html")),
             ("activity.html", include_str!("templates/activity.html")),
             ("codes.html", include_str!("templates/codes.html")),
@@ -161,6 +169,12 @@ pub fn routes(app: &App) -> Router<App> {
         .route("/admin/activity.csv", get(super::activity::csv))
         .route("/admin/outbox", get(super::outbox::page))
         .route("/admin/outbox/{id}/retry", post(super::outbox::retry))
+        .route(
+            "/admin/consent",
+            get(super::consent::list).post(super::consent::create),
+        )
+        .route("/admin/consent/{id}", get(super::consent::view))
+        .route("/admin/consent/{id}/csv", get(super::consent::csv))
         .route("/admin/leave", get(super::leave::list))
         .route("/admin/leave/{id}", get(super::leave::view))
         .route("/admin/leave/{id}/decide", post(super::leave::decide))

@@ -805,6 +805,15 @@ macro_rules! flow_store_impl {
                     rows.into_iter().map(|r| consent_from_row(&self.keys, r)).collect()
                 }
 
+                async fn consent_forms(&self) -> Result<Vec<(Uuid, String, DateTime<Utc>, DateTime<Utc>)>> {
+                    let mut tx = self.begin_read().await?;
+                    let rows = sqlx::query_as("SELECT id, title, deadline_at, created_at FROM consent_forms ORDER BY created_at DESC, id DESC")
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(rows)
+                }
+
                 async fn leave_requests(&self, status: Option<&str>) -> Result<Vec<LeaveRequestView>> {
                     let mut tx = self.begin_read().await?;
                     let rows: Vec<LeaveRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(

@@ -839,6 +839,8 @@ pub trait FlowStore: Send + Sync {
         only: Option<Uuid>,
     ) -> Result<u64>;
     async fn consent_requests(&self, form: Uuid) -> Result<Vec<ConsentRequestView>>;
+    /// Every consent form, newest first: (id, title, deadline, created at).
+    async fn consent_forms(&self) -> Result<Vec<(Uuid, String, DateTime<Utc>, DateTime<Utc>)>>;
     async fn leave_requests(&self, status: Option<&str>) -> Result<Vec<LeaveRequestView>>;
     async fn leave_request_by_id(&self, id: Uuid) -> Result<Option<LeaveRequestView>>;
     /// Approves or rejects a pending request and queues the decision to the guardian's

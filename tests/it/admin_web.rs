@@ -990,3 +990,107 @@ async fn outbox_page_lists_problems_and_retries(env: &TestEnv) {
     }
 }
 crate::on_both_backends!(outbox_page_lists_problems_and_retries);
+
+async fn consent_forms_are_sent_and_tallied(env: &TestEnv) {
+    use raabta::console::Simulator;
+    use raabta::domain::message::Provider;
+    let school = env.school("web-consent").await;
+    crate::support::load_roster_and_fees(&school).await;
+    // Imran logs in on the console so the form reaches him.
+    let mut parent = Simulator::new(
+        &env.app,
+        "web-consent",
+        Provider::Console,
+        None,
+        "+923001110001",
+    )
+    .await
+    .unwrap();
+    let phone = raabta::domain::phone::Phone::parse("+923001110001", None).unwrap();
+    let contact = school.store.contacts_by_phone(&phone).await.unwrap()[0];
+    let (code, _) = raabta::codes::issue(
+        school.store.as_ref(),
+        contact,
+        chrono::Duration::days(1),
+        "t",
+        "t",
+    )
+    .await
+    .unwrap();
+    parent.say("hi").await.unwrap();
+    parent.say(code.expose()).await.unwrap();
+
+    add_staff(
+        &school,
+        "head@consent.test",
+        StaffRole::Admin,
+        "head password 1",
+    )
+    .await;
+    let admin = admin_cookie(env, &school, "head@consent.test", "head password 1").await;
+    let page = call(env, "GET", "/admin/consent", &admin, &[]).await;
+    let csrf = page.csrf();
+    let classes = school.store.classes().await.unwrap();
+    let g3 = classes
+        .iter()
+        .find(|c| c.label() == "Grade 3 A")
+        .unwrap()
+        .id
+        .0
+        .to_string();
+    let g5 = classes
+        .iter()
+        .find(|c| c.label() == "Grade 5 A")
+        .unwrap()
+        .id
+        .0
+        .to_string();
+    let deadline = (env.app.clock.now() + chrono::Duration::days(3))
+        .format("%Y-%m-%d")
+        .to_string();
+    let form = |title: &str, day: &str| {
+        vec![
+            ("csrf".to_string(), csrf.clone()),
+            ("title".to_string(), title.to_string()),
+            (
+                "description".to_string(),
+                "Bring a packed lunch".to_string(),
+            ),
+            ("deadline".to_string(), day.to_string()),
+            ("class".to_string(), g3.clone()),
+            ("class".to_string(), g5.clone()),
+        ]
+    };
+    let admin_ref = &admin;
+    let post = |f: Vec<(String, String)>| async move {
+        let pairs: Vec<(&str, &str)> = f.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        call(env, "POST", "/admin/consent", admin_ref, &pairs).await
+    };
+    assert_eq!(
+        post(form("", &deadline)).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        post(form("Zoo trip", "2020-01-01")).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let r = post(form("Zoo trip", &deadline)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let view_path = r.location().to_string();
+    // The parent is asked (Bilal first: Grade 3 A) and answers.
+    let asked = parent.settle().await.unwrap();
+    assert!(asked.iter().any(|m| m.render().contains("Zoo trip")));
+    parent.say("haan").await.unwrap();
+    parent.say("skip").await.unwrap();
+    let view = call(env, "GET", &view_path, &admin, &[]).await;
+    assert!(
+        view.body.contains("Grade 3 A") && view.body.contains("Grade 5 A"),
+        "{}",
+        view.body
+    );
+    let csv = call(env, "GET", &format!("{view_path}/csv"), &admin, &[]).await;
+    assert!(csv.body.starts_with("class,child,answer"));
+    assert!(csv.body.contains("Bilal Khan,approved"), "{}", csv.body);
+    assert!(csv.body.contains("no answer"));
+}
+crate::on_both_backends!(consent_forms_are_sent_and_tallied);

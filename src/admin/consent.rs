@@ -1,0 +1,294 @@
+//! Consent forms in the web admin: create and send to the guardians of chosen classes,
+//! live tallies per class (approved / declined / no answer), CSV export. The sending,
+//! reminders and answers go through the flow engine (`consent` flow). Administrators
+//! only for now.
+
+use super::web::{full_session, redirect, render, server_error};
+use crate::app::App;
+use crate::domain::activity::ActivityEntry;
+use crate::domain::roster::StaffRole;
+use crate::domain::{ClassId, StudentId};
+use crate::store::NewConsentForm;
+use axum::extract::{Path, RawForm, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use minijinja::context;
+use serde_json::json;
+use std::collections::{BTreeMap, HashMap};
+use uuid::Uuid;
+
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "Not found.").into_response()
+}
+
+pub async fn list(State(app): State<App>, headers: HeaderMap) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if s.staff.role != StaffRole::Admin {
+        return not_found();
+    }
+    let store = school.store.as_ref();
+    let (forms, classes) = match (store.consent_forms().await, store.classes().await) {
+        (Ok(f), Ok(c)) => (f, c),
+        (Err(e), _) | (_, Err(e)) => return server_error(e),
+    };
+    let tz = school.tenant.timezone.clone();
+    let forms: Vec<_> = forms
+        .into_iter()
+        .map(|(id, title, deadline, _)| {
+            context! { id => id.to_string(), title => title,
+            deadline => tz.today(deadline - chrono::Duration::seconds(1)).to_string() }
+        })
+        .collect();
+    let classes: Vec<_> = classes
+        .iter()
+        .map(|c| context! { id => c.id.0.to_string(), label => c.label() })
+        .collect();
+    render(
+        "consent_list.html",
+        context! { signed_in => true, csrf => s.csrf_token.expose(), school => school.tenant.name,
+        forms => forms, classes => classes },
+    )
+}
+
+fn bad(msg: &str) -> Response {
+    (StatusCode::BAD_REQUEST, msg.to_string()).into_response()
+}
+
+/// The form has repeated `class` fields, so it is read as pairs.
+pub async fn create(
+    State(app): State<App>,
+    headers: HeaderMap,
+    RawForm(body): RawForm,
+) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let mut fields: HashMap<String, String> = HashMap::new();
+    let mut chosen = Vec::new();
+    for (k, v) in form_urlencoded::parse(&body) {
+        if k == "class" {
+            chosen.push(v.into_owned());
+        } else {
+            fields.insert(k.into_owned(), v.into_owned());
+        }
+    }
+    if !s.csrf_ok(fields.get("csrf").map(String::as_str).unwrap_or("")) {
+        return (StatusCode::FORBIDDEN, "The form expired; reload the page.").into_response();
+    }
+    if s.staff.role != StaffRole::Admin {
+        return not_found();
+    }
+    let title = fields.get("title").map(|t| t.trim()).unwrap_or("");
+    if title.is_empty() || title.chars().count() > 200 {
+        return bad("The title needs 1 to 200 characters.");
+    }
+    let description = fields.get("description").map(|t| t.trim()).unwrap_or("");
+    if description.chars().count() > 2000 {
+        return bad("The description is too long (2000 characters at most).");
+    }
+    let Some(day) = fields
+        .get("deadline")
+        .and_then(|d| NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok())
+    else {
+        return bad("Choose the last day for answers.");
+    };
+    let Some(deadline_at) = day
+        .succ_opt()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .and_then(|t| {
+            t.and_local_timezone(school.tenant.timezone.utc_offset())
+                .single()
+        })
+        .map(|t| t.with_timezone(&chrono::Utc))
+    else {
+        return bad("Choose the last day for answers.");
+    };
+    let now = app.clock.now();
+    if deadline_at <= now {
+        return bad("That day has passed.");
+    }
+    let store = school.store.as_ref();
+    let known = match store.classes().await {
+        Ok(c) => c,
+        Err(e) => return server_error(e),
+    };
+    let mut classes = Vec::new();
+    for c in chosen {
+        match c
+            .parse::<Uuid>()
+            .ok()
+            .map(ClassId)
+            .filter(|id| known.iter().any(|k| k.id == *id))
+        {
+            Some(id) if !classes.contains(&id) => classes.push(id),
+            Some(_) => {}
+            None => return bad("Unknown class."),
+        }
+    }
+    if classes.is_empty() {
+        return bad("Choose at least one class.");
+    }
+    let mut entry = ActivityEntry::now(
+        &format!("staff:{}", s.staff.id.0),
+        "consent_form.send",
+        None,
+        "admin",
+        json!({}),
+    );
+    entry.at = now;
+    let new = NewConsentForm {
+        title: title.to_string(),
+        description: description.to_string(),
+        deadline_at,
+        classes,
+        remind_before: crate::worker::CONSENT_REMINDER_BEFORE,
+    };
+    match store.send_consent_form(&new, &entry, now).await {
+        Ok((id, _)) => {
+            app.wake_worker();
+            redirect(&format!("/admin/consent/{id}"))
+        }
+        Err(e) => server_error(e),
+    }
+}
+
+struct Answers {
+    title: String,
+    deadline: String,
+    /// class label → (approved, declined, pending)
+    tallies: BTreeMap<String, (u32, u32, u32)>,
+    rows: Vec<(String, String, String)>,
+}
+
+async fn answers(
+    school: &crate::store::tenancy::School,
+    id: Uuid,
+) -> Result<Option<Answers>, crate::store::StoreError> {
+    let store = school.store.as_ref();
+    let requests = store.consent_requests(id).await?;
+    let Some(first) = requests.first() else {
+        return Ok(None);
+    };
+    let classes: HashMap<ClassId, String> = store
+        .classes()
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.label()))
+        .collect();
+    let class_of: HashMap<StudentId, ClassId> = store
+        .students()
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.class_id))
+        .collect();
+    let mut tallies: BTreeMap<String, (u32, u32, u32)> = BTreeMap::new();
+    let mut rows = Vec::new();
+    for r in &requests {
+        let class = class_of
+            .get(&r.student)
+            .and_then(|c| classes.get(c))
+            .cloned()
+            .unwrap_or_default();
+        let t = tallies.entry(class.clone()).or_default();
+        match r.status.as_str() {
+            "approved" => t.0 += 1,
+            "declined" => t.1 += 1,
+            _ => t.2 += 1,
+        }
+        rows.push((class, r.student_name.clone(), r.status.clone()));
+    }
+    Ok(Some(Answers {
+        title: first.title.clone(),
+        deadline: school
+            .tenant
+            .timezone
+            .today(first.deadline_at - chrono::Duration::seconds(1))
+            .to_string(),
+        tallies,
+        rows,
+    }))
+}
+
+pub async fn view(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if s.staff.role != StaffRole::Admin {
+        return not_found();
+    }
+    let Ok(id) = id.parse::<Uuid>() else {
+        return not_found();
+    };
+    let a = match answers(&school, id).await {
+        Ok(Some(a)) => a,
+        Ok(None) => return not_found(),
+        Err(e) => return server_error(e),
+    };
+    let tallies: Vec<_> = a
+        .tallies
+        .iter()
+        .map(|(c, (ap, de, pe))| context! { class => c, approved => ap, declined => de, pending => pe })
+        .collect();
+    render(
+        "consent_view.html",
+        context! { signed_in => true, csrf => s.csrf_token.expose(), school => school.tenant.name,
+        id => id.to_string(), title => a.title, deadline => a.deadline, tallies => tallies },
+    )
+}
+
+pub async fn csv(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if s.staff.role != StaffRole::Admin {
+        return not_found();
+    }
+    let Ok(id) = id.parse::<Uuid>() else {
+        return not_found();
+    };
+    let a = match answers(&school, id).await {
+        Ok(Some(a)) => a,
+        Ok(None) => return not_found(),
+        Err(e) => return server_error(e),
+    };
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let neutral = |c: &str| {
+        if c.starts_with(['=', '+', '-', '@']) {
+            format!("'{c}")
+        } else {
+            c.to_string()
+        }
+    };
+    if let Err(e) = w.write_record(["class", "child", "answer"]) {
+        return server_error(e);
+    }
+    for (class, child, status) in &a.rows {
+        let answer = if status == "pending" {
+            "no answer"
+        } else {
+            status.as_str()
+        };
+        if let Err(e) = w.write_record([neutral(class), neutral(child), answer.to_string()]) {
+            return server_error(e);
+        }
+    }
+    match w.into_inner() {
+        Ok(body) => (
+            [
+                (CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (CONTENT_DISPOSITION, "attachment; filename=\"consent.csv\""),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(e) => server_error(e),
+    }
+}
