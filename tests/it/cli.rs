@@ -499,3 +499,92 @@ fn consent_leave_and_handoff_commands() {
     );
     assert!(o.status.success(), "{:?}", text(&o));
 }
+
+#[test]
+fn users_add_creates_staff_accounts_and_refuses_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(raabta(
+        d,
+        &["tenant", "create", "pine-school", "--name", "Pine School"]
+    )
+    .status
+    .success());
+    let roster = d.join("roster.csv");
+    std::fs::write(
+        &roster,
+        "admission_no,student_name,class,section,guardian_name,guardian_phone\nP-1,Ali,Grade 4,A,Asma,0300 5550001\n",
+    )
+    .unwrap();
+    assert!(raabta(
+        d,
+        &[
+            "import",
+            "roster",
+            "--tenant",
+            "pine-school",
+            roster.to_str().unwrap()
+        ]
+    )
+    .status
+    .success());
+    let add = |extra: &[&str]| {
+        let mut args = vec!["users", "add", "--tenant", "pine-school"];
+        args.extend_from_slice(extra);
+        raabta(d, &args)
+    };
+    let o = add(&[
+        "--email",
+        "t@pine.test",
+        "--name",
+        "Teacher",
+        "--role",
+        "teacher",
+        "--classes",
+        "Grade 9",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).1.contains("no class \"Grade 9\""),
+        "{:?}",
+        text(&o)
+    );
+    let o = add(&["--email", "nope", "--name", "X", "--role", "teacher"]);
+    assert!(!o.status.success());
+    let o = add(&[
+        "--email",
+        "t@pine.test",
+        "--name",
+        "Teacher",
+        "--role",
+        "wizard",
+    ]);
+    assert!(!o.status.success());
+    let o = add(&[
+        "--email",
+        "t@pine.test",
+        "--name",
+        "Teacher",
+        "--role",
+        "teacher",
+        "--classes",
+        "Grade 4 A",
+    ]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let (out, _) = text(&o);
+    assert!(out.contains("password (shown once): "), "{out}");
+    let o = add(&[
+        "--email",
+        "T@pine.test",
+        "--name",
+        "Again",
+        "--role",
+        "teacher",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).1.contains("already has an account"),
+        "{:?}",
+        text(&o)
+    );
+}
