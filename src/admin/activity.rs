@@ -132,7 +132,7 @@ pub async fn csv(State(app): State<App>, headers: HeaderMap, Query(q): Query<Fil
         let safe: Vec<String> = row
             .into_iter()
             .map(|c| {
-                if c.starts_with(['=', '+', '-', '@']) {
+                if c.starts_with(['=', '+', '-', '@', '\t', '\r']) {
                     format!("'{c}")
                 } else {
                     c

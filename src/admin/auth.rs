@@ -94,6 +94,17 @@ pub struct SignedIn {
     pub next: NextStep,
 }
 
+/// The outcome of a second-factor attempt.
+#[derive(Debug)]
+pub enum TwoFactor {
+    /// The new session's token (the old one no longer works).
+    Passed(SessionToken),
+    Wrong,
+    /// Too many failures: the account is locked and the session ended.
+    Locked,
+    NoSession,
+}
+
 /// A valid session, with who it belongs to.
 #[derive(Debug, Clone)]
 pub struct ActiveSession {
@@ -299,7 +310,11 @@ impl Auth {
         now: DateTime<Utc>,
     ) -> Result<Enrolment, AuthError> {
         let secret: [u8; 20] = rand::random();
-        store.set_totp_secret(staff.id, &secret).await?;
+        if !store.set_totp_secret(staff.id, &secret).await? {
+            return Err(AuthError::Totp(
+                "two-factor is already on for this account".into(),
+            ));
+        }
         let base32 = totp_rs::Secret::from(secret.to_vec()).to_base32();
         let label = |s: &str| -> String { form_urlencoded::byte_serialize(s.as_bytes()).collect() };
         let url = format!(
@@ -337,69 +352,99 @@ impl Auth {
         })
     }
 
-    /// The six-digit code from the authenticator app. A code is accepted once (its time
-    /// step must be newer than the last one accepted); on success the session has
-    /// passed two-factor (and enrolment, if pending, is confirmed).
-    pub async fn verify_totp(
+    /// The second factor: the six-digit code from the authenticator app (each time step
+    /// accepted once) or a recovery code (each works once). Failures count against the
+    /// account like wrong passwords (5 in 15 minutes lock it and end the half-signed-in
+    /// session), and against the client address. On success the session is replaced by
+    /// a new one (new token, new CSRF token) that has passed two-factor.
+    pub async fn second_factor(
         &self,
         store: &dyn TenantStore,
         token: &SessionToken,
         code: &str,
+        address: IpAddr,
         now: DateTime<Utc>,
-    ) -> Result<bool, AuthError> {
+    ) -> Result<TwoFactor, AuthError> {
         let Some(session) = self.session(store, token, now).await? else {
-            return Ok(false);
+            return Ok(TwoFactor::NoSession);
         };
-        let Some(secret) = &session.staff.totp_secret else {
-            return Ok(false);
+        if self.per_address.check_key(&address).is_err() {
+            return Err(AuthError::TooManyFromAddress);
+        }
+        let staff = &session.staff;
+        if store
+            .staff_login_failures_since(staff.id, now - LOCKOUT_WINDOW)
+            .await?
+            >= ACCOUNT_FAILURES
+        {
+            store.delete_admin_session(&token.hash()).await?;
+            return Ok(TwoFactor::Locked);
+        }
+        let Some(secret) = &staff.totp_secret else {
+            return Ok(TwoFactor::Wrong);
         };
-        let code: String = crate::domain::phone::normalise_digits(code)
+        let digits: String = crate::domain::phone::normalise_digits(code)
             .chars()
             .filter(|c| c.is_ascii_digit())
             .collect();
-        let Some(step) = totp(secret.expose())?.check(&code, now.timestamp().max(0) as u64) else {
-            return Ok(false);
-        };
-        let entry = activity(session.staff.id, "staff.totp_verified", json!({}), now);
-        if !store
-            .accept_totp_step(session.staff.id, step as i64, &entry)
-            .await?
-        {
-            return Ok(false); // replayed
-        }
-        store.mark_admin_session_mfa(&token.hash()).await?;
-        Ok(true)
-    }
-
-    /// A recovery code instead of the TOTP code (each works once).
-    pub async fn use_recovery_code(
-        &self,
-        store: &dyn TenantStore,
-        token: &SessionToken,
-        typed: &str,
-        now: DateTime<Utc>,
-    ) -> Result<bool, AuthError> {
-        let Some(session) = self.session(store, token, now).await? else {
-            return Ok(false);
-        };
-        if session.staff.totp_enabled_at.is_none() {
-            return Ok(false);
-        }
-        let Some(code) = crate::domain::access_code::AccessCode::parse(typed) else {
-            return Ok(false);
-        };
-        let typed = code.display().to_string();
-        for (id, hash) in store.recovery_codes(session.staff.id).await? {
-            if password::verify(typed.clone(), hash).await? {
-                let entry = activity(session.staff.id, "staff.recovery_code_used", json!({}), now);
-                if store.use_recovery_code(id, &entry).await? {
-                    store.mark_admin_session_mfa(&token.hash()).await?;
-                    return Ok(true);
+        let mut passed = false;
+        if digits.len() == 6 {
+            if let Some(step) = totp(secret.expose())?.check(&digits, now.timestamp().max(0) as u64)
+            {
+                let entry = activity(staff.id, "staff.totp_verified", json!({}), now);
+                // A replayed code (same time step) is refused.
+                passed = store
+                    .accept_totp_step(staff.id, step as i64, &entry)
+                    .await?;
+            }
+        } else if staff.totp_enabled_at.is_some() {
+            // Only something shaped like a recovery code costs Argon2id checks.
+            if let Some(rc) = crate::domain::access_code::AccessCode::parse(code) {
+                let typed = rc.display().to_string();
+                for (id, hash) in store.recovery_codes(staff.id).await? {
+                    if password::verify(typed.clone(), hash).await? {
+                        let entry = activity(staff.id, "staff.recovery_code_used", json!({}), now);
+                        passed = store.use_recovery_code(id, &entry).await?;
+                        break;
+                    }
                 }
-                return Ok(false);
             }
         }
-        Ok(false)
+        if !passed {
+            store.record_staff_login_failure(staff.id, now).await?;
+            let failures = store
+                .staff_login_failures_since(staff.id, now - LOCKOUT_WINDOW)
+                .await?;
+            if failures >= ACCOUNT_FAILURES {
+                store.delete_admin_session(&token.hash()).await?;
+                return Ok(TwoFactor::Locked);
+            }
+            return Ok(TwoFactor::Wrong);
+        }
+        // A fresh session: nothing known before the second factor stays valid after it.
+        let id = token.hash();
+        let Some(old) = store.admin_session(&id).await? else {
+            return Ok(TwoFactor::NoSession);
+        };
+        let fresh = SessionToken::generate();
+        let csrf: [u8; 32] = rand::random();
+        let row = AdminSessionRow {
+            staff_id: staff.id,
+            csrf_token: Secret::new(hex::encode(csrf)),
+            mfa_done: true,
+            created_at: old.created_at,
+            last_seen_at: now,
+            expires_at: old.expires_at,
+        };
+        store
+            .create_admin_session(
+                &fresh.hash(),
+                &row,
+                &activity(staff.id, "staff.two_factor_passed", json!({}), now),
+            )
+            .await?;
+        store.delete_admin_session(&id).await?;
+        Ok(TwoFactor::Passed(fresh))
     }
 
     pub async fn sign_out(

@@ -3,7 +3,7 @@
 //! a QR code of the wa.me link that sends the code). Codes are shown once, here.
 //!
 //! Scope: admins any class, branch managers their branch's classes, teachers their own
-//! classes; one guardian by phone is for admins and branch managers.
+//! classes; one guardian by phone is for admins only.
 
 use super::web::{full_session, render, server_error};
 use crate::app::App;
@@ -137,7 +137,9 @@ pub async fn issue(
             }
         }
     } else if !form.phone.trim().is_empty() {
-        if s.staff.role == StaffRole::Teacher {
+        // A phone reaches any guardian of the school: administrators only (others issue
+        // codes class by class, within their scope).
+        if s.staff.role != StaffRole::Admin {
             return (StatusCode::NOT_FOUND, "Not found.").into_response();
         }
         let Ok(phone) = Phone::parse(form.phone.trim(), school.tenant.timezone.phone_region())

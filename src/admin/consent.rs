@@ -171,10 +171,12 @@ async fn answers(
     id: Uuid,
 ) -> Result<Option<Answers>, crate::store::StoreError> {
     let store = school.store.as_ref();
-    let requests = store.consent_requests(id).await?;
-    let Some(first) = requests.first() else {
+    let Some((_, title, deadline_at, _)) =
+        store.consent_forms().await?.into_iter().find(|f| f.0 == id)
+    else {
         return Ok(None);
     };
+    let requests = store.consent_requests(id).await?;
     let classes: HashMap<ClassId, String> = store
         .classes()
         .await?
@@ -187,28 +189,44 @@ async fn answers(
         .into_iter()
         .map(|s| (s.id, s.class_id))
         .collect();
-    let mut tallies: BTreeMap<String, (u32, u32, u32)> = BTreeMap::new();
-    let mut rows = Vec::new();
+    // One answer per child (a child has a request per guardian): approved if any
+    // guardian approved, else declined if any declined, else no answer.
+    let mut per_child: BTreeMap<(String, String, StudentId), String> = BTreeMap::new();
     for r in &requests {
         let class = class_of
             .get(&r.student)
             .and_then(|c| classes.get(c))
             .cloned()
             .unwrap_or_default();
+        let e = per_child
+            .entry((class, r.student_name.clone(), r.student))
+            .or_insert_with(|| "pending".into());
+        let rank = |s: &str| match s {
+            "approved" => 2,
+            "declined" => 1,
+            _ => 0,
+        };
+        if rank(&r.status) > rank(e) {
+            *e = r.status.clone();
+        }
+    }
+    let mut tallies: BTreeMap<String, (u32, u32, u32)> = BTreeMap::new();
+    let mut rows = Vec::new();
+    for ((class, child, _), status) in per_child {
         let t = tallies.entry(class.clone()).or_default();
-        match r.status.as_str() {
+        match status.as_str() {
             "approved" => t.0 += 1,
             "declined" => t.1 += 1,
             _ => t.2 += 1,
         }
-        rows.push((class, r.student_name.clone(), r.status.clone()));
+        rows.push((class, child, status));
     }
     Ok(Some(Answers {
-        title: first.title.clone(),
+        title,
         deadline: school
             .tenant
             .timezone
-            .today(first.deadline_at - chrono::Duration::seconds(1))
+            .today(deadline_at - chrono::Duration::seconds(1))
             .to_string(),
         tallies,
         rows,
@@ -261,7 +279,7 @@ pub async fn csv(State(app): State<App>, headers: HeaderMap, Path(id): Path<Stri
     };
     let mut w = csv::Writer::from_writer(Vec::new());
     let neutral = |c: &str| {
-        if c.starts_with(['=', '+', '-', '@']) {
+        if c.starts_with(['=', '+', '-', '@', '\t', '\r']) {
             format!("'{c}")
         } else {
             c.to_string()

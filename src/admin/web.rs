@@ -7,7 +7,7 @@
 //! `SameSite=Strict`, `Path=/admin`, `Secure` when served over TLS); before sign-in a
 //! `raabta_pre` cookie carries the sign-in form's CSRF token (double submit).
 
-use super::auth::{ActiveSession, AuthError, NextStep, SessionToken};
+use super::auth::{ActiveSession, AuthError, NextStep, SessionToken, TwoFactor};
 use crate::app::App;
 use crate::domain::roster::StaffRole;
 use crate::domain::school::Slug;
@@ -144,6 +144,14 @@ async fn current(
     Ok(session.map(|s| (school, s, token)))
 }
 
+/// The client's address (served with connect info; in-process tests have none).
+fn client_address(extensions: &axum::http::Extensions) -> IpAddr {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]))
+}
+
 pub fn routes(app: &App) -> Router<App> {
     Router::new()
         .route("/admin", get(dashboard))
@@ -271,11 +279,7 @@ async fn login(
     if pre.is_empty() || !ct_eq(&pre, &form.csrf) {
         return (StatusCode::FORBIDDEN, "The form expired; reload the page.").into_response();
     }
-    // The client's address (served with connect info); in-process tests have none.
-    let address: IpAddr = extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let address = client_address(&extensions);
     let school = match Slug::parse(form.school.trim()) {
         Ok(slug) => app.tenancy.school(slug.as_str()).await.ok(),
         Err(_) => None,
@@ -403,6 +407,7 @@ struct CodeForm {
 
 async fn totp_submit(
     State(app): State<App>,
+    extensions: axum::http::Extensions,
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Response {
@@ -414,31 +419,57 @@ async fn totp_submit(
     if !s.csrf_ok(&form.csrf) {
         return (StatusCode::FORBIDDEN, "The form expired; reload the page.").into_response();
     }
-    let store = school.store.as_ref();
-    let now = app.clock.now();
-    let auth = &app.admin_auth;
-    let ok = match auth.verify_totp(store, &token, &form.code, now).await {
-        Ok(true) => true,
-        // A recovery code works only once two-factor is on.
-        Ok(false) => match auth.use_recovery_code(store, &token, &form.code, now).await {
-            Ok(ok) => ok,
-            Err(e) => return server_error(e),
-        },
+    let outcome = app
+        .admin_auth
+        .second_factor(
+            school.store.as_ref(),
+            &token,
+            &form.code,
+            client_address(&extensions),
+            app.clock.now(),
+        )
+        .await;
+    let (status, error) = match outcome {
+        Ok(TwoFactor::Passed(fresh)) => {
+            let mut res = redirect("/admin");
+            let value = format!("{}.{}", school.tenant.slug.as_str(), fresh.expose());
+            res.headers_mut()
+                .append(SET_COOKIE, set_cookie(&app, SESSION_COOKIE, &value, false));
+            return res;
+        }
+        Ok(TwoFactor::NoSession) => return redirect("/admin/login"),
+        Ok(TwoFactor::Locked) => {
+            let mut res = login_form(
+                &app,
+                Some("Too many wrong codes: this account is locked for 15 minutes."),
+                school.tenant.slug.as_str(),
+                "",
+            );
+            *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            res.headers_mut()
+                .append(SET_COOKIE, set_cookie(&app, SESSION_COOKIE, "", true));
+            return res;
+        }
+        Ok(TwoFactor::Wrong) => (
+            StatusCode::UNAUTHORIZED,
+            "That code is not right (or was used already). Try the next one.",
+        ),
+        Err(AuthError::TooManyFromAddress) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many attempts from this address; wait a minute.",
+        ),
         Err(e) => return server_error(e),
     };
-    if ok {
-        return redirect("/admin");
-    }
     let mut res = render(
         "totp.html",
         context! {
             signed_in => true,
             csrf => s.csrf_token.expose(),
             school => school.tenant.name,
-            error => "That code is not right (or was used already). Try the next one.",
+            error => error,
         },
     );
-    *res.status_mut() = StatusCode::UNAUTHORIZED;
+    *res.status_mut() = status;
     res
 }
 
@@ -478,8 +509,10 @@ async fn enrol_start(
     }
     // Someone already past two-factor must not be able to swap it from a half-signed-in
     // session; re-enrolment happens only from a full session or before the first one.
-    if s.staff.totp_enabled_at.is_some() && !s.mfa_done {
-        return redirect("/admin/2fa");
+    // Once two-factor is on it is not set up again here (a lost phone uses a
+    // recovery code).
+    if s.staff.totp_enabled_at.is_some() {
+        return redirect(if s.mfa_done { "/admin" } else { "/admin/2fa" });
     }
     let email = s.staff.email.clone();
     match app

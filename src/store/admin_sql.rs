@@ -201,18 +201,21 @@ macro_rules! admin_store_impl {
                     Ok(done.rows_affected())
                 }
 
-                async fn set_totp_secret(&self, staff: StaffId, secret: &[u8]) -> Result<()> {
+                async fn set_totp_secret(&self, staff: StaffId, secret: &[u8]) -> Result<bool> {
                     let enc = self.keys.encrypt(field("staff_users", "totp_secret_enc", staff.0), secret)?;
                     let mut tx = self.begin().await?;
-                    sqlx::query(
-                        "UPDATE staff_users SET totp_secret_enc = $2, totp_enabled_at = NULL, totp_last_step = NULL WHERE id = $1",
+                    let done_rows = sqlx::query(
+                        // Only before two-factor is on: an active second factor is never swapped
+                        // (a lost phone uses a recovery code; a reset is an admin action).
+                        "UPDATE staff_users SET totp_secret_enc = $2, totp_last_step = NULL WHERE id = $1 AND totp_enabled_at IS NULL",
                     )
                     .bind(staff.0)
                     .bind(enc)
                     .execute(&mut *tx)
-                    .await?;
+                    .await?
+                    .rows_affected();
                     tx.commit().await?;
-                    Ok(())
+                    Ok(done_rows == 1)
                 }
 
                 async fn accept_totp_step(&self, staff: StaffId, step: i64, activity: &ActivityEntry) -> Result<bool> {

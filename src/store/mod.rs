@@ -1113,8 +1113,9 @@ pub trait AdminStore: Send + Sync {
         staff: crate::domain::StaffId,
         activity: &ActivityEntry,
     ) -> Result<u64>;
-    /// Stores a new (not yet confirmed) TOTP secret, encrypted.
-    async fn set_totp_secret(&self, staff: crate::domain::StaffId, secret: &[u8]) -> Result<()>;
+    /// Stores a new (not yet confirmed) TOTP secret, encrypted. False once two-factor is
+    /// on: an active second factor is never replaced this way.
+    async fn set_totp_secret(&self, staff: crate::domain::StaffId, secret: &[u8]) -> Result<bool>;
     /// Accepts a TOTP time step if it is newer than the last accepted one (no replay);
     /// confirms enrolment on first use. False if the step was used already.
     async fn accept_totp_step(

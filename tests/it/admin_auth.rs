@@ -3,7 +3,7 @@
 
 use crate::support::TestEnv;
 use chrono::{Duration, Utc};
-use raabta::admin::auth::{Auth, AuthError, NextStep, SessionToken};
+use raabta::admin::auth::{Auth, AuthError, NextStep, SessionToken, TwoFactor};
 use raabta::domain::activity::ActivityEntry;
 use raabta::domain::roster::{StaffRole, StaffUser};
 use raabta::domain::StaffId;
@@ -106,14 +106,23 @@ async fn sign_in_two_factor_and_sessions(env: &TestEnv) {
     // one is derived from the right one).
     let right = Auth::current_code(secret.expose(), now).unwrap();
     let wrong = format!("{:06}", (right.parse::<u32>().unwrap() + 1) % 1_000_000);
-    assert!(!auth
-        .verify_totp(store, &a.token, &wrong, now)
-        .await
-        .unwrap());
+    let sf = |token: SessionToken, code: String| {
+        let auth = &auth;
+        async move {
+            auth.second_factor(store, &token, &code, ip(1), now)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(matches!(sf(a.token.clone(), wrong).await, TwoFactor::Wrong));
     let code = Auth::current_code(secret.expose(), now).unwrap();
-    assert!(auth.verify_totp(store, &a.token, &code, now).await.unwrap());
+    let TwoFactor::Passed(fresh) = sf(a.token.clone(), code.clone()).await else {
+        panic!("the right code passes")
+    };
+    // The session was replaced: the old token is gone, the new one has passed.
+    assert!(auth.session(store, &a.token, now).await.unwrap().is_none());
     assert!(
-        auth.session(store, &a.token, now)
+        auth.session(store, &fresh, now)
             .await
             .unwrap()
             .unwrap()
@@ -125,31 +134,56 @@ async fn sign_in_two_factor_and_sessions(env: &TestEnv) {
         .await
         .unwrap();
     assert_eq!(again.next, NextStep::Totp);
-    assert!(!auth
-        .verify_totp(store, &again.token, &code, now)
-        .await
-        .unwrap());
+    assert!(matches!(
+        sf(again.token.clone(), code.clone()).await,
+        TwoFactor::Wrong
+    ));
     // A recovery code works once.
     let rc = enrol.recovery_codes[3].expose().clone();
-    assert!(auth
-        .use_recovery_code(store, &again.token, &rc, now)
-        .await
-        .unwrap());
+    let TwoFactor::Passed(again_token) = sf(again.token.clone(), rc.clone()).await else {
+        panic!("a recovery code passes")
+    };
     let third = auth
         .sign_in(store, "head@auth.test", "correct horse battery", ip(1), now)
         .await
         .unwrap();
-    assert!(!auth
-        .use_recovery_code(store, &third.token, &rc, now)
-        .await
-        .unwrap());
-
-    // CSRF tokens belong to the session.
+    assert!(matches!(
+        sf(third.token.clone(), rc.clone()).await,
+        TwoFactor::Wrong
+    ));
+    // Two-factor cannot be set up again once it is on.
     let s = auth
-        .session(store, &again.token, now)
+        .session(store, &again_token, now)
         .await
         .unwrap()
         .unwrap();
+    assert!(auth
+        .begin_enrolment(store, &s.staff, "head@auth.test", "Raabta", now)
+        .await
+        .is_err());
+    // Wrong codes count like wrong passwords: the account locks and the session ends.
+    let mut locked = false;
+    for _ in 0..5 {
+        if let TwoFactor::Locked = sf(third.token.clone(), "000000".into()).await {
+            locked = true;
+            break;
+        }
+    }
+    assert!(locked);
+    assert!(auth
+        .session(store, &third.token, now)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(matches!(
+        auth.sign_in(store, "head@auth.test", "correct horse battery", ip(1), now)
+            .await,
+        Err(AuthError::Locked)
+    ));
+    let again = again_token.clone();
+
+    // CSRF tokens belong to the session.
+    let s = auth.session(store, &again, now).await.unwrap().unwrap();
     assert!(s.csrf_ok(&s.csrf_token.expose().clone()));
     assert!(!s.csrf_ok(""));
     assert!(!s.csrf_ok(&"0".repeat(64)));
@@ -165,24 +199,16 @@ async fn sign_in_two_factor_and_sessions(env: &TestEnv) {
     let mut at = now;
     for _ in 0..35 {
         at += Duration::minutes(20);
-        assert!(auth
-            .session(store, &again.token, at)
-            .await
-            .unwrap()
-            .is_some());
+        assert!(auth.session(store, &again, at).await.unwrap().is_some());
     }
     assert!(auth
-        .session(store, &again.token, now + Duration::hours(12))
+        .session(store, &again, now + Duration::hours(12))
         .await
         .unwrap()
         .is_none());
     // Sign out everywhere ends every other session of the account.
     assert!(auth.sign_out_everywhere(store, admin, now).await.unwrap() >= 1);
-    assert!(auth
-        .session(store, &third.token, now)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(auth.session(store, &fresh, now).await.unwrap().is_none());
     // A made-up cookie is nobody.
     assert!(auth
         .session(store, &SessionToken::from_cookie("forged"), now)

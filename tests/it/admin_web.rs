@@ -237,6 +237,12 @@ async fn admin_signs_in_with_two_factor(env: &TestEnv) {
     )
     .await;
     assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/admin"));
+    // A new session replaces the half-signed-in one.
+    assert_eq!(
+        call(env, "GET", "/admin", &session, &[]).await.location(),
+        "/admin/login"
+    );
+    let session = value(&r.cookie("raabta_admin").unwrap());
     let dash = call(env, "GET", "/admin", &session, &[]).await;
     assert_eq!(dash.status, StatusCode::OK);
     assert!(
@@ -336,7 +342,8 @@ async fn admin_cookie(
     )
     .await;
     assert_eq!(r.location(), "/admin");
-    session
+    // Passing two-factor replaces the session.
+    value(&r.cookie("raabta_admin").unwrap())
 }
 
 async fn leave_requests_are_scoped_and_decisions_reach_the_parent(env: &TestEnv) {
