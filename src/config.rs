@@ -56,6 +56,7 @@ struct Raw {
     telegram_rate: Option<u32>,
     send_lease_seconds: Option<u64>,
     flows_dir: Option<PathBuf>,
+    client_ip_header: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -81,6 +82,9 @@ pub struct Config {
     pub send_lease_seconds: u64,
     /// Flow files and their texts (`flows/` beside the binary's working directory).
     pub flows_dir: PathBuf,
+    /// A header set by a trusted proxy with the client's address (e.g. `fly-client-ip`);
+    /// without it the TCP peer address is used (sign-in limits per address).
+    pub client_ip_header: Option<String>,
 }
 
 impl Config {
@@ -143,6 +147,10 @@ impl Config {
             telegram_rate: raw.telegram_rate.unwrap_or(30).max(1),
             send_lease_seconds: raw.send_lease_seconds.unwrap_or(60).max(1),
             flows_dir: raw.flows_dir.unwrap_or_else(|| PathBuf::from("flows")),
+            client_ip_header: raw
+                .client_ip_header
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty()),
         })
     }
 

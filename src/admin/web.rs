@@ -144,8 +144,19 @@ async fn current(
     Ok(session.map(|s| (school, s, token)))
 }
 
-/// The client's address (served with connect info; in-process tests have none).
-fn client_address(extensions: &axum::http::Extensions) -> IpAddr {
+/// The client's address: the trusted proxy's header when configured
+/// (`RAABTA_CLIENT_IP_HEADER`), else the TCP peer (in-process tests have neither).
+fn client_address(app: &App, headers: &HeaderMap, extensions: &axum::http::Extensions) -> IpAddr {
+    if let Some(name) = &app.config.client_ip_header {
+        if let Some(ip) = headers
+            .get(name.as_str())
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse::<IpAddr>().ok())
+        {
+            return ip;
+        }
+    }
     extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())
@@ -279,7 +290,7 @@ async fn login(
     if pre.is_empty() || !ct_eq(&pre, &form.csrf) {
         return (StatusCode::FORBIDDEN, "The form expired; reload the page.").into_response();
     }
-    let address = client_address(&extensions);
+    let address = client_address(&app, &headers, &extensions);
     let school = match Slug::parse(form.school.trim()) {
         Ok(slug) => app.tenancy.school(slug.as_str()).await.ok(),
         Err(_) => None,
@@ -425,7 +436,7 @@ async fn totp_submit(
             school.store.as_ref(),
             &token,
             &form.code,
-            client_address(&extensions),
+            client_address(&app, &headers, &extensions),
             app.clock.now(),
         )
         .await;

@@ -1101,3 +1101,59 @@ async fn consent_forms_are_sent_and_tallied(env: &TestEnv) {
     assert!(csv.body.contains("no answer"));
 }
 crate::on_both_backends!(consent_forms_are_sent_and_tallied);
+
+/// Behind a trusted proxy the limit per address uses the proxy's client-address header.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_address_limit_reads_the_trusted_proxy_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = crate::support::test_config(dir.path());
+    config.client_ip_header = Some("x-client-ip".into());
+    let app = raabta::app::App::build(config).await.unwrap();
+    let post = |ip: String| {
+        let app = app.clone();
+        async move {
+            let req = Request::builder()
+                .method("POST")
+                .uri("/admin/login")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("cookie", "raabta_pre=abc")
+                .header("x-client-ip", ip)
+                .body(Body::from(
+                    "csrf=abc&school=no-such&email=a%40b.c&password=x",
+                ))
+                .unwrap();
+            app.router().oneshot(req).await.unwrap().status()
+        }
+    };
+    // The unknown school answers 401 without touching the limiter; use a real school.
+    let new =
+        raabta::domain::school::NewTenant::new("proxy-school", "P", "Asia/Karachi", "en").unwrap();
+    app.tenancy.create(new).await.unwrap();
+    let post_school = |ip: &'static str| {
+        let app = app.clone();
+        async move {
+            let req = Request::builder()
+                .method("POST")
+                .uri("/admin/login")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("cookie", "raabta_pre=abc")
+                .header("x-client-ip", ip)
+                .body(Body::from(
+                    "csrf=abc&school=proxy-school&email=a%40b.c&password=x",
+                ))
+                .unwrap();
+            app.router().oneshot(req).await.unwrap().status()
+        }
+    };
+    assert_eq!(post("10.1.1.1".into()).await, StatusCode::UNAUTHORIZED);
+    let mut limited = false;
+    for _ in 0..25 {
+        if post_school("10.9.9.9").await == StatusCode::TOO_MANY_REQUESTS {
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited, "one client address is limited");
+    // Another client behind the same proxy is not.
+    assert_eq!(post_school("10.8.8.8").await, StatusCode::UNAUTHORIZED);
+}
