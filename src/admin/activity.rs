@@ -1,7 +1,7 @@
 //! The activity log: who did what and when, filtered by actor, action and dates, with a
 //! CSV export. Administrators only (it spans the whole school).
 
-use super::web::{full_session, render, server_error};
+use super::web::{csv_cell, full_session, not_found, render, server_error};
 use crate::app::App;
 use crate::domain::roster::StaffRole;
 use crate::store::ActivityFilter;
@@ -56,7 +56,7 @@ pub async fn page(State(app): State<App>, headers: HeaderMap, Query(q): Query<Fi
         Err(r) => return r,
     };
     if s.staff.role != StaffRole::Admin {
-        return (StatusCode::NOT_FOUND, "Not found.").into_response();
+        return not_found();
     }
     let filter = match parse(&q) {
         Ok(f) => f,
@@ -98,7 +98,7 @@ pub async fn csv(State(app): State<App>, headers: HeaderMap, Query(q): Query<Fil
         Err(r) => return r,
     };
     if s.staff.role != StaffRole::Admin {
-        return (StatusCode::NOT_FOUND, "Not found.").into_response();
+        return not_found();
     }
     let filter = match parse(&q) {
         Ok(f) => f,
@@ -129,16 +129,7 @@ pub async fn csv(State(app): State<App>, headers: HeaderMap, Query(q): Query<Fil
     }
     for row in rows {
         // A cell starting with = + - @ would run as a formula in a spreadsheet.
-        let safe: Vec<String> = row
-            .into_iter()
-            .map(|c| {
-                if c.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-                    format!("'{c}")
-                } else {
-                    c
-                }
-            })
-            .collect();
+        let safe: Vec<String> = row.iter().map(|c| csv_cell(c)).collect();
         if let Err(e) = w.write_record(&safe) {
             return server_error(e);
         }

@@ -77,6 +77,12 @@ impl SessionToken {
     }
 }
 
+/// Equal strings, compared in constant time (tokens, signatures).
+pub fn ct_eq(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
 /// What the person must do after the password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NextStep {
@@ -116,9 +122,7 @@ pub struct ActiveSession {
 impl ActiveSession {
     /// The form's CSRF token matches this session's (constant time).
     pub fn csrf_ok(&self, submitted: &str) -> bool {
-        use subtle::ConstantTimeEq;
-        let expected = self.csrf_token.expose().as_bytes();
-        expected.len() == submitted.len() && bool::from(expected.ct_eq(submitted.as_bytes()))
+        ct_eq(self.csrf_token.expose(), submitted)
     }
 }
 

@@ -5,13 +5,12 @@
 //! Scope: admins any class, branch managers their branch's classes, teachers their own
 //! classes; one guardian by phone is for admins only.
 
-use super::web::{full_session, render, server_error};
+use super::web::{csrf_rejected, full_session, not_found, render, server_error, visible_classes};
 use crate::app::App;
 use crate::domain::message::Provider;
 use crate::domain::phone::Phone;
 use crate::domain::roster::{ContactRef, StaffRole};
 use crate::domain::{ClassId, GuardianId};
-use crate::store::ClassRow;
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -22,31 +21,12 @@ use std::collections::BTreeMap;
 /// Most codes one request may issue (a big class is well below).
 const MAX_CODES: usize = 300;
 
-async fn visible_classes(
-    app: &App,
-    school: &crate::store::tenancy::School,
-    s: &super::auth::ActiveSession,
-) -> Result<Vec<ClassRow>, crate::store::StoreError> {
-    let store = school.store.as_ref();
-    let _ = app;
-    Ok(match s.staff.role {
-        StaffRole::Admin => store.classes().await?,
-        StaffRole::BranchManager => store
-            .classes()
-            .await?
-            .into_iter()
-            .filter(|c| Some(c.branch) == s.staff.branch)
-            .collect(),
-        StaffRole::Teacher => store.classes_of_staff(s.staff.id).await?,
-    })
-}
-
 pub async fn page(State(app): State<App>, headers: HeaderMap) -> Response {
     let (school, s, _) = match full_session(&app, &headers).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let classes = match visible_classes(&app, &school, &s).await {
+    let classes = match visible_classes(school.store.as_ref(), &s).await {
         Ok(c) => c,
         Err(e) => return server_error(e),
     };
@@ -96,7 +76,7 @@ pub async fn issue(
         Err(r) => return r,
     };
     if !s.csrf_ok(&form.csrf) {
-        return (StatusCode::FORBIDDEN, "The form expired; reload the page.").into_response();
+        return csrf_rejected();
     }
     let days: i64 = match form.days.trim() {
         "" => 14,
@@ -112,12 +92,12 @@ pub async fn issue(
         let Ok(class) = form.class.trim().parse::<uuid::Uuid>().map(ClassId) else {
             return bad("Unknown class.");
         };
-        let classes = match visible_classes(&app, &school, &s).await {
+        let classes = match visible_classes(school.store.as_ref(), &s).await {
             Ok(c) => c,
             Err(e) => return server_error(e),
         };
         if !classes.iter().any(|c| c.id == class) {
-            return (StatusCode::NOT_FOUND, "Not found.").into_response();
+            return not_found();
         }
         let students = match store.students().await {
             Ok(st) => st,
@@ -140,7 +120,7 @@ pub async fn issue(
         // A phone reaches any guardian of the school: administrators only (others issue
         // codes class by class, within their scope).
         if s.staff.role != StaffRole::Admin {
-            return (StatusCode::NOT_FOUND, "Not found.").into_response();
+            return not_found();
         }
         let Ok(phone) = Phone::parse(form.phone.trim(), school.tenant.timezone.phone_region())
         else {

@@ -3,9 +3,11 @@
 //! reminders and answers go through the flow engine (`consent` flow). Administrators
 //! only for now.
 
-use super::web::{full_session, redirect, render, server_error};
+use super::web::{
+    csrf_rejected, csv_cell, full_session, not_found, redirect, render, server_error,
+    staff_activity,
+};
 use crate::app::App;
-use crate::domain::activity::ActivityEntry;
 use crate::domain::roster::StaffRole;
 use crate::domain::{ClassId, StudentId};
 use crate::store::NewConsentForm;
@@ -18,10 +20,6 @@ use minijinja::context;
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
-
-fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, "Not found.").into_response()
-}
 
 pub async fn list(State(app): State<App>, headers: HeaderMap) -> Response {
     let (school, s, _) = match full_session(&app, &headers).await {
@@ -79,7 +77,7 @@ pub async fn create(
         }
     }
     if !s.csrf_ok(fields.get("csrf").map(String::as_str).unwrap_or("")) {
-        return (StatusCode::FORBIDDEN, "The form expired; reload the page.").into_response();
+        return csrf_rejected();
     }
     if s.staff.role != StaffRole::Admin {
         return not_found();
@@ -134,14 +132,7 @@ pub async fn create(
     if classes.is_empty() {
         return bad("Choose at least one class.");
     }
-    let mut entry = ActivityEntry::now(
-        &format!("staff:{}", s.staff.id.0),
-        "consent_form.send",
-        None,
-        "admin",
-        json!({}),
-    );
-    entry.at = now;
+    let entry = staff_activity(&s, "consent_form.send", None, json!({}), now);
     let new = NewConsentForm {
         title: title.to_string(),
         description: description.to_string(),
@@ -278,13 +269,7 @@ pub async fn csv(State(app): State<App>, headers: HeaderMap, Path(id): Path<Stri
         Err(e) => return server_error(e),
     };
     let mut w = csv::Writer::from_writer(Vec::new());
-    let neutral = |c: &str| {
-        if c.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-            format!("'{c}")
-        } else {
-            c.to_string()
-        }
-    };
+
     if let Err(e) = w.write_record(["class", "child", "answer"]) {
         return server_error(e);
     }
@@ -294,7 +279,7 @@ pub async fn csv(State(app): State<App>, headers: HeaderMap, Path(id): Path<Stri
         } else {
             status.as_str()
         };
-        if let Err(e) = w.write_record([neutral(class), neutral(child), answer.to_string()]) {
+        if let Err(e) = w.write_record([csv_cell(class), csv_cell(child), answer.to_string()]) {
             return server_error(e);
         }
     }

@@ -6,9 +6,10 @@
 //! class); other roles get 404.
 
 use super::auth::ActiveSession;
-use super::web::{full_session, redirect, render, server_error};
+use super::web::{
+    csrf_rejected, full_session, not_found, redirect, render, server_error, staff_activity,
+};
 use crate::app::App;
-use crate::domain::activity::ActivityEntry;
 use crate::domain::message::{OutboundMessage, OutboundMode};
 use crate::domain::roster::{ContactRef, StaffRole};
 use crate::store::TenantStore;
@@ -19,10 +20,6 @@ use minijinja::context;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
-
-fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, "Not found.").into_response()
-}
 
 fn allowed(s: &ActiveSession) -> bool {
     s.staff.role == StaffRole::Admin
@@ -146,7 +143,7 @@ pub async fn reply(
         Err(r) => return r,
     };
     if !s.csrf_ok(&form.csrf) {
-        return (StatusCode::FORBIDDEN, "The form expired; reload the page.").into_response();
+        return csrf_rejected();
     }
     let Ok(id) = id.parse::<Uuid>() else {
         return not_found();
@@ -169,14 +166,13 @@ pub async fn reply(
         Err(e) => return server_error(e),
     }
     let now = app.clock.now();
-    let mut entry = ActivityEntry::now(
-        &format!("staff:{}", s.staff.id.0),
+    let entry = staff_activity(
+        &s,
         "conversation.reply",
         Some(format!("conversation:{id}")),
-        "admin",
         json!({}),
+        now,
     );
-    entry.at = now;
     // Through the provider: the sender checks the 24-hour window when it sends and turns
     // the reply into a template or a manual link for staff if it has closed.
     let key = format!("staff-reply:{}", Uuid::now_v7());
@@ -214,7 +210,7 @@ pub async fn hand_back(
         Err(r) => return r,
     };
     if !s.csrf_ok(&form.csrf) {
-        return (StatusCode::FORBIDDEN, "The form expired; reload the page.").into_response();
+        return csrf_rejected();
     }
     let Ok(id) = id.parse::<Uuid>() else {
         return not_found();
@@ -222,14 +218,13 @@ pub async fn hand_back(
     if !allowed(&s) {
         return not_found();
     }
-    let mut entry = ActivityEntry::now(
-        &format!("staff:{}", s.staff.id.0),
+    let entry = staff_activity(
+        &s,
         "conversation.hand_back",
         Some(format!("conversation:{id}")),
-        "admin",
         json!({}),
+        app.clock.now(),
     );
-    entry.at = app.clock.now();
     match school.store.hand_back(id, &entry).await {
         Ok(_) => {
             app.wake_worker();

@@ -6,9 +6,10 @@
 //! their classes. Anything outside the scope answers 404, as if it did not exist.
 
 use super::auth::ActiveSession;
-use super::web::{full_session, redirect, render, server_error};
+use super::web::{
+    csrf_rejected, full_session, not_found, redirect, render, server_error, staff_activity,
+};
 use crate::app::App;
-use crate::domain::activity::ActivityEntry;
 use crate::domain::roster::StaffRole;
 use crate::domain::ClassId;
 use crate::store::{LeaveRequestView, TenantStore};
@@ -25,35 +26,21 @@ use uuid::Uuid;
 /// How long a signed attachment link works.
 pub const ATTACHMENT_LINK_SECONDS: i64 = 300;
 
-fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, "Not found.").into_response()
-}
-
 /// The classes this person may see; None means the whole school.
-async fn visible_classes(
+async fn visible_classes_set(
     store: &dyn TenantStore,
     s: &ActiveSession,
 ) -> Result<Option<HashSet<ClassId>>, crate::store::StoreError> {
-    Ok(match s.staff.role {
-        StaffRole::Admin => None,
-        StaffRole::BranchManager => Some(
-            store
-                .classes()
-                .await?
-                .into_iter()
-                .filter(|c| Some(c.branch) == s.staff.branch)
-                .map(|c| c.id)
-                .collect(),
-        ),
-        StaffRole::Teacher => Some(
-            store
-                .classes_of_staff(s.staff.id)
-                .await?
-                .into_iter()
-                .map(|c| c.id)
-                .collect(),
-        ),
-    })
+    if s.staff.role == StaffRole::Admin {
+        return Ok(None);
+    }
+    Ok(Some(
+        super::web::visible_classes(store, s)
+            .await?
+            .into_iter()
+            .map(|c| c.id)
+            .collect(),
+    ))
 }
 
 fn visible(scope: &Option<HashSet<ClassId>>, r: &LeaveRequestView) -> bool {
@@ -83,7 +70,7 @@ pub async fn list(
     let store = school.store.as_ref();
     let (rows, scope) = match (
         store.leave_requests(filter).await,
-        visible_classes(store, &s).await,
+        visible_classes_set(store, &s).await,
     ) {
         (Ok(r), Ok(sc)) => (r, sc),
         (Err(e), _) | (_, Err(e)) => return server_error(e),
@@ -124,7 +111,7 @@ async fn in_scope_request(
     let Some(r) = store.leave_request_by_id(id).await? else {
         return Ok(None);
     };
-    let scope = visible_classes(store, s).await?;
+    let scope = visible_classes_set(store, s).await?;
     Ok(visible(&scope, &r).then_some(r))
 }
 
@@ -181,7 +168,7 @@ pub async fn decide(
         Err(r) => return r,
     };
     if !s.csrf_ok(&form.csrf) {
-        return (StatusCode::FORBIDDEN, "The form expired; reload the page.").into_response();
+        return csrf_rejected();
     }
     let Ok(id) = id.parse::<Uuid>() else {
         return not_found();
@@ -206,18 +193,17 @@ pub async fn decide(
         Err(e) => return server_error(e),
     }
     let now = app.clock.now();
-    let mut entry = ActivityEntry::now(
-        &format!("staff:{}", s.staff.id.0),
+    let entry = staff_activity(
+        &s,
         if approve {
             "leave_request.approve"
         } else {
             "leave_request.reject"
         },
         Some(format!("leave_request:{id}")),
-        "admin",
         json!({ "note": !note.is_empty() }),
+        now,
     );
-    entry.at = now;
     let note = (!note.is_empty()).then_some(note);
     match store.decide_leave(id, approve, note, &entry, now).await {
         // Decided already (by someone else, or a second click): the page shows the outcome.

@@ -1,13 +1,14 @@
 //! The outbox page: dead-lettered messages (try again) and manual wa.me links waiting
 //! for staff. Administrators only.
 
-use super::web::{full_session, redirect, render, server_error};
+use super::web::{
+    csrf_rejected, full_session, not_found, redirect, render, server_error, staff_activity,
+};
 use crate::app::App;
-use crate::domain::activity::ActivityEntry;
 use crate::domain::roster::StaffRole;
 use axum::extract::{Form, Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use minijinja::context;
 use serde::Deserialize;
 use serde_json::json;
@@ -21,7 +22,7 @@ pub async fn page(State(app): State<App>, headers: HeaderMap) -> Response {
         Err(r) => return r,
     };
     if s.staff.role != StaffRole::Admin {
-        return (StatusCode::NOT_FOUND, "Not found.").into_response();
+        return not_found();
     }
     let rows = match school.store.outbox().await {
         Ok(r) => r,
@@ -72,29 +73,28 @@ pub async fn retry(
         Err(r) => return r,
     };
     if !s.csrf_ok(&form.csrf) {
-        return (StatusCode::FORBIDDEN, "The form expired; reload the page.").into_response();
+        return csrf_rejected();
     }
     if s.staff.role != StaffRole::Admin {
-        return (StatusCode::NOT_FOUND, "Not found.").into_response();
+        return not_found();
     }
     let Ok(id) = id.parse::<Uuid>() else {
-        return (StatusCode::NOT_FOUND, "Not found.").into_response();
+        return not_found();
     };
     let now = app.clock.now();
-    let mut entry = ActivityEntry::now(
-        &format!("staff:{}", s.staff.id.0),
+    let entry = staff_activity(
+        &s,
         "outbox.retry",
         Some(format!("outbox:{id}")),
-        "admin",
         json!({}),
+        now,
     );
-    entry.at = now;
     match school.store.retry_outbox(id, &entry, now).await {
         Ok(true) => {
             app.wake_worker();
             redirect("/admin/outbox")
         }
-        Ok(false) => (StatusCode::NOT_FOUND, "Not found.").into_response(),
+        Ok(false) => not_found(),
         Err(e) => server_error(e),
     }
 }

@@ -84,6 +84,62 @@ pub(super) fn server_error(e: impl std::fmt::Display) -> Response {
     (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong.").into_response()
 }
 
+/// Anything outside the person's scope answers as if it did not exist.
+pub(super) fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "Not found.").into_response()
+}
+
+/// A state-changing form without this session's CSRF token.
+pub(super) fn csrf_rejected() -> Response {
+    (StatusCode::FORBIDDEN, "The form expired; reload the page.").into_response()
+}
+
+/// An activity entry for something a signed-in staff member did in the admin.
+pub(super) fn staff_activity(
+    s: &ActiveSession,
+    action: &str,
+    subject: Option<String>,
+    details: serde_json::Value,
+    at: chrono::DateTime<chrono::Utc>,
+) -> crate::domain::activity::ActivityEntry {
+    let mut e = crate::domain::activity::ActivityEntry::now(
+        &format!("staff:{}", s.staff.id.0),
+        action,
+        subject,
+        "admin",
+        details,
+    );
+    e.at = at;
+    e
+}
+
+/// The classes this person may see: the whole school (admin), their branch's classes
+/// (branch manager) or their own classes (teacher).
+pub(super) async fn visible_classes(
+    store: &dyn crate::store::TenantStore,
+    s: &ActiveSession,
+) -> Result<Vec<crate::store::ClassRow>, crate::store::StoreError> {
+    Ok(match s.staff.role {
+        StaffRole::Admin => store.classes().await?,
+        StaffRole::BranchManager => store
+            .classes()
+            .await?
+            .into_iter()
+            .filter(|c| Some(c.branch) == s.staff.branch)
+            .collect(),
+        StaffRole::Teacher => store.classes_of_staff(s.staff.id).await?,
+    })
+}
+
+/// A CSV cell that a spreadsheet would run as a formula is prefixed with a quote.
+pub(super) fn csv_cell(c: &str) -> String {
+    if c.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{c}")
+    } else {
+        c.to_string()
+    }
+}
+
 pub(super) fn redirect(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(LOCATION, to.to_string())]).into_response()
 }
@@ -112,11 +168,6 @@ fn set_cookie(app: &App, name: &str, value: &str, clear: bool) -> HeaderValue {
         c.push_str("; Secure");
     }
     HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
-}
-
-fn ct_eq(a: &str, b: &str) -> bool {
-    use subtle::ConstantTimeEq;
-    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
 /// The school and session behind the request's cookie, if any and still valid.
@@ -287,8 +338,8 @@ async fn login(
     Form(form): Form<LoginForm>,
 ) -> Response {
     let pre = cookie(&headers, PRE_COOKIE).unwrap_or_default();
-    if pre.is_empty() || !ct_eq(&pre, &form.csrf) {
-        return (StatusCode::FORBIDDEN, "The form expired; reload the page.").into_response();
+    if pre.is_empty() || !super::auth::ct_eq(&pre, &form.csrf) {
+        return csrf_rejected();
     }
     let address = client_address(&app, &headers, &extensions);
     let school = match Slug::parse(form.school.trim()) {
@@ -428,7 +479,7 @@ async fn totp_submit(
         Err(e) => return server_error(e),
     };
     if !s.csrf_ok(&form.csrf) {
-        return (StatusCode::FORBIDDEN, "The form expired; reload the page.").into_response();
+        return csrf_rejected();
     }
     let outcome = app
         .admin_auth
@@ -516,7 +567,7 @@ async fn enrol_start(
         Err(e) => return server_error(e),
     };
     if !s.csrf_ok(&form.csrf) {
-        return (StatusCode::FORBIDDEN, "The form expired; reload the page.").into_response();
+        return csrf_rejected();
     }
     // Someone already past two-factor must not be able to swap it from a half-signed-in
     // session; re-enrolment happens only from a full session or before the first one.
@@ -559,7 +610,7 @@ async fn logout(
 ) -> Response {
     if let Ok(Some((school, s, token))) = current(&app, &headers).await {
         if !s.csrf_ok(&form.csrf) {
-            return (StatusCode::FORBIDDEN, "The form expired; reload the page.").into_response();
+            return csrf_rejected();
         }
         if let Err(e) = app.admin_auth.sign_out(school.store.as_ref(), &token).await {
             return server_error(e);
@@ -581,7 +632,7 @@ async fn logout_everywhere(
         Err(r) => return r,
     };
     if !s.csrf_ok(&form.csrf) {
-        return (StatusCode::FORBIDDEN, "The form expired; reload the page.").into_response();
+        return csrf_rejected();
     }
     if let Err(e) = app
         .admin_auth
