@@ -198,15 +198,7 @@ impl Simulator {
         let Some(conv) = self.conversation().await? else {
             return Ok(Vec::new());
         };
-        let driver = crate::worker::driver::FlowDriver {
-            lib: self.app.flows.clone(),
-            school: crate::worker::driver::SchoolInfo {
-                name: self.tenant.name.clone(),
-                timezone: self.tenant.timezone.clone(),
-                locale: self.tenant.locale,
-            },
-            global_logins: self.app.login_limiter.clone(),
-        };
+        let driver = crate::worker::driver::FlowDriver::for_tenant(&self.app, &self.tenant);
         for _ in 0..50 {
             let now = self.app.clock.now();
             let fired = self.store.fire_due_timers(now, Some(conv)).await?

@@ -39,7 +39,7 @@ pub async fn list(State(app): State<App>, headers: HeaderMap) -> Response {
         .into_iter()
         .map(|(id, title, deadline, _)| {
             context! { id => id.to_string(), title => title,
-            deadline => tz.today(deadline - chrono::Duration::seconds(1)).to_string() }
+            deadline => tz.last_day(deadline).to_string() }
         })
         .collect();
     let classes: Vec<_> = classes
@@ -96,15 +96,7 @@ pub async fn create(
     else {
         return bad("Choose the last day for answers.");
     };
-    let Some(deadline_at) = day
-        .succ_opt()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .and_then(|t| {
-            t.and_local_timezone(school.tenant.timezone.utc_offset())
-                .single()
-        })
-        .map(|t| t.with_timezone(&chrono::Utc))
-    else {
+    let Some(deadline_at) = school.tenant.timezone.end_of_day(day) else {
         return bad("Choose the last day for answers.");
     };
     let now = app.clock.now();
@@ -214,11 +206,7 @@ async fn answers(
     }
     Ok(Some(Answers {
         title,
-        deadline: school
-            .tenant
-            .timezone
-            .today(deadline_at - chrono::Duration::seconds(1))
-            .to_string(),
+        deadline: school.tenant.timezone.last_day(deadline_at).to_string(),
         tallies,
         rows,
     }))

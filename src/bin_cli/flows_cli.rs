@@ -200,12 +200,10 @@ pub async fn consent(config: Config, cmd: ConsentCmd) -> anyhow::Result<()> {
             }
             let day = chrono::NaiveDate::parse_from_str(deadline.trim(), "%Y-%m-%d")
                 .map_err(|_| anyhow::anyhow!("--deadline must be a date like 2026-12-15"))?;
-            let offset = school.tenant.timezone.utc_offset();
-            let end_of_day = day
-                .succ_opt()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-                .and_then(|t| t.and_local_timezone(offset).single())
-                .map(|t| t.with_timezone(&chrono::Utc))
+            let end_of_day = school
+                .tenant
+                .timezone
+                .end_of_day(day)
                 .context("--deadline is out of range")?;
             let now = app.clock.now();
             if end_of_day <= now {

@@ -139,6 +139,18 @@ impl Timezone {
         chrono::FixedOffset::east_opt(hours * 3600)
             .unwrap_or(chrono::FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()))
     }
+    /// The end of a calendar day in the school's zone (the next local midnight), as
+    /// deadlines given as "last day" are stored. None if out of range.
+    pub fn end_of_day(&self, day: chrono::NaiveDate) -> Option<chrono::DateTime<chrono::Utc>> {
+        day.succ_opt()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .and_then(|t| t.and_local_timezone(self.utc_offset()).single())
+            .map(|t| t.with_timezone(&chrono::Utc))
+    }
+    /// The last day a deadline stored by [`Self::end_of_day`] still accepts answers.
+    pub fn last_day(&self, deadline: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
+        self.today(deadline - chrono::Duration::seconds(1))
+    }
     /// The school's calendar day at an instant.
     pub fn today(&self, now: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
         now.with_timezone(&self.utc_offset()).date_naive()

@@ -10,7 +10,6 @@ use crate::domain::access_code::AccessCode;
 use crate::domain::activity::ActivityEntry;
 use crate::domain::attendance::{AttendanceRecord, AttendanceSource, AttendanceStatus};
 use crate::domain::fees::{Currency, Money};
-use crate::domain::roster::ContactRef;
 use crate::domain::school::Timezone;
 use crate::domain::{ClassId, GuardianId, Pii, StaffId, StudentId};
 use crate::flow::def::Role;
@@ -78,16 +77,8 @@ fn staff(session: &Session) -> std::result::Result<StaffId, String> {
 }
 
 fn actor(session: &Session, conv: &ConversationView) -> String {
-    match &session.who {
-        Some(w) => format!(
-            "{}:{}",
-            if w.role == Role::Guardian {
-                "guardian"
-            } else {
-                "staff"
-            },
-            w.id
-        ),
+    match session.who.as_ref().and_then(super::driver::contact_of) {
+        Some(c) => format!("{}:{}", c.kind(), c.uuid()),
         None => format!("{}:conversation:{}", conv.provider, conv.id),
     }
 }
@@ -351,7 +342,7 @@ pub async fn run(
                 "title": r.title,
                 "description": r.description,
                 // Answers close at the end of the deadline day (the next midnight).
-                "deadline": date_value(ctx.timezone.today(r.deadline_at - Duration::seconds(1))),
+                "deadline": date_value(ctx.timezone.last_day(r.deadline_at)),
                 "child": r.student_name,
                 "state": state,
             })))
@@ -510,13 +501,8 @@ pub async fn run(
             Ok(out(json!({ "count": list.len(), "requests": list })))
         }
         "log_complaint" => {
-            let Some(who) = session.who.clone() else {
+            let Some(contact) = session.who.as_ref().and_then(super::driver::contact_of) else {
                 return Ok(Err("forbidden".into()));
-            };
-            let contact = match who.role {
-                Role::Guardian => ContactRef::Guardian(GuardianId(who.id)),
-                Role::Teacher => ContactRef::Staff(StaffId(who.id)),
-                Role::Unknown => return Ok(Err("forbidden".into())),
             };
             let text = args.get("text").and_then(Value::as_str).unwrap_or_default();
             let id = Uuid::now_v7();
@@ -610,16 +596,7 @@ async fn redeem_code(
         )
         .await?;
     }
-    let who = match row.contact {
-        ContactRef::Guardian(g) => Who {
-            role: Role::Guardian,
-            id: g.0,
-        },
-        ContactRef::Staff(s) => Who {
-            role: Role::Teacher,
-            id: s.0,
-        },
-    };
+    let who = super::driver::who_of(row.contact);
     let role = if who.role == Role::Guardian {
         "guardian"
     } else {

@@ -40,6 +40,21 @@ pub struct FlowDriver {
     pub global_logins: Arc<DefaultDirectRateLimiter>,
 }
 
+impl FlowDriver {
+    /// The driver for one school of this process.
+    pub fn for_tenant(app: &crate::app::App, tenant: &crate::domain::school::Tenant) -> Self {
+        Self {
+            lib: app.flows.clone(),
+            school: SchoolInfo {
+                name: tenant.name.clone(),
+                timezone: tenant.timezone.clone(),
+                locale: tenant.locale,
+            },
+            global_logins: app.login_limiter.clone(),
+        }
+    }
+}
+
 /// Code checks per second across the process (each costs an Argon2id verification).
 pub fn global_login_limiter() -> Arc<DefaultDirectRateLimiter> {
     let per_second = NonZeroU32::new(20).unwrap_or(NonZeroU32::MIN);
@@ -59,7 +74,7 @@ pub fn identity_channel(p: Provider) -> Option<&'static str> {
     }
 }
 
-fn who_of(contact: ContactRef) -> Who {
+pub(crate) fn who_of(contact: ContactRef) -> Who {
     match contact {
         ContactRef::Guardian(g) => Who {
             role: Role::Guardian,
@@ -72,7 +87,7 @@ fn who_of(contact: ContactRef) -> Who {
     }
 }
 
-fn contact_of(who: &Who) -> Option<ContactRef> {
+pub(crate) fn contact_of(who: &Who) -> Option<ContactRef> {
     match who.role {
         Role::Guardian => Some(ContactRef::Guardian(crate::domain::GuardianId(who.id))),
         Role::Teacher => Some(ContactRef::Staff(crate::domain::StaffId(who.id))),

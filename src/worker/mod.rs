@@ -131,15 +131,7 @@ async fn process_school(
     tenant: crate::domain::school::Tenant,
 ) -> Result<usize, StoreError> {
     let mut done = 0;
-    let driver = Arc::new(driver::FlowDriver {
-        lib: app.flows.clone(),
-        school: driver::SchoolInfo {
-            name: tenant.name.clone(),
-            timezone: tenant.timezone.clone(),
-            locale: tenant.locale,
-        },
-        global_logins: app.login_limiter.clone(),
-    });
+    let driver = Arc::new(driver::FlowDriver::for_tenant(app, &tenant));
     let school = app.tenancy.open(tenant).await?;
     loop {
         // A conversation waiting for its media answers `WaitingForMedia` at once; taking
