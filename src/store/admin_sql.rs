@@ -13,25 +13,7 @@ macro_rules! admin_store_impl {
             use sqlx::types::Json;
             use uuid::Uuid;
 
-            async fn log(
-                tx: &mut sqlx::Transaction<'static, <$store as $crate::store::sql::StoreDb>::Db>,
-                e: &ActivityEntry,
-            ) -> Result<()> {
-                sqlx::query(
-                    "INSERT INTO activity_log (id, at, actor, action, subject, source, details) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(Uuid::now_v7())
-                .bind(e.at)
-                .bind(&e.actor)
-                .bind(&e.action)
-                .bind(&e.subject)
-                .bind(&e.source)
-                .bind(Json(&e.details))
-                .execute(&mut **tx)
-                .await?;
-                Ok(())
-            }
+            $crate::store::sql::activity_log_fn!($store);
 
             type StaffRow = (
                 Uuid, String, String, String, Option<Uuid>, bool, Option<String>, Option<Vec<u8>>,

@@ -19,7 +19,6 @@ macro_rules! flow_store_impl {
                 LeaveRequestView, NewLeaveRequest, PaymentRow, Result, SessionRow, StoredAccessCode,
             };
             use chrono::{DateTime, NaiveDate, Utc};
-            use sqlx::types::Json;
             use uuid::Uuid;
 
             type Db = <$store as StoreDb>::Db;
@@ -28,22 +27,7 @@ macro_rules! flow_store_impl {
             const IDENTITY_INDEX: &str = "identity";
             const PHONE_INDEX: &str = "phone";
 
-            async fn log(tx: &mut Tx, e: &ActivityEntry) -> Result<()> {
-                sqlx::query(
-                    "INSERT INTO activity_log (id, at, actor, action, subject, source, details) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(Uuid::now_v7())
-                .bind(e.at)
-                .bind(&e.actor)
-                .bind(&e.action)
-                .bind(&e.subject)
-                .bind(&e.source)
-                .bind(Json(&e.details))
-                .execute(&mut **tx)
-                .await?;
-                Ok(())
-            }
+            $crate::store::sql::activity_log_fn!($store);
 
             /// Puts an internal event (timeout, trigger) into a conversation's ordered inbox.
             async fn enqueue_internal(

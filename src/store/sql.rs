@@ -395,6 +395,33 @@ macro_rules! control_store_impl {
 }
 pub(crate) use control_store_impl;
 
+/// `log(tx, entry)`: the activity-log insert, defined once for every store macro
+/// (`tenant_store_impl`, `flow_store_impl`, `admin_store_impl`).
+macro_rules! activity_log_fn {
+    ($store:ty) => {
+        async fn log(
+            tx: &mut sqlx::Transaction<'static, <$store as $crate::store::sql::StoreDb>::Db>,
+            e: &$crate::domain::activity::ActivityEntry,
+        ) -> $crate::store::Result<()> {
+            sqlx::query(
+                "INSERT INTO activity_log (id, at, actor, action, subject, source, details) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(uuid::Uuid::now_v7())
+            .bind(e.at)
+            .bind(&e.actor)
+            .bind(&e.action)
+            .bind(&e.subject)
+            .bind(&e.source)
+            .bind(sqlx::types::Json(&e.details))
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        }
+    };
+}
+pub(crate) use activity_log_fn;
+
 /// All school-partition traits over a type with `begin()`, `begin_read()`, `keys`
 /// and `tenant` fields/methods.
 macro_rules! tenant_store_impl {
@@ -420,25 +447,7 @@ macro_rules! tenant_store_impl {
 
             const PHONE_INDEX: &str = "phone";
 
-            async fn log(
-                tx: &mut sqlx::Transaction<'static, <$store as StoreDb>::Db>,
-                e: &ActivityEntry,
-            ) -> Result<()> {
-                sqlx::query(
-                    "INSERT INTO activity_log (id, at, actor, action, subject, source, details) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(Uuid::now_v7())
-                .bind(e.at)
-                .bind(&e.actor)
-                .bind(&e.action)
-                .bind(&e.subject)
-                .bind(&e.source)
-                .bind(Json(&e.details))
-                .execute(&mut **tx)
-                .await?;
-                Ok(())
-            }
+            $crate::store::sql::activity_log_fn!($store);
 
             type GuardianRow = (Uuid, String, Option<Vec<u8>>, Option<Vec<u8>>, Option<Vec<u8>>, String);
             const GUARDIAN_COLS: &str = "g.id, g.full_name, g.phone_enc, g.cnic_enc, g.address_enc, g.preferred_language";
