@@ -487,6 +487,33 @@ fn consent_leave_and_handoff_commands() {
         ],
     );
     assert!(!o.status.success());
+    // Unbinding a guardian's chats: nobody has logged in yet, so none; an unknown
+    // number is refused.
+    let o = raabta(
+        d,
+        &[
+            "codes",
+            "unbind",
+            "--tenant",
+            "oak-school",
+            "--phone",
+            "0300 5550001",
+        ],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(text(&o).0.contains("0 chat(s) unbound"), "{:?}", text(&o));
+    let o = raabta(
+        d,
+        &[
+            "codes",
+            "unbind",
+            "--tenant",
+            "oak-school",
+            "--phone",
+            "0300 5559999",
+        ],
+    );
+    assert!(!o.status.success());
     let o = raabta(
         d,
         &[
