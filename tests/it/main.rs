@@ -3,6 +3,7 @@
 
 mod admin_auth;
 mod admin_web;
+mod browser;
 mod cli;
 mod conformance;
 mod crash;
