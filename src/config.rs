@@ -57,6 +57,8 @@ struct Raw {
     send_lease_seconds: Option<u64>,
     flows_dir: Option<PathBuf>,
     client_ip_header: Option<String>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -85,6 +87,12 @@ pub struct Config {
     /// A header set by a trusted proxy with the client's address (e.g. `fly-client-ip`);
     /// without it the TCP peer address is used (sign-in limits per address).
     pub client_ip_header: Option<String>,
+    /// Outgoing mail for password reset links: `smtps://user:pass@host:465` or
+    /// `smtp://user:pass@host:587?tls=required` (lettre's URL form). None: no email;
+    /// `raabta users reset-link` prints links instead. Holds a password: never logged.
+    pub smtp_url: Option<Secret<String>>,
+    /// The sender address of those emails.
+    pub mail_from: String,
 }
 
 impl Config {
@@ -151,6 +159,13 @@ impl Config {
                 .client_ip_header
                 .map(|h| h.trim().to_ascii_lowercase())
                 .filter(|h| !h.is_empty()),
+            smtp_url: raw
+                .smtp_url
+                .filter(|u| !u.trim().is_empty())
+                .map(Secret::new),
+            mail_from: raw
+                .mail_from
+                .unwrap_or_else(|| "Raabta <no-reply@raabta.invalid>".into()),
         })
     }
 

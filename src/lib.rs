@@ -10,6 +10,7 @@ pub mod domain;
 pub mod flow;
 pub mod fsutil;
 pub mod import;
+pub mod mail;
 pub mod password;
 pub mod routing;
 pub mod seed;

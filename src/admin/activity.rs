@@ -84,11 +84,14 @@ pub async fn page(State(app): State<App>, headers: HeaderMap, Query(q): Query<Fi
         .finish();
     render(
         "activity.html",
-        context! {
-            signed_in => true, csrf => s.csrf_token.expose(), school => school.tenant.name,
-            entries => entries, actor => q.actor, action => q.action, from => q.from, to => q.to,
-            query => query,
-        },
+        super::web::page_ctx(
+            &school,
+            &s,
+            context! {
+                entries => entries, actor => q.actor, action => q.action, from => q.from, to => q.to,
+                query => query,
+            },
+        ),
     )
 }
 

@@ -187,6 +187,12 @@ fn totp(secret: &[u8]) -> Result<totp_rs::Totp, AuthError> {
 }
 
 impl Auth {
+    /// Counts one attempt from this address against the per-address limit (sign-in,
+    /// two-factor and password-reset requests share it); false when over it.
+    pub fn address_allowed(&self, address: IpAddr) -> bool {
+        self.per_address.check_key(&address).is_ok()
+    }
+
     pub fn new() -> Self {
         let per_minute =
             NonZeroU32::new(ATTEMPTS_PER_ADDRESS_PER_MINUTE).unwrap_or(NonZeroU32::MIN);

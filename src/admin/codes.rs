@@ -36,7 +36,7 @@ pub async fn page(State(app): State<App>, headers: HeaderMap) -> Response {
         .collect();
     render(
         "codes.html",
-        context! { signed_in => true, csrf => s.csrf_token.expose(), school => school.tenant.name, classes => classes },
+        super::web::page_ctx(&school, &s, context! { classes => classes }),
     )
 }
 

@@ -48,8 +48,12 @@ pub async fn list(State(app): State<App>, headers: HeaderMap) -> Response {
         .collect();
     render(
         "consent_list.html",
-        context! { signed_in => true, csrf => s.csrf_token.expose(), school => school.tenant.name,
-        forms => forms, classes => classes },
+        super::web::page_ctx(
+            &school,
+            &s,
+            context! {
+            forms => forms, classes => classes },
+        ),
     )
 }
 
@@ -235,8 +239,12 @@ pub async fn view(State(app): State<App>, headers: HeaderMap, Path(id): Path<Str
         .collect();
     render(
         "consent_view.html",
-        context! { signed_in => true, csrf => s.csrf_token.expose(), school => school.tenant.name,
-        id => id.to_string(), title => a.title, deadline => a.deadline, tallies => tallies },
+        super::web::page_ctx(
+            &school,
+            &s,
+            context! {
+            id => id.to_string(), title => a.title, deadline => a.deadline, tallies => tallies },
+        ),
     )
 }
 

@@ -75,7 +75,7 @@ pub async fn list(State(app): State<App>, headers: HeaderMap) -> Response {
     }
     render(
         "conversations.html",
-        context! { signed_in => true, csrf => s.csrf_token.expose(), school => school.tenant.name, rows => rows },
+        super::web::page_ctx(&school, &s, context! { rows => rows }),
     )
 }
 
@@ -117,11 +117,14 @@ pub async fn view(State(app): State<App>, headers: HeaderMap, Path(id): Path<Str
         .collect();
     render(
         "conversation.html",
-        context! {
-            signed_in => true, csrf => s.csrf_token.expose(), school => school.tenant.name,
-            id => id.to_string(), who => name, channel => conv.provider.as_str(),
-            handed_off => session.handoff_at.is_some(), thread => thread,
-        },
+        super::web::page_ctx(
+            &school,
+            &s,
+            context! {
+                id => id.to_string(), who => name, channel => conv.provider.as_str(),
+                handed_off => session.handoff_at.is_some(), thread => thread,
+            },
+        ),
     )
 }
 

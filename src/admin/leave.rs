@@ -10,7 +10,6 @@ use super::web::{
     csrf_rejected, full_session, not_found, redirect, render, server_error, staff_activity,
 };
 use crate::app::App;
-use crate::domain::roster::StaffRole;
 use crate::domain::ClassId;
 use crate::store::{LeaveRequestView, TenantStore};
 use axum::extract::{Form, Path, Query, State};
@@ -25,23 +24,6 @@ use uuid::Uuid;
 
 /// How long a signed attachment link works.
 pub const ATTACHMENT_LINK_SECONDS: i64 = 300;
-
-/// The classes this person may see; None means the whole school.
-async fn visible_classes_set(
-    store: &dyn TenantStore,
-    s: &ActiveSession,
-) -> Result<Option<HashSet<ClassId>>, crate::store::StoreError> {
-    if s.staff.role == StaffRole::Admin {
-        return Ok(None);
-    }
-    Ok(Some(
-        super::web::visible_classes(store, s)
-            .await?
-            .into_iter()
-            .map(|c| c.id)
-            .collect(),
-    ))
-}
 
 fn visible(scope: &Option<HashSet<ClassId>>, r: &LeaveRequestView) -> bool {
     scope.as_ref().is_none_or(|set| set.contains(&r.class_id))
@@ -70,7 +52,7 @@ pub async fn list(
     let store = school.store.as_ref();
     let (rows, scope) = match (
         store.leave_requests(filter).await,
-        visible_classes_set(store, &s).await,
+        super::web::visible_class_ids(store, &s).await,
     ) {
         (Ok(r), Ok(sc)) => (r, sc),
         (Err(e), _) | (_, Err(e)) => return server_error(e),
@@ -87,10 +69,13 @@ pub async fn list(
         .collect();
     render(
         "leave_list.html",
-        context! {
-            signed_in => true, csrf => s.csrf_token.expose(), school => school.tenant.name,
-            rows => rows, status => status,
-        },
+        super::web::page_ctx(
+            &school,
+            &s,
+            context! {
+                rows => rows, status => status,
+            },
+        ),
     )
 }
 
@@ -111,7 +96,7 @@ async fn in_scope_request(
     let Some(r) = store.leave_request_by_id(id).await? else {
         return Ok(None);
     };
-    let scope = visible_classes_set(store, s).await?;
+    let scope = super::web::visible_class_ids(store, s).await?;
     Ok(visible(&scope, &r).then_some(r))
 }
 
@@ -139,13 +124,16 @@ pub async fn view(State(app): State<App>, headers: HeaderMap, Path(id): Path<Str
     });
     render(
         "leave_view.html",
-        context! {
-            signed_in => true, csrf => s.csrf_token.expose(), school => school.tenant.name,
-            id => r.id.to_string(), child => r.student_name, kind => r.kind,
-            from => r.from.to_string(), to => r.to.to_string(), status => r.status,
-            reason => r.reason.expose(), note => r.decision_note.as_ref().map(|n| n.expose().clone()),
-            attachment_url => attachment_url,
-        },
+        super::web::page_ctx(
+            &school,
+            &s,
+            context! {
+                id => r.id.to_string(), child => r.student_name, kind => r.kind,
+                from => r.from.to_string(), to => r.to.to_string(), status => r.status,
+                reason => r.reason.expose(), note => r.decision_note.as_ref().map(|n| n.expose().clone()),
+                attachment_url => attachment_url,
+            },
+        ),
     )
 }
 

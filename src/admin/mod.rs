@@ -1,11 +1,16 @@
-//! The web admin for school staff (issue 6). So far: sign-in, sessions, two-factor and
-//! CSRF (`auth.rs`), tested against both backends; the pages and routes come next.
+//! The web admin for school staff: sign-in, sessions, two-factor and CSRF (`auth.rs`),
+//! routes, shared page helpers and security headers (`web.rs`), and one module per
+//! area of pages.
 
 pub mod activity;
+pub mod attendance;
 pub mod auth;
 pub mod codes;
 pub mod consent;
 pub mod conversations;
+pub mod fees;
 pub mod leave;
 pub mod outbox;
+pub mod reset;
+pub mod roster;
 pub mod web;

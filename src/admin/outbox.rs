@@ -53,7 +53,7 @@ pub async fn page(State(app): State<App>, headers: HeaderMap) -> Response {
         .collect();
     render(
         "outbox.html",
-        context! { signed_in => true, csrf => s.csrf_token.expose(), school => school.tenant.name, rows => rows },
+        super::web::page_ctx(&school, &s, context! { rows => rows }),
     )
 }
 

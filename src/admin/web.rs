@@ -59,6 +59,28 @@ fn templates() -> &'static Environment<'static> {
                 include_str!("templates/conversation.html"),
             ),
             ("leave_view.html", include_str!("templates/leave_view.html")),
+            (
+                "roster_list.html",
+                include_str!("templates/roster_list.html"),
+            ),
+            ("student.html", include_str!("templates/student.html")),
+            ("import.html", include_str!("templates/import.html")),
+            ("staff.html", include_str!("templates/staff.html")),
+            ("fees.html", include_str!("templates/fees.html")),
+            (
+                "fee_student.html",
+                include_str!("templates/fee_student.html"),
+            ),
+            ("attendance.html", include_str!("templates/attendance.html")),
+            (
+                "reset_request.html",
+                include_str!("templates/reset_request.html"),
+            ),
+            ("reset_form.html", include_str!("templates/reset_form.html")),
+            (
+                "reset_issued.html",
+                include_str!("templates/reset_issued.html"),
+            ),
         ] {
             if let Err(e) = env.add_template(name, source) {
                 // Templates are compiled into the binary; a unit test renders each one.
@@ -131,6 +153,42 @@ pub(super) async fn visible_classes(
     })
 }
 
+/// The context every signed-in page shares (header, navigation by role, the form
+/// token), merged with the page's own.
+pub(super) fn page_ctx(
+    school: &School,
+    s: &ActiveSession,
+    page: minijinja::Value,
+) -> minijinja::Value {
+    let role = s.staff.role;
+    context! {
+        signed_in => true,
+        nav => s.mfa_done,
+        is_admin => role == StaffRole::Admin,
+        sees_fees => role != StaffRole::Teacher,
+        csrf => s.csrf_token.expose(),
+        school => school.tenant.name.clone(),
+        ..page
+    }
+}
+
+/// The class ids this person may see; None means the whole school (admin).
+pub(super) async fn visible_class_ids(
+    store: &dyn crate::store::TenantStore,
+    s: &ActiveSession,
+) -> Result<Option<std::collections::HashSet<crate::domain::ClassId>>, crate::store::StoreError> {
+    if s.staff.role == StaffRole::Admin {
+        return Ok(None);
+    }
+    Ok(Some(
+        visible_classes(store, s)
+            .await?
+            .into_iter()
+            .map(|c| c.id)
+            .collect(),
+    ))
+}
+
 /// A CSV cell that a spreadsheet would run as a formula is prefixed with a quote.
 pub(super) fn csv_cell(c: &str) -> String {
     if c.starts_with(['=', '+', '-', '@', '\t', '\r']) {
@@ -197,7 +255,11 @@ async fn current(
 
 /// The client's address: the trusted proxy's header when configured
 /// (`RAABTA_CLIENT_IP_HEADER`), else the TCP peer (in-process tests have neither).
-fn client_address(app: &App, headers: &HeaderMap, extensions: &axum::http::Extensions) -> IpAddr {
+pub(super) fn client_address(
+    app: &App,
+    headers: &HeaderMap,
+    extensions: &axum::http::Extensions,
+) -> IpAddr {
     if let Some(name) = &app.config.client_ip_header {
         if let Some(ip) = headers
             .get(name.as_str())
@@ -245,6 +307,78 @@ pub fn routes(app: &App) -> Router<App> {
         )
         .route("/admin/consent/{id}", get(super::consent::view))
         .route("/admin/consent/{id}/csv", get(super::consent::csv))
+        .route("/admin/roster", get(super::roster::list))
+        .route("/admin/roster/students", post(super::roster::create))
+        .route(
+            "/admin/roster/students/{id}",
+            get(super::roster::view).post(super::roster::update),
+        )
+        .route(
+            "/admin/roster/students/{id}/active",
+            post(super::roster::set_active),
+        )
+        .route(
+            "/admin/roster/students/{id}/guardians",
+            post(super::roster::add_guardian),
+        )
+        .route(
+            "/admin/roster/students/{id}/guardians/{guardian}/unlink",
+            post(super::roster::unlink_guardian),
+        )
+        .route(
+            "/admin/roster/import",
+            get(super::roster::import_page).post(super::roster::import_preview),
+        )
+        .route(
+            "/admin/roster/import/commit",
+            post(super::roster::import_commit),
+        )
+        .route(
+            "/admin/staff",
+            get(super::roster::staff_page).post(super::roster::staff_create),
+        )
+        .route(
+            "/admin/staff/{id}/active",
+            post(super::roster::staff_set_active),
+        )
+        .route(
+            "/admin/staff/{id}/classes",
+            post(super::roster::staff_set_classes),
+        )
+        .route(
+            "/admin/staff/{id}/password-link",
+            post(super::reset::admin_link),
+        )
+        .route(
+            "/admin/reset",
+            get(super::reset::request_page).post(super::reset::request),
+        )
+        .route(
+            "/admin/reset/{link}",
+            get(super::reset::form_page).post(super::reset::set_password),
+        )
+        .route("/admin/fees", get(super::fees::balances))
+        .route("/admin/fees/students/{id}", get(super::fees::student))
+        .route(
+            "/admin/fees/students/{id}/lines",
+            post(super::fees::save_line),
+        )
+        .route(
+            "/admin/fees/students/{id}/payments",
+            post(super::fees::payment),
+        )
+        .route(
+            "/admin/fees/import",
+            get(super::fees::import_page).post(super::fees::import_preview),
+        )
+        .route(
+            "/admin/fees/import/commit",
+            post(super::fees::import_commit),
+        )
+        .route(
+            "/admin/attendance",
+            get(super::attendance::page).post(super::attendance::save),
+        )
         .route("/admin/leave", get(super::leave::list))
         .route("/admin/leave/{id}", get(super::leave::view))
         .route("/admin/leave/{id}/decide", post(super::leave::decide))
@@ -306,8 +440,26 @@ async fn login_page(State(app): State<App>, headers: HeaderMap) -> Response {
     login_form(&app, None, "", "")
 }
 
+/// A form token for pages without a session (sign-in, password reset): the same
+/// random value in a cookie and in the form (double submit).
+pub(super) fn pre_session_token() -> String {
+    hex::encode(rand::random::<[u8; 32]>())
+}
+
+pub(super) fn with_pre_cookie(app: &App, mut res: Response, token: &str) -> Response {
+    res.headers_mut()
+        .append(SET_COOKIE, set_cookie(app, PRE_COOKIE, token, false));
+    res
+}
+
+/// The submitted form token matches the pre-session cookie (constant time).
+pub(super) fn pre_session_ok(headers: &HeaderMap, submitted: &str) -> bool {
+    let pre = cookie(headers, PRE_COOKIE).unwrap_or_default();
+    !pre.is_empty() && super::auth::ct_eq(&pre, submitted)
+}
+
 fn login_form(app: &App, error: Option<&str>, school: &str, email: &str) -> Response {
-    let pre = hex::encode(rand::random::<[u8; 32]>());
+    let pre = pre_session_token();
     let mut res = render(
         "login.html",
         context! { csrf => pre.clone(), error => error, school_value => school, email => email },
@@ -337,8 +489,7 @@ async fn login(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    let pre = cookie(&headers, PRE_COOKIE).unwrap_or_default();
-    if pre.is_empty() || !super::auth::ct_eq(&pre, &form.csrf) {
+    if !pre_session_ok(&headers, &form.csrf) {
         return csrf_rejected();
     }
     let address = client_address(&app, &headers, &extensions);
@@ -413,48 +564,108 @@ async fn dashboard(State(app): State<App>, headers: HeaderMap) -> Response {
         Ok(x) => x,
         Err(r) => return r,
     };
+    match dashboard_ctx(&app, &school, &s).await {
+        Ok(ctx) => render("dashboard.html", page_ctx(&school, &s, ctx)),
+        Err(e) => server_error(e),
+    }
+}
+
+/// Width of the attendance chart's bar area (the SVG's viewBox is 640 wide).
+const CHART_LABEL: i64 = 140;
+const CHART_BARS: i64 = 420;
+
+/// The dashboard's figures, scoped like every page: pending leave and today's
+/// attendance for the person's classes; school-wide queues for administrators.
+async fn dashboard_ctx(
+    app: &App,
+    school: &School,
+    s: &ActiveSession,
+) -> Result<minijinja::Value, crate::store::StoreError> {
     let store = school.store.as_ref();
-    // Whole-school figures are for administrators; scoped pages for branch managers and
-    // teachers come with the rest of the admin.
-    let counts = if s.staff.role == StaffRole::Admin {
-        let pending = store.leave_requests(Some("pending")).await;
-        let handoffs = store.handoffs().await;
-        let outbox = store.outbox().await;
-        match (pending, handoffs, outbox) {
-            (Ok(p), Ok(h), Ok(o)) => Some((
-                p.len(),
-                h.len(),
-                o.iter()
-                    .filter(|r| matches!(r.state.as_str(), "dead" | "manual"))
-                    .count(),
-            )),
-            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return server_error(e),
+    let scope = visible_class_ids(store, s).await?;
+    let in_scope = |c: &crate::domain::ClassId| scope.as_ref().is_none_or(|set| set.contains(c));
+    let pending = store
+        .leave_requests(Some("pending"))
+        .await?
+        .into_iter()
+        .filter(|r| in_scope(&r.class_id))
+        .count();
+    let now = app.clock.now();
+    let today = school.tenant.timezone.today(now);
+    let mut classes = visible_classes(store, s).await?;
+    classes.sort_by_key(|c| c.label());
+    let summary: std::collections::HashMap<_, _> = store
+        .attendance_by_class(today)
+        .await?
+        .into_iter()
+        .map(|c| (c.class, c))
+        .collect();
+    let mut chart = Vec::new();
+    let (mut present_total, mut students_total) = (0, 0);
+    for (i, c) in classes.iter().enumerate() {
+        let Some(sum) = summary.get(&c.id) else {
+            continue;
+        };
+        let unmarked = sum.students - sum.present - sum.late - sum.absent - sum.excused;
+        present_total += sum.present + sum.late;
+        students_total += sum.students;
+        let mut x = CHART_LABEL;
+        let mut segs = Vec::new();
+        for (kind, n) in [
+            ("present", sum.present),
+            ("late", sum.late),
+            ("absent", sum.absent),
+            ("excused", sum.excused),
+            ("unmarked", unmarked.max(0)),
+        ] {
+            if n == 0 {
+                continue;
+            }
+            let w = (n * CHART_BARS) / sum.students.max(1);
+            segs.push(context! { kind => kind, n => n, x => x, w => w.max(1) });
+            x += w;
         }
+        chart.push(context! {
+            label => c.label(), y => 8 + (i as i64) * 26, segs => segs,
+            present => sum.present + sum.late, students => sum.students,
+        });
+    }
+    let chart_height = 16 + (chart.len() as i64) * 26;
+    let admin = if s.staff.role == StaffRole::Admin {
+        let handoffs = store.handoffs().await?.len();
+        let (_, problems) = store.outbox_problem_ids(0).await?;
+        let consents: Vec<_> = store
+            .consent_forms()
+            .await?
+            .into_iter()
+            .filter(|(_, _, _, deadline)| *deadline > now)
+            .map(|(id, title, _, deadline)| {
+                context! { id => id.to_string(), title => title,
+                last_day => school.tenant.timezone.last_day(deadline).to_string() }
+            })
+            .collect();
+        Some(context! { handoffs => handoffs, outbox_problems => problems, consents => consents })
     } else {
         None
     };
-    render(
-        "dashboard.html",
-        context! {
-            signed_in => true,
-            csrf => s.csrf_token.expose(),
-            school => school.tenant.name,
-            name => s.staff.full_name,
-            role => s.staff.role.as_str(),
-            show_counts => counts.is_some(),
-            pending_leave => counts.map(|c| c.0),
-            handoffs => counts.map(|c| c.1),
-            outbox_problems => counts.map(|c| c.2),
-        },
-    )
+    Ok(context! {
+        name => s.staff.full_name.clone(),
+        role => s.staff.role.as_str(),
+        pending_leave => pending,
+        today => today.to_string(),
+        chart => chart,
+        chart_height => chart_height,
+        present_total => present_total,
+        students_total => students_total,
+        admin => admin,
+    })
 }
 
 async fn totp_page(State(app): State<App>, headers: HeaderMap) -> Response {
     match current(&app, &headers).await {
-        Ok(Some((school, s, _))) if !s.mfa_done => render(
-            "totp.html",
-            context! { signed_in => true, csrf => s.csrf_token.expose(), school => school.tenant.name },
-        ),
+        Ok(Some((school, s, _))) if !s.mfa_done => {
+            render("totp.html", super::web::page_ctx(&school, &s, context! {}))
+        }
         Ok(Some(_)) => redirect("/admin"),
         Ok(None) => redirect("/admin/login"),
         Err(e) => server_error(e),
@@ -524,12 +735,13 @@ async fn totp_submit(
     };
     let mut res = render(
         "totp.html",
-        context! {
-            signed_in => true,
-            csrf => s.csrf_token.expose(),
-            school => school.tenant.name,
-            error => error,
-        },
+        super::web::page_ctx(
+            &school,
+            &s,
+            context! {
+                error => error,
+            },
+        ),
     );
     *res.status_mut() = status;
     res
@@ -539,12 +751,13 @@ async fn enrol_page(State(app): State<App>, headers: HeaderMap) -> Response {
     match current(&app, &headers).await {
         Ok(Some((school, s, _))) => render(
             "enrol.html",
-            context! {
-                signed_in => true,
-                csrf => s.csrf_token.expose(),
-                school => school.tenant.name,
-                required => s.staff.role == StaffRole::Admin,
-            },
+            super::web::page_ctx(
+                &school,
+                &s,
+                context! {
+                    required => s.staff.role == StaffRole::Admin,
+                },
+            ),
         ),
         Ok(None) => redirect("/admin/login"),
         Err(e) => server_error(e),
@@ -590,14 +803,15 @@ async fn enrol_start(
     {
         Ok(e) => render(
             "enrol.html",
-            context! {
-                signed_in => true,
-                csrf => s.csrf_token.expose(),
-                school => school.tenant.name,
-                qr_svg => e.qr_svg,
-                secret => e.secret_base32.expose(),
-                recovery_codes => e.recovery_codes.iter().map(|c| c.expose().clone()).collect::<Vec<_>>(),
-            },
+            super::web::page_ctx(
+                &school,
+                &s,
+                context! {
+                    qr_svg => e.qr_svg,
+                    secret => e.secret_base32.expose(),
+                    recovery_codes => e.recovery_codes.iter().map(|c| c.expose().clone()).collect::<Vec<_>>(),
+                },
+            ),
         ),
         Err(e) => server_error(e),
     }

@@ -15,6 +15,7 @@ mod admin_sql;
 pub mod crypto;
 mod flow_sql;
 mod migrate;
+mod office_sql;
 pub mod postgres;
 mod sql;
 pub mod sqlite;
@@ -1154,6 +1155,141 @@ pub trait AdminStore: Send + Sync {
     async fn conversation_thread(&self, conversation: Uuid, limit: i64) -> Result<Vec<ThreadItem>>;
 }
 
+/// A student in a roster list (no encrypted fields).
+#[derive(Debug, Clone)]
+pub struct StudentListRow {
+    pub id: crate::domain::StudentId,
+    pub admission_no: String,
+    pub full_name: String,
+    pub class_id: crate::domain::ClassId,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct StaffListRow {
+    pub id: crate::domain::StaffId,
+    pub full_name: String,
+    pub email: String,
+    pub role: crate::domain::roster::StaffRole,
+    pub branch: Option<crate::domain::BranchId>,
+    pub active: bool,
+    pub two_factor: bool,
+}
+
+/// A student's fee totals (minor units), for a class's balance list.
+#[derive(Debug, Clone)]
+pub struct BalanceRow {
+    pub student: crate::domain::StudentId,
+    pub admission_no: String,
+    pub full_name: String,
+    pub due_minor: i64,
+    pub paid_minor: i64,
+    pub currency: Option<String>,
+}
+
+/// A student in a class register for one day.
+#[derive(Debug, Clone)]
+pub struct RegisterRow {
+    pub student: crate::domain::StudentId,
+    pub admission_no: String,
+    pub full_name: String,
+    pub status: Option<crate::domain::attendance::AttendanceStatus>,
+}
+
+/// One class's attendance on a day; `students` counts active students, marked or not.
+#[derive(Debug, Clone, Copy)]
+pub struct ClassDaySummary {
+    pub class: crate::domain::ClassId,
+    pub present: i64,
+    pub absent: i64,
+    pub late: i64,
+    pub excused: i64,
+    pub students: i64,
+}
+
+/// The admin's office pages: roster lists and edits, fee balances, class registers,
+/// dashboard figures and password resets. Writes log their activity in the same
+/// transaction.
+#[async_trait]
+pub trait OfficeStore: Send + Sync {
+    async fn branches(&self) -> Result<Vec<(crate::domain::BranchId, String)>>;
+    /// Every student, active or not, by name.
+    async fn student_list(&self) -> Result<Vec<StudentListRow>>;
+    /// One student (decrypted) and whether they are active.
+    async fn student_detail(
+        &self,
+        id: crate::domain::StudentId,
+    ) -> Result<Option<(crate::domain::roster::Student, bool)>>;
+    /// (guardian id, relation) of a student's guardians.
+    async fn relations_of(&self, student: crate::domain::StudentId) -> Result<Vec<(Uuid, String)>>;
+    async fn set_student_active(
+        &self,
+        id: crate::domain::StudentId,
+        active: bool,
+        activity: &ActivityEntry,
+    ) -> Result<bool>;
+    async fn unlink_guardian(
+        &self,
+        guardian: Uuid,
+        student: crate::domain::StudentId,
+        activity: &ActivityEntry,
+    ) -> Result<bool>;
+    async fn staff_list(&self) -> Result<Vec<StaffListRow>>;
+    /// Deactivating also ends the person's admin sessions.
+    async fn set_staff_active(
+        &self,
+        id: crate::domain::StaffId,
+        active: bool,
+        activity: &ActivityEntry,
+    ) -> Result<bool>;
+    /// Replaces a staff member's classes.
+    async fn set_staff_classes(
+        &self,
+        staff: crate::domain::StaffId,
+        classes: &[crate::domain::ClassId],
+        activity: &ActivityEntry,
+    ) -> Result<()>;
+    async fn balances(&self, class: crate::domain::ClassId) -> Result<Vec<BalanceRow>>;
+    /// The class's active students with their status on `day` (None: not marked).
+    async fn class_register(
+        &self,
+        class: crate::domain::ClassId,
+        day: NaiveDate,
+    ) -> Result<Vec<RegisterRow>>;
+    /// Records (or replaces) several students' attendance in one transaction.
+    async fn record_register(
+        &self,
+        records: &[AttendanceRecord],
+        activity: &ActivityEntry,
+    ) -> Result<()>;
+    async fn attendance_by_class(&self, day: NaiveDate) -> Result<Vec<ClassDaySummary>>;
+    /// The newest dead or manual-link outbox rows (ids) and how many there are.
+    async fn outbox_problem_ids(&self, limit: i64) -> Result<(Vec<Uuid>, i64)>;
+    /// Stores a reset link's token hash; older unused links of the person stop working
+    /// and requests older than 30 days are removed.
+    async fn create_password_reset(
+        &self,
+        staff: crate::domain::StaffId,
+        token_hash: &[u8],
+        expires_at: DateTime<Utc>,
+        activity: &ActivityEntry,
+    ) -> Result<()>;
+    /// Whose unused, unexpired link this is (active accounts only).
+    async fn password_reset_valid(
+        &self,
+        token_hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Option<crate::domain::StaffId>>;
+    /// Uses the link once: sets the new password hash, ends every session and clears
+    /// failed sign-ins, in one transaction. None if the link is used, expired or unknown.
+    async fn reset_password(
+        &self,
+        token_hash: &[u8],
+        password_hash: &str,
+        activity: &ActivityEntry,
+    ) -> Result<Option<crate::domain::StaffId>>;
+}
+
 /// Everything one school's partition offers. Bound to a single school.
 #[async_trait]
 pub trait TenantStore:
@@ -1169,6 +1305,7 @@ pub trait TenantStore:
     + MediaStore
     + FlowStore
     + AdminStore
+    + OfficeStore
 {
     fn tenant_id(&self) -> TenantId;
     fn keys(&self) -> &KeyRing;

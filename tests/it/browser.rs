@@ -355,7 +355,7 @@ async fn staff_work_in_a_real_browser() {
         shots.take(&c, "04-dashboard").await;
 
         // Approve the leave request; the parent is told through the channel.
-        follow(&c, "Leave requests").await;
+        follow(&c, "Leave").await;
         assert!(text(&c).await.contains("Bilal Khan"));
         shots.take(&c, "05-leave-requests").await;
         follow(&c, "Open").await;
@@ -435,6 +435,23 @@ async fn staff_work_in_a_real_browser() {
                 .is_ok(),
             "the printed code logs its guardian in"
         );
+
+        // The other office pages, for the record.
+        c.goto(&format!("{base}/admin")).await.unwrap();
+        for (link, shot) in [
+            ("Roster", "11-roster"),
+            ("Fees", "12-fees"),
+            ("Attendance", "13-attendance"),
+            ("Staff", "14-staff"),
+            ("Activity log", "15-activity-log"),
+        ] {
+            follow(&c, link).await;
+            shots.take(&c, shot).await;
+        }
+        follow(&c, "Roster").await;
+        follow(&c, "Bilal Khan").await;
+        assert!(text(&c).await.contains("Sana Imran"));
+        shots.take(&c, "16-student").await;
 
         // The dashboard on a phone-sized screen.
         c.set_window_size(390, 844).await.unwrap();

@@ -2,6 +2,7 @@
 //! and on PostgreSQL (see `support.rs` for how each test gets a fresh database).
 
 mod admin_auth;
+mod admin_office;
 mod admin_web;
 mod browser;
 mod cli;

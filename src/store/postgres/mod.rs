@@ -21,6 +21,7 @@
 use super::admin_sql::admin_store_impl;
 use super::crypto::KeyRing;
 use super::flow_sql::flow_store_impl;
+use super::office_sql::office_store_impl;
 use super::sql::{control_store_impl, tenant_store_impl, StoreDb};
 use super::{
     migrate, Backend, BackendKind, ConnectOptions, Partitions, Result, StoreError, TenantStore,
@@ -307,3 +308,4 @@ impl PgSchool {
 tenant_store_impl!(PgSchool);
 flow_store_impl!(PgSchool);
 admin_store_impl!(PgSchool);
+office_store_impl!(PgSchool);

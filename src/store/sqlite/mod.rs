@@ -9,6 +9,7 @@
 use super::admin_sql::admin_store_impl;
 use super::crypto::KeyRing;
 use super::flow_sql::flow_store_impl;
+use super::office_sql::office_store_impl;
 use super::sql::{control_store_impl, tenant_store_impl, StoreDb};
 use super::{
     migrate, Backend, BackendKind, ConnectOptions, Partitions, Result, StoreError, TenantStore,
@@ -271,6 +272,7 @@ impl SqliteSchool {
 tenant_store_impl!(SqliteSchool);
 flow_store_impl!(SqliteSchool);
 admin_store_impl!(SqliteSchool);
+office_store_impl!(SqliteSchool);
 
 impl FromStr for BackendKind {
     type Err = StoreError;

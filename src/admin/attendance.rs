@@ -1,0 +1,243 @@
+//! Attendance in the web admin: a class's register for a day, marked or corrected in
+//! one transaction. Changing a mark that was already recorded needs a reason, which
+//! goes into the activity log with the counts.
+//!
+//! Scope: administrators (whole school), branch managers (their branch), teachers
+//! (their classes). Days after today (school time) are refused.
+
+use super::web::{
+    csrf_rejected, full_session, not_found, page_ctx, redirect, render, server_error,
+    staff_activity, visible_classes,
+};
+use crate::app::App;
+use crate::domain::attendance::{AttendanceRecord, AttendanceSource, AttendanceStatus};
+use crate::domain::ClassId;
+use crate::store::tenancy::School;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use minijinja::context;
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+const STATUSES: [&str; 4] = ["present", "absent", "late", "excused"];
+const MAX_REASON: usize = 300;
+
+#[derive(Deserialize)]
+pub struct RegisterQuery {
+    #[serde(default)]
+    class: String,
+    #[serde(default)]
+    day: String,
+}
+
+pub async fn page(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<RegisterQuery>,
+) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    register(&app, &school, &s, &q.class, &q.day, None, StatusCode::OK).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn register(
+    app: &App,
+    school: &School,
+    s: &super::auth::ActiveSession,
+    class: &str,
+    day: &str,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let store = school.store.as_ref();
+    let mut classes = match visible_classes(store, s).await {
+        Ok(c) => c,
+        Err(e) => return server_error(e),
+    };
+    classes.sort_by_key(|c| c.label());
+    let today = school.tenant.timezone.today(app.clock.now());
+    let day = match day.trim() {
+        "" => today,
+        d => match NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+            Ok(d) if d <= today => d,
+            _ => return (StatusCode::BAD_REQUEST, "Choose a day up to today.").into_response(),
+        },
+    };
+    let chosen = match class.trim() {
+        "" => classes.first().map(|c| c.id),
+        c => match c.parse::<Uuid>().map(ClassId) {
+            Ok(id) if classes.iter().any(|k| k.id == id) => Some(id),
+            _ => return not_found(),
+        },
+    };
+    let rows = match chosen {
+        Some(c) => match store.class_register(c, day).await {
+            Ok(r) => r,
+            Err(e) => return server_error(e),
+        },
+        None => Vec::new(),
+    };
+    let rows: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            context! {
+                id => r.student.0.to_string(), admission_no => r.admission_no.clone(),
+                name => r.full_name.clone(), status => r.status.map(|x| x.as_str()),
+            }
+        })
+        .collect();
+    let mut res = render(
+        "attendance.html",
+        page_ctx(
+            school,
+            s,
+            context! {
+                classes => classes.iter().map(|c| context! { id => c.id.0.to_string(), label => c.label() }).collect::<Vec<_>>(),
+                class => chosen.map(|c| c.0.to_string()),
+                day => day.to_string(), today => today.to_string(),
+                rows => rows, statuses => STATUSES, error => error,
+            },
+        ),
+    );
+    *res.status_mut() = status;
+    res
+}
+
+/// Saves the register: fields `s_<student id>` = status (blank leaves a student
+/// unmarked), `reason` when correcting marks already recorded.
+pub async fn save(State(app): State<App>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(&body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
+    if !s.csrf_ok(get("csrf")) {
+        return csrf_rejected();
+    }
+    let store = school.store.as_ref();
+    let classes = match visible_classes(store, &s).await {
+        Ok(c) => c,
+        Err(e) => return server_error(e),
+    };
+    let Some(class) = get("class")
+        .parse::<Uuid>()
+        .ok()
+        .map(ClassId)
+        .filter(|c| classes.iter().any(|k| k.id == *c))
+    else {
+        return not_found();
+    };
+    let today = school.tenant.timezone.today(app.clock.now());
+    let Some(day) = NaiveDate::parse_from_str(get("day"), "%Y-%m-%d")
+        .ok()
+        .filter(|d| *d <= today)
+    else {
+        return (StatusCode::BAD_REQUEST, "Choose a day up to today.").into_response();
+    };
+    let current: HashMap<Uuid, Option<AttendanceStatus>> =
+        match store.class_register(class, day).await {
+            Ok(r) => r.into_iter().map(|r| (r.student.0, r.status)).collect(),
+            Err(e) => return server_error(e),
+        };
+    let mut records = Vec::new();
+    let mut corrected = 0;
+    for (k, v) in &pairs {
+        let Some(id) = k.strip_prefix("s_") else {
+            continue;
+        };
+        let Ok(id) = id.parse::<Uuid>() else {
+            return not_found();
+        };
+        // Only students of this class's register.
+        let Some(before) = current.get(&id) else {
+            return not_found();
+        };
+        if v.is_empty() {
+            continue;
+        }
+        let Ok(status) = v.parse::<AttendanceStatus>() else {
+            return (StatusCode::BAD_REQUEST, "Unknown attendance status.").into_response();
+        };
+        if *before == Some(status) {
+            continue;
+        }
+        if before.is_some() {
+            corrected += 1;
+        }
+        records.push(AttendanceRecord {
+            day,
+            student: crate::domain::StudentId(id),
+            status,
+            source: AttendanceSource::Manual,
+            recorded_by: Some(s.staff.id),
+        });
+    }
+    let reason = get("reason").trim();
+    let class_s = class.0.to_string();
+    let day_s = day.to_string();
+    if corrected > 0 && reason.is_empty() {
+        return register(
+            &app,
+            &school,
+            &s,
+            &class_s,
+            &day_s,
+            Some(format!(
+                "{corrected} mark(s) already recorded would change: give a reason for the correction."
+            )),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    if reason.chars().count() > MAX_REASON {
+        return register(
+            &app,
+            &school,
+            &s,
+            &class_s,
+            &day_s,
+            Some("The reason is too long (300 characters at most).".into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    if !records.is_empty() {
+        let entry = staff_activity(
+            &s,
+            if corrected > 0 {
+                "attendance.correct"
+            } else {
+                "attendance.mark"
+            },
+            Some(format!("class:{class_s}")),
+            json!({
+                "day": day_s, "marked": records.len() - corrected, "corrected": corrected,
+                "reason": (!reason.is_empty()).then_some(reason),
+            }),
+            app.clock.now(),
+        );
+        if let Err(e) = store.record_register(&records, &entry).await {
+            return server_error(e);
+        }
+    }
+    redirect(&format!(
+        "/admin/attendance?class={class_s}&day={day_s}&saved={}",
+        records.len()
+    ))
+}

@@ -1,0 +1,574 @@
+//! Fees in the web admin: balances by class, a student's statement, adding or editing
+//! a fee line, recording a payment, and CSV import with a preview and an all-or-nothing
+//! commit. Every write is one line through the same validation and upsert as the CSV
+//! import (`import::parse_fees`), with its activity entry.
+//!
+//! Scope: administrators (whole school) and branch managers (their branch); teachers
+//! have no fee pages. Import is for administrators.
+
+use super::auth::ActiveSession;
+use super::web::{
+    csrf_rejected, full_session, not_found, page_ctx, render, server_error, staff_activity,
+    visible_classes,
+};
+use crate::app::App;
+use crate::domain::fees::{Currency, Money};
+use crate::domain::roster::StaffRole;
+use crate::domain::{ClassId, StudentId};
+use crate::store::tenancy::School;
+use crate::store::{ClassRow, StoreError};
+use axum::extract::{Form, Multipart, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use minijinja::context;
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+const FEE_HEADER: [&str; 9] = [
+    "admission_no",
+    "period",
+    "description",
+    "amount",
+    "currency",
+    "due_date",
+    "paid_amount",
+    "paid_on",
+    "payment_reference",
+];
+
+fn allowed(s: &ActiveSession) -> bool {
+    s.staff.role != StaffRole::Teacher
+}
+
+/// The school's currency: riyals in Saudi Arabia, rupees otherwise.
+fn school_currency(school: &School) -> Currency {
+    match school.tenant.timezone.phone_region() {
+        Some("SA") => Currency::Sar,
+        _ => Currency::Pkr,
+    }
+}
+
+fn money(minor: i64, currency: &str) -> String {
+    let currency = currency.parse::<Currency>().unwrap_or(Currency::Pkr);
+    Money { minor, currency }.to_string()
+}
+
+/// A plain decimal ("8500.50") for a one-line CSV.
+fn decimal(minor: i64) -> String {
+    format!("{}.{:02}", minor / 100, minor % 100)
+}
+
+async fn classes_in_scope(
+    school: &School,
+    s: &ActiveSession,
+) -> Result<HashMap<ClassId, ClassRow>, StoreError> {
+    Ok(visible_classes(school.store.as_ref(), s)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect())
+}
+
+#[derive(Deserialize)]
+pub struct ClassQuery {
+    #[serde(default)]
+    class: String,
+}
+
+pub async fn balances(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<ClassQuery>,
+) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !allowed(&s) {
+        return not_found();
+    }
+    let classes = match classes_in_scope(&school, &s).await {
+        Ok(c) => c,
+        Err(e) => return server_error(e),
+    };
+    let mut options: Vec<_> = classes.values().collect();
+    options.sort_by_key(|c| c.label());
+    let chosen = match q.class.trim() {
+        "" => options.first().map(|c| c.id),
+        c => match c.parse::<Uuid>().map(ClassId) {
+            Ok(id) if classes.contains_key(&id) => Some(id),
+            _ => return not_found(),
+        },
+    };
+    let rows = match chosen {
+        Some(c) => match school.store.balances(c).await {
+            Ok(r) => r,
+            Err(e) => return server_error(e),
+        },
+        None => Vec::new(),
+    };
+    let currency = school_currency(&school).as_str();
+    let (mut due, mut paid) = (0, 0);
+    let rows: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            due += r.due_minor;
+            paid += r.paid_minor;
+            let c = r.currency.as_deref().unwrap_or(currency);
+            context! {
+                id => r.student.0.to_string(), admission_no => r.admission_no.clone(),
+                name => r.full_name.clone(), due => money(r.due_minor, c), paid => money(r.paid_minor, c),
+                balance => money((r.due_minor - r.paid_minor).max(0), c),
+                owes => r.due_minor > r.paid_minor,
+            }
+        })
+        .collect();
+    render(
+        "fees.html",
+        page_ctx(
+            &school,
+            &s,
+            context! {
+                classes => options.iter().map(|c| context! { id => c.id.0.to_string(), label => c.label() }).collect::<Vec<_>>(),
+                class => chosen.map(|c| c.0.to_string()),
+                rows => rows,
+                total_due => money(due, currency),
+                total_balance => money((due - paid).max(0), currency),
+                can_import => s.staff.role == StaffRole::Admin,
+            },
+        ),
+    )
+}
+
+/// The student, if in the person's scope.
+async fn student_in_scope(
+    school: &School,
+    s: &ActiveSession,
+    id: &str,
+) -> Result<Option<crate::domain::roster::Student>, StoreError> {
+    let Ok(id) = id.parse::<Uuid>().map(StudentId) else {
+        return Ok(None);
+    };
+    if !allowed(s) {
+        return Ok(None);
+    }
+    let classes = classes_in_scope(school, s).await?;
+    Ok(school
+        .store
+        .student_detail(id)
+        .await?
+        .map(|(st, _)| st)
+        .filter(|st| classes.contains_key(&st.class_id)))
+}
+
+pub async fn student(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    statement_page(&school, &s, &id, None, StatusCode::OK).await
+}
+
+async fn statement_page(
+    school: &School,
+    s: &ActiveSession,
+    id: &str,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let student = match student_in_scope(school, s, id).await {
+        Ok(Some(st)) => st,
+        Ok(None) => return not_found(),
+        Err(e) => return server_error(e),
+    };
+    let lines = match school.store.fee_statement(student.id).await {
+        Ok(l) => l,
+        Err(e) => return server_error(e),
+    };
+    let currency = school_currency(school);
+    let (mut due, mut paid) = (0, 0);
+    let rows: Vec<_> = lines
+        .iter()
+        .map(|l| {
+            due += l.amount.minor;
+            paid += l.paid_minor;
+            context! {
+                key => format!("{}|{}", l.period, l.description),
+                period => l.period.clone(), description => l.description.clone(),
+                amount => l.amount.to_string(), amount_plain => decimal(l.amount.minor),
+                paid => Money { minor: l.paid_minor, currency: l.amount.currency }.to_string(),
+                outstanding => Money { minor: l.outstanding_minor(), currency: l.amount.currency }.to_string(),
+                due_date => l.due_date.to_string(),
+            }
+        })
+        .collect();
+    let mut res = render(
+        "fee_student.html",
+        page_ctx(
+            school,
+            s,
+            context! {
+                id => student.id.0.to_string(), name => student.full_name,
+                admission_no => student.admission_no, rows => rows,
+                balance => Money { minor: (due - paid).max(0), currency }.to_string(),
+                currency => currency.as_str(), error => error,
+            },
+        ),
+    );
+    *res.status_mut() = status;
+    res
+}
+
+/// One fee CSV line through the import's validation.
+fn one_fee_line(
+    admission_no: &str,
+    students: &HashMap<String, StudentId>,
+    fields: [&str; 8],
+) -> Result<Vec<crate::domain::fees::FeeRecord>, String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut row = vec![admission_no];
+    row.extend(fields);
+    w.write_record(FEE_HEADER)
+        .and_then(|_| w.write_record(&row))
+        .map_err(|e| e.to_string())?;
+    let bytes = w.into_inner().map_err(|e| e.to_string())?;
+    crate::import::parse_fees(&bytes[..], students)
+        .map_err(|e| super::roster::import_errors(e).join("; "))
+}
+
+#[derive(Deserialize)]
+pub struct LineForm {
+    csrf: String,
+    period: String,
+    description: String,
+    amount: String,
+    due_date: String,
+}
+
+/// Adds a fee line, or changes the amount and due date of the line with the same
+/// period and description.
+pub async fn save_line(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<LineForm>,
+) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !s.csrf_ok(&f.csrf) {
+        return csrf_rejected();
+    }
+    let student = match student_in_scope(&school, &s, &id).await {
+        Ok(Some(st)) => st,
+        Ok(None) => return not_found(),
+        Err(e) => return server_error(e),
+    };
+    let currency = school_currency(&school);
+    let students = HashMap::from([(student.admission_no.clone(), student.id)]);
+    let records = match one_fee_line(
+        &student.admission_no,
+        &students,
+        [
+            &f.period,
+            &f.description,
+            &f.amount,
+            currency.as_str(),
+            &f.due_date,
+            "",
+            "",
+            "",
+        ],
+    ) {
+        Ok(r) => r,
+        Err(msg) => {
+            return statement_page(
+                &school,
+                &s,
+                &id,
+                Some(msg),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    };
+    write(
+        &app,
+        &school,
+        &s,
+        &id,
+        &records,
+        &students,
+        "fees.line_save",
+    )
+    .await
+}
+
+async fn write(
+    app: &App,
+    school: &School,
+    s: &ActiveSession,
+    id: &str,
+    records: &[crate::domain::fees::FeeRecord],
+    students: &HashMap<String, StudentId>,
+    action: &str,
+) -> Response {
+    let entry = staff_activity(
+        s,
+        action,
+        Some(format!("student:{id}")),
+        json!({ "payment": records.iter().any(|r| r.payment.is_some()) }),
+        app.clock.now(),
+    );
+    match school
+        .store
+        .import_fees(records, students, &entry, &())
+        .await
+    {
+        Ok(_) => super::web::redirect(&format!("/admin/fees/students/{id}")),
+        Err(e) => server_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PaymentForm {
+    csrf: String,
+    line: String,
+    amount: String,
+    paid_on: String,
+    reference: String,
+}
+
+/// Records a payment against one of the student's fee lines (a receipt or bank
+/// reference is required: the same payment entered twice is recorded once).
+pub async fn payment(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<PaymentForm>,
+) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !s.csrf_ok(&f.csrf) {
+        return csrf_rejected();
+    }
+    let student = match student_in_scope(&school, &s, &id).await {
+        Ok(Some(st)) => st,
+        Ok(None) => return not_found(),
+        Err(e) => return server_error(e),
+    };
+    let lines = match school.store.fee_statement(student.id).await {
+        Ok(l) => l,
+        Err(e) => return server_error(e),
+    };
+    let bad = |msg: String| {
+        statement_page(
+            &school,
+            &s,
+            &id,
+            Some(msg),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+    };
+    let Some(line) = lines
+        .iter()
+        .find(|l| format!("{}|{}", l.period, l.description) == f.line)
+    else {
+        return bad("Choose one of the fee lines.".into()).await;
+    };
+    if f.reference.trim().is_empty() {
+        return bad("Give the receipt or bank reference.".into()).await;
+    }
+    match Money::parse_positive(&f.amount, line.amount.currency) {
+        Ok(m) if m.minor > line.outstanding_minor() => {
+            return bad(format!(
+                "That is more than the {} still due on this line.",
+                Money {
+                    minor: line.outstanding_minor(),
+                    currency: line.amount.currency
+                }
+            ))
+            .await
+        }
+        _ => {}
+    }
+    let students = HashMap::from([(student.admission_no.clone(), student.id)]);
+    let amount = decimal(line.amount.minor);
+    let due = line.due_date.to_string();
+    let records = match one_fee_line(
+        &student.admission_no,
+        &students,
+        [
+            &line.period,
+            &line.description,
+            &amount,
+            line.amount.currency.as_str(),
+            &due,
+            &f.amount,
+            &f.paid_on,
+            &f.reference,
+        ],
+    ) {
+        Ok(r) => r,
+        Err(msg) => return bad(msg).await,
+    };
+    write(&app, &school, &s, &id, &records, &students, "fees.payment").await
+}
+
+// ---- CSV import (administrators) ----
+
+fn import_page_ctx(extra: minijinja::Value) -> minijinja::Value {
+    context! { kind => "fees", columns => FEE_HEADER.join(","), ..extra }
+}
+
+pub async fn import_page(State(app): State<App>, headers: HeaderMap) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if s.staff.role != StaffRole::Admin {
+        return not_found();
+    }
+    render(
+        "import.html",
+        page_ctx(&school, &s, import_page_ctx(context! {})),
+    )
+}
+
+fn import_outcome(school: &School, s: &ActiveSession, r: Result<String, Vec<String>>) -> Response {
+    let (status, done, errors) = match r {
+        Ok(done) => (StatusCode::OK, Some(done), Vec::new()),
+        Err(errors) => (StatusCode::UNPROCESSABLE_ENTITY, None, errors),
+    };
+    let mut res = render(
+        "import.html",
+        page_ctx(
+            school,
+            s,
+            import_page_ctx(context! { done => done, row_errors => errors }),
+        ),
+    );
+    *res.status_mut() = status;
+    res
+}
+
+pub async fn import_preview(
+    State(app): State<App>,
+    headers: HeaderMap,
+    form: Multipart,
+) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let (csrf, file) = match super::roster::read_upload(form).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !s.csrf_ok(&csrf) {
+        return csrf_rejected();
+    }
+    if s.staff.role != StaffRole::Admin {
+        return not_found();
+    }
+    let Ok(text) = String::from_utf8(file) else {
+        return import_outcome(&school, &s, Err(vec!["The file is not UTF-8 text.".into()]));
+    };
+    let students = match school.store.student_ids_by_admission().await {
+        Ok(m) => m,
+        Err(e) => return server_error(e),
+    };
+    match crate::import::parse_fees(text.as_bytes(), &students) {
+        Ok(records) => {
+            let preview: Vec<_> = records
+                .iter()
+                .take(50)
+                .map(|r| {
+                    context! {
+                        line => r.line, admission_no => r.admission_no.clone(),
+                        name => format!("{} · {}", r.period, r.description),
+                        class => r.amount.to_string(),
+                        guardian => r.payment.as_ref().map(|p| format!("paid {} on {}", decimal(p.amount_minor), p.paid_on)),
+                    }
+                })
+                .collect();
+            let payments = records.iter().filter(|r| r.payment.is_some()).count();
+            render(
+                "import.html",
+                page_ctx(
+                    &school,
+                    &s,
+                    import_page_ctx(context! {
+                        preview => preview, rows => records.len(), payments => payments, csv => text,
+                    }),
+                ),
+            )
+        }
+        Err(e) => import_outcome(&school, &s, Err(super::roster::import_errors(e))),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CommitForm {
+    csrf: String,
+    csv: String,
+}
+
+pub async fn import_commit(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(f): Form<CommitForm>,
+) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !s.csrf_ok(&f.csrf) {
+        return csrf_rejected();
+    }
+    if s.staff.role != StaffRole::Admin {
+        return not_found();
+    }
+    let students = match school.store.student_ids_by_admission().await {
+        Ok(m) => m,
+        Err(e) => return server_error(e),
+    };
+    let records = match crate::import::parse_fees(f.csv.as_bytes(), &students) {
+        Ok(r) => r,
+        Err(e) => return import_outcome(&school, &s, Err(super::roster::import_errors(e))),
+    };
+    let entry = staff_activity(
+        &s,
+        "fees.import",
+        None,
+        json!({ "rows": records.len() }),
+        app.clock.now(),
+    );
+    match school
+        .store
+        .import_fees(&records, &students, &entry, &())
+        .await
+    {
+        Ok(sum) => import_outcome(
+            &school,
+            &s,
+            Ok(format!(
+                "Imported {} row(s): {} fee line(s) added, {} updated, {} payment(s) recorded.",
+                records.len(),
+                sum.fee_lines_created,
+                sum.fee_lines_updated,
+                sum.payments
+            )),
+        ),
+        Err(e) => server_error(e),
+    }
+}

@@ -1,0 +1,294 @@
+//! Password reset: single-use links valid 30 minutes, only their SHA-256 kept, requests
+//! kept 30 days. A staff member asks by email (sent over SMTP when configured); an
+//! administrator can make a link for someone from the Staff page, and
+//! `raabta users reset-link` prints one. Using a link sets the new password, ends every
+//! session of the account and clears its failed sign-ins, in one transaction.
+
+use super::web::{
+    client_address, csrf_rejected, full_session, not_found, page_ctx, pre_session_ok,
+    pre_session_token, redirect, render, server_error, staff_activity, with_pre_cookie,
+};
+use crate::app::App;
+use crate::domain::activity::ActivityEntry;
+use crate::domain::roster::StaffRole;
+use crate::domain::school::Slug;
+use crate::domain::{Secret, StaffId};
+use crate::store::tenancy::School;
+use crate::store::StoreError;
+use axum::extract::{Form, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use minijinja::context;
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+/// How long a reset link works.
+pub const LINK_MINUTES: i64 = 30;
+const MIN_PASSWORD: usize = 12;
+const MAX_PASSWORD: usize = 200;
+
+/// Makes a new single-use link for a staff member (their older unused links stop
+/// working). The link is a secret: show it once or email it, never log it.
+pub async fn create_link(
+    app: &App,
+    school: &School,
+    staff: StaffId,
+    activity: &ActivityEntry,
+) -> Result<Secret<String>, StoreError> {
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+    let hash = Sha256::digest(token.as_bytes());
+    school
+        .store
+        .create_password_reset(
+            staff,
+            &hash,
+            activity.at + chrono::Duration::minutes(LINK_MINUTES),
+            activity,
+        )
+        .await?;
+    Ok(Secret::new(format!(
+        "{}/admin/reset/{}.{token}",
+        app.config.public_url,
+        school.tenant.slug.as_str()
+    )))
+}
+
+fn email_body(school: &School, link: &str) -> String {
+    format!(
+        "Someone asked to set a new password for your Raabta account at {}.\n\n\
+         Open this link within {LINK_MINUTES} minutes to choose one (it works once):\n{link}\n\n\
+         If it was not you, ignore this email; your password stays as it is.\n",
+        school.tenant.name
+    )
+}
+
+/// Emails a link in the background (the answer to the request does not wait, so its
+/// timing does not tell whether the account exists). Failures are logged without the
+/// address or the link.
+pub fn email_link(app: &App, school: &School, to: String, link: Secret<String>) {
+    let config = app.config.clone();
+    let body = email_body(school, link.expose());
+    tokio::spawn(async move {
+        if let Err(e) = crate::mail::send(&config, &to, "Your Raabta password link", body).await {
+            tracing::warn!(error = %e, "password link email not sent");
+        }
+    });
+}
+
+pub async fn request_page(State(app): State<App>) -> Response {
+    let pre = pre_session_token();
+    let page = render(
+        "reset_request.html",
+        context! { csrf => pre.clone(), email_on => app.config.smtp_url.is_some() },
+    );
+    with_pre_cookie(&app, page, &pre)
+}
+
+#[derive(Deserialize)]
+pub struct RequestForm {
+    csrf: String,
+    school: String,
+    email: String,
+}
+
+pub async fn request(
+    State(app): State<App>,
+    extensions: axum::http::Extensions,
+    headers: HeaderMap,
+    Form(f): Form<RequestForm>,
+) -> Response {
+    if !pre_session_ok(&headers, &f.csrf) {
+        return csrf_rejected();
+    }
+    let address = client_address(&app, &headers, &extensions);
+    if !app.admin_auth.address_allowed(address) {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many attempts from this address; wait a minute.",
+        )
+            .into_response();
+    }
+    if app.config.smtp_url.is_some() {
+        let school = match Slug::parse(f.school.trim()) {
+            Ok(slug) => app.tenancy.school(slug.as_str()).await.ok(),
+            Err(_) => None,
+        };
+        if let Some(school) = school {
+            match school.store.staff_by_email(&f.email).await {
+                Ok(Some(staff)) if staff.active => {
+                    let entry = ActivityEntry::now(
+                        &format!("staff:{}", staff.id.0),
+                        "staff.password_reset_requested",
+                        Some(format!("staff:{}", staff.id.0)),
+                        &address.to_string(),
+                        json!({}),
+                    );
+                    match create_link(&app, &school, staff.id, &entry).await {
+                        Ok(link) => email_link(&app, &school, staff.email.clone(), link),
+                        Err(e) => return server_error(e),
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => return server_error(e),
+            }
+        }
+    }
+    // The same answer whether or not the account exists.
+    render(
+        "reset_request.html",
+        context! { sent => true, email_on => app.config.smtp_url.is_some() },
+    )
+}
+
+/// `<school slug>.<token>` from the link, and the token's hash.
+async fn link_parts(app: &App, link: &str) -> Option<(School, Vec<u8>)> {
+    let (slug, token) = link.split_once('.')?;
+    let slug = Slug::parse(slug).ok()?;
+    let school = app.tenancy.school(slug.as_str()).await.ok()?;
+    Some((school, Sha256::digest(token.as_bytes()).to_vec()))
+}
+
+fn link_gone() -> Response {
+    let mut res = render("reset_form.html", context! { gone => true });
+    *res.status_mut() = StatusCode::GONE;
+    res
+}
+
+pub async fn form_page(State(app): State<App>, Path(link): Path<String>) -> Response {
+    let Some((school, hash)) = link_parts(&app, &link).await else {
+        return link_gone();
+    };
+    match school
+        .store
+        .password_reset_valid(&hash, app.clock.now())
+        .await
+    {
+        Ok(Some(_)) => {
+            let pre = pre_session_token();
+            let page = render(
+                "reset_form.html",
+                context! { csrf => pre.clone(), school => school.tenant.name, link => link },
+            );
+            with_pre_cookie(&app, page, &pre)
+        }
+        Ok(None) => link_gone(),
+        Err(e) => server_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NewPasswordForm {
+    csrf: String,
+    password: String,
+    confirm: String,
+}
+
+pub async fn set_password(
+    State(app): State<App>,
+    extensions: axum::http::Extensions,
+    headers: HeaderMap,
+    Path(link): Path<String>,
+    Form(f): Form<NewPasswordForm>,
+) -> Response {
+    if !pre_session_ok(&headers, &f.csrf) {
+        return csrf_rejected();
+    }
+    let Some((school, hash)) = link_parts(&app, &link).await else {
+        return link_gone();
+    };
+    let problem = if f.password != f.confirm {
+        Some("The two passwords are not the same.")
+    } else if f.password.chars().count() < MIN_PASSWORD {
+        Some("Use at least 12 characters (a few words make a good password).")
+    } else if f.password.chars().count() > MAX_PASSWORD {
+        Some("That password is too long (200 characters at most).")
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        let pre = pre_session_token();
+        let mut page = render(
+            "reset_form.html",
+            context! { csrf => pre.clone(), school => school.tenant.name, link => link, error => problem },
+        );
+        *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return with_pre_cookie(&app, page, &pre);
+    }
+    let password_hash = match crate::password::hash(f.password).await {
+        Ok(h) => h,
+        Err(e) => return server_error(e),
+    };
+    let address = client_address(&app, &headers, &extensions);
+    let mut entry = ActivityEntry::now(
+        "system",
+        "staff.password_reset",
+        None,
+        &address.to_string(),
+        json!({}),
+    );
+    entry.at = app.clock.now();
+    match school
+        .store
+        .reset_password(&hash, &password_hash, &entry)
+        .await
+    {
+        Ok(Some(_)) => redirect("/admin/login?reset=done"),
+        Ok(None) => link_gone(),
+        Err(e) => server_error(e),
+    }
+}
+
+/// An administrator makes a link for a staff member: emailed when SMTP is configured,
+/// else shown once on the page to pass on in person.
+pub async fn admin_link(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<super::roster::CsrfForm>,
+) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !s.csrf_ok(f.token()) {
+        return csrf_rejected();
+    }
+    if s.staff.role != StaffRole::Admin {
+        return not_found();
+    }
+    let Ok(id) = id.parse::<uuid::Uuid>().map(StaffId) else {
+        return not_found();
+    };
+    let staff = match school.store.staff_auth(id).await {
+        Ok(Some(st)) if st.active => st,
+        Ok(_) => return not_found(),
+        Err(e) => return server_error(e),
+    };
+    let entry = staff_activity(
+        &s,
+        "staff.password_link",
+        Some(format!("staff:{}", id.0)),
+        json!({ "emailed": app.config.smtp_url.is_some() }),
+        app.clock.now(),
+    );
+    let link = match create_link(&app, &school, id, &entry).await {
+        Ok(l) => l,
+        Err(e) => return server_error(e),
+    };
+    let shown = if app.config.smtp_url.is_some() {
+        email_link(&app, &school, staff.email.clone(), link);
+        None
+    } else {
+        Some(link.expose().clone())
+    };
+    render(
+        "reset_issued.html",
+        page_ctx(
+            &school,
+            &s,
+            context! { who => staff.full_name, email => staff.email, link => shown, minutes => LINK_MINUTES },
+        ),
+    )
+}

@@ -1,0 +1,1091 @@
+//! The roster in the web admin: students (list, view, add, edit, deactivate), their
+//! guardians (add or update, unlink), CSV import with a preview and an all-or-nothing
+//! commit, and staff accounts (administrators only).
+//!
+//! Every write goes through the same validation as the CSV import (`import::parse_roster`
+//! on a one-line file) and the same all-or-nothing upsert, with its activity entry.
+//!
+//! Scope: administrators see the whole school, branch managers their branch, teachers
+//! their classes (read only). Encrypted fields are shown to the roles that need them:
+//! administrators and branch managers see B-form numbers, guardians' phones, CNICs and
+//! addresses; teachers see health notes (a child's care) and guardians' names, with
+//! phones masked to their last digits.
+
+use super::auth::ActiveSession;
+use super::web::{
+    csrf_rejected, full_session, not_found, page_ctx, redirect, render, server_error,
+    staff_activity, visible_classes,
+};
+use crate::app::App;
+use crate::domain::roster::{StaffRole, StaffUser};
+use crate::domain::{ClassId, StaffId, StudentId};
+use crate::store::tenancy::School;
+use crate::store::{ClassRow, StoreError};
+use axum::extract::{Form, Multipart, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use minijinja::context;
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// Rows shown at once in the student list; the page says when there are more.
+const LIST_ROWS: usize = 200;
+/// Rows shown in an import preview (all are checked).
+const PREVIEW_ROWS: usize = 50;
+
+const ROSTER_HEADER: [&str; 15] = [
+    "admission_no",
+    "student_name",
+    "class",
+    "section",
+    "branch",
+    "gender",
+    "date_of_birth",
+    "bform",
+    "health_notes",
+    "guardian_name",
+    "guardian_phone",
+    "guardian_relation",
+    "guardian_language",
+    "guardian_cnic",
+    "guardian_address",
+];
+
+fn can_edit(s: &ActiveSession) -> bool {
+    s.staff.role != StaffRole::Teacher
+}
+
+/// The person's classes by id, and the school's branch names by id.
+async fn scope(
+    school: &School,
+    s: &ActiveSession,
+) -> Result<
+    (
+        HashMap<ClassId, ClassRow>,
+        HashMap<crate::domain::BranchId, String>,
+    ),
+    StoreError,
+> {
+    let store = school.store.as_ref();
+    let classes = visible_classes(store, s)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let branches = store.branches().await?.into_iter().collect();
+    Ok((classes, branches))
+}
+
+fn class_options(classes: &HashMap<ClassId, ClassRow>) -> Vec<minijinja::Value> {
+    let mut v: Vec<_> = classes.values().collect();
+    v.sort_by_key(|c| c.label());
+    v.into_iter()
+        .map(|c| context! { id => c.id.0.to_string(), label => c.label() })
+        .collect()
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    class: String,
+    #[serde(default)]
+    q: String,
+}
+
+pub async fn list(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let (classes, _) = match scope(&school, &s).await {
+        Ok(x) => x,
+        Err(e) => return server_error(e),
+    };
+    let class_filter = match q.class.trim() {
+        "" => None,
+        c => match c.parse::<Uuid>().map(ClassId) {
+            Ok(id) if classes.contains_key(&id) => Some(id),
+            _ => return not_found(),
+        },
+    };
+    let needle = q.q.trim().to_lowercase();
+    let students = match school.store.student_list().await {
+        Ok(x) => x,
+        Err(e) => return server_error(e),
+    };
+    let matching: Vec<_> = students
+        .into_iter()
+        .filter(|st| classes.contains_key(&st.class_id))
+        .filter(|st| class_filter.is_none_or(|c| c == st.class_id))
+        .filter(|st| {
+            needle.is_empty()
+                || st.full_name.to_lowercase().contains(&needle)
+                || st.admission_no.to_lowercase().contains(&needle)
+        })
+        .collect();
+    let total = matching.len();
+    let rows: Vec<_> = matching
+        .iter()
+        .take(LIST_ROWS)
+        .map(|st| {
+            context! {
+                id => st.id.0.to_string(), admission_no => st.admission_no.clone(), name => st.full_name.clone(),
+                class => classes.get(&st.class_id).map(|c| c.label()), active => st.active,
+            }
+        })
+        .collect();
+    render(
+        "roster_list.html",
+        page_ctx(
+            &school,
+            &s,
+            context! {
+                rows => rows, total => total, shown => total.min(LIST_ROWS),
+                classes => class_options(&classes), class => q.class.trim(), q => q.q.trim(),
+                can_edit => can_edit(&s), is_admin_page => s.staff.role == StaffRole::Admin,
+            },
+        ),
+    )
+}
+
+fn mask_phone(p: &str) -> String {
+    let digits: Vec<char> = p.chars().filter(|c| c.is_ascii_digit()).collect();
+    let tail: String = digits[digits.len().saturating_sub(3)..].iter().collect();
+    format!("••• {tail}")
+}
+
+pub async fn view(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    student_page(&school, &s, &id, None, StatusCode::OK).await
+}
+
+async fn student_page(
+    school: &School,
+    s: &ActiveSession,
+    id: &str,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let Ok(id) = id.parse::<Uuid>().map(StudentId) else {
+        return not_found();
+    };
+    let store = school.store.as_ref();
+    let (classes, _) = match scope(school, s).await {
+        Ok(x) => x,
+        Err(e) => return server_error(e),
+    };
+    let (student, active) = match store.student_detail(id).await {
+        Ok(Some(x)) if classes.contains_key(&x.0.class_id) => x,
+        Ok(_) => return not_found(),
+        Err(e) => return server_error(e),
+    };
+    let (guardians, relations) = match (store.guardians_of(id).await, store.relations_of(id).await)
+    {
+        (Ok(g), Ok(r)) => (g, r.into_iter().collect::<HashMap<_, _>>()),
+        (Err(e), _) | (_, Err(e)) => return server_error(e),
+    };
+    let full = can_edit(s);
+    let guardians: Vec<_> = guardians
+        .iter()
+        .map(|g| {
+            let phone = g.phone.as_ref().map(|p| p.e164().to_string());
+            context! {
+                id => g.id.0.to_string(), name => g.full_name.clone(),
+                relation => relations.get(&g.id.0),
+                language => g.preferred_language.as_str(),
+                phone => if full { phone } else { phone.map(|p| mask_phone(&p)) },
+                cnic => if full { g.cnic.as_ref().map(|c| c.expose().to_string()) } else { None },
+                address => if full { g.address.as_ref().map(|a| a.expose().clone()) } else { None },
+            }
+        })
+        .collect();
+    let mut res = render(
+        "student.html",
+        page_ctx(
+            school,
+            s,
+            context! {
+                id => student.id.0.to_string(),
+                admission_no => student.admission_no,
+                name => student.full_name,
+                class_id => student.class_id.0.to_string(),
+                class => classes.get(&student.class_id).map(|c| c.label()),
+                gender => student.gender.as_str(),
+                date_of_birth => student.date_of_birth.map(|d| d.to_string()),
+                bform => if full { student.bform.as_ref().map(|b| b.expose().to_string()) } else { None },
+                health_notes => student.health_notes.as_ref().map(|h| h.expose().clone()),
+                active => active,
+                guardians => guardians,
+                classes => class_options(&classes),
+                can_edit => full,
+                error => error,
+            },
+        ),
+    );
+    *res.status_mut() = status;
+    res
+}
+
+#[derive(Deserialize, Default)]
+pub struct StudentForm {
+    csrf: String,
+    #[serde(default)]
+    admission_no: String,
+    #[serde(default)]
+    student_name: String,
+    #[serde(default)]
+    class: String,
+    #[serde(default)]
+    gender: String,
+    #[serde(default)]
+    date_of_birth: String,
+    #[serde(default)]
+    bform: String,
+    #[serde(default)]
+    health_notes: String,
+    #[serde(default)]
+    guardian_name: String,
+    #[serde(default)]
+    guardian_phone: String,
+    #[serde(default)]
+    guardian_relation: String,
+    #[serde(default)]
+    guardian_language: String,
+    #[serde(default)]
+    guardian_cnic: String,
+    #[serde(default)]
+    guardian_address: String,
+}
+
+/// One roster line built from a form, validated exactly like an imported file.
+fn one_line(
+    school: &School,
+    class: &ClassRow,
+    branch: &str,
+    f: &StudentForm,
+) -> Result<Vec<crate::domain::roster::RosterRecord>, String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let row = [
+        f.admission_no.as_str(),
+        f.student_name.as_str(),
+        class.name.as_str(),
+        class.section.as_str(),
+        branch,
+        f.gender.as_str(),
+        f.date_of_birth.as_str(),
+        f.bform.as_str(),
+        f.health_notes.as_str(),
+        f.guardian_name.as_str(),
+        f.guardian_phone.as_str(),
+        f.guardian_relation.as_str(),
+        f.guardian_language.as_str(),
+        f.guardian_cnic.as_str(),
+        f.guardian_address.as_str(),
+    ];
+    let written = w
+        .write_record(ROSTER_HEADER)
+        .and_then(|_| w.write_record(row))
+        .map_err(|e| e.to_string());
+    written?;
+    let bytes = w.into_inner().map_err(|e| e.to_string())?;
+    crate::import::parse_roster(&bytes[..], school.tenant.timezone.phone_region()).map_err(|e| {
+        match e {
+            crate::import::ImportError::Rows(rows) => rows
+                .into_iter()
+                .map(|r| r.message)
+                .collect::<Vec<_>>()
+                .join("; "),
+            other => other.to_string(),
+        }
+    })
+}
+
+async fn save_student(
+    app: &App,
+    school: &School,
+    s: &ActiveSession,
+    f: &StudentForm,
+    class: ClassId,
+    action: &str,
+) -> Result<Result<StudentId, String>, StoreError> {
+    let (classes, branches) = scope(school, s).await?;
+    let Some(class) = classes.get(&class) else {
+        return Ok(Err("Choose one of your classes.".into()));
+    };
+    let branch = branches.get(&class.branch).cloned().unwrap_or_default();
+    let records = match one_line(school, class, &branch, f) {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(e)),
+    };
+    let store = school.store.as_ref();
+    let entry = staff_activity(
+        s,
+        action,
+        None,
+        json!({ "guardian": records.iter().any(|r| r.guardian.is_some()) }),
+        app.clock.now(),
+    );
+    store.import_roster(&records, &entry, &()).await?;
+    let ids = store.student_ids_by_admission().await?;
+    ids.get(f.admission_no.trim())
+        .copied()
+        .map(Ok)
+        .ok_or_else(|| StoreError::Corrupt("the saved student is missing".into()))
+}
+
+fn parse_class(raw: &str) -> Option<ClassId> {
+    raw.trim().parse::<Uuid>().ok().map(ClassId)
+}
+
+/// Adds a student (administrators and branch managers, into their classes).
+pub async fn create(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(f): Form<StudentForm>,
+) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !s.csrf_ok(&f.csrf) {
+        return csrf_rejected();
+    }
+    if !can_edit(&s) {
+        return not_found();
+    }
+    let Some(class) = parse_class(&f.class) else {
+        return (StatusCode::UNPROCESSABLE_ENTITY, "Choose a class.").into_response();
+    };
+    let existing = match school.store.student_ids_by_admission().await {
+        Ok(m) => m,
+        Err(e) => return server_error(e),
+    };
+    if existing.contains_key(f.admission_no.trim()) {
+        return (
+            StatusCode::CONFLICT,
+            "A student with this admission number exists already; open them to edit.",
+        )
+            .into_response();
+    }
+    match save_student(&app, &school, &s, &f, class, "student.create").await {
+        Ok(Ok(id)) => redirect(&format!("/admin/roster/students/{}", id.0)),
+        Ok(Err(msg)) => (StatusCode::UNPROCESSABLE_ENTITY, msg).into_response(),
+        Err(e) => server_error(e),
+    }
+}
+
+/// The student's stored record, if it is in the person's scope and they may edit it.
+async fn editable_student(
+    school: &School,
+    s: &ActiveSession,
+    id: &str,
+) -> Result<Option<crate::domain::roster::Student>, StoreError> {
+    let Ok(id) = id.parse::<Uuid>().map(StudentId) else {
+        return Ok(None);
+    };
+    if !can_edit(s) {
+        return Ok(None);
+    }
+    let (classes, _) = scope(school, s).await?;
+    Ok(school
+        .store
+        .student_detail(id)
+        .await?
+        .map(|(st, _)| st)
+        .filter(|st| classes.contains_key(&st.class_id)))
+}
+
+/// Edits a student's details (the admission number stays).
+pub async fn update(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(mut f): Form<StudentForm>,
+) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !s.csrf_ok(&f.csrf) {
+        return csrf_rejected();
+    }
+    let student = match editable_student(&school, &s, &id).await {
+        Ok(Some(st)) => st,
+        Ok(None) => return not_found(),
+        Err(e) => return server_error(e),
+    };
+    let Some(class) = parse_class(&f.class) else {
+        return student_page(
+            &school,
+            &s,
+            &id,
+            Some("Choose a class.".into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    f.admission_no = student.admission_no.clone();
+    // Only the student's own fields: guardians are added on their own form.
+    f.guardian_name.clear();
+    f.guardian_phone.clear();
+    match save_student(&app, &school, &s, &f, class, "student.update").await {
+        Ok(Ok(_)) => redirect(&format!("/admin/roster/students/{id}")),
+        Ok(Err(msg)) => {
+            student_page(
+                &school,
+                &s,
+                &id,
+                Some(msg),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => server_error(e),
+    }
+}
+
+/// Adds a guardian to a student, or updates the guardian with that phone number.
+pub async fn add_guardian(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(mut f): Form<StudentForm>,
+) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !s.csrf_ok(&f.csrf) {
+        return csrf_rejected();
+    }
+    let student = match editable_student(&school, &s, &id).await {
+        Ok(Some(st)) => st,
+        Ok(None) => return not_found(),
+        Err(e) => return server_error(e),
+    };
+    if f.guardian_name.trim().is_empty() || f.guardian_phone.trim().is_empty() {
+        return student_page(
+            &school,
+            &s,
+            &id,
+            Some("A guardian needs a name and a phone number.".into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    // The student's fields as stored; blank optional ones keep what is stored.
+    f.admission_no = student.admission_no.clone();
+    f.student_name = student.full_name.clone();
+    f.gender.clear();
+    f.date_of_birth.clear();
+    f.bform.clear();
+    f.health_notes.clear();
+    match save_student(&app, &school, &s, &f, student.class_id, "guardian.save").await {
+        Ok(Ok(_)) => redirect(&format!("/admin/roster/students/{id}")),
+        Ok(Err(msg)) => {
+            student_page(
+                &school,
+                &s,
+                &id,
+                Some(msg),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => server_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+impl CsrfForm {
+    pub fn token(&self) -> &str {
+        &self.csrf
+    }
+}
+
+pub async fn unlink_guardian(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path((id, guardian)): Path<(String, String)>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !s.csrf_ok(&f.csrf) {
+        return csrf_rejected();
+    }
+    let student = match editable_student(&school, &s, &id).await {
+        Ok(Some(st)) => st,
+        Ok(None) => return not_found(),
+        Err(e) => return server_error(e),
+    };
+    let Ok(guardian) = guardian.parse::<Uuid>() else {
+        return not_found();
+    };
+    let entry = staff_activity(
+        &s,
+        "guardian.unlink",
+        Some(format!("guardian:{guardian}")),
+        json!({ "student": student.id.0 }),
+        app.clock.now(),
+    );
+    match school
+        .store
+        .unlink_guardian(guardian, student.id, &entry)
+        .await
+    {
+        Ok(true) => redirect(&format!("/admin/roster/students/{id}")),
+        Ok(false) => not_found(),
+        Err(e) => server_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ActiveForm {
+    csrf: String,
+    active: String,
+}
+
+/// Deactivates a student (kept for the records, off registers and lists of the bot) or
+/// brings them back.
+pub async fn set_active(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<ActiveForm>,
+) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !s.csrf_ok(&f.csrf) {
+        return csrf_rejected();
+    }
+    let student = match editable_student(&school, &s, &id).await {
+        Ok(Some(st)) => st,
+        Ok(None) => return not_found(),
+        Err(e) => return server_error(e),
+    };
+    let active = f.active == "true";
+    let entry = staff_activity(
+        &s,
+        if active {
+            "student.activate"
+        } else {
+            "student.deactivate"
+        },
+        Some(format!("student:{}", student.id.0)),
+        json!({}),
+        app.clock.now(),
+    );
+    match school
+        .store
+        .set_student_active(student.id, active, &entry)
+        .await
+    {
+        Ok(_) => redirect(&format!("/admin/roster/students/{id}")),
+        Err(e) => server_error(e),
+    }
+}
+
+// ---- CSV import (administrators) ----
+
+pub async fn import_page(State(app): State<App>, headers: HeaderMap) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if s.staff.role != StaffRole::Admin {
+        return not_found();
+    }
+    render(
+        "import.html",
+        page_ctx(
+            &school,
+            &s,
+            context! { kind => "roster", columns => ROSTER_HEADER.join(",") },
+        ),
+    )
+}
+
+/// The uploaded file and the form token from a multipart form.
+pub(super) async fn read_upload(mut form: Multipart) -> Result<(String, Vec<u8>), Response> {
+    let (mut csrf, mut file) = (String::new(), Vec::new());
+    loop {
+        match form.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or_default().to_string();
+                let bytes = field.bytes().await.map_err(|_| {
+                    (
+                        StatusCode::BAD_REQUEST,
+                        "The upload was cut off; try again.",
+                    )
+                        .into_response()
+                })?;
+                match name.as_str() {
+                    "csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
+                    "file" => file = bytes.to_vec(),
+                    _ => {}
+                }
+            }
+            Ok(None) => break,
+            Err(_) => {
+                return Err((
+                    StatusCode::BAD_REQUEST,
+                    "The upload could not be read (files up to 1 MB).",
+                )
+                    .into_response())
+            }
+        }
+    }
+    Ok((csrf, file))
+}
+
+/// Checks an uploaded roster: every bad row by line, or a preview and a commit button.
+pub async fn import_preview(
+    State(app): State<App>,
+    headers: HeaderMap,
+    form: Multipart,
+) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let (csrf, file) = match read_upload(form).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !s.csrf_ok(&csrf) {
+        return csrf_rejected();
+    }
+    if s.staff.role != StaffRole::Admin {
+        return not_found();
+    }
+    let Ok(text) = String::from_utf8(file) else {
+        return import_result(&school, &s, Err(vec!["The file is not UTF-8 text.".into()]));
+    };
+    match crate::import::parse_roster(text.as_bytes(), school.tenant.timezone.phone_region()) {
+        Ok(records) => {
+            let preview: Vec<_> = records
+                .iter()
+                .take(PREVIEW_ROWS)
+                .map(|r| {
+                    context! {
+                        line => r.line, admission_no => r.admission_no.clone(), name => r.student_name.clone(),
+                        class => format!("{} {} ({})", r.class_name, r.section, r.branch),
+                        guardian => r.guardian.as_ref().map(|g| g.full_name.clone()),
+                    }
+                })
+                .collect();
+            let students = records
+                .iter()
+                .map(|r| r.admission_no.as_str())
+                .collect::<std::collections::HashSet<_>>()
+                .len();
+            render(
+                "import.html",
+                page_ctx(
+                    &school,
+                    &s,
+                    context! {
+                        kind => "roster", preview => preview, rows => records.len(),
+                        students => students, csv => text, columns => ROSTER_HEADER.join(","),
+                    },
+                ),
+            )
+        }
+        Err(e) => import_result(&school, &s, Err(import_errors(e))),
+    }
+}
+
+pub(super) fn import_errors(e: crate::import::ImportError) -> Vec<String> {
+    match e {
+        crate::import::ImportError::Rows(rows) => rows.into_iter().map(|r| r.to_string()).collect(),
+        other => vec![other.to_string()],
+    }
+}
+
+fn import_result(school: &School, s: &ActiveSession, r: Result<String, Vec<String>>) -> Response {
+    let (status, done, errors) = match r {
+        Ok(done) => (StatusCode::OK, Some(done), Vec::new()),
+        Err(errors) => (StatusCode::UNPROCESSABLE_ENTITY, None, errors),
+    };
+    let mut res = render(
+        "import.html",
+        page_ctx(
+            school,
+            s,
+            context! { kind => "roster", done => done, row_errors => errors, columns => ROSTER_HEADER.join(",") },
+        ),
+    );
+    *res.status_mut() = status;
+    res
+}
+
+#[derive(Deserialize)]
+pub struct CommitForm {
+    csrf: String,
+    csv: String,
+}
+
+/// Imports the previewed file: checked again, then all rows or none.
+pub async fn import_commit(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(f): Form<CommitForm>,
+) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !s.csrf_ok(&f.csrf) {
+        return csrf_rejected();
+    }
+    if s.staff.role != StaffRole::Admin {
+        return not_found();
+    }
+    let records = match crate::import::parse_roster(
+        f.csv.as_bytes(),
+        school.tenant.timezone.phone_region(),
+    ) {
+        Ok(r) => r,
+        Err(e) => return import_result(&school, &s, Err(import_errors(e))),
+    };
+    let entry = staff_activity(
+        &s,
+        "roster.import",
+        None,
+        json!({ "rows": records.len() }),
+        app.clock.now(),
+    );
+    match school.store.import_roster(&records, &entry, &()).await {
+        Ok(sum) => import_result(
+            &school,
+            &s,
+            Ok(format!(
+                "Imported {} row(s): {} student(s) added, {} updated; {} guardian(s) added, {} updated.",
+                records.len(),
+                sum.students_created,
+                sum.students_updated,
+                sum.guardians_created,
+                sum.guardians_updated
+            )),
+        ),
+        Err(e) => server_error(e),
+    }
+}
+
+// ---- Staff accounts (administrators) ----
+
+pub async fn staff_page(State(app): State<App>, headers: HeaderMap) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    staff_view(&school, &s, None, None, StatusCode::OK).await
+}
+
+async fn staff_view(
+    school: &School,
+    s: &ActiveSession,
+    error: Option<String>,
+    created: Option<(String, Option<String>)>,
+    status: StatusCode,
+) -> Response {
+    if s.staff.role != StaffRole::Admin {
+        return not_found();
+    }
+    let store = school.store.as_ref();
+    let (staff, branches, classes) = match (
+        store.staff_list().await,
+        store.branches().await,
+        store.classes().await,
+    ) {
+        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return server_error(e),
+    };
+    let branch_names: HashMap<_, _> = branches.iter().cloned().collect();
+    let rows: Vec<_> = staff
+        .iter()
+        .map(|m| {
+            context! {
+                id => m.id.0.to_string(), name => m.full_name.clone(), email => m.email.clone(), role => m.role.as_str(),
+                branch => m.branch.and_then(|b| branch_names.get(&b).cloned()), active => m.active,
+                two_factor => m.two_factor, me => m.id == s.staff.id,
+            }
+        })
+        .collect();
+    let class_map: HashMap<_, _> = classes.into_iter().map(|c| (c.id, c)).collect();
+    let mut res = render(
+        "staff.html",
+        page_ctx(
+            school,
+            s,
+            context! {
+                rows => rows,
+                branches => branches.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>(),
+                classes => class_options(&class_map),
+                error => error,
+                created => created.map(|(email, link)| context! { email => email, link => link }),
+            },
+        ),
+    );
+    *res.status_mut() = status;
+    res
+}
+
+/// Form fields, with repeated names (checkbox lists) kept in order.
+fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
+/// Adds a staff account without a password: the person sets one through a single-use
+/// link (emailed when SMTP is configured, else shown once here to pass on).
+pub async fn staff_create(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let pairs = form_pairs(&body);
+    if !s.csrf_ok(field(&pairs, "csrf")) {
+        return csrf_rejected();
+    }
+    if s.staff.role != StaffRole::Admin {
+        return not_found();
+    }
+    let bad = |msg: &str| {
+        staff_view(
+            &school,
+            &s,
+            Some(msg.into()),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+    };
+    let name = field(&pairs, "full_name").trim();
+    let email = field(&pairs, "email").trim().to_lowercase();
+    if name.is_empty() || name.chars().count() > 120 {
+        return bad("A name is needed (120 characters at most).").await;
+    }
+    if !email.contains('@') || email.len() > 200 || email.contains(char::is_whitespace) {
+        return bad("That email address does not look right.").await;
+    }
+    let Ok(role) = field(&pairs, "role").parse::<StaffRole>() else {
+        return bad("Choose a role.").await;
+    };
+    let branch = field(&pairs, "branch").trim();
+    if role == StaffRole::BranchManager && branch.is_empty() {
+        return bad("A branch manager needs a branch.").await;
+    }
+    let store = school.store.as_ref();
+    let (existing, known) = match (store.staff_by_email(&email).await, store.classes().await) {
+        (Ok(e), Ok(k)) => (e, k),
+        (Err(e), _) | (_, Err(e)) => return server_error(e),
+    };
+    if existing.is_some() {
+        return bad("Someone has this email already.").await;
+    }
+    if !branch.is_empty() {
+        match store.branches().await {
+            Ok(b) if b.iter().any(|(_, n)| n == branch) => {}
+            Ok(_) => return bad("Choose one of the school's branches.").await,
+            Err(e) => return server_error(e),
+        }
+    }
+    let known: std::collections::HashSet<ClassId> = known.into_iter().map(|c| c.id).collect();
+    let mut classes = Vec::new();
+    for (_, v) in pairs.iter().filter(|(k, _)| k == "class") {
+        match parse_class(v) {
+            Some(c) if known.contains(&c) => classes.push(c),
+            _ => return bad("Choose classes from the list.").await,
+        }
+    }
+    let staff = StaffUser {
+        id: StaffId::new(),
+        full_name: name.to_string(),
+        email: email.clone(),
+        phone: None,
+        role,
+        branch: (!branch.is_empty()).then(|| branch.to_string()),
+        password_hash: None,
+    };
+    let now = app.clock.now();
+    let entry = staff_activity(
+        &s,
+        "staff.create",
+        Some(format!("staff:{}", staff.id.0)),
+        json!({ "role": role.as_str(), "classes": classes.len() }),
+        now,
+    );
+    if let Err(e) = store.create_staff(&staff, &entry).await {
+        return server_error(e);
+    }
+    if !classes.is_empty() {
+        let entry = staff_activity(
+            &s,
+            "staff.set_classes",
+            Some(format!("staff:{}", staff.id.0)),
+            json!({ "classes": classes.len() }),
+            now,
+        );
+        if let Err(e) = store.set_staff_classes(staff.id, &classes, &entry).await {
+            return server_error(e);
+        }
+    }
+    let entry = staff_activity(
+        &s,
+        "staff.password_link",
+        Some(format!("staff:{}", staff.id.0)),
+        json!({ "emailed": app.config.smtp_url.is_some() }),
+        now,
+    );
+    let link = match super::reset::create_link(&app, &school, staff.id, &entry).await {
+        Ok(l) => l,
+        Err(e) => return server_error(e),
+    };
+    let shown = if app.config.smtp_url.is_some() {
+        super::reset::email_link(&app, &school, email.clone(), link);
+        None
+    } else {
+        Some(link.expose().clone())
+    };
+    staff_view(&school, &s, None, Some((email, shown)), StatusCode::OK).await
+}
+
+pub struct StaffClassesForm {
+    csrf: String,
+    class: Vec<String>,
+}
+
+pub async fn staff_set_active(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<ActiveForm>,
+) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !s.csrf_ok(&f.csrf) {
+        return csrf_rejected();
+    }
+    if s.staff.role != StaffRole::Admin {
+        return not_found();
+    }
+    let Ok(id) = id.parse::<Uuid>().map(StaffId) else {
+        return not_found();
+    };
+    let active = f.active == "true";
+    if id == s.staff.id && !active {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "You cannot deactivate your own account.",
+        )
+            .into_response();
+    }
+    let entry = staff_activity(
+        &s,
+        if active {
+            "staff.activate"
+        } else {
+            "staff.deactivate"
+        },
+        Some(format!("staff:{}", id.0)),
+        json!({}),
+        app.clock.now(),
+    );
+    match school.store.set_staff_active(id, active, &entry).await {
+        Ok(true) => redirect("/admin/staff"),
+        Ok(false) => not_found(),
+        Err(e) => server_error(e),
+    }
+}
+
+/// Replaces a teacher's classes.
+pub async fn staff_set_classes(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let pairs = form_pairs(&body);
+    let f = StaffClassesForm {
+        csrf: field(&pairs, "csrf").to_string(),
+        class: pairs
+            .iter()
+            .filter(|(k, _)| k == "class")
+            .map(|(_, v)| v.clone())
+            .collect(),
+    };
+    if !s.csrf_ok(&f.csrf) {
+        return csrf_rejected();
+    }
+    if s.staff.role != StaffRole::Admin {
+        return not_found();
+    }
+    let Ok(id) = id.parse::<Uuid>().map(StaffId) else {
+        return not_found();
+    };
+    let store = school.store.as_ref();
+    let known: std::collections::HashSet<ClassId> = match store.classes().await {
+        Ok(c) => c.into_iter().map(|c| c.id).collect(),
+        Err(e) => return server_error(e),
+    };
+    let mut classes = Vec::new();
+    for c in &f.class {
+        match parse_class(c) {
+            Some(c) if known.contains(&c) => classes.push(c),
+            _ => return not_found(),
+        }
+    }
+    match store.staff_auth(id).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return not_found(),
+        Err(e) => return server_error(e),
+    }
+    let entry = staff_activity(
+        &s,
+        "staff.set_classes",
+        Some(format!("staff:{}", id.0)),
+        json!({ "classes": classes.len() }),
+        app.clock.now(),
+    );
+    match store.set_staff_classes(id, &classes, &entry).await {
+        Ok(()) => redirect("/admin/staff"),
+        Err(e) => server_error(e),
+    }
+}

@@ -1,0 +1,400 @@
+//! SQL of the admin's office pages (roster, fees, attendance registers, dashboard
+//! figures, password resets), shared by both backends like `sql.rs`.
+
+macro_rules! office_store_impl {
+    ($store:ty) => {
+        const _: () = {
+            use $crate::domain::activity::ActivityEntry;
+            use $crate::domain::attendance::{AttendanceRecord, AttendanceStatus};
+            use $crate::domain::roster::{Gender, Student, StaffRole};
+            use $crate::domain::{BranchId, ClassId, StaffId, StudentId};
+            use $crate::store::sql::{corrupt, decrypt_national_id, decrypt_text, field};
+            use $crate::store::{
+                BalanceRow, ClassDaySummary, OfficeStore, RegisterRow, Result, StaffListRow, StudentListRow,
+            };
+            use chrono::{DateTime, NaiveDate, Utc};
+            use uuid::Uuid;
+
+            $crate::store::sql::activity_log_fn!($store);
+
+            #[async_trait::async_trait]
+            impl OfficeStore for $store {
+                async fn branches(&self) -> Result<Vec<(BranchId, String)>> {
+                    let mut tx = self.begin_read().await?;
+                    let rows: Vec<(Uuid, String)> = sqlx::query_as("SELECT id, name FROM branches ORDER BY name")
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(rows.into_iter().map(|(id, n)| (BranchId(id), n)).collect())
+                }
+
+                async fn student_list(&self) -> Result<Vec<StudentListRow>> {
+                    let mut tx = self.begin_read().await?;
+                    let rows: Vec<(Uuid, String, String, Uuid, bool)> = sqlx::query_as(
+                        "SELECT id, admission_no, full_name, class_id, active FROM students ORDER BY full_name, admission_no",
+                    )
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(rows
+                        .into_iter()
+                        .map(|(id, admission_no, full_name, class, active)| StudentListRow {
+                            id: StudentId(id),
+                            admission_no,
+                            full_name,
+                            class_id: ClassId(class),
+                            active,
+                        })
+                        .collect())
+                }
+
+                async fn student_detail(&self, id: StudentId) -> Result<Option<(Student, bool)>> {
+                    let mut tx = self.begin_read().await?;
+                    #[allow(clippy::type_complexity)]
+                    let row: Option<(Uuid, String, String, Option<NaiveDate>, String, Uuid, Option<Vec<u8>>, Option<Vec<u8>>, bool)> =
+                        sqlx::query_as(
+                            "SELECT id, admission_no, full_name, date_of_birth, gender, class_id, bform_enc, \
+                             health_notes_enc, active FROM students WHERE id = $1",
+                        )
+                        .bind(id.0)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    let Some((id, admission_no, full_name, date_of_birth, gender, class_id, bform, health, active)) = row else {
+                        return Ok(None);
+                    };
+                    let student = Student {
+                        id: StudentId(id),
+                        admission_no,
+                        full_name,
+                        date_of_birth,
+                        gender: gender.parse::<Gender>().map_err(corrupt)?,
+                        class_id: ClassId(class_id),
+                        bform: decrypt_national_id(&self.keys, field("students", "bform_enc", id), bform)?,
+                        health_notes: decrypt_text(&self.keys, field("students", "health_notes_enc", id), health)?,
+                    };
+                    Ok(Some((student, active)))
+                }
+
+                async fn relations_of(&self, student: StudentId) -> Result<Vec<(Uuid, String)>> {
+                    let mut tx = self.begin_read().await?;
+                    let rows: Vec<(Uuid, String)> =
+                        sqlx::query_as("SELECT guardian_id, relation FROM guardian_students WHERE student_id = $1")
+                            .bind(student.0)
+                            .fetch_all(&mut *tx)
+                            .await?;
+                    tx.commit().await?;
+                    Ok(rows)
+                }
+
+                async fn set_student_active(&self, id: StudentId, active: bool, activity: &ActivityEntry) -> Result<bool> {
+                    let mut tx = self.begin().await?;
+                    let done = sqlx::query("UPDATE students SET active = $2, updated_at = $3 WHERE id = $1")
+                        .bind(id.0)
+                        .bind(active)
+                        .bind(activity.at)
+                        .execute(&mut *tx)
+                        .await?;
+                    if done.rows_affected() != 1 {
+                        tx.rollback().await?;
+                        return Ok(false);
+                    }
+                    log(&mut tx, activity).await?;
+                    tx.commit().await?;
+                    Ok(true)
+                }
+
+                async fn unlink_guardian(&self, guardian: Uuid, student: StudentId, activity: &ActivityEntry) -> Result<bool> {
+                    let mut tx = self.begin().await?;
+                    let done = sqlx::query("DELETE FROM guardian_students WHERE guardian_id = $1 AND student_id = $2")
+                        .bind(guardian)
+                        .bind(student.0)
+                        .execute(&mut *tx)
+                        .await?;
+                    if done.rows_affected() != 1 {
+                        tx.rollback().await?;
+                        return Ok(false);
+                    }
+                    log(&mut tx, activity).await?;
+                    tx.commit().await?;
+                    Ok(true)
+                }
+
+                async fn staff_list(&self) -> Result<Vec<StaffListRow>> {
+                    let mut tx = self.begin_read().await?;
+                    #[allow(clippy::type_complexity)]
+                    let rows: Vec<(Uuid, String, String, String, Option<Uuid>, bool, Option<DateTime<Utc>>)> = sqlx::query_as(
+                        "SELECT id, full_name, email, role, branch_id, active, totp_enabled_at FROM staff_users ORDER BY full_name",
+                    )
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    rows.into_iter()
+                        .map(|(id, full_name, email, role, branch, active, totp)| {
+                            Ok(StaffListRow {
+                                id: StaffId(id),
+                                full_name,
+                                email,
+                                role: role.parse::<StaffRole>().map_err(corrupt)?,
+                                branch: branch.map(BranchId),
+                                active,
+                                two_factor: totp.is_some(),
+                            })
+                        })
+                        .collect()
+                }
+
+                async fn set_staff_active(&self, id: StaffId, active: bool, activity: &ActivityEntry) -> Result<bool> {
+                    let mut tx = self.begin().await?;
+                    let done = sqlx::query("UPDATE staff_users SET active = $2 WHERE id = $1")
+                        .bind(id.0)
+                        .bind(active)
+                        .execute(&mut *tx)
+                        .await?;
+                    if done.rows_affected() != 1 {
+                        tx.rollback().await?;
+                        return Ok(false);
+                    }
+                    if !active {
+                        // A deactivated account is signed out everywhere at once.
+                        sqlx::query("DELETE FROM admin_sessions WHERE staff_id = $1")
+                            .bind(id.0)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    log(&mut tx, activity).await?;
+                    tx.commit().await?;
+                    Ok(true)
+                }
+
+                async fn set_staff_classes(&self, staff: StaffId, classes: &[ClassId], activity: &ActivityEntry) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    sqlx::query("DELETE FROM staff_classes WHERE staff_id = $1")
+                        .bind(staff.0)
+                        .execute(&mut *tx)
+                        .await?;
+                    for c in classes {
+                        sqlx::query("INSERT INTO staff_classes (staff_id, class_id) VALUES ($1, $2)")
+                            .bind(staff.0)
+                            .bind(c.0)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    log(&mut tx, activity).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn balances(&self, class: ClassId) -> Result<Vec<BalanceRow>> {
+                    let mut tx = self.begin_read().await?;
+                    let rows: Vec<(Uuid, String, String, i64, i64, Option<String>)> = sqlx::query_as(
+                        "SELECT s.id, s.admission_no, s.full_name, \
+                         CAST(COALESCE((SELECT SUM(f.amount_minor) FROM fee_lines f WHERE f.student_id = s.id), 0) AS BIGINT), \
+                         CAST(COALESCE((SELECT SUM(p.amount_minor) FROM payments p JOIN fee_lines f ON f.id = p.fee_line_id \
+                           WHERE f.student_id = s.id), 0) AS BIGINT), \
+                         (SELECT MIN(f.currency) FROM fee_lines f WHERE f.student_id = s.id) \
+                         FROM students s WHERE s.class_id = $1 ORDER BY s.full_name, s.admission_no",
+                    )
+                    .bind(class.0)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(rows
+                        .into_iter()
+                        .map(|(id, admission_no, full_name, due_minor, paid_minor, currency)| BalanceRow {
+                            student: StudentId(id),
+                            admission_no,
+                            full_name,
+                            due_minor,
+                            paid_minor,
+                            currency,
+                        })
+                        .collect())
+                }
+
+                async fn class_register(&self, class: ClassId, day: NaiveDate) -> Result<Vec<RegisterRow>> {
+                    let mut tx = self.begin_read().await?;
+                    let rows: Vec<(Uuid, String, String, Option<String>)> = sqlx::query_as(
+                        "SELECT s.id, s.admission_no, s.full_name, a.status FROM students s \
+                         LEFT JOIN attendance a ON a.student_id = s.id AND a.day = $2 \
+                         WHERE s.class_id = $1 AND s.active ORDER BY s.full_name, s.admission_no",
+                    )
+                    .bind(class.0)
+                    .bind(day)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    rows.into_iter()
+                        .map(|(id, admission_no, full_name, status)| {
+                            Ok(RegisterRow {
+                                student: StudentId(id),
+                                admission_no,
+                                full_name,
+                                status: status.map(|s| s.parse::<AttendanceStatus>().map_err(corrupt)).transpose()?,
+                            })
+                        })
+                        .collect()
+                }
+
+                async fn record_register(&self, records: &[AttendanceRecord], activity: &ActivityEntry) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    for r in records {
+                        sqlx::query(
+                            "INSERT INTO attendance (id, day, student_id, status, source, recorded_by, recorded_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (student_id, day) DO UPDATE SET \
+                             status = excluded.status, source = excluded.source, recorded_by = excluded.recorded_by, \
+                             recorded_at = excluded.recorded_at",
+                        )
+                        .bind(Uuid::now_v7())
+                        .bind(r.day)
+                        .bind(r.student.0)
+                        .bind(r.status.as_str())
+                        .bind(r.source.as_str())
+                        .bind(r.recorded_by.map(|s| s.0))
+                        .bind(activity.at)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    log(&mut tx, activity).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn attendance_by_class(&self, day: NaiveDate) -> Result<Vec<ClassDaySummary>> {
+                    let mut tx = self.begin_read().await?;
+                    let rows: Vec<(Uuid, i64, i64, i64, i64, i64)> = sqlx::query_as(
+                        "SELECT s.class_id, \
+                         CAST(SUM(CASE WHEN a.status = 'present' THEN 1 ELSE 0 END) AS BIGINT), \
+                         CAST(SUM(CASE WHEN a.status = 'absent' THEN 1 ELSE 0 END) AS BIGINT), \
+                         CAST(SUM(CASE WHEN a.status = 'late' THEN 1 ELSE 0 END) AS BIGINT), \
+                         CAST(SUM(CASE WHEN a.status = 'excused' THEN 1 ELSE 0 END) AS BIGINT), \
+                         CAST(COUNT(*) AS BIGINT) \
+                         FROM students s LEFT JOIN attendance a ON a.student_id = s.id AND a.day = $1 \
+                         WHERE s.active GROUP BY s.class_id",
+                    )
+                    .bind(day)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(rows
+                        .into_iter()
+                        .map(|(class, present, absent, late, excused, students)| ClassDaySummary {
+                            class: ClassId(class),
+                            present,
+                            absent,
+                            late,
+                            excused,
+                            students,
+                        })
+                        .collect())
+                }
+
+                async fn outbox_problem_ids(&self, limit: i64) -> Result<(Vec<Uuid>, i64)> {
+                    let mut tx = self.begin_read().await?;
+                    let (n,): (i64,) =
+                        sqlx::query_as("SELECT CAST(COUNT(*) AS BIGINT) FROM outbox WHERE state IN ('dead', 'manual')")
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    let ids: Vec<(Uuid,)> = sqlx::query_as(
+                        "SELECT id FROM outbox WHERE state IN ('dead', 'manual') ORDER BY id DESC LIMIT $1",
+                    )
+                    .bind(limit)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok((ids.into_iter().map(|(i,)| i).collect(), n))
+                }
+
+                async fn create_password_reset(
+                    &self,
+                    staff: StaffId,
+                    token_hash: &[u8],
+                    expires_at: DateTime<Utc>,
+                    activity: &ActivityEntry,
+                ) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    // Requests are kept 30 days (the retention table), then removed.
+                    sqlx::query("DELETE FROM password_resets WHERE created_at < $1")
+                        .bind(activity.at - chrono::Duration::days(30))
+                        .execute(&mut *tx)
+                        .await?;
+                    // A new link replaces the staff member's unused ones.
+                    sqlx::query("UPDATE password_resets SET used_at = $2 WHERE staff_id = $1 AND used_at IS NULL")
+                        .bind(staff.0)
+                        .bind(activity.at)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(
+                        "INSERT INTO password_resets (id, staff_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(Uuid::now_v7())
+                    .bind(staff.0)
+                    .bind(token_hash)
+                    .bind(activity.at)
+                    .bind(expires_at)
+                    .execute(&mut *tx)
+                    .await?;
+                    log(&mut tx, activity).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn password_reset_valid(&self, token_hash: &[u8], now: DateTime<Utc>) -> Result<Option<StaffId>> {
+                    let mut tx = self.begin_read().await?;
+                    let row: Option<(Uuid,)> = sqlx::query_as(
+                        "SELECT r.staff_id FROM password_resets r JOIN staff_users s ON s.id = r.staff_id \
+                         WHERE r.token_hash = $1 AND r.used_at IS NULL AND r.expires_at > $2 AND s.active",
+                    )
+                    .bind(token_hash)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(row.map(|(s,)| StaffId(s)))
+                }
+
+                async fn reset_password(
+                    &self,
+                    token_hash: &[u8],
+                    password_hash: &str,
+                    activity: &ActivityEntry,
+                ) -> Result<Option<StaffId>> {
+                    let mut tx = self.begin().await?;
+                    let row: Option<(Uuid,)> = sqlx::query_as(
+                        "UPDATE password_resets SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL \
+                         AND expires_at > $2 AND staff_id IN (SELECT id FROM staff_users WHERE active) RETURNING staff_id",
+                    )
+                    .bind(token_hash)
+                    .bind(activity.at)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some((staff,)) = row else {
+                        tx.rollback().await?;
+                        return Ok(None);
+                    };
+                    sqlx::query("UPDATE staff_users SET password_hash = $2 WHERE id = $1")
+                        .bind(staff)
+                        .bind(password_hash)
+                        .execute(&mut *tx)
+                        .await?;
+                    // Every session ends and the failed attempts are forgotten.
+                    sqlx::query("DELETE FROM admin_sessions WHERE staff_id = $1")
+                        .bind(staff)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("DELETE FROM staff_login_failures WHERE staff_id = $1")
+                        .bind(staff)
+                        .execute(&mut *tx)
+                        .await?;
+                    let mut entry = activity.clone();
+                    entry.subject = Some(format!("staff:{staff}"));
+                    log(&mut tx, &entry).await?;
+                    tx.commit().await?;
+                    Ok(Some(StaffId(staff)))
+                }
+            }
+        };
+    };
+}
+
+pub(crate) use office_store_impl;
