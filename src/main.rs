@@ -104,6 +104,14 @@ enum UsersCmd {
         #[arg(long, env = "RAABTA_NEW_PASSWORD", hide_env_values = true)]
         password: Option<String>,
     },
+    /// Print a single-use link (valid 30 minutes) with which a staff member sets a new
+    /// password; older unused links stop working. For services without SMTP.
+    ResetLink {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -609,15 +617,6 @@ async fn keys_cmd(config: Config, cmd: KeysCmd) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn webhook_path(provider: raabta::domain::message::Provider, route: &str) -> String {
-    match provider {
-        raabta::domain::message::Provider::Twilio => "/webhooks/twilio".to_string(),
-        raabta::domain::message::Provider::Meta => "/webhooks/meta".to_string(),
-        raabta::domain::message::Provider::Telegram => format!("/webhooks/telegram/{route}"),
-        raabta::domain::message::Provider::Console => "(console: no webhook)".to_string(),
-    }
-}
-
 async fn channel_cmd(config: Config, cmd: ChannelCmd) -> anyhow::Result<()> {
     use raabta::channel::Credentials;
     let app = App::build(config).await?;
@@ -676,7 +675,7 @@ async fn channel_cmd(config: Config, cmd: ChannelCmd) -> anyhow::Result<()> {
                 row.provider,
                 row.id,
                 app.config.public_url,
-                webhook_path(row.provider, &row.route_key)
+                raabta::routing::webhook_path(row.provider, &row.route_key)
             );
             if row.provider == raabta::domain::message::Provider::Telegram {
                 println!("register it with Telegram's setWebhook, passing the same secret_token");
@@ -707,7 +706,7 @@ async fn channel_cmd(config: Config, cmd: ChannelCmd) -> anyhow::Result<()> {
                     r.provider,
                     r.id,
                     app.config.public_url,
-                    webhook_path(r.provider, &r.route_key),
+                    raabta::routing::webhook_path(r.provider, &r.route_key),
                     r.api_base
                 );
             }
@@ -718,15 +717,41 @@ async fn channel_cmd(config: Config, cmd: ChannelCmd) -> anyhow::Result<()> {
 
 async fn users_cmd(config: Config, cmd: UsersCmd) -> anyhow::Result<()> {
     use raabta::domain::roster::{StaffRole, StaffUser};
-    let UsersCmd::Add {
-        tenant,
-        email,
-        name,
-        role,
-        branch,
-        classes,
-        password,
-    } = cmd;
+    let (tenant, email, name, role, branch, classes, password) = match cmd {
+        UsersCmd::Add {
+            tenant,
+            email,
+            name,
+            role,
+            branch,
+            classes,
+            password,
+        } => (tenant, email, name, role, branch, classes, password),
+        UsersCmd::ResetLink { tenant, email } => {
+            let app = App::build(config).await?;
+            let school = app.tenancy.school(&tenant).await?;
+            let Some(staff) = school.store.staff_by_email(&email).await? else {
+                bail!("{tenant} has no staff account {email}");
+            };
+            if !staff.active {
+                bail!("{email} is deactivated; activate the account first");
+            }
+            let entry = ActivityEntry::now(
+                "cli",
+                "staff.password_link",
+                Some(format!("staff:{}", staff.id.0)),
+                "cli",
+                json!({ "emailed": false }),
+            );
+            let link = raabta::admin::reset::create_link(&app, &school, staff.id, &entry).await?;
+            println!(
+                "{}\n(single use, valid {} minutes; give it to {email} only)",
+                link.expose(),
+                raabta::admin::reset::LINK_MINUTES
+            );
+            return Ok(());
+        }
+    };
     let app = App::build(config).await?;
     let school = app.tenancy.school(&tenant).await?;
     let role: StaffRole = role

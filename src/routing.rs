@@ -189,6 +189,14 @@ pub enum AddChannelError {
     Channel(#[from] ChannelError),
     #[error("the API base must be an http:// or https:// URL")]
     BadApiBase,
+    #[error("no such channel for this school")]
+    UnknownChannel,
+    #[error("the new credentials are for another provider")]
+    OtherProvider,
+    #[error("the number or phone number id differs: add a new channel instead")]
+    RouteChanged,
+    #[error("the channel was changed meanwhile; reload and try again")]
+    Changed,
 }
 
 async fn decrypt(tenancy: &Tenancy, row: &ChannelRow) -> Result<Credentials, AddChannelError> {
@@ -205,6 +213,74 @@ async fn decrypt(tenancy: &Tenancy, row: &ChannelRow) -> Result<Credentials, Add
     }
     creds.validate()?;
     Ok(creds)
+}
+
+/// The path of a channel's webhook (after the public URL).
+pub fn webhook_path(provider: Provider, route: &str) -> String {
+    match provider {
+        Provider::Twilio => "/webhooks/twilio".to_string(),
+        Provider::Meta => "/webhooks/meta".to_string(),
+        Provider::Telegram => format!("/webhooks/telegram/{route}"),
+        Provider::Console => "(console: no webhook)".to_string(),
+    }
+}
+
+/// Replaces a channel's credentials (rotation). The new ones are validated, must be for
+/// the same provider and keep the channel's route (Meta's phone number id, Twilio's
+/// sender; a new number is a new channel), and replace the old ones only if nobody
+/// changed them meanwhile. The channel must belong to the school `slug`.
+pub async fn rotate_channel(
+    tenancy: &Tenancy,
+    slug: &str,
+    channel: Uuid,
+    credentials: Credentials,
+) -> Result<ChannelRow, AddChannelError> {
+    credentials.validate()?;
+    let school = tenancy.school(slug).await?;
+    let row = tenancy
+        .backend()
+        .control
+        .channels()
+        .await?
+        .into_iter()
+        .find(|r| r.id == channel && r.tenant_id == school.tenant.id)
+        .ok_or(AddChannelError::UnknownChannel)?;
+    if credentials.provider() != row.provider {
+        return Err(AddChannelError::OtherProvider);
+    }
+    let same_route = match &credentials {
+        Credentials::Twilio { from, .. } => {
+            twilio_route(from).as_deref() == Some(row.route_key.as_str())
+        }
+        Credentials::Meta {
+            phone_number_id, ..
+        } => phone_number_id.trim() == row.route_key,
+        Credentials::Telegram { .. } => true,
+    };
+    if !same_route {
+        return Err(AddChannelError::RouteChanged);
+    }
+    let json = zeroize::Zeroizing::new(
+        serde_json::to_vec(&credentials)
+            .map_err(|_| StoreError::Corrupt("credentials do not serialise".into()))?,
+    );
+    let new = school
+        .store
+        .keys()
+        .encrypt(cred_field(row.id), &json)
+        .map_err(StoreError::from)?;
+    if !tenancy
+        .backend()
+        .control
+        .replace_channel_credentials(row.id, &row.credentials_enc, &new)
+        .await?
+    {
+        return Err(AddChannelError::Changed);
+    }
+    Ok(ChannelRow {
+        credentials_enc: new,
+        ..row
+    })
 }
 
 /// Registers a channel for a school: validates the secrets (fail closed), derives the

@@ -106,7 +106,9 @@ async fn register(
             },
         ),
     );
-    *res.status_mut() = status;
+    if res.status().is_success() {
+        *res.status_mut() = status;
+    }
     res
 }
 

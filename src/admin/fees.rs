@@ -221,7 +221,9 @@ async fn statement_page(
             },
         ),
     );
-    *res.status_mut() = status;
+    if res.status().is_success() {
+        *res.status_mut() = status;
+    }
     res
 }
 
@@ -457,7 +459,9 @@ fn import_outcome(school: &School, s: &ActiveSession, r: Result<String, Vec<Stri
             import_page_ctx(context! { done => done, row_errors => errors }),
         ),
     );
-    *res.status_mut() = status;
+    if res.status().is_success() {
+        *res.status_mut() = status;
+    }
     res
 }
 

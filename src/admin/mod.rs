@@ -5,6 +5,7 @@
 pub mod activity;
 pub mod attendance;
 pub mod auth;
+pub mod channels;
 pub mod codes;
 pub mod consent;
 pub mod conversations;

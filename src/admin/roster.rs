@@ -231,7 +231,9 @@ async fn student_page(
             },
         ),
     );
-    *res.status_mut() = status;
+    if res.status().is_success() {
+        *res.status_mut() = status;
+    }
     res
 }
 
@@ -733,7 +735,9 @@ fn import_result(school: &School, s: &ActiveSession, r: Result<String, Vec<Strin
             context! { kind => "roster", done => done, row_errors => errors, columns => ROSTER_HEADER.join(",") },
         ),
     );
-    *res.status_mut() = status;
+    if res.status().is_success() {
+        *res.status_mut() = status;
+    }
     res
 }
 
@@ -845,7 +849,9 @@ async fn staff_view(
             },
         ),
     );
-    *res.status_mut() = status;
+    if res.status().is_success() {
+        *res.status_mut() = status;
+    }
     res
 }
 

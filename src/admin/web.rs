@@ -59,6 +59,7 @@ fn templates() -> &'static Environment<'static> {
                 include_str!("templates/conversation.html"),
             ),
             ("leave_view.html", include_str!("templates/leave_view.html")),
+            ("channels.html", include_str!("templates/channels.html")),
             (
                 "roster_list.html",
                 include_str!("templates/roster_list.html"),
@@ -379,6 +380,13 @@ pub fn routes(app: &App) -> Router<App> {
             "/admin/attendance",
             get(super::attendance::page).post(super::attendance::save),
         )
+        .route(
+            "/admin/channels",
+            get(super::channels::page).post(super::channels::add),
+        )
+        .route("/admin/channels/my-phone", post(super::channels::my_phone))
+        .route("/admin/channels/{id}/rotate", post(super::channels::rotate))
+        .route("/admin/channels/{id}/test", post(super::channels::test))
         .route("/admin/leave", get(super::leave::list))
         .route("/admin/leave/{id}", get(super::leave::view))
         .route("/admin/leave/{id}/decide", post(super::leave::decide))
@@ -469,7 +477,9 @@ fn login_form(app: &App, error: Option<&str>, school: &str, email: &str) -> Resp
     } else {
         StatusCode::OK
     };
-    *res.status_mut() = status;
+    if res.status().is_success() {
+        *res.status_mut() = status;
+    }
     res.headers_mut()
         .append(SET_COOKIE, set_cookie(app, PRE_COOKIE, &pre, false));
     res
@@ -743,7 +753,9 @@ async fn totp_submit(
             },
         ),
     );
-    *res.status_mut() = status;
+    if res.status().is_success() {
+        *res.status_mut() = status;
+    }
     res
 }
 
@@ -867,12 +879,23 @@ mod tests {
 
     #[test]
     fn every_template_renders() {
-        for name in ["login.html", "totp.html", "enrol.html", "dashboard.html"] {
+        for name in templates().templates().map(|(n, _)| n).collect::<Vec<_>>() {
             let t = templates().get_template(name).unwrap();
             let html = t
                 .render(context! { csrf => "x", signed_in => true, qr_svg => "<svg></svg>", recovery_codes => vec!["A"] })
                 .unwrap();
             assert!(html.contains("<html"), "{name}");
+        }
+        // Every template file is registered.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/admin/templates");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            if name.ends_with(".html") {
+                assert!(
+                    templates().get_template(&name).is_ok(),
+                    "{name} is not registered"
+                );
+            }
         }
         // Autoescaping is on: a name cannot inject markup.
         let html = templates()

@@ -1265,6 +1265,27 @@ pub trait OfficeStore: Send + Sync {
     async fn attendance_by_class(&self, day: NaiveDate) -> Result<Vec<ClassDaySummary>>;
     /// The newest dead or manual-link outbox rows (ids) and how many there are.
     async fn outbox_problem_ids(&self, limit: i64) -> Result<(Vec<Uuid>, i64)>;
+    async fn staff_phone(
+        &self,
+        id: crate::domain::StaffId,
+    ) -> Result<Option<crate::domain::phone::Phone>>;
+    /// Sets (or clears) a staff member's phone; a number another staff member has is a
+    /// conflict. False if there is no such staff member.
+    async fn set_staff_phone(
+        &self,
+        id: crate::domain::StaffId,
+        phone: Option<&crate::domain::phone::Phone>,
+        activity: &ActivityEntry,
+    ) -> Result<bool>;
+    /// The conversation with `sender` on a channel, created if there is none yet (for
+    /// messages staff start, such as a channel test).
+    async fn ensure_conversation(
+        &self,
+        channel: Uuid,
+        provider: crate::domain::message::Provider,
+        sender: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Uuid>;
     /// Stores a reset link's token hash; older unused links of the person stop working
     /// and requests older than 30 days are removed.
     async fn create_password_reset(

@@ -305,6 +305,87 @@ macro_rules! office_store_impl {
                     Ok((ids.into_iter().map(|(i,)| i).collect(), n))
                 }
 
+                async fn staff_phone(&self, id: StaffId) -> Result<Option<$crate::domain::phone::Phone>> {
+                    let mut tx = self.begin_read().await?;
+                    let row: Option<(Option<Vec<u8>>,)> =
+                        sqlx::query_as("SELECT phone_enc FROM staff_users WHERE id = $1")
+                            .bind(id.0)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    tx.commit().await?;
+                    match row {
+                        Some((enc,)) => $crate::store::sql::decrypt_phone(&self.keys, field("staff_users", "phone_enc", id.0), enc),
+                        None => Ok(None),
+                    }
+                }
+
+                async fn set_staff_phone(
+                    &self,
+                    id: StaffId,
+                    phone: Option<&$crate::domain::phone::Phone>,
+                    activity: &ActivityEntry,
+                ) -> Result<bool> {
+                    let enc = phone
+                        .map(|p| self.keys.encrypt_str(field("staff_users", "phone_enc", id.0), p.e164()))
+                        .transpose()?;
+                    // The same blind index as the roster's ("phone"), so the number is
+                    // recognised as this staff member's.
+                    let bidx = phone.map(|p| self.keys.blind_index("phone", p.e164()));
+                    let mut tx = self.begin().await?;
+                    let done = sqlx::query("UPDATE staff_users SET phone_enc = $2, phone_bidx = $3 WHERE id = $1")
+                        .bind(id.0)
+                        .bind(enc)
+                        .bind(bidx)
+                        .execute(&mut *tx)
+                        .await;
+                    let done = match done {
+                        Ok(d) => d,
+                        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                            return Err($crate::store::StoreError::Conflict("another staff member has this number".into()))
+                        }
+                        Err(e) => return Err(e.into()),
+                    };
+                    if done.rows_affected() != 1 {
+                        tx.rollback().await?;
+                        return Ok(false);
+                    }
+                    log(&mut tx, activity).await?;
+                    tx.commit().await?;
+                    Ok(true)
+                }
+
+                async fn ensure_conversation(
+                    &self,
+                    channel: Uuid,
+                    provider: $crate::domain::message::Provider,
+                    sender: &str,
+                    at: DateTime<Utc>,
+                ) -> Result<Uuid> {
+                    let bidx = self.keys.blind_index("sender", &format!("{channel}:{sender}"));
+                    let cid = Uuid::now_v7();
+                    let sender_enc = self.keys.encrypt_str(field("conversations", "sender_enc", cid), sender)?;
+                    let mut tx = self.begin().await?;
+                    sqlx::query(
+                        "INSERT INTO conversations (id, channel_id, provider, sender_bidx, sender_enc, created_at)                          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (channel_id, sender_bidx) DO NOTHING",
+                    )
+                    .bind(cid)
+                    .bind(channel)
+                    .bind(provider.as_str())
+                    .bind(&bidx)
+                    .bind(sender_enc)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                    let (id,): (Uuid,) =
+                        sqlx::query_as("SELECT id FROM conversations WHERE channel_id = $1 AND sender_bidx = $2")
+                            .bind(channel)
+                            .bind(&bidx)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    tx.commit().await?;
+                    Ok(id)
+                }
+
                 async fn create_password_reset(
                     &self,
                     staff: StaffId,

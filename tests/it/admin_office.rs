@@ -1170,3 +1170,168 @@ async fn password_reset_by_email() {
         StatusCode::GONE
     );
 }
+
+async fn channels_are_added_rotated_and_tested(env: &TestEnv) {
+    let s = setup(env, "office-chan").await;
+    let fake = crate::fake::FakeProviders::start().await;
+    crate::webhooks::add_test_channels(env, &s.school, Some(fake.base.clone())).await;
+    let other = env.school("office-chan-b").await;
+    let other_meta = raabta::routing::add_channel(
+        &env.app.tenancy,
+        other.tenant.slug.as_str(),
+        raabta::channel::Credentials::Meta {
+            phone_number_id: "555000111".into(),
+            access_token: "other-token".into(),
+            app_secret: "other-secret".into(),
+            verify_token: "other-verify".into(),
+        },
+        None,
+    )
+    .await
+    .unwrap()
+    .id;
+    for c in [&s.teacher, &s.manager] {
+        assert_eq!(
+            call(env, "GET", "/admin/channels", c, &[]).await.status,
+            StatusCode::NOT_FOUND
+        );
+    }
+    let page = call(env, "GET", "/admin/channels", &s.admin, &[]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let body = shown(&page.body);
+    assert!(
+        body.contains("https://raabta.test/webhooks/meta")
+            && body.contains("https://raabta.test/webhooks/telegram/"),
+        "{body}"
+    );
+    // Secrets are never shown back.
+    assert!(
+        !body.contains("meta-test-access-token") && !body.contains(crate::webhooks::META_SECRET)
+    );
+    let csrf = page.csrf();
+    let meta = env
+        .app
+        .registry
+        .current()
+        .meta("106540352242922")
+        .unwrap()
+        .id;
+
+    // Rotating keeps the number; another school's channel is not found.
+    let rotate = format!("/admin/channels/{meta}/rotate");
+    let f: Vec<(&str, &str)> = vec![
+        ("csrf", &csrf),
+        ("provider", "meta"),
+        ("phone_number_id", "106540352242922"),
+        ("access_token", "rotated-token"),
+        ("app_secret", "new-app-secret"),
+        ("verify_token", "v"),
+    ];
+    let r = call(env, "POST", &rotate, &s.admin, &f).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("new credentials are in use"));
+    let foreign = format!("/admin/channels/{other_meta}/rotate");
+    assert_eq!(
+        call(env, "POST", &foreign, &s.admin, &f).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let mut changed = f.clone();
+    changed[2] = ("phone_number_id", "999");
+    let r = call(env, "POST", &rotate, &s.admin, &changed).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let mut no_token = f.clone();
+    no_token[0] = ("csrf", "x");
+    assert_eq!(
+        call(env, "POST", &rotate, &s.admin, &no_token).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let mut blank = f.clone();
+    blank[3] = ("access_token", " ");
+    assert_eq!(
+        call(env, "POST", &rotate, &s.admin, &blank).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+
+    // The test button needs the admin's number, then sends with the new token.
+    let test = format!("/admin/channels/{meta}/test");
+    let r = call(env, "POST", &test, &s.admin, &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("Set your own WhatsApp number first"));
+    let r = call(
+        env,
+        "POST",
+        "/admin/channels/my-phone",
+        &s.admin,
+        &[("csrf", &csrf), ("phone", "0345 1112223")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    // WhatsApp allows free-form messages within 24 hours of the person's last message:
+    // the admin says hello to the school's number first.
+    let mut me = raabta::console::Simulator::new(
+        &env.app,
+        "office-chan",
+        raabta::domain::message::Provider::Meta,
+        Some(meta),
+        "923451112223",
+    )
+    .await
+    .unwrap();
+    me.say("hi").await.unwrap();
+    let r = call(env, "POST", &test, &s.admin, &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let sender = std::sync::Arc::new(
+        raabta::worker::Sender::new(raabta::worker::RateLimits::default()).unwrap(),
+    );
+    raabta::worker::send_due(&env.app, &sender).await.unwrap();
+    let sent = fake.requests();
+    let test_send = sent
+        .iter()
+        .find(|r| r.body.contains("this channel works"))
+        .expect("sent");
+    assert!(test_send.body.contains("923451112223"), "{test_send:?}");
+    // Adding a channel whose number is taken says so.
+    let r = call(
+        env,
+        "POST",
+        "/admin/channels",
+        &s.admin,
+        &[
+            ("csrf", &csrf),
+            ("provider", "meta"),
+            ("phone_number_id", "106540352242922"),
+            ("access_token", "a"),
+            ("app_secret", "b"),
+            ("verify_token", "c"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = call(
+        env,
+        "POST",
+        "/admin/channels",
+        &s.admin,
+        &[
+            ("csrf", &csrf),
+            ("provider", "telegram"),
+            ("bot_token", "123456:ABCdef"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let log = s.school.store.recent_activity(50).await.unwrap();
+    for action in [
+        "channel.rotate",
+        "channel.test",
+        "channel.add",
+        "staff.set_phone",
+    ] {
+        assert!(
+            log.iter()
+                .any(|e| e.action == action && e.actor.starts_with("staff:")),
+            "{action}"
+        );
+    }
+}
+crate::on_both_backends!(channels_are_added_rotated_and_tested);

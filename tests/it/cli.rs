@@ -614,4 +614,33 @@ fn users_add_creates_staff_accounts_and_refuses_bad_input() {
         "{:?}",
         text(&o)
     );
+    // A password link for an account, for services without email; unknown emails fail.
+    let o = raabta(
+        d,
+        &[
+            "users",
+            "reset-link",
+            "--tenant",
+            "pine-school",
+            "--email",
+            "nobody@pine.test",
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("no staff account"), "{:?}", text(&o));
+    let o = raabta(
+        d,
+        &[
+            "users",
+            "reset-link",
+            "--tenant",
+            "pine-school",
+            "--email",
+            "t@pine.test",
+        ],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    let (out, _) = text(&o);
+    assert!(out.contains("/admin/reset/pine-school."), "{out}");
+    assert!(out.contains("single use, valid 30 minutes"), "{out}");
 }

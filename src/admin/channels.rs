@@ -1,0 +1,449 @@
+//! Channel settings (administrators): the school's WhatsApp (Twilio, Meta) and Telegram
+//! accounts with their webhook URLs; add one or rotate its credentials (validated,
+//! stored encrypted with the school's key, never shown back); send a test message to
+//! the administrator's own WhatsApp number; set that number.
+//!
+//! The platform operator's side (schools, every school's channels) stays on the command
+//! line (`raabta tenant …`, `raabta channel …`).
+
+use super::web::{
+    csrf_rejected, full_session, not_found, page_ctx, redirect, render, server_error,
+    staff_activity,
+};
+use crate::app::App;
+use crate::channel::Credentials;
+use crate::domain::message::{OutboundMessage, OutboundMode, Provider};
+use crate::domain::phone::Phone;
+use crate::domain::roster::StaffRole;
+use crate::routing::AddChannelError;
+use crate::store::tenancy::School;
+use axum::extract::{Form, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use minijinja::context;
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+pub async fn page(State(app): State<App>, headers: HeaderMap) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    view(&app, &school, &s, None, None, StatusCode::OK).await
+}
+
+async fn view(
+    app: &App,
+    school: &School,
+    s: &super::auth::ActiveSession,
+    error: Option<String>,
+    notice: Option<String>,
+    status: StatusCode,
+) -> Response {
+    if s.staff.role != StaffRole::Admin {
+        return not_found();
+    }
+    let rows = match app.tenancy.backend().control.channels().await {
+        Ok(r) => r,
+        Err(e) => return server_error(e),
+    };
+    let phone = match school.store.staff_phone(s.staff.id).await {
+        Ok(p) => p.map(|p| p.e164().to_string()),
+        Err(e) => return server_error(e),
+    };
+    let channels: Vec<_> = rows
+        .iter()
+        .filter(|r| r.tenant_id == school.tenant.id)
+        .map(|r| {
+            context! {
+                id => r.id.to_string(), provider => r.provider.as_str(),
+                route => r.route_key.clone(),
+                webhook => format!("{}{}", app.config.public_url, crate::routing::webhook_path(r.provider, &r.route_key)),
+                api_base => r.api_base.clone(), added => r.created_at.format("%Y-%m-%d").to_string(),
+                whatsapp => matches!(r.provider, Provider::Twilio | Provider::Meta),
+            }
+        })
+        .collect();
+    let mut res = render(
+        "channels.html",
+        page_ctx(
+            school,
+            s,
+            context! { channels => channels, my_phone => phone, error => error, notice => notice },
+        ),
+    );
+    if res.status().is_success() {
+        *res.status_mut() = status;
+    }
+    res
+}
+
+#[derive(Deserialize)]
+pub struct CredentialsForm {
+    csrf: String,
+    provider: String,
+    #[serde(default)]
+    account_sid: String,
+    #[serde(default)]
+    auth_token: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    phone_number_id: String,
+    #[serde(default)]
+    access_token: String,
+    #[serde(default)]
+    app_secret: String,
+    #[serde(default)]
+    verify_token: String,
+    #[serde(default)]
+    bot_token: String,
+    #[serde(default)]
+    secret_token: String,
+}
+
+impl CredentialsForm {
+    fn credentials(&self) -> Option<Credentials> {
+        let t = |s: &str| s.trim().to_string();
+        Some(match self.provider.as_str() {
+            "twilio" => Credentials::Twilio {
+                account_sid: t(&self.account_sid),
+                auth_token: t(&self.auth_token),
+                from: t(&self.from),
+            },
+            "meta" => Credentials::Meta {
+                phone_number_id: t(&self.phone_number_id),
+                access_token: t(&self.access_token),
+                app_secret: t(&self.app_secret),
+                verify_token: t(&self.verify_token),
+            },
+            "telegram" => Credentials::Telegram {
+                bot_token: t(&self.bot_token),
+                // Telegram echoes this secret in a header on every webhook call; a
+                // random one is made when none is given.
+                secret_token: if self.secret_token.trim().is_empty() {
+                    hex::encode(rand::random::<[u8; 24]>())
+                } else {
+                    t(&self.secret_token)
+                },
+            },
+            _ => return None,
+        })
+    }
+}
+
+fn problem(e: AddChannelError) -> Result<String, crate::store::StoreError> {
+    match e {
+        AddChannelError::Store(crate::store::StoreError::Conflict(_)) => {
+            Ok("That number or bot is registered already.".into())
+        }
+        AddChannelError::Store(e) => Err(e),
+        other => Ok(other.to_string()),
+    }
+}
+
+/// Adds a channel account for this school.
+pub async fn add(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(f): Form<CredentialsForm>,
+) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !s.csrf_ok(&f.csrf) {
+        return csrf_rejected();
+    }
+    if s.staff.role != StaffRole::Admin {
+        return not_found();
+    }
+    let Some(creds) = f.credentials() else {
+        return view(
+            &app,
+            &school,
+            &s,
+            Some("Choose a provider.".into()),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let provider = creds.provider();
+    match crate::routing::add_channel(&app.tenancy, school.tenant.slug.as_str(), creds, None).await
+    {
+        Ok(row) => {
+            let entry = staff_activity(
+                &s,
+                "channel.add",
+                Some(format!("channel:{}", row.id)),
+                json!({ "provider": provider.as_str() }),
+                app.clock.now(),
+            );
+            if let Err(e) = school.store.log_activity(&entry).await {
+                return server_error(e);
+            }
+            reload(&app).await;
+            redirect("/admin/channels")
+        }
+        Err(e) => match problem(e) {
+            Ok(msg) => {
+                view(
+                    &app,
+                    &school,
+                    &s,
+                    Some(msg),
+                    None,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await
+            }
+            Err(e) => server_error(e),
+        },
+    }
+}
+
+async fn reload(app: &App) {
+    if let Err(e) = app.registry.reload(&app.tenancy).await {
+        tracing::warn!(error = %e, "channel registry reload failed; the periodic refresh will retry");
+    }
+}
+
+/// Replaces a channel's credentials.
+pub async fn rotate(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<CredentialsForm>,
+) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !s.csrf_ok(&f.csrf) {
+        return csrf_rejected();
+    }
+    if s.staff.role != StaffRole::Admin {
+        return not_found();
+    }
+    let Ok(id) = id.parse::<Uuid>() else {
+        return not_found();
+    };
+    let Some(creds) = f.credentials() else {
+        return view(
+            &app,
+            &school,
+            &s,
+            Some("Choose a provider.".into()),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    match crate::routing::rotate_channel(&app.tenancy, school.tenant.slug.as_str(), id, creds).await
+    {
+        Ok(row) => {
+            let entry = staff_activity(
+                &s,
+                "channel.rotate",
+                Some(format!("channel:{}", row.id)),
+                json!({ "provider": row.provider.as_str() }),
+                app.clock.now(),
+            );
+            if let Err(e) = school.store.log_activity(&entry).await {
+                return server_error(e);
+            }
+            reload(&app).await;
+            view(
+                &app,
+                &school,
+                &s,
+                None,
+                Some("The new credentials are in use.".into()),
+                StatusCode::OK,
+            )
+            .await
+        }
+        Err(AddChannelError::UnknownChannel) => not_found(),
+        Err(e) => match problem(e) {
+            Ok(msg) => {
+                view(
+                    &app,
+                    &school,
+                    &s,
+                    Some(msg),
+                    None,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await
+            }
+            Err(e) => server_error(e),
+        },
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PhoneForm {
+    csrf: String,
+    phone: String,
+}
+
+/// Sets the signed-in administrator's own WhatsApp number (for test messages).
+pub async fn my_phone(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(f): Form<PhoneForm>,
+) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !s.csrf_ok(&f.csrf) {
+        return csrf_rejected();
+    }
+    if s.staff.role != StaffRole::Admin {
+        return not_found();
+    }
+    let phone = match f.phone.trim() {
+        "" => None,
+        p => match Phone::parse(p, school.tenant.timezone.phone_region()) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                return view(
+                    &app,
+                    &school,
+                    &s,
+                    Some(format!("Phone: {e}")),
+                    None,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await
+            }
+        },
+    };
+    let entry = staff_activity(
+        &s,
+        "staff.set_phone",
+        Some(format!("staff:{}", s.staff.id.0)),
+        json!({ "set": phone.is_some() }),
+        app.clock.now(),
+    );
+    match school
+        .store
+        .set_staff_phone(s.staff.id, phone.as_ref(), &entry)
+        .await
+    {
+        Ok(_) => redirect("/admin/channels"),
+        Err(crate::store::StoreError::Conflict(msg)) => {
+            view(&app, &school, &s, Some(msg), None, StatusCode::CONFLICT).await
+        }
+        Err(e) => server_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+/// Queues a test message on a WhatsApp channel to the administrator's own number.
+pub async fn test(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfOnly>,
+) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !s.csrf_ok(&f.csrf) {
+        return csrf_rejected();
+    }
+    if s.staff.role != StaffRole::Admin {
+        return not_found();
+    }
+    let Ok(id) = id.parse::<Uuid>() else {
+        return not_found();
+    };
+    let row = match app.tenancy.backend().control.channels().await {
+        Ok(rows) => rows
+            .into_iter()
+            .find(|r| r.id == id && r.tenant_id == school.tenant.id),
+        Err(e) => return server_error(e),
+    };
+    let Some(row) = row else {
+        return not_found();
+    };
+    if !matches!(row.provider, Provider::Twilio | Provider::Meta) {
+        return view(
+            &app,
+            &school,
+            &s,
+            Some("Telegram bots cannot start a chat: message the bot, then it can answer.".into()),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let phone = match school.store.staff_phone(s.staff.id).await {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            return view(
+                &app,
+                &school,
+                &s,
+                Some("Set your own WhatsApp number first.".into()),
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => return server_error(e),
+    };
+    let store = school.store.as_ref();
+    let now = app.clock.now();
+    let conversation = match store
+        .ensure_conversation(row.id, row.provider, &phone.digits(), now)
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => return server_error(e),
+    };
+    let entry = staff_activity(
+        &s,
+        "channel.test",
+        Some(format!("channel:{}", row.id)),
+        json!({ "provider": row.provider.as_str() }),
+        now,
+    );
+    let text = format!(
+        "Raabta test message for {}: this channel works.",
+        school.tenant.name
+    );
+    match crate::worker::queue_staff_message(
+        store,
+        conversation,
+        &format!("channel-test:{}", Uuid::now_v7()),
+        &OutboundMessage::text(&text),
+        Some(OutboundMode::Provider),
+        &entry,
+    )
+    .await
+    {
+        Ok(_) => {
+            app.wake_worker();
+            view(
+                &app,
+                &school,
+                &s,
+                None,
+                Some("A test message is on its way to your number (see the Outbox if it does not arrive: outside WhatsApp's 24-hour window it waits as a manual link).".into()),
+                StatusCode::OK,
+            )
+            .await
+        }
+        Err(e) => server_error(e),
+    }
+}
