@@ -24,15 +24,13 @@ pub async fn page(State(app): State<App>, headers: HeaderMap) -> Response {
     if s.staff.role != StaffRole::Admin {
         return not_found();
     }
-    let rows = match school.store.outbox().await {
+    let (rows, total) = match school.store.outbox_where(true, ROWS as i64).await {
         Ok(r) => r,
         Err(e) => return server_error(e),
     };
     let rows: Vec<_> = rows
         .into_iter()
         .rev()
-        .filter(|r| matches!(r.state.as_str(), "dead" | "manual"))
-        .take(ROWS)
         .map(|r| {
             // UUIDv7: the id carries the time the message was queued.
             let at =
@@ -53,7 +51,7 @@ pub async fn page(State(app): State<App>, headers: HeaderMap) -> Response {
         .collect();
     render(
         "outbox.html",
-        super::web::page_ctx(&school, &s, context! { rows => rows }),
+        super::web::page_ctx(&school, &s, context! { rows => rows, total => total }),
     )
 }
 

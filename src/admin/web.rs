@@ -643,7 +643,7 @@ async fn dashboard_ctx(
     let chart_height = 16 + (chart.len() as i64) * 26;
     let admin = if s.staff.role == StaffRole::Admin {
         let handoffs = store.handoffs().await?.len();
-        let (_, problems) = store.outbox_problem_ids(0).await?;
+        let (_, problems) = store.outbox_where(true, 0).await?;
         let consents: Vec<_> = store
             .consent_forms()
             .await?

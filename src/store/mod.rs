@@ -977,6 +977,10 @@ pub trait OutboxStore: Send + Sync {
         activity: &ActivityEntry,
     ) -> Result<bool>;
     async fn outbox(&self) -> Result<Vec<OutboxView>>;
+    /// The newest `limit` rows (only dead and manual-link ones if `problems_only`),
+    /// oldest first, and how many such rows there are.
+    async fn outbox_where(&self, problems_only: bool, limit: i64)
+        -> Result<(Vec<OutboxView>, i64)>;
 }
 
 /// An inbound media item to fetch.
@@ -1263,8 +1267,6 @@ pub trait OfficeStore: Send + Sync {
         activity: &ActivityEntry,
     ) -> Result<()>;
     async fn attendance_by_class(&self, day: NaiveDate) -> Result<Vec<ClassDaySummary>>;
-    /// The newest dead or manual-link outbox rows (ids) and how many there are.
-    async fn outbox_problem_ids(&self, limit: i64) -> Result<(Vec<Uuid>, i64)>;
     async fn staff_phone(
         &self,
         id: crate::domain::StaffId,

@@ -188,12 +188,16 @@ macro_rules! office_store_impl {
                 async fn balances(&self, class: ClassId) -> Result<Vec<BalanceRow>> {
                     let mut tx = self.begin_read().await?;
                     let rows: Vec<(Uuid, String, String, i64, i64, Option<String>)> = sqlx::query_as(
+                        // Per fee line its payments (index on payments by line), then per
+                        // student; only this class's lines are read.
                         "SELECT s.id, s.admission_no, s.full_name, \
-                         CAST(COALESCE((SELECT SUM(f.amount_minor) FROM fee_lines f WHERE f.student_id = s.id), 0) AS BIGINT), \
-                         CAST(COALESCE((SELECT SUM(p.amount_minor) FROM payments p JOIN fee_lines f ON f.id = p.fee_line_id \
-                           WHERE f.student_id = s.id), 0) AS BIGINT), \
-                         (SELECT MIN(f.currency) FROM fee_lines f WHERE f.student_id = s.id) \
-                         FROM students s WHERE s.class_id = $1 ORDER BY s.full_name, s.admission_no",
+                         CAST(COALESCE(SUM(l.amount_minor), 0) AS BIGINT), CAST(COALESCE(SUM(l.paid), 0) AS BIGINT), \
+                         MIN(l.currency) FROM students s LEFT JOIN ( \
+                           SELECT f.student_id, f.amount_minor, f.currency, \
+                           COALESCE((SELECT SUM(p.amount_minor) FROM payments p WHERE p.fee_line_id = f.id), 0) AS paid \
+                           FROM fee_lines f JOIN students s2 ON s2.id = f.student_id WHERE s2.class_id = $1 \
+                         ) l ON l.student_id = s.id WHERE s.class_id = $1 \
+                         GROUP BY s.id, s.admission_no, s.full_name ORDER BY s.full_name, s.admission_no",
                     )
                     .bind(class.0)
                     .fetch_all(&mut *tx)
@@ -287,22 +291,6 @@ macro_rules! office_store_impl {
                             students,
                         })
                         .collect())
-                }
-
-                async fn outbox_problem_ids(&self, limit: i64) -> Result<(Vec<Uuid>, i64)> {
-                    let mut tx = self.begin_read().await?;
-                    let (n,): (i64,) =
-                        sqlx::query_as("SELECT CAST(COUNT(*) AS BIGINT) FROM outbox WHERE state IN ('dead', 'manual')")
-                            .fetch_one(&mut *tx)
-                            .await?;
-                    let ids: Vec<(Uuid,)> = sqlx::query_as(
-                        "SELECT id FROM outbox WHERE state IN ('dead', 'manual') ORDER BY id DESC LIMIT $1",
-                    )
-                    .bind(limit)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                    tx.commit().await?;
-                    Ok((ids.into_iter().map(|(i,)| i).collect(), n))
                 }
 
                 async fn staff_phone(&self, id: StaffId) -> Result<Option<$crate::domain::phone::Phone>> {

@@ -1631,18 +1631,34 @@ macro_rules! tenant_store_impl {
                 }
 
                 async fn outbox(&self) -> Result<Vec<$crate::store::OutboxView>> {
+                    self.outbox_where(false, i64::MAX).await.map(|(rows, _)| rows)
+                }
+
+                async fn outbox_where(
+                    &self,
+                    problems_only: bool,
+                    limit: i64,
+                ) -> Result<(Vec<$crate::store::OutboxView>, i64)> {
+                    let filter = if problems_only { "o.state IN ('dead', 'manual')" } else { "TRUE" };
                     let mut tx = self.begin_read().await?;
+                    let (count,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT CAST(COUNT(*) AS BIGINT) FROM outbox o WHERE {filter}"
+                    )))
+                    .fetch_one(&mut *tx)
+                    .await?;
                     #[allow(clippy::type_complexity)]
                     let rows: Vec<(Uuid, Uuid, String, Option<String>, i32, Option<String>, Option<Vec<u8>>, Vec<u8>, Option<i64>)> =
-                        sqlx::query_as(
+                        sqlx::query_as(sqlx::AssertSqlSafe(format!(
                             "SELECT o.id, o.conversation_id, o.state, o.provider_message_id, o.attempts, o.last_error, \
                              o.manual_link_enc, o.payload_enc, CAST(d.status_rank AS BIGINT) FROM outbox o \
-                             LEFT JOIN delivery_reports d ON d.provider_message_id = o.provider_message_id ORDER BY o.id",
-                        )
+                             LEFT JOIN delivery_reports d ON d.provider_message_id = o.provider_message_id \
+                             WHERE {filter} ORDER BY o.id DESC LIMIT $1"
+                        )))
+                        .bind(limit)
                         .fetch_all(&mut *tx)
                         .await?;
                     tx.commit().await?;
-                    rows.into_iter()
+                    let mut out = rows.into_iter()
                         .map(|(id, conversation_id, state, provider_message_id, attempts, last_error, link, payload, rank)| {
                             let plain = self.keys.decrypt(field("outbox", "payload_enc", id), &payload)?;
                             Ok($crate::store::OutboxView {
@@ -1659,7 +1675,10 @@ macro_rules! tenant_store_impl {
                                 message: serde_json::from_slice(&plain).map_err(corrupt)?,
                             })
                         })
-                        .collect()
+                        .collect::<Result<Vec<_>>>()?;
+                    // Oldest first, like the unfiltered list always was.
+                    out.reverse();
+                    Ok((out, count))
                 }
             }
 
