@@ -10,6 +10,7 @@ pub mod codes;
 pub mod consent;
 pub mod conversations;
 pub mod fees;
+pub mod i18n;
 pub mod leave;
 pub mod outbox;
 pub mod reset;

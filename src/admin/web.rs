@@ -31,6 +31,7 @@ fn templates() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = Environment::new();
+        super::i18n::register(&mut env);
         for (name, source) in [
             ("base.html", include_str!("templates/base.html")),
             ("login.html", include_str!("templates/login.html")),
@@ -286,6 +287,7 @@ pub fn routes(app: &App) -> Router<App> {
         .route("/admin/logout", post(logout))
         .route("/admin/logout-everywhere", post(logout_everywhere))
         .route("/admin/admin.css", get(css))
+        .route("/admin/lang", get(set_language))
         .route("/admin/conversations", get(super::conversations::list))
         .route("/admin/conversations/{id}", get(super::conversations::view))
         .route(
@@ -406,7 +408,15 @@ async fn security_headers(
     req: axum::extract::Request,
     next: Next,
 ) -> Response {
-    let mut res = next.run(req).await;
+    let locale = cookie(req.headers(), super::i18n::COOKIE)
+        .and_then(|v| v.parse::<crate::domain::school::Locale>().ok())
+        .unwrap_or_default();
+    let here = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    let mut res = super::i18n::scope_request(locale, here, next.run(req)).await;
     let h = res.headers_mut();
     // A handler may set a stricter policy (attachments are sandboxed).
     if !h.contains_key("content-security-policy") {
@@ -429,6 +439,42 @@ async fn security_headers(
             "strict-transport-security",
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),
         );
+    }
+    res
+}
+
+#[derive(Deserialize)]
+struct LangQuery {
+    to: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// Switches the admin's language (a preference cookie, no personal data) and returns
+/// to the page, which must be an admin path on this site.
+async fn set_language(
+    State(app): State<App>,
+    axum::extract::Query(q): axum::extract::Query<LangQuery>,
+) -> Response {
+    let Ok(locale) = q.to.parse::<crate::domain::school::Locale>() else {
+        return (StatusCode::BAD_REQUEST, "Unknown language.").into_response();
+    };
+    let back = if q.back.starts_with("/admin") && !q.back.contains("//") && !q.back.contains('\\') {
+        q.back.as_str()
+    } else {
+        "/admin"
+    };
+    let mut res = redirect(back);
+    let mut c = format!(
+        "{}={}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=31536000",
+        super::i18n::COOKIE,
+        locale.as_str()
+    );
+    if secure(&app) {
+        c.push_str("; Secure");
+    }
+    if let Ok(v) = HeaderValue::from_str(&c) {
+        res.headers_mut().append(SET_COOKIE, v);
     }
     res
 }

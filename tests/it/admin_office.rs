@@ -818,7 +818,8 @@ async fn attendance_is_marked_and_corrected_with_a_reason(env: &TestEnv) {
     )
     .await;
     assert!(
-        page.body.contains("<option selected>present</option>"),
+        page.body
+            .contains("<option value=\"present\" selected>present</option>"),
         "{}",
         page.body
     );
@@ -1335,3 +1336,60 @@ async fn channels_are_added_rotated_and_tested(env: &TestEnv) {
     }
 }
 crate::on_both_backends!(channels_are_added_rotated_and_tested);
+
+async fn the_admin_speaks_urdu_and_arabic(env: &TestEnv) {
+    let s = setup(env, "office-lang").await;
+    // Only admin paths on this site are ways back.
+    for (back, to) in [
+        ("/admin/leave", "/admin/leave"),
+        ("https://evil.test/x", "/admin"),
+        ("//evil.test", "/admin"),
+    ] {
+        let r = call(
+            env,
+            "GET",
+            &format!(
+                "/admin/lang?to=ar&back={}",
+                form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>()
+            ),
+            "",
+            &[],
+        )
+        .await;
+        assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, to));
+    }
+    assert_eq!(
+        call(env, "GET", "/admin/lang?to=fr", "", &[]).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let r = call(env, "GET", "/admin/lang?to=ar&back=/admin", "", &[]).await;
+    let lang = value(&r.cookie("raabta_lang").unwrap());
+    assert!(r.cookie("raabta_lang").unwrap().contains("SameSite=Strict"));
+    let page = call(env, "GET", "/admin", &format!("{}; {lang}", s.admin), &[]).await;
+    assert!(
+        page.body.contains("<html lang=\"ar\" dir=\"rtl\">"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("لوحة التحكم") && page.body.contains("الإجازات"));
+    let login = call(env, "GET", "/admin/login", "raabta_lang=ur", &[]).await;
+    assert!(
+        login.body.contains("<html lang=\"ur\" dir=\"rtl\">")
+            && login.body.contains("عملے کا سائن اِن")
+    );
+    let leave = call(
+        env,
+        "GET",
+        "/admin/leave",
+        &format!("{}; raabta_lang=ur", s.teacher),
+        &[],
+    )
+    .await;
+    assert!(leave.body.contains("چھٹی کی درخواستیں"));
+    // English stays the default.
+    let page = call(env, "GET", "/admin", &s.admin, &[]).await;
+    assert!(
+        page.body.contains("<html lang=\"en\" dir=\"ltr\">") && page.body.contains("Dashboard")
+    );
+}
+crate::on_both_backends!(the_admin_speaks_urdu_and_arabic);
