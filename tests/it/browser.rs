@@ -453,6 +453,25 @@ async fn staff_work_in_a_real_browser() {
         assert!(text(&c).await.contains("Sana Imran"));
         shots.take(&c, "16-student").await;
 
+        // In Urdu, right to left, and back to English.
+        c.goto(&format!("{base}/admin/attendance")).await.unwrap();
+        follow(&c, "اردو").await;
+        assert_eq!(path(&c).await, "/admin/attendance");
+        let dir = c
+            .find(Locator::Css("html"))
+            .await
+            .unwrap()
+            .attr("dir")
+            .await
+            .unwrap();
+        assert_eq!(dir.as_deref(), Some("rtl"));
+        assert!(text(&c).await.contains("حاضری محفوظ کریں"));
+        shots.take(&c, "17-attendance-urdu").await;
+        follow(&c, "ڈیش بورڈ").await;
+        shots.take(&c, "18-dashboard-urdu").await;
+        follow(&c, "English").await;
+        assert!(text(&c).await.contains("Dashboard"));
+
         // The dashboard on a phone-sized screen.
         c.set_window_size(390, 844).await.unwrap();
         c.goto(&format!("{base}/admin")).await.unwrap();
