@@ -11,12 +11,13 @@ use crate::app::App;
 use crate::domain::roster::StaffRole;
 use crate::domain::{ClassId, StudentId};
 use crate::store::NewConsentForm;
-use axum::extract::{Path, RawForm, State};
+use axum::extract::{Form, Path, RawForm, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use minijinja::context;
+use serde::Deserialize;
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
@@ -148,6 +149,7 @@ pub async fn create(
 struct Answers {
     title: String,
     deadline: String,
+    deadline_at: chrono::DateTime<chrono::Utc>,
     /// class label → (approved, declined, pending)
     tallies: BTreeMap<String, (u32, u32, u32)>,
     rows: Vec<(String, String, String)>,
@@ -211,12 +213,18 @@ async fn answers(
     Ok(Some(Answers {
         title,
         deadline: school.tenant.timezone.last_day(deadline_at).to_string(),
+        deadline_at,
         tallies,
         rows,
     }))
 }
 
-pub async fn view(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+pub async fn view(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    uri: axum::http::Uri,
+) -> Response {
     let (school, s, _) = match full_session(&app, &headers).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -243,7 +251,8 @@ pub async fn view(State(app): State<App>, headers: HeaderMap, Path(id): Path<Str
             &school,
             &s,
             context! {
-            id => id.to_string(), title => a.title, deadline => a.deadline, tallies => tallies },
+            id => id.to_string(), title => a.title, deadline => a.deadline, tallies => tallies,
+            open => a.deadline_at > app.clock.now(), reminded => uri.query() == Some("reminded=1") },
         ),
     )
 }
@@ -288,6 +297,49 @@ pub async fn csv(State(app): State<App>, headers: HeaderMap, Path(id): Path<Stri
             body,
         )
             .into_response(),
+        Err(e) => server_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RemindForm {
+    csrf: String,
+}
+
+/// Reminds the guardians who have not answered yet, now.
+pub async fn remind(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<RemindForm>,
+) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !s.csrf_ok(&f.csrf) {
+        return csrf_rejected();
+    }
+    if s.staff.role != StaffRole::Admin {
+        return not_found();
+    }
+    let Ok(id) = id.parse::<Uuid>() else {
+        return not_found();
+    };
+    let now = app.clock.now();
+    let entry = staff_activity(
+        &s,
+        "consent_form.remind",
+        Some(format!("consent_form:{id}")),
+        json!({}),
+        now,
+    );
+    match school.store.remind_consent_now(id, now, &entry).await {
+        Ok(Some(_)) => {
+            app.wake_worker();
+            redirect(&format!("/admin/consent/{id}?reminded=1"))
+        }
+        Ok(None) => not_found(),
         Err(e) => server_error(e),
     }
 }

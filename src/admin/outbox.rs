@@ -5,6 +5,7 @@ use super::web::{
     csrf_rejected, full_session, not_found, redirect, render, server_error, staff_activity,
 };
 use crate::app::App;
+use crate::domain::message::{wa_me_link, Provider};
 use crate::domain::roster::StaffRole;
 use axum::extract::{Form, Path, State};
 use axum::http::HeaderMap;
@@ -92,6 +93,58 @@ pub async fn retry(
             app.wake_worker();
             redirect("/admin/outbox")
         }
+        Ok(false) => not_found(),
+        Err(e) => server_error(e),
+    }
+}
+
+/// Turns a dead-lettered WhatsApp message into a manual wa.me link: staff send it from
+/// their own phone. Only rows listed on the page (the newest 200 problems).
+pub async fn to_manual(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !s.csrf_ok(&form.csrf) {
+        return csrf_rejected();
+    }
+    if s.staff.role != StaffRole::Admin {
+        return not_found();
+    }
+    let Ok(id) = id.parse::<Uuid>() else {
+        return not_found();
+    };
+    let store = school.store.as_ref();
+    let row = match store.outbox_where(true, ROWS as i64).await {
+        Ok((rows, _)) => rows.into_iter().find(|r| r.id == id && r.state == "dead"),
+        Err(e) => return server_error(e),
+    };
+    let Some(row) = row else {
+        return not_found();
+    };
+    let conversation = match store.conversation(row.conversation_id).await {
+        Ok(Some(c)) if matches!(c.provider, Provider::Twilio | Provider::Meta) => c,
+        Ok(_) => return not_found(),
+        Err(e) => return server_error(e),
+    };
+    let link = wa_me_link(
+        conversation.sender.expose(),
+        &row.message.as_numbered_text(),
+    );
+    let entry = staff_activity(
+        &s,
+        "outbox.manual",
+        Some(format!("outbox:{id}")),
+        json!({}),
+        app.clock.now(),
+    );
+    match store.dead_to_manual(id, &link, &entry).await {
+        Ok(true) => redirect("/admin/outbox"),
         Ok(false) => not_found(),
         Err(e) => server_error(e),
     }

@@ -1095,3 +1095,51 @@ pub async fn staff_set_classes(
         Err(e) => server_error(e),
     }
 }
+
+/// Revokes a guardian's unused access codes (a slip went to the wrong person, or was
+/// lost). Chats already signed in are not affected (`raabta codes unbind` does that).
+pub async fn revoke_codes(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path((id, guardian)): Path<(String, String)>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    let (school, s, _) = match full_session(&app, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !s.csrf_ok(&f.csrf) {
+        return csrf_rejected();
+    }
+    let student = match editable_student(&school, &s, &id).await {
+        Ok(Some(st)) => st,
+        Ok(None) => return not_found(),
+        Err(e) => return server_error(e),
+    };
+    let Ok(guardian) = guardian.parse::<Uuid>() else {
+        return not_found();
+    };
+    match school.store.relations_of(student.id).await {
+        Ok(r) if r.iter().any(|(g, _)| *g == guardian) => {}
+        Ok(_) => return not_found(),
+        Err(e) => return server_error(e),
+    }
+    let entry = staff_activity(
+        &s,
+        "access_code.revoke",
+        Some(format!("guardian:{guardian}")),
+        json!({}),
+        app.clock.now(),
+    );
+    match school
+        .store
+        .revoke_access_codes(
+            crate::domain::roster::ContactRef::Guardian(crate::domain::GuardianId(guardian)),
+            &entry,
+        )
+        .await
+    {
+        Ok(n) => redirect(&format!("/admin/roster/students/{id}?revoked={n}")),
+        Err(e) => server_error(e),
+    }
+}

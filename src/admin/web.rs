@@ -310,6 +310,8 @@ pub fn routes(app: &App) -> Router<App> {
         )
         .route("/admin/consent/{id}", get(super::consent::view))
         .route("/admin/consent/{id}/csv", get(super::consent::csv))
+        .route("/admin/consent/{id}/remind", post(super::consent::remind))
+        .route("/admin/outbox/{id}/manual", post(super::outbox::to_manual))
         .route("/admin/roster", get(super::roster::list))
         .route("/admin/roster/students", post(super::roster::create))
         .route(
@@ -327,6 +329,10 @@ pub fn routes(app: &App) -> Router<App> {
         .route(
             "/admin/roster/students/{id}/guardians/{guardian}/unlink",
             post(super::roster::unlink_guardian),
+        )
+        .route(
+            "/admin/roster/students/{id}/guardians/{guardian}/revoke-codes",
+            post(super::roster::revoke_codes),
         )
         .route(
             "/admin/roster/import",

@@ -350,6 +350,27 @@ macro_rules! admin_store_impl {
                     Ok(items.into_iter().skip(skip).collect())
                 }
 
+                async fn dead_to_manual(&self, id: Uuid, link: &str, activity: &ActivityEntry) -> Result<bool> {
+                    let enc = self.keys.encrypt_str(field("outbox", "manual_link_enc", id), link)?;
+                    let mut tx = self.begin().await?;
+                    let done = sqlx::query(
+                        "UPDATE outbox SET state = 'manual', manual_link_enc = $2, updated_at = $3 \
+                         WHERE id = $1 AND state = 'dead'",
+                    )
+                    .bind(id)
+                    .bind(enc)
+                    .bind(activity.at)
+                    .execute(&mut *tx)
+                    .await?;
+                    if done.rows_affected() != 1 {
+                        tx.rollback().await?;
+                        return Ok(false);
+                    }
+                    log(&mut tx, activity).await?;
+                    tx.commit().await?;
+                    Ok(true)
+                }
+
                 async fn use_recovery_code(&self, id: Uuid, activity: &ActivityEntry) -> Result<bool> {
                     let mut tx = self.begin().await?;
                     let done = sqlx::query("UPDATE staff_recovery_codes SET used_at = $2 WHERE id = $1 AND used_at IS NULL")

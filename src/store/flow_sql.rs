@@ -131,6 +131,51 @@ macro_rules! flow_store_impl {
             }
 
             /// The guardian's conversations (those bound to them after login).
+            /// Queues the consent reminder flow into every conversation of each pending
+            /// request's guardian and marks the requests reminded (unless `only`: a
+            /// simulator on its own clock, into that conversation, leaving them due).
+            async fn remind(
+                tx: &mut Tx,
+                keys: &KeyRing,
+                due: &[(Uuid, Uuid)],
+                now: DateTime<Utc>,
+                only: Option<Uuid>,
+                kind: &str,
+            ) -> Result<u64> {
+                let mut queued = 0;
+                for (request, guardian) in due {
+                    let mut targets = guardian_conversations(tx, *guardian).await?;
+                    if let Some(c) = only {
+                        targets.retain(|t| *t == c);
+                    }
+                    for c in targets {
+                        let mut vars = serde_json::Map::new();
+                        vars.insert("request".into(), serde_json::Value::String(request.to_string()));
+                        vars.insert("reminder".into(), serde_json::Value::Bool(true));
+                        if enqueue_internal(
+                            tx,
+                            keys,
+                            c,
+                            &format!("trigger:{kind}:{request}:{c}"),
+                            InboundBody::Trigger { flow: "consent_reminder".into(), key: format!("consent:{request}"), vars },
+                            now,
+                        )
+                        .await?
+                        {
+                            queued += 1;
+                        }
+                    }
+                    if only.is_none() {
+                        sqlx::query("UPDATE consent_requests SET reminded_at = $2 WHERE id = $1")
+                            .bind(*request)
+                            .bind(now)
+                            .execute(&mut **tx)
+                            .await?;
+                    }
+                }
+                Ok(queued)
+            }
+
             async fn guardian_conversations(tx: &mut Tx, guardian: Uuid) -> Result<Vec<Uuid>> {
                 let rows: Vec<(Uuid,)> = sqlx::query_as(
                     "SELECT id FROM conversations WHERE contact_kind = 'guardian' AND contact_id = $1 ORDER BY id",
@@ -740,41 +785,38 @@ macro_rules! flow_store_impl {
                     let mut tx = self.begin().await?;
                     let due: Vec<(Uuid, Uuid)> =
                         sqlx::query_as(DUE).bind(now).bind(now + before).fetch_all(&mut *tx).await?;
-                    let mut queued = 0;
-                    for (request, guardian) in due {
-                        let mut targets = guardian_conversations(&mut tx, guardian).await?;
-                        if let Some(c) = only {
-                            // A simulator on its own clock: this conversation only, and the
-                            // request stays due for the real reminder.
-                            targets.retain(|t| *t == c);
-                        }
-                        for c in targets {
-                            let mut vars = serde_json::Map::new();
-                            vars.insert("request".into(), serde_json::Value::String(request.to_string()));
-                            vars.insert("reminder".into(), serde_json::Value::Bool(true));
-                            if enqueue_internal(
-                                &mut tx,
-                                &self.keys,
-                                c,
-                                &format!("trigger:consent-reminder:{request}:{c}"),
-                                InboundBody::Trigger { flow: "consent_reminder".into(), key: format!("consent:{request}"), vars },
-                                now,
-                            )
-                            .await?
-                            {
-                                queued += 1;
-                            }
-                        }
-                        if only.is_none() {
-                            sqlx::query("UPDATE consent_requests SET reminded_at = $2 WHERE id = $1")
-                                .bind(request)
-                                .bind(now)
-                                .execute(&mut *tx)
-                                .await?;
-                        }
-                    }
+                    let queued = remind(&mut tx, &self.keys, &due, now, only, "consent-reminder").await?;
                     tx.commit().await?;
                     Ok(queued)
+                }
+
+                async fn remind_consent_now(&self, form: Uuid, now: DateTime<Utc>, activity: &ActivityEntry) -> Result<Option<u64>> {
+                    let mut tx = self.begin().await?;
+                    let open: Option<(Uuid,)> =
+                        sqlx::query_as("SELECT id FROM consent_forms WHERE id = $1 AND deadline_at > $2")
+                            .bind(form)
+                            .bind(now)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    if open.is_none() {
+                        tx.rollback().await?;
+                        return Ok(None);
+                    }
+                    let due: Vec<(Uuid, Uuid)> = sqlx::query_as(
+                        "SELECT id, guardian_id FROM consent_requests WHERE form_id = $1 AND status = 'pending' ORDER BY id",
+                    )
+                    .bind(form)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    // A reminder sent by hand counts as the reminder (the automatic one
+                    // the day before is not sent again).
+                    let kind = format!("consent-remind-now:{}", now.timestamp());
+                    let queued = remind(&mut tx, &self.keys, &due, now, None, &kind).await?;
+                    let mut entry = activity.clone();
+                    entry.details = serde_json::json!({ "queued": queued, "pending": due.len() });
+                    log(&mut tx, &entry).await?;
+                    tx.commit().await?;
+                    Ok(Some(queued))
                 }
 
                 async fn consent_requests(&self, form: Uuid) -> Result<Vec<ConsentRequestView>> {

@@ -839,6 +839,14 @@ pub trait FlowStore: Send + Sync {
         before: chrono::Duration,
         only: Option<Uuid>,
     ) -> Result<u64>;
+    /// Reminds every guardian who has not answered a form yet, now (staff pressed the
+    /// button); None if the form is unknown or closed. Logs `activity` with the counts.
+    async fn remind_consent_now(
+        &self,
+        form: Uuid,
+        now: DateTime<Utc>,
+        activity: &ActivityEntry,
+    ) -> Result<Option<u64>>;
     async fn consent_requests(&self, form: Uuid) -> Result<Vec<ConsentRequestView>>;
     /// Every consent form, newest first: (id, title, deadline, created at).
     async fn consent_forms(&self) -> Result<Vec<(Uuid, String, DateTime<Utc>, DateTime<Utc>)>>;
@@ -1155,6 +1163,9 @@ pub trait AdminStore: Send + Sync {
         activity: &ActivityEntry,
         now: DateTime<Utc>,
     ) -> Result<bool>;
+    /// Turns a dead-lettered row into a manual link for staff (encrypted). False if the
+    /// row is not dead.
+    async fn dead_to_manual(&self, id: Uuid, link: &str, activity: &ActivityEntry) -> Result<bool>;
     /// The latest messages of a conversation, both ways, oldest first.
     async fn conversation_thread(&self, conversation: Uuid, limit: i64) -> Result<Vec<ThreadItem>>;
 }
@@ -1267,6 +1278,12 @@ pub trait OfficeStore: Send + Sync {
         activity: &ActivityEntry,
     ) -> Result<()>;
     async fn attendance_by_class(&self, day: NaiveDate) -> Result<Vec<ClassDaySummary>>;
+    /// Revokes a person's unused access codes; returns how many. Logged with the count.
+    async fn revoke_access_codes(
+        &self,
+        contact: crate::domain::roster::ContactRef,
+        activity: &ActivityEntry,
+    ) -> Result<u64>;
     async fn staff_phone(
         &self,
         id: crate::domain::StaffId,

@@ -293,6 +293,24 @@ macro_rules! office_store_impl {
                         .collect())
                 }
 
+                async fn revoke_access_codes(&self, contact: $crate::domain::roster::ContactRef, activity: &ActivityEntry) -> Result<u64> {
+                    let mut tx = self.begin().await?;
+                    let done = sqlx::query(
+                        "UPDATE access_codes SET revoked_at = $3 WHERE contact_kind = $1 AND contact_id = $2 \
+                         AND used_at IS NULL AND revoked_at IS NULL",
+                    )
+                    .bind(contact.kind())
+                    .bind(contact.uuid())
+                    .bind(activity.at)
+                    .execute(&mut *tx)
+                    .await?;
+                    let mut entry = activity.clone();
+                    entry.details = serde_json::json!({ "revoked": done.rows_affected() });
+                    log(&mut tx, &entry).await?;
+                    tx.commit().await?;
+                    Ok(done.rows_affected())
+                }
+
                 async fn staff_phone(&self, id: StaffId) -> Result<Option<$crate::domain::phone::Phone>> {
                     let mut tx = self.begin_read().await?;
                     let row: Option<(Option<Vec<u8>>,)> =

@@ -422,7 +422,63 @@ async fn roster_is_scoped_and_edited_with_validation(env: &TestEnv) {
     )
     .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // Revoking a guardian's unused codes: the printed code stops working.
+    let phone = raabta::domain::phone::Phone::parse("+923001110001", None).unwrap();
+    let imran = s.school.store.contacts_by_phone(&phone).await.unwrap()[0];
+    let (code, _) = raabta::codes::issue(
+        s.school.store.as_ref(),
+        imran,
+        chrono::Duration::days(1),
+        "t",
+        "t",
+    )
+    .await
+    .unwrap();
+    let revoke = format!(
+        "/admin/roster/students/{aisha}/guardians/{}/revoke-codes",
+        imran.uuid()
+    );
+    let mcsrf = list_csrf(env, &s.manager).await;
+    assert_eq!(
+        call(env, "POST", &revoke, &s.manager, &[("csrf", &mcsrf)])
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(env, "POST", &revoke, &s.admin, &[("csrf", "x")])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    // A guardian who is not this student's is not found.
+    let other_guardian = format!(
+        "/admin/roster/students/{zainab}/guardians/{}/revoke-codes",
+        imran.uuid()
+    );
+    assert_eq!(
+        call(env, "POST", &other_guardian, &s.admin, &[("csrf", &csrf)])
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let r = call(env, "POST", &revoke, &s.admin, &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(
+        raabta::codes::redeem(s.school.store.as_ref(), code.expose(), "t")
+            .await
+            .is_err()
+    );
+    let log = s.school.store.recent_activity(10).await.unwrap();
+    assert_eq!(
+        log.iter()
+            .find(|e| e.action == "access_code.revoke")
+            .unwrap()
+            .details["revoked"],
+        1
+    );
 }
+
 crate::on_both_backends!(roster_is_scoped_and_edited_with_validation);
 
 async fn list_csrf(env: &TestEnv, cookie: &str) -> String {

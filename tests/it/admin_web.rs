@@ -995,7 +995,73 @@ async fn outbox_page_lists_problems_and_retries(env: &TestEnv) {
             StatusCode::NOT_FOUND
         );
     }
+    // A dead message can instead become a wa.me link staff send themselves.
+    fake.script(&[(
+        400,
+        serde_json::json!({"error": {"code": 131026, "message": "message undeliverable"}}),
+    )]);
+    raabta::worker::queue_staff_message(
+        school.store.as_ref(),
+        conv,
+        "s:3",
+        &OutboundMessage::text("Sports day on Monday"),
+        Some(OutboundMode::Provider),
+        &act,
+    )
+    .await
+    .unwrap();
+    for _ in 0..3 {
+        raabta::worker::send_due(&env.app, &sender).await.unwrap();
+    }
+    let dead = school
+        .store
+        .outbox()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|o| o.state == "dead")
+        .expect("a dead row");
+    let manual = format!("/admin/outbox/{}/manual", dead.id);
+    assert_eq!(
+        call(env, "POST", &manual, &admin, &[("csrf", "x")])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        call(env, "POST", &manual, &admin, &[("csrf", &csrf)])
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    let row = school
+        .store
+        .outbox()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|o| o.id == dead.id)
+        .unwrap();
+    assert_eq!(row.state, "manual");
+    assert!(row
+        .manual_link
+        .unwrap()
+        .starts_with("https://wa.me/923001110001?text="));
+    assert_eq!(
+        call(env, "POST", &manual, &admin, &[("csrf", &csrf)])
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert!(school
+        .store
+        .recent_activity(20)
+        .await
+        .unwrap()
+        .iter()
+        .any(|e| e.action == "outbox.manual"));
 }
+
 crate::on_both_backends!(outbox_page_lists_problems_and_retries);
 
 async fn consent_forms_are_sent_and_tallied(env: &TestEnv) {
@@ -1099,7 +1165,27 @@ async fn consent_forms_are_sent_and_tallied(env: &TestEnv) {
     assert!(csv.body.starts_with("class,child,answer"));
     assert!(csv.body.contains("Bilal Khan,approved"), "{}", csv.body);
     assert!(csv.body.contains("no answer"));
+    // Reminding those who have not answered (Aisha's form) reaches the parent now.
+    let csrf = view.csrf();
+    let remind = format!("{view_path}/remind");
+    assert_eq!(
+        call(env, "POST", &remind, &admin, &[("csrf", "x")])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let r = call(env, "POST", &remind, &admin, &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let reminded = parent.settle().await.unwrap();
+    assert!(!reminded.is_empty(), "a reminder");
+    let log = school.store.recent_activity(20).await.unwrap();
+    let entry = log
+        .iter()
+        .find(|e| e.action == "consent_form.remind")
+        .expect("logged");
+    assert_eq!(entry.details["queued"], 1, "{:?}", entry.details);
 }
+
 crate::on_both_backends!(consent_forms_are_sent_and_tallied);
 
 /// Behind a trusted proxy the limit per address uses the proxy's client-address header.
