@@ -209,6 +209,7 @@ pub fn parse_roster(
                     bounded("health_notes", h, 1000).map(Pii::new)
                 })?,
                 guardian,
+                keep_active: false,
             })
         })();
         match parsed {

@@ -15,8 +15,9 @@ pub enum MailError {
     BadAddress,
     #[error("the message could not be built")]
     Build,
-    #[error("the SMTP server refused or could not be reached: {0}")]
-    Send(String),
+    /// Only the kind and the SMTP status code: a server's reply often repeats the address.
+    #[error("the SMTP server refused the message or could not be reached ({kind}, code {code})")]
+    Send { kind: &'static str, code: String },
 }
 
 /// Sends one plain-text email. The body may hold a secret link: it is never logged.
@@ -40,9 +41,18 @@ pub async fn send(config: &Config, to: &str, subject: &str, body: String) -> Res
         .header(ContentType::TEXT_PLAIN)
         .body(body)
         .map_err(|_| MailError::Build)?;
-    transport
-        .send(message)
-        .await
-        .map_err(|e| MailError::Send(e.to_string()))?;
+    transport.send(message).await.map_err(|e| MailError::Send {
+        kind: if e.is_permanent() {
+            "permanent"
+        } else if e.is_transient() {
+            "transient"
+        } else {
+            "connection"
+        },
+        code: e
+            .status()
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| "none".into()),
+    })?;
     Ok(())
 }

@@ -120,13 +120,9 @@ impl CredentialsForm {
             },
             "telegram" => Credentials::Telegram {
                 bot_token: t(&self.bot_token),
-                // Telegram echoes this secret in a header on every webhook call; a
-                // random one is made when none is given.
-                secret_token: if self.secret_token.trim().is_empty() {
-                    hex::encode(rand::random::<[u8; 24]>())
-                } else {
-                    t(&self.secret_token)
-                },
+                // Telegram echoes this secret in a header on every webhook call; the
+                // admin registers the same one with setWebhook (required: validate()).
+                secret_token: t(&self.secret_token),
             },
             _ => return None,
         })

@@ -111,35 +111,50 @@ pub async fn request(
             .into_response();
     }
     if app.config.smtp_url.is_some() {
-        let school = match Slug::parse(f.school.trim()) {
-            Ok(slug) => app.tenancy.school(slug.as_str()).await.ok(),
-            Err(_) => None,
-        };
-        if let Some(school) = school {
-            match school.store.staff_by_email(&f.email).await {
-                Ok(Some(staff)) if staff.active => {
-                    let entry = ActivityEntry::now(
-                        &format!("staff:{}", staff.id.0),
-                        "staff.password_reset_requested",
-                        Some(format!("staff:{}", staff.id.0)),
-                        &address.to_string(),
-                        json!({}),
-                    );
-                    match create_link(&app, &school, staff.id, &entry).await {
-                        Ok(link) => email_link(&app, &school, staff.email.clone(), link),
-                        Err(e) => return server_error(e),
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => return server_error(e),
+        // Looked up, stored and emailed in the background: the answer comes at once and
+        // takes the same time whether or not the account exists.
+        let app = app.clone();
+        tokio::spawn(async move {
+            if let Err(e) = send_requested_link(&app, f.school.trim(), &f.email, address).await {
+                tracing::warn!(error = %e, "password link request failed");
             }
-        }
+        });
     }
     // The same answer whether or not the account exists.
     render(
         "reset_request.html",
         context! { sent => true, email_on => app.config.smtp_url.is_some() },
     )
+}
+
+async fn send_requested_link(
+    app: &App,
+    school: &str,
+    email: &str,
+    address: std::net::IpAddr,
+) -> Result<(), StoreError> {
+    let Ok(slug) = Slug::parse(school) else {
+        return Ok(());
+    };
+    let Ok(school) = app.tenancy.school(slug.as_str()).await else {
+        return Ok(());
+    };
+    let Some(staff) = school.store.staff_by_email(email).await? else {
+        return Ok(());
+    };
+    if !staff.active {
+        return Ok(());
+    }
+    let entry = ActivityEntry::now(
+        &format!("staff:{}", staff.id.0),
+        "staff.password_reset_requested",
+        Some(format!("staff:{}", staff.id.0)),
+        &address.to_string(),
+        json!({}),
+    );
+    let link = create_link(app, &school, staff.id, &entry).await?;
+    email_link(app, &school, staff.email.clone(), link);
+    Ok(())
 }
 
 /// `<school slug>.<token>` from the link, and the token's hash.
@@ -195,9 +210,27 @@ pub async fn set_password(
     if !pre_session_ok(&headers, &f.csrf) {
         return csrf_rejected();
     }
+    let address = client_address(&app, &headers, &extensions);
+    if !app.admin_auth.address_allowed(address) {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many attempts from this address; wait a minute.",
+        )
+            .into_response();
+    }
     let Some((school, hash)) = link_parts(&app, &link).await else {
         return link_gone();
     };
+    // Only a live link is worth the (deliberately slow) password hashing.
+    match school
+        .store
+        .password_reset_valid(&hash, app.clock.now())
+        .await
+    {
+        Ok(Some(_)) => {}
+        Ok(None) => return link_gone(),
+        Err(e) => return server_error(e),
+    }
     let problem = if f.password != f.confirm {
         Some("The two passwords are not the same.")
     } else if f.password.chars().count() < MIN_PASSWORD {
@@ -220,7 +253,6 @@ pub async fn set_password(
         Ok(h) => h,
         Err(e) => return server_error(e),
     };
-    let address = client_address(&app, &headers, &extensions);
     let mut entry = ActivityEntry::now(
         "system",
         "staff.password_reset",

@@ -324,11 +324,30 @@ async fn save_student(
         return Ok(Err("Choose one of your classes.".into()));
     };
     let branch = branches.get(&class.branch).cloned().unwrap_or_default();
-    let records = match one_line(school, class, &branch, f) {
+    let mut records = match one_line(school, class, &branch, f) {
         Ok(r) => r,
         Err(e) => return Ok(Err(e)),
     };
+    // A form edit leaves a deactivated student deactivated.
+    for r in &mut records {
+        r.keep_active = true;
+    }
     let store = school.store.as_ref();
+    // Guardians are found by phone across the school: outside the whole school's scope,
+    // a number that already belongs to a guardian of children elsewhere is not linked
+    // (nor its details changed) from here.
+    if s.staff.role != StaffRole::Admin {
+        if let Some(g) = records.iter().find_map(|r| r.guardian.as_ref()) {
+            for contact in store.contacts_by_phone(&g.phone).await? {
+                if let crate::domain::roster::ContactRef::Guardian(gid) = contact {
+                    let theirs = store.guardian_classes(gid.0).await?;
+                    if theirs.iter().any(|c| !classes.contains_key(c)) {
+                        return Ok(Err("This number belongs to a guardian of children outside your classes: ask an administrator to link them.".into()));
+                    }
+                }
+            }
+        }
+    }
     let entry = staff_activity(
         s,
         action,
@@ -824,16 +843,23 @@ async fn staff_view(
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return server_error(e),
     };
     let branch_names: HashMap<_, _> = branches.iter().cloned().collect();
-    let rows: Vec<_> = staff
-        .iter()
-        .map(|m| {
-            context! {
+    let mut rows = Vec::with_capacity(staff.len());
+    for m in &staff {
+        let mine: Vec<String> = if m.role == StaffRole::Teacher {
+            match store.classes_of_staff(m.id).await {
+                Ok(c) => c.into_iter().map(|c| c.id.0.to_string()).collect(),
+                Err(e) => return server_error(e),
+            }
+        } else {
+            Vec::new()
+        };
+        rows.push(context! {
                 id => m.id.0.to_string(), name => m.full_name.clone(), email => m.email.clone(), role => m.role.as_str(),
                 branch => m.branch.and_then(|b| branch_names.get(&b).cloned()), active => m.active,
                 two_factor => m.two_factor, me => m.id == s.staff.id,
-            }
-        })
-        .collect();
+                teacher => m.role == StaffRole::Teacher, classes => mine,
+        });
+    }
     let class_map: HashMap<_, _> = classes.into_iter().map(|c| (c.id, c)).collect();
     let mut res = render(
         "staff.html",
@@ -931,7 +957,11 @@ pub async fn staff_create(
     let mut classes = Vec::new();
     for (_, v) in pairs.iter().filter(|(k, _)| k == "class") {
         match parse_class(v) {
-            Some(c) if known.contains(&c) => classes.push(c),
+            Some(c) if known.contains(&c) => {
+                if !classes.contains(&c) {
+                    classes.push(c)
+                }
+            }
             _ => return bad("Choose classes from the list.").await,
         }
     }
@@ -1074,7 +1104,11 @@ pub async fn staff_set_classes(
     let mut classes = Vec::new();
     for c in &f.class {
         match parse_class(c) {
-            Some(c) if known.contains(&c) => classes.push(c),
+            Some(c) if known.contains(&c) => {
+                if !classes.contains(&c) {
+                    classes.push(c)
+                }
+            }
             _ => return not_found(),
         }
     }

@@ -465,7 +465,11 @@ async fn set_language(
     let Ok(locale) = q.to.parse::<crate::domain::school::Locale>() else {
         return (StatusCode::BAD_REQUEST, "Unknown language.").into_response();
     };
-    let back = if q.back.starts_with("/admin") && !q.back.contains("//") && !q.back.contains('\\') {
+    let back = if q.back.starts_with("/admin")
+        && !q.back.contains("//")
+        && !q.back.contains('\\')
+        && !q.back.chars().any(char::is_control)
+    {
         q.back.as_str()
     } else {
         "/admin"

@@ -306,6 +306,9 @@ pub struct RosterRecord {
     pub bform: Option<NationalId>,
     pub health_notes: Option<Pii<String>>,
     pub guardian: Option<GuardianRecord>,
+    /// An existing student keeps their active flag (a form edit); false: the record
+    /// makes them active again (a roster file lists the school's current students).
+    pub keep_active: bool,
 }
 
 #[derive(Clone)]

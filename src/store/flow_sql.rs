@@ -810,7 +810,8 @@ macro_rules! flow_store_impl {
                     .await?;
                     // A reminder sent by hand counts as the reminder (the automatic one
                     // the day before is not sent again).
-                    let kind = format!("consent-remind-now:{}", now.timestamp());
+                    // One reminder per ten minutes at most (a double click sends one).
+                    let kind = format!("consent-remind-now:{}", now.timestamp() / 600);
                     let queued = remind(&mut tx, &self.keys, &due, now, None, &kind).await?;
                     let mut entry = activity.clone();
                     entry.details = serde_json::json!({ "queued": queued, "pending": due.len() });

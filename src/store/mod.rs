@@ -1284,6 +1284,8 @@ pub trait OfficeStore: Send + Sync {
         contact: crate::domain::roster::ContactRef,
         activity: &ActivityEntry,
     ) -> Result<u64>;
+    /// The classes of a guardian's children.
+    async fn guardian_classes(&self, guardian: Uuid) -> Result<Vec<crate::domain::ClassId>>;
     async fn staff_phone(
         &self,
         id: crate::domain::StaffId,

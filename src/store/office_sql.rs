@@ -311,6 +311,19 @@ macro_rules! office_store_impl {
                     Ok(done.rows_affected())
                 }
 
+                async fn guardian_classes(&self, guardian: Uuid) -> Result<Vec<ClassId>> {
+                    let mut tx = self.begin_read().await?;
+                    let rows: Vec<(Uuid,)> = sqlx::query_as(
+                        "SELECT DISTINCT s.class_id FROM guardian_students gs JOIN students s ON s.id = gs.student_id \
+                         WHERE gs.guardian_id = $1",
+                    )
+                    .bind(guardian)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(rows.into_iter().map(|(c,)| ClassId(c)).collect())
+                }
+
                 async fn staff_phone(&self, id: StaffId) -> Result<Option<$crate::domain::phone::Phone>> {
                     let mut tx = self.begin_read().await?;
                     let row: Option<(Option<Vec<u8>>,)> =

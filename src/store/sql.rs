@@ -540,7 +540,8 @@ macro_rules! tenant_store_impl {
                                     sqlx::query(
                                         "UPDATE students SET full_name = $2, date_of_birth = COALESCE($3, date_of_birth), \
                                          gender = COALESCE($4, gender), class_id = $5, bform_enc = COALESCE($6, bform_enc), \
-                                         health_notes_enc = COALESCE($7, health_notes_enc), active = TRUE, updated_at = $8 \
+                                         health_notes_enc = COALESCE($7, health_notes_enc), \
+                                         active = CASE WHEN $9 THEN active ELSE TRUE END, updated_at = $8 \
                                          WHERE id = $1",
                                     )
                                     .bind(id)
@@ -551,6 +552,7 @@ macro_rules! tenant_store_impl {
                                     .bind(bform)
                                     .bind(health)
                                     .bind(now)
+                                    .bind(r.keep_active)
                                     .execute(&mut *tx)
                                     .await?;
                                     summary.students_updated += 1;

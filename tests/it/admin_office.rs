@@ -477,6 +477,53 @@ async fn roster_is_scoped_and_edited_with_validation(env: &TestEnv) {
             .details["revoked"],
         1
     );
+    // A branch manager cannot take over (or read) a guardian of another branch's
+    // children by typing their number on one of their own students.
+    let r = call(
+        env,
+        "POST",
+        &format!("/admin/roster/students/{zainab}/guardians"),
+        &s.manager,
+        &[
+            ("csrf", &mcsrf),
+            ("guardian_name", "Someone"),
+            ("guardian_phone", "0300 1110001"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("ask an administrator"), "{}", r.body);
+    assert_eq!(
+        s.school
+            .store
+            .guardians_of(raabta::domain::StudentId(zainab.parse().unwrap()))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // Editing a deactivated student leaves them deactivated.
+    let r = call(
+        env,
+        "POST",
+        &format!("/admin/roster/students/{hina}"),
+        &s.admin,
+        &[
+            ("csrf", &csrf),
+            ("student_name", "Hina T. Mehmood"),
+            ("class", &g3),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let (_, active) = s
+        .school
+        .store
+        .student_detail(raabta::domain::StudentId(hina.parse().unwrap()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!active);
 }
 
 crate::on_both_backends!(roster_is_scoped_and_edited_with_validation);
@@ -1076,7 +1123,8 @@ async fn staff_accounts_and_password_links(env: &TestEnv) {
     let nadia = value(&r.cookie("raabta_admin").unwrap());
     let page = call(env, "GET", "/admin/attendance", &nadia, &[]).await;
     assert!(page.body.contains("Bilal Khan"), "her class");
-    // Deactivated: signed out at once, and cannot sign in.
+    // Her classes are changed (a repeated class counts once); teachers cannot do it.
+    let g5b = class_id(&s.school, "Grade 5 B").await.to_string();
     let id = s
         .school
         .store
@@ -1086,6 +1134,32 @@ async fn staff_accounts_and_password_links(env: &TestEnv) {
         .unwrap()
         .id
         .0;
+    let classes = format!("/admin/staff/{id}/classes");
+    let tcsrf = list_csrf(env, &s.teacher).await;
+    assert_eq!(
+        call(
+            env,
+            "POST",
+            &classes,
+            &s.teacher,
+            &[("csrf", &tcsrf), ("class", &g5b)]
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    let r = call(
+        env,
+        "POST",
+        &classes,
+        &s.admin,
+        &[("csrf", &csrf), ("class", &g5b), ("class", &g5b)],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = call(env, "GET", "/admin/attendance", &nadia, &[]).await;
+    assert!(page.body.contains("Zainab Ali") && !page.body.contains("Bilal Khan"));
+    // Deactivated: signed out at once, and cannot sign in.
     let r = call(
         env,
         "POST",
@@ -1373,6 +1447,24 @@ async fn channels_are_added_rotated_and_tested(env: &TestEnv) {
             ("csrf", &csrf),
             ("provider", "telegram"),
             ("bot_token", "123456:ABCdef"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "the secret is needed for setWebhook"
+    );
+    let r = call(
+        env,
+        "POST",
+        "/admin/channels",
+        &s.admin,
+        &[
+            ("csrf", &csrf),
+            ("provider", "telegram"),
+            ("bot_token", "123456:ABCdef"),
+            ("secret_token", "school-bot-secret_1"),
         ],
     )
     .await;
