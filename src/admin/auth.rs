@@ -179,6 +179,16 @@ fn activity(
     e
 }
 
+/// The six digits of a TOTP code (spaces allowed, Urdu/Arabic digits read); None for
+/// anything else, such as a recovery code that happens to hold six digits.
+fn totp_digits(code: &str) -> Option<String> {
+    let digits: String = crate::domain::phone::normalise_digits(code)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    (digits.len() == 6 && digits.chars().all(|c| c.is_ascii_digit())).then_some(digits)
+}
+
 fn totp(secret: &[u8]) -> Result<totp_rs::Totp, AuthError> {
     totp_rs::Builder::new()
         .with_secret(secret.to_vec())
@@ -393,12 +403,8 @@ impl Auth {
         let Some(secret) = &staff.totp_secret else {
             return Ok(TwoFactor::Wrong);
         };
-        let digits: String = crate::domain::phone::normalise_digits(code)
-            .chars()
-            .filter(|c| c.is_ascii_digit())
-            .collect();
         let mut passed = false;
-        if digits.len() == 6 {
+        if let Some(digits) = totp_digits(code) {
             if let Some(step) = totp(secret.expose())?.check(&digits, now.timestamp().max(0) as u64)
             {
                 let entry = activity(staff.id, "staff.totp_verified", json!({}), now);
@@ -486,5 +492,20 @@ impl Auth {
         Ok(totp(secret)?
             .generate(at.timestamp().max(0) as u64)
             .to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::totp_digits;
+
+    #[test]
+    fn six_digits_are_a_totp_code_and_recovery_codes_are_not() {
+        assert_eq!(totp_digits("123 456").as_deref(), Some("123456"));
+        assert_eq!(totp_digits("۱۲۳۴۵۶").as_deref(), Some("123456"));
+        // A recovery code with six digits among its letters (≈1% of them).
+        assert_eq!(totp_digits("3Z4K-5678"), None);
+        assert_eq!(totp_digits("3Z45678K"), None);
+        assert_eq!(totp_digits("12345"), None);
     }
 }

@@ -10,6 +10,7 @@ use crate::app::App;
 use crate::domain::message::Provider;
 use crate::domain::phone::Phone;
 use crate::domain::roster::{ContactRef, StaffRole};
+use crate::domain::school::Locale;
 use crate::domain::{ClassId, GuardianId};
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -86,8 +87,8 @@ pub async fn issue(
         },
     };
     let store = school.store.as_ref();
-    // Who gets a code: guardian id → (name, children).
-    let mut targets: BTreeMap<GuardianId, (String, Vec<String>)> = BTreeMap::new();
+    // Who gets a code: guardian id → (name, children, language of their slip).
+    let mut targets: BTreeMap<GuardianId, (String, Vec<String>, Locale)> = BTreeMap::new();
     if !form.class.trim().is_empty() {
         let Ok(class) = form.class.trim().parse::<uuid::Uuid>().map(ClassId) else {
             return bad("Unknown class.");
@@ -111,7 +112,7 @@ pub async fn issue(
             for g in guardians {
                 targets
                     .entry(g.id)
-                    .or_insert_with(|| (g.full_name.clone(), Vec::new()))
+                    .or_insert_with(|| (g.full_name.clone(), Vec::new(), g.preferred_language))
                     .1
                     .push(st.full_name.clone());
             }
@@ -136,12 +137,12 @@ pub async fn issue(
         else {
             return bad("No guardian has that phone number.");
         };
-        let name = match store.guardian(g).await {
-            Ok(Some(g)) => g.full_name,
+        let (name, locale) = match store.guardian(g).await {
+            Ok(Some(g)) => (g.full_name, g.preferred_language),
             Ok(None) => return bad("No guardian has that phone number."),
             Err(e) => return server_error(e),
         };
-        targets.insert(g, (name, Vec::new()));
+        targets.insert(g, (name, Vec::new(), locale));
     } else {
         return bad("Choose a class or type a phone number.");
     }
@@ -155,7 +156,7 @@ pub async fn issue(
     let actor = format!("staff:{}", s.staff.id.0);
     let mut slips = Vec::new();
     let mut expires = None;
-    for (g, (name, children)) in targets {
+    for (g, (name, children, locale)) in targets {
         let (code, until) = match crate::codes::issue(
             store,
             ContactRef::Guardian(g),
@@ -183,6 +184,8 @@ pub async fn issue(
             code => code.display(),
             number => number.clone(),
             qr => qr,
+            lang => locale.as_str(),
+            dir => if locale.is_rtl() { "rtl" } else { "ltr" },
         });
     }
     render(

@@ -105,21 +105,39 @@ pub async fn scope_request<F: std::future::Future>(
     HERE.scope(here, CURRENT.scope(locale, f)).await
 }
 
-/// Registers `t`, `lang` and `dir` with the templates.
+fn fluent_args(kwargs: &minijinja::value::Kwargs) -> Result<FluentArgs<'static>, minijinja::Error> {
+    let mut args = FluentArgs::new();
+    for key in kwargs.args() {
+        let v: minijinja::Value = kwargs.get(key)?;
+        let value = match v.as_i64() {
+            Some(n) => FluentValue::from(n),
+            None => FluentValue::from(v.to_string()),
+        };
+        args.set(key.to_string(), value);
+    }
+    Ok(args)
+}
+
+/// Registers `t`, `tl`, `lang`, `dir` and `here` with the templates.
 pub fn register(env: &mut minijinja::Environment<'static>) {
     env.add_function(
         "t",
         |id: String, kwargs: minijinja::value::Kwargs| -> Result<String, minijinja::Error> {
-            let mut args = FluentArgs::new();
-            for key in kwargs.args() {
-                let v: minijinja::Value = kwargs.get(key)?;
-                let value = match v.as_i64() {
-                    Some(n) => FluentValue::from(n),
-                    None => FluentValue::from(v.to_string()),
-                };
-                args.set(key.to_string(), value);
-            }
-            Ok(text(&id, Some(&args)))
+            Ok(text(&id, Some(&fluent_args(&kwargs)?)))
+        },
+    );
+    // The same in a given language (a printed slip in its guardian's language).
+    env.add_function(
+        "tl",
+        |lang: String,
+         id: String,
+         kwargs: minijinja::value::Kwargs|
+         -> Result<String, minijinja::Error> {
+            let locale = lang.parse::<Locale>().unwrap_or_default();
+            let args = fluent_args(&kwargs)?;
+            Ok(format(locale, &id, Some(&args))
+                .or_else(|| format(Locale::En, &id, Some(&args)))
+                .unwrap_or(id))
         },
     );
     env.add_function("lang", || current().as_str());
