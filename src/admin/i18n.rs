@@ -38,9 +38,9 @@ fn bundles() -> &'static Bundles {
                         .parse()
                         .unwrap_or_else(|_| LanguageIdentifier::default());
                     let mut bundle = FluentBundle::new_concurrent(vec![id]);
-                    // Plain HTML text: the browser's bidi algorithm and `dir` handle
-                    // mixed scripts; isolation marks would show up in inputs.
-                    bundle.set_use_isolating(false);
+                    // Right-to-left texts isolate their placeables (dates, numbers, Latin
+                    // names keep their own direction); English needs no marks.
+                    bundle.set_use_isolating(locale.is_rtl());
                     match FluentResource::try_new(src.to_string()) {
                         Ok(res) => {
                             if let Err(errors) = bundle.add_resource(res) {

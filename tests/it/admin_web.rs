@@ -791,6 +791,11 @@ async fn access_codes_are_issued_and_printed_within_scope(env: &TestEnv) {
         "Bilal's two guardians"
     );
     assert!(slips.body.contains("+14155238886") && slips.body.contains("<svg"));
+    // Each slip speaks its guardian's language: Imran's in Urdu, right to left.
+    assert!(slips
+        .body
+        .contains("<section class=\"slip\" lang=\"ur\" dir=\"rtl\">"));
+    assert!(slips.body.contains("برائے") && slips.body.contains("Send this code to the school"));
     let at = slips.body.find("class=\"code\">").unwrap() + 13;
     let code = slips.body[at..at + 9].to_string();
     let redeemed = raabta::codes::redeem(school.store.as_ref(), &code, "test").await;
