@@ -37,8 +37,7 @@ pub async fn create_link(
     staff: StaffId,
     activity: &ActivityEntry,
 ) -> Result<Secret<String>, StoreError> {
-    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
-    let hash = Sha256::digest(token.as_bytes());
+    let (token, hash) = new_token();
     school
         .store
         .create_password_reset(
@@ -48,11 +47,24 @@ pub async fn create_link(
             activity,
         )
         .await?;
-    Ok(Secret::new(format!(
-        "{}/admin/reset/{}.{token}",
+    Ok(link_url(app, school, &token))
+}
+
+/// A new link token and the SHA-256 that is stored.
+pub fn new_token() -> (Secret<String>, Vec<u8>) {
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+    let hash = Sha256::digest(token.as_bytes()).to_vec();
+    (Secret::new(token), hash)
+}
+
+/// The link a token opens.
+pub fn link_url(app: &App, school: &School, token: &Secret<String>) -> Secret<String> {
+    Secret::new(format!(
+        "{}/admin/reset/{}.{}",
         app.config.public_url,
-        school.tenant.slug.as_str()
-    )))
+        school.tenant.slug.as_str(),
+        token.expose()
+    ))
 }
 
 fn email_body(school: &School, link: &str) -> String {

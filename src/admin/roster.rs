@@ -975,39 +975,23 @@ pub async fn staff_create(
         password_hash: None,
     };
     let now = app.clock.now();
+    // The account, its classes and its password link: all or nothing.
     let entry = staff_activity(
         &s,
         "staff.create",
         Some(format!("staff:{}", staff.id.0)),
-        json!({ "role": role.as_str(), "classes": classes.len() }),
+        json!({ "role": role.as_str(), "classes": classes.len(), "emailed": app.config.smtp_url.is_some() }),
         now,
     );
-    if let Err(e) = store.create_staff(&staff, &entry).await {
+    let (token, hash) = super::reset::new_token();
+    let expires = now + chrono::Duration::minutes(super::reset::LINK_MINUTES);
+    if let Err(e) = store
+        .create_staff_account(&staff, &classes, Some((&hash, expires)), &entry)
+        .await
+    {
         return server_error(e);
     }
-    if !classes.is_empty() {
-        let entry = staff_activity(
-            &s,
-            "staff.set_classes",
-            Some(format!("staff:{}", staff.id.0)),
-            json!({ "classes": classes.len() }),
-            now,
-        );
-        if let Err(e) = store.set_staff_classes(staff.id, &classes, &entry).await {
-            return server_error(e);
-        }
-    }
-    let entry = staff_activity(
-        &s,
-        "staff.password_link",
-        Some(format!("staff:{}", staff.id.0)),
-        json!({ "emailed": app.config.smtp_url.is_some() }),
-        now,
-    );
-    let link = match super::reset::create_link(&app, &school, staff.id, &entry).await {
-        Ok(l) => l,
-        Err(e) => return server_error(e),
-    };
+    let link = super::reset::link_url(&app, &school, &token);
     let shown = if app.config.smtp_url.is_some() {
         super::reset::email_link(&app, &school, email.clone(), link);
         None

@@ -261,6 +261,15 @@ pub trait RosterStore: Send + Sync {
     async fn guardian(&self, id: crate::domain::GuardianId) -> Result<Option<Guardian>>;
     async fn guardians_of(&self, student: StudentId) -> Result<Vec<Guardian>>;
     async fn create_staff(&self, staff: &StaffUser, activity: &ActivityEntry) -> Result<()>;
+    /// A staff account with its classes and, optionally, a password link's token hash
+    /// and expiry, in one transaction with the activity entry.
+    async fn create_staff_account(
+        &self,
+        staff: &StaffUser,
+        classes: &[crate::domain::ClassId],
+        reset: Option<(&[u8], DateTime<Utc>)>,
+        activity: &ActivityEntry,
+    ) -> Result<()>;
     /// The guardians and staff members with this phone (via the blind index).
     async fn contacts_by_phone(&self, phone: &Phone) -> Result<Vec<ContactRef>>;
     async fn counts(&self) -> Result<SchoolCounts>;

@@ -712,6 +712,16 @@ macro_rules! tenant_store_impl {
                 }
 
                 async fn create_staff(&self, s: &StaffUser, activity: &ActivityEntry) -> Result<()> {
+                    self.create_staff_account(s, &[], None, activity).await
+                }
+
+                async fn create_staff_account(
+                    &self,
+                    s: &StaffUser,
+                    classes: &[$crate::domain::ClassId],
+                    reset: Option<(&[u8], DateTime<Utc>)>,
+                    activity: &ActivityEntry,
+                ) -> Result<()> {
                     let mut tx = self.begin().await?;
                     let branch_id: Option<Uuid> = match &s.branch {
                         None => None,
@@ -752,6 +762,25 @@ macro_rules! tenant_store_impl {
                             ))
                         }
                         Err(e) => return Err(e.into()),
+                    }
+                    for c in classes {
+                        sqlx::query("INSERT INTO staff_classes (staff_id, class_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                            .bind(s.id.0)
+                            .bind(c.0)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    if let Some((token_hash, expires_at)) = reset {
+                        sqlx::query(
+                            "INSERT INTO password_resets (id, staff_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+                        )
+                        .bind(Uuid::now_v7())
+                        .bind(s.id.0)
+                        .bind(token_hash)
+                        .bind(activity.at)
+                        .bind(expires_at)
+                        .execute(&mut *tx)
+                        .await?;
                     }
                     log(&mut tx, activity).await?;
                     tx.commit().await?;

@@ -1183,12 +1183,17 @@ async fn staff_accounts_and_password_links(env: &TestEnv) {
     for action in [
         "staff.create",
         "staff.set_classes",
-        "staff.password_link",
         "staff.password_reset",
         "staff.deactivate",
     ] {
         assert!(log.iter().any(|e| e.action == action), "{action}");
     }
+    // The account came with its class and link in one step.
+    let created = log
+        .iter()
+        .find(|e| e.action == "staff.create" && e.actor.starts_with("staff:"))
+        .unwrap();
+    assert_eq!(created.details["classes"], 1);
 }
 crate::on_both_backends!(staff_accounts_and_password_links);
 
