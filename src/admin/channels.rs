@@ -7,8 +7,7 @@
 //! line (`raabta tenant …`, `raabta channel …`).
 
 use super::web::{
-    csrf_rejected, full_session, not_found, page_ctx, redirect, render, server_error,
-    staff_activity,
+    admin_form, full_session, not_found, page_ctx, redirect, render, server_error, staff_activity,
 };
 use crate::app::App;
 use crate::channel::Credentials;
@@ -145,16 +144,10 @@ pub async fn add(
     headers: HeaderMap,
     Form(f): Form<CredentialsForm>,
 ) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
+    let (school, s) = match admin_form(&app, &headers, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if !s.csrf_ok(&f.csrf) {
-        return csrf_rejected();
-    }
-    if s.staff.role != StaffRole::Admin {
-        return not_found();
-    }
     let Some(creds) = f.credentials() else {
         return view(
             &app,
@@ -213,16 +206,10 @@ pub async fn rotate(
     Path(id): Path<String>,
     Form(f): Form<CredentialsForm>,
 ) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
+    let (school, s) = match admin_form(&app, &headers, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if !s.csrf_ok(&f.csrf) {
-        return csrf_rejected();
-    }
-    if s.staff.role != StaffRole::Admin {
-        return not_found();
-    }
     let Ok(id) = id.parse::<Uuid>() else {
         return not_found();
     };
@@ -291,16 +278,10 @@ pub async fn my_phone(
     headers: HeaderMap,
     Form(f): Form<PhoneForm>,
 ) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
+    let (school, s) = match admin_form(&app, &headers, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if !s.csrf_ok(&f.csrf) {
-        return csrf_rejected();
-    }
-    if s.staff.role != StaffRole::Admin {
-        return not_found();
-    }
     let phone = match f.phone.trim() {
         "" => None,
         p => match Phone::parse(p, school.tenant.timezone.phone_region()) {
@@ -350,16 +331,10 @@ pub async fn test(
     Path(id): Path<String>,
     Form(f): Form<CsrfOnly>,
 ) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
+    let (school, s) = match admin_form(&app, &headers, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if !s.csrf_ok(&f.csrf) {
-        return csrf_rejected();
-    }
-    if s.staff.role != StaffRole::Admin {
-        return not_found();
-    }
     let Ok(id) = id.parse::<Uuid>() else {
         return not_found();
     };

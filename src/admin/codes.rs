@@ -5,7 +5,7 @@
 //! Scope: admins any class, branch managers their branch's classes, teachers their own
 //! classes; one guardian by phone is for admins only.
 
-use super::web::{csrf_rejected, full_session, not_found, render, server_error, visible_classes};
+use super::web::{full_session, not_found, render, server_error, staff_form, visible_classes};
 use crate::app::App;
 use crate::domain::message::Provider;
 use crate::domain::phone::Phone;
@@ -72,13 +72,10 @@ pub async fn issue(
     headers: HeaderMap,
     Form(form): Form<IssueForm>,
 ) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
+    let (school, s) = match staff_form(&app, &headers, &form.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if !s.csrf_ok(&form.csrf) {
-        return csrf_rejected();
-    }
     let days: i64 = match form.days.trim() {
         "" => 14,
         d => match d.parse() {

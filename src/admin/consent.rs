@@ -4,7 +4,7 @@
 //! only for now.
 
 use super::web::{
-    csrf_rejected, csv_cell, full_session, not_found, redirect, render, server_error,
+    admin_form, csrf_rejected, csv_cell, full_session, not_found, redirect, render, server_error,
     staff_activity,
 };
 use crate::app::App;
@@ -313,16 +313,10 @@ pub async fn remind(
     Path(id): Path<String>,
     Form(f): Form<RemindForm>,
 ) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
+    let (school, s) = match admin_form(&app, &headers, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if !s.csrf_ok(&f.csrf) {
-        return csrf_rejected();
-    }
-    if s.staff.role != StaffRole::Admin {
-        return not_found();
-    }
     let Ok(id) = id.parse::<Uuid>() else {
         return not_found();
     };

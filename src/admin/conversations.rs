@@ -7,7 +7,7 @@
 
 use super::auth::ActiveSession;
 use super::web::{
-    csrf_rejected, full_session, not_found, redirect, render, server_error, staff_activity,
+    full_session, not_found, redirect, render, server_error, staff_activity, staff_form,
 };
 use crate::app::App;
 use crate::domain::message::{OutboundMessage, OutboundMode};
@@ -141,13 +141,10 @@ pub async fn reply(
     Path(id): Path<String>,
     Form(form): Form<ReplyForm>,
 ) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
+    let (school, s) = match staff_form(&app, &headers, &form.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if !s.csrf_ok(&form.csrf) {
-        return csrf_rejected();
-    }
     let Ok(id) = id.parse::<Uuid>() else {
         return not_found();
     };
@@ -208,13 +205,10 @@ pub async fn hand_back(
     Path(id): Path<String>,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
+    let (school, s) = match staff_form(&app, &headers, &form.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if !s.csrf_ok(&form.csrf) {
-        return csrf_rejected();
-    }
     let Ok(id) = id.parse::<Uuid>() else {
         return not_found();
     };

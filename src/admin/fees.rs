@@ -8,8 +8,8 @@
 
 use super::auth::ActiveSession;
 use super::web::{
-    csrf_rejected, full_session, not_found, page_ctx, render, server_error, staff_activity,
-    visible_classes,
+    admin_form, csrf_rejected, full_session, not_found, page_ctx, render, server_error,
+    staff_activity, staff_form, visible_classes,
 };
 use crate::app::App;
 use crate::domain::fees::{Currency, Money};
@@ -261,13 +261,10 @@ pub async fn save_line(
     Path(id): Path<String>,
     Form(f): Form<LineForm>,
 ) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
+    let (school, s) = match staff_form(&app, &headers, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if !s.csrf_ok(&f.csrf) {
-        return csrf_rejected();
-    }
     let student = match student_in_scope(&school, &s, &id).await {
         Ok(Some(st)) => st,
         Ok(None) => return not_found(),
@@ -356,13 +353,10 @@ pub async fn payment(
     Path(id): Path<String>,
     Form(f): Form<PaymentForm>,
 ) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
+    let (school, s) = match staff_form(&app, &headers, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if !s.csrf_ok(&f.csrf) {
-        return csrf_rejected();
-    }
     let student = match student_in_scope(&school, &s, &id).await {
         Ok(Some(st)) => st,
         Ok(None) => return not_found(),
@@ -532,16 +526,10 @@ pub async fn import_commit(
     headers: HeaderMap,
     Form(f): Form<CommitForm>,
 ) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
+    let (school, s) = match admin_form(&app, &headers, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if !s.csrf_ok(&f.csrf) {
-        return csrf_rejected();
-    }
-    if s.staff.role != StaffRole::Admin {
-        return not_found();
-    }
     let students = match school.store.student_ids_by_admission().await {
         Ok(m) => m,
         Err(e) => return server_error(e),

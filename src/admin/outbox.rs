@@ -2,7 +2,7 @@
 //! for staff. Administrators only.
 
 use super::web::{
-    csrf_rejected, full_session, not_found, redirect, render, server_error, staff_activity,
+    admin_form, full_session, not_found, redirect, render, server_error, staff_activity,
 };
 use crate::app::App;
 use crate::domain::message::{wa_me_link, Provider};
@@ -67,16 +67,10 @@ pub async fn retry(
     Path(id): Path<String>,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
+    let (school, s) = match admin_form(&app, &headers, &form.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if !s.csrf_ok(&form.csrf) {
-        return csrf_rejected();
-    }
-    if s.staff.role != StaffRole::Admin {
-        return not_found();
-    }
     let Ok(id) = id.parse::<Uuid>() else {
         return not_found();
     };
@@ -106,16 +100,10 @@ pub async fn to_manual(
     Path(id): Path<String>,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
+    let (school, s) = match admin_form(&app, &headers, &form.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if !s.csrf_ok(&form.csrf) {
-        return csrf_rejected();
-    }
-    if s.staff.role != StaffRole::Admin {
-        return not_found();
-    }
     let Ok(id) = id.parse::<Uuid>() else {
         return not_found();
     };

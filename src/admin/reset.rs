@@ -5,12 +5,11 @@
 //! session of the account and clears its failed sign-ins, in one transaction.
 
 use super::web::{
-    client_address, csrf_rejected, full_session, not_found, page_ctx, pre_session_ok,
+    admin_form, client_address, csrf_rejected, not_found, page_ctx, pre_session_ok,
     pre_session_token, redirect, render, server_error, staff_activity, with_pre_cookie,
 };
 use crate::app::App;
 use crate::domain::activity::ActivityEntry;
-use crate::domain::roster::StaffRole;
 use crate::domain::school::Slug;
 use crate::domain::{Secret, StaffId};
 use crate::store::tenancy::School;
@@ -292,16 +291,10 @@ pub async fn admin_link(
     Path(id): Path<String>,
     Form(f): Form<super::roster::CsrfForm>,
 ) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
+    let (school, s) = match admin_form(&app, &headers, f.token()).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if !s.csrf_ok(f.token()) {
-        return csrf_rejected();
-    }
-    if s.staff.role != StaffRole::Admin {
-        return not_found();
-    }
     let Ok(id) = id.parse::<uuid::Uuid>().map(StaffId) else {
         return not_found();
     };

@@ -13,8 +13,8 @@
 
 use super::auth::ActiveSession;
 use super::web::{
-    csrf_rejected, full_session, not_found, page_ctx, redirect, render, server_error,
-    staff_activity, visible_classes,
+    admin_form, csrf_rejected, full_session, not_found, page_ctx, redirect, render, server_error,
+    staff_activity, staff_form, visible_classes,
 };
 use crate::app::App;
 use crate::domain::roster::{StaffRole, StaffUser};
@@ -373,13 +373,10 @@ pub async fn create(
     headers: HeaderMap,
     Form(f): Form<StudentForm>,
 ) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
+    let (school, s) = match staff_form(&app, &headers, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if !s.csrf_ok(&f.csrf) {
-        return csrf_rejected();
-    }
     if !can_edit(&s) {
         return not_found();
     }
@@ -432,13 +429,10 @@ pub async fn update(
     Path(id): Path<String>,
     Form(mut f): Form<StudentForm>,
 ) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
+    let (school, s) = match staff_form(&app, &headers, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if !s.csrf_ok(&f.csrf) {
-        return csrf_rejected();
-    }
     let student = match editable_student(&school, &s, &id).await {
         Ok(Some(st)) => st,
         Ok(None) => return not_found(),
@@ -481,13 +475,10 @@ pub async fn add_guardian(
     Path(id): Path<String>,
     Form(mut f): Form<StudentForm>,
 ) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
+    let (school, s) = match staff_form(&app, &headers, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if !s.csrf_ok(&f.csrf) {
-        return csrf_rejected();
-    }
     let student = match editable_student(&school, &s, &id).await {
         Ok(Some(st)) => st,
         Ok(None) => return not_found(),
@@ -543,13 +534,10 @@ pub async fn unlink_guardian(
     Path((id, guardian)): Path<(String, String)>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
+    let (school, s) = match staff_form(&app, &headers, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if !s.csrf_ok(&f.csrf) {
-        return csrf_rejected();
-    }
     let student = match editable_student(&school, &s, &id).await {
         Ok(Some(st)) => st,
         Ok(None) => return not_found(),
@@ -590,13 +578,10 @@ pub async fn set_active(
     Path(id): Path<String>,
     Form(f): Form<ActiveForm>,
 ) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
+    let (school, s) = match staff_form(&app, &headers, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if !s.csrf_ok(&f.csrf) {
-        return csrf_rejected();
-    }
     let student = match editable_student(&school, &s, &id).await {
         Ok(Some(st)) => st,
         Ok(None) => return not_found(),
@@ -772,16 +757,10 @@ pub async fn import_commit(
     headers: HeaderMap,
     Form(f): Form<CommitForm>,
 ) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
+    let (school, s) = match admin_form(&app, &headers, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if !s.csrf_ok(&f.csrf) {
-        return csrf_rejected();
-    }
-    if s.staff.role != StaffRole::Admin {
-        return not_found();
-    }
     let records = match crate::import::parse_roster(
         f.csv.as_bytes(),
         school.tenant.timezone.phone_region(),
@@ -1012,16 +991,10 @@ pub async fn staff_set_active(
     Path(id): Path<String>,
     Form(f): Form<ActiveForm>,
 ) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
+    let (school, s) = match admin_form(&app, &headers, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if !s.csrf_ok(&f.csrf) {
-        return csrf_rejected();
-    }
-    if s.staff.role != StaffRole::Admin {
-        return not_found();
-    }
     let Ok(id) = id.parse::<Uuid>().map(StaffId) else {
         return not_found();
     };
@@ -1122,13 +1095,10 @@ pub async fn revoke_codes(
     Path((id, guardian)): Path<(String, String)>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
+    let (school, s) = match staff_form(&app, &headers, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if !s.csrf_ok(&f.csrf) {
-        return csrf_rejected();
-    }
     let student = match editable_student(&school, &s, &id).await {
         Ok(Some(st)) => st,
         Ok(None) => return not_found(),

@@ -611,6 +611,33 @@ async fn login(
     }
 }
 
+/// A state-changing request of a signed-in person (two-factor done) with this
+/// session's form token; otherwise the response to give (sign-in, or 403).
+pub(super) async fn staff_form(
+    app: &App,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<(School, ActiveSession), Response> {
+    let (school, s, _) = full_session(app, headers).await?;
+    if !s.csrf_ok(csrf) {
+        return Err(csrf_rejected());
+    }
+    Ok((school, s))
+}
+
+/// The same for administrators only: anyone else gets 404.
+pub(super) async fn admin_form(
+    app: &App,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<(School, ActiveSession), Response> {
+    let (school, s) = staff_form(app, headers, csrf).await?;
+    if s.staff.role != StaffRole::Admin {
+        return Err(not_found());
+    }
+    Ok((school, s))
+}
+
 /// Signed in with two-factor done, or where to go instead.
 pub(super) async fn full_session(
     app: &App,
