@@ -45,7 +45,7 @@ impl DemoLogin {
     pub fn render(&self, base_url: &str) -> String {
         format!(
             "Demo school \"{DEMO_SLUG}\" created.\n\
-             \n  Web admin:      {base_url}/admin   (school \"{DEMO_SLUG}\"; sign-in with two-factor set-up and the dashboard so far)\n\
+             \n  Web admin:      {base_url}/admin   (school \"{DEMO_SLUG}\"; the admin sets up two-factor at first sign-in)\n\
              \x20 Admin login:    {} / {}\n\
              \x20 Demo parent:    {} ({}), access code {} (valid until {})\n\
              \x20 Demo teacher:   {} (Grade 5 A), access code {}\n\
