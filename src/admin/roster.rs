@@ -1131,3 +1131,40 @@ pub async fn revoke_codes(
         Err(e) => server_error(e),
     }
 }
+
+/// Resets another staff member's two-factor (a lost phone without recovery codes):
+/// their secret and recovery codes go, their sessions end, and they set it up again at
+/// the next sign-in. Not for one's own account (recovery codes are for that).
+pub async fn staff_reset_two_factor(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    let (school, s) = match admin_form(&app, &headers, &f.csrf).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Ok(id) = id.parse::<Uuid>().map(StaffId) else {
+        return not_found();
+    };
+    if id == s.staff.id {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Use one of your recovery codes to sign in; another administrator can reset your two-factor.",
+        )
+            .into_response();
+    }
+    let entry = staff_activity(
+        &s,
+        "staff.reset_two_factor",
+        Some(format!("staff:{}", id.0)),
+        json!({}),
+        app.clock.now(),
+    );
+    match school.store.reset_two_factor(id, &entry).await {
+        Ok(true) => redirect("/admin/staff"),
+        Ok(false) => not_found(),
+        Err(e) => server_error(e),
+    }
+}

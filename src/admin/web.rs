@@ -355,6 +355,10 @@ pub fn routes(app: &App) -> Router<App> {
             post(super::roster::staff_set_classes),
         )
         .route(
+            "/admin/staff/{id}/reset-2fa",
+            post(super::roster::staff_reset_two_factor),
+        )
+        .route(
             "/admin/staff/{id}/password-link",
             post(super::reset::admin_link),
         )

@@ -350,6 +350,30 @@ macro_rules! admin_store_impl {
                     Ok(items.into_iter().skip(skip).collect())
                 }
 
+                async fn reset_two_factor(&self, staff: StaffId, activity: &ActivityEntry) -> Result<bool> {
+                    let mut tx = self.begin().await?;
+                    let done = sqlx::query(
+                        "UPDATE staff_users SET totp_secret_enc = NULL, totp_enabled_at = NULL, totp_last_step = NULL \
+                         WHERE id = $1",
+                    )
+                    .bind(staff.0)
+                    .execute(&mut *tx)
+                    .await?;
+                    if done.rows_affected() != 1 {
+                        tx.rollback().await?;
+                        return Ok(false);
+                    }
+                    for sql in [
+                        "DELETE FROM staff_recovery_codes WHERE staff_id = $1",
+                        "DELETE FROM admin_sessions WHERE staff_id = $1",
+                    ] {
+                        sqlx::query(sql).bind(staff.0).execute(&mut *tx).await?;
+                    }
+                    log(&mut tx, activity).await?;
+                    tx.commit().await?;
+                    Ok(true)
+                }
+
                 async fn dead_to_manual(&self, id: Uuid, link: &str, activity: &ActivityEntry) -> Result<bool> {
                     let enc = self.keys.encrypt_str(field("outbox", "manual_link_enc", id), link)?;
                     let mut tx = self.begin().await?;

@@ -1172,6 +1172,13 @@ pub trait AdminStore: Send + Sync {
         activity: &ActivityEntry,
         now: DateTime<Utc>,
     ) -> Result<bool>;
+    /// Turns a staff member's two-factor off (secret, recovery codes) and ends their
+    /// sessions: they set it up again at their next sign-in. False if unknown.
+    async fn reset_two_factor(
+        &self,
+        staff: crate::domain::StaffId,
+        activity: &ActivityEntry,
+    ) -> Result<bool>;
     /// Turns a dead-lettered row into a manual link for staff (encrypted). False if the
     /// row is not dead.
     async fn dead_to_manual(&self, id: Uuid, link: &str, activity: &ActivityEntry) -> Result<bool>;

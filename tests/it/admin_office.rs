@@ -1188,6 +1188,94 @@ async fn staff_accounts_and_password_links(env: &TestEnv) {
     ] {
         assert!(log.iter().any(|e| e.action == action), "{action}");
     }
+    // A second administrator lost their phone: the first resets their two-factor.
+    add_staff(
+        &s.school,
+        "deputy@o.test",
+        StaffRole::Admin,
+        "deputy password 1",
+    )
+    .await;
+    let deputy = admin_cookie(env, &s.school, "deputy@o.test", "deputy password 1").await;
+    let deputy_id = s
+        .school
+        .store
+        .staff_by_email("deputy@o.test")
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+        .0;
+    let head_id = s
+        .school
+        .store
+        .staff_by_email("head@o.test")
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+        .0;
+    let reset = format!("/admin/staff/{deputy_id}/reset-2fa");
+    assert_eq!(
+        call(env, "POST", &reset, &s.teacher, &[("csrf", &tcsrf)])
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(env, "POST", &reset, &s.admin, &[("csrf", "x")])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        call(
+            env,
+            "POST",
+            &format!("/admin/staff/{head_id}/reset-2fa"),
+            &s.admin,
+            &[("csrf", &csrf)]
+        )
+        .await
+        .status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "not one's own"
+    );
+    assert_eq!(
+        call(env, "POST", &reset, &s.admin, &[("csrf", &csrf)])
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        call(env, "GET", "/admin", &deputy, &[]).await.location(),
+        "/admin/login"
+    );
+    let r = sign_in(env, "office-staff", "deputy@o.test", "deputy password 1").await;
+    assert_eq!(r.location(), "/admin/2fa/setup");
+    let auth = s
+        .school
+        .store
+        .staff_auth(raabta::domain::StaffId(deputy_id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(auth.totp_enabled_at.is_none() && auth.totp_secret.is_none());
+    assert!(s
+        .school
+        .store
+        .recovery_codes(raabta::domain::StaffId(deputy_id))
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(s
+        .school
+        .store
+        .recent_activity(5)
+        .await
+        .unwrap()
+        .iter()
+        .any(|e| e.action == "staff.reset_two_factor"));
     // The account came with its class and link in one step.
     let created = log
         .iter()

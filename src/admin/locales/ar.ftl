@@ -256,3 +256,4 @@ chan-my-number = رقم واتساب الخاص بك
 chan-save-number = حفظ الرقم
 chan-rotate = استبدال بيانات الاعتماد
 chan-add = إضافة قناة
+staff-reset-2fa = إعادة ضبط التحقق بخطوتين

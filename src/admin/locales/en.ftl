@@ -258,3 +258,4 @@ chan-my-number = Your WhatsApp number
 chan-save-number = Save number
 chan-rotate = Replace credentials
 chan-add = Add a channel
+staff-reset-2fa = Reset two-factor

@@ -256,3 +256,4 @@ chan-my-number = آپ کا واٹس ایپ نمبر
 chan-save-number = نمبر محفوظ کریں
 chan-rotate = اسناد تبدیل کریں
 chan-add = چینل شامل کریں
+staff-reset-2fa = دو مرحلہ تصدیق دوبارہ ترتیب دیں
