@@ -2,8 +2,8 @@
 //! outbox and the channel; after the 24-hour window the sender turns it into a template
 //! or a manual link), and handing the conversation back to the bot.
 //!
-//! Scope: administrators only for now (a conversation belongs to a family, not to one
-//! class); other roles get 404.
+//! Scope: administrators see every conversation; a branch manager those of guardians
+//! with a child in their branch; teachers none (404).
 
 use super::auth::ActiveSession;
 use super::web::{
@@ -21,8 +21,26 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-fn allowed(s: &ActiveSession) -> bool {
-    s.staff.role == StaffRole::Admin
+/// Whether this person may see the conversation: administrators all; branch managers
+/// a guardian's with a child in their branch's classes; teachers none.
+async fn in_scope(
+    store: &dyn TenantStore,
+    s: &ActiveSession,
+    conversation: Uuid,
+) -> Result<bool, crate::store::StoreError> {
+    match s.staff.role {
+        StaffRole::Admin => Ok(true),
+        StaffRole::Teacher => Ok(false),
+        StaffRole::BranchManager => {
+            let Some(ContactRef::Guardian(g)) = store.session_of(conversation).await?.contact
+            else {
+                return Ok(false);
+            };
+            let mine = super::web::visible_class_ids(store, s).await?;
+            let theirs = store.guardian_classes(g.0).await?;
+            Ok(mine.is_none_or(|set| theirs.iter().any(|c| set.contains(c))))
+        }
+    }
 }
 
 /// Who is on the other end, for staff: the guardian's or staff member's name.
@@ -47,7 +65,7 @@ pub async fn list(State(app): State<App>, headers: HeaderMap) -> Response {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if !allowed(&s) {
+    if s.staff.role == StaffRole::Teacher {
         return not_found();
     }
     let store = school.store.as_ref();
@@ -57,6 +75,11 @@ pub async fn list(State(app): State<App>, headers: HeaderMap) -> Response {
     };
     let mut rows = Vec::new();
     for id in ids {
+        match in_scope(store, &s, id).await {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(e) => return server_error(e),
+        }
         let (name, conv, session) = match (
             who(store, id).await,
             store.conversation(id).await,
@@ -87,8 +110,10 @@ pub async fn view(State(app): State<App>, headers: HeaderMap, Path(id): Path<Str
     let Ok(id) = id.parse::<Uuid>() else {
         return not_found();
     };
-    if !allowed(&s) {
-        return not_found();
+    match in_scope(school.store.as_ref(), &s, id).await {
+        Ok(true) => {}
+        Ok(false) => return not_found(),
+        Err(e) => return server_error(e),
     }
     let store = school.store.as_ref();
     let conv = match store.conversation(id).await {
@@ -148,8 +173,10 @@ pub async fn reply(
     let Ok(id) = id.parse::<Uuid>() else {
         return not_found();
     };
-    if !allowed(&s) {
-        return not_found();
+    match in_scope(school.store.as_ref(), &s, id).await {
+        Ok(true) => {}
+        Ok(false) => return not_found(),
+        Err(e) => return server_error(e),
     }
     let text = form.text.trim();
     if text.is_empty() || text.chars().count() > 2000 {
@@ -212,8 +239,10 @@ pub async fn hand_back(
     let Ok(id) = id.parse::<Uuid>() else {
         return not_found();
     };
-    if !allowed(&s) {
-        return not_found();
+    match in_scope(school.store.as_ref(), &s, id).await {
+        Ok(true) => {}
+        Ok(false) => return not_found(),
+        Err(e) => return server_error(e),
     }
     let entry = staff_activity(
         &s,

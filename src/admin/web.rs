@@ -168,6 +168,7 @@ pub(super) fn page_ctx(
         nav => s.mfa_done,
         is_admin => role == StaffRole::Admin,
         sees_fees => role != StaffRole::Teacher,
+        sees_conversations => role != StaffRole::Teacher,
         csrf => s.csrf_token.expose(),
         school => school.tenant.name.clone(),
         ..page

@@ -629,6 +629,69 @@ async fn office_replies_to_a_handed_off_conversation(env: &TestEnv) {
         StatusCode::NOT_FOUND
     );
 
+    // Branch managers see the conversations of families in their branch only (Imran's
+    // children are in Main).
+    let act = ActivityEntry::now("test", "staff.create", None, "test", serde_json::json!({}));
+    for (email, branch) in [("main@office.test", "Main"), ("north@office.test", "North")] {
+        let m = StaffUser {
+            id: StaffId::new(),
+            full_name: format!("{branch} manager"),
+            email: email.into(),
+            phone: None,
+            role: StaffRole::BranchManager,
+            branch: Some(branch.into()),
+            password_hash: Some(
+                raabta::password::hash("manager password 1".into())
+                    .await
+                    .unwrap(),
+            ),
+        };
+        school.store.create_staff(&m, &act).await.unwrap();
+    }
+    let north = value(
+        &sign_in(env, "web-office", "north@office.test", "manager password 1")
+            .await
+            .cookie("raabta_admin")
+            .unwrap(),
+    );
+    let main = value(
+        &sign_in(env, "web-office", "main@office.test", "manager password 1")
+            .await
+            .cookie("raabta_admin")
+            .unwrap(),
+    );
+    let thread_path = format!("/admin/conversations/{conv}");
+    assert_eq!(
+        call(env, "GET", &thread_path, &north, &[]).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert!(!call(env, "GET", "/admin/conversations", &north, &[])
+        .await
+        .body
+        .contains("عمران خان"));
+    let ncsrf = call(env, "GET", "/admin/conversations", &north, &[])
+        .await
+        .csrf();
+    assert_eq!(
+        call(
+            env,
+            "POST",
+            &format!("{thread_path}/reply"),
+            &north,
+            &[("csrf", &ncsrf), ("text", "x")]
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    let page = call(env, "GET", &thread_path, &main, &[]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("van was late again"));
+    assert!(call(env, "GET", "/admin/conversations", &main, &[])
+        .await
+        .body
+        .contains("عمران خان"));
+
     let admin = admin_cookie(env, &school, "head@office.test", "head password 1").await;
     let list = call(env, "GET", "/admin/conversations", &admin, &[]).await;
     assert!(list.body.contains("عمران خان"), "{}", list.body);
