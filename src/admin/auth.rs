@@ -179,12 +179,19 @@ fn activity(
     e
 }
 
-/// The six digits of a TOTP code (spaces allowed, Urdu/Arabic digits read); None for
+/// The six digits of a TOTP code (spaces, dashes and direction marks ignored, Urdu/Arabic
+/// digits read); None for
 /// anything else, such as a recovery code that happens to hold six digits.
 fn totp_digits(code: &str) -> Option<String> {
+    // Spaces, dashes and invisible direction marks (pasted from right-to-left text) are
+    // not part of a code.
     let digits: String = crate::domain::phone::normalise_digits(code)
         .chars()
-        .filter(|c| !c.is_whitespace())
+        .filter(|c| {
+            !(c.is_whitespace()
+                || *c == '-'
+                || matches!(c, '\u{200b}'..='\u{200f}' | '\u{061c}' | '\u{2066}'..='\u{2069}' | '\u{feff}'))
+        })
         .collect();
     (digits.len() == 6 && digits.chars().all(|c| c.is_ascii_digit())).then_some(digits)
 }
@@ -507,5 +514,10 @@ mod tests {
         assert_eq!(totp_digits("3Z4K-5678"), None);
         assert_eq!(totp_digits("3Z45678K"), None);
         assert_eq!(totp_digits("12345"), None);
+        assert_eq!(totp_digits("123-456").as_deref(), Some("123456"));
+        assert_eq!(
+            totp_digits("\u{2068}123456\u{2069}\u{200f}").as_deref(),
+            Some("123456")
+        );
     }
 }

@@ -28,6 +28,17 @@ async fn in_scope(
     s: &ActiveSession,
     conversation: Uuid,
 ) -> Result<bool, crate::store::StoreError> {
+    let mine = super::web::visible_class_ids(store, s).await?;
+    in_classes(store, s, mine.as_ref(), conversation).await
+}
+
+/// `in_scope` with the person's classes already read (a list checks many).
+async fn in_classes(
+    store: &dyn TenantStore,
+    s: &ActiveSession,
+    mine: Option<&std::collections::HashSet<crate::domain::ClassId>>,
+    conversation: Uuid,
+) -> Result<bool, crate::store::StoreError> {
     match s.staff.role {
         StaffRole::Admin => Ok(true),
         StaffRole::Teacher => Ok(false),
@@ -36,7 +47,6 @@ async fn in_scope(
             else {
                 return Ok(false);
             };
-            let mine = super::web::visible_class_ids(store, s).await?;
             let theirs = store.guardian_classes(g.0).await?;
             Ok(mine.is_none_or(|set| theirs.iter().any(|c| set.contains(c))))
         }
@@ -73,9 +83,13 @@ pub async fn list(State(app): State<App>, headers: HeaderMap) -> Response {
         Ok(ids) => ids,
         Err(e) => return server_error(e),
     };
+    let mine = match super::web::visible_class_ids(store, &s).await {
+        Ok(m) => m,
+        Err(e) => return server_error(e),
+    };
     let mut rows = Vec::new();
     for id in ids {
-        match in_scope(store, &s, id).await {
+        match in_classes(store, &s, mine.as_ref(), id).await {
             Ok(true) => {}
             Ok(false) => continue,
             Err(e) => return server_error(e),

@@ -303,6 +303,17 @@ pub async fn admin_link(
         Ok(_) => return not_found(),
         Err(e) => return server_error(e),
     };
+    // A link shown on this page lets whoever sees it choose the password: only for an
+    // account that has never had one. An existing password is reset by email, or by the
+    // operator's `raabta users reset-link` (else an administrator could take over
+    // another's account, two-factor reset included).
+    if app.config.smtp_url.is_none() && staff.password_hash.is_some() {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Email is not set up, and this account has a password: ask the operator for a link (raabta users reset-link), or the person uses a recovery code.",
+        )
+            .into_response();
+    }
     let entry = staff_activity(
         &s,
         "staff.password_link",

@@ -799,10 +799,19 @@ pub async fn staff_page(State(app): State<App>, headers: HeaderMap) -> Response 
         Ok(x) => x,
         Err(r) => return r,
     };
-    staff_view(&school, &s, None, None, StatusCode::OK).await
+    staff_view(
+        app.config.smtp_url.is_some(),
+        &school,
+        &s,
+        None,
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 async fn staff_view(
+    app_email: bool,
     school: &School,
     s: &ActiveSession,
     error: Option<String>,
@@ -837,6 +846,8 @@ async fn staff_view(
                 branch => m.branch.and_then(|b| branch_names.get(&b).cloned()), active => m.active,
                 two_factor => m.two_factor, me => m.id == s.staff.id,
                 teacher => m.role == StaffRole::Teacher, classes => mine,
+                // A link is shown only for an account without a password (else emailed).
+                can_link => app_email || !m.has_password,
         });
     }
     let class_map: HashMap<_, _> = classes.into_iter().map(|c| (c.id, c)).collect();
@@ -895,6 +906,7 @@ pub async fn staff_create(
     }
     let bad = |msg: &str| {
         staff_view(
+            app.config.smtp_url.is_some(),
             &school,
             &s,
             Some(msg.into()),
@@ -977,7 +989,15 @@ pub async fn staff_create(
     } else {
         Some(link.expose().clone())
     };
-    staff_view(&school, &s, None, Some((email, shown)), StatusCode::OK).await
+    staff_view(
+        app.config.smtp_url.is_some(),
+        &school,
+        &s,
+        None,
+        Some((email, shown)),
+        StatusCode::OK,
+    )
+    .await
 }
 
 pub struct StaffClassesForm {

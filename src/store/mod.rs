@@ -1205,6 +1205,7 @@ pub struct StaffListRow {
     pub branch: Option<crate::domain::BranchId>,
     pub active: bool,
     pub two_factor: bool,
+    pub has_password: bool,
 }
 
 /// A student's fee totals (minor units), for a class's balance list.
@@ -1300,7 +1301,7 @@ pub trait OfficeStore: Send + Sync {
         contact: crate::domain::roster::ContactRef,
         activity: &ActivityEntry,
     ) -> Result<u64>;
-    /// The classes of a guardian's children.
+    /// The classes of a guardian's active children.
     async fn guardian_classes(&self, guardian: Uuid) -> Result<Vec<crate::domain::ClassId>>;
     async fn staff_phone(
         &self,

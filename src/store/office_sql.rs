@@ -123,15 +123,17 @@ macro_rules! office_store_impl {
                 async fn staff_list(&self) -> Result<Vec<StaffListRow>> {
                     let mut tx = self.begin_read().await?;
                     #[allow(clippy::type_complexity)]
-                    let rows: Vec<(Uuid, String, String, String, Option<Uuid>, bool, Option<DateTime<Utc>>)> = sqlx::query_as(
-                        "SELECT id, full_name, email, role, branch_id, active, totp_enabled_at FROM staff_users ORDER BY full_name",
+                    let rows: Vec<(Uuid, String, String, String, Option<Uuid>, bool, Option<DateTime<Utc>>, bool)> = sqlx::query_as(
+                        "SELECT id, full_name, email, role, branch_id, active, totp_enabled_at, password_hash IS NOT NULL \
+                         FROM staff_users ORDER BY full_name",
                     )
                     .fetch_all(&mut *tx)
                     .await?;
                     tx.commit().await?;
                     rows.into_iter()
-                        .map(|(id, full_name, email, role, branch, active, totp)| {
+                        .map(|(id, full_name, email, role, branch, active, totp, has_password)| {
                             Ok(StaffListRow {
+                                has_password,
                                 id: StaffId(id),
                                 full_name,
                                 email,
@@ -315,7 +317,7 @@ macro_rules! office_store_impl {
                     let mut tx = self.begin_read().await?;
                     let rows: Vec<(Uuid,)> = sqlx::query_as(
                         "SELECT DISTINCT s.class_id FROM guardian_students gs JOIN students s ON s.id = gs.student_id \
-                         WHERE gs.guardian_id = $1",
+                         WHERE gs.guardian_id = $1 AND s.active",
                     )
                     .bind(guardian)
                     .fetch_all(&mut *tx)

@@ -1188,6 +1188,27 @@ async fn staff_accounts_and_password_links(env: &TestEnv) {
     ] {
         assert!(log.iter().any(|e| e.action == action), "{action}");
     }
+    // Without email, a link is shown only for an account that has no password yet: an
+    // administrator cannot choose someone else's password.
+    let teacher_id = s
+        .school
+        .store
+        .staff_by_email("t@o.test")
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+        .0;
+    let r = call(
+        env,
+        "POST",
+        &format!("/admin/staff/{teacher_id}/password-link"),
+        &s.admin,
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("raabta users reset-link"));
     // A second administrator lost their phone: the first resets their two-factor.
     add_staff(
         &s.school,
