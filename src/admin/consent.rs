@@ -1,7 +1,8 @@
 //! Consent forms in the web admin: create and send to the guardians of chosen classes,
 //! live tallies per class (approved / declined / no answer), CSV export. The sending,
-//! reminders and answers go through the flow engine (`consent` flow). Administrators
-//! only for now.
+//! reminders and answers go through the flow engine (`consent` flow). Branch managers
+//! send forms to their branch's classes and see the answers of their branch's children;
+//! reminding by hand is for administrators; teachers have no consent pages.
 
 use super::web::{
     admin_form, csrf_rejected, csv_cell, full_session, not_found, redirect, render, server_error,
@@ -27,22 +28,32 @@ pub async fn list(State(app): State<App>, headers: HeaderMap) -> Response {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if s.staff.role != StaffRole::Admin {
+    if s.staff.role == StaffRole::Teacher {
         return not_found();
     }
     let store = school.store.as_ref();
-    let (forms, classes) = match (store.consent_forms().await, store.classes().await) {
+    let (forms, classes) = match (
+        store.consent_forms().await,
+        super::web::visible_classes(store, &s).await,
+    ) {
         (Ok(f), Ok(c)) => (f, c),
         (Err(e), _) | (_, Err(e)) => return server_error(e),
     };
     let tz = school.tenant.timezone.clone();
-    let forms: Vec<_> = forms
-        .into_iter()
-        .map(|(id, title, deadline, _)| {
-            context! { id => id.to_string(), title => title,
-            deadline => tz.last_day(deadline).to_string() }
-        })
-        .collect();
+    let mut shown = Vec::new();
+    for (id, title, deadline, _) in forms {
+        // A branch manager sees the forms that reached children of their branch.
+        if s.staff.role != StaffRole::Admin {
+            match answers(&school, &s, id).await {
+                Ok(Some(_)) => {}
+                Ok(None) => continue,
+                Err(e) => return server_error(e),
+            }
+        }
+        shown.push(context! { id => id.to_string(), title => title,
+        deadline => tz.last_day(deadline).to_string() });
+    }
+    let forms = shown;
     let classes: Vec<_> = classes
         .iter()
         .map(|c| context! { id => c.id.0.to_string(), label => c.label() })
@@ -84,7 +95,7 @@ pub async fn create(
     if !s.csrf_ok(fields.get("csrf").map(String::as_str).unwrap_or("")) {
         return csrf_rejected();
     }
-    if s.staff.role != StaffRole::Admin {
+    if s.staff.role == StaffRole::Teacher {
         return not_found();
     }
     let title = fields.get("title").map(|t| t.trim()).unwrap_or("");
@@ -109,7 +120,8 @@ pub async fn create(
         return bad("That day has passed.");
     }
     let store = school.store.as_ref();
-    let known = match store.classes().await {
+    // Only the person's classes (a branch manager: their branch's).
+    let known = match super::web::visible_classes(store, &s).await {
         Ok(c) => c,
         Err(e) => return server_error(e),
     };
@@ -155,11 +167,15 @@ struct Answers {
     rows: Vec<(String, String, String)>,
 }
 
+/// A form's answers per child, limited to the person's classes; None if the form is
+/// unknown or reached none of them.
 async fn answers(
     school: &crate::store::tenancy::School,
+    s: &super::auth::ActiveSession,
     id: Uuid,
 ) -> Result<Option<Answers>, crate::store::StoreError> {
     let store = school.store.as_ref();
+    let scope = super::web::visible_class_ids(store, s).await?;
     let Some((_, title, deadline_at, _)) =
         store.consent_forms().await?.into_iter().find(|f| f.0 == id)
     else {
@@ -182,8 +198,13 @@ async fn answers(
     // guardian approved, else declined if any declined, else no answer.
     let mut per_child: BTreeMap<(String, String, StudentId), String> = BTreeMap::new();
     for r in &requests {
-        let class = class_of
-            .get(&r.student)
+        let class_id = class_of.get(&r.student);
+        if let Some(set) = &scope {
+            if !class_id.is_some_and(|c| set.contains(c)) {
+                continue;
+            }
+        }
+        let class = class_id
             .and_then(|c| classes.get(c))
             .cloned()
             .unwrap_or_default();
@@ -198,6 +219,9 @@ async fn answers(
         if rank(&r.status) > rank(e) {
             *e = r.status.clone();
         }
+    }
+    if per_child.is_empty() && scope.is_some() {
+        return Ok(None);
     }
     let mut tallies: BTreeMap<String, (u32, u32, u32)> = BTreeMap::new();
     let mut rows = Vec::new();
@@ -229,13 +253,13 @@ pub async fn view(
         Ok(x) => x,
         Err(r) => return r,
     };
-    if s.staff.role != StaffRole::Admin {
+    if s.staff.role == StaffRole::Teacher {
         return not_found();
     }
     let Ok(id) = id.parse::<Uuid>() else {
         return not_found();
     };
-    let a = match answers(&school, id).await {
+    let a = match answers(&school, &s, id).await {
         Ok(Some(a)) => a,
         Ok(None) => return not_found(),
         Err(e) => return server_error(e),
@@ -252,7 +276,8 @@ pub async fn view(
             &s,
             context! {
             id => id.to_string(), title => a.title, deadline => a.deadline, tallies => tallies,
-            open => a.deadline_at > app.clock.now(), reminded => uri.query() == Some("reminded=1") },
+            open => a.deadline_at > app.clock.now() && s.staff.role == StaffRole::Admin,
+            reminded => uri.query() == Some("reminded=1") },
         ),
     )
 }
@@ -262,13 +287,13 @@ pub async fn csv(State(app): State<App>, headers: HeaderMap, Path(id): Path<Stri
         Ok(x) => x,
         Err(r) => return r,
     };
-    if s.staff.role != StaffRole::Admin {
+    if s.staff.role == StaffRole::Teacher {
         return not_found();
     }
     let Ok(id) = id.parse::<Uuid>() else {
         return not_found();
     };
-    let a = match answers(&school, id).await {
+    let a = match answers(&school, &s, id).await {
         Ok(Some(a)) => a,
         Ok(None) => return not_found(),
         Err(e) => return server_error(e),

@@ -1252,6 +1252,133 @@ async fn consent_forms_are_sent_and_tallied(env: &TestEnv) {
         .find(|e| e.action == "consent_form.remind")
         .expect("logged");
     assert_eq!(entry.details["queued"], 1, "{:?}", entry.details);
+    // Branch managers: their branch's classes and children only; reminding is for
+    // administrators. Zoo trip went to Main's Grade 3 A and 5 A.
+    let act = ActivityEntry::now("test", "staff.create", None, "test", serde_json::json!({}));
+    for (email, branch) in [
+        ("main@consent.test", "Main"),
+        ("north@consent.test", "North"),
+    ] {
+        let m = StaffUser {
+            id: StaffId::new(),
+            full_name: format!("{branch} manager"),
+            email: email.into(),
+            phone: None,
+            role: StaffRole::BranchManager,
+            branch: Some(branch.into()),
+            password_hash: Some(
+                raabta::password::hash("manager password 1".into())
+                    .await
+                    .unwrap(),
+            ),
+        };
+        school.store.create_staff(&m, &act).await.unwrap();
+    }
+    let north = value(
+        &sign_in(
+            env,
+            "web-consent",
+            "north@consent.test",
+            "manager password 1",
+        )
+        .await
+        .cookie("raabta_admin")
+        .unwrap(),
+    );
+    let main = value(
+        &sign_in(
+            env,
+            "web-consent",
+            "main@consent.test",
+            "manager password 1",
+        )
+        .await
+        .cookie("raabta_admin")
+        .unwrap(),
+    );
+    let north_list = call(env, "GET", "/admin/consent", &north, &[]).await;
+    assert_eq!(north_list.status, StatusCode::OK);
+    assert!(!north_list.body.contains("Zoo trip") && !north_list.body.contains("Grade 3 A"));
+    assert_eq!(
+        call(env, "GET", &view_path, &north, &[]).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(env, "GET", &format!("{view_path}/csv"), &north, &[])
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let ncsrf = north_list.csrf();
+    let r = call(
+        env,
+        "POST",
+        "/admin/consent",
+        &north,
+        &[
+            ("csrf", ncsrf.as_str()),
+            ("title", "Sports day"),
+            ("deadline", deadline.as_str()),
+            ("class", g3.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "another branch's class");
+    let main_view = call(env, "GET", &view_path, &main, &[]).await;
+    assert_eq!(main_view.status, StatusCode::OK);
+    assert!(main_view.body.contains("Grade 3 A") && !main_view.body.contains("Remind those"));
+    let mcsrf = main_view.csrf();
+    let r = call(
+        env,
+        "POST",
+        "/admin/consent",
+        &main,
+        &[
+            ("csrf", mcsrf.as_str()),
+            ("title", "Sports day"),
+            ("deadline", deadline.as_str()),
+            ("class", g3.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::SEE_OTHER,
+        "a Main class, by Main's manager"
+    );
+    assert_eq!(
+        call(env, "POST", &remind, &main, &[("csrf", &mcsrf)])
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let teacher_cookie = {
+        add_staff(
+            &school,
+            "t@consent.test",
+            StaffRole::Teacher,
+            "teacher password 1",
+        )
+        .await;
+        value(
+            &sign_in(env, "web-consent", "t@consent.test", "teacher password 1")
+                .await
+                .cookie("raabta_admin")
+                .unwrap(),
+        )
+    };
+    assert_eq!(
+        call(env, "GET", "/admin/consent", &teacher_cookie, &[])
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(env, "GET", &view_path, &teacher_cookie, &[])
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 crate::on_both_backends!(consent_forms_are_sent_and_tallied);
