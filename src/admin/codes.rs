@@ -97,11 +97,15 @@ pub async fn issue(
         if !classes.iter().any(|c| c.id == class) {
             return not_found();
         }
-        let students = match store.students().await {
+        // Ids, names and classes only (nothing decrypted that is not needed).
+        let students = match store.student_list().await {
             Ok(st) => st,
             Err(e) => return server_error(e),
         };
-        for st in students.iter().filter(|st| st.class_id == class) {
+        for st in students
+            .iter()
+            .filter(|st| st.class_id == class && st.active)
+        {
             let guardians = match store.guardians_of(st.id).await {
                 Ok(g) => g,
                 Err(e) => return server_error(e),

@@ -188,8 +188,9 @@ async fn answers(
         .into_iter()
         .map(|c| (c.id, c.label()))
         .collect();
+    // Ids and classes only (no decryption of the students' encrypted fields).
     let class_of: HashMap<StudentId, ClassId> = store
-        .students()
+        .student_list()
         .await?
         .into_iter()
         .map(|s| (s.id, s.class_id))
