@@ -5,14 +5,15 @@
 //! reset by email, and the dashboard. Every page refuses another school's ids, another
 //! branch's for a branch manager, another class's for a teacher, and CSRF-less posts.
 
-use crate::admin_web::{add_staff, admin_cookie, call, sign_in, value, Res};
+use crate::admin_web::{
+    add_manager, add_staff, admin_cookie, call, cookie_of, sign_in, value, Res,
+};
 use crate::support::TestEnv;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use raabta::domain::activity::ActivityEntry;
-use raabta::domain::roster::{StaffRole, StaffUser};
-use raabta::domain::StaffId;
+use raabta::domain::roster::StaffRole;
 use raabta::store::tenancy::School;
 use tower::ServiceExt;
 
@@ -110,26 +111,11 @@ async fn setup(env: &TestEnv, slug: &str) -> School3 {
         .assign_class(teacher, raabta::domain::ClassId(grade5b), &act)
         .await
         .unwrap();
-    let manager = StaffUser {
-        id: StaffId::new(),
-        full_name: "North manager".into(),
-        email: "m@o.test".into(),
-        phone: None,
-        role: StaffRole::BranchManager,
-        branch: Some("North".into()),
-        password_hash: Some(
-            raabta::password::hash("manager password 1".into())
-                .await
-                .unwrap(),
-        ),
-    };
-    school.store.create_staff(&manager, &act).await.unwrap();
+    add_manager(&school, "m@o.test", "North").await;
     let admin = admin_cookie(env, &school, "head@o.test", "head password 1").await;
-    let t = sign_in(env, slug, "t@o.test", "teacher password 1").await;
-    let m = sign_in(env, slug, "m@o.test", "manager password 1").await;
     School3 {
-        teacher: value(&t.cookie("raabta_admin").unwrap()),
-        manager: value(&m.cookie("raabta_admin").unwrap()),
+        teacher: cookie_of(env, slug, "t@o.test", "teacher password 1").await,
+        manager: cookie_of(env, slug, "m@o.test", "manager password 1").await,
         school,
         admin,
     }
@@ -937,62 +923,53 @@ async fn attendance_is_marked_and_corrected_with_a_reason(env: &TestEnv) {
     );
     assert!(corrected.actor.starts_with("staff:"));
     // A student of another class, another class, a future day, no token: refused.
-    let r = call(
-        env,
-        "POST",
-        "/admin/attendance",
-        &s.teacher,
-        &[
-            ("csrf", &csrf),
-            ("class", &g5b),
-            ("day", &today),
-            (&format!("s_{bilal}"), "absent"),
-        ],
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let r = call(
-        env,
-        "POST",
-        "/admin/attendance",
-        &s.teacher,
-        &[
-            ("csrf", &csrf),
-            ("class", &g3),
-            ("day", &today),
-            (&format!("s_{bilal}"), "absent"),
-        ],
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let r = call(
-        env,
-        "POST",
-        "/admin/attendance",
-        &s.teacher,
-        &[
-            ("csrf", &csrf),
-            ("class", &g5b),
-            ("day", "2999-01-01"),
-            (&format!("s_{zainab}"), "absent"),
-        ],
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    let r = call(
-        env,
-        "POST",
-        "/admin/attendance",
-        &s.teacher,
-        &[
-            ("csrf", "x"),
-            ("class", &g5b),
-            ("day", &today),
-            (&format!("s_{zainab}"), "absent"),
-        ],
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let bilal_field = format!("s_{bilal}");
+    let zainab_field = format!("s_{zainab}");
+    for (token, class, day, field, expected) in [
+        (
+            csrf.as_str(),
+            g5b.as_str(),
+            today.as_str(),
+            bilal_field.as_str(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            csrf.as_str(),
+            g3.as_str(),
+            today.as_str(),
+            bilal_field.as_str(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            csrf.as_str(),
+            g5b.as_str(),
+            "2999-01-01",
+            zainab_field.as_str(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "x",
+            g5b.as_str(),
+            today.as_str(),
+            zainab_field.as_str(),
+            StatusCode::FORBIDDEN,
+        ),
+    ] {
+        let r = call(
+            env,
+            "POST",
+            "/admin/attendance",
+            &s.teacher,
+            &[
+                ("csrf", token),
+                ("class", class),
+                ("day", day),
+                (field, "absent"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status, expected, "{class} {day} {field}");
+    }
     // The dashboard charts today's attendance of the person's classes.
     let dash = call(env, "GET", "/admin", &s.admin, &[]).await;
     assert!(dash.body.contains("<svg class=\"chart\"") && dash.body.contains("Grade 5 B"));

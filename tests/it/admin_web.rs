@@ -101,6 +101,40 @@ pub async fn add_staff(
     s.id
 }
 
+/// A branch manager of `branch`, password "manager password 1".
+pub async fn add_manager(
+    school: &raabta::store::tenancy::School,
+    email: &str,
+    branch: &str,
+) -> StaffId {
+    let m = StaffUser {
+        id: StaffId::new(),
+        full_name: format!("{branch} manager"),
+        email: email.into(),
+        phone: None,
+        role: StaffRole::BranchManager,
+        branch: Some(branch.into()),
+        password_hash: Some(
+            raabta::password::hash("manager password 1".into())
+                .await
+                .unwrap(),
+        ),
+    };
+    let act = ActivityEntry::now("test", "staff.create", None, "test", serde_json::json!({}));
+    school.store.create_staff(&m, &act).await.unwrap();
+    m.id
+}
+
+/// Signs in (no two-factor: not for administrators) and returns the session cookie.
+pub async fn cookie_of(env: &TestEnv, school: &str, email: &str, pw: &str) -> String {
+    value(
+        &sign_in(env, school, email, pw)
+            .await
+            .cookie("raabta_admin")
+            .unwrap(),
+    )
+}
+
 /// Opens the sign-in page and posts the form; returns the response.
 pub async fn sign_in(env: &TestEnv, school: &str, email: &str, pw: &str) -> Res {
     let page = call(env, "GET", "/admin/login", "", &[]).await;
@@ -426,20 +460,7 @@ async fn leave_requests_are_scoped_and_decisions_reach_the_parent(env: &TestEnv)
         .assign_class(north_teacher, grade5b.id, &act)
         .await
         .unwrap();
-    let manager = StaffUser {
-        id: StaffId::new(),
-        full_name: "North manager".into(),
-        email: "manager@leave.test".into(),
-        phone: None,
-        role: StaffRole::BranchManager,
-        branch: Some("North".into()),
-        password_hash: Some(
-            raabta::password::hash("manager password 1".into())
-                .await
-                .unwrap(),
-        ),
-    };
-    school.store.create_staff(&manager, &act).await.unwrap();
+    add_manager(&school, "manager@leave.test", "North").await;
 
     // Staff of another branch or class see nothing of it: not listed, and 404 by id.
     for (email, pw) in [
@@ -631,35 +652,11 @@ async fn office_replies_to_a_handed_off_conversation(env: &TestEnv) {
 
     // Branch managers see the conversations of families in their branch only (Imran's
     // children are in Main).
-    let act = ActivityEntry::now("test", "staff.create", None, "test", serde_json::json!({}));
     for (email, branch) in [("main@office.test", "Main"), ("north@office.test", "North")] {
-        let m = StaffUser {
-            id: StaffId::new(),
-            full_name: format!("{branch} manager"),
-            email: email.into(),
-            phone: None,
-            role: StaffRole::BranchManager,
-            branch: Some(branch.into()),
-            password_hash: Some(
-                raabta::password::hash("manager password 1".into())
-                    .await
-                    .unwrap(),
-            ),
-        };
-        school.store.create_staff(&m, &act).await.unwrap();
+        add_manager(&school, email, branch).await;
     }
-    let north = value(
-        &sign_in(env, "web-office", "north@office.test", "manager password 1")
-            .await
-            .cookie("raabta_admin")
-            .unwrap(),
-    );
-    let main = value(
-        &sign_in(env, "web-office", "main@office.test", "manager password 1")
-            .await
-            .cookie("raabta_admin")
-            .unwrap(),
-    );
+    let north = cookie_of(env, "web-office", "north@office.test", "manager password 1").await;
+    let main = cookie_of(env, "web-office", "main@office.test", "manager password 1").await;
     let thread_path = format!("/admin/conversations/{conv}");
     assert_eq!(
         call(env, "GET", &thread_path, &north, &[]).await.status,
@@ -1254,48 +1251,26 @@ async fn consent_forms_are_sent_and_tallied(env: &TestEnv) {
     assert_eq!(entry.details["queued"], 1, "{:?}", entry.details);
     // Branch managers: their branch's classes and children only; reminding is for
     // administrators. Zoo trip went to Main's Grade 3 A and 5 A.
-    let act = ActivityEntry::now("test", "staff.create", None, "test", serde_json::json!({}));
     for (email, branch) in [
         ("main@consent.test", "Main"),
         ("north@consent.test", "North"),
     ] {
-        let m = StaffUser {
-            id: StaffId::new(),
-            full_name: format!("{branch} manager"),
-            email: email.into(),
-            phone: None,
-            role: StaffRole::BranchManager,
-            branch: Some(branch.into()),
-            password_hash: Some(
-                raabta::password::hash("manager password 1".into())
-                    .await
-                    .unwrap(),
-            ),
-        };
-        school.store.create_staff(&m, &act).await.unwrap();
+        add_manager(&school, email, branch).await;
     }
-    let north = value(
-        &sign_in(
-            env,
-            "web-consent",
-            "north@consent.test",
-            "manager password 1",
-        )
-        .await
-        .cookie("raabta_admin")
-        .unwrap(),
-    );
-    let main = value(
-        &sign_in(
-            env,
-            "web-consent",
-            "main@consent.test",
-            "manager password 1",
-        )
-        .await
-        .cookie("raabta_admin")
-        .unwrap(),
-    );
+    let north = cookie_of(
+        env,
+        "web-consent",
+        "north@consent.test",
+        "manager password 1",
+    )
+    .await;
+    let main = cookie_of(
+        env,
+        "web-consent",
+        "main@consent.test",
+        "manager password 1",
+    )
+    .await;
     let north_list = call(env, "GET", "/admin/consent", &north, &[]).await;
     assert_eq!(north_list.status, StatusCode::OK);
     assert!(!north_list.body.contains("Zoo trip") && !north_list.body.contains("Grade 3 A"));
@@ -1360,12 +1335,7 @@ async fn consent_forms_are_sent_and_tallied(env: &TestEnv) {
             "teacher password 1",
         )
         .await;
-        value(
-            &sign_in(env, "web-consent", "t@consent.test", "teacher password 1")
-                .await
-                .cookie("raabta_admin")
-                .unwrap(),
-        )
+        cookie_of(env, "web-consent", "t@consent.test", "teacher password 1").await
     };
     assert_eq!(
         call(env, "GET", "/admin/consent", &teacher_cookie, &[])
