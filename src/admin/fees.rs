@@ -8,8 +8,8 @@
 
 use super::auth::ActiveSession;
 use super::web::{
-    admin_form, csrf_rejected, full_session, not_found, page_ctx, render, server_error,
-    staff_activity, staff_form, visible_classes,
+    admin_form, full_session, not_found, page_ctx, render, server_error, staff_activity,
+    staff_form, visible_classes,
 };
 use crate::app::App;
 use crate::domain::fees::{Currency, Money};
@@ -241,7 +241,7 @@ fn one_fee_line(
         .map_err(|e| e.to_string())?;
     let bytes = w.into_inner().map_err(|e| e.to_string())?;
     crate::import::parse_fees(&bytes[..], students)
-        .map_err(|e| super::roster::import_errors(e).join("; "))
+        .map_err(|e| super::imports::import_errors(e).join("; "))
 }
 
 #[derive(Deserialize)]
@@ -422,41 +422,17 @@ pub async fn payment(
 
 // ---- CSV import (administrators) ----
 
-fn import_page_ctx(extra: minijinja::Value) -> minijinja::Value {
-    context! { kind => "fees", columns => FEE_HEADER.join(","), ..extra }
-}
+const FEE_IMPORT: super::imports::ImportKind = super::imports::ImportKind {
+    name: "fees",
+    columns: &FEE_HEADER,
+};
 
 pub async fn import_page(State(app): State<App>, headers: HeaderMap) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    if s.staff.role != StaffRole::Admin {
-        return not_found();
-    }
-    render(
-        "import.html",
-        page_ctx(&school, &s, import_page_ctx(context! {})),
-    )
+    super::imports::form(&app, &headers, &FEE_IMPORT).await
 }
 
 fn import_outcome(school: &School, s: &ActiveSession, r: Result<String, Vec<String>>) -> Response {
-    let (status, done, errors) = match r {
-        Ok(done) => (StatusCode::OK, Some(done), Vec::new()),
-        Err(errors) => (StatusCode::UNPROCESSABLE_ENTITY, None, errors),
-    };
-    let mut res = render(
-        "import.html",
-        page_ctx(
-            school,
-            s,
-            import_page_ctx(context! { done => done, row_errors => errors }),
-        ),
-    );
-    if res.status().is_success() {
-        *res.status_mut() = status;
-    }
-    res
+    super::imports::outcome(school, s, &FEE_IMPORT, r)
 }
 
 pub async fn import_preview(
@@ -464,22 +440,9 @@ pub async fn import_preview(
     headers: HeaderMap,
     form: Multipart,
 ) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
+    let (school, s, text) = match super::imports::upload(&app, &headers, form, &FEE_IMPORT).await {
         Ok(x) => x,
         Err(r) => return r,
-    };
-    let (csrf, file) = match super::roster::read_upload(form).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    if !s.csrf_ok(&csrf) {
-        return csrf_rejected();
-    }
-    if s.staff.role != StaffRole::Admin {
-        return not_found();
-    }
-    let Ok(text) = String::from_utf8(file) else {
-        return import_outcome(&school, &s, Err(vec!["The file is not UTF-8 text.".into()]));
     };
     let students = match school.store.student_ids_by_admission().await {
         Ok(m) => m,
@@ -489,7 +452,7 @@ pub async fn import_preview(
         Ok(records) => {
             let preview: Vec<_> = records
                 .iter()
-                .take(50)
+                .take(super::imports::PREVIEW_ROWS)
                 .map(|r| {
                     context! {
                         line => r.line, admission_no => r.admission_no.clone(),
@@ -499,19 +462,14 @@ pub async fn import_preview(
                     }
                 })
                 .collect();
-            let payments = records.iter().filter(|r| r.payment.is_some()).count();
-            render(
-                "import.html",
-                page_ctx(
-                    &school,
-                    &s,
-                    import_page_ctx(context! {
-                        preview => preview, rows => records.len(), payments => payments, csv => text,
-                    }),
-                ),
+            super::imports::page(
+                &school,
+                &s,
+                &FEE_IMPORT,
+                context! { preview => preview, rows => records.len(), csv => text },
             )
         }
-        Err(e) => import_outcome(&school, &s, Err(super::roster::import_errors(e))),
+        Err(e) => import_outcome(&school, &s, Err(super::imports::import_errors(e))),
     }
 }
 
@@ -536,7 +494,7 @@ pub async fn import_commit(
     };
     let records = match crate::import::parse_fees(f.csv.as_bytes(), &students) {
         Ok(r) => r,
-        Err(e) => return import_outcome(&school, &s, Err(super::roster::import_errors(e))),
+        Err(e) => return import_outcome(&school, &s, Err(super::imports::import_errors(e))),
     };
     let entry = staff_activity(
         &s,

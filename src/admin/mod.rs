@@ -11,6 +11,7 @@ pub mod consent;
 pub mod conversations;
 pub mod fees;
 pub mod i18n;
+mod imports;
 pub mod leave;
 pub mod outbox;
 pub mod reset;

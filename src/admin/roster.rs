@@ -32,8 +32,6 @@ use uuid::Uuid;
 
 /// Rows shown at once in the student list; the page says when there are more.
 const LIST_ROWS: usize = 200;
-/// Rows shown in an import preview (all are checked).
-const PREVIEW_ROWS: usize = 50;
 
 const ROSTER_HEADER: [&str; 15] = [
     "admission_no",
@@ -611,55 +609,13 @@ pub async fn set_active(
 
 // ---- CSV import (administrators) ----
 
-pub async fn import_page(State(app): State<App>, headers: HeaderMap) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    if s.staff.role != StaffRole::Admin {
-        return not_found();
-    }
-    render(
-        "import.html",
-        page_ctx(
-            &school,
-            &s,
-            context! { kind => "roster", columns => ROSTER_HEADER.join(",") },
-        ),
-    )
-}
+const ROSTER_IMPORT: super::imports::ImportKind = super::imports::ImportKind {
+    name: "roster",
+    columns: &ROSTER_HEADER,
+};
 
-/// The uploaded file and the form token from a multipart form.
-pub(super) async fn read_upload(mut form: Multipart) -> Result<(String, Vec<u8>), Response> {
-    let (mut csrf, mut file) = (String::new(), Vec::new());
-    loop {
-        match form.next_field().await {
-            Ok(Some(field)) => {
-                let name = field.name().unwrap_or_default().to_string();
-                let bytes = field.bytes().await.map_err(|_| {
-                    (
-                        StatusCode::BAD_REQUEST,
-                        "The upload was cut off; try again.",
-                    )
-                        .into_response()
-                })?;
-                match name.as_str() {
-                    "csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
-                    "file" => file = bytes.to_vec(),
-                    _ => {}
-                }
-            }
-            Ok(None) => break,
-            Err(_) => {
-                return Err((
-                    StatusCode::BAD_REQUEST,
-                    "The upload could not be read (files up to 1 MB).",
-                )
-                    .into_response())
-            }
-        }
-    }
-    Ok((csrf, file))
+pub async fn import_page(State(app): State<App>, headers: HeaderMap) -> Response {
+    super::imports::form(&app, &headers, &ROSTER_IMPORT).await
 }
 
 /// Checks an uploaded roster: every bad row by line, or a preview and a commit button.
@@ -668,28 +624,16 @@ pub async fn import_preview(
     headers: HeaderMap,
     form: Multipart,
 ) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
+    let (school, s, text) = match super::imports::upload(&app, &headers, form, &ROSTER_IMPORT).await
+    {
         Ok(x) => x,
         Err(r) => return r,
-    };
-    let (csrf, file) = match read_upload(form).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    if !s.csrf_ok(&csrf) {
-        return csrf_rejected();
-    }
-    if s.staff.role != StaffRole::Admin {
-        return not_found();
-    }
-    let Ok(text) = String::from_utf8(file) else {
-        return import_result(&school, &s, Err(vec!["The file is not UTF-8 text.".into()]));
     };
     match crate::import::parse_roster(text.as_bytes(), school.tenant.timezone.phone_region()) {
         Ok(records) => {
             let preview: Vec<_> = records
                 .iter()
-                .take(PREVIEW_ROWS)
+                .take(super::imports::PREVIEW_ROWS)
                 .map(|r| {
                     context! {
                         line => r.line, admission_no => r.admission_no.clone(), name => r.student_name.clone(),
@@ -698,51 +642,19 @@ pub async fn import_preview(
                     }
                 })
                 .collect();
-            let students = records
-                .iter()
-                .map(|r| r.admission_no.as_str())
-                .collect::<std::collections::HashSet<_>>()
-                .len();
-            render(
-                "import.html",
-                page_ctx(
-                    &school,
-                    &s,
-                    context! {
-                        kind => "roster", preview => preview, rows => records.len(),
-                        students => students, csv => text, columns => ROSTER_HEADER.join(","),
-                    },
-                ),
+            super::imports::page(
+                &school,
+                &s,
+                &ROSTER_IMPORT,
+                context! { preview => preview, rows => records.len(), csv => text },
             )
         }
-        Err(e) => import_result(&school, &s, Err(import_errors(e))),
-    }
-}
-
-pub(super) fn import_errors(e: crate::import::ImportError) -> Vec<String> {
-    match e {
-        crate::import::ImportError::Rows(rows) => rows.into_iter().map(|r| r.to_string()).collect(),
-        other => vec![other.to_string()],
+        Err(e) => import_result(&school, &s, Err(super::imports::import_errors(e))),
     }
 }
 
 fn import_result(school: &School, s: &ActiveSession, r: Result<String, Vec<String>>) -> Response {
-    let (status, done, errors) = match r {
-        Ok(done) => (StatusCode::OK, Some(done), Vec::new()),
-        Err(errors) => (StatusCode::UNPROCESSABLE_ENTITY, None, errors),
-    };
-    let mut res = render(
-        "import.html",
-        page_ctx(
-            school,
-            s,
-            context! { kind => "roster", done => done, row_errors => errors, columns => ROSTER_HEADER.join(",") },
-        ),
-    );
-    if res.status().is_success() {
-        *res.status_mut() = status;
-    }
-    res
+    super::imports::outcome(school, s, &ROSTER_IMPORT, r)
 }
 
 #[derive(Deserialize)]
@@ -766,7 +678,7 @@ pub async fn import_commit(
         school.tenant.timezone.phone_region(),
     ) {
         Ok(r) => r,
-        Err(e) => return import_result(&school, &s, Err(import_errors(e))),
+        Err(e) => return import_result(&school, &s, Err(super::imports::import_errors(e))),
     };
     let entry = staff_activity(
         &s,
