@@ -838,7 +838,77 @@ async fn fees_show_balances_and_take_payments(env: &TestEnv) {
     )
     .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // Fees by CSV (administrators): bad rows by line and nothing written; a preview;
+    // then all rows at once.
+    let header = "admission_no,period,description,amount,currency,due_date,paid_amount,paid_on,payment_reference\n";
+    let mcsrf = list_csrf(env, &s.manager).await;
+    assert_eq!(
+        upload(env, "/admin/fees/import", &s.manager, &mcsrf, header)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let bad = format!("{header}A-3,2026-12,Tuition,9000,PKR,2026-12-10,,,\nZ-9,2026-12,Tuition,9000,PKR,2026-12-10,,,\nA-3,2026-12,Books,-1,PKR,2026-12-10,,,\n");
+    let r = upload(env, "/admin/fees/import", &s.admin, &csrf, &bad).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains("line 3") && r.body.contains("line 4") && !r.body.contains("line 2:"),
+        "{}",
+        r.body
+    );
+    let r = call_raw(
+        env,
+        "/admin/fees/import",
+        &s.admin,
+        "multipart/form-data; boundary=b",
+        [
+            format!("--b\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.csv\"\r\n\r\n").into_bytes(),
+            vec![0xff, 0xfe, 0x00],
+            b"\r\n--b--\r\n".to_vec(),
+        ]
+        .concat(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("not UTF-8"));
+    let zainab_due = |lines: Vec<raabta::domain::fees::FeeLineView>| {
+        lines.iter().map(|l| l.amount.minor).sum::<i64>()
+    };
+    let zid = raabta::domain::StudentId(zainab.parse().unwrap());
+    let before = zainab_due(s.school.store.fee_statement(zid).await.unwrap());
+    let good = format!("{header}A-3,2026-12,Tuition,9000,PKR,2026-12-10,9000,2026-12-01,R-77\n");
+    let r = upload(env, "/admin/fees/import", &s.admin, &csrf, &good).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("Import 1 row(s)"), "{}", r.body);
+    assert_eq!(
+        zainab_due(s.school.store.fee_statement(zid).await.unwrap()),
+        before,
+        "a preview writes nothing"
+    );
+    let body = shown(&r.body);
+    let at = body.find("name=\"csv\" value=\"").unwrap() + 18;
+    let end = at + body[at..].find("\">").unwrap();
+    let csv_field = body[at..end].to_string();
+    let r = call(
+        env,
+        "POST",
+        "/admin/fees/import/commit",
+        &s.admin,
+        &[("csrf", csrf.as_str()), ("csv", csv_field.as_str())],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.body.contains("1 fee line(s) added") && r.body.contains("1 payment(s) recorded"),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        zainab_due(s.school.store.fee_statement(zid).await.unwrap()),
+        before + 900_000
+    );
 }
+
 crate::on_both_backends!(fees_show_balances_and_take_payments);
 
 async fn attendance_is_marked_and_corrected_with_a_reason(env: &TestEnv) {
