@@ -6,8 +6,8 @@
 //! (their classes). Days after today (school time) are refused.
 
 use super::web::{
-    csrf_rejected, full_session, not_found, page_ctx, redirect, render, server_error,
-    staff_activity, visible_classes,
+    field, form_pairs, full_session, not_found, page_ctx, redirect, render, server_error,
+    staff_activity, staff_form, visible_classes,
 };
 use crate::app::App;
 use crate::domain::attendance::{AttendanceRecord, AttendanceSource, AttendanceStatus};
@@ -115,23 +115,12 @@ async fn register(
 /// Saves the register: fields `s_<student id>` = status (blank leaves a student
 /// unmarked), `reason` when correcting marks already recorded.
 pub async fn save(State(app): State<App>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
+    let pairs = form_pairs(&body);
+    let get = |name: &str| field(&pairs, name);
+    let (school, s) = match staff_form(&app, &headers, get("csrf")).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(&body)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    let get = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
-    };
-    if !s.csrf_ok(get("csrf")) {
-        return csrf_rejected();
-    }
     let store = school.store.as_ref();
     let classes = match visible_classes(store, &s).await {
         Ok(c) => c,

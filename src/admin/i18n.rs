@@ -81,7 +81,11 @@ fn format(locale: Locale, id: &str, args: Option<&FluentArgs>) -> Option<String>
 
 /// The text `id` in the request's language, else English, else the id itself.
 pub fn text(id: &str, args: Option<&FluentArgs>) -> String {
-    let locale = current();
+    text_in(current(), id, args)
+}
+
+/// The text `id` in `locale`, else English, else the id itself.
+pub fn text_in(locale: Locale, id: &str, args: Option<&FluentArgs>) -> String {
     format(locale, id, args)
         .or_else(|| format(Locale::En, id, args))
         .unwrap_or_else(|| id.to_string())
@@ -134,10 +138,7 @@ pub fn register(env: &mut minijinja::Environment<'static>) {
          kwargs: minijinja::value::Kwargs|
          -> Result<String, minijinja::Error> {
             let locale = lang.parse::<Locale>().unwrap_or_default();
-            let args = fluent_args(&kwargs)?;
-            Ok(format(locale, &id, Some(&args))
-                .or_else(|| format(Locale::En, &id, Some(&args)))
-                .unwrap_or(id))
+            Ok(text_in(locale, &id, Some(&fluent_args(&kwargs)?)))
         },
     );
     env.add_function("lang", || current().as_str());

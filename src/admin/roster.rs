@@ -13,8 +13,8 @@
 
 use super::auth::ActiveSession;
 use super::web::{
-    admin_form, csrf_rejected, full_session, not_found, page_ctx, redirect, render, server_error,
-    staff_activity, staff_form, visible_classes,
+    admin_form, field, form_pairs, full_session, not_found, page_ctx, redirect, render,
+    server_error, staff_activity, staff_form, visible_classes,
 };
 use crate::app::App;
 use crate::domain::roster::{StaffRole, StaffUser};
@@ -783,21 +783,6 @@ async fn staff_view(
     res
 }
 
-/// Form fields, with repeated names (checkbox lists) kept in order.
-fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
-    form_urlencoded::parse(body)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
-fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("")
-}
-
 /// Adds a staff account without a password: the person sets one through a single-use
 /// link (emailed when SMTP is configured, else shown once here to pass on).
 pub async fn staff_create(
@@ -805,17 +790,11 @@ pub async fn staff_create(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
+    let pairs = form_pairs(&body);
+    let (school, s) = match admin_form(&app, &headers, field(&pairs, "csrf")).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let pairs = form_pairs(&body);
-    if !s.csrf_ok(field(&pairs, "csrf")) {
-        return csrf_rejected();
-    }
-    if s.staff.role != StaffRole::Admin {
-        return not_found();
-    }
     let bad = |msg: &str| {
         staff_view(
             app.config.smtp_url.is_some(),
@@ -912,11 +891,6 @@ pub async fn staff_create(
     .await
 }
 
-pub struct StaffClassesForm {
-    csrf: String,
-    class: Vec<String>,
-}
-
 pub async fn staff_set_active(
     State(app): State<App>,
     headers: HeaderMap,
@@ -963,25 +937,12 @@ pub async fn staff_set_classes(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
+    let pairs = form_pairs(&body);
+    let (school, s) = match admin_form(&app, &headers, field(&pairs, "csrf")).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let pairs = form_pairs(&body);
-    let f = StaffClassesForm {
-        csrf: field(&pairs, "csrf").to_string(),
-        class: pairs
-            .iter()
-            .filter(|(k, _)| k == "class")
-            .map(|(_, v)| v.clone())
-            .collect(),
-    };
-    if !s.csrf_ok(&f.csrf) {
-        return csrf_rejected();
-    }
-    if s.staff.role != StaffRole::Admin {
-        return not_found();
-    }
+    let chosen = pairs.iter().filter(|(k, _)| k == "class").map(|(_, v)| v);
     let Ok(id) = id.parse::<Uuid>().map(StaffId) else {
         return not_found();
     };
@@ -991,7 +952,7 @@ pub async fn staff_set_classes(
         Err(e) => return server_error(e),
     };
     let mut classes = Vec::new();
-    for c in &f.class {
+    for c in chosen {
         match parse_class(c) {
             Some(c) if known.contains(&c) => {
                 if !classes.contains(&c) {

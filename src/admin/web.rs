@@ -192,6 +192,22 @@ pub(super) async fn visible_class_ids(
     ))
 }
 
+/// Form fields, with repeated names (checkbox lists) kept in order.
+pub(super) fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// The first value of a field ("" if absent).
+pub(super) fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
 /// A CSV cell that a spreadsheet would run as a formula is prefixed with a quote.
 pub(super) fn csv_cell(c: &str) -> String {
     if c.starts_with(['=', '+', '-', '@', '\t', '\r']) {
@@ -680,18 +696,19 @@ async fn dashboard_ctx(
     s: &ActiveSession,
 ) -> Result<minijinja::Value, crate::store::StoreError> {
     let store = school.store.as_ref();
-    let scope = visible_class_ids(store, s).await?;
-    let in_scope = |c: &crate::domain::ClassId| scope.as_ref().is_none_or(|set| set.contains(c));
+    // The person's classes, read once: the chart's rows and the leave scope.
+    let mut classes = visible_classes(store, s).await?;
+    classes.sort_by_key(|c| c.label());
+    let ids: std::collections::HashSet<_> = classes.iter().map(|c| c.id).collect();
+    let whole_school = s.staff.role == StaffRole::Admin;
     let pending = store
         .leave_requests(Some("pending"))
         .await?
         .into_iter()
-        .filter(|r| in_scope(&r.class_id))
+        .filter(|r| whole_school || ids.contains(&r.class_id))
         .count();
     let now = app.clock.now();
     let today = school.tenant.timezone.today(now);
-    let mut classes = visible_classes(store, s).await?;
-    classes.sort_by_key(|c| c.label());
     let summary: std::collections::HashMap<_, _> = store
         .attendance_by_class(today)
         .await?
