@@ -211,13 +211,7 @@ macro_rules! admin_store_impl {
                     .bind(activity.at)
                     .execute(&mut *tx)
                     .await?;
-                    if done.rows_affected() != 1 {
-                        tx.rollback().await?;
-                        return Ok(false);
-                    }
-                    log(&mut tx, activity).await?;
-                    tx.commit().await?;
-                    Ok(true)
+                    log_if_one(tx, done.rows_affected(), activity).await
                 }
 
                 async fn replace_recovery_codes(&self, staff: StaffId, hashes: &[String], activity: &ActivityEntry) -> Result<()> {
@@ -292,13 +286,7 @@ macro_rules! admin_store_impl {
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
-                    if done.rows_affected() != 1 {
-                        tx.rollback().await?;
-                        return Ok(false);
-                    }
-                    log(&mut tx, activity).await?;
-                    tx.commit().await?;
-                    Ok(true)
+                    log_if_one(tx, done.rows_affected(), activity).await
                 }
 
                 async fn conversation_thread(&self, conversation: Uuid, limit: i64) -> Result<Vec<$crate::store::ThreadItem>> {
@@ -386,13 +374,7 @@ macro_rules! admin_store_impl {
                     .bind(activity.at)
                     .execute(&mut *tx)
                     .await?;
-                    if done.rows_affected() != 1 {
-                        tx.rollback().await?;
-                        return Ok(false);
-                    }
-                    log(&mut tx, activity).await?;
-                    tx.commit().await?;
-                    Ok(true)
+                    log_if_one(tx, done.rows_affected(), activity).await
                 }
 
                 async fn use_recovery_code(&self, id: Uuid, activity: &ActivityEntry) -> Result<bool> {
@@ -402,13 +384,7 @@ macro_rules! admin_store_impl {
                         .bind(activity.at)
                         .execute(&mut *tx)
                         .await?;
-                    if done.rows_affected() != 1 {
-                        tx.rollback().await?;
-                        return Ok(false);
-                    }
-                    log(&mut tx, activity).await?;
-                    tx.commit().await?;
-                    Ok(true)
+                    log_if_one(tx, done.rows_affected(), activity).await
                 }
             }
         };

@@ -95,13 +95,7 @@ macro_rules! office_store_impl {
                         .bind(activity.at)
                         .execute(&mut *tx)
                         .await?;
-                    if done.rows_affected() != 1 {
-                        tx.rollback().await?;
-                        return Ok(false);
-                    }
-                    log(&mut tx, activity).await?;
-                    tx.commit().await?;
-                    Ok(true)
+                    log_if_one(tx, done.rows_affected(), activity).await
                 }
 
                 async fn unlink_guardian(&self, guardian: Uuid, student: StudentId, activity: &ActivityEntry) -> Result<bool> {
@@ -111,13 +105,7 @@ macro_rules! office_store_impl {
                         .bind(student.0)
                         .execute(&mut *tx)
                         .await?;
-                    if done.rows_affected() != 1 {
-                        tx.rollback().await?;
-                        return Ok(false);
-                    }
-                    log(&mut tx, activity).await?;
-                    tx.commit().await?;
-                    Ok(true)
+                    log_if_one(tx, done.rows_affected(), activity).await
                 }
 
                 async fn staff_list(&self) -> Result<Vec<StaffListRow>> {
@@ -246,10 +234,7 @@ macro_rules! office_store_impl {
                     let mut tx = self.begin().await?;
                     for r in records {
                         sqlx::query(
-                            "INSERT INTO attendance (id, day, student_id, status, source, recorded_by, recorded_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (student_id, day) DO UPDATE SET \
-                             status = excluded.status, source = excluded.source, recorded_by = excluded.recorded_by, \
-                             recorded_at = excluded.recorded_at",
+                            $crate::store::sql::UPSERT_ATTENDANCE,
                         )
                         .bind(Uuid::now_v7())
                         .bind(r.day)
@@ -366,13 +351,7 @@ macro_rules! office_store_impl {
                         }
                         Err(e) => return Err(e.into()),
                     };
-                    if done.rows_affected() != 1 {
-                        tx.rollback().await?;
-                        return Ok(false);
-                    }
-                    log(&mut tx, activity).await?;
-                    tx.commit().await?;
-                    Ok(true)
+                    log_if_one(tx, done.rows_affected(), activity).await
                 }
 
                 async fn ensure_conversation(

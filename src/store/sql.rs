@@ -17,6 +17,13 @@ pub(crate) fn field(table: &'static str, column: &'static str, row: Uuid) -> Fie
     FieldRef { table, column, row }
 }
 
+/// One attendance mark per student and day: a second one replaces the first.
+pub(crate) const UPSERT_ATTENDANCE: &str =
+    "INSERT INTO attendance (id, day, student_id, status, source, recorded_by, recorded_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (student_id, day) DO UPDATE SET \
+     status = excluded.status, source = excluded.source, recorded_by = excluded.recorded_by, \
+     recorded_at = excluded.recorded_at";
+
 pub(crate) fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(what.to_string())
 }
@@ -417,6 +424,23 @@ macro_rules! activity_log_fn {
             .execute(&mut **tx)
             .await?;
             Ok(())
+        }
+
+        /// Ends a change meant to touch exactly one row: committed with its activity
+        /// entry if it did (true), rolled back otherwise (false).
+        #[allow(dead_code)]
+        async fn log_if_one(
+            mut tx: sqlx::Transaction<'static, <$store as $crate::store::sql::StoreDb>::Db>,
+            changed: u64,
+            e: &$crate::domain::activity::ActivityEntry,
+        ) -> $crate::store::Result<bool> {
+            if changed != 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            log(&mut tx, e).await?;
+            tx.commit().await?;
+            Ok(true)
         }
     };
 }
@@ -1008,13 +1032,7 @@ macro_rules! tenant_store_impl {
                     .bind(Utc::now())
                     .execute(&mut *tx)
                     .await?;
-                    if done.rows_affected() != 1 {
-                        tx.rollback().await?;
-                        return Ok(false);
-                    }
-                    log(&mut tx, activity).await?;
-                    tx.commit().await?;
-                    Ok(true)
+                    log_if_one(tx, done.rows_affected(), activity).await
                 }
             }
 
@@ -1023,10 +1041,7 @@ macro_rules! tenant_store_impl {
                 async fn record_attendance(&self, r: &AttendanceRecord, activity: &ActivityEntry) -> Result<()> {
                     let mut tx = self.begin().await?;
                     sqlx::query(
-                        "INSERT INTO attendance (id, day, student_id, status, source, recorded_by, recorded_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (student_id, day) DO UPDATE SET \
-                         status = excluded.status, source = excluded.source, recorded_by = excluded.recorded_by, \
-                         recorded_at = excluded.recorded_at",
+                        $crate::store::sql::UPSERT_ATTENDANCE,
                     )
                     .bind(Uuid::now_v7())
                     .bind(r.day)
