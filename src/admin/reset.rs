@@ -88,6 +88,30 @@ pub fn email_link(app: &App, school: &School, to: String, link: Secret<String>) 
     });
 }
 
+/// A form without a session: the double-submit token, then the per-address limit
+/// (shared with sign-in). The client's address, or the response to give (a plain axum
+/// response, as the session helpers return).
+#[allow(clippy::result_large_err)]
+fn checked_request(
+    app: &App,
+    extensions: &axum::http::Extensions,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<std::net::IpAddr, Response> {
+    if !pre_session_ok(headers, csrf) {
+        return Err(csrf_rejected());
+    }
+    let address = client_address(app, headers, extensions);
+    if !app.admin_auth.address_allowed(address) {
+        return Err((
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many attempts from this address; wait a minute.",
+        )
+            .into_response());
+    }
+    Ok(address)
+}
+
 pub async fn request_page(State(app): State<App>) -> Response {
     let pre = pre_session_token();
     let page = render(
@@ -110,17 +134,10 @@ pub async fn request(
     headers: HeaderMap,
     Form(f): Form<RequestForm>,
 ) -> Response {
-    if !pre_session_ok(&headers, &f.csrf) {
-        return csrf_rejected();
-    }
-    let address = client_address(&app, &headers, &extensions);
-    if !app.admin_auth.address_allowed(address) {
-        return (
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many attempts from this address; wait a minute.",
-        )
-            .into_response();
-    }
+    let address = match checked_request(&app, &extensions, &headers, &f.csrf) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
     if app.config.smtp_url.is_some() {
         // Looked up, stored and emailed in the background: the answer comes at once and
         // takes the same time whether or not the account exists.
@@ -218,17 +235,10 @@ pub async fn set_password(
     Path(link): Path<String>,
     Form(f): Form<NewPasswordForm>,
 ) -> Response {
-    if !pre_session_ok(&headers, &f.csrf) {
-        return csrf_rejected();
-    }
-    let address = client_address(&app, &headers, &extensions);
-    if !app.admin_auth.address_allowed(address) {
-        return (
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many attempts from this address; wait a minute.",
-        )
-            .into_response();
-    }
+    let address = match checked_request(&app, &extensions, &headers, &f.csrf) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
     let Some((school, hash)) = link_parts(&app, &link).await else {
         return link_gone();
     };
