@@ -688,6 +688,37 @@ async fn office_replies_to_a_handed_off_conversation(env: &TestEnv) {
         .await
         .body
         .contains("عمران خان"));
+    // A family whose children have all left is no longer in the branch's scope.
+    let act = ActivityEntry::now(
+        "test",
+        "student.deactivate",
+        None,
+        "test",
+        serde_json::json!({}),
+    );
+    let ids = school.store.student_ids_by_admission().await.unwrap();
+    for adm in ["A-1", "A-2"] {
+        school
+            .store
+            .set_student_active(ids[adm], false, &act)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        call(env, "GET", &thread_path, &main, &[]).await.status,
+        StatusCode::NOT_FOUND
+    );
+    for adm in ["A-1", "A-2"] {
+        school
+            .store
+            .set_student_active(ids[adm], true, &act)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        call(env, "GET", &thread_path, &main, &[]).await.status,
+        StatusCode::OK
+    );
 
     let admin = admin_cookie(env, &school, "head@office.test", "head password 1").await;
     let list = call(env, "GET", "/admin/conversations", &admin, &[]).await;
