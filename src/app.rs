@@ -95,6 +95,9 @@ pub struct App {
     pub login_limiter: Arc<governor::DefaultDirectRateLimiter>,
     /// Staff sign-in for the web admin (holds the per-address limiter).
     pub admin_auth: Arc<crate::admin::auth::Auth>,
+    /// The one bound on Argon2 work in this process: admin sign-in, password links and
+    /// chat access-code checks share it.
+    pub hash_gate: Arc<crate::password::HashGate>,
 }
 
 impl App {
@@ -122,6 +125,7 @@ impl App {
         let flows = load_flows(&config.flows_dir, tenancy.backend().control.as_ref()).await?;
         let registry = Registry::default();
         registry.reload(&tenancy).await?;
+        let hash_gate = Arc::new(crate::password::HashGate::from_cores());
         Ok(Self {
             config: Arc::new(config),
             tenancy: Arc::new(tenancy),
@@ -132,7 +136,8 @@ impl App {
             flows: Arc::new(flows),
             clock: Arc::new(Clock::default()),
             login_limiter: crate::worker::driver::global_login_limiter(),
-            admin_auth: Arc::new(crate::admin::auth::Auth::new()),
+            admin_auth: Arc::new(crate::admin::auth::Auth::with_gate(hash_gate.clone())),
+            hash_gate,
         })
     }
 

@@ -9,7 +9,7 @@
 use crate::domain::activity::ActivityEntry;
 use crate::domain::roster::StaffRole;
 use crate::domain::{Secret, StaffId};
-use crate::password::{self, HashError};
+use crate::password::{HashError, HashGate};
 use crate::store::{AdminSessionRow, StaffAuth, StoreError, TenantStore};
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
@@ -18,7 +18,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::OnceLock;
+use std::sync::Arc;
 
 /// A session ends after this long without a request.
 pub const IDLE_TIMEOUT: Duration = Duration::minutes(30);
@@ -45,6 +45,9 @@ pub enum AuthError {
     Locked,
     #[error("too many sign-in attempts from this address; wait a minute")]
     TooManyFromAddress,
+    /// Every password-checking slot is taken (a flood): try again in a few seconds.
+    #[error("the service is busy; try again in a few seconds")]
+    Busy,
     #[error("two-factor set-up failed: {0}")]
     Totp(String),
 }
@@ -142,6 +145,11 @@ impl std::fmt::Debug for Enrolment {
 
 pub struct Auth {
     per_address: DefaultKeyedRateLimiter<IpAddr>,
+    /// The process-wide bound on Argon2 work (shared with password links and chat
+    /// access-code checks).
+    gate: Arc<HashGate>,
+    /// The hash checked for unknown emails and schools (made once, inside the gate).
+    dummy: tokio::sync::OnceCell<String>,
 }
 
 impl Default for Auth {
@@ -150,16 +158,20 @@ impl Default for Auth {
     }
 }
 
-/// A hash nobody's password matches, verified when the email is unknown so that a
-/// wrong email and a wrong password take the same time.
-async fn dummy_hash() -> Result<String, HashError> {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    if let Some(h) = DUMMY.get() {
-        return Ok(h.clone());
+/// The key of a client address for the per-address limit: an IPv6 address counts by
+/// its /64 (one subscriber's whole prefix; each of its 2^64 addresses is not a new
+/// bucket), an IPv4-mapped IPv6 address as its IPv4 address.
+pub fn address_key(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let bits = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(std::net::Ipv6Addr::from(bits))
+            }
+        },
     }
-    let random: [u8; 16] = rand::random();
-    let h = password::hash(hex::encode(random)).await?;
-    Ok(DUMMY.get_or_init(|| h).clone())
 }
 
 fn activity(
@@ -207,15 +219,56 @@ impl Auth {
     /// Counts one attempt from this address against the per-address limit (sign-in,
     /// two-factor and password-reset requests share it); false when over it.
     pub fn address_allowed(&self, address: IpAddr) -> bool {
-        self.per_address.check_key(&address).is_ok()
+        self.per_address.check_key(&address_key(address)).is_ok()
     }
 
+    /// With a gate of its own (tests); the server shares one gate: [`Auth::with_gate`].
     pub fn new() -> Self {
+        Self::with_gate(Arc::new(HashGate::from_cores()))
+    }
+
+    pub fn with_gate(gate: Arc<HashGate>) -> Self {
         let per_minute =
             NonZeroU32::new(ATTEMPTS_PER_ADDRESS_PER_MINUTE).unwrap_or(NonZeroU32::MIN);
         Self {
             per_address: RateLimiter::keyed(Quota::per_minute(per_minute)),
+            gate,
+            dummy: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// The bound on Argon2 work this sign-in shares.
+    pub fn gate(&self) -> &Arc<HashGate> {
+        &self.gate
+    }
+
+    /// A wrong email or an unknown school: the same Argon2 check as a wrong password
+    /// (same time, same bound), against a hash nobody's password matches.
+    async fn dummy_check(&self, typed: &str) -> Result<(), AuthError> {
+        let dummy = self
+            .dummy
+            .get_or_try_init(|| async {
+                let random: [u8; 16] = rand::random();
+                self.gate.hash_waiting(hex::encode(random)).await
+            })
+            .await?
+            .clone();
+        self.gate.try_verify(typed.to_string(), dummy).await?;
+        Ok(())
+    }
+
+    /// A sign-in naming a school that does not exist: limited and timed like any other,
+    /// and answered alike (so school names cannot be enumerated).
+    pub async fn sign_in_unknown_school(
+        &self,
+        password_typed: &str,
+        address: IpAddr,
+    ) -> Result<SignedIn, AuthError> {
+        if !self.address_allowed(address) {
+            return Err(AuthError::TooManyFromAddress);
+        }
+        self.dummy_check(password_typed).await?;
+        Err(AuthError::Invalid)
     }
 
     /// Email and password. Success starts a new session (a fresh token: nothing from
@@ -228,7 +281,7 @@ impl Auth {
         address: IpAddr,
         now: DateTime<Utc>,
     ) -> Result<SignedIn, AuthError> {
-        if self.per_address.check_key(&address).is_err() {
+        if !self.address_allowed(address) {
             return Err(AuthError::TooManyFromAddress);
         }
         let staff = store.staff_by_email(email).await?;
@@ -237,27 +290,40 @@ impl Auth {
             .filter(|s| s.active)
             .and_then(|s| s.password_hash.clone().map(|h| (s.clone(), h)));
         let Some((staff, hash)) = usable else {
-            password::verify(password_typed.to_string(), dummy_hash().await?).await?;
+            self.dummy_check(password_typed).await?;
             return Err(AuthError::Invalid);
         };
-        // A locked account stays locked, even for the right password.
-        let failures = store
-            .staff_login_failures_since(staff.id, now - LOCKOUT_WINDOW)
-            .await?;
-        if failures >= ACCOUNT_FAILURES {
+        // The attempt is claimed (counted as a failure) before the password is checked,
+        // so simultaneous attempts can check at most ACCOUNT_FAILURES passwords; a
+        // locked account stays locked, even for the right password.
+        let Some(claim) = store
+            .claim_staff_login_attempt(staff.id, now, now - LOCKOUT_WINDOW, ACCOUNT_FAILURES)
+            .await?
+        else {
             return Err(AuthError::Locked);
-        }
-        if !password::verify(password_typed.to_string(), hash).await? {
-            store.record_staff_login_failure(staff.id, now).await?;
+        };
+        let checked = self.gate.try_verify(password_typed.to_string(), hash).await;
+        if matches!(checked, Ok(true)) {
+            store.release_staff_login_attempt(claim).await?;
+        } else {
+            if let Err(HashError::Busy) = checked {
+                // Not checked: the claim is given back, and the person is asked to retry.
+                store.release_staff_login_attempt(claim).await?;
+                return Err(AuthError::Busy);
+            }
+            checked?;
+            let failures = store
+                .staff_login_failures_since(staff.id, now - LOCKOUT_WINDOW)
+                .await?;
             store
                 .log_activity(&activity(
                     staff.id,
                     "staff.sign_in_failed",
-                    json!({ "recent_failures": failures + 1 }),
+                    json!({ "recent_failures": failures }),
                     now,
                 ))
                 .await?;
-            return Err(if failures + 1 >= ACCOUNT_FAILURES {
+            return Err(if failures >= ACCOUNT_FAILURES {
                 AuthError::Locked
             } else {
                 AuthError::Invalid
@@ -361,7 +427,7 @@ impl Auth {
             let code = crate::domain::access_code::AccessCode::generate()
                 .display()
                 .to_string();
-            hashes.push(password::hash(code.clone()).await?);
+            hashes.push(self.gate.hash_waiting(code.clone()).await?);
             codes.push(Secret::new(code));
         }
         store
@@ -395,18 +461,18 @@ impl Auth {
         let Some(session) = self.session(store, token, now).await? else {
             return Ok(TwoFactor::NoSession);
         };
-        if self.per_address.check_key(&address).is_err() {
+        if !self.address_allowed(address) {
             return Err(AuthError::TooManyFromAddress);
         }
         let staff = &session.staff;
-        if store
-            .staff_login_failures_since(staff.id, now - LOCKOUT_WINDOW)
+        // Claimed before checking, like passwords: parallel guesses cannot pass the limit.
+        let Some(claim) = store
+            .claim_staff_login_attempt(staff.id, now, now - LOCKOUT_WINDOW, ACCOUNT_FAILURES)
             .await?
-            >= ACCOUNT_FAILURES
-        {
+        else {
             store.delete_admin_session(&token.hash()).await?;
             return Ok(TwoFactor::Locked);
-        }
+        };
         let Some(secret) = &staff.totp_secret else {
             return Ok(TwoFactor::Wrong);
         };
@@ -425,7 +491,12 @@ impl Auth {
             if let Some(rc) = crate::domain::access_code::AccessCode::parse(code) {
                 let typed = rc.display().to_string();
                 for (id, hash) in store.recovery_codes(staff.id).await? {
-                    if password::verify(typed.clone(), hash).await? {
+                    let checked = self.gate.try_verify(typed.clone(), hash).await;
+                    if let Err(HashError::Busy) = checked {
+                        store.release_staff_login_attempt(claim).await?;
+                        return Err(AuthError::Busy);
+                    }
+                    if checked? {
                         let entry = activity(staff.id, "staff.recovery_code_used", json!({}), now);
                         passed = store.use_recovery_code(id, &entry).await?;
                         break;
@@ -433,8 +504,9 @@ impl Auth {
                 }
             }
         }
-        if !passed {
-            store.record_staff_login_failure(staff.id, now).await?;
+        if passed {
+            store.release_staff_login_attempt(claim).await?;
+        } else {
             let failures = store
                 .staff_login_failures_since(staff.id, now - LOCKOUT_WINDOW)
                 .await?;

@@ -43,11 +43,17 @@ pub async fn create_link(
             staff,
             &hash,
             activity.at + chrono::Duration::minutes(LINK_MINUTES),
+            None,
             activity,
         )
         .await?;
     Ok(link_url(app, school, &token))
 }
+
+/// Links a stranger can have sent to one account per hour by asking on the reset
+/// page; past it, requests do nothing, so the newest link keeps working and the inbox
+/// is not flooded.
+pub const REQUESTED_LINKS_PER_HOUR: i64 = 3;
 
 /// A new link token and the SHA-256 that is stored.
 pub fn new_token() -> (Secret<String>, Vec<u8>) {
@@ -180,8 +186,27 @@ async fn send_requested_link(
         &address.to_string(),
         json!({}),
     );
-    let link = create_link(app, &school, staff.id, &entry).await?;
-    email_link(app, &school, staff.email.clone(), link);
+    let (token, hash) = new_token();
+    let created = school
+        .store
+        .create_password_reset(
+            staff.id,
+            &hash,
+            entry.at + chrono::Duration::minutes(LINK_MINUTES),
+            Some(REQUESTED_LINKS_PER_HOUR),
+            &entry,
+        )
+        .await?;
+    if created {
+        email_link(
+            app,
+            &school,
+            staff.email.clone(),
+            link_url(app, &school, &token),
+        );
+    } else {
+        tracing::info!(school = %school.tenant.slug, "password link request over the account's hourly limit: nothing sent");
+    }
     Ok(())
 }
 
@@ -270,8 +295,18 @@ pub async fn set_password(
         *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         return with_pre_cookie(&app, page, &pre);
     }
-    let password_hash = match crate::password::hash(f.password).await {
+    let password_hash = match app.admin_auth.gate().try_hash(f.password).await {
         Ok(h) => h,
+        Err(crate::password::HashError::Busy) => {
+            return super::web::too_many(
+                (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "The service is busy; try again in a few seconds.",
+                )
+                    .into_response(),
+                &super::auth::AuthError::Busy,
+            )
+        }
         Err(e) => return server_error(e),
     };
     let mut entry = ActivityEntry::now(

@@ -584,26 +584,32 @@ async fn login(
         Ok(slug) => app.tenancy.school(slug.as_str()).await.ok(),
         Err(_) => None,
     };
-    let Some(school) = school else {
-        return login_form(
-            &app,
-            Some("The school, email or password is not right."),
-            &form.school,
-            &form.email,
-        );
+    // An unknown school is limited, timed and answered like a wrong password, so
+    // school names cannot be listed by trying them.
+    let outcome = match &school {
+        Some(school) => {
+            app.admin_auth
+                .sign_in(
+                    school.store.as_ref(),
+                    &form.email,
+                    &form.password,
+                    address,
+                    app.clock.now(),
+                )
+                .await
+        }
+        None => {
+            app.admin_auth
+                .sign_in_unknown_school(&form.password, address)
+                .await
+        }
     };
-    let outcome = app
-        .admin_auth
-        .sign_in(
-            school.store.as_ref(),
-            &form.email,
-            &form.password,
-            address,
-            app.clock.now(),
-        )
-        .await;
-    match outcome {
-        Ok(signed) => {
+    let school = match (outcome.is_ok(), school) {
+        (true, Some(s)) => Some(s),
+        _ => None,
+    };
+    match outcome.and_then(|o| school.map(|s| (o, s)).ok_or(AuthError::Invalid)) {
+        Ok((signed, school)) => {
             let to = match signed.next {
                 NextStep::Done => "/admin",
                 NextStep::Totp => "/admin/2fa",
@@ -623,13 +629,36 @@ async fn login(
             &form.school,
             &form.email,
         ),
-        Err(e @ (AuthError::Locked | AuthError::TooManyFromAddress)) => {
-            let mut res = login_form(&app, Some(&e.to_string()), &form.school, &form.email);
-            *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-            res
-        }
+        Err(e @ (AuthError::Locked | AuthError::TooManyFromAddress | AuthError::Busy)) => too_many(
+            login_form(&app, Some(&e.to_string()), &form.school, &form.email),
+            &e,
+        ),
+        Err(AuthError::Hash(crate::password::HashError::Busy)) => too_many(
+            login_form(
+                &app,
+                Some(&AuthError::Busy.to_string()),
+                &form.school,
+                &form.email,
+            ),
+            &AuthError::Busy,
+        ),
         Err(e) => server_error(e),
     }
+}
+
+/// 429 with Retry-After: a few seconds when the service is busy, a minute for the
+/// per-address limit, the lockout window for a locked account.
+pub(super) fn too_many(mut res: Response, why: &AuthError) -> Response {
+    let seconds = match why {
+        AuthError::Busy => 5,
+        AuthError::Locked => super::auth::LOCKOUT_WINDOW.num_seconds(),
+        _ => 60,
+    };
+    *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    if let Ok(v) = axum::http::HeaderValue::from_str(&seconds.to_string()) {
+        res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+    }
+    res
 }
 
 /// A state-changing request of a signed-in person (two-factor done) with this
@@ -845,6 +874,10 @@ async fn totp_submit(
         Err(AuthError::TooManyFromAddress) => (
             StatusCode::TOO_MANY_REQUESTS,
             "Too many attempts from this address; wait a minute.",
+        ),
+        Err(AuthError::Busy | AuthError::Hash(crate::password::HashError::Busy)) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "The service is busy; try again in a few seconds.",
         ),
         Err(e) => return server_error(e),
     };

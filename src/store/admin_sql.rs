@@ -67,16 +67,50 @@ macro_rules! admin_store_impl {
                     row.map(|r| staff_from_row(&self.keys, r)).transpose()
                 }
 
-                async fn record_staff_login_failure(&self, staff: StaffId, at: DateTime<Utc>) -> Result<()> {
+                async fn claim_staff_login_attempt(
+                    &self,
+                    staff: StaffId,
+                    at: DateTime<Utc>,
+                    since: DateTime<Utc>,
+                    max: i64,
+                ) -> Result<Option<Uuid>> {
                     let mut tx = self.begin().await?;
+                    // Locks the account's row (PostgreSQL; SQLite's writer is already
+                    // alone), so simultaneous attempts count one after another.
+                    sqlx::query("UPDATE staff_users SET active = active WHERE id = $1")
+                        .bind(staff.0)
+                        .execute(&mut *tx)
+                        .await?;
+                    let (n,): (i64,) = sqlx::query_as(
+                        "SELECT COUNT(*) FROM staff_login_failures WHERE staff_id = $1 AND at >= $2",
+                    )
+                    .bind(staff.0)
+                    .bind(since)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if n >= max {
+                        tx.rollback().await?;
+                        return Ok(None);
+                    }
+                    let id = Uuid::now_v7();
                     sqlx::query("INSERT INTO staff_login_failures (id, staff_id, at) VALUES ($1, $2, $3)")
-                        .bind(Uuid::now_v7())
+                        .bind(id)
                         .bind(staff.0)
                         .bind(at)
                         .execute(&mut *tx)
                         .await?;
                     sqlx::query("DELETE FROM staff_login_failures WHERE at < $1")
                         .bind(at - chrono::Duration::days(1))
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(Some(id))
+                }
+
+                async fn release_staff_login_attempt(&self, id: Uuid) -> Result<()> {
+                    let mut tx = self.begin().await?;
+                    sqlx::query("DELETE FROM staff_login_failures WHERE id = $1")
+                        .bind(id)
                         .execute(&mut *tx)
                         .await?;
                     tx.commit().await?;

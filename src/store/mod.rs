@@ -1109,11 +1109,20 @@ pub trait AdminStore: Send + Sync {
     /// By email, case-insensitively.
     async fn staff_by_email(&self, email: &str) -> Result<Option<StaffAuth>>;
     async fn staff_auth(&self, id: crate::domain::StaffId) -> Result<Option<StaffAuth>>;
-    async fn record_staff_login_failure(
+    /// Claims one sign-in attempt before the secret is checked: in one write
+    /// transaction with the account's row locked, counts the failures since `since`
+    /// and, when fewer than `max`, records this attempt as a failure and returns its
+    /// id (release it when the secret was right). None: the account is locked. So
+    /// simultaneous attempts can never check more than `max` secrets.
+    async fn claim_staff_login_attempt(
         &self,
         staff: crate::domain::StaffId,
         at: DateTime<Utc>,
-    ) -> Result<()>;
+        since: DateTime<Utc>,
+        max: i64,
+    ) -> Result<Option<Uuid>>;
+    /// Forgets a claimed attempt whose secret was right.
+    async fn release_staff_login_attempt(&self, id: Uuid) -> Result<()>;
     async fn staff_login_failures_since(
         &self,
         staff: crate::domain::StaffId,
@@ -1325,14 +1334,17 @@ pub trait OfficeStore: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<Uuid>;
     /// Stores a reset link's token hash; older unused links of the person stop working
-    /// and requests older than 30 days are removed.
+    /// and requests older than 30 days are removed. With `max_per_hour`, nothing is
+    /// stored (false) when the person already had that many links in the last hour, so
+    /// their newest link keeps working (checked and written in one transaction).
     async fn create_password_reset(
         &self,
         staff: crate::domain::StaffId,
         token_hash: &[u8],
         expires_at: DateTime<Utc>,
+        max_per_hour: Option<i64>,
         activity: &ActivityEntry,
-    ) -> Result<()>;
+    ) -> Result<bool>;
     /// Whose unused, unexpired link this is (active accounts only).
     async fn password_reset_valid(
         &self,

@@ -391,9 +391,28 @@ macro_rules! office_store_impl {
                     staff: StaffId,
                     token_hash: &[u8],
                     expires_at: DateTime<Utc>,
+                    max_per_hour: Option<i64>,
                     activity: &ActivityEntry,
-                ) -> Result<()> {
+                ) -> Result<bool> {
                     let mut tx = self.begin().await?;
+                    if let Some(max) = max_per_hour {
+                        // The account's row locked: simultaneous requests count in turn.
+                        sqlx::query("UPDATE staff_users SET active = active WHERE id = $1")
+                            .bind(staff.0)
+                            .execute(&mut *tx)
+                            .await?;
+                        let (n,): (i64,) = sqlx::query_as(
+                            "SELECT COUNT(*) FROM password_resets WHERE staff_id = $1 AND created_at >= $2",
+                        )
+                        .bind(staff.0)
+                        .bind(activity.at - chrono::Duration::hours(1))
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        if n >= max {
+                            tx.rollback().await?;
+                            return Ok(false);
+                        }
+                    }
                     // Requests are kept 30 days (the retention table), then removed.
                     sqlx::query("DELETE FROM password_resets WHERE created_at < $1")
                         .bind(activity.at - chrono::Duration::days(30))
@@ -417,7 +436,7 @@ macro_rules! office_store_impl {
                     .await?;
                     log(&mut tx, activity).await?;
                     tx.commit().await?;
-                    Ok(())
+                    Ok(true)
                 }
 
                 async fn password_reset_valid(&self, token_hash: &[u8], now: DateTime<Utc>) -> Result<Option<StaffId>> {

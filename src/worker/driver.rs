@@ -38,6 +38,8 @@ pub struct FlowDriver {
     /// Login attempts across all schools of this process (the per-sender and
     /// per-school limits are counted in each school's database).
     pub global_logins: Arc<DefaultDirectRateLimiter>,
+    /// The process-wide bound on Argon2 work (shared with the admin's sign-in).
+    pub hash_gate: Arc<crate::password::HashGate>,
 }
 
 impl FlowDriver {
@@ -51,6 +53,7 @@ impl FlowDriver {
                 locale: tenant.locale,
             },
             global_logins: app.login_limiter.clone(),
+            hash_gate: app.hash_gate.clone(),
         }
     }
 }
@@ -248,6 +251,7 @@ impl Driver for FlowDriver {
             today: ctx.today,
             timezone: &self.school.timezone,
             global_logins: &self.global_logins,
+            hash_gate: &self.hash_gate,
         };
         let mut action = format!("flow.{}", event.body.kind());
         let mut calls = 0;

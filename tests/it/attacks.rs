@@ -1,0 +1,327 @@
+//! Attacks that once worked, kept as tests (security review, issue 11): each drives
+//! the real router (or the real server process) the way the attacker did.
+
+use crate::admin_web::{add_staff, sign_in};
+use crate::support::TestEnv;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use raabta::domain::roster::StaffRole;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use tower::ServiceExt;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Peak resident memory of a process (VmHWM), in MiB.
+fn peak_rss_mib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .map(|kb| kb / 1024)
+        .unwrap_or(0)
+}
+
+/// The value after `label` on its line of DEMO.txt (the admin's email and password).
+fn demo_admin(dir: &Path) -> (String, String) {
+    let text = std::fs::read_to_string(dir.join("DEMO.txt")).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.contains("Admin login:"))
+        .expect("admin login line");
+    let rest = line.split("Admin login:").nth(1).unwrap().trim();
+    let (email, pw) = rest.split_once(" / ").unwrap();
+    (email.trim().to_string(), pw.trim().to_string())
+}
+
+fn csrf_of(body: &str) -> String {
+    let at = body.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
+    body[at..at + 64].to_string()
+}
+
+/// Attack 1: 400 simultaneous sign-ins with random emails from 20 loopback addresses
+/// took the server from 1.5 GB to 8.3 GB (one 19 MiB Argon2 check each, on up to 512
+/// blocking threads). Now the checks share one bound: peak memory stays small,
+/// `/healthz` keeps answering, and a real person signs in right after.
+#[test]
+fn sign_in_flood_keeps_memory_bounded_and_the_service_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_raabta"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RAABTA_DATA_DIR", dir.path())
+        .env("RAABTA_LISTEN", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let outcome = rt.block_on(async {
+        let base = format!("http://127.0.0.1:{port}");
+        let plain = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = plain.get(format!("{base}/readyz")).send().await {
+                if r.status().is_success() && dir.path().join("DEMO.txt").exists() {
+                    break;
+                }
+            }
+            assert!(Instant::now() < deadline, "server did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let before = peak_rss_mib(pid);
+
+        // /healthz is polled throughout; its slowest answer is kept.
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let health = {
+            let (plain, base, stop) = (plain.clone(), base.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut slowest = Duration::ZERO;
+                let mut failures = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let t = Instant::now();
+                    let ok = matches!(
+                        plain.get(format!("{base}/healthz")).timeout(Duration::from_secs(5)).send().await,
+                        Ok(r) if r.status().is_success()
+                    );
+                    if !ok {
+                        failures += 1;
+                    }
+                    slowest = slowest.max(t.elapsed());
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                (slowest, failures)
+            })
+        };
+
+        let clients: Vec<reqwest::Client> = (0..20u8)
+            .map(|i| {
+                reqwest::Client::builder()
+                    .local_address(std::net::IpAddr::from([127, 0, 0, 10 + i]))
+                    .redirect(reqwest::redirect::Policy::none())
+                    .pool_max_idle_per_host(0)
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        let token = "f".repeat(64);
+        let mut flood = Vec::new();
+        for n in 0..400usize {
+            let client = clients[n % clients.len()].clone();
+            let url = format!("{base}/admin/login");
+            let token = token.clone();
+            flood.push(tokio::spawn(async move {
+                let email = format!("{}@nowhere.test", uuid::Uuid::new_v4().simple());
+                client
+                    .post(url)
+                    .header("cookie", format!("raabta_pre={token}"))
+                    .form(&[
+                        ("csrf", token.as_str()),
+                        ("school", "demo"),
+                        ("email", email.as_str()),
+                        ("password", "guess"),
+                    ])
+                    .timeout(Duration::from_secs(120))
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0)
+            }));
+        }
+        let mut statuses = std::collections::BTreeMap::new();
+        for f in flood {
+            *statuses.entry(f.await.unwrap()).or_insert(0) += 1;
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let (slowest_health, health_failures) = health.await.unwrap();
+        let peak = peak_rss_mib(pid);
+
+        // The real administrator, from another address, right after the flood.
+        let (email, pw) = demo_admin(dir.path());
+        let me = reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from([127, 0, 0, 99]))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let page = me.get(format!("{base}/admin/login")).send().await.unwrap();
+        let pre = page
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("raabta_pre="))
+            .map(|c| c.split(';').next().unwrap().to_string())
+            .unwrap();
+        let csrf = csrf_of(&page.text().await.unwrap());
+        let signed = me
+            .post(format!("{base}/admin/login"))
+            .header("cookie", pre)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("school", "demo"),
+                ("email", email.as_str()),
+                ("password", pw.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let location = signed
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        (
+            before,
+            peak,
+            statuses,
+            slowest_health,
+            health_failures,
+            signed.status().as_u16(),
+            location,
+        )
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let (before, peak, statuses, slowest, health_failures, status, location) = outcome;
+    println!(
+        "sign-in flood: peak RSS {before} MiB before, {peak} MiB after; answers {statuses:?}; \
+         slowest /healthz {slowest:?}"
+    );
+    assert!(peak < 200, "peak RSS {peak} MiB under the flood");
+    assert_eq!(health_failures, 0, "/healthz failed during the flood");
+    assert!(
+        slowest < Duration::from_secs(2),
+        "/healthz took {slowest:?}"
+    );
+    // Every flood request was answered: a wrong sign-in (401) or "busy" (429).
+    assert!(
+        statuses.keys().all(|s| *s == 401 || *s == 429),
+        "{statuses:?}"
+    );
+    assert_eq!(status, 303, "the real admin signs in after the flood");
+    assert_eq!(location, "/admin/2fa/setup");
+}
+
+/// Sends sign-ins in parallel, each from its own client address (the trusted proxy
+/// header), and returns their statuses.
+async fn parallel_sign_ins(
+    app: &raabta::app::App,
+    school: &str,
+    email: &str,
+    passwords: Vec<String>,
+    addresses: u8,
+) -> Vec<StatusCode> {
+    let mut tasks = Vec::new();
+    for (i, pw) in passwords.into_iter().enumerate() {
+        let app = app.clone();
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("csrf", "abc"),
+                ("school", school),
+                ("email", email),
+                ("password", pw.as_str()),
+            ])
+            .finish();
+        let ip = format!("10.7.0.{}", 1 + (i as u8 % addresses));
+        tasks.push(tokio::spawn(async move {
+            let req = Request::builder()
+                .method("POST")
+                .uri("/admin/login")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("cookie", "raabta_pre=abc")
+                .header("x-client-ip", ip)
+                .body(Body::from(body))
+                .unwrap();
+            app.router().oneshot(req).await.unwrap().status()
+        }));
+    }
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
+/// Attack 2: the failure count was read before the password check and written after
+/// it, so 100 simultaneous guesses had 25 passwords checked and the right one, placed
+/// late, signed in. Now each attempt is claimed before the check.
+async fn the_lockout_cannot_be_raced(env: &TestEnv) {
+    let school = env.school("race").await;
+    let teacher = add_staff(
+        &school,
+        "teacher@race.test",
+        StaffRole::Teacher,
+        "right password 1",
+    )
+    .await;
+    let mut config = (*env.app.config).clone();
+    config.client_ip_header = Some("x-client-ip".into());
+    let app = raabta::app::App {
+        config: std::sync::Arc::new(config),
+        ..env.app.clone()
+    };
+    // 60 wrong guesses from 5 addresses, then the right password among the last ones.
+    let mut guesses: Vec<String> = (0..60).map(|i| format!("wrong guess {i}")).collect();
+    guesses.insert(55, "right password 1".into());
+    let statuses = parallel_sign_ins(&app, "race", "teacher@race.test", guesses, 5).await;
+    let checked = school
+        .store
+        .staff_login_failures_since(teacher, chrono::Utc::now() - chrono::Duration::hours(1))
+        .await
+        .unwrap();
+    println!(
+        "lockout race: {checked} passwords checked; {} signed in",
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::SEE_OTHER)
+            .count()
+    );
+    assert!(checked <= 5, "{checked} passwords were checked");
+    assert!(
+        !statuses.contains(&StatusCode::SEE_OTHER),
+        "nobody signs in during the burst: {statuses:?}"
+    );
+    // Locked now: the right password is refused.
+    let r = sign_in_from(&app, "race", "teacher@race.test", "right password 1").await;
+    assert_eq!(r, StatusCode::TOO_MANY_REQUESTS);
+}
+crate::on_both_backends!(the_lockout_cannot_be_raced);
+
+async fn sign_in_from(app: &raabta::app::App, school: &str, email: &str, pw: &str) -> StatusCode {
+    parallel_sign_ins(app, school, email, vec![pw.to_string()], 1).await[0]
+}
+
+/// School short names could be listed at the sign-in form: an unknown school answered
+/// at once and was never limited. Now it is limited, and answered like a wrong password.
+async fn unknown_schools_are_limited_and_answered_alike(env: &TestEnv) {
+    env.school("known").await;
+    let mut unknown = Vec::new();
+    for _ in 0..25 {
+        unknown.push(sign_in(env, "no-such-school", "a@b.test", "x").await.status);
+    }
+    assert_eq!(unknown[0], StatusCode::UNAUTHORIZED);
+    assert!(
+        unknown.contains(&StatusCode::TOO_MANY_REQUESTS),
+        "unknown schools count against the address: {unknown:?}"
+    );
+}
+crate::on_both_backends!(unknown_schools_are_limited_and_answered_alike);
