@@ -147,3 +147,11 @@ my-classes-line = • { $label }
 class-leave = طلبات الإجازة المعلقة في فصولك:
 class-leave-line = • { $child }: إجازة { $kind }، من { $from } إلى { $to }
 class-leave-none = لا توجد طلبات إجازة معلقة في فصولك.
+
+# A new chat was linked to the person's account (new_link.yaml).
+new-link-ask = تنبيه أمني: تم ربط حساب { $channel } جديد بحسابك في { $school } بتاريخ { $time }. إن كنت أنت فلا حاجة لأي إجراء. وإن لم تكن أنت فاضغط "لست أنا" وسنزيله فوراً.
+new-link-not-me = لست أنا
+new-link-me = كنت أنا
+new-link-fine = شكراً. لم يتغير شيء.
+new-link-undone = تم: لم يعد حساب { $channel } هذا مرتبطاً بك، وأُلغيت رموز الدخول غير المستخدمة، وأُبلغت إدارة المدرسة. اطلب رمزاً جديداً من الإدارة إن احتجت.
+new-link-gone = تمت إزالة هذا الربط من قبل. إن بدا شيء غير صحيح فاكتب "office".

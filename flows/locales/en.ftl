@@ -146,3 +146,11 @@ my-classes-line = • { $label }
 class-leave = Pending leave requests in your classes:
 class-leave-line = • { $child }: { $kind } leave, { $from } to { $to }
 class-leave-none = No pending leave requests in your classes.
+
+# A new chat was linked to the person's account (new_link.yaml).
+new-link-ask = Security notice: a new { $channel } account was linked to your account at { $school } on { $time }. If this was you, nothing to do. If it was not you, press "Not me" and we will remove it at once.
+new-link-not-me = Not me
+new-link-me = It was me
+new-link-fine = Thank you. Nothing has changed.
+new-link-undone = Done: that { $channel } account is no longer linked to you, your unused access codes are cancelled and the school office has been told. Ask the office for a new code if you need one.
+new-link-gone = That link had already been removed. If something still looks wrong, type "office".

@@ -2,8 +2,10 @@
 //! guardians of a class, and print slips (name, code, the school's WhatsApp number and
 //! a QR code of the wa.me link that sends the code). Codes are shown once, here.
 //!
-//! Scope: admins any class, branch managers their branch's classes, teachers their own
-//! classes; one guardian by phone is for admins only.
+//! Scope: admins any class, branch managers their branch's classes; one guardian by
+//! phone is for admins only. Teachers issue no codes (a code logs its holder in as the
+//! guardian, so a teacher holding one could act as the parent): they ask the office to
+//! print their class's slips, which shows on the administrators' dashboard.
 
 use super::web::{full_session, not_found, render, server_error, staff_form, visible_classes};
 use crate::app::App;
@@ -35,9 +37,66 @@ pub async fn page(State(app): State<App>, headers: HeaderMap) -> Response {
         .iter()
         .map(|c| context! { id => c.id.0.to_string(), label => c.label() })
         .collect();
+    let teacher = s.staff.role == StaffRole::Teacher;
     render(
         "codes.html",
-        super::web::page_ctx(&school, &s, context! { classes => classes }),
+        super::web::page_ctx(
+            &school,
+            &s,
+            context! { classes => classes, teacher => teacher },
+        ),
+    )
+}
+
+#[derive(Deserialize)]
+pub struct RequestForm {
+    csrf: String,
+    class: String,
+}
+
+/// A teacher asks the office to print code slips for one of their classes: logged
+/// (`access_code.slips_requested`) and shown on the administrators' dashboard.
+pub async fn request(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(form): Form<RequestForm>,
+) -> Response {
+    let (school, s) = match staff_form(&app, &headers, &form.csrf).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Ok(class) = form.class.trim().parse::<uuid::Uuid>().map(ClassId) else {
+        return bad("Unknown class.");
+    };
+    let classes = match visible_classes(school.store.as_ref(), &s).await {
+        Ok(c) => c,
+        Err(e) => return server_error(e),
+    };
+    let Some(found) = classes.iter().find(|c| c.id == class) else {
+        return not_found();
+    };
+    let label = found.label();
+    let entry = super::web::staff_activity(
+        &s,
+        "access_code.slips_requested",
+        Some(format!("class:{}", class.0)),
+        serde_json::json!({ "class": label }),
+        app.clock.now(),
+    );
+    if let Err(e) = school.store.log_activity(&entry).await {
+        return server_error(e);
+    }
+    let list: Vec<_> = classes
+        .iter()
+        .map(|c| context! { id => c.id.0.to_string(), label => c.label() })
+        .collect();
+    render(
+        "codes.html",
+        super::web::page_ctx(
+            &school,
+            &s,
+            context! { classes => list, teacher => s.staff.role == StaffRole::Teacher, requested => label },
+        ),
     )
 }
 
@@ -76,6 +135,13 @@ pub async fn issue(
         Ok(x) => x,
         Err(r) => return r,
     };
+    if s.staff.role == StaffRole::Teacher {
+        return (
+            StatusCode::FORBIDDEN,
+            super::i18n::text("codes-teachers-refused", None),
+        )
+            .into_response();
+    }
     let days: i64 = match form.days.trim() {
         "" => 14,
         d => match d.parse() {

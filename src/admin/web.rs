@@ -317,6 +317,7 @@ pub fn routes(app: &App) -> Router<App> {
         )
         .route("/admin/codes", get(super::codes::page))
         .route("/admin/codes/issue", post(super::codes::issue))
+        .route("/admin/codes/request", post(super::codes::request))
         .route("/admin/activity", get(super::activity::page))
         .route("/admin/activity.csv", get(super::activity::csv))
         .route("/admin/outbox", get(super::outbox::page))
@@ -788,7 +789,35 @@ async fn dashboard_ctx(
                 last_day => school.tenant.timezone.last_day(deadline).to_string() }
             })
             .collect();
-        Some(context! { handoffs => handoffs, outbox_problems => problems, consents => consents })
+        // Security alerts and teachers' requests of the last 14 days.
+        let since = now - chrono::Duration::days(14);
+        let recent = |prefix: &str| crate::store::ActivityFilter {
+            actor_prefix: None,
+            action_prefix: Some(prefix.to_string()),
+            from: Some(since),
+            to: None,
+        };
+        let not_me = store
+            .activity_filtered(&recent("identity.not_me"), 200)
+            .await?
+            .len();
+        let mut slip_requests: Vec<String> = store
+            .activity_filtered(&recent("access_code.slips_requested"), 200)
+            .await?
+            .into_iter()
+            .filter_map(|e| {
+                e.details
+                    .get("class")
+                    .and_then(|c| c.as_str())
+                    .map(String::from)
+            })
+            .collect();
+        slip_requests.sort();
+        slip_requests.dedup();
+        Some(context! {
+            handoffs => handoffs, outbox_problems => problems, consents => consents,
+            not_me => not_me, slip_requests => slip_requests.join(", "),
+        })
     } else {
         None
     };

@@ -22,6 +22,11 @@ pub const ACTIONS: &[ActionSpec] = &[
         outputs: &["result", "role"],
     },
     ActionSpec {
+        name: "unlink_identity",
+        inputs: &["link"],
+        outputs: &["result"],
+    },
+    ActionSpec {
         name: "set_language",
         inputs: &["locale"],
         outputs: &[],

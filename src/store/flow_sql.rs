@@ -270,14 +270,22 @@ macro_rules! flow_store_impl {
                     Ok(())
                 }
 
-                async fn bind_identity(&mut self, channel: &str, external_id: &str, contact: ContactRef, now: DateTime<Utc>) -> Result<()> {
+                async fn bind_identity(&mut self, channel: &str, external_id: &str, contact: ContactRef, now: DateTime<Utc>) -> Result<(Uuid, bool)> {
                     let id = Uuid::now_v7();
                     let bidx = self.keys.blind_index(IDENTITY_INDEX, external_id);
+                    let before: Option<(String, Uuid)> = sqlx::query_as(
+                        "SELECT contact_kind, contact_id FROM channel_identities WHERE channel = $1 AND external_id_bidx = $2",
+                    )
+                    .bind(channel)
+                    .bind(&bidx)
+                    .fetch_optional(&mut **self.tx)
+                    .await?;
+                    let same = before.is_some_and(|(k, c)| k == contact.kind() && c == contact.uuid());
                     let enc = self.keys.encrypt(field("channel_identities", "external_id_enc", id), external_id.as_bytes())?;
-                    sqlx::query(
+                    let (row,): (Uuid,) = sqlx::query_as(
                         "INSERT INTO channel_identities (id, contact_kind, contact_id, channel, external_id_enc, external_id_bidx, created_at) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (channel, external_id_bidx) DO UPDATE SET \
-                         contact_kind = excluded.contact_kind, contact_id = excluded.contact_id",
+                         contact_kind = excluded.contact_kind, contact_id = excluded.contact_id RETURNING id",
                     )
                     .bind(id)
                     .bind(contact.kind())
@@ -286,9 +294,133 @@ macro_rules! flow_store_impl {
                     .bind(enc)
                     .bind(bidx)
                     .bind(now)
+                    .fetch_one(&mut **self.tx)
+                    .await?;
+                    Ok((row, !same))
+                }
+
+                async fn contact_conversations(&mut self, contact: ContactRef) -> Result<Vec<Uuid>> {
+                    let rows: Vec<(Uuid,)> = sqlx::query_as(
+                        "SELECT id FROM conversations WHERE contact_kind = $1 AND contact_id = $2 AND id <> $3 ORDER BY id",
+                    )
+                    .bind(contact.kind())
+                    .bind(contact.uuid())
+                    .bind(self.conversation)
+                    .fetch_all(&mut **self.tx)
+                    .await?;
+                    Ok(rows.into_iter().map(|r| r.0).collect())
+                }
+
+                async fn roster_phone(&mut self, contact: ContactRef) -> Result<Option<Phone>> {
+                    let (table, id) = match contact {
+                        ContactRef::Guardian(g) => ("guardians", g.0),
+                        ContactRef::Staff(s) => ("staff_users", s.0),
+                    };
+                    let sql = match contact {
+                        ContactRef::Guardian(_) => "SELECT phone_enc FROM guardians WHERE id = $1",
+                        ContactRef::Staff(_) => "SELECT phone_enc FROM staff_users WHERE id = $1",
+                    };
+                    let row: Option<(Option<Vec<u8>>,)> = sqlx::query_as(sql)
+                        .bind(id)
+                        .fetch_optional(&mut **self.tx)
+                        .await?;
+                    let Some((Some(ct),)) = row else { return Ok(None) };
+                    let plain = self.keys.decrypt_str(field(table, "phone_enc", id), &ct)?;
+                    Ok(Phone::parse(&plain, None).ok())
+                }
+
+                async fn open_conversation(
+                    &mut self,
+                    channel: Uuid,
+                    provider: $crate::domain::message::Provider,
+                    sender: &str,
+                    now: DateTime<Utc>,
+                ) -> Result<Uuid> {
+                    let bidx = self.keys.blind_index("sender", &format!("{channel}:{sender}"));
+                    let cid = Uuid::now_v7();
+                    let sender_enc = self.keys.encrypt_str(field("conversations", "sender_enc", cid), sender)?;
+                    sqlx::query(
+                        "INSERT INTO conversations (id, channel_id, provider, sender_bidx, sender_enc, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (channel_id, sender_bidx) DO NOTHING",
+                    )
+                    .bind(cid)
+                    .bind(channel)
+                    .bind(provider.as_str())
+                    .bind(&bidx)
+                    .bind(sender_enc)
+                    .bind(now)
                     .execute(&mut **self.tx)
                     .await?;
-                    Ok(())
+                    let (id,): (Uuid,) =
+                        sqlx::query_as("SELECT id FROM conversations WHERE channel_id = $1 AND sender_bidx = $2")
+                            .bind(channel)
+                            .bind(&bidx)
+                            .fetch_one(&mut **self.tx)
+                            .await?;
+                    Ok(id)
+                }
+
+                async fn trigger(
+                    &mut self,
+                    conversation: Uuid,
+                    key: &str,
+                    flow: &str,
+                    vars: serde_json::Map<String, serde_json::Value>,
+                    now: DateTime<Utc>,
+                ) -> Result<bool> {
+                    enqueue_internal(
+                        self.tx,
+                        self.keys,
+                        conversation,
+                        &format!("trigger:{flow}:{key}:{conversation}"),
+                        InboundBody::Trigger { flow: flow.into(), key: key.into(), vars },
+                        now,
+                    )
+                    .await
+                }
+
+                async fn identity_contact(&mut self, identity: Uuid) -> Result<Option<(ContactRef, String)>> {
+                    let row: Option<(String, Uuid, String)> = sqlx::query_as(
+                        "SELECT contact_kind, contact_id, channel FROM channel_identities WHERE id = $1",
+                    )
+                    .bind(identity)
+                    .fetch_optional(&mut **self.tx)
+                    .await?;
+                    row.map(|(k, c, ch)| {
+                        ContactRef::from_parts(&k, c)
+                            .map(|c| (c, ch))
+                            .ok_or_else(|| corrupt("contact kind"))
+                    })
+                    .transpose()
+                }
+
+                async fn unlink_identity(&mut self, identity: Uuid, contact: ContactRef, activity: &ActivityEntry) -> Result<bool> {
+                    let done = sqlx::query(
+                        "DELETE FROM channel_identities WHERE id = $1 AND contact_kind = $2 AND contact_id = $3",
+                    )
+                    .bind(identity)
+                    .bind(contact.kind())
+                    .bind(contact.uuid())
+                    .execute(&mut **self.tx)
+                    .await?;
+                    if done.rows_affected() != 1 {
+                        return Ok(false);
+                    }
+                    let revoked = sqlx::query(
+                        "UPDATE access_codes SET revoked_at = $3 WHERE contact_kind = $1 AND contact_id = $2 \
+                         AND used_at IS NULL AND revoked_at IS NULL",
+                    )
+                    .bind(contact.kind())
+                    .bind(contact.uuid())
+                    .bind(activity.at)
+                    .execute(&mut **self.tx)
+                    .await?;
+                    let mut entry = activity.clone();
+                    if let serde_json::Value::Object(m) = &mut entry.details {
+                        m.insert("codes_revoked".into(), revoked.rows_affected().into());
+                    }
+                    log(self.tx, &entry).await?;
+                    Ok(true)
                 }
 
                 async fn contacts_by_phone(&mut self, phone: &Phone) -> Result<Vec<ContactRef>> {

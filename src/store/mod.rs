@@ -745,13 +745,47 @@ pub trait FlowTx: Send {
         handoff: bool,
         now: DateTime<Utc>,
     ) -> Result<()>;
+    /// Binds a channel identity to a contact: its id, and whether it is new (not
+    /// already bound to this contact).
     async fn bind_identity(
         &mut self,
         channel: &str,
         external_id: &str,
         contact: ContactRef,
         now: DateTime<Utc>,
-    ) -> Result<()>;
+    ) -> Result<(Uuid, bool)>;
+    /// The contact's other conversations (not this step's).
+    async fn contact_conversations(&mut self, contact: ContactRef) -> Result<Vec<Uuid>>;
+    /// The contact's phone on the roster, if any.
+    async fn roster_phone(&mut self, contact: ContactRef) -> Result<Option<Phone>>;
+    /// The conversation with `sender` on a channel, created if there is none.
+    async fn open_conversation(
+        &mut self,
+        channel: Uuid,
+        provider: crate::domain::message::Provider,
+        sender: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Uuid>;
+    /// Starts `flow` in another conversation (an internal event in its ordered inbox;
+    /// once per flow, key and conversation).
+    async fn trigger(
+        &mut self,
+        conversation: Uuid,
+        key: &str,
+        flow: &str,
+        vars: serde_json::Map<String, serde_json::Value>,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Whose identity this is, and on which channel family.
+    async fn identity_contact(&mut self, identity: Uuid) -> Result<Option<(ContactRef, String)>>;
+    /// Removes one of `contact`'s channel identities and cancels their unused access
+    /// codes, with the activity entry; false if the identity is not theirs (any more).
+    async fn unlink_identity(
+        &mut self,
+        identity: Uuid,
+        contact: ContactRef,
+        activity: &ActivityEntry,
+    ) -> Result<bool>;
     async fn contacts_by_phone(&mut self, phone: &Phone) -> Result<Vec<ContactRef>>;
     /// The preferred language of a guardian (None for staff).
     async fn contact_language(

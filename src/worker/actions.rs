@@ -10,6 +10,7 @@ use crate::domain::access_code::AccessCode;
 use crate::domain::activity::ActivityEntry;
 use crate::domain::attendance::{AttendanceRecord, AttendanceSource, AttendanceStatus};
 use crate::domain::fees::{Currency, Money};
+use crate::domain::roster::ContactRef;
 use crate::domain::school::Timezone;
 use crate::domain::{ClassId, GuardianId, Pii, StaffId, StudentId};
 use crate::flow::def::Role;
@@ -33,6 +34,8 @@ pub struct ActionCtx<'a> {
     pub timezone: &'a Timezone,
     pub global_logins: &'a DefaultDirectRateLimiter,
     pub hash_gate: &'a crate::password::HashGate,
+    /// The school's WhatsApp channel (id and provider), for notices to a roster phone.
+    pub whatsapp: Option<(Uuid, crate::domain::message::Provider)>,
 }
 
 type Outcome = std::result::Result<Map<String, Value>, String>;
@@ -179,6 +182,7 @@ pub async fn run(
 ) -> Result<Outcome> {
     match name {
         "redeem_code" => redeem_code(tx, ctx, session, args).await,
+        "unlink_identity" => unlink_identity(tx, ctx, session, args).await,
         "guardian_children" => {
             let g = tri!(guardian(session));
             let children = tx.children_of(g).await?;
@@ -524,6 +528,119 @@ pub async fn run(
     }
 }
 
+/// How a channel family is named to people.
+fn channel_label(channel: &str) -> &'static str {
+    match channel {
+        "telegram" => "Telegram",
+        _ => "WhatsApp",
+    }
+}
+
+/// A new chat identity was bound to `contact` with an access code: every other chat
+/// of theirs gets the `new_link` notice with a "Not me" button (a template when its
+/// window has closed). Someone with no other chat gets it on their roster phone's
+/// WhatsApp, when the school has a WhatsApp channel.
+async fn notify_new_link(
+    tx: &mut dyn FlowTx,
+    ctx: &ActionCtx<'_>,
+    contact: ContactRef,
+    identity: Uuid,
+    channel: &str,
+) -> Result<()> {
+    let mut targets = tx.contact_conversations(contact).await?;
+    if targets.is_empty() {
+        if let (Some((wa, provider)), Some(phone)) = (ctx.whatsapp, tx.roster_phone(contact).await?)
+        {
+            let digits = phone.digits();
+            // Not the chat the code was just used in.
+            let here = ctx.conversation.provider == provider
+                && ctx.conversation.sender.expose() == digits.as_str();
+            if !here {
+                targets.push(tx.open_conversation(wa, provider, &digits, ctx.now).await?);
+            }
+        }
+    }
+    let local = ctx.now.with_timezone(&ctx.timezone.utc_offset());
+    let mut vars = Map::new();
+    vars.insert("link".into(), json!(identity.to_string()));
+    vars.insert("channel".into(), json!(channel_label(channel)));
+    vars.insert(
+        "time".into(),
+        json!(local.format("%Y-%m-%d %H:%M").to_string()),
+    );
+    for conversation in &targets {
+        tx.trigger(
+            *conversation,
+            &format!("link:{identity}:{}", ctx.now.timestamp()),
+            "new_link",
+            vars.clone(),
+            ctx.now,
+        )
+        .await?;
+    }
+    tracing::info!(conversation = %ctx.conversation.id, notices = targets.len(), "new chat link: notices queued");
+    Ok(())
+}
+
+/// "Not me" on a new-link notice: removes that identity at once, cancels the person's
+/// unused codes and alerts the office (activity log, dashboard). Only the person may:
+/// this chat is logged in as them, or it is their roster phone's WhatsApp.
+async fn unlink_identity(
+    tx: &mut dyn FlowTx,
+    ctx: &ActionCtx<'_>,
+    session: &Session,
+    args: &Map<String, Value>,
+) -> Result<Outcome> {
+    let Some(link) = args
+        .get("link")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse::<Uuid>().ok())
+    else {
+        return Ok(Err("bad_link".into()));
+    };
+    let Some((contact, channel)) = tx.identity_contact(link).await? else {
+        return Ok(out(json!({ "result": "gone" })));
+    };
+    let logged_in_as = session
+        .who
+        .as_ref()
+        .and_then(super::driver::contact_of)
+        .is_some_and(|c| c == contact);
+    let roster_phone = if logged_in_as {
+        false
+    } else {
+        let digits: String = ctx
+            .conversation
+            .sender
+            .expose()
+            .chars()
+            .filter(|c| c.is_ascii_digit())
+            .collect();
+        super::driver::identity_channel(ctx.conversation.provider) == Some("whatsapp")
+            && tx
+                .roster_phone(contact)
+                .await?
+                .is_some_and(|p| p.digits() == digits)
+    };
+    if !(logged_in_as || roster_phone) {
+        return Ok(Err("forbidden".into()));
+    }
+    let subject = format!("{}:{}", contact.kind(), contact.uuid());
+    let mut entry = ActivityEntry::now(
+        &subject,
+        "identity.not_me",
+        Some(subject.clone()),
+        ctx.conversation.provider.as_str(),
+        json!({ "identity": link, "channel": channel, "conversation": ctx.conversation.id }),
+    );
+    entry.at = ctx.now;
+    let done = tx.unlink_identity(link, contact, &entry).await?;
+    if done {
+        tracing::warn!(conversation = %ctx.conversation.id, "a person said a new chat link was not theirs: link removed");
+    }
+    Ok(out(json!({ "result": if done { "ok" } else { "gone" } })))
+}
+
 /// Checks a typed access code: limits first (per conversation, per school, global),
 /// then the Argon2id hashes of the code's bucket. A good code is used up at once and
 /// binds this channel identity to its owner.
@@ -594,13 +711,17 @@ async fn redeem_code(
         return Ok(out(json!({ "result": "wrong" })));
     }
     if let Some(channel) = super::driver::identity_channel(ctx.conversation.provider) {
-        tx.bind_identity(
-            channel,
-            ctx.conversation.sender.expose(),
-            row.contact,
-            ctx.now,
-        )
-        .await?;
+        let (identity, new) = tx
+            .bind_identity(
+                channel,
+                ctx.conversation.sender.expose(),
+                row.contact,
+                ctx.now,
+            )
+            .await?;
+        if new {
+            notify_new_link(tx, ctx, row.contact, identity, channel).await?;
+        }
     }
     let who = super::driver::who_of(row.contact);
     let role = if who.role == Role::Guardian {

@@ -40,6 +40,8 @@ pub struct FlowDriver {
     pub global_logins: Arc<DefaultDirectRateLimiter>,
     /// The process-wide bound on Argon2 work (shared with the admin's sign-in).
     pub hash_gate: Arc<crate::password::HashGate>,
+    /// The school's WhatsApp channel, oldest first (notices to a roster phone).
+    pub whatsapp: Option<(uuid::Uuid, Provider)>,
 }
 
 impl FlowDriver {
@@ -54,6 +56,13 @@ impl FlowDriver {
             },
             global_logins: app.login_limiter.clone(),
             hash_gate: app.hash_gate.clone(),
+            whatsapp: app
+                .registry
+                .current()
+                .by_tenant(tenant.id)
+                .into_iter()
+                .find(|a| matches!(a.provider, Provider::Twilio | Provider::Meta))
+                .map(|a| (a.id, a.provider)),
         }
     }
 }
@@ -252,6 +261,7 @@ impl Driver for FlowDriver {
             timezone: &self.school.timezone,
             global_logins: &self.global_logins,
             hash_gate: &self.hash_gate,
+            whatsapp: self.whatsapp,
         };
         let mut action = format!("flow.{}", event.body.kind());
         let mut calls = 0;

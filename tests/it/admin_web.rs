@@ -812,35 +812,67 @@ async fn access_codes_are_issued_and_printed_within_scope(env: &TestEnv) {
         .await
         .unwrap();
 
-    // A teacher sees and may print only their own class.
+    // A teacher issues no codes (a code would let them act as the parent): they see
+    // only their own class, and may ask the office to print its slips.
     let t = sign_in(env, "web-codes", "t@codes.test", "teacher password 1").await;
     let tc = value(&t.cookie("raabta_admin").unwrap());
     let page = call(env, "GET", "/admin/codes", &tc, &[]).await;
     assert!(page.body.contains("Grade 5 B") && !page.body.contains("Grade 3 A"));
+    assert!(
+        page.body.contains("/admin/codes/request") && !page.body.contains("/admin/codes/issue")
+    );
     let csrf = page.csrf();
     let g3 = grade3.id.0.to_string();
+    let g5b = grade5b.id.0.to_string();
+    for form in [
+        vec![("csrf", csrf.as_str()), ("class", g5b.as_str())],
+        vec![("csrf", csrf.as_str()), ("class", g3.as_str())],
+        vec![("csrf", csrf.as_str()), ("phone", "0300 1110001")],
+    ] {
+        let r = call(env, "POST", "/admin/codes/issue", &tc, &form).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{form:?}");
+        assert!(r.body.contains("handed out by the office"));
+    }
     let r = call(
         env,
         "POST",
-        "/admin/codes/issue",
+        "/admin/codes/request",
         &tc,
         &[("csrf", &csrf), ("class", &g3)],
     )
     .await;
-    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "not their class");
     let r = call(
         env,
         "POST",
-        "/admin/codes/issue",
+        "/admin/codes/request",
         &tc,
-        &[("csrf", &csrf), ("phone", "0300 1110001")],
+        &[("csrf", "x"), ("class", &g5b)],
     )
     .await;
-    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "without the form token");
+    let r = call(
+        env,
+        "POST",
+        "/admin/codes/request",
+        &tc,
+        &[("csrf", &csrf), ("class", &g5b)],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("asked to print code slips for Grade 5 B"));
 
     // The admin prints slips for Grade 3 A: one per guardian, with the school's number
     // and a QR code; each code then logs its guardian in once.
     let admin = admin_cookie(env, &school, "head@codes.test", "head password 1").await;
+    // The teacher's request is on the administrators' dashboard.
+    let dash = call(env, "GET", "/admin", &admin, &[]).await;
+    assert!(
+        dash.body
+            .contains("Code slips requested by teachers: Grade 5 B"),
+        "{}",
+        dash.body
+    );
     let page = call(env, "GET", "/admin/codes", &admin, &[]).await;
     let csrf = page.csrf();
     assert_eq!(

@@ -325,3 +325,115 @@ async fn unknown_schools_are_limited_and_answered_alike(env: &TestEnv) {
     );
 }
 crate::on_both_backends!(unknown_schools_are_limited_and_answered_alike);
+
+/// A text from a Telegram account (a private chat), as Telegram posts it.
+fn telegram_text(from: i64, n: u32, text: &str) -> crate::webhooks::Fixture {
+    let body = serde_json::json!({"update_id": 920_000 + n, "message": {"message_id": 700 + n,
+        "from": {"id": from, "is_bot": false, "first_name": "Someone"},
+        "chat": {"id": from, "first_name": "Someone", "type": "private"},
+        "date": 1763971200, "text": text}})
+    .to_string()
+    .into_bytes();
+    crate::webhooks::Fixture {
+        method: "POST".into(),
+        path: "/webhooks/telegram/{route}".into(),
+        headers: vec![
+            ("Content-Type".into(), "application/json".into()),
+            (
+                "X-Telegram-Bot-Api-Secret-Token".into(),
+                crate::webhooks::TG_SECRET.into(),
+            ),
+        ],
+        body,
+    }
+}
+
+/// What the fake providers received after the first `skip` sends, as text.
+fn sent_since(r: &crate::pipeline::Rig, skip: usize) -> String {
+    r.fake
+        .sends()
+        .iter()
+        .skip(skip)
+        .map(|s| s.body.clone())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Attack 3: a teacher issued codes for her class, used a guardian's code from her own
+/// Telegram and read both children's fees; the guardian was never told. Now teachers
+/// issue no codes (tested in admin_web), and every new link is announced to the
+/// person's other chats with a "Not me" that undoes it at once.
+async fn a_new_chat_link_is_announced_and_not_me_undoes_it(env: &TestEnv) {
+    use crate::pipeline::{drain, issue_code_with_cli, rig, text_from_parent};
+    use crate::webhooks::send;
+    let r = rig(env, "link").await;
+    crate::support::load_roster_and_fees(&r.school).await;
+    // The parent is on WhatsApp.
+    let code = issue_code_with_cli(env, "link", "+923001110001");
+    for (n, text) in ["salam", code.as_str()].into_iter().enumerate() {
+        let (status, body) = send(
+            env,
+            &text_from_parent("meta", n as u32 + 1, text),
+            &r.channels,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        drain(env, &r).await;
+    }
+    let before = r.fake.sends().len();
+    // Someone else gets a code for the same guardian and uses it from their Telegram.
+    let stolen = issue_code_with_cli(env, "link", "+923001110001");
+    for (n, text) in ["hi", stolen.as_str(), "fees"].into_iter().enumerate() {
+        let (status, body) = send(
+            env,
+            &telegram_text(7_770_001, n as u32 + 1, text),
+            &r.channels,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        drain(env, &r).await;
+    }
+    let after_link = sent_since(&r, before);
+    assert!(
+        after_link.contains("7,500.50"),
+        "the new link works: {after_link}"
+    );
+    // The parent's WhatsApp was told, in their language, with a "Not me" button.
+    let to_parent: Vec<_> = r
+        .fake
+        .sends()
+        .into_iter()
+        .skip(before)
+        .filter(|s| s.body.contains("923001110001"))
+        .collect();
+    let notice = to_parent
+        .iter()
+        .find(|s| s.body.contains("Telegram"))
+        .unwrap_or_else(|| panic!("no notice reached the parent's WhatsApp: {after_link}"));
+    assert!(notice.body.contains("میں نہیں"), "{}", notice.body);
+    // The parent answers "not me": the Telegram link is gone at once.
+    let (status, _) = send(env, &text_from_parent("meta", 3, "میں نہیں"), &r.channels).await;
+    assert_eq!(status, StatusCode::OK);
+    drain(env, &r).await;
+    let mark = r.fake.sends().len();
+    let (status, _) = send(env, &telegram_text(7_770_001, 4, "fees"), &r.channels).await;
+    assert_eq!(status, StatusCode::OK);
+    drain(env, &r).await;
+    let after = sent_since(&r, mark);
+    assert!(
+        !after.contains("7,500.50"),
+        "the unlinked chat still reads fees: {after}"
+    );
+    let log = r.school.store.recent_activity(100).await.unwrap();
+    assert!(
+        log.iter().any(|e| e.action == "identity.not_me"),
+        "the office is alerted"
+    );
+    // The parent's own chat still works.
+    let mark = r.fake.sends().len();
+    let (status, _) = send(env, &text_from_parent("meta", 5, "fees"), &r.channels).await;
+    assert_eq!(status, StatusCode::OK);
+    drain(env, &r).await;
+    assert!(sent_since(&r, mark).contains("7,500.50"));
+}
+crate::on_both_backends!(a_new_chat_link_is_announced_and_not_me_undoes_it);

@@ -11,14 +11,14 @@ use raabta::worker::{fetch_media, process_inbound, send_due, RateLimits, Sender}
 use serde_json::json;
 use std::time::Duration;
 
-struct Rig {
-    school: School,
-    channels: Channels,
-    fake: FakeProviders,
-    sender: std::sync::Arc<Sender>,
+pub struct Rig {
+    pub school: School,
+    pub channels: Channels,
+    pub fake: FakeProviders,
+    pub sender: std::sync::Arc<Sender>,
 }
 
-async fn rig(env: &TestEnv, slug: &str) -> Rig {
+pub async fn rig(env: &TestEnv, slug: &str) -> Rig {
     let school = env.school(slug).await;
     let fake = FakeProviders::start().await;
     let channels = add_test_channels(env, &school, Some(fake.base.clone())).await;
@@ -33,7 +33,7 @@ async fn rig(env: &TestEnv, slug: &str) -> Rig {
 }
 
 /// Runs the worker and the sender until nothing is left to do (retries included).
-async fn drain(env: &TestEnv, r: &Rig) {
+pub async fn drain(env: &TestEnv, r: &Rig) {
     for _ in 0..50 {
         let fetched = fetch_media(&env.app, &r.sender).await.unwrap();
         let processed = process_inbound(&env.app).await.unwrap() + fetched;
@@ -710,7 +710,7 @@ crate::on_both_backends!(meta_media_is_fetched_by_id_and_checksummed);
 // ---- End to end per channel: a code issued by the CLI, a login, the fee balance from
 // imported fee lines, and a leave request stored as pending with its attachment. ----
 
-fn issue_code_with_cli(env: &TestEnv, slug: &str, phone: &str) -> String {
+pub fn issue_code_with_cli(env: &TestEnv, slug: &str, phone: &str) -> String {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_raabta"));
     cmd.args([
         "codes", "issue", "--tenant", slug, "--phone", phone, "--role", "guardian",
@@ -732,7 +732,7 @@ fn issue_code_with_cli(env: &TestEnv, slug: &str, phone: &str) -> String {
 }
 
 /// A text message from the parent (+923001110001) as each provider would post it.
-fn text_from_parent(provider: &str, n: u32, text: &str) -> Fixture {
+pub fn text_from_parent(provider: &str, n: u32, text: &str) -> Fixture {
     match provider {
         "twilio" => {
             let body: String = form_urlencoded::Serializer::new(String::new())
@@ -827,7 +827,7 @@ fn meta_photo_from_parent() -> Fixture {
 }
 
 /// Everything the fake provider received, decoded to plain text.
-fn received_text(r: &Rig) -> String {
+pub fn received_text(r: &Rig) -> String {
     r.fake
         .sends()
         .iter()
