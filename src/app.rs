@@ -123,7 +123,7 @@ impl App {
         )
         .await?;
         let flows = load_flows(&config.flows_dir, tenancy.backend().control.as_ref()).await?;
-        let registry = Registry::default();
+        let registry = Registry::with_platform_meta(config.meta_app.clone());
         registry.reload(&tenancy).await?;
         let hash_gate = Arc::new(crate::password::HashGate::from_cores());
         Ok(Self {

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    #[error("RAABTA_META_APP_SECRET and RAABTA_META_VERIFY_TOKEN go together, neither empty")]
+    MetaApp,
     #[error("configuration: {0}")]
     Load(String),
     #[error("RAABTA_ENV must be development or production (got {0:?})")]
@@ -59,6 +61,8 @@ struct Raw {
     client_ip_header: Option<String>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
+    meta_app_secret: Option<String>,
+    meta_verify_token: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -93,6 +97,10 @@ pub struct Config {
     pub smtp_url: Option<Secret<String>>,
     /// The sender address of those emails.
     pub mail_from: String,
+    /// The platform's Meta app (`RAABTA_META_APP_SECRET`, `RAABTA_META_VERIFY_TOKEN`):
+    /// it signs every school's WhatsApp Cloud API webhooks, so it is the operator's,
+    /// never typed by a school. Overrides `raabta platform meta-app set`.
+    pub meta_app: Option<crate::routing::PlatformMetaApp>,
 }
 
 impl Config {
@@ -166,6 +174,15 @@ impl Config {
             mail_from: raw
                 .mail_from
                 .unwrap_or_else(|| "Raabta <no-reply@raabta.invalid>".into()),
+            meta_app: match (raw.meta_app_secret, raw.meta_verify_token) {
+                (None, None) => None,
+                (Some(secret), Some(token))
+                    if !secret.trim().is_empty() && !token.trim().is_empty() =>
+                {
+                    Some(crate::routing::PlatformMetaApp::new(secret, token))
+                }
+                _ => return Err(ConfigError::MetaApp),
+            },
         })
     }
 

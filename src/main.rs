@@ -56,6 +56,9 @@ enum Command {
     /// WhatsApp (Twilio, Meta) and Telegram channel accounts.
     #[command(subcommand)]
     Channel(ChannelCmd),
+    /// The platform's own accounts (the Meta app that serves every school).
+    #[command(subcommand)]
+    Platform(PlatformCmd),
     /// Conversation flows.
     #[command(subcommand)]
     Flows(flows_cli::FlowsCmd),
@@ -119,8 +122,38 @@ enum ChannelCmd {
     /// Register a channel account for a school (credentials are stored encrypted).
     #[command(subcommand)]
     Add(ChannelAdd),
-    /// List channel accounts and their webhook URLs (never their secrets).
+    /// List channel accounts, their status and webhook URLs (never their secrets).
     List,
+    /// Approve a channel a school administrator added in the web admin (a Twilio
+    /// number or Meta phone-number id is pending until then).
+    Approve {
+        /// The channel's id (from `channel list`).
+        id: uuid::Uuid,
+    },
+}
+
+#[derive(Subcommand)]
+enum PlatformCmd {
+    /// The platform's Meta app, whose secret signs every school's WhatsApp Cloud API
+    /// webhooks. `RAABTA_META_APP_SECRET` and `RAABTA_META_VERIFY_TOKEN`, when set,
+    /// win over the stored one.
+    #[command(subcommand)]
+    MetaApp(MetaAppCmd),
+}
+
+#[derive(Subcommand)]
+enum MetaAppCmd {
+    /// Store the platform's Meta app secret and verify token (sealed with the master key).
+    Set {
+        #[arg(long, env = "RAABTA_PLATFORM_META_APP_SECRET", hide_env_values = true)]
+        app_secret: String,
+        #[arg(
+            long,
+            env = "RAABTA_PLATFORM_META_VERIFY_TOKEN",
+            hide_env_values = true
+        )]
+        verify_token: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -147,10 +180,12 @@ enum ChannelAdd {
         phone_number_id: String,
         #[arg(long, env = "RAABTA_META_ACCESS_TOKEN", hide_env_values = true)]
         access_token: String,
-        #[arg(long, env = "RAABTA_META_APP_SECRET", hide_env_values = true)]
-        app_secret: String,
-        #[arg(long, env = "RAABTA_META_VERIFY_TOKEN", hide_env_values = true)]
-        verify_token: String,
+        /// Only for a school with its own Meta app (with --verify-token); without them
+        /// the platform's Meta app signs this number's webhooks.
+        #[arg(long, requires = "verify_token")]
+        app_secret: Option<String>,
+        #[arg(long, requires = "app_secret")]
+        verify_token: Option<String>,
         #[arg(long)]
         api_base: Option<String>,
     },
@@ -289,6 +324,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Codes(cmd) => codes_cmd(config, cmd).await,
         Command::Keys(cmd) => keys_cmd(config, cmd).await,
         Command::Channel(cmd) => channel_cmd(config, cmd).await,
+        Command::Platform(cmd) => platform_cmd(config, cmd).await,
         Command::Flows(cmd) => flows_cli::flows(config, cmd).await,
         Command::Chat { tenant, from } => flows_cli::chat(config, tenant, from).await,
         Command::Consent(cmd) => flows_cli::consent(config, cmd).await,
@@ -650,8 +686,8 @@ async fn channel_cmd(config: Config, cmd: ChannelCmd) -> anyhow::Result<()> {
                     Credentials::Meta {
                         phone_number_id,
                         access_token,
-                        app_secret,
-                        verify_token,
+                        app_secret: app_secret.unwrap_or_default(),
+                        verify_token: verify_token.unwrap_or_default(),
                     },
                     api_base,
                 ),
@@ -701,15 +737,84 @@ async fn channel_cmd(config: Config, cmd: ChannelCmd) -> anyhow::Result<()> {
             }
             for r in rows {
                 println!(
-                    "{}\t{}\t{}\t{}{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}\t{}{}\t{}",
                     tenants.get(&r.tenant_id).map(String::as_str).unwrap_or("?"),
                     r.provider,
                     r.id,
+                    r.status.as_str(),
+                    if r.provider == raabta::domain::message::Provider::Telegram {
+                        "-"
+                    } else {
+                        r.route_key.as_str()
+                    },
                     app.config.public_url,
                     raabta::routing::webhook_path(r.provider, &r.route_key),
                     r.api_base
                 );
             }
+        }
+        ChannelCmd::Approve { id } => {
+            let control = &app.tenancy.backend().control;
+            let Some(row) = control.channels().await?.into_iter().find(|r| r.id == id) else {
+                anyhow::bail!("no channel {id}: see `raabta channel list`");
+            };
+            if !control.approve_channel(id).await? {
+                anyhow::bail!(
+                    "channel {id} is not pending (it is {})",
+                    row.status.as_str()
+                );
+            }
+            let school = app
+                .tenancy
+                .list()
+                .await?
+                .into_iter()
+                .find(|t| t.id == row.tenant_id)
+                .map(|t| t.slug.to_string())
+                .unwrap_or_default();
+            let mut entry = raabta::domain::activity::ActivityEntry::now(
+                "operator",
+                "channel.approve",
+                Some(format!("channel:{id}")),
+                "cli",
+                serde_json::json!({ "provider": row.provider.as_str() }),
+            );
+            entry.at = chrono::Utc::now();
+            app.tenancy
+                .school(&school)
+                .await?
+                .store
+                .log_activity(&entry)
+                .await?;
+            println!(
+                "approved {} channel {id} ({}) for {school}; running servers pick it up within {}s",
+                row.provider,
+                row.route_key,
+                raabta::app::REGISTRY_REFRESH.as_secs()
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn platform_cmd(config: Config, cmd: PlatformCmd) -> anyhow::Result<()> {
+    let app = App::build(config).await?;
+    match cmd {
+        PlatformCmd::MetaApp(MetaAppCmd::Set {
+            app_secret,
+            verify_token,
+        }) => {
+            let meta = raabta::routing::PlatformMetaApp::new(app_secret, verify_token);
+            raabta::routing::set_platform_meta_app(&app.tenancy, &meta).await?;
+            println!(
+                "the platform's Meta app is stored; running servers use it within {}s{}",
+                raabta::app::REGISTRY_REFRESH.as_secs(),
+                if app.config.meta_app.is_some() {
+                    " (but RAABTA_META_APP_SECRET is set here and wins)"
+                } else {
+                    ""
+                }
+            );
         }
     }
     Ok(())

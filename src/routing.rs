@@ -7,7 +7,7 @@ use crate::channel::{default_api_base, twilio_route, ChannelError, Credentials};
 use crate::domain::message::Provider;
 use crate::domain::school::{Tenant, TenantStatus};
 use crate::store::tenancy::Tenancy;
-use crate::store::{ChannelRow, StoreError};
+use crate::store::{ChannelRow, ChannelStatus, StoreError};
 use chrono::Utc;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -26,8 +26,97 @@ pub struct Account {
     pub credentials: Credentials,
 }
 
+/// The platform's Meta app: one app serves every school's WhatsApp Cloud API numbers,
+/// so its secret (which signs their webhooks) and verify token are the operator's.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+pub struct PlatformMetaApp {
+    app_secret: String,
+    verify_token: String,
+}
+
+impl std::fmt::Debug for PlatformMetaApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PlatformMetaApp(<redacted>)")
+    }
+}
+
+impl Drop for PlatformMetaApp {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.app_secret.zeroize();
+        self.verify_token.zeroize();
+    }
+}
+
+impl PlatformMetaApp {
+    pub fn new(app_secret: String, verify_token: String) -> Self {
+        Self {
+            app_secret: app_secret.trim().to_string(),
+            verify_token: verify_token.trim().to_string(),
+        }
+    }
+    pub fn app_secret(&self) -> &str {
+        &self.app_secret
+    }
+    pub fn verify_token(&self) -> &str {
+        &self.verify_token
+    }
+}
+
+/// The control setting that keeps the platform's Meta app (sealed with the master key).
+pub const PLATFORM_META_SETTING: &str = "platform_meta_app";
+
+/// Stores the platform's Meta app (`raabta platform meta-app set`), sealed with the
+/// master key; running servers use it from their next registry refresh.
+pub async fn set_platform_meta_app(
+    tenancy: &Tenancy,
+    app: &PlatformMetaApp,
+) -> Result<(), StoreError> {
+    if app.app_secret.is_empty() || app.verify_token.is_empty() {
+        return Err(StoreError::Corrupt(
+            "the app secret and verify token must not be empty".into(),
+        ));
+    }
+    let json = zeroize::Zeroizing::new(
+        serde_json::to_vec(app).map_err(|_| StoreError::Corrupt("does not serialise".into()))?,
+    );
+    let sealed = tenancy
+        .master()
+        .seal_blob(PLATFORM_META_SETTING, &json)
+        .map_err(StoreError::from)?;
+    tenancy
+        .backend()
+        .control
+        .put_setting(PLATFORM_META_SETTING, &sealed)
+        .await
+}
+
+async fn stored_platform_meta_app(
+    tenancy: &Tenancy,
+) -> Result<Option<PlatformMetaApp>, StoreError> {
+    let Some(sealed) = tenancy
+        .backend()
+        .control
+        .setting(PLATFORM_META_SETTING)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let plain = zeroize::Zeroizing::new(
+        tenancy
+            .master()
+            .open_blob(PLATFORM_META_SETTING, &sealed)
+            .map_err(StoreError::from)?,
+    );
+    serde_json::from_slice(&plain)
+        .map(Some)
+        .map_err(|_| StoreError::Corrupt("the platform Meta app setting does not parse".into()))
+}
+
 #[derive(Debug, Default)]
 pub struct Routes {
+    /// The platform's Meta app, when configured.
+    platform_meta: Option<PlatformMetaApp>,
     twilio: HashMap<String, Arc<Account>>,
     meta: HashMap<String, Arc<Account>>,
     telegram: HashMap<String, Arc<Account>>,
@@ -48,6 +137,49 @@ impl Routes {
     }
     pub fn meta_accounts(&self) -> impl Iterator<Item = &Arc<Account>> {
         self.meta.values()
+    }
+    pub fn platform_meta(&self) -> Option<&PlatformMetaApp> {
+        self.platform_meta.as_ref()
+    }
+    /// The secret that signs this Meta account's webhooks: its own app's (a school the
+    /// operator registered with its own Meta app), else the platform app's.
+    pub fn meta_secret<'a>(&'a self, account: &'a Account) -> Option<&'a str> {
+        match &account.credentials {
+            Credentials::Meta { app_secret, .. } if !app_secret.is_empty() => {
+                Some(app_secret.as_str())
+            }
+            Credentials::Meta { .. } => self.platform_meta.as_ref().map(|p| p.app_secret()),
+            _ => None,
+        }
+    }
+    /// Every distinct secret that may sign a Meta webhook, each once.
+    pub fn meta_secrets(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .meta
+            .values()
+            .filter_map(|a| self.meta_secret(a))
+            .chain(self.platform_meta.as_ref().map(|p| p.app_secret()))
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+    /// Every distinct Meta verify token (the platform's and own apps').
+    pub fn meta_verify_tokens(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .meta
+            .values()
+            .filter_map(|a| match &a.credentials {
+                Credentials::Meta { verify_token, .. } if !verify_token.is_empty() => {
+                    Some(verify_token.as_str())
+                }
+                _ => None,
+            })
+            .chain(self.platform_meta.as_ref().map(|p| p.verify_token()))
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
     }
     pub fn by_id(&self, id: Uuid) -> Option<Arc<Account>> {
         self.by_id.get(&id).cloned()
@@ -74,6 +206,8 @@ impl Routes {
 #[derive(Default)]
 pub struct Registry {
     routes: RwLock<Arc<Routes>>,
+    /// The platform's Meta app from the environment (wins over the stored one).
+    configured_meta: Option<PlatformMetaApp>,
     /// When the last on-demand reload ran (ms since the epoch).
     last_on_demand: std::sync::atomic::AtomicI64,
 }
@@ -84,6 +218,14 @@ pub struct Registry {
 pub const ON_DEMAND_RELOAD_MS: i64 = 1_000;
 
 impl Registry {
+    /// A registry whose platform Meta app comes from the configuration.
+    pub fn with_platform_meta(configured: Option<PlatformMetaApp>) -> Self {
+        Self {
+            configured_meta: configured,
+            ..Self::default()
+        }
+    }
+
     pub fn current(&self) -> Arc<Routes> {
         self.routes.read().map(|r| r.clone()).unwrap_or_default()
     }
@@ -129,7 +271,14 @@ impl Registry {
     /// Reloads every channel from the control store. A channel whose credentials do
     /// not decrypt or validate is left out (fail closed) with an error in the log.
     pub async fn reload(&self, tenancy: &Tenancy) -> Result<usize, StoreError> {
-        let routes = load(tenancy).await?;
+        let mut routes = load(tenancy).await?;
+        routes.platform_meta = match &self.configured_meta {
+            Some(m) => Some(m.clone()),
+            None => stored_platform_meta_app(tenancy).await.unwrap_or_else(|e| {
+                tracing::error!(error = %e, "the stored platform Meta app is unreadable: Meta webhooks of schools without their own app are refused");
+                None
+            }),
+        };
         let n = routes.len();
         if let Ok(mut w) = self.routes.write() {
             *w = Arc::new(routes);
@@ -147,6 +296,10 @@ async fn load(tenancy: &Tenancy) -> Result<Routes, StoreError> {
         .collect();
     let mut routes = Routes::default();
     for row in tenancy.backend().control.channels().await? {
+        // A channel waiting for the operator's approval takes no traffic.
+        if row.status != ChannelStatus::Active {
+            continue;
+        }
         let Some(tenant) = tenants
             .get(&row.tenant_id)
             .filter(|t| t.status == TenantStatus::Active)
@@ -197,6 +350,17 @@ pub enum AddChannelError {
     RouteChanged,
     #[error("the channel was changed meanwhile; reload and try again")]
     Changed,
+    #[error("WhatsApp Cloud API numbers use the platform's Meta app: leave the app secret and verify token out (a school with its own Meta app is registered by the operator)")]
+    OwnMetaApp,
+}
+
+/// Who registers a channel: the operator (active at once; a pending claim of the same
+/// route by any school is replaced) or a school's administrator in the web admin
+/// (Twilio and Meta wait for the operator's approval; the platform's Meta app only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registrant {
+    Operator,
+    SchoolAdmin,
 }
 
 async fn decrypt(tenancy: &Tenancy, row: &ChannelRow) -> Result<Credentials, AddChannelError> {
@@ -229,13 +393,21 @@ pub fn webhook_path(provider: Provider, route: &str) -> String {
 /// the same provider and keep the channel's route (Meta's phone number id, Twilio's
 /// sender; a new number is a new channel), and replace the old ones only if nobody
 /// changed them meanwhile. The channel must belong to the school `slug`.
+///
+/// A school administrator cannot set or change a Meta number's app (secret and verify
+/// token): the platform's stays the platform's, and a school's own app (registered by
+/// the operator) is kept as it was.
 pub async fn rotate_channel(
     tenancy: &Tenancy,
     slug: &str,
     channel: Uuid,
-    credentials: Credentials,
+    mut credentials: Credentials,
+    by: Registrant,
 ) -> Result<ChannelRow, AddChannelError> {
     credentials.validate()?;
+    if by == Registrant::SchoolAdmin && credentials.has_own_meta_app() {
+        return Err(AddChannelError::OwnMetaApp);
+    }
     let school = tenancy.school(slug).await?;
     let row = tenancy
         .backend()
@@ -260,6 +432,24 @@ pub async fn rotate_channel(
     if !same_route {
         return Err(AddChannelError::RouteChanged);
     }
+    if by == Registrant::SchoolAdmin {
+        if let (
+            Credentials::Meta {
+                app_secret,
+                verify_token,
+                ..
+            },
+            Credentials::Meta {
+                app_secret: old_secret,
+                verify_token: old_token,
+                ..
+            },
+        ) = (&mut credentials, &decrypt(tenancy, &row).await?)
+        {
+            app_secret.clone_from(old_secret);
+            verify_token.clone_from(old_token);
+        }
+    }
     let json = zeroize::Zeroizing::new(
         serde_json::to_vec(&credentials)
             .map_err(|_| StoreError::Corrupt("credentials do not serialise".into()))?,
@@ -283,15 +473,30 @@ pub async fn rotate_channel(
     })
 }
 
-/// Registers a channel for a school: validates the secrets (fail closed), derives the
-/// route, encrypts the credentials with the school's data key and stores them.
+/// The operator registers a channel for a school: see [`register_channel`].
 pub async fn add_channel(
     tenancy: &Tenancy,
     slug: &str,
     credentials: Credentials,
     api_base: Option<String>,
 ) -> Result<ChannelRow, AddChannelError> {
+    register_channel(tenancy, slug, credentials, api_base, Registrant::Operator).await
+}
+
+/// Registers a channel for a school: validates the secrets (fail closed), derives the
+/// route, encrypts the credentials with the school's data key and stores them, active
+/// or pending by who registers it ([`Registrant`]).
+pub async fn register_channel(
+    tenancy: &Tenancy,
+    slug: &str,
+    credentials: Credentials,
+    api_base: Option<String>,
+    by: Registrant,
+) -> Result<ChannelRow, AddChannelError> {
     credentials.validate()?;
+    if by == Registrant::SchoolAdmin && credentials.has_own_meta_app() {
+        return Err(AddChannelError::OwnMetaApp);
+    }
     let school = tenancy.school(slug).await?;
     let provider = credentials.provider();
     let api_base = api_base
@@ -328,7 +533,15 @@ pub async fn add_channel(
         api_base,
         credentials_enc,
         created_at: Utc::now(),
+        status: match (by, provider) {
+            (Registrant::SchoolAdmin, Provider::Twilio | Provider::Meta) => ChannelStatus::Pending,
+            _ => ChannelStatus::Active,
+        },
     };
-    tenancy.backend().control.insert_channel(&row).await?;
+    tenancy
+        .backend()
+        .control
+        .insert_channel(&row, by == Registrant::Operator)
+        .await?;
     Ok(row)
 }

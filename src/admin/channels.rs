@@ -60,7 +60,9 @@ async fn view(
                 route => r.route_key.clone(),
                 webhook => format!("{}{}", app.config.public_url, crate::routing::webhook_path(r.provider, &r.route_key)),
                 api_base => r.api_base.clone(), added => r.created_at.format("%Y-%m-%d").to_string(),
-                whatsapp => matches!(r.provider, Provider::Twilio | Provider::Meta),
+                whatsapp => matches!(r.provider, Provider::Twilio | Provider::Meta)
+                    && r.status == crate::store::ChannelStatus::Active,
+                pending => r.status == crate::store::ChannelStatus::Pending,
             }
         })
         .collect();
@@ -160,20 +162,30 @@ pub async fn add(
         .await;
     };
     let provider = creds.provider();
-    match crate::routing::add_channel(&app.tenancy, school.tenant.slug.as_str(), creds, None).await
+    match crate::routing::register_channel(
+        &app.tenancy,
+        school.tenant.slug.as_str(),
+        creds,
+        None,
+        crate::routing::Registrant::SchoolAdmin,
+    )
+    .await
     {
         Ok(row) => {
             let entry = staff_activity(
                 &s,
                 "channel.add",
                 Some(format!("channel:{}", row.id)),
-                json!({ "provider": provider.as_str() }),
+                json!({ "provider": provider.as_str(), "status": row.status.as_str() }),
                 app.clock.now(),
             );
             if let Err(e) = school.store.log_activity(&entry).await {
                 return server_error(e);
             }
             reload(&app).await;
+            if row.status == crate::store::ChannelStatus::Pending {
+                tracing::info!(school = %school.tenant.slug, channel = %row.id, provider = %provider, "channel waiting for the operator's approval");
+            }
             redirect("/admin/channels")
         }
         Err(e) => match problem(e) {
@@ -224,7 +236,14 @@ pub async fn rotate(
         )
         .await;
     };
-    match crate::routing::rotate_channel(&app.tenancy, school.tenant.slug.as_str(), id, creds).await
+    match crate::routing::rotate_channel(
+        &app.tenancy,
+        school.tenant.slug.as_str(),
+        id,
+        creds,
+        crate::routing::Registrant::SchoolAdmin,
+    )
+    .await
     {
         Ok(row) => {
             let entry = staff_activity(

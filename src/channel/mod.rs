@@ -39,7 +39,11 @@ pub enum Credentials {
     Meta {
         phone_number_id: String,
         access_token: String,
+        /// Empty: the platform's Meta app signs this number's webhooks (the normal
+        /// case); set only for a school the operator registered with its own app.
+        #[serde(default)]
         app_secret: String,
+        #[serde(default)]
         verify_token: String,
     },
     Telegram {
@@ -89,6 +93,11 @@ pub enum ChannelError {
 }
 
 impl Credentials {
+    /// A Meta number with its own app (secret and verify token), not the platform's.
+    pub fn has_own_meta_app(&self) -> bool {
+        matches!(self, Credentials::Meta { app_secret, .. } if !app_secret.trim().is_empty())
+    }
+
     pub fn provider(&self) -> Provider {
         match self {
             Credentials::Twilio { .. } => Provider::Twilio,
@@ -129,8 +138,13 @@ impl Credentials {
             } => {
                 need(phone_number_id, "phone number id")?;
                 need(access_token, "access token")?;
-                need(app_secret, "app secret")?;
-                need(verify_token, "verify token")
+                // Both empty: the platform's app. Both set: the school's own app (the
+                // operator's registration). One without the other is a mistake.
+                if app_secret.trim().is_empty() != verify_token.trim().is_empty() {
+                    need(app_secret, "app secret")?;
+                    need(verify_token, "verify token")?;
+                }
+                Ok(())
             }
             Credentials::Telegram {
                 bot_token,

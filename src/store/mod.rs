@@ -169,7 +169,13 @@ pub trait ControlStore: Send + Sync {
     async fn delete_tenant_key(&self, id: TenantId, purpose: KeyPurpose, key_id: u32)
         -> Result<()>;
     /// Fails with [`StoreError::Conflict`] if the provider route is taken.
-    async fn insert_channel(&self, channel: &ChannelRow) -> Result<()>;
+    /// Stores a channel account. `replace_pending`: the operator's registration, which
+    /// removes pending claims of the same route by any school first.
+    async fn insert_channel(&self, channel: &ChannelRow, replace_pending: bool) -> Result<()>;
+    /// The operator approves a pending channel; false if it is not pending.
+    async fn approve_channel(&self, id: Uuid) -> Result<bool>;
+    /// Sets a control setting, replacing its value.
+    async fn put_setting(&self, name: &str, value: &[u8]) -> Result<()>;
     async fn channels(&self) -> Result<Vec<ChannelRow>>;
     /// Compare-and-set of the encrypted credentials (key rotation).
     async fn replace_channel_credentials(&self, id: Uuid, old: &[u8], new: &[u8]) -> Result<bool>;
@@ -191,6 +197,31 @@ pub struct ChannelRow {
     pub api_base: String,
     pub credentials_enc: Vec<u8>,
     pub created_at: DateTime<Utc>,
+    pub status: ChannelStatus,
+}
+
+/// Whether a channel accepts traffic: a school administrator's Twilio number or Meta
+/// phone-number id waits for the operator's approval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelStatus {
+    Active,
+    Pending,
+}
+
+impl ChannelStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelStatus::Active => "active",
+            ChannelStatus::Pending => "pending",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(ChannelStatus::Active),
+            "pending" => Some(ChannelStatus::Pending),
+            _ => None,
+        }
+    }
 }
 
 /// School partitions: a PostgreSQL schema and role, or a SQLite file.

@@ -306,10 +306,24 @@ macro_rules! control_store_impl {
                 Ok(())
             }
 
-            async fn insert_channel(&self, c: &$crate::store::ChannelRow) -> $crate::store::Result<()> {
+            async fn insert_channel(
+                &self,
+                c: &$crate::store::ChannelRow,
+                replace_pending: bool,
+            ) -> $crate::store::Result<()> {
+                let mut tx = self.control.begin().await?;
+                if replace_pending {
+                    sqlx::query(
+                        "DELETE FROM channel_accounts WHERE provider = $1 AND route_key = $2 AND status = 'pending'",
+                    )
+                    .bind(c.provider.as_str())
+                    .bind(&c.route_key)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 let res = sqlx::query(
                     "INSERT INTO channel_accounts (id, tenant_id, provider, route_key, api_base, credentials_enc, \
-                     created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                     created_at, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
                 .bind(c.id)
                 .bind(c.tenant_id.0)
@@ -318,10 +332,14 @@ macro_rules! control_store_impl {
                 .bind(&c.api_base)
                 .bind(&c.credentials_enc)
                 .bind(c.created_at)
-                .execute(&self.control)
+                .bind(c.status.as_str())
+                .execute(&mut *tx)
                 .await;
                 match res {
-                    Ok(_) => Ok(()),
+                    Ok(_) => {
+                        tx.commit().await?;
+                        Ok(())
+                    }
                     Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err($crate::store::StoreError::Conflict(
                         format!("a {} channel with that number or route already exists", c.provider),
                     )),
@@ -330,15 +348,16 @@ macro_rules! control_store_impl {
             }
 
             async fn channels(&self) -> $crate::store::Result<Vec<$crate::store::ChannelRow>> {
-                let rows: Vec<(uuid::Uuid, uuid::Uuid, String, String, String, Vec<u8>, chrono::DateTime<chrono::Utc>)> =
+                #[allow(clippy::type_complexity)]
+                let rows: Vec<(uuid::Uuid, uuid::Uuid, String, String, String, Vec<u8>, chrono::DateTime<chrono::Utc>, String)> =
                     sqlx::query_as(
-                        "SELECT id, tenant_id, provider, route_key, api_base, credentials_enc, created_at \
+                        "SELECT id, tenant_id, provider, route_key, api_base, credentials_enc, created_at, status \
                          FROM channel_accounts ORDER BY created_at, id",
                     )
                     .fetch_all(&self.control)
                     .await?;
                 rows.into_iter()
-                    .map(|(id, tenant, provider, route_key, api_base, credentials_enc, created_at)| {
+                    .map(|(id, tenant, provider, route_key, api_base, credentials_enc, created_at, status)| {
                         Ok($crate::store::ChannelRow {
                             id,
                             tenant_id: $crate::domain::TenantId(tenant),
@@ -347,9 +366,39 @@ macro_rules! control_store_impl {
                             api_base,
                             credentials_enc,
                             created_at,
+                            status: $crate::store::ChannelStatus::parse(&status)
+                                .ok_or_else(|| $crate::store::sql::corrupt("channel status"))?,
                         })
                     })
                     .collect()
+            }
+
+            async fn approve_channel(&self, id: uuid::Uuid) -> $crate::store::Result<bool> {
+                let res = sqlx::query(
+                    "UPDATE channel_accounts SET status = 'active' WHERE id = $1 AND status = 'pending'",
+                )
+                .bind(id)
+                .execute(&self.control)
+                .await;
+                match res {
+                    Ok(done) => Ok(done.rows_affected() == 1),
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err($crate::store::StoreError::Conflict(
+                        "another channel has that number or route".into(),
+                    )),
+                    Err(e) => Err(e.into()),
+                }
+            }
+
+            async fn put_setting(&self, name: &str, value: &[u8]) -> $crate::store::Result<()> {
+                sqlx::query(
+                    "INSERT INTO settings (name, value) VALUES ($1, $2) \
+                     ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                )
+                .bind(name)
+                .bind(value)
+                .execute(&self.control)
+                .await?;
+                Ok(())
             }
 
             async fn replace_channel_credentials(

@@ -437,3 +437,263 @@ async fn a_new_chat_link_is_announced_and_not_me_undoes_it(env: &TestEnv) {
     assert!(sent_since(&r, mark).contains("7,500.50"));
 }
 crate::on_both_backends!(a_new_chat_link_is_announced_and_not_me_undoes_it);
+
+/// Runs the operator's CLI against the test's database.
+fn operator(env: &TestEnv, args: &[&str]) -> (bool, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_raabta"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RAABTA_DATA_DIR", env.dir.path())
+        .env("RAABTA_KEY_CACHE_SECONDS", "0");
+    if let Some(pg) = &env.pg {
+        cmd.env("RAABTA_DATABASE_URL", pg.app_url());
+    }
+    let out = cmd.output().expect("run raabta");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// A Meta webhook with a text from `from` to `phone_number_id`, signed with `secret`.
+fn meta_text(phone_number_id: &str, from: &str, n: u32, secret: &str) -> crate::webhooks::Fixture {
+    let body = serde_json::json!({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
+        "messaging_product":"whatsapp","metadata":{"display_phone_number":"1","phone_number_id":phone_number_id},
+        "messages":[{"from":from,"id":format!("wamid.SQUAT{phone_number_id}{n}"),"timestamp":"1763971200","type":"text","text":{"body":"fees"}}]}}]}]})
+    .to_string()
+    .into_bytes();
+    crate::webhooks::Fixture {
+        method: "POST".into(),
+        path: "/webhooks/meta".into(),
+        headers: vec![
+            ("Content-Type".into(), "application/json".into()),
+            (
+                "X-Hub-Signature-256".into(),
+                raabta::channel::meta::signature(secret, &body),
+            ),
+        ],
+        body,
+    }
+}
+
+const PLATFORM_SECRET: &str = "platform-meta-app-secret";
+
+/// Attack 4: any school's administrator could register any Meta phone-number id (first
+/// come, first served) and, with one Meta app for every school, anyone who typed the
+/// app secret could sign webhooks for every other school's numbers. Now the app secret
+/// is the platform's (set by the operator), a number added in the admin is pending until
+/// the operator approves it, and a school's own app speaks only for its own numbers.
+async fn channels_are_not_claimed_first_come(env: &TestEnv) {
+    use crate::webhooks::{send, Channels};
+    let squatter = env.school("squatter").await;
+    let rightful = env.school("rightful").await;
+    add_staff(
+        &squatter,
+        "head@squat.test",
+        StaffRole::Admin,
+        "head password 1",
+    )
+    .await;
+    let (ok, out) = operator(
+        env,
+        &[
+            "platform",
+            "meta-app",
+            "set",
+            "--app-secret",
+            PLATFORM_SECRET,
+            "--verify-token",
+            "platform-verify",
+        ],
+    );
+    assert!(ok, "{out}");
+    env.app.registry.reload(&env.app.tenancy).await.unwrap();
+    let no_tg = Channels {
+        telegram_route: String::new(),
+    };
+
+    // The squatter's administrator adds the rightful school's phone-number id.
+    let admin =
+        crate::admin_web::admin_cookie(env, &squatter, "head@squat.test", "head password 1").await;
+    let page = crate::admin_web::call(env, "GET", "/admin/channels", &admin, &[]).await;
+    assert!(!page.body.contains(PLATFORM_SECRET));
+    assert!(
+        !page.body.contains("name=\"app_secret\""),
+        "no app secret to type"
+    );
+    let csrf = page.csrf();
+    let typed_secret = crate::admin_web::call(
+        env,
+        "POST",
+        "/admin/channels",
+        &admin,
+        &[
+            ("csrf", &csrf),
+            ("provider", "meta"),
+            ("phone_number_id", "777000111"),
+            ("access_token", "squatter-token"),
+            ("app_secret", "squatter-own-secret"),
+            ("verify_token", "squatter-verify"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        typed_secret.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a school cannot bring an app secret"
+    );
+    let added = crate::admin_web::call(
+        env,
+        "POST",
+        "/admin/channels",
+        &admin,
+        &[
+            ("csrf", &csrf),
+            ("provider", "meta"),
+            ("phone_number_id", "777000111"),
+            ("access_token", "squatter-token"),
+        ],
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    let page = crate::admin_web::call(env, "GET", "/admin/channels", &admin, &[]).await;
+    assert!(
+        page.body.contains("waiting for the operator"),
+        "{}",
+        page.body
+    );
+    let (_, list) = operator(env, &["channel", "list"]);
+    assert!(list.contains("pending"), "{list}");
+
+    // A parent's correctly signed message for that number is not stored anywhere.
+    let (status, _) = send(
+        env,
+        &meta_text("777000111", "923001110001", 1, PLATFORM_SECRET),
+        &no_tg,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(squatter.store.inbound_count().await.unwrap(), 0);
+
+    // The operator registers the number for the right school: the pending claim goes.
+    let (ok, out) = operator(
+        env,
+        &[
+            "channel",
+            "add",
+            "meta",
+            "--tenant",
+            "rightful",
+            "--phone-number-id",
+            "777000111",
+            "--access-token",
+            "rightful-token",
+        ],
+    );
+    assert!(ok, "{out}");
+    env.app.registry.reload(&env.app.tenancy).await.unwrap();
+    let (status, body) = send(
+        env,
+        &meta_text("777000111", "923001110001", 2, PLATFORM_SECRET),
+        &no_tg,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(rightful.store.inbound_count().await.unwrap(), 1);
+    assert_eq!(squatter.store.inbound_count().await.unwrap(), 0);
+
+    // A school the operator registered with its own Meta app: its secret signs only its
+    // own numbers, never another school's.
+    let (ok, out) = operator(
+        env,
+        &[
+            "channel",
+            "add",
+            "meta",
+            "--tenant",
+            "squatter",
+            "--phone-number-id",
+            "888000222",
+            "--access-token",
+            "own-token",
+            "--app-secret",
+            "squatter-own-secret",
+            "--verify-token",
+            "own-verify",
+        ],
+    );
+    assert!(ok, "{out}");
+    env.app.registry.reload(&env.app.tenancy).await.unwrap();
+    let (status, _) = send(
+        env,
+        &meta_text("777000111", "923001110001", 3, "squatter-own-secret"),
+        &no_tg,
+    )
+    .await;
+    assert_ne!(
+        status,
+        StatusCode::OK,
+        "another app's secret cannot speak for this number"
+    );
+    assert_eq!(rightful.store.inbound_count().await.unwrap(), 1);
+    let (status, _) = send(
+        env,
+        &meta_text("888000222", "923001110002", 4, "squatter-own-secret"),
+        &no_tg,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(squatter.store.inbound_count().await.unwrap(), 1);
+
+    // A Twilio number from the admin waits too, until the operator approves it.
+    let added = crate::admin_web::call(
+        env,
+        "POST",
+        "/admin/channels",
+        &admin,
+        &[
+            ("csrf", &csrf),
+            ("provider", "twilio"),
+            ("account_sid", "ACsquat"),
+            ("auth_token", "squat-token"),
+            ("from", "whatsapp:+923009998877"),
+        ],
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    let pending = env
+        .app
+        .tenancy
+        .backend()
+        .control
+        .channels()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.route_key == "923009998877")
+        .unwrap();
+    assert_eq!(pending.status, raabta::store::ChannelStatus::Pending);
+    assert!(env
+        .app
+        .registry
+        .current()
+        .twilio("whatsapp:+923009998877")
+        .is_none());
+    let (ok, out) = operator(env, &["channel", "approve", &pending.id.to_string()]);
+    assert!(ok, "{out}");
+    env.app.registry.reload(&env.app.tenancy).await.unwrap();
+    assert!(env
+        .app
+        .registry
+        .current()
+        .twilio("whatsapp:+923009998877")
+        .is_some());
+    let (ok, _) = operator(env, &["channel", "approve", &pending.id.to_string()]);
+    assert!(!ok, "approving twice says so");
+}
+crate::on_both_backends!(channels_are_not_claimed_first_come);

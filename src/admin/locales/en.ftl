@@ -265,3 +265,6 @@ codes-requested = The office has been asked to print code slips for { $class }.
 codes-teachers-refused = Access codes are handed out by the office: ask them to print slips for your class.
 dash-security = { $n } chat link(s) reported as "not me" in the last 14 days
 dash-slip-requests = Code slips requested by teachers: { $classes }
+chan-pending = waiting for the operator's approval
+chan-approval = A WhatsApp number (Twilio or Meta) you add here takes messages once the Raabta operator has approved it; Telegram bots work at once.
+chan-meta-platform = Webhooks of WhatsApp Cloud API numbers are signed by the platform's Meta app: there is no app secret to type here.
