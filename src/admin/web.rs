@@ -32,6 +32,20 @@ fn templates() -> &'static Environment<'static> {
     ENV.get_or_init(|| {
         let mut env = Environment::new();
         super::i18n::register(&mut env);
+        // Every shown value loses bidi overrides (see domain::bidi), then is escaped.
+        env.set_formatter(|out, state, value| {
+            if let Some(std::borrow::Cow::Owned(clean)) =
+                value.as_str().map(crate::domain::bidi::neutralise)
+            {
+                let clean = if value.is_safe() {
+                    minijinja::Value::from_safe_string(clean)
+                } else {
+                    minijinja::Value::from(clean)
+                };
+                return minijinja::escape_formatter(out, state, &clean);
+            }
+            minijinja::escape_formatter(out, state, value)
+        });
         for (name, source) in [
             ("base.html", include_str!("templates/base.html")),
             ("login.html", include_str!("templates/login.html")),

@@ -24,6 +24,24 @@ pub fn bot_id(bot_token: &str) -> Option<&str> {
 }
 
 /// Parses one update; updates we do not handle (channel posts, polls, …) give no event.
+/// Telegram's shared account for anonymous group administrators.
+pub const GROUP_ANONYMOUS_BOT: u64 = 1_087_968_824;
+/// Telegram's service account (channel posts forwarded to linked groups).
+pub const TELEGRAM_SERVICE: u64 = 777_000;
+
+/// Only a person writing in a private chat with the bot speaks for themselves: bots,
+/// Telegram's shared anonymous-admin and service accounts, messages sent on behalf of a
+/// chat (`sender_chat`) and anything said in a group or channel are ignored. Otherwise
+/// an anonymous group admin could log in with a parent's code, and a parent's "yes"
+/// typed in a group could answer their consent form.
+fn from_a_person(user: &teloxide_core::types::User) -> bool {
+    !user.is_bot && user.id.0 != GROUP_ANONYMOUS_BOT && user.id.0 != TELEGRAM_SERVICE
+}
+
+fn in_private(m: &teloxide_core::types::Message) -> bool {
+    m.chat.is_private() && m.sender_chat.is_none() && m.from.as_ref().is_some_and(from_a_person)
+}
+
 pub fn events(bot_id: &str, body: &[u8]) -> Result<Vec<InboundEvent>, ParseError> {
     let update: Update =
         serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
@@ -38,7 +56,7 @@ pub fn events(bot_id: &str, body: &[u8]) -> Result<Vec<InboundEvent>, ParseError
         };
     let out = match update.kind {
         UpdateKind::Message(m) => {
-            let Some(from) = m.from.clone() else {
+            let Some(from) = m.from.clone().filter(|_| in_private(&m)) else {
                 return Ok(Vec::new());
             };
             let body = if let Some(text) = m.text() {
@@ -88,7 +106,7 @@ pub fn events(bot_id: &str, body: &[u8]) -> Result<Vec<InboundEvent>, ParseError
                 body,
             )]
         }
-        UpdateKind::EditedMessage(m) => match m.from.clone() {
+        UpdateKind::EditedMessage(m) => match m.from.clone().filter(|_| in_private(&m)) {
             Some(from) => vec![event(
                 from.id.0,
                 Some(from.first_name),
@@ -97,6 +115,12 @@ pub fn events(bot_id: &str, body: &[u8]) -> Result<Vec<InboundEvent>, ParseError
             )],
             None => Vec::new(),
         },
+        UpdateKind::CallbackQuery(q)
+            if !from_a_person(&q.from)
+                || q.message.as_ref().is_some_and(|m| !m.chat().is_private()) =>
+        {
+            Vec::new()
+        }
         UpdateKind::CallbackQuery(q) => {
             let data = q.data.clone().unwrap_or_default();
             vec![event(
@@ -151,5 +175,48 @@ mod tests {
             matches!(&ev[0].body, InboundBody::Choice { id, callback_id: Some(c), .. } if id == "menu.fees" && c == "cbq1")
         );
         assert!(events("777", b"{}").is_err());
+    }
+
+    #[test]
+    fn only_people_in_private_chats_are_heard() {
+        let msg = |from: &str, chat: &str, extra: &str| {
+            format!(
+                r#"{{"update_id":20,"message":{{"message_id":5,"date":1732400000,"chat":{chat},"from":{from}{extra},"text":"AB12CD34"}}}}"#
+            )
+        };
+        let person = r#"{"id":42,"is_bot":false,"first_name":"Imran"}"#;
+        let private = r#"{"id":42,"type":"private","first_name":"Imran"}"#;
+        let group = r#"{"id":-100123,"type":"supergroup","title":"Parents"}"#;
+        assert_eq!(
+            events("777", msg(person, private, "").as_bytes())
+                .unwrap()
+                .len(),
+            1
+        );
+        // A parent typing in a group.
+        assert!(events("777", msg(person, group, "").as_bytes())
+            .unwrap()
+            .is_empty());
+        // An anonymous group admin (Telegram's shared account), with sender_chat.
+        let anon = r#"{"id":1087968824,"is_bot":true,"first_name":"Group","username":"GroupAnonymousBot"}"#;
+        let sender_chat = r#","sender_chat":{"id":-100123,"type":"supergroup","title":"Parents"}"#;
+        assert!(events("777", msg(anon, group, sender_chat).as_bytes())
+            .unwrap()
+            .is_empty());
+        assert!(events("777", msg(anon, private, "").as_bytes())
+            .unwrap()
+            .is_empty());
+        // Telegram's service account and other bots.
+        let service = r#"{"id":777000,"is_bot":false,"first_name":"Telegram"}"#;
+        assert!(events("777", msg(service, private, "").as_bytes())
+            .unwrap()
+            .is_empty());
+        let bot = r#"{"id":99,"is_bot":true,"first_name":"Other bot"}"#;
+        assert!(events("777", msg(bot, private, "").as_bytes())
+            .unwrap()
+            .is_empty());
+        // A button pressed under a message in a group.
+        let cb = r#"{"update_id":21,"callback_query":{"id":"cbq2","from":{"id":42,"is_bot":false,"first_name":"Imran"},"chat_instance":"x","data":"q1-ask.1","message":{"message_id":9,"date":1732400000,"chat":{"id":-100123,"type":"supergroup","title":"Parents"},"text":"Approve?"}}}"#;
+        assert!(events("777", cb.as_bytes()).unwrap().is_empty());
     }
 }

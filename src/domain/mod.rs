@@ -4,6 +4,7 @@
 pub mod access_code;
 pub mod activity;
 pub mod attendance;
+pub mod bidi;
 pub mod fees;
 pub mod ids;
 pub mod media;

@@ -165,7 +165,11 @@ impl Texts {
                         args.set(name.as_str(), FluentValue::from(f));
                     }
                 }
-                Value::String(s) => args.set(name.as_str(), FluentValue::from(s.as_str())),
+                // What people and staff wrote (names, reasons) loses bidi overrides.
+                Value::String(s) => args.set(
+                    name.as_str(),
+                    FluentValue::from(crate::domain::bidi::neutralise(s).into_owned()),
+                ),
                 Value::Bool(b) => args.set(name.as_str(), FluentValue::from(b.to_string())),
                 // Any other object (an attachment) is "some": texts select on it.
                 Value::Object(_) => args.set(

@@ -697,3 +697,132 @@ async fn channels_are_not_claimed_first_come(env: &TestEnv) {
     assert!(!ok, "approving twice says so");
 }
 crate::on_both_backends!(channels_are_not_claimed_first_come);
+
+/// A leave reason holding U+202E (RIGHT-TO-LEFT OVERRIDE) displayed "gnp.exe" as
+/// "exe.png" in the chat's confirmation and in the admin. Shown text keeps no override.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bidi_overrides_in_what_people_write_are_neutralised() {
+    use raabta::domain::message::Provider;
+    let env = TestEnv::sqlite().await;
+    raabta::seed::seed_if_empty(&env.app.tenancy).await.unwrap();
+    let school = env
+        .app
+        .tenancy
+        .school(raabta::seed::DEMO_SLUG)
+        .await
+        .unwrap();
+    let parent =
+        raabta::domain::phone::Phone::parse(raabta::seed::DEMO_PARENT_PHONE, None).unwrap();
+    let contact = school.store.contacts_by_phone(&parent).await.unwrap()[0];
+    let (code, _) = raabta::codes::issue(
+        school.store.as_ref(),
+        contact,
+        chrono::Duration::days(1),
+        "test",
+        "test",
+    )
+    .await
+    .unwrap();
+    let mut sim = raabta::console::Simulator::new(
+        &env.app,
+        raabta::seed::DEMO_SLUG,
+        Provider::Console,
+        None,
+        raabta::seed::DEMO_PARENT_PHONE,
+    )
+    .await
+    .unwrap();
+    let mut shown = String::new();
+    for text in [
+        "hi",
+        code.expose(),
+        "chutti",
+        "1",
+        "1",
+        "tomorrow",
+        "report\u{202E}gnp.exe",
+        "skip",
+    ] {
+        for m in sim.say(text).await.unwrap() {
+            shown.push_str(&m.message.as_numbered_text());
+            shown.push('\n');
+        }
+    }
+    assert!(shown.contains("reportgnp.exe"), "{shown}");
+    assert!(
+        !shown.contains('\u{202E}'),
+        "the chat shows the override: {shown}"
+    );
+    for m in sim.say("1").await.unwrap() {
+        shown.push_str(&m.message.as_numbered_text());
+    }
+    let leave = school.store.leave_requests(Some("pending")).await.unwrap();
+    assert_eq!(leave.len(), 1, "{shown}");
+    // The admin's leave page shows it neutralised too.
+    add_staff(
+        &school,
+        "head@bidi.test",
+        StaffRole::Admin,
+        "head password 1",
+    )
+    .await;
+    let admin =
+        crate::admin_web::admin_cookie(&env, &school, "head@bidi.test", "head password 1").await;
+    let page = crate::admin_web::call(
+        &env,
+        "GET",
+        &format!("/admin/leave/{}", leave[0].id),
+        &admin,
+        &[],
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("reportgnp.exe"), "{}", page.body);
+    assert!(!page.body.contains('\u{202E}'));
+}
+
+/// Telegram: an anonymous group admin (Telegram's shared account, writing as the group)
+/// logged in with a parent's code and then acted as that parent; a parent's "yes" typed
+/// in a group answered their consent form. Only people in private chats are heard.
+async fn telegram_groups_and_bots_are_not_heard(env: &TestEnv) {
+    use crate::webhooks::send;
+    let r = crate::pipeline::rig(env, "tg-groups").await;
+    let group = |n: u32, from: &str, extra: &str| {
+        let body = format!(
+            r#"{{"update_id":{},"message":{{"message_id":{n},"date":1763971200,"chat":{{"id":-100555,"type":"supergroup","title":"Class 5 parents"}},"from":{from}{extra},"text":"AB12CD34"}}}}"#,
+            930_000 + n
+        )
+        .into_bytes();
+        crate::webhooks::Fixture {
+            method: "POST".into(),
+            path: "/webhooks/telegram/{route}".into(),
+            headers: vec![
+                ("Content-Type".into(), "application/json".into()),
+                (
+                    "X-Telegram-Bot-Api-Secret-Token".into(),
+                    crate::webhooks::TG_SECRET.into(),
+                ),
+            ],
+            body,
+        }
+    };
+    let anon =
+        r#"{"id":1087968824,"is_bot":true,"first_name":"Group","username":"GroupAnonymousBot"}"#;
+    let sender_chat =
+        r#","sender_chat":{"id":-100555,"type":"supergroup","title":"Class 5 parents"}"#;
+    let parent = r#"{"id":5550001,"is_bot":false,"first_name":"Imran"}"#;
+    for f in [group(1, anon, sender_chat), group(2, parent, "")] {
+        let (status, body) = send(env, &f, &r.channels).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    assert_eq!(
+        r.school.store.inbound_count().await.unwrap(),
+        0,
+        "nothing from groups is stored"
+    );
+    // The same person in a private chat is heard.
+    let (status, _) = send(env, &telegram_text(5_550_001, 3, "hi"), &r.channels).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(r.school.store.inbound_count().await.unwrap(), 1);
+}
+crate::on_both_backends!(telegram_groups_and_bots_are_not_heard);
