@@ -211,11 +211,17 @@ impl Simulator {
                     )
                     .await?;
             let mut processed = 0;
-            while let crate::store::ProcessOutcome::Done { .. } = self
-                .store
-                .process_next(conv, &driver, self.app.clock.now())
-                .await?
-            {
+            loop {
+                let prepared = driver
+                    .prepare(self.store.as_ref(), conv, self.app.clock.now())
+                    .await?;
+                let crate::store::ProcessOutcome::Done { .. } = self
+                    .store
+                    .process_next(conv, &prepared, self.app.clock.now())
+                    .await?
+                else {
+                    break;
+                };
                 processed += 1;
             }
             if fired == 0 && processed == 0 {

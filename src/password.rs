@@ -113,6 +113,17 @@ pub async fn verify(secret: String, phc: String) -> Result<bool, HashError> {
         .map_err(|_| HashError::Join)
 }
 
+tokio::task_local! {
+    static IN_TRANSACTION: ();
+}
+
+/// Runs `f` marked as holding a database transaction: hashes it causes are counted
+/// ([`HashGate::hashes_in_transactions`]), which should stay zero — Argon2 work is
+/// done before a conversation step's transaction opens.
+pub async fn within_transaction<F: std::future::Future>(f: F) -> F::Output {
+    IN_TRANSACTION.scope((), f).await
+}
+
 /// The process-wide bound on Argon2 work. `slots` hashes run at once, each on one of
 /// the gate's own `slots` threads (so at most `slots` threads ever hold Argon2's
 /// 19 MiB, and the allocator keeps no more than that many blocks cached); up to
@@ -131,6 +142,8 @@ pub struct HashGate {
     done: AtomicU64,
     /// Requests refused as busy since start.
     refused: AtomicU64,
+    /// Hashes run while a database transaction was held (see [`within_transaction`]).
+    in_transactions: AtomicU64,
 }
 
 /// Work for a gate thread, given the thread's own Argon2 memory.
@@ -205,6 +218,7 @@ impl HashGate {
             pending: AtomicUsize::new(0),
             done: AtomicU64::new(0),
             refused: AtomicU64::new(0),
+            in_transactions: AtomicU64::new(0),
         }
     }
 
@@ -219,6 +233,10 @@ impl HashGate {
     /// Requests refused as busy since start.
     pub fn refused(&self) -> u64 {
         self.refused.load(Ordering::Relaxed)
+    }
+    /// Hashes run while a database transaction was held.
+    pub fn hashes_in_transactions(&self) -> u64 {
+        self.in_transactions.load(Ordering::Relaxed)
     }
 
     fn enter(&self, wait: bool) -> Result<Pending<'_>, HashError> {
@@ -239,6 +257,9 @@ impl HashGate {
         let _place = self.enter(wait)?;
         let _permit = self.slots.acquire().await.map_err(|_| HashError::Join)?;
         self.done.fetch_add(1, Ordering::Relaxed);
+        if IN_TRANSACTION.try_with(|_| ()).is_ok() {
+            self.in_transactions.fetch_add(1, Ordering::Relaxed);
+        }
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.jobs
             .send(Box::new(move |memory: &mut Vec<Block>| {

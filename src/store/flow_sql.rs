@@ -761,6 +761,39 @@ macro_rules! flow_store_impl {
 
             #[async_trait::async_trait]
             impl FlowStore for $store {
+                async fn peek_next_event(&self, conversation: Uuid) -> Result<Option<InboundEvent>> {
+                    let mut tx = self.begin_read().await?;
+                    let next: Option<(Uuid, Vec<u8>)> = sqlx::query_as(
+                        "SELECT id, payload_enc FROM inbound_events \
+                         WHERE conversation_id = $1 AND state = 'pending' ORDER BY id LIMIT 1",
+                    )
+                    .bind(conversation)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    let Some((id, payload)) = next else { return Ok(None) };
+                    // An unreadable event is the step's to set aside: nothing to prepare.
+                    Ok(self
+                        .keys
+                        .decrypt(field("inbound_events", "payload_enc", id), &payload)
+                        .ok()
+                        .and_then(|plain| serde_json::from_slice::<InboundEvent>(&plain).ok()))
+                }
+
+                async fn login_failures_of(&self, conversation: Uuid, since: DateTime<Utc>) -> Result<(i64, i64)> {
+                    let mut tx = self.begin_read().await?;
+                    let (mine, all): (i64, i64) = sqlx::query_as(
+                        "SELECT (SELECT COUNT(*) FROM login_failures WHERE conversation_id = $1 AND at >= $2), \
+                         (SELECT COUNT(*) FROM login_failures WHERE at >= $2)",
+                    )
+                    .bind(conversation)
+                    .bind(since)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok((mine, all))
+                }
+
                 async fn fire_due_timers(&self, now: DateTime<Utc>, only: Option<Uuid>) -> Result<u64> {
                     const DUE: &str = "SELECT id, conversation_id, token FROM flow_timers WHERE fired_at IS NULL \
                          AND due_at <= $1 AND ($2 IS NULL OR conversation_id = $2) ORDER BY due_at LIMIT 500";

@@ -889,6 +889,18 @@ pub trait FlowTx: Send {
 /// handoffs, school settings.
 #[async_trait]
 pub trait FlowStore: Send + Sync {
+    /// The conversation's next pending event, read outside any step (the work a step
+    /// needs done first, such as an access-code check, is done from it).
+    async fn peek_next_event(
+        &self,
+        conversation: Uuid,
+    ) -> Result<Option<crate::domain::message::InboundEvent>>;
+    /// Failed logins since `since`: (this conversation, the whole school), outside a step.
+    async fn login_failures_of(
+        &self,
+        conversation: Uuid,
+        since: DateTime<Utc>,
+    ) -> Result<(i64, i64)>;
     /// Moves due timers into their conversations' inboxes as timeout events.
     /// `only`: one conversation's timers (the simulator, on its own clock).
     async fn fire_due_timers(&self, now: DateTime<Utc>, only: Option<Uuid>) -> Result<u64>;

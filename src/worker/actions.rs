@@ -36,6 +36,16 @@ pub struct ActionCtx<'a> {
     pub hash_gate: &'a crate::password::HashGate,
     /// The school's WhatsApp channel (id and provider), for notices to a roster phone.
     pub whatsapp: Option<(Uuid, crate::domain::message::Provider)>,
+    /// The access code of this event, checked before the transaction opened.
+    pub prechecked: Option<&'a super::driver::Prechecked>,
+}
+
+/// Whether a sender may try a code now: fewer than five failures of their own in the
+/// hour, and the school-wide cap holds back only senders who already failed recently
+/// (a sender with no recent failure always gets a try, so a few dozen throwaway
+/// accounts cannot lock a school's real parents out of logging in).
+pub fn login_allowed(mine: i64, school: i64) -> bool {
+    mine < LOGIN_FAILURES_PER_SENDER && !(school >= LOGIN_FAILURES_PER_SCHOOL && mine > 0)
 }
 
 type Outcome = std::result::Result<Map<String, Value>, String>;
@@ -668,15 +678,27 @@ async fn redeem_code(
     };
     let bucket = bucket_with(tx.keys(), &code);
     let mut found = None;
-    for candidate in tx.access_codes_in_bucket(&bucket).await? {
-        let ok = ctx
-            .hash_gate
-            .verify_waiting(code.expose().to_string(), candidate.code_hash.clone())
-            .await
-            .unwrap_or(false);
-        if ok {
-            found = Some(candidate);
-            break;
+    let candidates = tx.access_codes_in_bucket(&bucket).await?;
+    match ctx.prechecked.filter(|p| p.code == code.expose()) {
+        // Checked before the transaction: no Argon2 work while it is held.
+        Some(pre) => {
+            found = pre
+                .found
+                .and_then(|id| candidates.into_iter().find(|c| c.id == id));
+        }
+        // Not prepared (a caller without `prepare`): checked here, in the same bound.
+        None => {
+            for candidate in candidates {
+                let ok = ctx
+                    .hash_gate
+                    .verify_waiting(code.expose().to_string(), candidate.code_hash.clone())
+                    .await
+                    .unwrap_or(false);
+                if ok {
+                    found = Some(candidate);
+                    break;
+                }
+            }
         }
     }
     let usable = found.filter(|c| c.used_at.is_none() && c.expires_at > ctx.now);

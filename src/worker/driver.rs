@@ -177,6 +177,96 @@ fn to_input(event: &InboundEvent) -> Option<Input> {
     })
 }
 
+/// An access code checked before the step's transaction opened (the Argon2 work of a
+/// login never runs while a transaction is held): which stored code it matched, if
+/// any. The step still checks that code is unused and consumes it atomically.
+#[derive(Debug, Clone)]
+pub struct Prechecked {
+    /// The event it was checked for.
+    pub provider_key: String,
+    /// The code as typed, normalised.
+    pub code: String,
+    pub found: Option<crate::domain::AccessCodeId>,
+}
+
+/// The driver with the work done before the step (see [`FlowDriver::prepare`]).
+pub struct PreparedStep<'a> {
+    pub driver: &'a FlowDriver,
+    pub prechecked: Option<Prechecked>,
+}
+
+#[async_trait::async_trait]
+impl Driver for PreparedStep<'_> {
+    async fn step(
+        &self,
+        tx: &mut dyn FlowTx,
+        conv: &ConversationView,
+        event: &InboundEvent,
+        now: DateTime<Utc>,
+    ) -> Result<Decision> {
+        crate::password::within_transaction(self.driver.step_with(
+            tx,
+            conv,
+            event,
+            now,
+            self.prechecked.as_ref(),
+        ))
+        .await
+    }
+}
+
+impl FlowDriver {
+    /// Bounded work a step needs, done before its transaction opens: when the
+    /// conversation's next message looks like an access code (and the sender is within
+    /// the login limits), its bucket's hashes are checked here, in the process-wide
+    /// hashing bound (waiting for a slot; the message stays in the inbox meanwhile).
+    pub async fn prepare(
+        &self,
+        store: &dyn crate::store::TenantStore,
+        conversation: uuid::Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<PreparedStep<'_>> {
+        let mut prepared = PreparedStep {
+            driver: self,
+            prechecked: None,
+        };
+        let Some(event) = store.peek_next_event(conversation).await? else {
+            return Ok(prepared);
+        };
+        let InboundBody::Text { text } = &event.body else {
+            return Ok(prepared);
+        };
+        let Some(code) = crate::domain::access_code::AccessCode::parse(text) else {
+            return Ok(prepared);
+        };
+        let (mine, school) = store
+            .login_failures_of(conversation, now - chrono::Duration::hours(1))
+            .await?;
+        if !super::actions::login_allowed(mine, school) {
+            return Ok(prepared);
+        }
+        let bucket = crate::codes::bucket_with(store.keys(), &code);
+        let mut found = None;
+        for candidate in store.access_codes_in_bucket(&bucket).await? {
+            let ok = self
+                .hash_gate
+                .verify_waiting(code.expose().to_string(), candidate.code_hash.clone())
+                .await
+                .unwrap_or(false);
+            if ok {
+                found = Some(candidate.id);
+                break;
+            }
+        }
+        prepared.prechecked = Some(Prechecked {
+            provider_key: event.provider_key.clone(),
+            code: code.expose().to_string(),
+            found,
+        });
+        Ok(prepared)
+    }
+}
+
 #[async_trait::async_trait]
 impl Driver for FlowDriver {
     async fn step(
@@ -185,6 +275,19 @@ impl Driver for FlowDriver {
         conv: &ConversationView,
         event: &InboundEvent,
         now: DateTime<Utc>,
+    ) -> Result<Decision> {
+        crate::password::within_transaction(self.step_with(tx, conv, event, now, None)).await
+    }
+}
+
+impl FlowDriver {
+    async fn step_with(
+        &self,
+        tx: &mut dyn FlowTx,
+        conv: &ConversationView,
+        event: &InboundEvent,
+        now: DateTime<Utc>,
+        prechecked: Option<&Prechecked>,
     ) -> Result<Decision> {
         let mut replies = Vec::new();
         if let InboundBody::Choice {
@@ -262,6 +365,7 @@ impl Driver for FlowDriver {
             global_logins: &self.global_logins,
             hash_gate: &self.hash_gate,
             whatsapp: self.whatsapp,
+            prechecked: prechecked.filter(|p| p.provider_key == event.provider_key),
         };
         let mut action = format!("flow.{}", event.body.kind());
         let mut calls = 0;

@@ -153,9 +153,14 @@ async fn process_school(
             tasks.spawn(async move {
                 let mut n = 0usize;
                 // Busy (another worker has it), Idle or WaitingForMedia ends its turn.
-                while let ProcessOutcome::Done { .. } =
-                    store.process_next(c, driver.as_ref(), clock.now()).await?
-                {
+                loop {
+                    // Bounded work (an access-code check) before the step's transaction.
+                    let prepared = driver.prepare(store.as_ref(), c, clock.now()).await?;
+                    let ProcessOutcome::Done { .. } =
+                        store.process_next(c, &prepared, clock.now()).await?
+                    else {
+                        break;
+                    };
                     n += 1;
                 }
                 Ok::<usize, StoreError>(n)

@@ -629,6 +629,8 @@ async fn channels_are_not_claimed_first_come(env: &TestEnv) {
     );
     assert!(ok, "{out}");
     env.app.registry.reload(&env.app.tenancy).await.unwrap();
+    // Each distinct secret is checked once per webhook, however many numbers share it.
+    assert_eq!(env.app.registry.current().meta_secrets().len(), 2);
     let (status, _) = send(
         env,
         &meta_text("777000111", "923001110001", 3, "squatter-own-secret"),
@@ -826,3 +828,99 @@ async fn telegram_groups_and_bots_are_not_heard(env: &TestEnv) {
     assert_eq!(r.school.store.inbound_count().await.unwrap(), 1);
 }
 crate::on_both_backends!(telegram_groups_and_bots_are_not_heard);
+
+/// Chat logins: ~40 throwaway Telegram accounts with five wrong codes each used to
+/// fill the school's hourly cap (200) and lock every new parent out for an hour. Now
+/// a sender with no recent failure always gets a try. And the Argon2 checks of a burst
+/// of logins run before the step's transaction, never while it is held.
+async fn chat_logins_survive_a_failure_flood_outside_transactions(env: &TestEnv) {
+    use crate::pipeline::{drain, issue_code_with_cli, rig};
+    use crate::webhooks::send;
+    let r = rig(env, "login-flood").await;
+    crate::support::load_roster_and_fees(&r.school).await;
+    let mut n = 0u32;
+    let school_failures = || async {
+        r.school
+            .store
+            .login_failures_of(
+                uuid::Uuid::nil(),
+                chrono::Utc::now() - chrono::Duration::hours(1),
+            )
+            .await
+            .unwrap()
+            .1
+    };
+    // 45 throwaway accounts say hello, then try wrong codes round after round (the
+    // process-wide limit of code checks per second paces them) until the cap is full.
+    for sender in 0..45i64 {
+        n += 1;
+        send(
+            env,
+            &telegram_text(8_800_000 + sender, n, "hi"),
+            &r.channels,
+        )
+        .await;
+    }
+    drain(env, &r).await;
+    for _round in 0..30 {
+        if school_failures().await >= 200 {
+            break;
+        }
+        for sender in 0..45i64 {
+            n += 1;
+            let wrong = raabta::domain::access_code::AccessCode::generate()
+                .display()
+                .to_string();
+            let (status, _) = send(
+                env,
+                &telegram_text(8_800_000 + sender, n, &wrong),
+                &r.channels,
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK);
+        }
+        drain(env, &r).await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+    }
+    let failures = school_failures().await;
+    assert!(failures >= 200, "{failures} failures recorded");
+    // Real parents log in right after, from senders with no failures.
+    let before_hashes = env.app.hash_gate.hashes_run();
+    for (i, phone) in ["+923001110001", "+923011110002"].into_iter().enumerate() {
+        let code = issue_code_with_cli(env, "login-flood", phone);
+        for text in ["salam", code.as_str(), "fees"] {
+            n += 1;
+            let (status, _) = send(
+                env,
+                &telegram_text(9_900_000 + i as i64, n, text),
+                &r.channels,
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK);
+        }
+    }
+    drain(env, &r).await;
+    let sent = sent_since(&r, 0);
+    assert!(
+        sent.contains("7,500.50"),
+        "a parent reads fees after the flood: {sent}"
+    );
+    let log = r.school.store.recent_activity(500).await.unwrap();
+    assert_eq!(
+        log.iter()
+            .filter(|e| e.action == "access_code.redeem")
+            .count(),
+        2,
+        "both parents logged in"
+    );
+    assert!(
+        env.app.hash_gate.hashes_run() > before_hashes,
+        "the codes were checked"
+    );
+    assert_eq!(
+        env.app.hash_gate.hashes_in_transactions(),
+        0,
+        "no Argon2 check ran inside a step's transaction"
+    );
+}
+crate::on_both_backends!(chat_logins_survive_a_failure_flood_outside_transactions);
