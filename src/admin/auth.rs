@@ -576,7 +576,21 @@ impl Auth {
 
 #[cfg(test)]
 mod tests {
-    use super::totp_digits;
+    use super::{address_key, totp_digits};
+    use std::net::IpAddr;
+
+    #[test]
+    fn ipv6_addresses_count_by_their_64_prefix() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff:1:2:3".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(address_key(a), address_key(b));
+        assert_ne!(address_key(a), address_key(c));
+        let v4: IpAddr = "203.0.113.7".parse().unwrap();
+        assert_eq!(address_key(v4), v4);
+        let mapped: IpAddr = "::ffff:203.0.113.7".parse().unwrap();
+        assert_eq!(address_key(mapped), v4);
+    }
 
     #[test]
     fn six_digits_are_a_totp_code_and_recovery_codes_are_not() {

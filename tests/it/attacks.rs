@@ -924,3 +924,71 @@ async fn chat_logins_survive_a_failure_flood_outside_transactions(env: &TestEnv)
     );
 }
 crate::on_both_backends!(chat_logins_survive_a_failure_flood_outside_transactions);
+
+/// Password-reset requests were limited only per address: anyone could flood a staff
+/// member's inbox and break the link they had just been sent. Now an account gets at
+/// most three links an hour from the reset page, and the newest keeps working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_reset_requests_are_limited_per_account() {
+    use crate::admin_web::{call, value};
+    let smtp = crate::fake::FakeSmtp::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = crate::support::test_config(dir.path());
+    config.smtp_url = Some(raabta::domain::Secret::new(smtp.url.clone()));
+    config.client_ip_header = Some("x-client-ip".into());
+    let app = raabta::app::App::build(config).await.unwrap();
+    let env = TestEnv {
+        app,
+        dir,
+        pg: None,
+        kind: crate::support::Kind::Sqlite,
+    };
+    let school = env.school("reset-flood").await;
+    add_staff(
+        &school,
+        "t@flood.test",
+        StaffRole::Teacher,
+        "old password 123",
+    )
+    .await;
+    // Eight requests, each from another address (the per-address limit is not what stops them).
+    for i in 0..8u8 {
+        let page = call(&env, "GET", "/admin/reset", "", &[]).await;
+        let pre = value(&page.cookie("raabta_pre").unwrap());
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("csrf", page.csrf().as_str()),
+                ("school", "reset-flood"),
+                ("email", "t@flood.test"),
+            ])
+            .finish();
+        let req = Request::builder()
+            .method("POST")
+            .uri("/admin/reset")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", pre)
+            .header("x-client-ip", format!("10.9.0.{i}"))
+            .body(Body::from(body))
+            .unwrap();
+        let status = env.app.router().oneshot(req).await.unwrap().status();
+        assert_eq!(status, StatusCode::OK);
+        // Let each request's background work finish before the next.
+        for _ in 0..40 {
+            if smtp.messages().len() > i as usize || smtp.messages().len() >= 3 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mail = smtp.messages();
+    assert_eq!(mail.len(), 3, "three links an hour, not eight");
+    // The newest link still works.
+    let text = mail[2].replace("=\n", "").replace("=3D", "=");
+    let at = text.find("/admin/reset/").unwrap();
+    let end = at + text[at..].find(|c: char| c.is_whitespace()).unwrap();
+    assert_eq!(
+        call(&env, "GET", &text[at..end], "", &[]).await.status,
+        StatusCode::OK
+    );
+}
