@@ -18,7 +18,6 @@ use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use chrono::Utc;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -49,7 +48,7 @@ async fn accept(app: &App, account: &Account, events: Vec<InboundEvent>) -> Resu
     if events.is_empty() {
         return Ok(());
     }
-    let received_at = Utc::now();
+    let received_at = app.clock.now();
     let stored = async {
         let school = app.tenancy.open(account.tenant.clone()).await?;
         school

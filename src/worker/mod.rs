@@ -229,7 +229,7 @@ pub async fn send_due(app: &App, sender: &Arc<Sender>) -> Result<usize, StoreErr
             loop {
                 let items = school
                     .store
-                    .claim_due(Utc::now(), sender.lease, CLAIM_BATCH)
+                    .claim_due(app.clock.now(), sender.lease, CLAIM_BATCH)
                     .await?;
                 if items.is_empty() {
                     return Ok(());
@@ -263,7 +263,7 @@ pub async fn send_due(app: &App, sender: &Arc<Sender>) -> Result<usize, StoreErr
                                 deliver(&app, &sender, store.as_ref(), &account, item).await
                             }
                             None => {
-                                let later = Utc::now() + ChronoDuration::minutes(5);
+                                let later = app.clock.now() + ChronoDuration::minutes(5);
                                 settle(
                                     store
                                         .mark_retry(
@@ -325,7 +325,7 @@ async fn deliver(
     let window_open = !account.provider.has_service_window()
         || conv
             .last_inbound_at
-            .map(|t| Utc::now() - t < SERVICE_WINDOW)
+            .map(|t| app.clock.now() - t < SERVICE_WINDOW)
             .unwrap_or(false);
     if !window_open && !matches!(item.message, OutboundMessage::CallbackAnswer { .. }) {
         return closed_window(
@@ -362,7 +362,7 @@ async fn deliver(
             &item,
         ),
         SendOutcome::Retry { reason, after } => {
-            retry_or_dead(store, sender, &item, &reason, after).await
+            retry_or_dead(app.clock.now(), store, sender, &item, &reason, after).await
         }
         SendOutcome::OptedOut { reason } => settle(
             store
@@ -386,6 +386,7 @@ async fn deliver(
 /// Schedules another attempt after the backoff (or the provider's `after`), or
 /// dead-letters the row after the last attempt.
 async fn retry_or_dead(
+    now: chrono::DateTime<Utc>,
     store: &dyn crate::store::TenantStore,
     sender: &Sender,
     item: &OutboxItem,
@@ -397,7 +398,7 @@ async fn retry_or_dead(
         return settle(store.mark_dead(item.id, item.attempts, reason).await, item);
     }
     let wait = after.unwrap_or_else(|| backoff(sender.retry_base, item.attempts));
-    let next = Utc::now() + ChronoDuration::from_std(wait).unwrap_or(ChronoDuration::seconds(60));
+    let next = now + ChronoDuration::from_std(wait).unwrap_or(ChronoDuration::seconds(60));
     settle(
         store.mark_retry(item.id, item.attempts, next, reason).await,
         item,
@@ -450,7 +451,7 @@ async fn closed_window(
             item,
         ),
         SendOutcome::Retry { reason, after } if item.attempts < MAX_ATTEMPTS => {
-            retry_or_dead(store, sender, item, &reason, after).await
+            retry_or_dead(app.clock.now(), store, sender, item, &reason, after).await
         }
         SendOutcome::OptedOut { reason } => settle(
             store
@@ -548,81 +549,99 @@ pub fn spawn(app: App, sender: Arc<Sender>) -> tokio::task::JoinHandle<()> {
 /// Fetches due media of every school: checked by content, stripped, stored encrypted.
 /// Returns how many items were finished (stored, rejected or given up).
 pub async fn fetch_media(app: &App, sender: &Arc<Sender>) -> Result<usize, StoreError> {
-    use crate::channel::media::{fetch, FetchError};
-    use crate::domain::media::sanitize;
     let mut finished = 0;
     let routes = app.registry.current();
     for tenant in app.tenancy.list().await? {
         if tenant.status != crate::domain::school::TenantStatus::Active {
             continue;
         }
-        let school = app.tenancy.open(tenant).await?;
-        for job in school
-            .store
-            .claim_media(Utc::now(), sender.lease, 16)
-            .await?
-        {
-            let Some(account) = routes.by_id(job.channel_id) else {
-                school
-                    .store
-                    .media_retry(
-                        job.id,
-                        Utc::now() + ChronoDuration::minutes(5),
-                        "channel not loaded",
-                    )
-                    .await?;
-                continue;
-            };
-            let fetched = fetch(
-                &sender.client,
-                &account.api_base,
-                &account.credentials,
-                &job.media_ref,
-                job.sha256.as_deref(),
-            )
-            .await;
-            match fetched.map(|bytes| sanitize(&bytes)) {
-                Ok(Ok((kind, clean))) => {
-                    school
-                        .store
-                        .media_stored(job.id, kind.mime(), &clean)
-                        .await?;
-                    // Only now that ours is committed may the provider's copy go.
-                    crate::channel::media::delete_provider_copy(
-                        &sender.client,
-                        &account.api_base,
-                        &account.credentials,
-                        &job.media_ref,
-                    )
-                    .await;
-                    finished += 1;
-                }
-                Ok(Err(rejected)) => {
-                    school
-                        .store
-                        .media_given_up(job.id, "rejected", &rejected.to_string())
-                        .await?;
-                    finished += 1;
-                }
-                Err(FetchError::Retry(e)) if job.attempts < MAX_ATTEMPTS => {
-                    let next = Utc::now()
-                        + ChronoDuration::from_std(backoff(sender.retry_base, job.attempts))
-                            .unwrap_or(ChronoDuration::seconds(60));
-                    school.store.media_retry(job.id, next, &e).await?;
-                }
-                Err(e) => {
-                    tracing::warn!(media = %job.id, "media fetch given up");
-                    school
-                        .store
-                        .media_given_up(job.id, "failed", &e.to_string())
-                        .await?;
-                    finished += 1;
-                }
+        let slug = tenant.slug.clone();
+        // One school's trouble (its database down, say) must not stop the others.
+        match fetch_school_media(app, sender, &routes, tenant).await {
+            Ok(n) => finished += n,
+            Err(e) => {
+                tracing::warn!(school = %slug, error = %e, "media pass failed for a school")
             }
         }
     }
     if finished > 0 {
         app.wake_worker();
+    }
+    Ok(finished)
+}
+
+async fn fetch_school_media(
+    app: &App,
+    sender: &Arc<Sender>,
+    routes: &crate::routing::Routes,
+    tenant: crate::domain::school::Tenant,
+) -> Result<usize, StoreError> {
+    use crate::channel::media::{fetch, FetchError};
+    use crate::domain::media::sanitize;
+    let mut finished = 0;
+    let school = app.tenancy.open(tenant).await?;
+    for job in school
+        .store
+        .claim_media(app.clock.now(), sender.lease, 16)
+        .await?
+    {
+        let Some(account) = routes.by_id(job.channel_id) else {
+            school
+                .store
+                .media_retry(
+                    job.id,
+                    app.clock.now() + ChronoDuration::minutes(5),
+                    "channel not loaded",
+                )
+                .await?;
+            continue;
+        };
+        let fetched = fetch(
+            &sender.client,
+            &account.api_base,
+            &account.credentials,
+            &job.media_ref,
+            job.sha256.as_deref(),
+        )
+        .await;
+        match fetched.map(|bytes| sanitize(&bytes)) {
+            Ok(Ok((kind, clean))) => {
+                school
+                    .store
+                    .media_stored(job.id, kind.mime(), &clean)
+                    .await?;
+                // Only now that ours is committed may the provider's copy go.
+                crate::channel::media::delete_provider_copy(
+                    &sender.client,
+                    &account.api_base,
+                    &account.credentials,
+                    &job.media_ref,
+                )
+                .await;
+                finished += 1;
+            }
+            Ok(Err(rejected)) => {
+                school
+                    .store
+                    .media_given_up(job.id, "rejected", &rejected.to_string())
+                    .await?;
+                finished += 1;
+            }
+            Err(FetchError::Retry(e)) if job.attempts < MAX_ATTEMPTS => {
+                let next = app.clock.now()
+                    + ChronoDuration::from_std(backoff(sender.retry_base, job.attempts))
+                        .unwrap_or(ChronoDuration::seconds(60));
+                school.store.media_retry(job.id, next, &e).await?;
+            }
+            Err(e) => {
+                tracing::warn!(media = %job.id, "media fetch given up");
+                school
+                    .store
+                    .media_given_up(job.id, "failed", &e.to_string())
+                    .await?;
+                finished += 1;
+            }
+        }
     }
     Ok(finished)
 }
