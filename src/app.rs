@@ -98,6 +98,8 @@ pub struct App {
     /// The one bound on Argon2 work in this process: admin sign-in, password links and
     /// chat access-code checks share it.
     pub hash_gate: Arc<crate::password::HashGate>,
+    /// Counters and histograms behind `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl App {
@@ -138,6 +140,7 @@ impl App {
             login_limiter: crate::worker::driver::global_login_limiter(),
             admin_auth: Arc::new(crate::admin::auth::Auth::with_gate(hash_gate.clone())),
             hash_gate,
+            metrics: Arc::new(crate::metrics::Metrics::new()),
         })
     }
 
@@ -185,6 +188,7 @@ impl App {
         Router::new()
             .route("/healthz", get(healthz))
             .route("/readyz", get(readyz))
+            .route("/metrics", get(crate::metrics::handler))
             .merge(crate::webhooks::routes())
             .merge(crate::admin::web::routes(self))
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -202,8 +206,13 @@ async fn readyz(State(app): State<App>) -> impl IntoResponse {
     let backend = app.tenancy.backend();
     let control = backend.control.ping().await;
     let schools = backend.partitions.ping().await;
+    // Webhooks accepted while a database was down and not yet ingested.
+    let spooled = app.spool.pending_files();
     match (control, schools) {
-        (Ok(()), Ok(())) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+        (Ok(()), Ok(())) => (
+            StatusCode::OK,
+            Json(json!({ "status": "ready", "spool_files": spooled })),
+        ),
         (c, s) => {
             if let Err(e) = c {
                 tracing::warn!(error = %e, "readiness: control database unavailable");
@@ -213,7 +222,7 @@ async fn readyz(State(app): State<App>) -> impl IntoResponse {
             }
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "unavailable" })),
+                Json(json!({ "status": "unavailable", "spool_files": spooled })),
             )
         }
     }

@@ -63,6 +63,7 @@ struct Raw {
     mail_from: Option<String>,
     meta_app_secret: Option<String>,
     meta_verify_token: Option<String>,
+    metrics_token: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -101,6 +102,9 @@ pub struct Config {
     /// it signs every school's WhatsApp Cloud API webhooks, so it is the operator's,
     /// never typed by a school. Overrides `raabta platform meta-app set`.
     pub meta_app: Option<crate::routing::PlatformMetaApp>,
+    /// `RAABTA_METRICS_TOKEN`: with it, `/metrics` needs `Authorization: Bearer …` and
+    /// shows per-school figures; without it, totals only, to anyone.
+    pub metrics_token: Option<Secret<String>>,
 }
 
 impl Config {
@@ -183,6 +187,10 @@ impl Config {
                 }
                 _ => return Err(ConfigError::MetaApp),
             },
+            metrics_token: raw
+                .metrics_token
+                .filter(|t| !t.trim().is_empty())
+                .map(|t| Secret::new(t.trim().to_string())),
         })
     }
 

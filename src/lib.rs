@@ -11,6 +11,7 @@ pub mod flow;
 pub mod fsutil;
 pub mod import;
 pub mod mail;
+pub mod metrics;
 pub mod password;
 pub mod routing;
 pub mod seed;

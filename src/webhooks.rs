@@ -25,9 +25,37 @@ use subtle::ConstantTimeEq;
 
 pub fn routes() -> Router<App> {
     Router::new()
-        .route("/webhooks/twilio", post(twilio_inbound))
-        .route("/webhooks/meta", get(meta_verify).post(meta_inbound))
-        .route("/webhooks/telegram/{route}", post(telegram_inbound))
+        .route(
+            "/webhooks/twilio",
+            post(|s: State<App>, u: Uri, h: HeaderMap, b: Bytes| async move {
+                let app = s.0.clone();
+                counted(&app, "twilio", twilio_inbound(s, u, h, b).await)
+            }),
+        )
+        .route(
+            "/webhooks/meta",
+            get(meta_verify).post(|s: State<App>, h: HeaderMap, b: Bytes| async move {
+                let app = s.0.clone();
+                counted(&app, "meta", meta_inbound(s, h, b).await)
+            }),
+        )
+        .route(
+            "/webhooks/telegram/{route}",
+            post(
+                |s: State<App>, p: Path<String>, h: HeaderMap, b: Bytes| async move {
+                    let app = s.0.clone();
+                    counted(&app, "telegram", telegram_inbound(s, p, h, b).await)
+                },
+            ),
+        )
+}
+
+/// Counts a refused webhook (stored and duplicate events are counted in `accept`).
+fn counted(app: &App, provider: &str, res: Response) -> Response {
+    if !res.status().is_success() {
+        app.metrics.webhook_refused(provider, res.status());
+    }
+    res
 }
 
 fn reject(status: StatusCode, reason: &str) -> Response {
@@ -59,6 +87,9 @@ async fn accept(app: &App, account: &Account, events: Vec<InboundEvent>) -> Resu
     .await;
     match stored {
         Ok(out) => {
+            let provider = account.provider.as_str();
+            app.metrics.webhook(provider, "stored", out.stored);
+            app.metrics.webhook(provider, "duplicate", out.duplicates);
             tracing::info!(
                 provider = %account.provider,
                 school = %account.tenant.slug,
@@ -81,7 +112,14 @@ async fn accept(app: &App, account: &Account, events: Vec<InboundEvent>) -> Resu
                 events,
             };
             match app.spool.append(&record).await {
-                Ok(()) => Ok(()),
+                Ok(()) => {
+                    app.metrics.webhook(
+                        account.provider.as_str(),
+                        "spooled",
+                        record.events.len() as u64,
+                    );
+                    Ok(())
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "spool append failed: the provider will retry (Twilio will not)");
                     Err(reject(

@@ -573,6 +573,18 @@ pub trait InboxStore: Send + Sync {
     ) -> Result<InboxOutcome>;
     /// How many events are stored (all states), for tests and diagnostics.
     async fn inbound_count(&self) -> Result<i64>;
+    /// The school's queues for `/metrics`: pending inbound events and the oldest one's
+    /// arrival, and unsent outbox rows by channel and state.
+    async fn queue_figures(&self) -> Result<QueueFigures>;
+}
+
+/// A school's queues (`InboxStore::queue_figures`).
+#[derive(Debug, Clone, Default)]
+pub struct QueueFigures {
+    pub pending_events: i64,
+    pub oldest_pending_at: Option<DateTime<Utc>>,
+    /// (channel, state, rows) for the states pending, sending, dead and manual.
+    pub outbox: Vec<(Uuid, String, i64)>,
 }
 
 /// A conversation as the worker and sender see it (sender decrypted).

@@ -1346,6 +1346,25 @@ macro_rules! tenant_store_impl {
                     tx.commit().await?;
                     Ok(n)
                 }
+
+                async fn queue_figures(&self) -> Result<$crate::store::QueueFigures> {
+                    let mut tx = self.begin_read().await?;
+                    let (pending, oldest): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
+                        "SELECT COUNT(*), MIN(received_at) FROM inbound_events WHERE state = 'pending'",
+                    )
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    let outbox: Vec<(Uuid, String, i64)> = sqlx::query_as(
+                        "SELECT c.channel_id, o.state, COUNT(*) FROM outbox o \
+                         JOIN conversations c ON c.id = o.conversation_id \
+                         WHERE o.state IN ('pending', 'sending', 'dead', 'manual') \
+                         GROUP BY c.channel_id, o.state",
+                    )
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok($crate::store::QueueFigures { pending_events: pending, oldest_pending_at: oldest, outbox })
+                }
             }
 
             async fn conversation_view(

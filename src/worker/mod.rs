@@ -149,18 +149,29 @@ async fn process_school(
                     done += joined(n)?;
                 }
             }
-            let (store, driver, clock) = (school.store.clone(), driver.clone(), app.clock.clone());
+            let (store, driver, clock, metrics) = (
+                school.store.clone(),
+                driver.clone(),
+                app.clock.clone(),
+                app.metrics.clone(),
+            );
             tasks.spawn(async move {
                 let mut n = 0usize;
                 // Busy (another worker has it), Idle or WaitingForMedia ends its turn.
                 loop {
                     // Bounded work (an access-code check) before the step's transaction.
+                    let started = std::time::Instant::now();
                     let prepared = driver.prepare(store.as_ref(), c, clock.now()).await?;
+                    if prepared.prechecked.is_some() {
+                        metrics.prepared(started.elapsed());
+                    }
+                    let started = std::time::Instant::now();
                     let ProcessOutcome::Done { .. } =
                         store.process_next(c, &prepared, clock.now()).await?
                     else {
                         break;
                     };
+                    metrics.step(started.elapsed());
                     n += 1;
                 }
                 Ok::<usize, StoreError>(n)

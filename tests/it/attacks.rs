@@ -922,6 +922,25 @@ async fn chat_logins_survive_a_failure_flood_outside_transactions(env: &TestEnv)
         0,
         "no Argon2 check ran inside a step's transaction"
     );
+    // /metrics shows the same: the prepared waits, and no hash inside a transaction.
+    let res = env
+        .app
+        .router()
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let body = http_body_util::BodyExt::collect(res.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let body = String::from_utf8_lossy(&body);
+    assert!(body.contains("raabta_argon2_in_transactions 0"), "{body}");
+    let prepared: u64 = body
+        .lines()
+        .find_map(|l| l.strip_prefix("raabta_step_prepare_seconds_count "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(prepared >= 2, "{body}");
 }
 crate::on_both_backends!(chat_logins_survive_a_failure_flood_outside_transactions);
 

@@ -16,6 +16,7 @@ pub const META_VERIFY: &str = "meta-test-verify-token";
 pub const TG_TOKEN: &str = "123456789:AAtest-bot-token";
 pub const TG_SECRET: &str = "telegram-test-secret";
 
+#[derive(Clone)]
 pub struct Fixture {
     pub method: String,
     pub path: String,
