@@ -128,6 +128,18 @@ impl App {
         let registry = Registry::with_platform_meta(config.meta_app.clone());
         registry.reload(&tenancy).await?;
         let hash_gate = Arc::new(crate::password::HashGate::from_cores());
+        {
+            // Meta channels that still hold an app secret of their own: before the
+            // platform app, schools typed the shared secret into each channel.
+            let routes = registry.current();
+            let own = routes
+                .meta_accounts()
+                .filter(|a| a.credentials.has_own_meta_app())
+                .count();
+            if own > 0 {
+                tracing::warn!(channels = own, platform_app = routes.platform_meta().is_some(), "Meta channels with an app secret of their own: if that is the old shared secret, rotate it at Meta, then `raabta platform meta-app set --adopt-meta-channels`");
+            }
+        }
         Ok(Self {
             config: Arc::new(config),
             tenancy: Arc::new(tenancy),

@@ -48,12 +48,28 @@ pub async fn issue(
     actor: &str,
     source: &str,
 ) -> Result<(AccessCode, DateTime<Utc>), CodeError> {
+    issue_in(None, store, contact, valid_for, actor, source).await
+}
+
+/// [`issue`], hashing within the server's hashing bound when given one (the web
+/// admin; the operator's CLI and the seed hash on their own).
+pub async fn issue_in(
+    gate: Option<&password::HashGate>,
+    store: &dyn TenantStore,
+    contact: ContactRef,
+    valid_for: Duration,
+    actor: &str,
+    source: &str,
+) -> Result<(AccessCode, DateTime<Utc>), CodeError> {
     if valid_for < Duration::hours(1) || valid_for > Duration::days(90) {
         return Err(CodeError::BadValidity);
     }
     let expires_at = Utc::now() + valid_for;
     let code = AccessCode::generate();
-    let hash = password::hash(code.expose().to_string()).await?;
+    let hash = match gate {
+        Some(g) => g.hash_waiting(code.expose().to_string()).await?,
+        None => password::hash(code.expose().to_string()).await?,
+    };
     let row = StoredAccessCode {
         id: AccessCodeId::new(),
         contact,

@@ -153,6 +153,10 @@ enum MetaAppCmd {
             hide_env_values = true
         )]
         verify_token: String,
+        /// Also make every Meta channel that holds an app secret of its own use the
+        /// platform's app (after rotating the old shared secret at Meta).
+        #[arg(long)]
+        adopt_meta_channels: bool,
     },
 }
 
@@ -803,9 +807,14 @@ async fn platform_cmd(config: Config, cmd: PlatformCmd) -> anyhow::Result<()> {
         PlatformCmd::MetaApp(MetaAppCmd::Set {
             app_secret,
             verify_token,
+            adopt_meta_channels,
         }) => {
             let meta = raabta::routing::PlatformMetaApp::new(app_secret, verify_token);
             raabta::routing::set_platform_meta_app(&app.tenancy, &meta).await?;
+            if adopt_meta_channels {
+                let n = raabta::routing::adopt_platform_meta_app(&app.tenancy).await?;
+                println!("{n} Meta channel(s) now use the platform's app");
+            }
             println!(
                 "the platform's Meta app is stored; running servers use it within {}s{}",
                 raabta::app::REGISTRY_REFRESH.as_secs(),

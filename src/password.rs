@@ -133,11 +133,14 @@ pub async fn within_transaction<F: std::future::Future>(f: F) -> F::Output {
 /// meanwhile, and the worker's own concurrency bounds how many wait).
 pub struct HashGate {
     slots: Arc<Semaphore>,
+    /// Waiting callers (the conversation worker) line up here first, at most one per
+    /// slot in the slots' queue, so they never crowd requests out of the bound.
+    waiters: Arc<Semaphore>,
     slot_count: usize,
     queue: usize,
     jobs: std::sync::mpsc::Sender<Job>,
-    /// Hashes started or waiting (for the queue bound).
-    pending: AtomicUsize,
+    /// Request hashes started or waiting (for the queue bound).
+    pending: Arc<AtomicUsize>,
     /// Hashes run since start (tests and metrics).
     done: AtomicU64,
     /// Requests refused as busy since start.
@@ -158,11 +161,18 @@ impl std::fmt::Debug for HashGate {
     }
 }
 
-/// Releases a queue place when dropped (also on cancellation).
-struct Pending<'a>(&'a AtomicUsize);
-impl Drop for Pending<'_> {
+/// A request's place in the hashing bound, taken before any other work
+/// ([`HashGate::try_place`]). It is released when the hash it was used for has finished
+/// on a gate thread — not when the request goes away — or when dropped unused.
+pub struct Place(Arc<AtomicUsize>);
+impl Drop for Place {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+impl std::fmt::Debug for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Place")
     }
 }
 
@@ -212,10 +222,11 @@ impl HashGate {
         }
         Self {
             slots: Arc::new(Semaphore::new(slots)),
+            waiters: Arc::new(Semaphore::new(slots)),
             slot_count: slots,
             queue,
             jobs,
-            pending: AtomicUsize::new(0),
+            pending: Arc::new(AtomicUsize::new(0)),
             done: AtomicU64::new(0),
             refused: AtomicU64::new(0),
             in_transactions: AtomicU64::new(0),
@@ -239,23 +250,45 @@ impl HashGate {
         self.in_transactions.load(Ordering::Relaxed)
     }
 
-    fn enter(&self, wait: bool) -> Result<Pending<'_>, HashError> {
+    /// Takes a place in the bound for a request, or [`HashError::Busy`] at once when
+    /// every slot and queue place is taken. Take it before any other work a request
+    /// does for its hash, so a busy answer costs nothing and looks the same for every
+    /// request.
+    pub fn try_place(&self) -> Result<Place, HashError> {
         let before = self.pending.fetch_add(1, Ordering::AcqRel);
-        let guard = Pending(&self.pending);
-        if !wait && before >= self.slot_count + self.queue {
+        let place = Place(self.pending.clone());
+        if before >= self.slot_count + self.queue {
             self.refused.fetch_add(1, Ordering::Relaxed);
             return Err(HashError::Busy);
         }
-        Ok(guard)
+        Ok(place)
     }
 
+    /// Runs `work` on a gate thread. `place`: a request's place (released with the
+    /// slot when the work ends, even if the caller went away meanwhile); None: a
+    /// waiting caller, which lines up behind at most `slots` others like it.
     async fn run<T: Send + 'static>(
         &self,
-        wait: bool,
+        place: Option<Place>,
         work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
     ) -> Result<T, HashError> {
-        let _place = self.enter(wait)?;
-        let _permit = self.slots.acquire().await.map_err(|_| HashError::Join)?;
+        let waiter = match place {
+            Some(_) => None,
+            None => Some(
+                self.waiters
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| HashError::Join)?,
+            ),
+        };
+        let permit = self
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| HashError::Join)?;
+        drop(waiter);
         self.done.fetch_add(1, Ordering::Relaxed);
         if IN_TRANSACTION.try_with(|_| ()).is_ok() {
             self.in_transactions.fetch_add(1, Ordering::Relaxed);
@@ -263,31 +296,51 @@ impl HashGate {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.jobs
             .send(Box::new(move |memory: &mut Vec<Block>| {
-                let _ = tx.send(work(memory));
+                let out = work(memory);
+                // The slot and the place are free only now that the work is done.
+                drop(permit);
+                drop(place);
+                let _ = tx.send(out);
             }))
             .map_err(|_| HashError::Join)?;
         rx.await.map_err(|_| HashError::Join)
     }
 
+    /// Verifies in a place taken earlier with [`HashGate::try_place`].
+    pub async fn verify_placed(
+        &self,
+        place: Place,
+        secret: String,
+        phc: String,
+    ) -> Result<bool, HashError> {
+        let secret = zeroize::Zeroizing::new(secret);
+        self.run(Some(place), move |m| verify_in(m, secret.as_bytes(), &phc))
+            .await
+    }
+
     /// Hashes within the bound; [`HashError::Busy`] at once when it is full.
     pub async fn try_hash(&self, secret: String) -> Result<String, HashError> {
         let secret = zeroize::Zeroizing::new(secret);
-        self.run(false, move |m| hash_in(m, secret.as_bytes()))
-            .await?
+        self.run(Some(self.try_place()?), move |m| {
+            hash_in(m, secret.as_bytes())
+        })
+        .await?
     }
 
     /// Verifies within the bound; [`HashError::Busy`] at once when it is full.
     pub async fn try_verify(&self, secret: String, phc: String) -> Result<bool, HashError> {
         let secret = zeroize::Zeroizing::new(secret);
-        self.run(false, move |m| verify_in(m, secret.as_bytes(), &phc))
-            .await
+        self.run(Some(self.try_place()?), move |m| {
+            verify_in(m, secret.as_bytes(), &phc)
+        })
+        .await
     }
 
     /// Verifies within the bound, waiting for a slot however long the queue is (the
     /// conversation worker: a message is never dropped for being busy).
     pub async fn verify_waiting(&self, secret: String, phc: String) -> Result<bool, HashError> {
         let secret = zeroize::Zeroizing::new(secret);
-        self.run(true, move |m| verify_in(m, secret.as_bytes(), &phc))
+        self.run(None, move |m| verify_in(m, secret.as_bytes(), &phc))
             .await
     }
 
@@ -295,7 +348,7 @@ impl HashGate {
     /// for signed-in staff, never strangers).
     pub async fn hash_waiting(&self, secret: String) -> Result<String, HashError> {
         let secret = zeroize::Zeroizing::new(secret);
-        self.run(true, move |m| hash_in(m, secret.as_bytes()))
+        self.run(None, move |m| hash_in(m, secret.as_bytes()))
             .await?
     }
 }

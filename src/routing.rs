@@ -473,6 +473,52 @@ pub async fn rotate_channel(
     })
 }
 
+/// Makes every Meta channel that holds an app secret of its own use the platform's
+/// app instead. Before the platform app existed, each school typed the one shared app
+/// secret into its channel: once the operator has rotated that secret at Meta and
+/// stored the new one, this stops the old copies from verifying anything. Returns how
+/// many channels changed. (A school that truly has its own app is registered again
+/// with `channel add meta --app-secret`.)
+pub async fn adopt_platform_meta_app(tenancy: &Tenancy) -> Result<usize, AddChannelError> {
+    let slugs: HashMap<_, _> = tenancy
+        .list()
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.slug.to_string()))
+        .collect();
+    let mut changed = 0;
+    for row in tenancy.backend().control.channels().await? {
+        if row.provider != Provider::Meta {
+            continue;
+        }
+        let creds = decrypt(tenancy, &row).await?;
+        let Credentials::Meta {
+            phone_number_id,
+            access_token,
+            app_secret,
+            ..
+        } = &creds
+        else {
+            continue;
+        };
+        if app_secret.is_empty() {
+            continue;
+        }
+        let Some(slug) = slugs.get(&row.tenant_id) else {
+            continue;
+        };
+        let platform = Credentials::Meta {
+            phone_number_id: phone_number_id.clone(),
+            access_token: access_token.clone(),
+            app_secret: String::new(),
+            verify_token: String::new(),
+        };
+        rotate_channel(tenancy, slug, row.id, platform, Registrant::Operator).await?;
+        changed += 1;
+    }
+    Ok(changed)
+}
+
 /// The operator registers a channel for a school: see [`register_channel`].
 pub async fn add_channel(
     tenancy: &Tenancy,

@@ -153,4 +153,5 @@ new-link-not-me = Not me
 new-link-me = It was me
 new-link-fine = Thank you. Nothing has changed.
 new-link-undone = Done: that { $channel } account is no longer linked to you, your unused access codes are cancelled and the school office has been told. Ask the office for a new code if you need one.
+new-link-refused = Only the phone number the school has on record, or a chat of yours linked before that one, can remove it. The school office has been told and will check; type "office" to talk to them.
 new-link-gone = That link had already been removed. If something still looks wrong, type "office".

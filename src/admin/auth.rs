@@ -244,7 +244,11 @@ impl Auth {
 
     /// A wrong email or an unknown school: the same Argon2 check as a wrong password
     /// (same time, same bound), against a hash nobody's password matches.
-    async fn dummy_check(&self, typed: &str) -> Result<(), AuthError> {
+    async fn dummy_check(
+        &self,
+        place: crate::password::Place,
+        typed: &str,
+    ) -> Result<(), AuthError> {
         let dummy = self
             .dummy
             .get_or_try_init(|| async {
@@ -253,7 +257,9 @@ impl Auth {
             })
             .await?
             .clone();
-        self.gate.try_verify(typed.to_string(), dummy).await?;
+        self.gate
+            .verify_placed(place, typed.to_string(), dummy)
+            .await?;
         Ok(())
     }
 
@@ -267,7 +273,8 @@ impl Auth {
         if !self.address_allowed(address) {
             return Err(AuthError::TooManyFromAddress);
         }
-        self.dummy_check(password_typed).await?;
+        let place = self.gate.try_place().map_err(|_| AuthError::Busy)?;
+        self.dummy_check(place, password_typed).await?;
         Err(AuthError::Invalid)
     }
 
@@ -284,13 +291,16 @@ impl Auth {
         if !self.address_allowed(address) {
             return Err(AuthError::TooManyFromAddress);
         }
+        // The place in the hashing bound comes first: "busy" costs nothing and answers
+        // a known and an unknown email alike.
+        let place = self.gate.try_place().map_err(|_| AuthError::Busy)?;
         let staff = store.staff_by_email(email).await?;
         let usable = staff
             .as_ref()
             .filter(|s| s.active)
             .and_then(|s| s.password_hash.clone().map(|h| (s.clone(), h)));
         let Some((staff, hash)) = usable else {
-            self.dummy_check(password_typed).await?;
+            self.dummy_check(place, password_typed).await?;
             return Err(AuthError::Invalid);
         };
         // The attempt is claimed (counted as a failure) before the password is checked,
@@ -302,15 +312,13 @@ impl Auth {
         else {
             return Err(AuthError::Locked);
         };
-        let checked = self.gate.try_verify(password_typed.to_string(), hash).await;
+        let checked = self
+            .gate
+            .verify_placed(place, password_typed.to_string(), hash)
+            .await;
         if matches!(checked, Ok(true)) {
             store.release_staff_login_attempt(claim).await?;
         } else {
-            if let Err(HashError::Busy) = checked {
-                // Not checked: the claim is given back, and the person is asked to retry.
-                store.release_staff_login_attempt(claim).await?;
-                return Err(AuthError::Busy);
-            }
             checked?;
             let failures = store
                 .staff_login_failures_since(staff.id, now - LOCKOUT_WINDOW)
@@ -490,12 +498,18 @@ impl Auth {
             // Only something shaped like a recovery code costs Argon2id checks.
             if let Some(rc) = crate::domain::access_code::AccessCode::parse(code) {
                 let typed = rc.display().to_string();
+                let mut checked_any = false;
                 for (id, hash) in store.recovery_codes(staff.id).await? {
                     let checked = self.gate.try_verify(typed.clone(), hash).await;
                     if let Err(HashError::Busy) = checked {
-                        store.release_staff_login_attempt(claim).await?;
+                        // Given back only if no code was compared yet: a busy answer
+                        // never buys free comparisons.
+                        if !checked_any {
+                            store.release_staff_login_attempt(claim).await?;
+                        }
                         return Err(AuthError::Busy);
                     }
+                    checked_any = true;
                     if checked? {
                         let entry = activity(staff.id, "staff.recovery_code_used", json!({}), now);
                         passed = store.use_recovery_code(id, &entry).await?;

@@ -224,7 +224,8 @@ pub async fn issue(
     let mut slips = Vec::new();
     let mut expires = None;
     for (g, (name, children, locale)) in targets {
-        let (code, until) = match crate::codes::issue(
+        let (code, until) = match crate::codes::issue_in(
+            Some(app.hash_gate.as_ref()),
             store,
             ContactRef::Guardian(g),
             chrono::Duration::days(days),

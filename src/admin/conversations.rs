@@ -192,7 +192,9 @@ pub async fn reply(
         Ok(false) => return not_found(),
         Err(e) => return server_error(e),
     }
-    let text = form.text.trim();
+    // What staff write reaches the parent without bidi overrides (see domain::bidi).
+    let text = crate::domain::bidi::neutralise(form.text.trim()).into_owned();
+    let text = text.as_str();
     if text.is_empty() || text.chars().count() > 2000 {
         return (
             StatusCode::BAD_REQUEST,

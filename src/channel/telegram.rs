@@ -115,9 +115,11 @@ pub fn events(bot_id: &str, body: &[u8]) -> Result<Vec<InboundEvent>, ParseError
             )],
             None => Vec::new(),
         },
+        // A button under a message in the person's private chat only (inline-mode
+        // callbacks carry no message and are not ours).
         UpdateKind::CallbackQuery(q)
             if !from_a_person(&q.from)
-                || q.message.as_ref().is_some_and(|m| !m.chat().is_private()) =>
+                || !q.message.as_ref().is_some_and(|m| m.chat().is_private()) =>
         {
             Vec::new()
         }
@@ -169,12 +171,15 @@ mod tests {
                 text: "fees".into()
             }
         );
-        let cb = br#"{"update_id":11,"callback_query":{"id":"cbq1","from":{"id":42,"is_bot":false,"first_name":"Imran"},"chat_instance":"x","data":"menu.fees"}}"#;
+        let cb = br#"{"update_id":11,"callback_query":{"id":"cbq1","from":{"id":42,"is_bot":false,"first_name":"Imran"},"chat_instance":"x","data":"menu.fees","message":{"message_id":4,"date":1732400000,"chat":{"id":42,"type":"private","first_name":"Imran"},"text":"Menu"}}}"#;
         let ev = events("777", cb).unwrap();
         assert!(
             matches!(&ev[0].body, InboundBody::Choice { id, callback_id: Some(c), .. } if id == "menu.fees" && c == "cbq1")
         );
         assert!(events("777", b"{}").is_err());
+        // An inline-mode callback (no message) is not ours.
+        let inline = br#"{"update_id":12,"callback_query":{"id":"cbq3","from":{"id":42,"is_bot":false,"first_name":"Imran"},"chat_instance":"x","inline_message_id":"abc","data":"menu.fees"}}"#;
+        assert!(events("777", inline).unwrap().is_empty());
     }
 
     #[test]

@@ -379,22 +379,40 @@ macro_rules! flow_store_impl {
                     .await
                 }
 
-                async fn identity_contact(&mut self, identity: Uuid) -> Result<Option<(ContactRef, String)>> {
-                    let row: Option<(String, Uuid, String)> = sqlx::query_as(
-                        "SELECT contact_kind, contact_id, channel FROM channel_identities WHERE id = $1",
+                async fn identity_contact(&mut self, identity: Uuid) -> Result<Option<$crate::store::IdentityRow>> {
+                    let row: Option<(String, Uuid, String, Vec<u8>, DateTime<Utc>)> = sqlx::query_as(
+                        "SELECT contact_kind, contact_id, channel, external_id_enc, created_at \
+                         FROM channel_identities WHERE id = $1",
                     )
                     .bind(identity)
                     .fetch_optional(&mut **self.tx)
                     .await?;
-                    row.map(|(k, c, ch)| {
-                        ContactRef::from_parts(&k, c)
-                            .map(|c| (c, ch))
-                            .ok_or_else(|| corrupt("contact kind"))
-                    })
-                    .transpose()
+                    let Some((kind, contact, channel, enc, created_at)) = row else { return Ok(None) };
+                    let contact = ContactRef::from_parts(&kind, contact).ok_or_else(|| corrupt("contact kind"))?;
+                    let external = self.keys.decrypt_str(field("channel_identities", "external_id_enc", identity), &enc)?;
+                    Ok(Some($crate::store::IdentityRow {
+                        id: identity,
+                        contact,
+                        channel,
+                        external_id: $crate::domain::Pii::new(external),
+                        created_at,
+                    }))
+                }
+
+                async fn identity_of(&mut self, channel: &str, external_id: &str) -> Result<Option<(Uuid, DateTime<Utc>)>> {
+                    let bidx = self.keys.blind_index(IDENTITY_INDEX, external_id);
+                    Ok(sqlx::query_as(
+                        "SELECT id, created_at FROM channel_identities WHERE channel = $1 AND external_id_bidx = $2",
+                    )
+                    .bind(channel)
+                    .bind(bidx)
+                    .fetch_optional(&mut **self.tx)
+                    .await?)
                 }
 
                 async fn unlink_identity(&mut self, identity: Uuid, contact: ContactRef, activity: &ActivityEntry) -> Result<bool> {
+                    let Some(row) = self.identity_contact(identity).await? else { return Ok(false) };
+                    let (removed_channel, removed_external) = (row.channel.clone(), row.external_id.expose().clone());
                     let done = sqlx::query(
                         "DELETE FROM channel_identities WHERE id = $1 AND contact_kind = $2 AND contact_id = $3",
                     )
@@ -405,6 +423,29 @@ macro_rules! flow_store_impl {
                     .await?;
                     if done.rows_affected() != 1 {
                         return Ok(false);
+                    }
+                    // That chat is no longer theirs: it gets none of their messages meanwhile
+                    // (its session is reset at its next message).
+                    let convs: Vec<(Uuid, String, Vec<u8>)> = sqlx::query_as(
+                        "SELECT id, provider, sender_enc FROM conversations WHERE contact_kind = $1 AND contact_id = $2",
+                    )
+                    .bind(contact.kind())
+                    .bind(contact.uuid())
+                    .fetch_all(&mut **self.tx)
+                    .await?;
+                    for (cid, provider, enc) in convs {
+                        let family = match provider.as_str() {
+                            "twilio" | "meta" => "whatsapp",
+                            "telegram" => "telegram",
+                            _ => continue,
+                        };
+                        let sender = self.keys.decrypt_str(field("conversations", "sender_enc", cid), &enc)?;
+                        if family == removed_channel && sender == removed_external {
+                            sqlx::query("UPDATE conversations SET contact_kind = NULL, contact_id = NULL WHERE id = $1")
+                                .bind(cid)
+                                .execute(&mut **self.tx)
+                                .await?;
+                        }
                     }
                     let revoked = sqlx::query(
                         "UPDATE access_codes SET revoked_at = $3 WHERE contact_kind = $1 AND contact_id = $2 \
@@ -761,23 +802,25 @@ macro_rules! flow_store_impl {
 
             #[async_trait::async_trait]
             impl FlowStore for $store {
-                async fn peek_next_event(&self, conversation: Uuid) -> Result<Option<InboundEvent>> {
+                async fn peek_next_event(&self, conversation: Uuid) -> Result<Option<(InboundEvent, bool)>> {
                     let mut tx = self.begin_read().await?;
-                    let next: Option<(Uuid, Vec<u8>)> = sqlx::query_as(
-                        "SELECT id, payload_enc FROM inbound_events \
-                         WHERE conversation_id = $1 AND state = 'pending' ORDER BY id LIMIT 1",
+                    let next: Option<(Uuid, Vec<u8>, bool)> = sqlx::query_as(
+                        "SELECT e.id, e.payload_enc, c.contact_id IS NOT NULL FROM inbound_events e \
+                         JOIN conversations c ON c.id = e.conversation_id \
+                         WHERE e.conversation_id = $1 AND e.state = 'pending' ORDER BY e.id LIMIT 1",
                     )
                     .bind(conversation)
                     .fetch_optional(&mut *tx)
                     .await?;
                     tx.commit().await?;
-                    let Some((id, payload)) = next else { return Ok(None) };
+                    let Some((id, payload, bound)) = next else { return Ok(None) };
                     // An unreadable event is the step's to set aside: nothing to prepare.
                     Ok(self
                         .keys
                         .decrypt(field("inbound_events", "payload_enc", id), &payload)
                         .ok()
-                        .and_then(|plain| serde_json::from_slice::<InboundEvent>(&plain).ok()))
+                        .and_then(|plain| serde_json::from_slice::<InboundEvent>(&plain).ok())
+                        .map(|e| (e, bound)))
                 }
 
                 async fn login_failures_of(&self, conversation: Uuid, since: DateTime<Utc>) -> Result<(i64, i64)> {

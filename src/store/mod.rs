@@ -578,6 +578,17 @@ pub trait InboxStore: Send + Sync {
     async fn queue_figures(&self) -> Result<QueueFigures>;
 }
 
+/// A chat identity bound to a contact (decrypted).
+#[derive(Debug, Clone)]
+pub struct IdentityRow {
+    pub id: Uuid,
+    pub contact: ContactRef,
+    /// The channel family: `whatsapp` or `telegram`.
+    pub channel: String,
+    pub external_id: crate::domain::Pii<String>,
+    pub created_at: DateTime<Utc>,
+}
+
 /// A school's queues (`InboxStore::queue_figures`).
 #[derive(Debug, Clone, Default)]
 pub struct QueueFigures {
@@ -819,8 +830,14 @@ pub trait FlowTx: Send {
         vars: serde_json::Map<String, serde_json::Value>,
         now: DateTime<Utc>,
     ) -> Result<bool>;
-    /// Whose identity this is, and on which channel family.
-    async fn identity_contact(&mut self, identity: Uuid) -> Result<Option<(ContactRef, String)>>;
+    /// A channel identity: whose, on which channel family, its sender id, since when.
+    async fn identity_contact(&mut self, identity: Uuid) -> Result<Option<IdentityRow>>;
+    /// The identity bound to this sender on a channel family: its id and since when.
+    async fn identity_of(
+        &mut self,
+        channel: &str,
+        external_id: &str,
+    ) -> Result<Option<(Uuid, DateTime<Utc>)>>;
     /// Removes one of `contact`'s channel identities and cancels their unused access
     /// codes, with the activity entry; false if the identity is not theirs (any more).
     async fn unlink_identity(
@@ -902,11 +919,12 @@ pub trait FlowTx: Send {
 #[async_trait]
 pub trait FlowStore: Send + Sync {
     /// The conversation's next pending event, read outside any step (the work a step
-    /// needs done first, such as an access-code check, is done from it).
+    /// needs done first, such as an access-code check, is done from it), and whether
+    /// the conversation is logged in (bound to a contact).
     async fn peek_next_event(
         &self,
         conversation: Uuid,
-    ) -> Result<Option<crate::domain::message::InboundEvent>>;
+    ) -> Result<Option<(crate::domain::message::InboundEvent, bool)>>;
     /// Failed logins since `since`: (this conversation, the whole school), outside a step.
     async fn login_failures_of(
         &self,

@@ -312,6 +312,20 @@ macro_rules! control_store_impl {
                 replace_pending: bool,
             ) -> $crate::store::Result<()> {
                 let mut tx = self.control.begin().await?;
+                // A claim of a route that is active already is refused whoever makes it
+                // (only active routes are unique in the schema).
+                let (active,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM channel_accounts WHERE provider = $1 AND route_key = $2 AND status = 'active'",
+                )
+                .bind(c.provider.as_str())
+                .bind(&c.route_key)
+                .fetch_one(&mut *tx)
+                .await?;
+                if active > 0 {
+                    return Err($crate::store::StoreError::Conflict(
+                        format!("a {} channel with that number or route already exists", c.provider),
+                    ));
+                }
                 if replace_pending {
                     sqlx::query(
                         "DELETE FROM channel_accounts WHERE provider = $1 AND route_key = $2 AND status = 'pending'",

@@ -563,7 +563,7 @@ async fn notify_new_link(
         {
             let digits = phone.digits();
             // Not the chat the code was just used in.
-            let here = ctx.conversation.provider == provider
+            let here = ctx.conversation.channel_id == wa
                 && ctx.conversation.sender.expose() == digits.as_str();
             if !here {
                 targets.push(tx.open_conversation(wa, provider, &digits, ctx.now).await?);
@@ -608,34 +608,59 @@ async fn unlink_identity(
     else {
         return Ok(Err("bad_link".into()));
     };
-    let Some((contact, channel)) = tx.identity_contact(link).await? else {
+    let Some(target) = tx.identity_contact(link).await? else {
         return Ok(out(json!({ "result": "gone" })));
     };
+    let (contact, channel) = (target.contact, target.channel.clone());
+    let digits_of = |s: &str| -> String { s.chars().filter(|c| c.is_ascii_digit()).collect() };
+    let roster = tx.roster_phone(contact).await?.map(|p| p.digits());
+    // The roster phone's own WhatsApp is the person's beyond doubt: it cannot be unlinked
+    // this way (the office can).
+    let subject = format!("{}:{}", contact.kind(), contact.uuid());
+    let refused = |why: &str| {
+        let mut e = ActivityEntry::now(
+            &subject,
+            "identity.not_me_refused",
+            Some(subject.clone()),
+            ctx.conversation.provider.as_str(),
+            json!({ "identity": link, "channel": channel, "conversation": ctx.conversation.id, "why": why }),
+        );
+        e.at = ctx.now;
+        e
+    };
+    if target.channel == "whatsapp"
+        && roster
+            .as_deref()
+            .is_some_and(|r| r == digits_of(target.external_id.expose()))
+    {
+        tx.log(&refused("the roster phone's own chat")).await?;
+        return Ok(out(json!({ "result": "refused" })));
+    }
+    // Who may say "not me": the person's roster phone on WhatsApp, or a chat of theirs
+    // linked *before* the one in question. A newer link (the intruder's) has no say over
+    // an older one, so a taken-over chat cannot unlink the real person.
+    let here_family = super::driver::identity_channel(ctx.conversation.provider);
+    let from_roster_phone = here_family == Some("whatsapp")
+        && roster
+            .as_deref()
+            .is_some_and(|r| r == digits_of(ctx.conversation.sender.expose()));
     let logged_in_as = session
         .who
         .as_ref()
         .and_then(super::driver::contact_of)
         .is_some_and(|c| c == contact);
-    let roster_phone = if logged_in_as {
-        false
-    } else {
-        let digits: String = ctx
-            .conversation
-            .sender
-            .expose()
-            .chars()
-            .filter(|c| c.is_ascii_digit())
-            .collect();
-        super::driver::identity_channel(ctx.conversation.provider) == Some("whatsapp")
-            && tx
-                .roster_phone(contact)
-                .await?
-                .is_some_and(|p| p.digits() == digits)
+    let older_link = match (logged_in_as, here_family) {
+        (true, Some(family)) => tx
+            .identity_of(family, ctx.conversation.sender.expose())
+            .await?
+            .is_some_and(|(id, since)| id != link && since < target.created_at),
+        _ => false,
     };
-    if !(logged_in_as || roster_phone) {
-        return Ok(Err("forbidden".into()));
+    if !(from_roster_phone || older_link) {
+        tx.log(&refused("asked from a newer or unknown chat"))
+            .await?;
+        return Ok(out(json!({ "result": "refused" })));
     }
-    let subject = format!("{}:{}", contact.kind(), contact.uuid());
     let mut entry = ActivityEntry::now(
         &subject,
         "identity.not_me",
@@ -668,7 +693,19 @@ async fn redeem_code(
     // The school-wide cap holds back senders who already failed recently; a sender
     // with no recent failure always gets a try, so a few dozen throwaway accounts
     // cannot lock a school's real parents out of logging in.
-    if (school >= LOGIN_FAILURES_PER_SCHOOL && mine > 0) || ctx.global_logins.check().is_err() {
+    let typed_code = args
+        .get("code")
+        .and_then(Value::as_str)
+        .and_then(AccessCode::parse);
+    // Prepared before the transaction: the rate was spent there (or ran out).
+    let prepared = ctx
+        .prechecked
+        .filter(|p| typed_code.as_ref().is_some_and(|c| c.expose() == p.code));
+    let over_rate = match prepared {
+        Some(p) => p.busy,
+        None => ctx.global_logins.check().is_err(),
+    };
+    if (school >= LOGIN_FAILURES_PER_SCHOOL && mine > 0) || over_rate {
         return Ok(out(json!({ "result": "busy" })));
     }
     let typed = args.get("code").and_then(Value::as_str).unwrap_or_default();
@@ -679,7 +716,7 @@ async fn redeem_code(
     let bucket = bucket_with(tx.keys(), &code);
     let mut found = None;
     let candidates = tx.access_codes_in_bucket(&bucket).await?;
-    match ctx.prechecked.filter(|p| p.code == code.expose()) {
+    match prepared {
         // Checked before the transaction: no Argon2 work while it is held.
         Some(pre) => {
             found = pre

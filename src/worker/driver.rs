@@ -187,6 +187,8 @@ pub struct Prechecked {
     /// The code as typed, normalised.
     pub code: String,
     pub found: Option<crate::domain::AccessCodeId>,
+    /// The process-wide rate of code checks was spent: not checked, "try later".
+    pub busy: bool,
 }
 
 /// The driver with the work done before the step (see [`FlowDriver::prepare`]).
@@ -230,7 +232,8 @@ impl FlowDriver {
             driver: self,
             prechecked: None,
         };
-        let Some(event) = store.peek_next_event(conversation).await? else {
+        // A logged-in chat types no access code: its 8-letter words cost no hashing.
+        let Some((event, false)) = store.peek_next_event(conversation).await? else {
             return Ok(prepared);
         };
         let InboundBody::Text { text } = &event.body else {
@@ -243,6 +246,16 @@ impl FlowDriver {
             .login_failures_of(conversation, now - chrono::Duration::hours(1))
             .await?;
         if !super::actions::login_allowed(mine, school) {
+            return Ok(prepared);
+        }
+        // The process-wide rate of code checks is spent here, where the hashing is.
+        if self.global_logins.check().is_err() {
+            prepared.prechecked = Some(Prechecked {
+                provider_key: event.provider_key.clone(),
+                code: code.expose().to_string(),
+                found: None,
+                busy: true,
+            });
             return Ok(prepared);
         }
         let bucket = crate::codes::bucket_with(store.keys(), &code);
@@ -262,6 +275,7 @@ impl FlowDriver {
             provider_key: event.provider_key.clone(),
             code: code.expose().to_string(),
             found,
+            busy: false,
         });
         Ok(prepared)
     }

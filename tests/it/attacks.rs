@@ -569,6 +569,33 @@ async fn channels_are_not_claimed_first_come(env: &TestEnv) {
     );
     let (_, list) = operator(env, &["channel", "list"]);
     assert!(list.contains("pending"), "{list}");
+    // The squatter's claim does not stop the rightful school from asking too.
+    add_staff(
+        &rightful,
+        "head@right.test",
+        StaffRole::Admin,
+        "head password 2",
+    )
+    .await;
+    let right_admin =
+        crate::admin_web::admin_cookie(env, &rightful, "head@right.test", "head password 2").await;
+    let right_csrf = crate::admin_web::call(env, "GET", "/admin/channels", &right_admin, &[])
+        .await
+        .csrf();
+    let asked = crate::admin_web::call(
+        env,
+        "POST",
+        "/admin/channels",
+        &right_admin,
+        &[
+            ("csrf", &right_csrf),
+            ("provider", "meta"),
+            ("phone_number_id", "777000111"),
+            ("access_token", "rightful-token"),
+        ],
+    )
+    .await;
+    assert_eq!(asked.status, StatusCode::SEE_OTHER, "{}", asked.body);
 
     // A parent's correctly signed message for that number is not stored anywhere.
     let (status, _) = send(
@@ -697,6 +724,46 @@ async fn channels_are_not_claimed_first_come(env: &TestEnv) {
         .is_some());
     let (ok, _) = operator(env, &["channel", "approve", &pending.id.to_string()]);
     assert!(!ok, "approving twice says so");
+
+    // Schools that typed the old shared secret into their channels: the operator rotates
+    // it at Meta and moves every Meta channel onto the platform's app.
+    let (ok, out) = operator(
+        env,
+        &[
+            "platform",
+            "meta-app",
+            "set",
+            "--app-secret",
+            "rotated-platform-secret",
+            "--verify-token",
+            "platform-verify",
+            "--adopt-meta-channels",
+        ],
+    );
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("1 Meta channel(s) now use the platform's app"),
+        "{out}"
+    );
+    env.app.registry.reload(&env.app.tenancy).await.unwrap();
+    let (status, _) = send(
+        env,
+        &meta_text("888000222", "923001110002", 5, "squatter-own-secret"),
+        &no_tg,
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "the old copy signs nothing any more"
+    );
+    let (status, _) = send(
+        env,
+        &meta_text("888000222", "923001110002", 6, "rotated-platform-secret"),
+        &no_tg,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
 }
 crate::on_both_backends!(channels_are_not_claimed_first_come);
 
@@ -1011,3 +1078,55 @@ async fn password_reset_requests_are_limited_per_account() {
         StatusCode::OK
     );
 }
+
+/// The reverse: an intruder who linked first gets the notice when the real parent links
+/// their roster phone's WhatsApp, and presses "Not me". The roster phone's chat cannot be
+/// unlinked that way: the intruder is refused, the office is told, the parent stays.
+async fn an_intruder_cannot_unlink_the_roster_phone(env: &TestEnv) {
+    use crate::pipeline::{drain, issue_code_with_cli, rig, text_from_parent};
+    use crate::webhooks::send;
+    let r = rig(env, "link-rev").await;
+    crate::support::load_roster_and_fees(&r.school).await;
+    let stolen = issue_code_with_cli(env, "link-rev", "+923001110001");
+    for (n, text) in ["hi", stolen.as_str()].into_iter().enumerate() {
+        send(
+            env,
+            &telegram_text(7_770_002, n as u32 + 1, text),
+            &r.channels,
+        )
+        .await;
+        drain(env, &r).await;
+    }
+    // The real parent logs in on the roster phone's WhatsApp.
+    let code = issue_code_with_cli(env, "link-rev", "+923001110001");
+    for (n, text) in ["salam", code.as_str()].into_iter().enumerate() {
+        send(
+            env,
+            &text_from_parent("meta", n as u32 + 1, text),
+            &r.channels,
+        )
+        .await;
+        drain(env, &r).await;
+    }
+    // The intruder's chat was told (it is an older link), and answers "not me".
+    let told = r
+        .fake
+        .sends()
+        .iter()
+        .any(|s| s.body.contains("7770002") && s.body.contains("WhatsApp"));
+    assert!(told, "{}", sent_since(&r, 0));
+    let mark = r.fake.sends().len();
+    send(env, &telegram_text(7_770_002, 3, "not me"), &r.channels).await;
+    drain(env, &r).await;
+    let reply = sent_since(&r, mark);
+    assert!(!reply.contains("no longer linked"), "{reply}");
+    let log = r.school.store.recent_activity(100).await.unwrap();
+    assert!(log.iter().any(|e| e.action == "identity.not_me_refused"));
+    assert!(!log.iter().any(|e| e.action == "identity.not_me"));
+    // The parent's WhatsApp still reads fees.
+    let mark = r.fake.sends().len();
+    send(env, &text_from_parent("meta", 4, "fees"), &r.channels).await;
+    drain(env, &r).await;
+    assert!(sent_since(&r, mark).contains("7,500.50"));
+}
+crate::on_both_backends!(an_intruder_cannot_unlink_the_roster_phone);
