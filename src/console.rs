@@ -215,10 +215,13 @@ impl Simulator {
                 let prepared = driver
                     .prepare(self.store.as_ref(), conv, self.app.clock.now())
                     .await?;
-                let crate::store::ProcessOutcome::Done { .. } = self
-                    .store
-                    .process_next(conv, &prepared, self.app.clock.now())
-                    .await?
+                let crate::store::ProcessOutcome::Done { .. } = crate::worker::step::process_next(
+                    self.store.as_ref(),
+                    conv,
+                    &prepared,
+                    self.app.clock.now(),
+                )
+                .await?
                 else {
                     break;
                 };

@@ -610,26 +610,63 @@ pub struct ConversationView {
     pub opted_out_at: Option<DateTime<Utc>>,
 }
 
-/// What a step decided for one inbound event.
-#[derive(Debug, Clone, Default)]
-pub struct Decision {
-    pub replies: Vec<crate::domain::message::OutboundMessage>,
-    /// Activity-log action for this step (no PII in it).
-    pub action: String,
+/// The oldest pending event of a conversation, as a step transaction finds it.
+#[derive(Debug)]
+pub enum NextEvent {
+    /// Nothing pending.
+    Idle,
+    /// The event's media is still being fetched: the conversation waits.
+    WaitingForMedia,
+    /// The event cannot be decrypted or parsed (its id).
+    Unreadable(Uuid),
+    Event(Uuid, Box<crate::domain::message::InboundEvent>),
 }
 
-/// Decides a conversation step inside the worker's transaction: the flow driver
-/// (`worker::driver`) reads and writes through [`FlowTx`], so the step, its data and
-/// its replies commit together.
+/// One conversation step's database transaction (`ConversationStore::begin_step`): the
+/// conversation is locked until `commit` (or until it is dropped, which rolls back).
+/// The worker (`worker::step`) decides what happens; this only reads and writes.
 #[async_trait]
-pub trait Driver: Send + Sync {
-    async fn step(
-        &self,
-        tx: &mut dyn FlowTx,
-        conversation: &ConversationView,
-        event: &crate::domain::message::InboundEvent,
+pub trait StepTx: Send {
+    async fn next_event(&mut self) -> Result<NextEvent>;
+    async fn conversation(&mut self) -> Result<ConversationView>;
+    /// Sets an unreadable event aside (`state = 'failed'`) for staff.
+    async fn set_aside(&mut self, event: Uuid) -> Result<()>;
+    /// Records a delivery report; a lower rank never replaces a higher one.
+    async fn record_delivery(
+        &mut self,
+        provider_message_id: &str,
+        status: crate::domain::message::DeliveryStatus,
+        error_code: Option<&str>,
         now: DateTime<Utc>,
-    ) -> Result<Decision>;
+    ) -> Result<()>;
+    /// The sent outbox row with this provider message id, and its message.
+    async fn sent_message(
+        &mut self,
+        provider_message_id: &str,
+    ) -> Result<Option<(Uuid, crate::domain::message::OutboundMessage)>>;
+    /// Turns an outbox row into a manual link for staff.
+    async fn make_manual(
+        &mut self,
+        outbox: Uuid,
+        link: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    async fn mark_opted_out(&mut self, now: DateTime<Utc>) -> Result<()>;
+    /// The flow's reads and writes, in this transaction.
+    fn flow(&mut self) -> Box<dyn FlowTx + '_>;
+    /// Queues replies to an event (idempotency key `conversation:event:seq`); how many
+    /// were new.
+    async fn queue_replies(
+        &mut self,
+        event: Uuid,
+        replies: &[crate::domain::message::OutboundMessage],
+        now: DateTime<Utc>,
+    ) -> Result<usize>;
+    async fn log(&mut self, activity: &ActivityEntry) -> Result<()>;
+    /// Marks the event done.
+    async fn finish_event(&mut self, event: Uuid, now: DateTime<Utc>) -> Result<()>;
+    async fn commit(self: Box<Self>) -> Result<()>;
 }
 
 /// The conversation's engine state as stored.
@@ -1018,16 +1055,9 @@ pub enum ProcessOutcome {
 pub trait ConversationStore: Send + Sync {
     /// Conversations with pending inbound events, oldest event first.
     async fn conversations_with_pending(&self, limit: i64) -> Result<Vec<Uuid>>;
-    /// Processes the conversation's oldest pending event in one transaction: locks the
-    /// conversation (another worker holding it gives `Busy`), applies delivery reports,
-    /// asks `decide` for replies, writes them to the outbox with idempotency keys,
-    /// marks the event done and logs the step. All or nothing.
-    async fn process_next(
-        &self,
-        conversation: Uuid,
-        driver: &dyn Driver,
-        now: DateTime<Utc>,
-    ) -> Result<ProcessOutcome>;
+    /// Opens a conversation's step transaction with the conversation locked; None when
+    /// another worker holds it.
+    async fn begin_step(&self, conversation: Uuid) -> Result<Option<Box<dyn StepTx + '_>>>;
     async fn conversation(&self, id: Uuid) -> Result<Option<ConversationView>>;
 }
 

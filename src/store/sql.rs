@@ -1429,14 +1429,7 @@ macro_rules! tenant_store_impl {
                     Ok(view)
                 }
 
-                async fn process_next(
-                    &self,
-                    conversation: Uuid,
-                    driver: &dyn $crate::store::Driver,
-                    now: DateTime<Utc>,
-                ) -> Result<$crate::store::ProcessOutcome> {
-                    use $crate::domain::message::{InboundBody, InboundEvent};
-                    use $crate::store::ProcessOutcome;
+                async fn begin_step(&self, conversation: Uuid) -> Result<Option<Box<dyn $crate::store::StepTx + '_>>> {
                     let mut tx = self.begin().await?;
                     let locked: Option<(Uuid,)> = sqlx::query_as(<$store as StoreDb>::LOCK_CONVERSATION)
                         .bind(conversation)
@@ -1444,157 +1437,181 @@ macro_rules! tenant_store_impl {
                         .await?;
                     if locked.is_none() {
                         tx.rollback().await?;
-                        return Ok(ProcessOutcome::Busy);
+                        return Ok(None);
                     }
-                                        // The oldest pending event, with the state of its media if it has any.
+                    Ok(Some(Box::new(StepOps { store: self, tx, conversation })))
+                }
+            }
+
+            /// A conversation step's transaction (see `StepTx`).
+            struct StepOps<'s> {
+                store: &'s $store,
+                tx: sqlx::Transaction<'static, <$store as StoreDb>::Db>,
+                conversation: Uuid,
+            }
+
+            #[async_trait::async_trait]
+            impl $crate::store::StepTx for StepOps<'_> {
+                async fn next_event(&mut self) -> Result<$crate::store::NextEvent> {
+                    use $crate::store::NextEvent;
+                    // The oldest pending event, with the state of its media if it has any.
                     let next: Option<(Uuid, Vec<u8>, Option<String>)> = sqlx::query_as(
                         "SELECT e.id, e.payload_enc, m.state FROM inbound_events e \
                          LEFT JOIN media m ON m.inbound_event_id = e.id \
                          WHERE e.conversation_id = $1 AND e.state = 'pending' ORDER BY e.id LIMIT 1",
                     )
-                    .bind(conversation)
-                    .fetch_optional(&mut *tx)
+                    .bind(self.conversation)
+                    .fetch_optional(&mut *self.tx)
                     .await?;
                     let Some((event_id, payload, media)) = next else {
-                        tx.commit().await?;
-                        return Ok(ProcessOutcome::Idle);
+                        return Ok(NextEvent::Idle);
                     };
-                    // Never process a message without its media: wait until it is fetched.
                     if media.as_deref() == Some("pending") {
-                        tx.commit().await?;
-                        return Ok(ProcessOutcome::WaitingForMedia);
+                        return Ok(NextEvent::WaitingForMedia);
                     }
-                                        let readable = self
+                    let readable = self
+                        .store
                         .keys
                         .decrypt(field("inbound_events", "payload_enc", event_id), &payload)
                         .map_err(StoreError::from)
-                        .and_then(|plain| serde_json::from_slice::<InboundEvent>(&plain).map_err(corrupt));
-                    let event = match readable {
-                        Ok(event) => event,
-                        Err(e) => {
-                            // A poison event must not block its conversation forever: set it
-                            // aside (state 'failed') for staff, and go on with the next one.
-                            tracing::error!(event = %event_id, error = %e, "unreadable inbound event set aside");
-                            sqlx::query("UPDATE inbound_events SET state = 'failed', attempts = attempts + 1 WHERE id = $1")
-                                .bind(event_id)
-                                .execute(&mut *tx)
-                                .await?;
-                            tx.commit().await?;
-                            return Ok(ProcessOutcome::Done { replies: 0 });
-                        }
-                    };
-                    let view = conversation_view(&mut tx, &self.keys, conversation)
-                        .await?
-                        .ok_or_else(|| corrupt("event without conversation"))?;
-                    let mut replies = 0;
-                    if let InboundBody::Status { provider_message_id, status, error_code } = &event.body {
-                        sqlx::query(
-                            "INSERT INTO delivery_reports (provider_message_id, status_rank, error_code, updated_at) \
-                             VALUES ($1, $2, $3, $4) ON CONFLICT (provider_message_id) DO UPDATE SET \
-                             status_rank = excluded.status_rank, error_code = excluded.error_code, \
-                             updated_at = excluded.updated_at WHERE excluded.status_rank > delivery_reports.status_rank",
-                        )
-                                                .bind(provider_message_id)
-                        .bind($crate::store::sql::status_rank(*status))
-                        .bind(error_code)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                        if *status == $crate::domain::message::DeliveryStatus::Failed {
-                            self.delivery_failed(&mut tx, &view, provider_message_id, error_code.as_deref()).await?;
-                        }
-                    } else {
-                        let decision = {
-                            let mut ops = self.flow_tx(&mut tx, conversation);
-                            driver.step(ops.as_mut(), &view, &event, now).await?
-                        };
-                        for (seq, reply) in decision.replies.iter().enumerate() {
-                            let id = Uuid::now_v7();
-                            let json = serde_json::to_vec(reply).map_err(corrupt)?;
-                            let enc = self.keys.encrypt(field("outbox", "payload_enc", id), &json)?;
-                            let done = sqlx::query(
-                                "INSERT INTO outbox (id, conversation_id, idempotency_key, payload_enc, state, \
-                                 next_attempt_at, created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5, $5) \
-                                 ON CONFLICT (idempotency_key) DO NOTHING",
-                            )
-                            .bind(id)
-                            .bind(conversation)
-                            .bind(format!("{conversation}:{event_id}:{seq}"))
-                            .bind(enc)
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
-                            replies += done.rows_affected() as usize;
-                        }
-                        let entry = ActivityEntry::now(
-                            &format!("{}:conversation:{conversation}", view.provider),
-                            &decision.action,
-                            Some(format!("conversation:{conversation}")),
-                            view.provider.as_str(),
-                            serde_json::json!({ "event": event_id, "kind": event.body.kind(), "replies": replies }),
-                        );
-                        log(&mut tx, &entry).await?;
-                    }
-                    sqlx::query(
-                        "UPDATE inbound_events SET state = 'done', processed_at = $2, attempts = attempts + 1 WHERE id = $1",
-                    )
-                    .bind(event_id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                    tx.commit().await?;
-                    Ok(ProcessOutcome::Done { replies })
+                        .and_then(|plain| {
+                            serde_json::from_slice::<$crate::domain::message::InboundEvent>(&plain).map_err(corrupt)
+                        });
+                    Ok(match readable {
+                        Ok(event) => NextEvent::Event(event_id, Box::new(event)),
+                        Err(_) => NextEvent::Unreadable(event_id),
+                    })
                 }
-            }
 
-                        impl $store {
-                /// A delivery report says a sent message failed. Outside the 24-hour window
-                /// (Meta 131047, Twilio 63016) the message is handed to staff as a manual
-                /// wa.me link; an opt-out code (Twilio 21610, Meta 131050) marks the
-                /// conversation opted out.
-                async fn delivery_failed(
-                    &self,
-                    tx: &mut sqlx::Transaction<'static, <$store as StoreDb>::Db>,
-                    view: &$crate::store::ConversationView,
-                    provider_message_id: &str,
-                    code: Option<&str>,
-                ) -> Result<()> {
-                    match code {
-                        Some("131047") | Some("63016") => {
-                            let row: Option<(Uuid, Vec<u8>)> = sqlx::query_as(
-                                "SELECT id, payload_enc FROM outbox WHERE provider_message_id = $1 AND state = 'sent'",
-                            )
-                            .bind(provider_message_id)
-                            .fetch_optional(&mut **tx)
-                            .await?;
-                            let Some((id, payload)) = row else { return Ok(()) };
-                            let plain = self.keys.decrypt(field("outbox", "payload_enc", id), &payload)?;
-                            let message: $crate::domain::message::OutboundMessage =
-                                serde_json::from_slice(&plain).map_err(corrupt)?;
-                            let link = $crate::domain::message::wa_me_link(view.sender.expose(), &message.as_numbered_text());
-                            let enc = self.keys.encrypt_str(field("outbox", "manual_link_enc", id), &link)?;
-                            sqlx::query(
-                                "UPDATE outbox SET state = 'manual', manual_link_enc = $2, \
-                                 last_error = 'delivery failed: 24-hour window closed', updated_at = $3 WHERE id = $1",
-                            )
-                            .bind(id)
-                            .bind(enc)
-                            .bind(Utc::now())
-                            .execute(&mut **tx)
-                            .await?;
-                        }
-                        Some("21610") | Some("131050") => {
-                            sqlx::query("UPDATE conversations SET opted_out_at = $2 WHERE id = $1 AND opted_out_at IS NULL")
-                                .bind(view.id)
-                                .bind(Utc::now())
-                                .execute(&mut **tx)
-                                .await?;
-                        }
-                        _ => {}
-                    }
+                async fn conversation(&mut self) -> Result<$crate::store::ConversationView> {
+                    conversation_view(&mut self.tx, &self.store.keys, self.conversation)
+                        .await?
+                        .ok_or_else(|| corrupt("event without conversation"))
+                }
+
+                async fn set_aside(&mut self, event: Uuid) -> Result<()> {
+                    sqlx::query("UPDATE inbound_events SET state = 'failed', attempts = attempts + 1 WHERE id = $1")
+                        .bind(event)
+                        .execute(&mut *self.tx)
+                        .await?;
                     Ok(())
                 }
 
+                async fn record_delivery(
+                    &mut self,
+                    provider_message_id: &str,
+                    status: $crate::domain::message::DeliveryStatus,
+                    error_code: Option<&str>,
+                    now: DateTime<Utc>,
+                ) -> Result<()> {
+                    sqlx::query(
+                        "INSERT INTO delivery_reports (provider_message_id, status_rank, error_code, updated_at) \
+                         VALUES ($1, $2, $3, $4) ON CONFLICT (provider_message_id) DO UPDATE SET \
+                         status_rank = excluded.status_rank, error_code = excluded.error_code, \
+                         updated_at = excluded.updated_at WHERE excluded.status_rank > delivery_reports.status_rank",
+                    )
+                    .bind(provider_message_id)
+                    .bind($crate::store::sql::status_rank(status))
+                    .bind(error_code)
+                    .bind(now)
+                    .execute(&mut *self.tx)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn sent_message(
+                    &mut self,
+                    provider_message_id: &str,
+                ) -> Result<Option<(Uuid, $crate::domain::message::OutboundMessage)>> {
+                    let row: Option<(Uuid, Vec<u8>)> = sqlx::query_as(
+                        "SELECT id, payload_enc FROM outbox WHERE provider_message_id = $1 AND state = 'sent'",
+                    )
+                    .bind(provider_message_id)
+                    .fetch_optional(&mut *self.tx)
+                    .await?;
+                    let Some((id, payload)) = row else { return Ok(None) };
+                    let plain = self.store.keys.decrypt(field("outbox", "payload_enc", id), &payload)?;
+                    let message = serde_json::from_slice(&plain).map_err(corrupt)?;
+                    Ok(Some((id, message)))
+                }
+
+                async fn make_manual(&mut self, outbox: Uuid, link: &str, reason: &str, now: DateTime<Utc>) -> Result<()> {
+                    let enc = self.store.keys.encrypt_str(field("outbox", "manual_link_enc", outbox), link)?;
+                    sqlx::query(
+                        "UPDATE outbox SET state = 'manual', manual_link_enc = $2, last_error = $3, updated_at = $4 WHERE id = $1",
+                    )
+                    .bind(outbox)
+                    .bind(enc)
+                    .bind(reason)
+                    .bind(now)
+                    .execute(&mut *self.tx)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn mark_opted_out(&mut self, now: DateTime<Utc>) -> Result<()> {
+                    sqlx::query("UPDATE conversations SET opted_out_at = $2 WHERE id = $1 AND opted_out_at IS NULL")
+                        .bind(self.conversation)
+                        .bind(now)
+                        .execute(&mut *self.tx)
+                        .await?;
+                    Ok(())
+                }
+
+                fn flow(&mut self) -> Box<dyn $crate::store::FlowTx + '_> {
+                    self.store.flow_tx(&mut self.tx, self.conversation)
+                }
+
+                async fn queue_replies(
+                    &mut self,
+                    event: Uuid,
+                    replies: &[$crate::domain::message::OutboundMessage],
+                    now: DateTime<Utc>,
+                ) -> Result<usize> {
+                    let mut queued = 0;
+                    for (seq, reply) in replies.iter().enumerate() {
+                        let id = Uuid::now_v7();
+                        let json = serde_json::to_vec(reply).map_err(corrupt)?;
+                        let enc = self.store.keys.encrypt(field("outbox", "payload_enc", id), &json)?;
+                        let done = sqlx::query(
+                            "INSERT INTO outbox (id, conversation_id, idempotency_key, payload_enc, state, \
+                             next_attempt_at, created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5, $5) \
+                             ON CONFLICT (idempotency_key) DO NOTHING",
+                        )
+                        .bind(id)
+                        .bind(self.conversation)
+                        .bind(format!("{}:{event}:{seq}", self.conversation))
+                        .bind(enc)
+                        .bind(now)
+                        .execute(&mut *self.tx)
+                        .await?;
+                        queued += done.rows_affected() as usize;
+                    }
+                    Ok(queued)
+                }
+
+                async fn log(&mut self, activity: &ActivityEntry) -> Result<()> {
+                    log(&mut self.tx, activity).await
+                }
+
+                async fn finish_event(&mut self, event: Uuid, now: DateTime<Utc>) -> Result<()> {
+                    sqlx::query(
+                        "UPDATE inbound_events SET state = 'done', processed_at = $2, attempts = attempts + 1 WHERE id = $1",
+                    )
+                    .bind(event)
+                    .bind(now)
+                    .execute(&mut *self.tx)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn commit(self: Box<Self>) -> Result<()> {
+                    self.tx.commit().await?;
+                    Ok(())
+                }
+            }
+
+            impl $store {
                 /// Moves a claimed outbox row on, only while the claim still holds.
                 async fn outbox_transition(
                     &self,

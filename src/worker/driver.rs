@@ -5,6 +5,7 @@
 //! and hands the replies back to the store, which writes them to the outbox.
 
 use super::actions::{self, ActionCtx};
+use super::step::{Decision, Driver};
 use crate::domain::message::{InboundBody, InboundEvent, MediaKind, OutboundMessage, Provider};
 use crate::domain::phone::Phone;
 use crate::domain::roster::ContactRef;
@@ -12,7 +13,7 @@ use crate::domain::school::{Locale, Timezone};
 use crate::flow::def::Role;
 use crate::flow::engine::{self, Context, Effect, Input, Session, Trigger, Who};
 use crate::flow::Library;
-use crate::store::{ConversationView, Decision, Driver, FlowTx, Result};
+use crate::store::{ConversationView, FlowTx, Result};
 use chrono::{DateTime, Utc};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use std::num::NonZeroU32;

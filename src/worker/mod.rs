@@ -8,6 +8,7 @@
 
 pub mod actions;
 pub mod driver;
+pub mod step;
 
 use crate::app::App;
 use crate::channel::send::{send, send_template, SendOutcome};
@@ -167,7 +168,7 @@ async fn process_school(
                     }
                     let started = std::time::Instant::now();
                     let ProcessOutcome::Done { .. } =
-                        store.process_next(c, &prepared, clock.now()).await?
+                        step::process_next(store.as_ref(), c, &prepared, clock.now()).await?
                     else {
                         break;
                     };
