@@ -219,6 +219,11 @@ impl Auth {
     /// Counts one attempt from this address against the per-address limit (sign-in,
     /// two-factor and password-reset requests share it); false when over it.
     pub fn address_allowed(&self, address: IpAddr) -> bool {
+        // Forget addresses whose limit has fully recovered, so a stream of distinct
+        // addresses cannot grow the table without end.
+        if self.per_address.len() > 10_000 {
+            self.per_address.retain_recent();
+        }
         self.per_address.check_key(&address_key(address)).is_ok()
     }
 
@@ -410,6 +415,19 @@ impl Auth {
         issuer: &str,
         now: DateTime<Utc>,
     ) -> Result<Enrolment, AuthError> {
+        // The recovery codes are hashed first: when the service is busy nothing is
+        // written and the person simply tries again.
+        let mut codes = Vec::with_capacity(RECOVERY_CODES);
+        let mut hashes = Vec::with_capacity(RECOVERY_CODES);
+        for _ in 0..RECOVERY_CODES {
+            let code = crate::domain::access_code::AccessCode::generate()
+                .display()
+                .to_string();
+            // A request path: within the bound, busy beyond it (a signed-in person
+            // posting this form over and over cannot queue unbounded work).
+            hashes.push(self.gate.try_hash(code.clone()).await?);
+            codes.push(Secret::new(code));
+        }
         let secret: [u8; 20] = rand::random();
         if !store.set_totp_secret(staff.id, &secret).await? {
             return Err(AuthError::Totp(
@@ -429,15 +447,6 @@ impl Auth {
             .render::<qrcode::render::svg::Color<'_>>()
             .min_dimensions(200, 200)
             .build();
-        let mut codes = Vec::with_capacity(RECOVERY_CODES);
-        let mut hashes = Vec::with_capacity(RECOVERY_CODES);
-        for _ in 0..RECOVERY_CODES {
-            let code = crate::domain::access_code::AccessCode::generate()
-                .display()
-                .to_string();
-            hashes.push(self.gate.hash_waiting(code.clone()).await?);
-            codes.push(Secret::new(code));
-        }
         store
             .replace_recovery_codes(
                 staff.id,

@@ -148,8 +148,8 @@ pub async fn view(State(app): State<App>, headers: HeaderMap, Path(id): Path<Str
         .map(|m| {
             context! {
                 at => m.at.format("%Y-%m-%d %H:%M").to_string(),
-                inbound => m.inbound,
-                text => m.text.expose(),
+                inbound => m.inbound(),
+                text => thread_text(&m.body),
                 state => m.state,
             }
         })
@@ -273,5 +273,31 @@ pub async fn hand_back(
             redirect(&format!("/admin/conversations/{id}"))
         }
         Err(e) => server_error(e),
+    }
+}
+
+/// A thread message as staff read it, in the page's language.
+fn thread_text(body: &crate::store::ThreadBody) -> String {
+    use crate::domain::message::InboundBody;
+    use crate::store::ThreadBody;
+    let label = |id: &str| super::i18n::text(id, None);
+    match body {
+        ThreadBody::Outbound(m) => crate::flow::text::strip_isolation(&m.as_numbered_text()),
+        ThreadBody::Inbound(InboundBody::Text { text }) => text.clone(),
+        ThreadBody::Inbound(InboundBody::Choice { title, .. }) => {
+            format!("[{}] {title}", label("thread-tapped"))
+        }
+        ThreadBody::Inbound(InboundBody::Media { caption, .. }) => format!(
+            "[{}] {}",
+            label("thread-attachment"),
+            caption.clone().unwrap_or_default()
+        ),
+        ThreadBody::Inbound(InboundBody::Location { .. }) => {
+            format!("[{}]", label("thread-location"))
+        }
+        ThreadBody::Inbound(InboundBody::Contacts { .. }) => {
+            format!("[{}]", label("thread-contact"))
+        }
+        ThreadBody::Inbound(other) => format!("[{}]", other.kind()),
     }
 }

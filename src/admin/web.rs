@@ -12,7 +12,7 @@ use crate::app::App;
 use crate::domain::roster::StaffRole;
 use crate::domain::school::Slug;
 use crate::store::tenancy::School;
-use axum::extract::{ConnectInfo, Form, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Form, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -297,7 +297,9 @@ pub(super) fn client_address(
         if let Some(ip) = headers
             .get(name.as_str())
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            // A proxy appends the address it saw: the right-most value is the one the
+            // trusted proxy wrote (the left ones are the client's to choose).
+            .and_then(|v| v.rsplit(',').next())
             .and_then(|v| v.trim().parse::<IpAddr>().ok())
         {
             return ip;
@@ -368,11 +370,14 @@ pub fn routes(app: &App) -> Router<App> {
         )
         .route(
             "/admin/roster/import",
-            get(super::roster::import_page).post(super::roster::import_preview),
+            get(super::roster::import_page)
+                .post(super::roster::import_preview)
+                .layer(DefaultBodyLimit::max(crate::app::MAX_BODY_BYTES)),
         )
         .route(
             "/admin/roster/import/commit",
-            post(super::roster::import_commit),
+            post(super::roster::import_commit)
+                .layer(DefaultBodyLimit::max(crate::app::MAX_BODY_BYTES)),
         )
         .route(
             "/admin/staff",
@@ -414,11 +419,14 @@ pub fn routes(app: &App) -> Router<App> {
         )
         .route(
             "/admin/fees/import",
-            get(super::fees::import_page).post(super::fees::import_preview),
+            get(super::fees::import_page)
+                .post(super::fees::import_preview)
+                .layer(DefaultBodyLimit::max(crate::app::MAX_BODY_BYTES)),
         )
         .route(
             "/admin/fees/import/commit",
-            post(super::fees::import_commit),
+            post(super::fees::import_commit)
+                .layer(DefaultBodyLimit::max(crate::app::MAX_BODY_BYTES)),
         )
         .route(
             "/admin/attendance",
@@ -438,11 +446,19 @@ pub fn routes(app: &App) -> Router<App> {
             "/admin/leave/{id}/attachment",
             get(super::leave::attachment),
         )
+        // Admin forms are small: a flood of large bodies must not buy memory (the CSV
+        // imports above keep the service-wide limit).
+        .layer(DefaultBodyLimit::max(ADMIN_FORM_BYTES))
         .layer(middleware::from_fn_with_state(
             app.clone(),
             security_headers,
         ))
 }
+
+/// The largest admin form body (CSV imports excepted).
+pub const ADMIN_FORM_BYTES: usize = 64 * 1024;
+/// The longest password a sign-in form may carry (longer is refused before any work).
+pub const MAX_PASSWORD_BYTES: usize = 1024;
 
 /// Strict headers on every admin response: no script at all, no framing, no caching.
 async fn security_headers(
@@ -593,6 +609,9 @@ async fn login(
 ) -> Response {
     if !pre_session_ok(&headers, &form.csrf) {
         return csrf_rejected();
+    }
+    if form.password.len() > MAX_PASSWORD_BYTES || form.email.len() > 320 {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "That is too long.").into_response();
     }
     let address = client_address(&app, &headers, &extensions);
     let school = match Slug::parse(form.school.trim()) {
@@ -1005,6 +1024,14 @@ async fn enrol_start(
                     recovery_codes => e.recovery_codes.iter().map(|c| c.expose().clone()).collect::<Vec<_>>(),
                 },
             ),
+        ),
+        Err(AuthError::Hash(crate::password::HashError::Busy)) => too_many(
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                "The service is busy; try again in a few seconds.",
+            )
+                .into_response(),
+            &AuthError::Busy,
         ),
         Err(e) => server_error(e),
     }

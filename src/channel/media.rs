@@ -97,14 +97,28 @@ pub async fn delete_provider_copy(
 
 /// Meta serves media from its own CDN hosts; the access token goes nowhere else.
 fn meta_media_host_allowed(url: &str, api_base: &str) -> bool {
-    if url.starts_with(api_base) {
-        return true;
-    }
-    let Some(rest) = url.strip_prefix("https://") else {
+    // Parsed, not split by hand: `https://cdn.fbcdn.net:1@evil.example/` is evil.example.
+    let Ok(u) = reqwest::Url::parse(url) else {
         return false;
     };
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = host.split(':').next().unwrap_or_default();
+    if !u.username().is_empty() || u.password().is_some() {
+        return false;
+    }
+    if let Ok(base) = reqwest::Url::parse(api_base) {
+        if u.scheme() == base.scheme()
+            && u.host_str() == base.host_str()
+            && u.port_or_known_default() == base.port_or_known_default()
+            && u.path().starts_with(base.path())
+        {
+            return true;
+        }
+    }
+    if u.scheme() != "https" || u.port().is_some() {
+        return false;
+    }
+    let Some(host) = u.host_str() else {
+        return false;
+    };
     ["fbcdn.net", "fbsbx.com", "facebook.com", "whatsapp.net"]
         .iter()
         .any(|d| host == *d || host.ends_with(&format!(".{d}")))
@@ -220,6 +234,14 @@ mod tests {
         assert!(meta_media_host_allowed(
             "http://127.0.0.1:9/media/1",
             "http://127.0.0.1:9"
+        ));
+        assert!(!meta_media_host_allowed(
+            "https://scontent.fbcdn.net:1@evil.example/x",
+            "https://graph.facebook.com/v21.0"
+        ));
+        assert!(!meta_media_host_allowed(
+            "https://evil.example\\.fbcdn.net/x",
+            "https://graph.facebook.com/v21.0"
         ));
         assert!(!meta_media_host_allowed(
             "https://evil.example/fbcdn.net",

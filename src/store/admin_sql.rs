@@ -324,7 +324,7 @@ macro_rules! admin_store_impl {
                 }
 
                 async fn conversation_thread(&self, conversation: Uuid, limit: i64) -> Result<Vec<$crate::store::ThreadItem>> {
-                    use $crate::domain::message::{InboundBody, InboundEvent, OutboundMessage};
+                    use $crate::domain::message::{InboundEvent, OutboundMessage};
                     let mut tx = self.begin_read().await?;
                     let inbound: Vec<(Uuid, Vec<u8>, DateTime<Utc>)> = sqlx::query_as(
                         "SELECT id, payload_enc, received_at FROM inbound_events WHERE conversation_id = $1 \
@@ -348,15 +348,7 @@ macro_rules! admin_store_impl {
                     for (id, enc, at) in inbound {
                         let plain = self.keys.decrypt(field("inbound_events", "payload_enc", id), &enc)?;
                         let e: InboundEvent = serde_json::from_slice(&plain).map_err(corrupt)?;
-                        let text = match e.body {
-                            InboundBody::Text { text } => text,
-                            InboundBody::Choice { title, .. } => format!("[tapped] {title}"),
-                            InboundBody::Media { caption, .. } => format!("[attachment] {}", caption.unwrap_or_default()),
-                            InboundBody::Location { .. } => "[location]".into(),
-                            InboundBody::Contacts { .. } => "[contact card]".into(),
-                            other => format!("[{}]", other.kind()),
-                        };
-                        items.push($crate::store::ThreadItem { at, inbound: true, text: $crate::domain::Pii::new(text), state: None });
+                        items.push($crate::store::ThreadItem { at, body: $crate::store::ThreadBody::Inbound(e.body), state: None });
                     }
                     for (id, enc, at, state) in outbound {
                         let plain = self.keys.decrypt(field("outbox", "payload_enc", id), &enc)?;
@@ -364,8 +356,7 @@ macro_rules! admin_store_impl {
                         if let OutboundMessage::CallbackAnswer { .. } = m {
                             continue;
                         }
-                        let text = $crate::flow::text::strip_isolation(&m.as_numbered_text());
-                        items.push($crate::store::ThreadItem { at, inbound: false, text: $crate::domain::Pii::new(text), state: Some(state) });
+                        items.push($crate::store::ThreadItem { at, body: $crate::store::ThreadBody::Outbound(m), state: Some(state) });
                     }
                     items.sort_by_key(|i| i.at);
                     let skip = items.len().saturating_sub(limit.max(0) as usize);

@@ -1231,14 +1231,27 @@ pub struct ActivityFilter {
 #[derive(Clone)]
 pub struct ThreadItem {
     pub at: DateTime<Utc>,
-    /// True for what the person wrote, false for what we sent.
-    pub inbound: bool,
-    pub text: crate::domain::Pii<String>,
+    /// What the person sent, or what we sent; how it is shown is the admin's business.
+    pub body: ThreadBody,
     /// Outbox state for what we sent (pending, sent, manual, dead…).
     pub state: Option<String>,
 }
 
-crate::debug_only!(ThreadItem, "ThreadItem", at, inbound, state);
+/// One message of a conversation thread (decrypted).
+#[derive(Clone)]
+pub enum ThreadBody {
+    Inbound(crate::domain::message::InboundBody),
+    Outbound(crate::domain::message::OutboundMessage),
+}
+
+impl ThreadItem {
+    /// True for what the person wrote, false for what we sent.
+    pub fn inbound(&self) -> bool {
+        matches!(self.body, ThreadBody::Inbound(_))
+    }
+}
+
+crate::debug_only!(ThreadItem, "ThreadItem", at, state);
 
 /// Staff sign-in: accounts, sessions, two-factor state, failed attempts.
 #[async_trait]

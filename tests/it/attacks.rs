@@ -1130,3 +1130,20 @@ async fn an_intruder_cannot_unlink_the_roster_phone(env: &TestEnv) {
     assert!(sent_since(&r, mark).contains("7,500.50"));
 }
 crate::on_both_backends!(an_intruder_cannot_unlink_the_roster_phone);
+
+/// The black-box review: 300 sign-ins carrying 1 MB passwords took 440 MB (bodies are
+/// buffered before any check). Admin forms now take 64 KiB at most, and a sign-in
+/// password longer than 1 KiB is refused before any work.
+async fn oversized_sign_in_forms_are_refused_before_any_work(env: &TestEnv) {
+    env.school("big-forms").await;
+    let before = env.app.hash_gate.hashes_run();
+    for len in [2_000usize, 100_000] {
+        let r = sign_in(env, "big-forms", "a@b.test", &"x".repeat(len)).await;
+        assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{len}");
+    }
+    assert_eq!(env.app.hash_gate.hashes_run(), before, "nothing was hashed");
+    // A normal wrong password is still just wrong.
+    let r = sign_in(env, "big-forms", "a@b.test", "wrong password").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+crate::on_both_backends!(oversized_sign_in_forms_are_refused_before_any_work);

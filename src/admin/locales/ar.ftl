@@ -266,3 +266,7 @@ dash-slip-requests = قسائم رموز طلبها المعلمون: { $classes
 chan-pending = بانتظار موافقة المشغّل
 chan-approval = رقم واتساب (Twilio أو Meta) تضيفه هنا يستقبل الرسائل بعد موافقة مشغّل رابطة؛ بوتات تيليجرام تعمل فوراً.
 chan-meta-platform = تُوقَّع طلبات webhook لأرقام واجهة واتساب السحابية بتطبيق Meta الخاص بالمنصة: لا يوجد سر تطبيق لإدخاله هنا.
+thread-tapped = نقر
+thread-attachment = مرفق
+thread-location = موقع
+thread-contact = بطاقة اتصال

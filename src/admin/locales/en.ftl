@@ -268,3 +268,7 @@ dash-slip-requests = Code slips requested by teachers: { $classes }
 chan-pending = waiting for the operator's approval
 chan-approval = A WhatsApp number (Twilio or Meta) you add here takes messages once the Raabta operator has approved it; Telegram bots work at once.
 chan-meta-platform = Webhooks of WhatsApp Cloud API numbers are signed by the platform's Meta app: there is no app secret to type here.
+thread-tapped = tapped
+thread-attachment = attachment
+thread-location = location
+thread-contact = contact card

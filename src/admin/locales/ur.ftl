@@ -266,3 +266,7 @@ dash-slip-requests = اساتذہ کی طرف سے کوڈ پرچیوں کی در
 chan-pending = آپریٹر کی منظوری کا انتظار
 chan-approval = یہاں شامل کیا گیا واٹس ایپ نمبر (Twilio یا Meta) راابطہ آپریٹر کی منظوری کے بعد پیغامات لیتا ہے؛ ٹیلیگرام بوٹ فوراً کام کرتے ہیں۔
 chan-meta-platform = واٹس ایپ کلاؤڈ API نمبروں کے ویب ہُک پلیٹ فارم کی Meta ایپ سائن کرتی ہے: یہاں کوئی ایپ سیکرٹ درج نہیں کرنا۔
+thread-tapped = دبایا
+thread-attachment = منسلکہ
+thread-location = مقام
+thread-contact = رابطہ کارڈ
