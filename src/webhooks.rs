@@ -72,6 +72,7 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// Stores verified events for one channel; 200 only after the commit (or the spool).
+#[tracing::instrument(name = "accept", skip_all, fields(provider = %account.provider, school = %account.tenant.slug, events = events.len()))]
 async fn accept(app: &App, account: &Account, events: Vec<InboundEvent>) -> Result<(), Response> {
     if events.is_empty() {
         return Ok(());

@@ -42,6 +42,10 @@ macro_rules! admin_store_impl {
 
             type SessionRow = (Uuid, String, bool, DateTime<Utc>, DateTime<Utc>, DateTime<Utc>);
 
+            /// A staff member's failed sign-ins since a time.
+            const FAILURES_SINCE: &str =
+                "SELECT COUNT(*) FROM staff_login_failures WHERE staff_id = $1 AND at >= $2";
+
             #[async_trait::async_trait]
             impl AdminStore for $store {
                 async fn staff_by_email(&self, email: &str) -> Result<Option<StaffAuth>> {
@@ -81,13 +85,11 @@ macro_rules! admin_store_impl {
                         .bind(staff.0)
                         .execute(&mut *tx)
                         .await?;
-                    let (n,): (i64,) = sqlx::query_as(
-                        "SELECT COUNT(*) FROM staff_login_failures WHERE staff_id = $1 AND at >= $2",
-                    )
-                    .bind(staff.0)
-                    .bind(since)
-                    .fetch_one(&mut *tx)
-                    .await?;
+                    let (n,): (i64,) = sqlx::query_as(FAILURES_SINCE)
+                        .bind(staff.0)
+                        .bind(since)
+                        .fetch_one(&mut *tx)
+                        .await?;
                     if n >= max {
                         tx.rollback().await?;
                         return Ok(None);
@@ -119,13 +121,11 @@ macro_rules! admin_store_impl {
 
                 async fn staff_login_failures_since(&self, staff: StaffId, since: DateTime<Utc>) -> Result<i64> {
                     let mut tx = self.begin_read().await?;
-                    let (n,): (i64,) = sqlx::query_as(
-                        "SELECT COUNT(*) FROM staff_login_failures WHERE staff_id = $1 AND at >= $2",
-                    )
-                    .bind(staff.0)
-                    .bind(since)
-                    .fetch_one(&mut *tx)
-                    .await?;
+                    let (n,): (i64,) = sqlx::query_as(FAILURES_SINCE)
+                        .bind(staff.0)
+                        .bind(since)
+                        .fetch_one(&mut *tx)
+                        .await?;
                     tx.commit().await?;
                     Ok(n)
                 }

@@ -25,6 +25,10 @@ macro_rules! flow_store_impl {
             type Tx = sqlx::Transaction<'static, Db>;
 
             const IDENTITY_INDEX: &str = "identity";
+            /// Failed logins since $2: (conversation $1, the whole school).
+            const LOGIN_FAILURES: &str =
+                "SELECT (SELECT COUNT(*) FROM login_failures WHERE conversation_id = $1 AND at >= $2), \
+                 (SELECT COUNT(*) FROM login_failures WHERE at >= $2)";
             const PHONE_INDEX: &str = "phone";
 
             $crate::store::sql::activity_log_fn!($store);
@@ -526,10 +530,7 @@ macro_rules! flow_store_impl {
                 }
 
                 async fn login_failures(&mut self, since: DateTime<Utc>) -> Result<(i64, i64)> {
-                    let (mine, all): (i64, i64) = sqlx::query_as(
-                        "SELECT (SELECT COUNT(*) FROM login_failures WHERE conversation_id = $1 AND at >= $2), \
-                         (SELECT COUNT(*) FROM login_failures WHERE at >= $2)",
-                    )
+                    let (mine, all): (i64, i64) = sqlx::query_as(LOGIN_FAILURES)
                     .bind(self.conversation)
                     .bind(since)
                     .fetch_one(&mut **self.tx)
@@ -825,10 +826,7 @@ macro_rules! flow_store_impl {
 
                 async fn login_failures_of(&self, conversation: Uuid, since: DateTime<Utc>) -> Result<(i64, i64)> {
                     let mut tx = self.begin_read().await?;
-                    let (mine, all): (i64, i64) = sqlx::query_as(
-                        "SELECT (SELECT COUNT(*) FROM login_failures WHERE conversation_id = $1 AND at >= $2), \
-                         (SELECT COUNT(*) FROM login_failures WHERE at >= $2)",
-                    )
+                    let (mine, all): (i64, i64) = sqlx::query_as(LOGIN_FAILURES)
                     .bind(conversation)
                     .bind(since)
                     .fetch_one(&mut *tx)

@@ -315,6 +315,7 @@ fn settle(r: Result<bool, StoreError>, item: &OutboxItem) -> Result<(), StoreErr
     Ok(())
 }
 
+#[tracing::instrument(name = "deliver", skip_all, fields(outbox = %item.id, provider = %account.provider, attempt = item.attempts))]
 async fn deliver(
     app: &App,
     sender: &Sender,

@@ -49,6 +49,7 @@ fn failure_kind(code: Option<&str>) -> Option<&'static str> {
 }
 
 /// Processes the conversation's oldest pending event (see the module's text).
+#[tracing::instrument(name = "step", skip_all, fields(conversation = %conversation))]
 pub async fn process_next(
     store: &dyn TenantStore,
     conversation: Uuid,
