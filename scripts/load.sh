@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Webhook load test on this machine (loopback only). Usage:
 #   scripts/load.sh sqlite              # or: scripts/load.sh postgres
-# Env: REQUESTS (default 10000), CONCURRENCY (64), SENDERS (1000), CARGO_TARGET_DIR.
+# Env: REQUESTS (default 10000), CONCURRENCY (64), SENDERS (1000), CARGO_TARGET_DIR;
+# BIN_DIR: run these already-built `raabta` and `raabta-load` (another commit's, to
+# compare two commits back to back) instead of building this tree's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 backend=${1:-sqlite}
 target_dir=${CARGO_TARGET_DIR:-target}
-cargo build --release --bins >/dev/null
-bin=$target_dir/release
+if [ -n "${BIN_DIR:-}" ]; then
+  bin=$BIN_DIR
+else
+  cargo build --release --bins >/dev/null
+  bin=$target_dir/release
+fi
 dir=$(mktemp -d)
 export RAABTA_DATA_DIR=$dir RAABTA_SEED_DEMO=false RAABTA_LISTEN=127.0.0.1:18181 \
        RAABTA_PUBLIC_URL=http://127.0.0.1:18181 RAABTA_META_RATE=100000 RAABTA_LOG=warn
