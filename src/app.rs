@@ -54,6 +54,16 @@ impl Clock {
         self.offset_seconds
             .fetch_add(by.num_seconds(), std::sync::atomic::Ordering::Relaxed);
     }
+    /// A clock showing this one's time now that moves on its own afterwards (the
+    /// simulator gives each conversation one, so `/wait` moves only that conversation).
+    pub fn fork(&self) -> Clock {
+        Clock {
+            offset_seconds: std::sync::atomic::AtomicI64::new(
+                self.offset_seconds
+                    .load(std::sync::atomic::Ordering::Relaxed),
+            ),
+        }
+    }
 }
 
 /// Loads and checks the flows, records their versions and loads earlier ones, so a
@@ -86,6 +96,8 @@ pub struct App {
     pub spool: Arc<Spool>,
     /// Wakes the conversation worker when new events are stored.
     pub wake: Arc<Notify>,
+    /// Wakes the job runner (new messages may bring media to fetch).
+    pub wake_jobs: Arc<Notify>,
     /// Approved WhatsApp templates (flows/templates.yaml).
     pub templates: Arc<Templates>,
     /// The conversations (flows/*.yaml and their texts), checked at start.
@@ -146,6 +158,7 @@ impl App {
             registry: Arc::new(registry),
             spool: Arc::new(spool),
             wake: Arc::new(Notify::new()),
+            wake_jobs: Arc::new(Notify::new()),
             templates: Arc::new(Templates::embedded()?),
             flows: Arc::new(flows),
             clock: Arc::new(Clock::default()),
@@ -158,6 +171,7 @@ impl App {
 
     pub fn wake_worker(&self) {
         self.wake.notify_one();
+        self.wake_jobs.notify_one();
     }
 
     /// Background duties of a serving process: refresh the channel registry (channels

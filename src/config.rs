@@ -57,6 +57,7 @@ struct Raw {
     twilio_rate: Option<u32>,
     telegram_rate: Option<u32>,
     send_lease_seconds: Option<u64>,
+    job_lease_seconds: Option<u64>,
     flows_dir: Option<PathBuf>,
     client_ip_header: Option<String>,
     smtp_url: Option<String>,
@@ -87,6 +88,9 @@ pub struct Config {
     pub telegram_rate: u32,
     /// How long a claimed outbox row is held before another sender may retry it.
     pub send_lease_seconds: u64,
+    /// How long a claimed job is held before another runner may run it again (a
+    /// process killed mid-job leaves such a claim).
+    pub job_lease_seconds: u64,
     /// Flow files and their texts (`flows/` beside the binary's working directory).
     pub flows_dir: PathBuf,
     /// A header set by a trusted proxy with the client's address (e.g. `fly-client-ip`);
@@ -166,6 +170,7 @@ impl Config {
             twilio_rate: raw.twilio_rate.unwrap_or(10).max(1),
             telegram_rate: raw.telegram_rate.unwrap_or(30).max(1),
             send_lease_seconds: raw.send_lease_seconds.unwrap_or(60).max(1),
+            job_lease_seconds: raw.job_lease_seconds.unwrap_or(300).max(1),
             flows_dir: raw.flows_dir.unwrap_or_else(|| PathBuf::from("flows")),
             client_ip_header: raw
                 .client_ip_header

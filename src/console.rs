@@ -126,20 +126,33 @@ impl Simulator {
         self.store
             .record_inbound(self.channel, self.provider, &[event], now)
             .await?;
-        // The simulator is the provider: it hands over any media at once (the row is
-        // due from the real time it was stored, which may be after `now`).
-        let due = now.max(chrono::Utc::now()) + chrono::Duration::seconds(1);
-        for job in self
-            .store
-            .claim_media(due, std::time::Duration::from_secs(60), 100)
-            .await?
-        {
-            let (mime, content) = if job.media_ref.ends_with(".pdf") {
-                ("application/pdf", SAMPLE_PDF)
-            } else {
-                ("image/jpeg", SAMPLE_JPEG)
-            };
-            self.store.media_stored(job.id, mime, content).await?;
+        // The simulator is the provider: it hands this conversation's media over at once
+        // (through the same job queue a real download uses).
+        if let Some(conv) = self.conversation().await? {
+            for job in self
+                .store
+                .claim_jobs(
+                    crate::domain::job::MEDIA_FETCH,
+                    now,
+                    std::time::Duration::from_secs(60),
+                    100,
+                    Some(conv),
+                )
+                .await?
+            {
+                let Some(media) = crate::domain::job::media_of_payload(&job.payload) else {
+                    continue;
+                };
+                if let Some(item) = self.store.media_to_fetch(media).await? {
+                    let (mime, content) = if item.media_ref.ends_with(".pdf") {
+                        ("application/pdf", SAMPLE_PDF)
+                    } else {
+                        ("image/jpeg", SAMPLE_JPEG)
+                    };
+                    self.store.media_stored(media, mime, content, now).await?;
+                }
+                self.store.finish_job(&job, None, now).await?;
+            }
         }
         self.settle().await
     }

@@ -388,6 +388,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let mut sender = raabta::worker::Sender::new(raabta::worker::RateLimits::from_config(&cfg))?;
     sender.lease = std::time::Duration::from_secs(cfg.send_lease_seconds);
     let sender = std::sync::Arc::new(sender);
+    let mut runner = raabta::worker::jobs::JobRunner::standard(sender.clone());
+    runner.lease = std::time::Duration::from_secs(cfg.job_lease_seconds);
+    let runner = std::sync::Arc::new(runner);
+    let _jobs = raabta::worker::jobs::spawn(app.clone(), runner);
     let _worker = raabta::worker::spawn(app.clone(), sender);
     axum::serve(
         listener,

@@ -1,5 +1,6 @@
 //! `GET /metrics` in Prometheus text: webhooks received, duplicate and refused per
 //! provider; the hashing bound; inbox lag, outbox backlog and dead letters per channel;
+//! durable jobs by kind and state, and job attempts by outcome;
 //! histograms of step-transaction time and of the bounded work done before a step.
 //!
 //! Without `RAABTA_METRICS_TOKEN` the endpoint is open and shows totals only (no school
@@ -29,6 +30,19 @@ struct ProviderOutcome {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabel {
+    state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabel {
+    kind: String,
+    state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SchoolKindLabel {
+    school: String,
+    kind: String,
     state: String,
 }
 
@@ -65,6 +79,9 @@ pub struct Metrics {
     school_inbox_pending: Family<SchoolLabel, Gauge>,
     school_inbox_lag_seconds: Family<SchoolLabel, Gauge<f64, AtomicU64>>,
     channel_outbox: Family<ChannelState, Gauge>,
+    jobs: Family<KindLabel, Gauge>,
+    school_jobs: Family<SchoolKindLabel, Gauge>,
+    job_attempts: Family<KindLabel, Counter>,
     /// One scrape at a time; when the queue figures were last read.
     scrape: tokio::sync::Mutex<Option<Instant>>,
 }
@@ -164,6 +181,24 @@ impl Metrics {
             "Unsent outbox rows per school, channel and state (with the metrics token only)",
             channel_outbox.clone(),
         );
+        let jobs = Family::<KindLabel, Gauge>::default();
+        registry.register(
+            "jobs",
+            "Durable jobs by kind and state (pending, running, done, dead)",
+            jobs.clone(),
+        );
+        let job_attempts = Family::<KindLabel, Counter>::default();
+        registry.register(
+            "job_attempts",
+            "Job attempts since start by kind and outcome (done, retry, failed)",
+            job_attempts.clone(),
+        );
+        let school_jobs = Family::<SchoolKindLabel, Gauge>::default();
+        per_school.register(
+            "school_jobs",
+            "Durable jobs per school, kind and state (with the metrics token only)",
+            school_jobs.clone(),
+        );
         Self {
             registry,
             per_school,
@@ -180,6 +215,9 @@ impl Metrics {
             school_inbox_pending,
             school_inbox_lag_seconds,
             channel_outbox,
+            jobs,
+            school_jobs,
+            job_attempts,
             scrape: tokio::sync::Mutex::new(None),
         }
     }
@@ -215,6 +253,16 @@ impl Metrics {
         self.prepare_seconds.observe(took.as_secs_f64());
     }
 
+    /// One job attempt ended: done, retry or failed.
+    pub fn job_attempt(&self, kind: &str, outcome: &str) {
+        self.job_attempts
+            .get_or_create(&KindLabel {
+                kind: kind.to_string(),
+                state: outcome.to_string(),
+            })
+            .inc();
+    }
+
     /// The text of a scrape: figures refreshed (every school's queues read at most every
     /// few seconds, one scrape at a time), per school only when `per_school`.
     async fn scrape(&self, app: &App, per_school: bool) -> Result<String, std::fmt::Error> {
@@ -245,14 +293,20 @@ impl Metrics {
         self.school_inbox_pending.clear();
         self.school_inbox_lag_seconds.clear();
         self.channel_outbox.clear();
+        self.jobs.clear();
+        self.school_jobs.clear();
+        let mut jobs = std::collections::BTreeMap::<(String, String), i64>::new();
         let tenants = app.tenancy.list().await.unwrap_or_default();
         for tenant in tenants {
             let slug = tenant.slug.to_string();
             let figures = match app.tenancy.open(tenant).await {
-                Ok(school) => school.store.queue_figures().await,
+                Ok(school) => match school.store.queue_figures().await {
+                    Ok(f) => school.store.job_counts().await.map(|j| (f, j)),
+                    Err(e) => Err(e),
+                },
                 Err(e) => Err(e),
             };
-            let figures = match figures {
+            let (figures, job_counts) = match figures {
                 Ok(f) => f,
                 Err(e) => {
                     tracing::warn!(school = %slug, error = %e, "metrics: queue figures unavailable");
@@ -287,6 +341,19 @@ impl Metrics {
                     })
                     .set(rows);
             }
+            for (kind, state, n) in job_counts {
+                *jobs.entry((kind.clone(), state.clone())).or_default() += n;
+                self.school_jobs
+                    .get_or_create(&SchoolKindLabel {
+                        school: slug.clone(),
+                        kind,
+                        state,
+                    })
+                    .set(n);
+            }
+        }
+        for ((kind, state), n) in jobs {
+            self.jobs.get_or_create(&KindLabel { kind, state }).set(n);
         }
         self.inbox_pending.set(pending);
         self.inbox_lag_seconds.set(lag_seconds(now, oldest));

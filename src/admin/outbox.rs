@@ -50,10 +50,34 @@ pub async fn page(State(app): State<App>, headers: HeaderMap) -> Response {
             }
         })
         .collect();
+    let (jobs, jobs_total) = match school.store.jobs_in_state("dead", ROWS as i64).await {
+        Ok(r) => r,
+        Err(e) => return server_error(e),
+    };
+    let jobs: Vec<_> = jobs
+        .into_iter()
+        .map(|j| {
+            context! {
+                at => j.updated_at.format("%Y-%m-%d %H:%M").to_string(),
+                label => job_label(&j.kind),
+                attempts => j.attempts,
+                error => j.last_error,
+            }
+        })
+        .collect();
     render(
         "outbox.html",
-        super::web::page_ctx(&school, &s, context! { rows => rows, total => total }),
+        super::web::page_ctx(
+            &school,
+            &s,
+            context! { rows => rows, total => total, jobs => jobs, jobs_total => jobs_total },
+        ),
     )
+}
+
+/// The message id of a job kind's name on the admin pages.
+fn job_label(kind: &str) -> String {
+    format!("job-kind-{}", kind.replace('.', "-"))
 }
 
 #[derive(Deserialize)]

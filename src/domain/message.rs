@@ -185,6 +185,14 @@ pub enum InboundBody {
     },
     /// Internal: staff handed the conversation back to the bot.
     Resume,
+    /// Internal: a durable job of this conversation finished; its result takes its turn
+    /// in the ordered inbox like any message.
+    JobResult {
+        kind: String,
+        job: uuid::Uuid,
+        #[serde(default)]
+        data: serde_json::Value,
+    },
     /// A delivery report for a message we sent.
     Status {
         provider_message_id: String,
@@ -207,6 +215,7 @@ impl InboundBody {
             InboundBody::Timeout { .. } => "timeout",
             InboundBody::Trigger { .. } => "trigger",
             InboundBody::Resume => "resume",
+            InboundBody::JobResult { .. } => "job_result",
             InboundBody::Status { .. } => "status",
         }
     }

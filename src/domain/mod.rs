@@ -7,6 +7,7 @@ pub mod attendance;
 pub mod bidi;
 pub mod fees;
 pub mod ids;
+pub mod job;
 pub mod media;
 pub mod message;
 pub mod phone;

@@ -8,12 +8,12 @@ macro_rules! flow_store_impl {
             use $crate::domain::activity::ActivityEntry;
             use $crate::domain::attendance::{AttendanceRecord, AttendanceSource, AttendanceStatus};
             use $crate::domain::fees::{Currency, FeeLineView, Money};
-            use $crate::domain::message::{InboundBody, InboundEvent, SenderId};
+            use $crate::domain::message::{InboundBody, InboundEvent};
             use $crate::domain::phone::Phone;
             use $crate::domain::roster::ContactRef;
             use $crate::domain::{AccessCodeId, ClassId, GuardianId, Pii, StaffId, StudentId};
             use $crate::store::crypto::KeyRing;
-            use $crate::store::sql::{corrupt, field, uuid_at, StoreDb};
+            use $crate::store::sql::{corrupt, field, StoreDb};
             use $crate::store::{
                 ChildRow, ClassRow, ConsentRequestView, ConsentSendSummary, FlowStore, FlowTx,
                 LeaveRequestView, NewLeaveRequest, PaymentRow, Result, SessionRow, StoredAccessCode,
@@ -33,40 +33,7 @@ macro_rules! flow_store_impl {
 
             $crate::store::sql::activity_log_fn!($store);
 
-            /// Puts an internal event (timeout, trigger) into a conversation's ordered inbox.
-            async fn enqueue_internal(
-                tx: &mut Tx,
-                keys: &KeyRing,
-                conversation: Uuid,
-                provider_key: &str,
-                body: InboundBody,
-                now: DateTime<Utc>,
-            ) -> Result<bool> {
-                let id = uuid_at(now);
-                let kind = body.kind();
-                let event = InboundEvent {
-                    provider_key: provider_key.to_string(),
-                    sender: SenderId::new("internal"),
-                    sender_name: None,
-                    sent_at: Some(now.timestamp()),
-                    body,
-                };
-                let json = serde_json::to_vec(&event).map_err(corrupt)?;
-                let enc = keys.encrypt(field("inbound_events", "payload_enc", id), &json)?;
-                let done = sqlx::query(
-                    "INSERT INTO inbound_events (id, conversation_id, provider_key, kind, payload_enc, received_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (provider_key) DO NOTHING",
-                )
-                .bind(id)
-                .bind(conversation)
-                .bind(provider_key)
-                .bind(kind)
-                .bind(enc)
-                .bind(now)
-                .execute(&mut **tx)
-                .await?;
-                Ok(done.rows_affected() == 1)
-            }
+            $crate::store::sql::queue_fns!($store);
 
             fn decrypt_opt(keys: &KeyRing, f: $crate::store::crypto::FieldRef<'_>, ct: Option<Vec<u8>>) -> Result<Option<Pii<String>>> {
                 ct.map(|c| Ok(Pii::new(keys.decrypt_str(f, &c)?))).transpose()

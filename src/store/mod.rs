@@ -14,6 +14,7 @@
 mod admin_sql;
 pub mod crypto;
 mod flow_sql;
+mod jobs_sql;
 mod migrate;
 mod office_sql;
 pub mod postgres;
@@ -664,6 +665,8 @@ pub trait StepTx: Send {
         now: DateTime<Utc>,
     ) -> Result<usize>;
     async fn log(&mut self, activity: &ActivityEntry) -> Result<()>;
+    /// Enqueues a durable job with this step's changes (false if its key was used).
+    async fn enqueue_job(&mut self, job: &NewJob, now: DateTime<Utc>) -> Result<bool>;
     /// Marks the event done.
     async fn finish_event(&mut self, event: Uuid, now: DateTime<Utc>) -> Result<()>;
     async fn commit(self: Box<Self>) -> Result<()>;
@@ -1095,6 +1098,7 @@ pub trait OutboxStore: Send + Sync {
         now: DateTime<Utc>,
         lease: std::time::Duration,
         limit: i64,
+        conversation: Option<Uuid>,
     ) -> Result<Vec<OutboxItem>>;
     // The `mark_*` calls take the attempt number the row was claimed with: they change
     // the row only while that claim (state `sending`, same attempt) still holds, so a
@@ -1137,7 +1141,7 @@ pub trait OutboxStore: Send + Sync {
         -> Result<(Vec<OutboxView>, i64)>;
 }
 
-/// An inbound media item to fetch.
+/// An inbound media item to fetch (what the `media.fetch` job needs).
 #[derive(Debug, Clone)]
 pub struct MediaJob {
     pub id: Uuid,
@@ -1145,7 +1149,6 @@ pub struct MediaJob {
     /// The provider's handle (Meta media id, Twilio media URL, Telegram file id).
     pub media_ref: String,
     pub sha256: Option<String>,
-    pub attempts: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1158,25 +1161,97 @@ pub struct StoredMedia {
 
 #[async_trait]
 pub trait MediaStore: Send + Sync {
-    /// Leases due media jobs (pending, next attempt due).
-    async fn claim_media(
-        &self,
-        now: DateTime<Utc>,
-        lease: std::time::Duration,
-        limit: i64,
-    ) -> Result<Vec<MediaJob>>;
-    /// Stores the checked, stripped content encrypted.
-    async fn media_stored(&self, id: Uuid, mime: &str, content: &[u8]) -> Result<()>;
-    /// Terminal: rejected (type, size) or failed after the last attempt.
-    async fn media_given_up(&self, id: Uuid, state: &str, error: &str) -> Result<()>;
-    async fn media_retry(
+    /// The media item if it still waits for its download (`None` once stored, rejected
+    /// or given up on: a job that runs again then has nothing to do).
+    async fn media_to_fetch(&self, id: Uuid) -> Result<Option<MediaJob>>;
+    /// Stores the checked, stripped content encrypted (only while still pending:
+    /// false if it was not, and nothing changed).
+    async fn media_stored(
         &self,
         id: Uuid,
-        next_attempt_at: DateTime<Utc>,
+        mime: &str,
+        content: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Terminal: rejected (type, size) or failed after the last attempt.
+    async fn media_given_up(
+        &self,
+        id: Uuid,
+        state: &str,
         error: &str,
+        now: DateTime<Utc>,
     ) -> Result<()>;
     /// The media of an inbound event (decrypted), for staff and tests.
     async fn media_of(&self, provider_key: &str) -> Result<Option<StoredMedia>>;
+}
+
+pub use crate::domain::job::NewJob;
+
+/// A claimed job: ours until `lease_until`; every later write names the attempt, so a
+/// runner whose lease ran out (and another took the job) changes nothing.
+#[derive(Debug, Clone)]
+pub struct JobLease {
+    pub id: Uuid,
+    pub kind: String,
+    pub conversation: Option<Uuid>,
+    pub payload: serde_json::Value,
+    /// This attempt's number (1 for the first run).
+    pub attempts: i32,
+    pub max_attempts: i32,
+}
+
+/// A job as the admin's outbox page shows it.
+#[derive(Debug, Clone)]
+pub struct JobView {
+    pub id: Uuid,
+    pub kind: String,
+    pub state: String,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub last_error: Option<String>,
+    pub conversation: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    /// Enqueues a job in its own transaction (false if its key was used before).
+    /// Changes that need a job enqueue it in their own transaction instead
+    /// (`StepTx::enqueue_job`, inbound media in `record_inbound`).
+    async fn enqueue_job(&self, job: &NewJob, now: DateTime<Utc>) -> Result<bool>;
+    /// Leases up to `limit` due jobs of one kind (pending and due, or running with an
+    /// expired lease), optionally of one conversation only; each claim counts an attempt.
+    async fn claim_jobs(
+        &self,
+        kind: &str,
+        now: DateTime<Utc>,
+        lease: std::time::Duration,
+        limit: i64,
+        conversation: Option<Uuid>,
+    ) -> Result<Vec<JobLease>>;
+    /// The job succeeded; its result (if any) enters its conversation's ordered inbox
+    /// in the same transaction. False if the lease was lost.
+    async fn finish_job(
+        &self,
+        job: &JobLease,
+        result: Option<crate::domain::message::InboundBody>,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Another attempt at `run_after`. False if the lease was lost.
+    async fn retry_job(
+        &self,
+        job: &JobLease,
+        run_after: DateTime<Utc>,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Dead: no more attempts; shown to staff. False if the lease was lost.
+    async fn bury_job(&self, job: &JobLease, error: &str, now: DateTime<Utc>) -> Result<bool>;
+    /// How many jobs there are by (kind, state).
+    async fn job_counts(&self) -> Result<Vec<(String, String, i64)>>;
+    /// The newest `limit` jobs in `state`, newest first, and how many there are.
+    async fn jobs_in_state(&self, state: &str, limit: i64) -> Result<(Vec<JobView>, i64)>;
 }
 
 /// A staff member as sign-in sees them (secrets decrypted, Debug redacted).
@@ -1524,6 +1599,7 @@ pub trait TenantStore:
     + ConversationStore
     + OutboxStore
     + MediaStore
+    + JobStore
     + FlowStore
     + AdminStore
     + OfficeStore

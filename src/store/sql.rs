@@ -509,6 +509,75 @@ macro_rules! activity_log_fn {
 }
 pub(crate) use activity_log_fn;
 
+/// `insert_job` (a durable job, in the caller's transaction) and `enqueue_internal`
+/// (an internal event into a conversation's ordered inbox) for a store type.
+macro_rules! queue_fns {
+    ($store:ty) => {
+        /// Inserts a job unless its idempotency key was used before (false then).
+        #[allow(dead_code)]
+        async fn insert_job(
+            tx: &mut sqlx::Transaction<'static, <$store as $crate::store::sql::StoreDb>::Db>,
+            job: &$crate::store::NewJob,
+            now: chrono::DateTime<chrono::Utc>,
+        ) -> $crate::store::Result<bool> {
+            let done = sqlx::query(
+                "INSERT INTO jobs (id, kind, idempotency_key, conversation_id, payload, state, attempts, \
+                 max_attempts, run_after, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7, $8, $8) ON CONFLICT (idempotency_key) DO NOTHING",
+            )
+            .bind($crate::store::sql::uuid_at(now))
+            .bind(&job.kind)
+            .bind(&job.idempotency_key)
+            .bind(job.conversation)
+            .bind(job.payload.to_string())
+            .bind(job.max_attempts)
+            .bind(job.run_after)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        }
+
+        /// Puts an internal event (timeout, trigger, job result) into a conversation's
+        /// ordered inbox; false if its key was used before.
+        #[allow(dead_code)]
+        async fn enqueue_internal(
+            tx: &mut sqlx::Transaction<'static, <$store as $crate::store::sql::StoreDb>::Db>,
+            keys: &$crate::store::crypto::KeyRing,
+            conversation: uuid::Uuid,
+            provider_key: &str,
+            body: $crate::domain::message::InboundBody,
+            now: chrono::DateTime<chrono::Utc>,
+        ) -> $crate::store::Result<bool> {
+            let id = $crate::store::sql::uuid_at(now);
+            let kind = body.kind();
+            let event = $crate::domain::message::InboundEvent {
+                provider_key: provider_key.to_string(),
+                sender: $crate::domain::message::SenderId::new("internal"),
+                sender_name: None,
+                sent_at: Some(now.timestamp()),
+                body,
+            };
+            let json = serde_json::to_vec(&event).map_err($crate::store::sql::corrupt)?;
+            let enc = keys.encrypt($crate::store::sql::field("inbound_events", "payload_enc", id), &json)?;
+            let done = sqlx::query(
+                "INSERT INTO inbound_events (id, conversation_id, provider_key, kind, payload_enc, received_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (provider_key) DO NOTHING",
+            )
+            .bind(id)
+            .bind(conversation)
+            .bind(provider_key)
+            .bind(kind)
+            .bind(enc)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        }
+    };
+}
+pub(crate) use queue_fns;
+
 /// All school-partition traits over a type with `begin()`, `begin_read()`, `keys`
 /// and `tenant` fields/methods.
 macro_rules! tenant_store_impl {
@@ -535,6 +604,7 @@ macro_rules! tenant_store_impl {
             const PHONE_INDEX: &str = "phone";
 
             $crate::store::sql::activity_log_fn!($store);
+            $crate::store::sql::queue_fns!($store);
 
             type GuardianRow = (Uuid, String, Option<Vec<u8>>, Option<Vec<u8>>, Option<Vec<u8>>, String);
             const GUARDIAN_COLS: &str = "g.id, g.full_name, g.phone_enc, g.cnic_enc, g.address_enc, g.preferred_language";
@@ -1326,15 +1396,18 @@ macro_rules! tenant_store_impl {
                         };
                         out.stored += 1;
                         if let $crate::domain::message::InboundBody::Media { .. } = &e.body {
+                            // The download is a durable job, enqueued with the message.
+                            let media = Uuid::now_v7();
                             sqlx::query(
                                 "INSERT INTO media (id, inbound_event_id, state, next_attempt_at, created_at, updated_at) \
                                  VALUES ($1, $2, 'pending', $3, $3, $3)",
                             )
-                            .bind(Uuid::now_v7())
+                            .bind(media)
                             .bind(id)
-                            .bind(Utc::now())
+                            .bind(received_at)
                             .execute(&mut *tx)
                             .await?;
+                            insert_job(&mut tx, &$crate::domain::job::media_fetch(media, conversation, received_at), received_at).await?;
                         }
                         if !e.body.is_status() {
                             // Writing to us again (Telegram: after unblocking; WhatsApp: START)
@@ -1594,6 +1667,10 @@ macro_rules! tenant_store_impl {
                     log(&mut self.tx, activity).await
                 }
 
+                async fn enqueue_job(&mut self, job: &$crate::store::NewJob, now: DateTime<Utc>) -> Result<bool> {
+                    insert_job(&mut self.tx, job, now).await
+                }
+
                 async fn finish_event(&mut self, event: Uuid, now: DateTime<Utc>) -> Result<()> {
                     sqlx::query(
                         "UPDATE inbound_events SET state = 'done', processed_at = $2, attempts = attempts + 1 WHERE id = $1",
@@ -1650,16 +1727,19 @@ macro_rules! tenant_store_impl {
                     now: DateTime<Utc>,
                     lease: std::time::Duration,
                     limit: i64,
+                    only: Option<Uuid>,
                 ) -> Result<Vec<$crate::store::OutboxItem>> {
                     let mut tx = self.begin().await?;
-                                        let rows: Vec<(Uuid, Uuid, Vec<u8>, String, DateTime<Utc>, i32, String)> = sqlx::query_as(
+                    let rows: Vec<(Uuid, Uuid, Vec<u8>, String, DateTime<Utc>, i32, String)> = sqlx::query_as(
                         "SELECT o.id, o.conversation_id, o.payload_enc, o.state, o.next_attempt_at, o.attempts, o.mode \
                          FROM outbox o WHERE o.state IN ('pending', 'sending') AND o.next_attempt_at <= $1 \
+                         AND ($3 IS NULL OR o.conversation_id = $3) \
                          AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.conversation_id = o.conversation_id \
                          AND p.id < o.id AND p.state IN ('pending', 'sending')) ORDER BY o.id LIMIT $2",
                     )
                     .bind(now)
                     .bind(limit)
+                    .bind(only)
                     .fetch_all(&mut *tx)
                     .await?;
                     let lease_until = now + chrono::Duration::from_std(lease).unwrap_or_else(|_| chrono::Duration::seconds(60));
@@ -1828,120 +1908,6 @@ macro_rules! tenant_store_impl {
             }
 
             #[async_trait::async_trait]
-            impl $crate::store::MediaStore for $store {
-                async fn claim_media(
-                    &self,
-                    now: DateTime<Utc>,
-                    lease: std::time::Duration,
-                    limit: i64,
-                ) -> Result<Vec<$crate::store::MediaJob>> {
-                    let mut tx = self.begin().await?;
-                    let rows: Vec<(Uuid, DateTime<Utc>, i32, Uuid, Vec<u8>, Uuid)> = sqlx::query_as(
-                        "SELECT m.id, m.next_attempt_at, m.attempts, e.id, e.payload_enc, c.channel_id FROM media m \
-                         JOIN inbound_events e ON e.id = m.inbound_event_id \
-                         JOIN conversations c ON c.id = e.conversation_id \
-                         WHERE m.state = 'pending' AND m.next_attempt_at <= $1 ORDER BY m.id LIMIT $2",
-                    )
-                    .bind(now)
-                    .bind(limit)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                    let until = now + chrono::Duration::from_std(lease).unwrap_or_else(|_| chrono::Duration::seconds(60));
-                    let mut jobs = Vec::new();
-                    for (id, next_at, attempts, event_id, payload, channel_id) in rows {
-                        let done = sqlx::query(
-                            "UPDATE media SET attempts = attempts + 1, next_attempt_at = $2, updated_at = $3 \
-                             WHERE id = $1 AND state = 'pending' AND next_attempt_at = $4",
-                        )
-                        .bind(id)
-                        .bind(until)
-                        .bind(now)
-                        .bind(next_at)
-                        .execute(&mut *tx)
-                        .await?;
-                        if done.rows_affected() != 1 {
-                            continue;
-                        }
-                        let plain = self.keys.decrypt(field("inbound_events", "payload_enc", event_id), &payload)?;
-                        let event: $crate::domain::message::InboundEvent =
-                            serde_json::from_slice(&plain).map_err(corrupt)?;
-                        if let $crate::domain::message::InboundBody::Media { media_ref, sha256, .. } = event.body {
-                            jobs.push($crate::store::MediaJob { id, channel_id, media_ref, sha256, attempts: attempts + 1 });
-                        }
-                    }
-                    tx.commit().await?;
-                    Ok(jobs)
-                }
-
-                async fn media_stored(&self, id: Uuid, mime: &str, content: &[u8]) -> Result<()> {
-                    let enc = self.keys.encrypt(field("media", "content_enc", id), content)?;
-                    let mut tx = self.begin().await?;
-                    sqlx::query(
-                        "UPDATE media SET state = 'stored', mime = $2, size_bytes = $3, content_enc = $4, \
-                         last_error = NULL, updated_at = $5 WHERE id = $1",
-                    )
-                    .bind(id)
-                    .bind(mime)
-                    .bind(content.len() as i64)
-                    .bind(enc)
-                    .bind(Utc::now())
-                    .execute(&mut *tx)
-                    .await?;
-                    tx.commit().await?;
-                    Ok(())
-                }
-
-                async fn media_given_up(&self, id: Uuid, state: &str, error: &str) -> Result<()> {
-                    let mut tx = self.begin().await?;
-                    sqlx::query("UPDATE media SET state = $2, last_error = $3, updated_at = $4 WHERE id = $1")
-                        .bind(id)
-                        .bind(state)
-                        .bind(error)
-                        .bind(Utc::now())
-                        .execute(&mut *tx)
-                        .await?;
-                    tx.commit().await?;
-                    Ok(())
-                }
-
-                async fn media_retry(&self, id: Uuid, next_attempt_at: DateTime<Utc>, error: &str) -> Result<()> {
-                    let mut tx = self.begin().await?;
-                    sqlx::query("UPDATE media SET next_attempt_at = $2, last_error = $3, updated_at = $4 WHERE id = $1")
-                        .bind(id)
-                        .bind(next_attempt_at)
-                        .bind(error)
-                        .bind(Utc::now())
-                        .execute(&mut *tx)
-                        .await?;
-                    tx.commit().await?;
-                    Ok(())
-                }
-
-                async fn media_of(&self, provider_key: &str) -> Result<Option<$crate::store::StoredMedia>> {
-                    let mut tx = self.begin_read().await?;
-                    let row: Option<(Uuid, String, Option<String>, Option<Vec<u8>>, Option<String>)> = sqlx::query_as(
-                        "SELECT m.id, m.state, m.mime, m.content_enc, m.last_error FROM media m \
-                         JOIN inbound_events e ON e.id = m.inbound_event_id WHERE e.provider_key = $1",
-                    )
-                    .bind(provider_key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    tx.commit().await?;
-                    row.map(|(id, state, mime, content, last_error)| {
-                        Ok($crate::store::StoredMedia {
-                            state,
-                            mime,
-                            content: content
-                                .map(|c| self.keys.decrypt(field("media", "content_enc", id), &c))
-                                .transpose()?,
-                            last_error,
-                        })
-                    })
-                    .transpose()
-                }
-            }
-
-            #[async_trait::async_trait]
             impl TenantStore for $store {
                 async fn partition_identity(&self) -> Result<Vec<String>> {
                     self.identity().await
@@ -1964,7 +1930,25 @@ pub(crate) trait StoreDb {
     /// Locks one conversation for the rest of the transaction, returning its id, or
     /// no row if another worker holds it.
     const LOCK_CONVERSATION: &'static str;
+    /// Leases due jobs of kind $1 at $2 until $3, at most $4, of conversation $5 if not
+    /// null; returns (id, conversation, payload, attempts, max_attempts).
+    const CLAIM_JOBS: &'static str;
 }
+
+/// `StoreDb::CLAIM_JOBS` with the dialect's lock clause for the inner select.
+macro_rules! claim_jobs_sql {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $3, updated_at = $2 \
+             WHERE id IN (SELECT id FROM jobs WHERE kind = $1 \
+             AND ((state = 'pending' AND run_after <= $2) OR (state = 'running' AND lease_until <= $2)) \
+             AND ($5 IS NULL OR conversation_id = $5) ORDER BY run_after, id LIMIT $4 ",
+            $lock,
+            ") RETURNING id, conversation_id, payload, attempts, max_attempts"
+        )
+    };
+}
+pub(crate) use claim_jobs_sql;
 
 /// A UUIDv7 for the given time (random low bits), so ids sort by that time.
 /// Ids made in the same millisecond still sort in the order they were made (a

@@ -175,6 +175,9 @@ fn to_input(event: &InboundEvent) -> Option<Input> {
         }),
         InboundBody::Resume => Input::Resume,
         InboundBody::Reaction | InboundBody::Edit | InboundBody::Status { .. } => return None,
+        // No flow waits for a job's result yet (complaint triage and face matching will):
+        // the event is recorded in order and passed over.
+        InboundBody::JobResult { .. } => return None,
     })
 }
 

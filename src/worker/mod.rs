@@ -8,6 +8,8 @@
 
 pub mod actions;
 pub mod driver;
+pub mod jobs;
+pub mod media;
 pub mod step;
 
 use crate::app::App;
@@ -241,7 +243,7 @@ pub async fn send_due(app: &App, sender: &Arc<Sender>) -> Result<usize, StoreErr
             loop {
                 let items = school
                     .store
-                    .claim_due(app.clock.now(), sender.lease, CLAIM_BATCH)
+                    .claim_due(app.clock.now(), sender.lease, CLAIM_BATCH, None)
                     .await?;
                 if items.is_empty() {
                     return Ok(());
@@ -545,9 +547,6 @@ pub fn spawn(app: App, sender: Arc<Sender>) -> tokio::task::JoinHandle<()> {
                     tracing::warn!(error = %e, "timer pass failed");
                 }
             }
-            if let Err(e) = fetch_media(&app, &sender).await {
-                tracing::warn!(error = %e, "media pass failed");
-            }
             if let Err(e) = process_inbound(&app).await {
                 tracing::warn!(error = %e, "conversation worker pass failed");
             }
@@ -557,106 +556,6 @@ pub fn spawn(app: App, sender: Arc<Sender>) -> tokio::task::JoinHandle<()> {
             let _ = tokio::time::timeout(Duration::from_secs(1), app.wake.notified()).await;
         }
     })
-}
-
-/// Fetches due media of every school: checked by content, stripped, stored encrypted.
-/// Returns how many items were finished (stored, rejected or given up).
-pub async fn fetch_media(app: &App, sender: &Arc<Sender>) -> Result<usize, StoreError> {
-    let mut finished = 0;
-    let routes = app.registry.current();
-    for tenant in app.tenancy.list().await? {
-        if tenant.status != crate::domain::school::TenantStatus::Active {
-            continue;
-        }
-        let slug = tenant.slug.clone();
-        // One school's trouble (its database down, say) must not stop the others.
-        match fetch_school_media(app, sender, &routes, tenant).await {
-            Ok(n) => finished += n,
-            Err(e) => {
-                tracing::warn!(school = %slug, error = %e, "media pass failed for a school")
-            }
-        }
-    }
-    if finished > 0 {
-        app.wake_worker();
-    }
-    Ok(finished)
-}
-
-async fn fetch_school_media(
-    app: &App,
-    sender: &Arc<Sender>,
-    routes: &crate::routing::Routes,
-    tenant: crate::domain::school::Tenant,
-) -> Result<usize, StoreError> {
-    use crate::channel::media::{fetch, FetchError};
-    use crate::domain::media::sanitize;
-    let mut finished = 0;
-    let school = app.tenancy.open(tenant).await?;
-    for job in school
-        .store
-        .claim_media(app.clock.now(), sender.lease, 16)
-        .await?
-    {
-        let Some(account) = routes.by_id(job.channel_id) else {
-            school
-                .store
-                .media_retry(
-                    job.id,
-                    app.clock.now() + ChronoDuration::minutes(5),
-                    "channel not loaded",
-                )
-                .await?;
-            continue;
-        };
-        let fetched = fetch(
-            &sender.client,
-            &account.api_base,
-            &account.credentials,
-            &job.media_ref,
-            job.sha256.as_deref(),
-        )
-        .await;
-        match fetched.map(|bytes| sanitize(&bytes)) {
-            Ok(Ok((kind, clean))) => {
-                school
-                    .store
-                    .media_stored(job.id, kind.mime(), &clean)
-                    .await?;
-                // Only now that ours is committed may the provider's copy go.
-                crate::channel::media::delete_provider_copy(
-                    &sender.client,
-                    &account.api_base,
-                    &account.credentials,
-                    &job.media_ref,
-                )
-                .await;
-                finished += 1;
-            }
-            Ok(Err(rejected)) => {
-                school
-                    .store
-                    .media_given_up(job.id, "rejected", &rejected.to_string())
-                    .await?;
-                finished += 1;
-            }
-            Err(FetchError::Retry(e)) if job.attempts < MAX_ATTEMPTS => {
-                let next = app.clock.now()
-                    + ChronoDuration::from_std(backoff(sender.retry_base, job.attempts))
-                        .unwrap_or(ChronoDuration::seconds(60));
-                school.store.media_retry(job.id, next, &e).await?;
-            }
-            Err(e) => {
-                tracing::warn!(media = %job.id, "media fetch given up");
-                school
-                    .store
-                    .media_given_up(job.id, "failed", &e.to_string())
-                    .await?;
-                finished += 1;
-            }
-        }
-    }
-    Ok(finished)
 }
 
 /// Queues a staff-initiated message for a conversation. Manual-link mode is the default

@@ -37,28 +37,14 @@ fn free_port() -> u16 {
 }
 
 async fn start(dir: &Path, port: u16, db: Option<&str>, client: &reqwest::Client) -> Child {
-    let mut child = raabta(dir, port, db)
+    let child = raabta(dir, port, db)
         .arg("serve")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if let Ok(r) = client
-            .get(format!("http://127.0.0.1:{port}/readyz"))
-            .send()
-            .await
-        {
-            if r.status().is_success() {
-                return child;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("server did not become ready");
+    wait_ready(client, port).await;
+    child
 }
 
 fn webhook(i: usize) -> (String, String) {
@@ -237,4 +223,133 @@ fn start_placeholder() -> Child {
     let mut c = Command::new("true").spawn().unwrap();
     let _ = c.wait();
     c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_killed_mid_run_runs_again_after_restart_sqlite() {
+    killed_job_story(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_killed_mid_run_runs_again_after_restart_postgres() {
+    let Some(pg) = crate::support::PgFixture::create().await else {
+        return;
+    };
+    killed_job_story(Some(&pg.app_url())).await;
+}
+
+/// A media download (a durable job) is under way when the process is killed; after a
+/// restart its lease runs out, it runs again, the media is stored once and the message
+/// that waited for it is answered once.
+async fn killed_job_story(db: Option<&str>) {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeProviders::start().await;
+    let port = free_port();
+    for args in [
+        vec!["tenant", "create", "crash-school", "--name", "Crash School"],
+        vec![
+            "channel",
+            "add",
+            "meta",
+            "--tenant",
+            "crash-school",
+            "--phone-number-id",
+            PHONE_ID,
+            "--access-token",
+            "t",
+            "--app-secret",
+            SECRET,
+            "--verify-token",
+            "v",
+            "--api-base",
+            &fake.base,
+        ],
+    ] {
+        let out = raabta(dir.path(), port, db).args(&args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let client = reqwest::Client::new();
+    // The download hangs until the process is gone.
+    fake.delay_media(Duration::from_secs(60));
+    let start_with_lease = |lease: &str| {
+        let mut c = raabta(dir.path(), port, db);
+        c.env("RAABTA_JOB_LEASE_SECONDS", lease)
+            .arg("serve")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        c
+    };
+    let mut server = start_with_lease("2").spawn().unwrap();
+    wait_ready(&client, port).await;
+    let sha = crate::fake::sha256_hex(&crate::fake::jpeg_with_exif());
+    let body = format!(
+        r#"{{"object":"whatsapp_business_account","entry":[{{"id":"1","changes":[{{"field":"messages","value":{{"messaging_product":"whatsapp","metadata":{{"display_phone_number":"1","phone_number_id":"{PHONE_ID}"}},"messages":[{{"from":"923119990001","id":"wamid.JOBKILL","timestamp":"1763971200","type":"image","image":{{"id":"1003383421387256","mime_type":"image/jpeg","sha256":"{sha}"}}}}]}}}}]}}]}}"#
+    );
+    assert!(post(&client, port, &body).await);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while fake.media_downloads() == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(fake.media_downloads(), 1, "the download started");
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(fake.sends().is_empty());
+    fake.delay_media(Duration::ZERO);
+    let mut server = start_with_lease("2").spawn().unwrap();
+    wait_ready(&client, port).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while fake.sends().is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert_eq!(
+        fake.sends().len(),
+        1,
+        "the waiting message was answered once"
+    );
+    assert_eq!(
+        fake.media_downloads(),
+        2,
+        "one killed download, one after the restart"
+    );
+
+    let mut config = crate::support::test_config(dir.path());
+    if let Some(url) = db {
+        config.database_url = raabta::domain::Secret::new(url.to_string());
+    }
+    let app = raabta::app::App::build(config).await.unwrap();
+    let school = app.tenancy.school("crash-school").await.unwrap();
+    let media = school
+        .store
+        .media_of("meta:wamid.JOBKILL")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(media.state, "stored", "{:?}", media.last_error);
+    let (done, _) = school.store.jobs_in_state("done", 10).await.unwrap();
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].attempts, 2);
+}
+
+async fn wait_ready(client: &reqwest::Client, port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(r) = client
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+        {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("server did not become ready");
 }

@@ -22,6 +22,12 @@ struct Inner {
     requests: Vec<Recorded>,
     script: VecDeque<(u16, String)>,
     counter: u64,
+    /// The next this many media downloads answer 500.
+    media_failures: u32,
+    /// Media downloads answer 404 (the provider no longer has it).
+    media_gone: bool,
+    /// Media downloads take this long.
+    media_delay: std::time::Duration,
 }
 
 #[derive(Clone, Default)]
@@ -48,6 +54,29 @@ impl FakeProviders {
         for (s, b) in responses {
             i.script.push_back((*s, b.to_string()));
         }
+    }
+
+    /// The next `n` media downloads fail with HTTP 500.
+    pub fn fail_media(&self, n: u32) {
+        self.inner.lock().unwrap().media_failures = n;
+    }
+
+    /// Media downloads answer 404 from now on.
+    pub fn media_gone(&self) {
+        self.inner.lock().unwrap().media_gone = true;
+    }
+
+    /// Media downloads take this long from now on.
+    pub fn delay_media(&self, d: std::time::Duration) {
+        self.inner.lock().unwrap().media_delay = d;
+    }
+
+    /// Media downloads asked for (the bytes themselves, not Meta's URL lookups).
+    pub fn media_downloads(&self) -> usize {
+        self.requests()
+            .iter()
+            .filter(|r| r.path.starts_with("GET ") && is_media_download(&r.path[4..]))
+            .count()
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -86,16 +115,36 @@ async fn handle(
     body: Bytes,
 ) -> axum::response::Response {
     let path = uri.path().to_string();
+    let media = {
+        let mut i = fake.inner.lock().unwrap();
+        i.requests.push(Recorded {
+            path: format!(
+                "{} {}{}",
+                method,
+                path,
+                uri.query().map(|q| format!("?{q}")).unwrap_or_default()
+            ),
+            body: String::from_utf8_lossy(&body).into_owned(),
+        });
+        if method == Method::GET && is_media_download(&path) {
+            if i.media_gone {
+                Err(StatusCode::NOT_FOUND)
+            } else if i.media_failures > 0 {
+                i.media_failures -= 1;
+                Err(StatusCode::INTERNAL_SERVER_ERROR)
+            } else {
+                Ok(i.media_delay)
+            }
+        } else {
+            Ok(std::time::Duration::ZERO)
+        }
+    };
+    match media {
+        Err(status) => return status.into_response(),
+        Ok(delay) if !delay.is_zero() => tokio::time::sleep(delay).await,
+        Ok(_) => {}
+    }
     let mut i = fake.inner.lock().unwrap();
-    i.requests.push(Recorded {
-        path: format!(
-            "{} {}{}",
-            method,
-            path,
-            uri.query().map(|q| format!("?{q}")).unwrap_or_default()
-        ),
-        body: String::from_utf8_lossy(&body).into_owned(),
-    });
     // Media downloads.
     if method == Method::DELETE {
         return StatusCode::NO_CONTENT.into_response();
@@ -150,6 +199,10 @@ async fn handle(
         json!({ "ok": true, "result": true })
     };
     (StatusCode::OK, body.to_string()).into_response()
+}
+
+fn is_media_download(path: &str) -> bool {
+    path.contains("/Media/") || path.starts_with("/meta-media/") || path.contains("/file/bot")
 }
 
 pub fn sha256_hex(b: &[u8]) -> String {

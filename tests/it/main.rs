@@ -12,6 +12,7 @@ mod crash;
 mod fake;
 mod http;
 mod isolation;
+mod jobs;
 mod pipeline;
 mod plaintext;
 mod support;

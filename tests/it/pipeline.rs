@@ -7,7 +7,8 @@ use crate::webhooks::{add_test_channels, fixture, send, Channels, Fixture, META_
 use axum::http::StatusCode;
 use raabta::domain::message::DeliveryStatus;
 use raabta::store::tenancy::School;
-use raabta::worker::{fetch_media, process_inbound, send_due, RateLimits, Sender};
+use raabta::worker::jobs::JobRunner;
+use raabta::worker::{process_inbound, send_due, RateLimits, Sender};
 use serde_json::json;
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ pub struct Rig {
     pub channels: Channels,
     pub fake: FakeProviders,
     pub sender: std::sync::Arc<Sender>,
+    pub jobs: std::sync::Arc<JobRunner>,
 }
 
 pub async fn rig(env: &TestEnv, slug: &str) -> Rig {
@@ -24,18 +26,22 @@ pub async fn rig(env: &TestEnv, slug: &str) -> Rig {
     let channels = add_test_channels(env, &school, Some(fake.base.clone())).await;
     let mut sender = Sender::new(RateLimits::default()).unwrap();
     sender.retry_base = Duration::from_millis(5);
+    let sender = std::sync::Arc::new(sender);
+    let mut jobs = JobRunner::standard(sender.clone());
+    jobs.retry_base = Duration::from_millis(5);
     Rig {
         school,
         channels,
         fake,
-        sender: std::sync::Arc::new(sender),
+        sender,
+        jobs: std::sync::Arc::new(jobs),
     }
 }
 
 /// Runs the worker and the sender until nothing is left to do (retries included).
 pub async fn drain(env: &TestEnv, r: &Rig) {
     for _ in 0..50 {
-        let fetched = fetch_media(&env.app, &r.sender).await.unwrap();
+        let fetched = r.jobs.drain(&env.app).await.unwrap();
         let processed = process_inbound(&env.app).await.unwrap() + fetched;
         let sent = send_due(&env.app, &r.sender).await.unwrap();
         let waiting = r
@@ -548,7 +554,7 @@ async fn failed_reports_hand_over_and_leases_protect(env: &TestEnv) {
     let first = r
         .school
         .store
-        .claim_due(now, Duration::ZERO, 10)
+        .claim_due(now, Duration::ZERO, 10, None)
         .await
         .unwrap();
     assert_eq!(first.len(), 1);
@@ -556,7 +562,7 @@ async fn failed_reports_hand_over_and_leases_protect(env: &TestEnv) {
     let second = r
         .school
         .store
-        .claim_due(later, Duration::from_secs(60), 10)
+        .claim_due(later, Duration::from_secs(60), 10, None)
         .await
         .unwrap();
     assert_eq!(second.len(), 1, "an expired lease is claimed again");
@@ -596,7 +602,7 @@ async fn messages_wait_for_their_media(env: &TestEnv) {
     assert_eq!(process_inbound(&env.app).await.unwrap(), 0);
     assert!(r.school.store.outbox().await.unwrap().is_empty());
     // ...and answers once it is.
-    assert_eq!(fetch_media(&env.app, &r.sender).await.unwrap(), 1);
+    assert_eq!(r.jobs.drain(&env.app).await.unwrap(), 1);
     drain(env, &r).await;
     assert_eq!(r.fake.sends().len(), 1);
 }
@@ -688,7 +694,7 @@ async fn meta_media_is_fetched_by_id_and_checksummed(env: &TestEnv) {
     // never stored.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let bad = loop {
-        fetch_media(&env.app, &r.sender).await.unwrap();
+        r.jobs.drain(&env.app).await.unwrap();
         let m = r
             .school
             .store

@@ -21,6 +21,7 @@
 use super::admin_sql::admin_store_impl;
 use super::crypto::KeyRing;
 use super::flow_sql::flow_store_impl;
+use super::jobs_sql::jobs_store_impl;
 use super::office_sql::office_store_impl;
 use super::sql::{control_store_impl, tenant_store_impl, StoreDb};
 use super::{
@@ -274,6 +275,7 @@ impl StoreDb for PgSchool {
     // foreign key to the conversation) do not make the worker skip it.
     const LOCK_CONVERSATION: &'static str =
         "SELECT id FROM conversations WHERE id = $1 FOR NO KEY UPDATE SKIP LOCKED";
+    const CLAIM_JOBS: &'static str = super::sql::claim_jobs_sql!("FOR UPDATE SKIP LOCKED");
 }
 
 impl PgSchool {
@@ -309,3 +311,4 @@ tenant_store_impl!(PgSchool);
 flow_store_impl!(PgSchool);
 admin_store_impl!(PgSchool);
 office_store_impl!(PgSchool);
+jobs_store_impl!(PgSchool);

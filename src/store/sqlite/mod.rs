@@ -9,6 +9,7 @@
 use super::admin_sql::admin_store_impl;
 use super::crypto::KeyRing;
 use super::flow_sql::flow_store_impl;
+use super::jobs_sql::jobs_store_impl;
 use super::office_sql::office_store_impl;
 use super::sql::{control_store_impl, tenant_store_impl, StoreDb};
 use super::{
@@ -246,6 +247,7 @@ impl StoreDb for SqliteSchool {
     type Db = Sqlite;
     // The writer transaction (BEGIN IMMEDIATE) already serialises every write.
     const LOCK_CONVERSATION: &'static str = "SELECT id FROM conversations WHERE id = $1";
+    const CLAIM_JOBS: &'static str = super::sql::claim_jobs_sql!("");
 }
 
 impl SqliteSchool {
@@ -273,6 +275,7 @@ tenant_store_impl!(SqliteSchool);
 flow_store_impl!(SqliteSchool);
 admin_store_impl!(SqliteSchool);
 office_store_impl!(SqliteSchool);
+jobs_store_impl!(SqliteSchool);
 
 impl FromStr for BackendKind {
     type Err = StoreError;

@@ -1,0 +1,58 @@
+//! Durable jobs: what they are and the kinds there are (no IO here; the store keeps
+//! them, `worker::jobs` runs them). See ARCHITECTURE.md, "Slow work".
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+/// Downloading an inbound message's media from its provider.
+pub const MEDIA_FETCH: &str = "media.fetch";
+/// Attempts at a media download before it is given up on.
+pub const MEDIA_FETCH_ATTEMPTS: i32 = 8;
+
+/// A durable job to enqueue. The payload holds ids and settings only, never personal
+/// data (that stays in the encrypted rows it points to).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewJob {
+    pub kind: String,
+    /// A second job with the same key is not enqueued (the change that needs it may be
+    /// retried).
+    pub idempotency_key: String,
+    /// The conversation whose ordered inbox receives the job's result, if any.
+    pub conversation: Option<Uuid>,
+    pub payload: serde_json::Value,
+    pub max_attempts: i32,
+    pub run_after: DateTime<Utc>,
+}
+
+/// The download of one media item, due at once.
+pub fn media_fetch(media: Uuid, conversation: Uuid, now: DateTime<Utc>) -> NewJob {
+    NewJob {
+        kind: MEDIA_FETCH.into(),
+        idempotency_key: format!("media:{media}"),
+        conversation: Some(conversation),
+        payload: serde_json::json!({ "media": media }),
+        max_attempts: MEDIA_FETCH_ATTEMPTS,
+        run_after: now,
+    }
+}
+
+/// The media item a `media.fetch` payload names.
+pub fn media_of_payload(payload: &serde_json::Value) -> Option<Uuid> {
+    payload.get("media")?.as_str()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_payload_round_trips_and_accepts_the_migrated_form() {
+        let id = Uuid::now_v7();
+        let job = media_fetch(id, Uuid::now_v7(), Utc::now());
+        assert_eq!(media_of_payload(&job.payload), Some(id));
+        // Rows migrated from the old media queue carry the id as bare hex.
+        let hex = serde_json::json!({ "media": id.simple().to_string() });
+        assert_eq!(media_of_payload(&hex), Some(id));
+        assert_eq!(media_of_payload(&serde_json::json!({})), None);
+    }
+}
