@@ -1,17 +1,24 @@
 //! The conversation simulator behind `raabta chat` and the transcript tests: a sender
-//! on a channel whose messages go through the real pipeline (inbox, ordered worker,
-//! flow engine, outbox). Replies are read back from the outbox. On the console
-//! channel the outbox marks them sent; on a simulated WhatsApp or Telegram channel they
-//! stay queued (nothing reaches a provider) and are read as the provider would get them.
+//! on a channel whose messages go through the real pipeline: the inbox, the worker's
+//! own conversation loop (`worker::run_conversation`), the flow engine, the outbox and
+//! the real sender (`worker::send_school`). Each simulator has its own clock, so
+//! `wait` moves only its conversation.
+//!
+//! Where replies go: on the console channel the sender marks them sent; on a simulated
+//! line ([`Simulator::on_line`]) the sender delivers them to a local stand-in for the
+//! provider's API, so the 24-hour window, templates and manual links are the real
+//! sender's decisions; on a channel the caller registered itself they stay queued for
+//! the caller's own sender and are read as the provider would get them.
 
-use crate::app::App;
+use crate::app::{App, Clock};
+use crate::channel::Credentials;
 use crate::domain::message::{
     InboundBody, InboundEvent, MediaKind, OutboundMessage, Provider, SenderId,
 };
 use crate::domain::school::Tenant;
 use crate::store::{StoreError, TenantStore};
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
 /// A tiny valid JPEG (1×1 pixel) used as a simulated photo.
@@ -36,6 +43,8 @@ pub enum SimError {
     Store(#[from] StoreError),
     #[error("the worker did not settle: {0}")]
     Stuck(String),
+    #[error("the simulated line could not be set up: {0}")]
+    Line(String),
 }
 
 /// One message the bot sent, with what the recipient's channel would show.
@@ -66,20 +75,116 @@ impl BotMessage {
     }
 }
 
+/// A local stand-in for a provider's send API: accepts every message, remembers which
+/// went as an approved template, and answers with a message id.
+#[derive(Clone, Default)]
+struct SimLine {
+    /// Provider message id → whether it was sent as a template.
+    sent: Arc<Mutex<HashMap<String, bool>>>,
+}
+
+impl SimLine {
+    /// Serves on a loopback port; returns the line and its API base URL.
+    async fn start() -> Result<(Self, String), SimError> {
+        let line = SimLine::default();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| SimError::Line(e.to_string()))?;
+        let base = format!(
+            "http://{}",
+            listener
+                .local_addr()
+                .map_err(|e| SimError::Line(e.to_string()))?
+        );
+        let app = axum::Router::new()
+            .fallback(sim_provider)
+            .with_state(line.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok((line, base))
+    }
+
+    fn was_template(&self, provider_message_id: &str) -> bool {
+        self.sent
+            .lock()
+            .map(|m| m.get(provider_message_id).copied().unwrap_or(false))
+            .unwrap_or(false)
+    }
+}
+
+async fn sim_provider(
+    axum::extract::State(line): axum::extract::State<SimLine>,
+    uri: axum::http::Uri,
+    body: axum::body::Bytes,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let path = uri.path();
+    let text = String::from_utf8_lossy(&body);
+    let id = format!("sim{}", Uuid::now_v7().simple());
+    let (template, reply) = if path.ends_with("/messages") {
+        let template = serde_json::from_slice::<serde_json::Value>(&body)
+            .map(|v| v["type"] == "template")
+            .unwrap_or(false);
+        (
+            template,
+            serde_json::json!({ "messaging_product": "whatsapp", "messages": [{ "id": id }] }),
+        )
+    } else if path.ends_with("/Messages.json") {
+        (
+            text.contains("ContentSid="),
+            serde_json::json!({ "sid": id, "status": "queued" }),
+        )
+    } else if path.ends_with("/sendMessage") {
+        let n = line.sent.lock().map(|m| m.len()).unwrap_or(0) + 1;
+        let reply = serde_json::json!({ "ok": true, "result": { "message_id": n } });
+        if let Ok(mut sent) = line.sent.lock() {
+            sent.insert(n.to_string(), false);
+        }
+        return (axum::http::StatusCode::OK, reply.to_string()).into_response();
+    } else {
+        return (
+            axum::http::StatusCode::OK,
+            serde_json::json!({ "ok": true, "result": true }).to_string(),
+        )
+            .into_response();
+    };
+    if let Ok(mut sent) = line.sent.lock() {
+        sent.insert(id, template);
+    }
+    (axum::http::StatusCode::OK, reply.to_string()).into_response()
+}
+
+/// Who delivers the simulator's replies.
+enum Delivery {
+    /// The console channel: the real sender marks them sent.
+    Console,
+    /// A simulated line: the real sender delivers them to it.
+    Line(SimLine),
+    /// A channel the caller registered: rows stay queued for the caller's sender.
+    Queued,
+}
+
 pub struct Simulator {
     app: App,
     pub tenant: Tenant,
     pub store: Arc<dyn TenantStore>,
     pub channel: Uuid,
     pub provider: Provider,
+    /// This conversation's own clock: it starts at the service's time and only `wait`
+    /// moves it.
+    pub clock: Arc<Clock>,
     sender: String,
+    outbound: Arc<crate::worker::Sender>,
+    delivery: Delivery,
     seen: HashSet<Uuid>,
     seq: u64,
 }
 
 impl Simulator {
-    /// A sender on a channel of the school. The console channel of a school has the
-    /// school's id as its channel id (it never appears among provider channels).
+    /// A sender on a channel of the school. Without `channel`, the school's console
+    /// channel (its id is the school's id; it never appears among provider channels);
+    /// with one, a channel the caller registered, whose replies stay queued.
     pub async fn new(
         app: &App,
         slug: &str,
@@ -89,16 +194,74 @@ impl Simulator {
     ) -> Result<Self, SimError> {
         let tenant = app.tenancy.tenant(slug).await?;
         let school = app.tenancy.open(tenant.clone()).await?;
+        let delivery = if channel.is_none() && provider == Provider::Console {
+            Delivery::Console
+        } else {
+            Delivery::Queued
+        };
         Ok(Self {
             app: app.clone(),
             channel: channel.unwrap_or(tenant.id.0),
             tenant,
             store: school.store,
             provider,
+            clock: Arc::new(app.clock.fork()),
             sender: sender.to_string(),
+            outbound: Arc::new(
+                crate::worker::Sender::new(crate::worker::RateLimits::default())
+                    .map_err(|e| SimError::Line(e.without_url().to_string()))?,
+            ),
+            delivery,
             seen: HashSet::new(),
             seq: 0,
         })
+    }
+
+    /// A sender on a simulated WhatsApp (Meta or Twilio) or Telegram line of the school:
+    /// a channel registered for it whose API is a local stand-in, so replies go through
+    /// the real sender. For tests and trials on a throwaway data directory: the channel
+    /// is stored like any other.
+    pub async fn on_line(
+        app: &App,
+        slug: &str,
+        provider: Provider,
+        sender: &str,
+    ) -> Result<Self, SimError> {
+        let (line, base) = SimLine::start().await?;
+        let tag = Uuid::now_v7().simple().to_string();
+        let digits: String = tag
+            .bytes()
+            .map(|b| char::from(b'0' + b % 10))
+            .take(15)
+            .collect();
+        let credentials = match provider {
+            Provider::Meta => Credentials::Meta {
+                phone_number_id: digits,
+                access_token: format!("sim-{tag}"),
+                app_secret: format!("sim-{tag}"),
+                verify_token: format!("sim-{tag}"),
+            },
+            Provider::Twilio => Credentials::Twilio {
+                account_sid: format!("AC{tag}"),
+                auth_token: format!("sim-{tag}"),
+                from: format!("whatsapp:+1{}", &digits[..11]),
+            },
+            Provider::Telegram => Credentials::Telegram {
+                bot_token: format!("{}:sim{tag}", &digits[..9]),
+                secret_token: format!("sim{tag}"),
+            },
+            Provider::Console => return Self::new(app, slug, provider, None, sender).await,
+        };
+        let row = crate::routing::add_channel(&app.tenancy, slug, credentials, Some(base))
+            .await
+            .map_err(|e| SimError::Line(e.to_string()))?;
+        app.registry
+            .reload(&app.tenancy)
+            .await
+            .map_err(|e| SimError::Line(e.to_string()))?;
+        let mut sim = Self::new(app, slug, provider, Some(row.id), sender).await?;
+        sim.delivery = Delivery::Line(line);
+        Ok(sim)
     }
 
     pub fn app(&self) -> &App {
@@ -115,7 +278,7 @@ impl Simulator {
 
     async fn deliver(&mut self, body: InboundBody) -> Result<Vec<BotMessage>, SimError> {
         self.seq += 1;
-        let now = self.app.clock.now();
+        let now = self.clock.now();
         let event = InboundEvent {
             provider_key: format!("sim:{}:{}:{}", self.channel, Uuid::now_v7(), self.seq),
             sender: SenderId::new(self.sender.clone()),
@@ -196,24 +359,25 @@ impl Simulator {
         .await
     }
 
-    /// Moves the service clock forward; due timers fire and their replies come back.
+    /// Moves this conversation's clock forward; its due timers fire and their replies
+    /// come back.
     pub async fn wait(&mut self, by: chrono::Duration) -> Result<Vec<BotMessage>, SimError> {
-        self.app.clock.advance(by);
+        self.clock.advance(by);
         self.settle().await
     }
 
-    /// Runs timers and the conversation worker until nothing is left, then returns
-    /// the new outbox messages of this conversation, oldest first.
+    /// Runs this conversation's timers and its worker loop until nothing is left, sends
+    /// its replies, then returns the new ones, oldest first.
     pub async fn settle(&mut self) -> Result<Vec<BotMessage>, SimError> {
-        // Only this conversation, on this process's clock: a simulator that moved its
-        // clock forward must not fire other people's timers or reminders, or answer
-        // their messages (a server may be serving the same school).
+        // Only this conversation, on its own clock: a simulator that moved its clock
+        // forward must not fire other people's timers or reminders, or answer their
+        // messages (a server may be serving the same school).
         let Some(conv) = self.conversation().await? else {
             return Ok(Vec::new());
         };
         let driver = crate::worker::driver::FlowDriver::for_tenant(&self.app, &self.tenant);
         for _ in 0..50 {
-            let now = self.app.clock.now();
+            let now = self.clock.now();
             let fired = self.store.fire_due_timers(now, Some(conv)).await?
                 + self
                     .store
@@ -223,43 +387,36 @@ impl Simulator {
                         Some(conv),
                     )
                     .await?;
-            let mut processed = 0;
-            loop {
-                let prepared = driver
-                    .prepare(self.store.as_ref(), conv, self.app.clock.now())
-                    .await?;
-                let crate::store::ProcessOutcome::Done { .. } = crate::worker::step::process_next(
-                    self.store.as_ref(),
-                    conv,
-                    &prepared,
-                    self.app.clock.now(),
-                )
-                .await?
-                else {
-                    break;
-                };
-                processed += 1;
-            }
+            let processed = crate::worker::run_conversation(
+                self.store.as_ref(),
+                &driver,
+                conv,
+                &self.clock,
+                &self.app.metrics,
+            )
+            .await?;
             if fired == 0 && processed == 0 {
-                return self.collect().await;
+                return self.collect(conv).await;
             }
         }
         Err(SimError::Stuck("events kept coming after 50 rounds".into()))
     }
 
-    async fn collect(&mut self) -> Result<Vec<BotMessage>, SimError> {
-        let Some(conv) = self.conversation().await? else {
-            return Ok(Vec::new());
-        };
+    async fn collect(&mut self, conv: Uuid) -> Result<Vec<BotMessage>, SimError> {
+        if !matches!(self.delivery, Delivery::Queued) {
+            crate::worker::send_school(
+                &self.app,
+                &self.outbound,
+                &self.store,
+                Some(conv),
+                &self.clock,
+            )
+            .await?;
+        }
         let view = self.store.conversation(conv).await?;
-        let now = self.app.clock.now();
-        let closed = match &view {
-            Some(v) if v.provider.has_service_window() => v
-                .last_inbound_at
-                .map(|t| now - t >= crate::worker::SERVICE_WINDOW)
-                .unwrap_or(true),
-            _ => false,
-        };
+        let open_now = view.as_ref().is_none_or(|v| {
+            crate::worker::window_open(v.provider, v.last_inbound_at, self.clock.now())
+        });
         let mut out = Vec::new();
         for row in self.store.outbox().await? {
             if row.conversation_id != conv || !self.seen.insert(row.id) {
@@ -268,14 +425,25 @@ impl Simulator {
             if matches!(row.message, OutboundMessage::CallbackAnswer { .. }) {
                 continue;
             }
+            let window_closed = match (&self.delivery, row.state.as_str()) {
+                (_, "manual") => true,
+                (Delivery::Console, "sent") => false,
+                (Delivery::Line(line), "sent") => row
+                    .provider_message_id
+                    .as_deref()
+                    .is_some_and(|id| line.was_template(id)),
+                (Delivery::Line(_) | Delivery::Console, state) => {
+                    return Err(SimError::Stuck(format!(
+                        "a reply was not delivered (state {state}: {})",
+                        row.last_error.unwrap_or_default()
+                    )))
+                }
+                (Delivery::Queued, _) => !open_now,
+            };
             out.push(BotMessage {
                 message: row.message,
-                window_closed: closed,
+                window_closed,
             });
-        }
-        if self.provider == Provider::Console {
-            // The console "sends" them: nothing stays queued.
-            self.store.settle_console_outbox(now).await?;
         }
         Ok(out)
     }

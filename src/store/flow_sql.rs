@@ -1169,20 +1169,6 @@ macro_rules! flow_store_impl {
                     Ok(row)
                 }
 
-                async fn settle_console_outbox(&self, now: DateTime<Utc>) -> Result<u64> {
-                    let mut tx = self.begin().await?;
-                    let done = sqlx::query(
-                        "UPDATE outbox SET state = 'sent', provider_message_id = 'console:' || idempotency_key, \
-                         attempts = attempts + 1, updated_at = $1 WHERE state = 'pending' AND conversation_id IN \
-                         (SELECT id FROM conversations WHERE provider = 'console')",
-                    )
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                    tx.commit().await?;
-                    Ok(done.rows_affected())
-                }
-
                 async fn assign_class(&self, staff: StaffId, class: ClassId, activity: &ActivityEntry) -> Result<()> {
                     let mut tx = self.begin().await?;
                     sqlx::query("INSERT INTO staff_classes (staff_id, class_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")

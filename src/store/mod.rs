@@ -1029,8 +1029,6 @@ pub trait FlowStore: Send + Sync {
     async fn set_setting(&self, name: &str, value: &str, activity: &ActivityEntry) -> Result<()>;
     /// The engine session of a conversation (tests and diagnostics).
     async fn session_of(&self, conversation: Uuid) -> Result<SessionRow>;
-    /// Marks queued messages of console (simulator) conversations as sent.
-    async fn settle_console_outbox(&self, now: DateTime<Utc>) -> Result<u64>;
     /// Assigns a class to a staff member (teachers see and mark their classes).
     async fn assign_class(
         &self,

@@ -12,7 +12,7 @@ pub mod jobs;
 pub mod media;
 pub mod step;
 
-use crate::app::App;
+use crate::app::{App, Clock};
 use crate::channel::send::{send, send_template, SendOutcome};
 use crate::domain::message::{wa_me_link, OutboundMessage, OutboundMode, Provider};
 use crate::store::{OutboxItem, ProcessOutcome, StoreError};
@@ -159,25 +159,7 @@ async fn process_school(
                 app.metrics.clone(),
             );
             tasks.spawn(async move {
-                let mut n = 0usize;
-                // Busy (another worker has it), Idle or WaitingForMedia ends its turn.
-                loop {
-                    // Bounded work (an access-code check) before the step's transaction.
-                    let started = std::time::Instant::now();
-                    let prepared = driver.prepare(store.as_ref(), c, clock.now()).await?;
-                    if prepared.prechecked.is_some() {
-                        metrics.prepared(started.elapsed());
-                    }
-                    let started = std::time::Instant::now();
-                    let ProcessOutcome::Done { .. } =
-                        step::process_next(store.as_ref(), c, &prepared, clock.now()).await?
-                    else {
-                        break;
-                    };
-                    metrics.step(started.elapsed());
-                    n += 1;
-                }
-                Ok::<usize, StoreError>(n)
+                run_conversation(store.as_ref(), &driver, c, &clock, &metrics).await
             });
         }
         let before = done;
@@ -196,6 +178,35 @@ async fn process_school(
         if done == before {
             return Ok(done);
         }
+    }
+}
+
+/// Works through one conversation's pending events in order until it is idle, held by
+/// another worker, or waiting for its media: the bounded work before each step
+/// (pattern 1, an access-code check), then the step itself. The server's worker and
+/// the simulator both run conversations through this.
+pub async fn run_conversation(
+    store: &dyn crate::store::TenantStore,
+    driver: &driver::FlowDriver,
+    conversation: Uuid,
+    clock: &Clock,
+    metrics: &crate::metrics::Metrics,
+) -> Result<usize, StoreError> {
+    let mut n = 0usize;
+    loop {
+        let started = std::time::Instant::now();
+        let prepared = driver.prepare(store, conversation, clock.now()).await?;
+        if prepared.prechecked.is_some() {
+            metrics.prepared(started.elapsed());
+        }
+        let started = std::time::Instant::now();
+        let ProcessOutcome::Done { .. } =
+            step::process_next(store, conversation, &prepared, clock.now()).await?
+        else {
+            return Ok(n);
+        };
+        metrics.step(started.elapsed());
+        n += 1;
     }
 }
 
@@ -232,80 +243,101 @@ fn joined<T>(done: Result<Result<T, StoreError>, tokio::task::JoinError>) -> Res
 /// A failing school is logged and the others still get their turn.
 pub async fn send_due(app: &App, sender: &Arc<Sender>) -> Result<usize, StoreError> {
     let mut attempted = 0;
-    let routes = app.registry.current();
     for tenant in app.tenancy.list().await? {
         if tenant.status != crate::domain::school::TenantStatus::Active {
             continue;
         }
         let slug = tenant.slug.clone();
-        let result: Result<(), StoreError> = async {
+        let result = async {
             let school = app.tenancy.open(tenant).await?;
-            loop {
-                let items = school
-                    .store
-                    .claim_due(app.clock.now(), sender.lease, CLAIM_BATCH, None)
-                    .await?;
-                if items.is_empty() {
-                    return Ok(());
-                }
-                // Claimed rows belong to distinct conversations: they may go out in parallel.
-                let mut tasks = tokio::task::JoinSet::new();
-                let mut first_error = None;
-                for item in items {
-                    attempted += 1;
-                    // Rolling window of SEND_CONCURRENCY sends; errors are collected, never
-                    // returned early (that would abandon sends in flight).
-                    if tasks.len() >= SEND_CONCURRENCY {
-                        if let Some(Err(e)) = tasks.join_next().await.map(joined) {
-                            first_error.get_or_insert(e);
-                        }
-                    }
-                    if item.conversation.provider == Provider::Console {
-                        // The terminal simulator reads its replies from the outbox.
-                        let id = format!("console:{}", item.id);
-                        settle(
-                            school.store.mark_sent(item.id, item.attempts, &id).await,
-                            &item,
-                        )?;
-                        continue;
-                    }
-                    let account = routes.by_id(item.conversation.channel_id);
-                    let (app, sender, store) = (app.clone(), sender.clone(), school.store.clone());
-                    tasks.spawn(async move {
-                        match account {
-                            Some(account) => {
-                                deliver(&app, &sender, store.as_ref(), &account, item).await
-                            }
-                            None => {
-                                let later = app.clock.now() + ChronoDuration::minutes(5);
-                                settle(
-                                    store
-                                        .mark_retry(
-                                            item.id,
-                                            item.attempts,
-                                            later,
-                                            "channel not loaded",
-                                        )
-                                        .await,
-                                    &item,
-                                )
-                            }
-                        }
-                    });
-                }
-                let rest = join_all(tasks).await;
-                if let Some(e) = first_error {
-                    return Err(e);
-                }
-                rest?;
-            }
+            send_school(app, sender, &school.store, None, &app.clock).await
         }
         .await;
-        if let Err(e) = result {
-            tracing::warn!(school = %slug, error = %e, "outbox pass failed for a school");
+        match result {
+            Ok(n) => attempted += n,
+            Err(e) => tracing::warn!(school = %slug, error = %e, "outbox pass failed for a school"),
         }
     }
     Ok(attempted)
+}
+
+/// Sends the due outbox rows of one school (of one conversation only, if `only`) until
+/// none is due, on `clock` (the simulator's conversation has its own); returns how many
+/// were attempted.
+pub async fn send_school(
+    app: &App,
+    sender: &Arc<Sender>,
+    store: &Arc<dyn crate::store::TenantStore>,
+    only: Option<Uuid>,
+    clock: &Arc<Clock>,
+) -> Result<usize, StoreError> {
+    let mut attempted = 0;
+    let routes = app.registry.current();
+    loop {
+        let items = store
+            .claim_due(clock.now(), sender.lease, CLAIM_BATCH, only)
+            .await?;
+        if items.is_empty() {
+            return Ok(attempted);
+        }
+        // Claimed rows belong to distinct conversations: they may go out in parallel.
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut first_error = None;
+        for item in items {
+            attempted += 1;
+            // Rolling window of SEND_CONCURRENCY sends; errors are collected, never
+            // returned early (that would abandon sends in flight).
+            if tasks.len() >= SEND_CONCURRENCY {
+                if let Some(Err(e)) = tasks.join_next().await.map(joined) {
+                    first_error.get_or_insert(e);
+                }
+            }
+            if item.conversation.provider == Provider::Console {
+                // The terminal simulator's channel: nothing goes anywhere, the
+                // simulator reads its replies from the outbox.
+                let id = format!("console:{}", item.id);
+                settle(store.mark_sent(item.id, item.attempts, &id).await, &item)?;
+                continue;
+            }
+            let account = routes.by_id(item.conversation.channel_id);
+            let (app, sender, store, clock) =
+                (app.clone(), sender.clone(), store.clone(), clock.clone());
+            tasks.spawn(async move {
+                match account {
+                    Some(account) => {
+                        deliver(&app, &sender, store.as_ref(), &account, &clock, item).await
+                    }
+                    None => {
+                        let later = clock.now() + ChronoDuration::minutes(5);
+                        settle(
+                            store
+                                .mark_retry(item.id, item.attempts, later, "channel not loaded")
+                                .await,
+                            &item,
+                        )
+                    }
+                }
+            });
+        }
+        let rest = join_all(tasks).await;
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        rest?;
+    }
+}
+
+/// Whether a free-form message may go to this conversation now: WhatsApp allows one
+/// only within 24 hours of the person's last message; other channels always.
+pub fn window_open(
+    provider: Provider,
+    last_inbound_at: Option<chrono::DateTime<Utc>>,
+    now: chrono::DateTime<Utc>,
+) -> bool {
+    !provider.has_service_window()
+        || last_inbound_at
+            .map(|t| now - t < SERVICE_WINDOW)
+            .unwrap_or(false)
 }
 
 /// A `mark_*` that found its claim gone: another sender took the row after our lease
@@ -323,6 +355,7 @@ async fn deliver(
     sender: &Sender,
     store: &dyn crate::store::TenantStore,
     account: &crate::routing::Account,
+    clock: &Clock,
     item: OutboxItem,
 ) -> Result<(), StoreError> {
     let conv = &item.conversation;
@@ -337,17 +370,14 @@ async fn deliver(
     if item.mode == OutboundMode::ManualLink {
         return to_manual(store, &item, "manual-link mode: handed to staff").await;
     }
-    let window_open = !account.provider.has_service_window()
-        || conv
-            .last_inbound_at
-            .map(|t| app.clock.now() - t < SERVICE_WINDOW)
-            .unwrap_or(false);
-    if !window_open && !matches!(item.message, OutboundMessage::CallbackAnswer { .. }) {
+    let open = window_open(account.provider, conv.last_inbound_at, clock.now());
+    if !open && !matches!(item.message, OutboundMessage::CallbackAnswer { .. }) {
         return closed_window(
             app,
             sender,
             store,
             account,
+            clock,
             &item,
             "24-hour window closed before sending",
         )
@@ -377,7 +407,7 @@ async fn deliver(
             &item,
         ),
         SendOutcome::Retry { reason, after } => {
-            retry_or_dead(app.clock.now(), store, sender, &item, &reason, after).await
+            retry_or_dead(clock.now(), store, sender, &item, &reason, after).await
         }
         SendOutcome::OptedOut { reason } => settle(
             store
@@ -386,7 +416,7 @@ async fn deliver(
             &item,
         ),
         SendOutcome::WindowClosed { reason } => {
-            closed_window(app, sender, store, account, &item, &reason).await
+            closed_window(app, sender, store, account, clock, &item, &reason).await
         }
         SendOutcome::Failed { reason } => {
             tracing::warn!(outbox = %item.id, provider = %account.provider, "send failed permanently");
@@ -427,6 +457,7 @@ async fn closed_window(
     sender: &Sender,
     store: &dyn crate::store::TenantStore,
     account: &crate::routing::Account,
+    clock: &Clock,
     item: &OutboxItem,
     reason: &str,
 ) -> Result<(), StoreError> {
@@ -466,7 +497,7 @@ async fn closed_window(
             item,
         ),
         SendOutcome::Retry { reason, after } if item.attempts < MAX_ATTEMPTS => {
-            retry_or_dead(app.clock.now(), store, sender, item, &reason, after).await
+            retry_or_dead(clock.now(), store, sender, item, &reason, after).await
         }
         SendOutcome::OptedOut { reason } => settle(
             store

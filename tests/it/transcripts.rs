@@ -166,7 +166,7 @@ fn check(expect: &[Expect], got: &[BotMessage]) -> Result<(), String> {
 impl Run {
     async fn staff(&mut self, what: &str) -> Result<(), String> {
         let store = self.sim.store.clone();
-        let now = self.sim.app().clock.now();
+        let now = self.sim.clock.now();
         let act = ActivityEntry::now("staff:test", what, None, "test", json!({}));
         match what {
             "consent" => {
@@ -290,12 +290,11 @@ async fn run(t: &Transcript) -> Result<(), String> {
         "teacher" => (raabta::seed::DEMO_TEACHER_PHONE, "staff"),
         other => return Err(format!("unknown `as: {other}`")),
     };
-    let channel = (provider != Provider::Console).then(uuid::Uuid::now_v7);
-    let sim = Simulator::new(
+    // WhatsApp and Telegram replies go through the real sender to a simulated line.
+    let sim = Simulator::on_line(
         &env.app,
         raabta::seed::DEMO_SLUG,
         provider,
-        channel,
         &sender_for(provider, phone),
     )
     .await
@@ -402,4 +401,36 @@ async fn flow_transcripts() {
         failures.join("\n\n")
     );
     eprintln!("{ran} transcripts passed");
+}
+
+/// `wait` moves only its own conversation's clock: another person on the same school,
+/// and the service itself, stay on the real time.
+#[tokio::test]
+async fn each_simulated_conversation_has_its_own_clock() {
+    let env = crate::support::TestEnv::sqlite().await;
+    raabta::seed::seed_if_empty(&env.app.tenancy).await.unwrap();
+    let mut a = Simulator::new(
+        &env.app,
+        raabta::seed::DEMO_SLUG,
+        Provider::Console,
+        None,
+        "a",
+    )
+    .await
+    .unwrap();
+    let b = Simulator::new(
+        &env.app,
+        raabta::seed::DEMO_SLUG,
+        Provider::Console,
+        None,
+        "b",
+    )
+    .await
+    .unwrap();
+    a.say("hi").await.unwrap();
+    a.wait(chrono::Duration::days(3)).await.unwrap();
+    let real = chrono::Utc::now();
+    assert!(a.clock.now() - real > chrono::Duration::days(2));
+    assert!((b.clock.now() - real).num_seconds().abs() < 60);
+    assert!((env.app.clock.now() - real).num_seconds().abs() < 60);
 }
