@@ -39,5 +39,5 @@ if [ "$backend" = postgres ]; then
   psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE $db WITH (FORCE)"
   for r in $roles; do psql -h 127.0.0.1 -U postgres -qc "DROP ROLE IF EXISTS $r" || true; done
 fi
-rm -rf "$dir"
+[ -n "${KEEP_DIR:-}" ] && cp "$dir/serve.log" "$KEEP_DIR" ; rm -rf "$dir"
 exit $status

@@ -2,7 +2,6 @@
 //! `main` and the integration tests both go through here, so tests drive the real
 //! router in-process.
 
-use crate::channel::templates::Templates;
 use crate::config::{Config, ConfigError};
 use crate::routing::Registry;
 use crate::spool::Spool;
@@ -29,8 +28,6 @@ pub enum AppError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error(transparent)]
-    Templates(#[from] crate::channel::templates::TemplateError),
     #[error("invalid flows (fix them, then start again):\n{0}")]
     Flows(String),
 }
@@ -98,8 +95,6 @@ pub struct App {
     pub wake: Arc<Notify>,
     /// Wakes the job runner (new messages may bring media to fetch).
     pub wake_jobs: Arc<Notify>,
-    /// Approved WhatsApp templates (flows/templates.yaml).
-    pub templates: Arc<Templates>,
     /// The conversations (flows/*.yaml and their texts), checked at start.
     pub flows: Arc<crate::flow::Library>,
     pub clock: Arc<Clock>,
@@ -159,7 +154,6 @@ impl App {
             spool: Arc::new(spool),
             wake: Arc::new(Notify::new()),
             wake_jobs: Arc::new(Notify::new()),
-            templates: Arc::new(Templates::embedded()?),
             flows: Arc::new(flows),
             clock: Arc::new(Clock::default()),
             login_limiter: crate::worker::driver::global_login_limiter(),
@@ -171,6 +165,10 @@ impl App {
 
     pub fn wake_worker(&self) {
         self.wake.notify_one();
+    }
+
+    /// Wakes the job runner (a change enqueued a job; otherwise it looks every second).
+    pub fn wake_jobs(&self) {
         self.wake_jobs.notify_one();
     }
 
@@ -198,6 +196,7 @@ impl App {
                     Ok(n) => {
                         tracing::info!(events = n, "spooled webhooks ingested");
                         app.wake_worker();
+                        app.wake_jobs();
                     }
                     Err(e) => tracing::warn!(error = %e, "spool ingestion postponed"),
                 }

@@ -17,5 +17,6 @@ pub mod routing;
 pub mod seed;
 pub mod spool;
 pub mod store;
+pub mod templates;
 pub mod webhooks;
 pub mod worker;

@@ -100,6 +100,13 @@ async fn accept(app: &App, account: &Account, events: Vec<InboundEvent>) -> Resu
             );
             if out.stored > 0 {
                 app.wake_worker();
+                // A photo or document comes with its download job.
+                if events
+                    .iter()
+                    .any(|e| matches!(e.body, crate::domain::message::InboundBody::Media { .. }))
+                {
+                    app.wake_jobs();
+                }
             }
             Ok(())
         }

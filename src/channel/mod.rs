@@ -6,7 +6,6 @@ pub mod media;
 pub mod meta;
 pub mod send;
 pub mod telegram;
-pub mod templates;
 pub mod twilio;
 
 use crate::domain::message::Provider;

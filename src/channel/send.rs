@@ -355,7 +355,7 @@ pub async fn send_template(
     api_base: &str,
     credentials: &Credentials,
     recipient: &str,
-    template: &super::templates::Template,
+    template: &crate::templates::Template,
     vars: &[String],
     status_callback: &str,
 ) -> SendOutcome {

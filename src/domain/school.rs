@@ -6,6 +6,10 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+/// The school setting that lets a roster phone number on WhatsApp be recognised without
+/// an access code (off unless the school turns it on).
+pub const SETTING_RECOGNISE_PHONES: &str = "recognise_roster_phones";
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SchoolError {
     #[error("school slug must be 3-40 characters of a-z, 0-9 and '-', starting with a letter (got {0:?})")]

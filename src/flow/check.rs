@@ -587,8 +587,8 @@ mod shipped {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::channel::templates::Templates;
     use crate::flow::text::Texts;
+    use crate::templates::Templates;
 
     fn lib(flows: &[(&str, &str)], ftl: &str) -> Library {
         let texts = Texts::from_sources(vec![

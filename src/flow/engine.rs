@@ -1235,8 +1235,8 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::channel::templates::Templates;
     use crate::flow::text::Texts;
+    use crate::templates::Templates;
 
     const FTL: &str =
         "q = Question?\nyes = Yes\nno = No\ndone = Done\nbye = Bye\nlate = Too late\n";

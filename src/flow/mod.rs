@@ -9,7 +9,7 @@ pub mod engine;
 pub mod input;
 pub mod text;
 
-use crate::channel::templates::Templates;
+use crate::templates::Templates;
 use def::{Flow, FlowError};
 use std::collections::HashMap;
 use std::path::Path;
@@ -22,6 +22,8 @@ pub struct Library {
     /// Earlier versions (by flow id and hash) that running sessions may still use.
     older: HashMap<(String, String), Flow>,
     pub texts: Texts,
+    /// The approved WhatsApp templates (`<dir>/templates.yaml`): the one registry that
+    /// `flows check` checks and the sender sends from.
     pub templates: Templates,
     /// (file name, source) of each current flow, for recording versions.
     pub sources: Vec<(String, String, String)>,

@@ -197,7 +197,7 @@ macro_rules! flow_store_impl {
                         .bind(self.conversation)
                         .bind(channel)
                         .bind(bidx)
-                        .bind($crate::worker::driver::SETTING_RECOGNISE_PHONES)
+                        .bind($crate::domain::school::SETTING_RECOGNISE_PHONES)
                         .fetch_optional(&mut **self.tx)
                         .await?;
                     let Some((enc, kind, id, handoff_at, id_kind, id_contact, recognise, valid)) = row else {

@@ -82,16 +82,34 @@ macro_rules! jobs_store_impl {
                     if limit <= 0 {
                         return Ok(Vec::new());
                     }
+                    // Most passes find nothing: look first without taking the writer.
+                    let mut read = self.begin_read().await?;
+                    const DUE: &str = "SELECT id FROM jobs WHERE kind = $1 \
+                         AND ((state = 'pending' AND run_after <= $2) OR (state = 'running' AND lease_until <= $2)) LIMIT 1";
+                    const DUE_OF_ONE: &str = "SELECT id FROM jobs WHERE kind = $1 AND conversation_id = $3 \
+                         AND ((state = 'pending' AND run_after <= $2) OR (state = 'running' AND lease_until <= $2)) LIMIT 1";
+                    let due: Option<(Uuid,)> = match conversation {
+                        None => sqlx::query_as(DUE).bind(kind).bind(now).fetch_optional(&mut *read).await?,
+                        Some(c) => sqlx::query_as(DUE_OF_ONE).bind(kind).bind(now).bind(c).fetch_optional(&mut *read).await?,
+                    };
+                    read.commit().await?;
+                    if due.is_none() {
+                        return Ok(Vec::new());
+                    }
                     let until = now + chrono::Duration::from_std(lease).unwrap_or_else(|_| chrono::Duration::seconds(60));
                     let mut tx = self.begin().await?;
-                    let rows: Vec<JobRow> = sqlx::query_as(<$store as StoreDb>::CLAIM_JOBS)
-                        .bind(kind)
-                        .bind(now)
-                        .bind(until)
-                        .bind(limit)
-                        .bind(conversation)
-                        .fetch_all(&mut *tx)
-                        .await?;
+                    let claim = sqlx::query_as(match conversation {
+                        Some(_) => <$store as StoreDb>::CLAIM_JOBS_OF_ONE,
+                        None => <$store as StoreDb>::CLAIM_JOBS,
+                    })
+                    .bind(kind)
+                    .bind(now)
+                    .bind(until)
+                    .bind(limit);
+                    let rows: Vec<JobRow> = match conversation {
+                        Some(c) => claim.bind(c).fetch_all(&mut *tx).await?,
+                        None => claim.fetch_all(&mut *tx).await?,
+                    };
                     tx.commit().await?;
                     rows.into_iter().map(|r| lease_of(kind, r)).collect()
                 }

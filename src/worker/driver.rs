@@ -23,7 +23,7 @@ use std::sync::Arc;
 const MAX_CALLS_PER_EVENT: usize = 32;
 
 /// School settings the driver reads.
-pub const SETTING_RECOGNISE_PHONES: &str = "recognise_roster_phones";
+pub use crate::domain::school::SETTING_RECOGNISE_PHONES;
 
 /// What the driver knows about the school it serves.
 #[derive(Debug, Clone)]

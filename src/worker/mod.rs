@@ -469,7 +469,7 @@ async fn closed_window(
     else {
         return to_manual(store, item, reason).await;
     };
-    let Some(template) = app.templates.for_provider(key, account.provider) else {
+    let Some(template) = app.flows.templates.for_provider(key, account.provider) else {
         return to_manual(store, item, reason).await;
     };
     sender

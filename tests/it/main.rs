@@ -16,5 +16,6 @@ mod jobs;
 mod pipeline;
 mod plaintext;
 mod support;
+mod tidy;
 mod transcripts;
 mod webhooks;

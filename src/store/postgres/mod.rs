@@ -275,7 +275,9 @@ impl StoreDb for PgSchool {
     // foreign key to the conversation) do not make the worker skip it.
     const LOCK_CONVERSATION: &'static str =
         "SELECT id FROM conversations WHERE id = $1 FOR NO KEY UPDATE SKIP LOCKED";
-    const CLAIM_JOBS: &'static str = super::sql::claim_jobs_sql!("FOR UPDATE SKIP LOCKED");
+    const CLAIM_JOBS: &'static str = super::sql::claim_jobs_sql!("FOR UPDATE SKIP LOCKED", "");
+    const CLAIM_JOBS_OF_ONE: &'static str =
+        super::sql::claim_jobs_sql!("FOR UPDATE SKIP LOCKED", "AND conversation_id = $5");
 }
 
 impl PgSchool {

@@ -247,7 +247,9 @@ impl StoreDb for SqliteSchool {
     type Db = Sqlite;
     // The writer transaction (BEGIN IMMEDIATE) already serialises every write.
     const LOCK_CONVERSATION: &'static str = "SELECT id FROM conversations WHERE id = $1";
-    const CLAIM_JOBS: &'static str = super::sql::claim_jobs_sql!("");
+    const CLAIM_JOBS: &'static str = super::sql::claim_jobs_sql!("", "");
+    const CLAIM_JOBS_OF_ONE: &'static str =
+        super::sql::claim_jobs_sql!("", "AND conversation_id = $5");
 }
 
 impl SqliteSchool {

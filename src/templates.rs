@@ -5,7 +5,7 @@ use crate::domain::message::Provider;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-pub const EMBEDDED: &str = include_str!("../../flows/templates.yaml");
+pub const EMBEDDED: &str = include_str!("../flows/templates.yaml");
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct MetaTemplate {

@@ -1,0 +1,94 @@
+//! The layering rules of ARCHITECTURE.md ("What is deliberately absent"), checked on the
+//! source text: `domain` and `flow` do no IO, the store knows nothing of the worker, the
+//! flows or the admin, and the flows nothing of the channels.
+
+use std::path::{Path, PathBuf};
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// Lines of code (not comments) under `src/<dir>` that mention any of `forbidden`.
+fn offences(dir: &str, forbidden: &[&str], allowed: &[(&str, &str)]) -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&root.join(dir), &mut files);
+    let mut found = Vec::new();
+    for file in files {
+        let rel = file
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            for word in forbidden {
+                let excused = allowed.iter().any(|(f, w)| *f == rel && w == word);
+                if code.contains(word) && !excused {
+                    found.push(format!("src/{rel}:{}: {word}", n + 1));
+                }
+            }
+        }
+    }
+    found
+}
+
+const IO: &[&str] = &[
+    "sqlx",
+    "reqwest",
+    "axum",
+    "tokio",
+    "lettre",
+    "hyper",
+    "std::net",
+    "std::fs",
+    "std::process",
+];
+
+#[test]
+fn domain_does_no_io() {
+    let found = offences("domain", IO, &[]);
+    assert!(found.is_empty(), "IO in domain:\n{}", found.join("\n"));
+}
+
+#[test]
+fn flow_does_no_io_and_knows_no_channel() {
+    let mut forbidden = IO.to_vec();
+    forbidden.extend([
+        "crate::channel",
+        "crate::store",
+        "crate::worker",
+        "crate::admin",
+    ]);
+    // Reading the flow files and their texts once, at start (`Library::load`).
+    let allowed = [("flow/mod.rs", "std::fs"), ("flow/text.rs", "std::fs")];
+    let found = offences("flow", &forbidden, &allowed);
+    assert!(found.is_empty(), "flow reaches out:\n{}", found.join("\n"));
+}
+
+#[test]
+fn store_knows_no_worker_flow_or_admin() {
+    let found = offences(
+        "store",
+        &[
+            "crate::worker",
+            "crate::flow",
+            "crate::admin",
+            "crate::console",
+        ],
+        &[],
+    );
+    assert!(
+        found.is_empty(),
+        "store depends upward:\n{}",
+        found.join("\n")
+    );
+}
