@@ -170,7 +170,7 @@ impl Config {
             twilio_rate: raw.twilio_rate.unwrap_or(10).max(1),
             telegram_rate: raw.telegram_rate.unwrap_or(30).max(1),
             send_lease_seconds: raw.send_lease_seconds.unwrap_or(60).max(1),
-            job_lease_seconds: raw.job_lease_seconds.unwrap_or(300).max(1),
+            job_lease_seconds: raw.job_lease_seconds.unwrap_or(300).max(4),
             flows_dir: raw.flows_dir.unwrap_or_else(|| PathBuf::from("flows")),
             client_ip_header: raw
                 .client_ip_header

@@ -110,8 +110,27 @@ macro_rules! jobs_store_impl {
                         Some(c) => claim.bind(c).fetch_all(&mut *tx).await?,
                         None => claim.fetch_all(&mut *tx).await?,
                     };
+                    let mut leases = Vec::new();
+                    for row in rows {
+                        let (id, attempts) = (row.0, row.3);
+                        match lease_of(kind, row) {
+                            Ok(lease) => leases.push(lease),
+                            // A payload nobody can read would be claimed for ever: dead at once.
+                            Err(_) => {
+                                sqlx::query(SETTLE_JOB)
+                                    .bind(id)
+                                    .bind(attempts)
+                                    .bind("dead")
+                                    .bind(now)
+                                    .bind("the job's payload is unreadable")
+                                    .bind(now)
+                                    .execute(&mut *tx)
+                                    .await?;
+                            }
+                        }
+                    }
                     tx.commit().await?;
-                    rows.into_iter().map(|r| lease_of(kind, r)).collect()
+                    Ok(leases)
                 }
 
                 async fn finish_job(
@@ -129,6 +148,30 @@ macro_rules! jobs_store_impl {
 
                 async fn bury_job(&self, job: &JobLease, error: &str, now: DateTime<Utc>) -> Result<bool> {
                     self.settle_job(job, "dead", now, Some(error), None, now).await
+                }
+
+                async fn job_held(&self, job: &JobLease, now: DateTime<Utc>) -> Result<bool> {
+                    let mut tx = self.begin_read().await?;
+                    let held: Option<(Uuid,)> = sqlx::query_as(
+                        "SELECT id FROM jobs WHERE id = $1 AND attempts = $2 AND state = 'running' AND lease_until > $3",
+                    )
+                    .bind(job.id)
+                    .bind(job.attempts)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(held.is_some())
+                }
+
+                async fn prune_done_jobs(&self, before: DateTime<Utc>) -> Result<u64> {
+                    let mut tx = self.begin().await?;
+                    let done = sqlx::query("DELETE FROM jobs WHERE state = 'done' AND updated_at < $1")
+                        .bind(before)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(done.rows_affected())
                 }
 
                 async fn job_counts(&self) -> Result<Vec<(String, String, i64)>> {

@@ -1246,6 +1246,10 @@ pub trait JobStore: Send + Sync {
     ) -> Result<bool>;
     /// Dead: no more attempts; shown to staff. False if the lease was lost.
     async fn bury_job(&self, job: &JobLease, error: &str, now: DateTime<Utc>) -> Result<bool>;
+    /// Whether this attempt's claim still holds (running, same attempt, lease not over).
+    async fn job_held(&self, job: &JobLease, now: DateTime<Utc>) -> Result<bool>;
+    /// Deletes done jobs last changed before `before`; how many.
+    async fn prune_done_jobs(&self, before: DateTime<Utc>) -> Result<u64>;
     /// How many jobs there are by (kind, state).
     async fn job_counts(&self) -> Result<Vec<(String, String, i64)>>;
     /// The newest `limit` jobs in `state`, newest first, and how many there are.

@@ -76,7 +76,15 @@ pub struct JobRunner {
     /// First retry delay; doubles per attempt (tests shorten it).
     pub retry_base: Duration,
     running: Arc<Mutex<HashMap<(TenantId, usize), usize>>>,
+    /// Where the next pass starts among the schools (round robin, so schools late in
+    /// the list get places as often as early ones).
+    next_school: std::sync::atomic::AtomicUsize,
+    /// When done jobs were last pruned.
+    pruned: Mutex<Option<std::time::Instant>>,
 }
+
+/// Done jobs are kept this long (for staff and diagnostics), then deleted.
+pub const KEEP_DONE_JOBS: ChronoDuration = ChronoDuration::days(7);
 
 impl Default for JobRunner {
     fn default() -> Self {
@@ -91,6 +99,8 @@ impl JobRunner {
             lease: JOB_LEASE,
             retry_base: Duration::from_secs(2),
             running: Arc::default(),
+            next_school: std::sync::atomic::AtomicUsize::new(0),
+            pruned: Mutex::new(None),
         }
     }
 
@@ -138,9 +148,39 @@ impl JobRunner {
         app: &App,
     ) -> Result<Vec<tokio::task::JoinHandle<()>>, StoreError> {
         let mut started = Vec::new();
-        for tenant in app.tenancy.list().await? {
+        let mut tenants = app.tenancy.list().await?;
+        if !tenants.is_empty() {
+            let first = self
+                .next_school
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                % tenants.len();
+            tenants.rotate_left(first);
+        }
+        let prune = {
+            let mut last = self.pruned.lock().unwrap_or_else(|p| p.into_inner());
+            let due = last.is_none_or(|t| t.elapsed() >= Duration::from_secs(3600));
+            if due {
+                *last = Some(std::time::Instant::now());
+            }
+            due
+        };
+        for tenant in tenants {
             if tenant.status != crate::domain::school::TenantStatus::Active {
                 continue;
+            }
+            if prune {
+                let slug = tenant.slug.clone();
+                let pruned = async {
+                    let school = app.tenancy.open(tenant.clone()).await?;
+                    school
+                        .store
+                        .prune_done_jobs(app.clock.now() - KEEP_DONE_JOBS)
+                        .await
+                }
+                .await;
+                if let Err(e) = pruned {
+                    tracing::warn!(school = %slug, error = %e, "pruning done jobs failed");
+                }
             }
             let slug = tenant.slug.clone();
             // One school's trouble (its database down, say) must not stop the others.
@@ -208,15 +248,26 @@ impl JobRunner {
                 error: "the last attempt never finished".into(),
             }
         } else {
-            match handler.run(app, store, &job).await {
-                Ok(outcome) => outcome,
-                Err(e) => JobOutcome::Retry {
+            // An attempt ends well inside its lease: a runner never acts on a claim that
+            // another may have taken over.
+            let budget = self.lease.mul_f64(0.75);
+            match tokio::time::timeout(budget, handler.run(app, store, &job)).await {
+                Ok(Ok(outcome)) => outcome,
+                Ok(Err(e)) => JobOutcome::Retry {
                     error: format!("database: {e}"),
+                    after: None,
+                },
+                Err(_) => JobOutcome::Retry {
+                    error: "the attempt took longer than its lease allows".into(),
                     after: None,
                 },
             }
         };
-        app.metrics.job_attempt(&job.kind, outcome_label(&outcome));
+        let label = match &outcome {
+            JobOutcome::Retry { .. } if job.attempts >= job.max_attempts => "failed",
+            other => outcome_label(other),
+        };
+        app.metrics.job_attempt(&job.kind, label);
         if let Err(e) = self.settle(app, store, &job, outcome).await {
             // The lease runs out and the job is tried again.
             tracing::warn!(error = %e, "job outcome not recorded");
@@ -271,8 +322,11 @@ impl JobRunner {
         let Some(kind) = self.kinds.iter().find(|k| k.name == job.kind) else {
             return store.bury_job(job, error, app.clock.now()).await;
         };
-        // What the job was for is settled first: if this process stops in between, the
-        // job runs again and is buried again.
+        // What the job was for is settled first (if this process stops in between, the
+        // job runs again and is buried again), and only while our claim still holds.
+        if !store.job_held(job, app.clock.now()).await? {
+            return Ok(false);
+        }
         kind.handler.buried(app, store, job, error).await?;
         let kept = store.bury_job(job, error, app.clock.now()).await?;
         app.wake_worker();

@@ -283,7 +283,7 @@ async fn killed_job_story(db: Option<&str>) {
             .stderr(Stdio::null());
         c
     };
-    let mut server = start_with_lease("2").spawn().unwrap();
+    let mut server = start_with_lease("4").spawn().unwrap();
     wait_ready(&client, port).await;
     let sha = crate::fake::sha256_hex(&crate::fake::jpeg_with_exif());
     let body = format!(
@@ -299,7 +299,7 @@ async fn killed_job_story(db: Option<&str>) {
     server.wait().unwrap();
     assert!(fake.sends().is_empty());
     fake.delay_media(Duration::ZERO);
-    let mut server = start_with_lease("2").spawn().unwrap();
+    let mut server = start_with_lease("4").spawn().unwrap();
     wait_ready(&client, port).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     while fake.sends().is_empty() && Instant::now() < deadline {

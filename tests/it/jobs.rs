@@ -204,16 +204,28 @@ async fn a_slow_job_runs_after_its_step_while_the_conversation_goes_on(env: &Tes
     );
     let counts = store.job_counts().await.unwrap();
     assert_eq!(count(&counts, "test.slow", "running"), 1, "{counts:?}");
-    // The limit of one holds: a second pass starts nothing while it runs.
+    // The limit of one holds: a second job of the kind waits while the first runs.
+    let second = NewJob {
+        idempotency_key: format!("slow2:{conv}"),
+        ..job.clone()
+    };
+    assert!(store
+        .enqueue_job(&second, env.app.clock.now())
+        .await
+        .unwrap());
     assert!(runner.pass(&env.app).await.unwrap().is_empty());
     for h in running {
         h.await.unwrap();
     }
     let counts = store.job_counts().await.unwrap();
     assert_eq!(count(&counts, "test.slow", "done"), 1, "{counts:?}");
+    assert_eq!(count(&counts, "test.slow", "pending"), 1, "{counts:?}");
     // Its result took its turn in the conversation's ordered inbox, after the messages
     // that came while it ran, and was processed.
     assert_eq!(store.inbound_count().await.unwrap(), 3);
+    // Then the second one runs.
+    assert_eq!(runner.drain(&env.app).await.unwrap(), 1);
+    assert_eq!(store.inbound_count().await.unwrap(), 4);
     drain(env, &r).await;
     assert_eq!(store.queue_figures().await.unwrap().pending_events, 0);
     assert_eq!(

@@ -10,6 +10,7 @@ mod cli;
 mod conformance;
 mod crash;
 mod fake;
+mod fixture_parse;
 mod http;
 mod isolation;
 mod jobs;
