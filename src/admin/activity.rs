@@ -1,13 +1,11 @@
 //! The activity log: who did what and when, filtered by actor, action and dates, with a
 //! CSV export. Administrators only (it spans the whole school).
 
-use super::web::{csv_cell, full_session, not_found, render, server_error};
-use crate::app::App;
-use crate::domain::roster::StaffRole;
+use super::error::{AdminError, Administrator, Staff};
+use super::web::{csv_cell, render};
 use crate::store::ActivityFilter;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
-use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, TimeZone, Utc};
 use minijinja::context;
@@ -50,22 +48,12 @@ fn parse(q: &Filter) -> Result<ActivityFilter, &'static str> {
     })
 }
 
-pub async fn page(State(app): State<App>, headers: HeaderMap, Query(q): Query<Filter>) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    if s.staff.role != StaffRole::Admin {
-        return not_found();
-    }
-    let filter = match parse(&q) {
-        Ok(f) => f,
-        Err(m) => return (StatusCode::BAD_REQUEST, m).into_response(),
-    };
-    let entries = match school.store.activity_filtered(&filter, PAGE_ROWS).await {
-        Ok(e) => e,
-        Err(e) => return server_error(e),
-    };
+pub async fn page(
+    Administrator(Staff { school, session: s }): Administrator,
+    Query(q): Query<Filter>,
+) -> Result<Response, AdminError> {
+    let filter = parse(&q).map_err(|m| AdminError::BadRequest(m.into()))?;
+    let entries = school.store.activity_filtered(&filter, PAGE_ROWS).await?;
     let entries: Vec<_> = entries
         .into_iter()
         .map(|e| {
@@ -82,7 +70,7 @@ pub async fn page(State(app): State<App>, headers: HeaderMap, Query(q): Query<Fi
         .append_pair("from", &q.from)
         .append_pair("to", &q.to)
         .finish();
-    render(
+    Ok(render(
         "activity.html",
         super::web::page_ctx(
             &school,
@@ -92,25 +80,15 @@ pub async fn page(State(app): State<App>, headers: HeaderMap, Query(q): Query<Fi
                 query => query,
             },
         ),
-    )
+    ))
 }
 
-pub async fn csv(State(app): State<App>, headers: HeaderMap, Query(q): Query<Filter>) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    if s.staff.role != StaffRole::Admin {
-        return not_found();
-    }
-    let filter = match parse(&q) {
-        Ok(f) => f,
-        Err(m) => return (StatusCode::BAD_REQUEST, m).into_response(),
-    };
-    let entries = match school.store.activity_filtered(&filter, EXPORT_ROWS).await {
-        Ok(e) => e,
-        Err(e) => return server_error(e),
-    };
+pub async fn csv(
+    Administrator(Staff { school, .. }): Administrator,
+    Query(q): Query<Filter>,
+) -> Result<Response, AdminError> {
+    let filter = parse(&q).map_err(|m| AdminError::BadRequest(m.into()))?;
+    let entries = school.store.activity_filtered(&filter, EXPORT_ROWS).await?;
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut rows = vec![vec![
         "at".to_string(),
@@ -133,20 +111,15 @@ pub async fn csv(State(app): State<App>, headers: HeaderMap, Query(q): Query<Fil
     for row in rows {
         // A cell starting with = + - @ would run as a formula in a spreadsheet.
         let safe: Vec<String> = row.iter().map(|c| csv_cell(c)).collect();
-        if let Err(e) = w.write_record(&safe) {
-            return server_error(e);
-        }
+        w.write_record(&safe).map_err(AdminError::internal)?;
     }
-    let body = match w.into_inner() {
-        Ok(b) => b,
-        Err(e) => return server_error(e),
-    };
-    (
+    let body = w.into_inner().map_err(AdminError::internal)?;
+    Ok((
         [
             (CONTENT_TYPE, "text/csv; charset=utf-8"),
             (CONTENT_DISPOSITION, "attachment; filename=\"activity.csv\""),
         ],
         body,
     )
-        .into_response()
+        .into_response())
 }

@@ -9,6 +9,7 @@ pub mod channels;
 pub mod codes;
 pub mod consent;
 pub mod conversations;
+pub mod error;
 pub mod fees;
 pub mod i18n;
 mod imports;

@@ -1,14 +1,11 @@
 //! The outbox page: dead-lettered messages (try again) and manual wa.me links waiting
 //! for staff. Administrators only.
 
-use super::web::{
-    admin_form, full_session, not_found, redirect, render, server_error, staff_activity,
-};
+use super::error::{AdminError, AdminForm, Administrator, Staff};
+use super::web::{redirect, render, staff_activity};
 use crate::app::App;
 use crate::domain::message::{wa_me_link, Provider};
-use crate::domain::roster::StaffRole;
-use axum::extract::{Form, Path, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, State};
 use axum::response::Response;
 use minijinja::context;
 use serde::Deserialize;
@@ -17,18 +14,10 @@ use uuid::Uuid;
 
 const ROWS: usize = 200;
 
-pub async fn page(State(app): State<App>, headers: HeaderMap) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    if s.staff.role != StaffRole::Admin {
-        return not_found();
-    }
-    let (rows, total) = match school.store.outbox_where(true, ROWS as i64).await {
-        Ok(r) => r,
-        Err(e) => return server_error(e),
-    };
+pub async fn page(
+    Administrator(Staff { school, session: s }): Administrator,
+) -> Result<Response, AdminError> {
+    let (rows, total) = school.store.outbox_where(true, ROWS as i64).await?;
     let rows: Vec<_> = rows
         .into_iter()
         .rev()
@@ -50,10 +39,7 @@ pub async fn page(State(app): State<App>, headers: HeaderMap) -> Response {
             }
         })
         .collect();
-    let (jobs, jobs_total) = match school.store.jobs_in_state("dead", ROWS as i64).await {
-        Ok(r) => r,
-        Err(e) => return server_error(e),
-    };
+    let (jobs, jobs_total) = school.store.jobs_in_state("dead", ROWS as i64).await?;
     let jobs: Vec<_> = jobs
         .into_iter()
         .map(|j| {
@@ -65,14 +51,14 @@ pub async fn page(State(app): State<App>, headers: HeaderMap) -> Response {
             }
         })
         .collect();
-    render(
+    Ok(render(
         "outbox.html",
         super::web::page_ctx(
             &school,
             &s,
             context! { rows => rows, total => total, jobs => jobs, jobs_total => jobs_total },
         ),
-    )
+    ))
 }
 
 /// The message id of a job kind's name on the admin pages.
@@ -80,24 +66,17 @@ fn job_label(kind: &str) -> String {
     format!("job-kind-{}", kind.replace('.', "-"))
 }
 
+/// A form with nothing but its token (checked by [`AdminForm`]).
 #[derive(Deserialize)]
-pub struct CsrfOnly {
-    csrf: String,
-}
+pub struct Empty {}
 
 pub async fn retry(
     State(app): State<App>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<CsrfOnly>,
-) -> Response {
-    let (school, s) = match admin_form(&app, &headers, &form.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Ok(id) = id.parse::<Uuid>() else {
-        return not_found();
-    };
+    AdminForm { staff, .. }: AdminForm<Empty>,
+) -> Result<Response, AdminError> {
+    let Staff { school, session: s } = staff;
+    let id = id.parse::<Uuid>().map_err(|_| AdminError::NotFound)?;
     let now = app.clock.now();
     let entry = staff_activity(
         &s,
@@ -106,44 +85,33 @@ pub async fn retry(
         json!({}),
         now,
     );
-    match school.store.retry_outbox(id, &entry, now).await {
-        Ok(true) => {
-            app.wake_worker();
-            redirect("/admin/outbox")
-        }
-        Ok(false) => not_found(),
-        Err(e) => server_error(e),
+    if !school.store.retry_outbox(id, &entry, now).await? {
+        return Err(AdminError::NotFound);
     }
+    app.wake_worker();
+    Ok(redirect("/admin/outbox"))
 }
 
 /// Turns a dead-lettered WhatsApp message into a manual wa.me link: staff send it from
 /// their own phone. Only rows listed on the page (the newest 200 problems).
 pub async fn to_manual(
     State(app): State<App>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<CsrfOnly>,
-) -> Response {
-    let (school, s) = match admin_form(&app, &headers, &form.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Ok(id) = id.parse::<Uuid>() else {
-        return not_found();
-    };
+    AdminForm { staff, .. }: AdminForm<Empty>,
+) -> Result<Response, AdminError> {
+    let Staff { school, session: s } = staff;
+    let id = id.parse::<Uuid>().map_err(|_| AdminError::NotFound)?;
     let store = school.store.as_ref();
-    let row = match store.outbox_where(true, ROWS as i64).await {
-        Ok((rows, _)) => rows.into_iter().find(|r| r.id == id && r.state == "dead"),
-        Err(e) => return server_error(e),
-    };
-    let Some(row) = row else {
-        return not_found();
-    };
-    let conversation = match store.conversation(row.conversation_id).await {
-        Ok(Some(c)) if matches!(c.provider, Provider::Twilio | Provider::Meta) => c,
-        Ok(_) => return not_found(),
-        Err(e) => return server_error(e),
-    };
+    let (rows, _) = store.outbox_where(true, ROWS as i64).await?;
+    let row = rows
+        .into_iter()
+        .find(|r| r.id == id && r.state == "dead")
+        .ok_or(AdminError::NotFound)?;
+    let conversation = store
+        .conversation(row.conversation_id)
+        .await?
+        .filter(|c| matches!(c.provider, Provider::Twilio | Provider::Meta))
+        .ok_or(AdminError::NotFound)?;
     let link = wa_me_link(
         conversation.sender.expose(),
         &row.message.as_numbered_text(),
@@ -155,9 +123,8 @@ pub async fn to_manual(
         json!({}),
         app.clock.now(),
     );
-    match store.dead_to_manual(id, &link, &entry).await {
-        Ok(true) => redirect("/admin/outbox"),
-        Ok(false) => not_found(),
-        Err(e) => server_error(e),
+    if !store.dead_to_manual(id, &link, &entry).await? {
+        return Err(AdminError::NotFound);
     }
+    Ok(redirect("/admin/outbox"))
 }

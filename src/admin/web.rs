@@ -727,12 +727,24 @@ pub(super) async fn full_session(
     app: &App,
     headers: &HeaderMap,
 ) -> Result<(School, ActiveSession, SessionToken), Response> {
-    match current(app, headers).await {
-        Ok(Some((school, s, token))) if s.mfa_done => Ok((school, s, token)),
-        Ok(Some((_, s, _))) if s.staff.totp_enabled_at.is_some() => Err(redirect("/admin/2fa")),
-        Ok(Some(_)) => Err(redirect("/admin/2fa/setup")),
-        Ok(None) => Err(redirect("/admin/login")),
-        Err(e) => Err(server_error(e)),
+    signed_in(app, headers)
+        .await
+        .map_err(IntoResponse::into_response)
+}
+
+/// Signed in with two-factor done, or the [`AdminError`] that says where to go.
+pub(super) async fn signed_in(
+    app: &App,
+    headers: &HeaderMap,
+) -> Result<(School, ActiveSession, SessionToken), super::error::AdminError> {
+    use super::error::AdminError;
+    match current(app, headers).await? {
+        Some((school, s, token)) if s.mfa_done => Ok((school, s, token)),
+        Some((_, s, _)) if s.staff.totp_enabled_at.is_some() => {
+            Err(AdminError::Redirect("/admin/2fa"))
+        }
+        Some(_) => Err(AdminError::Redirect("/admin/2fa/setup")),
+        None => Err(AdminError::Redirect("/admin/login")),
     }
 }
 

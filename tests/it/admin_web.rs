@@ -1471,3 +1471,49 @@ async fn per_address_limit_reads_the_trusted_proxy_header() {
     // Another client behind the same proxy is not.
     assert_eq!(post_school("10.8.8.8").await, StatusCode::UNAUTHORIZED);
 }
+
+/// The admin's extractors answer before any handler runs: no session → sign-in; a
+/// teacher at an administrator's page → 404; a post without this session's form token
+/// → 403 (for anyone), a teacher's post with the right token → 404.
+async fn extractors_guard_pages_and_forms(env: &TestEnv) {
+    let school = env.school("web-guards").await;
+    add_staff(
+        &school,
+        "t@guards.test",
+        StaffRole::Teacher,
+        "teacher password 1",
+    )
+    .await;
+    add_staff(
+        &school,
+        "head@guards.test",
+        StaffRole::Admin,
+        "head password 1",
+    )
+    .await;
+    let r = call(env, "GET", "/admin/outbox", "", &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location(), "/admin/login");
+    let teacher = cookie_of(env, "web-guards", "t@guards.test", "teacher password 1").await;
+    for page in ["/admin/outbox", "/admin/activity", "/admin/activity.csv"] {
+        let r = call(env, "GET", page, &teacher, &[]).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{page}");
+    }
+    let id = uuid::Uuid::now_v7();
+    let retry = format!("/admin/outbox/{id}/retry");
+    let r = call(env, "POST", &retry, &teacher, &[("csrf", "wrong")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let csrf = call(env, "GET", "/admin", &teacher, &[]).await.csrf();
+    let r = call(env, "POST", &retry, &teacher, &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let admin = admin_cookie(env, &school, "head@guards.test", "head password 1").await;
+    let r = call(env, "POST", &retry, &admin, &[("csrf", "wrong")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let csrf = call(env, "GET", "/admin/outbox", &admin, &[]).await.csrf();
+    // A well-formed post for a row that does not exist.
+    let r = call(env, "POST", &retry, &admin, &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = call(env, "GET", "/admin/activity?from=yesterday", &admin, &[]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}
+crate::on_both_backends!(extractors_guard_pages_and_forms);
