@@ -28,6 +28,37 @@ fn raabta(dir: &Path, port: u16, database_url: Option<&str>) -> Command {
     c
 }
 
+/// A school with a Meta channel whose API is the fake, made with the CLI.
+fn set_up(dir: &Path, port: u16, db: Option<&str>, fake: &FakeProviders) {
+    for args in [
+        vec!["tenant", "create", "crash-school", "--name", "Crash School"],
+        vec![
+            "channel",
+            "add",
+            "meta",
+            "--tenant",
+            "crash-school",
+            "--phone-number-id",
+            PHONE_ID,
+            "--access-token",
+            "t",
+            "--app-secret",
+            SECRET,
+            "--verify-token",
+            "v",
+            "--api-base",
+            &fake.base,
+        ],
+    ] {
+        let out = raabta(dir, port, db).args(&args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -87,33 +118,7 @@ async fn crash_story(db: Option<&str>) {
     let dir = tempfile::tempdir().unwrap();
     let fake = FakeProviders::start().await;
     let port = free_port();
-    for args in [
-        vec!["tenant", "create", "crash-school", "--name", "Crash School"],
-        vec![
-            "channel",
-            "add",
-            "meta",
-            "--tenant",
-            "crash-school",
-            "--phone-number-id",
-            PHONE_ID,
-            "--access-token",
-            "t",
-            "--app-secret",
-            SECRET,
-            "--verify-token",
-            "v",
-            "--api-base",
-            &fake.base,
-        ],
-    ] {
-        let out = raabta(dir.path(), port, db).args(&args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    set_up(dir.path(), port, db, &fake);
     let client = reqwest::Client::new();
     let total = 240;
     let mut server = start(dir.path(), port, db, &client).await;
@@ -245,33 +250,7 @@ async fn killed_job_story(db: Option<&str>) {
     let dir = tempfile::tempdir().unwrap();
     let fake = FakeProviders::start().await;
     let port = free_port();
-    for args in [
-        vec!["tenant", "create", "crash-school", "--name", "Crash School"],
-        vec![
-            "channel",
-            "add",
-            "meta",
-            "--tenant",
-            "crash-school",
-            "--phone-number-id",
-            PHONE_ID,
-            "--access-token",
-            "t",
-            "--app-secret",
-            SECRET,
-            "--verify-token",
-            "v",
-            "--api-base",
-            &fake.base,
-        ],
-    ] {
-        let out = raabta(dir.path(), port, db).args(&args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    set_up(dir.path(), port, db, &fake);
     let client = reqwest::Client::new();
     // The download hangs until the process is gone.
     fake.delay_media(Duration::from_secs(60));
