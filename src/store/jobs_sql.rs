@@ -84,10 +84,9 @@ macro_rules! jobs_store_impl {
                     }
                     // Most passes find nothing: look first without taking the writer.
                     let mut read = self.begin_read().await?;
-                    const DUE: &str = "SELECT id FROM jobs WHERE kind = $1 \
-                         AND ((state = 'pending' AND run_after <= $2) OR (state = 'running' AND lease_until <= $2)) LIMIT 1";
-                    const DUE_OF_ONE: &str = "SELECT id FROM jobs WHERE kind = $1 AND conversation_id = $3 \
-                         AND ((state = 'pending' AND run_after <= $2) OR (state = 'running' AND lease_until <= $2)) LIMIT 1";
+                    const DUE: &str = concat!("SELECT id FROM jobs WHERE ", $crate::store::sql::due_jobs_sql!(""), " LIMIT 1");
+                    const DUE_OF_ONE: &str =
+                        concat!("SELECT id FROM jobs WHERE ", $crate::store::sql::due_jobs_sql!("AND conversation_id = $3"), " LIMIT 1");
                     let due: Option<(Uuid,)> = match conversation {
                         None => sqlx::query_as(DUE).bind(kind).bind(now).fetch_optional(&mut *read).await?,
                         Some(c) => sqlx::query_as(DUE_OF_ONE).bind(kind).bind(now).bind(c).fetch_optional(&mut *read).await?,

@@ -1732,14 +1732,8 @@ macro_rules! tenant_store_impl {
                     let mut tx = self.begin().await?;
                     // Two texts, not `$3 IS NULL OR …`: a generic plan for that form scans
                     // the whole backlog on PostgreSQL (seconds at 10,000 rows).
-                    const DUE: &str = "SELECT o.id, o.conversation_id, o.payload_enc, o.state, o.next_attempt_at, o.attempts, o.mode \
-                         FROM outbox o WHERE o.state IN ('pending', 'sending') AND o.next_attempt_at <= $1 \
-                         AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.conversation_id = o.conversation_id \
-                         AND p.id < o.id AND p.state IN ('pending', 'sending')) ORDER BY o.id LIMIT $2";
-                    const DUE_OF_ONE: &str = "SELECT o.id, o.conversation_id, o.payload_enc, o.state, o.next_attempt_at, o.attempts, o.mode \
-                         FROM outbox o WHERE o.conversation_id = $3 AND o.state IN ('pending', 'sending') AND o.next_attempt_at <= $1 \
-                         AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.conversation_id = o.conversation_id \
-                         AND p.id < o.id AND p.state IN ('pending', 'sending')) ORDER BY o.id LIMIT $2";
+                    const DUE: &str = $crate::store::sql::due_outbox_sql!("");
+                    const DUE_OF_ONE: &str = $crate::store::sql::due_outbox_sql!("o.conversation_id = $3 AND ");
                     let rows: Vec<(Uuid, Uuid, Vec<u8>, String, DateTime<Utc>, i32, String)> = match only {
                         None => sqlx::query_as(DUE).bind(now).bind(limit).fetch_all(&mut *tx).await?,
                         Some(c) => sqlx::query_as(DUE_OF_ONE).bind(now).bind(limit).bind(c).fetch_all(&mut *tx).await?,
@@ -1939,6 +1933,35 @@ pub(crate) trait StoreDb {
     const CLAIM_JOBS_OF_ONE: &'static str;
 }
 
+/// The outbox rows due for sending at $1, at most $2, each the oldest unsent row of its
+/// conversation; `$only` narrows them (to one conversation).
+macro_rules! due_outbox_sql {
+    ($only:literal) => {
+        concat!(
+            "SELECT o.id, o.conversation_id, o.payload_enc, o.state, o.next_attempt_at, o.attempts, o.mode \
+             FROM outbox o WHERE ",
+            $only,
+            "o.state IN ('pending', 'sending') AND o.next_attempt_at <= $1 \
+             AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.conversation_id = o.conversation_id \
+             AND p.id < o.id AND p.state IN ('pending', 'sending')) ORDER BY o.id LIMIT $2"
+        )
+    };
+}
+pub(crate) use due_outbox_sql;
+
+/// The condition of a job of kind $1 that is due at $2 (pending and due, or running with
+/// an expired lease), and `$only` (one conversation's, say).
+macro_rules! due_jobs_sql {
+    ($only:literal) => {
+        concat!(
+            "kind = $1 AND ((state = 'pending' AND run_after <= $2) \
+             OR (state = 'running' AND lease_until <= $2)) ",
+            $only
+        )
+    };
+}
+pub(crate) use due_jobs_sql;
+
 /// `StoreDb::CLAIM_JOBS` (and `_OF_ONE`, with the extra condition) with the dialect's
 /// lock clause for the inner select. Two texts rather than `$5 IS NULL OR …`, whose
 /// generic plan cannot use an index.
@@ -1946,9 +1969,8 @@ macro_rules! claim_jobs_sql {
     ($lock:literal, $only:literal) => {
         concat!(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $3, updated_at = $2 \
-             WHERE id IN (SELECT id FROM jobs WHERE kind = $1 \
-             AND ((state = 'pending' AND run_after <= $2) OR (state = 'running' AND lease_until <= $2)) ",
-            $only,
+             WHERE id IN (SELECT id FROM jobs WHERE ",
+            $crate::store::sql::due_jobs_sql!($only),
             " ORDER BY run_after, id LIMIT $4 ",
             $lock,
             ") RETURNING id, conversation_id, payload, attempts, max_attempts"

@@ -168,23 +168,9 @@ impl JobRunner {
             if tenant.status != crate::domain::school::TenantStatus::Active {
                 continue;
             }
-            if prune {
-                let slug = tenant.slug.clone();
-                let pruned = async {
-                    let school = app.tenancy.open(tenant.clone()).await?;
-                    school
-                        .store
-                        .prune_done_jobs(app.clock.now() - KEEP_DONE_JOBS)
-                        .await
-                }
-                .await;
-                if let Err(e) = pruned {
-                    tracing::warn!(school = %slug, error = %e, "pruning done jobs failed");
-                }
-            }
             let slug = tenant.slug.clone();
             // One school's trouble (its database down, say) must not stop the others.
-            if let Err(e) = self.school_pass(app, tenant, &mut started).await {
+            if let Err(e) = self.school_pass(app, tenant, prune, &mut started).await {
                 tracing::warn!(school = %slug, error = %e, "job pass failed for a school");
             }
         }
@@ -195,10 +181,17 @@ impl JobRunner {
         self: &Arc<Self>,
         app: &App,
         tenant: crate::domain::school::Tenant,
+        prune: bool,
         started: &mut Vec<tokio::task::JoinHandle<()>>,
     ) -> Result<(), StoreError> {
         let tenant_id = tenant.id;
         let school = app.tenancy.open(tenant).await?;
+        if prune {
+            let before = app.clock.now() - KEEP_DONE_JOBS;
+            if let Err(e) = school.store.prune_done_jobs(before).await {
+                tracing::warn!(error = %e, "pruning done jobs failed");
+            }
+        }
         for (index, kind) in self.kinds.iter().enumerate() {
             let room = {
                 let running = self.running.lock().unwrap_or_else(|p| p.into_inner());

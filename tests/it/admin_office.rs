@@ -1501,13 +1501,7 @@ async fn channels_are_added_rotated_and_tested(env: &TestEnv) {
         !body.contains("meta-test-access-token") && !body.contains(crate::webhooks::META_SECRET)
     );
     let csrf = page.csrf();
-    let meta = env
-        .app
-        .registry
-        .current()
-        .meta("106540352242922")
-        .unwrap()
-        .id;
+    let meta = crate::webhooks::meta_channel(env);
 
     // Rotating keeps the number; another school's channel is not found.
     let rotate = format!("/admin/channels/{meta}/rotate");

@@ -387,13 +387,7 @@ async fn leave_requests_are_scoped_and_decisions_reach_the_parent(env: &TestEnv)
     crate::support::load_roster_and_fees(&school).await;
     let fake = crate::fake::FakeProviders::start().await;
     crate::webhooks::add_test_channels(env, &school, Some(fake.base.clone())).await;
-    let meta = env
-        .app
-        .registry
-        .current()
-        .meta("106540352242922")
-        .unwrap()
-        .id;
+    let meta = crate::webhooks::meta_channel(env);
 
     // The parent (Imran, Urdu on the roster) asks for a day off for Bilal (Grade 3 A,
     // Main branch), with a photo, through the real pipeline.
@@ -584,13 +578,7 @@ async fn office_replies_to_a_handed_off_conversation(env: &TestEnv) {
     crate::support::load_roster_and_fees(&school).await;
     let fake = crate::fake::FakeProviders::start().await;
     crate::webhooks::add_test_channels(env, &school, Some(fake.base.clone())).await;
-    let meta = env
-        .app
-        .registry
-        .current()
-        .meta("106540352242922")
-        .unwrap()
-        .id;
+    let meta = crate::webhooks::meta_channel(env);
     let mut parent = Simulator::new(
         &env.app,
         "web-office",
@@ -1015,13 +1003,7 @@ async fn outbox_page_lists_problems_and_retries(env: &TestEnv) {
     crate::support::load_roster_and_fees(&school).await;
     let fake = crate::fake::FakeProviders::start().await;
     crate::webhooks::add_test_channels(env, &school, Some(fake.base.clone())).await;
-    let meta = env
-        .app
-        .registry
-        .current()
-        .meta("106540352242922")
-        .unwrap()
-        .id;
+    let meta = crate::webhooks::meta_channel(env);
     let mut parent = Simulator::new(
         &env.app,
         "web-outbox",

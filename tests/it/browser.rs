@@ -237,13 +237,7 @@ async fn staff_work_in_a_real_browser() {
     school.store.create_staff(&admin, &act).await.unwrap();
 
     // A parent asks for a day off for Bilal, with a photo, and later asks for the office.
-    let meta = env
-        .app
-        .registry
-        .current()
-        .meta("106540352242922")
-        .unwrap()
-        .id;
+    let meta = crate::webhooks::meta_channel(&env);
     let mut parent = Simulator::new(
         &env.app,
         "browser",

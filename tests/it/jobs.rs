@@ -24,6 +24,16 @@ fn count(counts: &[(String, String, i64)], kind: &str, state: &str) -> i64 {
         .unwrap_or(0)
 }
 
+/// The media of the Twilio image fixture, as stored.
+async fn twilio_image_media(r: &crate::pipeline::Rig) -> raabta::store::StoredMedia {
+    r.school
+        .store
+        .media_of("twilio:SMimg0001")
+        .await
+        .unwrap()
+        .expect("the fixture's media row")
+}
+
 async fn a_failing_download_is_retried_and_stored_once(env: &TestEnv) {
     let r = rig(env, "jobretry").await;
     // The provider fails the first two downloads, then serves the file.
@@ -40,13 +50,7 @@ async fn a_failing_download_is_retried_and_stored_once(env: &TestEnv) {
     assert_eq!(done[0].attempts, 3, "two failures, then success");
     assert_eq!(r.fake.media_downloads(), 3);
     // The effect happened once: stored, the provider's copy deleted once, one reply.
-    let media = r
-        .school
-        .store
-        .media_of("twilio:SMimg0001")
-        .await
-        .unwrap()
-        .unwrap();
+    let media = twilio_image_media(&r).await;
     assert_eq!(media.state, "stored", "{:?}", media.last_error);
     let deletes = r
         .fake
@@ -75,13 +79,7 @@ async fn a_dead_job_is_shown_on_the_outbox_page(env: &TestEnv) {
     assert!(dead[0].last_error.as_deref().unwrap_or("").contains("404"));
     // The message was not left waiting for ever: its media is marked failed and it
     // was answered.
-    let media = r
-        .school
-        .store
-        .media_of("twilio:SMimg0001")
-        .await
-        .unwrap()
-        .unwrap();
+    let media = twilio_image_media(&r).await;
     assert_eq!(media.state, "failed");
     assert_eq!(r.fake.sends().len(), 1);
     add_staff(
@@ -140,13 +138,7 @@ fn text(key: &str, body: &str) -> InboundEvent {
 async fn a_slow_job_runs_after_its_step_while_the_conversation_goes_on(env: &TestEnv) {
     let r = rig(env, "jobslow").await;
     let store = &r.school.store;
-    let channel = env
-        .app
-        .registry
-        .current()
-        .meta("106540352242922")
-        .unwrap()
-        .id;
+    let channel = crate::webhooks::meta_channel(env);
     let now = env.app.clock.now();
     store
         .record_inbound(

@@ -298,13 +298,7 @@ async fn window_known_closed_in_advance(env: &TestEnv) {
             text: "hello".into(),
         },
     };
-    let channel = env
-        .app
-        .registry
-        .current()
-        .meta("106540352242922")
-        .unwrap()
-        .id;
+    let channel = crate::webhooks::meta_channel(env);
     let old = chrono::Utc::now() - chrono::Duration::hours(25);
     r.school
         .store
@@ -361,13 +355,7 @@ async fn staff_messages_manual_links_and_templates(env: &TestEnv) {
             text: "hello".into(),
         },
     };
-    let channel = env
-        .app
-        .registry
-        .current()
-        .meta("106540352242922")
-        .unwrap()
-        .id;
+    let channel = crate::webhooks::meta_channel(env);
     let old = chrono::Utc::now() - chrono::Duration::hours(30);
     r.school
         .store
@@ -618,13 +606,7 @@ async fn torn_spool_lines_are_quarantined_and_the_next_record_survives() {
     std::fs::create_dir_all(&spool_dir).unwrap();
     // A crash mid-append left half a line, without its newline.
     std::fs::write(spool_dir.join("inbound.log"), b"AAAAhalf-written-record").unwrap();
-    let channel = env
-        .app
-        .registry
-        .current()
-        .meta("106540352242922")
-        .unwrap()
-        .id;
+    let channel = crate::webhooks::meta_channel(&env);
     let record = raabta::spool::SpoolRecord {
         tenant_id: school.tenant.id,
         channel_id: channel,
@@ -650,13 +632,7 @@ async fn torn_spool_lines_are_quarantined_and_the_next_record_survives() {
 async fn meta_media_is_fetched_by_id_and_checksummed(env: &TestEnv) {
     use raabta::domain::message::{InboundBody, InboundEvent, MediaKind, Provider, SenderId};
     let r = rig(env, "metamedia").await;
-    let channel = env
-        .app
-        .registry
-        .current()
-        .meta("106540352242922")
-        .unwrap()
-        .id;
+    let channel = crate::webhooks::meta_channel(env);
     let image = |key: &str, sha: &str| InboundEvent {
         provider_key: key.into(),
         sender: SenderId::new("923001110001"),

@@ -127,6 +127,16 @@ pub async fn add_test_channels(
     }
 }
 
+/// The id of the test Meta channel (`add_test_channels`).
+pub fn meta_channel(env: &TestEnv) -> uuid::Uuid {
+    env.app
+        .registry
+        .current()
+        .meta("106540352242922")
+        .expect("the test Meta channel")
+        .id
+}
+
 pub async fn send(env: &TestEnv, f: &Fixture, channels: &Channels) -> (StatusCode, String) {
     let mut req = Request::builder()
         .method(f.method.as_str())
