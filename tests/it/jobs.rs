@@ -227,3 +227,60 @@ async fn a_slow_job_runs_after_its_step_while_the_conversation_goes_on(env: &Tes
     );
 }
 crate::on_both_backends!(a_slow_job_runs_after_its_step_while_the_conversation_goes_on);
+
+/// An attempt that would outlive its lease is cut off (and tried again later), so a live
+/// runner never acts on a claim another may have taken; done jobs are pruned by age.
+async fn attempts_end_inside_their_lease_and_done_jobs_are_pruned(env: &TestEnv) {
+    let r = rig(env, "joblease").await;
+    let store = &r.school.store;
+    let now = env.app.clock.now();
+    let job = NewJob {
+        kind: "test.slow".into(),
+        idempotency_key: "lease:1".into(),
+        conversation: None,
+        payload: serde_json::json!({}),
+        max_attempts: 3,
+        run_after: now,
+    };
+    assert!(store.enqueue_job(&job, now).await.unwrap());
+    let mut runner = JobRunner::new();
+    runner.register_io("test.slow", Arc::new(Slow), 1, 1);
+    // The slow kind takes 2 s; a 1 s lease allows 0.75 s.
+    runner.lease = Duration::from_secs(1);
+    runner.retry_base = Duration::from_millis(1);
+    let runner = Arc::new(runner);
+    let started = std::time::Instant::now();
+    for h in runner.pass(&env.app).await.unwrap() {
+        h.await.unwrap();
+    }
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "cut off in time"
+    );
+    let counts = store.job_counts().await.unwrap();
+    assert_eq!(count(&counts, "test.slow", "pending"), 1, "{counts:?}");
+    // With a lease long enough it finishes; done jobs go only once they are old.
+    let mut patient = JobRunner::new();
+    patient.register_io("test.slow", Arc::new(Slow), 1, 1);
+    patient.retry_base = Duration::from_millis(1);
+    let patient = Arc::new(patient);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(patient.drain(&env.app).await.unwrap(), 1);
+    let later = env.app.clock.now();
+    assert_eq!(
+        store
+            .prune_done_jobs(later - chrono::Duration::days(1))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .prune_done_jobs(later + chrono::Duration::seconds(1))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(store.job_counts().await.unwrap().is_empty());
+}
+crate::on_both_backends!(attempts_end_inside_their_lease_and_done_jobs_are_pruned);
