@@ -11,12 +11,9 @@
 //! SQL text is shared by both backends (`sql.rs`); only DDL and the way a
 //! transaction is bound to a school differ.
 
-mod admin_sql;
 pub mod crypto;
-mod flow_sql;
-mod jobs_sql;
+pub mod db;
 mod migrate;
-mod office_sql;
 pub mod postgres;
 mod sql;
 pub mod sqlite;

@@ -18,19 +18,16 @@
 //! `NOINHERIT`, so membership in the school roles lets it switch to them but gives
 //! it none of their privileges.
 
-use super::admin_sql::admin_store_impl;
 use super::crypto::KeyRing;
-use super::flow_sql::flow_store_impl;
-use super::jobs_sql::jobs_store_impl;
-use super::office_sql::office_store_impl;
-use super::sql::{control_store_impl, tenant_store_impl, StoreDb};
+use super::db::{Dialect, Pool, SchoolDb, Tx};
+use super::sql::{ControlDb, SchoolStore};
 use super::{
     migrate, Backend, BackendKind, ConnectOptions, Partitions, Result, StoreError, TenantStore,
 };
 use crate::domain::TenantId;
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{ConnectOptions as _, Connection as _, PgConnection, Postgres, Transaction};
+use sqlx::{ConnectOptions as _, Connection as _, PgConnection};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -143,9 +140,7 @@ pub async fn connect(url: &str, opts: &ConnectOptions) -> Result<Backend> {
         .connect_with(base.clone())
         .await?;
     let serving = serving_pool_options().connect_lazy_with(base.clone());
-    let store = Arc::new(PgControl {
-        control: control.clone(),
-    });
+    let store = Arc::new(ControlDb::new(Pool::Postgres(control.clone())));
     let partitions = Arc::new(PgPartitions {
         control,
         serving,
@@ -157,11 +152,6 @@ pub async fn connect(url: &str, opts: &ConnectOptions) -> Result<Backend> {
         kind: BackendKind::Postgres,
     })
 }
-
-pub struct PgControl {
-    control: PgPool,
-}
-control_store_impl!(PgControl);
 
 pub struct PgPartitions {
     control: PgPool,
@@ -240,11 +230,13 @@ impl Partitions for PgPartitions {
                 "key ring belongs to another school".into(),
             ));
         }
-        Ok(Arc::new(PgSchool {
-            pool: self.serving.clone(),
-            ident: school_ident(id),
+        Ok(Arc::new(SchoolStore::new(
+            Box::new(PgSchool {
+                pool: self.serving.clone(),
+                ident: school_ident(id),
+            }),
             keys,
-        }))
+        )))
     }
 
     fn describe(&self, id: TenantId) -> String {
@@ -266,51 +258,46 @@ impl Partitions for PgPartitions {
 pub struct PgSchool {
     pool: PgPool,
     ident: String,
-    keys: Arc<KeyRing>,
 }
 
-impl StoreDb for PgSchool {
-    type Db = Postgres;
+static DIALECT: Dialect = Dialect {
     // NO KEY UPDATE: the key-share locks taken by concurrent inbound inserts (their
     // foreign key to the conversation) do not make the worker skip it.
-    const LOCK_CONVERSATION: &'static str =
-        "SELECT id FROM conversations WHERE id = $1 FOR NO KEY UPDATE SKIP LOCKED";
-    const CLAIM_JOBS: &'static str = super::sql::claim_jobs_sql!("FOR UPDATE SKIP LOCKED", "");
-    const CLAIM_JOBS_OF_ONE: &'static str =
-        super::sql::claim_jobs_sql!("FOR UPDATE SKIP LOCKED", "AND conversation_id = $5");
-}
+    lock_conversation: "SELECT id FROM conversations WHERE id = $1 FOR NO KEY UPDATE SKIP LOCKED",
+    claim_lock: "FOR UPDATE SKIP LOCKED",
+};
 
-impl PgSchool {
+#[async_trait]
+impl SchoolDb for PgSchool {
     /// A transaction bound to this school: its role and schema, for this transaction only.
-    async fn begin(&self) -> Result<Transaction<'static, Postgres>> {
+    async fn begin(&self) -> Result<Tx> {
         // One round trip: BEGIN and the two SET LOCALs travel as one simple query. The
         // identifier is `school_` + hex digits (see `school_ident`), safe to splice.
-        Ok(self
-            .pool
-            .begin_with(sqlx::AssertSqlSafe(format!(
-                "BEGIN; SET LOCAL ROLE {0}; SET LOCAL search_path TO {0}",
-                self.ident
-            )))
-            .await?)
+        Ok(Tx::postgres(
+            self.pool
+                .begin_with(sqlx::AssertSqlSafe(format!(
+                    "BEGIN; SET LOCAL ROLE {0}; SET LOCAL search_path TO {0}",
+                    self.ident
+                )))
+                .await?,
+        ))
     }
 
-    async fn begin_read(&self) -> Result<Transaction<'static, Postgres>> {
+    async fn begin_read(&self) -> Result<Tx> {
         self.begin().await
     }
 
     async fn identity(&self) -> Result<Vec<String>> {
         let mut tx = self.begin_read().await?;
         let (user, schema): (String, String) =
-            sqlx::query_as("SELECT current_user::text, current_schema()::text")
+            super::db::query_as("SELECT current_user::text, current_schema()::text")
                 .fetch_one(&mut *tx)
                 .await?;
         tx.commit().await?;
         Ok(vec![user, schema])
     }
-}
 
-tenant_store_impl!(PgSchool);
-flow_store_impl!(PgSchool);
-admin_store_impl!(PgSchool);
-office_store_impl!(PgSchool);
-jobs_store_impl!(PgSchool);
+    fn dialect(&self) -> &'static Dialect {
+        &DIALECT
+    }
+}

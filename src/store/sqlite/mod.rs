@@ -6,12 +6,9 @@
 //! run beside the writer). Open school pools are bounded: the least recently used
 //! are closed when the bound is reached and reopened on demand.
 
-use super::admin_sql::admin_store_impl;
 use super::crypto::KeyRing;
-use super::flow_sql::flow_store_impl;
-use super::jobs_sql::jobs_store_impl;
-use super::office_sql::office_store_impl;
-use super::sql::{control_store_impl, tenant_store_impl, StoreDb};
+use super::db::{Dialect, Pool, SchoolDb, Tx};
+use super::sql::{ControlDb, SchoolStore};
 use super::{
     migrate, Backend, BackendKind, ConnectOptions, Partitions, Result, StoreError, TenantStore,
 };
@@ -20,7 +17,7 @@ use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{ConnectOptions as _, Sqlite, Transaction};
+use sqlx::ConnectOptions as _;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -77,7 +74,7 @@ pub async fn connect(rest: &str, opts: &ConnectOptions) -> Result<Backend> {
         .max_connections(2)
         .connect_with(control_opts)
         .await?;
-    let store = Arc::new(SqliteControl { control });
+    let store = Arc::new(ControlDb::new(Pool::Sqlite(control)));
     let partitions = Arc::new(SqlitePartitions {
         schools_dir,
         open: Mutex::new(OpenPools {
@@ -92,11 +89,6 @@ pub async fn connect(rest: &str, opts: &ConnectOptions) -> Result<Backend> {
         kind: BackendKind::Sqlite,
     })
 }
-
-pub struct SqliteControl {
-    control: SqlitePool,
-}
-control_store_impl!(SqliteControl);
 
 #[derive(Clone)]
 struct SchoolPools {
@@ -214,7 +206,10 @@ impl Partitions for SqlitePartitions {
             ));
         }
         let pools = self.pools(id)?;
-        Ok(Arc::new(SqliteSchool { pools, keys }))
+        Ok(Arc::new(SchoolStore::new(
+            Box::new(SqliteSchool { pools }),
+            keys,
+        )))
     }
 
     fn describe(&self, id: TenantId) -> String {
@@ -240,24 +235,24 @@ impl Partitions for SqlitePartitions {
 /// One school's SQLite file.
 pub struct SqliteSchool {
     pools: SchoolPools,
-    keys: Arc<KeyRing>,
 }
 
-impl StoreDb for SqliteSchool {
-    type Db = Sqlite;
+static DIALECT: Dialect = Dialect {
     // The writer transaction (BEGIN IMMEDIATE) already serialises every write.
-    const LOCK_CONVERSATION: &'static str = "SELECT id FROM conversations WHERE id = $1";
-    const CLAIM_JOBS: &'static str = super::sql::claim_jobs_sql!("", "");
-    const CLAIM_JOBS_OF_ONE: &'static str =
-        super::sql::claim_jobs_sql!("", "AND conversation_id = $5");
-}
+    lock_conversation: "SELECT id FROM conversations WHERE id = $1",
+    claim_lock: "",
+};
 
-impl SqliteSchool {
-    async fn begin(&self) -> Result<Transaction<'static, Sqlite>> {
-        Ok(self.pools.writer.begin_with("BEGIN IMMEDIATE").await?)
+#[async_trait]
+impl SchoolDb for SqliteSchool {
+    async fn begin(&self) -> Result<Tx> {
+        Ok(Tx::sqlite(
+            self.pools.writer.begin_with("BEGIN IMMEDIATE").await?,
+        ))
     }
-    async fn begin_read(&self) -> Result<Transaction<'static, Sqlite>> {
-        Ok(self.pools.reader.begin().await?)
+
+    async fn begin_read(&self) -> Result<Tx> {
+        Ok(Tx::sqlite(self.pools.reader.begin().await?))
     }
 
     /// The files this school's connections have open (`PRAGMA database_list`).
@@ -271,13 +266,11 @@ impl SqliteSchool {
         }
         Ok(files)
     }
-}
 
-tenant_store_impl!(SqliteSchool);
-flow_store_impl!(SqliteSchool);
-admin_store_impl!(SqliteSchool);
-office_store_impl!(SqliteSchool);
-jobs_store_impl!(SqliteSchool);
+    fn dialect(&self) -> &'static Dialect {
+        &DIALECT
+    }
+}
 
 impl FromStr for BackendKind {
     type Err = StoreError;

@@ -1,0 +1,102 @@
+//! Access codes: issued, looked up by bucket, consumed once.
+
+use crate::domain::activity::ActivityEntry;
+use crate::domain::roster::ContactRef;
+use crate::domain::AccessCodeId;
+use crate::store::sql::corrupt;
+use crate::store::{AccessCodeStore, Result, StoredAccessCode};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{log, log_if_one, SchoolStore};
+use crate::store::db::{self};
+
+#[async_trait::async_trait]
+impl AccessCodeStore for SchoolStore {
+    async fn insert_access_code(
+        &self,
+        code: &StoredAccessCode,
+        bucket: &[u8],
+        activity: &ActivityEntry,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let now = Utc::now();
+        db::query(
+            "UPDATE access_codes SET revoked_at = $3 WHERE contact_kind = $1 AND contact_id = $2 \
+             AND used_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(code.contact.kind())
+        .bind(code.contact.uuid())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        db::query(
+            "INSERT INTO access_codes (id, contact_kind, contact_id, code_bucket, code_hash, expires_at, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(code.id.0)
+        .bind(code.contact.kind())
+        .bind(code.contact.uuid())
+        .bind(bucket)
+        .bind(&code.code_hash)
+        .bind(code.expires_at)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        log(&mut tx, activity).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn access_codes_in_bucket(&self, bucket: &[u8]) -> Result<Vec<StoredAccessCode>> {
+        let mut tx = self.begin_read().await?;
+        let rows: Vec<(
+            Uuid,
+            String,
+            Uuid,
+            String,
+            DateTime<Utc>,
+            Option<DateTime<Utc>>,
+            Option<DateTime<Utc>>,
+        )> = db::query_as(
+            "SELECT id, contact_kind, contact_id, code_hash, expires_at, used_at, revoked_at \
+                 FROM access_codes WHERE code_bucket = $1 AND revoked_at IS NULL \
+                 ORDER BY id DESC LIMIT 16",
+        )
+        .bind(bucket)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        rows.into_iter()
+            .map(
+                |(id, kind, contact_id, code_hash, expires_at, used_at, revoked_at)| {
+                    Ok(StoredAccessCode {
+                        id: AccessCodeId(id),
+                        contact: ContactRef::from_parts(&kind, contact_id)
+                            .ok_or_else(|| corrupt("contact kind"))?,
+                        code_hash,
+                        expires_at,
+                        used_at,
+                        revoked_at,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    async fn consume_access_code(
+        &self,
+        id: AccessCodeId,
+        activity: &ActivityEntry,
+    ) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let done = db::query(
+            "UPDATE access_codes SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(id.0)
+        .bind(Utc::now())
+        .execute(&mut *tx)
+        .await?;
+        log_if_one(tx, done.rows_affected(), activity).await
+    }
+}

@@ -1,0 +1,393 @@
+//! The control database: settings, schools, their keys and channels.
+
+use super::ControlDb;
+use crate::store::db;
+
+#[async_trait::async_trait]
+impl crate::store::ControlStore for ControlDb {
+    async fn setting(&self, name: &str) -> crate::store::Result<Option<Vec<u8>>> {
+        let row: Option<(Vec<u8>,)> = db::query_as("SELECT value FROM settings WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.control)
+            .await?;
+        Ok(row.map(|r| r.0))
+    }
+
+    async fn init_setting(&self, name: &str, value: &[u8]) -> crate::store::Result<Vec<u8>> {
+        db::query(
+            "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(&self.control)
+        .await?;
+        self.setting(name)
+            .await?
+            .ok_or_else(|| crate::store::sql::corrupt("setting vanished after insert"))
+    }
+
+    async fn insert_tenant(&self, t: &crate::domain::school::Tenant) -> crate::store::Result<()> {
+        let res = db::query(
+            "INSERT INTO tenants (id, slug, name, timezone, locale, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(t.id.0)
+        .bind(t.slug.as_str())
+        .bind(&t.name)
+        .bind(t.timezone.as_str())
+        .bind(t.locale.as_str())
+        .bind(t.status.as_str())
+        .bind(t.created_at)
+        .execute(&self.control)
+        .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(crate::store::StoreError::TenantExists(t.slug.to_string()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn set_tenant_status(
+        &self,
+        id: crate::domain::TenantId,
+        status: crate::domain::school::TenantStatus,
+    ) -> crate::store::Result<()> {
+        db::query("UPDATE tenants SET status = $2 WHERE id = $1")
+            .bind(id.0)
+            .bind(status.as_str())
+            .execute(&self.control)
+            .await?;
+        Ok(())
+    }
+
+    async fn tenants(&self) -> crate::store::Result<Vec<crate::domain::school::Tenant>> {
+        let rows: Vec<(uuid::Uuid, String, String, String, String, String, chrono::DateTime<chrono::Utc>)> =
+            db::query_as(
+                "SELECT id, slug, name, timezone, locale, status, created_at FROM tenants ORDER BY slug",
+            )
+            .fetch_all(&self.control)
+            .await?;
+        rows.into_iter()
+            .map(|(a, b, c, d, e, f, g)| crate::store::sql::tenant_from_parts(a, b, c, d, e, f, g))
+            .collect()
+    }
+
+    async fn tenant_by_slug(
+        &self,
+        slug: &str,
+    ) -> crate::store::Result<Option<crate::domain::school::Tenant>> {
+        let row: Option<(uuid::Uuid, String, String, String, String, String, chrono::DateTime<chrono::Utc>)> =
+            db::query_as(
+                "SELECT id, slug, name, timezone, locale, status, created_at FROM tenants WHERE slug = $1",
+            )
+            .bind(slug)
+            .fetch_optional(&self.control)
+            .await?;
+        row.map(|(a, b, c, d, e, f, g)| crate::store::sql::tenant_from_parts(a, b, c, d, e, f, g))
+            .transpose()
+    }
+
+    async fn delete_tenant(&self, id: crate::domain::TenantId) -> crate::store::Result<()> {
+        let mut tx = self.control.begin().await?;
+        db::query("DELETE FROM channel_accounts WHERE tenant_id = $1")
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await?;
+        db::query("DELETE FROM tenant_keys WHERE tenant_id = $1")
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await?;
+        db::query("DELETE FROM tenants WHERE id = $1")
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn insert_tenant_key(&self, k: &crate::store::TenantKeyRow) -> crate::store::Result<()> {
+        db::query(
+            "INSERT INTO tenant_keys (tenant_id, purpose, key_id, wrapped, state, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(k.tenant_id.0)
+        .bind(k.purpose.as_str())
+        .bind(i64::from(k.key_id))
+        .bind(&k.wrapped)
+        .bind(k.state.as_str())
+        .bind(k.created_at)
+        .execute(&self.control)
+        .await?;
+        Ok(())
+    }
+
+    async fn tenant_keys(
+        &self,
+        id: crate::domain::TenantId,
+    ) -> crate::store::Result<Vec<crate::store::TenantKeyRow>> {
+        let rows: Vec<(String, i64, Vec<u8>, String, chrono::DateTime<chrono::Utc>)> = db::query_as(
+            "SELECT purpose, CAST(key_id AS BIGINT), wrapped, state, created_at FROM tenant_keys \
+             WHERE tenant_id = $1 ORDER BY purpose, key_id",
+        )
+        .bind(id.0)
+        .fetch_all(&self.control)
+        .await?;
+        rows.into_iter()
+            .map(|(purpose, key_id, wrapped, state, created_at)| {
+                Ok(crate::store::TenantKeyRow {
+                    tenant_id: id,
+                    purpose: crate::store::KeyPurpose::parse(&purpose)
+                        .ok_or_else(|| crate::store::sql::corrupt("key purpose"))?,
+                    key_id: u32::try_from(key_id).map_err(crate::store::sql::corrupt)?,
+                    wrapped,
+                    state: crate::store::KeyState::parse(&state)
+                        .ok_or_else(|| crate::store::sql::corrupt("key state"))?,
+                    created_at,
+                })
+            })
+            .collect()
+    }
+
+    async fn activate_data_key(
+        &self,
+        id: crate::domain::TenantId,
+        new_active: u32,
+    ) -> crate::store::Result<()> {
+        let mut tx = self.control.begin().await?;
+        db::query(
+            "UPDATE tenant_keys SET state = 'decrypt_only' \
+             WHERE tenant_id = $1 AND purpose = 'data' AND state = 'active' AND key_id <> $2",
+        )
+        .bind(id.0)
+        .bind(i64::from(new_active))
+        .execute(&mut *tx)
+        .await?;
+        let done = db::query(
+            "UPDATE tenant_keys SET state = 'active' WHERE tenant_id = $1 AND purpose = 'data' AND key_id = $2",
+        )
+        .bind(id.0)
+        .bind(i64::from(new_active))
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(crate::store::sql::corrupt(
+                "the key to activate does not exist",
+            ));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_key_state(
+        &self,
+        id: crate::domain::TenantId,
+        purpose: crate::store::KeyPurpose,
+        key_id: u32,
+        state: crate::store::KeyState,
+    ) -> crate::store::Result<()> {
+        db::query("UPDATE tenant_keys SET state = $4 WHERE tenant_id = $1 AND purpose = $2 AND key_id = $3")
+            .bind(id.0)
+            .bind(purpose.as_str())
+            .bind(i64::from(key_id))
+            .bind(state.as_str())
+            .execute(&self.control)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_tenant_key(
+        &self,
+        id: crate::domain::TenantId,
+        purpose: crate::store::KeyPurpose,
+        key_id: u32,
+    ) -> crate::store::Result<()> {
+        db::query(
+            "DELETE FROM tenant_keys WHERE tenant_id = $1 AND purpose = $2 AND key_id = $3 AND state <> 'active'",
+        )
+        .bind(id.0)
+        .bind(purpose.as_str())
+        .bind(i64::from(key_id))
+        .execute(&self.control)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_channel(
+        &self,
+        c: &crate::store::ChannelRow,
+        replace_pending: bool,
+    ) -> crate::store::Result<()> {
+        let mut tx = self.control.begin().await?;
+        // A claim of a route that is active already is refused whoever makes it
+        // (only active routes are unique in the schema).
+        let (active,): (i64,) = db::query_as(
+            "SELECT COUNT(*) FROM channel_accounts WHERE provider = $1 AND route_key = $2 AND status = 'active'",
+        )
+        .bind(c.provider.as_str())
+        .bind(&c.route_key)
+        .fetch_one(&mut *tx)
+        .await?;
+        if active > 0 {
+            return Err(crate::store::StoreError::Conflict(format!(
+                "a {} channel with that number or route already exists",
+                c.provider
+            )));
+        }
+        if replace_pending {
+            db::query(
+                "DELETE FROM channel_accounts WHERE provider = $1 AND route_key = $2 AND status = 'pending'",
+            )
+            .bind(c.provider.as_str())
+            .bind(&c.route_key)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let res = db::query(
+            "INSERT INTO channel_accounts (id, tenant_id, provider, route_key, api_base, credentials_enc, \
+             created_at, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(c.id)
+        .bind(c.tenant_id.0)
+        .bind(c.provider.as_str())
+        .bind(&c.route_key)
+        .bind(&c.api_base)
+        .bind(&c.credentials_enc)
+        .bind(c.created_at)
+        .bind(c.status.as_str())
+        .execute(&mut *tx)
+        .await;
+        match res {
+            Ok(_) => {
+                tx.commit().await?;
+                Ok(())
+            }
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(crate::store::StoreError::Conflict(format!(
+                    "a {} channel with that number or route already exists",
+                    c.provider
+                )))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn channels(&self) -> crate::store::Result<Vec<crate::store::ChannelRow>> {
+        #[allow(clippy::type_complexity)]
+        let rows: Vec<(uuid::Uuid, uuid::Uuid, String, String, String, Vec<u8>, chrono::DateTime<chrono::Utc>, String)> =
+            db::query_as(
+                "SELECT id, tenant_id, provider, route_key, api_base, credentials_enc, created_at, status \
+                 FROM channel_accounts ORDER BY created_at, id",
+            )
+            .fetch_all(&self.control)
+            .await?;
+        rows.into_iter()
+            .map(
+                |(
+                    id,
+                    tenant,
+                    provider,
+                    route_key,
+                    api_base,
+                    credentials_enc,
+                    created_at,
+                    status,
+                )| {
+                    Ok(crate::store::ChannelRow {
+                        id,
+                        tenant_id: crate::domain::TenantId(tenant),
+                        provider: provider.parse().map_err(crate::store::sql::corrupt)?,
+                        route_key,
+                        api_base,
+                        credentials_enc,
+                        created_at,
+                        status: crate::store::ChannelStatus::parse(&status)
+                            .ok_or_else(|| crate::store::sql::corrupt("channel status"))?,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    async fn approve_channel(&self, id: uuid::Uuid) -> crate::store::Result<bool> {
+        let res = db::query(
+            "UPDATE channel_accounts SET status = 'active' WHERE id = $1 AND status = 'pending'",
+        )
+        .bind(id)
+        .execute(&self.control)
+        .await;
+        match res {
+            Ok(done) => Ok(done.rows_affected() == 1),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(crate::store::StoreError::Conflict(
+                    "another channel has that number or route".into(),
+                ))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn put_setting(&self, name: &str, value: &[u8]) -> crate::store::Result<()> {
+        db::query(
+            "INSERT INTO settings (name, value) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(&self.control)
+        .await?;
+        Ok(())
+    }
+
+    async fn replace_channel_credentials(
+        &self,
+        id: uuid::Uuid,
+        old: &[u8],
+        new: &[u8],
+    ) -> crate::store::Result<bool> {
+        let done = db::query(
+            "UPDATE channel_accounts SET credentials_enc = $3 WHERE id = $1 AND credentials_enc = $2",
+        )
+        .bind(id)
+        .bind(old)
+        .bind(new)
+        .execute(&self.control)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn ping(&self) -> crate::store::Result<()> {
+        db::query("SELECT 1").execute(&self.control).await?;
+        Ok(())
+    }
+
+    async fn record_flow_versions(
+        &self,
+        versions: &[(String, String, String)],
+    ) -> crate::store::Result<()> {
+        let mut tx = self.control.begin().await?;
+        for (id, hash, source) in versions {
+            db::query(
+                "INSERT INTO flow_versions (flow_id, hash, source, first_seen) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (flow_id, hash) DO NOTHING",
+            )
+            .bind(id)
+            .bind(hash)
+            .bind(source)
+            .bind(chrono::Utc::now())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn flow_versions(&self) -> crate::store::Result<Vec<(String, String, String)>> {
+        Ok(
+            db::query_as("SELECT flow_id, hash, source FROM flow_versions ORDER BY first_seen")
+                .fetch_all(&self.control)
+                .await?,
+        )
+    }
+}

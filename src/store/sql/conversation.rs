@@ -1,0 +1,287 @@
+//! Conversations and the step transaction the worker holds (`StepTx`).
+
+use crate::domain::activity::ActivityEntry;
+use crate::store::sql::{corrupt, field};
+use crate::store::{Result, StoreError};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{insert_job, log, SchoolStore};
+use crate::store::db::{self, Tx};
+
+type ConversationRow = (
+    Uuid,
+    String,
+    Vec<u8>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+);
+
+pub(super) async fn conversation_view(
+    tx: &mut Tx,
+    keys: &crate::store::crypto::KeyRing,
+    id: Uuid,
+) -> Result<Option<crate::store::ConversationView>> {
+    let row: Option<ConversationRow> = db::query_as(
+        "SELECT channel_id, provider, sender_enc, last_inbound_at, opted_out_at FROM conversations WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(
+        |(channel_id, provider, sender_enc, last_inbound_at, opted_out_at)| {
+            Ok(crate::store::ConversationView {
+                id,
+                channel_id,
+                provider: provider.parse().map_err(corrupt)?,
+                sender: crate::domain::message::SenderId::new(
+                    keys.decrypt_str(field("conversations", "sender_enc", id), &sender_enc)?,
+                ),
+                last_inbound_at,
+                opted_out_at,
+            })
+        },
+    )
+    .transpose()
+}
+
+#[async_trait::async_trait]
+impl crate::store::ConversationStore for SchoolStore {
+    async fn conversations_with_pending(&self, limit: i64) -> Result<Vec<Uuid>> {
+        let mut tx = self.begin_read().await?;
+        let rows: Vec<(Uuid,)> = db::query_as(
+            "SELECT conversation_id FROM inbound_events WHERE state = 'pending' \
+             GROUP BY conversation_id ORDER BY MIN(received_at) LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    async fn conversation(&self, id: Uuid) -> Result<Option<crate::store::ConversationView>> {
+        let mut tx = self.begin_read().await?;
+        let view = conversation_view(&mut tx, &self.keys, id).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    async fn begin_step(
+        &self,
+        conversation: Uuid,
+    ) -> Result<Option<Box<dyn crate::store::StepTx + '_>>> {
+        let mut tx = self.begin().await?;
+        let locked: Option<(Uuid,)> = db::query_as(self.db.dialect().lock_conversation)
+            .bind(conversation)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if locked.is_none() {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        Ok(Some(Box::new(StepOps {
+            store: self,
+            tx,
+            conversation,
+        })))
+    }
+}
+
+/// A conversation step's transaction (see `StepTx`).
+struct StepOps<'s> {
+    store: &'s SchoolStore,
+    tx: Tx,
+    conversation: Uuid,
+}
+
+#[async_trait::async_trait]
+impl crate::store::StepTx for StepOps<'_> {
+    async fn next_event(&mut self) -> Result<crate::store::NextEvent> {
+        use crate::store::NextEvent;
+        // The oldest pending event, with the state of its media if it has any.
+        let next: Option<(Uuid, Vec<u8>, Option<String>)> = db::query_as(
+            "SELECT e.id, e.payload_enc, m.state FROM inbound_events e \
+             LEFT JOIN media m ON m.inbound_event_id = e.id \
+             WHERE e.conversation_id = $1 AND e.state = 'pending' ORDER BY e.id LIMIT 1",
+        )
+        .bind(self.conversation)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        let Some((event_id, payload, media)) = next else {
+            return Ok(NextEvent::Idle);
+        };
+        if media.as_deref() == Some("pending") {
+            return Ok(NextEvent::WaitingForMedia);
+        }
+        let readable = self
+            .store
+            .keys
+            .decrypt(field("inbound_events", "payload_enc", event_id), &payload)
+            .map_err(StoreError::from)
+            .and_then(|plain| {
+                serde_json::from_slice::<crate::domain::message::InboundEvent>(&plain)
+                    .map_err(corrupt)
+            });
+        Ok(match readable {
+            Ok(event) => NextEvent::Event(event_id, Box::new(event)),
+            Err(_) => NextEvent::Unreadable(event_id),
+        })
+    }
+
+    async fn conversation(&mut self) -> Result<crate::store::ConversationView> {
+        conversation_view(&mut self.tx, &self.store.keys, self.conversation)
+            .await?
+            .ok_or_else(|| corrupt("event without conversation"))
+    }
+
+    async fn set_aside(&mut self, event: Uuid) -> Result<()> {
+        db::query(
+            "UPDATE inbound_events SET state = 'failed', attempts = attempts + 1 WHERE id = $1",
+        )
+        .bind(event)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn record_delivery(
+        &mut self,
+        provider_message_id: &str,
+        status: crate::domain::message::DeliveryStatus,
+        error_code: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        db::query(
+            "INSERT INTO delivery_reports (provider_message_id, status_rank, error_code, updated_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (provider_message_id) DO UPDATE SET \
+             status_rank = excluded.status_rank, error_code = excluded.error_code, \
+             updated_at = excluded.updated_at WHERE excluded.status_rank > delivery_reports.status_rank",
+        )
+        .bind(provider_message_id)
+        .bind(crate::store::sql::status_rank(status))
+        .bind(error_code)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn sent_message(
+        &mut self,
+        provider_message_id: &str,
+    ) -> Result<Option<(Uuid, crate::domain::message::OutboundMessage)>> {
+        let row: Option<(Uuid, Vec<u8>)> = db::query_as(
+            "SELECT id, payload_enc FROM outbox WHERE provider_message_id = $1 AND state = 'sent'",
+        )
+        .bind(provider_message_id)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        let Some((id, payload)) = row else {
+            return Ok(None);
+        };
+        let plain = self
+            .store
+            .keys
+            .decrypt(field("outbox", "payload_enc", id), &payload)?;
+        let message = serde_json::from_slice(&plain).map_err(corrupt)?;
+        Ok(Some((id, message)))
+    }
+
+    async fn make_manual(
+        &mut self,
+        outbox: Uuid,
+        link: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let enc = self
+            .store
+            .keys
+            .encrypt_str(field("outbox", "manual_link_enc", outbox), link)?;
+        db::query(
+            "UPDATE outbox SET state = 'manual', manual_link_enc = $2, last_error = $3, updated_at = $4 WHERE id = $1",
+        )
+        .bind(outbox)
+        .bind(enc)
+        .bind(reason)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn mark_opted_out(&mut self, now: DateTime<Utc>) -> Result<()> {
+        db::query(
+            "UPDATE conversations SET opted_out_at = $2 WHERE id = $1 AND opted_out_at IS NULL",
+        )
+        .bind(self.conversation)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    fn flow(&mut self) -> Box<dyn crate::store::FlowTx + '_> {
+        self.store.flow_tx(&mut self.tx, self.conversation)
+    }
+
+    async fn queue_replies(
+        &mut self,
+        event: Uuid,
+        replies: &[crate::domain::message::OutboundMessage],
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
+        let mut queued = 0;
+        for (seq, reply) in replies.iter().enumerate() {
+            let id = Uuid::now_v7();
+            let json = serde_json::to_vec(reply).map_err(corrupt)?;
+            let enc = self
+                .store
+                .keys
+                .encrypt(field("outbox", "payload_enc", id), &json)?;
+            let done = db::query(
+                "INSERT INTO outbox (id, conversation_id, idempotency_key, payload_enc, state, \
+                 next_attempt_at, created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5, $5) \
+                 ON CONFLICT (idempotency_key) DO NOTHING",
+            )
+            .bind(id)
+            .bind(self.conversation)
+            .bind(format!("{}:{event}:{seq}", self.conversation))
+            .bind(enc)
+            .bind(now)
+            .execute(&mut *self.tx)
+            .await?;
+            queued += done.rows_affected() as usize;
+        }
+        Ok(queued)
+    }
+
+    async fn log(&mut self, activity: &ActivityEntry) -> Result<()> {
+        log(&mut self.tx, activity).await
+    }
+
+    async fn enqueue_job(
+        &mut self,
+        job: &crate::store::NewJob,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        insert_job(&mut self.tx, job, now).await
+    }
+
+    async fn finish_event(&mut self, event: Uuid, now: DateTime<Utc>) -> Result<()> {
+        db::query(
+            "UPDATE inbound_events SET state = 'done', processed_at = $2, attempts = attempts + 1 WHERE id = $1",
+        )
+        .bind(event)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}

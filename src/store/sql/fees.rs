@@ -1,0 +1,135 @@
+//! Fees: the fee import and a student's statement.
+
+use crate::domain::activity::ActivityEntry;
+use crate::domain::fees::{Currency, FeeLineView, FeeRecord, Money};
+use crate::domain::StudentId;
+use crate::store::sql::corrupt;
+use crate::store::{FeeImportSummary, FeeStore, Progress, Result, StoreError};
+use chrono::{NaiveDate, Utc};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+use super::{log, SchoolStore};
+use crate::store::db::{self};
+
+#[async_trait::async_trait]
+impl FeeStore for SchoolStore {
+    async fn student_ids_by_admission(&self) -> Result<HashMap<String, StudentId>> {
+        let mut tx = self.begin_read().await?;
+        let rows: Vec<(String, Uuid)> = db::query_as("SELECT admission_no, id FROM students")
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(rows.into_iter().map(|(a, id)| (a, StudentId(id))).collect())
+    }
+
+    async fn import_fees(
+        &self,
+        records: &[FeeRecord],
+        students: &HashMap<String, StudentId>,
+        activity: &ActivityEntry,
+        progress: &dyn Progress,
+    ) -> Result<FeeImportSummary> {
+        let mut tx = self.begin().await?;
+        let now = Utc::now();
+        let mut summary = FeeImportSummary::default();
+        for r in records {
+            let student = students.get(&r.admission_no).ok_or_else(|| {
+                StoreError::Conflict(format!("line {}: unknown admission number", r.line))
+            })?;
+            let existing: Option<(Uuid,)> = db::query_as(
+                "SELECT id FROM fee_lines WHERE student_id = $1 AND period = $2 AND description = $3",
+            )
+            .bind(student.0)
+            .bind(&r.period)
+            .bind(&r.description)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let line_id = match existing {
+                Some((id,)) => {
+                    db::query(
+                        "UPDATE fee_lines SET amount_minor = $2, currency = $3, due_date = $4 WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(r.amount.minor)
+                    .bind(r.amount.currency.as_str())
+                    .bind(r.due_date)
+                    .execute(&mut *tx)
+                    .await?;
+                    summary.fee_lines_updated += 1;
+                    id
+                }
+                None => {
+                    let id = Uuid::now_v7();
+                    db::query(
+                        "INSERT INTO fee_lines (id, student_id, period, description, amount_minor, \
+                         currency, due_date, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(id)
+                    .bind(student.0)
+                    .bind(&r.period)
+                    .bind(&r.description)
+                    .bind(r.amount.minor)
+                    .bind(r.amount.currency.as_str())
+                    .bind(r.due_date)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    summary.fee_lines_created += 1;
+                    id
+                }
+            };
+            if let Some(p) = &r.payment {
+                let done = db::query(
+                    "INSERT INTO payments (id, fee_line_id, amount_minor, paid_on, reference, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (fee_line_id, paid_on, amount_minor, reference) DO NOTHING",
+                )
+                .bind(Uuid::now_v7())
+                .bind(line_id)
+                .bind(p.amount_minor)
+                .bind(p.paid_on)
+                .bind(&p.reference)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                summary.payments += done.rows_affected();
+            }
+            progress.advance(1);
+        }
+        log(&mut tx, activity).await?;
+        tx.commit().await?;
+        Ok(summary)
+    }
+
+    async fn fee_statement(&self, student: StudentId) -> Result<Vec<FeeLineView>> {
+        let mut tx = self.begin_read().await?;
+        let rows: Vec<(String, String, i64, String, NaiveDate, i64)> = db::query_as(
+            "SELECT f.period, f.description, f.amount_minor, f.currency, f.due_date, \
+             COALESCE(CAST(SUM(p.amount_minor) AS BIGINT), 0) FROM fee_lines f \
+             LEFT JOIN payments p ON p.fee_line_id = f.id WHERE f.student_id = $1 \
+             GROUP BY f.id, f.period, f.description, f.amount_minor, f.currency, f.due_date \
+             ORDER BY f.due_date, f.period, f.description",
+        )
+        .bind(student.0)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        rows.into_iter()
+            .map(
+                |(period, description, minor, currency, due_date, paid_minor)| {
+                    Ok(FeeLineView {
+                        period,
+                        description,
+                        amount: Money {
+                            minor,
+                            currency: currency.parse::<Currency>().map_err(corrupt)?,
+                        },
+                        paid_minor,
+                        due_date,
+                    })
+                },
+            )
+            .collect()
+    }
+}

@@ -1,0 +1,1489 @@
+//! The flow engine's data: the
+//! transaction view the driver uses during a step ([`crate::store::FlowTx`]) and the
+//! flow data used outside a step ([`crate::store::FlowStore`]).
+
+use super::{corrupt, field};
+use super::{enqueue_internal, log, SchoolStore};
+use crate::domain::activity::ActivityEntry;
+use crate::domain::attendance::{AttendanceRecord, AttendanceSource, AttendanceStatus};
+use crate::domain::fees::{Currency, FeeLineView, Money};
+use crate::domain::message::{InboundBody, InboundEvent};
+use crate::domain::phone::Phone;
+use crate::domain::roster::ContactRef;
+use crate::domain::{AccessCodeId, ClassId, GuardianId, Pii, StaffId, StudentId};
+use crate::store::crypto::KeyRing;
+use crate::store::db::{self, Tx};
+use crate::store::{
+    ChildRow, ClassRow, ConsentRequestView, ConsentSendSummary, FlowStore, FlowTx,
+    LeaveRequestView, NewLeaveRequest, PaymentRow, Result, SessionRow, StoredAccessCode,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
+
+const IDENTITY_INDEX: &str = "identity";
+/// Failed logins since $2: (conversation $1, the whole school).
+const LOGIN_FAILURES: &str =
+    "SELECT (SELECT COUNT(*) FROM login_failures WHERE conversation_id = $1 AND at >= $2), \
+     (SELECT COUNT(*) FROM login_failures WHERE at >= $2)";
+const PHONE_INDEX: &str = "phone";
+
+fn decrypt_opt(
+    keys: &KeyRing,
+    f: crate::store::crypto::FieldRef<'_>,
+    ct: Option<Vec<u8>>,
+) -> Result<Option<Pii<String>>> {
+    ct.map(|c| Ok(Pii::new(keys.decrypt_str(f, &c)?)))
+        .transpose()
+}
+
+type LeaveRow = (
+    Uuid,
+    Uuid,
+    String,
+    Uuid,
+    Uuid,
+    Option<Uuid>,
+    String,
+    NaiveDate,
+    NaiveDate,
+    Vec<u8>,
+    Option<String>,
+    String,
+    Option<DateTime<Utc>>,
+    Option<Vec<u8>>,
+    DateTime<Utc>,
+);
+const LEAVE_COLS: &str =
+    "l.id, l.student_id, s.full_name, s.class_id, l.guardian_id, l.conversation_id, \
+    l.kind, l.from_date, l.to_date, l.reason_enc, l.attachment_key, l.status, l.decided_at, \
+    l.decision_note_enc, l.created_at FROM leave_requests l JOIN students s ON s.id = l.student_id";
+
+fn leave_from_row(keys: &KeyRing, r: LeaveRow) -> Result<LeaveRequestView> {
+    let (
+        id,
+        student,
+        student_name,
+        class_id,
+        guardian,
+        conversation,
+        kind,
+        from,
+        to,
+        reason,
+        attachment_key,
+        status,
+        decided_at,
+        note,
+        created_at,
+    ) = r;
+    Ok(LeaveRequestView {
+        id,
+        student: StudentId(student),
+        student_name,
+        class_id: ClassId(class_id),
+        guardian: GuardianId(guardian),
+        conversation,
+        kind,
+        from,
+        to,
+        reason: Pii::new(keys.decrypt_str(field("leave_requests", "reason_enc", id), &reason)?),
+        attachment_key,
+        status,
+        decided_at,
+        decision_note: decrypt_opt(keys, field("leave_requests", "decision_note_enc", id), note)?,
+        created_at,
+    })
+}
+
+type ConsentRow = (
+    Uuid,
+    Uuid,
+    String,
+    String,
+    DateTime<Utc>,
+    Uuid,
+    String,
+    Uuid,
+    String,
+    Option<Vec<u8>>,
+);
+const CONSENT_COLS: &str = "r.id, r.form_id, f.title, f.description, f.deadline_at, r.student_id, \
+    s.full_name, r.guardian_id, r.status, r.note_enc FROM consent_requests r \
+    JOIN consent_forms f ON f.id = r.form_id JOIN students s ON s.id = r.student_id";
+
+fn consent_from_row(keys: &KeyRing, r: ConsentRow) -> Result<ConsentRequestView> {
+    let (
+        id,
+        form_id,
+        title,
+        description,
+        deadline_at,
+        student,
+        student_name,
+        guardian,
+        status,
+        note,
+    ) = r;
+    Ok(ConsentRequestView {
+        id,
+        form_id,
+        title,
+        description,
+        deadline_at,
+        student: StudentId(student),
+        student_name,
+        guardian: GuardianId(guardian),
+        status,
+        note: decrypt_opt(keys, field("consent_requests", "note_enc", id), note)?,
+    })
+}
+
+const STAFF_CLASSES: &str = "SELECT c.id, c.branch_id, c.name, c.section FROM staff_classes sc \
+    JOIN classes c ON c.id = sc.class_id JOIN staff_users u ON u.id = sc.staff_id \
+    WHERE sc.staff_id = $1 AND u.active ORDER BY c.name, c.section";
+
+fn class_row((id, branch, name, section): (Uuid, Uuid, String, String)) -> ClassRow {
+    ClassRow {
+        id: ClassId(id),
+        branch: crate::domain::BranchId(branch),
+        name,
+        section,
+    }
+}
+
+fn class_label(name: String, section: String) -> String {
+    if section.is_empty() {
+        name
+    } else {
+        format!("{name} {section}")
+    }
+}
+
+/// The guardian's conversations (those bound to them after login).
+/// Queues the consent reminder flow into every conversation of each pending
+/// request's guardian and marks the requests reminded (unless `only`: a
+/// simulator on its own clock, into that conversation, leaving them due).
+async fn remind(
+    tx: &mut Tx,
+    keys: &KeyRing,
+    due: &[(Uuid, Uuid)],
+    now: DateTime<Utc>,
+    only: Option<Uuid>,
+    kind: &str,
+) -> Result<u64> {
+    let mut queued = 0;
+    for (request, guardian) in due {
+        let mut targets = guardian_conversations(tx, *guardian).await?;
+        if let Some(c) = only {
+            targets.retain(|t| *t == c);
+        }
+        for c in targets {
+            let mut vars = serde_json::Map::new();
+            vars.insert(
+                "request".into(),
+                serde_json::Value::String(request.to_string()),
+            );
+            vars.insert("reminder".into(), serde_json::Value::Bool(true));
+            if enqueue_internal(
+                tx,
+                keys,
+                c,
+                &format!("trigger:{kind}:{request}:{c}"),
+                InboundBody::Trigger {
+                    flow: "consent_reminder".into(),
+                    key: format!("consent:{request}"),
+                    vars,
+                },
+                now,
+            )
+            .await?
+            {
+                queued += 1;
+            }
+        }
+        if only.is_none() {
+            db::query("UPDATE consent_requests SET reminded_at = $2 WHERE id = $1")
+                .bind(*request)
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    Ok(queued)
+}
+
+async fn guardian_conversations(tx: &mut Tx, guardian: Uuid) -> Result<Vec<Uuid>> {
+    let rows: Vec<(Uuid,)> = db::query_as(
+        "SELECT id FROM conversations WHERE contact_kind = 'guardian' AND contact_id = $1 ORDER BY id",
+    )
+    .bind(guardian)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+struct Ops<'a> {
+    tx: &'a mut Tx,
+    keys: &'a KeyRing,
+    conversation: Uuid,
+}
+
+impl SchoolStore {
+    /// The flow driver's view of a worker transaction.
+    pub(crate) fn flow_tx<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        conversation: Uuid,
+    ) -> Box<dyn FlowTx + 'a> {
+        Box::new(Ops {
+            tx,
+            keys: &self.keys,
+            conversation,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl<'a> FlowTx for Ops<'a> {
+    fn keys(&self) -> &KeyRing {
+        self.keys
+    }
+
+    async fn session(&mut self, identity: Option<(&str, &str)>) -> Result<SessionRow> {
+        let (channel, bidx) = match identity {
+            Some((channel, external)) => (channel, self.keys.blind_index(IDENTITY_INDEX, external)),
+            None => ("", Vec::new()),
+        };
+        #[allow(clippy::type_complexity)]
+        let row: Option<(Option<Vec<u8>>, Option<String>, Option<Uuid>, Option<DateTime<Utc>>, Option<String>, Option<Uuid>, Option<String>, i64)> =
+            db::query_as(
+                "SELECT c.session_enc, c.contact_kind, c.contact_id, c.handoff_at, \
+                 (SELECT i.contact_kind FROM channel_identities i WHERE i.channel = $2 AND i.external_id_bidx = $3), \
+                 (SELECT i.contact_id FROM channel_identities i WHERE i.channel = $2 AND i.external_id_bidx = $3), \
+                 (SELECT s.value FROM school_settings s WHERE s.name = $4), \
+                 CASE c.contact_kind \
+                   WHEN 'guardian' THEN (SELECT COUNT(*) FROM guardians g WHERE g.id = c.contact_id) \
+                   WHEN 'staff' THEN (SELECT COUNT(*) FROM staff_users u WHERE u.id = c.contact_id AND u.active) \
+                   ELSE 0 END \
+                 FROM conversations c WHERE c.id = $1",
+            )
+            .bind(self.conversation)
+            .bind(channel)
+            .bind(bidx)
+            .bind(crate::domain::school::SETTING_RECOGNISE_PHONES)
+            .fetch_optional(&mut **self.tx)
+            .await?;
+        let Some((enc, kind, id, handoff_at, id_kind, id_contact, recognise, valid)) = row else {
+            return Ok(SessionRow::default());
+        };
+        let identity = match (id_kind, id_contact) {
+            (Some(k), Some(i)) => {
+                Some(ContactRef::from_parts(&k, i).ok_or_else(|| corrupt("contact kind"))?)
+            }
+            _ => None,
+        };
+        let session = enc
+            .map(|e| {
+                self.keys
+                    .decrypt(field("conversations", "session_enc", self.conversation), &e)
+            })
+            .transpose()?;
+        let contact = match (kind, id) {
+            (Some(k), Some(i)) => {
+                Some(ContactRef::from_parts(&k, i).ok_or_else(|| corrupt("contact kind"))?)
+            }
+            _ => None,
+        };
+        Ok(SessionRow {
+            session,
+            contact,
+            handoff_at,
+            identity,
+            recognise_phones: recognise.as_deref() == Some("on"),
+            contact_valid: valid > 0,
+        })
+    }
+
+    async fn save_session(
+        &mut self,
+        session: &[u8],
+        contact: Option<ContactRef>,
+        handoff: bool,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let enc = self.keys.encrypt(
+            field("conversations", "session_enc", self.conversation),
+            session,
+        )?;
+        db::query(
+            "UPDATE conversations SET session_enc = $2, contact_kind = $3, contact_id = $4, \
+             handoff_at = CASE WHEN $5 THEN COALESCE(handoff_at, $6) ELSE NULL END WHERE id = $1",
+        )
+        .bind(self.conversation)
+        .bind(enc)
+        .bind(contact.map(|c| c.kind()))
+        .bind(contact.map(|c| c.uuid()))
+        .bind(handoff)
+        .bind(now)
+        .execute(&mut **self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn bind_identity(
+        &mut self,
+        channel: &str,
+        external_id: &str,
+        contact: ContactRef,
+        now: DateTime<Utc>,
+    ) -> Result<(Uuid, bool)> {
+        let id = Uuid::now_v7();
+        let bidx = self.keys.blind_index(IDENTITY_INDEX, external_id);
+        let before: Option<(String, Uuid)> = db::query_as(
+            "SELECT contact_kind, contact_id FROM channel_identities WHERE channel = $1 AND external_id_bidx = $2",
+        )
+        .bind(channel)
+        .bind(&bidx)
+        .fetch_optional(&mut **self.tx)
+        .await?;
+        let same = before.is_some_and(|(k, c)| k == contact.kind() && c == contact.uuid());
+        let enc = self.keys.encrypt(
+            field("channel_identities", "external_id_enc", id),
+            external_id.as_bytes(),
+        )?;
+        let (row,): (Uuid,) = db::query_as(
+            "INSERT INTO channel_identities (id, contact_kind, contact_id, channel, external_id_enc, external_id_bidx, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (channel, external_id_bidx) DO UPDATE SET \
+             contact_kind = excluded.contact_kind, contact_id = excluded.contact_id RETURNING id",
+        )
+        .bind(id)
+        .bind(contact.kind())
+        .bind(contact.uuid())
+        .bind(channel)
+        .bind(enc)
+        .bind(bidx)
+        .bind(now)
+        .fetch_one(&mut **self.tx)
+        .await?;
+        Ok((row, !same))
+    }
+
+    async fn contact_conversations(&mut self, contact: ContactRef) -> Result<Vec<Uuid>> {
+        let rows: Vec<(Uuid,)> = db::query_as(
+            "SELECT id FROM conversations WHERE contact_kind = $1 AND contact_id = $2 AND id <> $3 ORDER BY id",
+        )
+        .bind(contact.kind())
+        .bind(contact.uuid())
+        .bind(self.conversation)
+        .fetch_all(&mut **self.tx)
+        .await?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    async fn roster_phone(&mut self, contact: ContactRef) -> Result<Option<Phone>> {
+        let (table, id) = match contact {
+            ContactRef::Guardian(g) => ("guardians", g.0),
+            ContactRef::Staff(s) => ("staff_users", s.0),
+        };
+        let sql = match contact {
+            ContactRef::Guardian(_) => "SELECT phone_enc FROM guardians WHERE id = $1",
+            ContactRef::Staff(_) => "SELECT phone_enc FROM staff_users WHERE id = $1",
+        };
+        let row: Option<(Option<Vec<u8>>,)> = db::query_as(sql)
+            .bind(id)
+            .fetch_optional(&mut **self.tx)
+            .await?;
+        let Some((Some(ct),)) = row else {
+            return Ok(None);
+        };
+        let plain = self.keys.decrypt_str(field(table, "phone_enc", id), &ct)?;
+        Ok(Phone::parse(&plain, None).ok())
+    }
+
+    async fn open_conversation(
+        &mut self,
+        channel: Uuid,
+        provider: crate::domain::message::Provider,
+        sender: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Uuid> {
+        let bidx = self
+            .keys
+            .blind_index("sender", &format!("{channel}:{sender}"));
+        let cid = Uuid::now_v7();
+        let sender_enc = self
+            .keys
+            .encrypt_str(field("conversations", "sender_enc", cid), sender)?;
+        db::query(
+            "INSERT INTO conversations (id, channel_id, provider, sender_bidx, sender_enc, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (channel_id, sender_bidx) DO NOTHING",
+        )
+        .bind(cid)
+        .bind(channel)
+        .bind(provider.as_str())
+        .bind(&bidx)
+        .bind(sender_enc)
+        .bind(now)
+        .execute(&mut **self.tx)
+        .await?;
+        let (id,): (Uuid,) =
+            db::query_as("SELECT id FROM conversations WHERE channel_id = $1 AND sender_bidx = $2")
+                .bind(channel)
+                .bind(&bidx)
+                .fetch_one(&mut **self.tx)
+                .await?;
+        Ok(id)
+    }
+
+    async fn trigger(
+        &mut self,
+        conversation: Uuid,
+        key: &str,
+        flow: &str,
+        vars: serde_json::Map<String, serde_json::Value>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        enqueue_internal(
+            self.tx,
+            self.keys,
+            conversation,
+            &format!("trigger:{flow}:{key}:{conversation}"),
+            InboundBody::Trigger {
+                flow: flow.into(),
+                key: key.into(),
+                vars,
+            },
+            now,
+        )
+        .await
+    }
+
+    async fn identity_contact(
+        &mut self,
+        identity: Uuid,
+    ) -> Result<Option<crate::store::IdentityRow>> {
+        let row: Option<(String, Uuid, String, Vec<u8>, DateTime<Utc>)> = db::query_as(
+            "SELECT contact_kind, contact_id, channel, external_id_enc, created_at \
+             FROM channel_identities WHERE id = $1",
+        )
+        .bind(identity)
+        .fetch_optional(&mut **self.tx)
+        .await?;
+        let Some((kind, contact, channel, enc, created_at)) = row else {
+            return Ok(None);
+        };
+        let contact =
+            ContactRef::from_parts(&kind, contact).ok_or_else(|| corrupt("contact kind"))?;
+        let external = self.keys.decrypt_str(
+            field("channel_identities", "external_id_enc", identity),
+            &enc,
+        )?;
+        Ok(Some(crate::store::IdentityRow {
+            id: identity,
+            contact,
+            channel,
+            external_id: crate::domain::Pii::new(external),
+            created_at,
+        }))
+    }
+
+    async fn identity_of(
+        &mut self,
+        channel: &str,
+        external_id: &str,
+    ) -> Result<Option<(Uuid, DateTime<Utc>)>> {
+        let bidx = self.keys.blind_index(IDENTITY_INDEX, external_id);
+        Ok(db::query_as(
+            "SELECT id, created_at FROM channel_identities WHERE channel = $1 AND external_id_bidx = $2",
+        )
+        .bind(channel)
+        .bind(bidx)
+        .fetch_optional(&mut **self.tx)
+        .await?)
+    }
+
+    async fn unlink_identity(
+        &mut self,
+        identity: Uuid,
+        contact: ContactRef,
+        activity: &ActivityEntry,
+    ) -> Result<bool> {
+        let Some(row) = self.identity_contact(identity).await? else {
+            return Ok(false);
+        };
+        let (removed_channel, removed_external) =
+            (row.channel.clone(), row.external_id.expose().clone());
+        let done = db::query(
+            "DELETE FROM channel_identities WHERE id = $1 AND contact_kind = $2 AND contact_id = $3",
+        )
+        .bind(identity)
+        .bind(contact.kind())
+        .bind(contact.uuid())
+        .execute(&mut **self.tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        // That chat is no longer theirs: it gets none of their messages meanwhile
+        // (its session is reset at its next message).
+        let convs: Vec<(Uuid, String, Vec<u8>)> = db::query_as(
+            "SELECT id, provider, sender_enc FROM conversations WHERE contact_kind = $1 AND contact_id = $2",
+        )
+        .bind(contact.kind())
+        .bind(contact.uuid())
+        .fetch_all(&mut **self.tx)
+        .await?;
+        for (cid, provider, enc) in convs {
+            let family = match provider.as_str() {
+                "twilio" | "meta" => "whatsapp",
+                "telegram" => "telegram",
+                _ => continue,
+            };
+            let sender = self
+                .keys
+                .decrypt_str(field("conversations", "sender_enc", cid), &enc)?;
+            if family == removed_channel && sender == removed_external {
+                db::query(
+                    "UPDATE conversations SET contact_kind = NULL, contact_id = NULL WHERE id = $1",
+                )
+                .bind(cid)
+                .execute(&mut **self.tx)
+                .await?;
+            }
+        }
+        let revoked = db::query(
+            "UPDATE access_codes SET revoked_at = $3 WHERE contact_kind = $1 AND contact_id = $2 \
+             AND used_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(contact.kind())
+        .bind(contact.uuid())
+        .bind(activity.at)
+        .execute(&mut **self.tx)
+        .await?;
+        let mut entry = activity.clone();
+        if let serde_json::Value::Object(m) = &mut entry.details {
+            m.insert("codes_revoked".into(), revoked.rows_affected().into());
+        }
+        log(self.tx, &entry).await?;
+        Ok(true)
+    }
+
+    async fn contacts_by_phone(&mut self, phone: &Phone) -> Result<Vec<ContactRef>> {
+        let bidx = self.keys.blind_index(PHONE_INDEX, phone.e164());
+        let rows: Vec<(String, Uuid)> = db::query_as(
+            "SELECT 'guardian', id FROM guardians WHERE phone_bidx = $1 \
+             UNION ALL SELECT 'staff', id FROM staff_users WHERE phone_bidx = $1 AND active",
+        )
+        .bind(bidx)
+        .fetch_all(&mut **self.tx)
+        .await?;
+        rows.into_iter()
+            .map(|(k, id)| ContactRef::from_parts(&k, id).ok_or_else(|| corrupt("contact kind")))
+            .collect()
+    }
+
+    async fn contact_language(
+        &mut self,
+        contact: ContactRef,
+    ) -> Result<Option<crate::domain::school::Locale>> {
+        let ContactRef::Guardian(g) = contact else {
+            return Ok(None);
+        };
+        let row: Option<(String,)> =
+            db::query_as("SELECT preferred_language FROM guardians WHERE id = $1")
+                .bind(g.0)
+                .fetch_optional(&mut **self.tx)
+                .await?;
+        Ok(row.and_then(|r| r.0.parse().ok()))
+    }
+
+    async fn access_codes_in_bucket(&mut self, bucket: &[u8]) -> Result<Vec<StoredAccessCode>> {
+        let rows: Vec<(Uuid, String, Uuid, String, DateTime<Utc>, Option<DateTime<Utc>>, Option<DateTime<Utc>>)> =
+            db::query_as(
+                "SELECT id, contact_kind, contact_id, code_hash, expires_at, used_at, revoked_at \
+                 FROM access_codes WHERE code_bucket = $1 AND revoked_at IS NULL ORDER BY id DESC LIMIT 16",
+            )
+            .bind(bucket)
+            .fetch_all(&mut **self.tx)
+            .await?;
+        rows.into_iter()
+            .map(
+                |(id, kind, contact_id, code_hash, expires_at, used_at, revoked_at)| {
+                    Ok(StoredAccessCode {
+                        id: AccessCodeId(id),
+                        contact: ContactRef::from_parts(&kind, contact_id)
+                            .ok_or_else(|| corrupt("contact kind"))?,
+                        code_hash,
+                        expires_at,
+                        used_at,
+                        revoked_at,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    async fn consume_access_code(
+        &mut self,
+        id: AccessCodeId,
+        activity: &ActivityEntry,
+    ) -> Result<bool> {
+        let done = db::query(
+            "UPDATE access_codes SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(id.0)
+        .bind(activity.at)
+        .execute(&mut **self.tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        log(self.tx, activity).await?;
+        Ok(true)
+    }
+
+    async fn login_failures(&mut self, since: DateTime<Utc>) -> Result<(i64, i64)> {
+        let (mine, all): (i64, i64) = db::query_as(LOGIN_FAILURES)
+            .bind(self.conversation)
+            .bind(since)
+            .fetch_one(&mut **self.tx)
+            .await?;
+        Ok((mine, all))
+    }
+
+    async fn record_login_failure(&mut self, at: DateTime<Utc>) -> Result<()> {
+        db::query("INSERT INTO login_failures (id, conversation_id, at) VALUES ($1, $2, $3)")
+            .bind(Uuid::now_v7())
+            .bind(self.conversation)
+            .bind(at)
+            .execute(&mut **self.tx)
+            .await?;
+        // Keep the table small: a day of history is plenty for the limits.
+        db::query("DELETE FROM login_failures WHERE at < $1")
+            .bind(at - chrono::Duration::days(1))
+            .execute(&mut **self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn children_of(&mut self, guardian: GuardianId) -> Result<Vec<ChildRow>> {
+        let rows: Vec<(Uuid, String, String, String)> = db::query_as(
+            "SELECT s.id, s.full_name, c.name, c.section FROM guardian_students gs \
+             JOIN students s ON s.id = gs.student_id JOIN classes c ON c.id = s.class_id \
+             WHERE gs.guardian_id = $1 AND s.active ORDER BY s.full_name, s.id",
+        )
+        .bind(guardian.0)
+        .fetch_all(&mut **self.tx)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, class, section)| ChildRow {
+                id: StudentId(id),
+                name,
+                class_name: class_label(class, section),
+            })
+            .collect())
+    }
+
+    async fn fee_statement(&mut self, student: StudentId) -> Result<Vec<FeeLineView>> {
+        let rows: Vec<(String, String, i64, String, NaiveDate, i64)> = db::query_as(
+            "SELECT f.period, f.description, f.amount_minor, f.currency, f.due_date, \
+             COALESCE(CAST(SUM(p.amount_minor) AS BIGINT), 0) FROM fee_lines f \
+             LEFT JOIN payments p ON p.fee_line_id = f.id WHERE f.student_id = $1 \
+             GROUP BY f.id, f.period, f.description, f.amount_minor, f.currency, f.due_date \
+             ORDER BY f.due_date, f.period, f.description",
+        )
+        .bind(student.0)
+        .fetch_all(&mut **self.tx)
+        .await?;
+        rows.into_iter()
+            .map(
+                |(period, description, minor, currency, due_date, paid_minor)| {
+                    Ok(FeeLineView {
+                        period,
+                        description,
+                        amount: Money {
+                            minor,
+                            currency: currency.parse::<Currency>().map_err(corrupt)?,
+                        },
+                        paid_minor,
+                        due_date,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    async fn payments(&mut self, student: StudentId, limit: i64) -> Result<Vec<PaymentRow>> {
+        let rows: Vec<(NaiveDate, i64, String, String)> = db::query_as(
+            "SELECT p.paid_on, p.amount_minor, f.currency, f.description FROM payments p \
+             JOIN fee_lines f ON f.id = p.fee_line_id WHERE f.student_id = $1 \
+             ORDER BY p.paid_on DESC, p.id LIMIT $2",
+        )
+        .bind(student.0)
+        .bind(limit)
+        .fetch_all(&mut **self.tx)
+        .await?;
+        rows.into_iter()
+            .map(|(paid_on, minor, currency, description)| {
+                Ok(PaymentRow {
+                    paid_on,
+                    amount: Money {
+                        minor,
+                        currency: currency.parse::<Currency>().map_err(corrupt)?,
+                    },
+                    description,
+                })
+            })
+            .collect()
+    }
+
+    async fn attendance_between(
+        &mut self,
+        student: StudentId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<AttendanceRecord>> {
+        let rows: Vec<(NaiveDate, String, String, Option<Uuid>)> = db::query_as(
+            "SELECT day, status, source, recorded_by FROM attendance \
+             WHERE student_id = $1 AND day >= $2 AND day <= $3 ORDER BY day",
+        )
+        .bind(student.0)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&mut **self.tx)
+        .await?;
+        rows.into_iter()
+            .map(|(day, status, source, by)| {
+                Ok(AttendanceRecord {
+                    day,
+                    student,
+                    status: status.parse::<AttendanceStatus>().map_err(corrupt)?,
+                    source: match source.as_str() {
+                        "manual" => AttendanceSource::Manual,
+                        "face" => AttendanceSource::Face,
+                        _ => return Err(corrupt("attendance source")),
+                    },
+                    recorded_by: by.map(StaffId),
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_leave_request(
+        &mut self,
+        r: &NewLeaveRequest,
+        activity: &ActivityEntry,
+    ) -> Result<()> {
+        let reason = self.keys.encrypt(
+            field("leave_requests", "reason_enc", r.id),
+            r.reason.expose().as_bytes(),
+        )?;
+        db::query(
+            "INSERT INTO leave_requests (id, student_id, guardian_id, conversation_id, kind, from_date, to_date, \
+             reason_enc, attachment_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(r.id)
+        .bind(r.student.0)
+        .bind(r.guardian.0)
+        .bind(r.conversation)
+        .bind(&r.kind)
+        .bind(r.from)
+        .bind(r.to)
+        .bind(reason)
+        .bind(&r.attachment_key)
+        .bind(r.created_at)
+        .execute(&mut **self.tx)
+        .await?;
+        log(self.tx, activity).await
+    }
+
+    async fn leave_request(&mut self, id: Uuid) -> Result<Option<LeaveRequestView>> {
+        let row: Option<LeaveRow> = db::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {LEAVE_COLS} WHERE l.id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&mut **self.tx)
+        .await?;
+        row.map(|r| leave_from_row(self.keys, r)).transpose()
+    }
+
+    async fn pending_leave_for_classes(
+        &mut self,
+        classes: &[ClassId],
+    ) -> Result<Vec<LeaveRequestView>> {
+        let mut out = Vec::new();
+        for class in classes {
+            let rows: Vec<LeaveRow> = db::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {LEAVE_COLS} WHERE l.status = 'pending' AND s.class_id = $1 ORDER BY l.created_at, l.id"
+            )))
+            .bind(class.0)
+            .fetch_all(&mut **self.tx)
+            .await?;
+            for r in rows {
+                out.push(leave_from_row(self.keys, r)?);
+            }
+        }
+        out.sort_by_key(|r| r.created_at);
+        Ok(out)
+    }
+
+    async fn pending_consents(&mut self, guardian: GuardianId) -> Result<Vec<ConsentRequestView>> {
+        let rows: Vec<ConsentRow> = db::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {CONSENT_COLS} WHERE r.guardian_id = $1 AND r.status = 'pending' ORDER BY f.deadline_at, r.id"
+        )))
+        .bind(guardian.0)
+        .fetch_all(&mut **self.tx)
+        .await?;
+        rows.into_iter()
+            .map(|r| consent_from_row(self.keys, r))
+            .collect()
+    }
+
+    async fn consent_request(&mut self, id: Uuid) -> Result<Option<ConsentRequestView>> {
+        let row: Option<ConsentRow> = db::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {CONSENT_COLS} WHERE r.id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&mut **self.tx)
+        .await?;
+        row.map(|r| consent_from_row(self.keys, r)).transpose()
+    }
+
+    async fn answer_consent(
+        &mut self,
+        id: Uuid,
+        approved: bool,
+        note: Option<&str>,
+        activity: &ActivityEntry,
+    ) -> Result<bool> {
+        let note = note
+            .map(|n| {
+                self.keys
+                    .encrypt(field("consent_requests", "note_enc", id), n.as_bytes())
+            })
+            .transpose()?;
+        let done = db::query(
+            "UPDATE consent_requests SET status = $2, note_enc = $3, answered_at = $4 \
+             WHERE id = $1 AND status = 'pending'",
+        )
+        .bind(id)
+        .bind(if approved { "approved" } else { "declined" })
+        .bind(note)
+        .bind(activity.at)
+        .execute(&mut **self.tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        log(self.tx, activity).await?;
+        Ok(true)
+    }
+
+    async fn staff_classes(&mut self, staff: StaffId) -> Result<Vec<ClassRow>> {
+        let rows: Vec<(Uuid, Uuid, String, String)> = db::query_as(STAFF_CLASSES)
+            .bind(staff.0)
+            .fetch_all(&mut **self.tx)
+            .await?;
+        Ok(rows.into_iter().map(class_row).collect())
+    }
+
+    async fn class_students(&mut self, class: ClassId) -> Result<Vec<ChildRow>> {
+        let rows: Vec<(Uuid, String, String, String)> = db::query_as(
+            "SELECT s.id, s.full_name, c.name, c.section FROM students s JOIN classes c ON c.id = s.class_id \
+             WHERE s.class_id = $1 AND s.active ORDER BY s.full_name, s.id",
+        )
+        .bind(class.0)
+        .fetch_all(&mut **self.tx)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, class, section)| ChildRow {
+                id: StudentId(id),
+                name,
+                class_name: class_label(class, section),
+            })
+            .collect())
+    }
+
+    async fn record_attendance(
+        &mut self,
+        r: &AttendanceRecord,
+        activity: &ActivityEntry,
+    ) -> Result<()> {
+        db::query(
+            // An approved absence (excused) is not turned into a plain absence.
+            "INSERT INTO attendance (id, day, student_id, status, source, recorded_by, recorded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (student_id, day) DO UPDATE SET \
+             status = excluded.status, source = excluded.source, recorded_by = excluded.recorded_by, \
+             recorded_at = excluded.recorded_at \
+             WHERE NOT (attendance.status = 'excused' AND excluded.status = 'absent')",
+        )
+        .bind(Uuid::now_v7())
+        .bind(r.day)
+        .bind(r.student.0)
+        .bind(r.status.as_str())
+        .bind(r.source.as_str())
+        .bind(r.recorded_by.map(|s| s.0))
+        .bind(activity.at)
+        .execute(&mut **self.tx)
+        .await?;
+        log(self.tx, activity).await
+    }
+
+    async fn insert_complaint(
+        &mut self,
+        id: Uuid,
+        contact: ContactRef,
+        text: &str,
+        activity: &ActivityEntry,
+    ) -> Result<()> {
+        let enc = self
+            .keys
+            .encrypt(field("complaints", "text_enc", id), text.as_bytes())?;
+        db::query(
+            "INSERT INTO complaints (id, contact_kind, contact_id, conversation_id, text_enc, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(contact.kind())
+        .bind(contact.uuid())
+        .bind(self.conversation)
+        .bind(enc)
+        .bind(activity.at)
+        .execute(&mut **self.tx)
+        .await?;
+        log(self.tx, activity).await
+    }
+
+    async fn set_timer(&mut self, token: &str, due_at: DateTime<Utc>) -> Result<()> {
+        db::query(
+            "INSERT INTO flow_timers (id, conversation_id, token, due_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(self.conversation)
+        .bind(token)
+        .bind(due_at)
+        .execute(&mut **self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn log(&mut self, activity: &ActivityEntry) -> Result<()> {
+        log(self.tx, activity).await
+    }
+}
+
+#[async_trait::async_trait]
+impl FlowStore for SchoolStore {
+    async fn peek_next_event(&self, conversation: Uuid) -> Result<Option<(InboundEvent, bool)>> {
+        let mut tx = self.begin_read().await?;
+        let next: Option<(Uuid, Vec<u8>, bool)> = db::query_as(
+            "SELECT e.id, e.payload_enc, c.contact_id IS NOT NULL FROM inbound_events e \
+             JOIN conversations c ON c.id = e.conversation_id \
+             WHERE e.conversation_id = $1 AND e.state = 'pending' ORDER BY e.id LIMIT 1",
+        )
+        .bind(conversation)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let Some((id, payload, bound)) = next else {
+            return Ok(None);
+        };
+        // An unreadable event is the step's to set aside: nothing to prepare.
+        Ok(self
+            .keys
+            .decrypt(field("inbound_events", "payload_enc", id), &payload)
+            .ok()
+            .and_then(|plain| serde_json::from_slice::<InboundEvent>(&plain).ok())
+            .map(|e| (e, bound)))
+    }
+
+    async fn login_failures_of(
+        &self,
+        conversation: Uuid,
+        since: DateTime<Utc>,
+    ) -> Result<(i64, i64)> {
+        let mut tx = self.begin_read().await?;
+        let (mine, all): (i64, i64) = db::query_as(LOGIN_FAILURES)
+            .bind(conversation)
+            .bind(since)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok((mine, all))
+    }
+
+    async fn fire_due_timers(&self, now: DateTime<Utc>, only: Option<Uuid>) -> Result<u64> {
+        const DUE: &str =
+            "SELECT id, conversation_id, token FROM flow_timers WHERE fired_at IS NULL \
+             AND due_at <= $1 AND ($2 IS NULL OR conversation_id = $2) ORDER BY due_at LIMIT 500";
+        // A read first: most passes find nothing and take no write lock.
+        let mut read = self.begin_read().await?;
+        let any: Vec<(Uuid, Uuid, String)> = db::query_as(DUE)
+            .bind(now)
+            .bind(only)
+            .fetch_all(&mut *read)
+            .await?;
+        read.commit().await?;
+        if any.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.begin().await?;
+        let due: Vec<(Uuid, Uuid, String)> = db::query_as(DUE)
+            .bind(now)
+            .bind(only)
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut fired = 0;
+        for (id, conversation, token) in due {
+            enqueue_internal(
+                &mut tx,
+                &self.keys,
+                conversation,
+                &format!("timer:{id}"),
+                InboundBody::Timeout { token },
+                now,
+            )
+            .await?;
+            db::query("UPDATE flow_timers SET fired_at = $2 WHERE id = $1")
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            fired += 1;
+        }
+        // Fired timers are history: keep a week for diagnosis.
+        db::query("DELETE FROM flow_timers WHERE fired_at < $1")
+            .bind(now - chrono::Duration::days(7))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(fired)
+    }
+
+    async fn classes(&self) -> Result<Vec<ClassRow>> {
+        let mut tx = self.begin_read().await?;
+        let rows: Vec<(Uuid, Uuid, String, String)> =
+            db::query_as("SELECT id, branch_id, name, section FROM classes ORDER BY name, section")
+                .fetch_all(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(rows.into_iter().map(class_row).collect())
+    }
+
+    async fn classes_of_staff(&self, staff: StaffId) -> Result<Vec<ClassRow>> {
+        let mut tx = self.begin_read().await?;
+        let rows: Vec<(Uuid, Uuid, String, String)> = db::query_as(STAFF_CLASSES)
+            .bind(staff.0)
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(rows.into_iter().map(class_row).collect())
+    }
+
+    async fn send_consent_form(
+        &self,
+        new: &crate::store::NewConsentForm,
+        activity: &ActivityEntry,
+        now: DateTime<Utc>,
+    ) -> Result<(Uuid, ConsentSendSummary)> {
+        let (title, description, deadline_at, classes, remind_before) = (
+            new.title.as_str(),
+            new.description.as_str(),
+            new.deadline_at,
+            new.classes.as_slice(),
+            new.remind_before,
+        );
+        let mut tx = self.begin().await?;
+        let form = Uuid::now_v7();
+        db::query(
+            "INSERT INTO consent_forms (id, title, description, deadline_at, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(form)
+        .bind(title)
+        .bind(description)
+        .bind(deadline_at)
+        .bind(&activity.actor)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let mut summary = ConsentSendSummary::default();
+        for class in classes {
+            db::query("INSERT INTO consent_form_classes (form_id, class_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(form)
+                .bind(class.0)
+                .execute(&mut *tx)
+                .await?;
+            let pairs: Vec<(Uuid, Uuid)> = db::query_as(
+                "SELECT gs.student_id, gs.guardian_id FROM guardian_students gs JOIN students s ON s.id = gs.student_id \
+                 WHERE s.class_id = $1 AND s.active ORDER BY gs.student_id, gs.guardian_id",
+            )
+            .bind(class.0)
+            .fetch_all(&mut *tx)
+            .await?;
+            for (student, guardian) in pairs {
+                let request = Uuid::now_v7();
+                // A form already within the reminder period is not reminded at once
+                // (that would re-ask the question the guardian just received).
+                let reminded = (deadline_at - now <= remind_before).then_some(now);
+                db::query(
+                    "INSERT INTO consent_requests (id, form_id, student_id, guardian_id, created_at, reminded_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(request)
+                .bind(form)
+                .bind(student)
+                .bind(guardian)
+                .bind(now)
+                .bind(reminded)
+                .execute(&mut *tx)
+                .await?;
+                summary.requests += 1;
+                let conversations = guardian_conversations(&mut tx, guardian).await?;
+                if conversations.is_empty() {
+                    summary.unreachable += 1;
+                } else {
+                    summary.delivered += 1;
+                }
+                for c in conversations {
+                    let mut vars = serde_json::Map::new();
+                    vars.insert(
+                        "request".into(),
+                        serde_json::Value::String(request.to_string()),
+                    );
+                    enqueue_internal(
+                        &mut tx,
+                        &self.keys,
+                        c,
+                        &format!("trigger:consent:{request}:{c}"),
+                        InboundBody::Trigger {
+                            flow: "consent".into(),
+                            key: format!("consent:{request}"),
+                            vars,
+                        },
+                        now,
+                    )
+                    .await?;
+                }
+            }
+        }
+        let mut entry = activity.clone();
+        entry.subject = Some(format!("consent_form:{form}"));
+        entry.details = serde_json::json!({
+            "classes": classes.len(), "requests": summary.requests,
+            "delivered": summary.delivered, "unreachable": summary.unreachable,
+        });
+        log(&mut tx, &entry).await?;
+        tx.commit().await?;
+        Ok((form, summary))
+    }
+
+    async fn queue_consent_reminders(
+        &self,
+        now: DateTime<Utc>,
+        before: chrono::Duration,
+        only: Option<Uuid>,
+    ) -> Result<u64> {
+        const DUE: &str = "SELECT r.id, r.guardian_id FROM consent_requests r JOIN consent_forms f ON f.id = r.form_id \
+             WHERE r.status = 'pending' AND r.reminded_at IS NULL AND f.deadline_at > $1 AND f.deadline_at <= $2 \
+             ORDER BY r.id LIMIT 1000";
+        let mut read = self.begin_read().await?;
+        let any: Vec<(Uuid, Uuid)> = db::query_as(DUE)
+            .bind(now)
+            .bind(now + before)
+            .fetch_all(&mut *read)
+            .await?;
+        read.commit().await?;
+        if any.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.begin().await?;
+        let due: Vec<(Uuid, Uuid)> = db::query_as(DUE)
+            .bind(now)
+            .bind(now + before)
+            .fetch_all(&mut *tx)
+            .await?;
+        let queued = remind(&mut tx, &self.keys, &due, now, only, "consent-reminder").await?;
+        tx.commit().await?;
+        Ok(queued)
+    }
+
+    async fn remind_consent_now(
+        &self,
+        form: Uuid,
+        now: DateTime<Utc>,
+        activity: &ActivityEntry,
+    ) -> Result<Option<u64>> {
+        let mut tx = self.begin().await?;
+        let open: Option<(Uuid,)> =
+            db::query_as("SELECT id FROM consent_forms WHERE id = $1 AND deadline_at > $2")
+                .bind(form)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if open.is_none() {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let due: Vec<(Uuid, Uuid)> = db::query_as(
+            "SELECT id, guardian_id FROM consent_requests WHERE form_id = $1 AND status = 'pending' ORDER BY id",
+        )
+        .bind(form)
+        .fetch_all(&mut *tx)
+        .await?;
+        // A reminder sent by hand counts as the reminder (the automatic one
+        // the day before is not sent again).
+        // One reminder per ten minutes at most (a double click sends one).
+        let kind = format!("consent-remind-now:{}", now.timestamp() / 600);
+        let queued = remind(&mut tx, &self.keys, &due, now, None, &kind).await?;
+        let mut entry = activity.clone();
+        entry.details = serde_json::json!({ "queued": queued, "pending": due.len() });
+        log(&mut tx, &entry).await?;
+        tx.commit().await?;
+        Ok(Some(queued))
+    }
+
+    async fn consent_requests(&self, form: Uuid) -> Result<Vec<ConsentRequestView>> {
+        let mut tx = self.begin_read().await?;
+        let rows: Vec<ConsentRow> = db::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {CONSENT_COLS} WHERE r.form_id = $1 ORDER BY s.full_name, r.id"
+        )))
+        .bind(form)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        rows.into_iter()
+            .map(|r| consent_from_row(&self.keys, r))
+            .collect()
+    }
+
+    async fn consent_forms(&self) -> Result<Vec<(Uuid, String, DateTime<Utc>, DateTime<Utc>)>> {
+        let mut tx = self.begin_read().await?;
+        let rows = db::query_as("SELECT id, title, deadline_at, created_at FROM consent_forms ORDER BY created_at DESC, id DESC")
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    async fn leave_requests(&self, status: Option<&str>) -> Result<Vec<LeaveRequestView>> {
+        let mut tx = self.begin_read().await?;
+        let rows: Vec<LeaveRow> = db::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {LEAVE_COLS} WHERE ($1 IS NULL OR l.status = $1) ORDER BY l.created_at, l.id"
+        )))
+        .bind(status)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        rows.into_iter()
+            .map(|r| leave_from_row(&self.keys, r))
+            .collect()
+    }
+
+    async fn leave_request_by_id(&self, id: Uuid) -> Result<Option<LeaveRequestView>> {
+        let mut tx = self.begin_read().await?;
+        let row: Option<LeaveRow> = db::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {LEAVE_COLS} WHERE l.id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        row.map(|r| leave_from_row(&self.keys, r)).transpose()
+    }
+
+    async fn decide_leave(
+        &self,
+        id: Uuid,
+        approve: bool,
+        note: Option<&str>,
+        activity: &ActivityEntry,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let note_enc = note
+            .map(|n| {
+                self.keys.encrypt(
+                    field("leave_requests", "decision_note_enc", id),
+                    n.as_bytes(),
+                )
+            })
+            .transpose()?;
+        let done = db::query(
+            "UPDATE leave_requests SET status = $2, decided_by = $3, decided_at = $4, decision_note_enc = $5 \
+             WHERE id = $1 AND status = 'pending'",
+        )
+        .bind(id)
+        .bind(if approve { "approved" } else { "rejected" })
+        .bind(&activity.actor)
+        .bind(now)
+        .bind(note_enc)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let (guardian, conversation): (Uuid, Option<Uuid>) =
+            db::query_as("SELECT guardian_id, conversation_id FROM leave_requests WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+        // Tell the guardian where they asked; else on every conversation of theirs.
+        let targets = match conversation {
+            Some(c) => vec![c],
+            None => guardian_conversations(&mut tx, guardian).await?,
+        };
+        for c in targets {
+            let mut vars = serde_json::Map::new();
+            vars.insert("request".into(), serde_json::Value::String(id.to_string()));
+            enqueue_internal(
+                &mut tx,
+                &self.keys,
+                c,
+                &format!("trigger:leave-decision:{id}:{c}"),
+                InboundBody::Trigger {
+                    flow: "leave_decision".into(),
+                    key: format!("leave:{id}"),
+                    vars,
+                },
+                now,
+            )
+            .await?;
+        }
+        log(&mut tx, activity).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn handoffs(&self) -> Result<Vec<Uuid>> {
+        let mut tx = self.begin_read().await?;
+        let rows: Vec<(Uuid,)> = db::query_as(
+            "SELECT id FROM conversations WHERE handoff_at IS NOT NULL ORDER BY handoff_at, id",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    async fn revoke_identities(
+        &self,
+        contact: ContactRef,
+        activity: &ActivityEntry,
+    ) -> Result<u64> {
+        let mut tx = self.begin().await?;
+        db::query("DELETE FROM channel_identities WHERE contact_kind = $1 AND contact_id = $2")
+            .bind(contact.kind())
+            .bind(contact.uuid())
+            .execute(&mut *tx)
+            .await?;
+        // The driver sees the cleared contact and forgets who the session was.
+        let done = db::query(
+            "UPDATE conversations SET contact_kind = NULL, contact_id = NULL WHERE contact_kind = $1 AND contact_id = $2",
+        )
+        .bind(contact.kind())
+        .bind(contact.uuid())
+        .execute(&mut *tx)
+        .await?;
+        let mut entry = activity.clone();
+        entry.details = serde_json::json!({ "chats": done.rows_affected() });
+        log(&mut tx, &entry).await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn hand_back(&self, conversation: Uuid, activity: &ActivityEntry) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        // The driver sees the cleared column and resets the session's handoff.
+        let done = db::query(
+            "UPDATE conversations SET handoff_at = NULL WHERE id = $1 AND handoff_at IS NOT NULL",
+        )
+        .bind(conversation)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        // A resume event in the ordered inbox: forms that waited start now.
+        let now = activity.at;
+        enqueue_internal(
+            &mut tx,
+            &self.keys,
+            conversation,
+            &format!("resume:{}", Uuid::now_v7()),
+            InboundBody::Resume,
+            now,
+        )
+        .await?;
+        log(&mut tx, activity).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn set_setting(&self, name: &str, value: &str, activity: &ActivityEntry) -> Result<()> {
+        let mut tx = self.begin().await?;
+        db::query(
+            "INSERT INTO school_settings (name, value) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(&mut *tx)
+        .await?;
+        log(&mut tx, activity).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn session_of(&self, conversation: Uuid) -> Result<SessionRow> {
+        let mut tx = self.begin_read().await?;
+        let row = {
+            let mut ops = Ops {
+                tx: &mut tx,
+                keys: &self.keys,
+                conversation,
+            };
+            ops.session(None).await?
+        };
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    async fn assign_class(
+        &self,
+        staff: StaffId,
+        class: ClassId,
+        activity: &ActivityEntry,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        db::query(
+            "INSERT INTO staff_classes (staff_id, class_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(staff.0)
+        .bind(class.0)
+        .execute(&mut *tx)
+        .await?;
+        log(&mut tx, activity).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn conversation_of(&self, channel: Uuid, sender: &str) -> Result<Option<Uuid>> {
+        let bidx = self
+            .keys
+            .blind_index("sender", &format!("{channel}:{sender}"));
+        let mut tx = self.begin_read().await?;
+        let row: Option<(Uuid,)> =
+            db::query_as("SELECT id FROM conversations WHERE channel_id = $1 AND sender_bidx = $2")
+                .bind(channel)
+                .bind(bidx)
+                .fetch_optional(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(row.map(|r| r.0))
+    }
+}
