@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{log, log_if_one, SchoolStore};
-use crate::store::db::{self};
+use crate::store::db::{self, Conn};
 
 #[async_trait::async_trait]
 impl AccessCodeStore for SchoolStore {
@@ -50,38 +50,9 @@ impl AccessCodeStore for SchoolStore {
 
     async fn access_codes_in_bucket(&self, bucket: &[u8]) -> Result<Vec<StoredAccessCode>> {
         let mut tx = self.begin_read().await?;
-        let rows: Vec<(
-            Uuid,
-            String,
-            Uuid,
-            String,
-            DateTime<Utc>,
-            Option<DateTime<Utc>>,
-            Option<DateTime<Utc>>,
-        )> = db::query_as(
-            "SELECT id, contact_kind, contact_id, code_hash, expires_at, used_at, revoked_at \
-                 FROM access_codes WHERE code_bucket = $1 AND revoked_at IS NULL \
-                 ORDER BY id DESC LIMIT 16",
-        )
-        .bind(bucket)
-        .fetch_all(&mut *tx)
-        .await?;
+        let codes = in_bucket(&mut tx, bucket).await?;
         tx.commit().await?;
-        rows.into_iter()
-            .map(
-                |(id, kind, contact_id, code_hash, expires_at, used_at, revoked_at)| {
-                    Ok(StoredAccessCode {
-                        id: AccessCodeId(id),
-                        contact: ContactRef::from_parts(&kind, contact_id)
-                            .ok_or_else(|| corrupt("contact kind"))?,
-                        code_hash,
-                        expires_at,
-                        used_at,
-                        revoked_at,
-                    })
-                },
-            )
-            .collect()
+        Ok(codes)
     }
 
     async fn consume_access_code(
@@ -90,13 +61,56 @@ impl AccessCodeStore for SchoolStore {
         activity: &ActivityEntry,
     ) -> Result<bool> {
         let mut tx = self.begin().await?;
-        let done = db::query(
-            "UPDATE access_codes SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL",
-        )
-        .bind(id.0)
-        .bind(Utc::now())
-        .execute(&mut *tx)
-        .await?;
-        log_if_one(tx, done.rows_affected(), activity).await
+        let used = consume(&mut tx, id, Utc::now()).await?;
+        log_if_one(tx, u64::from(used), activity).await
     }
+}
+
+type CodeRow = (
+    Uuid,
+    String,
+    Uuid,
+    String,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+);
+
+/// The unrevoked codes filed under a bucket (the newest 16).
+pub(super) async fn in_bucket(c: &mut Conn, bucket: &[u8]) -> Result<Vec<StoredAccessCode>> {
+    let rows: Vec<CodeRow> = db::query_as(
+        "SELECT id, contact_kind, contact_id, code_hash, expires_at, used_at, revoked_at \
+         FROM access_codes WHERE code_bucket = $1 AND revoked_at IS NULL \
+         ORDER BY id DESC LIMIT 16",
+    )
+    .bind(bucket)
+    .fetch_all(c)
+    .await?;
+    rows.into_iter()
+        .map(
+            |(id, kind, contact_id, code_hash, expires_at, used_at, revoked_at)| {
+                Ok(StoredAccessCode {
+                    id: AccessCodeId(id),
+                    contact: ContactRef::from_parts(&kind, contact_id)
+                        .ok_or_else(|| corrupt("contact kind"))?,
+                    code_hash,
+                    expires_at,
+                    used_at,
+                    revoked_at,
+                })
+            },
+        )
+        .collect()
+}
+
+/// Marks a code used at `at`, once: false if it was used or revoked already.
+pub(super) async fn consume(c: &mut Conn, id: AccessCodeId, at: DateTime<Utc>) -> Result<bool> {
+    let done = db::query(
+        "UPDATE access_codes SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL",
+    )
+    .bind(id.0)
+    .bind(at)
+    .execute(c)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }

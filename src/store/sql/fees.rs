@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use super::{log, SchoolStore};
-use crate::store::db::{self};
+use crate::store::db::{self, Conn};
 
 #[async_trait::async_trait]
 impl FeeStore for SchoolStore {
@@ -104,32 +104,38 @@ impl FeeStore for SchoolStore {
 
     async fn fee_statement(&self, student: StudentId) -> Result<Vec<FeeLineView>> {
         let mut tx = self.begin_read().await?;
-        let rows: Vec<(String, String, i64, String, NaiveDate, i64)> = db::query_as(
-            "SELECT f.period, f.description, f.amount_minor, f.currency, f.due_date, \
-             COALESCE(CAST(SUM(p.amount_minor) AS BIGINT), 0) FROM fee_lines f \
-             LEFT JOIN payments p ON p.fee_line_id = f.id WHERE f.student_id = $1 \
-             GROUP BY f.id, f.period, f.description, f.amount_minor, f.currency, f.due_date \
-             ORDER BY f.due_date, f.period, f.description",
-        )
-        .bind(student.0)
-        .fetch_all(&mut *tx)
-        .await?;
+        let lines = statement(&mut tx, student).await?;
         tx.commit().await?;
-        rows.into_iter()
-            .map(
-                |(period, description, minor, currency, due_date, paid_minor)| {
-                    Ok(FeeLineView {
-                        period,
-                        description,
-                        amount: Money {
-                            minor,
-                            currency: currency.parse::<Currency>().map_err(corrupt)?,
-                        },
-                        paid_minor,
-                        due_date,
-                    })
-                },
-            )
-            .collect()
+        Ok(lines)
     }
+}
+
+/// A student's fee lines with what was paid against each, by due date.
+pub(super) async fn statement(c: &mut Conn, student: StudentId) -> Result<Vec<FeeLineView>> {
+    let rows: Vec<(String, String, i64, String, NaiveDate, i64)> = db::query_as(
+        "SELECT f.period, f.description, f.amount_minor, f.currency, f.due_date, \
+         COALESCE(CAST(SUM(p.amount_minor) AS BIGINT), 0) FROM fee_lines f \
+         LEFT JOIN payments p ON p.fee_line_id = f.id WHERE f.student_id = $1 \
+         GROUP BY f.id, f.period, f.description, f.amount_minor, f.currency, f.due_date \
+         ORDER BY f.due_date, f.period, f.description",
+    )
+    .bind(student.0)
+    .fetch_all(c)
+    .await?;
+    rows.into_iter()
+        .map(
+            |(period, description, minor, currency, due_date, paid_minor)| {
+                Ok(FeeLineView {
+                    period,
+                    description,
+                    amount: Money {
+                        minor,
+                        currency: currency.parse::<Currency>().map_err(corrupt)?,
+                    },
+                    paid_minor,
+                    due_date,
+                })
+            },
+        )
+        .collect()
 }

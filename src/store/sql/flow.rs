@@ -5,7 +5,7 @@
 use super::{corrupt, field};
 use super::{enqueue_internal, log, SchoolStore};
 use crate::domain::activity::ActivityEntry;
-use crate::domain::attendance::{AttendanceRecord, AttendanceSource, AttendanceStatus};
+use crate::domain::attendance::AttendanceRecord;
 use crate::domain::fees::{Currency, FeeLineView, Money};
 use crate::domain::message::{InboundBody, InboundEvent};
 use crate::domain::phone::Phone;
@@ -25,7 +25,6 @@ const IDENTITY_INDEX: &str = "identity";
 const LOGIN_FAILURES: &str =
     "SELECT (SELECT COUNT(*) FROM login_failures WHERE conversation_id = $1 AND at >= $2), \
      (SELECT COUNT(*) FROM login_failures WHERE at >= $2)";
-const PHONE_INDEX: &str = "phone";
 
 fn decrypt_opt(
     keys: &KeyRing,
@@ -569,17 +568,7 @@ impl<'a> FlowTx for Ops<'a> {
     }
 
     async fn contacts_by_phone(&mut self, phone: &Phone) -> Result<Vec<ContactRef>> {
-        let bidx = self.keys.blind_index(PHONE_INDEX, phone.e164());
-        let rows: Vec<(String, Uuid)> = db::query_as(
-            "SELECT 'guardian', id FROM guardians WHERE phone_bidx = $1 \
-             UNION ALL SELECT 'staff', id FROM staff_users WHERE phone_bidx = $1 AND active",
-        )
-        .bind(bidx)
-        .fetch_all(&mut **self.tx)
-        .await?;
-        rows.into_iter()
-            .map(|(k, id)| ContactRef::from_parts(&k, id).ok_or_else(|| corrupt("contact kind")))
-            .collect()
+        super::roster::contacts_by_phone(self.tx, self.keys, phone).await
     }
 
     async fn contact_language(
@@ -598,29 +587,7 @@ impl<'a> FlowTx for Ops<'a> {
     }
 
     async fn access_codes_in_bucket(&mut self, bucket: &[u8]) -> Result<Vec<StoredAccessCode>> {
-        let rows: Vec<(Uuid, String, Uuid, String, DateTime<Utc>, Option<DateTime<Utc>>, Option<DateTime<Utc>>)> =
-            db::query_as(
-                "SELECT id, contact_kind, contact_id, code_hash, expires_at, used_at, revoked_at \
-                 FROM access_codes WHERE code_bucket = $1 AND revoked_at IS NULL ORDER BY id DESC LIMIT 16",
-            )
-            .bind(bucket)
-            .fetch_all(&mut **self.tx)
-            .await?;
-        rows.into_iter()
-            .map(
-                |(id, kind, contact_id, code_hash, expires_at, used_at, revoked_at)| {
-                    Ok(StoredAccessCode {
-                        id: AccessCodeId(id),
-                        contact: ContactRef::from_parts(&kind, contact_id)
-                            .ok_or_else(|| corrupt("contact kind"))?,
-                        code_hash,
-                        expires_at,
-                        used_at,
-                        revoked_at,
-                    })
-                },
-            )
-            .collect()
+        super::codes::in_bucket(self.tx, bucket).await
     }
 
     async fn consume_access_code(
@@ -628,14 +595,7 @@ impl<'a> FlowTx for Ops<'a> {
         id: AccessCodeId,
         activity: &ActivityEntry,
     ) -> Result<bool> {
-        let done = db::query(
-            "UPDATE access_codes SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL",
-        )
-        .bind(id.0)
-        .bind(activity.at)
-        .execute(&mut **self.tx)
-        .await?;
-        if done.rows_affected() != 1 {
+        if !super::codes::consume(self.tx, id, activity.at).await? {
             return Ok(false);
         }
         log(self.tx, activity).await?;
@@ -686,32 +646,7 @@ impl<'a> FlowTx for Ops<'a> {
     }
 
     async fn fee_statement(&mut self, student: StudentId) -> Result<Vec<FeeLineView>> {
-        let rows: Vec<(String, String, i64, String, NaiveDate, i64)> = db::query_as(
-            "SELECT f.period, f.description, f.amount_minor, f.currency, f.due_date, \
-             COALESCE(CAST(SUM(p.amount_minor) AS BIGINT), 0) FROM fee_lines f \
-             LEFT JOIN payments p ON p.fee_line_id = f.id WHERE f.student_id = $1 \
-             GROUP BY f.id, f.period, f.description, f.amount_minor, f.currency, f.due_date \
-             ORDER BY f.due_date, f.period, f.description",
-        )
-        .bind(student.0)
-        .fetch_all(&mut **self.tx)
-        .await?;
-        rows.into_iter()
-            .map(
-                |(period, description, minor, currency, due_date, paid_minor)| {
-                    Ok(FeeLineView {
-                        period,
-                        description,
-                        amount: Money {
-                            minor,
-                            currency: currency.parse::<Currency>().map_err(corrupt)?,
-                        },
-                        paid_minor,
-                        due_date,
-                    })
-                },
-            )
-            .collect()
+        super::fees::statement(self.tx, student).await
     }
 
     async fn payments(&mut self, student: StudentId, limit: i64) -> Result<Vec<PaymentRow>> {
@@ -744,30 +679,7 @@ impl<'a> FlowTx for Ops<'a> {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<AttendanceRecord>> {
-        let rows: Vec<(NaiveDate, String, String, Option<Uuid>)> = db::query_as(
-            "SELECT day, status, source, recorded_by FROM attendance \
-             WHERE student_id = $1 AND day >= $2 AND day <= $3 ORDER BY day",
-        )
-        .bind(student.0)
-        .bind(from)
-        .bind(to)
-        .fetch_all(&mut **self.tx)
-        .await?;
-        rows.into_iter()
-            .map(|(day, status, source, by)| {
-                Ok(AttendanceRecord {
-                    day,
-                    student,
-                    status: status.parse::<AttendanceStatus>().map_err(corrupt)?,
-                    source: match source.as_str() {
-                        "manual" => AttendanceSource::Manual,
-                        "face" => AttendanceSource::Face,
-                        _ => return Err(corrupt("attendance source")),
-                    },
-                    recorded_by: by.map(StaffId),
-                })
-            })
-            .collect()
+        super::attendance::between(self.tx, student, from, to).await
     }
 
     async fn insert_leave_request(
@@ -911,23 +823,7 @@ impl<'a> FlowTx for Ops<'a> {
         r: &AttendanceRecord,
         activity: &ActivityEntry,
     ) -> Result<()> {
-        db::query(
-            // An approved absence (excused) is not turned into a plain absence.
-            "INSERT INTO attendance (id, day, student_id, status, source, recorded_by, recorded_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (student_id, day) DO UPDATE SET \
-             status = excluded.status, source = excluded.source, recorded_by = excluded.recorded_by, \
-             recorded_at = excluded.recorded_at \
-             WHERE NOT (attendance.status = 'excused' AND excluded.status = 'absent')",
-        )
-        .bind(Uuid::now_v7())
-        .bind(r.day)
-        .bind(r.student.0)
-        .bind(r.status.as_str())
-        .bind(r.source.as_str())
-        .bind(r.recorded_by.map(|s| s.0))
-        .bind(activity.at)
-        .execute(&mut **self.tx)
-        .await?;
+        super::attendance::record(self.tx, r, activity.at).await?;
         log(self.tx, activity).await
     }
 

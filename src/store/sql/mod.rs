@@ -65,16 +65,12 @@ use crate::domain::{Pii, TenantId};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+/// The blind index of roster phone numbers (guardians and staff).
+const PHONE_INDEX: &str = "phone";
+
 pub(crate) fn field(table: &'static str, column: &'static str, row: Uuid) -> FieldRef<'static> {
     FieldRef { table, column, row }
 }
-
-/// One attendance mark per student and day: a second one replaces the first.
-pub(crate) const UPSERT_ATTENDANCE: &str =
-    "INSERT INTO attendance (id, day, student_id, status, source, recorded_by, recorded_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (student_id, day) DO UPDATE SET \
-     status = excluded.status, source = excluded.source, recorded_by = excluded.recorded_by, \
-     recorded_at = excluded.recorded_at";
 
 pub(crate) fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(what.to_string())

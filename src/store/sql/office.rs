@@ -288,16 +288,7 @@ impl OfficeStore for SchoolStore {
     ) -> Result<()> {
         let mut tx = self.begin().await?;
         for r in records {
-            db::query(crate::store::sql::UPSERT_ATTENDANCE)
-                .bind(Uuid::now_v7())
-                .bind(r.day)
-                .bind(r.student.0)
-                .bind(r.status.as_str())
-                .bind(r.source.as_str())
-                .bind(r.recorded_by.map(|s| s.0))
-                .bind(activity.at)
-                .execute(&mut *tx)
-                .await?;
+            super::attendance::record(&mut tx, r, activity.at).await?;
         }
         log(&mut tx, activity).await?;
         tx.commit().await?;
@@ -402,7 +393,7 @@ impl OfficeStore for SchoolStore {
             .transpose()?;
         // The same blind index as the roster's ("phone"), so the number is
         // recognised as this staff member's.
-        let bidx = phone.map(|p| self.keys.blind_index("phone", p.e164()));
+        let bidx = phone.map(|p| self.keys.blind_index(super::PHONE_INDEX, p.e164()));
         let mut tx = self.begin().await?;
         let done =
             db::query("UPDATE staff_users SET phone_enc = $2, phone_bidx = $3 WHERE id = $1")

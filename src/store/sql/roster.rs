@@ -13,10 +13,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
-use super::{log, SchoolStore};
-use crate::store::db::{self};
-
-const PHONE_INDEX: &str = "phone";
+use super::{log, SchoolStore, PHONE_INDEX};
+use crate::store::crypto::KeyRing;
+use crate::store::db::{self, Conn};
 
 type GuardianRow = (
     Uuid,
@@ -395,21 +394,10 @@ impl RosterStore for SchoolStore {
     }
 
     async fn contacts_by_phone(&self, phone: &Phone) -> Result<Vec<ContactRef>> {
-        let bidx = self.keys.blind_index(PHONE_INDEX, phone.e164());
         let mut tx = self.begin_read().await?;
-        let rows: Vec<(String, Uuid)> = db::query_as(
-            "SELECT 'guardian', id FROM guardians WHERE phone_bidx = $1 \
-             UNION ALL SELECT 'staff', id FROM staff_users WHERE phone_bidx = $1 AND active",
-        )
-        .bind(bidx)
-        .fetch_all(&mut *tx)
-        .await?;
+        let contacts = contacts_by_phone(&mut tx, &self.keys, phone).await?;
         tx.commit().await?;
-        rows.into_iter()
-            .map(|(kind, id)| {
-                ContactRef::from_parts(&kind, id).ok_or_else(|| corrupt("contact kind"))
-            })
-            .collect()
+        Ok(contacts)
     }
 
     async fn counts(&self) -> Result<SchoolCounts> {
@@ -441,4 +429,23 @@ impl RosterStore for SchoolStore {
             activity,
         })
     }
+}
+
+/// The guardians and active staff whose roster phone is `phone`.
+pub(super) async fn contacts_by_phone(
+    c: &mut Conn,
+    keys: &KeyRing,
+    phone: &Phone,
+) -> Result<Vec<ContactRef>> {
+    let bidx = keys.blind_index(PHONE_INDEX, phone.e164());
+    let rows: Vec<(String, Uuid)> = db::query_as(
+        "SELECT 'guardian', id FROM guardians WHERE phone_bidx = $1 \
+         UNION ALL SELECT 'staff', id FROM staff_users WHERE phone_bidx = $1 AND active",
+    )
+    .bind(bidx)
+    .fetch_all(c)
+    .await?;
+    rows.into_iter()
+        .map(|(kind, id)| ContactRef::from_parts(&kind, id).ok_or_else(|| corrupt("contact kind")))
+        .collect()
 }
