@@ -212,7 +212,7 @@ async fn malformed_database_urls_are_refused() {
 
 #[tokio::test]
 async fn a_wrong_master_key_is_refused_before_anything_is_written() {
-    let env = TestEnv::new(Kind::Sqlite).await.unwrap();
+    let env = TestEnv::new(Kind::Sqlite).await;
     env.school("keyed").await;
     let mut config = crate::support::test_config(env.dir.path());
     config.master_key = Some(Secret::new(

@@ -107,10 +107,9 @@ async fn kill_dash_nine_loses_nothing_and_answers_once_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(raabta_skip_postgres, ignore = "RAABTA_TEST_POSTGRES=off")]
 async fn kill_dash_nine_loses_nothing_and_answers_once_postgres() {
-    let Some(pg) = crate::support::PgFixture::create().await else {
-        return;
-    };
+    let pg = crate::support::PgFixture::create().await;
     crash_story(Some(&pg.app_url())).await;
 }
 
@@ -236,10 +235,9 @@ async fn a_job_killed_mid_run_runs_again_after_restart_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(raabta_skip_postgres, ignore = "RAABTA_TEST_POSTGRES=off")]
 async fn a_job_killed_mid_run_runs_again_after_restart_postgres() {
-    let Some(pg) = crate::support::PgFixture::create().await else {
-        return;
-    };
+    let pg = crate::support::PgFixture::create().await;
     killed_job_story(Some(&pg.app_url())).await;
 }
 

@@ -32,7 +32,7 @@ crate::on_both_backends!(health_and_readiness);
 
 #[tokio::test]
 async fn readiness_fails_when_the_school_store_is_gone() {
-    let env = TestEnv::new(Kind::Sqlite).await.unwrap();
+    let env = TestEnv::new(Kind::Sqlite).await;
     std::fs::remove_dir_all(env.dir.path().join("schools")).unwrap();
     let (status, body) = get(&env, "/readyz").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);

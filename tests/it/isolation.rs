@@ -5,10 +5,9 @@ use raabta::store::postgres::{school_ident, serving_pool_options, SERVING_ROLE};
 use sqlx::{ConnectOptions, Connection};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(raabta_skip_postgres, ignore = "RAABTA_TEST_POSTGRES=off")]
 async fn postgres_roles_cannot_cross_schools() {
-    let Some(env) = TestEnv::new(Kind::Postgres).await else {
-        return;
-    };
+    let env = TestEnv::new(Kind::Postgres).await;
     let pg = env.pg.as_ref().unwrap();
     let a = env.school("school-a").await;
     let b = env.school("school-b").await;
@@ -134,10 +133,9 @@ async fn postgres_roles_cannot_cross_schools() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(raabta_skip_postgres, ignore = "RAABTA_TEST_POSTGRES=off")]
 async fn postgres_refuses_an_inheriting_login_role() {
-    let Some(env) = TestEnv::new(Kind::Postgres).await else {
-        return;
-    };
+    let env = TestEnv::new(Kind::Postgres).await;
     let pg = env.pg.as_ref().unwrap();
     let mut admin = pg.admin().await;
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
@@ -158,7 +156,7 @@ async fn postgres_refuses_an_inheriting_login_role() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_school_queries_open_only_their_own_file() {
-    let env = TestEnv::new(Kind::Sqlite).await.unwrap();
+    let env = TestEnv::new(Kind::Sqlite).await;
     let a = env.school("file-a").await;
     let b = env.school("file-b").await;
     load_roster_and_fees(&a).await;

@@ -598,7 +598,7 @@ crate::on_both_backends!(messages_wait_for_their_media);
 
 #[tokio::test]
 async fn torn_spool_lines_are_quarantined_and_the_next_record_survives() {
-    let env = TestEnv::new(crate::support::Kind::Sqlite).await.unwrap();
+    let env = TestEnv::new(crate::support::Kind::Sqlite).await;
     let school = env.school("torn").await;
     let channels = add_test_channels(&env, &school, None).await;
     let _ = channels;

@@ -66,14 +66,14 @@ impl PgFixture {
             .expect("admin connection")
     }
 
-    pub async fn create() -> Option<Self> {
+    pub async fn create() -> Self {
         let admin_url = admin_pg_url();
         let mut admin = match PgConnectOptions::from_str(&admin_url) {
             Ok(o) => match o.connect().await {
                 Ok(c) => c,
-                Err(e) => return unreachable_pg(&e.to_string()),
+                Err(e) => unreachable_pg(&e.to_string()),
             },
-            Err(e) => return unreachable_pg(&e.to_string()),
+            Err(e) => unreachable_pg(&e.to_string()),
         };
         let tag = uuid::Uuid::new_v4().simple().to_string();
         let name = format!("raabta_t_{}", &tag[..16]);
@@ -89,12 +89,12 @@ impl PgFixture {
                 .expect("pg setup");
         }
         let _ = admin.close().await;
-        Some(Self {
+        Self {
             admin_url,
             database: name.clone(),
             login_role: name,
             password,
-        })
+        }
     }
 
     /// Drops the database, the school roles this login role created, and the login role.
@@ -139,25 +139,15 @@ impl Drop for PgFixture {
     }
 }
 
-fn unreachable_pg(reason: &str) -> Option<PgFixture> {
-    if std::env::var("CI")
-        .map(|v| v == "true" || v == "1")
-        .unwrap_or(false)
-    {
-        panic!(
-            "PostgreSQL is required in CI but unreachable at {}: {reason}",
-            admin_pg_url()
-        );
-    }
-    eprintln!(
-        "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
-         !!! SKIPPING a PostgreSQL test: cannot reach {}\n\
-         !!! ({reason})\n\
-         !!! Start PostgreSQL or set RAABTA_TEST_POSTGRES_URL. In CI this fails.\n\
-         !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n",
+/// A PostgreSQL test that cannot reach its server fails: it is never reported as passed.
+/// Without a server, `RAABTA_TEST_POSTGRES=off` marks these tests ignored (not in CI).
+fn unreachable_pg(reason: &str) -> ! {
+    panic!(
+        "PostgreSQL is unreachable at {} ({reason}). Start it, set RAABTA_TEST_POSTGRES_URL, \
+         or build the tests with RAABTA_TEST_POSTGRES=off to report these tests as ignored \
+         (CI=true ignores that switch).",
         admin_pg_url()
-    );
-    None
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,23 +186,23 @@ impl TestEnv {
         }
     }
 
-    pub async fn postgres() -> Option<Self> {
-        let pg = PgFixture::create().await?;
+    pub async fn postgres() -> Self {
+        let pg = PgFixture::create().await;
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = test_config(dir.path());
         config.database_url = raabta::domain::Secret::new(pg.app_url());
         let app = App::build(config).await.expect("app on postgres");
-        Some(Self {
+        Self {
             app,
             dir,
             pg: Some(pg),
             kind: Kind::Postgres,
-        })
+        }
     }
 
-    pub async fn new(kind: Kind) -> Option<Self> {
+    pub async fn new(kind: Kind) -> Self {
         match kind {
-            Kind::Sqlite => Some(Self::sqlite().await),
+            Kind::Sqlite => Self::sqlite().await,
             Kind::Postgres => Self::postgres().await,
         }
     }
@@ -234,15 +224,14 @@ macro_rules! on_both_backends {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let env = TestEnv::new(Kind::Sqlite).await.expect("sqlite env");
+                let env = TestEnv::new(Kind::Sqlite).await;
                 super::$story(&env).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(raabta_skip_postgres, ignore = "RAABTA_TEST_POSTGRES=off")]
             async fn postgres() {
-                let Some(env) = TestEnv::new(Kind::Postgres).await else {
-                    return;
-                };
+                let env = TestEnv::new(Kind::Postgres).await;
                 super::$story(&env).await;
             }
         }

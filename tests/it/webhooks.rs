@@ -308,7 +308,7 @@ crate::on_both_backends!(bad_requests_store_nothing);
 
 #[tokio::test]
 async fn meta_verification_challenge() {
-    let env = TestEnv::new(Kind::Sqlite).await.unwrap();
+    let env = TestEnv::new(Kind::Sqlite).await;
     let school = env.school("verify").await;
     let ch = add_test_channels(&env, &school, None).await;
     let get = |q: &str| Fixture {
@@ -340,7 +340,7 @@ async fn meta_verification_challenge() {
 
 #[tokio::test]
 async fn channels_without_secrets_are_refused() {
-    let env = TestEnv::new(Kind::Sqlite).await.unwrap();
+    let env = TestEnv::new(Kind::Sqlite).await;
     let school = env.school("nosecret").await;
     let err = raabta::routing::add_channel(
         &env.app.tenancy,
@@ -370,7 +370,7 @@ async fn channels_without_secrets_are_refused() {
 
 #[tokio::test]
 async fn verified_webhooks_are_spooled_when_the_school_database_is_down() {
-    let env = TestEnv::new(Kind::Sqlite).await.unwrap();
+    let env = TestEnv::new(Kind::Sqlite).await;
     let school = env.school("spooled").await;
     let ch = add_test_channels(&env, &school, None).await;
     let file = env
@@ -410,7 +410,7 @@ async fn verified_webhooks_are_spooled_when_the_school_database_is_down() {
 
 #[tokio::test]
 async fn a_channel_added_a_moment_ago_is_found_and_unknown_meta_numbers_are_refused() {
-    let env = TestEnv::new(Kind::Sqlite).await.unwrap();
+    let env = TestEnv::new(Kind::Sqlite).await;
     let school = env.school("justadded").await;
     // Added "by the CLI in another process": this app's registry has not refreshed yet.
     let tg = raabta::routing::add_channel(
