@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod application;
 pub mod channel;
 pub mod codes;
 pub mod config;

@@ -1360,13 +1360,7 @@ async fn password_reset_by_email() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = crate::support::test_config(dir.path());
     config.smtp_url = Some(raabta::domain::Secret::new(smtp.url.clone()));
-    let app = raabta::app::App::build(config).await.unwrap();
-    let env = TestEnv {
-        app,
-        dir,
-        pg: None,
-        kind: crate::support::Kind::Sqlite,
-    };
+    let env = TestEnv::with_config(config, dir, None).await;
     let school = env.school("office-mail").await;
     add_staff(
         &school,

@@ -1017,13 +1017,7 @@ async fn password_reset_requests_are_limited_per_account() {
     let mut config = crate::support::test_config(dir.path());
     config.smtp_url = Some(raabta::domain::Secret::new(smtp.url.clone()));
     config.client_ip_header = Some("x-client-ip".into());
-    let app = raabta::app::App::build(config).await.unwrap();
-    let env = TestEnv {
-        app,
-        dir,
-        pg: None,
-        kind: crate::support::Kind::Sqlite,
-    };
+    let env = TestEnv::with_config(config, dir, None).await;
     let school = env.school("reset-flood").await;
     add_staff(
         &school,

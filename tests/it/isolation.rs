@@ -221,13 +221,7 @@ async fn sqlite_bounds_open_school_pools() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = crate::support::test_config(dir.path());
     config.max_open_schools = 2;
-    let app = raabta::app::App::build(config).await.unwrap();
-    let env = TestEnv {
-        app,
-        dir,
-        pg: None,
-        kind: Kind::Sqlite,
-    };
+    let env = TestEnv::with_config(config, dir, None).await;
     let mut schools = Vec::new();
     for slug in ["one", "two", "three", "four"] {
         schools.push(env.school(slug).await);

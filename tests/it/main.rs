@@ -4,6 +4,7 @@
 mod admin_auth;
 mod admin_office;
 mod admin_web;
+mod application;
 mod attacks;
 mod browser;
 mod cli;

@@ -10,6 +10,7 @@
 #![allow(dead_code)]
 
 use raabta::app::App;
+use raabta::application::Application;
 use raabta::config::Config;
 use raabta::domain::school::NewTenant;
 use raabta::store::tenancy::School;
@@ -156,8 +157,11 @@ pub enum Kind {
     Postgres,
 }
 
-/// A running app (not listening: tests call its router in-process) on a fresh database.
+/// The service built as `raabta serve` builds it ([`Application::build`]) on a fresh
+/// database, not listening (tests call its router in-process) and not started (tests run
+/// the worker's passes themselves, unless they call `application.start()`).
 pub struct TestEnv {
+    pub application: Application,
     pub app: App,
     pub dir: TempDir,
     pub pg: Option<PgFixture>,
@@ -173,17 +177,27 @@ pub fn test_config(dir: &std::path::Path) -> Config {
 }
 
 impl TestEnv {
+    /// The service on `config` (a SQLite one unless its database URL says otherwise).
+    pub async fn with_config(config: Config, dir: TempDir, pg: Option<PgFixture>) -> Self {
+        let application = Application::build(config).await.expect("application");
+        let kind = if pg.is_some() {
+            Kind::Postgres
+        } else {
+            Kind::Sqlite
+        };
+        Self {
+            app: application.app.clone(),
+            application,
+            dir,
+            pg,
+            kind,
+        }
+    }
+
     pub async fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let app = App::build(test_config(dir.path()))
-            .await
-            .expect("app on sqlite");
-        Self {
-            app,
-            dir,
-            pg: None,
-            kind: Kind::Sqlite,
-        }
+        let config = test_config(dir.path());
+        Self::with_config(config, dir, None).await
     }
 
     pub async fn postgres() -> Self {
@@ -191,13 +205,7 @@ impl TestEnv {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = test_config(dir.path());
         config.database_url = raabta::domain::Secret::new(pg.app_url());
-        let app = App::build(config).await.expect("app on postgres");
-        Self {
-            app,
-            dir,
-            pg: Some(pg),
-            kind: Kind::Postgres,
-        }
+        Self::with_config(config, dir, Some(pg)).await
     }
 
     pub async fn new(kind: Kind) -> Self {

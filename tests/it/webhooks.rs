@@ -138,14 +138,22 @@ pub fn meta_channel(env: &TestEnv) -> uuid::Uuid {
 }
 
 pub async fn send(env: &TestEnv, f: &Fixture, channels: &Channels) -> (StatusCode, String) {
+    send_to(&env.app, f, channels).await
+}
+
+/// Sends a fixture through an app's router.
+pub async fn send_to(
+    app: &raabta::app::App,
+    f: &Fixture,
+    channels: &Channels,
+) -> (StatusCode, String) {
     let mut req = Request::builder()
         .method(f.method.as_str())
         .uri(f.path.replace("{route}", &channels.telegram_route));
     for (k, v) in &f.headers {
         req = req.header(k.as_str(), v.as_str());
     }
-    let res = env
-        .app
+    let res = app
         .router()
         .oneshot(req.body(Body::from(f.body.clone())).unwrap())
         .await
@@ -383,13 +391,7 @@ async fn verified_webhooks_are_spooled_when_the_school_database_is_down() {
     // A fresh process view: the school's file is gone (disk unmounted, say).
     let mut config = crate::support::test_config(env.dir.path());
     config.max_open_schools = 64;
-    let app = raabta::app::App::build(config).await.unwrap();
-    let env2 = TestEnv {
-        app,
-        dir: tempfile::tempdir().unwrap(),
-        pg: None,
-        kind: Kind::Sqlite,
-    };
+    let env2 = TestEnv::with_config(config, tempfile::tempdir().unwrap(), None).await;
     std::fs::rename(&file, &aside).unwrap();
     for name in ["text", "status-delivered"] {
         let (status, body) = send(&env2, &fixture("twilio", name), &ch).await;

@@ -1,6 +1,7 @@
 //! Commands of the flow engine: `flows check`, `chat`, `consent`, `leave`, `handoff`.
 
 use anyhow::{bail, Context};
+
 use clap::Subcommand;
 use raabta::app::App;
 use raabta::config::Config;

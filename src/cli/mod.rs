@@ -1,0 +1,126 @@
+//! The command line: one module per command group. `anyhow` is used here only.
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use raabta::config::Config;
+use raabta::store::Progress;
+use std::path::PathBuf;
+
+mod access_codes;
+mod channel;
+mod flows;
+mod imports;
+mod keys;
+mod platform;
+mod serve;
+mod tenant;
+mod users;
+
+#[derive(Parser)]
+#[command(
+    name = "raabta",
+    version,
+    about = "Chat-first school communication: WhatsApp, Telegram and a web admin"
+)]
+struct Cli {
+    /// Optional TOML config file (environment variables RAABTA_* override it).
+    #[arg(long, global = true, env = "RAABTA_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Migrate the control database and every school (each school in its own transaction).
+    Migrate,
+    /// Create, list and purge schools.
+    #[command(subcommand)]
+    Tenant(tenant::TenantCmd),
+    /// Import roster or fee CSV files (all rows or none).
+    #[command(subcommand)]
+    Import(imports::ImportCmd),
+    /// Access codes for guardians and staff.
+    #[command(subcommand)]
+    Codes(access_codes::CodesCmd),
+    /// Encryption keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCmd),
+    /// WhatsApp (Twilio, Meta) and Telegram channel accounts.
+    #[command(subcommand)]
+    Channel(channel::ChannelCmd),
+    /// The platform's own accounts (the Meta app that serves every school).
+    #[command(subcommand)]
+    Platform(platform::PlatformCmd),
+    /// Conversation flows.
+    #[command(subcommand)]
+    Flows(flows::FlowsCmd),
+    /// Talk to a school's bot in the terminal, through the real pipeline.
+    Chat {
+        #[arg(long)]
+        tenant: String,
+        /// Who you are: any id; a phone (E.164) reads naturally.
+        #[arg(long)]
+        from: String,
+    },
+    /// Consent forms (until the web admin page exists).
+    #[command(subcommand)]
+    Consent(flows::ConsentCmd),
+    /// Leave requests: list and decide.
+    #[command(subcommand)]
+    Leave(flows::LeaveCmd),
+    /// Conversations handed to staff.
+    #[command(subcommand)]
+    Handoff(flows::HandoffCmd),
+    /// Staff accounts for the web admin.
+    #[command(subcommand)]
+    Users(users::UsersCmd),
+}
+
+pub(crate) struct Bar(ProgressBar);
+
+impl Progress for Bar {
+    fn advance(&self, rows: u64) {
+        self.0.inc(rows);
+    }
+}
+
+pub(crate) fn bar(len: u64, what: &str) -> Bar {
+    let pb = ProgressBar::new(len);
+    if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})") {
+        pb.set_style(style.progress_chars("=> "));
+    }
+    pb.set_message(what.to_string());
+    Bar(pb)
+}
+
+/// Runs the command line.
+pub async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RAABTA_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve::serve(config).await,
+        Command::Migrate => serve::migrate(config).await,
+        Command::Tenant(cmd) => tenant::tenant(config, cmd).await,
+        Command::Import(cmd) => imports::import_cmd(config, cmd).await,
+        Command::Codes(cmd) => access_codes::codes_cmd(config, cmd).await,
+        Command::Keys(cmd) => keys::keys_cmd(config, cmd).await,
+        Command::Channel(cmd) => channel::channel_cmd(config, cmd).await,
+        Command::Platform(cmd) => platform::platform_cmd(config, cmd).await,
+        Command::Flows(cmd) => flows::flows(config, cmd).await,
+        Command::Chat { tenant, from } => flows::chat(config, tenant, from).await,
+        Command::Consent(cmd) => flows::consent(config, cmd).await,
+        Command::Leave(cmd) => flows::leave(config, cmd).await,
+        Command::Handoff(cmd) => flows::handoff(config, cmd).await,
+        Command::Users(cmd) => users::users_cmd(config, cmd).await,
+    }
+}
