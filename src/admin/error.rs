@@ -1,8 +1,8 @@
 //! The web admin's one error type, and the extractors that check a request's session,
 //! role and form token before a handler runs. Handlers take [`Staff`], [`Administrator`],
-//! [`StaffForm`], [`AdminForm`] or [`StaffPairs`] and return
-//! `Result<Response, AdminError>`; `?` turns a store error into a logged 500 whose page
-//! says nothing of the cause.
+//! [`StaffForm`], [`AdminForm`], [`StaffPairs`] or (the CSV imports) [`AdminUpload`] and
+//! return `Result<Response, AdminError>`; `?` turns a store error into a logged 500
+//! whose page says nothing of the cause.
 //!
 //! A posted form is read first, as axum's `Form` reads it (too large 413, not a form 415,
 //! a field missing 422, with axum's own text); then the session (not signed in, or
@@ -18,8 +18,9 @@ use crate::domain::roster::StaffRole;
 use crate::store::tenancy::School;
 use crate::store::StoreError;
 use axum::body::Bytes;
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::{BytesRejection, RawFormRejection};
-use axum::extract::{FromRequest, FromRequestParts, RawForm, Request};
+use axum::extract::{FromRequest, FromRequestParts, Multipart, RawForm, Request};
 use axum::http::header::LOCATION;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -77,7 +78,7 @@ macro_rules! refused_as_axum_does {
         }
     )*};
 }
-refused_as_axum_does!(BytesRejection, RawFormRejection);
+refused_as_axum_does!(BytesRejection, RawFormRejection, MultipartRejection);
 
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
@@ -252,6 +253,63 @@ where
             body: PhantomData,
         })
     }
+}
+
+/// An administrator's uploaded file (a multipart form, within the imports' body limit):
+/// the form is opened first (axum's answer if it is not multipart), then the session,
+/// the fields (400 if the upload is cut off or too large), this session's form token
+/// (403) and the role (404), in that order.
+pub struct AdminUpload {
+    pub staff: Staff,
+    pub file: Vec<u8>,
+}
+
+impl FromRequest<App> for AdminUpload {
+    type Rejection = AdminError;
+
+    async fn from_request(req: Request, app: &App) -> Result<Self, AdminError> {
+        let headers = req.headers().clone();
+        let form = Multipart::from_request(req, app).await?;
+        let (school, session, _) = super::web::signed_in(app, &headers).await?;
+        let (csrf, file) = read_upload(form).await?;
+        if !session.csrf_ok(&csrf) {
+            return Err(AdminError::FormExpired);
+        }
+        if session.staff.role != StaffRole::Admin {
+            return Err(AdminError::NotFound);
+        }
+        Ok(AdminUpload {
+            staff: Staff { school, session },
+            file,
+        })
+    }
+}
+
+/// The uploaded file and the form token from a multipart form.
+async fn read_upload(mut form: Multipart) -> Result<(String, Vec<u8>), AdminError> {
+    let (mut csrf, mut file) = (String::new(), Vec::new());
+    loop {
+        match form.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or_default().to_string();
+                let bytes = field.bytes().await.map_err(|_| {
+                    AdminError::BadRequest("The upload was cut off; try again.".into())
+                })?;
+                match name.as_str() {
+                    "csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
+                    "file" => file = bytes.to_vec(),
+                    _ => {}
+                }
+            }
+            Ok(None) => break,
+            Err(_) => {
+                return Err(AdminError::BadRequest(
+                    "The upload could not be read (files up to 1 MB).".into(),
+                ))
+            }
+        }
+    }
+    Ok((csrf, file))
 }
 
 #[cfg(test)]

@@ -122,11 +122,6 @@ pub(super) fn server_error(e: impl std::fmt::Display) -> Response {
     (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong.").into_response()
 }
 
-/// Anything outside the person's scope answers as if it did not exist.
-pub(super) fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, "Not found.").into_response()
-}
-
 /// A state-changing form without this session's CSRF token.
 pub(super) fn csrf_rejected() -> Response {
     (StatusCode::FORBIDDEN, "The form expired; reload the page.").into_response()
@@ -693,33 +688,6 @@ pub(super) fn too_many(mut res: Response, why: &AuthError) -> Response {
         res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
     }
     res
-}
-
-/// A state-changing request of a signed-in person (two-factor done) with this
-/// session's form token; otherwise the response to give (sign-in, or 403).
-pub(super) async fn staff_form(
-    app: &App,
-    headers: &HeaderMap,
-    csrf: &str,
-) -> Result<(School, ActiveSession), Response> {
-    let (school, s, _) = full_session(app, headers).await?;
-    if !s.csrf_ok(csrf) {
-        return Err(csrf_rejected());
-    }
-    Ok((school, s))
-}
-
-/// The same for administrators only: anyone else gets 404.
-pub(super) async fn admin_form(
-    app: &App,
-    headers: &HeaderMap,
-    csrf: &str,
-) -> Result<(School, ActiveSession), Response> {
-    let (school, s) = staff_form(app, headers, csrf).await?;
-    if s.staff.role != StaffRole::Admin {
-        return Err(not_found());
-    }
-    Ok((school, s))
 }
 
 /// Signed in with two-factor done, or where to go instead.
