@@ -7,10 +7,9 @@
 //! A posted form is read first, as axum's `Form` reads it (too large 413, not a form 415,
 //! a field missing 422, with axum's own text); then the session (not signed in, or
 //! two-factor not done: 303), this session's form token (403 for anyone), and for an
-//! administrators' form the role (404).
-//!
-//! (Pages are moving onto these; the older `web::full_session` / `staff_form` /
-//! `admin_form` helpers answer the same responses through [`AdminError`].)
+//! administrators' form the role (404). Pages that work before sign-in or before
+//! two-factor (sign-in, two-factor, enrolment, sign-out, password reset) keep their own
+//! rules in `web.rs` and `reset.rs`, and answer through [`AdminError`] too.
 
 use super::auth::ActiveSession;
 use crate::app::App;
