@@ -5,17 +5,15 @@
 //! Scope: administrators (whole school), branch managers (their branch), teachers
 //! (their classes). Days after today (school time) are refused.
 
-use super::web::{
-    field, form_pairs, full_session, not_found, page_ctx, redirect, render, server_error,
-    staff_activity, staff_form, visible_classes,
-};
+use super::error::{AdminError, Staff, StaffPairs};
+use super::web::{field, page_ctx, redirect, render, staff_activity, visible_classes};
 use crate::app::App;
 use crate::domain::attendance::{AttendanceRecord, AttendanceSource, AttendanceStatus};
 use crate::domain::ClassId;
 use crate::store::tenancy::School;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use chrono::NaiveDate;
 use minijinja::context;
 use serde::Deserialize;
@@ -36,13 +34,9 @@ pub struct RegisterQuery {
 
 pub async fn page(
     State(app): State<App>,
-    headers: HeaderMap,
     Query(q): Query<RegisterQuery>,
-) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    Staff { school, session: s }: Staff,
+) -> Result<Response, AdminError> {
     register(&app, &school, &s, &q.class, &q.day, None, StatusCode::OK).await
 }
 
@@ -55,33 +49,27 @@ async fn register(
     day: &str,
     error: Option<String>,
     status: StatusCode,
-) -> Response {
+) -> Result<Response, AdminError> {
     let store = school.store.as_ref();
-    let mut classes = match visible_classes(store, s).await {
-        Ok(c) => c,
-        Err(e) => return server_error(e),
-    };
+    let mut classes = visible_classes(store, s).await?;
     classes.sort_by_key(|c| c.label());
     let today = school.tenant.timezone.today(app.clock.now());
     let day = match day.trim() {
         "" => today,
         d => match NaiveDate::parse_from_str(d, "%Y-%m-%d") {
             Ok(d) if d <= today => d,
-            _ => return (StatusCode::BAD_REQUEST, "Choose a day up to today.").into_response(),
+            _ => return Err(AdminError::BadRequest("Choose a day up to today.".into())),
         },
     };
     let chosen = match class.trim() {
         "" => classes.first().map(|c| c.id),
         c => match c.parse::<Uuid>().map(ClassId) {
             Ok(id) if classes.iter().any(|k| k.id == id) => Some(id),
-            _ => return not_found(),
+            _ => return Err(AdminError::NotFound),
         },
     };
     let rows = match chosen {
-        Some(c) => match store.class_register(c, day).await {
-            Ok(r) => r,
-            Err(e) => return server_error(e),
-        },
+        Some(c) => store.class_register(c, day).await?,
         None => Vec::new(),
     };
     let rows: Vec<_> = rows
@@ -109,62 +97,51 @@ async fn register(
     if res.status().is_success() {
         *res.status_mut() = status;
     }
-    res
+    Ok(res)
 }
 
 /// Saves the register: fields `s_<student id>` = status (blank leaves a student
 /// unmarked), `reason` when correcting marks already recorded.
-pub async fn save(State(app): State<App>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
-    let pairs = form_pairs(&body);
+pub async fn save(
+    State(app): State<App>,
+    StaffPairs { staff, pairs, .. }: StaffPairs,
+) -> Result<Response, AdminError> {
+    let Staff { school, session: s } = staff;
     let get = |name: &str| field(&pairs, name);
-    let (school, s) = match staff_form(&app, &headers, get("csrf")).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let store = school.store.as_ref();
-    let classes = match visible_classes(store, &s).await {
-        Ok(c) => c,
-        Err(e) => return server_error(e),
-    };
-    let Some(class) = get("class")
+    let classes = visible_classes(store, &s).await?;
+    let class = get("class")
         .parse::<Uuid>()
         .ok()
         .map(ClassId)
         .filter(|c| classes.iter().any(|k| k.id == *c))
-    else {
-        return not_found();
-    };
+        .ok_or(AdminError::NotFound)?;
     let today = school.tenant.timezone.today(app.clock.now());
-    let Some(day) = NaiveDate::parse_from_str(get("day"), "%Y-%m-%d")
+    let day = NaiveDate::parse_from_str(get("day"), "%Y-%m-%d")
         .ok()
         .filter(|d| *d <= today)
-    else {
-        return (StatusCode::BAD_REQUEST, "Choose a day up to today.").into_response();
-    };
-    let current: HashMap<Uuid, Option<AttendanceStatus>> =
-        match store.class_register(class, day).await {
-            Ok(r) => r.into_iter().map(|r| (r.student.0, r.status)).collect(),
-            Err(e) => return server_error(e),
-        };
+        .ok_or_else(|| AdminError::BadRequest("Choose a day up to today.".into()))?;
+    let current: HashMap<Uuid, Option<AttendanceStatus>> = store
+        .class_register(class, day)
+        .await?
+        .into_iter()
+        .map(|r| (r.student.0, r.status))
+        .collect();
     let mut records = Vec::new();
     let mut corrected = 0;
     for (k, v) in &pairs {
         let Some(id) = k.strip_prefix("s_") else {
             continue;
         };
-        let Ok(id) = id.parse::<Uuid>() else {
-            return not_found();
-        };
+        let id = id.parse::<Uuid>().map_err(|_| AdminError::NotFound)?;
         // Only students of this class's register.
-        let Some(before) = current.get(&id) else {
-            return not_found();
-        };
+        let before = current.get(&id).ok_or(AdminError::NotFound)?;
         if v.is_empty() {
             continue;
         }
-        let Ok(status) = v.parse::<AttendanceStatus>() else {
-            return (StatusCode::BAD_REQUEST, "Unknown attendance status.").into_response();
-        };
+        let status = v
+            .parse::<AttendanceStatus>()
+            .map_err(|_| AdminError::BadRequest("Unknown attendance status.".into()))?;
         if *before == Some(status) {
             continue;
         }
@@ -223,12 +200,10 @@ pub async fn save(State(app): State<App>, headers: HeaderMap, body: axum::body::
             }),
             app.clock.now(),
         );
-        if let Err(e) = store.record_register(&records, &entry).await {
-            return server_error(e);
-        }
+        store.record_register(&records, &entry).await?;
     }
-    redirect(&format!(
+    Ok(redirect(&format!(
         "/admin/attendance?class={class_s}&day={day_s}&saved={}",
         records.len()
-    ))
+    )))
 }

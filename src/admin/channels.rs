@@ -6,32 +6,30 @@
 //! The platform operator's side (schools, every school's channels) stays on the command
 //! line (`raabta tenant …`, `raabta channel …`).
 
-use super::web::{
-    admin_form, full_session, not_found, page_ctx, redirect, render, server_error, staff_activity,
-};
+use super::error::{AdminError, AdminForm, Administrator, Empty, Staff};
+use super::web::{page_ctx, redirect, render, staff_activity};
 use crate::app::App;
 use crate::channel::Credentials;
 use crate::domain::message::{OutboundMessage, OutboundMode, Provider};
 use crate::domain::phone::Phone;
-use crate::domain::roster::StaffRole;
 use crate::routing::AddChannelError;
 use crate::store::tenancy::School;
-use axum::extract::{Form, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::context;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-pub async fn page(State(app): State<App>, headers: HeaderMap) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+pub async fn page(
+    State(app): State<App>,
+    Administrator(Staff { school, session: s }): Administrator,
+) -> Result<Response, AdminError> {
     view(&app, &school, &s, None, None, StatusCode::OK).await
 }
 
+/// The channels page, for an administrator (every caller has checked the role).
 async fn view(
     app: &App,
     school: &School,
@@ -39,18 +37,13 @@ async fn view(
     error: Option<String>,
     notice: Option<String>,
     status: StatusCode,
-) -> Response {
-    if s.staff.role != StaffRole::Admin {
-        return not_found();
-    }
-    let rows = match app.tenancy.backend().control.channels().await {
-        Ok(r) => r,
-        Err(e) => return server_error(e),
-    };
-    let phone = match school.store.staff_phone(s.staff.id).await {
-        Ok(p) => p.map(|p| p.e164().to_string()),
-        Err(e) => return server_error(e),
-    };
+) -> Result<Response, AdminError> {
+    let rows = app.tenancy.backend().control.channels().await?;
+    let phone = school
+        .store
+        .staff_phone(s.staff.id)
+        .await?
+        .map(|p| p.e164().to_string());
     let channels: Vec<_> = rows
         .iter()
         .filter(|r| r.tenant_id == school.tenant.id)
@@ -77,12 +70,11 @@ async fn view(
     if res.status().is_success() {
         *res.status_mut() = status;
     }
-    res
+    Ok(res)
 }
 
 #[derive(Deserialize)]
 pub struct CredentialsForm {
-    csrf: String,
     provider: String,
     #[serde(default)]
     account_sid: String,
@@ -143,13 +135,9 @@ fn problem(e: AddChannelError) -> Result<String, crate::store::StoreError> {
 /// Adds a channel account for this school.
 pub async fn add(
     State(app): State<App>,
-    headers: HeaderMap,
-    Form(f): Form<CredentialsForm>,
-) -> Response {
-    let (school, s) = match admin_form(&app, &headers, &f.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    AdminForm { staff, form: f }: AdminForm<CredentialsForm>,
+) -> Result<Response, AdminError> {
+    let Staff { school, session: s } = staff;
     let Some(creds) = f.credentials() else {
         return view(
             &app,
@@ -179,29 +167,24 @@ pub async fn add(
                 json!({ "provider": provider.as_str(), "status": row.status.as_str() }),
                 app.clock.now(),
             );
-            if let Err(e) = school.store.log_activity(&entry).await {
-                return server_error(e);
-            }
+            school.store.log_activity(&entry).await?;
             reload(&app).await;
             if row.status == crate::store::ChannelStatus::Pending {
                 tracing::info!(school = %school.tenant.slug, channel = %row.id, provider = %provider, "channel waiting for the operator's approval");
             }
-            redirect("/admin/channels")
+            Ok(redirect("/admin/channels"))
         }
-        Err(e) => match problem(e) {
-            Ok(msg) => {
-                view(
-                    &app,
-                    &school,
-                    &s,
-                    Some(msg),
-                    None,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                )
-                .await
-            }
-            Err(e) => server_error(e),
-        },
+        Err(e) => {
+            view(
+                &app,
+                &school,
+                &s,
+                Some(problem(e)?),
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
     }
 }
 
@@ -214,17 +197,11 @@ async fn reload(app: &App) {
 /// Replaces a channel's credentials.
 pub async fn rotate(
     State(app): State<App>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(f): Form<CredentialsForm>,
-) -> Response {
-    let (school, s) = match admin_form(&app, &headers, &f.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Ok(id) = id.parse::<Uuid>() else {
-        return not_found();
-    };
+    AdminForm { staff, form: f }: AdminForm<CredentialsForm>,
+) -> Result<Response, AdminError> {
+    let Staff { school, session: s } = staff;
+    let id = id.parse::<Uuid>().map_err(|_| AdminError::NotFound)?;
     let Some(creds) = f.credentials() else {
         return view(
             &app,
@@ -253,9 +230,7 @@ pub async fn rotate(
                 json!({ "provider": row.provider.as_str() }),
                 app.clock.now(),
             );
-            if let Err(e) = school.store.log_activity(&entry).await {
-                return server_error(e);
-            }
+            school.store.log_activity(&entry).await?;
             reload(&app).await;
             view(
                 &app,
@@ -267,40 +242,32 @@ pub async fn rotate(
             )
             .await
         }
-        Err(AddChannelError::UnknownChannel) => not_found(),
-        Err(e) => match problem(e) {
-            Ok(msg) => {
-                view(
-                    &app,
-                    &school,
-                    &s,
-                    Some(msg),
-                    None,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                )
-                .await
-            }
-            Err(e) => server_error(e),
-        },
+        Err(AddChannelError::UnknownChannel) => Err(AdminError::NotFound),
+        Err(e) => {
+            view(
+                &app,
+                &school,
+                &s,
+                Some(problem(e)?),
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
     }
 }
 
 #[derive(Deserialize)]
 pub struct PhoneForm {
-    csrf: String,
     phone: String,
 }
 
 /// Sets the signed-in administrator's own WhatsApp number (for test messages).
 pub async fn my_phone(
     State(app): State<App>,
-    headers: HeaderMap,
-    Form(f): Form<PhoneForm>,
-) -> Response {
-    let (school, s) = match admin_form(&app, &headers, &f.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    AdminForm { staff, form: f }: AdminForm<PhoneForm>,
+) -> Result<Response, AdminError> {
+    let Staff { school, session: s } = staff;
     let phone = match f.phone.trim() {
         "" => None,
         p => match Phone::parse(p, school.tenant.timezone.phone_region()) {
@@ -330,42 +297,31 @@ pub async fn my_phone(
         .set_staff_phone(s.staff.id, phone.as_ref(), &entry)
         .await
     {
-        Ok(_) => redirect("/admin/channels"),
+        Ok(_) => Ok(redirect("/admin/channels")),
         Err(crate::store::StoreError::Conflict(msg)) => {
             view(&app, &school, &s, Some(msg), None, StatusCode::CONFLICT).await
         }
-        Err(e) => server_error(e),
+        Err(e) => Err(e.into()),
     }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    csrf: String,
 }
 
 /// Queues a test message on a WhatsApp channel to the administrator's own number.
 pub async fn test(
     State(app): State<App>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(f): Form<CsrfOnly>,
-) -> Response {
-    let (school, s) = match admin_form(&app, &headers, &f.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Ok(id) = id.parse::<Uuid>() else {
-        return not_found();
-    };
-    let row = match app.tenancy.backend().control.channels().await {
-        Ok(rows) => rows
-            .into_iter()
-            .find(|r| r.id == id && r.tenant_id == school.tenant.id),
-        Err(e) => return server_error(e),
-    };
-    let Some(row) = row else {
-        return not_found();
-    };
+    AdminForm { staff, .. }: AdminForm<Empty>,
+) -> Result<Response, AdminError> {
+    let Staff { school, session: s } = staff;
+    let id = id.parse::<Uuid>().map_err(|_| AdminError::NotFound)?;
+    let row = app
+        .tenancy
+        .backend()
+        .control
+        .channels()
+        .await?
+        .into_iter()
+        .find(|r| r.id == id && r.tenant_id == school.tenant.id)
+        .ok_or(AdminError::NotFound)?;
     if !matches!(row.provider, Provider::Twilio | Provider::Meta) {
         return view(
             &app,
@@ -377,30 +333,22 @@ pub async fn test(
         )
         .await;
     }
-    let phone = match school.store.staff_phone(s.staff.id).await {
-        Ok(Some(p)) => p,
-        Ok(None) => {
-            return view(
-                &app,
-                &school,
-                &s,
-                Some("Set your own WhatsApp number first.".into()),
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => return server_error(e),
+    let Some(phone) = school.store.staff_phone(s.staff.id).await? else {
+        return view(
+            &app,
+            &school,
+            &s,
+            Some("Set your own WhatsApp number first.".into()),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     };
     let store = school.store.as_ref();
     let now = app.clock.now();
-    let conversation = match store
+    let conversation = store
         .ensure_conversation(row.id, row.provider, &phone.digits(), now)
-        .await
-    {
-        Ok(c) => c,
-        Err(e) => return server_error(e),
-    };
+        .await?;
     let entry = staff_activity(
         &s,
         "channel.test",
@@ -412,7 +360,7 @@ pub async fn test(
         "Raabta test message for {}: this channel works.",
         school.tenant.name
     );
-    match crate::worker::queue_staff_message(
+    crate::worker::queue_staff_message(
         store,
         conversation,
         &format!("channel-test:{}", Uuid::now_v7()),
@@ -420,20 +368,15 @@ pub async fn test(
         Some(OutboundMode::Provider),
         &entry,
     )
+    .await?;
+    app.wake_worker();
+    view(
+        &app,
+        &school,
+        &s,
+        None,
+        Some("A test message is on its way to your number (see the Outbox if it does not arrive: outside WhatsApp's 24-hour window it waits as a manual link).".into()),
+        StatusCode::OK,
+    )
     .await
-    {
-        Ok(_) => {
-            app.wake_worker();
-            view(
-                &app,
-                &school,
-                &s,
-                None,
-                Some("A test message is on its way to your number (see the Outbox if it does not arrive: outside WhatsApp's 24-hour window it waits as a manual link).".into()),
-                StatusCode::OK,
-            )
-            .await
-        }
-        Err(e) => server_error(e),
-    }
 }

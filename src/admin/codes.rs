@@ -7,15 +7,16 @@
 //! guardian, so a teacher holding one could act as the parent): they ask the office to
 //! print their class's slips, which shows on the administrators' dashboard.
 
-use super::web::{full_session, not_found, render, server_error, staff_form, visible_classes};
+use super::error::{AdminError, Staff, StaffForm};
+use super::web::{render, visible_classes};
 use crate::app::App;
 use crate::domain::message::Provider;
 use crate::domain::phone::Phone;
 use crate::domain::roster::{ContactRef, StaffRole};
 use crate::domain::school::Locale;
 use crate::domain::{ClassId, GuardianId};
-use axum::extract::{Form, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
 use serde::Deserialize;
@@ -24,33 +25,25 @@ use std::collections::BTreeMap;
 /// Most codes one request may issue (a big class is well below).
 const MAX_CODES: usize = 300;
 
-pub async fn page(State(app): State<App>, headers: HeaderMap) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let classes = match visible_classes(school.store.as_ref(), &s).await {
-        Ok(c) => c,
-        Err(e) => return server_error(e),
-    };
+pub async fn page(Staff { school, session: s }: Staff) -> Result<Response, AdminError> {
+    let classes = visible_classes(school.store.as_ref(), &s).await?;
     let classes: Vec<_> = classes
         .iter()
         .map(|c| context! { id => c.id.0.to_string(), label => c.label() })
         .collect();
     let teacher = s.staff.role == StaffRole::Teacher;
-    render(
+    Ok(render(
         "codes.html",
         super::web::page_ctx(
             &school,
             &s,
             context! { classes => classes, teacher => teacher },
         ),
-    )
+    ))
 }
 
 #[derive(Deserialize)]
 pub struct RequestForm {
-    csrf: String,
     class: String,
 }
 
@@ -58,23 +51,20 @@ pub struct RequestForm {
 /// (`access_code.slips_requested`) and shown on the administrators' dashboard.
 pub async fn request(
     State(app): State<App>,
-    headers: HeaderMap,
-    Form(form): Form<RequestForm>,
-) -> Response {
-    let (school, s) = match staff_form(&app, &headers, &form.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Ok(class) = form.class.trim().parse::<uuid::Uuid>().map(ClassId) else {
-        return bad("Unknown class.");
-    };
-    let classes = match visible_classes(school.store.as_ref(), &s).await {
-        Ok(c) => c,
-        Err(e) => return server_error(e),
-    };
-    let Some(found) = classes.iter().find(|c| c.id == class) else {
-        return not_found();
-    };
+    StaffForm { staff, form }: StaffForm<RequestForm>,
+) -> Result<Response, AdminError> {
+    let Staff { school, session: s } = staff;
+    let class = form
+        .class
+        .trim()
+        .parse::<uuid::Uuid>()
+        .map(ClassId)
+        .map_err(|_| bad("Unknown class."))?;
+    let classes = visible_classes(school.store.as_ref(), &s).await?;
+    let found = classes
+        .iter()
+        .find(|c| c.id == class)
+        .ok_or(AdminError::NotFound)?;
     let label = found.label();
     let entry = super::web::staff_activity(
         &s,
@@ -83,26 +73,23 @@ pub async fn request(
         serde_json::json!({ "class": label }),
         app.clock.now(),
     );
-    if let Err(e) = school.store.log_activity(&entry).await {
-        return server_error(e);
-    }
+    school.store.log_activity(&entry).await?;
     let list: Vec<_> = classes
         .iter()
         .map(|c| context! { id => c.id.0.to_string(), label => c.label() })
         .collect();
-    render(
+    Ok(render(
         "codes.html",
         super::web::page_ctx(
             &school,
             &s,
             context! { classes => list, teacher => s.staff.role == StaffRole::Teacher, requested => label },
         ),
-    )
+    ))
 }
 
 #[derive(Deserialize)]
 pub struct IssueForm {
-    csrf: String,
     #[serde(default)]
     class: String,
     #[serde(default)]
@@ -111,8 +98,8 @@ pub struct IssueForm {
     days: String,
 }
 
-fn bad(msg: &str) -> Response {
-    (StatusCode::BAD_REQUEST, msg.to_string()).into_response()
+fn bad(msg: &str) -> AdminError {
+    AdminError::BadRequest(msg.to_string())
 }
 
 /// The school's WhatsApp number, if a Twilio sender is set up (Meta channels are known
@@ -128,55 +115,45 @@ fn whatsapp_number(app: &App, school: &crate::store::tenancy::School) -> Option<
 
 pub async fn issue(
     State(app): State<App>,
-    headers: HeaderMap,
-    Form(form): Form<IssueForm>,
-) -> Response {
-    let (school, s) = match staff_form(&app, &headers, &form.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    StaffForm { staff, form }: StaffForm<IssueForm>,
+) -> Result<Response, AdminError> {
+    let Staff { school, session: s } = staff;
+    // Teachers are told why (403 with a message), not shown a 404.
     if s.staff.role == StaffRole::Teacher {
-        return (
+        return Ok((
             StatusCode::FORBIDDEN,
             super::i18n::text("codes-teachers-refused", None),
         )
-            .into_response();
+            .into_response());
     }
     let days: i64 = match form.days.trim() {
         "" => 14,
         d => match d.parse() {
             Ok(n) if (1..=90).contains(&n) => n,
-            _ => return bad("Validity must be 1 to 90 days."),
+            _ => return Err(bad("Validity must be 1 to 90 days.")),
         },
     };
     let store = school.store.as_ref();
     // Who gets a code: guardian id → (name, children, language of their slip).
     let mut targets: BTreeMap<GuardianId, (String, Vec<String>, Locale)> = BTreeMap::new();
     if !form.class.trim().is_empty() {
-        let Ok(class) = form.class.trim().parse::<uuid::Uuid>().map(ClassId) else {
-            return bad("Unknown class.");
-        };
-        let classes = match visible_classes(school.store.as_ref(), &s).await {
-            Ok(c) => c,
-            Err(e) => return server_error(e),
-        };
+        let class = form
+            .class
+            .trim()
+            .parse::<uuid::Uuid>()
+            .map(ClassId)
+            .map_err(|_| bad("Unknown class."))?;
+        let classes = visible_classes(school.store.as_ref(), &s).await?;
         if !classes.iter().any(|c| c.id == class) {
-            return not_found();
+            return Err(AdminError::NotFound);
         }
         // Ids, names and classes only (nothing decrypted that is not needed).
-        let students = match store.student_list().await {
-            Ok(st) => st,
-            Err(e) => return server_error(e),
-        };
+        let students = store.student_list().await?;
         for st in students
             .iter()
             .filter(|st| st.class_id == class && st.active)
         {
-            let guardians = match store.guardians_of(st.id).await {
-                Ok(g) => g,
-                Err(e) => return server_error(e),
-            };
-            for g in guardians {
+            for g in store.guardians_of(st.id).await? {
                 targets
                     .entry(g.id)
                     .or_insert_with(|| (g.full_name.clone(), Vec::new(), g.preferred_language))
@@ -188,43 +165,42 @@ pub async fn issue(
         // A phone reaches any guardian of the school: administrators only (others issue
         // codes class by class, within their scope).
         if s.staff.role != StaffRole::Admin {
-            return not_found();
+            return Err(AdminError::NotFound);
         }
-        let Ok(phone) = Phone::parse(form.phone.trim(), school.tenant.timezone.phone_region())
-        else {
-            return bad("That phone number is not valid.");
-        };
-        let contacts = match store.contacts_by_phone(&phone).await {
-            Ok(c) => c,
-            Err(e) => return server_error(e),
-        };
+        let phone = Phone::parse(form.phone.trim(), school.tenant.timezone.phone_region())
+            .map_err(|_| bad("That phone number is not valid."))?;
+        let contacts = store.contacts_by_phone(&phone).await?;
         let Some(ContactRef::Guardian(g)) = contacts
             .into_iter()
             .find(|c| matches!(c, ContactRef::Guardian(_)))
         else {
-            return bad("No guardian has that phone number.");
+            return Err(bad("No guardian has that phone number."));
         };
-        let (name, locale) = match store.guardian(g).await {
-            Ok(Some(g)) => (g.full_name, g.preferred_language),
-            Ok(None) => return bad("No guardian has that phone number."),
-            Err(e) => return server_error(e),
-        };
-        targets.insert(g, (name, Vec::new(), locale));
+        let guardian = store
+            .guardian(g)
+            .await?
+            .ok_or_else(|| bad("No guardian has that phone number."))?;
+        targets.insert(
+            g,
+            (guardian.full_name, Vec::new(), guardian.preferred_language),
+        );
     } else {
-        return bad("Choose a class or type a phone number.");
+        return Err(bad("Choose a class or type a phone number."));
     }
     if targets.is_empty() {
-        return bad("Nobody to issue codes for (the class has no guardians on the roster).");
+        return Err(bad(
+            "Nobody to issue codes for (the class has no guardians on the roster).",
+        ));
     }
     if targets.len() > MAX_CODES {
-        return bad("Too many codes at once; issue them class by class.");
+        return Err(bad("Too many codes at once; issue them class by class."));
     }
     let number = whatsapp_number(&app, &school);
     let actor = format!("staff:{}", s.staff.id.0);
     let mut slips = Vec::new();
     let mut expires = None;
     for (g, (name, children, locale)) in targets {
-        let (code, until) = match crate::codes::issue_in(
+        let (code, until) = crate::codes::issue_in(
             Some(app.hash_gate.as_ref()),
             store,
             ContactRef::Guardian(g),
@@ -233,10 +209,7 @@ pub async fn issue(
             "admin",
         )
         .await
-        {
-            Ok(x) => x,
-            Err(e) => return server_error(e),
-        };
+        .map_err(AdminError::internal)?;
         expires = Some(until);
         let qr = number.as_ref().and_then(|n| {
             let link = crate::domain::message::wa_me_link(n, &code.display());
@@ -256,7 +229,7 @@ pub async fn issue(
             dir => if locale.is_rtl() { "rtl" } else { "ltr" },
         });
     }
-    render(
+    Ok(render(
         "slips.html",
         context! {
             school => school.tenant.name,
@@ -264,5 +237,5 @@ pub async fn issue(
             slips => slips,
             expires => expires.map(|e| e.format("%Y-%m-%d").to_string()),
         },
-    )
+    ))
 }

@@ -4,51 +4,34 @@
 //! send forms to their branch's classes and see the answers of their branch's children;
 //! reminding by hand is for administrators; teachers have no consent pages.
 
-use super::web::{
-    admin_form, csrf_rejected, csv_cell, full_session, not_found, redirect, render, server_error,
-    staff_activity,
-};
+use super::error::{AdminError, AdminForm, Empty, Staff, StaffPairs};
+use super::web::{csv_cell, redirect, render, staff_activity};
 use crate::app::App;
 use crate::domain::roster::StaffRole;
 use crate::domain::{ClassId, StudentId};
 use crate::store::NewConsentForm;
-use axum::extract::{Form, Path, RawForm, State};
+use axum::extract::{Path, RawForm, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
-use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use minijinja::context;
-use serde::Deserialize;
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
-pub async fn list(State(app): State<App>, headers: HeaderMap) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+pub async fn list(Staff { school, session: s }: Staff) -> Result<Response, AdminError> {
     if s.staff.role == StaffRole::Teacher {
-        return not_found();
+        return Err(AdminError::NotFound);
     }
     let store = school.store.as_ref();
-    let (forms, classes) = match (
-        store.consent_forms().await,
-        super::web::visible_classes(store, &s).await,
-    ) {
-        (Ok(f), Ok(c)) => (f, c),
-        (Err(e), _) | (_, Err(e)) => return server_error(e),
-    };
+    let forms = store.consent_forms().await?;
+    let classes = super::web::visible_classes(store, &s).await?;
     let tz = school.tenant.timezone.clone();
     let mut shown = Vec::new();
     for (id, title, deadline, _) in forms {
         // A branch manager sees the forms that reached children of their branch.
-        if s.staff.role != StaffRole::Admin {
-            match answers(&school, &s, id).await {
-                Ok(Some(_)) => {}
-                Ok(None) => continue,
-                Err(e) => return server_error(e),
-            }
+        if s.staff.role != StaffRole::Admin && answers(&school, &s, id).await?.is_none() {
+            continue;
         }
         shown.push(context! { id => id.to_string(), title => title,
         deadline => tz.last_day(deadline).to_string() });
@@ -58,7 +41,7 @@ pub async fn list(State(app): State<App>, headers: HeaderMap) -> Response {
         .iter()
         .map(|c| context! { id => c.id.0.to_string(), label => c.label() })
         .collect();
-    render(
+    Ok(render(
         "consent_list.html",
         super::web::page_ctx(
             &school,
@@ -66,65 +49,59 @@ pub async fn list(State(app): State<App>, headers: HeaderMap) -> Response {
             context! {
             forms => forms, classes => classes },
         ),
-    )
+    ))
 }
 
-fn bad(msg: &str) -> Response {
-    (StatusCode::BAD_REQUEST, msg.to_string()).into_response()
+fn bad(msg: &str) -> AdminError {
+    AdminError::BadRequest(msg.to_string())
 }
 
-/// The form has repeated `class` fields, so it is read as pairs.
+/// The form has repeated `class` fields, so it is read as pairs (a form content type
+/// required, as `RawForm` reads it).
 pub async fn create(
     State(app): State<App>,
-    headers: HeaderMap,
-    RawForm(body): RawForm,
-) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    StaffPairs { staff, pairs, .. }: StaffPairs<RawForm>,
+) -> Result<Response, AdminError> {
+    let Staff { school, session: s } = staff;
+    if s.staff.role == StaffRole::Teacher {
+        return Err(AdminError::NotFound);
+    }
+    // Single fields: the last value counts; `class` is repeated.
     let mut fields: HashMap<String, String> = HashMap::new();
     let mut chosen = Vec::new();
-    for (k, v) in form_urlencoded::parse(&body) {
+    for (k, v) in pairs {
         if k == "class" {
-            chosen.push(v.into_owned());
+            chosen.push(v);
         } else {
-            fields.insert(k.into_owned(), v.into_owned());
+            fields.insert(k, v);
         }
-    }
-    if !s.csrf_ok(fields.get("csrf").map(String::as_str).unwrap_or("")) {
-        return csrf_rejected();
-    }
-    if s.staff.role == StaffRole::Teacher {
-        return not_found();
     }
     let title = fields.get("title").map(|t| t.trim()).unwrap_or("");
     if title.is_empty() || title.chars().count() > 200 {
-        return bad("The title needs 1 to 200 characters.");
+        return Err(bad("The title needs 1 to 200 characters."));
     }
     let description = fields.get("description").map(|t| t.trim()).unwrap_or("");
     if description.chars().count() > 2000 {
-        return bad("The description is too long (2000 characters at most).");
+        return Err(bad(
+            "The description is too long (2000 characters at most).",
+        ));
     }
-    let Some(day) = fields
+    let day = fields
         .get("deadline")
         .and_then(|d| NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok())
-    else {
-        return bad("Choose the last day for answers.");
-    };
-    let Some(deadline_at) = school.tenant.timezone.end_of_day(day) else {
-        return bad("Choose the last day for answers.");
-    };
+        .ok_or_else(|| bad("Choose the last day for answers."))?;
+    let deadline_at = school
+        .tenant
+        .timezone
+        .end_of_day(day)
+        .ok_or_else(|| bad("Choose the last day for answers."))?;
     let now = app.clock.now();
     if deadline_at <= now {
-        return bad("That day has passed.");
+        return Err(bad("That day has passed."));
     }
     let store = school.store.as_ref();
     // Only the person's classes (a branch manager: their branch's).
-    let known = match super::web::visible_classes(store, &s).await {
-        Ok(c) => c,
-        Err(e) => return server_error(e),
-    };
+    let known = super::web::visible_classes(store, &s).await?;
     let mut classes = Vec::new();
     for c in chosen {
         match c
@@ -135,11 +112,11 @@ pub async fn create(
         {
             Some(id) if !classes.contains(&id) => classes.push(id),
             Some(_) => {}
-            None => return bad("Unknown class."),
+            None => return Err(bad("Unknown class.")),
         }
     }
     if classes.is_empty() {
-        return bad("Choose at least one class.");
+        return Err(bad("Choose at least one class."));
     }
     let entry = staff_activity(&s, "consent_form.send", None, json!({}), now);
     let new = NewConsentForm {
@@ -149,13 +126,9 @@ pub async fn create(
         classes,
         remind_before: crate::worker::CONSENT_REMINDER_BEFORE,
     };
-    match store.send_consent_form(&new, &entry, now).await {
-        Ok((id, _)) => {
-            app.wake_worker();
-            redirect(&format!("/admin/consent/{id}"))
-        }
-        Err(e) => server_error(e),
-    }
+    let (id, _) = store.send_consent_form(&new, &entry, now).await?;
+    app.wake_worker();
+    Ok(redirect(&format!("/admin/consent/{id}")))
 }
 
 struct Answers {
@@ -244,33 +217,33 @@ async fn answers(
     }))
 }
 
+/// A form's answers, in scope, for administrators and branch managers.
+async fn answers_of(
+    school: &crate::store::tenancy::School,
+    s: &super::auth::ActiveSession,
+    id: &str,
+) -> Result<(Uuid, Answers), AdminError> {
+    if s.staff.role == StaffRole::Teacher {
+        return Err(AdminError::NotFound);
+    }
+    let id = id.parse::<Uuid>().map_err(|_| AdminError::NotFound)?;
+    let a = answers(school, s, id).await?.ok_or(AdminError::NotFound)?;
+    Ok((id, a))
+}
+
 pub async fn view(
     State(app): State<App>,
-    headers: HeaderMap,
     Path(id): Path<String>,
     uri: axum::http::Uri,
-) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    if s.staff.role == StaffRole::Teacher {
-        return not_found();
-    }
-    let Ok(id) = id.parse::<Uuid>() else {
-        return not_found();
-    };
-    let a = match answers(&school, &s, id).await {
-        Ok(Some(a)) => a,
-        Ok(None) => return not_found(),
-        Err(e) => return server_error(e),
-    };
+    Staff { school, session: s }: Staff,
+) -> Result<Response, AdminError> {
+    let (id, a) = answers_of(&school, &s, &id).await?;
     let tallies: Vec<_> = a
         .tallies
         .iter()
         .map(|(c, (ap, de, pe))| context! { class => c, approved => ap, declined => de, pending => pe })
         .collect();
-    render(
+    Ok(render(
         "consent_view.html",
         super::web::page_ctx(
             &school,
@@ -280,72 +253,46 @@ pub async fn view(
             open => a.deadline_at > app.clock.now() && s.staff.role == StaffRole::Admin,
             reminded => uri.query() == Some("reminded=1") },
         ),
-    )
+    ))
 }
 
-pub async fn csv(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    if s.staff.role == StaffRole::Teacher {
-        return not_found();
-    }
-    let Ok(id) = id.parse::<Uuid>() else {
-        return not_found();
-    };
-    let a = match answers(&school, &s, id).await {
-        Ok(Some(a)) => a,
-        Ok(None) => return not_found(),
-        Err(e) => return server_error(e),
-    };
+pub async fn csv(
+    Path(id): Path<String>,
+    Staff { school, session: s }: Staff,
+) -> Result<Response, AdminError> {
+    let (_, a) = answers_of(&school, &s, &id).await?;
     let mut w = csv::Writer::from_writer(Vec::new());
 
-    if let Err(e) = w.write_record(["class", "child", "answer"]) {
-        return server_error(e);
-    }
+    w.write_record(["class", "child", "answer"])
+        .map_err(AdminError::internal)?;
     for (class, child, status) in &a.rows {
         let answer = if status == "pending" {
             "no answer"
         } else {
             status.as_str()
         };
-        if let Err(e) = w.write_record([csv_cell(class), csv_cell(child), answer.to_string()]) {
-            return server_error(e);
-        }
+        w.write_record([csv_cell(class), csv_cell(child), answer.to_string()])
+            .map_err(AdminError::internal)?;
     }
-    match w.into_inner() {
-        Ok(body) => (
-            [
-                (CONTENT_TYPE, "text/csv; charset=utf-8"),
-                (CONTENT_DISPOSITION, "attachment; filename=\"consent.csv\""),
-            ],
-            body,
-        )
-            .into_response(),
-        Err(e) => server_error(e),
-    }
-}
-
-#[derive(Deserialize)]
-pub struct RemindForm {
-    csrf: String,
+    let body = w.into_inner().map_err(AdminError::internal)?;
+    Ok((
+        [
+            (CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (CONTENT_DISPOSITION, "attachment; filename=\"consent.csv\""),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 /// Reminds the guardians who have not answered yet, now.
 pub async fn remind(
     State(app): State<App>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(f): Form<RemindForm>,
-) -> Response {
-    let (school, s) = match admin_form(&app, &headers, &f.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Ok(id) = id.parse::<Uuid>() else {
-        return not_found();
-    };
+    AdminForm { staff, .. }: AdminForm<Empty>,
+) -> Result<Response, AdminError> {
+    let Staff { school, session: s } = staff;
+    let id = id.parse::<Uuid>().map_err(|_| AdminError::NotFound)?;
     let now = app.clock.now();
     let entry = staff_activity(
         &s,
@@ -354,12 +301,14 @@ pub async fn remind(
         json!({}),
         now,
     );
-    match school.store.remind_consent_now(id, now, &entry).await {
-        Ok(Some(_)) => {
-            app.wake_worker();
-            redirect(&format!("/admin/consent/{id}?reminded=1"))
-        }
-        Ok(None) => not_found(),
-        Err(e) => server_error(e),
+    if school
+        .store
+        .remind_consent_now(id, now, &entry)
+        .await?
+        .is_none()
+    {
+        return Err(AdminError::NotFound);
     }
+    app.wake_worker();
+    Ok(redirect(&format!("/admin/consent/{id}?reminded=1")))
 }

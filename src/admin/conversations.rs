@@ -6,16 +6,15 @@
 //! with a child in their branch; teachers none (404).
 
 use super::auth::ActiveSession;
-use super::web::{
-    full_session, not_found, redirect, render, server_error, staff_activity, staff_form,
-};
+use super::error::{AdminError, Empty, Staff, StaffForm};
+use super::web::{redirect, render, staff_activity};
 use crate::app::App;
 use crate::domain::message::{OutboundMessage, OutboundMode};
 use crate::domain::roster::{ContactRef, StaffRole};
 use crate::store::TenantStore;
-use axum::extract::{Form, Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
 use minijinja::context;
 use serde::Deserialize;
 use serde_json::json;
@@ -53,6 +52,19 @@ async fn in_classes(
     }
 }
 
+/// The conversation id from the path, if this person may see it (else 404).
+async fn scoped_id(
+    store: &dyn TenantStore,
+    s: &ActiveSession,
+    id: &str,
+) -> Result<Uuid, AdminError> {
+    let id = id.parse::<Uuid>().map_err(|_| AdminError::NotFound)?;
+    if !in_scope(store, s, id).await? {
+        return Err(AdminError::NotFound);
+    }
+    Ok(id)
+}
+
 /// Who is on the other end, for staff: the guardian's or staff member's name.
 async fn who(
     store: &dyn TenantStore,
@@ -70,38 +82,25 @@ async fn who(
     })
 }
 
-pub async fn list(State(app): State<App>, headers: HeaderMap) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+pub async fn list(Staff { school, session: s }: Staff) -> Result<Response, AdminError> {
     if s.staff.role == StaffRole::Teacher {
-        return not_found();
+        return Err(AdminError::NotFound);
     }
     let store = school.store.as_ref();
-    let ids = match store.handoffs().await {
-        Ok(ids) => ids,
-        Err(e) => return server_error(e),
-    };
-    let mine = match super::web::visible_class_ids(store, &s).await {
-        Ok(m) => m,
-        Err(e) => return server_error(e),
-    };
+    let ids = store.handoffs().await?;
+    let mine = super::web::visible_class_ids(store, &s).await?;
     let mut rows = Vec::new();
     for id in ids {
-        match in_classes(store, &s, mine.as_ref(), id).await {
-            Ok(true) => {}
-            Ok(false) => continue,
-            Err(e) => return server_error(e),
+        if !in_classes(store, &s, mine.as_ref(), id).await? {
+            continue;
         }
-        let (name, conv, session) = match (
-            who(store, id).await,
-            store.conversation(id).await,
-            store.session_of(id).await,
-        ) {
-            (Ok(n), Ok(Some(c)), Ok(sr)) => (n, c, sr),
-            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return server_error(e),
-            (_, Ok(None), _) => continue,
+        // All three read before the missing conversation is skipped (an error in any
+        // is a 500).
+        let name = who(store, id).await?;
+        let conv = store.conversation(id).await?;
+        let session = store.session_of(id).await?;
+        let Some(conv) = conv else {
+            continue;
         };
         rows.push(context! {
             id => id.to_string(),
@@ -110,39 +109,22 @@ pub async fn list(State(app): State<App>, headers: HeaderMap) -> Response {
             since => session.handoff_at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
         });
     }
-    render(
+    Ok(render(
         "conversations.html",
         super::web::page_ctx(&school, &s, context! { rows => rows }),
-    )
+    ))
 }
 
-pub async fn view(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Ok(id) = id.parse::<Uuid>() else {
-        return not_found();
-    };
-    match in_scope(school.store.as_ref(), &s, id).await {
-        Ok(true) => {}
-        Ok(false) => return not_found(),
-        Err(e) => return server_error(e),
-    }
+pub async fn view(
+    Path(id): Path<String>,
+    Staff { school, session: s }: Staff,
+) -> Result<Response, AdminError> {
     let store = school.store.as_ref();
-    let conv = match store.conversation(id).await {
-        Ok(Some(c)) => c,
-        Ok(None) => return not_found(),
-        Err(e) => return server_error(e),
-    };
-    let (name, thread, session) = match (
-        who(store, id).await,
-        store.conversation_thread(id, 50).await,
-        store.session_of(id).await,
-    ) {
-        (Ok(n), Ok(t), Ok(sr)) => (n, t, sr),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return server_error(e),
-    };
+    let id = scoped_id(store, &s, &id).await?;
+    let conv = store.conversation(id).await?.ok_or(AdminError::NotFound)?;
+    let name = who(store, id).await?;
+    let thread = store.conversation_thread(id, 50).await?;
+    let session = store.session_of(id).await?;
     let thread: Vec<_> = thread
         .into_iter()
         .map(|m| {
@@ -154,7 +136,7 @@ pub async fn view(State(app): State<App>, headers: HeaderMap, Path(id): Path<Str
             }
         })
         .collect();
-    render(
+    Ok(render(
         "conversation.html",
         super::web::page_ctx(
             &school,
@@ -164,49 +146,34 @@ pub async fn view(State(app): State<App>, headers: HeaderMap, Path(id): Path<Str
                 handed_off => session.handoff_at.is_some(), thread => thread,
             },
         ),
-    )
+    ))
 }
 
 #[derive(Deserialize)]
 pub struct ReplyForm {
-    csrf: String,
     #[serde(default)]
     text: String,
 }
 
 pub async fn reply(
     State(app): State<App>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<ReplyForm>,
-) -> Response {
-    let (school, s) = match staff_form(&app, &headers, &form.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Ok(id) = id.parse::<Uuid>() else {
-        return not_found();
-    };
-    match in_scope(school.store.as_ref(), &s, id).await {
-        Ok(true) => {}
-        Ok(false) => return not_found(),
-        Err(e) => return server_error(e),
-    }
+    StaffForm { staff, form }: StaffForm<ReplyForm>,
+) -> Result<Response, AdminError> {
+    let Staff { school, session: s } = staff;
+    let store = school.store.as_ref();
+    let id = scoped_id(store, &s, &id).await?;
     // What staff write reaches the parent without bidi overrides (see domain::bidi).
     let text = crate::domain::bidi::neutralise(form.text.trim()).into_owned();
     let text = text.as_str();
     if text.is_empty() || text.chars().count() > 2000 {
-        return (
+        return Err(AdminError::refused(
             StatusCode::BAD_REQUEST,
             "Write a reply (2000 characters at most).",
-        )
-            .into_response();
+        ));
     }
-    let store = school.store.as_ref();
-    match store.conversation(id).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return not_found(),
-        Err(e) => return server_error(e),
+    if store.conversation(id).await?.is_none() {
+        return Err(AdminError::NotFound);
     }
     let now = app.clock.now();
     let entry = staff_activity(
@@ -219,7 +186,7 @@ pub async fn reply(
     // Through the provider: the sender checks the 24-hour window when it sends and turns
     // the reply into a template or a manual link for staff if it has closed.
     let key = format!("staff-reply:{}", Uuid::now_v7());
-    match crate::worker::queue_staff_message(
+    crate::worker::queue_staff_message(
         store,
         id,
         &key,
@@ -227,39 +194,18 @@ pub async fn reply(
         Some(OutboundMode::Provider),
         &entry,
     )
-    .await
-    {
-        Ok(_) => {
-            app.wake_worker();
-            redirect(&format!("/admin/conversations/{id}"))
-        }
-        Err(e) => server_error(e),
-    }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    csrf: String,
+    .await?;
+    app.wake_worker();
+    Ok(redirect(&format!("/admin/conversations/{id}")))
 }
 
 pub async fn hand_back(
     State(app): State<App>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<CsrfOnly>,
-) -> Response {
-    let (school, s) = match staff_form(&app, &headers, &form.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Ok(id) = id.parse::<Uuid>() else {
-        return not_found();
-    };
-    match in_scope(school.store.as_ref(), &s, id).await {
-        Ok(true) => {}
-        Ok(false) => return not_found(),
-        Err(e) => return server_error(e),
-    }
+    StaffForm { staff, .. }: StaffForm<Empty>,
+) -> Result<Response, AdminError> {
+    let Staff { school, session: s } = staff;
+    let id = scoped_id(school.store.as_ref(), &s, &id).await?;
     let entry = staff_activity(
         &s,
         "conversation.hand_back",
@@ -267,13 +213,9 @@ pub async fn hand_back(
         json!({}),
         app.clock.now(),
     );
-    match school.store.hand_back(id, &entry).await {
-        Ok(_) => {
-            app.wake_worker();
-            redirect(&format!("/admin/conversations/{id}"))
-        }
-        Err(e) => server_error(e),
-    }
+    school.store.hand_back(id, &entry).await?;
+    app.wake_worker();
+    Ok(redirect(&format!("/admin/conversations/{id}")))
 }
 
 /// A thread message as staff read it, in the page's language.

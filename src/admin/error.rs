@@ -1,10 +1,15 @@
 //! The web admin's one error type, and the extractors that check a request's session,
-//! role and form token before a handler runs. Handlers take [`Staff`], [`Administrator`]
-//! or [`AdminForm`] and return `Result<Response, AdminError>`; `?` turns a store error
-//! into a logged 500 whose page says nothing of the cause.
+//! role and form token before a handler runs. Handlers take [`Staff`], [`Administrator`],
+//! [`StaffForm`], [`AdminForm`], [`StaffPairs`] or (the CSV imports) [`AdminUpload`] and
+//! return `Result<Response, AdminError>`; `?` turns a store error into a logged 500
+//! whose page says nothing of the cause.
 //!
-//! (Pages are moving onto these; the older `web::full_session` / `admin_form` helpers
-//! answer the same responses through [`AdminError`].)
+//! A posted form is read first, as axum's `Form` reads it (too large 413, not a form 415,
+//! a field missing 422, with axum's own text); then the session (not signed in, or
+//! two-factor not done: 303), this session's form token (403 for anyone), and for an
+//! administrators' form the role (404). Pages that work before sign-in or before
+//! two-factor (sign-in, two-factor, enrolment, sign-out, password reset) keep their own
+//! rules in `web.rs` and `reset.rs`, and answer through [`AdminError`] too.
 
 use super::auth::ActiveSession;
 use crate::app::App;
@@ -12,13 +17,16 @@ use crate::domain::roster::StaffRole;
 use crate::store::tenancy::School;
 use crate::store::StoreError;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::rejection::{BytesRejection, RawFormRejection};
+use axum::extract::{FromRequest, FromRequestParts, Multipart, RawForm, Request};
 use axum::http::header::LOCATION;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use std::marker::PhantomData;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -34,6 +42,11 @@ pub enum AdminError {
     /// A request the page cannot take (the message is shown).
     #[error("{0}")]
     BadRequest(String),
+    /// Any other refusal, with its status and the message shown: a body that cannot be
+    /// read (axum's own answer: 413, 415, 422, 400 for a broken upload), or a page's own
+    /// (409, 422, 429 …).
+    #[error("{1}")]
+    Refused(StatusCode, String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -47,7 +60,24 @@ impl AdminError {
     pub fn internal(e: impl std::fmt::Display) -> Self {
         AdminError::Internal(e.to_string())
     }
+
+    /// A refusal with its status and message (see [`AdminError::Refused`]).
+    pub fn refused(status: StatusCode, message: impl Into<String>) -> Self {
+        AdminError::Refused(status, message.into())
+    }
 }
+
+/// axum's refusals of a body it cannot read, answered exactly as axum answers them.
+macro_rules! refused_as_axum_does {
+    ($($rejection:ty),*) => {$(
+        impl From<$rejection> for AdminError {
+            fn from(r: $rejection) -> Self {
+                AdminError::Refused(r.status(), r.body_text())
+            }
+        }
+    )*};
+}
+refused_as_axum_does!(BytesRejection, RawFormRejection, MultipartRejection);
 
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
@@ -58,6 +88,7 @@ impl IntoResponse for AdminError {
             }
             AdminError::Redirect(to) => (StatusCode::SEE_OTHER, [(LOCATION, to)]).into_response(),
             AdminError::BadRequest(m) => (StatusCode::BAD_REQUEST, m).into_response(),
+            AdminError::Refused(status, m) => (status, m).into_response(),
             AdminError::Store(e) => internal(&e),
             AdminError::Auth(e) => internal(&e),
             AdminError::Internal(e) => internal(&e),
@@ -100,10 +131,56 @@ impl FromRequestParts<App> for Administrator {
     }
 }
 
+/// A form with nothing but its token (checked by the extractor).
+#[derive(Deserialize)]
+pub struct Empty {}
+
+/// The form token every state-changing form carries (a required field: without it the
+/// form is refused with 422, as axum's `Form` refused it).
 #[derive(Deserialize)]
 struct Token {
-    #[serde(default)]
     csrf: String,
+}
+
+/// A form body deserialised as axum's `Form` deserialises it, with its answer when the
+/// body does not fit (422 "Failed to deserialize form body: missing field `…`").
+fn deserialize<T: DeserializeOwned>(body: &[u8]) -> Result<T, AdminError> {
+    serde_urlencoded::from_bytes(body).map_err(|e| {
+        AdminError::Refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("Failed to deserialize form body: {e}"),
+        )
+    })
+}
+
+/// A posted form of any signed-in staff member, with this session's form token checked.
+/// The body is read first, within the route's body limit (64 KiB for admin forms, the
+/// service-wide limit for the CSV imports; see `web::routes`), with axum's answers;
+/// then the session, then the token. Role and scope checks are the handler's (a
+/// `?`-returned [`AdminError::NotFound`]), after the token: a wrong token is 403 for
+/// anyone.
+pub struct StaffForm<T> {
+    pub staff: Staff,
+    pub form: T,
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<App> for StaffForm<T> {
+    type Rejection = AdminError;
+
+    async fn from_request(req: Request, app: &App) -> Result<Self, AdminError> {
+        let headers = req.headers().clone();
+        let RawForm(body) = RawForm::from_request(req, app).await?;
+        let token: Token = deserialize(&body)?;
+        let form = deserialize(&body)?;
+        let (school, session, _) = super::web::signed_in(app, &headers).await?;
+        if !session.csrf_ok(&token.csrf) {
+            return Err(AdminError::FormExpired);
+        }
+        Ok(StaffForm {
+            staff: Staff { school, session },
+            form,
+        })
+    }
 }
 
 /// A posted form of an administrator, with this session's form token checked (in that
@@ -113,25 +190,175 @@ pub struct AdminForm<T> {
     pub form: T,
 }
 
-impl<T: DeserializeOwned> FromRequest<App> for AdminForm<T> {
+impl<T: DeserializeOwned + Send> FromRequest<App> for AdminForm<T> {
     type Rejection = AdminError;
 
     async fn from_request(req: Request, app: &App) -> Result<Self, AdminError> {
-        let (mut parts, body) = req.into_parts();
-        let staff = Staff::from_request_parts(&mut parts, app).await?;
-        let bytes = Bytes::from_request(Request::from_parts(parts, body), app)
-            .await
-            .map_err(|_| AdminError::BadRequest("The form is too large.".into()))?;
-        let token: Token =
-            serde_urlencoded::from_bytes(&bytes).map_err(|_| AdminError::FormExpired)?;
-        if !staff.session.csrf_ok(&token.csrf) {
-            return Err(AdminError::FormExpired);
-        }
+        let StaffForm { staff, form } = StaffForm::from_request(req, app).await?;
         if staff.session.staff.role != StaffRole::Admin {
             return Err(AdminError::NotFound);
         }
-        let form = serde_urlencoded::from_bytes(&bytes)
-            .map_err(|e| AdminError::BadRequest(format!("The form is not valid: {e}")))?;
         Ok(AdminForm { staff, form })
+    }
+}
+
+/// How a [`StaffPairs`] body is read: raw [`Bytes`] (any content type) or [`RawForm`]
+/// (`application/x-www-form-urlencoded` required, else 415). Both keep the route's body
+/// limit.
+pub trait FormBody: FromRequest<App> {
+    fn into_bytes(self) -> Bytes;
+}
+
+impl FormBody for Bytes {
+    fn into_bytes(self) -> Bytes {
+        self
+    }
+}
+
+impl FormBody for RawForm {
+    fn into_bytes(self) -> Bytes {
+        self.0
+    }
+}
+
+/// A posted form read as name/value pairs in order (repeated names, e.g. checkbox
+/// lists, are all kept), of any signed-in staff member, with this session's form token
+/// (the first `csrf` field; none is 403) checked: the body first, then the session,
+/// then the token. Role and scope checks are the handler's, as for [`StaffForm`].
+pub struct StaffPairs<B = Bytes> {
+    pub staff: Staff,
+    pub pairs: Vec<(String, String)>,
+    body: PhantomData<B>,
+}
+
+impl<B> FromRequest<App> for StaffPairs<B>
+where
+    B: FormBody + Send,
+    AdminError: From<B::Rejection>,
+{
+    type Rejection = AdminError;
+
+    async fn from_request(req: Request, app: &App) -> Result<Self, AdminError> {
+        let headers = req.headers().clone();
+        let body = B::from_request(req, app).await?.into_bytes();
+        let pairs = super::web::form_pairs(&body);
+        let (school, session, _) = super::web::signed_in(app, &headers).await?;
+        if !session.csrf_ok(super::web::field(&pairs, "csrf")) {
+            return Err(AdminError::FormExpired);
+        }
+        Ok(StaffPairs {
+            staff: Staff { school, session },
+            pairs,
+            body: PhantomData,
+        })
+    }
+}
+
+/// An administrator's uploaded file (a multipart form, within the imports' body limit):
+/// the form is opened first (axum's answer if it is not multipart), then the session,
+/// the fields (400 if the upload is cut off or too large), this session's form token
+/// (403) and the role (404), in that order.
+pub struct AdminUpload {
+    pub staff: Staff,
+    pub file: Vec<u8>,
+}
+
+impl FromRequest<App> for AdminUpload {
+    type Rejection = AdminError;
+
+    async fn from_request(req: Request, app: &App) -> Result<Self, AdminError> {
+        let headers = req.headers().clone();
+        let form = Multipart::from_request(req, app).await?;
+        let (school, session, _) = super::web::signed_in(app, &headers).await?;
+        let (csrf, file) = read_upload(form).await?;
+        if !session.csrf_ok(&csrf) {
+            return Err(AdminError::FormExpired);
+        }
+        if session.staff.role != StaffRole::Admin {
+            return Err(AdminError::NotFound);
+        }
+        Ok(AdminUpload {
+            staff: Staff { school, session },
+            file,
+        })
+    }
+}
+
+/// The uploaded file and the form token from a multipart form.
+async fn read_upload(mut form: Multipart) -> Result<(String, Vec<u8>), AdminError> {
+    let (mut csrf, mut file) = (String::new(), Vec::new());
+    loop {
+        match form.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or_default().to_string();
+                let bytes = field.bytes().await.map_err(|_| {
+                    AdminError::BadRequest("The upload was cut off; try again.".into())
+                })?;
+                match name.as_str() {
+                    "csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
+                    "file" => file = bytes.to_vec(),
+                    _ => {}
+                }
+            }
+            Ok(None) => break,
+            Err(_) => {
+                return Err(AdminError::BadRequest(
+                    "The upload could not be read (files up to 1 MB).".into(),
+                ))
+            }
+        }
+    }
+    Ok((csrf, file))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::extract::Form;
+    use axum::http::header::CONTENT_TYPE;
+
+    #[derive(Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Decide {
+        csrf: String,
+        decision: String,
+    }
+
+    #[derive(Deserialize)]
+    #[allow(dead_code)]
+    struct DecideFields {
+        decision: String,
+    }
+
+    /// The extractors' form answers are axum's `Form`'s, word for word (the handlers
+    /// took `Form<T>` with a `csrf` field before).
+    #[tokio::test]
+    async fn form_refusals_are_axums() {
+        for body in [
+            "",
+            "csrf=x",
+            "decision=approve",
+            "csrf=x&decision=approve",
+            "csrf=x&csrf=y&decision=approve",
+            "csrf=x&decision=a&decision=b",
+        ] {
+            let req = Request::builder()
+                .method("POST")
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(axum::body::Body::from(body))
+                .unwrap();
+            let axum_answer = match Form::<Decide>::from_request(req, &()).await {
+                Ok(_) => None,
+                Err(r) => Some((r.status(), r.body_text())),
+            };
+            let ours = match deserialize::<Token>(body.as_bytes())
+                .and_then(|_| deserialize::<DecideFields>(body.as_bytes()))
+            {
+                Ok(_) => None,
+                Err(AdminError::Refused(status, text)) => Some((status, text)),
+                Err(other) => panic!("{other}"),
+            };
+            assert_eq!(ours, axum_answer, "{body:?}");
+        }
     }
 }

@@ -7,18 +7,16 @@
 //! have no fee pages. Import is for administrators.
 
 use super::auth::ActiveSession;
-use super::web::{
-    admin_form, full_session, not_found, page_ctx, render, server_error, staff_activity,
-    staff_form, visible_classes,
-};
+use super::error::{AdminError, AdminForm, AdminUpload, Administrator, Staff, StaffForm};
+use super::web::{page_ctx, render, staff_activity, visible_classes};
 use crate::app::App;
 use crate::domain::fees::{Currency, Money};
 use crate::domain::roster::StaffRole;
 use crate::domain::{ClassId, StudentId};
 use crate::store::tenancy::School;
 use crate::store::{ClassRow, StoreError};
-use axum::extract::{Form, Multipart, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::context;
 use serde::Deserialize;
@@ -78,35 +76,24 @@ pub struct ClassQuery {
 }
 
 pub async fn balances(
-    State(app): State<App>,
-    headers: HeaderMap,
     Query(q): Query<ClassQuery>,
-) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    Staff { school, session: s }: Staff,
+) -> Result<Response, AdminError> {
     if !allowed(&s) {
-        return not_found();
+        return Err(AdminError::NotFound);
     }
-    let classes = match classes_in_scope(&school, &s).await {
-        Ok(c) => c,
-        Err(e) => return server_error(e),
-    };
+    let classes = classes_in_scope(&school, &s).await?;
     let mut options: Vec<_> = classes.values().collect();
     options.sort_by_key(|c| c.label());
     let chosen = match q.class.trim() {
         "" => options.first().map(|c| c.id),
         c => match c.parse::<Uuid>().map(ClassId) {
             Ok(id) if classes.contains_key(&id) => Some(id),
-            _ => return not_found(),
+            _ => return Err(AdminError::NotFound),
         },
     };
     let rows = match chosen {
-        Some(c) => match school.store.balances(c).await {
-            Ok(r) => r,
-            Err(e) => return server_error(e),
-        },
+        Some(c) => school.store.balances(c).await?,
         None => Vec::new(),
     };
     let currency = school_currency(&school).as_str();
@@ -125,7 +112,7 @@ pub async fn balances(
             }
         })
         .collect();
-    render(
+    Ok(render(
         "fees.html",
         page_ctx(
             &school,
@@ -139,7 +126,7 @@ pub async fn balances(
                 can_import => s.staff.role == StaffRole::Admin,
             },
         ),
-    )
+    ))
 }
 
 /// The student, if in the person's scope.
@@ -164,14 +151,9 @@ async fn student_in_scope(
 }
 
 pub async fn student(
-    State(app): State<App>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    Staff { school, session: s }: Staff,
+) -> Result<Response, AdminError> {
     statement_page(&school, &s, &id, None, StatusCode::OK).await
 }
 
@@ -181,16 +163,11 @@ async fn statement_page(
     id: &str,
     error: Option<String>,
     status: StatusCode,
-) -> Response {
-    let student = match student_in_scope(school, s, id).await {
-        Ok(Some(st)) => st,
-        Ok(None) => return not_found(),
-        Err(e) => return server_error(e),
-    };
-    let lines = match school.store.fee_statement(student.id).await {
-        Ok(l) => l,
-        Err(e) => return server_error(e),
-    };
+) -> Result<Response, AdminError> {
+    let student = student_in_scope(school, s, id)
+        .await?
+        .ok_or(AdminError::NotFound)?;
+    let lines = school.store.fee_statement(student.id).await?;
     let currency = school_currency(school);
     let (mut due, mut paid) = (0, 0);
     let rows: Vec<_> = lines
@@ -224,7 +201,7 @@ async fn statement_page(
     if res.status().is_success() {
         *res.status_mut() = status;
     }
-    res
+    Ok(res)
 }
 
 /// One fee CSV line through the import's validation.
@@ -246,7 +223,6 @@ fn one_fee_line(
 
 #[derive(Deserialize)]
 pub struct LineForm {
-    csrf: String,
     period: String,
     description: String,
     amount: String,
@@ -257,19 +233,13 @@ pub struct LineForm {
 /// period and description.
 pub async fn save_line(
     State(app): State<App>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(f): Form<LineForm>,
-) -> Response {
-    let (school, s) = match staff_form(&app, &headers, &f.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let student = match student_in_scope(&school, &s, &id).await {
-        Ok(Some(st)) => st,
-        Ok(None) => return not_found(),
-        Err(e) => return server_error(e),
-    };
+    StaffForm { staff, form: f }: StaffForm<LineForm>,
+) -> Result<Response, AdminError> {
+    let Staff { school, session: s } = staff;
+    let student = student_in_scope(&school, &s, &id)
+        .await?
+        .ok_or(AdminError::NotFound)?;
     let currency = school_currency(&school);
     let students = HashMap::from([(student.admission_no.clone(), student.id)]);
     let records = match one_fee_line(
@@ -318,7 +288,7 @@ async fn write(
     records: &[crate::domain::fees::FeeRecord],
     students: &HashMap<String, StudentId>,
     action: &str,
-) -> Response {
+) -> Result<Response, AdminError> {
     let entry = staff_activity(
         s,
         action,
@@ -326,19 +296,15 @@ async fn write(
         json!({ "payment": records.iter().any(|r| r.payment.is_some()) }),
         app.clock.now(),
     );
-    match school
+    school
         .store
         .import_fees(records, students, &entry, &())
-        .await
-    {
-        Ok(_) => super::web::redirect(&format!("/admin/fees/students/{id}")),
-        Err(e) => server_error(e),
-    }
+        .await?;
+    Ok(super::web::redirect(&format!("/admin/fees/students/{id}")))
 }
 
 #[derive(Deserialize)]
 pub struct PaymentForm {
-    csrf: String,
     line: String,
     amount: String,
     paid_on: String,
@@ -349,23 +315,14 @@ pub struct PaymentForm {
 /// reference is required: the same payment entered twice is recorded once).
 pub async fn payment(
     State(app): State<App>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(f): Form<PaymentForm>,
-) -> Response {
-    let (school, s) = match staff_form(&app, &headers, &f.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let student = match student_in_scope(&school, &s, &id).await {
-        Ok(Some(st)) => st,
-        Ok(None) => return not_found(),
-        Err(e) => return server_error(e),
-    };
-    let lines = match school.store.fee_statement(student.id).await {
-        Ok(l) => l,
-        Err(e) => return server_error(e),
-    };
+    StaffForm { staff, form: f }: StaffForm<PaymentForm>,
+) -> Result<Response, AdminError> {
+    let Staff { school, session: s } = staff;
+    let student = student_in_scope(&school, &s, &id)
+        .await?
+        .ok_or(AdminError::NotFound)?;
+    let lines = school.store.fee_statement(student.id).await?;
     let bad = |msg: String| {
         statement_page(
             &school,
@@ -427,8 +384,10 @@ const FEE_IMPORT: super::imports::ImportKind = super::imports::ImportKind {
     columns: &FEE_HEADER,
 };
 
-pub async fn import_page(State(app): State<App>, headers: HeaderMap) -> Response {
-    super::imports::form(&app, &headers, &FEE_IMPORT).await
+pub async fn import_page(
+    Administrator(Staff { school, session: s }): Administrator,
+) -> Result<Response, AdminError> {
+    Ok(super::imports::page(&school, &s, &FEE_IMPORT, context! {}))
 }
 
 fn import_outcome(school: &School, s: &ActiveSession, r: Result<String, Vec<String>>) -> Response {
@@ -436,65 +395,63 @@ fn import_outcome(school: &School, s: &ActiveSession, r: Result<String, Vec<Stri
 }
 
 pub async fn import_preview(
-    State(app): State<App>,
-    headers: HeaderMap,
-    form: Multipart,
-) -> Response {
-    let (school, s, text) = match super::imports::upload(&app, &headers, form, &FEE_IMPORT).await {
-        Ok(x) => x,
-        Err(r) => return r,
+    AdminUpload { staff, file }: AdminUpload,
+) -> Result<Response, AdminError> {
+    let Staff { school, session: s } = staff;
+    let Some(text) = super::imports::text(file) else {
+        return Ok(super::imports::not_text(&school, &s, &FEE_IMPORT));
     };
-    let students = match school.store.student_ids_by_admission().await {
-        Ok(m) => m,
-        Err(e) => return server_error(e),
-    };
-    match crate::import::parse_fees(text.as_bytes(), &students) {
-        Ok(records) => {
-            let preview: Vec<_> = records
-                .iter()
-                .take(super::imports::PREVIEW_ROWS)
-                .map(|r| {
-                    context! {
-                        line => r.line, admission_no => r.admission_no.clone(),
-                        name => format!("{} · {}", r.period, r.description),
-                        class => r.amount.to_string(),
-                        guardian => r.payment.as_ref().map(|p| format!("paid {} on {}", decimal(p.amount_minor), p.paid_on)),
-                    }
-                })
-                .collect();
-            super::imports::page(
+    let students = school.store.student_ids_by_admission().await?;
+    let records = match crate::import::parse_fees(text.as_bytes(), &students) {
+        Ok(r) => r,
+        Err(e) => {
+            return Ok(import_outcome(
                 &school,
                 &s,
-                &FEE_IMPORT,
-                context! { preview => preview, rows => records.len(), csv => text },
-            )
+                Err(super::imports::import_errors(e)),
+            ))
         }
-        Err(e) => import_outcome(&school, &s, Err(super::imports::import_errors(e))),
-    }
+    };
+    let preview: Vec<_> = records
+        .iter()
+        .take(super::imports::PREVIEW_ROWS)
+        .map(|r| {
+            context! {
+                line => r.line, admission_no => r.admission_no.clone(),
+                name => format!("{} · {}", r.period, r.description),
+                class => r.amount.to_string(),
+                guardian => r.payment.as_ref().map(|p| format!("paid {} on {}", decimal(p.amount_minor), p.paid_on)),
+            }
+        })
+        .collect();
+    Ok(super::imports::page(
+        &school,
+        &s,
+        &FEE_IMPORT,
+        context! { preview => preview, rows => records.len(), csv => text },
+    ))
 }
 
 #[derive(Deserialize)]
 pub struct CommitForm {
-    csrf: String,
     csv: String,
 }
 
 pub async fn import_commit(
     State(app): State<App>,
-    headers: HeaderMap,
-    Form(f): Form<CommitForm>,
-) -> Response {
-    let (school, s) = match admin_form(&app, &headers, &f.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let students = match school.store.student_ids_by_admission().await {
-        Ok(m) => m,
-        Err(e) => return server_error(e),
-    };
+    AdminForm { staff, form: f }: AdminForm<CommitForm>,
+) -> Result<Response, AdminError> {
+    let Staff { school, session: s } = staff;
+    let students = school.store.student_ids_by_admission().await?;
     let records = match crate::import::parse_fees(f.csv.as_bytes(), &students) {
         Ok(r) => r,
-        Err(e) => return import_outcome(&school, &s, Err(super::imports::import_errors(e))),
+        Err(e) => {
+            return Ok(import_outcome(
+                &school,
+                &s,
+                Err(super::imports::import_errors(e)),
+            ))
+        }
     };
     let entry = staff_activity(
         &s,
@@ -503,22 +460,19 @@ pub async fn import_commit(
         json!({ "rows": records.len() }),
         app.clock.now(),
     );
-    match school
+    let sum = school
         .store
         .import_fees(&records, &students, &entry, &())
-        .await
-    {
-        Ok(sum) => import_outcome(
-            &school,
-            &s,
-            Ok(format!(
-                "Imported {} row(s): {} fee line(s) added, {} updated, {} payment(s) recorded.",
-                records.len(),
-                sum.fee_lines_created,
-                sum.fee_lines_updated,
-                sum.payments
-            )),
-        ),
-        Err(e) => server_error(e),
-    }
+        .await?;
+    Ok(import_outcome(
+        &school,
+        &s,
+        Ok(format!(
+            "Imported {} row(s): {} fee line(s) added, {} updated, {} payment(s) recorded.",
+            records.len(),
+            sum.fee_lines_created,
+            sum.fee_lines_updated,
+            sum.payments
+        )),
+    ))
 }

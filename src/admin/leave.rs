@@ -6,15 +6,14 @@
 //! their classes. Anything outside the scope answers 404, as if it did not exist.
 
 use super::auth::ActiveSession;
-use super::web::{
-    full_session, not_found, redirect, render, server_error, staff_activity, staff_form,
-};
+use super::error::{AdminError, Staff, StaffForm};
+use super::web::{redirect, render, staff_activity};
 use crate::app::App;
 use crate::domain::ClassId;
 use crate::store::{LeaveRequestView, TenantStore};
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
 use serde::Deserialize;
@@ -35,28 +34,18 @@ pub struct ListQuery {
 }
 
 pub async fn list(
-    State(app): State<App>,
-    headers: HeaderMap,
     Query(q): Query<ListQuery>,
-) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    Staff { school, session: s }: Staff,
+) -> Result<Response, AdminError> {
     let status = q.status.unwrap_or_else(|| "pending".into());
     let filter = match status.as_str() {
         "all" => None,
         "pending" | "approved" | "rejected" => Some(status.as_str()),
-        _ => return (StatusCode::BAD_REQUEST, "Unknown status.").into_response(),
+        _ => return Err(AdminError::BadRequest("Unknown status.".into())),
     };
     let store = school.store.as_ref();
-    let (rows, scope) = match (
-        store.leave_requests(filter).await,
-        super::web::visible_class_ids(store, &s).await,
-    ) {
-        (Ok(r), Ok(sc)) => (r, sc),
-        (Err(e), _) | (_, Err(e)) => return server_error(e),
-    };
+    let rows = store.leave_requests(filter).await?;
+    let scope = super::web::visible_class_ids(store, &s).await?;
     let rows: Vec<_> = rows
         .into_iter()
         .filter(|r| visible(&scope, r))
@@ -67,7 +56,7 @@ pub async fn list(
             }
         })
         .collect();
-    render(
+    Ok(render(
         "leave_list.html",
         super::web::page_ctx(
             &school,
@@ -76,7 +65,7 @@ pub async fn list(
                 rows => rows, status => status,
             },
         ),
-    )
+    ))
 }
 
 /// The HMAC for an attachment link (the school's index key; valid in every process).
@@ -88,32 +77,36 @@ fn link_signature(store: &dyn TenantStore, id: Uuid, expires: i64) -> String {
     )
 }
 
+/// The request, if this person may see it (else 404).
 async fn in_scope_request(
     store: &dyn TenantStore,
     s: &ActiveSession,
     id: Uuid,
-) -> Result<Option<LeaveRequestView>, crate::store::StoreError> {
-    let Some(r) = store.leave_request_by_id(id).await? else {
-        return Ok(None);
-    };
+) -> Result<LeaveRequestView, AdminError> {
+    let r = store
+        .leave_request_by_id(id)
+        .await?
+        .ok_or(AdminError::NotFound)?;
     let scope = super::web::visible_class_ids(store, s).await?;
-    Ok(visible(&scope, &r).then_some(r))
+    if !visible(&scope, &r) {
+        return Err(AdminError::NotFound);
+    }
+    Ok(r)
 }
 
-pub async fn view(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Ok(id) = id.parse::<Uuid>() else {
-        return not_found();
-    };
+/// The request id of a path ("not a request" is 404 like any other).
+fn request_id(id: &str) -> Result<Uuid, AdminError> {
+    id.parse::<Uuid>().map_err(|_| AdminError::NotFound)
+}
+
+pub async fn view(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    Staff { school, session: s }: Staff,
+) -> Result<Response, AdminError> {
+    let id = request_id(&id)?;
     let store = school.store.as_ref();
-    let r = match in_scope_request(store, &s, id).await {
-        Ok(Some(r)) => r,
-        Ok(None) => return not_found(),
-        Err(e) => return server_error(e),
-    };
+    let r = in_scope_request(store, &s, id).await?;
     let attachment_url = r.attachment_key.as_ref().map(|_| {
         let expires = app.clock.now().timestamp() + ATTACHMENT_LINK_SECONDS;
         format!(
@@ -122,7 +115,7 @@ pub async fn view(State(app): State<App>, headers: HeaderMap, Path(id): Path<Str
             link_signature(store, r.id, expires)
         )
     });
-    render(
+    Ok(render(
         "leave_view.html",
         super::web::page_ctx(
             &school,
@@ -134,12 +127,11 @@ pub async fn view(State(app): State<App>, headers: HeaderMap, Path(id): Path<Str
                 attachment_url => attachment_url,
             },
         ),
-    )
+    ))
 }
 
 #[derive(Deserialize)]
 pub struct DecideForm {
-    csrf: String,
     decision: String,
     #[serde(default)]
     note: String,
@@ -147,36 +139,24 @@ pub struct DecideForm {
 
 pub async fn decide(
     State(app): State<App>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<DecideForm>,
-) -> Response {
-    let (school, s) = match staff_form(&app, &headers, &form.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Ok(id) = id.parse::<Uuid>() else {
-        return not_found();
-    };
+    StaffForm { staff, form }: StaffForm<DecideForm>,
+) -> Result<Response, AdminError> {
+    let Staff { school, session: s } = staff;
+    let id = request_id(&id)?;
     let approve = match form.decision.as_str() {
         "approve" => true,
         "reject" => false,
-        _ => return (StatusCode::BAD_REQUEST, "Choose approve or reject.").into_response(),
+        _ => return Err(AdminError::BadRequest("Choose approve or reject.".into())),
     };
     let note = form.note.trim();
     if note.chars().count() > 500 {
-        return (
-            StatusCode::BAD_REQUEST,
-            "The note is too long (500 characters at most).",
-        )
-            .into_response();
+        return Err(AdminError::BadRequest(
+            "The note is too long (500 characters at most).".into(),
+        ));
     }
     let store = school.store.as_ref();
-    match in_scope_request(store, &s, id).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return not_found(),
-        Err(e) => return server_error(e),
-    }
+    in_scope_request(store, &s, id).await?;
     let now = app.clock.now();
     let entry = staff_activity(
         &s,
@@ -190,14 +170,10 @@ pub async fn decide(
         now,
     );
     let note = (!note.is_empty()).then_some(note);
-    match store.decide_leave(id, approve, note, &entry, now).await {
-        // Decided already (by someone else, or a second click): the page shows the outcome.
-        Ok(_) => {
-            app.wake_worker();
-            redirect(&format!("/admin/leave/{id}"))
-        }
-        Err(e) => server_error(e),
-    }
+    // Decided already (by someone else, or a second click): the page shows the outcome.
+    store.decide_leave(id, approve, note, &entry, now).await?;
+    app.wake_worker();
+    Ok(redirect(&format!("/admin/leave/{id}")))
 }
 
 #[derive(Deserialize)]
@@ -208,17 +184,11 @@ pub struct LinkQuery {
 
 pub async fn attachment(
     State(app): State<App>,
-    headers: HeaderMap,
     Path(id): Path<String>,
     Query(q): Query<LinkQuery>,
-) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Ok(id) = id.parse::<Uuid>() else {
-        return not_found();
-    };
+    Staff { school, session: s }: Staff,
+) -> Result<Response, AdminError> {
+    let id = request_id(&id)?;
     let store = school.store.as_ref();
     let now = app.clock.now().timestamp();
     let expected = link_signature(store, id, q.exp);
@@ -227,31 +197,21 @@ pub async fn attachment(
         expected.len() == q.sig.len() && bool::from(expected.as_bytes().ct_eq(q.sig.as_bytes()))
     };
     if !signed || q.exp < now || q.exp > now + ATTACHMENT_LINK_SECONDS {
-        return (
+        // Not the form token's 403: this message sends the person back to the request.
+        return Err(AdminError::refused(
             StatusCode::FORBIDDEN,
             "This link has expired; open the request again.",
-        )
-            .into_response();
+        ));
     }
-    let r = match in_scope_request(store, &s, id).await {
-        Ok(Some(r)) => r,
-        Ok(None) => return not_found(),
-        Err(e) => return server_error(e),
-    };
-    let Some(key) = r.attachment_key else {
-        return not_found();
-    };
-    let media = match store.media_of(&key).await {
-        Ok(Some(m)) => m,
-        Ok(None) => return not_found(),
-        Err(e) => return server_error(e),
-    };
+    let r = in_scope_request(store, &s, id).await?;
+    let key = r.attachment_key.ok_or(AdminError::NotFound)?;
+    let media = store.media_of(&key).await?.ok_or(AdminError::NotFound)?;
     let (Some(mime), Some(content)) = (media.mime, media.content) else {
-        return (
+        // A 404 that says why (the provider no longer has the file).
+        return Err(AdminError::refused(
             StatusCode::NOT_FOUND,
             "The file could not be fetched from the provider.",
-        )
-            .into_response();
+        ));
     };
     let mut res = content.into_response();
     let h = res.headers_mut();
@@ -271,5 +231,5 @@ pub async fn attachment(
         "content-security-policy",
         HeaderValue::from_static("sandbox; default-src 'none'"),
     );
-    res
+    Ok(res)
 }

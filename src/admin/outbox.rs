@@ -1,14 +1,13 @@
 //! The outbox page: dead-lettered messages (try again) and manual wa.me links waiting
 //! for staff. Administrators only.
 
-use super::error::{AdminError, AdminForm, Administrator, Staff};
+use super::error::{AdminError, AdminForm, Administrator, Empty, Staff};
 use super::web::{redirect, render, staff_activity};
 use crate::app::App;
 use crate::domain::message::{wa_me_link, Provider};
 use axum::extract::{Path, State};
 use axum::response::Response;
 use minijinja::context;
-use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -65,10 +64,6 @@ pub async fn page(
 fn job_label(kind: &str) -> String {
     format!("job-kind-{}", kind.replace('.', "-"))
 }
-
-/// A form with nothing but its token (checked by [`AdminForm`]).
-#[derive(Deserialize)]
-pub struct Empty {}
 
 pub async fn retry(
     State(app): State<App>,

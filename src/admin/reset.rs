@@ -4,9 +4,10 @@
 //! `raabta users reset-link` prints one. Using a link sets the new password, ends every
 //! session of the account and clears its failed sign-ins, in one transaction.
 
+use super::error::{AdminError, AdminForm, Empty, Staff};
 use super::web::{
-    admin_form, client_address, csrf_rejected, not_found, page_ctx, pre_session_ok,
-    pre_session_token, redirect, render, server_error, staff_activity, with_pre_cookie,
+    client_address, page_ctx, pre_session_ok, pre_session_token, redirect, render, staff_activity,
+    with_pre_cookie,
 };
 use crate::app::App;
 use crate::domain::activity::ActivityEntry;
@@ -94,26 +95,23 @@ pub fn email_link(app: &App, school: &School, to: String, link: Secret<String>) 
     });
 }
 
-/// A form without a session: the double-submit token, then the per-address limit
-/// (shared with sign-in). The client's address, or the response to give (a plain axum
-/// response, as the session helpers return).
-#[allow(clippy::result_large_err)]
+/// A form without a session: the double-submit token (403), then the per-address limit
+/// shared with sign-in (429, without Retry-After). The client's address.
 fn checked_request(
     app: &App,
     extensions: &axum::http::Extensions,
     headers: &HeaderMap,
     csrf: &str,
-) -> Result<std::net::IpAddr, Response> {
+) -> Result<std::net::IpAddr, AdminError> {
     if !pre_session_ok(headers, csrf) {
-        return Err(csrf_rejected());
+        return Err(AdminError::FormExpired);
     }
     let address = client_address(app, headers, extensions);
     if !app.admin_auth.address_allowed(address) {
-        return Err((
+        return Err(AdminError::refused(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many attempts from this address; wait a minute.",
-        )
-            .into_response());
+        ));
     }
     Ok(address)
 }
@@ -139,11 +137,8 @@ pub async fn request(
     extensions: axum::http::Extensions,
     headers: HeaderMap,
     Form(f): Form<RequestForm>,
-) -> Response {
-    let address = match checked_request(&app, &extensions, &headers, &f.csrf) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+) -> Result<Response, AdminError> {
+    let address = checked_request(&app, &extensions, &headers, &f.csrf)?;
     if app.config.smtp_url.is_some() {
         // Looked up, stored and emailed in the background: the answer comes at once and
         // takes the same time whether or not the account exists.
@@ -155,10 +150,10 @@ pub async fn request(
         });
     }
     // The same answer whether or not the account exists.
-    render(
+    Ok(render(
         "reset_request.html",
         context! { sent => true, email_on => app.config.smtp_url.is_some() },
-    )
+    ))
 }
 
 async fn send_requested_link(
@@ -224,26 +219,27 @@ fn link_gone() -> Response {
     res
 }
 
-pub async fn form_page(State(app): State<App>, Path(link): Path<String>) -> Response {
+pub async fn form_page(
+    State(app): State<App>,
+    Path(link): Path<String>,
+) -> Result<Response, AdminError> {
     let Some((school, hash)) = link_parts(&app, &link).await else {
-        return link_gone();
+        return Ok(link_gone());
     };
-    match school
+    if school
         .store
         .password_reset_valid(&hash, app.clock.now())
-        .await
+        .await?
+        .is_none()
     {
-        Ok(Some(_)) => {
-            let pre = pre_session_token();
-            let page = render(
-                "reset_form.html",
-                context! { csrf => pre.clone(), school => school.tenant.name, link => link },
-            );
-            with_pre_cookie(&app, page, &pre)
-        }
-        Ok(None) => link_gone(),
-        Err(e) => server_error(e),
+        return Ok(link_gone());
     }
+    let pre = pre_session_token();
+    let page = render(
+        "reset_form.html",
+        context! { csrf => pre.clone(), school => school.tenant.name, link => link },
+    );
+    Ok(with_pre_cookie(&app, page, &pre))
 }
 
 #[derive(Deserialize)]
@@ -259,23 +255,19 @@ pub async fn set_password(
     headers: HeaderMap,
     Path(link): Path<String>,
     Form(f): Form<NewPasswordForm>,
-) -> Response {
-    let address = match checked_request(&app, &extensions, &headers, &f.csrf) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+) -> Result<Response, AdminError> {
+    let address = checked_request(&app, &extensions, &headers, &f.csrf)?;
     let Some((school, hash)) = link_parts(&app, &link).await else {
-        return link_gone();
+        return Ok(link_gone());
     };
     // Only a live link is worth the (deliberately slow) password hashing.
-    match school
+    if school
         .store
         .password_reset_valid(&hash, app.clock.now())
-        .await
+        .await?
+        .is_none()
     {
-        Ok(Some(_)) => {}
-        Ok(None) => return link_gone(),
-        Err(e) => return server_error(e),
+        return Ok(link_gone());
     }
     let problem = if f.password != f.confirm {
         Some("The two passwords are not the same.")
@@ -293,21 +285,22 @@ pub async fn set_password(
             context! { csrf => pre.clone(), school => school.tenant.name, link => link, error => problem },
         );
         *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-        return with_pre_cookie(&app, page, &pre);
+        return Ok(with_pre_cookie(&app, page, &pre));
     }
     let password_hash = match app.admin_auth.gate().try_hash(f.password).await {
         Ok(h) => h,
+        // 429 with Retry-After (a few seconds).
         Err(crate::password::HashError::Busy) => {
-            return super::web::too_many(
+            return Ok(super::web::too_many(
                 (
                     StatusCode::TOO_MANY_REQUESTS,
                     "The service is busy; try again in a few seconds.",
                 )
                     .into_response(),
                 &super::auth::AuthError::Busy,
-            )
+            ))
         }
-        Err(e) => return server_error(e),
+        Err(e) => return Err(AdminError::internal(e)),
     };
     let mut entry = ActivityEntry::now(
         "system",
@@ -317,47 +310,45 @@ pub async fn set_password(
         json!({}),
     );
     entry.at = app.clock.now();
-    match school
+    // Used up meanwhile (another tab): gone, as before the hashing.
+    if school
         .store
         .reset_password(&hash, &password_hash, &entry)
-        .await
+        .await?
+        .is_none()
     {
-        Ok(Some(_)) => redirect("/admin/login?reset=done"),
-        Ok(None) => link_gone(),
-        Err(e) => server_error(e),
+        return Ok(link_gone());
     }
+    Ok(redirect("/admin/login?reset=done"))
 }
 
 /// An administrator makes a link for a staff member: emailed when SMTP is configured,
 /// else shown once on the page to pass on in person.
 pub async fn admin_link(
     State(app): State<App>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(f): Form<super::roster::CsrfForm>,
-) -> Response {
-    let (school, s) = match admin_form(&app, &headers, f.token()).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Ok(id) = id.parse::<uuid::Uuid>().map(StaffId) else {
-        return not_found();
-    };
-    let staff = match school.store.staff_auth(id).await {
-        Ok(Some(st)) if st.active => st,
-        Ok(_) => return not_found(),
-        Err(e) => return server_error(e),
-    };
+    AdminForm { staff, .. }: AdminForm<Empty>,
+) -> Result<Response, AdminError> {
+    let Staff { school, session: s } = staff;
+    let id = id
+        .parse::<uuid::Uuid>()
+        .map(StaffId)
+        .map_err(|_| AdminError::NotFound)?;
+    let staff = school
+        .store
+        .staff_auth(id)
+        .await?
+        .filter(|st| st.active)
+        .ok_or(AdminError::NotFound)?;
     // A link shown on this page lets whoever sees it choose the password: only for an
     // account that has never had one. An existing password is reset by email, or by the
     // operator's `raabta users reset-link` (else an administrator could take over
     // another's account, two-factor reset included).
     if app.config.smtp_url.is_none() && staff.password_hash.is_some() {
-        return (
+        return Err(AdminError::refused(
             StatusCode::UNPROCESSABLE_ENTITY,
             "Email is not set up, and this account has a password: ask the operator for a link (raabta users reset-link), or the person uses a recovery code.",
-        )
-            .into_response();
+        ));
     }
     let entry = staff_activity(
         &s,
@@ -366,22 +357,19 @@ pub async fn admin_link(
         json!({ "emailed": app.config.smtp_url.is_some() }),
         app.clock.now(),
     );
-    let link = match create_link(&app, &school, id, &entry).await {
-        Ok(l) => l,
-        Err(e) => return server_error(e),
-    };
+    let link = create_link(&app, &school, id, &entry).await?;
     let shown = if app.config.smtp_url.is_some() {
         email_link(&app, &school, staff.email.clone(), link);
         None
     } else {
         Some(link.expose().clone())
     };
-    render(
+    Ok(render(
         "reset_issued.html",
         page_ctx(
             &school,
             &s,
             context! { who => staff.full_name, email => staff.email, link => shown, minutes => LINK_MINUTES },
         ),
-    )
+    ))
 }

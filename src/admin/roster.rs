@@ -12,18 +12,18 @@
 //! phones masked to their last digits.
 
 use super::auth::ActiveSession;
-use super::web::{
-    admin_form, field, form_pairs, full_session, not_found, page_ctx, redirect, render,
-    server_error, staff_activity, staff_form, visible_classes,
+use super::error::{
+    AdminError, AdminForm, AdminUpload, Administrator, Empty, Staff, StaffForm, StaffPairs,
 };
+use super::web::{field, page_ctx, redirect, render, staff_activity, visible_classes};
 use crate::app::App;
 use crate::domain::roster::{StaffRole, StaffUser};
 use crate::domain::{ClassId, StaffId, StudentId};
 use crate::store::tenancy::School;
 use crate::store::{ClassRow, StoreError};
-use axum::extract::{Form, Multipart, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
 use minijinja::context;
 use serde::Deserialize;
 use serde_json::json;
@@ -93,30 +93,19 @@ pub struct ListQuery {
 }
 
 pub async fn list(
-    State(app): State<App>,
-    headers: HeaderMap,
     Query(q): Query<ListQuery>,
-) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let (classes, _) = match scope(&school, &s).await {
-        Ok(x) => x,
-        Err(e) => return server_error(e),
-    };
+    Staff { school, session: s }: Staff,
+) -> Result<Response, AdminError> {
+    let (classes, _) = scope(&school, &s).await?;
     let class_filter = match q.class.trim() {
         "" => None,
         c => match c.parse::<Uuid>().map(ClassId) {
             Ok(id) if classes.contains_key(&id) => Some(id),
-            _ => return not_found(),
+            _ => return Err(AdminError::NotFound),
         },
     };
     let needle = q.q.trim().to_lowercase();
-    let students = match school.store.student_list().await {
-        Ok(x) => x,
-        Err(e) => return server_error(e),
-    };
+    let students = school.store.student_list().await?;
     let matching: Vec<_> = students
         .into_iter()
         .filter(|st| classes.contains_key(&st.class_id))
@@ -138,7 +127,7 @@ pub async fn list(
             }
         })
         .collect();
-    render(
+    Ok(render(
         "roster_list.html",
         page_ctx(
             &school,
@@ -149,7 +138,7 @@ pub async fn list(
                 can_edit => can_edit(&s), is_admin_page => s.staff.role == StaffRole::Admin,
             },
         ),
-    )
+    ))
 }
 
 fn mask_phone(p: &str) -> String {
@@ -158,11 +147,10 @@ fn mask_phone(p: &str) -> String {
     format!("••• {tail}")
 }
 
-pub async fn view(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+pub async fn view(
+    Path(id): Path<String>,
+    Staff { school, session: s }: Staff,
+) -> Result<Response, AdminError> {
     student_page(&school, &s, &id, None, StatusCode::OK).await
 }
 
@@ -172,25 +160,20 @@ async fn student_page(
     id: &str,
     error: Option<String>,
     status: StatusCode,
-) -> Response {
-    let Ok(id) = id.parse::<Uuid>().map(StudentId) else {
-        return not_found();
-    };
+) -> Result<Response, AdminError> {
+    let id = id
+        .parse::<Uuid>()
+        .map(StudentId)
+        .map_err(|_| AdminError::NotFound)?;
     let store = school.store.as_ref();
-    let (classes, _) = match scope(school, s).await {
-        Ok(x) => x,
-        Err(e) => return server_error(e),
-    };
-    let (student, active) = match store.student_detail(id).await {
-        Ok(Some(x)) if classes.contains_key(&x.0.class_id) => x,
-        Ok(_) => return not_found(),
-        Err(e) => return server_error(e),
-    };
-    let (guardians, relations) = match (store.guardians_of(id).await, store.relations_of(id).await)
-    {
-        (Ok(g), Ok(r)) => (g, r.into_iter().collect::<HashMap<_, _>>()),
-        (Err(e), _) | (_, Err(e)) => return server_error(e),
-    };
+    let (classes, _) = scope(school, s).await?;
+    let (student, active) = store
+        .student_detail(id)
+        .await?
+        .filter(|x| classes.contains_key(&x.0.class_id))
+        .ok_or(AdminError::NotFound)?;
+    let guardians = store.guardians_of(id).await?;
+    let relations: HashMap<_, _> = store.relations_of(id).await?.into_iter().collect();
     let full = can_edit(s);
     let guardians: Vec<_> = guardians
         .iter()
@@ -232,12 +215,11 @@ async fn student_page(
     if res.status().is_success() {
         *res.status_mut() = status;
     }
-    res
+    Ok(res)
 }
 
 #[derive(Deserialize, Default)]
 pub struct StudentForm {
-    csrf: String,
     #[serde(default)]
     admission_no: String,
     #[serde(default)]
@@ -368,34 +350,28 @@ fn parse_class(raw: &str) -> Option<ClassId> {
 /// Adds a student (administrators and branch managers, into their classes).
 pub async fn create(
     State(app): State<App>,
-    headers: HeaderMap,
-    Form(f): Form<StudentForm>,
-) -> Response {
-    let (school, s) = match staff_form(&app, &headers, &f.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    StaffForm { staff, form: f }: StaffForm<StudentForm>,
+) -> Result<Response, AdminError> {
+    let Staff { school, session: s } = staff;
     if !can_edit(&s) {
-        return not_found();
+        return Err(AdminError::NotFound);
     }
     let Some(class) = parse_class(&f.class) else {
-        return (StatusCode::UNPROCESSABLE_ENTITY, "Choose a class.").into_response();
+        return Err(AdminError::refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Choose a class.",
+        ));
     };
-    let existing = match school.store.student_ids_by_admission().await {
-        Ok(m) => m,
-        Err(e) => return server_error(e),
-    };
+    let existing = school.store.student_ids_by_admission().await?;
     if existing.contains_key(f.admission_no.trim()) {
-        return (
+        return Err(AdminError::refused(
             StatusCode::CONFLICT,
             "A student with this admission number exists already; open them to edit.",
-        )
-            .into_response();
+        ));
     }
-    match save_student(&app, &school, &s, &f, class, "student.create").await {
-        Ok(Ok(id)) => redirect(&format!("/admin/roster/students/{}", id.0)),
-        Ok(Err(msg)) => (StatusCode::UNPROCESSABLE_ENTITY, msg).into_response(),
-        Err(e) => server_error(e),
+    match save_student(&app, &school, &s, &f, class, "student.create").await? {
+        Ok(id) => Ok(redirect(&format!("/admin/roster/students/{}", id.0))),
+        Err(msg) => Err(AdminError::Refused(StatusCode::UNPROCESSABLE_ENTITY, msg)),
     }
 }
 
@@ -423,19 +399,13 @@ async fn editable_student(
 /// Edits a student's details (the admission number stays).
 pub async fn update(
     State(app): State<App>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(mut f): Form<StudentForm>,
-) -> Response {
-    let (school, s) = match staff_form(&app, &headers, &f.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let student = match editable_student(&school, &s, &id).await {
-        Ok(Some(st)) => st,
-        Ok(None) => return not_found(),
-        Err(e) => return server_error(e),
-    };
+    StaffForm { staff, form: mut f }: StaffForm<StudentForm>,
+) -> Result<Response, AdminError> {
+    let Staff { school, session: s } = staff;
+    let student = editable_student(&school, &s, &id)
+        .await?
+        .ok_or(AdminError::NotFound)?;
     let Some(class) = parse_class(&f.class) else {
         return student_page(
             &school,
@@ -450,9 +420,9 @@ pub async fn update(
     // Only the student's own fields: guardians are added on their own form.
     f.guardian_name.clear();
     f.guardian_phone.clear();
-    match save_student(&app, &school, &s, &f, class, "student.update").await {
-        Ok(Ok(_)) => redirect(&format!("/admin/roster/students/{id}")),
-        Ok(Err(msg)) => {
+    match save_student(&app, &school, &s, &f, class, "student.update").await? {
+        Ok(_) => Ok(redirect(&format!("/admin/roster/students/{id}"))),
+        Err(msg) => {
             student_page(
                 &school,
                 &s,
@@ -462,26 +432,19 @@ pub async fn update(
             )
             .await
         }
-        Err(e) => server_error(e),
     }
 }
 
 /// Adds a guardian to a student, or updates the guardian with that phone number.
 pub async fn add_guardian(
     State(app): State<App>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(mut f): Form<StudentForm>,
-) -> Response {
-    let (school, s) = match staff_form(&app, &headers, &f.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let student = match editable_student(&school, &s, &id).await {
-        Ok(Some(st)) => st,
-        Ok(None) => return not_found(),
-        Err(e) => return server_error(e),
-    };
+    StaffForm { staff, form: mut f }: StaffForm<StudentForm>,
+) -> Result<Response, AdminError> {
+    let Staff { school, session: s } = staff;
+    let student = editable_student(&school, &s, &id)
+        .await?
+        .ok_or(AdminError::NotFound)?;
     if f.guardian_name.trim().is_empty() || f.guardian_phone.trim().is_empty() {
         return student_page(
             &school,
@@ -499,9 +462,9 @@ pub async fn add_guardian(
     f.date_of_birth.clear();
     f.bform.clear();
     f.health_notes.clear();
-    match save_student(&app, &school, &s, &f, student.class_id, "guardian.save").await {
-        Ok(Ok(_)) => redirect(&format!("/admin/roster/students/{id}")),
-        Ok(Err(msg)) => {
+    match save_student(&app, &school, &s, &f, student.class_id, "guardian.save").await? {
+        Ok(_) => Ok(redirect(&format!("/admin/roster/students/{id}"))),
+        Err(msg) => {
             student_page(
                 &school,
                 &s,
@@ -511,39 +474,19 @@ pub async fn add_guardian(
             )
             .await
         }
-        Err(e) => server_error(e),
-    }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
-}
-
-impl CsrfForm {
-    pub fn token(&self) -> &str {
-        &self.csrf
     }
 }
 
 pub async fn unlink_guardian(
     State(app): State<App>,
-    headers: HeaderMap,
     Path((id, guardian)): Path<(String, String)>,
-    Form(f): Form<CsrfForm>,
-) -> Response {
-    let (school, s) = match staff_form(&app, &headers, &f.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let student = match editable_student(&school, &s, &id).await {
-        Ok(Some(st)) => st,
-        Ok(None) => return not_found(),
-        Err(e) => return server_error(e),
-    };
-    let Ok(guardian) = guardian.parse::<Uuid>() else {
-        return not_found();
-    };
+    StaffForm { staff, .. }: StaffForm<Empty>,
+) -> Result<Response, AdminError> {
+    let Staff { school, session: s } = staff;
+    let student = editable_student(&school, &s, &id)
+        .await?
+        .ok_or(AdminError::NotFound)?;
+    let guardian = guardian.parse::<Uuid>().map_err(|_| AdminError::NotFound)?;
     let entry = staff_activity(
         &s,
         "guardian.unlink",
@@ -551,20 +494,18 @@ pub async fn unlink_guardian(
         json!({ "student": student.id.0 }),
         app.clock.now(),
     );
-    match school
+    if !school
         .store
         .unlink_guardian(guardian, student.id, &entry)
-        .await
+        .await?
     {
-        Ok(true) => redirect(&format!("/admin/roster/students/{id}")),
-        Ok(false) => not_found(),
-        Err(e) => server_error(e),
+        return Err(AdminError::NotFound);
     }
+    Ok(redirect(&format!("/admin/roster/students/{id}")))
 }
 
 #[derive(Deserialize)]
 pub struct ActiveForm {
-    csrf: String,
     active: String,
 }
 
@@ -572,19 +513,13 @@ pub struct ActiveForm {
 /// brings them back.
 pub async fn set_active(
     State(app): State<App>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(f): Form<ActiveForm>,
-) -> Response {
-    let (school, s) = match staff_form(&app, &headers, &f.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let student = match editable_student(&school, &s, &id).await {
-        Ok(Some(st)) => st,
-        Ok(None) => return not_found(),
-        Err(e) => return server_error(e),
-    };
+    StaffForm { staff, form: f }: StaffForm<ActiveForm>,
+) -> Result<Response, AdminError> {
+    let Staff { school, session: s } = staff;
+    let student = editable_student(&school, &s, &id)
+        .await?
+        .ok_or(AdminError::NotFound)?;
     let active = f.active == "true";
     let entry = staff_activity(
         &s,
@@ -597,14 +532,11 @@ pub async fn set_active(
         json!({}),
         app.clock.now(),
     );
-    match school
+    school
         .store
         .set_student_active(student.id, active, &entry)
-        .await
-    {
-        Ok(_) => redirect(&format!("/admin/roster/students/{id}")),
-        Err(e) => server_error(e),
-    }
+        .await?;
+    Ok(redirect(&format!("/admin/roster/students/{id}")))
 }
 
 // ---- CSV import (administrators) ----
@@ -614,43 +546,53 @@ const ROSTER_IMPORT: super::imports::ImportKind = super::imports::ImportKind {
     columns: &ROSTER_HEADER,
 };
 
-pub async fn import_page(State(app): State<App>, headers: HeaderMap) -> Response {
-    super::imports::form(&app, &headers, &ROSTER_IMPORT).await
+pub async fn import_page(
+    Administrator(Staff { school, session: s }): Administrator,
+) -> Result<Response, AdminError> {
+    Ok(super::imports::page(
+        &school,
+        &s,
+        &ROSTER_IMPORT,
+        context! {},
+    ))
 }
 
 /// Checks an uploaded roster: every bad row by line, or a preview and a commit button.
 pub async fn import_preview(
-    State(app): State<App>,
-    headers: HeaderMap,
-    form: Multipart,
-) -> Response {
-    let (school, s, text) = match super::imports::upload(&app, &headers, form, &ROSTER_IMPORT).await
-    {
-        Ok(x) => x,
-        Err(r) => return r,
+    AdminUpload { staff, file }: AdminUpload,
+) -> Result<Response, AdminError> {
+    let Staff { school, session: s } = staff;
+    let Some(text) = super::imports::text(file) else {
+        return Ok(super::imports::not_text(&school, &s, &ROSTER_IMPORT));
     };
-    match crate::import::parse_roster(text.as_bytes(), school.tenant.timezone.phone_region()) {
-        Ok(records) => {
-            let preview: Vec<_> = records
-                .iter()
-                .take(super::imports::PREVIEW_ROWS)
-                .map(|r| {
-                    context! {
-                        line => r.line, admission_no => r.admission_no.clone(), name => r.student_name.clone(),
-                        class => format!("{} {} ({})", r.class_name, r.section, r.branch),
-                        guardian => r.guardian.as_ref().map(|g| g.full_name.clone()),
-                    }
-                })
-                .collect();
-            super::imports::page(
-                &school,
-                &s,
-                &ROSTER_IMPORT,
-                context! { preview => preview, rows => records.len(), csv => text },
-            )
-        }
-        Err(e) => import_result(&school, &s, Err(super::imports::import_errors(e))),
-    }
+    let records =
+        match crate::import::parse_roster(text.as_bytes(), school.tenant.timezone.phone_region()) {
+            Ok(r) => r,
+            Err(e) => {
+                return Ok(import_result(
+                    &school,
+                    &s,
+                    Err(super::imports::import_errors(e)),
+                ))
+            }
+        };
+    let preview: Vec<_> = records
+        .iter()
+        .take(super::imports::PREVIEW_ROWS)
+        .map(|r| {
+            context! {
+                line => r.line, admission_no => r.admission_no.clone(), name => r.student_name.clone(),
+                class => format!("{} {} ({})", r.class_name, r.section, r.branch),
+                guardian => r.guardian.as_ref().map(|g| g.full_name.clone()),
+            }
+        })
+        .collect();
+    Ok(super::imports::page(
+        &school,
+        &s,
+        &ROSTER_IMPORT,
+        context! { preview => preview, rows => records.len(), csv => text },
+    ))
 }
 
 fn import_result(school: &School, s: &ActiveSession, r: Result<String, Vec<String>>) -> Response {
@@ -659,26 +601,27 @@ fn import_result(school: &School, s: &ActiveSession, r: Result<String, Vec<Strin
 
 #[derive(Deserialize)]
 pub struct CommitForm {
-    csrf: String,
     csv: String,
 }
 
 /// Imports the previewed file: checked again, then all rows or none.
 pub async fn import_commit(
     State(app): State<App>,
-    headers: HeaderMap,
-    Form(f): Form<CommitForm>,
-) -> Response {
-    let (school, s) = match admin_form(&app, &headers, &f.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    AdminForm { staff, form: f }: AdminForm<CommitForm>,
+) -> Result<Response, AdminError> {
+    let Staff { school, session: s } = staff;
     let records = match crate::import::parse_roster(
         f.csv.as_bytes(),
         school.tenant.timezone.phone_region(),
     ) {
         Ok(r) => r,
-        Err(e) => return import_result(&school, &s, Err(super::imports::import_errors(e))),
+        Err(e) => {
+            return Ok(import_result(
+                &school,
+                &s,
+                Err(super::imports::import_errors(e)),
+            ))
+        }
     };
     let entry = staff_activity(
         &s,
@@ -687,30 +630,27 @@ pub async fn import_commit(
         json!({ "rows": records.len() }),
         app.clock.now(),
     );
-    match school.store.import_roster(&records, &entry, &()).await {
-        Ok(sum) => import_result(
-            &school,
-            &s,
-            Ok(format!(
-                "Imported {} row(s): {} student(s) added, {} updated; {} guardian(s) added, {} updated.",
-                records.len(),
-                sum.students_created,
-                sum.students_updated,
-                sum.guardians_created,
-                sum.guardians_updated
-            )),
-        ),
-        Err(e) => server_error(e),
-    }
+    let sum = school.store.import_roster(&records, &entry, &()).await?;
+    Ok(import_result(
+        &school,
+        &s,
+        Ok(format!(
+            "Imported {} row(s): {} student(s) added, {} updated; {} guardian(s) added, {} updated.",
+            records.len(),
+            sum.students_created,
+            sum.students_updated,
+            sum.guardians_created,
+            sum.guardians_updated
+        )),
+    ))
 }
 
 // ---- Staff accounts (administrators) ----
 
-pub async fn staff_page(State(app): State<App>, headers: HeaderMap) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+pub async fn staff_page(
+    State(app): State<App>,
+    Administrator(Staff { school, session: s }): Administrator,
+) -> Result<Response, AdminError> {
     staff_view(
         app.config.smtp_url.is_some(),
         &school,
@@ -722,6 +662,7 @@ pub async fn staff_page(State(app): State<App>, headers: HeaderMap) -> Response 
     .await
 }
 
+/// The staff page, for an administrator (every caller has checked the role).
 async fn staff_view(
     app_email: bool,
     school: &School,
@@ -729,27 +670,21 @@ async fn staff_view(
     error: Option<String>,
     created: Option<(String, Option<String>)>,
     status: StatusCode,
-) -> Response {
-    if s.staff.role != StaffRole::Admin {
-        return not_found();
-    }
+) -> Result<Response, AdminError> {
     let store = school.store.as_ref();
-    let (staff, branches, classes) = match (
-        store.staff_list().await,
-        store.branches().await,
-        store.classes().await,
-    ) {
-        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return server_error(e),
-    };
+    let staff = store.staff_list().await?;
+    let branches = store.branches().await?;
+    let classes = store.classes().await?;
     let branch_names: HashMap<_, _> = branches.iter().cloned().collect();
     let mut rows = Vec::with_capacity(staff.len());
     for m in &staff {
         let mine: Vec<String> = if m.role == StaffRole::Teacher {
-            match store.classes_of_staff(m.id).await {
-                Ok(c) => c.into_iter().map(|c| c.id.0.to_string()).collect(),
-                Err(e) => return server_error(e),
-            }
+            store
+                .classes_of_staff(m.id)
+                .await?
+                .into_iter()
+                .map(|c| c.id.0.to_string())
+                .collect()
         } else {
             Vec::new()
         };
@@ -780,21 +715,19 @@ async fn staff_view(
     if res.status().is_success() {
         *res.status_mut() = status;
     }
-    res
+    Ok(res)
 }
 
 /// Adds a staff account without a password: the person sets one through a single-use
 /// link (emailed when SMTP is configured, else shown once here to pass on).
 pub async fn staff_create(
     State(app): State<App>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    let pairs = form_pairs(&body);
-    let (school, s) = match admin_form(&app, &headers, field(&pairs, "csrf")).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    StaffPairs { staff, pairs, .. }: StaffPairs,
+) -> Result<Response, AdminError> {
+    let Staff { school, session: s } = staff;
+    if s.staff.role != StaffRole::Admin {
+        return Err(AdminError::NotFound);
+    }
     let bad = |msg: &str| {
         staff_view(
             app.config.smtp_url.is_some(),
@@ -821,19 +754,13 @@ pub async fn staff_create(
         return bad("A branch manager needs a branch.").await;
     }
     let store = school.store.as_ref();
-    let (existing, known) = match (store.staff_by_email(&email).await, store.classes().await) {
-        (Ok(e), Ok(k)) => (e, k),
-        (Err(e), _) | (_, Err(e)) => return server_error(e),
-    };
+    let existing = store.staff_by_email(&email).await?;
+    let known = store.classes().await?;
     if existing.is_some() {
         return bad("Someone has this email already.").await;
     }
-    if !branch.is_empty() {
-        match store.branches().await {
-            Ok(b) if b.iter().any(|(_, n)| n == branch) => {}
-            Ok(_) => return bad("Choose one of the school's branches.").await,
-            Err(e) => return server_error(e),
-        }
+    if !branch.is_empty() && !store.branches().await?.iter().any(|(_, n)| n == branch) {
+        return bad("Choose one of the school's branches.").await;
     }
     let known: std::collections::HashSet<ClassId> = known.into_iter().map(|c| c.id).collect();
     let mut classes = Vec::new();
@@ -867,12 +794,9 @@ pub async fn staff_create(
     );
     let (token, hash) = super::reset::new_token();
     let expires = now + chrono::Duration::minutes(super::reset::LINK_MINUTES);
-    if let Err(e) = store
+    store
         .create_staff_account(&staff, &classes, Some((&hash, expires)), &entry)
-        .await
-    {
-        return server_error(e);
-    }
+        .await?;
     let link = super::reset::link_url(&app, &school, &token);
     let shown = if app.config.smtp_url.is_some() {
         super::reset::email_link(&app, &school, email.clone(), link);
@@ -893,24 +817,20 @@ pub async fn staff_create(
 
 pub async fn staff_set_active(
     State(app): State<App>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(f): Form<ActiveForm>,
-) -> Response {
-    let (school, s) = match admin_form(&app, &headers, &f.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Ok(id) = id.parse::<Uuid>().map(StaffId) else {
-        return not_found();
-    };
+    AdminForm { staff, form: f }: AdminForm<ActiveForm>,
+) -> Result<Response, AdminError> {
+    let Staff { school, session: s } = staff;
+    let id = id
+        .parse::<Uuid>()
+        .map(StaffId)
+        .map_err(|_| AdminError::NotFound)?;
     let active = f.active == "true";
     if id == s.staff.id && !active {
-        return (
+        return Err(AdminError::refused(
             StatusCode::UNPROCESSABLE_ENTITY,
             "You cannot deactivate your own account.",
-        )
-            .into_response();
+        ));
     }
     let entry = staff_activity(
         &s,
@@ -923,34 +843,30 @@ pub async fn staff_set_active(
         json!({}),
         app.clock.now(),
     );
-    match school.store.set_staff_active(id, active, &entry).await {
-        Ok(true) => redirect("/admin/staff"),
-        Ok(false) => not_found(),
-        Err(e) => server_error(e),
+    if !school.store.set_staff_active(id, active, &entry).await? {
+        return Err(AdminError::NotFound);
     }
+    Ok(redirect("/admin/staff"))
 }
 
 /// Replaces a teacher's classes.
 pub async fn staff_set_classes(
     State(app): State<App>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    body: axum::body::Bytes,
-) -> Response {
-    let pairs = form_pairs(&body);
-    let (school, s) = match admin_form(&app, &headers, field(&pairs, "csrf")).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    StaffPairs { staff, pairs, .. }: StaffPairs,
+) -> Result<Response, AdminError> {
+    let Staff { school, session: s } = staff;
+    if s.staff.role != StaffRole::Admin {
+        return Err(AdminError::NotFound);
+    }
     let chosen = pairs.iter().filter(|(k, _)| k == "class").map(|(_, v)| v);
-    let Ok(id) = id.parse::<Uuid>().map(StaffId) else {
-        return not_found();
-    };
+    let id = id
+        .parse::<Uuid>()
+        .map(StaffId)
+        .map_err(|_| AdminError::NotFound)?;
     let store = school.store.as_ref();
-    let known: std::collections::HashSet<ClassId> = match store.classes().await {
-        Ok(c) => c.into_iter().map(|c| c.id).collect(),
-        Err(e) => return server_error(e),
-    };
+    let known: std::collections::HashSet<ClassId> =
+        store.classes().await?.into_iter().map(|c| c.id).collect();
     let mut classes = Vec::new();
     for c in chosen {
         match parse_class(c) {
@@ -959,13 +875,11 @@ pub async fn staff_set_classes(
                     classes.push(c)
                 }
             }
-            _ => return not_found(),
+            _ => return Err(AdminError::NotFound),
         }
     }
-    match store.staff_auth(id).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return not_found(),
-        Err(e) => return server_error(e),
+    if store.staff_auth(id).await?.is_none() {
+        return Err(AdminError::NotFound);
     }
     let entry = staff_activity(
         &s,
@@ -974,36 +888,25 @@ pub async fn staff_set_classes(
         json!({ "classes": classes.len() }),
         app.clock.now(),
     );
-    match store.set_staff_classes(id, &classes, &entry).await {
-        Ok(()) => redirect("/admin/staff"),
-        Err(e) => server_error(e),
-    }
+    store.set_staff_classes(id, &classes, &entry).await?;
+    Ok(redirect("/admin/staff"))
 }
 
 /// Revokes a guardian's unused access codes (a slip went to the wrong person, or was
 /// lost). Chats already signed in are not affected (`raabta codes unbind` does that).
 pub async fn revoke_codes(
     State(app): State<App>,
-    headers: HeaderMap,
     Path((id, guardian)): Path<(String, String)>,
-    Form(f): Form<CsrfForm>,
-) -> Response {
-    let (school, s) = match staff_form(&app, &headers, &f.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let student = match editable_student(&school, &s, &id).await {
-        Ok(Some(st)) => st,
-        Ok(None) => return not_found(),
-        Err(e) => return server_error(e),
-    };
-    let Ok(guardian) = guardian.parse::<Uuid>() else {
-        return not_found();
-    };
-    match school.store.relations_of(student.id).await {
-        Ok(r) if r.iter().any(|(g, _)| *g == guardian) => {}
-        Ok(_) => return not_found(),
-        Err(e) => return server_error(e),
+    StaffForm { staff, .. }: StaffForm<Empty>,
+) -> Result<Response, AdminError> {
+    let Staff { school, session: s } = staff;
+    let student = editable_student(&school, &s, &id)
+        .await?
+        .ok_or(AdminError::NotFound)?;
+    let guardian = guardian.parse::<Uuid>().map_err(|_| AdminError::NotFound)?;
+    let relations = school.store.relations_of(student.id).await?;
+    if !relations.iter().any(|(g, _)| *g == guardian) {
+        return Err(AdminError::NotFound);
     }
     let entry = staff_activity(
         &s,
@@ -1012,17 +915,16 @@ pub async fn revoke_codes(
         json!({}),
         app.clock.now(),
     );
-    match school
+    let n = school
         .store
         .revoke_access_codes(
             crate::domain::roster::ContactRef::Guardian(crate::domain::GuardianId(guardian)),
             &entry,
         )
-        .await
-    {
-        Ok(n) => redirect(&format!("/admin/roster/students/{id}?revoked={n}")),
-        Err(e) => server_error(e),
-    }
+        .await?;
+    Ok(redirect(&format!(
+        "/admin/roster/students/{id}?revoked={n}"
+    )))
 }
 
 /// Resets another staff member's two-factor (a lost phone without recovery codes):
@@ -1030,23 +932,19 @@ pub async fn revoke_codes(
 /// the next sign-in. Not for one's own account (recovery codes are for that).
 pub async fn staff_reset_two_factor(
     State(app): State<App>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(f): Form<CsrfForm>,
-) -> Response {
-    let (school, s) = match admin_form(&app, &headers, &f.csrf).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Ok(id) = id.parse::<Uuid>().map(StaffId) else {
-        return not_found();
-    };
+    AdminForm { staff, .. }: AdminForm<Empty>,
+) -> Result<Response, AdminError> {
+    let Staff { school, session: s } = staff;
+    let id = id
+        .parse::<Uuid>()
+        .map(StaffId)
+        .map_err(|_| AdminError::NotFound)?;
     if id == s.staff.id {
-        return (
+        return Err(AdminError::refused(
             StatusCode::UNPROCESSABLE_ENTITY,
             "Use one of your recovery codes to sign in; another administrator can reset your two-factor.",
-        )
-            .into_response();
+        ));
     }
     let entry = staff_activity(
         &s,
@@ -1055,9 +953,8 @@ pub async fn staff_reset_two_factor(
         json!({}),
         app.clock.now(),
     );
-    match school.store.reset_two_factor(id, &entry).await {
-        Ok(true) => redirect("/admin/staff"),
-        Ok(false) => not_found(),
-        Err(e) => server_error(e),
+    if !school.store.reset_two_factor(id, &entry).await? {
+        return Err(AdminError::NotFound);
     }
+    Ok(redirect("/admin/staff"))
 }

@@ -8,6 +8,7 @@
 //! `raabta_pre` cookie carries the sign-in form's CSRF token (double submit).
 
 use super::auth::{ActiveSession, AuthError, NextStep, SessionToken, TwoFactor};
+use super::error::{AdminError, Empty, Staff, StaffForm};
 use crate::app::App;
 use crate::domain::roster::StaffRole;
 use crate::domain::school::Slug;
@@ -115,21 +116,6 @@ pub(super) fn render(name: &str, ctx: minijinja::Value) -> Response {
             (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong.").into_response()
         }
     }
-}
-
-pub(super) fn server_error(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "admin request failed");
-    (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong.").into_response()
-}
-
-/// Anything outside the person's scope answers as if it did not exist.
-pub(super) fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, "Not found.").into_response()
-}
-
-/// A state-changing form without this session's CSRF token.
-pub(super) fn csrf_rejected() -> Response {
-    (StatusCode::FORBIDDEN, "The form expired; reload the page.").into_response()
 }
 
 /// An activity entry for something a signed-in staff member did in the admin.
@@ -606,12 +592,15 @@ async fn login(
     extensions: axum::http::Extensions,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
-) -> Response {
+) -> Result<Response, AdminError> {
     if !pre_session_ok(&headers, &form.csrf) {
-        return csrf_rejected();
+        return Err(AdminError::FormExpired);
     }
     if form.password.len() > MAX_PASSWORD_BYTES || form.email.len() > 320 {
-        return (StatusCode::PAYLOAD_TOO_LARGE, "That is too long.").into_response();
+        return Err(AdminError::refused(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "That is too long.",
+        ));
     }
     let address = client_address(&app, &headers, &extensions);
     let school = match Slug::parse(form.school.trim()) {
@@ -642,42 +631,48 @@ async fn login(
         (true, Some(s)) => Some(s),
         _ => None,
     };
-    match outcome.and_then(|o| school.map(|s| (o, s)).ok_or(AuthError::Invalid)) {
-        Ok((signed, school)) => {
-            let to = match signed.next {
-                NextStep::Done => "/admin",
-                NextStep::Totp => "/admin/2fa",
-                NextStep::EnrolTotp => "/admin/2fa/setup",
-            };
-            let mut res = redirect(to);
-            let value = format!("{}.{}", school.tenant.slug.as_str(), signed.token.expose());
-            res.headers_mut()
-                .append(SET_COOKIE, set_cookie(&app, SESSION_COOKIE, &value, false));
-            res.headers_mut()
-                .append(SET_COOKIE, set_cookie(&app, PRE_COOKIE, "", true));
-            res
-        }
-        Err(AuthError::Invalid) => login_form(
-            &app,
-            Some("The school, email or password is not right."),
-            &form.school,
-            &form.email,
-        ),
-        Err(e @ (AuthError::Locked | AuthError::TooManyFromAddress | AuthError::Busy)) => too_many(
-            login_form(&app, Some(&e.to_string()), &form.school, &form.email),
-            &e,
-        ),
-        Err(AuthError::Hash(crate::password::HashError::Busy)) => too_many(
-            login_form(
-                &app,
-                Some(&AuthError::Busy.to_string()),
-                &form.school,
-                &form.email,
-            ),
-            &AuthError::Busy,
-        ),
-        Err(e) => server_error(e),
-    }
+    let (signed, school) =
+        match outcome.and_then(|o| school.map(|s| (o, s)).ok_or(AuthError::Invalid)) {
+            Ok(x) => x,
+            Err(AuthError::Invalid) => {
+                return Ok(login_form(
+                    &app,
+                    Some("The school, email or password is not right."),
+                    &form.school,
+                    &form.email,
+                ))
+            }
+            Err(e @ (AuthError::Locked | AuthError::TooManyFromAddress | AuthError::Busy)) => {
+                return Ok(too_many(
+                    login_form(&app, Some(&e.to_string()), &form.school, &form.email),
+                    &e,
+                ))
+            }
+            Err(AuthError::Hash(crate::password::HashError::Busy)) => {
+                return Ok(too_many(
+                    login_form(
+                        &app,
+                        Some(&AuthError::Busy.to_string()),
+                        &form.school,
+                        &form.email,
+                    ),
+                    &AuthError::Busy,
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        };
+    let to = match signed.next {
+        NextStep::Done => "/admin",
+        NextStep::Totp => "/admin/2fa",
+        NextStep::EnrolTotp => "/admin/2fa/setup",
+    };
+    let mut res = redirect(to);
+    let value = format!("{}.{}", school.tenant.slug.as_str(), signed.token.expose());
+    res.headers_mut()
+        .append(SET_COOKIE, set_cookie(&app, SESSION_COOKIE, &value, false));
+    res.headers_mut()
+        .append(SET_COOKIE, set_cookie(&app, PRE_COOKIE, "", true));
+    Ok(res)
 }
 
 /// 429 with Retry-After: a few seconds when the service is busy, a minute for the
@@ -695,49 +690,12 @@ pub(super) fn too_many(mut res: Response, why: &AuthError) -> Response {
     res
 }
 
-/// A state-changing request of a signed-in person (two-factor done) with this
-/// session's form token; otherwise the response to give (sign-in, or 403).
-pub(super) async fn staff_form(
-    app: &App,
-    headers: &HeaderMap,
-    csrf: &str,
-) -> Result<(School, ActiveSession), Response> {
-    let (school, s, _) = full_session(app, headers).await?;
-    if !s.csrf_ok(csrf) {
-        return Err(csrf_rejected());
-    }
-    Ok((school, s))
-}
-
-/// The same for administrators only: anyone else gets 404.
-pub(super) async fn admin_form(
-    app: &App,
-    headers: &HeaderMap,
-    csrf: &str,
-) -> Result<(School, ActiveSession), Response> {
-    let (school, s) = staff_form(app, headers, csrf).await?;
-    if s.staff.role != StaffRole::Admin {
-        return Err(not_found());
-    }
-    Ok((school, s))
-}
-
-/// Signed in with two-factor done, or where to go instead.
-pub(super) async fn full_session(
-    app: &App,
-    headers: &HeaderMap,
-) -> Result<(School, ActiveSession, SessionToken), Response> {
-    signed_in(app, headers)
-        .await
-        .map_err(IntoResponse::into_response)
-}
-
-/// Signed in with two-factor done, or the [`AdminError`] that says where to go.
+/// Signed in with two-factor done, or the [`AdminError`] that says where to go (the
+/// extractors in `error.rs` stand on this).
 pub(super) async fn signed_in(
     app: &App,
     headers: &HeaderMap,
-) -> Result<(School, ActiveSession, SessionToken), super::error::AdminError> {
-    use super::error::AdminError;
+) -> Result<(School, ActiveSession, SessionToken), AdminError> {
     match current(app, headers).await? {
         Some((school, s, token)) if s.mfa_done => Ok((school, s, token)),
         Some((_, s, _)) if s.staff.totp_enabled_at.is_some() => {
@@ -748,15 +706,12 @@ pub(super) async fn signed_in(
     }
 }
 
-async fn dashboard(State(app): State<App>, headers: HeaderMap) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    match dashboard_ctx(&app, &school, &s).await {
-        Ok(ctx) => render("dashboard.html", page_ctx(&school, &s, ctx)),
-        Err(e) => server_error(e),
-    }
+async fn dashboard(
+    State(app): State<App>,
+    Staff { school, session: s }: Staff,
+) -> Result<Response, AdminError> {
+    let ctx = dashboard_ctx(&app, &school, &s).await?;
+    Ok(render("dashboard.html", page_ctx(&school, &s, ctx)))
 }
 
 /// Width of the attendance chart's bar area (the SVG's viewBox is 640 wide).
@@ -879,15 +834,15 @@ async fn dashboard_ctx(
     })
 }
 
-async fn totp_page(State(app): State<App>, headers: HeaderMap) -> Response {
-    match current(&app, &headers).await {
-        Ok(Some((school, s, _))) if !s.mfa_done => {
-            render("totp.html", super::web::page_ctx(&school, &s, context! {}))
+/// The two-factor page: only for a session that has not done it yet.
+async fn totp_page(State(app): State<App>, headers: HeaderMap) -> Result<Response, AdminError> {
+    Ok(match current(&app, &headers).await? {
+        Some((school, s, _)) if !s.mfa_done => {
+            render("totp.html", page_ctx(&school, &s, context! {}))
         }
-        Ok(Some(_)) => redirect("/admin"),
-        Ok(None) => redirect("/admin/login"),
-        Err(e) => server_error(e),
-    }
+        Some(_) => redirect("/admin"),
+        None => redirect("/admin/login"),
+    })
 }
 
 #[derive(Deserialize)]
@@ -901,14 +856,13 @@ async fn totp_submit(
     extensions: axum::http::Extensions,
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
-) -> Response {
-    let (school, s, token) = match current(&app, &headers).await {
-        Ok(Some(x)) => x,
-        Ok(None) => return redirect("/admin/login"),
-        Err(e) => return server_error(e),
+) -> Result<Response, AdminError> {
+    // Any session, whether or not two-factor is done yet.
+    let Some((school, s, token)) = current(&app, &headers).await? else {
+        return Ok(redirect("/admin/login"));
     };
     if !s.csrf_ok(&form.csrf) {
-        return csrf_rejected();
+        return Err(AdminError::FormExpired);
     }
     let outcome = app
         .admin_auth
@@ -926,9 +880,9 @@ async fn totp_submit(
             let value = format!("{}.{}", school.tenant.slug.as_str(), fresh.expose());
             res.headers_mut()
                 .append(SET_COOKIE, set_cookie(&app, SESSION_COOKIE, &value, false));
-            return res;
+            return Ok(res);
         }
-        Ok(TwoFactor::NoSession) => return redirect("/admin/login"),
+        Ok(TwoFactor::NoSession) => return Ok(redirect("/admin/login")),
         Ok(TwoFactor::Locked) => {
             let mut res = login_form(
                 &app,
@@ -939,7 +893,7 @@ async fn totp_submit(
             *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
             res.headers_mut()
                 .append(SET_COOKIE, set_cookie(&app, SESSION_COOKIE, "", true));
-            return res;
+            return Ok(res);
         }
         Ok(TwoFactor::Wrong) => (
             StatusCode::UNAUTHORIZED,
@@ -953,11 +907,11 @@ async fn totp_submit(
             StatusCode::TOO_MANY_REQUESTS,
             "The service is busy; try again in a few seconds.",
         ),
-        Err(e) => return server_error(e),
+        Err(e) => return Err(e.into()),
     };
     let mut res = render(
         "totp.html",
-        super::web::page_ctx(
+        page_ctx(
             &school,
             &s,
             context! {
@@ -968,24 +922,24 @@ async fn totp_submit(
     if res.status().is_success() {
         *res.status_mut() = status;
     }
-    res
+    Ok(res)
 }
 
-async fn enrol_page(State(app): State<App>, headers: HeaderMap) -> Response {
-    match current(&app, &headers).await {
-        Ok(Some((school, s, _))) => render(
-            "enrol.html",
-            super::web::page_ctx(
-                &school,
-                &s,
-                context! {
-                    required => s.staff.role == StaffRole::Admin,
-                },
-            ),
+/// The enrolment page: for any session, two-factor done or not.
+async fn enrol_page(State(app): State<App>, headers: HeaderMap) -> Result<Response, AdminError> {
+    let Some((school, s, _)) = current(&app, &headers).await? else {
+        return Ok(redirect("/admin/login"));
+    };
+    Ok(render(
+        "enrol.html",
+        page_ctx(
+            &school,
+            &s,
+            context! {
+                required => s.staff.role == StaffRole::Admin,
+            },
         ),
-        Ok(None) => redirect("/admin/login"),
-        Err(e) => server_error(e),
-    }
+    ))
 }
 
 #[derive(Deserialize)]
@@ -997,24 +951,22 @@ async fn enrol_start(
     State(app): State<App>,
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
-) -> Response {
-    let (school, s, _) = match current(&app, &headers).await {
-        Ok(Some(x)) => x,
-        Ok(None) => return redirect("/admin/login"),
-        Err(e) => return server_error(e),
+) -> Result<Response, AdminError> {
+    let Some((school, s, _)) = current(&app, &headers).await? else {
+        return Ok(redirect("/admin/login"));
     };
     if !s.csrf_ok(&form.csrf) {
-        return csrf_rejected();
+        return Err(AdminError::FormExpired);
     }
     // Someone already past two-factor must not be able to swap it from a half-signed-in
     // session; re-enrolment happens only from a full session or before the first one.
     // Once two-factor is on it is not set up again here (a lost phone uses a
     // recovery code).
     if s.staff.totp_enabled_at.is_some() {
-        return redirect(if s.mfa_done { "/admin" } else { "/admin/2fa" });
+        return Ok(redirect(if s.mfa_done { "/admin" } else { "/admin/2fa" }));
     }
     let email = s.staff.email.clone();
-    match app
+    let enrolment = match app
         .admin_auth
         .begin_enrolment(
             school.store.as_ref(),
@@ -1025,72 +977,66 @@ async fn enrol_start(
         )
         .await
     {
-        Ok(e) => render(
-            "enrol.html",
-            super::web::page_ctx(
-                &school,
-                &s,
-                context! {
-                    qr_svg => e.qr_svg,
-                    secret => e.secret_base32.expose(),
-                    recovery_codes => e.recovery_codes.iter().map(|c| c.expose().clone()).collect::<Vec<_>>(),
-                },
-            ),
+        Ok(e) => e,
+        Err(AuthError::Hash(crate::password::HashError::Busy)) => {
+            return Ok(too_many(
+                (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "The service is busy; try again in a few seconds.",
+                )
+                    .into_response(),
+                &AuthError::Busy,
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(render(
+        "enrol.html",
+        page_ctx(
+            &school,
+            &s,
+            context! {
+                qr_svg => enrolment.qr_svg,
+                secret => enrolment.secret_base32.expose(),
+                recovery_codes => enrolment.recovery_codes.iter().map(|c| c.expose().clone()).collect::<Vec<_>>(),
+            },
         ),
-        Err(AuthError::Hash(crate::password::HashError::Busy)) => too_many(
-            (
-                StatusCode::TOO_MANY_REQUESTS,
-                "The service is busy; try again in a few seconds.",
-            )
-                .into_response(),
-            &AuthError::Busy,
-        ),
-        Err(e) => server_error(e),
-    }
+    ))
 }
 
 async fn logout(
     State(app): State<App>,
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
-) -> Response {
+) -> Result<Response, AdminError> {
+    // Signing out works from any session, and without one (or when it cannot be read)
+    // just clears the cookie.
     if let Ok(Some((school, s, token))) = current(&app, &headers).await {
         if !s.csrf_ok(&form.csrf) {
-            return csrf_rejected();
+            return Err(AdminError::FormExpired);
         }
-        if let Err(e) = app.admin_auth.sign_out(school.store.as_ref(), &token).await {
-            return server_error(e);
-        }
+        app.admin_auth
+            .sign_out(school.store.as_ref(), &token)
+            .await?;
     }
     let mut res = redirect("/admin/login");
     res.headers_mut()
         .append(SET_COOKIE, set_cookie(&app, SESSION_COOKIE, "", true));
-    res
+    Ok(res)
 }
 
 async fn logout_everywhere(
     State(app): State<App>,
-    headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
-) -> Response {
-    let (school, s, _) = match full_session(&app, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    if !s.csrf_ok(&form.csrf) {
-        return csrf_rejected();
-    }
-    if let Err(e) = app
-        .admin_auth
+    StaffForm { staff, .. }: StaffForm<Empty>,
+) -> Result<Response, AdminError> {
+    let Staff { school, session: s } = staff;
+    app.admin_auth
         .sign_out_everywhere(school.store.as_ref(), s.staff.id, app.clock.now())
-        .await
-    {
-        return server_error(e);
-    }
+        .await?;
     let mut res = redirect("/admin/login");
     res.headers_mut()
         .append(SET_COOKIE, set_cookie(&app, SESSION_COOKIE, "", true));
-    res
+    Ok(res)
 }
 
 #[cfg(test)]

@@ -1499,3 +1499,178 @@ async fn extractors_guard_pages_and_forms(env: &TestEnv) {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
 }
 crate::on_both_backends!(extractors_guard_pages_and_forms);
+
+/// Posts `body` as it is, with `content_type` if given.
+async fn post_raw(
+    env: &TestEnv,
+    path: &str,
+    cookies: &str,
+    content_type: Option<&str>,
+    body: String,
+) -> Res {
+    let mut req = Request::builder().method("POST").uri(path);
+    if !cookies.is_empty() {
+        req = req.header("cookie", cookies);
+    }
+    if let Some(t) = content_type {
+        req = req.header("content-type", t);
+    }
+    let res = env
+        .app
+        .router()
+        .oneshot(req.body(Body::from(body)).unwrap())
+        .await
+        .unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body =
+        String::from_utf8_lossy(&res.into_body().collect().await.unwrap().to_bytes()).into_owned();
+    Res {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// The form extractors answer in the order the pages always did: the body first (over
+/// the admin forms' 64 KiB 413, not a form 415, a field missing 422), then the session
+/// (303), the form token (403 for anyone), the role (404). Forms read as pairs take the
+/// body as they did (raw bytes for the register and staff forms; the consent form wants
+/// a form content type), and the CSV commit keeps the service-wide limit.
+async fn form_extractors_answer_as_before(env: &TestEnv) {
+    const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
+    let school = env.school("web-forms").await;
+    add_staff(
+        &school,
+        "t@forms.test",
+        StaffRole::Teacher,
+        "teacher password 1",
+    )
+    .await;
+    add_staff(
+        &school,
+        "head@forms.test",
+        StaffRole::Admin,
+        "head password 1",
+    )
+    .await;
+    let teacher = cookie_of(env, "web-forms", "t@forms.test", "teacher password 1").await;
+    let csrf = call(env, "GET", "/admin", &teacher, &[]).await.csrf();
+    let id = uuid::Uuid::now_v7();
+
+    // A typed form of any staff member.
+    let decide = format!("/admin/leave/{id}/decide");
+    let big = format!("csrf=x&decision=approve&note={}", "a".repeat(70 * 1024));
+    let r = post_raw(env, &decide, "", FORM, big).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let body = format!("csrf={csrf}&decision=approve");
+    let r = post_raw(env, &decide, &teacher, Some("text/plain"), body.clone()).await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let r = post_raw(env, &decide, &teacher, None, body).await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let r = post_raw(env, &decide, "", FORM, "decision=approve".into()).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("missing field `csrf`"), "{}", r.body);
+    let r = post_raw(env, &decide, &teacher, FORM, format!("csrf={csrf}")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("missing field `decision`"), "{}", r.body);
+    let fields = [("csrf", "wrong"), ("decision", "approve")];
+    let r = call(env, "POST", &decide, "", &fields).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location(), "/admin/login");
+    let r = call(env, "POST", &decide, &teacher, &fields).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = call(
+        env,
+        "POST",
+        &decide,
+        &teacher,
+        &[("csrf", &csrf), ("decision", "approve")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "no such request");
+
+    // An administrators' form: the token before the role.
+    let active = format!("/admin/staff/{id}/active");
+    let r = call(
+        env,
+        "POST",
+        &active,
+        &teacher,
+        &[("csrf", "wrong"), ("active", "false")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = call(
+        env,
+        "POST",
+        &active,
+        &teacher,
+        &[("csrf", &csrf), ("active", "false")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // Pairs read as raw bytes (any content type, as before), token before role.
+    for path in ["/admin/staff", &format!("/admin/staff/{id}/classes")] {
+        let r = call(env, "POST", path, &teacher, &[("csrf", "wrong")]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
+        let r = post_raw(env, path, &teacher, None, format!("csrf={csrf}")).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    let big = format!("csrf=x&day={}", "a".repeat(70 * 1024));
+    let r = post_raw(env, "/admin/attendance", "", None, big).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let r = post_raw(env, "/admin/attendance", "", None, "csrf=x".into()).await;
+    assert_eq!(r.location(), "/admin/login");
+    // The consent form's pairs want a form content type.
+    let r = post_raw(
+        env,
+        "/admin/consent",
+        &teacher,
+        Some("text/plain"),
+        format!("csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let r = call(
+        env,
+        "POST",
+        "/admin/consent",
+        &teacher,
+        &[("csrf", "wrong")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = call(env, "POST", "/admin/consent", &teacher, &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // The CSV commit posts the file back in a form: past 64 KiB it is still read and
+    // checked (422: not a roster), past the service-wide limit it is not.
+    let admin = admin_cookie(env, &school, "head@forms.test", "head password 1").await;
+    let csrf = call(env, "GET", "/admin/roster/import", &admin, &[])
+        .await
+        .csrf();
+    let csv = format!("not,a,roster\n{}\n", "a".repeat(100 * 1024));
+    let commit = "/admin/roster/import/commit";
+    let r = call(
+        env,
+        "POST",
+        commit,
+        &admin,
+        &[("csrf", &csrf), ("csv", &csv)],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let csv = "a".repeat(1100 * 1024);
+    let r = call(
+        env,
+        "POST",
+        commit,
+        &admin,
+        &[("csrf", &csrf), ("csv", &csv)],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+crate::on_both_backends!(form_extractors_answer_as_before);
