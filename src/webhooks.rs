@@ -29,14 +29,18 @@ pub fn routes() -> Router<App> {
             "/webhooks/twilio",
             post(|s: State<App>, u: Uri, h: HeaderMap, b: Bytes| async move {
                 let app = s.0.clone();
-                counted(&app, "twilio", twilio_inbound(s, u, h, b).await)
+                counted(
+                    &app,
+                    "twilio",
+                    twilio_inbound(s, u, h, b).await.into_response(),
+                )
             }),
         )
         .route(
             "/webhooks/meta",
             get(meta_verify).post(|s: State<App>, h: HeaderMap, b: Bytes| async move {
                 let app = s.0.clone();
-                counted(&app, "meta", meta_inbound(s, h, b).await)
+                counted(&app, "meta", meta_inbound(s, h, b).await.into_response())
             }),
         )
         .route(
@@ -44,7 +48,11 @@ pub fn routes() -> Router<App> {
             post(
                 |s: State<App>, p: Path<String>, h: HeaderMap, b: Bytes| async move {
                     let app = s.0.clone();
-                    counted(&app, "telegram", telegram_inbound(s, p, h, b).await)
+                    counted(
+                        &app,
+                        "telegram",
+                        telegram_inbound(s, p, h, b).await.into_response(),
+                    )
                 },
             ),
         )
@@ -58,14 +66,51 @@ fn counted(app: &App, provider: &str, res: Response) -> Response {
     res
 }
 
-fn reject(status: StatusCode, reason: &str) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        reason.to_string(),
-    )
-        .into_response()
+/// Why a webhook was refused. The reason is the plain-text body; nothing in it comes
+/// from a school's data.
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    /// 401: the provider's signature header is absent (its name is the reason).
+    #[error("missing {0}")]
+    MissingSignature(&'static str),
+    /// 403: a signature or secret that does not match.
+    #[error("{0}")]
+    BadSignature(&'static str),
+    /// 403: a Meta subscription check we do not confirm.
+    #[error("verification refused")]
+    VerificationRefused,
+    /// 404: no active channel takes this webhook.
+    #[error("unknown channel")]
+    UnknownChannel,
+    /// 400: a verified body we cannot read (with the parser's reason).
+    #[error("{0}")]
+    Malformed(String),
+    /// 503: neither the school's inbox nor the spool took the events.
+    #[error("temporarily unavailable")]
+    Unavailable,
 }
+
+impl IntoResponse for WebhookError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            WebhookError::MissingSignature(_) => StatusCode::UNAUTHORIZED,
+            WebhookError::BadSignature(_) | WebhookError::VerificationRefused => {
+                StatusCode::FORBIDDEN
+            }
+            WebhookError::UnknownChannel => StatusCode::NOT_FOUND,
+            WebhookError::Malformed(_) => StatusCode::BAD_REQUEST,
+            WebhookError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        (
+            status,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            self.to_string(),
+        )
+            .into_response()
+    }
+}
+
+type Answer = Result<Response, WebhookError>;
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
@@ -73,7 +118,11 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// Stores verified events for one channel; 200 only after the commit (or the spool).
 #[tracing::instrument(name = "accept", skip_all, fields(provider = %account.provider, school = %account.tenant.slug, events = events.len()))]
-async fn accept(app: &App, account: &Account, events: Vec<InboundEvent>) -> Result<(), Response> {
+async fn accept(
+    app: &App,
+    account: &Account,
+    events: Vec<InboundEvent>,
+) -> Result<(), WebhookError> {
     if events.is_empty() {
         return Ok(());
     }
@@ -130,10 +179,7 @@ async fn accept(app: &App, account: &Account, events: Vec<InboundEvent>) -> Resu
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "spool append failed: the provider will retry (Twilio will not)");
-                    Err(reject(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "temporarily unavailable",
-                    ))
+                    Err(WebhookError::Unavailable)
                 }
             }
         }
@@ -154,7 +200,7 @@ async fn twilio_inbound(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Answer {
     let params = twilio::parse_form(&body);
     // Inbound messages are addressed To our number; status callbacks come From it.
     let find = |routes: &crate::routing::Routes| {
@@ -163,13 +209,13 @@ async fn twilio_inbound(
             .or_else(|| twilio::param(&params, "From").and_then(|from| routes.twilio(from)))
     };
     let Some(account) = app.registry.find(&app.tenancy, find).await else {
-        return reject(StatusCode::NOT_FOUND, "unknown channel");
+        return Err(WebhookError::UnknownChannel);
     };
     let Credentials::Twilio { auth_token, .. } = &account.credentials else {
-        return reject(StatusCode::NOT_FOUND, "unknown channel");
+        return Err(WebhookError::UnknownChannel);
     };
     let Some(signature) = header_str(&headers, twilio::SIGNATURE_HEADER) else {
-        return reject(StatusCode::UNAUTHORIZED, "missing X-Twilio-Signature");
+        return Err(WebhookError::MissingSignature("X-Twilio-Signature"));
     };
     let path = uri
         .path_and_query()
@@ -177,16 +223,11 @@ async fn twilio_inbound(
         .unwrap_or("/webhooks/twilio");
     let url = format!("{}{}", app.config.public_url, path);
     if !twilio::verify(auth_token, &url, &params, signature) {
-        return reject(StatusCode::FORBIDDEN, "bad signature");
+        return Err(WebhookError::BadSignature("bad signature"));
     }
-    let events = match twilio::events(&params) {
-        Ok(e) => e,
-        Err(e) => return reject(StatusCode::BAD_REQUEST, &e.to_string()),
-    };
-    match accept(&app, &account, events).await {
-        Ok(()) => twiml_ok(),
-        Err(r) => r,
-    }
+    let events = twilio::events(&params).map_err(|e| WebhookError::Malformed(e.to_string()))?;
+    accept(&app, &account, events).await?;
+    Ok(twiml_ok())
 }
 
 #[derive(Deserialize)]
@@ -199,9 +240,9 @@ struct Challenge {
     challenge: Option<String>,
 }
 
-async fn meta_verify(State(app): State<App>, Query(q): Query<Challenge>) -> Response {
+async fn meta_verify(State(app): State<App>, Query(q): Query<Challenge>) -> Answer {
     let (Some(mode), Some(token), Some(challenge)) = (q.mode, q.verify_token, q.challenge) else {
-        return reject(StatusCode::FORBIDDEN, "verification refused");
+        return Err(WebhookError::VerificationRefused);
     };
     let routes = app.registry.current();
     let mut matched = 0u8;
@@ -209,20 +250,20 @@ async fn meta_verify(State(app): State<App>, Query(q): Query<Challenge>) -> Resp
         matched |= verify_token.as_bytes().ct_eq(token.as_bytes()).unwrap_u8();
     }
     if mode == "subscribe" && matched == 1 && challenge.len() <= 256 {
-        (
+        Ok((
             StatusCode::OK,
             [(header::CONTENT_TYPE, "text/plain")],
             challenge,
         )
-            .into_response()
+            .into_response())
     } else {
-        reject(StatusCode::FORBIDDEN, "verification refused")
+        Err(WebhookError::VerificationRefused)
     }
 }
 
-async fn meta_inbound(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+async fn meta_inbound(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Answer {
     let Some(signature) = header_str(&headers, meta::SIGNATURE_HEADER) else {
-        return reject(StatusCode::UNAUTHORIZED, "missing X-Hub-Signature-256");
+        return Err(WebhookError::MissingSignature("X-Hub-Signature-256"));
     };
     let routes = app.registry.current();
     // The platform's Meta app serves every school (plus the few the operator registered
@@ -234,12 +275,9 @@ async fn meta_inbound(State(app): State<App>, headers: HeaderMap, body: Bytes) -
         .find(|secret| meta::verify(secret, &body, signature))
         .map(|s| zeroize::Zeroizing::new(s.to_string()));
     let Some(secret) = signed_by else {
-        return reject(StatusCode::FORBIDDEN, "bad signature");
+        return Err(WebhookError::BadSignature("bad signature"));
     };
-    let batch = match meta::parse(&body) {
-        Ok(b) => b,
-        Err(e) => return reject(StatusCode::BAD_REQUEST, &e.to_string()),
-    };
+    let batch = meta::parse(&body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
     // A phone number id we do not know may belong to a channel added a moment ago.
     let mut routes = routes;
     if batch.iter().any(|(id, _)| routes.meta(id).is_none()) {
@@ -269,9 +307,7 @@ async fn meta_inbound(State(app): State<App>, headers: HeaderMap, body: Bytes) -
         }
     }
     for (_, (account, events)) in by_account {
-        if let Err(r) = accept(&app, &account, events).await {
-            return r;
-        }
+        accept(&app, &account, events).await?;
     }
     if unknown > 0 {
         // The events we know are stored; refusing makes Meta redeliver the batch (the
@@ -281,9 +317,9 @@ async fn meta_inbound(State(app): State<App>, headers: HeaderMap, body: Bytes) -
             groups = unknown,
             "meta webhook for a phone number id with no channel here"
         );
-        return reject(StatusCode::NOT_FOUND, "unknown channel");
+        return Err(WebhookError::UnknownChannel);
     }
-    (StatusCode::OK, "").into_response()
+    Ok((StatusCode::OK, "").into_response())
 }
 
 async fn telegram_inbound(
@@ -291,39 +327,34 @@ async fn telegram_inbound(
     Path(route): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Answer {
     let Some(account) = app
         .registry
         .find(&app.tenancy, |r| r.telegram(&route))
         .await
     else {
-        return reject(StatusCode::NOT_FOUND, "unknown channel");
+        return Err(WebhookError::UnknownChannel);
     };
     let Credentials::Telegram {
         secret_token,
         bot_token,
     } = &account.credentials
     else {
-        return reject(StatusCode::NOT_FOUND, "unknown channel");
+        return Err(WebhookError::UnknownChannel);
     };
     let Some(given) = header_str(&headers, telegram::SECRET_HEADER) else {
-        return reject(
-            StatusCode::UNAUTHORIZED,
-            "missing X-Telegram-Bot-Api-Secret-Token",
-        );
+        return Err(WebhookError::MissingSignature(
+            "X-Telegram-Bot-Api-Secret-Token",
+        ));
     };
     if !telegram::verify(secret_token, given) {
-        return reject(StatusCode::FORBIDDEN, "bad secret token");
+        return Err(WebhookError::BadSignature("bad secret token"));
     }
     let Some(bot_id) = telegram::bot_id(bot_token) else {
-        return reject(StatusCode::NOT_FOUND, "unknown channel");
+        return Err(WebhookError::UnknownChannel);
     };
-    let events = match telegram::events(bot_id, &body) {
-        Ok(e) => e,
-        Err(e) => return reject(StatusCode::BAD_REQUEST, &e.to_string()),
-    };
-    match accept(&app, &account, events).await {
-        Ok(()) => (StatusCode::OK, "").into_response(),
-        Err(r) => r,
-    }
+    let events =
+        telegram::events(bot_id, &body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
+    accept(&app, &account, events).await?;
+    Ok((StatusCode::OK, "").into_response())
 }
