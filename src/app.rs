@@ -28,6 +28,10 @@ pub enum AppError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("demo school: {0}")]
+    Seed(#[from] crate::seed::SeedError),
+    #[error("HTTP client for the providers: {0}")]
+    Http(#[from] reqwest::Error),
     #[error("invalid flows (fix them, then start again):\n{0}")]
     Flows(String),
 }

@@ -4,26 +4,13 @@
 //! conversation worker with its sender. Dropping the `Application` stops them.
 
 use crate::app::{App, AppError};
-use crate::seed::{self, DemoLogin, SeedError};
-use crate::store::StoreError;
+use crate::seed::{self, DemoLogin};
 use crate::worker::jobs::{self, JobRunner};
 use crate::worker::{self, RateLimits, Sender};
 use axum::Router;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error(transparent)]
-    App(#[from] AppError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("demo school: {0}")]
-    Seed(#[from] SeedError),
-    #[error("HTTP client for the providers: {0}")]
-    Http(#[from] reqwest::Error),
-}
 
 pub struct Application {
     pub app: App,
@@ -37,7 +24,7 @@ pub struct Application {
 impl Application {
     /// Builds the app and brings every school up to date. A school whose migration fails
     /// is logged and left as it is; the others serve.
-    pub async fn build(config: crate::config::Config) -> Result<Self, StartError> {
+    pub async fn build(config: crate::config::Config) -> Result<Self, AppError> {
         let app = App::build(config).await?;
         let cfg = app.config.clone();
         // Schools are migrated at start too (idempotent), so a SQLite deployment whose

@@ -18,7 +18,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Metric, Registry};
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
@@ -98,106 +98,112 @@ impl std::fmt::Debug for Metrics {
     }
 }
 
+/// Registers a metric under `name` and returns the handle the service updates.
+fn register<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M {
+    registry.register(name, help, metric.clone());
+    metric
+}
+
 impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("raabta");
-        let webhooks = Family::<ProviderOutcome, Counter>::default();
-        registry.register(
+        let webhooks = register(
+            &mut registry,
             "webhooks",
             "Webhook requests by provider and outcome (stored, duplicate, refused_signature, unknown_channel, malformed, unavailable, ignored)",
-            webhooks.clone(),
+            Family::<ProviderOutcome, Counter>::default(),
         );
         // 1 ms .. ~4 s
-        let step_seconds = Histogram::new(exponential_buckets(0.001, 2.0, 13));
-        registry.register(
+        let step_seconds = register(
+            &mut registry,
             "step_transaction_seconds",
             "Time a conversation step holds its database transaction",
-            step_seconds.clone(),
+            Histogram::new(exponential_buckets(0.001, 2.0, 13)),
         );
-        let prepare_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 14));
-        registry.register(
+        let prepare_seconds = register(
+            &mut registry,
             "step_prepare_seconds",
             "Bounded work done before a step's transaction (access-code checks), waiting included",
-            prepare_seconds.clone(),
+            Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
         );
-        let argon2_hashes = Gauge::default();
-        registry.register(
+        let argon2_hashes = register(
+            &mut registry,
             "argon2_hashes",
             "Argon2 hashes run since start",
-            argon2_hashes.clone(),
+            Gauge::default(),
         );
-        let argon2_busy = Gauge::default();
-        registry.register(
+        let argon2_busy = register(
+            &mut registry,
             "argon2_refused",
             "Requests refused as busy by the hashing bound since start",
-            argon2_busy.clone(),
+            Gauge::default(),
         );
-        let argon2_in_transactions = Gauge::default();
-        registry.register(
+        let argon2_in_transactions = register(
+            &mut registry,
             "argon2_in_transactions",
             "Argon2 hashes run while a database transaction was held (should stay 0)",
-            argon2_in_transactions.clone(),
+            Gauge::default(),
         );
-        let spool_files = Gauge::default();
-        registry.register(
+        let spool_files = register(
+            &mut registry,
             "spool_files",
             "Spool files waiting to be ingested (webhooks accepted while a database was down)",
-            spool_files.clone(),
+            Gauge::default(),
         );
-        let inbox_pending = Gauge::default();
-        registry.register(
+        let inbox_pending = register(
+            &mut registry,
             "inbox_pending_events",
             "Inbound events waiting for the conversation worker, all schools",
-            inbox_pending.clone(),
+            Gauge::default(),
         );
-        let inbox_lag_seconds = Gauge::<f64, AtomicU64>::default();
-        registry.register(
+        let inbox_lag_seconds = register(
+            &mut registry,
             "inbox_lag_seconds",
             "Age of the oldest waiting inbound event, all schools",
-            inbox_lag_seconds.clone(),
+            Gauge::<f64, AtomicU64>::default(),
         );
-        let outbox = Family::<StateLabel, Gauge>::default();
-        registry.register(
+        let outbox = register(
+            &mut registry,
             "outbox_rows",
             "Unsent outbox rows by state (pending, sending, dead, manual), all schools",
-            outbox.clone(),
+            Family::<StateLabel, Gauge>::default(),
         );
         let mut per_school = Registry::with_prefix("raabta");
-        let school_inbox_pending = Family::<SchoolLabel, Gauge>::default();
-        per_school.register(
+        let school_inbox_pending = register(
+            &mut per_school,
             "school_inbox_pending_events",
             "Inbound events waiting, per school (with the metrics token only)",
-            school_inbox_pending.clone(),
+            Family::<SchoolLabel, Gauge>::default(),
         );
-        let school_inbox_lag_seconds = Family::<SchoolLabel, Gauge<f64, AtomicU64>>::default();
-        per_school.register(
+        let school_inbox_lag_seconds = register(
+            &mut per_school,
             "school_inbox_lag_seconds",
             "Age of the oldest waiting inbound event, per school (with the metrics token only)",
-            school_inbox_lag_seconds.clone(),
+            Family::<SchoolLabel, Gauge<f64, AtomicU64>>::default(),
         );
-        let channel_outbox = Family::<ChannelState, Gauge>::default();
-        per_school.register(
+        let channel_outbox = register(
+            &mut per_school,
             "channel_outbox_rows",
             "Unsent outbox rows per school, channel and state (with the metrics token only)",
-            channel_outbox.clone(),
+            Family::<ChannelState, Gauge>::default(),
         );
-        let jobs = Family::<KindLabel, Gauge>::default();
-        registry.register(
+        let jobs = register(
+            &mut registry,
             "jobs",
             "Durable jobs by kind and state (pending, running, done, dead)",
-            jobs.clone(),
+            Family::<KindLabel, Gauge>::default(),
         );
-        let job_attempts = Family::<KindLabel, Counter>::default();
-        registry.register(
+        let job_attempts = register(
+            &mut registry,
             "job_attempts",
             "Job attempts since start by kind and outcome (done, retry, failed)",
-            job_attempts.clone(),
+            Family::<KindLabel, Counter>::default(),
         );
-        let school_jobs = Family::<SchoolKindLabel, Gauge>::default();
-        per_school.register(
+        let school_jobs = register(
+            &mut per_school,
             "school_jobs",
             "Durable jobs per school, kind and state (with the metrics token only)",
-            school_jobs.clone(),
+            Family::<SchoolKindLabel, Gauge>::default(),
         );
         Self {
             registry,

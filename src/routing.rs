@@ -404,11 +404,7 @@ pub async fn rotate_channel(
     mut credentials: Credentials,
     by: Registrant,
 ) -> Result<ChannelRow, AddChannelError> {
-    credentials.validate()?;
-    if by == Registrant::SchoolAdmin && credentials.has_own_meta_app() {
-        return Err(AddChannelError::OwnMetaApp);
-    }
-    let school = tenancy.school(slug).await?;
+    let school = admissible(tenancy, slug, &credentials, by).await?;
     let row = tenancy
         .backend()
         .control
@@ -532,6 +528,21 @@ pub async fn add_channel(
 /// Registers a channel for a school: validates the secrets (fail closed), derives the
 /// route, encrypts the credentials with the school's data key and stores them, active
 /// or pending by who registers it ([`Registrant`]).
+/// Checks credentials a registrant may give (a school's administrator cannot bring a
+/// Meta app of their own) and finds the school.
+async fn admissible(
+    tenancy: &Tenancy,
+    slug: &str,
+    credentials: &Credentials,
+    by: Registrant,
+) -> Result<crate::store::tenancy::School, AddChannelError> {
+    credentials.validate()?;
+    if by == Registrant::SchoolAdmin && credentials.has_own_meta_app() {
+        return Err(AddChannelError::OwnMetaApp);
+    }
+    Ok(tenancy.school(slug).await?)
+}
+
 pub async fn register_channel(
     tenancy: &Tenancy,
     slug: &str,
@@ -539,11 +550,7 @@ pub async fn register_channel(
     api_base: Option<String>,
     by: Registrant,
 ) -> Result<ChannelRow, AddChannelError> {
-    credentials.validate()?;
-    if by == Registrant::SchoolAdmin && credentials.has_own_meta_app() {
-        return Err(AddChannelError::OwnMetaApp);
-    }
-    let school = tenancy.school(slug).await?;
+    let school = admissible(tenancy, slug, &credentials, by).await?;
     let provider = credentials.provider();
     let api_base = api_base
         .unwrap_or_else(|| default_api_base(provider).to_string())

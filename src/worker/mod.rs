@@ -110,23 +110,37 @@ pub fn backoff(base: Duration, attempt: i32) -> Duration {
         .min(Duration::from_secs(600))
 }
 
-/// Processes every pending inbound event of every school; returns how many.
-pub async fn process_inbound(app: &App) -> Result<usize, StoreError> {
-    let mut done = 0;
+/// Runs `pass` on every active school and adds up what each returns. One school's
+/// trouble (its database down, say) is logged as `what` and the others still get
+/// their turn.
+async fn each_school<F, Fut, N>(app: &App, what: &str, mut pass: F) -> Result<N, StoreError>
+where
+    F: FnMut(crate::domain::school::Tenant) -> Fut,
+    Fut: std::future::Future<Output = Result<N, StoreError>>,
+    N: std::ops::AddAssign + Default,
+{
+    let mut total = N::default();
     for tenant in app.tenancy.list().await? {
         if tenant.status != crate::domain::school::TenantStatus::Active {
             continue;
         }
         let slug = tenant.slug.clone();
-        // One school's trouble (its database down, say) must not stall the others.
-        match process_school(app, tenant).await {
-            Ok(n) => done += n,
+        match pass(tenant).await {
+            Ok(n) => total += n,
             Err(e) => {
-                tracing::warn!(school = %slug, error = %e, "conversation worker pass failed for a school")
+                tracing::warn!(school = %slug, error = %e, pass = what, "pass failed for a school")
             }
         }
     }
-    Ok(done)
+    Ok(total)
+}
+
+/// Processes every pending inbound event of every school; returns how many.
+pub async fn process_inbound(app: &App) -> Result<usize, StoreError> {
+    each_school(app, "conversation worker", |tenant| {
+        process_school(app, tenant)
+    })
+    .await
 }
 
 async fn process_school(
@@ -242,23 +256,11 @@ fn joined<T>(done: Result<Result<T, StoreError>, tokio::task::JoinError>) -> Res
 /// Sends every due outbox row of every school once; returns how many were attempted.
 /// A failing school is logged and the others still get their turn.
 pub async fn send_due(app: &App, sender: &Arc<Sender>) -> Result<usize, StoreError> {
-    let mut attempted = 0;
-    for tenant in app.tenancy.list().await? {
-        if tenant.status != crate::domain::school::TenantStatus::Active {
-            continue;
-        }
-        let slug = tenant.slug.clone();
-        let result = async {
-            let school = app.tenancy.open(tenant).await?;
-            send_school(app, sender, &school.store, None, &app.clock).await
-        }
-        .await;
-        match result {
-            Ok(n) => attempted += n,
-            Err(e) => tracing::warn!(school = %slug, error = %e, "outbox pass failed for a school"),
-        }
-    }
-    Ok(attempted)
+    each_school(app, "outbox", |tenant| async move {
+        let school = app.tenancy.open(tenant).await?;
+        send_school(app, sender, &school.store, None, &app.clock).await
+    })
+    .await
 }
 
 /// Sends the due outbox rows of one school (of one conversation only, if `only`) until
@@ -383,11 +385,7 @@ async fn deliver(
         )
         .await;
     }
-    sender
-        .limiter(account.provider)
-        .until_key_ready(&account.id)
-        .await;
-    let callback = format!("{}/webhooks/twilio", app.config.public_url);
+    let callback = ready_to_send(app, sender, account).await;
     let outcome = send(
         &sender.client,
         &account.api_base,
@@ -397,6 +395,42 @@ async fn deliver(
         &callback,
     )
     .await;
+    match settle_delivered(store, &item, outcome).await? {
+        None => Ok(()),
+        Some(SendOutcome::Retry { reason, after }) => {
+            retry_or_dead(clock.now(), store, sender, &item, &reason, after).await
+        }
+        Some(SendOutcome::WindowClosed { reason }) => {
+            closed_window(app, sender, store, account, clock, &item, &reason).await
+        }
+        Some(SendOutcome::Failed { reason }) => {
+            tracing::warn!(outbox = %item.id, provider = %account.provider, "send failed permanently");
+            settle(
+                store.mark_dead(item.id, item.attempts, &reason).await,
+                &item,
+            )
+        }
+        // Settled by settle_delivered.
+        Some(SendOutcome::Accepted { .. } | SendOutcome::OptedOut { .. }) => Ok(()),
+    }
+}
+
+/// Waits for the provider's rate limit of this account; returns the status callback URL.
+async fn ready_to_send(app: &App, sender: &Sender, account: &crate::routing::Account) -> String {
+    sender
+        .limiter(account.provider)
+        .until_key_ready(&account.id)
+        .await;
+    format!("{}/webhooks/twilio", app.config.public_url)
+}
+
+/// Settles the outcomes a message and a template settle alike (accepted: sent; the
+/// recipient opted out); any other outcome is returned for the caller's own rule.
+async fn settle_delivered(
+    store: &dyn crate::store::TenantStore,
+    item: &OutboxItem,
+    outcome: SendOutcome,
+) -> Result<Option<SendOutcome>, StoreError> {
     match outcome {
         SendOutcome::Accepted {
             provider_message_id,
@@ -404,27 +438,17 @@ async fn deliver(
             store
                 .mark_sent(item.id, item.attempts, &provider_message_id)
                 .await,
-            &item,
-        ),
-        SendOutcome::Retry { reason, after } => {
-            retry_or_dead(clock.now(), store, sender, &item, &reason, after).await
-        }
+            item,
+        )
+        .map(|()| None),
         SendOutcome::OptedOut { reason } => settle(
             store
-                .mark_opted_out(item.id, item.attempts, conv.id, &reason)
+                .mark_opted_out(item.id, item.attempts, item.conversation.id, &reason)
                 .await,
-            &item,
-        ),
-        SendOutcome::WindowClosed { reason } => {
-            closed_window(app, sender, store, account, clock, &item, &reason).await
-        }
-        SendOutcome::Failed { reason } => {
-            tracing::warn!(outbox = %item.id, provider = %account.provider, "send failed permanently");
-            settle(
-                store.mark_dead(item.id, item.attempts, &reason).await,
-                &item,
-            )
-        }
+            item,
+        )
+        .map(|()| None),
+        other => Ok(Some(other)),
     }
 }
 
@@ -472,11 +496,7 @@ async fn closed_window(
     let Some(template) = app.flows.templates.for_provider(key, account.provider) else {
         return to_manual(store, item, reason).await;
     };
-    sender
-        .limiter(account.provider)
-        .until_key_ready(&account.id)
-        .await;
-    let callback = format!("{}/webhooks/twilio", app.config.public_url);
+    let callback = ready_to_send(app, sender, account).await;
     let outcome = send_template(
         &sender.client,
         &account.api_base,
@@ -487,25 +507,12 @@ async fn closed_window(
         &callback,
     )
     .await;
-    match outcome {
-        SendOutcome::Accepted {
-            provider_message_id,
-        } => settle(
-            store
-                .mark_sent(item.id, item.attempts, &provider_message_id)
-                .await,
-            item,
-        ),
-        SendOutcome::Retry { reason, after } if item.attempts < MAX_ATTEMPTS => {
+    match settle_delivered(store, item, outcome).await? {
+        None => Ok(()),
+        Some(SendOutcome::Retry { reason, after }) if item.attempts < MAX_ATTEMPTS => {
             retry_or_dead(clock.now(), store, sender, item, &reason, after).await
         }
-        SendOutcome::OptedOut { reason } => settle(
-            store
-                .mark_opted_out(item.id, item.attempts, item.conversation.id, &reason)
-                .await,
-            item,
-        ),
-        other => {
+        Some(other) => {
             let why = format!("template failed ({other:?}); handed to staff");
             to_manual(store, item, &why).await
         }
@@ -540,28 +547,16 @@ pub const TIMER_INTERVAL: Duration = Duration::from_secs(5);
 /// order with real messages) and queues consent reminders. Returns how many events.
 pub async fn fire_timers(app: &App) -> Result<u64, StoreError> {
     let now = app.clock.now();
-    let mut queued = 0;
-    for tenant in app.tenancy.list().await? {
-        if tenant.status != crate::domain::school::TenantStatus::Active {
-            continue;
-        }
-        let slug = tenant.slug.clone();
-        let result = async {
-            let school = app.tenancy.open(tenant).await?;
-            let timers = school.store.fire_due_timers(now, None).await?;
-            let reminders = school
-                .store
-                .queue_consent_reminders(now, CONSENT_REMINDER_BEFORE, None)
-                .await?;
-            Ok::<u64, StoreError>(timers + reminders)
-        }
-        .await;
-        match result {
-            Ok(n) => queued += n,
-            Err(e) => tracing::warn!(school = %slug, error = %e, "timer pass failed for a school"),
-        }
-    }
-    Ok(queued)
+    each_school(app, "timers", |tenant| async move {
+        let school = app.tenancy.open(tenant).await?;
+        let timers = school.store.fire_due_timers(now, None).await?;
+        let reminders = school
+            .store
+            .queue_consent_reminders(now, CONSENT_REMINDER_BEFORE, None)
+            .await?;
+        Ok(timers + reminders)
+    })
+    .await
 }
 
 /// Runs the worker and the sender until the process ends. Woken by new events, and
