@@ -173,6 +173,8 @@ pub fn test_config(dir: &std::path::Path) -> Config {
     config.key_cache_seconds = 0;
     // The URL the webhook fixtures were signed for.
     config.public_url = "https://raabta.test".into();
+    // Tests that want the demo school seed it themselves.
+    config.seed_demo = false;
     config
 }
 
