@@ -43,8 +43,7 @@ async fn call(app: &App, method: &str, path: &str, cookie: &str, form: &[(&str, 
     if method == "POST" {
         req = req.header("content-type", "application/x-www-form-urlencoded");
     }
-    let res = app
-        .router()
+    let res = raabta::application::router(app, &raabta::admin::AdminState::new(app.clone()))
         .oneshot(req.body(Body::from(body)).expect("request"))
         .await
         .expect("response");

@@ -1,18 +1,13 @@
-//! Builds the application from a [`Config`] and exposes the axum [`Router`].
-//! `main` and the integration tests both go through here, so tests drive the real
-//! router in-process.
+//! The state every boundary shares: configuration, the schools, the channel registry,
+//! the spool, the clock, the wake-ups, the flows and the process-wide bounds. The web
+//! admin, the webhooks and the worker each build on [`App`] and never on each other;
+//! `application.rs` composes them (sub-states through `FromRef`, one router).
 
 use crate::config::{Config, ConfigError};
 use crate::routing::Registry;
 use crate::spool::Spool;
 use crate::store::tenancy::Tenancy;
 use crate::store::{self, BackendKind, ConnectOptions, StoreError};
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
-use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -104,8 +99,6 @@ pub struct App {
     pub clock: Arc<Clock>,
     /// Access-code checks across all schools of this process.
     pub login_limiter: Arc<governor::DefaultDirectRateLimiter>,
-    /// Staff sign-in for the web admin (holds the per-address limiter).
-    pub admin_auth: Arc<crate::admin::auth::Auth>,
     /// The one bound on Argon2 work in this process: admin sign-in, password links and
     /// chat access-code checks share it.
     pub hash_gate: Arc<crate::password::HashGate>,
@@ -160,8 +153,7 @@ impl App {
             wake_jobs: Arc::new(Notify::new()),
             flows: Arc::new(flows),
             clock: Arc::new(Clock::default()),
-            login_limiter: crate::worker::driver::global_login_limiter(),
-            admin_auth: Arc::new(crate::admin::auth::Auth::with_gate(hash_gate.clone())),
+            login_limiter: crate::codes::global_login_limiter(),
             hash_gate,
             metrics: Arc::new(crate::metrics::Metrics::new()),
         })
@@ -211,48 +203,5 @@ impl App {
 
     pub fn backend_kind(&self) -> BackendKind {
         self.tenancy.backend().kind
-    }
-
-    pub fn router(&self) -> Router {
-        Router::new()
-            .route("/healthz", get(healthz))
-            .route("/readyz", get(readyz))
-            .route("/metrics", get(crate::metrics::handler))
-            .merge(crate::webhooks::routes())
-            .merge(crate::admin::web::routes(self))
-            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-            .with_state(self.clone())
-    }
-}
-
-/// The process is up.
-async fn healthz() -> impl IntoResponse {
-    (StatusCode::OK, "ok")
-}
-
-/// The databases answer. Reasons are logged, never returned.
-async fn readyz(State(app): State<App>) -> impl IntoResponse {
-    let backend = app.tenancy.backend();
-    let control = backend.control.ping().await;
-    let schools = backend.partitions.ping().await;
-    // Webhooks accepted while a database was down and not yet ingested.
-    let spooled = app.spool.pending_files();
-    match (control, schools) {
-        (Ok(()), Ok(())) => (
-            StatusCode::OK,
-            Json(json!({ "status": "ready", "spool_files": spooled })),
-        ),
-        (c, s) => {
-            if let Err(e) = c {
-                tracing::warn!(error = %e, "readiness: control database unavailable");
-            }
-            if let Err(e) = s {
-                tracing::warn!(error = %e, "readiness: school partitions unavailable");
-            }
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "unavailable", "spool_files": spooled })),
-            )
-        }
     }
 }

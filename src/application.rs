@@ -2,18 +2,32 @@
 //! the app on its database with every school migrated (and the demo school seeded when
 //! configured), then, once started, the background duties, the job runner and the
 //! conversation worker with its sender. Dropping the `Application` stops them.
+//!
+//! This is where the boundaries meet: the router composes the webhooks (on the shared
+//! [`App`]) and the admin (on its [`AdminState`], which gives handlers the `App` through
+//! `FromRef`); the worker and the job runner are started on the `App`. The admin, the
+//! webhooks and the worker do not import each other (`tests/it/tidy.rs`).
 
-use crate::app::{App, AppError};
+use crate::admin::AdminState;
+use crate::app::{App, AppError, MAX_BODY_BYTES};
 use crate::seed::{self, DemoLogin};
 use crate::worker::jobs::{self, JobRunner};
 use crate::worker::{self, RateLimits, Sender};
-use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
 pub struct Application {
     pub app: App,
+    /// The admin's part of the state (staff sign-in), made once per process so its
+    /// limits hold across every router built from it.
+    pub admin: AdminState,
     /// The demo logins, when this start created the demo school.
     pub demo: Option<DemoLogin>,
     sender: Arc<Sender>,
@@ -49,6 +63,7 @@ impl Application {
         let mut runner = JobRunner::standard(sender.clone());
         runner.lease = Duration::from_secs(cfg.job_lease_seconds);
         Ok(Application {
+            admin: AdminState::new(app.clone()),
             app,
             demo,
             sender,
@@ -72,7 +87,7 @@ impl Application {
 
     /// The HTTP routes: webhooks, admin, health and metrics.
     pub fn router(&self) -> Router {
-        self.app.router()
+        router(&self.app, &self.admin)
     }
 }
 
@@ -80,6 +95,50 @@ impl Drop for Application {
     fn drop(&mut self) {
         for t in &self.tasks {
             t.abort();
+        }
+    }
+}
+
+/// The service's routes: health, readiness and metrics, the webhooks, the admin.
+pub fn router(app: &App, admin: &AdminState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(crate::metrics::handler))
+        .merge(crate::webhooks::routes())
+        .merge(crate::admin::web::routes(admin.clone()))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(app.clone())
+}
+
+/// The process is up.
+async fn healthz() -> impl IntoResponse {
+    (StatusCode::OK, "ok")
+}
+
+/// The databases answer. Reasons are logged, never returned.
+async fn readyz(State(app): State<App>) -> impl IntoResponse {
+    let backend = app.tenancy.backend();
+    let control = backend.control.ping().await;
+    let schools = backend.partitions.ping().await;
+    // Webhooks accepted while a database was down and not yet ingested.
+    let spooled = app.spool.pending_files();
+    match (control, schools) {
+        (Ok(()), Ok(())) => (
+            StatusCode::OK,
+            Json(json!({ "status": "ready", "spool_files": spooled })),
+        ),
+        (c, s) => {
+            if let Err(e) = c {
+                tracing::warn!(error = %e, "readiness: control database unavailable");
+            }
+            if let Err(e) = s {
+                tracing::warn!(error = %e, "readiness: school partitions unavailable");
+            }
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "unavailable", "spool_files": spooled })),
+            )
         }
     }
 }

@@ -11,9 +11,21 @@ use crate::domain::AccessCodeId;
 use crate::password::{self, HashError};
 use crate::store::{StoreError, StoredAccessCode, TenantStore};
 use chrono::{DateTime, Duration, Utc};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::json;
+use std::num::NonZeroU32;
+use std::sync::Arc;
 
 const LOOKUP_PURPOSE: &str = "access_code";
+
+/// Code checks per second across the process (each costs an Argon2id verification).
+pub fn global_login_limiter() -> Arc<DefaultDirectRateLimiter> {
+    let per_second = NonZeroU32::new(20).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(40).unwrap_or(NonZeroU32::MIN);
+    Arc::new(RateLimiter::direct(
+        Quota::per_second(per_second).allow_burst(burst),
+    ))
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum CodeError {

@@ -383,7 +383,7 @@ impl Simulator {
                     .store
                     .queue_consent_reminders(
                         now,
-                        crate::worker::CONSENT_REMINDER_BEFORE,
+                        crate::outbound::CONSENT_REMINDER_BEFORE,
                         Some(conv),
                     )
                     .await?;

@@ -13,6 +13,7 @@ pub mod fsutil;
 pub mod import;
 pub mod mail;
 pub mod metrics;
+pub mod outbound;
 pub mod password;
 pub mod routing;
 pub mod seed;

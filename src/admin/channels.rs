@@ -360,7 +360,7 @@ pub async fn test(
         "Raabta test message for {}: this channel works.",
         school.tenant.name
     );
-    crate::worker::queue_staff_message(
+    crate::outbound::queue_staff_message(
         store,
         conversation,
         &format!("channel-test:{}", Uuid::now_v7()),

@@ -124,7 +124,7 @@ pub async fn create(
         description: description.to_string(),
         deadline_at,
         classes,
-        remind_before: crate::worker::CONSENT_REMINDER_BEFORE,
+        remind_before: crate::outbound::CONSENT_REMINDER_BEFORE,
     };
     let (id, _) = store.send_consent_form(&new, &entry, now).await?;
     app.wake_worker();

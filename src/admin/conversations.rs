@@ -186,7 +186,7 @@ pub async fn reply(
     // Through the provider: the sender checks the 24-hour window when it sends and turns
     // the reply into a template or a manual link for staff if it has closed.
     let key = format!("staff-reply:{}", Uuid::now_v7());
-    crate::worker::queue_staff_message(
+    crate::outbound::queue_staff_message(
         store,
         id,
         &key,

@@ -12,7 +12,7 @@
 //! rules in `web.rs` and `reset.rs`, and answer through [`AdminError`] too.
 
 use super::auth::ActiveSession;
-use crate::app::App;
+use super::AdminState;
 use crate::domain::roster::StaffRole;
 use crate::store::tenancy::School;
 use crate::store::StoreError;
@@ -107,11 +107,11 @@ pub struct Staff {
     pub session: ActiveSession,
 }
 
-impl FromRequestParts<App> for Staff {
+impl FromRequestParts<AdminState> for Staff {
     type Rejection = AdminError;
 
-    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, AdminError> {
-        let (school, session, _) = super::web::signed_in(app, &parts.headers).await?;
+    async fn from_request_parts(parts: &mut Parts, admin: &AdminState) -> Result<Self, AdminError> {
+        let (school, session, _) = super::web::signed_in(admin, &parts.headers).await?;
         Ok(Staff { school, session })
     }
 }
@@ -119,11 +119,11 @@ impl FromRequestParts<App> for Staff {
 /// The same, for administrators only (anyone else: 404).
 pub struct Administrator(pub Staff);
 
-impl FromRequestParts<App> for Administrator {
+impl FromRequestParts<AdminState> for Administrator {
     type Rejection = AdminError;
 
-    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, AdminError> {
-        let staff = Staff::from_request_parts(parts, app).await?;
+    async fn from_request_parts(parts: &mut Parts, admin: &AdminState) -> Result<Self, AdminError> {
+        let staff = Staff::from_request_parts(parts, admin).await?;
         if staff.session.staff.role != StaffRole::Admin {
             return Err(AdminError::NotFound);
         }
@@ -164,15 +164,15 @@ pub struct StaffForm<T> {
     pub form: T,
 }
 
-impl<T: DeserializeOwned + Send> FromRequest<App> for StaffForm<T> {
+impl<T: DeserializeOwned + Send> FromRequest<AdminState> for StaffForm<T> {
     type Rejection = AdminError;
 
-    async fn from_request(req: Request, app: &App) -> Result<Self, AdminError> {
+    async fn from_request(req: Request, admin: &AdminState) -> Result<Self, AdminError> {
         let headers = req.headers().clone();
-        let RawForm(body) = RawForm::from_request(req, app).await?;
+        let RawForm(body) = RawForm::from_request(req, admin).await?;
         let token: Token = deserialize(&body)?;
         let form = deserialize(&body)?;
-        let (school, session, _) = super::web::signed_in(app, &headers).await?;
+        let (school, session, _) = super::web::signed_in(admin, &headers).await?;
         if !session.csrf_ok(&token.csrf) {
             return Err(AdminError::FormExpired);
         }
@@ -190,11 +190,11 @@ pub struct AdminForm<T> {
     pub form: T,
 }
 
-impl<T: DeserializeOwned + Send> FromRequest<App> for AdminForm<T> {
+impl<T: DeserializeOwned + Send> FromRequest<AdminState> for AdminForm<T> {
     type Rejection = AdminError;
 
-    async fn from_request(req: Request, app: &App) -> Result<Self, AdminError> {
-        let StaffForm { staff, form } = StaffForm::from_request(req, app).await?;
+    async fn from_request(req: Request, admin: &AdminState) -> Result<Self, AdminError> {
+        let StaffForm { staff, form } = StaffForm::from_request(req, admin).await?;
         if staff.session.staff.role != StaffRole::Admin {
             return Err(AdminError::NotFound);
         }
@@ -205,7 +205,7 @@ impl<T: DeserializeOwned + Send> FromRequest<App> for AdminForm<T> {
 /// How a [`StaffPairs`] body is read: raw [`Bytes`] (any content type) or [`RawForm`]
 /// (`application/x-www-form-urlencoded` required, else 415). Both keep the route's body
 /// limit.
-pub trait FormBody: FromRequest<App> {
+pub trait FormBody: FromRequest<AdminState> {
     fn into_bytes(self) -> Bytes;
 }
 
@@ -231,18 +231,18 @@ pub struct StaffPairs<B = Bytes> {
     body: PhantomData<B>,
 }
 
-impl<B> FromRequest<App> for StaffPairs<B>
+impl<B> FromRequest<AdminState> for StaffPairs<B>
 where
     B: FormBody + Send,
     AdminError: From<B::Rejection>,
 {
     type Rejection = AdminError;
 
-    async fn from_request(req: Request, app: &App) -> Result<Self, AdminError> {
+    async fn from_request(req: Request, admin: &AdminState) -> Result<Self, AdminError> {
         let headers = req.headers().clone();
-        let body = B::from_request(req, app).await?.into_bytes();
+        let body = B::from_request(req, admin).await?.into_bytes();
         let pairs = super::web::form_pairs(&body);
-        let (school, session, _) = super::web::signed_in(app, &headers).await?;
+        let (school, session, _) = super::web::signed_in(admin, &headers).await?;
         if !session.csrf_ok(super::web::field(&pairs, "csrf")) {
             return Err(AdminError::FormExpired);
         }
@@ -263,13 +263,13 @@ pub struct AdminUpload {
     pub file: Vec<u8>,
 }
 
-impl FromRequest<App> for AdminUpload {
+impl FromRequest<AdminState> for AdminUpload {
     type Rejection = AdminError;
 
-    async fn from_request(req: Request, app: &App) -> Result<Self, AdminError> {
+    async fn from_request(req: Request, admin: &AdminState) -> Result<Self, AdminError> {
         let headers = req.headers().clone();
-        let form = Multipart::from_request(req, app).await?;
-        let (school, session, _) = super::web::signed_in(app, &headers).await?;
+        let form = Multipart::from_request(req, admin).await?;
+        let (school, session, _) = super::web::signed_in(admin, &headers).await?;
         let (csrf, file) = read_upload(form).await?;
         if !session.csrf_ok(&csrf) {
             return Err(AdminError::FormExpired);

@@ -18,3 +18,29 @@ pub mod outbox;
 pub mod reset;
 pub mod roster;
 pub mod web;
+
+use crate::app::App;
+use axum::extract::FromRef;
+use std::sync::Arc;
+
+/// The admin's state: the shared [`App`] and staff sign-in (sessions, the per-address
+/// limiter, the Argon2 gate it shares with the chat). Handlers that need only the
+/// shared part take `State<App>` (through `FromRef`).
+#[derive(Clone)]
+pub struct AdminState {
+    pub app: App,
+    pub auth: Arc<auth::Auth>,
+}
+
+impl AdminState {
+    pub fn new(app: App) -> Self {
+        let auth = Arc::new(auth::Auth::with_gate(app.hash_gate.clone()));
+        AdminState { app, auth }
+    }
+}
+
+impl FromRef<AdminState> for App {
+    fn from_ref(admin: &AdminState) -> App {
+        admin.app.clone()
+    }
+}

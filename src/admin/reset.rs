@@ -9,6 +9,7 @@ use super::web::{
     client_address, page_ctx, pre_session_ok, pre_session_token, redirect, render, staff_activity,
     with_pre_cookie,
 };
+use super::AdminState;
 use crate::app::App;
 use crate::domain::activity::ActivityEntry;
 use crate::domain::school::Slug;
@@ -98,16 +99,17 @@ pub fn email_link(app: &App, school: &School, to: String, link: Secret<String>) 
 /// A form without a session: the double-submit token (403), then the per-address limit
 /// shared with sign-in (429, without Retry-After). The client's address.
 fn checked_request(
-    app: &App,
+    admin: &AdminState,
     extensions: &axum::http::Extensions,
     headers: &HeaderMap,
     csrf: &str,
 ) -> Result<std::net::IpAddr, AdminError> {
+    let app = &admin.app;
     if !pre_session_ok(headers, csrf) {
         return Err(AdminError::FormExpired);
     }
     let address = client_address(app, headers, extensions);
-    if !app.admin_auth.address_allowed(address) {
+    if !admin.auth.address_allowed(address) {
         return Err(AdminError::refused(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many attempts from this address; wait a minute.",
@@ -133,12 +135,13 @@ pub struct RequestForm {
 }
 
 pub async fn request(
-    State(app): State<App>,
+    State(admin): State<AdminState>,
     extensions: axum::http::Extensions,
     headers: HeaderMap,
     Form(f): Form<RequestForm>,
 ) -> Result<Response, AdminError> {
-    let address = checked_request(&app, &extensions, &headers, &f.csrf)?;
+    let app = &admin.app;
+    let address = checked_request(&admin, &extensions, &headers, &f.csrf)?;
     if app.config.smtp_url.is_some() {
         // Looked up, stored and emailed in the background: the answer comes at once and
         // takes the same time whether or not the account exists.
@@ -250,14 +253,15 @@ pub struct NewPasswordForm {
 }
 
 pub async fn set_password(
-    State(app): State<App>,
+    State(admin): State<AdminState>,
     extensions: axum::http::Extensions,
     headers: HeaderMap,
     Path(link): Path<String>,
     Form(f): Form<NewPasswordForm>,
 ) -> Result<Response, AdminError> {
-    let address = checked_request(&app, &extensions, &headers, &f.csrf)?;
-    let Some((school, hash)) = link_parts(&app, &link).await else {
+    let app = &admin.app;
+    let address = checked_request(&admin, &extensions, &headers, &f.csrf)?;
+    let Some((school, hash)) = link_parts(app, &link).await else {
         return Ok(link_gone());
     };
     // Only a live link is worth the (deliberately slow) password hashing.
@@ -285,9 +289,9 @@ pub async fn set_password(
             context! { csrf => pre.clone(), school => school.tenant.name, link => link, error => problem },
         );
         *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-        return Ok(with_pre_cookie(&app, page, &pre));
+        return Ok(with_pre_cookie(app, page, &pre));
     }
-    let password_hash = match app.admin_auth.gate().try_hash(f.password).await {
+    let password_hash = match admin.auth.gate().try_hash(f.password).await {
         Ok(h) => h,
         // 429 with Retry-After (a few seconds).
         Err(crate::password::HashError::Busy) => {

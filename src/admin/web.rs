@@ -9,6 +9,7 @@
 
 use super::auth::{ActiveSession, AuthError, NextStep, SessionToken, TwoFactor};
 use super::error::{AdminError, Empty, Staff, StaffForm};
+use super::AdminState;
 use crate::app::App;
 use crate::domain::roster::StaffRole;
 use crate::domain::school::Slug;
@@ -249,9 +250,10 @@ fn set_cookie(app: &App, name: &str, value: &str, clear: bool) -> HeaderValue {
 
 /// The school and session behind the request's cookie, if any and still valid.
 async fn current(
-    app: &App,
+    admin: &AdminState,
     headers: &HeaderMap,
 ) -> Result<Option<(School, ActiveSession, SessionToken)>, AuthError> {
+    let app = &admin.app;
     let Some(value) = cookie(headers, SESSION_COOKIE) else {
         return Ok(None);
     };
@@ -265,8 +267,8 @@ async fn current(
         return Ok(None);
     };
     let token = SessionToken::from_cookie(token);
-    let session = app
-        .admin_auth
+    let session = admin
+        .auth
         .session(school.store.as_ref(), &token, app.clock.now())
         .await?;
     Ok(session.map(|s| (school, s, token)))
@@ -297,7 +299,8 @@ pub(super) fn client_address(
         .unwrap_or(IpAddr::from([127, 0, 0, 1]))
 }
 
-pub fn routes(app: &App) -> Router<App> {
+/// The admin's routes on its own state, ready to merge into the service's router.
+pub fn routes<S: Clone + Send + Sync + 'static>(admin: AdminState) -> Router<S> {
     Router::new()
         .route("/admin", get(dashboard))
         .route("/admin/login", get(login_page).post(login))
@@ -436,9 +439,10 @@ pub fn routes(app: &App) -> Router<App> {
         // imports above keep the service-wide limit).
         .layer(DefaultBodyLimit::max(ADMIN_FORM_BYTES))
         .layer(middleware::from_fn_with_state(
-            app.clone(),
+            admin.app.clone(),
             security_headers,
         ))
+        .with_state(admin)
 }
 
 /// The largest admin form body (CSV imports excepted).
@@ -535,11 +539,12 @@ async fn css() -> Response {
         .into_response()
 }
 
-async fn login_page(State(app): State<App>, headers: HeaderMap) -> Response {
-    if let Ok(Some(_)) = current(&app, &headers).await {
+async fn login_page(State(admin): State<AdminState>, headers: HeaderMap) -> Response {
+    let app = &admin.app;
+    if let Ok(Some(_)) = current(&admin, &headers).await {
         return redirect("/admin");
     }
-    login_form(&app, None, "", "")
+    login_form(app, None, "", "")
 }
 
 /// A form token for pages without a session (sign-in, password reset): the same
@@ -588,11 +593,12 @@ struct LoginForm {
 }
 
 async fn login(
-    State(app): State<App>,
+    State(admin): State<AdminState>,
     extensions: axum::http::Extensions,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AdminError> {
+    let app = &admin.app;
     if !pre_session_ok(&headers, &form.csrf) {
         return Err(AdminError::FormExpired);
     }
@@ -602,7 +608,7 @@ async fn login(
             "That is too long.",
         ));
     }
-    let address = client_address(&app, &headers, &extensions);
+    let address = client_address(app, &headers, &extensions);
     let school = match Slug::parse(form.school.trim()) {
         Ok(slug) => app.tenancy.school(slug.as_str()).await.ok(),
         Err(_) => None,
@@ -611,7 +617,8 @@ async fn login(
     // school names cannot be listed by trying them.
     let outcome = match &school {
         Some(school) => {
-            app.admin_auth
+            admin
+                .auth
                 .sign_in(
                     school.store.as_ref(),
                     &form.email,
@@ -622,7 +629,8 @@ async fn login(
                 .await
         }
         None => {
-            app.admin_auth
+            admin
+                .auth
                 .sign_in_unknown_school(&form.password, address)
                 .await
         }
@@ -636,7 +644,7 @@ async fn login(
             Ok(x) => x,
             Err(AuthError::Invalid) => {
                 return Ok(login_form(
-                    &app,
+                    app,
                     Some("The school, email or password is not right."),
                     &form.school,
                     &form.email,
@@ -644,14 +652,14 @@ async fn login(
             }
             Err(e @ (AuthError::Locked | AuthError::TooManyFromAddress | AuthError::Busy)) => {
                 return Ok(too_many(
-                    login_form(&app, Some(&e.to_string()), &form.school, &form.email),
+                    login_form(app, Some(&e.to_string()), &form.school, &form.email),
                     &e,
                 ))
             }
             Err(AuthError::Hash(crate::password::HashError::Busy)) => {
                 return Ok(too_many(
                     login_form(
-                        &app,
+                        app,
                         Some(&AuthError::Busy.to_string()),
                         &form.school,
                         &form.email,
@@ -669,9 +677,9 @@ async fn login(
     let mut res = redirect(to);
     let value = format!("{}.{}", school.tenant.slug.as_str(), signed.token.expose());
     res.headers_mut()
-        .append(SET_COOKIE, set_cookie(&app, SESSION_COOKIE, &value, false));
+        .append(SET_COOKIE, set_cookie(app, SESSION_COOKIE, &value, false));
     res.headers_mut()
-        .append(SET_COOKIE, set_cookie(&app, PRE_COOKIE, "", true));
+        .append(SET_COOKIE, set_cookie(app, PRE_COOKIE, "", true));
     Ok(res)
 }
 
@@ -693,10 +701,10 @@ pub(super) fn too_many(mut res: Response, why: &AuthError) -> Response {
 /// Signed in with two-factor done, or the [`AdminError`] that says where to go (the
 /// extractors in `error.rs` stand on this).
 pub(super) async fn signed_in(
-    app: &App,
+    admin: &AdminState,
     headers: &HeaderMap,
 ) -> Result<(School, ActiveSession, SessionToken), AdminError> {
-    match current(app, headers).await? {
+    match current(admin, headers).await? {
         Some((school, s, token)) if s.mfa_done => Ok((school, s, token)),
         Some((_, s, _)) if s.staff.totp_enabled_at.is_some() => {
             Err(AdminError::Redirect("/admin/2fa"))
@@ -835,8 +843,11 @@ async fn dashboard_ctx(
 }
 
 /// The two-factor page: only for a session that has not done it yet.
-async fn totp_page(State(app): State<App>, headers: HeaderMap) -> Result<Response, AdminError> {
-    Ok(match current(&app, &headers).await? {
+async fn totp_page(
+    State(admin): State<AdminState>,
+    headers: HeaderMap,
+) -> Result<Response, AdminError> {
+    Ok(match current(&admin, &headers).await? {
         Some((school, s, _)) if !s.mfa_done => {
             render("totp.html", page_ctx(&school, &s, context! {}))
         }
@@ -852,25 +863,26 @@ struct CodeForm {
 }
 
 async fn totp_submit(
-    State(app): State<App>,
+    State(admin): State<AdminState>,
     extensions: axum::http::Extensions,
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, AdminError> {
+    let app = &admin.app;
     // Any session, whether or not two-factor is done yet.
-    let Some((school, s, token)) = current(&app, &headers).await? else {
+    let Some((school, s, token)) = current(&admin, &headers).await? else {
         return Ok(redirect("/admin/login"));
     };
     if !s.csrf_ok(&form.csrf) {
         return Err(AdminError::FormExpired);
     }
-    let outcome = app
-        .admin_auth
+    let outcome = admin
+        .auth
         .second_factor(
             school.store.as_ref(),
             &token,
             &form.code,
-            client_address(&app, &headers, &extensions),
+            client_address(app, &headers, &extensions),
             app.clock.now(),
         )
         .await;
@@ -879,20 +891,20 @@ async fn totp_submit(
             let mut res = redirect("/admin");
             let value = format!("{}.{}", school.tenant.slug.as_str(), fresh.expose());
             res.headers_mut()
-                .append(SET_COOKIE, set_cookie(&app, SESSION_COOKIE, &value, false));
+                .append(SET_COOKIE, set_cookie(app, SESSION_COOKIE, &value, false));
             return Ok(res);
         }
         Ok(TwoFactor::NoSession) => return Ok(redirect("/admin/login")),
         Ok(TwoFactor::Locked) => {
             let mut res = login_form(
-                &app,
+                app,
                 Some("Too many wrong codes: this account is locked for 15 minutes."),
                 school.tenant.slug.as_str(),
                 "",
             );
             *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
             res.headers_mut()
-                .append(SET_COOKIE, set_cookie(&app, SESSION_COOKIE, "", true));
+                .append(SET_COOKIE, set_cookie(app, SESSION_COOKIE, "", true));
             return Ok(res);
         }
         Ok(TwoFactor::Wrong) => (
@@ -926,8 +938,11 @@ async fn totp_submit(
 }
 
 /// The enrolment page: for any session, two-factor done or not.
-async fn enrol_page(State(app): State<App>, headers: HeaderMap) -> Result<Response, AdminError> {
-    let Some((school, s, _)) = current(&app, &headers).await? else {
+async fn enrol_page(
+    State(admin): State<AdminState>,
+    headers: HeaderMap,
+) -> Result<Response, AdminError> {
+    let Some((school, s, _)) = current(&admin, &headers).await? else {
         return Ok(redirect("/admin/login"));
     };
     Ok(render(
@@ -948,11 +963,12 @@ struct CsrfForm {
 }
 
 async fn enrol_start(
-    State(app): State<App>,
+    State(admin): State<AdminState>,
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, AdminError> {
-    let Some((school, s, _)) = current(&app, &headers).await? else {
+    let app = &admin.app;
+    let Some((school, s, _)) = current(&admin, &headers).await? else {
         return Ok(redirect("/admin/login"));
     };
     if !s.csrf_ok(&form.csrf) {
@@ -966,8 +982,8 @@ async fn enrol_start(
         return Ok(redirect(if s.mfa_done { "/admin" } else { "/admin/2fa" }));
     }
     let email = s.staff.email.clone();
-    let enrolment = match app
-        .admin_auth
+    let enrolment = match admin
+        .auth
         .begin_enrolment(
             school.store.as_ref(),
             &s.staff,
@@ -1005,37 +1021,38 @@ async fn enrol_start(
 }
 
 async fn logout(
-    State(app): State<App>,
+    State(admin): State<AdminState>,
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, AdminError> {
+    let app = &admin.app;
     // Signing out works from any session, and without one (or when it cannot be read)
     // just clears the cookie.
-    if let Ok(Some((school, s, token))) = current(&app, &headers).await {
+    if let Ok(Some((school, s, token))) = current(&admin, &headers).await {
         if !s.csrf_ok(&form.csrf) {
             return Err(AdminError::FormExpired);
         }
-        app.admin_auth
-            .sign_out(school.store.as_ref(), &token)
-            .await?;
+        admin.auth.sign_out(school.store.as_ref(), &token).await?;
     }
     let mut res = redirect("/admin/login");
     res.headers_mut()
-        .append(SET_COOKIE, set_cookie(&app, SESSION_COOKIE, "", true));
+        .append(SET_COOKIE, set_cookie(app, SESSION_COOKIE, "", true));
     Ok(res)
 }
 
 async fn logout_everywhere(
-    State(app): State<App>,
+    State(admin): State<AdminState>,
     StaffForm { staff, .. }: StaffForm<Empty>,
 ) -> Result<Response, AdminError> {
+    let app = &admin.app;
     let Staff { school, session: s } = staff;
-    app.admin_auth
+    admin
+        .auth
         .sign_out_everywhere(school.store.as_ref(), s.staff.id, app.clock.now())
         .await?;
     let mut res = redirect("/admin/login");
     res.headers_mut()
-        .append(SET_COOKIE, set_cookie(&app, SESSION_COOKIE, "", true));
+        .append(SET_COOKIE, set_cookie(app, SESSION_COOKIE, "", true));
     Ok(res)
 }
 

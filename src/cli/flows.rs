@@ -239,7 +239,7 @@ pub async fn consent(config: Config, cmd: ConsentCmd) -> anyhow::Result<()> {
                         description: description.trim().to_string(),
                         deadline_at: end_of_day,
                         classes: chosen,
-                        remind_before: raabta::worker::CONSENT_REMINDER_BEFORE,
+                        remind_before: raabta::outbound::CONSENT_REMINDER_BEFORE,
                     },
                     &cli_activity("consent_form.send", None, json!({})),
                     now,

@@ -15,8 +15,7 @@ use crate::flow::engine::{self, Context, Effect, Input, Session, Trigger, Who};
 use crate::flow::Library;
 use crate::store::{ConversationView, FlowTx, Result};
 use chrono::{DateTime, Utc};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use std::num::NonZeroU32;
+use governor::DefaultDirectRateLimiter;
 use std::sync::Arc;
 
 /// Action calls per event at most (each call returns to the engine).
@@ -66,15 +65,6 @@ impl FlowDriver {
                 .map(|a| (a.id, a.provider)),
         }
     }
-}
-
-/// Code checks per second across the process (each costs an Argon2id verification).
-pub fn global_login_limiter() -> Arc<DefaultDirectRateLimiter> {
-    let per_second = NonZeroU32::new(20).unwrap_or(NonZeroU32::MIN);
-    let burst = NonZeroU32::new(40).unwrap_or(NonZeroU32::MIN);
-    Arc::new(RateLimiter::direct(
-        Quota::per_second(per_second).allow_burst(burst),
-    ))
 }
 
 /// The channel family a sender id belongs to (identities are shared by the WhatsApp

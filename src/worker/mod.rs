@@ -537,9 +537,6 @@ async fn to_manual(
     )
 }
 
-/// Reminders go to guardians who have not answered a consent form this long before
-/// its deadline.
-pub const CONSENT_REMINDER_BEFORE: ChronoDuration = ChronoDuration::hours(24);
 /// How often due timers and reminders are looked for.
 pub const TIMER_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -552,7 +549,7 @@ pub async fn fire_timers(app: &App) -> Result<u64, StoreError> {
         let timers = school.store.fire_due_timers(now, None).await?;
         let reminders = school
             .store
-            .queue_consent_reminders(now, CONSENT_REMINDER_BEFORE, None)
+            .queue_consent_reminders(now, crate::outbound::CONSENT_REMINDER_BEFORE, None)
             .await?;
         Ok(timers + reminders)
     })
@@ -582,22 +579,4 @@ pub fn spawn(app: App, sender: Arc<Sender>) -> tokio::task::JoinHandle<()> {
             let _ = tokio::time::timeout(Duration::from_secs(1), app.wake.notified()).await;
         }
     })
-}
-
-/// Queues a staff-initiated message for a conversation. Manual-link mode is the default
-/// (the school's staff send it from their own phone; nothing goes to a provider); pass
-/// `Some(OutboundMode::Provider)` only for a school that has chosen API mode. Returns
-/// false if `idempotency_key` was used before (a double-clicked button sends once).
-pub async fn queue_staff_message(
-    store: &dyn crate::store::TenantStore,
-    conversation: Uuid,
-    idempotency_key: &str,
-    message: &OutboundMessage,
-    mode: Option<OutboundMode>,
-    activity: &crate::domain::activity::ActivityEntry,
-) -> Result<bool, StoreError> {
-    let mode = mode.unwrap_or(OutboundMode::ManualLink);
-    store
-        .enqueue(conversation, idempotency_key, message, mode, activity)
-        .await
 }

@@ -31,7 +31,7 @@ async fn call_raw(
         .header("content-type", content_type)
         .body(Body::from(body))
         .unwrap();
-    let res = env.app.router().oneshot(req).await.unwrap();
+    let res = env.router().oneshot(req).await.unwrap();
     let status = res.status();
     let headers = res.headers().clone();
     let body =

@@ -61,7 +61,6 @@ pub async fn call(
         req = req.header("content-type", "application/x-www-form-urlencoded");
     }
     let res = env
-        .app
         .router()
         .oneshot(req.body(Body::from(body)).unwrap())
         .await
@@ -1021,7 +1020,7 @@ async fn outbox_page_lists_problems_and_retries(env: &TestEnv) {
     raabta::worker::send_due(&env.app, &sender).await.unwrap();
     let act = ActivityEntry::now("t", "message.staff", None, "t", serde_json::json!({}));
     // One message staff must send themselves (the default for staff messages)…
-    raabta::worker::queue_staff_message(
+    raabta::outbound::queue_staff_message(
         school.store.as_ref(),
         conv,
         "s:1",
@@ -1033,7 +1032,7 @@ async fn outbox_page_lists_problems_and_retries(env: &TestEnv) {
     .unwrap();
     // …and one the provider refuses for good.
     fake.script(&[(400, serde_json::json!({"error": {"code": 131050, "message": "user stopped marketing messages"}}))]);
-    raabta::worker::queue_staff_message(
+    raabta::outbound::queue_staff_message(
         school.store.as_ref(),
         conv,
         "s:2",
@@ -1110,7 +1109,7 @@ async fn outbox_page_lists_problems_and_retries(env: &TestEnv) {
         400,
         serde_json::json!({"error": {"code": 131026, "message": "message undeliverable"}}),
     )]);
-    raabta::worker::queue_staff_message(
+    raabta::outbound::queue_staff_message(
         school.store.as_ref(),
         conv,
         "s:3",
@@ -1405,8 +1404,9 @@ async fn per_address_limit_reads_the_trusted_proxy_header() {
     let mut config = crate::support::test_config(dir.path());
     config.client_ip_header = Some("x-client-ip".into());
     let app = raabta::app::App::build(config).await.unwrap();
+    let router = raabta::application::router(&app, &raabta::admin::AdminState::new(app.clone()));
     let post = |ip: String| {
-        let app = app.clone();
+        let router = router.clone();
         async move {
             let req = Request::builder()
                 .method("POST")
@@ -1418,7 +1418,7 @@ async fn per_address_limit_reads_the_trusted_proxy_header() {
                     "csrf=abc&school=no-such&email=a%40b.c&password=x",
                 ))
                 .unwrap();
-            app.router().oneshot(req).await.unwrap().status()
+            router.oneshot(req).await.unwrap().status()
         }
     };
     // The unknown school answers 401 without touching the limiter; use a real school.
@@ -1426,7 +1426,7 @@ async fn per_address_limit_reads_the_trusted_proxy_header() {
         raabta::domain::school::NewTenant::new("proxy-school", "P", "Asia/Karachi", "en").unwrap();
     app.tenancy.create(new).await.unwrap();
     let post_school = |ip: &'static str| {
-        let app = app.clone();
+        let router = router.clone();
         async move {
             let req = Request::builder()
                 .method("POST")
@@ -1438,7 +1438,7 @@ async fn per_address_limit_reads_the_trusted_proxy_header() {
                     "csrf=abc&school=proxy-school&email=a%40b.c&password=x",
                 ))
                 .unwrap();
-            app.router().oneshot(req).await.unwrap().status()
+            router.oneshot(req).await.unwrap().status()
         }
     };
     assert_eq!(post("10.1.1.1".into()).await, StatusCode::UNAUTHORIZED);
@@ -1516,7 +1516,6 @@ async fn post_raw(
         req = req.header("content-type", t);
     }
     let res = env
-        .app
         .router()
         .oneshot(req.body(Body::from(body)).unwrap())
         .await

@@ -224,7 +224,7 @@ fn sign_in_flood_keeps_memory_bounded_and_the_service_up() {
 /// Sends sign-ins in parallel, each from its own client address (the trusted proxy
 /// header), and returns their statuses.
 async fn parallel_sign_ins(
-    app: &raabta::app::App,
+    router: &axum::Router,
     school: &str,
     email: &str,
     passwords: Vec<String>,
@@ -232,7 +232,7 @@ async fn parallel_sign_ins(
 ) -> Vec<StatusCode> {
     let mut tasks = Vec::new();
     for (i, pw) in passwords.into_iter().enumerate() {
-        let app = app.clone();
+        let router = router.clone();
         let body: String = form_urlencoded::Serializer::new(String::new())
             .extend_pairs([
                 ("csrf", "abc"),
@@ -251,7 +251,7 @@ async fn parallel_sign_ins(
                 .header("x-client-ip", ip)
                 .body(Body::from(body))
                 .unwrap();
-            app.router().oneshot(req).await.unwrap().status()
+            router.oneshot(req).await.unwrap().status()
         }));
     }
     let mut out = Vec::new();
@@ -279,10 +279,11 @@ async fn the_lockout_cannot_be_raced(env: &TestEnv) {
         config: std::sync::Arc::new(config),
         ..env.app.clone()
     };
+    let router = raabta::application::router(&app, &raabta::admin::AdminState::new(app.clone()));
     // 60 wrong guesses from 5 addresses, then the right password among the last ones.
     let mut guesses: Vec<String> = (0..60).map(|i| format!("wrong guess {i}")).collect();
     guesses.insert(55, "right password 1".into());
-    let statuses = parallel_sign_ins(&app, "race", "teacher@race.test", guesses, 5).await;
+    let statuses = parallel_sign_ins(&router, "race", "teacher@race.test", guesses, 5).await;
     let checked = school
         .store
         .staff_login_failures_since(teacher, chrono::Utc::now() - chrono::Duration::hours(1))
@@ -301,13 +302,13 @@ async fn the_lockout_cannot_be_raced(env: &TestEnv) {
         "nobody signs in during the burst: {statuses:?}"
     );
     // Locked now: the right password is refused.
-    let r = sign_in_from(&app, "race", "teacher@race.test", "right password 1").await;
+    let r = sign_in_from(&router, "race", "teacher@race.test", "right password 1").await;
     assert_eq!(r, StatusCode::TOO_MANY_REQUESTS);
 }
 crate::on_both_backends!(the_lockout_cannot_be_raced);
 
-async fn sign_in_from(app: &raabta::app::App, school: &str, email: &str, pw: &str) -> StatusCode {
-    parallel_sign_ins(app, school, email, vec![pw.to_string()], 1).await[0]
+async fn sign_in_from(router: &axum::Router, school: &str, email: &str, pw: &str) -> StatusCode {
+    parallel_sign_ins(router, school, email, vec![pw.to_string()], 1).await[0]
 }
 
 /// School short names could be listed at the sign-in form: an unknown school answered
@@ -986,7 +987,6 @@ async fn chat_logins_survive_a_failure_flood_outside_transactions(env: &TestEnv)
     );
     // /metrics shows the same: the prepared waits, and no hash inside a transaction.
     let res = env
-        .app
         .router()
         .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
         .await
@@ -1045,7 +1045,7 @@ async fn password_reset_requests_are_limited_per_account() {
             .header("x-client-ip", format!("10.9.0.{i}"))
             .body(Body::from(body))
             .unwrap();
-        let status = env.app.router().oneshot(req).await.unwrap().status();
+        let status = env.router().oneshot(req).await.unwrap().status();
         assert_eq!(status, StatusCode::OK);
         // Let each request's background work finish before the next.
         for _ in 0..40 {

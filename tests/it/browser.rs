@@ -268,7 +268,7 @@ async fn staff_work_in_a_real_browser() {
     // The admin is served on a loopback port, like in production behind a proxy.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = env.app.router();
+    let router = env.router();
     tokio::spawn(async move {
         let _ = axum::serve(
             listener,

@@ -8,7 +8,6 @@ use tower::ServiceExt;
 
 async fn get(env: &TestEnv, path: &str) -> (StatusCode, String) {
     let res = env
-        .app
         .router()
         .oneshot(Request::get(path).body(Body::empty()).unwrap())
         .await
@@ -83,11 +82,11 @@ async fn metrics_show_totals_to_anyone_and_schools_only_with_the_token(env: &Tes
             if let Some(a) = auth {
                 req = req.header("authorization", a);
             }
-            let res = app
-                .router()
-                .oneshot(req.body(Body::empty()).unwrap())
-                .await
-                .unwrap();
+            let res =
+                raabta::application::router(&app, &raabta::admin::AdminState::new(app.clone()))
+                    .oneshot(req.body(Body::empty()).unwrap())
+                    .await
+                    .unwrap();
             let status = res.status();
             let body = res.into_body().collect().await.unwrap().to_bytes();
             (status, String::from_utf8_lossy(&body).into_owned())

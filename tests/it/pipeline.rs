@@ -225,7 +225,7 @@ async fn opt_out_and_closed_windows(env: &TestEnv) {
         raabta::domain::activity::ActivityEntry::now("t", "message.staff", None, "t", json!({}));
     let msg = raabta::domain::message::OutboundMessage::text("Fee reminder");
     let api = Some(raabta::domain::message::OutboundMode::Provider);
-    raabta::worker::queue_staff_message(r.school.store.as_ref(), conv_id, "s:1", &msg, api, &act)
+    raabta::outbound::queue_staff_message(r.school.store.as_ref(), conv_id, "s:1", &msg, api, &act)
         .await
         .unwrap();
     drain(env, &r).await;
@@ -377,12 +377,12 @@ async fn staff_messages_manual_links_and_templates(env: &TestEnv) {
     let store = r.school.store.as_ref();
     let fee = text("Fee reminder", None);
     assert!(
-        raabta::worker::queue_staff_message(store, conv, "staff:1", &fee, None, &act)
+        raabta::outbound::queue_staff_message(store, conv, "staff:1", &fee, None, &act)
             .await
             .unwrap()
     );
     assert!(
-        !raabta::worker::queue_staff_message(store, conv, "staff:1", &fee, None, &act)
+        !raabta::outbound::queue_staff_message(store, conv, "staff:1", &fee, None, &act)
             .await
             .unwrap()
     );
@@ -528,7 +528,7 @@ async fn failed_reports_hand_over_and_leases_protect(env: &TestEnv) {
         raabta::domain::activity::ActivityEntry::now("t", "message.staff", None, "t", json!({}));
     let msg = raabta::domain::message::OutboundMessage::text("x");
     let provider = Some(raabta::domain::message::OutboundMode::Provider);
-    raabta::worker::queue_staff_message(
+    raabta::outbound::queue_staff_message(
         r.school.store.as_ref(),
         conv,
         "lease:1",

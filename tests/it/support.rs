@@ -196,6 +196,12 @@ impl TestEnv {
         }
     }
 
+    /// The service's router (the same admin state each time, so limits hold across
+    /// calls).
+    pub fn router(&self) -> axum::Router {
+        self.application.router()
+    }
+
     pub async fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = test_config(dir.path());

@@ -185,7 +185,7 @@ impl Run {
                             description: "A visit to the Lahore Museum on Friday.".into(),
                             deadline_at: deadline,
                             classes,
-                            remind_before: raabta::worker::CONSENT_REMINDER_BEFORE,
+                            remind_before: raabta::outbound::CONSENT_REMINDER_BEFORE,
                         },
                         &act,
                         now,

@@ -153,8 +153,7 @@ pub async fn send_to(
     for (k, v) in &f.headers {
         req = req.header(k.as_str(), v.as_str());
     }
-    let res = app
-        .router()
+    let res = raabta::application::router(app, &raabta::admin::AdminState::new(app.clone()))
         .oneshot(req.body(Body::from(f.body.clone())).unwrap())
         .await
         .unwrap();
