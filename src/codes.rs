@@ -9,7 +9,7 @@ use crate::domain::activity::ActivityEntry;
 use crate::domain::roster::ContactRef;
 use crate::domain::AccessCodeId;
 use crate::password::{self, HashError};
-use crate::store::{StoreError, StoredAccessCode, TenantStore};
+use crate::store::{AccessCodeStore, SchoolKeys, StoreError, StoredAccessCode};
 use chrono::{DateTime, Duration, Utc};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::json;
@@ -44,7 +44,7 @@ pub enum CodeError {
 }
 
 /// 65,536 buckets: with thousands of live codes a bucket holds at most a few.
-pub fn bucket(store: &dyn TenantStore, code: &AccessCode) -> Vec<u8> {
+pub fn bucket(store: &(impl SchoolKeys + ?Sized), code: &AccessCode) -> Vec<u8> {
     bucket_with(store.keys(), code)
 }
 
@@ -54,7 +54,7 @@ pub fn bucket_with(keys: &crate::store::crypto::KeyRing, code: &AccessCode) -> V
 
 /// Issues a fresh single-use code for the contact (revoking their unused ones).
 pub async fn issue(
-    store: &dyn TenantStore,
+    store: &(impl AccessCodeStore + SchoolKeys + ?Sized),
     contact: ContactRef,
     valid_for: Duration,
     actor: &str,
@@ -67,7 +67,7 @@ pub async fn issue(
 /// admin; the operator's CLI and the seed hash on their own).
 pub async fn issue_in(
     gate: Option<&password::HashGate>,
-    store: &dyn TenantStore,
+    store: &(impl AccessCodeStore + SchoolKeys + ?Sized),
     contact: ContactRef,
     valid_for: Duration,
     actor: &str,
@@ -105,7 +105,7 @@ pub async fn issue_in(
 
 /// Checks a typed code and, if it is good, uses it up. Returns who it belongs to.
 pub async fn redeem(
-    store: &dyn TenantStore,
+    store: &(impl AccessCodeStore + SchoolKeys + ?Sized),
     typed: &str,
     source: &str,
 ) -> Result<ContactRef, CodeError> {

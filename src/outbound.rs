@@ -17,7 +17,7 @@ pub const CONSENT_REMINDER_BEFORE: Duration = Duration::hours(24);
 /// `Some(OutboundMode::Provider)` only for a school that has chosen API mode. Returns
 /// false if `idempotency_key` was used before (a double-clicked button sends once).
 pub async fn queue_staff_message(
-    store: &dyn OutboxStore,
+    store: &(impl OutboxStore + ?Sized),
     conversation: Uuid,
     idempotency_key: &str,
     message: &OutboundMessage,

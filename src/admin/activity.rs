@@ -11,6 +11,8 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use minijinja::context;
 use serde::Deserialize;
 
+store_port!(crate::store::AdminStore);
+
 /// Rows on the page; the CSV export takes up to `EXPORT_ROWS`.
 const PAGE_ROWS: i64 = 200;
 const EXPORT_ROWS: i64 = 100_000;
@@ -53,7 +55,7 @@ pub async fn page(
     Query(q): Query<Filter>,
 ) -> Result<Response, AdminError> {
     let filter = parse(&q).map_err(|m| AdminError::BadRequest(m.into()))?;
-    let entries = school.store.activity_filtered(&filter, PAGE_ROWS).await?;
+    let entries = port(&school).activity_filtered(&filter, PAGE_ROWS).await?;
     let entries: Vec<_> = entries
         .into_iter()
         .map(|e| {
@@ -88,7 +90,9 @@ pub async fn csv(
     Query(q): Query<Filter>,
 ) -> Result<Response, AdminError> {
     let filter = parse(&q).map_err(|m| AdminError::BadRequest(m.into()))?;
-    let entries = school.store.activity_filtered(&filter, EXPORT_ROWS).await?;
+    let entries = port(&school)
+        .activity_filtered(&filter, EXPORT_ROWS)
+        .await?;
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut rows = vec![vec![
         "at".to_string(),

@@ -21,6 +21,8 @@ use serde_json::json;
 use std::collections::HashMap;
 use uuid::Uuid;
 
+store_port!(crate::store::OfficeStore, crate::store::FlowStore);
+
 const STATUSES: [&str; 4] = ["present", "absent", "late", "excused"];
 const MAX_REASON: usize = 300;
 
@@ -50,7 +52,7 @@ async fn register(
     error: Option<String>,
     status: StatusCode,
 ) -> Result<Response, AdminError> {
-    let store = school.store.as_ref();
+    let store = port(school);
     let mut classes = visible_classes(store, s).await?;
     classes.sort_by_key(|c| c.label());
     let today = school.tenant.timezone.today(app.clock.now());
@@ -108,7 +110,7 @@ pub async fn save(
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
     let get = |name: &str| field(&pairs, name);
-    let store = school.store.as_ref();
+    let store = port(&school);
     let classes = visible_classes(store, &s).await?;
     let class = get("class")
         .parse::<Uuid>()

@@ -10,7 +10,7 @@ use crate::domain::activity::ActivityEntry;
 use crate::domain::roster::StaffRole;
 use crate::domain::{Secret, StaffId};
 use crate::password::{HashError, HashGate};
-use crate::store::{AdminSessionRow, StaffAuth, StoreError, TenantStore};
+use crate::store::{AdminSessionRow, StaffAuth, StoreError};
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -19,6 +19,8 @@ use sha2::{Digest, Sha256};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
+
+store_port!(trait crate::store::AdminStore, crate::store::ActivityStore);
 
 /// A session ends after this long without a request.
 pub const IDLE_TIMEOUT: Duration = Duration::minutes(30);
@@ -287,7 +289,7 @@ impl Auth {
     /// before the sign-in carries over) that still needs two-factor when enabled.
     pub async fn sign_in(
         &self,
-        store: &dyn TenantStore,
+        store: &(impl Port + ?Sized),
         email: &str,
         password_typed: &str,
         address: IpAddr,
@@ -378,7 +380,7 @@ impl Auth {
     /// account still active). Expired sessions are deleted.
     pub async fn session(
         &self,
-        store: &dyn TenantStore,
+        store: &(impl Port + ?Sized),
         token: &SessionToken,
         now: DateTime<Utc>,
     ) -> Result<Option<ActiveSession>, AuthError> {
@@ -409,7 +411,7 @@ impl Auth {
     /// new recovery codes. Two-factor is on once the first code is accepted.
     pub async fn begin_enrolment(
         &self,
-        store: &dyn TenantStore,
+        store: &(impl Port + ?Sized),
         staff: &StaffAuth,
         email: &str,
         issuer: &str,
@@ -469,7 +471,7 @@ impl Auth {
     /// a new one (new token, new CSRF token) that has passed two-factor.
     pub async fn second_factor(
         &self,
-        store: &dyn TenantStore,
+        store: &(impl Port + ?Sized),
         token: &SessionToken,
         code: &str,
         address: IpAddr,
@@ -567,7 +569,7 @@ impl Auth {
 
     pub async fn sign_out(
         &self,
-        store: &dyn TenantStore,
+        store: &(impl Port + ?Sized),
         token: &SessionToken,
     ) -> Result<(), AuthError> {
         store.delete_admin_session(&token.hash()).await?;
@@ -577,7 +579,7 @@ impl Auth {
     /// Ends every session of this staff member (all browsers, all devices).
     pub async fn sign_out_everywhere(
         &self,
-        store: &dyn TenantStore,
+        store: &(impl Port + ?Sized),
         staff: StaffId,
         now: DateTime<Utc>,
     ) -> Result<u64, AuthError> {

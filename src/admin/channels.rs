@@ -22,6 +22,12 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
+store_port!(
+    crate::store::OfficeStore,
+    crate::store::ActivityStore,
+    crate::store::OutboxStore
+);
+
 pub async fn page(
     State(app): State<App>,
     Administrator(Staff { school, session: s }): Administrator,
@@ -39,8 +45,7 @@ async fn view(
     status: StatusCode,
 ) -> Result<Response, AdminError> {
     let rows = app.tenancy.backend().control.channels().await?;
-    let phone = school
-        .store
+    let phone = port(school)
         .staff_phone(s.staff.id)
         .await?
         .map(|p| p.e164().to_string());
@@ -167,7 +172,7 @@ pub async fn add(
                 json!({ "provider": provider.as_str(), "status": row.status.as_str() }),
                 app.clock.now(),
             );
-            school.store.log_activity(&entry).await?;
+            port(&school).log_activity(&entry).await?;
             reload(&app).await;
             if row.status == crate::store::ChannelStatus::Pending {
                 tracing::info!(school = %school.tenant.slug, channel = %row.id, provider = %provider, "channel waiting for the operator's approval");
@@ -230,7 +235,7 @@ pub async fn rotate(
                 json!({ "provider": row.provider.as_str() }),
                 app.clock.now(),
             );
-            school.store.log_activity(&entry).await?;
+            port(&school).log_activity(&entry).await?;
             reload(&app).await;
             view(
                 &app,
@@ -292,8 +297,7 @@ pub async fn my_phone(
         json!({ "set": phone.is_some() }),
         app.clock.now(),
     );
-    match school
-        .store
+    match port(&school)
         .set_staff_phone(s.staff.id, phone.as_ref(), &entry)
         .await
     {
@@ -333,7 +337,7 @@ pub async fn test(
         )
         .await;
     }
-    let Some(phone) = school.store.staff_phone(s.staff.id).await? else {
+    let Some(phone) = port(&school).staff_phone(s.staff.id).await? else {
         return view(
             &app,
             &school,
@@ -344,7 +348,7 @@ pub async fn test(
         )
         .await;
     };
-    let store = school.store.as_ref();
+    let store = port(&school);
     let now = app.clock.now();
     let conversation = store
         .ensure_conversation(row.id, row.provider, &phone.digits(), now)

@@ -22,11 +22,20 @@ use minijinja::context;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
+store_port!(
+    crate::store::OfficeStore,
+    crate::store::RosterStore,
+    crate::store::ActivityStore,
+    crate::store::AccessCodeStore,
+    crate::store::FlowStore,
+    crate::store::SchoolKeys
+);
+
 /// Most codes one request may issue (a big class is well below).
 const MAX_CODES: usize = 300;
 
 pub async fn page(Staff { school, session: s }: Staff) -> Result<Response, AdminError> {
-    let classes = visible_classes(school.store.as_ref(), &s).await?;
+    let classes = visible_classes(port(&school), &s).await?;
     let classes: Vec<_> = classes
         .iter()
         .map(|c| context! { id => c.id.0.to_string(), label => c.label() })
@@ -60,7 +69,7 @@ pub async fn request(
         .parse::<uuid::Uuid>()
         .map(ClassId)
         .map_err(|_| bad("Unknown class."))?;
-    let classes = visible_classes(school.store.as_ref(), &s).await?;
+    let classes = visible_classes(port(&school), &s).await?;
     let found = classes
         .iter()
         .find(|c| c.id == class)
@@ -73,7 +82,7 @@ pub async fn request(
         serde_json::json!({ "class": label }),
         app.clock.now(),
     );
-    school.store.log_activity(&entry).await?;
+    port(&school).log_activity(&entry).await?;
     let list: Vec<_> = classes
         .iter()
         .map(|c| context! { id => c.id.0.to_string(), label => c.label() })
@@ -133,7 +142,7 @@ pub async fn issue(
             _ => return Err(bad("Validity must be 1 to 90 days.")),
         },
     };
-    let store = school.store.as_ref();
+    let store = port(&school);
     // Who gets a code: guardian id → (name, children, language of their slip).
     let mut targets: BTreeMap<GuardianId, (String, Vec<String>, Locale)> = BTreeMap::new();
     if !form.class.trim().is_empty() {
@@ -143,7 +152,7 @@ pub async fn issue(
             .parse::<uuid::Uuid>()
             .map(ClassId)
             .map_err(|_| bad("Unknown class."))?;
-        let classes = visible_classes(school.store.as_ref(), &s).await?;
+        let classes = visible_classes(port(&school), &s).await?;
         if !classes.iter().any(|c| c.id == class) {
             return Err(AdminError::NotFound);
         }

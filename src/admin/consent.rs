@@ -19,11 +19,13 @@ use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
+store_port!(crate::store::FlowStore, crate::store::OfficeStore);
+
 pub async fn list(Staff { school, session: s }: Staff) -> Result<Response, AdminError> {
     if s.staff.role == StaffRole::Teacher {
         return Err(AdminError::NotFound);
     }
-    let store = school.store.as_ref();
+    let store = port(&school);
     let forms = store.consent_forms().await?;
     let classes = super::web::visible_classes(store, &s).await?;
     let tz = school.tenant.timezone.clone();
@@ -99,7 +101,7 @@ pub async fn create(
     if deadline_at <= now {
         return Err(bad("That day has passed."));
     }
-    let store = school.store.as_ref();
+    let store = port(&school);
     // Only the person's classes (a branch manager: their branch's).
     let known = super::web::visible_classes(store, &s).await?;
     let mut classes = Vec::new();
@@ -147,7 +149,7 @@ async fn answers(
     s: &super::auth::ActiveSession,
     id: Uuid,
 ) -> Result<Option<Answers>, crate::store::StoreError> {
-    let store = school.store.as_ref();
+    let store = port(school);
     let scope = super::web::visible_class_ids(store, s).await?;
     let Some((_, title, deadline_at, _)) =
         store.consent_forms().await?.into_iter().find(|f| f.0 == id)
@@ -301,8 +303,7 @@ pub async fn remind(
         json!({}),
         now,
     );
-    if school
-        .store
+    if port(&school)
         .remind_consent_now(id, now, &entry)
         .await?
         .is_none()

@@ -11,7 +11,6 @@ use super::web::{redirect, render, staff_activity};
 use crate::app::App;
 use crate::domain::message::{OutboundMessage, OutboundMode};
 use crate::domain::roster::{ContactRef, StaffRole};
-use crate::store::TenantStore;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -20,10 +19,19 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
+store_port!(
+    crate::store::FlowStore,
+    crate::store::OfficeStore,
+    crate::store::RosterStore,
+    crate::store::AdminStore,
+    crate::store::ConversationStore,
+    crate::store::OutboxStore
+);
+
 /// Whether this person may see the conversation: administrators all; branch managers
 /// a guardian's with a child in their branch's classes; teachers none.
 async fn in_scope(
-    store: &dyn TenantStore,
+    store: &(impl Port + ?Sized),
     s: &ActiveSession,
     conversation: Uuid,
 ) -> Result<bool, crate::store::StoreError> {
@@ -33,7 +41,7 @@ async fn in_scope(
 
 /// `in_scope` with the person's classes already read (a list checks many).
 async fn in_classes(
-    store: &dyn TenantStore,
+    store: &(impl Port + ?Sized),
     s: &ActiveSession,
     mine: Option<&std::collections::HashSet<crate::domain::ClassId>>,
     conversation: Uuid,
@@ -54,7 +62,7 @@ async fn in_classes(
 
 /// The conversation id from the path, if this person may see it (else 404).
 async fn scoped_id(
-    store: &dyn TenantStore,
+    store: &(impl Port + ?Sized),
     s: &ActiveSession,
     id: &str,
 ) -> Result<Uuid, AdminError> {
@@ -67,7 +75,7 @@ async fn scoped_id(
 
 /// Who is on the other end, for staff: the guardian's or staff member's name.
 async fn who(
-    store: &dyn TenantStore,
+    store: &(impl Port + ?Sized),
     conversation: Uuid,
 ) -> Result<String, crate::store::StoreError> {
     let row = store.session_of(conversation).await?;
@@ -86,7 +94,7 @@ pub async fn list(Staff { school, session: s }: Staff) -> Result<Response, Admin
     if s.staff.role == StaffRole::Teacher {
         return Err(AdminError::NotFound);
     }
-    let store = school.store.as_ref();
+    let store = port(&school);
     let ids = store.handoffs().await?;
     let mine = super::web::visible_class_ids(store, &s).await?;
     let mut rows = Vec::new();
@@ -119,7 +127,7 @@ pub async fn view(
     Path(id): Path<String>,
     Staff { school, session: s }: Staff,
 ) -> Result<Response, AdminError> {
-    let store = school.store.as_ref();
+    let store = port(&school);
     let id = scoped_id(store, &s, &id).await?;
     let conv = store.conversation(id).await?.ok_or(AdminError::NotFound)?;
     let name = who(store, id).await?;
@@ -161,7 +169,7 @@ pub async fn reply(
     StaffForm { staff, form }: StaffForm<ReplyForm>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let store = school.store.as_ref();
+    let store = port(&school);
     let id = scoped_id(store, &s, &id).await?;
     // What staff write reaches the parent without bidi overrides (see domain::bidi).
     let text = crate::domain::bidi::neutralise(form.text.trim()).into_owned();
@@ -205,7 +213,7 @@ pub async fn hand_back(
     StaffForm { staff, .. }: StaffForm<Empty>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let id = scoped_id(school.store.as_ref(), &s, &id).await?;
+    let id = scoped_id(port(&school), &s, &id).await?;
     let entry = staff_activity(
         &s,
         "conversation.hand_back",
@@ -213,7 +221,7 @@ pub async fn hand_back(
         json!({}),
         app.clock.now(),
     );
-    school.store.hand_back(id, &entry).await?;
+    port(&school).hand_back(id, &entry).await?;
     app.wake_worker();
     Ok(redirect(&format!("/admin/conversations/{id}")))
 }

@@ -24,6 +24,12 @@ use serde_json::json;
 use std::collections::HashMap;
 use uuid::Uuid;
 
+store_port!(
+    crate::store::FeeStore,
+    crate::store::OfficeStore,
+    crate::store::FlowStore
+);
+
 const FEE_HEADER: [&str; 9] = [
     "admission_no",
     "period",
@@ -62,7 +68,7 @@ async fn classes_in_scope(
     school: &School,
     s: &ActiveSession,
 ) -> Result<HashMap<ClassId, ClassRow>, StoreError> {
-    Ok(visible_classes(school.store.as_ref(), s)
+    Ok(visible_classes(port(school), s)
         .await?
         .into_iter()
         .map(|c| (c.id, c))
@@ -93,7 +99,7 @@ pub async fn balances(
         },
     };
     let rows = match chosen {
-        Some(c) => school.store.balances(c).await?,
+        Some(c) => port(&school).balances(c).await?,
         None => Vec::new(),
     };
     let currency = school_currency(&school).as_str();
@@ -142,8 +148,7 @@ async fn student_in_scope(
         return Ok(None);
     }
     let classes = classes_in_scope(school, s).await?;
-    Ok(school
-        .store
+    Ok(port(school)
         .student_detail(id)
         .await?
         .map(|(st, _)| st)
@@ -167,7 +172,7 @@ async fn statement_page(
     let student = student_in_scope(school, s, id)
         .await?
         .ok_or(AdminError::NotFound)?;
-    let lines = school.store.fee_statement(student.id).await?;
+    let lines = port(school).fee_statement(student.id).await?;
     let currency = school_currency(school);
     let (mut due, mut paid) = (0, 0);
     let rows: Vec<_> = lines
@@ -296,8 +301,7 @@ async fn write(
         json!({ "payment": records.iter().any(|r| r.payment.is_some()) }),
         app.clock.now(),
     );
-    school
-        .store
+    port(school)
         .import_fees(records, students, &entry, &())
         .await?;
     Ok(super::web::redirect(&format!("/admin/fees/students/{id}")))
@@ -322,7 +326,7 @@ pub async fn payment(
     let student = student_in_scope(&school, &s, &id)
         .await?
         .ok_or(AdminError::NotFound)?;
-    let lines = school.store.fee_statement(student.id).await?;
+    let lines = port(&school).fee_statement(student.id).await?;
     let bad = |msg: String| {
         statement_page(
             &school,
@@ -401,7 +405,7 @@ pub async fn import_preview(
     let Some(text) = super::imports::text(file) else {
         return Ok(super::imports::not_text(&school, &s, &FEE_IMPORT));
     };
-    let students = school.store.student_ids_by_admission().await?;
+    let students = port(&school).student_ids_by_admission().await?;
     let records = match crate::import::parse_fees(text.as_bytes(), &students) {
         Ok(r) => r,
         Err(e) => {
@@ -442,7 +446,7 @@ pub async fn import_commit(
     AdminForm { staff, form: f }: AdminForm<CommitForm>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let students = school.store.student_ids_by_admission().await?;
+    let students = port(&school).student_ids_by_admission().await?;
     let records = match crate::import::parse_fees(f.csv.as_bytes(), &students) {
         Ok(r) => r,
         Err(e) => {
@@ -460,8 +464,7 @@ pub async fn import_commit(
         json!({ "rows": records.len() }),
         app.clock.now(),
     );
-    let sum = school
-        .store
+    let sum = port(&school)
         .import_fees(&records, &students, &entry, &())
         .await?;
     Ok(import_outcome(

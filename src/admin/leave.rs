@@ -10,7 +10,7 @@ use super::error::{AdminError, Staff, StaffForm};
 use super::web::{redirect, render, staff_activity};
 use crate::app::App;
 use crate::domain::ClassId;
-use crate::store::{LeaveRequestView, TenantStore};
+use crate::store::LeaveRequestView;
 use axum::extract::{Path, Query, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
@@ -20,6 +20,12 @@ use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashSet;
 use uuid::Uuid;
+
+store_port!(
+    crate::store::FlowStore,
+    crate::store::MediaStore,
+    crate::store::SchoolKeys
+);
 
 /// How long a signed attachment link works.
 pub const ATTACHMENT_LINK_SECONDS: i64 = 300;
@@ -43,7 +49,7 @@ pub async fn list(
         "pending" | "approved" | "rejected" => Some(status.as_str()),
         _ => return Err(AdminError::BadRequest("Unknown status.".into())),
     };
-    let store = school.store.as_ref();
+    let store = port(&school);
     let rows = store.leave_requests(filter).await?;
     let scope = super::web::visible_class_ids(store, &s).await?;
     let rows: Vec<_> = rows
@@ -69,7 +75,7 @@ pub async fn list(
 }
 
 /// The HMAC for an attachment link (the school's index key; valid in every process).
-fn link_signature(store: &dyn TenantStore, id: Uuid, expires: i64) -> String {
+fn link_signature(store: &(impl Port + ?Sized), id: Uuid, expires: i64) -> String {
     hex::encode(
         store
             .keys()
@@ -79,7 +85,7 @@ fn link_signature(store: &dyn TenantStore, id: Uuid, expires: i64) -> String {
 
 /// The request, if this person may see it (else 404).
 async fn in_scope_request(
-    store: &dyn TenantStore,
+    store: &(impl Port + ?Sized),
     s: &ActiveSession,
     id: Uuid,
 ) -> Result<LeaveRequestView, AdminError> {
@@ -105,7 +111,7 @@ pub async fn view(
     Staff { school, session: s }: Staff,
 ) -> Result<Response, AdminError> {
     let id = request_id(&id)?;
-    let store = school.store.as_ref();
+    let store = port(&school);
     let r = in_scope_request(store, &s, id).await?;
     let attachment_url = r.attachment_key.as_ref().map(|_| {
         let expires = app.clock.now().timestamp() + ATTACHMENT_LINK_SECONDS;
@@ -155,7 +161,7 @@ pub async fn decide(
             "The note is too long (500 characters at most).".into(),
         ));
     }
-    let store = school.store.as_ref();
+    let store = port(&school);
     in_scope_request(store, &s, id).await?;
     let now = app.clock.now();
     let entry = staff_activity(
@@ -189,7 +195,7 @@ pub async fn attachment(
     Staff { school, session: s }: Staff,
 ) -> Result<Response, AdminError> {
     let id = request_id(&id)?;
-    let store = school.store.as_ref();
+    let store = port(&school);
     let now = app.clock.now().timestamp();
     let expected = link_signature(store, id, q.exp);
     let signed = {

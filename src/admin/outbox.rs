@@ -11,12 +11,19 @@ use minijinja::context;
 use serde_json::json;
 use uuid::Uuid;
 
+store_port!(
+    crate::store::OutboxStore,
+    crate::store::JobStore,
+    crate::store::AdminStore,
+    crate::store::ConversationStore
+);
+
 const ROWS: usize = 200;
 
 pub async fn page(
     Administrator(Staff { school, session: s }): Administrator,
 ) -> Result<Response, AdminError> {
-    let (rows, total) = school.store.outbox_where(true, ROWS as i64).await?;
+    let (rows, total) = port(&school).outbox_where(true, ROWS as i64).await?;
     let rows: Vec<_> = rows
         .into_iter()
         .rev()
@@ -38,7 +45,7 @@ pub async fn page(
             }
         })
         .collect();
-    let (jobs, jobs_total) = school.store.jobs_in_state("dead", ROWS as i64).await?;
+    let (jobs, jobs_total) = port(&school).jobs_in_state("dead", ROWS as i64).await?;
     let jobs: Vec<_> = jobs
         .into_iter()
         .map(|j| {
@@ -80,7 +87,7 @@ pub async fn retry(
         json!({}),
         now,
     );
-    if !school.store.retry_outbox(id, &entry, now).await? {
+    if !port(&school).retry_outbox(id, &entry, now).await? {
         return Err(AdminError::NotFound);
     }
     app.wake_worker();
@@ -96,7 +103,7 @@ pub async fn to_manual(
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
     let id = id.parse::<Uuid>().map_err(|_| AdminError::NotFound)?;
-    let store = school.store.as_ref();
+    let store = port(&school);
     let (rows, _) = store.outbox_where(true, ROWS as i64).await?;
     let row = rows
         .into_iter()

@@ -25,6 +25,8 @@ use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+store_port!(crate::store::OfficeStore, crate::store::AdminStore);
+
 /// How long a reset link works.
 pub const LINK_MINUTES: i64 = 30;
 const MIN_PASSWORD: usize = 12;
@@ -39,8 +41,7 @@ pub async fn create_link(
     activity: &ActivityEntry,
 ) -> Result<Secret<String>, StoreError> {
     let (token, hash) = new_token();
-    school
-        .store
+    port(school)
         .create_password_reset(
             staff,
             &hash,
@@ -171,7 +172,7 @@ async fn send_requested_link(
     let Ok(school) = app.tenancy.school(slug.as_str()).await else {
         return Ok(());
     };
-    let Some(staff) = school.store.staff_by_email(email).await? else {
+    let Some(staff) = port(&school).staff_by_email(email).await? else {
         return Ok(());
     };
     if !staff.active {
@@ -185,8 +186,7 @@ async fn send_requested_link(
         json!({}),
     );
     let (token, hash) = new_token();
-    let created = school
-        .store
+    let created = port(&school)
         .create_password_reset(
             staff.id,
             &hash,
@@ -229,8 +229,7 @@ pub async fn form_page(
     let Some((school, hash)) = link_parts(&app, &link).await else {
         return Ok(link_gone());
     };
-    if school
-        .store
+    if port(&school)
         .password_reset_valid(&hash, app.clock.now())
         .await?
         .is_none()
@@ -265,8 +264,7 @@ pub async fn set_password(
         return Ok(link_gone());
     };
     // Only a live link is worth the (deliberately slow) password hashing.
-    if school
-        .store
+    if port(&school)
         .password_reset_valid(&hash, app.clock.now())
         .await?
         .is_none()
@@ -315,8 +313,7 @@ pub async fn set_password(
     );
     entry.at = app.clock.now();
     // Used up meanwhile (another tab): gone, as before the hashing.
-    if school
-        .store
+    if port(&school)
         .reset_password(&hash, &password_hash, &entry)
         .await?
         .is_none()
@@ -338,8 +335,7 @@ pub async fn admin_link(
         .parse::<uuid::Uuid>()
         .map(StaffId)
         .map_err(|_| AdminError::NotFound)?;
-    let staff = school
-        .store
+    let staff = port(&school)
         .staff_auth(id)
         .await?
         .filter(|st| st.active)

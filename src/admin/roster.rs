@@ -30,6 +30,14 @@ use serde_json::json;
 use std::collections::HashMap;
 use uuid::Uuid;
 
+store_port!(
+    crate::store::OfficeStore,
+    crate::store::RosterStore,
+    crate::store::FeeStore,
+    crate::store::FlowStore,
+    crate::store::AdminStore
+);
+
 /// Rows shown at once in the student list; the page says when there are more.
 const LIST_ROWS: usize = 200;
 
@@ -66,7 +74,7 @@ async fn scope(
     ),
     StoreError,
 > {
-    let store = school.store.as_ref();
+    let store = port(school);
     let classes = visible_classes(store, s)
         .await?
         .into_iter()
@@ -105,7 +113,7 @@ pub async fn list(
         },
     };
     let needle = q.q.trim().to_lowercase();
-    let students = school.store.student_list().await?;
+    let students = port(&school).student_list().await?;
     let matching: Vec<_> = students
         .into_iter()
         .filter(|st| classes.contains_key(&st.class_id))
@@ -165,7 +173,7 @@ async fn student_page(
         .parse::<Uuid>()
         .map(StudentId)
         .map_err(|_| AdminError::NotFound)?;
-    let store = school.store.as_ref();
+    let store = port(school);
     let (classes, _) = scope(school, s).await?;
     let (student, active) = store
         .student_detail(id)
@@ -312,7 +320,7 @@ async fn save_student(
     for r in &mut records {
         r.keep_active = true;
     }
-    let store = school.store.as_ref();
+    let store = port(school);
     // Guardians are found by phone across the school: outside the whole school's scope,
     // a number that already belongs to a guardian of children elsewhere is not linked
     // (nor its details changed) from here.
@@ -362,7 +370,7 @@ pub async fn create(
             "Choose a class.",
         ));
     };
-    let existing = school.store.student_ids_by_admission().await?;
+    let existing = port(&school).student_ids_by_admission().await?;
     if existing.contains_key(f.admission_no.trim()) {
         return Err(AdminError::refused(
             StatusCode::CONFLICT,
@@ -388,8 +396,7 @@ async fn editable_student(
         return Ok(None);
     }
     let (classes, _) = scope(school, s).await?;
-    Ok(school
-        .store
+    Ok(port(school)
         .student_detail(id)
         .await?
         .map(|(st, _)| st)
@@ -494,8 +501,7 @@ pub async fn unlink_guardian(
         json!({ "student": student.id.0 }),
         app.clock.now(),
     );
-    if !school
-        .store
+    if !port(&school)
         .unlink_guardian(guardian, student.id, &entry)
         .await?
     {
@@ -532,8 +538,7 @@ pub async fn set_active(
         json!({}),
         app.clock.now(),
     );
-    school
-        .store
+    port(&school)
         .set_student_active(student.id, active, &entry)
         .await?;
     Ok(redirect(&format!("/admin/roster/students/{id}")))
@@ -630,7 +635,7 @@ pub async fn import_commit(
         json!({ "rows": records.len() }),
         app.clock.now(),
     );
-    let sum = school.store.import_roster(&records, &entry, &()).await?;
+    let sum = port(&school).import_roster(&records, &entry, &()).await?;
     Ok(import_result(
         &school,
         &s,
@@ -671,7 +676,7 @@ async fn staff_view(
     created: Option<(String, Option<String>)>,
     status: StatusCode,
 ) -> Result<Response, AdminError> {
-    let store = school.store.as_ref();
+    let store = port(school);
     let staff = store.staff_list().await?;
     let branches = store.branches().await?;
     let classes = store.classes().await?;
@@ -753,7 +758,7 @@ pub async fn staff_create(
     if role == StaffRole::BranchManager && branch.is_empty() {
         return bad("A branch manager needs a branch.").await;
     }
-    let store = school.store.as_ref();
+    let store = port(&school);
     let existing = store.staff_by_email(&email).await?;
     let known = store.classes().await?;
     if existing.is_some() {
@@ -843,7 +848,7 @@ pub async fn staff_set_active(
         json!({}),
         app.clock.now(),
     );
-    if !school.store.set_staff_active(id, active, &entry).await? {
+    if !port(&school).set_staff_active(id, active, &entry).await? {
         return Err(AdminError::NotFound);
     }
     Ok(redirect("/admin/staff"))
@@ -864,7 +869,7 @@ pub async fn staff_set_classes(
         .parse::<Uuid>()
         .map(StaffId)
         .map_err(|_| AdminError::NotFound)?;
-    let store = school.store.as_ref();
+    let store = port(&school);
     let known: std::collections::HashSet<ClassId> =
         store.classes().await?.into_iter().map(|c| c.id).collect();
     let mut classes = Vec::new();
@@ -904,7 +909,7 @@ pub async fn revoke_codes(
         .await?
         .ok_or(AdminError::NotFound)?;
     let guardian = guardian.parse::<Uuid>().map_err(|_| AdminError::NotFound)?;
-    let relations = school.store.relations_of(student.id).await?;
+    let relations = port(&school).relations_of(student.id).await?;
     if !relations.iter().any(|(g, _)| *g == guardian) {
         return Err(AdminError::NotFound);
     }
@@ -915,8 +920,7 @@ pub async fn revoke_codes(
         json!({}),
         app.clock.now(),
     );
-    let n = school
-        .store
+    let n = port(&school)
         .revoke_access_codes(
             crate::domain::roster::ContactRef::Guardian(crate::domain::GuardianId(guardian)),
             &entry,
@@ -953,7 +957,7 @@ pub async fn staff_reset_two_factor(
         json!({}),
         app.clock.now(),
     );
-    if !school.store.reset_two_factor(id, &entry).await? {
+    if !port(&school).reset_two_factor(id, &entry).await? {
         return Err(AdminError::NotFound);
     }
     Ok(redirect("/admin/staff"))

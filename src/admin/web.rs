@@ -26,6 +26,14 @@ use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::OnceLock;
 
+store_port!(
+    crate::store::FlowStore,
+    crate::store::OfficeStore,
+    crate::store::OutboxStore,
+    crate::store::AdminStore,
+    crate::store::ActivityStore
+);
+
 const SESSION_COOKIE: &str = "raabta_admin";
 const PRE_COOKIE: &str = "raabta_pre";
 
@@ -141,7 +149,7 @@ pub(super) fn staff_activity(
 /// The classes this person may see: the whole school (admin), their branch's classes
 /// (branch manager) or their own classes (teacher).
 pub(super) async fn visible_classes(
-    store: &dyn crate::store::TenantStore,
+    store: &(impl crate::store::FlowStore + ?Sized),
     s: &ActiveSession,
 ) -> Result<Vec<crate::store::ClassRow>, crate::store::StoreError> {
     Ok(match s.staff.role {
@@ -178,7 +186,7 @@ pub(super) fn page_ctx(
 
 /// The class ids this person may see; None means the whole school (admin).
 pub(super) async fn visible_class_ids(
-    store: &dyn crate::store::TenantStore,
+    store: &(impl crate::store::FlowStore + ?Sized),
     s: &ActiveSession,
 ) -> Result<Option<std::collections::HashSet<crate::domain::ClassId>>, crate::store::StoreError> {
     if s.staff.role == StaffRole::Admin {
@@ -269,7 +277,7 @@ async fn current(
     let token = SessionToken::from_cookie(token);
     let session = admin
         .auth
-        .session(school.store.as_ref(), &token, app.clock.now())
+        .session(port(&school), &token, app.clock.now())
         .await?;
     Ok(session.map(|s| (school, s, token)))
 }
@@ -620,7 +628,7 @@ async fn login(
             admin
                 .auth
                 .sign_in(
-                    school.store.as_ref(),
+                    port(school),
                     &form.email,
                     &form.password,
                     address,
@@ -733,7 +741,7 @@ async fn dashboard_ctx(
     school: &School,
     s: &ActiveSession,
 ) -> Result<minijinja::Value, crate::store::StoreError> {
-    let store = school.store.as_ref();
+    let store = port(school);
     // The person's classes, read once: the chart's rows and the leave scope.
     let mut classes = visible_classes(store, s).await?;
     classes.sort_by_key(|c| c.label());
@@ -879,7 +887,7 @@ async fn totp_submit(
     let outcome = admin
         .auth
         .second_factor(
-            school.store.as_ref(),
+            port(&school),
             &token,
             &form.code,
             client_address(app, &headers, &extensions),
@@ -985,7 +993,7 @@ async fn enrol_start(
     let enrolment = match admin
         .auth
         .begin_enrolment(
-            school.store.as_ref(),
+            port(&school),
             &s.staff,
             &email,
             &school.tenant.name,
@@ -1032,7 +1040,7 @@ async fn logout(
         if !s.csrf_ok(&form.csrf) {
             return Err(AdminError::FormExpired);
         }
-        admin.auth.sign_out(school.store.as_ref(), &token).await?;
+        admin.auth.sign_out(port(&school), &token).await?;
     }
     let mut res = redirect("/admin/login");
     res.headers_mut()
@@ -1048,7 +1056,7 @@ async fn logout_everywhere(
     let Staff { school, session: s } = staff;
     admin
         .auth
-        .sign_out_everywhere(school.store.as_ref(), s.staff.id, app.clock.now())
+        .sign_out_everywhere(port(&school), s.staff.id, app.clock.now())
         .await?;
     let mut res = redirect("/admin/login");
     res.headers_mut()

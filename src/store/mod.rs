@@ -1585,7 +1585,16 @@ pub trait OfficeStore: Send + Sync {
     ) -> Result<Option<crate::domain::StaffId>>;
 }
 
-/// Everything one school's partition offers. Bound to a single school.
+/// The school a store is bound to, and its key ring (for the lookups and signatures
+/// computed outside SQL: access-code buckets, attachment links).
+pub trait SchoolKeys: Send + Sync {
+    fn tenant_id(&self) -> TenantId;
+    fn keys(&self) -> &KeyRing;
+}
+
+/// Everything one school's partition offers. Bound to a single school. Callers that
+/// need less take the traits they use (the admin's pages declare theirs with
+/// `store_port!`).
 #[async_trait]
 pub trait TenantStore:
     RosterStore
@@ -1602,9 +1611,8 @@ pub trait TenantStore:
     + FlowStore
     + AdminStore
     + OfficeStore
+    + SchoolKeys
 {
-    fn tenant_id(&self) -> TenantId;
-    fn keys(&self) -> &KeyRing;
     /// Where this store's queries run, as the database itself reports it: SQLite,
     /// the files attached to its connections; PostgreSQL, the role and schema of a
     /// school transaction. Used by diagnostics and the isolation tests.

@@ -153,3 +153,19 @@ fn admin_webhooks_and_worker_do_not_import_each_other() {
         found.join("\n")
     );
 }
+
+/// An admin page reaches a school's store only through its module's port
+/// (`store_port!`), never the whole `TenantStore`.
+#[test]
+fn admin_pages_use_their_ports() {
+    let found = offences(
+        "admin",
+        &["TenantStore", ".store"],
+        &[("admin/mod.rs", ".store")],
+    );
+    assert!(
+        found.is_empty(),
+        "an admin page takes the whole store:\n{}",
+        found.join("\n")
+    );
+}

@@ -323,6 +323,9 @@ impl crate::store::TenantStore for SchoolStore {
     async fn partition_identity(&self) -> Result<Vec<String>> {
         self.identity().await
     }
+}
+
+impl crate::store::SchoolKeys for SchoolStore {
     fn tenant_id(&self) -> crate::domain::TenantId {
         self.keys.tenant()
     }
