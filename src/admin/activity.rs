@@ -11,7 +11,7 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use minijinja::context;
 use serde::Deserialize;
 
-store_port!(crate::store::AdminStore);
+store_port!(AdminStore);
 
 /// Rows on the page; the CSV export takes up to `EXPORT_ROWS`.
 const PAGE_ROWS: i64 = 200;

@@ -21,7 +21,7 @@ use serde_json::json;
 use std::collections::HashMap;
 use uuid::Uuid;
 
-store_port!(crate::store::OfficeStore, crate::store::FlowStore);
+store_port!(OfficeStore, FlowStore);
 
 const STATUSES: [&str; 4] = ["present", "absent", "late", "excused"];
 const MAX_REASON: usize = 300;

@@ -20,7 +20,7 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-store_port!(trait crate::store::AdminStore, crate::store::ActivityStore);
+store_port!(trait AdminStore, ActivityStore);
 
 /// A session ends after this long without a request.
 pub const IDLE_TIMEOUT: Duration = Duration::minutes(30);

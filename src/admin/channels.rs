@@ -22,11 +22,7 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-store_port!(
-    crate::store::OfficeStore,
-    crate::store::ActivityStore,
-    crate::store::OutboxStore
-);
+store_port!(OfficeStore, ActivityStore, OutboxStore);
 
 pub async fn page(
     State(app): State<App>,

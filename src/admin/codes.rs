@@ -23,12 +23,12 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 
 store_port!(
-    crate::store::OfficeStore,
-    crate::store::RosterStore,
-    crate::store::ActivityStore,
-    crate::store::AccessCodeStore,
-    crate::store::FlowStore,
-    crate::store::SchoolKeys
+    OfficeStore,
+    RosterStore,
+    ActivityStore,
+    AccessCodeStore,
+    FlowStore,
+    SchoolKeys
 );
 
 /// Most codes one request may issue (a big class is well below).

@@ -19,7 +19,7 @@ use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
-store_port!(crate::store::FlowStore, crate::store::OfficeStore);
+store_port!(FlowStore, OfficeStore);
 
 pub async fn list(Staff { school, session: s }: Staff) -> Result<Response, AdminError> {
     if s.staff.role == StaffRole::Teacher {

@@ -20,12 +20,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 store_port!(
-    crate::store::FlowStore,
-    crate::store::OfficeStore,
-    crate::store::RosterStore,
-    crate::store::AdminStore,
-    crate::store::ConversationStore,
-    crate::store::OutboxStore
+    FlowStore,
+    OfficeStore,
+    RosterStore,
+    AdminStore,
+    ConversationStore,
+    OutboxStore
 );
 
 /// Whether this person may see the conversation: administrators all; branch managers

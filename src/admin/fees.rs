@@ -24,11 +24,7 @@ use serde_json::json;
 use std::collections::HashMap;
 use uuid::Uuid;
 
-store_port!(
-    crate::store::FeeStore,
-    crate::store::OfficeStore,
-    crate::store::FlowStore
-);
+store_port!(FeeStore, OfficeStore, FlowStore);
 
 const FEE_HEADER: [&str; 9] = [
     "admission_no",

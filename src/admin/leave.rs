@@ -21,11 +21,7 @@ use serde_json::json;
 use std::collections::HashSet;
 use uuid::Uuid;
 
-store_port!(
-    crate::store::FlowStore,
-    crate::store::MediaStore,
-    crate::store::SchoolKeys
-);
+store_port!(FlowStore, MediaStore, SchoolKeys);
 
 /// How long a signed attachment link works.
 pub const ATTACHMENT_LINK_SECONDS: i64 = 300;

@@ -3,17 +3,17 @@
 //! area of pages.
 
 /// Declares the store port of a group of pages: `Port`, made of exactly the store
-/// traits named, and `port(school)`, the school's store seen through it (`trait ...`:
+/// traits named (in `crate::store`), and `port(school)`, the school's store seen through it (`trait ...`:
 /// the port alone, for code handed a store). A page reaches the store only through its
 /// module's port, so it can call nothing else.
 macro_rules! store_port {
-    (trait $($t:path),+ $(,)?) => {
-        $(#[allow(unused_imports)] use $t as _;)+
+    (trait $($t:ident),+ $(,)?) => {
+        $(#[allow(unused_imports)] use crate::store::$t as _;)+
         /// What these pages use of a school's store.
-        pub trait Port: $($t +)+ Send + Sync {}
-        impl<T: $($t +)+ Send + Sync + ?Sized> Port for T {}
+        pub trait Port: $(crate::store::$t +)+ Send + Sync {}
+        impl<T: $(crate::store::$t +)+ Send + Sync + ?Sized> Port for T {}
     };
-    ($($t:path),+ $(,)?) => {
+    ($($t:ident),+ $(,)?) => {
         store_port!(trait $($t),+);
         /// The school's store, seen through this module's port.
         pub fn port(school: &crate::store::tenancy::School) -> &(impl Port + ?Sized) {

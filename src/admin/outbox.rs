@@ -11,12 +11,7 @@ use minijinja::context;
 use serde_json::json;
 use uuid::Uuid;
 
-store_port!(
-    crate::store::OutboxStore,
-    crate::store::JobStore,
-    crate::store::AdminStore,
-    crate::store::ConversationStore
-);
+store_port!(OutboxStore, JobStore, AdminStore, ConversationStore);
 
 const ROWS: usize = 200;
 

@@ -30,13 +30,7 @@ use serde_json::json;
 use std::collections::HashMap;
 use uuid::Uuid;
 
-store_port!(
-    crate::store::OfficeStore,
-    crate::store::RosterStore,
-    crate::store::FeeStore,
-    crate::store::FlowStore,
-    crate::store::AdminStore
-);
+store_port!(OfficeStore, RosterStore, FeeStore, FlowStore, AdminStore);
 
 /// Rows shown at once in the student list; the page says when there are more.
 const LIST_ROWS: usize = 200;

@@ -27,11 +27,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::OnceLock;
 
 store_port!(
-    crate::store::FlowStore,
-    crate::store::OfficeStore,
-    crate::store::OutboxStore,
-    crate::store::AdminStore,
-    crate::store::ActivityStore
+    FlowStore,
+    OfficeStore,
+    OutboxStore,
+    AdminStore,
+    ActivityStore
 );
 
 const SESSION_COOKIE: &str = "raabta_admin";
