@@ -112,6 +112,12 @@ impl<'e> From<&'e mut Conn> for Exec<'e> {
     }
 }
 
+impl<'e> From<&'e mut Tx> for Exec<'e> {
+    fn from(tx: &'e mut Tx) -> Self {
+        Exec::Conn(&mut tx.0)
+    }
+}
+
 impl<'e> From<&'e Pool> for Exec<'e> {
     fn from(p: &'e Pool) -> Self {
         Exec::Pool(p)

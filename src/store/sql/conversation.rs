@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{insert_job, log, SchoolStore};
+use crate::store::crypto::KeyRing;
 use crate::store::db::{self, Tx};
 
 type ConversationRow = (
@@ -45,26 +46,78 @@ pub(super) async fn conversation_view(
     .transpose()
 }
 
+/// The blind index of a conversation's sender on a channel.
+pub(super) fn sender_index(keys: &KeyRing, channel: Uuid, sender: &str) -> Vec<u8> {
+    keys.blind_index("sender", &format!("{channel}:{sender}"))
+}
+
+/// Creates the conversation with `sender` (blind index `bidx`) on a channel unless it
+/// exists (two first messages may race on PostgreSQL: the loser's insert does nothing).
+pub(super) async fn insert(
+    tx: &mut Tx,
+    keys: &KeyRing,
+    (channel, provider): (Uuid, crate::domain::message::Provider),
+    (sender, bidx): (&str, &[u8]),
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let cid = Uuid::now_v7();
+    let sender_enc = keys.encrypt_str(field("conversations", "sender_enc", cid), sender)?;
+    db::query(
+        "INSERT INTO conversations (id, channel_id, provider, sender_bidx, sender_enc, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (channel_id, sender_bidx) DO NOTHING",
+    )
+    .bind(cid)
+    .bind(channel)
+    .bind(provider.as_str())
+    .bind(bidx)
+    .bind(sender_enc)
+    .bind(now)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// The conversation of a channel and sender (blind index), if there is one.
+pub(super) async fn find(tx: &mut Tx, channel: Uuid, bidx: &[u8]) -> Result<Option<Uuid>> {
+    let row: Option<(Uuid,)> =
+        db::query_as("SELECT id FROM conversations WHERE channel_id = $1 AND sender_bidx = $2")
+            .bind(channel)
+            .bind(bidx)
+            .fetch_optional(tx)
+            .await?;
+    Ok(row.map(|r| r.0))
+}
+
+/// The conversation with `sender` on a channel, created if there is none.
+pub(super) async fn open(
+    tx: &mut Tx,
+    keys: &KeyRing,
+    channel: Uuid,
+    provider: crate::domain::message::Provider,
+    sender: &str,
+    now: DateTime<Utc>,
+) -> Result<Uuid> {
+    let bidx = sender_index(keys, channel, sender);
+    insert(tx, keys, (channel, provider), (sender, &bidx), now).await?;
+    find(tx, channel, &bidx)
+        .await?
+        .ok_or(StoreError::Db(sqlx::Error::RowNotFound))
+}
+
 #[async_trait::async_trait]
 impl crate::store::ConversationStore for SchoolStore {
     async fn conversations_with_pending(&self, limit: i64) -> Result<Vec<Uuid>> {
-        let mut tx = self.begin_read().await?;
-        let rows: Vec<(Uuid,)> = db::query_as(
+        let q = db::query_as(
             "SELECT conversation_id FROM inbound_events WHERE state = 'pending' \
              GROUP BY conversation_id ORDER BY MIN(received_at) LIMIT $1",
-        )
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        );
+        let rows: Vec<(Uuid,)> = self.read_all(q.bind(limit)).await?;
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
     async fn conversation(&self, id: Uuid) -> Result<Option<crate::store::ConversationView>> {
-        let mut tx = self.begin_read().await?;
-        let view = conversation_view(&mut tx, &self.keys, id).await?;
-        tx.commit().await?;
-        Ok(view)
+        self.read(async |tx| conversation_view(tx, &self.keys, id).await)
+            .await
     }
 
     async fn begin_step(

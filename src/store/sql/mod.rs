@@ -19,7 +19,7 @@ mod roster;
 mod staff;
 
 use super::crypto::KeyRing;
-use super::db::{self, Pool, SchoolDb, Tx};
+use super::db::{self, FromRow, Pool, Query, QueryAs, SchoolDb, Tx};
 use std::sync::Arc;
 
 /// The control database (settings, schools, keys, channels) on either backend.
@@ -52,6 +52,63 @@ impl SchoolStore {
     }
     async fn identity(&self) -> Result<Vec<String>> {
         self.db.identity().await
+    }
+
+    /// Runs `f` in a read transaction, committed when it succeeds.
+    async fn read<T>(&self, f: impl AsyncFnOnce(&mut Tx) -> Result<T>) -> Result<T> {
+        let mut tx = self.begin_read().await?;
+        let out = f(&mut tx).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Runs `f` in a write transaction, committed when it succeeds (rolled back,
+    /// by being dropped, when it fails).
+    async fn write<T>(&self, f: impl AsyncFnOnce(&mut Tx) -> Result<T>) -> Result<T> {
+        let mut tx = self.begin().await?;
+        let out = f(&mut tx).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Every row of one query, read in its own read transaction.
+    async fn read_all<O: FromRow + Send>(&self, q: QueryAs<'_, O>) -> Result<Vec<O>> {
+        self.read(async |tx| Ok(q.fetch_all(tx).await?)).await
+    }
+
+    /// The first row of one query, if any, read in its own read transaction.
+    async fn read_optional<O: FromRow + Send>(&self, q: QueryAs<'_, O>) -> Result<Option<O>> {
+        self.read(async |tx| Ok(q.fetch_optional(tx).await?)).await
+    }
+
+    /// The one row of one query, read in its own read transaction.
+    async fn read_one<O: FromRow + Send>(&self, q: QueryAs<'_, O>) -> Result<O> {
+        self.read(async |tx| Ok(q.fetch_one(tx).await?)).await
+    }
+
+    /// One statement in its own write transaction; how many rows it changed.
+    async fn execute(&self, q: Query<'_>) -> Result<u64> {
+        self.write(async |tx| Ok(q.execute(tx).await?.rows_affected()))
+            .await
+    }
+
+    /// One statement and its activity entry in one write transaction; how many rows
+    /// it changed.
+    async fn execute_logged(&self, q: Query<'_>, activity: &ActivityEntry) -> Result<u64> {
+        self.write(async |tx| {
+            let done = q.execute(&mut *tx).await?;
+            log(tx, activity).await?;
+            Ok(done.rows_affected())
+        })
+        .await
+    }
+
+    /// One statement meant to change exactly one row: committed with its activity
+    /// entry if it did (true), rolled back otherwise (false).
+    async fn change_one(&self, q: Query<'_>, activity: &ActivityEntry) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let done = q.execute(&mut *tx).await?;
+        log_if_one(tx, done.rows_affected(), activity).await
     }
 }
 
@@ -238,7 +295,6 @@ async fn log(tx: &mut Tx, e: &crate::domain::activity::ActivityEntry) -> crate::
 
 /// Ends a change meant to touch exactly one row: committed with its activity
 /// entry if it did (true), rolled back otherwise (false).
-#[allow(dead_code)]
 async fn log_if_one(
     mut tx: Tx,
     changed: u64,
