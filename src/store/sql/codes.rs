@@ -8,8 +8,8 @@ use crate::store::{AccessCodeStore, Result, StoredAccessCode};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{log, log_if_one, SchoolStore};
-use crate::store::db::{self, Conn};
+use super::{log, SchoolStore};
+use crate::store::db::{self, Conn, Tx};
 
 #[async_trait::async_trait]
 impl AccessCodeStore for SchoolStore {
@@ -49,9 +49,11 @@ impl AccessCodeStore for SchoolStore {
         id: AccessCodeId,
         activity: &ActivityEntry,
     ) -> Result<bool> {
-        let mut tx = self.begin().await?;
-        let used = consume(&mut tx, id, Utc::now()).await?;
-        log_if_one(tx, u64::from(used), activity).await
+        let now = Utc::now();
+        let used = self
+            .write_some(async |tx| Ok(consume_logged(tx, id, now, activity).await?.then_some(())))
+            .await?;
+        Ok(used.is_some())
     }
 }
 
@@ -108,6 +110,21 @@ pub(super) async fn revoke_unused(
     .execute(c)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// Marks a code used at `at` and logs the activity, once: false (nothing logged) if
+/// it was used or revoked already.
+pub(super) async fn consume_logged(
+    tx: &mut Tx,
+    id: AccessCodeId,
+    at: DateTime<Utc>,
+    activity: &ActivityEntry,
+) -> Result<bool> {
+    if !consume(tx, id, at).await? {
+        return Ok(false);
+    }
+    log(tx, activity).await?;
+    Ok(true)
 }
 
 /// Marks a code used at `at`, once: false if it was used or revoked already.

@@ -622,11 +622,7 @@ impl<'a> FlowTx for Ops<'a> {
         id: AccessCodeId,
         activity: &ActivityEntry,
     ) -> Result<bool> {
-        if !super::codes::consume(self.tx, id, activity.at).await? {
-            return Ok(false);
-        }
-        log(self.tx, activity).await?;
-        Ok(true)
+        super::codes::consume_logged(self.tx, id, activity.at, activity).await
     }
 
     async fn login_failures(&mut self, since: DateTime<Utc>) -> Result<(i64, i64)> {
@@ -1056,33 +1052,33 @@ impl FlowStore for SchoolStore {
         now: DateTime<Utc>,
         activity: &ActivityEntry,
     ) -> Result<Option<u64>> {
-        let mut tx = self.begin().await?;
-        let open: Option<(Uuid,)> =
-            db::query_as("SELECT id FROM consent_forms WHERE id = $1 AND deadline_at > $2")
-                .bind(form)
-                .bind(now)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if open.is_none() {
-            tx.rollback().await?;
-            return Ok(None);
-        }
-        let due: Vec<(Uuid, Uuid)> = db::query_as(
-            "SELECT id, guardian_id FROM consent_requests WHERE form_id = $1 AND status = 'pending' ORDER BY id",
-        )
-        .bind(form)
-        .fetch_all(&mut *tx)
-        .await?;
-        // A reminder sent by hand counts as the reminder (the automatic one
-        // the day before is not sent again).
-        // One reminder per ten minutes at most (a double click sends one).
-        let kind = format!("consent-remind-now:{}", now.timestamp() / 600);
-        let queued = remind(&mut tx, &self.keys, &due, now, None, &kind).await?;
-        let mut entry = activity.clone();
-        entry.details = serde_json::json!({ "queued": queued, "pending": due.len() });
-        log(&mut tx, &entry).await?;
-        tx.commit().await?;
-        Ok(Some(queued))
+        self.write_some(async |tx| {
+            let open: Option<(Uuid,)> =
+                db::query_as("SELECT id FROM consent_forms WHERE id = $1 AND deadline_at > $2")
+                    .bind(form)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if open.is_none() {
+                return Ok(None);
+            }
+            let due: Vec<(Uuid, Uuid)> = db::query_as(
+                "SELECT id, guardian_id FROM consent_requests WHERE form_id = $1 AND status = 'pending' ORDER BY id",
+            )
+            .bind(form)
+            .fetch_all(&mut *tx)
+            .await?;
+            // A reminder sent by hand counts as the reminder (the automatic one
+            // the day before is not sent again).
+            // One reminder per ten minutes at most (a double click sends one).
+            let kind = format!("consent-remind-now:{}", now.timestamp() / 600);
+            let queued = remind(tx, &self.keys, &due, now, None, &kind).await?;
+            let mut entry = activity.clone();
+            entry.details = serde_json::json!({ "queued": queued, "pending": due.len() });
+            log(tx, &entry).await?;
+            Ok(Some(queued))
+        })
+        .await
     }
 
     async fn consent_requests(&self, form: Uuid) -> Result<Vec<ConsentRequestView>> {
@@ -1127,7 +1123,6 @@ impl FlowStore for SchoolStore {
         activity: &ActivityEntry,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let mut tx = self.begin().await?;
         let note_enc = note
             .map(|n| {
                 self.keys.encrypt(
@@ -1136,7 +1131,7 @@ impl FlowStore for SchoolStore {
                 )
             })
             .transpose()?;
-        let done = db::query(
+        let decide = db::query(
             "UPDATE leave_requests SET status = $2, decided_by = $3, decided_at = $4, decision_note_enc = $5 \
              WHERE id = $1 AND status = 'pending'",
         )
@@ -1144,40 +1139,27 @@ impl FlowStore for SchoolStore {
         .bind(if approve { "approved" } else { "rejected" })
         .bind(&activity.actor)
         .bind(now)
-        .bind(note_enc)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        let (guardian, conversation): (Uuid, Option<Uuid>) =
-            db::query_as("SELECT guardian_id, conversation_id FROM leave_requests WHERE id = $1")
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
-        // Tell the guardian where they asked; else on every conversation of theirs.
-        let targets = match conversation {
-            Some(c) => vec![c],
-            None => guardian_conversations(&mut tx, guardian).await?,
-        };
-        for c in targets {
-            let (tag, key) = (format!("leave-decision:{id}"), format!("leave:{id}"));
-            let vars = request_vars(id);
-            start_flow(
-                &mut tx,
-                &self.keys,
-                c,
-                &tag,
-                ("leave_decision", key),
-                vars,
-                now,
+        .bind(note_enc);
+        self.change_one_then(decide, async |tx| {
+            let (guardian, conversation): (Uuid, Option<Uuid>) = db::query_as(
+                "SELECT guardian_id, conversation_id FROM leave_requests WHERE id = $1",
             )
+            .bind(id)
+            .fetch_one(&mut *tx)
             .await?;
-        }
-        log(&mut tx, activity).await?;
-        tx.commit().await?;
-        Ok(true)
+            // Tell the guardian where they asked; else on every conversation of theirs.
+            let targets = match conversation {
+                Some(c) => vec![c],
+                None => guardian_conversations(tx, guardian).await?,
+            };
+            for c in targets {
+                let (tag, key) = (format!("leave-decision:{id}"), format!("leave:{id}"));
+                let vars = request_vars(id);
+                start_flow(tx, &self.keys, c, &tag, ("leave_decision", key), vars, now).await?;
+            }
+            log(tx, activity).await
+        })
+        .await
     }
 
     async fn handoffs(&self) -> Result<Vec<Uuid>> {
@@ -1216,32 +1198,19 @@ impl FlowStore for SchoolStore {
     }
 
     async fn hand_back(&self, conversation: Uuid, activity: &ActivityEntry) -> Result<bool> {
-        let mut tx = self.begin().await?;
         // The driver sees the cleared column and resets the session's handoff.
-        let done = db::query(
+        let hand_back = db::query(
             "UPDATE conversations SET handoff_at = NULL WHERE id = $1 AND handoff_at IS NOT NULL",
         )
-        .bind(conversation)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        // A resume event in the ordered inbox: forms that waited start now.
-        let now = activity.at;
-        enqueue_internal(
-            &mut tx,
-            &self.keys,
-            conversation,
-            &format!("resume:{}", Uuid::now_v7()),
-            InboundBody::Resume,
-            now,
-        )
-        .await?;
-        log(&mut tx, activity).await?;
-        tx.commit().await?;
-        Ok(true)
+        .bind(conversation);
+        self.change_one_then(hand_back, async |tx| {
+            // A resume event in the ordered inbox: forms that waited start now.
+            let key = format!("resume:{}", Uuid::now_v7());
+            let body = InboundBody::Resume;
+            enqueue_internal(tx, &self.keys, conversation, &key, body, activity.at).await?;
+            log(tx, activity).await
+        })
+        .await
     }
 
     async fn set_setting(&self, name: &str, value: &str, activity: &ActivityEntry) -> Result<()> {

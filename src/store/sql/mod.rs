@@ -103,12 +103,46 @@ impl SchoolStore {
         .await
     }
 
+    /// Runs `f` in a write transaction: committed when it returns something, rolled
+    /// back when it returns None.
+    async fn write_some<T>(
+        &self,
+        f: impl AsyncFnOnce(&mut Tx) -> Result<Option<T>>,
+    ) -> Result<Option<T>> {
+        let mut tx = self.begin().await?;
+        let out = f(&mut tx).await?;
+        match out {
+            Some(_) => tx.commit().await?,
+            None => tx.rollback().await?,
+        }
+        Ok(out)
+    }
+
+    /// `first`, a statement meant to change exactly one row, and then (if it did)
+    /// `then`, in one write transaction: committed (true), or rolled back when `first`
+    /// changed no row (false).
+    async fn change_one_then(
+        &self,
+        first: Query<'_>,
+        then: impl AsyncFnOnce(&mut Tx) -> Result<()>,
+    ) -> Result<bool> {
+        let changed = self
+            .write_some(async |tx| {
+                if first.execute(&mut *tx).await?.rows_affected() != 1 {
+                    return Ok(None);
+                }
+                then(tx).await?;
+                Ok(Some(()))
+            })
+            .await?;
+        Ok(changed.is_some())
+    }
+
     /// One statement meant to change exactly one row: committed with its activity
     /// entry if it did (true), rolled back otherwise (false).
     async fn change_one(&self, q: Query<'_>, activity: &ActivityEntry) -> Result<bool> {
-        let mut tx = self.begin().await?;
-        let done = q.execute(&mut *tx).await?;
-        log_if_one(tx, done.rows_affected(), activity).await
+        self.change_one_then(q, async |tx| log(tx, activity).await)
+            .await
     }
 }
 
@@ -291,22 +325,6 @@ async fn log(tx: &mut Tx, e: &crate::domain::activity::ActivityEntry) -> crate::
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-/// Ends a change meant to touch exactly one row: committed with its activity
-/// entry if it did (true), rolled back otherwise (false).
-async fn log_if_one(
-    mut tx: Tx,
-    changed: u64,
-    e: &crate::domain::activity::ActivityEntry,
-) -> crate::store::Result<bool> {
-    if changed != 1 {
-        tx.rollback().await?;
-        return Ok(false);
-    }
-    log(&mut tx, e).await?;
-    tx.commit().await?;
-    Ok(true)
 }
 
 /// Inserts a job unless its idempotency key was used before (false then).

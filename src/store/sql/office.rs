@@ -143,26 +143,18 @@ impl OfficeStore for SchoolStore {
         active: bool,
         activity: &ActivityEntry,
     ) -> Result<bool> {
-        let mut tx = self.begin().await?;
-        let done = db::query("UPDATE staff_users SET active = $2 WHERE id = $1")
-            .bind(id.0)
-            .bind(active)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        if !active {
-            // A deactivated account is signed out everywhere at once.
-            db::query("DELETE FROM admin_sessions WHERE staff_id = $1")
-                .bind(id.0)
-                .execute(&mut *tx)
-                .await?;
-        }
-        log(&mut tx, activity).await?;
-        tx.commit().await?;
-        Ok(true)
+        let q = db::query("UPDATE staff_users SET active = $2 WHERE id = $1");
+        self.change_one_then(q.bind(id.0).bind(active), async |tx| {
+            if !active {
+                // A deactivated account is signed out everywhere at once.
+                db::query("DELETE FROM admin_sessions WHERE staff_id = $1")
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            log(tx, activity).await
+        })
+        .await
     }
 
     async fn set_staff_classes(

@@ -370,27 +370,20 @@ impl AdminStore for SchoolStore {
     }
 
     async fn reset_two_factor(&self, staff: StaffId, activity: &ActivityEntry) -> Result<bool> {
-        let mut tx = self.begin().await?;
-        let done = db::query(
+        let reset = db::query(
             "UPDATE staff_users SET totp_secret_enc = NULL, totp_enabled_at = NULL, totp_last_step = NULL \
              WHERE id = $1",
-        )
-        .bind(staff.0)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        for sql in [
-            "DELETE FROM staff_recovery_codes WHERE staff_id = $1",
-            "DELETE FROM admin_sessions WHERE staff_id = $1",
-        ] {
-            db::query(sql).bind(staff.0).execute(&mut *tx).await?;
-        }
-        log(&mut tx, activity).await?;
-        tx.commit().await?;
-        Ok(true)
+        );
+        self.change_one_then(reset.bind(staff.0), async |tx| {
+            for sql in [
+                "DELETE FROM staff_recovery_codes WHERE staff_id = $1",
+                "DELETE FROM admin_sessions WHERE staff_id = $1",
+            ] {
+                db::query(sql).bind(staff.0).execute(&mut *tx).await?;
+            }
+            log(tx, activity).await
+        })
+        .await
     }
 
     async fn dead_to_manual(&self, id: Uuid, link: &str, activity: &ActivityEntry) -> Result<bool> {
