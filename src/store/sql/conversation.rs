@@ -148,6 +148,14 @@ struct StepOps<'s> {
     conversation: Uuid,
 }
 
+impl StepOps<'_> {
+    /// Runs one statement in the step's transaction.
+    async fn run(&mut self, q: db::Query<'_>) -> Result<()> {
+        q.execute(&mut self.tx).await?;
+        Ok(())
+    }
+}
+
 #[async_trait::async_trait]
 impl crate::store::StepTx for StepOps<'_> {
     async fn next_event(&mut self) -> Result<crate::store::NextEvent> {
@@ -189,13 +197,10 @@ impl crate::store::StepTx for StepOps<'_> {
     }
 
     async fn set_aside(&mut self, event: Uuid) -> Result<()> {
-        db::query(
+        let q = db::query(
             "UPDATE inbound_events SET state = 'failed', attempts = attempts + 1 WHERE id = $1",
-        )
-        .bind(event)
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
+        );
+        self.run(q.bind(event)).await
     }
 
     async fn record_delivery(
@@ -205,19 +210,20 @@ impl crate::store::StepTx for StepOps<'_> {
         error_code: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        db::query(
+        let q = db::query(
             "INSERT INTO delivery_reports (provider_message_id, status_rank, error_code, updated_at) \
              VALUES ($1, $2, $3, $4) ON CONFLICT (provider_message_id) DO UPDATE SET \
              status_rank = excluded.status_rank, error_code = excluded.error_code, \
              updated_at = excluded.updated_at WHERE excluded.status_rank > delivery_reports.status_rank",
+        );
+        let rank = crate::store::sql::status_rank(status);
+        self.run(
+            q.bind(provider_message_id)
+                .bind(rank)
+                .bind(error_code)
+                .bind(now),
         )
-        .bind(provider_message_id)
-        .bind(crate::store::sql::status_rank(status))
-        .bind(error_code)
-        .bind(now)
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
+        .await
     }
 
     async fn sent_message(
@@ -252,27 +258,18 @@ impl crate::store::StepTx for StepOps<'_> {
             .store
             .keys
             .encrypt_str(field("outbox", "manual_link_enc", outbox), link)?;
-        db::query(
+        let q = db::query(
             "UPDATE outbox SET state = 'manual', manual_link_enc = $2, last_error = $3, updated_at = $4 WHERE id = $1",
-        )
-        .bind(outbox)
-        .bind(enc)
-        .bind(reason)
-        .bind(now)
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
+        );
+        self.run(q.bind(outbox).bind(enc).bind(reason).bind(now))
+            .await
     }
 
     async fn mark_opted_out(&mut self, now: DateTime<Utc>) -> Result<()> {
-        db::query(
+        let q = db::query(
             "UPDATE conversations SET opted_out_at = $2 WHERE id = $1 AND opted_out_at IS NULL",
-        )
-        .bind(self.conversation)
-        .bind(now)
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
+        );
+        self.run(q.bind(self.conversation).bind(now)).await
     }
 
     fn flow(&mut self) -> Box<dyn crate::store::FlowTx + '_> {
@@ -323,14 +320,10 @@ impl crate::store::StepTx for StepOps<'_> {
     }
 
     async fn finish_event(&mut self, event: Uuid, now: DateTime<Utc>) -> Result<()> {
-        db::query(
+        let q = db::query(
             "UPDATE inbound_events SET state = 'done', processed_at = $2, attempts = attempts + 1 WHERE id = $1",
-        )
-        .bind(event)
-        .bind(now)
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
+        );
+        self.run(q.bind(event).bind(now)).await
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {
