@@ -2,7 +2,7 @@
 //! transaction view the driver uses during a step ([`crate::store::FlowTx`]) and the
 //! flow data used outside a step ([`crate::store::FlowStore`]).
 
-use super::{corrupt, field};
+use super::{corrupt, decrypt_text, field};
 use super::{enqueue_internal, log, SchoolStore};
 use crate::domain::activity::ActivityEntry;
 use crate::domain::attendance::AttendanceRecord;
@@ -25,15 +25,6 @@ const IDENTITY_INDEX: &str = "identity";
 const LOGIN_FAILURES: &str =
     "SELECT (SELECT COUNT(*) FROM login_failures WHERE conversation_id = $1 AND at >= $2), \
      (SELECT COUNT(*) FROM login_failures WHERE at >= $2)";
-
-fn decrypt_opt(
-    keys: &KeyRing,
-    f: crate::store::crypto::FieldRef<'_>,
-    ct: Option<Vec<u8>>,
-) -> Result<Option<Pii<String>>> {
-    ct.map(|c| Ok(Pii::new(keys.decrypt_str(f, &c)?)))
-        .transpose()
-}
 
 type LeaveRow = (
     Uuid,
@@ -89,7 +80,7 @@ fn leave_from_row(keys: &KeyRing, r: LeaveRow) -> Result<LeaveRequestView> {
         attachment_key,
         status,
         decided_at,
-        decision_note: decrypt_opt(keys, field("leave_requests", "decision_note_enc", id), note)?,
+        decision_note: decrypt_text(keys, field("leave_requests", "decision_note_enc", id), note)?,
         created_at,
     })
 }
@@ -133,7 +124,7 @@ fn consent_from_row(keys: &KeyRing, r: ConsentRow) -> Result<ConsentRequestView>
         student_name,
         guardian: GuardianId(guardian),
         status,
-        note: decrypt_opt(keys, field("consent_requests", "note_enc", id), note)?,
+        note: decrypt_text(keys, field("consent_requests", "note_enc", id), note)?,
     })
 }
 

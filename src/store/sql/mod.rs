@@ -31,6 +31,19 @@ impl ControlDb {
     pub fn new(control: Pool) -> Self {
         ControlDb { control }
     }
+
+    /// One statement on the control database; how many rows it changed.
+    async fn run(&self, q: Query<'_>) -> Result<u64> {
+        Ok(q.execute(&self.control).await?.rows_affected())
+    }
+
+    /// Runs `f` in a control-database transaction, committed when it succeeds.
+    async fn write<T>(&self, f: impl AsyncFnOnce(&mut Tx) -> Result<T>) -> Result<T> {
+        let mut tx = self.control.begin().await?;
+        let out = f(&mut tx).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
 }
 
 /// One school's data: its backend's transactions and its key ring. Every port of a
@@ -205,37 +218,42 @@ pub(crate) fn activity_from_parts(
     }
 }
 
+/// An optional encrypted column, decrypted and read by `parse`.
+fn decrypt_as<T>(
+    keys: &KeyRing,
+    f: FieldRef<'_>,
+    ct: Option<Vec<u8>>,
+    parse: impl FnOnce(String) -> Result<T>,
+) -> Result<Option<T>> {
+    ct.map(|ct| parse(keys.decrypt_str(f, &ct)?)).transpose()
+}
+
 pub(crate) fn decrypt_phone(
-    keys: &super::crypto::KeyRing,
+    keys: &KeyRing,
     f: FieldRef<'_>,
     ct: Option<Vec<u8>>,
 ) -> Result<Option<Phone>> {
-    ct.map(|ct| {
-        let s = keys.decrypt_str(f, &ct)?;
+    decrypt_as(keys, f, ct, |s| {
         Phone::parse(&s, None).map_err(|_| corrupt("stored phone is not E.164"))
     })
-    .transpose()
 }
 
 pub(crate) fn decrypt_national_id(
-    keys: &super::crypto::KeyRing,
+    keys: &KeyRing,
     f: FieldRef<'_>,
     ct: Option<Vec<u8>>,
 ) -> Result<Option<NationalId>> {
-    ct.map(|ct| {
-        let s = keys.decrypt_str(f, &ct)?;
+    decrypt_as(keys, f, ct, |s| {
         NationalId::parse(&s).map_err(|_| corrupt("stored national id"))
     })
-    .transpose()
 }
 
 pub(crate) fn decrypt_text(
-    keys: &super::crypto::KeyRing,
+    keys: &KeyRing,
     f: FieldRef<'_>,
     ct: Option<Vec<u8>>,
 ) -> Result<Option<Pii<String>>> {
-    ct.map(|ct| Ok(Pii::new(keys.decrypt_str(f, &ct)?)))
-        .transpose()
+    decrypt_as(keys, f, ct, |s| Ok(Pii::new(s)))
 }
 
 /// The outbox rows due for sending at $1, at most $2, each the oldest unsent row of its
