@@ -2,7 +2,7 @@
 //! transaction view the driver uses during a step ([`crate::store::FlowTx`]) and the
 //! flow data used outside a step ([`crate::store::FlowStore`]).
 
-use super::{corrupt, decrypt_text, field};
+use super::{corrupt, decrypt_as, field, stored_text};
 use super::{enqueue_internal, log, SchoolStore};
 use crate::domain::activity::ActivityEntry;
 use crate::domain::attendance::AttendanceRecord;
@@ -80,7 +80,12 @@ fn leave_from_row(keys: &KeyRing, r: LeaveRow) -> Result<LeaveRequestView> {
         attachment_key,
         status,
         decided_at,
-        decision_note: decrypt_text(keys, field("leave_requests", "decision_note_enc", id), note)?,
+        decision_note: decrypt_as(
+            keys,
+            field("leave_requests", "decision_note_enc", id),
+            note,
+            stored_text,
+        )?,
         created_at,
     })
 }
@@ -124,7 +129,12 @@ fn consent_from_row(keys: &KeyRing, r: ConsentRow) -> Result<ConsentRequestView>
         student_name,
         guardian: GuardianId(guardian),
         status,
-        note: decrypt_text(keys, field("consent_requests", "note_enc", id), note)?,
+        note: decrypt_as(
+            keys,
+            field("consent_requests", "note_enc", id),
+            note,
+            stored_text,
+        )?,
     })
 }
 

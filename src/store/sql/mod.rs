@@ -218,8 +218,9 @@ pub(crate) fn activity_from_parts(
     }
 }
 
-/// An optional encrypted column, decrypted and read by `parse`.
-fn decrypt_as<T>(
+/// An optional encrypted column, decrypted and read by `parse` ([`stored_phone`],
+/// [`stored_national_id`], [`stored_text`]).
+pub(crate) fn decrypt_as<T>(
     keys: &KeyRing,
     f: FieldRef<'_>,
     ct: Option<Vec<u8>>,
@@ -228,32 +229,16 @@ fn decrypt_as<T>(
     ct.map(|ct| parse(keys.decrypt_str(f, &ct)?)).transpose()
 }
 
-pub(crate) fn decrypt_phone(
-    keys: &KeyRing,
-    f: FieldRef<'_>,
-    ct: Option<Vec<u8>>,
-) -> Result<Option<Phone>> {
-    decrypt_as(keys, f, ct, |s| {
-        Phone::parse(&s, None).map_err(|_| corrupt("stored phone is not E.164"))
-    })
+pub(crate) fn stored_phone(s: String) -> Result<Phone> {
+    Phone::parse(&s, None).map_err(|_| corrupt("stored phone is not E.164"))
 }
 
-pub(crate) fn decrypt_national_id(
-    keys: &KeyRing,
-    f: FieldRef<'_>,
-    ct: Option<Vec<u8>>,
-) -> Result<Option<NationalId>> {
-    decrypt_as(keys, f, ct, |s| {
-        NationalId::parse(&s).map_err(|_| corrupt("stored national id"))
-    })
+pub(crate) fn stored_national_id(s: String) -> Result<NationalId> {
+    NationalId::parse(&s).map_err(|_| corrupt("stored national id"))
 }
 
-pub(crate) fn decrypt_text(
-    keys: &KeyRing,
-    f: FieldRef<'_>,
-    ct: Option<Vec<u8>>,
-) -> Result<Option<Pii<String>>> {
-    decrypt_as(keys, f, ct, |s| Ok(Pii::new(s)))
+pub(crate) fn stored_text(s: String) -> Result<Pii<String>> {
+    Ok(Pii::new(s))
 }
 
 /// The outbox rows due for sending at $1, at most $2, each the oldest unsent row of its

@@ -301,10 +301,11 @@ impl OfficeStore for SchoolStore {
         let q = db::query_as("SELECT phone_enc FROM staff_users WHERE id = $1");
         let row: Option<(Option<Vec<u8>>,)> = self.read_optional(q.bind(id.0)).await?;
         match row {
-            Some((enc,)) => crate::store::sql::decrypt_phone(
+            Some((enc,)) => crate::store::sql::decrypt_as(
                 &self.keys,
                 field("staff_users", "phone_enc", id.0),
                 enc,
+                crate::store::sql::stored_phone,
             ),
             None => Ok(None),
         }

@@ -7,7 +7,8 @@ use crate::domain::roster::{
 };
 use crate::domain::school::Locale;
 use crate::domain::{ClassId, GuardianId, StudentId};
-use crate::store::sql::{corrupt, decrypt_national_id, decrypt_phone, decrypt_text, field};
+use crate::store::sql::{corrupt, decrypt_as, field};
+use crate::store::sql::{stored_national_id, stored_phone, stored_text};
 use crate::store::{Progress, Result, RosterImportSummary, RosterStore, SchoolCounts, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::{HashMap, HashSet};
@@ -33,9 +34,24 @@ fn guardian_from_row(keys: &crate::store::crypto::KeyRing, r: GuardianRow) -> Re
     Ok(Guardian {
         id: GuardianId(id),
         full_name,
-        phone: decrypt_phone(keys, field("guardians", "phone_enc", id), phone)?,
-        cnic: decrypt_national_id(keys, field("guardians", "cnic_enc", id), cnic)?,
-        address: decrypt_text(keys, field("guardians", "address_enc", id), address)?,
+        phone: decrypt_as(
+            keys,
+            field("guardians", "phone_enc", id),
+            phone,
+            stored_phone,
+        )?,
+        cnic: decrypt_as(
+            keys,
+            field("guardians", "cnic_enc", id),
+            cnic,
+            stored_national_id,
+        )?,
+        address: decrypt_as(
+            keys,
+            field("guardians", "address_enc", id),
+            address,
+            stored_text,
+        )?,
         preferred_language: lang.parse::<Locale>().map_err(corrupt)?,
     })
 }
@@ -66,8 +82,18 @@ pub(super) fn student_from_row(keys: &KeyRing, r: StudentRow) -> Result<(Student
         date_of_birth,
         gender: gender.parse::<Gender>().map_err(corrupt)?,
         class_id: ClassId(class_id),
-        bform: decrypt_national_id(keys, field("students", "bform_enc", id), bform)?,
-        health_notes: decrypt_text(keys, field("students", "health_notes_enc", id), health)?,
+        bform: decrypt_as(
+            keys,
+            field("students", "bform_enc", id),
+            bform,
+            stored_national_id,
+        )?,
+        health_notes: decrypt_as(
+            keys,
+            field("students", "health_notes_enc", id),
+            health,
+            stored_text,
+        )?,
     };
     Ok((student, active))
 }
