@@ -116,6 +116,21 @@ impl SchoolStore {
         .await
     }
 
+    /// Statements run in order, and their activity entry, in one write transaction.
+    async fn execute_all_logged(
+        &self,
+        statements: Vec<Query<'_>>,
+        activity: &ActivityEntry,
+    ) -> Result<()> {
+        self.write(async |tx| {
+            for q in statements {
+                q.execute(&mut *tx).await?;
+            }
+            log(tx, activity).await
+        })
+        .await
+    }
+
     /// Runs `f` in a write transaction: committed when it returns something, rolled
     /// back when it returns None.
     async fn write_some<T>(

@@ -163,21 +163,14 @@ impl OfficeStore for SchoolStore {
         classes: &[ClassId],
         activity: &ActivityEntry,
     ) -> Result<()> {
-        self.write(async |tx| {
-            db::query("DELETE FROM staff_classes WHERE staff_id = $1")
+        let clear = db::query("DELETE FROM staff_classes WHERE staff_id = $1").bind(staff.0);
+        let insert = classes.iter().map(|c| {
+            db::query("INSERT INTO staff_classes (staff_id, class_id) VALUES ($1, $2)")
                 .bind(staff.0)
-                .execute(&mut *tx)
-                .await?;
-            for c in classes {
-                db::query("INSERT INTO staff_classes (staff_id, class_id) VALUES ($1, $2)")
-                    .bind(staff.0)
-                    .bind(c.0)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            log(tx, activity).await
-        })
-        .await
+                .bind(c.0)
+        });
+        let statements = std::iter::once(clear).chain(insert).collect();
+        self.execute_all_logged(statements, activity).await
     }
 
     async fn balances(&self, class: ClassId) -> Result<Vec<BalanceRow>> {

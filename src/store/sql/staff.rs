@@ -245,24 +245,17 @@ impl AdminStore for SchoolStore {
         hashes: &[String],
         activity: &ActivityEntry,
     ) -> Result<()> {
-        self.write(async |tx| {
-            db::query("DELETE FROM staff_recovery_codes WHERE staff_id = $1")
-                .bind(staff.0)
-                .execute(&mut *tx)
-                .await?;
-            for h in hashes {
-                db::query(
-                    "INSERT INTO staff_recovery_codes (id, staff_id, code_hash) VALUES ($1, $2, $3)",
-                )
-                .bind(Uuid::now_v7())
-                .bind(staff.0)
-                .bind(h)
-                .execute(&mut *tx)
-                .await?;
-            }
-            log(tx, activity).await
-        })
-        .await
+        let clear = db::query("DELETE FROM staff_recovery_codes WHERE staff_id = $1");
+        let insert = hashes.iter().map(|h| {
+            db::query(
+                "INSERT INTO staff_recovery_codes (id, staff_id, code_hash) VALUES ($1, $2, $3)",
+            )
+            .bind(Uuid::now_v7())
+            .bind(staff.0)
+            .bind(h)
+        });
+        let statements = std::iter::once(clear.bind(staff.0)).chain(insert).collect();
+        self.execute_all_logged(statements, activity).await
     }
 
     async fn recovery_codes(&self, staff: StaffId) -> Result<Vec<(Uuid, String)>> {
