@@ -314,12 +314,17 @@ mod tests {
     use super::*;
 
     fn ring(keys: &[u32], active: u32) -> KeyRing {
-        let t = TenantId(Uuid::from_u128(7));
+        school_ring(7, keys, active, 9)
+    }
+
+    /// A school's ring: data keys `keys` (key n is n repeated), blind-index key `index`.
+    fn school_ring(school: u128, keys: &[u32], active: u32, index: u8) -> KeyRing {
+        let t = TenantId(Uuid::from_u128(school));
         let map = keys
             .iter()
             .map(|k| (*k, Secret::new([*k as u8; 32])))
             .collect();
-        KeyRing::new(t, map, active, Secret::new([9; 32])).unwrap()
+        KeyRing::new(t, map, active, Secret::new([index; 32])).unwrap()
     }
 
     fn field(row: u128) -> FieldRef<'static> {
@@ -351,13 +356,7 @@ mod tests {
             ..field(1)
         };
         assert_eq!(r.decrypt(other_col, &ct), Err(CryptoError::Decrypt));
-        let other_school = KeyRing::new(
-            TenantId(Uuid::from_u128(8)),
-            [(1, Secret::new([1; 32]))].into_iter().collect(),
-            1,
-            Secret::new([9; 32]),
-        )
-        .unwrap();
+        let other_school = school_ring(8, &[1], 1, 9);
         assert_eq!(
             other_school.decrypt(field(1), &ct),
             Err(CryptoError::Decrypt)
@@ -398,13 +397,7 @@ mod tests {
             a.blind_index("phone", "+92300"),
             a.blind_index("code", "+92300")
         );
-        let b = KeyRing::new(
-            TenantId(Uuid::from_u128(7)),
-            [(1, Secret::new([1; 32]))].into_iter().collect(),
-            1,
-            Secret::new([10; 32]),
-        )
-        .unwrap();
+        let b = school_ring(7, &[1], 1, 10);
         assert_ne!(
             a.blind_index("phone", "+92300"),
             b.blind_index("phone", "+92300")

@@ -112,6 +112,12 @@ impl<'e> From<&'e mut Conn> for Exec<'e> {
     }
 }
 
+impl<'e> From<&'e mut Tx> for Exec<'e> {
+    fn from(tx: &'e mut Tx) -> Self {
+        Exec::Conn(&mut tx.0)
+    }
+}
+
 impl<'e> From<&'e Pool> for Exec<'e> {
     fn from(p: &'e Pool) -> Self {
         Exec::Pool(p)
@@ -197,34 +203,22 @@ impl<'q> Query<'q> {
     pub async fn execute<'e>(self, on: impl Into<Exec<'e>>) -> DbResult<Done> {
         let Query { sql, params } = self;
         let n = match on.into() {
-            Exec::Conn(Conn::Sqlite(tx)) => {
-                let args = arguments(params, |p, a| p.add_sqlite(a))?;
-                sqlx::query_with(sql, args)
-                    .execute(&mut **tx)
-                    .await?
-                    .rows_affected()
-            }
-            Exec::Conn(Conn::Postgres(tx)) => {
-                let args = arguments(params, |p, a| p.add_postgres(a))?;
-                sqlx::query_with(sql, args)
-                    .execute(&mut **tx)
-                    .await?
-                    .rows_affected()
-            }
-            Exec::Pool(Pool::Sqlite(pool)) => {
-                let args = arguments(params, |p, a| p.add_sqlite(a))?;
-                sqlx::query_with(sql, args)
-                    .execute(pool)
-                    .await?
-                    .rows_affected()
-            }
-            Exec::Pool(Pool::Postgres(pool)) => {
-                let args = arguments(params, |p, a| p.add_postgres(a))?;
-                sqlx::query_with(sql, args)
-                    .execute(pool)
-                    .await?
-                    .rows_affected()
-            }
+            Exec::Conn(Conn::Sqlite(tx)) => encoded::<Sqlite>(sql, params)?
+                .execute(&mut **tx)
+                .await?
+                .rows_affected(),
+            Exec::Conn(Conn::Postgres(tx)) => encoded::<Postgres>(sql, params)?
+                .execute(&mut **tx)
+                .await?
+                .rows_affected(),
+            Exec::Pool(Pool::Sqlite(pool)) => encoded::<Sqlite>(sql, params)?
+                .execute(pool)
+                .await?
+                .rows_affected(),
+            Exec::Pool(Pool::Postgres(pool)) => encoded::<Postgres>(sql, params)?
+                .execute(pool)
+                .await?
+                .rows_affected(),
         };
         Ok(Done(n))
     }
@@ -234,43 +228,69 @@ impl<'q> Query<'q> {
         let Query { sql, params } = self;
         Ok(match on.into() {
             Exec::Conn(Conn::Sqlite(tx)) => {
-                let q = sqlx::query_with(sql, arguments(params, |p, a| p.add_sqlite(a))?);
-                let rows = if first {
-                    q.fetch_optional(&mut **tx).await?.into_iter().collect()
-                } else {
-                    q.fetch_all(&mut **tx).await?
-                };
+                let rows = fetch(encoded::<Sqlite>(sql, params)?, &mut **tx, first).await?;
                 rows.into_iter().map(Row::Sqlite).collect()
             }
             Exec::Conn(Conn::Postgres(tx)) => {
-                let q = sqlx::query_with(sql, arguments(params, |p, a| p.add_postgres(a))?);
-                let rows = if first {
-                    q.fetch_optional(&mut **tx).await?.into_iter().collect()
-                } else {
-                    q.fetch_all(&mut **tx).await?
-                };
+                let rows = fetch(encoded::<Postgres>(sql, params)?, &mut **tx, first).await?;
                 rows.into_iter().map(Row::Postgres).collect()
             }
             Exec::Pool(Pool::Sqlite(pool)) => {
-                let q = sqlx::query_with(sql, arguments(params, |p, a| p.add_sqlite(a))?);
-                let rows = if first {
-                    q.fetch_optional(pool).await?.into_iter().collect()
-                } else {
-                    q.fetch_all(pool).await?
-                };
+                let rows = fetch(encoded::<Sqlite>(sql, params)?, pool, first).await?;
                 rows.into_iter().map(Row::Sqlite).collect()
             }
             Exec::Pool(Pool::Postgres(pool)) => {
-                let q = sqlx::query_with(sql, arguments(params, |p, a| p.add_postgres(a))?);
-                let rows = if first {
-                    q.fetch_optional(pool).await?.into_iter().collect()
-                } else {
-                    q.fetch_all(pool).await?
-                };
+                let rows = fetch(encoded::<Postgres>(sql, params)?, pool, first).await?;
                 rows.into_iter().map(Row::Postgres).collect()
             }
         })
     }
+}
+
+/// A backend whose arguments a [`Param`] adds itself to.
+trait Bind: sqlx::Database {
+    fn add(p: &dyn Param, args: &mut Self::Arguments) -> std::result::Result<(), BoxDynError>;
+}
+
+impl Bind for Sqlite {
+    fn add(p: &dyn Param, args: &mut SqliteArguments) -> std::result::Result<(), BoxDynError> {
+        p.add_sqlite(args)
+    }
+}
+
+impl Bind for Postgres {
+    fn add(p: &dyn Param, args: &mut PgArguments) -> std::result::Result<(), BoxDynError> {
+        p.add_postgres(args)
+    }
+}
+
+/// The query with its values encoded for backend `DB`.
+fn encoded<DB: Bind>(
+    sql: SqlStr,
+    params: Vec<Box<dyn Param + '_>>,
+) -> DbResult<sqlx::query::Query<'_, DB, DB::Arguments>>
+where
+    DB::Arguments: Default + sqlx::IntoArguments<DB>,
+{
+    Ok(sqlx::query_with(sql, arguments(params, DB::add)?))
+}
+
+/// Runs a query on one backend: its rows, or (with `first`) at most the first one.
+async fn fetch<'c, DB, E>(
+    q: sqlx::query::Query<'_, DB, DB::Arguments>,
+    on: E,
+    first: bool,
+) -> DbResult<Vec<DB::Row>>
+where
+    DB: sqlx::Database,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    E: sqlx::Executor<'c, Database = DB>,
+{
+    Ok(if first {
+        q.fetch_optional(on).await?.into_iter().collect()
+    } else {
+        q.fetch_all(on).await?
+    })
 }
 
 /// A query read as rows of `O`.

@@ -328,17 +328,15 @@ pub struct StoredAccessCode {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
-impl std::fmt::Debug for StoredAccessCode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoredAccessCode")
-            .field("id", &self.id)
-            .field("contact", &self.contact)
-            .field("expires_at", &self.expires_at)
-            .field("used_at", &self.used_at)
-            .field("revoked_at", &self.revoked_at)
-            .finish_non_exhaustive()
-    }
-}
+crate::debug_only!(
+    StoredAccessCode,
+    "StoredAccessCode",
+    id,
+    contact,
+    expires_at,
+    used_at,
+    revoked_at
+);
 
 #[async_trait]
 pub trait AccessCodeStore: Send + Sync {
@@ -684,16 +682,14 @@ pub struct SessionRow {
     pub contact_valid: bool,
 }
 
-impl std::fmt::Debug for SessionRow {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SessionRow")
-            .field("contact", &self.contact)
-            .field("handoff_at", &self.handoff_at)
-            .field("identity", &self.identity)
-            .field("recognise_phones", &self.recognise_phones)
-            .finish_non_exhaustive()
-    }
-}
+crate::debug_only!(
+    SessionRow,
+    "SessionRow",
+    contact,
+    handoff_at,
+    identity,
+    recognise_phones
+);
 
 /// A guardian's child as the bot lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]

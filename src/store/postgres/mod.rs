@@ -44,20 +44,24 @@ pub fn school_ident(id: TenantId) -> String {
 /// The serving pool: every connection drops to `raabta_serving` (no privileges) as
 /// soon as it connects, so only a school transaction (see [`PgSchool::begin`]) can
 /// read school data. Public so the isolation tests check this exact configuration.
+/// What a pool's new connection runs before it is used (its role, its search path).
+async fn on_connect(conn: &mut sqlx::PgConnection, sql: String) -> sqlx::Result<()> {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 pub fn serving_pool_options() -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(16)
         .min_connections(0)
         .acquire_timeout(Duration::from_secs(10))
         .after_connect(|conn, _| {
-            Box::pin(async move {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                    "SET ROLE {SERVING_ROLE}; SET search_path TO pg_catalog"
-                )))
-                .execute(conn)
-                .await?;
-                Ok(())
-            })
+            Box::pin(on_connect(
+                conn,
+                format!("SET ROLE {SERVING_ROLE}; SET search_path TO pg_catalog"),
+            ))
         })
 }
 
@@ -128,14 +132,10 @@ pub async fn connect(url: &str, opts: &ConnectOptions) -> Result<Backend> {
         .max_connections(4)
         .min_connections(0)
         .after_connect(|conn, _| {
-            Box::pin(async move {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                    "SET search_path TO {CONTROL_SCHEMA}"
-                )))
-                .execute(conn)
-                .await?;
-                Ok(())
-            })
+            Box::pin(on_connect(
+                conn,
+                format!("SET search_path TO {CONTROL_SCHEMA}"),
+            ))
         })
         .connect_with(base.clone())
         .await?;

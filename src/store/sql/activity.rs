@@ -8,39 +8,35 @@ use sqlx::types::Json;
 use super::{log, SchoolStore};
 use crate::store::db::{self};
 
+/// An activity entry as selected by [`ACTIVITY_COLS`].
+pub(super) type ActivityRow = (
+    DateTime<Utc>,
+    String,
+    String,
+    Option<String>,
+    String,
+    Json<serde_json::Value>,
+);
+pub(super) const ACTIVITY_COLS: &str =
+    "at, actor, action, subject, source, details FROM activity_log";
+
+pub(super) fn activity_entries(rows: Vec<ActivityRow>) -> Vec<ActivityEntry> {
+    rows.into_iter()
+        .map(|(at, actor, action, subject, source, details)| {
+            super::activity_from_parts(at, actor, action, subject, source, details.0)
+        })
+        .collect()
+}
+
 #[async_trait::async_trait]
 impl ActivityStore for SchoolStore {
     async fn log_activity(&self, entry: &ActivityEntry) -> Result<()> {
-        let mut tx = self.begin().await?;
-        log(&mut tx, entry).await?;
-        tx.commit().await?;
-        Ok(())
+        self.write(async |tx| log(tx, entry).await).await
     }
 
     async fn recent_activity(&self, limit: i64) -> Result<Vec<ActivityEntry>> {
-        let mut tx = self.begin_read().await?;
-        let rows: Vec<(
-            DateTime<Utc>,
-            String,
-            String,
-            Option<String>,
-            String,
-            Json<serde_json::Value>,
-        )> = db::query_as(
-            "SELECT at, actor, action, subject, source, details FROM activity_log \
-                 ORDER BY at DESC, id DESC LIMIT $1",
-        )
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(rows
-            .into_iter()
-            .map(|(at, actor, action, subject, source, details)| {
-                crate::store::sql::activity_from_parts(
-                    at, actor, action, subject, source, details.0,
-                )
-            })
-            .collect())
+        let sql = format!("SELECT {ACTIVITY_COLS} ORDER BY at DESC, id DESC LIMIT $1");
+        let q = db::query_as(sqlx::AssertSqlSafe(sql)).bind(limit);
+        Ok(activity_entries(self.read_all(q).await?))
     }
 }

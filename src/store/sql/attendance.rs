@@ -86,11 +86,11 @@ impl AttendanceStore for SchoolStore {
         r: &AttendanceRecord,
         activity: &ActivityEntry,
     ) -> Result<()> {
-        let mut tx = self.begin().await?;
-        record(&mut tx, r, Utc::now()).await?;
-        log(&mut tx, activity).await?;
-        tx.commit().await?;
-        Ok(())
+        self.write(async |tx| {
+            record(tx, r, Utc::now()).await?;
+            log(tx, activity).await
+        })
+        .await
     }
 
     async fn attendance_between(
@@ -99,9 +99,7 @@ impl AttendanceStore for SchoolStore {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<AttendanceRecord>> {
-        let mut tx = self.begin_read().await?;
-        let marks = between(&mut tx, student, from, to).await?;
-        tx.commit().await?;
-        Ok(marks)
+        self.read(async |tx| between(tx, student, from, to).await)
+            .await
     }
 }

@@ -8,8 +8,8 @@ use crate::store::{AccessCodeStore, Result, StoredAccessCode};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{log, log_if_one, SchoolStore};
-use crate::store::db::{self, Conn};
+use super::{log, SchoolStore};
+use crate::store::db::{self, Conn, Tx};
 
 #[async_trait::async_trait]
 impl AccessCodeStore for SchoolStore {
@@ -19,40 +19,29 @@ impl AccessCodeStore for SchoolStore {
         bucket: &[u8],
         activity: &ActivityEntry,
     ) -> Result<()> {
-        let mut tx = self.begin().await?;
         let now = Utc::now();
-        db::query(
-            "UPDATE access_codes SET revoked_at = $3 WHERE contact_kind = $1 AND contact_id = $2 \
-             AND used_at IS NULL AND revoked_at IS NULL",
-        )
-        .bind(code.contact.kind())
-        .bind(code.contact.uuid())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        db::query(
-            "INSERT INTO access_codes (id, contact_kind, contact_id, code_bucket, code_hash, expires_at, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(code.id.0)
-        .bind(code.contact.kind())
-        .bind(code.contact.uuid())
-        .bind(bucket)
-        .bind(&code.code_hash)
-        .bind(code.expires_at)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        log(&mut tx, activity).await?;
-        tx.commit().await?;
-        Ok(())
+        self.write(async |tx| {
+            revoke_unused(tx, code.contact, now).await?;
+            db::query(
+                "INSERT INTO access_codes (id, contact_kind, contact_id, code_bucket, code_hash, expires_at, \
+                 created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(code.id.0)
+            .bind(code.contact.kind())
+            .bind(code.contact.uuid())
+            .bind(bucket)
+            .bind(&code.code_hash)
+            .bind(code.expires_at)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            log(tx, activity).await
+        })
+        .await
     }
 
     async fn access_codes_in_bucket(&self, bucket: &[u8]) -> Result<Vec<StoredAccessCode>> {
-        let mut tx = self.begin_read().await?;
-        let codes = in_bucket(&mut tx, bucket).await?;
-        tx.commit().await?;
-        Ok(codes)
+        self.read(async |tx| in_bucket(tx, bucket).await).await
     }
 
     async fn consume_access_code(
@@ -60,9 +49,11 @@ impl AccessCodeStore for SchoolStore {
         id: AccessCodeId,
         activity: &ActivityEntry,
     ) -> Result<bool> {
-        let mut tx = self.begin().await?;
-        let used = consume(&mut tx, id, Utc::now()).await?;
-        log_if_one(tx, u64::from(used), activity).await
+        let now = Utc::now();
+        let used = self
+            .write_some(async |tx| Ok(consume_logged(tx, id, now, activity).await?.then_some(())))
+            .await?;
+        Ok(used.is_some())
     }
 }
 
@@ -101,6 +92,39 @@ pub(super) async fn in_bucket(c: &mut Conn, bucket: &[u8]) -> Result<Vec<StoredA
             },
         )
         .collect()
+}
+
+/// Revokes a contact's unused codes at `at`; how many.
+pub(super) async fn revoke_unused(
+    c: &mut Conn,
+    contact: ContactRef,
+    at: DateTime<Utc>,
+) -> Result<u64> {
+    let done = db::query(
+        "UPDATE access_codes SET revoked_at = $3 WHERE contact_kind = $1 AND contact_id = $2 \
+         AND used_at IS NULL AND revoked_at IS NULL",
+    )
+    .bind(contact.kind())
+    .bind(contact.uuid())
+    .bind(at)
+    .execute(c)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Marks a code used at `at` and logs the activity, once: false (nothing logged) if
+/// it was used or revoked already.
+pub(super) async fn consume_logged(
+    tx: &mut Tx,
+    id: AccessCodeId,
+    at: DateTime<Utc>,
+    activity: &ActivityEntry,
+) -> Result<bool> {
+    if !consume(tx, id, at).await? {
+        return Ok(false);
+    }
+    log(tx, activity).await?;
+    Ok(true)
 }
 
 /// Marks a code used at `at`, once: false if it was used or revoked already.

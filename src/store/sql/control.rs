@@ -3,6 +3,24 @@
 use super::ControlDb;
 use crate::store::db;
 
+/// A school as selected by [`TENANT_COLS`].
+type TenantRow = (
+    uuid::Uuid,
+    String,
+    String,
+    String,
+    String,
+    String,
+    chrono::DateTime<chrono::Utc>,
+);
+const TENANT_COLS: &str = "id, slug, name, timezone, locale, status, created_at FROM tenants";
+
+fn tenant_from_row(
+    (id, slug, name, timezone, locale, status, created_at): TenantRow,
+) -> crate::store::Result<crate::domain::school::Tenant> {
+    crate::store::sql::tenant_from_parts(id, slug, name, timezone, locale, status, created_at)
+}
+
 #[async_trait::async_trait]
 impl crate::store::ControlStore for ControlDb {
     async fn setting(&self, name: &str) -> crate::store::Result<Option<Vec<u8>>> {
@@ -14,13 +32,10 @@ impl crate::store::ControlStore for ControlDb {
     }
 
     async fn init_setting(&self, name: &str, value: &[u8]) -> crate::store::Result<Vec<u8>> {
-        db::query(
+        let q = db::query(
             "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(name)
-        .bind(value)
-        .execute(&self.control)
-        .await?;
+        );
+        self.run(q.bind(name).bind(value)).await?;
         self.setting(name)
             .await?
             .ok_or_else(|| crate::store::sql::corrupt("setting vanished after insert"))
@@ -54,72 +69,54 @@ impl crate::store::ControlStore for ControlDb {
         id: crate::domain::TenantId,
         status: crate::domain::school::TenantStatus,
     ) -> crate::store::Result<()> {
-        db::query("UPDATE tenants SET status = $2 WHERE id = $1")
-            .bind(id.0)
-            .bind(status.as_str())
-            .execute(&self.control)
-            .await?;
+        let q = db::query("UPDATE tenants SET status = $2 WHERE id = $1");
+        self.run(q.bind(id.0).bind(status.as_str())).await?;
         Ok(())
     }
 
     async fn tenants(&self) -> crate::store::Result<Vec<crate::domain::school::Tenant>> {
-        let rows: Vec<(uuid::Uuid, String, String, String, String, String, chrono::DateTime<chrono::Utc>)> =
-            db::query_as(
-                "SELECT id, slug, name, timezone, locale, status, created_at FROM tenants ORDER BY slug",
-            )
+        let sql = format!("SELECT {TENANT_COLS} ORDER BY slug");
+        let rows: Vec<TenantRow> = db::query_as(sqlx::AssertSqlSafe(sql))
             .fetch_all(&self.control)
             .await?;
-        rows.into_iter()
-            .map(|(a, b, c, d, e, f, g)| crate::store::sql::tenant_from_parts(a, b, c, d, e, f, g))
-            .collect()
+        rows.into_iter().map(tenant_from_row).collect()
     }
 
     async fn tenant_by_slug(
         &self,
         slug: &str,
     ) -> crate::store::Result<Option<crate::domain::school::Tenant>> {
-        let row: Option<(uuid::Uuid, String, String, String, String, String, chrono::DateTime<chrono::Utc>)> =
-            db::query_as(
-                "SELECT id, slug, name, timezone, locale, status, created_at FROM tenants WHERE slug = $1",
-            )
+        let sql = format!("SELECT {TENANT_COLS} WHERE slug = $1");
+        let row: Option<TenantRow> = db::query_as(sqlx::AssertSqlSafe(sql))
             .bind(slug)
             .fetch_optional(&self.control)
             .await?;
-        row.map(|(a, b, c, d, e, f, g)| crate::store::sql::tenant_from_parts(a, b, c, d, e, f, g))
-            .transpose()
+        row.map(tenant_from_row).transpose()
     }
 
     async fn delete_tenant(&self, id: crate::domain::TenantId) -> crate::store::Result<()> {
-        let mut tx = self.control.begin().await?;
-        db::query("DELETE FROM channel_accounts WHERE tenant_id = $1")
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await?;
-        db::query("DELETE FROM tenant_keys WHERE tenant_id = $1")
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await?;
-        db::query("DELETE FROM tenants WHERE id = $1")
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        self.write(async |tx| {
+            for sql in [
+                "DELETE FROM channel_accounts WHERE tenant_id = $1",
+                "DELETE FROM tenant_keys WHERE tenant_id = $1",
+                "DELETE FROM tenants WHERE id = $1",
+            ] {
+                db::query(sql).bind(id.0).execute(&mut *tx).await?;
+            }
+            Ok(())
+        })
+        .await
     }
 
     async fn insert_tenant_key(&self, k: &crate::store::TenantKeyRow) -> crate::store::Result<()> {
-        db::query(
+        let q = db::query(
             "INSERT INTO tenant_keys (tenant_id, purpose, key_id, wrapped, state, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(k.tenant_id.0)
-        .bind(k.purpose.as_str())
-        .bind(i64::from(k.key_id))
-        .bind(&k.wrapped)
-        .bind(k.state.as_str())
-        .bind(k.created_at)
-        .execute(&self.control)
-        .await?;
+        );
+        let q = q.bind(k.tenant_id.0).bind(k.purpose.as_str());
+        let q = q.bind(i64::from(k.key_id)).bind(&k.wrapped);
+        self.run(q.bind(k.state.as_str()).bind(k.created_at))
+            .await?;
         Ok(())
     }
 
@@ -155,29 +152,30 @@ impl crate::store::ControlStore for ControlDb {
         id: crate::domain::TenantId,
         new_active: u32,
     ) -> crate::store::Result<()> {
-        let mut tx = self.control.begin().await?;
-        db::query(
-            "UPDATE tenant_keys SET state = 'decrypt_only' \
-             WHERE tenant_id = $1 AND purpose = 'data' AND state = 'active' AND key_id <> $2",
-        )
-        .bind(id.0)
-        .bind(i64::from(new_active))
-        .execute(&mut *tx)
-        .await?;
-        let done = db::query(
-            "UPDATE tenant_keys SET state = 'active' WHERE tenant_id = $1 AND purpose = 'data' AND key_id = $2",
-        )
-        .bind(id.0)
-        .bind(i64::from(new_active))
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            return Err(crate::store::sql::corrupt(
-                "the key to activate does not exist",
-            ));
-        }
-        tx.commit().await?;
-        Ok(())
+        self.write(async |tx| {
+            db::query(
+                "UPDATE tenant_keys SET state = 'decrypt_only' \
+                 WHERE tenant_id = $1 AND purpose = 'data' AND state = 'active' AND key_id <> $2",
+            )
+            .bind(id.0)
+            .bind(i64::from(new_active))
+            .execute(&mut *tx)
+            .await?;
+            let done = db::query(
+                "UPDATE tenant_keys SET state = 'active' WHERE tenant_id = $1 AND purpose = 'data' AND key_id = $2",
+            )
+            .bind(id.0)
+            .bind(i64::from(new_active))
+            .execute(tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                return Err(crate::store::sql::corrupt(
+                    "the key to activate does not exist",
+                ));
+            }
+            Ok(())
+        })
+        .await
     }
 
     async fn set_key_state(
@@ -187,13 +185,11 @@ impl crate::store::ControlStore for ControlDb {
         key_id: u32,
         state: crate::store::KeyState,
     ) -> crate::store::Result<()> {
-        db::query("UPDATE tenant_keys SET state = $4 WHERE tenant_id = $1 AND purpose = $2 AND key_id = $3")
-            .bind(id.0)
-            .bind(purpose.as_str())
-            .bind(i64::from(key_id))
-            .bind(state.as_str())
-            .execute(&self.control)
-            .await?;
+        let q = db::query(
+            "UPDATE tenant_keys SET state = $4 WHERE tenant_id = $1 AND purpose = $2 AND key_id = $3",
+        );
+        let q = q.bind(id.0).bind(purpose.as_str()).bind(i64::from(key_id));
+        self.run(q.bind(state.as_str())).await?;
         Ok(())
     }
 
@@ -203,14 +199,11 @@ impl crate::store::ControlStore for ControlDb {
         purpose: crate::store::KeyPurpose,
         key_id: u32,
     ) -> crate::store::Result<()> {
-        db::query(
+        let q = db::query(
             "DELETE FROM tenant_keys WHERE tenant_id = $1 AND purpose = $2 AND key_id = $3 AND state <> 'active'",
-        )
-        .bind(id.0)
-        .bind(purpose.as_str())
-        .bind(i64::from(key_id))
-        .execute(&self.control)
-        .await?;
+        );
+        self.run(q.bind(id.0).bind(purpose.as_str()).bind(i64::from(key_id)))
+            .await?;
         Ok(())
     }
 
@@ -329,14 +322,11 @@ impl crate::store::ControlStore for ControlDb {
     }
 
     async fn put_setting(&self, name: &str, value: &[u8]) -> crate::store::Result<()> {
-        db::query(
+        let q = db::query(
             "INSERT INTO settings (name, value) VALUES ($1, $2) \
              ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-        )
-        .bind(name)
-        .bind(value)
-        .execute(&self.control)
-        .await?;
+        );
+        self.run(q.bind(name).bind(value)).await?;
         Ok(())
     }
 
@@ -346,19 +336,14 @@ impl crate::store::ControlStore for ControlDb {
         old: &[u8],
         new: &[u8],
     ) -> crate::store::Result<bool> {
-        let done = db::query(
+        let q = db::query(
             "UPDATE channel_accounts SET credentials_enc = $3 WHERE id = $1 AND credentials_enc = $2",
-        )
-        .bind(id)
-        .bind(old)
-        .bind(new)
-        .execute(&self.control)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        );
+        Ok(self.run(q.bind(id).bind(old).bind(new)).await? == 1)
     }
 
     async fn ping(&self) -> crate::store::Result<()> {
-        db::query("SELECT 1").execute(&self.control).await?;
+        self.run(db::query("SELECT 1")).await?;
         Ok(())
     }
 
@@ -366,21 +351,22 @@ impl crate::store::ControlStore for ControlDb {
         &self,
         versions: &[(String, String, String)],
     ) -> crate::store::Result<()> {
-        let mut tx = self.control.begin().await?;
-        for (id, hash, source) in versions {
-            db::query(
-                "INSERT INTO flow_versions (flow_id, hash, source, first_seen) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (flow_id, hash) DO NOTHING",
-            )
-            .bind(id)
-            .bind(hash)
-            .bind(source)
-            .bind(chrono::Utc::now())
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        self.write(async |tx| {
+            for (id, hash, source) in versions {
+                db::query(
+                    "INSERT INTO flow_versions (flow_id, hash, source, first_seen) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (flow_id, hash) DO NOTHING",
+                )
+                .bind(id)
+                .bind(hash)
+                .bind(source)
+                .bind(chrono::Utc::now())
+                .execute(&mut *tx)
+                .await?;
+            }
+            Ok(())
+        })
+        .await
     }
 
     async fn flow_versions(&self) -> crate::store::Result<Vec<(String, String, String)>> {

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{insert_job, log, SchoolStore};
+use crate::store::crypto::KeyRing;
 use crate::store::db::{self, Tx};
 
 type ConversationRow = (
@@ -45,26 +46,78 @@ pub(super) async fn conversation_view(
     .transpose()
 }
 
+/// The blind index of a conversation's sender on a channel.
+pub(super) fn sender_index(keys: &KeyRing, channel: Uuid, sender: &str) -> Vec<u8> {
+    keys.blind_index("sender", &format!("{channel}:{sender}"))
+}
+
+/// Creates the conversation with `sender` (blind index `bidx`) on a channel unless it
+/// exists (two first messages may race on PostgreSQL: the loser's insert does nothing).
+pub(super) async fn insert(
+    tx: &mut Tx,
+    keys: &KeyRing,
+    (channel, provider): (Uuid, crate::domain::message::Provider),
+    (sender, bidx): (&str, &[u8]),
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let cid = Uuid::now_v7();
+    let sender_enc = keys.encrypt_str(field("conversations", "sender_enc", cid), sender)?;
+    db::query(
+        "INSERT INTO conversations (id, channel_id, provider, sender_bidx, sender_enc, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (channel_id, sender_bidx) DO NOTHING",
+    )
+    .bind(cid)
+    .bind(channel)
+    .bind(provider.as_str())
+    .bind(bidx)
+    .bind(sender_enc)
+    .bind(now)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// The conversation of a channel and sender (blind index), if there is one.
+pub(super) async fn find(tx: &mut Tx, channel: Uuid, bidx: &[u8]) -> Result<Option<Uuid>> {
+    let row: Option<(Uuid,)> =
+        db::query_as("SELECT id FROM conversations WHERE channel_id = $1 AND sender_bidx = $2")
+            .bind(channel)
+            .bind(bidx)
+            .fetch_optional(tx)
+            .await?;
+    Ok(row.map(|r| r.0))
+}
+
+/// The conversation with `sender` on a channel, created if there is none.
+pub(super) async fn open(
+    tx: &mut Tx,
+    keys: &KeyRing,
+    channel: Uuid,
+    provider: crate::domain::message::Provider,
+    sender: &str,
+    now: DateTime<Utc>,
+) -> Result<Uuid> {
+    let bidx = sender_index(keys, channel, sender);
+    insert(tx, keys, (channel, provider), (sender, &bidx), now).await?;
+    find(tx, channel, &bidx)
+        .await?
+        .ok_or(StoreError::Db(sqlx::Error::RowNotFound))
+}
+
 #[async_trait::async_trait]
 impl crate::store::ConversationStore for SchoolStore {
     async fn conversations_with_pending(&self, limit: i64) -> Result<Vec<Uuid>> {
-        let mut tx = self.begin_read().await?;
-        let rows: Vec<(Uuid,)> = db::query_as(
+        let q = db::query_as(
             "SELECT conversation_id FROM inbound_events WHERE state = 'pending' \
              GROUP BY conversation_id ORDER BY MIN(received_at) LIMIT $1",
-        )
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        );
+        let rows: Vec<(Uuid,)> = self.read_all(q.bind(limit)).await?;
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
     async fn conversation(&self, id: Uuid) -> Result<Option<crate::store::ConversationView>> {
-        let mut tx = self.begin_read().await?;
-        let view = conversation_view(&mut tx, &self.keys, id).await?;
-        tx.commit().await?;
-        Ok(view)
+        self.read(async |tx| conversation_view(tx, &self.keys, id).await)
+            .await
     }
 
     async fn begin_step(
@@ -93,6 +146,14 @@ struct StepOps<'s> {
     store: &'s SchoolStore,
     tx: Tx,
     conversation: Uuid,
+}
+
+impl StepOps<'_> {
+    /// Runs one statement in the step's transaction.
+    async fn run(&mut self, q: db::Query<'_>) -> Result<()> {
+        q.execute(&mut self.tx).await?;
+        Ok(())
+    }
 }
 
 #[async_trait::async_trait]
@@ -136,13 +197,10 @@ impl crate::store::StepTx for StepOps<'_> {
     }
 
     async fn set_aside(&mut self, event: Uuid) -> Result<()> {
-        db::query(
+        let q = db::query(
             "UPDATE inbound_events SET state = 'failed', attempts = attempts + 1 WHERE id = $1",
-        )
-        .bind(event)
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
+        );
+        self.run(q.bind(event)).await
     }
 
     async fn record_delivery(
@@ -152,19 +210,20 @@ impl crate::store::StepTx for StepOps<'_> {
         error_code: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        db::query(
+        let q = db::query(
             "INSERT INTO delivery_reports (provider_message_id, status_rank, error_code, updated_at) \
              VALUES ($1, $2, $3, $4) ON CONFLICT (provider_message_id) DO UPDATE SET \
              status_rank = excluded.status_rank, error_code = excluded.error_code, \
              updated_at = excluded.updated_at WHERE excluded.status_rank > delivery_reports.status_rank",
+        );
+        let rank = crate::store::sql::status_rank(status);
+        self.run(
+            q.bind(provider_message_id)
+                .bind(rank)
+                .bind(error_code)
+                .bind(now),
         )
-        .bind(provider_message_id)
-        .bind(crate::store::sql::status_rank(status))
-        .bind(error_code)
-        .bind(now)
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
+        .await
     }
 
     async fn sent_message(
@@ -199,27 +258,18 @@ impl crate::store::StepTx for StepOps<'_> {
             .store
             .keys
             .encrypt_str(field("outbox", "manual_link_enc", outbox), link)?;
-        db::query(
+        let q = db::query(
             "UPDATE outbox SET state = 'manual', manual_link_enc = $2, last_error = $3, updated_at = $4 WHERE id = $1",
-        )
-        .bind(outbox)
-        .bind(enc)
-        .bind(reason)
-        .bind(now)
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
+        );
+        self.run(q.bind(outbox).bind(enc).bind(reason).bind(now))
+            .await
     }
 
     async fn mark_opted_out(&mut self, now: DateTime<Utc>) -> Result<()> {
-        db::query(
+        let q = db::query(
             "UPDATE conversations SET opted_out_at = $2 WHERE id = $1 AND opted_out_at IS NULL",
-        )
-        .bind(self.conversation)
-        .bind(now)
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
+        );
+        self.run(q.bind(self.conversation).bind(now)).await
     }
 
     fn flow(&mut self) -> Box<dyn crate::store::FlowTx + '_> {
@@ -270,14 +320,10 @@ impl crate::store::StepTx for StepOps<'_> {
     }
 
     async fn finish_event(&mut self, event: Uuid, now: DateTime<Utc>) -> Result<()> {
-        db::query(
+        let q = db::query(
             "UPDATE inbound_events SET state = 'done', processed_at = $2, attempts = attempts + 1 WHERE id = $1",
-        )
-        .bind(event)
-        .bind(now)
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
+        );
+        self.run(q.bind(event).bind(now)).await
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {

@@ -15,11 +15,8 @@ use crate::store::db::{self, Conn};
 #[async_trait::async_trait]
 impl FeeStore for SchoolStore {
     async fn student_ids_by_admission(&self) -> Result<HashMap<String, StudentId>> {
-        let mut tx = self.begin_read().await?;
-        let rows: Vec<(String, Uuid)> = db::query_as("SELECT admission_no, id FROM students")
-            .fetch_all(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        let q = db::query_as("SELECT admission_no, id FROM students");
+        let rows: Vec<(String, Uuid)> = self.read_all(q).await?;
         Ok(rows.into_iter().map(|(a, id)| (a, StudentId(id))).collect())
     }
 
@@ -103,10 +100,7 @@ impl FeeStore for SchoolStore {
     }
 
     async fn fee_statement(&self, student: StudentId) -> Result<Vec<FeeLineView>> {
-        let mut tx = self.begin_read().await?;
-        let lines = statement(&mut tx, student).await?;
-        tx.commit().await?;
-        Ok(lines)
+        self.read(async |tx| statement(tx, student).await).await
     }
 }
 

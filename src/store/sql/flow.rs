@@ -2,7 +2,7 @@
 //! transaction view the driver uses during a step ([`crate::store::FlowTx`]) and the
 //! flow data used outside a step ([`crate::store::FlowStore`]).
 
-use super::{corrupt, field};
+use super::{corrupt, decrypt_as, field, stored_text};
 use super::{enqueue_internal, log, SchoolStore};
 use crate::domain::activity::ActivityEntry;
 use crate::domain::attendance::AttendanceRecord;
@@ -25,15 +25,6 @@ const IDENTITY_INDEX: &str = "identity";
 const LOGIN_FAILURES: &str =
     "SELECT (SELECT COUNT(*) FROM login_failures WHERE conversation_id = $1 AND at >= $2), \
      (SELECT COUNT(*) FROM login_failures WHERE at >= $2)";
-
-fn decrypt_opt(
-    keys: &KeyRing,
-    f: crate::store::crypto::FieldRef<'_>,
-    ct: Option<Vec<u8>>,
-) -> Result<Option<Pii<String>>> {
-    ct.map(|c| Ok(Pii::new(keys.decrypt_str(f, &c)?)))
-        .transpose()
-}
 
 type LeaveRow = (
     Uuid,
@@ -89,7 +80,12 @@ fn leave_from_row(keys: &KeyRing, r: LeaveRow) -> Result<LeaveRequestView> {
         attachment_key,
         status,
         decided_at,
-        decision_note: decrypt_opt(keys, field("leave_requests", "decision_note_enc", id), note)?,
+        decision_note: decrypt_as(
+            keys,
+            field("leave_requests", "decision_note_enc", id),
+            note,
+            stored_text,
+        )?,
         created_at,
     })
 }
@@ -133,7 +129,12 @@ fn consent_from_row(keys: &KeyRing, r: ConsentRow) -> Result<ConsentRequestView>
         student_name,
         guardian: GuardianId(guardian),
         status,
-        note: decrypt_opt(keys, field("consent_requests", "note_enc", id), note)?,
+        note: decrypt_as(
+            keys,
+            field("consent_requests", "note_enc", id),
+            note,
+            stored_text,
+        )?,
     })
 }
 
@@ -158,6 +159,78 @@ fn class_label(name: String, section: String) -> String {
     }
 }
 
+/// Children as the bot lists them, from (id, name, class name, section) rows.
+fn child_rows(rows: Vec<(Uuid, String, String, String)>) -> Vec<ChildRow> {
+    rows.into_iter()
+        .map(|(id, name, class, section)| ChildRow {
+            id: StudentId(id),
+            name,
+            class_name: class_label(class, section),
+        })
+        .collect()
+}
+
+/// The classes a staff member teaches (none for an inactive account).
+async fn staff_classes(tx: &mut Tx, staff: StaffId) -> Result<Vec<ClassRow>> {
+    let rows: Vec<(Uuid, Uuid, String, String)> = db::query_as(STAFF_CLASSES)
+        .bind(staff.0)
+        .fetch_all(tx)
+        .await?;
+    Ok(rows.into_iter().map(class_row).collect())
+}
+
+/// Failed logins since `since`: (this conversation, the whole school).
+async fn login_failures(
+    tx: &mut Tx,
+    conversation: Uuid,
+    since: DateTime<Utc>,
+) -> Result<(i64, i64)> {
+    Ok(db::query_as(LOGIN_FAILURES)
+        .bind(conversation)
+        .bind(since)
+        .fetch_one(tx)
+        .await?)
+}
+
+async fn leave_request(tx: &mut Tx, keys: &KeyRing, id: Uuid) -> Result<Option<LeaveRequestView>> {
+    let sql = format!("SELECT {LEAVE_COLS} WHERE l.id = $1");
+    let row: Option<LeaveRow> = db::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(tx)
+        .await?;
+    row.map(|r| leave_from_row(keys, r)).transpose()
+}
+
+/// The `vars` of a flow started about a request (a leave request, a consent request).
+fn request_vars(request: Uuid) -> serde_json::Map<String, serde_json::Value> {
+    let mut vars = serde_json::Map::new();
+    vars.insert(
+        "request".into(),
+        serde_json::Value::String(request.to_string()),
+    );
+    vars
+}
+
+/// Starts `flow` (with `key` and `vars`) in a conversation: an internal event in its
+/// ordered inbox, once per `tag` and conversation.
+async fn start_flow(
+    tx: &mut Tx,
+    keys: &KeyRing,
+    conversation: Uuid,
+    tag: &str,
+    (flow, key): (&str, String),
+    vars: serde_json::Map<String, serde_json::Value>,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let body = InboundBody::Trigger {
+        flow: flow.into(),
+        key,
+        vars,
+    };
+    let provider_key = format!("trigger:{tag}:{conversation}");
+    enqueue_internal(tx, keys, conversation, &provider_key, body, now).await
+}
+
 /// The guardian's conversations (those bound to them after login).
 /// Queues the consent reminder flow into every conversation of each pending
 /// request's guardian and marks the requests reminded (unless `only`: a
@@ -177,26 +250,10 @@ async fn remind(
             targets.retain(|t| *t == c);
         }
         for c in targets {
-            let mut vars = serde_json::Map::new();
-            vars.insert(
-                "request".into(),
-                serde_json::Value::String(request.to_string()),
-            );
+            let mut vars = request_vars(*request);
             vars.insert("reminder".into(), serde_json::Value::Bool(true));
-            if enqueue_internal(
-                tx,
-                keys,
-                c,
-                &format!("trigger:{kind}:{request}:{c}"),
-                InboundBody::Trigger {
-                    flow: "consent_reminder".into(),
-                    key: format!("consent:{request}"),
-                    vars,
-                },
-                now,
-            )
-            .await?
-            {
+            let (tag, key) = (format!("{kind}:{request}"), format!("consent:{request}"));
+            if start_flow(tx, keys, c, &tag, ("consent_reminder", key), vars, now).await? {
                 queued += 1;
             }
         }
@@ -219,6 +276,63 @@ async fn guardian_conversations(tx: &mut Tx, guardian: Uuid) -> Result<Vec<Uuid>
     .fetch_all(&mut **tx)
     .await?;
     Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+/// A contact from its stored (kind, id) columns, when both are set.
+fn contact_of(kind: Option<String>, id: Option<Uuid>) -> Result<Option<ContactRef>> {
+    match (kind, id) {
+        (Some(k), Some(i)) => Ok(Some(
+            ContactRef::from_parts(&k, i).ok_or_else(|| corrupt("contact kind"))?,
+        )),
+        _ => Ok(None),
+    }
+}
+
+/// The session of a conversation, with the contact bound to the sender's channel
+/// identity `(channel, external id)` and the phone-recognition setting.
+async fn session(
+    tx: &mut Tx,
+    keys: &KeyRing,
+    conversation: Uuid,
+    identity: Option<(&str, &str)>,
+) -> Result<SessionRow> {
+    let (channel, bidx) = match identity {
+        Some((channel, external)) => (channel, keys.blind_index(IDENTITY_INDEX, external)),
+        None => ("", Vec::new()),
+    };
+    #[allow(clippy::type_complexity)]
+    let row: Option<(Option<Vec<u8>>, Option<String>, Option<Uuid>, Option<DateTime<Utc>>, Option<String>, Option<Uuid>, Option<String>, i64)> =
+        db::query_as(
+            "SELECT c.session_enc, c.contact_kind, c.contact_id, c.handoff_at, \
+             (SELECT i.contact_kind FROM channel_identities i WHERE i.channel = $2 AND i.external_id_bidx = $3), \
+             (SELECT i.contact_id FROM channel_identities i WHERE i.channel = $2 AND i.external_id_bidx = $3), \
+             (SELECT s.value FROM school_settings s WHERE s.name = $4), \
+             CASE c.contact_kind \
+               WHEN 'guardian' THEN (SELECT COUNT(*) FROM guardians g WHERE g.id = c.contact_id) \
+               WHEN 'staff' THEN (SELECT COUNT(*) FROM staff_users u WHERE u.id = c.contact_id AND u.active) \
+               ELSE 0 END \
+             FROM conversations c WHERE c.id = $1",
+        )
+        .bind(conversation)
+        .bind(channel)
+        .bind(bidx)
+        .bind(crate::domain::school::SETTING_RECOGNISE_PHONES)
+        .fetch_optional(tx)
+        .await?;
+    let Some((enc, kind, id, handoff_at, id_kind, id_contact, recognise, valid)) = row else {
+        return Ok(SessionRow::default());
+    };
+    let session = enc
+        .map(|e| keys.decrypt(field("conversations", "session_enc", conversation), &e))
+        .transpose()?;
+    Ok(SessionRow {
+        session,
+        contact: contact_of(kind, id)?,
+        handoff_at,
+        identity: contact_of(id_kind, id_contact)?,
+        recognise_phones: recognise.as_deref() == Some("on"),
+        contact_valid: valid > 0,
+    })
 }
 
 struct Ops<'a> {
@@ -249,58 +363,7 @@ impl<'a> FlowTx for Ops<'a> {
     }
 
     async fn session(&mut self, identity: Option<(&str, &str)>) -> Result<SessionRow> {
-        let (channel, bidx) = match identity {
-            Some((channel, external)) => (channel, self.keys.blind_index(IDENTITY_INDEX, external)),
-            None => ("", Vec::new()),
-        };
-        #[allow(clippy::type_complexity)]
-        let row: Option<(Option<Vec<u8>>, Option<String>, Option<Uuid>, Option<DateTime<Utc>>, Option<String>, Option<Uuid>, Option<String>, i64)> =
-            db::query_as(
-                "SELECT c.session_enc, c.contact_kind, c.contact_id, c.handoff_at, \
-                 (SELECT i.contact_kind FROM channel_identities i WHERE i.channel = $2 AND i.external_id_bidx = $3), \
-                 (SELECT i.contact_id FROM channel_identities i WHERE i.channel = $2 AND i.external_id_bidx = $3), \
-                 (SELECT s.value FROM school_settings s WHERE s.name = $4), \
-                 CASE c.contact_kind \
-                   WHEN 'guardian' THEN (SELECT COUNT(*) FROM guardians g WHERE g.id = c.contact_id) \
-                   WHEN 'staff' THEN (SELECT COUNT(*) FROM staff_users u WHERE u.id = c.contact_id AND u.active) \
-                   ELSE 0 END \
-                 FROM conversations c WHERE c.id = $1",
-            )
-            .bind(self.conversation)
-            .bind(channel)
-            .bind(bidx)
-            .bind(crate::domain::school::SETTING_RECOGNISE_PHONES)
-            .fetch_optional(&mut **self.tx)
-            .await?;
-        let Some((enc, kind, id, handoff_at, id_kind, id_contact, recognise, valid)) = row else {
-            return Ok(SessionRow::default());
-        };
-        let identity = match (id_kind, id_contact) {
-            (Some(k), Some(i)) => {
-                Some(ContactRef::from_parts(&k, i).ok_or_else(|| corrupt("contact kind"))?)
-            }
-            _ => None,
-        };
-        let session = enc
-            .map(|e| {
-                self.keys
-                    .decrypt(field("conversations", "session_enc", self.conversation), &e)
-            })
-            .transpose()?;
-        let contact = match (kind, id) {
-            (Some(k), Some(i)) => {
-                Some(ContactRef::from_parts(&k, i).ok_or_else(|| corrupt("contact kind"))?)
-            }
-            _ => None,
-        };
-        Ok(SessionRow {
-            session,
-            contact,
-            handoff_at,
-            identity,
-            recognise_phones: recognise.as_deref() == Some("on"),
-            contact_valid: valid > 0,
-        })
+        session(self.tx, self.keys, self.conversation, identity).await
     }
 
     async fn save_session(
@@ -406,32 +469,7 @@ impl<'a> FlowTx for Ops<'a> {
         sender: &str,
         now: DateTime<Utc>,
     ) -> Result<Uuid> {
-        let bidx = self
-            .keys
-            .blind_index("sender", &format!("{channel}:{sender}"));
-        let cid = Uuid::now_v7();
-        let sender_enc = self
-            .keys
-            .encrypt_str(field("conversations", "sender_enc", cid), sender)?;
-        db::query(
-            "INSERT INTO conversations (id, channel_id, provider, sender_bidx, sender_enc, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (channel_id, sender_bidx) DO NOTHING",
-        )
-        .bind(cid)
-        .bind(channel)
-        .bind(provider.as_str())
-        .bind(&bidx)
-        .bind(sender_enc)
-        .bind(now)
-        .execute(&mut **self.tx)
-        .await?;
-        let (id,): (Uuid,) =
-            db::query_as("SELECT id FROM conversations WHERE channel_id = $1 AND sender_bidx = $2")
-                .bind(channel)
-                .bind(&bidx)
-                .fetch_one(&mut **self.tx)
-                .await?;
-        Ok(id)
+        super::conversation::open(self.tx, self.keys, channel, provider, sender, now).await
     }
 
     async fn trigger(
@@ -442,16 +480,14 @@ impl<'a> FlowTx for Ops<'a> {
         vars: serde_json::Map<String, serde_json::Value>,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        enqueue_internal(
+        let tag = format!("{flow}:{key}");
+        start_flow(
             self.tx,
             self.keys,
             conversation,
-            &format!("trigger:{flow}:{key}:{conversation}"),
-            InboundBody::Trigger {
-                flow: flow.into(),
-                key: key.into(),
-                vars,
-            },
+            &tag,
+            (flow, key.into()),
+            vars,
             now,
         )
         .await
@@ -550,18 +586,10 @@ impl<'a> FlowTx for Ops<'a> {
                 .await?;
             }
         }
-        let revoked = db::query(
-            "UPDATE access_codes SET revoked_at = $3 WHERE contact_kind = $1 AND contact_id = $2 \
-             AND used_at IS NULL AND revoked_at IS NULL",
-        )
-        .bind(contact.kind())
-        .bind(contact.uuid())
-        .bind(activity.at)
-        .execute(&mut **self.tx)
-        .await?;
+        let revoked = super::codes::revoke_unused(self.tx, contact, activity.at).await?;
         let mut entry = activity.clone();
         if let serde_json::Value::Object(m) = &mut entry.details {
-            m.insert("codes_revoked".into(), revoked.rows_affected().into());
+            m.insert("codes_revoked".into(), revoked.into());
         }
         log(self.tx, &entry).await?;
         Ok(true)
@@ -595,20 +623,11 @@ impl<'a> FlowTx for Ops<'a> {
         id: AccessCodeId,
         activity: &ActivityEntry,
     ) -> Result<bool> {
-        if !super::codes::consume(self.tx, id, activity.at).await? {
-            return Ok(false);
-        }
-        log(self.tx, activity).await?;
-        Ok(true)
+        super::codes::consume_logged(self.tx, id, activity.at, activity).await
     }
 
     async fn login_failures(&mut self, since: DateTime<Utc>) -> Result<(i64, i64)> {
-        let (mine, all): (i64, i64) = db::query_as(LOGIN_FAILURES)
-            .bind(self.conversation)
-            .bind(since)
-            .fetch_one(&mut **self.tx)
-            .await?;
-        Ok((mine, all))
+        login_failures(self.tx, self.conversation, since).await
     }
 
     async fn record_login_failure(&mut self, at: DateTime<Utc>) -> Result<()> {
@@ -635,14 +654,7 @@ impl<'a> FlowTx for Ops<'a> {
         .bind(guardian.0)
         .fetch_all(&mut **self.tx)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, name, class, section)| ChildRow {
-                id: StudentId(id),
-                name,
-                class_name: class_label(class, section),
-            })
-            .collect())
+        Ok(child_rows(rows))
     }
 
     async fn fee_statement(&mut self, student: StudentId) -> Result<Vec<FeeLineView>> {
@@ -711,13 +723,7 @@ impl<'a> FlowTx for Ops<'a> {
     }
 
     async fn leave_request(&mut self, id: Uuid) -> Result<Option<LeaveRequestView>> {
-        let row: Option<LeaveRow> = db::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {LEAVE_COLS} WHERE l.id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(&mut **self.tx)
-        .await?;
-        row.map(|r| leave_from_row(self.keys, r)).transpose()
+        leave_request(self.tx, self.keys, id).await
     }
 
     async fn pending_leave_for_classes(
@@ -793,11 +799,7 @@ impl<'a> FlowTx for Ops<'a> {
     }
 
     async fn staff_classes(&mut self, staff: StaffId) -> Result<Vec<ClassRow>> {
-        let rows: Vec<(Uuid, Uuid, String, String)> = db::query_as(STAFF_CLASSES)
-            .bind(staff.0)
-            .fetch_all(&mut **self.tx)
-            .await?;
-        Ok(rows.into_iter().map(class_row).collect())
+        staff_classes(self.tx, staff).await
     }
 
     async fn class_students(&mut self, class: ClassId) -> Result<Vec<ChildRow>> {
@@ -808,14 +810,7 @@ impl<'a> FlowTx for Ops<'a> {
         .bind(class.0)
         .fetch_all(&mut **self.tx)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, name, class, section)| ChildRow {
-                id: StudentId(id),
-                name,
-                class_name: class_label(class, section),
-            })
-            .collect())
+        Ok(child_rows(rows))
     }
 
     async fn record_attendance(
@@ -873,16 +868,12 @@ impl<'a> FlowTx for Ops<'a> {
 #[async_trait::async_trait]
 impl FlowStore for SchoolStore {
     async fn peek_next_event(&self, conversation: Uuid) -> Result<Option<(InboundEvent, bool)>> {
-        let mut tx = self.begin_read().await?;
-        let next: Option<(Uuid, Vec<u8>, bool)> = db::query_as(
+        let q = db::query_as(
             "SELECT e.id, e.payload_enc, c.contact_id IS NOT NULL FROM inbound_events e \
              JOIN conversations c ON c.id = e.conversation_id \
              WHERE e.conversation_id = $1 AND e.state = 'pending' ORDER BY e.id LIMIT 1",
-        )
-        .bind(conversation)
-        .fetch_optional(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        );
+        let next: Option<(Uuid, Vec<u8>, bool)> = self.read_optional(q.bind(conversation)).await?;
         let Some((id, payload, bound)) = next else {
             return Ok(None);
         };
@@ -900,82 +891,53 @@ impl FlowStore for SchoolStore {
         conversation: Uuid,
         since: DateTime<Utc>,
     ) -> Result<(i64, i64)> {
-        let mut tx = self.begin_read().await?;
-        let (mine, all): (i64, i64) = db::query_as(LOGIN_FAILURES)
-            .bind(conversation)
-            .bind(since)
-            .fetch_one(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok((mine, all))
+        self.read(async |tx| login_failures(tx, conversation, since).await)
+            .await
     }
 
     async fn fire_due_timers(&self, now: DateTime<Utc>, only: Option<Uuid>) -> Result<u64> {
         const DUE: &str =
             "SELECT id, conversation_id, token FROM flow_timers WHERE fired_at IS NULL \
              AND due_at <= $1 AND ($2 IS NULL OR conversation_id = $2) ORDER BY due_at LIMIT 500";
+        let due = || {
+            db::query_as::<(Uuid, Uuid, String)>(DUE)
+                .bind(now)
+                .bind(only)
+        };
         // A read first: most passes find nothing and take no write lock.
-        let mut read = self.begin_read().await?;
-        let any: Vec<(Uuid, Uuid, String)> = db::query_as(DUE)
-            .bind(now)
-            .bind(only)
-            .fetch_all(&mut *read)
-            .await?;
-        read.commit().await?;
-        if any.is_empty() {
+        if self.read_all(due()).await?.is_empty() {
             return Ok(0);
         }
-        let mut tx = self.begin().await?;
-        let due: Vec<(Uuid, Uuid, String)> = db::query_as(DUE)
-            .bind(now)
-            .bind(only)
-            .fetch_all(&mut *tx)
-            .await?;
-        let mut fired = 0;
-        for (id, conversation, token) in due {
-            enqueue_internal(
-                &mut tx,
-                &self.keys,
-                conversation,
-                &format!("timer:{id}"),
-                InboundBody::Timeout { token },
-                now,
-            )
-            .await?;
-            db::query("UPDATE flow_timers SET fired_at = $2 WHERE id = $1")
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
+        self.write(async |tx| {
+            let mut fired = 0;
+            for (id, conversation, token) in due().fetch_all(&mut *tx).await? {
+                let (key, body) = (format!("timer:{id}"), InboundBody::Timeout { token });
+                enqueue_internal(tx, &self.keys, conversation, &key, body, now).await?;
+                db::query("UPDATE flow_timers SET fired_at = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                fired += 1;
+            }
+            // Fired timers are history: keep a week for diagnosis.
+            db::query("DELETE FROM flow_timers WHERE fired_at < $1")
+                .bind(now - chrono::Duration::days(7))
+                .execute(tx)
                 .await?;
-            fired += 1;
-        }
-        // Fired timers are history: keep a week for diagnosis.
-        db::query("DELETE FROM flow_timers WHERE fired_at < $1")
-            .bind(now - chrono::Duration::days(7))
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(fired)
+            Ok(fired)
+        })
+        .await
     }
 
     async fn classes(&self) -> Result<Vec<ClassRow>> {
-        let mut tx = self.begin_read().await?;
-        let rows: Vec<(Uuid, Uuid, String, String)> =
-            db::query_as("SELECT id, branch_id, name, section FROM classes ORDER BY name, section")
-                .fetch_all(&mut *tx)
-                .await?;
-        tx.commit().await?;
-        Ok(rows.into_iter().map(class_row).collect())
+        let q =
+            db::query_as("SELECT id, branch_id, name, section FROM classes ORDER BY name, section");
+        Ok(self.read_all(q).await?.into_iter().map(class_row).collect())
     }
 
     async fn classes_of_staff(&self, staff: StaffId) -> Result<Vec<ClassRow>> {
-        let mut tx = self.begin_read().await?;
-        let rows: Vec<(Uuid, Uuid, String, String)> = db::query_as(STAFF_CLASSES)
-            .bind(staff.0)
-            .fetch_all(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(rows.into_iter().map(class_row).collect())
+        self.read(async |tx| staff_classes(tx, staff).await).await
     }
 
     async fn send_consent_form(
@@ -991,8 +953,8 @@ impl FlowStore for SchoolStore {
             new.classes.as_slice(),
             new.remind_before,
         );
-        let mut tx = self.begin().await?;
         let form = Uuid::now_v7();
+        let mut tx = self.begin().await?;
         db::query(
             "INSERT INTO consent_forms (id, title, description, deadline_at, created_by, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -1044,24 +1006,9 @@ impl FlowStore for SchoolStore {
                     summary.delivered += 1;
                 }
                 for c in conversations {
-                    let mut vars = serde_json::Map::new();
-                    vars.insert(
-                        "request".into(),
-                        serde_json::Value::String(request.to_string()),
-                    );
-                    enqueue_internal(
-                        &mut tx,
-                        &self.keys,
-                        c,
-                        &format!("trigger:consent:{request}:{c}"),
-                        InboundBody::Trigger {
-                            flow: "consent".into(),
-                            key: format!("consent:{request}"),
-                            vars,
-                        },
-                        now,
-                    )
-                    .await?;
+                    let (tag, key) = (format!("consent:{request}"), format!("consent:{request}"));
+                    let vars = request_vars(request);
+                    start_flow(&mut tx, &self.keys, c, &tag, ("consent", key), vars, now).await?;
                 }
             }
         }
@@ -1085,25 +1032,19 @@ impl FlowStore for SchoolStore {
         const DUE: &str = "SELECT r.id, r.guardian_id FROM consent_requests r JOIN consent_forms f ON f.id = r.form_id \
              WHERE r.status = 'pending' AND r.reminded_at IS NULL AND f.deadline_at > $1 AND f.deadline_at <= $2 \
              ORDER BY r.id LIMIT 1000";
-        let mut read = self.begin_read().await?;
-        let any: Vec<(Uuid, Uuid)> = db::query_as(DUE)
-            .bind(now)
-            .bind(now + before)
-            .fetch_all(&mut *read)
-            .await?;
-        read.commit().await?;
-        if any.is_empty() {
+        let due = || {
+            db::query_as::<(Uuid, Uuid)>(DUE)
+                .bind(now)
+                .bind(now + before)
+        };
+        if self.read_all(due()).await?.is_empty() {
             return Ok(0);
         }
-        let mut tx = self.begin().await?;
-        let due: Vec<(Uuid, Uuid)> = db::query_as(DUE)
-            .bind(now)
-            .bind(now + before)
-            .fetch_all(&mut *tx)
-            .await?;
-        let queued = remind(&mut tx, &self.keys, &due, now, only, "consent-reminder").await?;
-        tx.commit().await?;
-        Ok(queued)
+        self.write(async |tx| {
+            let due = due().fetch_all(&mut *tx).await?;
+            remind(tx, &self.keys, &due, now, only, "consent-reminder").await
+        })
+        .await
     }
 
     async fn remind_consent_now(
@@ -1112,82 +1053,67 @@ impl FlowStore for SchoolStore {
         now: DateTime<Utc>,
         activity: &ActivityEntry,
     ) -> Result<Option<u64>> {
-        let mut tx = self.begin().await?;
-        let open: Option<(Uuid,)> =
-            db::query_as("SELECT id FROM consent_forms WHERE id = $1 AND deadline_at > $2")
-                .bind(form)
-                .bind(now)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if open.is_none() {
-            tx.rollback().await?;
-            return Ok(None);
-        }
-        let due: Vec<(Uuid, Uuid)> = db::query_as(
-            "SELECT id, guardian_id FROM consent_requests WHERE form_id = $1 AND status = 'pending' ORDER BY id",
-        )
-        .bind(form)
-        .fetch_all(&mut *tx)
-        .await?;
-        // A reminder sent by hand counts as the reminder (the automatic one
-        // the day before is not sent again).
-        // One reminder per ten minutes at most (a double click sends one).
-        let kind = format!("consent-remind-now:{}", now.timestamp() / 600);
-        let queued = remind(&mut tx, &self.keys, &due, now, None, &kind).await?;
-        let mut entry = activity.clone();
-        entry.details = serde_json::json!({ "queued": queued, "pending": due.len() });
-        log(&mut tx, &entry).await?;
-        tx.commit().await?;
-        Ok(Some(queued))
+        self.write_some(async |tx| {
+            let open: Option<(Uuid,)> =
+                db::query_as("SELECT id FROM consent_forms WHERE id = $1 AND deadline_at > $2")
+                    .bind(form)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if open.is_none() {
+                return Ok(None);
+            }
+            let due: Vec<(Uuid, Uuid)> = db::query_as(
+                "SELECT id, guardian_id FROM consent_requests WHERE form_id = $1 AND status = 'pending' ORDER BY id",
+            )
+            .bind(form)
+            .fetch_all(&mut *tx)
+            .await?;
+            // A reminder sent by hand counts as the reminder (the automatic one
+            // the day before is not sent again).
+            // One reminder per ten minutes at most (a double click sends one).
+            let kind = format!("consent-remind-now:{}", now.timestamp() / 600);
+            let queued = remind(tx, &self.keys, &due, now, None, &kind).await?;
+            let mut entry = activity.clone();
+            entry.details = serde_json::json!({ "queued": queued, "pending": due.len() });
+            log(tx, &entry).await?;
+            Ok(Some(queued))
+        })
+        .await
     }
 
     async fn consent_requests(&self, form: Uuid) -> Result<Vec<ConsentRequestView>> {
-        let mut tx = self.begin_read().await?;
-        let rows: Vec<ConsentRow> = db::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {CONSENT_COLS} WHERE r.form_id = $1 ORDER BY s.full_name, r.id"
-        )))
-        .bind(form)
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        let sql = format!("SELECT {CONSENT_COLS} WHERE r.form_id = $1 ORDER BY s.full_name, r.id");
+        let rows = self
+            .read_all(db::query_as(sqlx::AssertSqlSafe(sql)).bind(form))
+            .await?;
         rows.into_iter()
             .map(|r| consent_from_row(&self.keys, r))
             .collect()
     }
 
     async fn consent_forms(&self) -> Result<Vec<(Uuid, String, DateTime<Utc>, DateTime<Utc>)>> {
-        let mut tx = self.begin_read().await?;
-        let rows = db::query_as("SELECT id, title, deadline_at, created_at FROM consent_forms ORDER BY created_at DESC, id DESC")
-            .fetch_all(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(rows)
+        self.read_all(db::query_as(
+            "SELECT id, title, deadline_at, created_at FROM consent_forms ORDER BY created_at DESC, id DESC",
+        ))
+        .await
     }
 
     async fn leave_requests(&self, status: Option<&str>) -> Result<Vec<LeaveRequestView>> {
-        let mut tx = self.begin_read().await?;
-        let rows: Vec<LeaveRow> = db::query_as(sqlx::AssertSqlSafe(format!(
+        let sql = format!(
             "SELECT {LEAVE_COLS} WHERE ($1 IS NULL OR l.status = $1) ORDER BY l.created_at, l.id"
-        )))
-        .bind(status)
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        );
+        let rows = self
+            .read_all(db::query_as(sqlx::AssertSqlSafe(sql)).bind(status))
+            .await?;
         rows.into_iter()
             .map(|r| leave_from_row(&self.keys, r))
             .collect()
     }
 
     async fn leave_request_by_id(&self, id: Uuid) -> Result<Option<LeaveRequestView>> {
-        let mut tx = self.begin_read().await?;
-        let row: Option<LeaveRow> = db::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {LEAVE_COLS} WHERE l.id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        row.map(|r| leave_from_row(&self.keys, r)).transpose()
+        self.read(async |tx| leave_request(tx, &self.keys, id).await)
+            .await
     }
 
     async fn decide_leave(
@@ -1198,7 +1124,6 @@ impl FlowStore for SchoolStore {
         activity: &ActivityEntry,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let mut tx = self.begin().await?;
         let note_enc = note
             .map(|n| {
                 self.keys.encrypt(
@@ -1207,7 +1132,7 @@ impl FlowStore for SchoolStore {
                 )
             })
             .transpose()?;
-        let done = db::query(
+        let decide = db::query(
             "UPDATE leave_requests SET status = $2, decided_by = $3, decided_at = $4, decision_note_enc = $5 \
              WHERE id = $1 AND status = 'pending'",
         )
@@ -1215,53 +1140,34 @@ impl FlowStore for SchoolStore {
         .bind(if approve { "approved" } else { "rejected" })
         .bind(&activity.actor)
         .bind(now)
-        .bind(note_enc)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        let (guardian, conversation): (Uuid, Option<Uuid>) =
-            db::query_as("SELECT guardian_id, conversation_id FROM leave_requests WHERE id = $1")
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
-        // Tell the guardian where they asked; else on every conversation of theirs.
-        let targets = match conversation {
-            Some(c) => vec![c],
-            None => guardian_conversations(&mut tx, guardian).await?,
-        };
-        for c in targets {
-            let mut vars = serde_json::Map::new();
-            vars.insert("request".into(), serde_json::Value::String(id.to_string()));
-            enqueue_internal(
-                &mut tx,
-                &self.keys,
-                c,
-                &format!("trigger:leave-decision:{id}:{c}"),
-                InboundBody::Trigger {
-                    flow: "leave_decision".into(),
-                    key: format!("leave:{id}"),
-                    vars,
-                },
-                now,
+        .bind(note_enc);
+        self.change_one_then(decide, async |tx| {
+            let (guardian, conversation): (Uuid, Option<Uuid>) = db::query_as(
+                "SELECT guardian_id, conversation_id FROM leave_requests WHERE id = $1",
             )
+            .bind(id)
+            .fetch_one(&mut *tx)
             .await?;
-        }
-        log(&mut tx, activity).await?;
-        tx.commit().await?;
-        Ok(true)
+            // Tell the guardian where they asked; else on every conversation of theirs.
+            let targets = match conversation {
+                Some(c) => vec![c],
+                None => guardian_conversations(tx, guardian).await?,
+            };
+            for c in targets {
+                let (tag, key) = (format!("leave-decision:{id}"), format!("leave:{id}"));
+                let vars = request_vars(id);
+                start_flow(tx, &self.keys, c, &tag, ("leave_decision", key), vars, now).await?;
+            }
+            log(tx, activity).await
+        })
+        .await
     }
 
     async fn handoffs(&self) -> Result<Vec<Uuid>> {
-        let mut tx = self.begin_read().await?;
-        let rows: Vec<(Uuid,)> = db::query_as(
+        let q = db::query_as(
             "SELECT id FROM conversations WHERE handoff_at IS NOT NULL ORDER BY handoff_at, id",
-        )
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        );
+        let rows: Vec<(Uuid,)> = self.read_all(q).await?;
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
@@ -1270,83 +1176,57 @@ impl FlowStore for SchoolStore {
         contact: ContactRef,
         activity: &ActivityEntry,
     ) -> Result<u64> {
-        let mut tx = self.begin().await?;
-        db::query("DELETE FROM channel_identities WHERE contact_kind = $1 AND contact_id = $2")
+        self.write(async |tx| {
+            db::query("DELETE FROM channel_identities WHERE contact_kind = $1 AND contact_id = $2")
+                .bind(contact.kind())
+                .bind(contact.uuid())
+                .execute(&mut *tx)
+                .await?;
+            // The driver sees the cleared contact and forgets who the session was.
+            let done = db::query(
+                "UPDATE conversations SET contact_kind = NULL, contact_id = NULL WHERE contact_kind = $1 AND contact_id = $2",
+            )
             .bind(contact.kind())
             .bind(contact.uuid())
             .execute(&mut *tx)
             .await?;
-        // The driver sees the cleared contact and forgets who the session was.
-        let done = db::query(
-            "UPDATE conversations SET contact_kind = NULL, contact_id = NULL WHERE contact_kind = $1 AND contact_id = $2",
-        )
-        .bind(contact.kind())
-        .bind(contact.uuid())
-        .execute(&mut *tx)
-        .await?;
-        let mut entry = activity.clone();
-        entry.details = serde_json::json!({ "chats": done.rows_affected() });
-        log(&mut tx, &entry).await?;
-        tx.commit().await?;
-        Ok(done.rows_affected())
+            let mut entry = activity.clone();
+            entry.details = serde_json::json!({ "chats": done.rows_affected() });
+            log(tx, &entry).await?;
+            Ok(done.rows_affected())
+        })
+        .await
     }
 
     async fn hand_back(&self, conversation: Uuid, activity: &ActivityEntry) -> Result<bool> {
-        let mut tx = self.begin().await?;
         // The driver sees the cleared column and resets the session's handoff.
-        let done = db::query(
+        let hand_back = db::query(
             "UPDATE conversations SET handoff_at = NULL WHERE id = $1 AND handoff_at IS NOT NULL",
         )
-        .bind(conversation)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        // A resume event in the ordered inbox: forms that waited start now.
-        let now = activity.at;
-        enqueue_internal(
-            &mut tx,
-            &self.keys,
-            conversation,
-            &format!("resume:{}", Uuid::now_v7()),
-            InboundBody::Resume,
-            now,
-        )
-        .await?;
-        log(&mut tx, activity).await?;
-        tx.commit().await?;
-        Ok(true)
+        .bind(conversation);
+        self.change_one_then(hand_back, async |tx| {
+            // A resume event in the ordered inbox: forms that waited start now.
+            let key = format!("resume:{}", Uuid::now_v7());
+            let body = InboundBody::Resume;
+            enqueue_internal(tx, &self.keys, conversation, &key, body, activity.at).await?;
+            log(tx, activity).await
+        })
+        .await
     }
 
     async fn set_setting(&self, name: &str, value: &str, activity: &ActivityEntry) -> Result<()> {
-        let mut tx = self.begin().await?;
-        db::query(
+        let q = db::query(
             "INSERT INTO school_settings (name, value) VALUES ($1, $2) \
              ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-        )
-        .bind(name)
-        .bind(value)
-        .execute(&mut *tx)
-        .await?;
-        log(&mut tx, activity).await?;
-        tx.commit().await?;
+        );
+        self.execute_logged(q.bind(name).bind(value), activity)
+            .await?;
         Ok(())
     }
 
     async fn session_of(&self, conversation: Uuid) -> Result<SessionRow> {
-        let mut tx = self.begin_read().await?;
-        let row = {
-            let mut ops = Ops {
-                tx: &mut tx,
-                keys: &self.keys,
-                conversation,
-            };
-            ops.session(None).await?
-        };
-        tx.commit().await?;
-        Ok(row)
+        self.read(async |tx| session(tx, &self.keys, conversation, None).await)
+            .await
     }
 
     async fn assign_class(
@@ -1355,31 +1235,17 @@ impl FlowStore for SchoolStore {
         class: ClassId,
         activity: &ActivityEntry,
     ) -> Result<()> {
-        let mut tx = self.begin().await?;
-        db::query(
+        let q = db::query(
             "INSERT INTO staff_classes (staff_id, class_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        )
-        .bind(staff.0)
-        .bind(class.0)
-        .execute(&mut *tx)
-        .await?;
-        log(&mut tx, activity).await?;
-        tx.commit().await?;
+        );
+        self.execute_logged(q.bind(staff.0).bind(class.0), activity)
+            .await?;
         Ok(())
     }
 
     async fn conversation_of(&self, channel: Uuid, sender: &str) -> Result<Option<Uuid>> {
-        let bidx = self
-            .keys
-            .blind_index("sender", &format!("{channel}:{sender}"));
-        let mut tx = self.begin_read().await?;
-        let row: Option<(Uuid,)> =
-            db::query_as("SELECT id FROM conversations WHERE channel_id = $1 AND sender_bidx = $2")
-                .bind(channel)
-                .bind(bidx)
-                .fetch_optional(&mut *tx)
-                .await?;
-        tx.commit().await?;
-        Ok(row.map(|r| r.0))
+        let bidx = super::conversation::sender_index(&self.keys, channel, sender);
+        self.read(async |tx| super::conversation::find(tx, channel, &bidx).await)
+            .await
     }
 }

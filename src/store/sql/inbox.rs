@@ -5,6 +5,7 @@ use crate::store::Result;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::conversation::{self, sender_index};
 use super::{insert_job, SchoolStore};
 use crate::store::db::{self};
 
@@ -21,9 +22,7 @@ impl crate::store::InboxStore for SchoolStore {
         let mut tx = self.begin().await?;
         for (seq, e) in events.iter().enumerate() {
             let sender = e.sender.expose();
-            let bidx = self
-                .keys
-                .blind_index("sender", &format!("{channel}:{sender}"));
+            let bidx = sender_index(&self.keys, channel, sender);
             // Time-ordered by arrival, so events ingested late from the spool
             // keep their place in the conversation.
             // (+1 ms per event keeps a batch in the provider's order.)
@@ -53,36 +52,15 @@ impl crate::store::InboxStore for SchoolStore {
             };
             let mut stored = insert().fetch_optional(&mut *tx).await?;
             if stored.is_none() {
-                let known: Option<(Uuid,)> = db::query_as(
-                    "SELECT id FROM conversations WHERE channel_id = $1 AND sender_bidx = $2",
-                )
-                .bind(channel)
-                .bind(&bidx)
-                .fetch_optional(&mut *tx)
-                .await?;
-                if known.is_some() {
+                if conversation::find(&mut tx, channel, &bidx).await?.is_some() {
                     // The conversation exists, so the event was a redelivery.
                     out.duplicates += 1;
                     continue;
                 }
                 // A new sender. Two first messages may race (PostgreSQL): the
                 // loser's insert does nothing and the event goes to the winner's row.
-                let cid = Uuid::now_v7();
-                let sender_enc = self
-                    .keys
-                    .encrypt_str(field("conversations", "sender_enc", cid), sender)?;
-                db::query(
-                    "INSERT INTO conversations (id, channel_id, provider, sender_bidx, sender_enc, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (channel_id, sender_bidx) DO NOTHING",
-                )
-                .bind(cid)
-                .bind(channel)
-                .bind(provider.as_str())
-                .bind(&bidx)
-                .bind(sender_enc)
-                .bind(received_at)
-                .execute(&mut *tx)
-                .await?;
+                let (from, bidx) = ((channel, provider), (sender, bidx.as_slice()));
+                conversation::insert(&mut tx, &self.keys, from, bidx, received_at).await?;
                 stored = insert().fetch_optional(&mut *tx).await?;
             }
             let Some((conversation,)) = stored else {
@@ -128,30 +106,30 @@ impl crate::store::InboxStore for SchoolStore {
     }
 
     async fn inbound_count(&self) -> Result<i64> {
-        let mut tx = self.begin_read().await?;
-        let (n,): (i64,) = db::query_as("SELECT COUNT(*) FROM inbound_events")
-            .fetch_one(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        let q = db::query_as("SELECT COUNT(*) FROM inbound_events");
+        let (n,): (i64,) = self.read_one(q).await?;
         Ok(n)
     }
 
     async fn queue_figures(&self) -> Result<crate::store::QueueFigures> {
-        let mut tx = self.begin_read().await?;
-        let (pending, oldest): (i64, Option<DateTime<Utc>>) = db::query_as(
-            "SELECT COUNT(*), MIN(received_at) FROM inbound_events WHERE state = 'pending'",
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        let outbox: Vec<(Uuid, String, i64)> = db::query_as(
-            "SELECT c.channel_id, o.state, COUNT(*) FROM outbox o \
-             JOIN conversations c ON c.id = o.conversation_id \
-             WHERE o.state IN ('pending', 'sending', 'dead', 'manual') \
-             GROUP BY c.channel_id, o.state",
-        )
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        let (pending, oldest, outbox) = self
+            .read(async |tx| {
+                let (pending, oldest): (i64, Option<DateTime<Utc>>) = db::query_as(
+                    "SELECT COUNT(*), MIN(received_at) FROM inbound_events WHERE state = 'pending'",
+                )
+                .fetch_one(&mut *tx)
+                .await?;
+                let outbox: Vec<(Uuid, String, i64)> = db::query_as(
+                    "SELECT c.channel_id, o.state, COUNT(*) FROM outbox o \
+                     JOIN conversations c ON c.id = o.conversation_id \
+                     WHERE o.state IN ('pending', 'sending', 'dead', 'manual') \
+                     GROUP BY c.channel_id, o.state",
+                )
+                .fetch_all(tx)
+                .await?;
+                Ok((pending, oldest, outbox))
+            })
+            .await?;
         Ok(crate::store::QueueFigures {
             pending_events: pending,
             oldest_pending_at: oldest,

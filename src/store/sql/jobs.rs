@@ -31,6 +31,24 @@ fn lease_of(
     })
 }
 
+/// A job as the admin selects it (id, kind, state, attempts, max_attempts,
+/// last_error, conversation_id, created_at, updated_at).
+impl db::FromRow for JobView {
+    fn from_row(row: &db::Row) -> db::DbResult<Self> {
+        Ok(JobView {
+            id: row.get(0)?,
+            kind: row.get(1)?,
+            state: row.get(2)?,
+            attempts: row.get(3)?,
+            max_attempts: row.get(4)?,
+            last_error: row.get(5)?,
+            conversation: row.get(6)?,
+            created_at: row.get(7)?,
+            updated_at: row.get(8)?,
+        })
+    }
+}
+
 impl SchoolStore {
     async fn settle_job(
         &self,
@@ -41,43 +59,28 @@ impl SchoolStore {
         result: Option<crate::domain::message::InboundBody>,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let mut tx = self.begin().await?;
-        let done = db::query(SETTLE_JOB)
+        let settle = db::query(SETTLE_JOB)
             .bind(job.id)
             .bind(job.attempts)
             .bind(state)
             .bind(run_after)
             .bind(error)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        if let (Some(body), Some(conversation)) = (result, job.conversation) {
-            enqueue_internal(
-                &mut tx,
-                &self.keys,
-                conversation,
-                &format!("job:{}", job.id),
-                body,
-                now,
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(true)
+            .bind(now);
+        self.change_one_then(settle, async |tx| {
+            if let (Some(body), Some(conversation)) = (result, job.conversation) {
+                let key = format!("job:{}", job.id);
+                enqueue_internal(tx, &self.keys, conversation, &key, body, now).await?;
+            }
+            Ok(())
+        })
+        .await
     }
 }
 
 #[async_trait::async_trait]
 impl crate::store::JobStore for SchoolStore {
     async fn enqueue_job(&self, job: &NewJob, now: DateTime<Utc>) -> Result<bool> {
-        let mut tx = self.begin().await?;
-        let new = insert_job(&mut tx, job, now).await?;
-        tx.commit().await?;
-        Ok(new)
+        self.write(async |tx| insert_job(tx, job, now).await).await
     }
 
     async fn claim_jobs(
@@ -184,110 +187,55 @@ impl crate::store::JobStore for SchoolStore {
     }
 
     async fn job_held(&self, job: &JobLease, now: DateTime<Utc>) -> Result<bool> {
-        let mut tx = self.begin_read().await?;
-        let held: Option<(Uuid,)> = db::query_as(
+        let q = db::query_as::<(Uuid,)>(
             "SELECT id FROM jobs WHERE id = $1 AND attempts = $2 AND state = 'running' AND lease_until > $3",
-        )
-        .bind(job.id)
-        .bind(job.attempts)
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(held.is_some())
+        );
+        let held = self.read_optional(q.bind(job.id).bind(job.attempts).bind(now));
+        Ok(held.await?.is_some())
     }
 
     async fn prune_done_jobs(&self, before: DateTime<Utc>) -> Result<u64> {
-        let mut tx = self.begin().await?;
-        let done = db::query("DELETE FROM jobs WHERE state = 'done' AND updated_at < $1")
-            .bind(before)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(done.rows_affected())
+        let q = db::query("DELETE FROM jobs WHERE state = 'done' AND updated_at < $1");
+        self.execute(q.bind(before)).await
     }
 
     async fn job_counts(&self) -> Result<Vec<(String, String, i64)>> {
-        let mut tx = self.begin_read().await?;
-        let rows: Vec<(String, String, i64)> = db::query_as(
+        self.read_all(db::query_as(
             "SELECT kind, state, COUNT(*) FROM jobs GROUP BY kind, state ORDER BY kind, state",
-        )
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(rows)
+        ))
+        .await
     }
 
     async fn jobs_in_state(&self, state: &str, limit: i64) -> Result<(Vec<JobView>, i64)> {
-        let mut tx = self.begin_read().await?;
-        let (count,): (i64,) = db::query_as("SELECT COUNT(*) FROM jobs WHERE state = $1")
-            .bind(state)
-            .fetch_one(&mut *tx)
-            .await?;
-        type Row = (
-            Uuid,
-            String,
-            String,
-            i32,
-            i32,
-            Option<String>,
-            Option<Uuid>,
-            DateTime<Utc>,
-            DateTime<Utc>,
-        );
-        let rows: Vec<Row> = db::query_as(
-            "SELECT id, kind, state, attempts, max_attempts, last_error, conversation_id, created_at, updated_at \
-             FROM jobs WHERE state = $1 ORDER BY updated_at DESC, id DESC LIMIT $2",
-        )
-        .bind(state)
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        let jobs = rows
-            .into_iter()
-            .map(
-                |(
-                    id,
-                    kind,
-                    state,
-                    attempts,
-                    max_attempts,
-                    last_error,
-                    conversation,
-                    created_at,
-                    updated_at,
-                )| JobView {
-                    id,
-                    kind,
-                    state,
-                    attempts,
-                    max_attempts,
-                    last_error,
-                    conversation,
-                    created_at,
-                    updated_at,
-                },
+        self.read(async |tx| {
+            let (count,): (i64,) = db::query_as("SELECT COUNT(*) FROM jobs WHERE state = $1")
+                .bind(state)
+                .fetch_one(&mut *tx)
+                .await?;
+            let jobs: Vec<JobView> = db::query_as(
+                "SELECT id, kind, state, attempts, max_attempts, last_error, conversation_id, created_at, updated_at \
+                 FROM jobs WHERE state = $1 ORDER BY updated_at DESC, id DESC LIMIT $2",
             )
-            .collect();
-        Ok((jobs, count))
+            .bind(state)
+            .bind(limit)
+            .fetch_all(tx)
+            .await?;
+            Ok((jobs, count))
+        })
+        .await
     }
 }
 
 #[async_trait::async_trait]
 impl crate::store::MediaStore for SchoolStore {
     async fn media_to_fetch(&self, id: Uuid) -> Result<Option<MediaJob>> {
-        let mut tx = self.begin_read().await?;
-        let row: Option<(Uuid, Vec<u8>, Uuid)> = db::query_as(
+        let q = db::query_as(
             "SELECT e.id, e.payload_enc, c.channel_id FROM media m \
              JOIN inbound_events e ON e.id = m.inbound_event_id \
              JOIN conversations c ON c.id = e.conversation_id \
              WHERE m.id = $1 AND m.state = 'pending'",
-        )
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        );
+        let row: Option<(Uuid, Vec<u8>, Uuid)> = self.read_optional(q.bind(id)).await?;
         let Some((event_id, payload, channel_id)) = row else {
             return Ok(None);
         };
@@ -319,20 +267,12 @@ impl crate::store::MediaStore for SchoolStore {
         let enc = self
             .keys
             .encrypt(field("media", "content_enc", id), content)?;
-        let mut tx = self.begin().await?;
-        let done = db::query(
+        let q = db::query(
             "UPDATE media SET state = 'stored', mime = $2, size_bytes = $3, content_enc = $4, \
              last_error = NULL, updated_at = $5 WHERE id = $1 AND state = 'pending'",
-        )
-        .bind(id)
-        .bind(mime)
-        .bind(content.len() as i64)
-        .bind(enc)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(done.rows_affected() == 1)
+        );
+        let q = q.bind(id).bind(mime).bind(content.len() as i64);
+        Ok(self.execute(q.bind(enc).bind(now)).await? == 1)
     }
 
     async fn media_given_up(
@@ -342,34 +282,27 @@ impl crate::store::MediaStore for SchoolStore {
         error: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let mut tx = self.begin().await?;
-        db::query("UPDATE media SET state = $2, last_error = $3, updated_at = $4 WHERE id = $1 AND state = 'pending'")
-            .bind(id)
-            .bind(state)
-            .bind(error)
-            .bind(now)
-            .execute(&mut *tx)
+        let q = db::query(
+            "UPDATE media SET state = $2, last_error = $3, updated_at = $4 WHERE id = $1 AND state = 'pending'",
+        );
+        self.execute(q.bind(id).bind(state).bind(error).bind(now))
             .await?;
-        tx.commit().await?;
         Ok(())
     }
 
     async fn media_of(&self, provider_key: &str) -> Result<Option<StoredMedia>> {
-        let mut tx = self.begin_read().await?;
+        let q = db::query_as(
+            "SELECT m.id, m.state, m.mime, m.content_enc, m.last_error FROM media m \
+             JOIN inbound_events e ON e.id = m.inbound_event_id WHERE e.provider_key = $1",
+        );
+        #[allow(clippy::type_complexity)]
         let row: Option<(
             Uuid,
             String,
             Option<String>,
             Option<Vec<u8>>,
             Option<String>,
-        )> = db::query_as(
-            "SELECT m.id, m.state, m.mime, m.content_enc, m.last_error FROM media m \
-             JOIN inbound_events e ON e.id = m.inbound_event_id WHERE e.provider_key = $1",
-        )
-        .bind(provider_key)
-        .fetch_optional(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        )> = self.read_optional(q.bind(provider_key)).await?;
         row.map(|(id, state, mime, content, last_error)| {
             Ok(StoredMedia {
                 state,

@@ -67,14 +67,12 @@ impl KeyRotationStore for SchoolStore {
     }
 
     async fn key_usage(&self, col: EncryptedColumn) -> Result<crate::store::KeyUsage> {
-        let mut tx = self.begin_read().await?;
-        let rows: Vec<(Vec<u8>,)> = db::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {} FROM {} WHERE {} IS NOT NULL",
-            col.column, col.table, col.column
-        )))
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        let rows: Vec<(Vec<u8>,)> = self
+            .read_all(db::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {} FROM {} WHERE {} IS NOT NULL",
+                col.column, col.table, col.column
+            ))))
+            .await?;
         let active = self.keys.active_key_id();
         let mut usage = crate::store::KeyUsage {
             total: rows.len() as u64,

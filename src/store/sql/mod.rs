@@ -19,7 +19,7 @@ mod roster;
 mod staff;
 
 use super::crypto::KeyRing;
-use super::db::{self, Pool, SchoolDb, Tx};
+use super::db::{self, FromRow, Pool, Query, QueryAs, SchoolDb, Tx};
 use std::sync::Arc;
 
 /// The control database (settings, schools, keys, channels) on either backend.
@@ -30,6 +30,19 @@ pub struct ControlDb {
 impl ControlDb {
     pub fn new(control: Pool) -> Self {
         ControlDb { control }
+    }
+
+    /// One statement on the control database; how many rows it changed.
+    async fn run(&self, q: Query<'_>) -> Result<u64> {
+        Ok(q.execute(&self.control).await?.rows_affected())
+    }
+
+    /// Runs `f` in a control-database transaction, committed when it succeeds.
+    async fn write<T>(&self, f: impl AsyncFnOnce(&mut Tx) -> Result<T>) -> Result<T> {
+        let mut tx = self.control.begin().await?;
+        let out = f(&mut tx).await?;
+        tx.commit().await?;
+        Ok(out)
     }
 }
 
@@ -52,6 +65,112 @@ impl SchoolStore {
     }
     async fn identity(&self) -> Result<Vec<String>> {
         self.db.identity().await
+    }
+
+    /// Runs `f` in a read transaction, committed when it succeeds.
+    async fn read<T>(&self, f: impl AsyncFnOnce(&mut Tx) -> Result<T>) -> Result<T> {
+        let mut tx = self.begin_read().await?;
+        let out = f(&mut tx).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Runs `f` in a write transaction, committed when it succeeds (rolled back,
+    /// by being dropped, when it fails).
+    async fn write<T>(&self, f: impl AsyncFnOnce(&mut Tx) -> Result<T>) -> Result<T> {
+        let mut tx = self.begin().await?;
+        let out = f(&mut tx).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Every row of one query, read in its own read transaction.
+    async fn read_all<O: FromRow + Send>(&self, q: QueryAs<'_, O>) -> Result<Vec<O>> {
+        self.read(async |tx| Ok(q.fetch_all(tx).await?)).await
+    }
+
+    /// The first row of one query, if any, read in its own read transaction.
+    async fn read_optional<O: FromRow + Send>(&self, q: QueryAs<'_, O>) -> Result<Option<O>> {
+        self.read(async |tx| Ok(q.fetch_optional(tx).await?)).await
+    }
+
+    /// The one row of one query, read in its own read transaction.
+    async fn read_one<O: FromRow + Send>(&self, q: QueryAs<'_, O>) -> Result<O> {
+        self.read(async |tx| Ok(q.fetch_one(tx).await?)).await
+    }
+
+    /// One statement in its own write transaction; how many rows it changed.
+    async fn execute(&self, q: Query<'_>) -> Result<u64> {
+        self.write(async |tx| Ok(q.execute(tx).await?.rows_affected()))
+            .await
+    }
+
+    /// One statement and its activity entry in one write transaction; how many rows
+    /// it changed.
+    async fn execute_logged(&self, q: Query<'_>, activity: &ActivityEntry) -> Result<u64> {
+        self.write(async |tx| {
+            let done = q.execute(&mut *tx).await?;
+            log(tx, activity).await?;
+            Ok(done.rows_affected())
+        })
+        .await
+    }
+
+    /// Statements run in order, and their activity entry, in one write transaction.
+    async fn execute_all_logged(
+        &self,
+        statements: Vec<Query<'_>>,
+        activity: &ActivityEntry,
+    ) -> Result<()> {
+        self.write(async |tx| {
+            for q in statements {
+                q.execute(&mut *tx).await?;
+            }
+            log(tx, activity).await
+        })
+        .await
+    }
+
+    /// Runs `f` in a write transaction: committed when it returns something, rolled
+    /// back when it returns None.
+    async fn write_some<T>(
+        &self,
+        f: impl AsyncFnOnce(&mut Tx) -> Result<Option<T>>,
+    ) -> Result<Option<T>> {
+        let mut tx = self.begin().await?;
+        let out = f(&mut tx).await?;
+        match out {
+            Some(_) => tx.commit().await?,
+            None => tx.rollback().await?,
+        }
+        Ok(out)
+    }
+
+    /// `first`, a statement meant to change exactly one row, and then (if it did)
+    /// `then`, in one write transaction: committed (true), or rolled back when `first`
+    /// changed no row (false).
+    async fn change_one_then(
+        &self,
+        first: Query<'_>,
+        then: impl AsyncFnOnce(&mut Tx) -> Result<()>,
+    ) -> Result<bool> {
+        let changed = self
+            .write_some(async |tx| {
+                if first.execute(&mut *tx).await?.rows_affected() != 1 {
+                    return Ok(None);
+                }
+                then(tx).await?;
+                Ok(Some(()))
+            })
+            .await?;
+        Ok(changed.is_some())
+    }
+
+    /// One statement meant to change exactly one row: committed with its activity
+    /// entry if it did (true), rolled back otherwise (false).
+    async fn change_one(&self, q: Query<'_>, activity: &ActivityEntry) -> Result<bool> {
+        self.change_one_then(q, async |tx| log(tx, activity).await)
+            .await
     }
 }
 
@@ -114,37 +233,27 @@ pub(crate) fn activity_from_parts(
     }
 }
 
-pub(crate) fn decrypt_phone(
-    keys: &super::crypto::KeyRing,
+/// An optional encrypted column, decrypted and read by `parse` ([`stored_phone`],
+/// [`stored_national_id`], [`stored_text`]).
+pub(crate) fn decrypt_as<T>(
+    keys: &KeyRing,
     f: FieldRef<'_>,
     ct: Option<Vec<u8>>,
-) -> Result<Option<Phone>> {
-    ct.map(|ct| {
-        let s = keys.decrypt_str(f, &ct)?;
-        Phone::parse(&s, None).map_err(|_| corrupt("stored phone is not E.164"))
-    })
-    .transpose()
+    parse: impl FnOnce(String) -> Result<T>,
+) -> Result<Option<T>> {
+    ct.map(|ct| parse(keys.decrypt_str(f, &ct)?)).transpose()
 }
 
-pub(crate) fn decrypt_national_id(
-    keys: &super::crypto::KeyRing,
-    f: FieldRef<'_>,
-    ct: Option<Vec<u8>>,
-) -> Result<Option<NationalId>> {
-    ct.map(|ct| {
-        let s = keys.decrypt_str(f, &ct)?;
-        NationalId::parse(&s).map_err(|_| corrupt("stored national id"))
-    })
-    .transpose()
+pub(crate) fn stored_phone(s: String) -> Result<Phone> {
+    Phone::parse(&s, None).map_err(|_| corrupt("stored phone is not E.164"))
 }
 
-pub(crate) fn decrypt_text(
-    keys: &super::crypto::KeyRing,
-    f: FieldRef<'_>,
-    ct: Option<Vec<u8>>,
-) -> Result<Option<Pii<String>>> {
-    ct.map(|ct| Ok(Pii::new(keys.decrypt_str(f, &ct)?)))
-        .transpose()
+pub(crate) fn stored_national_id(s: String) -> Result<NationalId> {
+    NationalId::parse(&s).map_err(|_| corrupt("stored national id"))
+}
+
+pub(crate) fn stored_text(s: String) -> Result<Pii<String>> {
+    Ok(Pii::new(s))
 }
 
 /// The outbox rows due for sending at $1, at most $2, each the oldest unsent row of its
@@ -234,23 +343,6 @@ async fn log(tx: &mut Tx, e: &crate::domain::activity::ActivityEntry) -> crate::
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-/// Ends a change meant to touch exactly one row: committed with its activity
-/// entry if it did (true), rolled back otherwise (false).
-#[allow(dead_code)]
-async fn log_if_one(
-    mut tx: Tx,
-    changed: u64,
-    e: &crate::domain::activity::ActivityEntry,
-) -> crate::store::Result<bool> {
-    if changed != 1 {
-        tx.rollback().await?;
-        return Ok(false);
-    }
-    log(&mut tx, e).await?;
-    tx.commit().await?;
-    Ok(true)
 }
 
 /// Inserts a job unless its idempotency key was used before (false then).

@@ -21,24 +21,14 @@ impl SchoolStore {
         error: &str,
         manual_link: Option<Vec<u8>>,
     ) -> Result<bool> {
-        let now = Utc::now();
-        let mut tx = self.begin().await?;
-        let done = db::query(
+        let q = db::query(
             "UPDATE outbox SET state = $2, next_attempt_at = COALESCE($3, next_attempt_at), \
              last_error = $4, manual_link_enc = COALESCE($5, manual_link_enc), updated_at = $6 \
              WHERE id = $1 AND state = 'sending' AND attempts = $7",
-        )
-        .bind(id)
-        .bind(state)
-        .bind(next_attempt_at)
-        .bind(error)
-        .bind(manual_link)
-        .bind(now)
-        .bind(attempt)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(done.rows_affected() == 1)
+        );
+        let q = q.bind(id).bind(state).bind(next_attempt_at).bind(error);
+        let q = q.bind(manual_link).bind(Utc::now()).bind(attempt);
+        Ok(self.execute(q).await? == 1)
     }
 }
 
@@ -115,28 +105,29 @@ impl crate::store::OutboxStore for SchoolStore {
     }
 
     async fn mark_sent(&self, id: Uuid, attempt: i32, provider_message_id: &str) -> Result<bool> {
-        let mut tx = self.begin().await?;
-        let done = db::query(
-            "UPDATE outbox SET state = 'sent', provider_message_id = $2, last_error = NULL, updated_at = $3 \
-             WHERE id = $1 AND state = 'sending' AND attempts = $4",
-        )
-        .bind(id)
-        .bind(provider_message_id)
-        .bind(Utc::now())
-        .bind(attempt)
-        .execute(&mut *tx)
-        .await?;
-        // The provider accepted it: that is at least "sent", even if no report came yet.
-        db::query(
-            "INSERT INTO delivery_reports (provider_message_id, status_rank, updated_at) VALUES ($1, 1, $2) \
-             ON CONFLICT (provider_message_id) DO NOTHING",
-        )
-        .bind(provider_message_id)
-        .bind(Utc::now())
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(done.rows_affected() == 1)
+        self.write(async |tx| {
+            let done = db::query(
+                "UPDATE outbox SET state = 'sent', provider_message_id = $2, last_error = NULL, updated_at = $3 \
+                 WHERE id = $1 AND state = 'sending' AND attempts = $4",
+            )
+            .bind(id)
+            .bind(provider_message_id)
+            .bind(Utc::now())
+            .bind(attempt)
+            .execute(&mut *tx)
+            .await?;
+            // The provider accepted it: that is at least "sent", even if no report came yet.
+            db::query(
+                "INSERT INTO delivery_reports (provider_message_id, status_rank, updated_at) VALUES ($1, 1, $2) \
+                 ON CONFLICT (provider_message_id) DO NOTHING",
+            )
+            .bind(provider_message_id)
+            .bind(Utc::now())
+            .execute(tx)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+        .await
     }
 
     async fn mark_retry(
@@ -173,15 +164,10 @@ impl crate::store::OutboxStore for SchoolStore {
         let done = self
             .outbox_transition(id, attempt, "dead", None, error, None)
             .await?;
-        let mut tx = self.begin().await?;
-        db::query(
+        let q = db::query(
             "UPDATE conversations SET opted_out_at = $2 WHERE id = $1 AND opted_out_at IS NULL",
-        )
-        .bind(conversation)
-        .bind(Utc::now())
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        );
+        self.execute(q.bind(conversation).bind(Utc::now())).await?;
         Ok(done)
     }
 
@@ -199,25 +185,27 @@ impl crate::store::OutboxStore for SchoolStore {
             .keys
             .encrypt(field("outbox", "payload_enc", id), &json)?;
         let now = Utc::now();
-        let mut tx = self.begin().await?;
-        let done = db::query(
-                                    "INSERT INTO outbox (id, conversation_id, idempotency_key, payload_enc, state, next_attempt_at, \
-             created_at, updated_at, mode) VALUES ($1, $2, $3, $4, 'pending', $5, $5, $5, $6) \
-             ON CONFLICT (idempotency_key) DO NOTHING",
-        )
-        .bind(id)
-        .bind(conversation)
-        .bind(idempotency_key)
-        .bind(enc)
-        .bind(now)
-        .bind(mode.as_str())
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 1 {
-            log(&mut tx, activity).await?;
-        }
-        tx.commit().await?;
-        Ok(done.rows_affected() == 1)
+        self.write(async |tx| {
+            let done = db::query(
+                "INSERT INTO outbox (id, conversation_id, idempotency_key, payload_enc, state, next_attempt_at, \
+                 created_at, updated_at, mode) VALUES ($1, $2, $3, $4, 'pending', $5, $5, $5, $6) \
+                 ON CONFLICT (idempotency_key) DO NOTHING",
+            )
+            .bind(id)
+            .bind(conversation)
+            .bind(idempotency_key)
+            .bind(enc)
+            .bind(now)
+            .bind(mode.as_str())
+            .execute(&mut *tx)
+            .await?;
+            let new = done.rows_affected() == 1;
+            if new {
+                log(tx, activity).await?;
+            }
+            Ok(new)
+        })
+        .await
     }
 
     async fn outbox(&self) -> Result<Vec<crate::store::OutboxView>> {
@@ -236,24 +224,29 @@ impl crate::store::OutboxStore for SchoolStore {
         } else {
             "TRUE"
         };
-        let mut tx = self.begin_read().await?;
-        let (count,): (i64,) = db::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT CAST(COUNT(*) AS BIGINT) FROM outbox o WHERE {filter}"
-        )))
-        .fetch_one(&mut *tx)
-        .await?;
         #[allow(clippy::type_complexity)]
-        let rows: Vec<(Uuid, Uuid, String, Option<String>, i32, Option<String>, Option<Vec<u8>>, Vec<u8>, Option<i64>)> =
-            db::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT o.id, o.conversation_id, o.state, o.provider_message_id, o.attempts, o.last_error, \
-                 o.manual_link_enc, o.payload_enc, CAST(d.status_rank AS BIGINT) FROM outbox o \
-                 LEFT JOIN delivery_reports d ON d.provider_message_id = o.provider_message_id \
-                 WHERE {filter} ORDER BY o.id DESC LIMIT $1"
-            )))
-            .bind(limit)
-            .fetch_all(&mut *tx)
+        let (count, rows): (
+            i64,
+            Vec<(Uuid, Uuid, String, Option<String>, i32, Option<String>, Option<Vec<u8>>, Vec<u8>, Option<i64>)>,
+        ) = self
+            .read(async |tx| {
+                let (count,): (i64,) = db::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT CAST(COUNT(*) AS BIGINT) FROM outbox o WHERE {filter}"
+                )))
+                .fetch_one(&mut *tx)
+                .await?;
+                let rows = db::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT o.id, o.conversation_id, o.state, o.provider_message_id, o.attempts, o.last_error, \
+                     o.manual_link_enc, o.payload_enc, CAST(d.status_rank AS BIGINT) FROM outbox o \
+                     LEFT JOIN delivery_reports d ON d.provider_message_id = o.provider_message_id \
+                     WHERE {filter} ORDER BY o.id DESC LIMIT $1"
+                )))
+                .bind(limit)
+                .fetch_all(tx)
+                .await?;
+                Ok((count, rows))
+            })
             .await?;
-        tx.commit().await?;
         let mut out = rows
             .into_iter()
             .map(

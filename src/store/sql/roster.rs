@@ -7,7 +7,8 @@ use crate::domain::roster::{
 };
 use crate::domain::school::Locale;
 use crate::domain::{ClassId, GuardianId, StudentId};
-use crate::store::sql::{corrupt, decrypt_national_id, decrypt_phone, decrypt_text, field};
+use crate::store::sql::{corrupt, decrypt_as, field};
+use crate::store::sql::{stored_national_id, stored_phone, stored_text};
 use crate::store::{Progress, Result, RosterImportSummary, RosterStore, SchoolCounts, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::{HashMap, HashSet};
@@ -33,11 +34,81 @@ fn guardian_from_row(keys: &crate::store::crypto::KeyRing, r: GuardianRow) -> Re
     Ok(Guardian {
         id: GuardianId(id),
         full_name,
-        phone: decrypt_phone(keys, field("guardians", "phone_enc", id), phone)?,
-        cnic: decrypt_national_id(keys, field("guardians", "cnic_enc", id), cnic)?,
-        address: decrypt_text(keys, field("guardians", "address_enc", id), address)?,
+        phone: decrypt_as(
+            keys,
+            field("guardians", "phone_enc", id),
+            phone,
+            stored_phone,
+        )?,
+        cnic: decrypt_as(
+            keys,
+            field("guardians", "cnic_enc", id),
+            cnic,
+            stored_national_id,
+        )?,
+        address: decrypt_as(
+            keys,
+            field("guardians", "address_enc", id),
+            address,
+            stored_text,
+        )?,
         preferred_language: lang.parse::<Locale>().map_err(corrupt)?,
     })
+}
+
+/// A student as selected by [`STUDENT_COLS`].
+pub(super) type StudentRow = (
+    Uuid,
+    String,
+    String,
+    Option<NaiveDate>,
+    String,
+    Uuid,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+    bool,
+);
+pub(super) const STUDENT_COLS: &str =
+    "id, admission_no, full_name, date_of_birth, gender, class_id, bform_enc, health_notes_enc, \
+    active FROM students";
+
+/// A student (decrypted) and whether they are active.
+pub(super) fn student_from_row(keys: &KeyRing, r: StudentRow) -> Result<(Student, bool)> {
+    let (id, admission_no, full_name, date_of_birth, gender, class_id, bform, health, active) = r;
+    let student = Student {
+        id: StudentId(id),
+        admission_no,
+        full_name,
+        date_of_birth,
+        gender: gender.parse::<Gender>().map_err(corrupt)?,
+        class_id: ClassId(class_id),
+        bform: decrypt_as(
+            keys,
+            field("students", "bform_enc", id),
+            bform,
+            stored_national_id,
+        )?,
+        health_notes: decrypt_as(
+            keys,
+            field("students", "health_notes_enc", id),
+            health,
+            stored_text,
+        )?,
+    };
+    Ok((student, active))
+}
+
+/// Encrypts an optional roster field of a row.
+fn encrypt_opt(
+    keys: &KeyRing,
+    table: &'static str,
+    column: &'static str,
+    id: Uuid,
+    value: Option<&str>,
+) -> Result<Option<Vec<u8>>> {
+    Ok(value
+        .map(|v| keys.encrypt_str(field(table, column, id), v))
+        .transpose()?)
 }
 
 #[async_trait::async_trait]
@@ -102,18 +173,10 @@ impl RosterStore for SchoolStore {
                             .fetch_optional(&mut *tx)
                             .await?;
                     let id = existing.map(|e| e.0).unwrap_or_else(Uuid::now_v7);
-                    let bform = r
-                        .bform
-                        .as_ref()
-                        .map(|b| keys.encrypt_str(field("students", "bform_enc", id), b.expose()))
-                        .transpose()?;
-                    let health = r
-                        .health_notes
-                        .as_ref()
-                        .map(|h| {
-                            keys.encrypt_str(field("students", "health_notes_enc", id), h.expose())
-                        })
-                        .transpose()?;
+                    let bform = r.bform.as_ref().map(|b| b.expose());
+                    let bform = encrypt_opt(&keys, "students", "bform_enc", id, bform)?;
+                    let health = r.health_notes.as_ref().map(|h| h.expose().as_str());
+                    let health = encrypt_opt(&keys, "students", "health_notes_enc", id, health)?;
                     if existing.is_some() {
                         db::query(
                             "UPDATE students SET full_name = $2, date_of_birth = COALESCE($3, date_of_birth), \
@@ -166,18 +229,10 @@ impl RosterStore for SchoolStore {
                         .await?;
                 let gid = existing.map(|e| e.0).unwrap_or_else(Uuid::now_v7);
                 if guardians_seen.insert(gid) {
-                    let cnic = g
-                        .cnic
-                        .as_ref()
-                        .map(|c| keys.encrypt_str(field("guardians", "cnic_enc", gid), c.expose()))
-                        .transpose()?;
-                    let address = g
-                        .address
-                        .as_ref()
-                        .map(|a| {
-                            keys.encrypt_str(field("guardians", "address_enc", gid), a.expose())
-                        })
-                        .transpose()?;
+                    let cnic = g.cnic.as_ref().map(|c| c.expose());
+                    let cnic = encrypt_opt(&keys, "guardians", "cnic_enc", gid, cnic)?;
+                    let address = g.address.as_ref().map(|a| a.expose().as_str());
+                    let address = encrypt_opt(&keys, "guardians", "address_enc", gid, address)?;
                     if existing.is_some() {
                         db::query(
                             "UPDATE guardians SET full_name = $2, preferred_language = COALESCE($3, preferred_language), \
@@ -238,71 +293,31 @@ impl RosterStore for SchoolStore {
     }
 
     async fn students(&self) -> Result<Vec<Student>> {
-        let mut tx = self.begin_read().await?;
-        let rows: Vec<(
-            Uuid,
-            String,
-            String,
-            Option<NaiveDate>,
-            String,
-            Uuid,
-            Option<Vec<u8>>,
-            Option<Vec<u8>>,
-        )> = db::query_as(
-            "SELECT id, admission_no, full_name, date_of_birth, gender, class_id, bform_enc, \
-                 health_notes_enc FROM students ORDER BY admission_no",
-        )
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        let sql = format!("SELECT {STUDENT_COLS} ORDER BY admission_no");
+        let rows = self
+            .read_all(db::query_as(sqlx::AssertSqlSafe(sql)))
+            .await?;
         rows.into_iter()
-            .map(
-                |(id, admission_no, full_name, date_of_birth, gender, class_id, bform, health)| {
-                    Ok(Student {
-                        id: StudentId(id),
-                        admission_no,
-                        full_name,
-                        date_of_birth,
-                        gender: gender.parse::<Gender>().map_err(corrupt)?,
-                        class_id: ClassId(class_id),
-                        bform: decrypt_national_id(
-                            &self.keys,
-                            field("students", "bform_enc", id),
-                            bform,
-                        )?,
-                        health_notes: decrypt_text(
-                            &self.keys,
-                            field("students", "health_notes_enc", id),
-                            health,
-                        )?,
-                    })
-                },
-            )
+            .map(|r| Ok(student_from_row(&self.keys, r)?.0))
             .collect()
     }
 
     async fn guardian(&self, id: GuardianId) -> Result<Option<Guardian>> {
-        let mut tx = self.begin_read().await?;
-        let row: Option<GuardianRow> = db::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {GUARDIAN_COLS} FROM guardians g WHERE g.id = $1"
-        )))
-        .bind(id.0)
-        .fetch_optional(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        let sql = format!("SELECT {GUARDIAN_COLS} FROM guardians g WHERE g.id = $1");
+        let row = self
+            .read_optional(db::query_as(sqlx::AssertSqlSafe(sql)).bind(id.0))
+            .await?;
         row.map(|r| guardian_from_row(&self.keys, r)).transpose()
     }
 
     async fn guardians_of(&self, student: StudentId) -> Result<Vec<Guardian>> {
-        let mut tx = self.begin_read().await?;
-        let rows: Vec<GuardianRow> = db::query_as(sqlx::AssertSqlSafe(format!(
+        let sql = format!(
             "SELECT {GUARDIAN_COLS} FROM guardians g JOIN guardian_students gs ON gs.guardian_id = g.id \
              WHERE gs.student_id = $1 ORDER BY g.full_name"
-        )))
-        .bind(student.0)
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        );
+        let rows = self
+            .read_all(db::query_as(sqlx::AssertSqlSafe(sql)).bind(student.0))
+            .await?;
         rows.into_iter()
             .map(|r| guardian_from_row(&self.keys, r))
             .collect()
@@ -377,16 +392,9 @@ impl RosterStore for SchoolStore {
                 .await?;
         }
         if let Some((token_hash, expires_at)) = reset {
-            db::query(
-                "INSERT INTO password_resets (id, staff_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(Uuid::now_v7())
-            .bind(s.id.0)
-            .bind(token_hash)
-            .bind(activity.at)
-            .bind(expires_at)
-            .execute(&mut *tx)
-            .await?;
+            let at = activity.at;
+            super::office::insert_password_reset(&mut tx, s.id.0, token_hash, at, expires_at)
+                .await?;
         }
         log(&mut tx, activity).await?;
         tx.commit().await?;
@@ -394,31 +402,19 @@ impl RosterStore for SchoolStore {
     }
 
     async fn contacts_by_phone(&self, phone: &Phone) -> Result<Vec<ContactRef>> {
-        let mut tx = self.begin_read().await?;
-        let contacts = contacts_by_phone(&mut tx, &self.keys, phone).await?;
-        tx.commit().await?;
-        Ok(contacts)
+        self.read(async |tx| contacts_by_phone(tx, &self.keys, phone).await)
+            .await
     }
 
     async fn counts(&self) -> Result<SchoolCounts> {
-        let mut tx = self.begin_read().await?;
-        let (branches, classes, students, guardians, staff, fee_lines, activity): (
-            i64,
-            i64,
-            i64,
-            i64,
-            i64,
-            i64,
-            i64,
-        ) = db::query_as(
+        let q = db::query_as(
             "SELECT (SELECT COUNT(*) FROM branches), (SELECT COUNT(*) FROM classes), \
                  (SELECT COUNT(*) FROM students), (SELECT COUNT(*) FROM guardians), \
                  (SELECT COUNT(*) FROM staff_users), (SELECT COUNT(*) FROM fee_lines), \
                  (SELECT COUNT(*) FROM activity_log)",
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        );
+        let (branches, classes, students, guardians, staff, fee_lines, activity) =
+            self.read_one(q).await?;
         Ok(SchoolCounts {
             branches,
             classes,

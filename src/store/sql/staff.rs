@@ -1,7 +1,8 @@
 //! SQL of staff sign-in (sessions, two-factor, recovery codes, failed attempts),
 //! shared by both backends like `sql.rs`.
 
-use super::{log, log_if_one, SchoolStore};
+use super::activity::{activity_entries, ACTIVITY_COLS};
+use super::{log, SchoolStore};
 use crate::domain::activity::ActivityEntry;
 use crate::domain::roster::StaffRole;
 use crate::domain::{BranchId, Secret, StaffId};
@@ -9,7 +10,6 @@ use crate::store::db::{self};
 use crate::store::sql::{corrupt, field};
 use crate::store::{AdminSessionRow, AdminStore, Result, StaffAuth};
 use chrono::{DateTime, Utc};
-use sqlx::types::Json;
 use uuid::Uuid;
 
 type StaffRow = (
@@ -62,30 +62,26 @@ type SessionRow = (
 const FAILURES_SINCE: &str =
     "SELECT COUNT(*) FROM staff_login_failures WHERE staff_id = $1 AND at >= $2";
 
+impl SchoolStore {
+    /// The staff member a query over [`STAFF_COLS`] finds, decrypted.
+    async fn staff_where(&self, q: db::QueryAs<'_, StaffRow>) -> Result<Option<StaffAuth>> {
+        let row = self.read_optional(q).await?;
+        row.map(|r| staff_from_row(&self.keys, r)).transpose()
+    }
+}
+
 #[async_trait::async_trait]
 impl AdminStore for SchoolStore {
     async fn staff_by_email(&self, email: &str) -> Result<Option<StaffAuth>> {
-        let mut tx = self.begin_read().await?;
-        let row: Option<StaffRow> = db::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {STAFF_COLS} WHERE lower(email) = lower($1)"
-        )))
-        .bind(email.trim())
-        .fetch_optional(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        row.map(|r| staff_from_row(&self.keys, r)).transpose()
+        let sql = format!("SELECT {STAFF_COLS} WHERE lower(email) = lower($1)");
+        self.staff_where(db::query_as(sqlx::AssertSqlSafe(sql)).bind(email.trim()))
+            .await
     }
 
     async fn staff_auth(&self, id: StaffId) -> Result<Option<StaffAuth>> {
-        let mut tx = self.begin_read().await?;
-        let row: Option<StaffRow> = db::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {STAFF_COLS} WHERE id = $1"
-        )))
-        .bind(id.0)
-        .fetch_optional(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        row.map(|r| staff_from_row(&self.keys, r)).transpose()
+        let sql = format!("SELECT {STAFF_COLS} WHERE id = $1");
+        self.staff_where(db::query_as(sqlx::AssertSqlSafe(sql)).bind(id.0))
+            .await
     }
 
     async fn claim_staff_login_attempt(
@@ -127,12 +123,8 @@ impl AdminStore for SchoolStore {
     }
 
     async fn release_staff_login_attempt(&self, id: Uuid) -> Result<()> {
-        let mut tx = self.begin().await?;
-        db::query("DELETE FROM staff_login_failures WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
+        self.execute(db::query("DELETE FROM staff_login_failures WHERE id = $1").bind(id))
             .await?;
-        tx.commit().await?;
         Ok(())
     }
 
@@ -141,13 +133,8 @@ impl AdminStore for SchoolStore {
         staff: StaffId,
         since: DateTime<Utc>,
     ) -> Result<i64> {
-        let mut tx = self.begin_read().await?;
-        let (n,): (i64,) = db::query_as(FAILURES_SINCE)
-            .bind(staff.0)
-            .bind(since)
-            .fetch_one(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        let q = db::query_as(FAILURES_SINCE).bind(staff.0).bind(since);
+        let (n,): (i64,) = self.read_one(q).await?;
         Ok(n)
     }
 
@@ -157,40 +144,40 @@ impl AdminStore for SchoolStore {
         row: &AdminSessionRow,
         activity: &ActivityEntry,
     ) -> Result<()> {
-        let mut tx = self.begin().await?;
-        db::query(
-            "INSERT INTO admin_sessions (id_hash, staff_id, csrf_token, mfa_done, created_at, last_seen_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(id_hash)
-        .bind(row.staff_id.0)
-        .bind(row.csrf_token.expose())
-        .bind(row.mfa_done)
-        .bind(row.created_at)
-        .bind(row.last_seen_at)
-        .bind(row.expires_at)
-        .execute(&mut *tx)
-        .await?;
-        // Expired sessions are removed as new ones start.
-        db::query("DELETE FROM admin_sessions WHERE expires_at < $1")
+        self.write(async |tx| {
+            db::query(
+                "INSERT INTO admin_sessions (id_hash, staff_id, csrf_token, mfa_done, created_at, last_seen_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(id_hash)
+            .bind(row.staff_id.0)
+            .bind(row.csrf_token.expose())
+            .bind(row.mfa_done)
             .bind(row.created_at)
+            .bind(row.last_seen_at)
+            .bind(row.expires_at)
             .execute(&mut *tx)
             .await?;
-        log(&mut tx, activity).await?;
-        tx.commit().await?;
-        Ok(())
+            // Expired sessions are removed as new ones start.
+            db::query("DELETE FROM admin_sessions WHERE expires_at < $1")
+                .bind(row.created_at)
+                .execute(&mut *tx)
+                .await?;
+            log(tx, activity).await
+        })
+        .await
     }
 
     async fn admin_session(&self, id_hash: &[u8]) -> Result<Option<AdminSessionRow>> {
-        let mut tx = self.begin_read().await?;
-        let row: Option<SessionRow> = db::query_as(
-            "SELECT staff_id, csrf_token, mfa_done, created_at, last_seen_at, expires_at \
-             FROM admin_sessions WHERE id_hash = $1",
-        )
-        .bind(id_hash)
-        .fetch_optional(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        let row: Option<SessionRow> = self
+            .read_optional(
+                db::query_as(
+                    "SELECT staff_id, csrf_token, mfa_done, created_at, last_seen_at, expires_at \
+                     FROM admin_sessions WHERE id_hash = $1",
+                )
+                .bind(id_hash),
+            )
+            .await?;
         Ok(row.map(
             |(staff, csrf, mfa_done, created_at, last_seen_at, expires_at)| AdminSessionRow {
                 staff_id: StaffId(staff),
@@ -204,64 +191,38 @@ impl AdminStore for SchoolStore {
     }
 
     async fn touch_admin_session(&self, id_hash: &[u8], at: DateTime<Utc>) -> Result<()> {
-        let mut tx = self.begin().await?;
-        db::query("UPDATE admin_sessions SET last_seen_at = $2 WHERE id_hash = $1")
-            .bind(id_hash)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        let q = db::query("UPDATE admin_sessions SET last_seen_at = $2 WHERE id_hash = $1");
+        self.execute(q.bind(id_hash).bind(at)).await?;
         Ok(())
     }
 
     async fn mark_admin_session_mfa(&self, id_hash: &[u8]) -> Result<()> {
-        let mut tx = self.begin().await?;
-        db::query("UPDATE admin_sessions SET mfa_done = TRUE WHERE id_hash = $1")
-            .bind(id_hash)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        let q = db::query("UPDATE admin_sessions SET mfa_done = TRUE WHERE id_hash = $1");
+        self.execute(q.bind(id_hash)).await?;
         Ok(())
     }
 
     async fn delete_admin_session(&self, id_hash: &[u8]) -> Result<()> {
-        let mut tx = self.begin().await?;
-        db::query("DELETE FROM admin_sessions WHERE id_hash = $1")
-            .bind(id_hash)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        let q = db::query("DELETE FROM admin_sessions WHERE id_hash = $1");
+        self.execute(q.bind(id_hash)).await?;
         Ok(())
     }
 
     async fn delete_staff_sessions(&self, staff: StaffId, activity: &ActivityEntry) -> Result<u64> {
-        let mut tx = self.begin().await?;
-        let done = db::query("DELETE FROM admin_sessions WHERE staff_id = $1")
-            .bind(staff.0)
-            .execute(&mut *tx)
-            .await?;
-        log(&mut tx, activity).await?;
-        tx.commit().await?;
-        Ok(done.rows_affected())
+        let q = db::query("DELETE FROM admin_sessions WHERE staff_id = $1");
+        self.execute_logged(q.bind(staff.0), activity).await
     }
 
     async fn set_totp_secret(&self, staff: StaffId, secret: &[u8]) -> Result<bool> {
         let enc = self
             .keys
             .encrypt(field("staff_users", "totp_secret_enc", staff.0), secret)?;
-        let mut tx = self.begin().await?;
-        let done_rows = db::query(
+        let q = db::query(
             // Only before two-factor is on: an active second factor is never swapped
             // (a lost phone uses a recovery code; a reset is an admin action).
             "UPDATE staff_users SET totp_secret_enc = $2, totp_last_step = NULL WHERE id = $1 AND totp_enabled_at IS NULL",
-        )
-        .bind(staff.0)
-        .bind(enc)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        tx.commit().await?;
-        Ok(done_rows == 1)
+        );
+        Ok(self.execute(q.bind(staff.0).bind(enc)).await? == 1)
     }
 
     async fn accept_totp_step(
@@ -270,17 +231,12 @@ impl AdminStore for SchoolStore {
         step: i64,
         activity: &ActivityEntry,
     ) -> Result<bool> {
-        let mut tx = self.begin().await?;
-        let done = db::query(
+        let q = db::query(
             "UPDATE staff_users SET totp_last_step = $2, totp_enabled_at = COALESCE(totp_enabled_at, $3) \
              WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
-        )
-        .bind(staff.0)
-        .bind(step)
-        .bind(activity.at)
-        .execute(&mut *tx)
-        .await?;
-        log_if_one(tx, done.rows_affected(), activity).await
+        );
+        self.change_one(q.bind(staff.0).bind(step).bind(activity.at), activity)
+            .await
     }
 
     async fn replace_recovery_codes(
@@ -289,36 +245,24 @@ impl AdminStore for SchoolStore {
         hashes: &[String],
         activity: &ActivityEntry,
     ) -> Result<()> {
-        let mut tx = self.begin().await?;
-        db::query("DELETE FROM staff_recovery_codes WHERE staff_id = $1")
-            .bind(staff.0)
-            .execute(&mut *tx)
-            .await?;
-        for h in hashes {
+        let clear = db::query("DELETE FROM staff_recovery_codes WHERE staff_id = $1");
+        let insert = hashes.iter().map(|h| {
             db::query(
                 "INSERT INTO staff_recovery_codes (id, staff_id, code_hash) VALUES ($1, $2, $3)",
             )
             .bind(Uuid::now_v7())
             .bind(staff.0)
             .bind(h)
-            .execute(&mut *tx)
-            .await?;
-        }
-        log(&mut tx, activity).await?;
-        tx.commit().await?;
-        Ok(())
+        });
+        let statements = std::iter::once(clear.bind(staff.0)).chain(insert).collect();
+        self.execute_all_logged(statements, activity).await
     }
 
     async fn recovery_codes(&self, staff: StaffId) -> Result<Vec<(Uuid, String)>> {
-        let mut tx = self.begin_read().await?;
-        let rows: Vec<(Uuid, String)> = db::query_as(
+        let q = db::query_as(
             "SELECT id, code_hash FROM staff_recovery_codes WHERE staff_id = $1 AND used_at IS NULL ORDER BY id",
-        )
-        .bind(staff.0)
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(rows)
+        );
+        self.read_all(q.bind(staff.0)).await
     }
 
     async fn activity_filtered(
@@ -327,37 +271,19 @@ impl AdminStore for SchoolStore {
         limit: i64,
     ) -> Result<Vec<ActivityEntry>> {
         // Prefixes are matched with substr, not LIKE: no wildcard escaping.
-        let mut tx = self.begin_read().await?;
-        let rows: Vec<(
-            DateTime<Utc>,
-            String,
-            String,
-            Option<String>,
-            String,
-            Json<serde_json::Value>,
-        )> = db::query_as(
-            "SELECT at, actor, action, subject, source, details FROM activity_log \
-                 WHERE ($1 IS NULL OR substr(actor, 1, length($1)) = $1) \
-                 AND ($2 IS NULL OR substr(action, 1, length($2)) = $2) \
-                 AND ($3 IS NULL OR at >= $3) AND ($4 IS NULL OR at < $4) \
-                 ORDER BY at DESC, id DESC LIMIT $5",
-        )
-        .bind(f.actor_prefix.as_deref())
-        .bind(f.action_prefix.as_deref())
-        .bind(f.from)
-        .bind(f.to)
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(rows
-            .into_iter()
-            .map(|(at, actor, action, subject, source, details)| {
-                crate::store::sql::activity_from_parts(
-                    at, actor, action, subject, source, details.0,
-                )
-            })
-            .collect())
+        let sql = format!(
+            "SELECT {ACTIVITY_COLS} WHERE ($1 IS NULL OR substr(actor, 1, length($1)) = $1) \
+             AND ($2 IS NULL OR substr(action, 1, length($2)) = $2) \
+             AND ($3 IS NULL OR at >= $3) AND ($4 IS NULL OR at < $4) \
+             ORDER BY at DESC, id DESC LIMIT $5"
+        );
+        let q = db::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(f.actor_prefix.as_deref())
+            .bind(f.action_prefix.as_deref())
+            .bind(f.from)
+            .bind(f.to)
+            .bind(limit);
+        Ok(activity_entries(self.read_all(q).await?))
     }
 
     async fn retry_outbox(
@@ -366,16 +292,11 @@ impl AdminStore for SchoolStore {
         activity: &ActivityEntry,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let mut tx = self.begin().await?;
-        let done = db::query(
+        let q = db::query(
             "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = $2, last_error = NULL, \
              updated_at = $2 WHERE id = $1 AND state = 'dead'",
-        )
-        .bind(id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        log_if_one(tx, done.rows_affected(), activity).await
+        );
+        self.change_one(q.bind(id).bind(now), activity).await
     }
 
     async fn conversation_thread(
@@ -384,25 +305,32 @@ impl AdminStore for SchoolStore {
         limit: i64,
     ) -> Result<Vec<crate::store::ThreadItem>> {
         use crate::domain::message::{InboundEvent, OutboundMessage};
-        let mut tx = self.begin_read().await?;
-        let inbound: Vec<(Uuid, Vec<u8>, DateTime<Utc>)> = db::query_as(
-            "SELECT id, payload_enc, received_at FROM inbound_events WHERE conversation_id = $1 \
-             AND kind IN ('text', 'choice', 'media', 'location', 'contacts', 'unsupported') \
-             ORDER BY id DESC LIMIT $2",
-        )
-        .bind(conversation)
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
-        let outbound: Vec<(Uuid, Vec<u8>, DateTime<Utc>, String)> = db::query_as(
-            "SELECT id, payload_enc, created_at, state FROM outbox WHERE conversation_id = $1 \
-             ORDER BY id DESC LIMIT $2",
-        )
-        .bind(conversation)
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        #[allow(clippy::type_complexity)]
+        let (inbound, outbound): (
+            Vec<(Uuid, Vec<u8>, DateTime<Utc>)>,
+            Vec<(Uuid, Vec<u8>, DateTime<Utc>, String)>,
+        ) = self
+            .read(async |tx| {
+                let inbound = db::query_as(
+                    "SELECT id, payload_enc, received_at FROM inbound_events WHERE conversation_id = $1 \
+                     AND kind IN ('text', 'choice', 'media', 'location', 'contacts', 'unsupported') \
+                     ORDER BY id DESC LIMIT $2",
+                )
+                .bind(conversation)
+                .bind(limit)
+                .fetch_all(&mut *tx)
+                .await?;
+                let outbound = db::query_as(
+                    "SELECT id, payload_enc, created_at, state FROM outbox WHERE conversation_id = $1 \
+                     ORDER BY id DESC LIMIT $2",
+                )
+                .bind(conversation)
+                .bind(limit)
+                .fetch_all(tx)
+                .await?;
+                Ok((inbound, outbound))
+            })
+            .await?;
         let mut items = Vec::new();
         for (id, enc, at) in inbound {
             let plain = self
@@ -435,55 +363,39 @@ impl AdminStore for SchoolStore {
     }
 
     async fn reset_two_factor(&self, staff: StaffId, activity: &ActivityEntry) -> Result<bool> {
-        let mut tx = self.begin().await?;
-        let done = db::query(
+        let reset = db::query(
             "UPDATE staff_users SET totp_secret_enc = NULL, totp_enabled_at = NULL, totp_last_step = NULL \
              WHERE id = $1",
-        )
-        .bind(staff.0)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        for sql in [
-            "DELETE FROM staff_recovery_codes WHERE staff_id = $1",
-            "DELETE FROM admin_sessions WHERE staff_id = $1",
-        ] {
-            db::query(sql).bind(staff.0).execute(&mut *tx).await?;
-        }
-        log(&mut tx, activity).await?;
-        tx.commit().await?;
-        Ok(true)
+        );
+        self.change_one_then(reset.bind(staff.0), async |tx| {
+            for sql in [
+                "DELETE FROM staff_recovery_codes WHERE staff_id = $1",
+                "DELETE FROM admin_sessions WHERE staff_id = $1",
+            ] {
+                db::query(sql).bind(staff.0).execute(&mut *tx).await?;
+            }
+            log(tx, activity).await
+        })
+        .await
     }
 
     async fn dead_to_manual(&self, id: Uuid, link: &str, activity: &ActivityEntry) -> Result<bool> {
         let enc = self
             .keys
             .encrypt_str(field("outbox", "manual_link_enc", id), link)?;
-        let mut tx = self.begin().await?;
-        let done = db::query(
+        let q = db::query(
             "UPDATE outbox SET state = 'manual', manual_link_enc = $2, updated_at = $3 \
              WHERE id = $1 AND state = 'dead'",
-        )
-        .bind(id)
-        .bind(enc)
-        .bind(activity.at)
-        .execute(&mut *tx)
-        .await?;
-        log_if_one(tx, done.rows_affected(), activity).await
+        );
+        self.change_one(q.bind(id).bind(enc).bind(activity.at), activity)
+            .await
     }
 
     async fn use_recovery_code(&self, id: Uuid, activity: &ActivityEntry) -> Result<bool> {
-        let mut tx = self.begin().await?;
-        let done = db::query(
+        let q = db::query(
             "UPDATE staff_recovery_codes SET used_at = $2 WHERE id = $1 AND used_at IS NULL",
-        )
-        .bind(id)
-        .bind(activity.at)
-        .execute(&mut *tx)
-        .await?;
-        log_if_one(tx, done.rows_affected(), activity).await
+        );
+        self.change_one(q.bind(id).bind(activity.at), activity)
+            .await
     }
 }
