@@ -11,7 +11,7 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use minijinja::context;
 use serde::Deserialize;
 
-store_port!(AdminStore);
+store_port!(ActivityStore);
 
 /// Rows on the page; the CSV export takes up to `EXPORT_ROWS`.
 const PAGE_ROWS: i64 = 200;

@@ -21,7 +21,7 @@ use serde_json::json;
 use std::collections::HashMap;
 use uuid::Uuid;
 
-store_port!(OfficeStore, FlowStore);
+store_port!(AttendanceStore, FlowStore);
 
 const STATUSES: [&str; 4] = ["present", "absent", "late", "excused"];
 const MAX_REASON: usize = 300;

@@ -20,7 +20,7 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-store_port!(trait AdminStore, ActivityStore);
+store_port!(trait StaffAuthStore, ActivityStore);
 
 /// A session ends after this long without a request.
 pub const IDLE_TIMEOUT: Duration = Duration::minutes(30);

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-store_port!(OfficeStore, ActivityStore, OutboxStore);
+store_port!(ActivityStore, ConversationStore, OfficeStore, OutboxStore);
 
 pub async fn page(
     State(app): State<App>,

@@ -23,9 +23,9 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 
 store_port!(
+    ActivityStore,
     OfficeStore,
     RosterStore,
-    ActivityStore,
     AccessCodeStore,
     FlowStore,
     SchoolKeys

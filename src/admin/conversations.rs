@@ -20,11 +20,10 @@ use serde_json::json;
 use uuid::Uuid;
 
 store_port!(
+    ConversationStore,
     FlowStore,
     OfficeStore,
     RosterStore,
-    AdminStore,
-    ConversationStore,
     OutboxStore
 );
 

@@ -11,7 +11,7 @@ use minijinja::context;
 use serde_json::json;
 use uuid::Uuid;
 
-store_port!(OutboxStore, JobStore, AdminStore, ConversationStore);
+store_port!(ConversationStore, JobStore, OutboxStore);
 
 const ROWS: usize = 200;
 

@@ -25,7 +25,7 @@ use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-store_port!(OfficeStore, AdminStore);
+store_port!(StaffAuthStore);
 
 /// How long a reset link works.
 pub const LINK_MINUTES: i64 = 30;

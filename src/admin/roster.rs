@@ -30,7 +30,14 @@ use serde_json::json;
 use std::collections::HashMap;
 use uuid::Uuid;
 
-store_port!(OfficeStore, RosterStore, FeeStore, FlowStore, AdminStore);
+store_port!(
+    AccessCodeStore,
+    FeeStore,
+    FlowStore,
+    OfficeStore,
+    RosterStore,
+    StaffAuthStore
+);
 
 /// Rows shown at once in the student list; the page says when there are more.
 const LIST_ROWS: usize = 200;

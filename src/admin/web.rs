@@ -27,11 +27,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::OnceLock;
 
 store_port!(
+    ActivityStore,
+    AttendanceStore,
     FlowStore,
-    OfficeStore,
     OutboxStore,
-    AdminStore,
-    ActivityStore
+    StaffAuthStore
 );
 
 const SESSION_COOKIE: &str = "raabta_admin";

@@ -316,6 +316,7 @@ pub trait FeeStore: Send + Sync {
         progress: &dyn Progress,
     ) -> Result<FeeImportSummary>;
     async fn fee_statement(&self, student: StudentId) -> Result<Vec<FeeLineView>>;
+    async fn balances(&self, class: crate::domain::ClassId) -> Result<Vec<BalanceRow>>;
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -353,6 +354,12 @@ pub trait AccessCodeStore: Send + Sync {
     /// Marks the code used; false if it was already used or revoked (single use).
     async fn consume_access_code(&self, id: AccessCodeId, activity: &ActivityEntry)
         -> Result<bool>;
+    /// Revokes a person's unused access codes; returns how many. Logged with the count.
+    async fn revoke_access_codes(
+        &self,
+        contact: crate::domain::roster::ContactRef,
+        activity: &ActivityEntry,
+    ) -> Result<u64>;
 }
 
 #[async_trait]
@@ -370,6 +377,19 @@ pub trait AttendanceStore: Send + Sync {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<AttendanceRecord>>;
+    /// The class's active students with their status on `day` (None: not marked).
+    async fn class_register(
+        &self,
+        class: crate::domain::ClassId,
+        day: NaiveDate,
+    ) -> Result<Vec<RegisterRow>>;
+    /// Records (or replaces) several students' attendance in one transaction.
+    async fn record_register(
+        &self,
+        records: &[AttendanceRecord],
+        activity: &ActivityEntry,
+    ) -> Result<()>;
+    async fn attendance_by_class(&self, day: NaiveDate) -> Result<Vec<ClassDaySummary>>;
 }
 
 #[async_trait]
@@ -377,6 +397,13 @@ pub trait ActivityStore: Send + Sync {
     async fn log_activity(&self, entry: &ActivityEntry) -> Result<()>;
     /// Newest first.
     async fn recent_activity(&self, limit: i64) -> Result<Vec<ActivityEntry>>;
+    /// Activity entries, newest first, filtered: actor and action by prefix (`staff:`,
+    /// `leave_request.`), time range half-open `[from, to)`.
+    async fn activity_filtered(
+        &self,
+        filter: &ActivityFilter,
+        limit: i64,
+    ) -> Result<Vec<ActivityEntry>>;
 }
 
 /// An encrypted column and the table it lives in (all tables key rows by `id`).
@@ -1053,6 +1080,17 @@ pub trait ConversationStore: Send + Sync {
     /// another worker holds it.
     async fn begin_step(&self, conversation: Uuid) -> Result<Option<Box<dyn StepTx + '_>>>;
     async fn conversation(&self, id: Uuid) -> Result<Option<ConversationView>>;
+    /// The latest messages of a conversation, both ways, oldest first.
+    async fn conversation_thread(&self, conversation: Uuid, limit: i64) -> Result<Vec<ThreadItem>>;
+    /// The conversation with `sender` on a channel, created if there is none yet (for
+    /// messages staff start, such as a channel test).
+    async fn ensure_conversation(
+        &self,
+        channel: Uuid,
+        provider: crate::domain::message::Provider,
+        sender: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Uuid>;
 }
 
 /// An outbox row claimed for sending.
@@ -1130,6 +1168,17 @@ pub trait OutboxStore: Send + Sync {
     /// oldest first, and how many such rows there are.
     async fn outbox_where(&self, problems_only: bool, limit: i64)
         -> Result<(Vec<OutboxView>, i64)>;
+    /// Sends a dead-lettered message again (attempts start over). False if the row is
+    /// not dead.
+    async fn retry_outbox(
+        &self,
+        id: Uuid,
+        activity: &ActivityEntry,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Turns a dead-lettered row into a manual link for staff (encrypted). False if the
+    /// row is not dead.
+    async fn dead_to_manual(&self, id: Uuid, link: &str, activity: &ActivityEntry) -> Result<bool>;
 }
 
 /// An inbound media item to fetch (what the `media.fetch` job needs).
@@ -1325,7 +1374,7 @@ crate::debug_only!(ThreadItem, "ThreadItem", at, state);
 
 /// Staff sign-in: accounts, sessions, two-factor state, failed attempts.
 #[async_trait]
-pub trait AdminStore: Send + Sync {
+pub trait StaffAuthStore: Send + Sync {
     /// By email, case-insensitively.
     async fn staff_by_email(&self, email: &str) -> Result<Option<StaffAuth>>;
     async fn staff_auth(&self, id: crate::domain::StaffId) -> Result<Option<StaffAuth>>;
@@ -1386,21 +1435,6 @@ pub trait AdminStore: Send + Sync {
     async fn recovery_codes(&self, staff: crate::domain::StaffId) -> Result<Vec<(Uuid, String)>>;
     /// Uses a recovery code up; false if it was used already.
     async fn use_recovery_code(&self, id: Uuid, activity: &ActivityEntry) -> Result<bool>;
-    /// Activity entries, newest first, filtered: actor and action by prefix (`staff:`,
-    /// `leave_request.`), time range half-open `[from, to)`.
-    async fn activity_filtered(
-        &self,
-        filter: &ActivityFilter,
-        limit: i64,
-    ) -> Result<Vec<ActivityEntry>>;
-    /// Sends a dead-lettered message again (attempts start over). False if the row is
-    /// not dead.
-    async fn retry_outbox(
-        &self,
-        id: Uuid,
-        activity: &ActivityEntry,
-        now: DateTime<Utc>,
-    ) -> Result<bool>;
     /// Turns a staff member's two-factor off (secret, recovery codes) and ends their
     /// sessions: they set it up again at their next sign-in. False if unknown.
     async fn reset_two_factor(
@@ -1408,11 +1442,32 @@ pub trait AdminStore: Send + Sync {
         staff: crate::domain::StaffId,
         activity: &ActivityEntry,
     ) -> Result<bool>;
-    /// Turns a dead-lettered row into a manual link for staff (encrypted). False if the
-    /// row is not dead.
-    async fn dead_to_manual(&self, id: Uuid, link: &str, activity: &ActivityEntry) -> Result<bool>;
-    /// The latest messages of a conversation, both ways, oldest first.
-    async fn conversation_thread(&self, conversation: Uuid, limit: i64) -> Result<Vec<ThreadItem>>;
+    /// Stores a reset link's token hash; older unused links of the person stop working
+    /// and requests older than 30 days are removed. With `max_per_hour`, nothing is
+    /// stored (false) when the person already had that many links in the last hour, so
+    /// their newest link keeps working (checked and written in one transaction).
+    async fn create_password_reset(
+        &self,
+        staff: crate::domain::StaffId,
+        token_hash: &[u8],
+        expires_at: DateTime<Utc>,
+        max_per_hour: Option<i64>,
+        activity: &ActivityEntry,
+    ) -> Result<bool>;
+    /// Whose unused, unexpired link this is (active accounts only).
+    async fn password_reset_valid(
+        &self,
+        token_hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Option<crate::domain::StaffId>>;
+    /// Uses the link once: sets the new password hash, ends every session and clears
+    /// failed sign-ins, in one transaction. None if the link is used, expired or unknown.
+    async fn reset_password(
+        &self,
+        token_hash: &[u8],
+        password_hash: &str,
+        activity: &ActivityEntry,
+    ) -> Result<Option<crate::domain::StaffId>>;
 }
 
 /// A student in a roster list (no encrypted fields).
@@ -1510,26 +1565,6 @@ pub trait OfficeStore: Send + Sync {
         classes: &[crate::domain::ClassId],
         activity: &ActivityEntry,
     ) -> Result<()>;
-    async fn balances(&self, class: crate::domain::ClassId) -> Result<Vec<BalanceRow>>;
-    /// The class's active students with their status on `day` (None: not marked).
-    async fn class_register(
-        &self,
-        class: crate::domain::ClassId,
-        day: NaiveDate,
-    ) -> Result<Vec<RegisterRow>>;
-    /// Records (or replaces) several students' attendance in one transaction.
-    async fn record_register(
-        &self,
-        records: &[AttendanceRecord],
-        activity: &ActivityEntry,
-    ) -> Result<()>;
-    async fn attendance_by_class(&self, day: NaiveDate) -> Result<Vec<ClassDaySummary>>;
-    /// Revokes a person's unused access codes; returns how many. Logged with the count.
-    async fn revoke_access_codes(
-        &self,
-        contact: crate::domain::roster::ContactRef,
-        activity: &ActivityEntry,
-    ) -> Result<u64>;
     /// The classes of a guardian's active children.
     async fn guardian_classes(&self, guardian: Uuid) -> Result<Vec<crate::domain::ClassId>>;
     async fn staff_phone(
@@ -1544,41 +1579,6 @@ pub trait OfficeStore: Send + Sync {
         phone: Option<&crate::domain::phone::Phone>,
         activity: &ActivityEntry,
     ) -> Result<bool>;
-    /// The conversation with `sender` on a channel, created if there is none yet (for
-    /// messages staff start, such as a channel test).
-    async fn ensure_conversation(
-        &self,
-        channel: Uuid,
-        provider: crate::domain::message::Provider,
-        sender: &str,
-        at: DateTime<Utc>,
-    ) -> Result<Uuid>;
-    /// Stores a reset link's token hash; older unused links of the person stop working
-    /// and requests older than 30 days are removed. With `max_per_hour`, nothing is
-    /// stored (false) when the person already had that many links in the last hour, so
-    /// their newest link keeps working (checked and written in one transaction).
-    async fn create_password_reset(
-        &self,
-        staff: crate::domain::StaffId,
-        token_hash: &[u8],
-        expires_at: DateTime<Utc>,
-        max_per_hour: Option<i64>,
-        activity: &ActivityEntry,
-    ) -> Result<bool>;
-    /// Whose unused, unexpired link this is (active accounts only).
-    async fn password_reset_valid(
-        &self,
-        token_hash: &[u8],
-        now: DateTime<Utc>,
-    ) -> Result<Option<crate::domain::StaffId>>;
-    /// Uses the link once: sets the new password hash, ends every session and clears
-    /// failed sign-ins, in one transaction. None if the link is used, expired or unknown.
-    async fn reset_password(
-        &self,
-        token_hash: &[u8],
-        password_hash: &str,
-        activity: &ActivityEntry,
-    ) -> Result<Option<crate::domain::StaffId>>;
 }
 
 /// The school a store is bound to, and its key ring (for the lookups and signatures
@@ -1605,7 +1605,7 @@ pub trait TenantStore:
     + MediaStore
     + JobStore
     + FlowStore
-    + AdminStore
+    + StaffAuthStore
     + OfficeStore
     + SchoolKeys
 {

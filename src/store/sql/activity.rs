@@ -39,4 +39,24 @@ impl ActivityStore for SchoolStore {
         let q = db::query_as(sqlx::AssertSqlSafe(sql)).bind(limit);
         Ok(activity_entries(self.read_all(q).await?))
     }
+    async fn activity_filtered(
+        &self,
+        f: &crate::store::ActivityFilter,
+        limit: i64,
+    ) -> Result<Vec<ActivityEntry>> {
+        // Prefixes are matched with substr, not LIKE: no wildcard escaping.
+        let sql = format!(
+            "SELECT {ACTIVITY_COLS} WHERE ($1 IS NULL OR substr(actor, 1, length($1)) = $1) \
+             AND ($2 IS NULL OR substr(action, 1, length($2)) = $2) \
+             AND ($3 IS NULL OR at >= $3) AND ($4 IS NULL OR at < $4) \
+             ORDER BY at DESC, id DESC LIMIT $5"
+        );
+        let q = db::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(f.actor_prefix.as_deref())
+            .bind(f.action_prefix.as_deref())
+            .bind(f.from)
+            .bind(f.to)
+            .bind(limit);
+        Ok(activity_entries(self.read_all(q).await?))
+    }
 }

@@ -4,10 +4,10 @@
 
 use crate::domain::activity::ActivityEntry;
 use crate::domain::attendance::{replaces, AttendanceRecord, AttendanceSource, AttendanceStatus};
-use crate::domain::{StaffId, StudentId};
+use crate::domain::{ClassId, StaffId, StudentId};
 use crate::store::db::{self, Conn};
 use crate::store::sql::corrupt;
-use crate::store::{AttendanceStore, Result};
+use crate::store::{AttendanceStore, ClassDaySummary, RegisterRow, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
@@ -101,5 +101,65 @@ impl AttendanceStore for SchoolStore {
     ) -> Result<Vec<AttendanceRecord>> {
         self.read(async |tx| between(tx, student, from, to).await)
             .await
+    }
+    async fn class_register(&self, class: ClassId, day: NaiveDate) -> Result<Vec<RegisterRow>> {
+        let q = db::query_as(
+            "SELECT s.id, s.admission_no, s.full_name, a.status FROM students s \
+             LEFT JOIN attendance a ON a.student_id = s.id AND a.day = $2 \
+             WHERE s.class_id = $1 AND s.active ORDER BY s.full_name, s.admission_no",
+        );
+        let rows: Vec<(Uuid, String, String, Option<String>)> =
+            self.read_all(q.bind(class.0).bind(day)).await?;
+        rows.into_iter()
+            .map(|(id, admission_no, full_name, status)| {
+                Ok(RegisterRow {
+                    student: StudentId(id),
+                    admission_no,
+                    full_name,
+                    status: status
+                        .map(|s| s.parse::<AttendanceStatus>().map_err(corrupt))
+                        .transpose()?,
+                })
+            })
+            .collect()
+    }
+    async fn record_register(
+        &self,
+        records: &[AttendanceRecord],
+        activity: &ActivityEntry,
+    ) -> Result<()> {
+        self.write(async |tx| {
+            for r in records {
+                super::attendance::record(tx, r, activity.at).await?;
+            }
+            log(tx, activity).await
+        })
+        .await
+    }
+    async fn attendance_by_class(&self, day: NaiveDate) -> Result<Vec<ClassDaySummary>> {
+        let q = db::query_as(
+            "SELECT s.class_id, \
+             CAST(SUM(CASE WHEN a.status = 'present' THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN a.status = 'absent' THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN a.status = 'late' THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN a.status = 'excused' THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(COUNT(*) AS BIGINT) \
+             FROM students s LEFT JOIN attendance a ON a.student_id = s.id AND a.day = $1 \
+             WHERE s.active GROUP BY s.class_id",
+        );
+        let rows: Vec<(Uuid, i64, i64, i64, i64, i64)> = self.read_all(q.bind(day)).await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(class, present, absent, late, excused, students)| ClassDaySummary {
+                    class: ClassId(class),
+                    present,
+                    absent,
+                    late,
+                    excused,
+                    students,
+                },
+            )
+            .collect())
     }
 }

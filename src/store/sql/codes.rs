@@ -55,6 +55,20 @@ impl AccessCodeStore for SchoolStore {
             .await?;
         Ok(used.is_some())
     }
+    async fn revoke_access_codes(
+        &self,
+        contact: crate::domain::roster::ContactRef,
+        activity: &ActivityEntry,
+    ) -> Result<u64> {
+        self.write(async |tx| {
+            let revoked = super::codes::revoke_unused(tx, contact, activity.at).await?;
+            let mut entry = activity.clone();
+            entry.details = serde_json::json!({ "revoked": revoked });
+            log(tx, &entry).await?;
+            Ok(revoked)
+        })
+        .await
+    }
 }
 
 type CodeRow = (

@@ -139,6 +139,80 @@ impl crate::store::ConversationStore for SchoolStore {
             conversation,
         })))
     }
+    async fn conversation_thread(
+        &self,
+        conversation: Uuid,
+        limit: i64,
+    ) -> Result<Vec<crate::store::ThreadItem>> {
+        use crate::domain::message::{InboundEvent, OutboundMessage};
+        #[allow(clippy::type_complexity)]
+        let (inbound, outbound): (
+            Vec<(Uuid, Vec<u8>, DateTime<Utc>)>,
+            Vec<(Uuid, Vec<u8>, DateTime<Utc>, String)>,
+        ) = self
+            .read(async |tx| {
+                let inbound = db::query_as(
+                    "SELECT id, payload_enc, received_at FROM inbound_events WHERE conversation_id = $1 \
+                     AND kind IN ('text', 'choice', 'media', 'location', 'contacts', 'unsupported') \
+                     ORDER BY id DESC LIMIT $2",
+                )
+                .bind(conversation)
+                .bind(limit)
+                .fetch_all(&mut *tx)
+                .await?;
+                let outbound = db::query_as(
+                    "SELECT id, payload_enc, created_at, state FROM outbox WHERE conversation_id = $1 \
+                     ORDER BY id DESC LIMIT $2",
+                )
+                .bind(conversation)
+                .bind(limit)
+                .fetch_all(tx)
+                .await?;
+                Ok((inbound, outbound))
+            })
+            .await?;
+        let mut items = Vec::new();
+        for (id, enc, at) in inbound {
+            let plain = self
+                .keys
+                .decrypt(field("inbound_events", "payload_enc", id), &enc)?;
+            let e: InboundEvent = serde_json::from_slice(&plain).map_err(corrupt)?;
+            items.push(crate::store::ThreadItem {
+                at,
+                body: crate::store::ThreadBody::Inbound(e.body),
+                state: None,
+            });
+        }
+        for (id, enc, at, state) in outbound {
+            let plain = self
+                .keys
+                .decrypt(field("outbox", "payload_enc", id), &enc)?;
+            let m: OutboundMessage = serde_json::from_slice(&plain).map_err(corrupt)?;
+            if let OutboundMessage::CallbackAnswer { .. } = m {
+                continue;
+            }
+            items.push(crate::store::ThreadItem {
+                at,
+                body: crate::store::ThreadBody::Outbound(m),
+                state: Some(state),
+            });
+        }
+        items.sort_by_key(|i| i.at);
+        let skip = items.len().saturating_sub(limit.max(0) as usize);
+        Ok(items.into_iter().skip(skip).collect())
+    }
+    async fn ensure_conversation(
+        &self,
+        channel: Uuid,
+        provider: crate::domain::message::Provider,
+        sender: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Uuid> {
+        self.write(async |tx| {
+            super::conversation::open(tx, &self.keys, channel, provider, sender, at).await
+        })
+        .await
+    }
 }
 
 /// A conversation step's transaction (see `StepTx`).

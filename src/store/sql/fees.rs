@@ -2,9 +2,9 @@
 
 use crate::domain::activity::ActivityEntry;
 use crate::domain::fees::{Currency, FeeLineView, FeeRecord, Money};
-use crate::domain::StudentId;
+use crate::domain::{ClassId, StudentId};
 use crate::store::sql::corrupt;
-use crate::store::{FeeImportSummary, FeeStore, Progress, Result, StoreError};
+use crate::store::{BalanceRow, FeeImportSummary, FeeStore, Progress, Result, StoreError};
 use chrono::{NaiveDate, Utc};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -101,6 +101,35 @@ impl FeeStore for SchoolStore {
 
     async fn fee_statement(&self, student: StudentId) -> Result<Vec<FeeLineView>> {
         self.read(async |tx| statement(tx, student).await).await
+    }
+    async fn balances(&self, class: ClassId) -> Result<Vec<BalanceRow>> {
+        let q = db::query_as(
+            // Per fee line its payments (index on payments by line), then per
+            // student; only this class's lines are read.
+            "SELECT s.id, s.admission_no, s.full_name, \
+             CAST(COALESCE(SUM(l.amount_minor), 0) AS BIGINT), CAST(COALESCE(SUM(l.paid), 0) AS BIGINT), \
+             MIN(l.currency) FROM students s LEFT JOIN ( \
+               SELECT f.student_id, f.amount_minor, f.currency, \
+               COALESCE((SELECT SUM(p.amount_minor) FROM payments p WHERE p.fee_line_id = f.id), 0) AS paid \
+               FROM fee_lines f JOIN students s2 ON s2.id = f.student_id WHERE s2.class_id = $1 \
+             ) l ON l.student_id = s.id WHERE s.class_id = $1 \
+             GROUP BY s.id, s.admission_no, s.full_name ORDER BY s.full_name, s.admission_no",
+        );
+        let rows: Vec<(Uuid, String, String, i64, i64, Option<String>)> =
+            self.read_all(q.bind(class.0)).await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, admission_no, full_name, due_minor, paid_minor, currency)| BalanceRow {
+                    student: StudentId(id),
+                    admission_no,
+                    full_name,
+                    due_minor,
+                    paid_minor,
+                    currency,
+                },
+            )
+            .collect())
     }
 }
 

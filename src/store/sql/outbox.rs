@@ -287,4 +287,27 @@ impl crate::store::OutboxStore for SchoolStore {
         out.reverse();
         Ok((out, count))
     }
+    async fn retry_outbox(
+        &self,
+        id: Uuid,
+        activity: &ActivityEntry,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let q = db::query(
+            "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = $2, last_error = NULL, \
+             updated_at = $2 WHERE id = $1 AND state = 'dead'",
+        );
+        self.change_one(q.bind(id).bind(now), activity).await
+    }
+    async fn dead_to_manual(&self, id: Uuid, link: &str, activity: &ActivityEntry) -> Result<bool> {
+        let enc = self
+            .keys
+            .encrypt_str(field("outbox", "manual_link_enc", id), link)?;
+        let q = db::query(
+            "UPDATE outbox SET state = 'manual', manual_link_enc = $2, updated_at = $3 \
+             WHERE id = $1 AND state = 'dead'",
+        );
+        self.change_one(q.bind(id).bind(enc).bind(activity.at), activity)
+            .await
+    }
 }

@@ -393,7 +393,7 @@ impl RosterStore for SchoolStore {
         }
         if let Some((token_hash, expires_at)) = reset {
             let at = activity.at;
-            super::office::insert_password_reset(&mut tx, s.id.0, token_hash, at, expires_at)
+            super::staff::insert_password_reset(&mut tx, s.id.0, token_hash, at, expires_at)
                 .await?;
         }
         log(&mut tx, activity).await?;

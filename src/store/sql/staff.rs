@@ -1,14 +1,13 @@
 //! SQL of staff sign-in (sessions, two-factor, recovery codes, failed attempts),
 //! shared by both backends like `sql.rs`.
 
-use super::activity::{activity_entries, ACTIVITY_COLS};
 use super::{log, SchoolStore};
 use crate::domain::activity::ActivityEntry;
 use crate::domain::roster::StaffRole;
 use crate::domain::{BranchId, Secret, StaffId};
-use crate::store::db::{self};
+use crate::store::db::{self, Tx};
 use crate::store::sql::{corrupt, field};
-use crate::store::{AdminSessionRow, AdminStore, Result, StaffAuth};
+use crate::store::{AdminSessionRow, Result, StaffAuth, StaffAuthStore};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -62,6 +61,27 @@ type SessionRow = (
 const FAILURES_SINCE: &str =
     "SELECT COUNT(*) FROM staff_login_failures WHERE staff_id = $1 AND at >= $2";
 
+/// Stores a reset link's token hash for a staff member.
+pub(super) async fn insert_password_reset(
+    tx: &mut Tx,
+    staff: Uuid,
+    token_hash: &[u8],
+    at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<()> {
+    db::query(
+        "INSERT INTO password_resets (id, staff_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(staff)
+    .bind(token_hash)
+    .bind(at)
+    .bind(expires_at)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
 impl SchoolStore {
     /// The staff member a query over [`STAFF_COLS`] finds, decrypted.
     async fn staff_where(&self, q: db::QueryAs<'_, StaffRow>) -> Result<Option<StaffAuth>> {
@@ -71,7 +91,7 @@ impl SchoolStore {
 }
 
 #[async_trait::async_trait]
-impl AdminStore for SchoolStore {
+impl StaffAuthStore for SchoolStore {
     async fn staff_by_email(&self, email: &str) -> Result<Option<StaffAuth>> {
         let sql = format!("SELECT {STAFF_COLS} WHERE lower(email) = lower($1)");
         self.staff_where(db::query_as(sqlx::AssertSqlSafe(sql)).bind(email.trim()))
@@ -265,103 +285,6 @@ impl AdminStore for SchoolStore {
         self.read_all(q.bind(staff.0)).await
     }
 
-    async fn activity_filtered(
-        &self,
-        f: &crate::store::ActivityFilter,
-        limit: i64,
-    ) -> Result<Vec<ActivityEntry>> {
-        // Prefixes are matched with substr, not LIKE: no wildcard escaping.
-        let sql = format!(
-            "SELECT {ACTIVITY_COLS} WHERE ($1 IS NULL OR substr(actor, 1, length($1)) = $1) \
-             AND ($2 IS NULL OR substr(action, 1, length($2)) = $2) \
-             AND ($3 IS NULL OR at >= $3) AND ($4 IS NULL OR at < $4) \
-             ORDER BY at DESC, id DESC LIMIT $5"
-        );
-        let q = db::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(f.actor_prefix.as_deref())
-            .bind(f.action_prefix.as_deref())
-            .bind(f.from)
-            .bind(f.to)
-            .bind(limit);
-        Ok(activity_entries(self.read_all(q).await?))
-    }
-
-    async fn retry_outbox(
-        &self,
-        id: Uuid,
-        activity: &ActivityEntry,
-        now: DateTime<Utc>,
-    ) -> Result<bool> {
-        let q = db::query(
-            "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = $2, last_error = NULL, \
-             updated_at = $2 WHERE id = $1 AND state = 'dead'",
-        );
-        self.change_one(q.bind(id).bind(now), activity).await
-    }
-
-    async fn conversation_thread(
-        &self,
-        conversation: Uuid,
-        limit: i64,
-    ) -> Result<Vec<crate::store::ThreadItem>> {
-        use crate::domain::message::{InboundEvent, OutboundMessage};
-        #[allow(clippy::type_complexity)]
-        let (inbound, outbound): (
-            Vec<(Uuid, Vec<u8>, DateTime<Utc>)>,
-            Vec<(Uuid, Vec<u8>, DateTime<Utc>, String)>,
-        ) = self
-            .read(async |tx| {
-                let inbound = db::query_as(
-                    "SELECT id, payload_enc, received_at FROM inbound_events WHERE conversation_id = $1 \
-                     AND kind IN ('text', 'choice', 'media', 'location', 'contacts', 'unsupported') \
-                     ORDER BY id DESC LIMIT $2",
-                )
-                .bind(conversation)
-                .bind(limit)
-                .fetch_all(&mut *tx)
-                .await?;
-                let outbound = db::query_as(
-                    "SELECT id, payload_enc, created_at, state FROM outbox WHERE conversation_id = $1 \
-                     ORDER BY id DESC LIMIT $2",
-                )
-                .bind(conversation)
-                .bind(limit)
-                .fetch_all(tx)
-                .await?;
-                Ok((inbound, outbound))
-            })
-            .await?;
-        let mut items = Vec::new();
-        for (id, enc, at) in inbound {
-            let plain = self
-                .keys
-                .decrypt(field("inbound_events", "payload_enc", id), &enc)?;
-            let e: InboundEvent = serde_json::from_slice(&plain).map_err(corrupt)?;
-            items.push(crate::store::ThreadItem {
-                at,
-                body: crate::store::ThreadBody::Inbound(e.body),
-                state: None,
-            });
-        }
-        for (id, enc, at, state) in outbound {
-            let plain = self
-                .keys
-                .decrypt(field("outbox", "payload_enc", id), &enc)?;
-            let m: OutboundMessage = serde_json::from_slice(&plain).map_err(corrupt)?;
-            if let OutboundMessage::CallbackAnswer { .. } = m {
-                continue;
-            }
-            items.push(crate::store::ThreadItem {
-                at,
-                body: crate::store::ThreadBody::Outbound(m),
-                state: Some(state),
-            });
-        }
-        items.sort_by_key(|i| i.at);
-        let skip = items.len().saturating_sub(limit.max(0) as usize);
-        Ok(items.into_iter().skip(skip).collect())
-    }
-
     async fn reset_two_factor(&self, staff: StaffId, activity: &ActivityEntry) -> Result<bool> {
         let reset = db::query(
             "UPDATE staff_users SET totp_secret_enc = NULL, totp_enabled_at = NULL, totp_last_step = NULL \
@@ -379,23 +302,107 @@ impl AdminStore for SchoolStore {
         .await
     }
 
-    async fn dead_to_manual(&self, id: Uuid, link: &str, activity: &ActivityEntry) -> Result<bool> {
-        let enc = self
-            .keys
-            .encrypt_str(field("outbox", "manual_link_enc", id), link)?;
-        let q = db::query(
-            "UPDATE outbox SET state = 'manual', manual_link_enc = $2, updated_at = $3 \
-             WHERE id = $1 AND state = 'dead'",
-        );
-        self.change_one(q.bind(id).bind(enc).bind(activity.at), activity)
-            .await
-    }
-
     async fn use_recovery_code(&self, id: Uuid, activity: &ActivityEntry) -> Result<bool> {
         let q = db::query(
             "UPDATE staff_recovery_codes SET used_at = $2 WHERE id = $1 AND used_at IS NULL",
         );
         self.change_one(q.bind(id).bind(activity.at), activity)
             .await
+    }
+    async fn create_password_reset(
+        &self,
+        staff: StaffId,
+        token_hash: &[u8],
+        expires_at: DateTime<Utc>,
+        max_per_hour: Option<i64>,
+        activity: &ActivityEntry,
+    ) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        if let Some(max) = max_per_hour {
+            // The account's row locked: simultaneous requests count in turn.
+            db::query("UPDATE staff_users SET active = active WHERE id = $1")
+                .bind(staff.0)
+                .execute(&mut *tx)
+                .await?;
+            let (n,): (i64,) = db::query_as(
+                "SELECT COUNT(*) FROM password_resets WHERE staff_id = $1 AND created_at >= $2",
+            )
+            .bind(staff.0)
+            .bind(activity.at - chrono::Duration::hours(1))
+            .fetch_one(&mut *tx)
+            .await?;
+            if n >= max {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+        }
+        // Requests are kept 30 days (the retention table), then removed.
+        db::query("DELETE FROM password_resets WHERE created_at < $1")
+            .bind(activity.at - chrono::Duration::days(30))
+            .execute(&mut *tx)
+            .await?;
+        // A new link replaces the staff member's unused ones.
+        db::query(
+            "UPDATE password_resets SET used_at = $2 WHERE staff_id = $1 AND used_at IS NULL",
+        )
+        .bind(staff.0)
+        .bind(activity.at)
+        .execute(&mut *tx)
+        .await?;
+        insert_password_reset(&mut tx, staff.0, token_hash, activity.at, expires_at).await?;
+        log(&mut tx, activity).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+    async fn password_reset_valid(
+        &self,
+        token_hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Option<StaffId>> {
+        let q = db::query_as(
+            "SELECT r.staff_id FROM password_resets r JOIN staff_users s ON s.id = r.staff_id \
+             WHERE r.token_hash = $1 AND r.used_at IS NULL AND r.expires_at > $2 AND s.active",
+        );
+        let row: Option<(Uuid,)> = self.read_optional(q.bind(token_hash).bind(now)).await?;
+        Ok(row.map(|(s,)| StaffId(s)))
+    }
+    async fn reset_password(
+        &self,
+        token_hash: &[u8],
+        password_hash: &str,
+        activity: &ActivityEntry,
+    ) -> Result<Option<StaffId>> {
+        let mut tx = self.begin().await?;
+        let row: Option<(Uuid,)> = db::query_as(
+            "UPDATE password_resets SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL \
+             AND expires_at > $2 AND staff_id IN (SELECT id FROM staff_users WHERE active) RETURNING staff_id",
+        )
+        .bind(token_hash)
+        .bind(activity.at)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((staff,)) = row else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        db::query("UPDATE staff_users SET password_hash = $2 WHERE id = $1")
+            .bind(staff)
+            .bind(password_hash)
+            .execute(&mut *tx)
+            .await?;
+        // Every session ends and the failed attempts are forgotten.
+        db::query("DELETE FROM admin_sessions WHERE staff_id = $1")
+            .bind(staff)
+            .execute(&mut *tx)
+            .await?;
+        db::query("DELETE FROM staff_login_failures WHERE staff_id = $1")
+            .bind(staff)
+            .execute(&mut *tx)
+            .await?;
+        let mut entry = activity.clone();
+        entry.subject = Some(format!("staff:{staff}"));
+        log(&mut tx, &entry).await?;
+        tx.commit().await?;
+        Ok(Some(StaffId(staff)))
     }
 }
