@@ -53,11 +53,15 @@ fn accepted_without_id() -> SendOutcome {
     }
 }
 
+fn failed(reason: impl Into<String>) -> SendOutcome {
+    SendOutcome::Failed {
+        reason: reason.into(),
+    }
+}
+
 /// A callback answer (a tapped inline button) sent to a WhatsApp provider.
 fn callback_answer_off_telegram() -> SendOutcome {
-    SendOutcome::Failed {
-        reason: "callback answers exist only on Telegram".into(),
-    }
+    failed("callback answers exist only on Telegram")
 }
 
 fn network(e: reqwest::Error) -> SendOutcome {
@@ -363,9 +367,7 @@ pub async fn send_template(
             ..
         } => {
             let Some(t) = &template.meta else {
-                return SendOutcome::Failed {
-                    reason: "template not approved on Meta".into(),
-                };
+                return failed("template not approved on Meta");
             };
             let params: Vec<Value> = vars
                 .iter()
@@ -389,9 +391,7 @@ pub async fn send_template(
             from,
         } => {
             let Some(t) = &template.twilio else {
-                return SendOutcome::Failed {
-                    reason: "template not approved on Twilio".into(),
-                };
+                return failed("template not approved on Twilio");
             };
             let to = format!("whatsapp:+{}", recipient.trim_start_matches('+'));
             let variables: serde_json::Map<String, Value> = vars
@@ -409,9 +409,7 @@ pub async fn send_template(
             ];
             twilio_post(client, api_base, account_sid, auth_token, &form).await
         }
-        Credentials::Telegram { .. } => SendOutcome::Failed {
-            reason: "Telegram has no templates".into(),
-        },
+        Credentials::Telegram { .. } => failed("Telegram has no templates"),
     }
 }
 
