@@ -77,3 +77,38 @@ pub mod school;
 
 pub use ids::*;
 pub use pii::{Pii, Secret};
+
+#[cfg(test)]
+mod tests {
+    use super::fees::{Currency, MoneyError};
+    use super::message::{DeliveryStatus, Provider};
+    use super::roster::{Gender, RosterError, StaffRole};
+
+    #[test]
+    fn str_enums_read_their_names_and_aliases() {
+        assert_eq!(Gender::Male.as_str(), "male");
+        assert_eq!(Gender::parse("m"), Some(Gender::Male));
+        assert_eq!(Gender::parse(" M"), None);
+        assert_eq!(" M ".parse::<Gender>(), Ok(Gender::Male));
+        assert_eq!(
+            "x".parse::<Gender>(),
+            Err(RosterError::BadGender("x".into()))
+        );
+        assert_eq!(
+            "Branch-Manager".parse::<StaffRole>(),
+            Ok(StaffRole::BranchManager)
+        );
+        assert_eq!(StaffRole::BranchManager.to_string(), "branch_manager");
+        assert_eq!(" rs".parse::<Currency>(), Ok(Currency::Pkr));
+        assert_eq!(
+            "eur".parse::<Currency>(),
+            Err(MoneyError::BadCurrency("EUR".into()))
+        );
+        assert_eq!(
+            DeliveryStatus::parse("undelivered"),
+            Some(DeliveryStatus::Failed)
+        );
+        assert!("Twilio".parse::<Provider>().is_err());
+        assert_eq!("meta".parse::<Provider>(), Ok(Provider::Meta));
+    }
+}
