@@ -103,6 +103,25 @@ pub async fn issue_in(
     Ok((code, expires_at))
 }
 
+/// The first of a bucket's `candidates` that the typed code matches, checked within the
+/// hashing bound (waiting for a slot); a check that cannot run counts as no match.
+pub async fn matching_in(
+    gate: &password::HashGate,
+    code: &AccessCode,
+    candidates: Vec<StoredAccessCode>,
+) -> Option<StoredAccessCode> {
+    for candidate in candidates {
+        let ok = gate
+            .verify_waiting(code.expose().to_string(), candidate.code_hash.clone())
+            .await
+            .unwrap_or(false);
+        if ok {
+            return Some(candidate);
+        }
+    }
+    None
+}
+
 /// Checks a typed code and, if it is good, uses it up. Returns who it belongs to.
 pub async fn redeem(
     store: &(impl AccessCodeStore + SchoolKeys + ?Sized),

@@ -18,7 +18,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
-use prometheus_client::registry::{Metric, Registry};
+use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
@@ -61,29 +61,85 @@ struct ChannelState {
 /// How long queue figures read from the schools are reused.
 const FIGURES_FOR: Duration = Duration::from_secs(5);
 
-pub struct Metrics {
+/// Which registry a metric is shown in.
+enum Shown {
     /// Totals: shown to anyone (no school or channel named).
-    registry: Registry,
+    Totals,
     /// Per school and channel: shown with the metrics token only.
-    per_school: Registry,
-    webhooks: Family<ProviderOutcome, Counter>,
-    step_seconds: Histogram,
-    prepare_seconds: Histogram,
-    argon2_hashes: Gauge,
-    argon2_busy: Gauge,
-    argon2_in_transactions: Gauge,
-    spool_files: Gauge,
-    inbox_pending: Gauge,
-    inbox_lag_seconds: Gauge<f64, AtomicU64>,
-    outbox: Family<StateLabel, Gauge>,
-    school_inbox_pending: Family<SchoolLabel, Gauge>,
-    school_inbox_lag_seconds: Family<SchoolLabel, Gauge<f64, AtomicU64>>,
-    channel_outbox: Family<ChannelState, Gauge>,
-    jobs: Family<KindLabel, Gauge>,
-    school_jobs: Family<SchoolKindLabel, Gauge>,
-    job_attempts: Family<KindLabel, Counter>,
-    /// One scrape at a time; when the queue figures were last read.
-    scrape: tokio::sync::Mutex<Option<Instant>>,
+    PerSchool,
+}
+
+/// The metrics, each given once: its doc line (which is also its help text), its field,
+/// name and registry, its type and how it is made. Makes `Metrics` and `Metrics::new`.
+macro_rules! metrics {
+    ($(#[doc = $help:literal] $field:ident($name:literal, $shown:ident): $ty:ty = $make:expr;)+) => {
+        pub struct Metrics {
+            /// Totals: shown to anyone (no school or channel named).
+            registry: Registry,
+            /// Per school and channel: shown with the metrics token only.
+            per_school: Registry,
+            $(#[doc = $help] $field: $ty,)+
+            /// One scrape at a time; when the queue figures were last read.
+            scrape: tokio::sync::Mutex<Option<Instant>>,
+        }
+
+        impl Metrics {
+            pub fn new() -> Self {
+                let mut registry = Registry::with_prefix("raabta");
+                let mut per_school = Registry::with_prefix("raabta");
+                $(
+                    let $field: $ty = $make;
+                    let shown = match Shown::$shown {
+                        Shown::Totals => &mut registry,
+                        Shown::PerSchool => &mut per_school,
+                    };
+                    shown.register($name, $help.trim(), $field.clone());
+                )+
+                Self {
+                    registry,
+                    per_school,
+                    $($field,)+
+                    scrape: tokio::sync::Mutex::new(None),
+                }
+            }
+        }
+    };
+}
+
+// Histogram buckets: step transactions 1 ms .. ~4 s, preparation 0.5 ms .. ~4 s.
+metrics! {
+    /// Webhook requests by provider and outcome (stored, duplicate, refused_signature, unknown_channel, malformed, unavailable, ignored)
+    webhooks("webhooks", Totals): Family<ProviderOutcome, Counter> = Family::default();
+    /// Time a conversation step holds its database transaction
+    step_seconds("step_transaction_seconds", Totals): Histogram = Histogram::new(exponential_buckets(0.001, 2.0, 13));
+    /// Bounded work done before a step's transaction (access-code checks), waiting included
+    prepare_seconds("step_prepare_seconds", Totals): Histogram = Histogram::new(exponential_buckets(0.0005, 2.0, 14));
+    /// Argon2 hashes run since start
+    argon2_hashes("argon2_hashes", Totals): Gauge = Gauge::default();
+    /// Requests refused as busy by the hashing bound since start
+    argon2_busy("argon2_refused", Totals): Gauge = Gauge::default();
+    /// Argon2 hashes run while a database transaction was held (should stay 0)
+    argon2_in_transactions("argon2_in_transactions", Totals): Gauge = Gauge::default();
+    /// Spool files waiting to be ingested (webhooks accepted while a database was down)
+    spool_files("spool_files", Totals): Gauge = Gauge::default();
+    /// Inbound events waiting for the conversation worker, all schools
+    inbox_pending("inbox_pending_events", Totals): Gauge = Gauge::default();
+    /// Age of the oldest waiting inbound event, all schools
+    inbox_lag_seconds("inbox_lag_seconds", Totals): Gauge<f64, AtomicU64> = Gauge::default();
+    /// Unsent outbox rows by state (pending, sending, dead, manual), all schools
+    outbox("outbox_rows", Totals): Family<StateLabel, Gauge> = Family::default();
+    /// Inbound events waiting, per school (with the metrics token only)
+    school_inbox_pending("school_inbox_pending_events", PerSchool): Family<SchoolLabel, Gauge> = Family::default();
+    /// Age of the oldest waiting inbound event, per school (with the metrics token only)
+    school_inbox_lag_seconds("school_inbox_lag_seconds", PerSchool): Family<SchoolLabel, Gauge<f64, AtomicU64>> = Family::default();
+    /// Unsent outbox rows per school, channel and state (with the metrics token only)
+    channel_outbox("channel_outbox_rows", PerSchool): Family<ChannelState, Gauge> = Family::default();
+    /// Durable jobs by kind and state (pending, running, done, dead)
+    jobs("jobs", Totals): Family<KindLabel, Gauge> = Family::default();
+    /// Job attempts since start by kind and outcome (done, retry, failed)
+    job_attempts("job_attempts", Totals): Family<KindLabel, Counter> = Family::default();
+    /// Durable jobs per school, kind and state (with the metrics token only)
+    school_jobs("school_jobs", PerSchool): Family<SchoolKindLabel, Gauge> = Family::default();
 }
 
 impl Default for Metrics {
@@ -98,136 +154,7 @@ impl std::fmt::Debug for Metrics {
     }
 }
 
-/// Registers a metric under `name` and returns the handle the service updates.
-fn register<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M {
-    registry.register(name, help, metric.clone());
-    metric
-}
-
 impl Metrics {
-    pub fn new() -> Self {
-        let mut registry = Registry::with_prefix("raabta");
-        let webhooks = register(
-            &mut registry,
-            "webhooks",
-            "Webhook requests by provider and outcome (stored, duplicate, refused_signature, unknown_channel, malformed, unavailable, ignored)",
-            Family::<ProviderOutcome, Counter>::default(),
-        );
-        // 1 ms .. ~4 s
-        let step_seconds = register(
-            &mut registry,
-            "step_transaction_seconds",
-            "Time a conversation step holds its database transaction",
-            Histogram::new(exponential_buckets(0.001, 2.0, 13)),
-        );
-        let prepare_seconds = register(
-            &mut registry,
-            "step_prepare_seconds",
-            "Bounded work done before a step's transaction (access-code checks), waiting included",
-            Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
-        );
-        let argon2_hashes = register(
-            &mut registry,
-            "argon2_hashes",
-            "Argon2 hashes run since start",
-            Gauge::default(),
-        );
-        let argon2_busy = register(
-            &mut registry,
-            "argon2_refused",
-            "Requests refused as busy by the hashing bound since start",
-            Gauge::default(),
-        );
-        let argon2_in_transactions = register(
-            &mut registry,
-            "argon2_in_transactions",
-            "Argon2 hashes run while a database transaction was held (should stay 0)",
-            Gauge::default(),
-        );
-        let spool_files = register(
-            &mut registry,
-            "spool_files",
-            "Spool files waiting to be ingested (webhooks accepted while a database was down)",
-            Gauge::default(),
-        );
-        let inbox_pending = register(
-            &mut registry,
-            "inbox_pending_events",
-            "Inbound events waiting for the conversation worker, all schools",
-            Gauge::default(),
-        );
-        let inbox_lag_seconds = register(
-            &mut registry,
-            "inbox_lag_seconds",
-            "Age of the oldest waiting inbound event, all schools",
-            Gauge::<f64, AtomicU64>::default(),
-        );
-        let outbox = register(
-            &mut registry,
-            "outbox_rows",
-            "Unsent outbox rows by state (pending, sending, dead, manual), all schools",
-            Family::<StateLabel, Gauge>::default(),
-        );
-        let mut per_school = Registry::with_prefix("raabta");
-        let school_inbox_pending = register(
-            &mut per_school,
-            "school_inbox_pending_events",
-            "Inbound events waiting, per school (with the metrics token only)",
-            Family::<SchoolLabel, Gauge>::default(),
-        );
-        let school_inbox_lag_seconds = register(
-            &mut per_school,
-            "school_inbox_lag_seconds",
-            "Age of the oldest waiting inbound event, per school (with the metrics token only)",
-            Family::<SchoolLabel, Gauge<f64, AtomicU64>>::default(),
-        );
-        let channel_outbox = register(
-            &mut per_school,
-            "channel_outbox_rows",
-            "Unsent outbox rows per school, channel and state (with the metrics token only)",
-            Family::<ChannelState, Gauge>::default(),
-        );
-        let jobs = register(
-            &mut registry,
-            "jobs",
-            "Durable jobs by kind and state (pending, running, done, dead)",
-            Family::<KindLabel, Gauge>::default(),
-        );
-        let job_attempts = register(
-            &mut registry,
-            "job_attempts",
-            "Job attempts since start by kind and outcome (done, retry, failed)",
-            Family::<KindLabel, Counter>::default(),
-        );
-        let school_jobs = register(
-            &mut per_school,
-            "school_jobs",
-            "Durable jobs per school, kind and state (with the metrics token only)",
-            Family::<SchoolKindLabel, Gauge>::default(),
-        );
-        Self {
-            registry,
-            per_school,
-            webhooks,
-            step_seconds,
-            prepare_seconds,
-            argon2_hashes,
-            argon2_busy,
-            argon2_in_transactions,
-            spool_files,
-            inbox_pending,
-            inbox_lag_seconds,
-            outbox,
-            school_inbox_pending,
-            school_inbox_lag_seconds,
-            channel_outbox,
-            jobs,
-            school_jobs,
-            job_attempts,
-            scrape: tokio::sync::Mutex::new(None),
-        }
-    }
-
     /// Counts webhook requests.
     pub fn webhook(&self, provider: &str, outcome: &str, n: u64) {
         if n > 0 {

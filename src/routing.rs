@@ -363,6 +363,20 @@ pub enum Registrant {
     SchoolAdmin,
 }
 
+/// A channel's credentials as stored: JSON encrypted under the school's key, bound to
+/// the channel's id.
+fn encrypt(
+    school: &crate::store::tenancy::School,
+    channel: Uuid,
+    credentials: &Credentials,
+) -> Result<Vec<u8>, StoreError> {
+    let json = zeroize::Zeroizing::new(
+        serde_json::to_vec(credentials)
+            .map_err(|_| StoreError::Corrupt("credentials do not serialise".into()))?,
+    );
+    Ok(school.store.keys().encrypt(cred_field(channel), &json)?)
+}
+
 async fn decrypt(tenancy: &Tenancy, row: &ChannelRow) -> Result<Credentials, AddChannelError> {
     let ring = tenancy.key_ring(row.tenant_id).await?;
     let plain = ring
@@ -446,15 +460,7 @@ pub async fn rotate_channel(
             verify_token.clone_from(old_token);
         }
     }
-    let json = zeroize::Zeroizing::new(
-        serde_json::to_vec(&credentials)
-            .map_err(|_| StoreError::Corrupt("credentials do not serialise".into()))?,
-    );
-    let new = school
-        .store
-        .keys()
-        .encrypt(cred_field(row.id), &json)
-        .map_err(StoreError::from)?;
+    let new = encrypt(&school, row.id, &credentials)?;
     if !tenancy
         .backend()
         .control
@@ -569,15 +575,7 @@ pub async fn register_channel(
         Credentials::Telegram { .. } => Uuid::new_v4().simple().to_string(),
     };
     let id = Uuid::now_v7();
-    let json = zeroize::Zeroizing::new(
-        serde_json::to_vec(&credentials)
-            .map_err(|_| StoreError::Corrupt("credentials do not serialise".into()))?,
-    );
-    let credentials_enc = school
-        .store
-        .keys()
-        .encrypt(cred_field(id), &json)
-        .map_err(StoreError::from)?;
+    let credentials_enc = encrypt(&school, id, &credentials)?;
     let row = ChannelRow {
         id,
         tenant_id: school.tenant.id,

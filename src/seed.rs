@@ -112,6 +112,15 @@ async fn fill(
     let act = |action: &str, n: usize| {
         ActivityEntry::now("system", action, None, "seed", json!({ "rows": n }))
     };
+    let staff_act = |action: &str, staff: StaffId, details: serde_json::Value| {
+        ActivityEntry::now(
+            "system",
+            action,
+            Some(format!("staff:{staff}")),
+            "seed",
+            details,
+        )
+    };
     store
         .import_roster(&roster, &act("roster.import", roster.len()), &())
         .await?;
@@ -133,18 +142,8 @@ async fn fill(
         branch: None,
         password_hash: Some(password::hash(admin_password.clone()).await?),
     };
-    store
-        .create_staff(
-            &admin,
-            &ActivityEntry::now(
-                "system",
-                "staff.create",
-                Some(format!("staff:{}", admin.id)),
-                "seed",
-                json!({"role": "admin"}),
-            ),
-        )
-        .await?;
+    let created = staff_act("staff.create", admin.id, json!({"role": "admin"}));
+    store.create_staff(&admin, &created).await?;
 
     let phone =
         Phone::parse(DEMO_PARENT_PHONE, None).map_err(|e| SeedError::Data(e.to_string()))?;
@@ -176,37 +175,20 @@ async fn fill(
         branch: None,
         password_hash: None,
     };
-    store
-        .create_staff(
-            &teacher,
-            &ActivityEntry::now(
-                "system",
-                "staff.create",
-                Some(format!("staff:{}", teacher.id)),
-                "seed",
-                json!({"role": "teacher"}),
-            ),
-        )
-        .await?;
+    let created = staff_act("staff.create", teacher.id, json!({"role": "teacher"}));
+    store.create_staff(&teacher, &created).await?;
     let class = store
         .classes()
         .await?
         .into_iter()
         .find(|c| c.label() == DEMO_TEACHER_CLASS)
         .ok_or_else(|| SeedError::Data("demo class missing".into()))?;
-    store
-        .assign_class(
-            teacher.id,
-            class.id,
-            &ActivityEntry::now(
-                "system",
-                "staff.assign_class",
-                Some(format!("staff:{}", teacher.id)),
-                "seed",
-                json!({ "class": class.id.0 }),
-            ),
-        )
-        .await?;
+    let assigned = staff_act(
+        "staff.assign_class",
+        teacher.id,
+        json!({ "class": class.id.0 }),
+    );
+    store.assign_class(teacher.id, class.id, &assigned).await?;
     let (teacher_code, _) = codes::issue(
         store,
         ContactRef::Staff(teacher.id),

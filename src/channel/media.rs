@@ -26,7 +26,18 @@ fn status_error(who: &str, status: reqwest::StatusCode) -> FetchError {
     }
 }
 
-async fn body(mut res: reqwest::Response, who: &str) -> Result<Vec<u8>, FetchError> {
+/// Sends a request and reads its JSON answer.
+async fn json_of(req: reqwest::RequestBuilder, who: &str) -> Result<Value, FetchError> {
+    let res = req.send().await.map_err(|e| net(who, e))?;
+    if !res.status().is_success() {
+        return Err(status_error(who, res.status()));
+    }
+    res.json().await.map_err(|e| net(who, e))
+}
+
+/// Sends a request and reads its body, up to the media size limit.
+async fn body(req: reqwest::RequestBuilder, who: &str) -> Result<Vec<u8>, FetchError> {
+    let mut res = req.send().await.map_err(|e| net(who, e))?;
     if !res.status().is_success() {
         return Err(status_error(who, res.status()));
     }
@@ -140,13 +151,8 @@ pub async fn fetch(
         } => {
             let url = twilio_media_url(api_base, media_ref)
                 .ok_or_else(|| FetchError::Fatal("not a Twilio media URL".into()))?;
-            let res = client
-                .get(&url)
-                .basic_auth(account_sid, Some(auth_token))
-                .send()
-                .await
-                .map_err(|e| net("twilio", e))?;
-            body(res, "twilio").await
+            let req = client.get(&url).basic_auth(account_sid, Some(auth_token));
+            body(req, "twilio").await
         }
         Credentials::Meta { access_token, .. } => {
             if media_ref.is_empty()
@@ -156,16 +162,10 @@ pub async fn fetch(
             {
                 return Err(FetchError::Fatal("not a Meta media id".into()));
             }
-            let res = client
+            let req = client
                 .get(format!("{api_base}/{media_ref}"))
-                .bearer_auth(access_token)
-                .send()
-                .await
-                .map_err(|e| net("meta", e))?;
-            if !res.status().is_success() {
-                return Err(status_error("meta", res.status()));
-            }
-            let v: Value = res.json().await.map_err(|e| net("meta", e))?;
+                .bearer_auth(access_token);
+            let v = json_of(req, "meta").await?;
             let url = v
                 .get("url")
                 .and_then(Value::as_str)
@@ -175,13 +175,7 @@ pub async fn fetch(
                     "media URL is not on Meta's media hosts".into(),
                 ));
             }
-            let res = client
-                .get(url)
-                .bearer_auth(access_token)
-                .send()
-                .await
-                .map_err(|e| net("meta", e))?;
-            let bytes = body(res, "meta").await?;
+            let bytes = body(client.get(url).bearer_auth(access_token), "meta").await?;
             if let Some(expected) = sha256 {
                 let got = hex::encode(Sha256::digest(&bytes));
                 if !got.eq_ignore_ascii_case(expected) {
@@ -191,27 +185,17 @@ pub async fn fetch(
             Ok(bytes)
         }
         Credentials::Telegram { bot_token, .. } => {
-            let res = client
+            let req = client
                 .get(format!("{api_base}/bot{bot_token}/getFile"))
-                .query(&[("file_id", media_ref)])
-                .send()
-                .await
-                .map_err(|e| net("telegram", e))?;
-            if !res.status().is_success() {
-                return Err(status_error("telegram", res.status()));
-            }
-            let v: Value = res.json().await.map_err(|e| net("telegram", e))?;
+                .query(&[("file_id", media_ref)]);
+            let v = json_of(req, "telegram").await?;
             let path = v
                 .pointer("/result/file_path")
                 .and_then(Value::as_str)
                 .filter(|p| !p.contains(".."))
                 .ok_or_else(|| FetchError::Fatal("no file path".into()))?;
-            let res = client
-                .get(format!("{api_base}/file/bot{bot_token}/{path}"))
-                .send()
-                .await
-                .map_err(|e| net("telegram", e))?;
-            body(res, "telegram").await
+            let req = client.get(format!("{api_base}/file/bot{bot_token}/{path}"));
+            body(req, "telegram").await
         }
     }
 }

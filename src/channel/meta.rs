@@ -261,63 +261,38 @@ fn media(kind: MediaKind, m: Media) -> InboundBody {
 }
 
 fn message_body(m: Message) -> InboundBody {
-    let unsupported = |kind: &str| InboundBody::Unsupported {
-        kind: kind.to_string(),
-    };
-    match m.kind.as_str() {
-        "text" => m
-            .text
-            .map(|t| InboundBody::Text { text: t.body })
-            .unwrap_or_else(|| unsupported("text")),
-        "image" => m
-            .image
-            .map(|x| media(MediaKind::Image, x))
-            .unwrap_or_else(|| unsupported("image")),
-        "document" => m
-            .document
-            .map(|x| media(MediaKind::Document, x))
-            .unwrap_or_else(|| unsupported("document")),
-        "audio" => m
-            .audio
-            .map(|x| media(MediaKind::Audio, x))
-            .unwrap_or_else(|| unsupported("audio")),
-        "video" => m
-            .video
-            .map(|x| media(MediaKind::Video, x))
-            .unwrap_or_else(|| unsupported("video")),
-        "sticker" => m
-            .sticker
-            .map(|x| media(MediaKind::Sticker, x))
-            .unwrap_or_else(|| unsupported("sticker")),
-        "interactive" => match m.interactive.and_then(|i| i.button_reply.or(i.list_reply)) {
-            Some(r) => InboundBody::Choice {
+    let body = match m.kind.as_str() {
+        "text" => m.text.map(|t| InboundBody::Text { text: t.body }),
+        "image" => m.image.map(|x| media(MediaKind::Image, x)),
+        "document" => m.document.map(|x| media(MediaKind::Document, x)),
+        "audio" => m.audio.map(|x| media(MediaKind::Audio, x)),
+        "video" => m.video.map(|x| media(MediaKind::Video, x)),
+        "sticker" => m.sticker.map(|x| media(MediaKind::Sticker, x)),
+        "interactive" => m
+            .interactive
+            .and_then(|i| i.button_reply.or(i.list_reply))
+            .map(|r| InboundBody::Choice {
                 id: r.id,
                 title: r.title,
                 callback_id: None,
-            },
-            None => unsupported("interactive"),
-        },
-        "button" => match m.button {
-            Some(b) => InboundBody::Choice {
-                id: b.payload.unwrap_or_else(|| b.text.clone()),
-                title: b.text,
-                callback_id: None,
-            },
-            None => unsupported("button"),
-        },
-        "location" => match m.location {
-            Some(l) => InboundBody::Location {
-                latitude: l.latitude,
-                longitude: l.longitude,
-            },
-            None => unsupported("location"),
-        },
-        "contacts" => InboundBody::Contacts {
+            }),
+        "button" => m.button.map(|b| InboundBody::Choice {
+            id: b.payload.unwrap_or_else(|| b.text.clone()),
+            title: b.text,
+            callback_id: None,
+        }),
+        "location" => m.location.map(|l| InboundBody::Location {
+            latitude: l.latitude,
+            longitude: l.longitude,
+        }),
+        "contacts" => Some(InboundBody::Contacts {
             count: m.contacts.map(|c| c.len()).unwrap_or(0),
-        },
-        "reaction" => InboundBody::Reaction,
-        other => unsupported(other),
-    }
+        }),
+        "reaction" => Some(InboundBody::Reaction),
+        _ => None,
+    };
+    // An unknown type, or a known one without its part.
+    body.unwrap_or(InboundBody::Unsupported { kind: m.kind })
 }
 
 #[cfg(test)]

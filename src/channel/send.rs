@@ -53,6 +53,17 @@ fn accepted_without_id() -> SendOutcome {
     }
 }
 
+fn failed(reason: impl Into<String>) -> SendOutcome {
+    SendOutcome::Failed {
+        reason: reason.into(),
+    }
+}
+
+/// A callback answer (a tapped inline button) sent to a WhatsApp provider.
+fn callback_answer_off_telegram() -> SendOutcome {
+    failed("callback answers exist only on Telegram")
+}
+
 fn network(e: reqwest::Error) -> SendOutcome {
     retry(format!("network: {}", e.without_url()))
 }
@@ -88,17 +99,10 @@ pub async fn send(
             phone_number_id,
             access_token,
             ..
-        } => {
-            meta(
-                client,
-                api_base,
-                phone_number_id,
-                access_token,
-                recipient,
-                message,
-            )
-            .await
-        }
+        } => match meta_body(recipient, message) {
+            Some(body) => meta_post(client, api_base, phone_number_id, access_token, &body).await,
+            None => callback_answer_off_telegram(),
+        },
         Credentials::Telegram { bot_token, .. } => {
             telegram(client, api_base, bot_token, recipient, message).await
         }
@@ -117,9 +121,7 @@ async fn twilio(
     status_callback: &str,
 ) -> SendOutcome {
     if matches!(message, OutboundMessage::CallbackAnswer { .. }) {
-        return SendOutcome::Failed {
-            reason: "callback answers exist only on Telegram".into(),
-        };
+        return callback_answer_off_telegram();
     }
     let to = format!("whatsapp:+{}", recipient.trim_start_matches('+'));
     let body = message.as_numbered_text();
@@ -145,38 +147,68 @@ async fn twilio_post(
         ))
         .basic_auth(sid, Some(token))
         .form(form);
-    let (status, v) = match exchange(req, "/sid").await {
-        Exchange::Accepted(outcome) => return outcome,
-        Exchange::Refused(status, v) => (status, v),
-    };
-    let code = v.get("code").and_then(Value::as_i64).unwrap_or(0);
-    classify(status, code, &[21610], &[63016], &[20429, 14107], "twilio")
+    exchange(req, &TWILIO).await
 }
 
-enum Exchange {
-    /// Sent (with the provider's id) or a network error to retry: nothing more to read.
-    Accepted(SendOutcome),
-    /// The provider refused: its HTTP status and JSON body, for `classify`.
-    Refused(u16, Value),
+/// Where a provider's JSON answer carries the message id, and what its error codes mean.
+struct Answers {
+    who: &'static str,
+    /// JSON pointer to the message id of an accepted message.
+    id_at: &'static str,
+    /// JSON pointer to the error code of a refusal (0 when missing).
+    code_at: &'static str,
+    opt_out: &'static [i64],
+    window: &'static [i64],
+    throttle: &'static [i64],
 }
 
-/// Sends a request; on success the message id is read at `id_pointer` in the JSON body.
-async fn exchange(req: reqwest::RequestBuilder, id_pointer: &str) -> Exchange {
+const TWILIO: Answers = Answers {
+    who: "twilio",
+    id_at: "/sid",
+    code_at: "/code",
+    opt_out: &[21610],
+    window: &[63016],
+    throttle: &[20429, 14107],
+};
+
+const META: Answers = Answers {
+    who: "meta",
+    id_at: "/messages/0/id",
+    code_at: "/error/code",
+    opt_out: &[131050],
+    window: &[131047],
+    throttle: &[4, 80007, 130429, 131048, 131056],
+};
+
+/// Sends a request and reads the provider's answer: the message id, or what a
+/// refusal means.
+async fn exchange(req: reqwest::RequestBuilder, answers: &Answers) -> SendOutcome {
     let res = match req.send().await {
         Ok(r) => r,
-        Err(e) => return Exchange::Accepted(network(e)),
+        Err(e) => return network(e),
     };
     let status = res.status();
     let v: Value = res.json().await.unwrap_or(Value::Null);
     if !status.is_success() {
-        return Exchange::Refused(status.as_u16(), v);
+        let code = v
+            .pointer(answers.code_at)
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        return classify(
+            status.as_u16(),
+            code,
+            answers.opt_out,
+            answers.window,
+            answers.throttle,
+            answers.who,
+        );
     }
-    Exchange::Accepted(match v.pointer(id_pointer).and_then(Value::as_str) {
+    match v.pointer(answers.id_at).and_then(Value::as_str) {
         Some(id) => SendOutcome::Accepted {
             provider_message_id: id.to_string(),
         },
         None => accepted_without_id(),
-    })
+    }
 }
 
 /// Maps an HTTP status and provider code to an outcome.
@@ -240,22 +272,6 @@ pub fn meta_body(recipient: &str, message: &OutboundMessage) -> Option<Value> {
     Some(body)
 }
 
-async fn meta(
-    client: &reqwest::Client,
-    api_base: &str,
-    phone_number_id: &str,
-    token: &str,
-    recipient: &str,
-    message: &OutboundMessage,
-) -> SendOutcome {
-    let Some(body) = meta_body(recipient, message) else {
-        return SendOutcome::Failed {
-            reason: "callback answers exist only on Telegram".into(),
-        };
-    };
-    meta_post(client, api_base, phone_number_id, token, &body).await
-}
-
 async fn meta_post(
     client: &reqwest::Client,
     api_base: &str,
@@ -267,22 +283,7 @@ async fn meta_post(
         .post(format!("{api_base}/{phone_number_id}/messages"))
         .bearer_auth(token)
         .json(body);
-    let (status, v) = match exchange(req, "/messages/0/id").await {
-        Exchange::Accepted(outcome) => return outcome,
-        Exchange::Refused(status, v) => (status, v),
-    };
-    let code = v
-        .pointer("/error/code")
-        .and_then(Value::as_i64)
-        .unwrap_or(0);
-    classify(
-        status,
-        code,
-        &[131050],
-        &[131047],
-        &[4, 80007, 130429, 131048, 131056],
-        "meta",
-    )
+    exchange(req, &META).await
 }
 
 async fn telegram(
@@ -366,9 +367,7 @@ pub async fn send_template(
             ..
         } => {
             let Some(t) = &template.meta else {
-                return SendOutcome::Failed {
-                    reason: "template not approved on Meta".into(),
-                };
+                return failed("template not approved on Meta");
             };
             let params: Vec<Value> = vars
                 .iter()
@@ -392,9 +391,7 @@ pub async fn send_template(
             from,
         } => {
             let Some(t) = &template.twilio else {
-                return SendOutcome::Failed {
-                    reason: "template not approved on Twilio".into(),
-                };
+                return failed("template not approved on Twilio");
             };
             let to = format!("whatsapp:+{}", recipient.trim_start_matches('+'));
             let variables: serde_json::Map<String, Value> = vars
@@ -412,9 +409,7 @@ pub async fn send_template(
             ];
             twilio_post(client, api_base, account_sid, auth_token, &form).await
         }
-        Credentials::Telegram { .. } => SendOutcome::Failed {
-            reason: "Telegram has no templates".into(),
-        },
+        Credentials::Telegram { .. } => failed("Telegram has no templates"),
     }
 }
 

@@ -1,7 +1,7 @@
 //! `raabta codes …`: access codes for guardians and staff.
 
 use anyhow::bail;
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use raabta::app::App;
 use raabta::codes;
 use raabta::config::Config;
@@ -10,18 +10,25 @@ use raabta::domain::phone::Phone;
 use raabta::domain::roster::ContactRef;
 use serde_json::json;
 
+/// The guardian or staff member a command is about.
+#[derive(Args)]
+pub(super) struct ContactArgs {
+    #[arg(long)]
+    tenant: String,
+    /// Phone number in E.164 (+923001234567) or local form.
+    #[arg(long)]
+    phone: String,
+    /// guardian or staff, when the number belongs to both.
+    #[arg(long)]
+    role: Option<String>,
+}
+
 #[derive(Subcommand)]
 pub(super) enum CodesCmd {
     /// Print a fresh single-use access code for the guardian or staff member with this phone.
     Issue {
-        #[arg(long)]
-        tenant: String,
-        /// Phone number in E.164 (+923001234567) or local form.
-        #[arg(long)]
-        phone: String,
-        /// guardian or staff, when the number belongs to both.
-        #[arg(long)]
-        role: Option<String>,
+        #[command(flatten)]
+        contact: ContactArgs,
         /// Days the code stays valid.
         #[arg(long, default_value_t = 14)]
         days: i64,
@@ -29,30 +36,22 @@ pub(super) enum CodesCmd {
     /// Unbind every chat (WhatsApp, Telegram) of the guardian or staff member with this
     /// phone: a lost phone, a number that changed hands. They log in again with a new code.
     Unbind {
-        #[arg(long)]
-        tenant: String,
-        #[arg(long)]
-        phone: String,
-        #[arg(long)]
-        role: Option<String>,
+        #[command(flatten)]
+        contact: ContactArgs,
     },
 }
 
 pub(super) async fn codes_cmd(config: Config, cmd: CodesCmd) -> anyhow::Result<()> {
     let app = App::build(config).await?;
-    let (tenant, phone, role, days) = match cmd {
-        CodesCmd::Issue {
-            tenant,
-            phone,
-            role,
-            days,
-        } => (tenant, phone, role, Some(days)),
-        CodesCmd::Unbind {
-            tenant,
-            phone,
-            role,
-        } => (tenant, phone, role, None),
+    let (contact, days) = match cmd {
+        CodesCmd::Issue { contact, days } => (contact, Some(days)),
+        CodesCmd::Unbind { contact } => (contact, None),
     };
+    let ContactArgs {
+        tenant,
+        phone,
+        role,
+    } = contact;
     let school = app.tenancy.school(&tenant).await?;
     let phone = Phone::parse(&phone, school.tenant.timezone.phone_region())
         .map_err(|e| anyhow::anyhow!("--phone: {e}"))?;

@@ -1,8 +1,8 @@
 //! `raabta import …`: roster and fee CSV files, all rows or none.
 
-use super::bar;
+use super::{bar, Bar};
 use anyhow::Context;
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use raabta::app::App;
 use raabta::config::Config;
 use raabta::domain::activity::ActivityEntry;
@@ -10,20 +10,20 @@ use raabta::import::{self, ImportError};
 use serde_json::json;
 use std::path::PathBuf;
 
+/// A school and the CSV file to import into it.
+#[derive(Args)]
+pub(super) struct ImportArgs {
+    #[arg(long)]
+    tenant: String,
+    file: PathBuf,
+}
+
 #[derive(Subcommand)]
 pub(super) enum ImportCmd {
     /// Students and guardians (see `src/import.rs` or the README for columns).
-    Roster {
-        #[arg(long)]
-        tenant: String,
-        file: PathBuf,
-    },
+    Roster(ImportArgs),
     /// Fee lines and payments.
-    Fees {
-        #[arg(long)]
-        tenant: String,
-        file: PathBuf,
-    },
+    Fees(ImportArgs),
 }
 
 pub(super) fn report_import_error(e: ImportError) -> anyhow::Error {
@@ -35,57 +35,43 @@ pub(super) fn report_import_error(e: ImportError) -> anyhow::Error {
     e.into()
 }
 
+/// The progress bar and the activity entry of an import of `rows` rows.
+fn started(what: &str, action: &str, rows: usize) -> (Bar, ActivityEntry) {
+    let pb = bar(rows as u64, what);
+    let activity = ActivityEntry::now("cli", action, None, "cli", json!({ "rows": rows }));
+    (pb, activity)
+}
+
 pub(super) async fn import_cmd(config: Config, cmd: ImportCmd) -> anyhow::Result<()> {
     let app = App::build(config).await?;
+    let (ImportCmd::Roster(args) | ImportCmd::Fees(args)) = &cmd;
+    let school = app.tenancy.school(&args.tenant).await?;
+    let f = std::fs::File::open(&args.file)
+        .with_context(|| format!("cannot open {}", args.file.display()))?;
+    let f = std::io::BufReader::new(f);
     match cmd {
-        ImportCmd::Roster { tenant, file } => {
-            let school = app.tenancy.school(&tenant).await?;
-            let f = std::fs::File::open(&file)
-                .with_context(|| format!("cannot open {}", file.display()))?;
-            let rows = import::parse_roster(
-                std::io::BufReader::new(f),
-                school.tenant.timezone.phone_region(),
-            )
-            .map_err(report_import_error)?;
-            let pb = bar(rows.len() as u64, "importing roster");
-            let activity = ActivityEntry::now(
-                "cli",
-                "roster.import",
-                None,
-                "cli",
-                json!({ "rows": rows.len() }),
-            );
+        ImportCmd::Roster(_) => {
+            let rows = import::parse_roster(f, school.tenant.timezone.phone_region())
+                .map_err(report_import_error)?;
+            let (pb, activity) = started("importing roster", "roster.import", rows.len());
             let s = school.store.import_roster(&rows, &activity, &pb).await?;
-            pb.0.finish_and_clear();
-            println!(
+            pb.done(format!(
                 "roster imported: {} students created, {} updated; {} guardians created, {} updated; {} links",
                 s.students_created, s.students_updated, s.guardians_created, s.guardians_updated, s.links
-            );
+            ));
         }
-        ImportCmd::Fees { tenant, file } => {
-            let school = app.tenancy.school(&tenant).await?;
-            let f = std::fs::File::open(&file)
-                .with_context(|| format!("cannot open {}", file.display()))?;
+        ImportCmd::Fees(_) => {
             let students = school.store.student_ids_by_admission().await?;
-            let rows = import::parse_fees(std::io::BufReader::new(f), &students)
-                .map_err(report_import_error)?;
-            let pb = bar(rows.len() as u64, "importing fees");
-            let activity = ActivityEntry::now(
-                "cli",
-                "fees.import",
-                None,
-                "cli",
-                json!({ "rows": rows.len() }),
-            );
+            let rows = import::parse_fees(f, &students).map_err(report_import_error)?;
+            let (pb, activity) = started("importing fees", "fees.import", rows.len());
             let s = school
                 .store
                 .import_fees(&rows, &students, &activity, &pb)
                 .await?;
-            pb.0.finish_and_clear();
-            println!(
+            pb.done(format!(
                 "fees imported: {} fee lines created, {} updated, {} payments added",
                 s.fee_lines_created, s.fee_lines_updated, s.payments
-            );
+            ));
         }
     }
     Ok(())

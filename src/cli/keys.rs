@@ -37,10 +37,9 @@ pub(super) async fn keys_cmd(config: Config, cmd: KeysCmd) -> anyhow::Result<()>
         .tenancy
         .rotate_keys(&tenant, batch, &pb, &on_wait)
         .await?;
-    pb.0.finish_and_clear();
-    println!(
+    pb.done(format!(
         "{tenant}: data key {} is active; {} values re-encrypted in {} pass(es); older keys retired",
         report.new_key_id, report.rows_rewritten, report.passes
-    );
+    ));
     Ok(())
 }

@@ -81,6 +81,14 @@ enum Command {
 
 pub(crate) struct Bar(ProgressBar);
 
+impl Bar {
+    /// Clears the bar and prints what the work came to.
+    pub(crate) fn done(self, summary: String) {
+        self.0.finish_and_clear();
+        println!("{summary}");
+    }
+}
+
 impl Progress for Bar {
     fn advance(&self, rows: u64) {
         self.0.inc(rows);

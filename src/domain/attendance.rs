@@ -1,7 +1,6 @@
 //! Attendance records: one status per student per day, from a teacher or the face matcher.
 
 use serde::{Deserialize, Serialize};
-use std::str::FromStr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -12,29 +11,12 @@ pub enum AttendanceStatus {
     Excused,
 }
 
-impl AttendanceStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Present => "present",
-            Self::Absent => "absent",
-            Self::Late => "late",
-            Self::Excused => "excused",
-        }
-    }
-}
-
-impl FromStr for AttendanceStatus {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "present" => Ok(Self::Present),
-            "absent" => Ok(Self::Absent),
-            "late" => Ok(Self::Late),
-            "excused" => Ok(Self::Excused),
-            other => Err(format!("unknown attendance status {other:?}")),
-        }
-    }
-}
+str_enum!(AttendanceStatus {
+    Present => "present",
+    Absent => "absent",
+    Late => "late",
+    Excused => "excused",
+} from_str(exact) -> Result<Self, String> else |other: String| format!("unknown attendance status {other:?}"));
 
 /// Whether a new mark replaces the day's existing one. Every later mark does, except
 /// that an approved absence (excused, from a leave request) is never turned into a plain
@@ -50,14 +32,10 @@ pub enum AttendanceSource {
     Face,
 }
 
-impl AttendanceSource {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Manual => "manual",
-            Self::Face => "face",
-        }
-    }
-}
+str_enum!(AttendanceSource {
+    Manual => "manual",
+    Face => "face",
+});
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttendanceRecord {

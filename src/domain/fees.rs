@@ -3,7 +3,6 @@
 use super::phone::normalise_digits;
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::str::FromStr;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum MoneyError {
@@ -23,25 +22,10 @@ pub enum Currency {
     Sar,
 }
 
-impl Currency {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Currency::Pkr => "PKR",
-            Currency::Sar => "SAR",
-        }
-    }
-}
-
-impl FromStr for Currency {
-    type Err = MoneyError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_uppercase().as_str() {
-            "PKR" | "RS" => Ok(Currency::Pkr),
-            "SAR" | "SR" => Ok(Currency::Sar),
-            other => Err(MoneyError::BadCurrency(other.to_string())),
-        }
-    }
-}
+str_enum!(Currency {
+    Pkr => "PKR" | "RS",
+    Sar => "SAR" | "SR",
+} from_str(trim_upper) -> Result<Self, MoneyError> else MoneyError::BadCurrency);
 
 /// An amount in minor units (1/100 of a rupee or riyal).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

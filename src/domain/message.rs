@@ -5,7 +5,6 @@
 use super::Pii;
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::str::FromStr;
 
 /// The three providers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -18,39 +17,19 @@ pub enum Provider {
     Console,
 }
 
+str_enum!(Provider {
+    Twilio => "twilio",
+    Meta => "meta",
+    Telegram => "telegram",
+    Console => "console",
+} from_str(exact) -> Result<Self, String> else |other: String| format!(
+    "unknown channel provider {other:?}: use twilio, meta or telegram"
+));
+
 impl Provider {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Provider::Twilio => "twilio",
-            Provider::Meta => "meta",
-            Provider::Telegram => "telegram",
-            Provider::Console => "console",
-        }
-    }
     /// WhatsApp (Twilio or Meta) has the 24-hour customer-service window; Telegram has none.
     pub fn has_service_window(self) -> bool {
         matches!(self, Provider::Twilio | Provider::Meta)
-    }
-}
-
-impl FromStr for Provider {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "twilio" => Ok(Provider::Twilio),
-            "meta" => Ok(Provider::Meta),
-            "telegram" => Ok(Provider::Telegram),
-            "console" => Ok(Provider::Console),
-            other => Err(format!(
-                "unknown channel provider {other:?}: use twilio, meta or telegram"
-            )),
-        }
-    }
-}
-
-impl fmt::Display for Provider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -97,28 +76,15 @@ pub enum DeliveryStatus {
     Failed,
 }
 
+str_enum!(DeliveryStatus {
+    Queued => "queued" | "accepted" | "sending",
+    Sent => "sent",
+    Delivered => "delivered",
+    Read => "read",
+    Failed => "failed" | "undelivered",
+});
+
 impl DeliveryStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Queued => "queued",
-            Self::Sent => "sent",
-            Self::Delivered => "delivered",
-            Self::Read => "read",
-            Self::Failed => "failed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "queued" | "accepted" | "sending" => Some(Self::Queued),
-            "sent" => Some(Self::Sent),
-            "delivered" => Some(Self::Delivered),
-            "read" => Some(Self::Read),
-            "failed" | "undelivered" => Some(Self::Failed),
-            _ => None,
-        }
-    }
-
     /// The state after a callback reports `next`: sent < delivered < read; failed is
     /// terminal; downgrades (a late "sent" after "read") are ignored.
     pub fn advance(self, next: DeliveryStatus) -> DeliveryStatus {
@@ -418,18 +384,7 @@ pub enum OutboundMode {
     ManualLink,
 }
 
-impl OutboundMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OutboundMode::Provider => "provider",
-            OutboundMode::ManualLink => "manual_link",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "provider" => Some(Self::Provider),
-            "manual_link" => Some(Self::ManualLink),
-            _ => None,
-        }
-    }
-}
+str_enum!(OutboundMode {
+    Provider => "provider",
+    ManualLink => "manual_link",
+});

@@ -5,7 +5,6 @@ use super::school::Locale;
 use super::{ClassId, GuardianId, Pii, StaffId, StudentId};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use std::str::FromStr;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RosterError {
@@ -36,29 +35,12 @@ pub enum Gender {
     Unspecified,
 }
 
-impl Gender {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Gender::Male => "male",
-            Gender::Female => "female",
-            Gender::Other => "other",
-            Gender::Unspecified => "unspecified",
-        }
-    }
-}
-
-impl FromStr for Gender {
-    type Err = RosterError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "m" | "male" | "boy" => Ok(Gender::Male),
-            "f" | "female" | "girl" => Ok(Gender::Female),
-            "other" => Ok(Gender::Other),
-            "unspecified" => Ok(Gender::Unspecified),
-            other => Err(RosterError::BadGender(other.to_string())),
-        }
-    }
-}
+str_enum!(Gender {
+    Male => "male" | "m" | "boy",
+    Female => "female" | "f" | "girl",
+    Other => "other",
+    Unspecified => "unspecified",
+} from_str(trim_lower) -> Result<Self, RosterError> else RosterError::BadGender);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -69,29 +51,12 @@ pub enum Relation {
     Other,
 }
 
-impl Relation {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Relation::Father => "father",
-            Relation::Mother => "mother",
-            Relation::Guardian => "guardian",
-            Relation::Other => "other",
-        }
-    }
-}
-
-impl FromStr for Relation {
-    type Err = RosterError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "father" => Ok(Relation::Father),
-            "mother" => Ok(Relation::Mother),
-            "guardian" => Ok(Relation::Guardian),
-            "other" => Ok(Relation::Other),
-            other => Err(RosterError::BadRelation(other.to_string())),
-        }
-    }
-}
+str_enum!(Relation {
+    Father => "father",
+    Mother => "mother",
+    Guardian => "guardian",
+    Other => "other",
+} from_str(trim_lower) -> Result<Self, RosterError> else RosterError::BadRelation);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -101,27 +66,11 @@ pub enum StaffRole {
     Teacher,
 }
 
-impl StaffRole {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StaffRole::Admin => "admin",
-            StaffRole::BranchManager => "branch_manager",
-            StaffRole::Teacher => "teacher",
-        }
-    }
-}
-
-impl FromStr for StaffRole {
-    type Err = RosterError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "admin" => Ok(StaffRole::Admin),
-            "branch_manager" | "branch-manager" => Ok(StaffRole::BranchManager),
-            "teacher" => Ok(StaffRole::Teacher),
-            other => Err(RosterError::BadRole(other.to_string())),
-        }
-    }
-}
+str_enum!(StaffRole {
+    Admin => "admin",
+    BranchManager => "branch_manager" | "branch-manager",
+    Teacher => "teacher",
+} from_str(trim_lower) -> Result<Self, RosterError> else RosterError::BadRole);
 
 /// A CNIC/B-Form (Pakistan, 13 digits) or Saudi national ID / Iqama (10 digits).
 #[derive(Clone, PartialEq, Eq, Debug)]

@@ -4,7 +4,6 @@ use super::TenantId;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::str::FromStr;
 
 /// The school setting that lets a roster phone number on WhatsApp be recognised without
 /// an access code (off unless the school turns it on).
@@ -45,17 +44,25 @@ impl Slug {
     }
 }
 
-impl TryFrom<String> for Slug {
-    type Error = SchoolError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Slug::parse(&s)
-    }
+/// Serde's `try_from = "String", into = "String"` for a checked string: through `parse`,
+/// back to the inner string.
+macro_rules! string_conversions {
+    ($name:ident) => {
+        impl TryFrom<String> for $name {
+            type Error = SchoolError;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                $name::parse(&s)
+            }
+        }
+        impl From<$name> for String {
+            fn from(s: $name) -> String {
+                s.0
+            }
+        }
+    };
 }
-impl From<Slug> for String {
-    fn from(s: Slug) -> String {
-        s.0
-    }
-}
+
+string_conversions!(Slug);
 impl fmt::Display for Slug {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -77,29 +84,16 @@ pub enum Locale {
     Ar,
 }
 
+str_enum!(Locale {
+    En => "en" | "english",
+    Ur => "ur" | "urdu",
+    Ar => "ar" | "arabic",
+} from_str(trim_lower) -> Result<Self, SchoolError> else SchoolError::BadLocale);
+
 impl Locale {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Locale::En => "en",
-            Locale::Ur => "ur",
-            Locale::Ar => "ar",
-        }
-    }
     /// Urdu and Arabic are written right to left.
     pub fn is_rtl(self) -> bool {
         matches!(self, Locale::Ur | Locale::Ar)
-    }
-}
-
-impl FromStr for Locale {
-    type Err = SchoolError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "en" | "english" => Ok(Locale::En),
-            "ur" | "urdu" => Ok(Locale::Ur),
-            "ar" | "arabic" => Ok(Locale::Ar),
-            other => Err(SchoolError::BadLocale(other.to_string())),
-        }
     }
 }
 
@@ -167,17 +161,7 @@ impl Timezone {
             .and_then(|(_, r)| (!r.is_empty()).then_some(*r))
     }
 }
-impl TryFrom<String> for Timezone {
-    type Error = SchoolError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Timezone::parse(&s)
-    }
-}
-impl From<Timezone> for String {
-    fn from(t: Timezone) -> String {
-        t.0
-    }
-}
+string_conversions!(Timezone);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -187,21 +171,10 @@ pub enum TenantStatus {
     Active,
 }
 
-impl TenantStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TenantStatus::Provisioning => "provisioning",
-            TenantStatus::Active => "active",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "provisioning" => Some(Self::Provisioning),
-            "active" => Some(Self::Active),
-            _ => None,
-        }
-    }
-}
+str_enum!(TenantStatus {
+    Provisioning => "provisioning",
+    Active => "active",
+});
 
 /// A school as the control database knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]

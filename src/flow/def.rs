@@ -305,6 +305,10 @@ pub fn parse_flow(file: &str, source: &str) -> Result<Flow, FlowError> {
             step: s.id.clone(),
             problem,
         };
+        // A field the step's kind cannot do without.
+        let needed = |field: &Option<String>, problem: &str| {
+            field.clone().ok_or_else(|| err(problem.into()))
+        };
         let kinds = [
             s.say.is_some(),
             s.ask.is_some(),
@@ -333,10 +337,7 @@ pub fn parse_flow(file: &str, source: &str) -> Result<Flow, FlowError> {
             }
         } else if let Some(text) = s.ask.clone() {
             let input = s.input.ok_or_else(|| err("an ask needs `input`".into()))?;
-            let var = s
-                .var
-                .clone()
-                .ok_or_else(|| err("an ask needs `var`".into()))?;
+            let var = needed(&s.var, "an ask needs `var`")?;
             let timeout = match &s.timeout {
                 Some(t) => Some(Timeout {
                     after: parse_duration(&t.after).ok_or_else(|| {
@@ -372,10 +373,7 @@ pub fn parse_flow(file: &str, source: &str) -> Result<Flow, FlowError> {
             StepKind::Branch {
                 on,
                 cases: s.cases.clone(),
-                default: s
-                    .default
-                    .clone()
-                    .ok_or_else(|| err("a branch needs `default`".into()))?,
+                default: needed(&s.default, "a branch needs `default`")?,
             }
         } else if let Some(to) = s.goto.clone() {
             StepKind::Goto(to)
@@ -384,14 +382,8 @@ pub fn parse_flow(file: &str, source: &str) -> Result<Flow, FlowError> {
         } else if let Some(list) = s.for_each.clone() {
             StepKind::ForEach {
                 list,
-                item: s
-                    .item
-                    .clone()
-                    .ok_or_else(|| err("a for_each needs `as`".into()))?,
-                flow: s
-                    .each_flow
-                    .clone()
-                    .ok_or_else(|| err("a for_each needs `do` (a flow id)".into()))?,
+                item: needed(&s.item, "a for_each needs `as`")?,
+                flow: needed(&s.each_flow, "a for_each needs `do` (a flow id)")?,
             }
         } else if let Some(to) = s.flow.clone() {
             StepKind::Flow(to)

@@ -663,6 +663,24 @@ impl<'a> Run<'a> {
         });
     }
 
+    /// [`Self::start`], then marks the frame it pushed (if any) as started by a
+    /// `for_each` or not.
+    fn start_marked(
+        &mut self,
+        flow_id: &str,
+        vars: Map<String, Value>,
+        key: Option<String>,
+        from_each: bool,
+    ) {
+        let depth = self.s.frames.len();
+        self.start(flow_id, vars, key);
+        if self.s.frames.len() > depth {
+            if let Some(f) = self.frame_mut() {
+                f.from_each = from_each;
+            }
+        }
+    }
+
     fn end_all(&mut self) {
         self.s.frames.clear();
         self.s.wait = None;
@@ -864,13 +882,7 @@ impl<'a> Run<'a> {
                         // Each item revisits this step: it is bounded by the list.
                         f.visits.remove(&step.id);
                     }
-                    let depth = self.s.frames.len();
-                    self.start(&child, vars, None);
-                    if self.s.frames.len() > depth {
-                        if let Some(f) = self.frame_mut() {
-                            f.from_each = true;
-                        }
-                    }
+                    self.start_marked(&child, vars, None, true);
                 }
             }
             StepKind::Flow(target) => {
@@ -887,13 +899,7 @@ impl<'a> Run<'a> {
                     .map(|f| (f.key.clone(), f.vars.clone(), f.from_each))
                     .unwrap_or_default();
                 self.s.frames.pop();
-                let depth = self.s.frames.len();
-                self.start(&id, vars, key);
-                if self.s.frames.len() > depth {
-                    if let Some(f) = self.frame_mut() {
-                        f.from_each = from_each;
-                    }
-                }
+                self.start_marked(&id, vars, key, from_each);
             }
             StepKind::Handoff(text) => {
                 let vars = self.vars_for_text();

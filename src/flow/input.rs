@@ -314,22 +314,18 @@ mod tests {
         // Early January typed in late November is next year's.
         assert_eq!(date("5/1", today), Some(day(2027, 1, 5)));
         assert_eq!(date("31/2", today), None);
-        assert_eq!(
-            date_range("5/12 to 7/12", today),
-            Some((day(2026, 12, 5), day(2026, 12, 7)))
-        );
-        assert_eq!(
-            date_range("5/12-7/12", today),
-            Some((day(2026, 12, 5), day(2026, 12, 7)))
-        );
-        assert_eq!(
-            date_range("aaj se kal tak", today),
-            Some((day(2026, 11, 24), day(2026, 11, 25)))
-        );
-        assert_eq!(
-            date_range("tomorrow", today),
-            Some((day(2026, 11, 25), day(2026, 11, 25)))
-        );
-        assert_eq!(date_range("next week", today), None);
+        let ranges = [
+            ("5/12 to 7/12", Some((day(2026, 12, 5), day(2026, 12, 7)))),
+            ("5/12-7/12", Some((day(2026, 12, 5), day(2026, 12, 7)))),
+            (
+                "aaj se kal tak",
+                Some((day(2026, 11, 24), day(2026, 11, 25))),
+            ),
+            ("tomorrow", Some((day(2026, 11, 25), day(2026, 11, 25)))),
+            ("next week", None),
+        ];
+        for (typed, expected) in ranges {
+            assert_eq!(date_range(typed, today), expected, "{typed}");
+        }
     }
 }

@@ -714,30 +714,15 @@ async fn redeem_code(
         return Ok(out(json!({ "result": "wrong" })));
     };
     let bucket = bucket_with(tx.keys(), &code);
-    let mut found = None;
     let candidates = tx.access_codes_in_bucket(&bucket).await?;
-    match prepared {
+    let found = match prepared {
         // Checked before the transaction: no Argon2 work while it is held.
-        Some(pre) => {
-            found = pre
-                .found
-                .and_then(|id| candidates.into_iter().find(|c| c.id == id));
-        }
+        Some(pre) => pre
+            .found
+            .and_then(|id| candidates.into_iter().find(|c| c.id == id)),
         // Not prepared (a caller without `prepare`): checked here, in the same bound.
-        None => {
-            for candidate in candidates {
-                let ok = ctx
-                    .hash_gate
-                    .verify_waiting(code.expose().to_string(), candidate.code_hash.clone())
-                    .await
-                    .unwrap_or(false);
-                if ok {
-                    found = Some(candidate);
-                    break;
-                }
-            }
-        }
-    }
+        None => crate::codes::matching_in(ctx.hash_gate, &code, candidates).await,
+    };
     let usable = found.filter(|c| c.used_at.is_none() && c.expires_at > ctx.now);
     let Some(row) = usable else {
         tx.record_login_failure(ctx.now).await?;

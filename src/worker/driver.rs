@@ -253,18 +253,10 @@ impl FlowDriver {
             return Ok(prepared);
         }
         let bucket = crate::codes::bucket_with(store.keys(), &code);
-        let mut found = None;
-        for candidate in store.access_codes_in_bucket(&bucket).await? {
-            let ok = self
-                .hash_gate
-                .verify_waiting(code.expose().to_string(), candidate.code_hash.clone())
-                .await
-                .unwrap_or(false);
-            if ok {
-                found = Some(candidate.id);
-                break;
-            }
-        }
+        let candidates = store.access_codes_in_bucket(&bucket).await?;
+        let found = crate::codes::matching_in(&self.hash_gate, &code, candidates)
+            .await
+            .map(|c| c.id);
         prepared.prechecked = Some(Prechecked {
             provider_key: event.provider_key.clone(),
             code: code.expose().to_string(),
