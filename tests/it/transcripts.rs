@@ -2,6 +2,10 @@
 //! what the bot must answer. Each transcript runs against a fresh demo school on
 //! SQLite, through the real pipeline (inbox, ordered worker, flow engine, outbox),
 //! with the service clock moved forward for timeouts and closed windows.
+//!
+//! `flow_transcripts` requires every transcript to pass. `heldout_variants` (ignored;
+//! `cargo test --test it heldout_variants -- --ignored --nocapture`) runs the held-out
+//! set in `flows/tests/heldout/` and only reports how many pass (issue 14).
 
 use raabta::console::{BotMessage, Simulator};
 use raabta::domain::activity::ActivityEntry;
@@ -46,6 +50,12 @@ struct Step {
     staff: Option<String>,
     /// The bot's replies, in order (an empty list: no reply). Omitted: not checked.
     bot: Option<Vec<Expect>>,
+    /// `bot` need not list every reply: each expectation is met by a later reply than
+    /// the one before (others may come before, between and after), and every
+    /// `not_contains` holds for all the step's replies. For behaviour whose number of
+    /// messages is not decided yet (the held-out set).
+    #[serde(default)]
+    any_count: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -62,6 +72,39 @@ struct Expect {
     /// Handed to staff as a manual wa.me link (window closed, no template).
     #[serde(default)]
     manual: bool,
+}
+
+/// Why a transcript did not pass.
+enum Failure {
+    /// The bot did not answer as written (also: no button to tap, no leave request
+    /// for staff to decide, no handoff to hand back).
+    Mismatch(String),
+    /// The transcript or the harness could not run (an unknown `as`, a bad `wait`,
+    /// a simulator error): never a finding about the bot.
+    Broken(String),
+}
+
+impl Failure {
+    fn message(&self) -> &str {
+        match self {
+            Failure::Mismatch(m) | Failure::Broken(m) => m,
+        }
+    }
+
+    fn at(self, step: String) -> Failure {
+        match self {
+            Failure::Mismatch(m) => Failure::Mismatch(format!("{step}: {m}")),
+            Failure::Broken(m) => Failure::Broken(format!("{step}: {m}")),
+        }
+    }
+}
+
+fn mismatch(m: impl Into<String>) -> Failure {
+    Failure::Mismatch(m.into())
+}
+
+fn broken(m: impl ToString) -> Failure {
+    Failure::Broken(m.to_string())
 }
 
 struct Run {
@@ -112,59 +155,106 @@ fn check(expect: &[Expect], got: &[BotMessage]) -> Result<(), String> {
         ));
     }
     for (i, (e, m)) in expect.iter().zip(got).enumerate() {
+        check_one(e, m, i + 1)?;
+    }
+    Ok(())
+}
+
+/// `check` for `any_count` steps: the expectations in order among the replies, and
+/// no reply with any of their `not_contains`.
+fn check_some(expect: &[Expect], got: &[BotMessage]) -> Result<(), String> {
+    let shown = || {
+        got.iter()
+            .map(|m| m.render())
+            .collect::<Vec<_>>()
+            .join("\n---\n")
+    };
+    for (i, m) in got.iter().enumerate() {
         let text = raabta::flow::text::strip_isolation(&m.message.as_numbered_text());
-        for c in &e.contains {
-            if !text.contains(c.as_str()) {
-                return Err(format!("reply {} lacks {c:?}:\n{text}", i + 1));
-            }
-        }
-        for c in &e.not_contains {
+        for c in expect.iter().flat_map(|e| &e.not_contains) {
             if text.contains(c.as_str()) {
                 return Err(format!("reply {} has {c:?}:\n{text}", i + 1));
             }
         }
-        let OutboundMessage::Text {
-            choices, template, ..
-        } = &m.message
-        else {
-            continue;
-        };
-        if let Some(n) = e.choices {
-            if choices.len() != n {
-                return Err(format!(
-                    "reply {} offers {} choices, expected {n}:\n{text}",
-                    i + 1,
-                    choices.len()
-                ));
+    }
+    let mut next = 0;
+    for (k, e) in expect.iter().enumerate() {
+        let mut first_miss = None;
+        let found = (next..got.len()).find(|&i| match check_one(e, &got[i], i + 1) {
+            Ok(()) => true,
+            Err(why) => {
+                first_miss.get_or_insert(why);
+                false
             }
-        }
-        match (&e.template, m.window_closed) {
-            (Some(t), true) if template.as_deref() == Some(t.as_str()) => {}
-            (Some(t), _) => {
+        });
+        match found {
+            Some(i) => next = i + 1,
+            None => {
                 return Err(format!(
-                    "reply {} should go as template {t} (window closed: {}, template: {template:?})",
-                    i + 1,
-                    m.window_closed
+                    "no reply meets expectation {} of {} ({} replies{}):\n{}",
+                    k + 1,
+                    expect.len(),
+                    got.len(),
+                    first_miss
+                        .map(|w| format!("; first miss: {}", w.lines().next().unwrap_or("")))
+                        .unwrap_or_default(),
+                    shown()
                 ))
             }
-            (None, true) if e.manual && template.is_none() => {}
-            (None, true) => {
-                return Err(format!(
-                    "reply {} was written after the window closed (template {template:?}); say `template:` or `manual: true`",
-                    i + 1
-                ))
-            }
-            (None, false) if e.manual => {
-                return Err(format!("reply {} is not a manual link", i + 1))
-            }
-            (None, false) => {}
         }
     }
     Ok(())
 }
 
+/// One reply against one expectation (`i` counts from 1, for the message).
+fn check_one(e: &Expect, m: &BotMessage, i: usize) -> Result<(), String> {
+    let text = raabta::flow::text::strip_isolation(&m.message.as_numbered_text());
+    for c in &e.contains {
+        if !text.contains(c.as_str()) {
+            return Err(format!("reply {i} lacks {c:?}:\n{text}"));
+        }
+    }
+    for c in &e.not_contains {
+        if text.contains(c.as_str()) {
+            return Err(format!("reply {i} has {c:?}:\n{text}"));
+        }
+    }
+    let OutboundMessage::Text {
+        choices, template, ..
+    } = &m.message
+    else {
+        return Ok(());
+    };
+    if let Some(n) = e.choices {
+        if choices.len() != n {
+            return Err(format!(
+                "reply {i} offers {} choices, expected {n}:\n{text}",
+                choices.len()
+            ));
+        }
+    }
+    match (&e.template, m.window_closed) {
+        (Some(t), true) if template.as_deref() == Some(t.as_str()) => {}
+        (Some(t), _) => {
+            return Err(format!(
+                "reply {i} should go as template {t} (window closed: {}, template: {template:?})",
+                m.window_closed
+            ))
+        }
+        (None, true) if e.manual && template.is_none() => {}
+        (None, true) => {
+            return Err(format!(
+                "reply {i} was written after the window closed (template {template:?}); say `template:` or `manual: true`"
+            ))
+        }
+        (None, false) if e.manual => return Err(format!("reply {i} is not a manual link")),
+        (None, false) => {}
+    }
+    Ok(())
+}
+
 impl Run {
-    async fn staff(&mut self, what: &str) -> Result<(), String> {
+    async fn staff(&mut self, what: &str) -> Result<(), Failure> {
         let store = self.sim.store.clone();
         let now = self.sim.clock.now();
         let act = ActivityEntry::now("staff:test", what, None, "test", json!({}));
@@ -195,7 +285,9 @@ impl Run {
             }
             "approve_leave" | "reject_leave" => {
                 let pending = store.leave_requests(Some("pending")).await.unwrap();
-                let last = pending.last().ok_or("no pending leave request")?;
+                let last = pending
+                    .last()
+                    .ok_or_else(|| mismatch("no pending leave request"))?;
                 let note = (what == "reject_leave").then_some("Exams that week");
                 assert!(store
                     .decide_leave(last.id, what == "approve_leave", note, &act, now)
@@ -220,20 +312,20 @@ impl Run {
                     .conversation()
                     .await
                     .unwrap()
-                    .ok_or("no conversation")?;
+                    .ok_or_else(|| mismatch("no conversation"))?;
                 if !store.hand_back(conv, &act).await.unwrap() {
-                    return Err("the conversation was not handed off".into());
+                    return Err(mismatch("the conversation was not handed off"));
                 }
             }
-            other => return Err(format!("unknown staff action {other:?}")),
+            other => return Err(broken(format!("unknown staff action {other:?}"))),
         }
         Ok(())
     }
 
-    async fn step(&mut self, step: &Step) -> Result<Vec<BotMessage>, String> {
+    async fn step(&mut self, step: &Step) -> Result<Vec<BotMessage>, Failure> {
         if let Some(s) = &step.staff {
             self.staff(s).await?;
-            return self.sim.settle().await.map_err(|e| e.to_string());
+            return self.sim.settle().await.map_err(broken);
         }
         let result = if let Some(text) = &step.user {
             let text = match &self.code {
@@ -258,37 +350,42 @@ impl Run {
                 .len()
                 .checked_sub(back)
                 .and_then(|i| self.questions.get(i))
-                .ok_or("no question with buttons to tap")?;
+                .ok_or_else(|| mismatch("no question with buttons to tap"))?;
             let OutboundMessage::Text { choices, .. } = q else {
-                return Err("not a question".into());
+                return Err(mismatch("not a question"));
             };
-            let c = choices.get(n - 1).ok_or("no such option")?.clone();
+            let c = choices
+                .get(n - 1)
+                .ok_or_else(|| mismatch("no such option"))?
+                .clone();
             self.sim.tap(&c.id, &c.title).await
         } else if step.photo || step.pdf {
             self.sim.attach(step.pdf).await
         } else if let Some(w) = &step.wait {
-            let d = raabta::flow::def::parse_duration(w).ok_or("bad wait")?;
+            let d = raabta::flow::def::parse_duration(w).ok_or_else(|| broken("bad wait"))?;
             self.sim
-                .wait(chrono::Duration::from_std(d).map_err(|e| e.to_string())?)
+                .wait(chrono::Duration::from_std(d).map_err(broken)?)
                 .await
         } else {
-            return Err("a step needs user, tap, tap_old, photo, pdf, wait or staff".into());
+            return Err(broken(
+                "a step needs user, tap, tap_old, photo, pdf, wait or staff",
+            ));
         };
-        result.map_err(|e| e.to_string())
+        result.map_err(broken)
     }
 }
 
-async fn run(t: &Transcript) -> Result<(), String> {
+async fn run(t: &Transcript) -> Result<(), Failure> {
     let env = crate::support::TestEnv::sqlite().await;
     raabta::seed::seed_if_empty(&env.app.tenancy)
         .await
-        .map_err(|e| e.to_string())?;
-    let provider: Provider = t.channel.parse()?;
+        .map_err(broken)?;
+    let provider: Provider = t.channel.parse().map_err(broken)?;
     let (phone, kind) = match t.who.as_str() {
         "guardian" | "unknown" => (raabta::seed::DEMO_PARENT_PHONE, "guardian"),
         "guardian_ur" => ("+923011110002", "guardian"),
         "teacher" => (raabta::seed::DEMO_TEACHER_PHONE, "staff"),
-        other => return Err(format!("unknown `as: {other}`")),
+        other => return Err(broken(format!("unknown `as: {other}`"))),
     };
     // WhatsApp and Telegram replies go through the real sender to a simulated line.
     let sim = Simulator::on_line(
@@ -298,7 +395,7 @@ async fn run(t: &Transcript) -> Result<(), String> {
         &sender_for(provider, phone),
     )
     .await
-    .map_err(|e| e.to_string())?;
+    .map_err(broken)?;
     let code = issue_code(&sim, phone, kind).await;
     let mut r = Run {
         sim,
@@ -307,13 +404,13 @@ async fn run(t: &Transcript) -> Result<(), String> {
         code: Some(code.clone()),
     };
     if t.who != "unknown" {
-        r.sim.say("hi").await.map_err(|e| e.to_string())?;
-        let welcome = r.sim.say(&code).await.map_err(|e| e.to_string())?;
+        r.sim.say("hi").await.map_err(broken)?;
+        let welcome = r.sim.say(&code).await.map_err(broken)?;
         if !welcome.iter().any(|m| m.render().contains('1')) {
-            return Err(format!(
+            return Err(mismatch(format!(
                 "login did not reach the menu: {:?}",
                 welcome.iter().map(|m| m.render()).collect::<Vec<_>>()
-            ));
+            )));
         }
         r.code = None;
         if let Some(l) = &t.locale {
@@ -321,16 +418,16 @@ async fn run(t: &Transcript) -> Result<(), String> {
                 "en" => "english",
                 "ur" => "urdu",
                 "ar" => "arabic",
-                other => return Err(format!("unknown locale {other}")),
+                other => return Err(broken(format!("unknown locale {other}"))),
             };
-            r.sim.say(word).await.map_err(|e| e.to_string())?;
+            r.sim.say(word).await.map_err(broken)?;
         }
     }
     for (i, step) in t.steps.iter().enumerate() {
         let got = r
             .step(step)
             .await
-            .map_err(|e| format!("step {}: {e}", i + 1))?;
+            .map_err(|e| e.at(format!("step {}", i + 1)))?;
         for m in &got {
             if let OutboundMessage::Text { choices, .. } = &m.message {
                 if !choices.is_empty() {
@@ -339,7 +436,12 @@ async fn run(t: &Transcript) -> Result<(), String> {
             }
         }
         if let Some(expect) = &step.bot {
-            check(expect, &got).map_err(|e| format!("step {} ({}): {e}", i + 1, describe(step)))?;
+            let checked = if step.any_count {
+                check_some(expect, &got)
+            } else {
+                check(expect, &got)
+            };
+            checked.map_err(|e| mismatch(format!("step {} ({}): {e}", i + 1, describe(step))))?;
         }
     }
     Ok(())
@@ -361,36 +463,70 @@ fn describe(s: &Step) -> String {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn flow_transcripts() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("flows/tests");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("flows/tests")
+/// One transcript file's fate: it did not parse, or each of its transcripts ran.
+enum Ran {
+    Unparsed {
+        file: String,
+        error: String,
+    },
+    Transcript {
+        file: String,
+        name: String,
+        result: Result<(), Failure>,
+    },
+}
+
+/// Runs every transcript in `dir/*.yaml` (in file order), each on a fresh demo
+/// school, without stopping at a failure.
+async fn run_dir(dir: &Path) -> Vec<Ran> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
         .collect();
     files.sort();
     assert!(!files.is_empty(), "no transcripts in {}", dir.display());
-    let mut failures = Vec::new();
-    let mut ran = 0;
+    let mut ran = Vec::new();
     for file in files {
         let source = std::fs::read_to_string(&file).unwrap();
         let transcripts: Vec<Transcript> = match serde_norway::from_str(&source) {
             Ok(t) => t,
             Err(e) => {
-                failures.push(format!("{}: {e}", file.display()));
+                ran.push(Ran::Unparsed {
+                    file: file.display().to_string(),
+                    error: e.to_string(),
+                });
                 continue;
             }
         };
+        let name = file.file_name().unwrap().to_string_lossy().to_string();
         for t in &transcripts {
-            ran += 1;
-            if let Err(e) = run(t).await {
-                failures.push(format!(
-                    "{} / {}:\n  {}",
-                    file.file_name().unwrap().to_string_lossy(),
-                    t.name,
-                    e.replace('\n', "\n  ")
-                ));
+            ran.push(Ran::Transcript {
+                file: name.clone(),
+                name: t.name.clone(),
+                result: run(t).await,
+            });
+        }
+    }
+    ran
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flow_transcripts() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("flows/tests");
+    let mut failures = Vec::new();
+    let mut ran = 0;
+    for r in run_dir(&dir).await {
+        match r {
+            Ran::Unparsed { file, error } => failures.push(format!("{file}: {error}")),
+            Ran::Transcript { file, name, result } => {
+                ran += 1;
+                if let Err(e) = result {
+                    failures.push(format!(
+                        "{file} / {name}:\n  {}",
+                        e.message().replace('\n', "\n  ")
+                    ));
+                }
             }
         }
     }
@@ -401,6 +537,44 @@ async fn flow_transcripts() {
         failures.join("\n\n")
     );
     eprintln!("{ran} transcripts passed");
+}
+
+/// The held-out variants of issue 14 (written before any fix): prints each with
+/// pass or FAIL and its first mismatch, and how many pass. Fails only when a file
+/// does not parse or the harness itself could not run a transcript.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a report, not a gate: cargo test --test it heldout_variants -- --ignored --nocapture"]
+async fn heldout_variants() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("flows/tests/heldout");
+    let mut broken = Vec::new();
+    let (mut passed, mut total) = (0, 0);
+    for r in run_dir(&dir).await {
+        match r {
+            Ran::Unparsed { file, error } => broken.push(format!("{file}: {error}")),
+            Ran::Transcript { file, name, result } => {
+                total += 1;
+                match result {
+                    Ok(()) => {
+                        passed += 1;
+                        println!("pass  {name}");
+                    }
+                    Err(Failure::Mismatch(m)) => {
+                        println!("FAIL  {name}\n      {}", m.replace('\n', "\n      "));
+                    }
+                    Err(Failure::Broken(m)) => {
+                        println!("BROKEN {name}: {m}");
+                        broken.push(format!("{file} / {name}: {m}"));
+                    }
+                }
+            }
+        }
+    }
+    println!("held-out variants: {passed} of {total} pass");
+    assert!(
+        broken.is_empty(),
+        "the held-out set must stay runnable:\n{}",
+        broken.join("\n")
+    );
 }
 
 /// `wait` moves only its own conversation's clock: another person on the same school,
