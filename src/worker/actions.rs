@@ -120,37 +120,43 @@ fn reference(id: Uuid) -> String {
     id.simple().to_string()[24..].to_uppercase()
 }
 
+/// The one of `items` whose id is the `key` argument: "bad_<key>" when the argument is
+/// not an id, "forbidden" when it is not one of the person's own.
+fn own_of<T>(
+    args: &Map<String, Value>,
+    key: &str,
+    items: Vec<T>,
+    id_of: impl Fn(&T) -> Uuid,
+) -> std::result::Result<T, String> {
+    let Ok(id) = arg_uuid(args, key) else {
+        return Err(format!("bad_{key}"));
+    };
+    items
+        .into_iter()
+        .find(|item| id_of(item) == id)
+        .ok_or_else(|| "forbidden".to_string())
+}
+
 /// The guardian's child with this id, or an error (never another family's child).
 async fn own_child(
     tx: &mut dyn FlowTx,
     g: GuardianId,
     args: &Map<String, Value>,
 ) -> Result<std::result::Result<crate::store::ChildRow, String>> {
-    let Ok(id) = arg_uuid(args, "student") else {
-        return Ok(Err("bad_student".into()));
-    };
-    Ok(tx
-        .children_of(g)
-        .await?
-        .into_iter()
-        .find(|c| c.id == StudentId(id))
-        .ok_or_else(|| "forbidden".to_string()))
+    Ok(own_of(args, "student", tx.children_of(g).await?, |c| {
+        c.id.0
+    }))
 }
 
+/// The teacher's class with this id, or an error (never another teacher's class).
 async fn own_class(
     tx: &mut dyn FlowTx,
     s: StaffId,
     args: &Map<String, Value>,
 ) -> Result<std::result::Result<crate::store::ClassRow, String>> {
-    let Ok(id) = arg_uuid(args, "class") else {
-        return Ok(Err("bad_class".into()));
-    };
-    Ok(tx
-        .staff_classes(s)
-        .await?
-        .into_iter()
-        .find(|c| c.id == ClassId(id))
-        .ok_or_else(|| "forbidden".to_string()))
+    Ok(own_of(args, "class", tx.staff_classes(s).await?, |c| {
+        c.id.0
+    }))
 }
 
 /// A consent request addressed to this guardian for a child still linked to them.
