@@ -6,7 +6,7 @@
 //! (their classes). Days after today (school time) are refused.
 
 use super::error::{AdminError, Staff, StaffPairs};
-use super::web::{field, page_ctx, redirect, render, staff_activity, visible_classes};
+use super::web::{field, page_ctx, redirect, render_with_status, staff_activity, visible_classes};
 use crate::app::App;
 use crate::domain::attendance::{AttendanceRecord, AttendanceSource, AttendanceStatus};
 use crate::domain::ClassId;
@@ -83,7 +83,7 @@ async fn register(
             }
         })
         .collect();
-    let mut res = render(
+    Ok(render_with_status(
         "attendance.html",
         page_ctx(
             school,
@@ -95,11 +95,8 @@ async fn register(
                 rows => rows, statuses => STATUSES, error => error,
             },
         ),
-    );
-    if res.status().is_success() {
-        *res.status_mut() = status;
-    }
-    Ok(res)
+        status,
+    ))
 }
 
 /// Saves the register: fields `s_<student id>` = status (blank leaves a student

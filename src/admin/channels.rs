@@ -7,7 +7,7 @@
 //! line (`raabta tenant …`, `raabta channel …`).
 
 use super::error::{AdminError, AdminForm, Administrator, Empty, Staff};
-use super::web::{page_ctx, redirect, render, staff_activity};
+use super::web::{page_ctx, path_id, redirect, render_with_status, staff_activity};
 use crate::app::App;
 use crate::channel::Credentials;
 use crate::domain::message::{OutboundMessage, OutboundMode, Provider};
@@ -60,18 +60,15 @@ async fn view(
             }
         })
         .collect();
-    let mut res = render(
+    Ok(render_with_status(
         "channels.html",
         page_ctx(
             school,
             s,
             context! { channels => channels, my_phone => phone, error => error, notice => notice },
         ),
-    );
-    if res.status().is_success() {
-        *res.status_mut() = status;
-    }
-    Ok(res)
+        status,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -202,7 +199,7 @@ pub async fn rotate(
     AdminForm { staff, form: f }: AdminForm<CredentialsForm>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let id = id.parse::<Uuid>().map_err(|_| AdminError::NotFound)?;
+    let id = path_id(&id)?;
     let Some(creds) = f.credentials() else {
         return view(
             &app,
@@ -312,7 +309,7 @@ pub async fn test(
     AdminForm { staff, .. }: AdminForm<Empty>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let id = id.parse::<Uuid>().map_err(|_| AdminError::NotFound)?;
+    let id = path_id(&id)?;
     let row = app
         .tenancy
         .backend()

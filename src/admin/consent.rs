@@ -5,7 +5,7 @@
 //! reminding by hand is for administrators; teachers have no consent pages.
 
 use super::error::{AdminError, AdminForm, Empty, Staff, StaffPairs};
-use super::web::{csv_cell, redirect, render, staff_activity};
+use super::web::{csv_cell, path_id, redirect, render, staff_activity};
 use crate::app::App;
 use crate::domain::roster::StaffRole;
 use crate::domain::{ClassId, StudentId};
@@ -228,7 +228,7 @@ async fn answers_of(
     if s.staff.role == StaffRole::Teacher {
         return Err(AdminError::NotFound);
     }
-    let id = id.parse::<Uuid>().map_err(|_| AdminError::NotFound)?;
+    let id = path_id(id)?;
     let a = answers(school, s, id).await?.ok_or(AdminError::NotFound)?;
     Ok((id, a))
 }
@@ -294,7 +294,7 @@ pub async fn remind(
     AdminForm { staff, .. }: AdminForm<Empty>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let id = id.parse::<Uuid>().map_err(|_| AdminError::NotFound)?;
+    let id = path_id(&id)?;
     let now = app.clock.now();
     let entry = staff_activity(
         &s,

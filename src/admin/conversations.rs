@@ -7,7 +7,7 @@
 
 use super::auth::ActiveSession;
 use super::error::{AdminError, Empty, Staff, StaffForm};
-use super::web::{redirect, render, staff_activity};
+use super::web::{path_id, redirect, render, staff_activity};
 use crate::app::App;
 use crate::domain::message::{OutboundMessage, OutboundMode};
 use crate::domain::roster::{ContactRef, StaffRole};
@@ -66,7 +66,7 @@ async fn scoped_id(
     s: &ActiveSession,
     id: &str,
 ) -> Result<Uuid, AdminError> {
-    let id = id.parse::<Uuid>().map_err(|_| AdminError::NotFound)?;
+    let id = path_id(id)?;
     if !in_scope(store, s, id).await? {
         return Err(AdminError::NotFound);
     }

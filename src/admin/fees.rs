@@ -8,7 +8,7 @@
 
 use super::auth::ActiveSession;
 use super::error::{AdminError, AdminForm, AdminUpload, Administrator, Staff, StaffForm};
-use super::web::{page_ctx, render, staff_activity, visible_classes};
+use super::web::{page_ctx, render, render_with_status, staff_activity, visible_classes};
 use crate::app::App;
 use crate::domain::fees::{Currency, Money};
 use crate::domain::roster::StaffRole;
@@ -186,7 +186,7 @@ async fn statement_page(
             }
         })
         .collect();
-    let mut res = render(
+    Ok(render_with_status(
         "fee_student.html",
         page_ctx(
             school,
@@ -198,11 +198,8 @@ async fn statement_page(
                 currency => currency.as_str(), error => error,
             },
         ),
-    );
-    if res.status().is_success() {
-        *res.status_mut() = status;
-    }
-    Ok(res)
+        status,
+    ))
 }
 
 /// One fee CSV line through the import's validation.

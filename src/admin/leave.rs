@@ -7,7 +7,7 @@
 
 use super::auth::ActiveSession;
 use super::error::{AdminError, Staff, StaffForm};
-use super::web::{redirect, render, staff_activity};
+use super::web::{path_id, redirect, render, staff_activity};
 use crate::app::App;
 use crate::domain::ClassId;
 use crate::store::LeaveRequestView;
@@ -96,17 +96,12 @@ async fn in_scope_request(
     Ok(r)
 }
 
-/// The request id of a path ("not a request" is 404 like any other).
-fn request_id(id: &str) -> Result<Uuid, AdminError> {
-    id.parse::<Uuid>().map_err(|_| AdminError::NotFound)
-}
-
 pub async fn view(
     State(app): State<App>,
     Path(id): Path<String>,
     Staff { school, session: s }: Staff,
 ) -> Result<Response, AdminError> {
-    let id = request_id(&id)?;
+    let id = path_id(&id)?;
     let store = port(&school);
     let r = in_scope_request(store, &s, id).await?;
     let attachment_url = r.attachment_key.as_ref().map(|_| {
@@ -145,7 +140,7 @@ pub async fn decide(
     StaffForm { staff, form }: StaffForm<DecideForm>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let id = request_id(&id)?;
+    let id = path_id(&id)?;
     let approve = match form.decision.as_str() {
         "approve" => true,
         "reject" => false,
@@ -190,7 +185,7 @@ pub async fn attachment(
     Query(q): Query<LinkQuery>,
     Staff { school, session: s }: Staff,
 ) -> Result<Response, AdminError> {
-    let id = request_id(&id)?;
+    let id = path_id(&id)?;
     let store = port(&school);
     let now = app.clock.now().timestamp();
     let expected = link_signature(store, id, q.exp);

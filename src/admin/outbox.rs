@@ -2,14 +2,13 @@
 //! for staff. Administrators only.
 
 use super::error::{AdminError, AdminForm, Administrator, Empty, Staff};
-use super::web::{redirect, render, staff_activity};
+use super::web::{path_id, redirect, render, staff_activity};
 use crate::app::App;
 use crate::domain::message::{wa_me_link, Provider};
 use axum::extract::{Path, State};
 use axum::response::Response;
 use minijinja::context;
 use serde_json::json;
-use uuid::Uuid;
 
 store_port!(OutboxStore, JobStore, AdminStore, ConversationStore);
 
@@ -73,7 +72,7 @@ pub async fn retry(
     AdminForm { staff, .. }: AdminForm<Empty>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let id = id.parse::<Uuid>().map_err(|_| AdminError::NotFound)?;
+    let id = path_id(&id)?;
     let now = app.clock.now();
     let entry = staff_activity(
         &s,
@@ -97,7 +96,7 @@ pub async fn to_manual(
     AdminForm { staff, .. }: AdminForm<Empty>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let id = id.parse::<Uuid>().map_err(|_| AdminError::NotFound)?;
+    let id = path_id(&id)?;
     let store = port(&school);
     let (rows, _) = store.outbox_where(true, ROWS as i64).await?;
     let row = rows

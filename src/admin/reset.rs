@@ -6,8 +6,8 @@
 
 use super::error::{AdminError, AdminForm, Empty, Staff};
 use super::web::{
-    client_address, page_ctx, pre_session_ok, pre_session_token, redirect, render, staff_activity,
-    with_pre_cookie,
+    client_address, page_ctx, path_id, pre_session_ok, pre_session_token, redirect, render,
+    staff_activity, with_pre_cookie,
 };
 use super::AdminState;
 use crate::app::App;
@@ -331,10 +331,7 @@ pub async fn admin_link(
     AdminForm { staff, .. }: AdminForm<Empty>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let id = id
-        .parse::<uuid::Uuid>()
-        .map(StaffId)
-        .map_err(|_| AdminError::NotFound)?;
+    let id = path_id(&id).map(StaffId)?;
     let staff = port(&school)
         .staff_auth(id)
         .await?

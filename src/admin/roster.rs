@@ -15,7 +15,9 @@ use super::auth::ActiveSession;
 use super::error::{
     AdminError, AdminForm, AdminUpload, Administrator, Empty, Staff, StaffForm, StaffPairs,
 };
-use super::web::{field, page_ctx, redirect, render, staff_activity, visible_classes};
+use super::web::{
+    field, page_ctx, path_id, redirect, render, render_with_status, staff_activity, visible_classes,
+};
 use crate::app::App;
 use crate::domain::roster::{StaffRole, StaffUser};
 use crate::domain::{ClassId, StaffId, StudentId};
@@ -163,10 +165,7 @@ async fn student_page(
     error: Option<String>,
     status: StatusCode,
 ) -> Result<Response, AdminError> {
-    let id = id
-        .parse::<Uuid>()
-        .map(StudentId)
-        .map_err(|_| AdminError::NotFound)?;
+    let id = path_id(id).map(StudentId)?;
     let store = port(school);
     let (classes, _) = scope(school, s).await?;
     let (student, active) = store
@@ -191,7 +190,7 @@ async fn student_page(
             }
         })
         .collect();
-    let mut res = render(
+    Ok(render_with_status(
         "student.html",
         page_ctx(
             school,
@@ -213,11 +212,8 @@ async fn student_page(
                 error => error,
             },
         ),
-    );
-    if res.status().is_success() {
-        *res.status_mut() = status;
-    }
-    Ok(res)
+        status,
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -487,7 +483,7 @@ pub async fn unlink_guardian(
     let student = editable_student(&school, &s, &id)
         .await?
         .ok_or(AdminError::NotFound)?;
-    let guardian = guardian.parse::<Uuid>().map_err(|_| AdminError::NotFound)?;
+    let guardian = path_id(&guardian)?;
     let entry = staff_activity(
         &s,
         "guardian.unlink",
@@ -697,7 +693,7 @@ async fn staff_view(
         });
     }
     let class_map: HashMap<_, _> = classes.into_iter().map(|c| (c.id, c)).collect();
-    let mut res = render(
+    Ok(render_with_status(
         "staff.html",
         page_ctx(
             school,
@@ -710,11 +706,8 @@ async fn staff_view(
                 created => created.map(|(email, link)| context! { email => email, link => link }),
             },
         ),
-    );
-    if res.status().is_success() {
-        *res.status_mut() = status;
-    }
-    Ok(res)
+        status,
+    ))
 }
 
 /// Adds a staff account without a password: the person sets one through a single-use
@@ -820,10 +813,7 @@ pub async fn staff_set_active(
     AdminForm { staff, form: f }: AdminForm<ActiveForm>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let id = id
-        .parse::<Uuid>()
-        .map(StaffId)
-        .map_err(|_| AdminError::NotFound)?;
+    let id = path_id(&id).map(StaffId)?;
     let active = f.active == "true";
     if id == s.staff.id && !active {
         return Err(AdminError::refused(
@@ -859,10 +849,7 @@ pub async fn staff_set_classes(
         return Err(AdminError::NotFound);
     }
     let chosen = pairs.iter().filter(|(k, _)| k == "class").map(|(_, v)| v);
-    let id = id
-        .parse::<Uuid>()
-        .map(StaffId)
-        .map_err(|_| AdminError::NotFound)?;
+    let id = path_id(&id).map(StaffId)?;
     let store = port(&school);
     let known: std::collections::HashSet<ClassId> =
         store.classes().await?.into_iter().map(|c| c.id).collect();
@@ -902,7 +889,7 @@ pub async fn revoke_codes(
     let student = editable_student(&school, &s, &id)
         .await?
         .ok_or(AdminError::NotFound)?;
-    let guardian = guardian.parse::<Uuid>().map_err(|_| AdminError::NotFound)?;
+    let guardian = path_id(&guardian)?;
     let relations = port(&school).relations_of(student.id).await?;
     if !relations.iter().any(|(g, _)| *g == guardian) {
         return Err(AdminError::NotFound);
@@ -934,10 +921,7 @@ pub async fn staff_reset_two_factor(
     AdminForm { staff, .. }: AdminForm<Empty>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let id = id
-        .parse::<Uuid>()
-        .map(StaffId)
-        .map_err(|_| AdminError::NotFound)?;
+    let id = path_id(&id).map(StaffId)?;
     if id == s.staff.id {
         return Err(AdminError::refused(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -37,6 +37,13 @@ store_port!(
 const SESSION_COOKIE: &str = "raabta_admin";
 const PRE_COOKIE: &str = "raabta_pre";
 
+/// The admin's templates, each by its file name in `templates/` and compiled in.
+macro_rules! admin_templates {
+    ($($name:literal),+ $(,)?) => {
+        [$(($name, include_str!(concat!("templates/", $name)))),+]
+    };
+}
+
 fn templates() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
@@ -56,57 +63,33 @@ fn templates() -> &'static Environment<'static> {
             }
             minijinja::escape_formatter(out, state, value)
         });
-        for (name, source) in [
-            ("base.html", include_str!("templates/base.html")),
-            ("login.html", include_str!("templates/login.html")),
-            ("totp.html", include_str!("templates/totp.html")),
-            ("enrol.html", include_str!("templates/enrol.html")),
-            ("dashboard.html", include_str!("templates/dashboard.html")),
-            ("leave_list.html", include_str!("templates/leave_list.html")),
-            (
-                "consent_list.html",
-                include_str!("templates/consent_list.html"),
-            ),
-            (
-                "consent_view.html",
-                include_str!("templates/consent_view.html"),
-            ),
-            ("outbox.html", include_str!("templates/outbox.html")),
-            ("activity.html", include_str!("templates/activity.html")),
-            ("codes.html", include_str!("templates/codes.html")),
-            ("slips.html", include_str!("templates/slips.html")),
-            (
-                "conversations.html",
-                include_str!("templates/conversations.html"),
-            ),
-            (
-                "conversation.html",
-                include_str!("templates/conversation.html"),
-            ),
-            ("leave_view.html", include_str!("templates/leave_view.html")),
-            ("channels.html", include_str!("templates/channels.html")),
-            (
-                "roster_list.html",
-                include_str!("templates/roster_list.html"),
-            ),
-            ("student.html", include_str!("templates/student.html")),
-            ("import.html", include_str!("templates/import.html")),
-            ("staff.html", include_str!("templates/staff.html")),
-            ("fees.html", include_str!("templates/fees.html")),
-            (
-                "fee_student.html",
-                include_str!("templates/fee_student.html"),
-            ),
-            ("attendance.html", include_str!("templates/attendance.html")),
-            (
-                "reset_request.html",
-                include_str!("templates/reset_request.html"),
-            ),
-            ("reset_form.html", include_str!("templates/reset_form.html")),
-            (
-                "reset_issued.html",
-                include_str!("templates/reset_issued.html"),
-            ),
+        for (name, source) in admin_templates![
+            "base.html",
+            "login.html",
+            "totp.html",
+            "enrol.html",
+            "dashboard.html",
+            "leave_list.html",
+            "consent_list.html",
+            "consent_view.html",
+            "outbox.html",
+            "activity.html",
+            "codes.html",
+            "slips.html",
+            "conversations.html",
+            "conversation.html",
+            "leave_view.html",
+            "channels.html",
+            "roster_list.html",
+            "student.html",
+            "import.html",
+            "staff.html",
+            "fees.html",
+            "fee_student.html",
+            "attendance.html",
+            "reset_request.html",
+            "reset_form.html",
+            "reset_issued.html",
         ] {
             if let Err(e) = env.add_template(name, source) {
                 // Templates are compiled into the binary; a unit test renders each one.
@@ -125,6 +108,26 @@ pub(super) fn render(name: &str, ctx: minijinja::Value) -> Response {
             (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong.").into_response()
         }
     }
+}
+
+/// A page with its own status (a refused form's 422, say); a page that could not be
+/// rendered keeps its 500.
+pub(super) fn render_with_status(
+    name: &str,
+    ctx: minijinja::Value,
+    status: StatusCode,
+) -> Response {
+    let mut res = render(name, ctx);
+    if res.status().is_success() {
+        *res.status_mut() = status;
+    }
+    res
+}
+
+/// The id in a request's path: anything that is not one is not found (404), like an
+/// id outside the person's scope.
+pub(super) fn path_id(raw: &str) -> Result<uuid::Uuid, AdminError> {
+    raw.parse::<uuid::Uuid>().map_err(|_| AdminError::NotFound)
 }
 
 /// An activity entry for something a signed-in staff member did in the admin.
@@ -575,18 +578,16 @@ pub(super) fn pre_session_ok(headers: &HeaderMap, submitted: &str) -> bool {
 
 fn login_form(app: &App, error: Option<&str>, school: &str, email: &str) -> Response {
     let pre = pre_session_token();
-    let mut res = render(
-        "login.html",
-        context! { csrf => pre.clone(), error => error, school_value => school, email => email },
-    );
     let status = if error.is_some() {
         StatusCode::UNAUTHORIZED
     } else {
         StatusCode::OK
     };
-    if res.status().is_success() {
-        *res.status_mut() = status;
-    }
+    let mut res = render_with_status(
+        "login.html",
+        context! { csrf => pre.clone(), error => error, school_value => school, email => email },
+        status,
+    );
     res.headers_mut()
         .append(SET_COOKIE, set_cookie(app, PRE_COOKIE, &pre, false));
     res
@@ -929,20 +930,11 @@ async fn totp_submit(
         ),
         Err(e) => return Err(e.into()),
     };
-    let mut res = render(
+    Ok(render_with_status(
         "totp.html",
-        page_ctx(
-            &school,
-            &s,
-            context! {
-                error => error,
-            },
-        ),
-    );
-    if res.status().is_success() {
-        *res.status_mut() = status;
-    }
-    Ok(res)
+        page_ctx(&school, &s, context! { error => error }),
+        status,
+    ))
 }
 
 /// The enrolment page: for any session, two-factor done or not.
