@@ -7,12 +7,14 @@
 //! have no fee pages. Import is for administrators.
 
 use super::auth::ActiveSession;
-use super::error::{AdminError, AdminForm, AdminUpload, Administrator, Staff, StaffForm};
+use super::error::{AdminError, Staff, StaffForm};
 use super::web::{page_ctx, render, render_with_status, staff_activity, visible_classes};
 use crate::app::App;
-use crate::domain::fees::{Currency, Money};
+use crate::domain::activity::ActivityEntry;
+use crate::domain::fees::{Currency, FeeRecord, Money};
 use crate::domain::roster::StaffRole;
 use crate::domain::{ClassId, StudentId};
+use crate::import::ImportError;
 use crate::store::tenancy::School;
 use crate::store::{ClassRow, StoreError};
 use axum::extract::{Path, Query, State};
@@ -207,14 +209,10 @@ fn one_fee_line(
     admission_no: &str,
     students: &HashMap<String, StudentId>,
     fields: [&str; 8],
-) -> Result<Vec<crate::domain::fees::FeeRecord>, String> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+) -> Result<Vec<FeeRecord>, String> {
     let mut row = vec![admission_no];
     row.extend(fields);
-    w.write_record(FEE_HEADER)
-        .and_then(|_| w.write_record(&row))
-        .map_err(|e| e.to_string())?;
-    let bytes = w.into_inner().map_err(|e| e.to_string())?;
+    let bytes = super::imports::one_row::<FeeImport>(&row)?;
     crate::import::parse_fees(&bytes[..], students)
         .map_err(|e| super::imports::import_errors(e).join("; "))
 }
@@ -283,7 +281,7 @@ async fn write(
     school: &School,
     s: &ActiveSession,
     id: &str,
-    records: &[crate::domain::fees::FeeRecord],
+    records: &[FeeRecord],
     students: &HashMap<String, StudentId>,
     action: &str,
 ) -> Result<Response, AdminError> {
@@ -376,99 +374,52 @@ pub async fn payment(
 
 // ---- CSV import (administrators) ----
 
-const FEE_IMPORT: super::imports::ImportKind = super::imports::ImportKind {
-    name: "fees",
-    columns: &FEE_HEADER,
-};
+/// The fee import (`imports.rs` has its pages).
+pub(super) struct FeeImport;
 
-pub async fn import_page(
-    Administrator(Staff { school, session: s }): Administrator,
-) -> Result<Response, AdminError> {
-    Ok(super::imports::page(&school, &s, &FEE_IMPORT, context! {}))
-}
+impl super::imports::CsvImport for FeeImport {
+    const NAME: &'static str = "fees";
+    const COLUMNS: &'static [&'static str] = &FEE_HEADER;
+    const ACTION: &'static str = "fees.import";
+    type Record = FeeRecord;
+    /// The rows, and the school's students by admission number they were checked against.
+    type Checked = (Vec<FeeRecord>, HashMap<String, StudentId>);
 
-fn import_outcome(school: &School, s: &ActiveSession, r: Result<String, Vec<String>>) -> Response {
-    super::imports::outcome(school, s, &FEE_IMPORT, r)
-}
+    async fn check(
+        school: &School,
+        text: &str,
+    ) -> Result<Result<Self::Checked, ImportError>, StoreError> {
+        let students = port(school).student_ids_by_admission().await?;
+        Ok(crate::import::parse_fees(text.as_bytes(), &students).map(|r| (r, students)))
+    }
 
-pub async fn import_preview(
-    AdminUpload { staff, file }: AdminUpload,
-) -> Result<Response, AdminError> {
-    let Staff { school, session: s } = staff;
-    let Some(text) = super::imports::text(file) else {
-        return Ok(super::imports::not_text(&school, &s, &FEE_IMPORT));
-    };
-    let students = port(&school).student_ids_by_admission().await?;
-    let records = match crate::import::parse_fees(text.as_bytes(), &students) {
-        Ok(r) => r,
-        Err(e) => {
-            return Ok(import_outcome(
-                &school,
-                &s,
-                Err(super::imports::import_errors(e)),
-            ))
+    fn records(checked: &Self::Checked) -> &[FeeRecord] {
+        &checked.0
+    }
+
+    fn preview_row(r: &FeeRecord) -> minijinja::Value {
+        context! {
+            line => r.line, admission_no => r.admission_no.clone(),
+            name => format!("{} · {}", r.period, r.description),
+            class => r.amount.to_string(),
+            guardian => r.payment.as_ref().map(|p| format!("paid {} on {}", decimal(p.amount_minor), p.paid_on)),
         }
-    };
-    let preview: Vec<_> = records
-        .iter()
-        .take(super::imports::PREVIEW_ROWS)
-        .map(|r| {
-            context! {
-                line => r.line, admission_no => r.admission_no.clone(),
-                name => format!("{} · {}", r.period, r.description),
-                class => r.amount.to_string(),
-                guardian => r.payment.as_ref().map(|p| format!("paid {} on {}", decimal(p.amount_minor), p.paid_on)),
-            }
-        })
-        .collect();
-    Ok(super::imports::page(
-        &school,
-        &s,
-        &FEE_IMPORT,
-        context! { preview => preview, rows => records.len(), csv => text },
-    ))
-}
+    }
 
-#[derive(Deserialize)]
-pub struct CommitForm {
-    csv: String,
-}
-
-pub async fn import_commit(
-    State(app): State<App>,
-    AdminForm { staff, form: f }: AdminForm<CommitForm>,
-) -> Result<Response, AdminError> {
-    let Staff { school, session: s } = staff;
-    let students = port(&school).student_ids_by_admission().await?;
-    let records = match crate::import::parse_fees(f.csv.as_bytes(), &students) {
-        Ok(r) => r,
-        Err(e) => {
-            return Ok(import_outcome(
-                &school,
-                &s,
-                Err(super::imports::import_errors(e)),
-            ))
-        }
-    };
-    let entry = staff_activity(
-        &s,
-        "fees.import",
-        None,
-        json!({ "rows": records.len() }),
-        app.clock.now(),
-    );
-    let sum = port(&school)
-        .import_fees(&records, &students, &entry, &())
-        .await?;
-    Ok(import_outcome(
-        &school,
-        &s,
+    async fn store(
+        school: &School,
+        (records, students): &Self::Checked,
+        entry: &ActivityEntry,
+    ) -> Result<String, StoreError> {
+        let sum = port(school)
+            .import_fees(records, students, entry, &())
+            .await?;
         Ok(format!(
             "Imported {} row(s): {} fee line(s) added, {} updated, {} payment(s) recorded.",
             records.len(),
             sum.fee_lines_created,
             sum.fee_lines_updated,
             sum.payments
-        )),
-    ))
+        ))
+    }
 }

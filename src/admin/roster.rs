@@ -12,15 +12,15 @@
 //! phones masked to their last digits.
 
 use super::auth::ActiveSession;
-use super::error::{
-    AdminError, AdminForm, AdminUpload, Administrator, Empty, Staff, StaffForm, StaffPairs,
-};
+use super::error::{AdminError, AdminForm, Administrator, Empty, Staff, StaffForm, StaffPairs};
 use super::web::{
     field, page_ctx, path_id, redirect, render, render_with_status, staff_activity, visible_classes,
 };
 use crate::app::App;
-use crate::domain::roster::{StaffRole, StaffUser};
+use crate::domain::activity::ActivityEntry;
+use crate::domain::roster::{RosterRecord, StaffRole, StaffUser};
 use crate::domain::{ClassId, StaffId, StudentId};
+use crate::import::ImportError;
 use crate::store::tenancy::School;
 use crate::store::{ClassRow, StoreError};
 use axum::extract::{Path, Query, State};
@@ -252,8 +252,7 @@ fn one_line(
     class: &ClassRow,
     branch: &str,
     f: &StudentForm,
-) -> Result<Vec<crate::domain::roster::RosterRecord>, String> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+) -> Result<Vec<RosterRecord>, String> {
     let row = [
         f.admission_no.as_str(),
         f.student_name.as_str(),
@@ -271,15 +270,10 @@ fn one_line(
         f.guardian_cnic.as_str(),
         f.guardian_address.as_str(),
     ];
-    let written = w
-        .write_record(ROSTER_HEADER)
-        .and_then(|_| w.write_record(row))
-        .map_err(|e| e.to_string());
-    written?;
-    let bytes = w.into_inner().map_err(|e| e.to_string())?;
+    let bytes = super::imports::one_row::<RosterImport>(&row)?;
     crate::import::parse_roster(&bytes[..], school.tenant.timezone.phone_region()).map_err(|e| {
         match e {
-            crate::import::ImportError::Rows(rows) => rows
+            ImportError::Rows(rows) => rows
                 .into_iter()
                 .map(|r| r.message)
                 .collect::<Vec<_>>()
@@ -536,99 +530,44 @@ pub async fn set_active(
 
 // ---- CSV import (administrators) ----
 
-const ROSTER_IMPORT: super::imports::ImportKind = super::imports::ImportKind {
-    name: "roster",
-    columns: &ROSTER_HEADER,
-};
+/// The roster import (`imports.rs` has its pages).
+pub(super) struct RosterImport;
 
-pub async fn import_page(
-    Administrator(Staff { school, session: s }): Administrator,
-) -> Result<Response, AdminError> {
-    Ok(super::imports::page(
-        &school,
-        &s,
-        &ROSTER_IMPORT,
-        context! {},
-    ))
-}
+impl super::imports::CsvImport for RosterImport {
+    const NAME: &'static str = "roster";
+    const COLUMNS: &'static [&'static str] = &ROSTER_HEADER;
+    const ACTION: &'static str = "roster.import";
+    type Record = RosterRecord;
+    type Checked = Vec<RosterRecord>;
 
-/// Checks an uploaded roster: every bad row by line, or a preview and a commit button.
-pub async fn import_preview(
-    AdminUpload { staff, file }: AdminUpload,
-) -> Result<Response, AdminError> {
-    let Staff { school, session: s } = staff;
-    let Some(text) = super::imports::text(file) else {
-        return Ok(super::imports::not_text(&school, &s, &ROSTER_IMPORT));
-    };
-    let records =
-        match crate::import::parse_roster(text.as_bytes(), school.tenant.timezone.phone_region()) {
-            Ok(r) => r,
-            Err(e) => {
-                return Ok(import_result(
-                    &school,
-                    &s,
-                    Err(super::imports::import_errors(e)),
-                ))
-            }
-        };
-    let preview: Vec<_> = records
-        .iter()
-        .take(super::imports::PREVIEW_ROWS)
-        .map(|r| {
-            context! {
-                line => r.line, admission_no => r.admission_no.clone(), name => r.student_name.clone(),
-                class => format!("{} {} ({})", r.class_name, r.section, r.branch),
-                guardian => r.guardian.as_ref().map(|g| g.full_name.clone()),
-            }
-        })
-        .collect();
-    Ok(super::imports::page(
-        &school,
-        &s,
-        &ROSTER_IMPORT,
-        context! { preview => preview, rows => records.len(), csv => text },
-    ))
-}
+    async fn check(
+        school: &School,
+        text: &str,
+    ) -> Result<Result<Self::Checked, ImportError>, StoreError> {
+        Ok(crate::import::parse_roster(
+            text.as_bytes(),
+            school.tenant.timezone.phone_region(),
+        ))
+    }
 
-fn import_result(school: &School, s: &ActiveSession, r: Result<String, Vec<String>>) -> Response {
-    super::imports::outcome(school, s, &ROSTER_IMPORT, r)
-}
+    fn records(checked: &Self::Checked) -> &[RosterRecord] {
+        checked
+    }
 
-#[derive(Deserialize)]
-pub struct CommitForm {
-    csv: String,
-}
-
-/// Imports the previewed file: checked again, then all rows or none.
-pub async fn import_commit(
-    State(app): State<App>,
-    AdminForm { staff, form: f }: AdminForm<CommitForm>,
-) -> Result<Response, AdminError> {
-    let Staff { school, session: s } = staff;
-    let records = match crate::import::parse_roster(
-        f.csv.as_bytes(),
-        school.tenant.timezone.phone_region(),
-    ) {
-        Ok(r) => r,
-        Err(e) => {
-            return Ok(import_result(
-                &school,
-                &s,
-                Err(super::imports::import_errors(e)),
-            ))
+    fn preview_row(r: &RosterRecord) -> minijinja::Value {
+        context! {
+            line => r.line, admission_no => r.admission_no.clone(), name => r.student_name.clone(),
+            class => format!("{} {} ({})", r.class_name, r.section, r.branch),
+            guardian => r.guardian.as_ref().map(|g| g.full_name.clone()),
         }
-    };
-    let entry = staff_activity(
-        &s,
-        "roster.import",
-        None,
-        json!({ "rows": records.len() }),
-        app.clock.now(),
-    );
-    let sum = port(&school).import_roster(&records, &entry, &()).await?;
-    Ok(import_result(
-        &school,
-        &s,
+    }
+
+    async fn store(
+        school: &School,
+        records: &Self::Checked,
+        entry: &ActivityEntry,
+    ) -> Result<String, StoreError> {
+        let sum = port(school).import_roster(records, entry, &()).await?;
         Ok(format!(
             "Imported {} row(s): {} student(s) added, {} updated; {} guardian(s) added, {} updated.",
             records.len(),
@@ -636,8 +575,8 @@ pub async fn import_commit(
             sum.students_updated,
             sum.guardians_created,
             sum.guardians_updated
-        )),
-    ))
+        ))
+    }
 }
 
 // ---- Staff accounts (administrators) ----

@@ -9,7 +9,7 @@
 
 use super::auth::{ActiveSession, AuthError, NextStep, SessionToken, TwoFactor};
 use super::error::{AdminError, Empty, Staff, StaffForm};
-use super::AdminState;
+use super::{fees, imports, roster, AdminState};
 use crate::app::App;
 use crate::domain::roster::StaffRole;
 use crate::domain::school::Slug;
@@ -370,13 +370,13 @@ pub fn routes<S: Clone + Send + Sync + 'static>(admin: AdminState) -> Router<S> 
         )
         .route(
             "/admin/roster/import",
-            get(super::roster::import_page)
-                .post(super::roster::import_preview)
+            get(imports::form_page::<roster::RosterImport>)
+                .post(imports::preview::<roster::RosterImport>)
                 .layer(DefaultBodyLimit::max(crate::app::MAX_BODY_BYTES)),
         )
         .route(
             "/admin/roster/import/commit",
-            post(super::roster::import_commit)
+            post(imports::commit::<roster::RosterImport>)
                 .layer(DefaultBodyLimit::max(crate::app::MAX_BODY_BYTES)),
         )
         .route(
@@ -419,13 +419,13 @@ pub fn routes<S: Clone + Send + Sync + 'static>(admin: AdminState) -> Router<S> 
         )
         .route(
             "/admin/fees/import",
-            get(super::fees::import_page)
-                .post(super::fees::import_preview)
+            get(imports::form_page::<fees::FeeImport>)
+                .post(imports::preview::<fees::FeeImport>)
                 .layer(DefaultBodyLimit::max(crate::app::MAX_BODY_BYTES)),
         )
         .route(
             "/admin/fees/import/commit",
-            post(super::fees::import_commit)
+            post(imports::commit::<fees::FeeImport>)
                 .layer(DefaultBodyLimit::max(crate::app::MAX_BODY_BYTES)),
         )
         .route(
