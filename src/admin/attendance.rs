@@ -6,13 +6,12 @@
 //! (their classes). Days after today (school time) are refused.
 
 use super::error::{AdminError, Staff, StaffPairs};
-use super::web::{field, page_ctx, redirect, render_with_status, staff_activity, visible_classes};
+use super::web::{field, redirect, render_page, staff_activity, visible_classes, Said};
 use crate::app::App;
 use crate::domain::attendance::{AttendanceRecord, AttendanceSource, AttendanceStatus};
 use crate::domain::ClassId;
 use crate::store::tenancy::School;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::NaiveDate;
 use minijinja::context;
@@ -39,18 +38,16 @@ pub async fn page(
     Query(q): Query<RegisterQuery>,
     Staff { school, session: s }: Staff,
 ) -> Result<Response, AdminError> {
-    register(&app, &school, &s, &q.class, &q.day, None, StatusCode::OK).await
+    register(&app, &school, &s, &q.class, &q.day, Said::nothing()).await
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn register(
     app: &App,
     school: &School,
     s: &super::auth::ActiveSession,
     class: &str,
     day: &str,
-    error: Option<String>,
-    status: StatusCode,
+    said: Said,
 ) -> Result<Response, AdminError> {
     let store = port(school);
     let mut classes = visible_classes(store, s).await?;
@@ -83,19 +80,17 @@ async fn register(
             }
         })
         .collect();
-    Ok(render_with_status(
+    Ok(render_page(
         "attendance.html",
-        page_ctx(
-            school,
-            s,
-            context! {
-                classes => classes.iter().map(|c| context! { id => c.id.0.to_string(), label => c.label() }).collect::<Vec<_>>(),
-                class => chosen.map(|c| c.0.to_string()),
-                day => day.to_string(), today => today.to_string(),
-                rows => rows, statuses => STATUSES, error => error,
-            },
-        ),
-        status,
+        school,
+        s,
+        context! {
+            classes => classes.iter().map(|c| context! { id => c.id.0.to_string(), label => c.label() }).collect::<Vec<_>>(),
+            class => chosen.map(|c| c.0.to_string()),
+            day => day.to_string(), today => today.to_string(),
+            rows => rows, statuses => STATUSES,
+        },
+        said,
     ))
 }
 
@@ -165,10 +160,9 @@ pub async fn save(
             &s,
             &class_s,
             &day_s,
-            Some(format!(
+            Said::refused(format!(
                 "{corrected} mark(s) already recorded would change: give a reason for the correction."
             )),
-            StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
     }
@@ -179,8 +173,7 @@ pub async fn save(
             &s,
             &class_s,
             &day_s,
-            Some("The reason is too long (300 characters at most).".into()),
-            StatusCode::UNPROCESSABLE_ENTITY,
+            Said::refused("The reason is too long (300 characters at most)."),
         )
         .await;
     }

@@ -7,7 +7,7 @@
 //! line (`raabta tenant …`, `raabta channel …`).
 
 use super::error::{AdminError, AdminForm, Administrator, Empty, Staff};
-use super::web::{page_ctx, path_id, redirect, render_with_status, staff_activity};
+use super::web::{path_id, redirect, render_page, staff_activity, Said};
 use crate::app::App;
 use crate::channel::Credentials;
 use crate::domain::message::{OutboundMessage, OutboundMode, Provider};
@@ -28,7 +28,7 @@ pub async fn page(
     State(app): State<App>,
     Administrator(Staff { school, session: s }): Administrator,
 ) -> Result<Response, AdminError> {
-    view(&app, &school, &s, None, None, StatusCode::OK).await
+    view(&app, &school, &s, Said::nothing()).await
 }
 
 /// The channels page, for an administrator (every caller has checked the role).
@@ -36,9 +36,7 @@ async fn view(
     app: &App,
     school: &School,
     s: &super::auth::ActiveSession,
-    error: Option<String>,
-    notice: Option<String>,
-    status: StatusCode,
+    said: Said,
 ) -> Result<Response, AdminError> {
     let rows = app.tenancy.backend().control.channels().await?;
     let phone = port(school)
@@ -60,14 +58,12 @@ async fn view(
             }
         })
         .collect();
-    Ok(render_with_status(
+    Ok(render_page(
         "channels.html",
-        page_ctx(
-            school,
-            s,
-            context! { channels => channels, my_phone => phone, error => error, notice => notice },
-        ),
-        status,
+        school,
+        s,
+        context! { channels => channels, my_phone => phone },
+        said,
     ))
 }
 
@@ -137,15 +133,7 @@ pub async fn add(
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
     let Some(creds) = f.credentials() else {
-        return view(
-            &app,
-            &school,
-            &s,
-            Some("Choose a provider.".into()),
-            None,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return view(&app, &school, &s, Said::refused("Choose a provider.")).await;
     };
     let provider = creds.provider();
     match crate::routing::register_channel(
@@ -172,17 +160,7 @@ pub async fn add(
             }
             Ok(redirect("/admin/channels"))
         }
-        Err(e) => {
-            view(
-                &app,
-                &school,
-                &s,
-                Some(problem(e)?),
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
+        Err(e) => view(&app, &school, &s, Said::refused(problem(e)?)).await,
     }
 }
 
@@ -201,15 +179,7 @@ pub async fn rotate(
     let Staff { school, session: s } = staff;
     let id = path_id(&id)?;
     let Some(creds) = f.credentials() else {
-        return view(
-            &app,
-            &school,
-            &s,
-            Some("Choose a provider.".into()),
-            None,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return view(&app, &school, &s, Said::refused("Choose a provider.")).await;
     };
     match crate::routing::rotate_channel(
         &app.tenancy,
@@ -234,24 +204,12 @@ pub async fn rotate(
                 &app,
                 &school,
                 &s,
-                None,
-                Some("The new credentials are in use.".into()),
-                StatusCode::OK,
+                Said::notice("The new credentials are in use."),
             )
             .await
         }
         Err(AddChannelError::UnknownChannel) => Err(AdminError::NotFound),
-        Err(e) => {
-            view(
-                &app,
-                &school,
-                &s,
-                Some(problem(e)?),
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
+        Err(e) => view(&app, &school, &s, Said::refused(problem(e)?)).await,
     }
 }
 
@@ -270,17 +228,7 @@ pub async fn my_phone(
         "" => None,
         p => match Phone::parse(p, school.tenant.timezone.phone_region()) {
             Ok(p) => Some(p),
-            Err(e) => {
-                return view(
-                    &app,
-                    &school,
-                    &s,
-                    Some(format!("Phone: {e}")),
-                    None,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                )
-                .await
-            }
+            Err(e) => return view(&app, &school, &s, Said::refused(format!("Phone: {e}"))).await,
         },
     };
     let entry = staff_activity(
@@ -296,7 +244,13 @@ pub async fn my_phone(
     {
         Ok(_) => Ok(redirect("/admin/channels")),
         Err(crate::store::StoreError::Conflict(msg)) => {
-            view(&app, &school, &s, Some(msg), None, StatusCode::CONFLICT).await
+            view(
+                &app,
+                &school,
+                &s,
+                Said::refused_with(StatusCode::CONFLICT, msg),
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }
@@ -324,9 +278,9 @@ pub async fn test(
             &app,
             &school,
             &s,
-            Some("Telegram bots cannot start a chat: message the bot, then it can answer.".into()),
-            None,
-            StatusCode::UNPROCESSABLE_ENTITY,
+            Said::refused(
+                "Telegram bots cannot start a chat: message the bot, then it can answer.",
+            ),
         )
         .await;
     }
@@ -335,9 +289,7 @@ pub async fn test(
             &app,
             &school,
             &s,
-            Some("Set your own WhatsApp number first.".into()),
-            None,
-            StatusCode::UNPROCESSABLE_ENTITY,
+            Said::refused("Set your own WhatsApp number first."),
         )
         .await;
     };
@@ -371,9 +323,7 @@ pub async fn test(
         &app,
         &school,
         &s,
-        None,
-        Some("A test message is on its way to your number (see the Outbox if it does not arrive: outside WhatsApp's 24-hour window it waits as a manual link).".into()),
-        StatusCode::OK,
+        Said::notice("A test message is on its way to your number (see the Outbox if it does not arrive: outside WhatsApp's 24-hour window it waits as a manual link)."),
     )
     .await
 }

@@ -8,7 +8,9 @@
 
 use super::auth::ActiveSession;
 use super::error::{AdminError, Staff, StaffForm};
-use super::web::{page_ctx, render, render_with_status, staff_activity, visible_classes};
+use super::web::{
+    editable_student, page_ctx, render, render_page, staff_activity, visible_classes, Said,
+};
 use crate::app::App;
 use crate::domain::activity::ActivityEntry;
 use crate::domain::fees::{Currency, FeeRecord, Money};
@@ -18,7 +20,6 @@ use crate::import::ImportError;
 use crate::store::tenancy::School;
 use crate::store::{ClassRow, StoreError};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::context;
 use serde::Deserialize;
@@ -133,43 +134,20 @@ pub async fn balances(
     ))
 }
 
-/// The student, if in the person's scope.
-async fn student_in_scope(
-    school: &School,
-    s: &ActiveSession,
-    id: &str,
-) -> Result<Option<crate::domain::roster::Student>, StoreError> {
-    let Ok(id) = id.parse::<Uuid>().map(StudentId) else {
-        return Ok(None);
-    };
-    if !allowed(s) {
-        return Ok(None);
-    }
-    let classes = classes_in_scope(school, s).await?;
-    Ok(port(school)
-        .student_detail(id)
-        .await?
-        .map(|(st, _)| st)
-        .filter(|st| classes.contains_key(&st.class_id)))
-}
-
 pub async fn student(
     Path(id): Path<String>,
     Staff { school, session: s }: Staff,
 ) -> Result<Response, AdminError> {
-    statement_page(&school, &s, &id, None, StatusCode::OK).await
+    statement_page(&school, &s, &id, Said::nothing()).await
 }
 
 async fn statement_page(
     school: &School,
     s: &ActiveSession,
     id: &str,
-    error: Option<String>,
-    status: StatusCode,
+    said: Said,
 ) -> Result<Response, AdminError> {
-    let student = student_in_scope(school, s, id)
-        .await?
-        .ok_or(AdminError::NotFound)?;
+    let student = editable_student(port(school), s, id).await?;
     let lines = port(school).fee_statement(student.id).await?;
     let currency = school_currency(school);
     let (mut due, mut paid) = (0, 0);
@@ -188,19 +166,17 @@ async fn statement_page(
             }
         })
         .collect();
-    Ok(render_with_status(
+    Ok(render_page(
         "fee_student.html",
-        page_ctx(
-            school,
-            s,
-            context! {
-                id => student.id.0.to_string(), name => student.full_name,
-                admission_no => student.admission_no, rows => rows,
-                balance => Money { minor: (due - paid).max(0), currency }.to_string(),
-                currency => currency.as_str(), error => error,
-            },
-        ),
-        status,
+        school,
+        s,
+        context! {
+            id => student.id.0.to_string(), name => student.full_name,
+            admission_no => student.admission_no, rows => rows,
+            balance => Money { minor: (due - paid).max(0), currency }.to_string(),
+            currency => currency.as_str(),
+        },
+        said,
     ))
 }
 
@@ -233,9 +209,7 @@ pub async fn save_line(
     StaffForm { staff, form: f }: StaffForm<LineForm>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let student = student_in_scope(&school, &s, &id)
-        .await?
-        .ok_or(AdminError::NotFound)?;
+    let student = editable_student(port(&school), &s, &id).await?;
     let currency = school_currency(&school);
     let students = HashMap::from([(student.admission_no.clone(), student.id)]);
     let records = match one_fee_line(
@@ -253,16 +227,7 @@ pub async fn save_line(
         ],
     ) {
         Ok(r) => r,
-        Err(msg) => {
-            return statement_page(
-                &school,
-                &s,
-                &id,
-                Some(msg),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
+        Err(msg) => return statement_page(&school, &s, &id, Said::refused(msg)).await,
     };
     write(
         &app,
@@ -314,19 +279,9 @@ pub async fn payment(
     StaffForm { staff, form: f }: StaffForm<PaymentForm>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let student = student_in_scope(&school, &s, &id)
-        .await?
-        .ok_or(AdminError::NotFound)?;
+    let student = editable_student(port(&school), &s, &id).await?;
     let lines = port(&school).fee_statement(student.id).await?;
-    let bad = |msg: String| {
-        statement_page(
-            &school,
-            &s,
-            &id,
-            Some(msg),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-    };
+    let bad = |msg: String| statement_page(&school, &s, &id, Said::refused(msg));
     let Some(line) = lines
         .iter()
         .find(|l| format!("{}|{}", l.period, l.description) == f.line)

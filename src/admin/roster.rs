@@ -14,7 +14,8 @@
 use super::auth::ActiveSession;
 use super::error::{AdminError, AdminForm, Administrator, Empty, Staff, StaffForm, StaffPairs};
 use super::web::{
-    field, page_ctx, path_id, redirect, render, render_with_status, staff_activity, visible_classes,
+    editable_student, field, page_ctx, path_id, redirect, render, render_page, staff_activity,
+    visible_classes, Said,
 };
 use crate::app::App;
 use crate::domain::activity::ActivityEntry;
@@ -155,15 +156,14 @@ pub async fn view(
     Path(id): Path<String>,
     Staff { school, session: s }: Staff,
 ) -> Result<Response, AdminError> {
-    student_page(&school, &s, &id, None, StatusCode::OK).await
+    student_page(&school, &s, &id, Said::nothing()).await
 }
 
 async fn student_page(
     school: &School,
     s: &ActiveSession,
     id: &str,
-    error: Option<String>,
-    status: StatusCode,
+    said: Said,
 ) -> Result<Response, AdminError> {
     let id = path_id(id).map(StudentId)?;
     let store = port(school);
@@ -190,29 +190,26 @@ async fn student_page(
             }
         })
         .collect();
-    Ok(render_with_status(
+    Ok(render_page(
         "student.html",
-        page_ctx(
-            school,
-            s,
-            context! {
-                id => student.id.0.to_string(),
-                admission_no => student.admission_no,
-                name => student.full_name,
-                class_id => student.class_id.0.to_string(),
-                class => classes.get(&student.class_id).map(|c| c.label()),
-                gender => student.gender.as_str(),
-                date_of_birth => student.date_of_birth.map(|d| d.to_string()),
-                bform => if full { student.bform.as_ref().map(|b| b.expose().to_string()) } else { None },
-                health_notes => student.health_notes.as_ref().map(|h| h.expose().clone()),
-                active => active,
-                guardians => guardians,
-                classes => class_options(&classes),
-                can_edit => full,
-                error => error,
-            },
-        ),
-        status,
+        school,
+        s,
+        context! {
+            id => student.id.0.to_string(),
+            admission_no => student.admission_no,
+            name => student.full_name,
+            class_id => student.class_id.0.to_string(),
+            class => classes.get(&student.class_id).map(|c| c.label()),
+            gender => student.gender.as_str(),
+            date_of_birth => student.date_of_birth.map(|d| d.to_string()),
+            bform => if full { student.bform.as_ref().map(|b| b.expose().to_string()) } else { None },
+            health_notes => student.health_notes.as_ref().map(|h| h.expose().clone()),
+            active => active,
+            guardians => guardians,
+            classes => class_options(&classes),
+            can_edit => full,
+        },
+        said,
     ))
 }
 
@@ -367,26 +364,6 @@ pub async fn create(
     }
 }
 
-/// The student's stored record, if it is in the person's scope and they may edit it.
-async fn editable_student(
-    school: &School,
-    s: &ActiveSession,
-    id: &str,
-) -> Result<Option<crate::domain::roster::Student>, StoreError> {
-    let Ok(id) = id.parse::<Uuid>().map(StudentId) else {
-        return Ok(None);
-    };
-    if !can_edit(s) {
-        return Ok(None);
-    }
-    let (classes, _) = scope(school, s).await?;
-    Ok(port(school)
-        .student_detail(id)
-        .await?
-        .map(|(st, _)| st)
-        .filter(|st| classes.contains_key(&st.class_id)))
-}
-
 /// Edits a student's details (the admission number stays).
 pub async fn update(
     State(app): State<App>,
@@ -394,18 +371,9 @@ pub async fn update(
     StaffForm { staff, form: mut f }: StaffForm<StudentForm>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let student = editable_student(&school, &s, &id)
-        .await?
-        .ok_or(AdminError::NotFound)?;
+    let student = editable_student(port(&school), &s, &id).await?;
     let Some(class) = parse_class(&f.class) else {
-        return student_page(
-            &school,
-            &s,
-            &id,
-            Some("Choose a class.".into()),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return student_page(&school, &s, &id, Said::refused("Choose a class.")).await;
     };
     f.admission_no = student.admission_no.clone();
     // Only the student's own fields: guardians are added on their own form.
@@ -413,16 +381,7 @@ pub async fn update(
     f.guardian_phone.clear();
     match save_student(&app, &school, &s, &f, class, "student.update").await? {
         Ok(_) => Ok(redirect(&format!("/admin/roster/students/{id}"))),
-        Err(msg) => {
-            student_page(
-                &school,
-                &s,
-                &id,
-                Some(msg),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
+        Err(msg) => student_page(&school, &s, &id, Said::refused(msg)).await,
     }
 }
 
@@ -433,16 +392,13 @@ pub async fn add_guardian(
     StaffForm { staff, form: mut f }: StaffForm<StudentForm>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let student = editable_student(&school, &s, &id)
-        .await?
-        .ok_or(AdminError::NotFound)?;
+    let student = editable_student(port(&school), &s, &id).await?;
     if f.guardian_name.trim().is_empty() || f.guardian_phone.trim().is_empty() {
         return student_page(
             &school,
             &s,
             &id,
-            Some("A guardian needs a name and a phone number.".into()),
-            StatusCode::UNPROCESSABLE_ENTITY,
+            Said::refused("A guardian needs a name and a phone number."),
         )
         .await;
     }
@@ -455,16 +411,7 @@ pub async fn add_guardian(
     f.health_notes.clear();
     match save_student(&app, &school, &s, &f, student.class_id, "guardian.save").await? {
         Ok(_) => Ok(redirect(&format!("/admin/roster/students/{id}"))),
-        Err(msg) => {
-            student_page(
-                &school,
-                &s,
-                &id,
-                Some(msg),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
+        Err(msg) => student_page(&school, &s, &id, Said::refused(msg)).await,
     }
 }
 
@@ -474,9 +421,7 @@ pub async fn unlink_guardian(
     StaffForm { staff, .. }: StaffForm<Empty>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let student = editable_student(&school, &s, &id)
-        .await?
-        .ok_or(AdminError::NotFound)?;
+    let student = editable_student(port(&school), &s, &id).await?;
     let guardian = path_id(&guardian)?;
     let entry = staff_activity(
         &s,
@@ -507,9 +452,7 @@ pub async fn set_active(
     StaffForm { staff, form: f }: StaffForm<ActiveForm>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let student = editable_student(&school, &s, &id)
-        .await?
-        .ok_or(AdminError::NotFound)?;
+    let student = editable_student(port(&school), &s, &id).await?;
     let active = f.active == "true";
     let entry = staff_activity(
         &s,
@@ -590,8 +533,7 @@ pub async fn staff_page(
         &school,
         &s,
         None,
-        None,
-        StatusCode::OK,
+        Said::nothing(),
     )
     .await
 }
@@ -601,9 +543,8 @@ async fn staff_view(
     app_email: bool,
     school: &School,
     s: &ActiveSession,
-    error: Option<String>,
     created: Option<(String, Option<String>)>,
-    status: StatusCode,
+    said: Said,
 ) -> Result<Response, AdminError> {
     let store = port(school);
     let staff = store.staff_list().await?;
@@ -632,20 +573,17 @@ async fn staff_view(
         });
     }
     let class_map: HashMap<_, _> = classes.into_iter().map(|c| (c.id, c)).collect();
-    Ok(render_with_status(
+    Ok(render_page(
         "staff.html",
-        page_ctx(
-            school,
-            s,
-            context! {
-                rows => rows,
-                branches => branches.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>(),
-                classes => class_options(&class_map),
-                error => error,
-                created => created.map(|(email, link)| context! { email => email, link => link }),
-            },
-        ),
-        status,
+        school,
+        s,
+        context! {
+            rows => rows,
+            branches => branches.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>(),
+            classes => class_options(&class_map),
+            created => created.map(|(email, link)| context! { email => email, link => link }),
+        },
+        said,
     ))
 }
 
@@ -664,9 +602,8 @@ pub async fn staff_create(
             app.config.smtp_url.is_some(),
             &school,
             &s,
-            Some(msg.into()),
             None,
-            StatusCode::UNPROCESSABLE_ENTITY,
+            Said::refused(msg),
         )
     };
     let name = field(&pairs, "full_name").trim();
@@ -739,9 +676,8 @@ pub async fn staff_create(
         app.config.smtp_url.is_some(),
         &school,
         &s,
-        None,
         Some((email, shown)),
-        StatusCode::OK,
+        Said::nothing(),
     )
     .await
 }
@@ -825,9 +761,7 @@ pub async fn revoke_codes(
     StaffForm { staff, .. }: StaffForm<Empty>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let student = editable_student(&school, &s, &id)
-        .await?
-        .ok_or(AdminError::NotFound)?;
+    let student = editable_student(port(&school), &s, &id).await?;
     let guardian = path_id(&guardian)?;
     let relations = port(&school).relations_of(student.id).await?;
     if !relations.iter().any(|(g, _)| *g == guardian) {

@@ -124,6 +124,71 @@ pub(super) fn render_with_status(
     res
 }
 
+/// What a signed-in page says above its content, and its status: nothing (200), a
+/// refusal shown as the page's error (422, or the status given), or a notice (200).
+pub(super) struct Said {
+    error: Option<String>,
+    notice: Option<String>,
+    status: StatusCode,
+}
+
+impl Said {
+    pub(super) fn nothing() -> Self {
+        Said {
+            error: None,
+            notice: None,
+            status: StatusCode::OK,
+        }
+    }
+
+    /// A refused form (422), its message shown as the page's error.
+    pub(super) fn refused(message: impl Into<String>) -> Self {
+        Said::refused_with(StatusCode::UNPROCESSABLE_ENTITY, message)
+    }
+
+    pub(super) fn refused_with(status: StatusCode, message: impl Into<String>) -> Self {
+        Said {
+            error: Some(message.into()),
+            notice: None,
+            status,
+        }
+    }
+
+    /// Something done, said on the page (200).
+    pub(super) fn notice(message: impl Into<String>) -> Self {
+        Said {
+            error: None,
+            notice: Some(message.into()),
+            status: StatusCode::OK,
+        }
+    }
+}
+
+/// A signed-in page: the shared context and the page's own, with what it says (`error`,
+/// `notice`) and its status.
+pub(super) fn render_page(
+    name: &str,
+    school: &School,
+    s: &ActiveSession,
+    page: minijinja::Value,
+    said: Said,
+) -> Response {
+    let Said {
+        error,
+        notice,
+        status,
+    } = said;
+    render_with_status(
+        name,
+        page_ctx(
+            school,
+            s,
+            context! { error => error, notice => notice, ..page },
+        ),
+        status,
+    )
+}
+
 /// The id in a request's path: anything that is not one is not found (404), like an
 /// id outside the person's scope.
 pub(super) fn path_id(raw: &str) -> Result<uuid::Uuid, AdminError> {
@@ -165,6 +230,28 @@ pub(super) async fn visible_classes(
             .collect(),
         StaffRole::Teacher => store.classes_of_staff(s.staff.id).await?,
     })
+}
+
+/// The student of a path, if this person may change their records: administrators
+/// and branch managers, in the classes they see (teachers change none). Else 404.
+pub(super) async fn editable_student(
+    store: &(impl crate::store::FlowStore + crate::store::OfficeStore + ?Sized),
+    s: &ActiveSession,
+    id: &str,
+) -> Result<crate::domain::roster::Student, AdminError> {
+    let Ok(id) = id.parse::<uuid::Uuid>().map(crate::domain::StudentId) else {
+        return Err(AdminError::NotFound);
+    };
+    if s.staff.role == StaffRole::Teacher {
+        return Err(AdminError::NotFound);
+    }
+    let classes = visible_classes(store, s).await?;
+    store
+        .student_detail(id)
+        .await?
+        .map(|(st, _)| st)
+        .filter(|st| classes.iter().any(|c| c.id == st.class_id))
+        .ok_or(AdminError::NotFound)
 }
 
 /// The context every signed-in page shares (header, navigation by role, the form
