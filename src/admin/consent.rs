@@ -5,7 +5,7 @@
 //! reminding by hand is for administrators; teachers have no consent pages.
 
 use super::error::{AdminError, AdminForm, Empty, Staff, StaffPairs};
-use super::web::{csv_cell, path_id, redirect, render, staff_activity};
+use super::web::{csv_cell, path_id, redirect, render, staff_action, staff_activity};
 use crate::app::App;
 use crate::domain::roster::StaffRole;
 use crate::domain::{ClassId, StudentId};
@@ -296,13 +296,7 @@ pub async fn remind(
     let Staff { school, session: s } = staff;
     let id = path_id(&id)?;
     let now = app.clock.now();
-    let entry = staff_activity(
-        &s,
-        "consent_form.remind",
-        Some(format!("consent_form:{id}")),
-        json!({}),
-        now,
-    );
+    let entry = staff_action(&s, "consent_form.remind", format!("consent_form:{id}"), now);
     if port(&school)
         .remind_consent_now(id, now, &entry)
         .await?

@@ -7,7 +7,7 @@
 
 use super::auth::ActiveSession;
 use super::error::{AdminError, Empty, Staff, StaffForm};
-use super::web::{path_id, redirect, render, staff_activity};
+use super::web::{path_id, redirect, render, staff_action};
 use crate::app::App;
 use crate::domain::message::{OutboundMessage, OutboundMode};
 use crate::domain::roster::{ContactRef, StaffRole};
@@ -16,7 +16,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::context;
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
 store_port!(
@@ -184,13 +183,7 @@ pub async fn reply(
         return Err(AdminError::NotFound);
     }
     let now = app.clock.now();
-    let entry = staff_activity(
-        &s,
-        "conversation.reply",
-        Some(format!("conversation:{id}")),
-        json!({}),
-        now,
-    );
+    let entry = staff_action(&s, "conversation.reply", format!("conversation:{id}"), now);
     // Through the provider: the sender checks the 24-hour window when it sends and turns
     // the reply into a template or a manual link for staff if it has closed.
     let key = format!("staff-reply:{}", Uuid::now_v7());
@@ -214,11 +207,10 @@ pub async fn hand_back(
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
     let id = scoped_id(port(&school), &s, &id).await?;
-    let entry = staff_activity(
+    let entry = staff_action(
         &s,
         "conversation.hand_back",
-        Some(format!("conversation:{id}")),
-        json!({}),
+        format!("conversation:{id}"),
         app.clock.now(),
     );
     port(&school).hand_back(id, &entry).await?;

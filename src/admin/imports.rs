@@ -7,14 +7,17 @@
 use super::auth::ActiveSession;
 use super::error::{AdminError, AdminForm, AdminUpload, Administrator, Staff};
 use super::web::{page_ctx, render_with_status, staff_activity};
+use super::AdminState;
 use crate::app::App;
 use crate::domain::activity::ActivityEntry;
 use crate::import::ImportError;
 use crate::store::tenancy::School;
 use crate::store::StoreError;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
 use minijinja::context;
 use serde::Deserialize;
 use serde_json::json;
@@ -113,15 +116,31 @@ pub(super) fn one_row<I: CsvImport>(row: &[&str]) -> Result<Vec<u8>, String> {
     w.into_inner().map_err(|e| e.to_string())
 }
 
+/// The import's pages: `/admin/<name>/import` (the form, and the upload checked) and
+/// `/admin/<name>/import/commit`, both with the service-wide body limit (a file is
+/// larger than the admin's forms).
+pub(super) fn routes<I: CsvImport + 'static>() -> Router<AdminState> {
+    let files = DefaultBodyLimit::max(crate::app::MAX_BODY_BYTES);
+    Router::new()
+        .route(
+            &format!("/admin/{}/import", I::NAME),
+            get(form_page::<I>).post(preview::<I>).layer(files),
+        )
+        .route(
+            &format!("/admin/{}/import/commit", I::NAME),
+            post(commit::<I>).layer(files),
+        )
+}
+
 /// The import's form.
-pub(super) async fn form_page<I: CsvImport>(
+async fn form_page<I: CsvImport>(
     Administrator(Staff { school, session: s }): Administrator,
 ) -> Result<Response, AdminError> {
     Ok(page::<I>(&school, &s, context! {}, StatusCode::OK))
 }
 
 /// Checks an uploaded file: every bad row by line, or a preview and a commit button.
-pub(super) async fn preview<I: CsvImport>(
+async fn preview<I: CsvImport>(
     AdminUpload { staff, file }: AdminUpload,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
@@ -156,7 +175,7 @@ pub struct CommitForm {
 }
 
 /// Imports the previewed file: checked again, then all rows or none.
-pub(super) async fn commit<I: CsvImport>(
+async fn commit<I: CsvImport>(
     State(app): State<App>,
     AdminForm { staff, form: f }: AdminForm<CommitForm>,
 ) -> Result<Response, AdminError> {

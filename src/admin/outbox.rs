@@ -2,13 +2,12 @@
 //! for staff. Administrators only.
 
 use super::error::{AdminError, AdminForm, Administrator, Empty, Staff};
-use super::web::{path_id, redirect, render, staff_activity};
+use super::web::{path_id, redirect, render, staff_action};
 use crate::app::App;
 use crate::domain::message::{wa_me_link, Provider};
 use axum::extract::{Path, State};
 use axum::response::Response;
 use minijinja::context;
-use serde_json::json;
 
 store_port!(OutboxStore, JobStore, AdminStore, ConversationStore);
 
@@ -74,13 +73,7 @@ pub async fn retry(
     let Staff { school, session: s } = staff;
     let id = path_id(&id)?;
     let now = app.clock.now();
-    let entry = staff_activity(
-        &s,
-        "outbox.retry",
-        Some(format!("outbox:{id}")),
-        json!({}),
-        now,
-    );
+    let entry = staff_action(&s, "outbox.retry", format!("outbox:{id}"), now);
     if !port(&school).retry_outbox(id, &entry, now).await? {
         return Err(AdminError::NotFound);
     }
@@ -112,13 +105,7 @@ pub async fn to_manual(
         conversation.sender.expose(),
         &row.message.as_numbered_text(),
     );
-    let entry = staff_activity(
-        &s,
-        "outbox.manual",
-        Some(format!("outbox:{id}")),
-        json!({}),
-        app.clock.now(),
-    );
+    let entry = staff_action(&s, "outbox.manual", format!("outbox:{id}"), app.clock.now());
     if !store.dead_to_manual(id, &link, &entry).await? {
         return Err(AdminError::NotFound);
     }

@@ -14,8 +14,8 @@
 use super::auth::ActiveSession;
 use super::error::{AdminError, AdminForm, Administrator, Empty, Staff, StaffForm, StaffPairs};
 use super::web::{
-    editable_student, field, page_ctx, path_id, redirect, render, render_page, staff_activity,
-    visible_classes, Said,
+    editable_student, field, page_ctx, path_id, redirect, render, render_page, staff_action,
+    staff_activity, visible_classes, Said,
 };
 use crate::app::App;
 use crate::domain::activity::ActivityEntry;
@@ -454,15 +454,14 @@ pub async fn set_active(
     let Staff { school, session: s } = staff;
     let student = editable_student(port(&school), &s, &id).await?;
     let active = f.active == "true";
-    let entry = staff_activity(
+    let entry = staff_action(
         &s,
         if active {
             "student.activate"
         } else {
             "student.deactivate"
         },
-        Some(format!("student:{}", student.id.0)),
-        json!({}),
+        format!("student:{}", student.id.0),
         app.clock.now(),
     );
     port(&school)
@@ -696,15 +695,14 @@ pub async fn staff_set_active(
             "You cannot deactivate your own account.",
         ));
     }
-    let entry = staff_activity(
+    let entry = staff_action(
         &s,
         if active {
             "staff.activate"
         } else {
             "staff.deactivate"
         },
-        Some(format!("staff:{}", id.0)),
-        json!({}),
+        format!("staff:{}", id.0),
         app.clock.now(),
     );
     if !port(&school).set_staff_active(id, active, &entry).await? {
@@ -767,11 +765,10 @@ pub async fn revoke_codes(
     if !relations.iter().any(|(g, _)| *g == guardian) {
         return Err(AdminError::NotFound);
     }
-    let entry = staff_activity(
+    let entry = staff_action(
         &s,
         "access_code.revoke",
-        Some(format!("guardian:{guardian}")),
-        json!({}),
+        format!("guardian:{guardian}"),
         app.clock.now(),
     );
     let n = port(&school)
@@ -801,11 +798,10 @@ pub async fn staff_reset_two_factor(
             "Use one of your recovery codes to sign in; another administrator can reset your two-factor.",
         ));
     }
-    let entry = staff_activity(
+    let entry = staff_action(
         &s,
         "staff.reset_two_factor",
-        Some(format!("staff:{}", id.0)),
-        json!({}),
+        format!("staff:{}", id.0),
         app.clock.now(),
     );
     if !port(&school).reset_two_factor(id, &entry).await? {

@@ -214,6 +214,17 @@ pub(super) fn staff_activity(
     e
 }
 
+/// The same, for an action on one thing (`subject`, e.g. `outbox:<id>`) that has no
+/// details to log.
+pub(super) fn staff_action(
+    s: &ActiveSession,
+    action: &str,
+    subject: String,
+    at: chrono::DateTime<chrono::Utc>,
+) -> crate::domain::activity::ActivityEntry {
+    staff_activity(s, action, Some(subject), serde_json::json!({}), at)
+}
+
 /// The classes this person may see: the whole school (admin), their branch's classes
 /// (branch manager) or their own classes (teacher).
 pub(super) async fn visible_classes(
@@ -455,17 +466,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(admin: AdminState) -> Router<S> 
             "/admin/roster/students/{id}/guardians/{guardian}/revoke-codes",
             post(super::roster::revoke_codes),
         )
-        .route(
-            "/admin/roster/import",
-            get(imports::form_page::<roster::RosterImport>)
-                .post(imports::preview::<roster::RosterImport>)
-                .layer(DefaultBodyLimit::max(crate::app::MAX_BODY_BYTES)),
-        )
-        .route(
-            "/admin/roster/import/commit",
-            post(imports::commit::<roster::RosterImport>)
-                .layer(DefaultBodyLimit::max(crate::app::MAX_BODY_BYTES)),
-        )
+        .merge(imports::routes::<roster::RosterImport>())
         .route(
             "/admin/staff",
             get(super::roster::staff_page).post(super::roster::staff_create),
@@ -504,17 +505,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(admin: AdminState) -> Router<S> 
             "/admin/fees/students/{id}/payments",
             post(super::fees::payment),
         )
-        .route(
-            "/admin/fees/import",
-            get(imports::form_page::<fees::FeeImport>)
-                .post(imports::preview::<fees::FeeImport>)
-                .layer(DefaultBodyLimit::max(crate::app::MAX_BODY_BYTES)),
-        )
-        .route(
-            "/admin/fees/import/commit",
-            post(imports::commit::<fees::FeeImport>)
-                .layer(DefaultBodyLimit::max(crate::app::MAX_BODY_BYTES)),
-        )
+        .merge(imports::routes::<fees::FeeImport>())
         .route(
             "/admin/attendance",
             get(super::attendance::page).post(super::attendance::save),
