@@ -6,7 +6,9 @@
 //! (their classes). Days after today (school time) are refused.
 
 use super::error::{AdminError, Staff, StaffPairs};
-use super::web::{field, redirect, render_page, staff_activity, visible_classes, Said};
+use super::web::{
+    class_choices, field, redirect, render_page, staff_activity, visible_classes, Said,
+};
 use crate::app::App;
 use crate::domain::attendance::{AttendanceRecord, AttendanceSource, AttendanceStatus};
 use crate::domain::ClassId;
@@ -85,7 +87,7 @@ async fn register(
         school,
         s,
         context! {
-            classes => classes.iter().map(|c| context! { id => c.id.0.to_string(), label => c.label() }).collect::<Vec<_>>(),
+            classes => class_choices(&classes),
             class => chosen.map(|c| c.0.to_string()),
             day => day.to_string(), today => today.to_string(),
             rows => rows, statuses => STATUSES,
@@ -153,29 +155,17 @@ pub async fn save(
     let reason = get("reason").trim();
     let class_s = class.0.to_string();
     let day_s = day.to_string();
-    if corrected > 0 && reason.is_empty() {
-        return register(
-            &app,
-            &school,
-            &s,
-            &class_s,
-            &day_s,
-            Said::refused(format!(
-                "{corrected} mark(s) already recorded would change: give a reason for the correction."
-            )),
-        )
-        .await;
-    }
-    if reason.chars().count() > MAX_REASON {
-        return register(
-            &app,
-            &school,
-            &s,
-            &class_s,
-            &day_s,
-            Said::refused("The reason is too long (300 characters at most)."),
-        )
-        .await;
+    let problem = if corrected > 0 && reason.is_empty() {
+        Some(format!(
+            "{corrected} mark(s) already recorded would change: give a reason for the correction."
+        ))
+    } else if reason.chars().count() > MAX_REASON {
+        Some("The reason is too long (300 characters at most).".to_string())
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        return register(&app, &school, &s, &class_s, &day_s, Said::refused(problem)).await;
     }
     if !records.is_empty() {
         let entry = staff_activity(

@@ -39,10 +39,7 @@ pub async fn list(Staff { school, session: s }: Staff) -> Result<Response, Admin
         deadline => tz.last_day(deadline).to_string() });
     }
     let forms = shown;
-    let classes: Vec<_> = classes
-        .iter()
-        .map(|c| context! { id => c.id.0.to_string(), label => c.label() })
-        .collect();
+    let classes = super::web::class_choices(&classes);
     Ok(render(
         "consent_list.html",
         super::web::page_ctx(

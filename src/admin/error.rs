@@ -153,6 +153,20 @@ fn deserialize<T: DeserializeOwned>(body: &[u8]) -> Result<T, AdminError> {
     })
 }
 
+/// The signed-in staff member of a posted form (303 if none), if the form carries this
+/// session's token (else 403).
+async fn with_token(
+    admin: &AdminState,
+    headers: &axum::http::HeaderMap,
+    csrf: &str,
+) -> Result<Staff, AdminError> {
+    let (school, session, _) = super::web::signed_in(admin, headers).await?;
+    if !session.csrf_ok(csrf) {
+        return Err(AdminError::FormExpired);
+    }
+    Ok(Staff { school, session })
+}
+
 /// A posted form of any signed-in staff member, with this session's form token checked.
 /// The body is read first, within the route's body limit (64 KiB for admin forms, the
 /// service-wide limit for the CSV imports; see `web::routes`), with axum's answers;
@@ -172,14 +186,8 @@ impl<T: DeserializeOwned + Send> FromRequest<AdminState> for StaffForm<T> {
         let RawForm(body) = RawForm::from_request(req, admin).await?;
         let token: Token = deserialize(&body)?;
         let form = deserialize(&body)?;
-        let (school, session, _) = super::web::signed_in(admin, &headers).await?;
-        if !session.csrf_ok(&token.csrf) {
-            return Err(AdminError::FormExpired);
-        }
-        Ok(StaffForm {
-            staff: Staff { school, session },
-            form,
-        })
+        let staff = with_token(admin, &headers, &token.csrf).await?;
+        Ok(StaffForm { staff, form })
     }
 }
 
@@ -242,12 +250,9 @@ where
         let headers = req.headers().clone();
         let body = B::from_request(req, admin).await?.into_bytes();
         let pairs = super::web::form_pairs(&body);
-        let (school, session, _) = super::web::signed_in(admin, &headers).await?;
-        if !session.csrf_ok(super::web::field(&pairs, "csrf")) {
-            return Err(AdminError::FormExpired);
-        }
+        let staff = with_token(admin, &headers, super::web::field(&pairs, "csrf")).await?;
         Ok(StaffPairs {
-            staff: Staff { school, session },
+            staff,
             pairs,
             body: PhantomData,
         })

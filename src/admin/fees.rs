@@ -9,7 +9,8 @@
 use super::auth::ActiveSession;
 use super::error::{AdminError, Staff, StaffForm};
 use super::web::{
-    editable_student, page_ctx, render, render_page, staff_activity, visible_classes, Said,
+    class_choices, editable_student, page_ctx, render, render_page, staff_activity,
+    visible_classes, Said,
 };
 use crate::app::App;
 use crate::domain::activity::ActivityEntry;
@@ -123,7 +124,7 @@ pub async fn balances(
             &school,
             &s,
             context! {
-                classes => options.iter().map(|c| context! { id => c.id.0.to_string(), label => c.label() }).collect::<Vec<_>>(),
+                classes => class_choices(options.iter().copied()),
                 class => chosen.map(|c| c.0.to_string()),
                 rows => rows,
                 total_due => money(due, currency),

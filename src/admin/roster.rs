@@ -14,8 +14,8 @@
 use super::auth::ActiveSession;
 use super::error::{AdminError, AdminForm, Administrator, Empty, Staff, StaffForm, StaffPairs};
 use super::web::{
-    editable_student, field, page_ctx, path_id, redirect, render, render_page, staff_action,
-    staff_activity, visible_classes, Said,
+    class_choices, editable_student, field, page_ctx, path_id, redirect, render, render_page,
+    staff_action, staff_activity, visible_classes, Said,
 };
 use crate::app::App;
 use crate::domain::activity::ActivityEntry;
@@ -84,9 +84,7 @@ async fn scope(
 fn class_options(classes: &HashMap<ClassId, ClassRow>) -> Vec<minijinja::Value> {
     let mut v: Vec<_> = classes.values().collect();
     v.sort_by_key(|c| c.label());
-    v.into_iter()
-        .map(|c| context! { id => c.id.0.to_string(), label => c.label() })
-        .collect()
+    class_choices(v)
 }
 
 #[derive(Deserialize)]

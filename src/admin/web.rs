@@ -265,6 +265,16 @@ pub(super) async fn editable_student(
         .ok_or(AdminError::NotFound)
 }
 
+/// Classes as a page's choices (`id`, `label`), in the order given.
+pub(super) fn class_choices<'a>(
+    classes: impl IntoIterator<Item = &'a crate::store::ClassRow>,
+) -> Vec<minijinja::Value> {
+    classes
+        .into_iter()
+        .map(|c| context! { id => c.id.0.to_string(), label => c.label() })
+        .collect()
+}
+
 /// The context every signed-in page shares (header, navigation by role, the form
 /// token), merged with the page's own.
 pub(super) fn page_ctx(
