@@ -259,6 +259,30 @@ where
     }
 }
 
+/// A posted form before sign-in (sign-in, password reset), read as axum's `Form` reads
+/// it, with the double-submit form token checked (403), and the client's address.
+pub struct PreSessionForm<T> {
+    pub address: std::net::IpAddr,
+    pub form: T,
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<AdminState> for PreSessionForm<T> {
+    type Rejection = AdminError;
+
+    async fn from_request(req: Request, admin: &AdminState) -> Result<Self, AdminError> {
+        let headers = req.headers().clone();
+        let extensions = req.extensions().clone();
+        let RawForm(body) = RawForm::from_request(req, admin).await?;
+        let token: Token = deserialize(&body)?;
+        let form = deserialize(&body)?;
+        if !super::web::pre_session_ok(&headers, &token.csrf) {
+            return Err(AdminError::FormExpired);
+        }
+        let address = super::web::client_address(&admin.app, &headers, &extensions);
+        Ok(PreSessionForm { address, form })
+    }
+}
+
 /// An administrator's uploaded file (a multipart form, within the imports' body limit):
 /// the form is opened first (axum's answer if it is not multipart), then the session,
 /// the fields (400 if the upload is cut off or too large), this session's form token

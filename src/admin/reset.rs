@@ -4,10 +4,9 @@
 //! `raabta users reset-link` prints one. Using a link sets the new password, ends every
 //! session of the account and clears its failed sign-ins, in one transaction.
 
-use super::error::{AdminError, AdminForm, Empty, Staff};
+use super::error::{AdminError, AdminForm, Empty, PreSessionForm, Staff};
 use super::web::{
-    client_address, page_ctx, path_id, pre_session_ok, pre_session_token, redirect, render,
-    staff_activity, with_pre_cookie,
+    page_ctx, path_id, pre_session_token, redirect, render, staff_activity, with_pre_cookie,
 };
 use super::AdminState;
 use crate::app::App;
@@ -16,8 +15,8 @@ use crate::domain::school::Slug;
 use crate::domain::{Secret, StaffId};
 use crate::store::tenancy::School;
 use crate::store::StoreError;
-use axum::extract::{Form, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use minijinja::context;
@@ -97,26 +96,16 @@ pub fn email_link(app: &App, school: &School, to: String, link: Secret<String>) 
     });
 }
 
-/// A form without a session: the double-submit token (403), then the per-address limit
-/// shared with sign-in (429, without Retry-After). The client's address.
-fn checked_request(
-    admin: &AdminState,
-    extensions: &axum::http::Extensions,
-    headers: &HeaderMap,
-    csrf: &str,
-) -> Result<std::net::IpAddr, AdminError> {
-    let app = &admin.app;
-    if !pre_session_ok(headers, csrf) {
-        return Err(AdminError::FormExpired);
-    }
-    let address = client_address(app, headers, extensions);
+/// The per-address limit shared with sign-in (429, without Retry-After), for a form
+/// without a session (its token checked: [`PreSessionForm`]).
+fn address_allowed(admin: &AdminState, address: std::net::IpAddr) -> Result<(), AdminError> {
     if !admin.auth.address_allowed(address) {
         return Err(AdminError::refused(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many attempts from this address; wait a minute.",
         ));
     }
-    Ok(address)
+    Ok(())
 }
 
 pub async fn request_page(State(app): State<App>) -> Response {
@@ -130,19 +119,16 @@ pub async fn request_page(State(app): State<App>) -> Response {
 
 #[derive(Deserialize)]
 pub struct RequestForm {
-    csrf: String,
     school: String,
     email: String,
 }
 
 pub async fn request(
     State(admin): State<AdminState>,
-    extensions: axum::http::Extensions,
-    headers: HeaderMap,
-    Form(f): Form<RequestForm>,
+    PreSessionForm { address, form: f }: PreSessionForm<RequestForm>,
 ) -> Result<Response, AdminError> {
     let app = &admin.app;
-    let address = checked_request(&admin, &extensions, &headers, &f.csrf)?;
+    address_allowed(&admin, address)?;
     if app.config.smtp_url.is_some() {
         // Looked up, stored and emailed in the background: the answer comes at once and
         // takes the same time whether or not the account exists.
@@ -246,20 +232,17 @@ pub async fn form_page(
 
 #[derive(Deserialize)]
 pub struct NewPasswordForm {
-    csrf: String,
     password: String,
     confirm: String,
 }
 
 pub async fn set_password(
     State(admin): State<AdminState>,
-    extensions: axum::http::Extensions,
-    headers: HeaderMap,
     Path(link): Path<String>,
-    Form(f): Form<NewPasswordForm>,
+    PreSessionForm { address, form: f }: PreSessionForm<NewPasswordForm>,
 ) -> Result<Response, AdminError> {
     let app = &admin.app;
-    let address = checked_request(&admin, &extensions, &headers, &f.csrf)?;
+    address_allowed(&admin, address)?;
     let Some((school, hash)) = link_parts(app, &link).await else {
         return Ok(link_gone());
     };

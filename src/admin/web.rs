@@ -8,7 +8,7 @@
 //! `raabta_pre` cookie carries the sign-in form's CSRF token (double submit).
 
 use super::auth::{ActiveSession, AuthError, NextStep, SessionToken, TwoFactor};
-use super::error::{AdminError, Empty, Staff, StaffForm};
+use super::error::{AdminError, Empty, PreSessionForm, Staff, StaffForm};
 use super::{fees, imports, roster, AdminState};
 use crate::app::App;
 use crate::domain::roster::StaffRole;
@@ -683,7 +683,6 @@ fn login_form(app: &App, error: Option<&str>, school: &str, email: &str) -> Resp
 
 #[derive(Deserialize)]
 struct LoginForm {
-    csrf: String,
     school: String,
     email: String,
     password: String,
@@ -691,21 +690,15 @@ struct LoginForm {
 
 async fn login(
     State(admin): State<AdminState>,
-    extensions: axum::http::Extensions,
-    headers: HeaderMap,
-    Form(form): Form<LoginForm>,
+    PreSessionForm { address, form }: PreSessionForm<LoginForm>,
 ) -> Result<Response, AdminError> {
     let app = &admin.app;
-    if !pre_session_ok(&headers, &form.csrf) {
-        return Err(AdminError::FormExpired);
-    }
     if form.password.len() > MAX_PASSWORD_BYTES || form.email.len() > 320 {
         return Err(AdminError::refused(
             StatusCode::PAYLOAD_TOO_LARGE,
             "That is too long.",
         ));
     }
-    let address = client_address(app, &headers, &extensions);
     let school = match Slug::parse(form.school.trim()) {
         Ok(slug) => app.tenancy.school(slug.as_str()).await.ok(),
         Err(_) => None,
