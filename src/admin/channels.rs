@@ -146,15 +146,8 @@ pub async fn add(
     .await
     {
         Ok(row) => {
-            let entry = staff_activity(
-                &s,
-                "channel.add",
-                Some(format!("channel:{}", row.id)),
-                json!({ "provider": provider.as_str(), "status": row.status.as_str() }),
-                app.clock.now(),
-            );
-            port(&school).log_activity(&entry).await?;
-            reload(&app).await;
+            let details = json!({ "provider": provider.as_str(), "status": row.status.as_str() });
+            changed(&app, &school, &s, "channel.add", &row, details).await?;
             if row.status == crate::store::ChannelStatus::Pending {
                 tracing::info!(school = %school.tenant.slug, channel = %row.id, provider = %provider, "channel waiting for the operator's approval");
             }
@@ -162,6 +155,28 @@ pub async fn add(
         }
         Err(e) => view(&app, &school, &s, Said::refused(problem(e)?)).await,
     }
+}
+
+/// A channel added or changed by this administrator: logged, and the registry reloaded
+/// so that its webhooks and sends find it.
+async fn changed(
+    app: &App,
+    school: &School,
+    s: &super::auth::ActiveSession,
+    action: &str,
+    row: &crate::store::ChannelRow,
+    details: serde_json::Value,
+) -> Result<(), crate::store::StoreError> {
+    let entry = staff_activity(
+        s,
+        action,
+        Some(format!("channel:{}", row.id)),
+        details,
+        app.clock.now(),
+    );
+    port(school).log_activity(&entry).await?;
+    reload(app).await;
+    Ok(())
 }
 
 async fn reload(app: &App) {
@@ -191,15 +206,8 @@ pub async fn rotate(
     .await
     {
         Ok(row) => {
-            let entry = staff_activity(
-                &s,
-                "channel.rotate",
-                Some(format!("channel:{}", row.id)),
-                json!({ "provider": row.provider.as_str() }),
-                app.clock.now(),
-            );
-            port(&school).log_activity(&entry).await?;
-            reload(&app).await;
+            let details = json!({ "provider": row.provider.as_str() });
+            changed(&app, &school, &s, "channel.rotate", &row, details).await?;
             view(
                 &app,
                 &school,

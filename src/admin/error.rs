@@ -153,6 +153,28 @@ fn deserialize<T: DeserializeOwned>(body: &[u8]) -> Result<T, AdminError> {
     })
 }
 
+/// A posted form read as axum's `Form` reads it: its token, its fields and the
+/// request's headers.
+struct Posted<T> {
+    headers: axum::http::HeaderMap,
+    csrf: String,
+    form: T,
+}
+
+impl<T: DeserializeOwned> Posted<T> {
+    async fn read(req: Request, admin: &AdminState) -> Result<Self, AdminError> {
+        let headers = req.headers().clone();
+        let RawForm(body) = RawForm::from_request(req, admin).await?;
+        let Token { csrf } = deserialize(&body)?;
+        let form = deserialize(&body)?;
+        Ok(Posted {
+            headers,
+            csrf,
+            form,
+        })
+    }
+}
+
 /// The signed-in staff member of a posted form (303 if none), if the form carries this
 /// session's token (else 403).
 async fn with_token(
@@ -182,12 +204,12 @@ impl<T: DeserializeOwned + Send> FromRequest<AdminState> for StaffForm<T> {
     type Rejection = AdminError;
 
     async fn from_request(req: Request, admin: &AdminState) -> Result<Self, AdminError> {
-        let headers = req.headers().clone();
-        let RawForm(body) = RawForm::from_request(req, admin).await?;
-        let token: Token = deserialize(&body)?;
-        let form = deserialize(&body)?;
-        let staff = with_token(admin, &headers, &token.csrf).await?;
-        Ok(StaffForm { staff, form })
+        let posted = Posted::read(req, admin).await?;
+        let staff = with_token(admin, &posted.headers, &posted.csrf).await?;
+        Ok(StaffForm {
+            staff,
+            form: posted.form,
+        })
     }
 }
 
@@ -270,12 +292,13 @@ impl<T: DeserializeOwned + Send> FromRequest<AdminState> for PreSessionForm<T> {
     type Rejection = AdminError;
 
     async fn from_request(req: Request, admin: &AdminState) -> Result<Self, AdminError> {
-        let headers = req.headers().clone();
         let extensions = req.extensions().clone();
-        let RawForm(body) = RawForm::from_request(req, admin).await?;
-        let token: Token = deserialize(&body)?;
-        let form = deserialize(&body)?;
-        if !super::web::pre_session_ok(&headers, &token.csrf) {
+        let Posted {
+            headers,
+            csrf,
+            form,
+        } = Posted::read(req, admin).await?;
+        if !super::web::pre_session_ok(&headers, &csrf) {
             return Err(AdminError::FormExpired);
         }
         let address = super::web::client_address(&admin.app, &headers, &extensions);
