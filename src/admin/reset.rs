@@ -6,7 +6,8 @@
 
 use super::error::{AdminError, AdminForm, Empty, PreSessionForm, Staff};
 use super::web::{
-    page_ctx, path_id, pre_session_token, redirect, render, staff_activity, with_pre_cookie,
+    page_ctx, path_id, pre_session_token, redirect, render, render_with_status, staff_activity,
+    with_pre_cookie,
 };
 use super::AdminState;
 use crate::app::App;
@@ -208,26 +209,42 @@ fn link_gone() -> Response {
     res
 }
 
+/// The school and token hash of a link that still works; None if it is gone.
+async fn live_link(app: &App, link: &str) -> Result<Option<(School, Vec<u8>)>, StoreError> {
+    let Some((school, hash)) = link_parts(app, link).await else {
+        return Ok(None);
+    };
+    let live = port(&school)
+        .password_reset_valid(&hash, app.clock.now())
+        .await?
+        .is_some();
+    Ok(live.then_some((school, hash)))
+}
+
+/// The new-password form of a live link, with a new form token; with the problem of
+/// a refused try, 422.
+fn new_password_form(app: &App, school: &School, link: &str, problem: Option<&str>) -> Response {
+    let pre = pre_session_token();
+    let status = match problem {
+        Some(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        None => StatusCode::OK,
+    };
+    let page = render_with_status(
+        "reset_form.html",
+        context! { csrf => pre.clone(), school => school.tenant.name.clone(), link => link, error => problem },
+        status,
+    );
+    with_pre_cookie(app, page, &pre)
+}
+
 pub async fn form_page(
     State(app): State<App>,
     Path(link): Path<String>,
 ) -> Result<Response, AdminError> {
-    let Some((school, hash)) = link_parts(&app, &link).await else {
-        return Ok(link_gone());
-    };
-    if port(&school)
-        .password_reset_valid(&hash, app.clock.now())
-        .await?
-        .is_none()
-    {
-        return Ok(link_gone());
-    }
-    let pre = pre_session_token();
-    let page = render(
-        "reset_form.html",
-        context! { csrf => pre.clone(), school => school.tenant.name, link => link },
-    );
-    Ok(with_pre_cookie(&app, page, &pre))
+    Ok(match live_link(&app, &link).await? {
+        Some((school, _)) => new_password_form(&app, &school, &link, None),
+        None => link_gone(),
+    })
 }
 
 #[derive(Deserialize)]
@@ -243,17 +260,10 @@ pub async fn set_password(
 ) -> Result<Response, AdminError> {
     let app = &admin.app;
     address_allowed(&admin, address)?;
-    let Some((school, hash)) = link_parts(app, &link).await else {
+    // Only a live link is worth the (deliberately slow) password hashing.
+    let Some((school, hash)) = live_link(app, &link).await? else {
         return Ok(link_gone());
     };
-    // Only a live link is worth the (deliberately slow) password hashing.
-    if port(&school)
-        .password_reset_valid(&hash, app.clock.now())
-        .await?
-        .is_none()
-    {
-        return Ok(link_gone());
-    }
     let problem = if f.password != f.confirm {
         Some("The two passwords are not the same.")
     } else if f.password.chars().count() < MIN_PASSWORD {
@@ -263,14 +273,8 @@ pub async fn set_password(
     } else {
         None
     };
-    if let Some(problem) = problem {
-        let pre = pre_session_token();
-        let mut page = render(
-            "reset_form.html",
-            context! { csrf => pre.clone(), school => school.tenant.name, link => link, error => problem },
-        );
-        *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-        return Ok(with_pre_cookie(app, page, &pre));
+    if problem.is_some() {
+        return Ok(new_password_form(app, &school, &link, problem));
     }
     let password_hash = match admin.auth.gate().try_hash(f.password).await {
         Ok(h) => h,
