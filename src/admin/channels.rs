@@ -6,15 +6,15 @@
 //! The platform operator's side (schools, every school's channels) stays on the command
 //! line (`raabta tenant …`, `raabta channel …`).
 
-use super::error::{AdminError, AdminForm, Administrator, Empty, Staff};
-use super::web::{path_id, redirect, render_page, staff_activity, Said};
+use super::error::{AdminError, AdminForm, Administrator, Empty, On, Staff};
+use super::web::{redirect, render_page, staff_activity, Said};
 use crate::app::App;
 use crate::channel::Credentials;
 use crate::domain::message::{OutboundMessage, OutboundMode, Provider};
 use crate::domain::phone::Phone;
 use crate::routing::AddChannelError;
 use crate::store::tenancy::School;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::context;
@@ -188,11 +188,9 @@ async fn reload(app: &App) {
 /// Replaces a channel's credentials.
 pub async fn rotate(
     State(app): State<App>,
-    Path(id): Path<String>,
-    AdminForm { staff, form: f }: AdminForm<CredentialsForm>,
+    On(id, AdminForm { staff, form: f }): On<AdminForm<CredentialsForm>>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let id = path_id(&id)?;
     let Some(creds) = f.credentials() else {
         return view(&app, &school, &s, Said::refused("Choose a provider.")).await;
     };
@@ -267,11 +265,9 @@ pub async fn my_phone(
 /// Queues a test message on a WhatsApp channel to the administrator's own number.
 pub async fn test(
     State(app): State<App>,
-    Path(id): Path<String>,
-    AdminForm { staff, .. }: AdminForm<Empty>,
+    On(id, AdminForm { staff, .. }): On<AdminForm<Empty>>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let id = path_id(&id)?;
     let row = app
         .tenancy
         .backend()

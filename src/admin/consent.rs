@@ -4,7 +4,7 @@
 //! send forms to their branch's classes and see the answers of their branch's children;
 //! reminding by hand is for administrators; teachers have no consent pages.
 
-use super::error::{AdminError, AdminForm, Empty, Staff, StaffPairs};
+use super::error::{AdminError, AdminForm, Empty, On, Staff, StaffPairs};
 use super::web::{csv_cell, path_id, redirect, render, staff_action, staff_activity};
 use crate::app::App;
 use crate::domain::roster::StaffRole;
@@ -287,11 +287,9 @@ pub async fn csv(
 /// Reminds the guardians who have not answered yet, now.
 pub async fn remind(
     State(app): State<App>,
-    Path(id): Path<String>,
-    AdminForm { staff, .. }: AdminForm<Empty>,
+    On(id, AdminForm { staff, .. }): On<AdminForm<Empty>>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let id = path_id(&id)?;
     let now = app.clock.now();
     let entry = staff_action(&s, "consent_form.remind", format!("consent_form:{id}"), now);
     if port(&school)

@@ -18,8 +18,8 @@ use crate::store::tenancy::School;
 use crate::store::StoreError;
 use axum::body::Bytes;
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::rejection::{BytesRejection, RawFormRejection};
-use axum::extract::{FromRequest, FromRequestParts, Multipart, RawForm, Request};
+use axum::extract::rejection::{BytesRejection, PathRejection, RawFormRejection};
+use axum::extract::{FromRequest, FromRequestParts, Multipart, Path, RawForm, Request};
 use axum::http::header::LOCATION;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -77,7 +77,12 @@ macro_rules! refused_as_axum_does {
         }
     )*};
 }
-refused_as_axum_does!(BytesRejection, RawFormRejection, MultipartRejection);
+refused_as_axum_does!(
+    BytesRejection,
+    RawFormRejection,
+    MultipartRejection,
+    PathRejection
+);
 
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
@@ -229,6 +234,25 @@ impl<T: DeserializeOwned + Send> FromRequest<AdminState> for AdminForm<T> {
             return Err(AdminError::NotFound);
         }
         Ok(AdminForm { staff, form })
+    }
+}
+
+/// A form about one thing, its id the path's (`/…/{id}/…`), with what `F` extracts (an
+/// [`AdminForm`], say): the path is read first, then `F` (body, session, form token,
+/// role), then the id, which is 404 if it is not one (like anything not there).
+pub struct On<F>(pub uuid::Uuid, pub F);
+
+impl<F> FromRequest<AdminState> for On<F>
+where
+    F: FromRequest<AdminState, Rejection = AdminError> + Send,
+{
+    type Rejection = AdminError;
+
+    async fn from_request(req: Request, admin: &AdminState) -> Result<Self, AdminError> {
+        let (mut parts, body) = req.into_parts();
+        let Path(id) = Path::<String>::from_request_parts(&mut parts, admin).await?;
+        let inner = F::from_request(Request::from_parts(parts, body), admin).await?;
+        Ok(On(super::web::path_id(&id)?, inner))
     }
 }
 

@@ -1,11 +1,11 @@
 //! The outbox page: dead-lettered messages (try again) and manual wa.me links waiting
 //! for staff. Administrators only.
 
-use super::error::{AdminError, AdminForm, Administrator, Empty, Staff};
-use super::web::{path_id, redirect, render, staff_action};
+use super::error::{AdminError, AdminForm, Administrator, Empty, On, Staff};
+use super::web::{redirect, render, staff_action};
 use crate::app::App;
 use crate::domain::message::{wa_me_link, Provider};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use minijinja::context;
 
@@ -67,11 +67,9 @@ fn job_label(kind: &str) -> String {
 
 pub async fn retry(
     State(app): State<App>,
-    Path(id): Path<String>,
-    AdminForm { staff, .. }: AdminForm<Empty>,
+    On(id, AdminForm { staff, .. }): On<AdminForm<Empty>>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let id = path_id(&id)?;
     let now = app.clock.now();
     let entry = staff_action(&s, "outbox.retry", format!("outbox:{id}"), now);
     if !port(&school).retry_outbox(id, &entry, now).await? {
@@ -85,11 +83,9 @@ pub async fn retry(
 /// their own phone. Only rows listed on the page (the newest 200 problems).
 pub async fn to_manual(
     State(app): State<App>,
-    Path(id): Path<String>,
-    AdminForm { staff, .. }: AdminForm<Empty>,
+    On(id, AdminForm { staff, .. }): On<AdminForm<Empty>>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let id = path_id(&id)?;
     let store = port(&school);
     let (rows, _) = store.outbox_where(true, ROWS as i64).await?;
     let row = rows

@@ -4,9 +4,9 @@
 //! `raabta users reset-link` prints one. Using a link sets the new password, ends every
 //! session of the account and clears its failed sign-ins, in one transaction.
 
-use super::error::{AdminError, AdminForm, Empty, PreSessionForm, Staff};
+use super::error::{AdminError, AdminForm, Empty, On, PreSessionForm, Staff};
 use super::web::{
-    page_ctx, path_id, pre_session_token, redirect, render, render_with_status, staff_activity,
+    page_ctx, pre_session_token, redirect, render, render_with_status, staff_activity,
     with_pre_cookie,
 };
 use super::AdminState;
@@ -314,11 +314,10 @@ pub async fn set_password(
 /// else shown once on the page to pass on in person.
 pub async fn admin_link(
     State(app): State<App>,
-    Path(id): Path<String>,
-    AdminForm { staff, .. }: AdminForm<Empty>,
+    On(id, AdminForm { staff, .. }): On<AdminForm<Empty>>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let id = path_id(&id).map(StaffId)?;
+    let id = StaffId(id);
     let staff = port(&school)
         .staff_auth(id)
         .await?

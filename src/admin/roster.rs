@@ -12,7 +12,7 @@
 //! phones masked to their last digits.
 
 use super::auth::ActiveSession;
-use super::error::{AdminError, AdminForm, Administrator, Empty, Staff, StaffForm, StaffPairs};
+use super::error::{AdminError, AdminForm, Administrator, Empty, On, Staff, StaffForm, StaffPairs};
 use super::web::{
     class_choices, editable_student, field, page_ctx, path_id, redirect, render, render_page,
     staff_action, staff_activity, visible_classes, Said,
@@ -681,11 +681,10 @@ pub async fn staff_create(
 
 pub async fn staff_set_active(
     State(app): State<App>,
-    Path(id): Path<String>,
-    AdminForm { staff, form: f }: AdminForm<ActiveForm>,
+    On(id, AdminForm { staff, form: f }): On<AdminForm<ActiveForm>>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let id = path_id(&id).map(StaffId)?;
+    let id = StaffId(id);
     let active = f.active == "true";
     if id == s.staff.id && !active {
         return Err(AdminError::refused(
@@ -785,11 +784,10 @@ pub async fn revoke_codes(
 /// the next sign-in. Not for one's own account (recovery codes are for that).
 pub async fn staff_reset_two_factor(
     State(app): State<App>,
-    Path(id): Path<String>,
-    AdminForm { staff, .. }: AdminForm<Empty>,
+    On(id, AdminForm { staff, .. }): On<AdminForm<Empty>>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let id = path_id(&id).map(StaffId)?;
+    let id = StaffId(id);
     if id == s.staff.id {
         return Err(AdminError::refused(
             StatusCode::UNPROCESSABLE_ENTITY,
