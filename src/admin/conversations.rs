@@ -6,7 +6,7 @@
 //! with a child in their branch; teachers none (404).
 
 use super::auth::ActiveSession;
-use super::error::{AdminError, Empty, Staff, StaffForm};
+use super::error::{AdminError, Empty, On, Staff, StaffForm};
 use super::web::{path_id, redirect, render, staff_action};
 use crate::app::App;
 use crate::domain::message::{OutboundMessage, OutboundMode};
@@ -59,13 +59,12 @@ async fn in_classes(
     }
 }
 
-/// The conversation id from the path, if this person may see it (else 404).
+/// The conversation id of the path, if this person may see it (else 404).
 async fn scoped_id(
     store: &(impl Port + ?Sized),
     s: &ActiveSession,
-    id: &str,
+    id: Uuid,
 ) -> Result<Uuid, AdminError> {
-    let id = path_id(id)?;
     if !in_scope(store, s, id).await? {
         return Err(AdminError::NotFound);
     }
@@ -127,7 +126,7 @@ pub async fn view(
     Staff { school, session: s }: Staff,
 ) -> Result<Response, AdminError> {
     let store = port(&school);
-    let id = scoped_id(store, &s, &id).await?;
+    let id = scoped_id(store, &s, path_id(&id)?).await?;
     let conv = store.conversation(id).await?.ok_or(AdminError::NotFound)?;
     let name = who(store, id).await?;
     let thread = store.conversation_thread(id, 50).await?;
@@ -164,12 +163,11 @@ pub struct ReplyForm {
 
 pub async fn reply(
     State(app): State<App>,
-    Path(id): Path<String>,
-    StaffForm { staff, form }: StaffForm<ReplyForm>,
+    On(id, StaffForm { staff, form }): On<StaffForm<ReplyForm>>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
     let store = port(&school);
-    let id = scoped_id(store, &s, &id).await?;
+    let id = scoped_id(store, &s, id).await?;
     // What staff write reaches the parent without bidi overrides (see domain::bidi).
     let text = crate::domain::bidi::neutralise(form.text.trim()).into_owned();
     let text = text.as_str();
@@ -202,11 +200,10 @@ pub async fn reply(
 
 pub async fn hand_back(
     State(app): State<App>,
-    Path(id): Path<String>,
-    StaffForm { staff, .. }: StaffForm<Empty>,
+    On(id, StaffForm { staff, .. }): On<StaffForm<Empty>>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let id = scoped_id(port(&school), &s, &id).await?;
+    let id = scoped_id(port(&school), &s, id).await?;
     let entry = staff_action(
         &s,
         "conversation.hand_back",

@@ -112,6 +112,16 @@ pub struct Staff {
     pub session: ActiveSession,
 }
 
+impl Staff {
+    /// This staff member, if an administrator (anyone else: 404).
+    fn administrator(self) -> Result<Staff, AdminError> {
+        if self.session.staff.role != StaffRole::Admin {
+            return Err(AdminError::NotFound);
+        }
+        Ok(self)
+    }
+}
+
 impl FromRequestParts<AdminState> for Staff {
     type Rejection = AdminError;
 
@@ -129,10 +139,7 @@ impl FromRequestParts<AdminState> for Administrator {
 
     async fn from_request_parts(parts: &mut Parts, admin: &AdminState) -> Result<Self, AdminError> {
         let staff = Staff::from_request_parts(parts, admin).await?;
-        if staff.session.staff.role != StaffRole::Admin {
-            return Err(AdminError::NotFound);
-        }
-        Ok(Administrator(staff))
+        Ok(Administrator(staff.administrator()?))
     }
 }
 
@@ -230,10 +237,10 @@ impl<T: DeserializeOwned + Send> FromRequest<AdminState> for AdminForm<T> {
 
     async fn from_request(req: Request, admin: &AdminState) -> Result<Self, AdminError> {
         let StaffForm { staff, form } = StaffForm::from_request(req, admin).await?;
-        if staff.session.staff.role != StaffRole::Admin {
-            return Err(AdminError::NotFound);
-        }
-        Ok(AdminForm { staff, form })
+        Ok(AdminForm {
+            staff: staff.administrator()?,
+            form,
+        })
     }
 }
 
@@ -350,11 +357,8 @@ impl FromRequest<AdminState> for AdminUpload {
         if !session.csrf_ok(&csrf) {
             return Err(AdminError::FormExpired);
         }
-        if session.staff.role != StaffRole::Admin {
-            return Err(AdminError::NotFound);
-        }
         Ok(AdminUpload {
-            staff: Staff { school, session },
+            staff: Staff { school, session }.administrator()?,
             file,
         })
     }

@@ -6,7 +6,7 @@
 //! their classes. Anything outside the scope answers 404, as if it did not exist.
 
 use super::auth::ActiveSession;
-use super::error::{AdminError, Staff, StaffForm};
+use super::error::{AdminError, On, Staff, StaffForm};
 use super::web::{path_id, redirect, render, staff_activity};
 use crate::app::App;
 use crate::domain::ClassId;
@@ -136,11 +136,9 @@ pub struct DecideForm {
 
 pub async fn decide(
     State(app): State<App>,
-    Path(id): Path<String>,
-    StaffForm { staff, form }: StaffForm<DecideForm>,
+    On(id, StaffForm { staff, form }): On<StaffForm<DecideForm>>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let id = path_id(&id)?;
     let approve = match form.decision.as_str() {
         "approve" => true,
         "reject" => false,
