@@ -5,7 +5,7 @@
 //! reminding by hand is for administrators; teachers have no consent pages.
 
 use super::error::{AdminError, AdminForm, Empty, On, Staff, StaffPairs};
-use super::web::{csv_cell, path_id, redirect, render, staff_action, staff_activity};
+use super::web::{csv_cell, office_only, path_id, redirect, render, staff_action, staff_activity};
 use crate::app::App;
 use crate::domain::roster::StaffRole;
 use crate::domain::{ClassId, StudentId};
@@ -22,9 +22,7 @@ use uuid::Uuid;
 store_port!(FlowStore, OfficeStore);
 
 pub async fn list(Staff { school, session: s }: Staff) -> Result<Response, AdminError> {
-    if s.staff.role == StaffRole::Teacher {
-        return Err(AdminError::NotFound);
-    }
+    office_only(&s)?;
     let store = port(&school);
     let forms = store.consent_forms().await?;
     let classes = super::web::visible_classes(store, &s).await?;
@@ -62,9 +60,7 @@ pub async fn create(
     StaffPairs { staff, pairs, .. }: StaffPairs<RawForm>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    if s.staff.role == StaffRole::Teacher {
-        return Err(AdminError::NotFound);
-    }
+    office_only(&s)?;
     // Single fields: the last value counts; `class` is repeated.
     let mut fields: HashMap<String, String> = HashMap::new();
     let mut chosen = Vec::new();
@@ -222,9 +218,7 @@ async fn answers_of(
     s: &super::auth::ActiveSession,
     id: &str,
 ) -> Result<(Uuid, Answers), AdminError> {
-    if s.staff.role == StaffRole::Teacher {
-        return Err(AdminError::NotFound);
-    }
+    office_only(s)?;
     let id = path_id(id)?;
     let a = answers(school, s, id).await?.ok_or(AdminError::NotFound)?;
     Ok((id, a))

@@ -7,7 +7,7 @@
 
 use super::auth::ActiveSession;
 use super::error::{AdminError, Empty, On, Staff, StaffForm};
-use super::web::{path_id, redirect, render, staff_action};
+use super::web::{office_only, path_id, redirect, render, staff_action};
 use crate::app::App;
 use crate::domain::message::{OutboundMessage, OutboundMode};
 use crate::domain::roster::{ContactRef, StaffRole};
@@ -89,9 +89,7 @@ async fn who(
 }
 
 pub async fn list(Staff { school, session: s }: Staff) -> Result<Response, AdminError> {
-    if s.staff.role == StaffRole::Teacher {
-        return Err(AdminError::NotFound);
-    }
+    office_only(&s)?;
     let store = port(&school);
     let ids = store.handoffs().await?;
     let mine = super::web::visible_class_ids(store, &s).await?;

@@ -9,7 +9,7 @@
 use super::auth::ActiveSession;
 use super::error::{AdminError, Staff, StaffForm};
 use super::web::{
-    class_choices, editable_student, page_ctx, render, render_page, staff_activity,
+    class_choices, editable_student, office_only, page_ctx, render, render_page, staff_activity,
     visible_classes, Said,
 };
 use crate::app::App;
@@ -41,10 +41,6 @@ const FEE_HEADER: [&str; 9] = [
     "paid_on",
     "payment_reference",
 ];
-
-fn allowed(s: &ActiveSession) -> bool {
-    s.staff.role != StaffRole::Teacher
-}
 
 /// The school's currency: riyals in Saudi Arabia, rupees otherwise.
 fn school_currency(school: &School) -> Currency {
@@ -85,9 +81,7 @@ pub async fn balances(
     Query(q): Query<ClassQuery>,
     Staff { school, session: s }: Staff,
 ) -> Result<Response, AdminError> {
-    if !allowed(&s) {
-        return Err(AdminError::NotFound);
-    }
+    office_only(&s)?;
     let classes = classes_in_scope(&school, &s).await?;
     let mut options: Vec<_> = classes.values().collect();
     options.sort_by_key(|c| c.label());

@@ -14,8 +14,8 @@
 use super::auth::ActiveSession;
 use super::error::{AdminError, AdminForm, Administrator, Empty, On, Staff, StaffForm, StaffPairs};
 use super::web::{
-    class_choices, editable_student, field, page_ctx, path_id, redirect, render, render_page,
-    staff_action, staff_activity, visible_classes, Said,
+    class_choices, editable_student, field, office_only, page_ctx, path_id, redirect, render,
+    render_page, staff_action, staff_activity, visible_classes, Said,
 };
 use crate::app::App;
 use crate::domain::activity::ActivityEntry;
@@ -340,9 +340,7 @@ pub async fn create(
     StaffForm { staff, form: f }: StaffForm<StudentForm>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    if !can_edit(&s) {
-        return Err(AdminError::NotFound);
-    }
+    office_only(&s)?;
     let Some(class) = parse_class(&f.class) else {
         return Err(AdminError::refused(
             StatusCode::UNPROCESSABLE_ENTITY,

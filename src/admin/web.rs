@@ -244,6 +244,15 @@ pub(super) async fn visible_classes(
     })
 }
 
+/// Pages of the office (administrators and branch managers): a teacher is answered
+/// 404, as if the page were not there.
+pub(super) fn office_only(s: &ActiveSession) -> Result<(), AdminError> {
+    if s.staff.role == StaffRole::Teacher {
+        return Err(AdminError::NotFound);
+    }
+    Ok(())
+}
+
 /// The student of a path, if this person may change their records: administrators
 /// and branch managers, in the classes they see (teachers change none). Else 404.
 pub(super) async fn editable_student(
@@ -254,9 +263,7 @@ pub(super) async fn editable_student(
     let Ok(id) = id.parse::<uuid::Uuid>().map(crate::domain::StudentId) else {
         return Err(AdminError::NotFound);
     };
-    if s.staff.role == StaffRole::Teacher {
-        return Err(AdminError::NotFound);
-    }
+    office_only(s)?;
     let classes = visible_classes(store, s).await?;
     store
         .student_detail(id)
