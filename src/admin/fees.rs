@@ -175,16 +175,21 @@ async fn statement_page(
     ))
 }
 
-/// One fee CSV line through the import's validation.
+/// Fee rows checked, with the students by admission number they were checked against.
+type FeeLines = (Vec<FeeRecord>, HashMap<String, StudentId>);
+
+/// One fee CSV line of a student (the fields after the admission number) through the
+/// import's validation.
 fn one_fee_line(
-    admission_no: &str,
-    students: &HashMap<String, StudentId>,
+    student: &crate::domain::roster::Student,
     fields: [&str; 8],
-) -> Result<Vec<FeeRecord>, String> {
-    let mut row = vec![admission_no];
+) -> Result<FeeLines, String> {
+    let students = HashMap::from([(student.admission_no.clone(), student.id)]);
+    let mut row = vec![student.admission_no.as_str()];
     row.extend(fields);
     let bytes = super::imports::one_row::<FeeImport>(&row)?;
-    crate::import::parse_fees(&bytes[..], students)
+    crate::import::parse_fees(&bytes[..], &students)
+        .map(|records| (records, students))
         .map_err(|e| super::imports::import_errors(e).join("; "))
 }
 
@@ -206,10 +211,8 @@ pub async fn save_line(
     let Staff { school, session: s } = staff;
     let student = editable_student(port(&school), &s, &id).await?;
     let currency = school_currency(&school);
-    let students = HashMap::from([(student.admission_no.clone(), student.id)]);
-    let records = match one_fee_line(
-        &student.admission_no,
-        &students,
+    let checked = match one_fee_line(
+        &student,
         [
             &f.period,
             &f.description,
@@ -221,19 +224,10 @@ pub async fn save_line(
             "",
         ],
     ) {
-        Ok(r) => r,
+        Ok(checked) => checked,
         Err(msg) => return statement_page(&school, &s, &id, Said::refused(msg)).await,
     };
-    write(
-        &app,
-        &school,
-        &s,
-        &id,
-        &records,
-        &students,
-        "fees.line_save",
-    )
-    .await
+    write(&app, &school, &s, &id, &checked, "fees.line_save").await
 }
 
 async fn write(
@@ -241,8 +235,7 @@ async fn write(
     school: &School,
     s: &ActiveSession,
     id: &str,
-    records: &[FeeRecord],
-    students: &HashMap<String, StudentId>,
+    (records, students): &FeeLines,
     action: &str,
 ) -> Result<Response, AdminError> {
     let entry = staff_activity(
@@ -299,12 +292,10 @@ pub async fn payment(
         }
         _ => {}
     }
-    let students = HashMap::from([(student.admission_no.clone(), student.id)]);
     let amount = decimal(line.amount.minor);
     let due = line.due_date.to_string();
-    let records = match one_fee_line(
-        &student.admission_no,
-        &students,
+    let checked = match one_fee_line(
+        &student,
         [
             &line.period,
             &line.description,
@@ -316,10 +307,10 @@ pub async fn payment(
             &f.reference,
         ],
     ) {
-        Ok(r) => r,
+        Ok(checked) => checked,
         Err(msg) => return bad(msg).await,
     };
-    write(&app, &school, &s, &id, &records, &students, "fees.payment").await
+    write(&app, &school, &s, &id, &checked, "fees.payment").await
 }
 
 // ---- CSV import (administrators) ----
@@ -332,8 +323,7 @@ impl super::imports::CsvImport for FeeImport {
     const COLUMNS: &'static [&'static str] = &FEE_HEADER;
     const ACTION: &'static str = "fees.import";
     type Record = FeeRecord;
-    /// The rows, and the school's students by admission number they were checked against.
-    type Checked = (Vec<FeeRecord>, HashMap<String, StudentId>);
+    type Checked = FeeLines;
 
     async fn check(
         school: &School,
