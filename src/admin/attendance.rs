@@ -6,13 +6,14 @@
 //! (their classes). Days after today (school time) are refused.
 
 use super::error::{AdminError, Staff, StaffPairs};
-use super::web::{field, page_ctx, redirect, render, staff_activity, visible_classes};
+use super::web::{
+    class_choices, field, redirect, render_page, staff_activity, visible_classes, Said,
+};
 use crate::app::App;
 use crate::domain::attendance::{AttendanceRecord, AttendanceSource, AttendanceStatus};
 use crate::domain::ClassId;
 use crate::store::tenancy::School;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::NaiveDate;
 use minijinja::context;
@@ -39,18 +40,16 @@ pub async fn page(
     Query(q): Query<RegisterQuery>,
     Staff { school, session: s }: Staff,
 ) -> Result<Response, AdminError> {
-    register(&app, &school, &s, &q.class, &q.day, None, StatusCode::OK).await
+    register(&app, &school, &s, &q.class, &q.day, Said::nothing()).await
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn register(
     app: &App,
     school: &School,
     s: &super::auth::ActiveSession,
     class: &str,
     day: &str,
-    error: Option<String>,
-    status: StatusCode,
+    said: Said,
 ) -> Result<Response, AdminError> {
     let store = port(school);
     let mut classes = visible_classes(store, s).await?;
@@ -83,23 +82,18 @@ async fn register(
             }
         })
         .collect();
-    let mut res = render(
+    Ok(render_page(
         "attendance.html",
-        page_ctx(
-            school,
-            s,
-            context! {
-                classes => classes.iter().map(|c| context! { id => c.id.0.to_string(), label => c.label() }).collect::<Vec<_>>(),
-                class => chosen.map(|c| c.0.to_string()),
-                day => day.to_string(), today => today.to_string(),
-                rows => rows, statuses => STATUSES, error => error,
-            },
-        ),
-    );
-    if res.status().is_success() {
-        *res.status_mut() = status;
-    }
-    Ok(res)
+        school,
+        s,
+        context! {
+            classes => class_choices(&classes),
+            class => chosen.map(|c| c.0.to_string()),
+            day => day.to_string(), today => today.to_string(),
+            rows => rows, statuses => STATUSES,
+        },
+        said,
+    ))
 }
 
 /// Saves the register: fields `s_<student id>` = status (blank leaves a student
@@ -161,31 +155,17 @@ pub async fn save(
     let reason = get("reason").trim();
     let class_s = class.0.to_string();
     let day_s = day.to_string();
-    if corrected > 0 && reason.is_empty() {
-        return register(
-            &app,
-            &school,
-            &s,
-            &class_s,
-            &day_s,
-            Some(format!(
-                "{corrected} mark(s) already recorded would change: give a reason for the correction."
-            )),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
-    if reason.chars().count() > MAX_REASON {
-        return register(
-            &app,
-            &school,
-            &s,
-            &class_s,
-            &day_s,
-            Some("The reason is too long (300 characters at most).".into()),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+    let problem = if corrected > 0 && reason.is_empty() {
+        Some(format!(
+            "{corrected} mark(s) already recorded would change: give a reason for the correction."
+        ))
+    } else if reason.chars().count() > MAX_REASON {
+        Some("The reason is too long (300 characters at most).".to_string())
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        return register(&app, &school, &s, &class_s, &day_s, Said::refused(problem)).await;
     }
     if !records.is_empty() {
         let entry = staff_activity(

@@ -229,6 +229,15 @@ impl Auth {
         self.per_address.check_key(&address_key(address)).is_ok()
     }
 
+    /// [`Auth::address_allowed`] as a result: over the limit is
+    /// [`AuthError::TooManyFromAddress`].
+    fn attempt_from(&self, address: IpAddr) -> Result<(), AuthError> {
+        if !self.address_allowed(address) {
+            return Err(AuthError::TooManyFromAddress);
+        }
+        Ok(())
+    }
+
     /// With a gate of its own (tests); the server shares one gate: [`Auth::with_gate`].
     pub fn new() -> Self {
         Self::with_gate(Arc::new(HashGate::from_cores()))
@@ -277,9 +286,7 @@ impl Auth {
         password_typed: &str,
         address: IpAddr,
     ) -> Result<SignedIn, AuthError> {
-        if !self.address_allowed(address) {
-            return Err(AuthError::TooManyFromAddress);
-        }
+        self.attempt_from(address)?;
         let place = self.gate.try_place().map_err(|_| AuthError::Busy)?;
         self.dummy_check(place, password_typed).await?;
         Err(AuthError::Invalid)
@@ -295,9 +302,7 @@ impl Auth {
         address: IpAddr,
         now: DateTime<Utc>,
     ) -> Result<SignedIn, AuthError> {
-        if !self.address_allowed(address) {
-            return Err(AuthError::TooManyFromAddress);
-        }
+        self.attempt_from(address)?;
         // The place in the hashing bound comes first: "busy" costs nothing and answers
         // a known and an unknown email alike.
         let place = self.gate.try_place().map_err(|_| AuthError::Busy)?;
@@ -480,9 +485,7 @@ impl Auth {
         let Some(session) = self.session(store, token, now).await? else {
             return Ok(TwoFactor::NoSession);
         };
-        if !self.address_allowed(address) {
-            return Err(AuthError::TooManyFromAddress);
-        }
+        self.attempt_from(address)?;
         let staff = &session.staff;
         // Claimed before checking, like passwords: parallel guesses cannot pass the limit.
         let Some(claim) = store

@@ -6,15 +6,15 @@
 //! The platform operator's side (schools, every school's channels) stays on the command
 //! line (`raabta tenant …`, `raabta channel …`).
 
-use super::error::{AdminError, AdminForm, Administrator, Empty, Staff};
-use super::web::{page_ctx, redirect, render, staff_activity};
+use super::error::{AdminError, AdminForm, Administrator, Empty, On, Staff};
+use super::web::{redirect, render_page, staff_activity, Said};
 use crate::app::App;
 use crate::channel::Credentials;
 use crate::domain::message::{OutboundMessage, OutboundMode, Provider};
 use crate::domain::phone::Phone;
 use crate::routing::AddChannelError;
 use crate::store::tenancy::School;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::context;
@@ -28,7 +28,7 @@ pub async fn page(
     State(app): State<App>,
     Administrator(Staff { school, session: s }): Administrator,
 ) -> Result<Response, AdminError> {
-    view(&app, &school, &s, None, None, StatusCode::OK).await
+    view(&app, &school, &s, Said::nothing()).await
 }
 
 /// The channels page, for an administrator (every caller has checked the role).
@@ -36,9 +36,7 @@ async fn view(
     app: &App,
     school: &School,
     s: &super::auth::ActiveSession,
-    error: Option<String>,
-    notice: Option<String>,
-    status: StatusCode,
+    said: Said,
 ) -> Result<Response, AdminError> {
     let rows = app.tenancy.backend().control.channels().await?;
     let phone = port(school)
@@ -60,18 +58,13 @@ async fn view(
             }
         })
         .collect();
-    let mut res = render(
+    Ok(render_page(
         "channels.html",
-        page_ctx(
-            school,
-            s,
-            context! { channels => channels, my_phone => phone, error => error, notice => notice },
-        ),
-    );
-    if res.status().is_success() {
-        *res.status_mut() = status;
-    }
-    Ok(res)
+        school,
+        s,
+        context! { channels => channels, my_phone => phone },
+        said,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -140,15 +133,7 @@ pub async fn add(
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
     let Some(creds) = f.credentials() else {
-        return view(
-            &app,
-            &school,
-            &s,
-            Some("Choose a provider.".into()),
-            None,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return view(&app, &school, &s, Said::refused("Choose a provider.")).await;
     };
     let provider = creds.provider();
     match crate::routing::register_channel(
@@ -161,32 +146,37 @@ pub async fn add(
     .await
     {
         Ok(row) => {
-            let entry = staff_activity(
-                &s,
-                "channel.add",
-                Some(format!("channel:{}", row.id)),
-                json!({ "provider": provider.as_str(), "status": row.status.as_str() }),
-                app.clock.now(),
-            );
-            port(&school).log_activity(&entry).await?;
-            reload(&app).await;
+            let details = json!({ "provider": provider.as_str(), "status": row.status.as_str() });
+            changed(&app, &school, &s, "channel.add", &row, details).await?;
             if row.status == crate::store::ChannelStatus::Pending {
                 tracing::info!(school = %school.tenant.slug, channel = %row.id, provider = %provider, "channel waiting for the operator's approval");
             }
             Ok(redirect("/admin/channels"))
         }
-        Err(e) => {
-            view(
-                &app,
-                &school,
-                &s,
-                Some(problem(e)?),
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
+        Err(e) => view(&app, &school, &s, Said::refused(problem(e)?)).await,
     }
+}
+
+/// A channel added or changed by this administrator: logged, and the registry reloaded
+/// so that its webhooks and sends find it.
+async fn changed(
+    app: &App,
+    school: &School,
+    s: &super::auth::ActiveSession,
+    action: &str,
+    row: &crate::store::ChannelRow,
+    details: serde_json::Value,
+) -> Result<(), crate::store::StoreError> {
+    let entry = staff_activity(
+        s,
+        action,
+        Some(format!("channel:{}", row.id)),
+        details,
+        app.clock.now(),
+    );
+    port(school).log_activity(&entry).await?;
+    reload(app).await;
+    Ok(())
 }
 
 async fn reload(app: &App) {
@@ -198,21 +188,11 @@ async fn reload(app: &App) {
 /// Replaces a channel's credentials.
 pub async fn rotate(
     State(app): State<App>,
-    Path(id): Path<String>,
-    AdminForm { staff, form: f }: AdminForm<CredentialsForm>,
+    On(id, AdminForm { staff, form: f }): On<AdminForm<CredentialsForm>>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let id = id.parse::<Uuid>().map_err(|_| AdminError::NotFound)?;
     let Some(creds) = f.credentials() else {
-        return view(
-            &app,
-            &school,
-            &s,
-            Some("Choose a provider.".into()),
-            None,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return view(&app, &school, &s, Said::refused("Choose a provider.")).await;
     };
     match crate::routing::rotate_channel(
         &app.tenancy,
@@ -224,37 +204,18 @@ pub async fn rotate(
     .await
     {
         Ok(row) => {
-            let entry = staff_activity(
-                &s,
-                "channel.rotate",
-                Some(format!("channel:{}", row.id)),
-                json!({ "provider": row.provider.as_str() }),
-                app.clock.now(),
-            );
-            port(&school).log_activity(&entry).await?;
-            reload(&app).await;
+            let details = json!({ "provider": row.provider.as_str() });
+            changed(&app, &school, &s, "channel.rotate", &row, details).await?;
             view(
                 &app,
                 &school,
                 &s,
-                None,
-                Some("The new credentials are in use.".into()),
-                StatusCode::OK,
+                Said::notice("The new credentials are in use."),
             )
             .await
         }
         Err(AddChannelError::UnknownChannel) => Err(AdminError::NotFound),
-        Err(e) => {
-            view(
-                &app,
-                &school,
-                &s,
-                Some(problem(e)?),
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
+        Err(e) => view(&app, &school, &s, Said::refused(problem(e)?)).await,
     }
 }
 
@@ -273,17 +234,7 @@ pub async fn my_phone(
         "" => None,
         p => match Phone::parse(p, school.tenant.timezone.phone_region()) {
             Ok(p) => Some(p),
-            Err(e) => {
-                return view(
-                    &app,
-                    &school,
-                    &s,
-                    Some(format!("Phone: {e}")),
-                    None,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                )
-                .await
-            }
+            Err(e) => return view(&app, &school, &s, Said::refused(format!("Phone: {e}"))).await,
         },
     };
     let entry = staff_activity(
@@ -299,7 +250,13 @@ pub async fn my_phone(
     {
         Ok(_) => Ok(redirect("/admin/channels")),
         Err(crate::store::StoreError::Conflict(msg)) => {
-            view(&app, &school, &s, Some(msg), None, StatusCode::CONFLICT).await
+            view(
+                &app,
+                &school,
+                &s,
+                Said::refused_with(StatusCode::CONFLICT, msg),
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }
@@ -308,11 +265,9 @@ pub async fn my_phone(
 /// Queues a test message on a WhatsApp channel to the administrator's own number.
 pub async fn test(
     State(app): State<App>,
-    Path(id): Path<String>,
-    AdminForm { staff, .. }: AdminForm<Empty>,
+    On(id, AdminForm { staff, .. }): On<AdminForm<Empty>>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let id = id.parse::<Uuid>().map_err(|_| AdminError::NotFound)?;
     let row = app
         .tenancy
         .backend()
@@ -327,9 +282,9 @@ pub async fn test(
             &app,
             &school,
             &s,
-            Some("Telegram bots cannot start a chat: message the bot, then it can answer.".into()),
-            None,
-            StatusCode::UNPROCESSABLE_ENTITY,
+            Said::refused(
+                "Telegram bots cannot start a chat: message the bot, then it can answer.",
+            ),
         )
         .await;
     }
@@ -338,9 +293,7 @@ pub async fn test(
             &app,
             &school,
             &s,
-            Some("Set your own WhatsApp number first.".into()),
-            None,
-            StatusCode::UNPROCESSABLE_ENTITY,
+            Said::refused("Set your own WhatsApp number first."),
         )
         .await;
     };
@@ -374,9 +327,7 @@ pub async fn test(
         &app,
         &school,
         &s,
-        None,
-        Some("A test message is on its way to your number (see the Outbox if it does not arrive: outside WhatsApp's 24-hour window it waits as a manual link).".into()),
-        StatusCode::OK,
+        Said::notice("A test message is on its way to your number (see the Outbox if it does not arrive: outside WhatsApp's 24-hour window it waits as a manual link)."),
     )
     .await
 }

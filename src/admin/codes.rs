@@ -7,14 +7,17 @@
 //! guardian, so a teacher holding one could act as the parent): they ask the office to
 //! print their class's slips, which shows on the administrators' dashboard.
 
+use super::auth::ActiveSession;
 use super::error::{AdminError, Staff, StaffForm};
-use super::web::{render, visible_classes};
+use super::web::{class_choices, page_ctx, render, visible_classes};
 use crate::app::App;
 use crate::domain::message::Provider;
 use crate::domain::phone::Phone;
 use crate::domain::roster::{ContactRef, StaffRole};
 use crate::domain::school::Locale;
 use crate::domain::{ClassId, GuardianId};
+use crate::store::tenancy::School;
+use crate::store::ClassRow;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -36,19 +39,49 @@ const MAX_CODES: usize = 300;
 
 pub async fn page(Staff { school, session: s }: Staff) -> Result<Response, AdminError> {
     let classes = visible_classes(port(&school), &s).await?;
-    let classes: Vec<_> = classes
-        .iter()
-        .map(|c| context! { id => c.id.0.to_string(), label => c.label() })
-        .collect();
-    let teacher = s.staff.role == StaffRole::Teacher;
-    Ok(render(
+    Ok(codes_page(&school, &s, &classes, None))
+}
+
+/// The codes page: the person's classes, and the class whose slips they just asked for.
+fn codes_page(
+    school: &School,
+    s: &ActiveSession,
+    classes: &[ClassRow],
+    requested: Option<String>,
+) -> Response {
+    render(
         "codes.html",
-        super::web::page_ctx(
-            &school,
-            &s,
-            context! { classes => classes, teacher => teacher },
+        page_ctx(
+            school,
+            s,
+            context! {
+                classes => class_choices(classes),
+                teacher => s.staff.role == StaffRole::Teacher,
+                requested => requested,
+            },
         ),
-    ))
+    )
+}
+
+/// The class a form names, if it is one of the person's (not a class: 400; not theirs:
+/// 404), and all of theirs.
+async fn chosen_class(
+    school: &School,
+    s: &ActiveSession,
+    raw: &str,
+) -> Result<(ClassRow, Vec<ClassRow>), AdminError> {
+    let class = raw
+        .trim()
+        .parse::<uuid::Uuid>()
+        .map(ClassId)
+        .map_err(|_| bad("Unknown class."))?;
+    let classes = visible_classes(port(school), s).await?;
+    let found = classes
+        .iter()
+        .find(|c| c.id == class)
+        .cloned()
+        .ok_or(AdminError::NotFound)?;
+    Ok((found, classes))
 }
 
 #[derive(Deserialize)]
@@ -63,38 +96,17 @@ pub async fn request(
     StaffForm { staff, form }: StaffForm<RequestForm>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let class = form
-        .class
-        .trim()
-        .parse::<uuid::Uuid>()
-        .map(ClassId)
-        .map_err(|_| bad("Unknown class."))?;
-    let classes = visible_classes(port(&school), &s).await?;
-    let found = classes
-        .iter()
-        .find(|c| c.id == class)
-        .ok_or(AdminError::NotFound)?;
-    let label = found.label();
+    let (class, classes) = chosen_class(&school, &s, &form.class).await?;
+    let label = class.label();
     let entry = super::web::staff_activity(
         &s,
         "access_code.slips_requested",
-        Some(format!("class:{}", class.0)),
+        Some(format!("class:{}", class.id.0)),
         serde_json::json!({ "class": label }),
         app.clock.now(),
     );
     port(&school).log_activity(&entry).await?;
-    let list: Vec<_> = classes
-        .iter()
-        .map(|c| context! { id => c.id.0.to_string(), label => c.label() })
-        .collect();
-    Ok(render(
-        "codes.html",
-        super::web::page_ctx(
-            &school,
-            &s,
-            context! { classes => list, teacher => s.staff.role == StaffRole::Teacher, requested => label },
-        ),
-    ))
+    Ok(codes_page(&school, &s, &classes, Some(label)))
 }
 
 #[derive(Deserialize)]
@@ -146,16 +158,8 @@ pub async fn issue(
     // Who gets a code: guardian id → (name, children, language of their slip).
     let mut targets: BTreeMap<GuardianId, (String, Vec<String>, Locale)> = BTreeMap::new();
     if !form.class.trim().is_empty() {
-        let class = form
-            .class
-            .trim()
-            .parse::<uuid::Uuid>()
-            .map(ClassId)
-            .map_err(|_| bad("Unknown class."))?;
-        let classes = visible_classes(port(&school), &s).await?;
-        if !classes.iter().any(|c| c.id == class) {
-            return Err(AdminError::NotFound);
-        }
+        let (class, _) = chosen_class(&school, &s, &form.class).await?;
+        let class = class.id;
         // Ids, names and classes only (nothing decrypted that is not needed).
         let students = store.student_list().await?;
         for st in students

@@ -4,8 +4,8 @@
 //! send forms to their branch's classes and see the answers of their branch's children;
 //! reminding by hand is for administrators; teachers have no consent pages.
 
-use super::error::{AdminError, AdminForm, Empty, Staff, StaffPairs};
-use super::web::{csv_cell, redirect, render, staff_activity};
+use super::error::{AdminError, AdminForm, Empty, On, Staff, StaffPairs};
+use super::web::{csv_cell, office_only, path_id, redirect, render, staff_action, staff_activity};
 use crate::app::App;
 use crate::domain::roster::StaffRole;
 use crate::domain::{ClassId, StudentId};
@@ -22,9 +22,7 @@ use uuid::Uuid;
 store_port!(FlowStore, OfficeStore);
 
 pub async fn list(Staff { school, session: s }: Staff) -> Result<Response, AdminError> {
-    if s.staff.role == StaffRole::Teacher {
-        return Err(AdminError::NotFound);
-    }
+    office_only(&s)?;
     let store = port(&school);
     let forms = store.consent_forms().await?;
     let classes = super::web::visible_classes(store, &s).await?;
@@ -39,10 +37,7 @@ pub async fn list(Staff { school, session: s }: Staff) -> Result<Response, Admin
         deadline => tz.last_day(deadline).to_string() });
     }
     let forms = shown;
-    let classes: Vec<_> = classes
-        .iter()
-        .map(|c| context! { id => c.id.0.to_string(), label => c.label() })
-        .collect();
+    let classes = super::web::class_choices(&classes);
     Ok(render(
         "consent_list.html",
         super::web::page_ctx(
@@ -65,9 +60,7 @@ pub async fn create(
     StaffPairs { staff, pairs, .. }: StaffPairs<RawForm>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    if s.staff.role == StaffRole::Teacher {
-        return Err(AdminError::NotFound);
-    }
+    office_only(&s)?;
     // Single fields: the last value counts; `class` is repeated.
     let mut fields: HashMap<String, String> = HashMap::new();
     let mut chosen = Vec::new();
@@ -225,10 +218,8 @@ async fn answers_of(
     s: &super::auth::ActiveSession,
     id: &str,
 ) -> Result<(Uuid, Answers), AdminError> {
-    if s.staff.role == StaffRole::Teacher {
-        return Err(AdminError::NotFound);
-    }
-    let id = id.parse::<Uuid>().map_err(|_| AdminError::NotFound)?;
+    office_only(s)?;
+    let id = path_id(id)?;
     let a = answers(school, s, id).await?.ok_or(AdminError::NotFound)?;
     Ok((id, a))
 }
@@ -290,19 +281,11 @@ pub async fn csv(
 /// Reminds the guardians who have not answered yet, now.
 pub async fn remind(
     State(app): State<App>,
-    Path(id): Path<String>,
-    AdminForm { staff, .. }: AdminForm<Empty>,
+    On(id, AdminForm { staff, .. }): On<AdminForm<Empty>>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let id = id.parse::<Uuid>().map_err(|_| AdminError::NotFound)?;
     let now = app.clock.now();
-    let entry = staff_activity(
-        &s,
-        "consent_form.remind",
-        Some(format!("consent_form:{id}")),
-        json!({}),
-        now,
-    );
+    let entry = staff_action(&s, "consent_form.remind", format!("consent_form:{id}"), now);
     if port(&school)
         .remind_consent_now(id, now, &entry)
         .await?

@@ -6,8 +6,8 @@
 //! with a child in their branch; teachers none (404).
 
 use super::auth::ActiveSession;
-use super::error::{AdminError, Empty, Staff, StaffForm};
-use super::web::{redirect, render, staff_activity};
+use super::error::{AdminError, Empty, On, Staff, StaffForm};
+use super::web::{office_only, path_id, redirect, render, staff_action};
 use crate::app::App;
 use crate::domain::message::{OutboundMessage, OutboundMode};
 use crate::domain::roster::{ContactRef, StaffRole};
@@ -16,7 +16,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::context;
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
 store_port!(
@@ -59,13 +58,12 @@ async fn in_classes(
     }
 }
 
-/// The conversation id from the path, if this person may see it (else 404).
+/// The conversation id of the path, if this person may see it (else 404).
 async fn scoped_id(
     store: &(impl Port + ?Sized),
     s: &ActiveSession,
-    id: &str,
+    id: Uuid,
 ) -> Result<Uuid, AdminError> {
-    let id = id.parse::<Uuid>().map_err(|_| AdminError::NotFound)?;
     if !in_scope(store, s, id).await? {
         return Err(AdminError::NotFound);
     }
@@ -90,9 +88,7 @@ async fn who(
 }
 
 pub async fn list(Staff { school, session: s }: Staff) -> Result<Response, AdminError> {
-    if s.staff.role == StaffRole::Teacher {
-        return Err(AdminError::NotFound);
-    }
+    office_only(&s)?;
     let store = port(&school);
     let ids = store.handoffs().await?;
     let mine = super::web::visible_class_ids(store, &s).await?;
@@ -127,7 +123,7 @@ pub async fn view(
     Staff { school, session: s }: Staff,
 ) -> Result<Response, AdminError> {
     let store = port(&school);
-    let id = scoped_id(store, &s, &id).await?;
+    let id = scoped_id(store, &s, path_id(&id)?).await?;
     let conv = store.conversation(id).await?.ok_or(AdminError::NotFound)?;
     let name = who(store, id).await?;
     let thread = store.conversation_thread(id, 50).await?;
@@ -164,12 +160,11 @@ pub struct ReplyForm {
 
 pub async fn reply(
     State(app): State<App>,
-    Path(id): Path<String>,
-    StaffForm { staff, form }: StaffForm<ReplyForm>,
+    On(id, StaffForm { staff, form }): On<StaffForm<ReplyForm>>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
     let store = port(&school);
-    let id = scoped_id(store, &s, &id).await?;
+    let id = scoped_id(store, &s, id).await?;
     // What staff write reaches the parent without bidi overrides (see domain::bidi).
     let text = crate::domain::bidi::neutralise(form.text.trim()).into_owned();
     let text = text.as_str();
@@ -183,13 +178,7 @@ pub async fn reply(
         return Err(AdminError::NotFound);
     }
     let now = app.clock.now();
-    let entry = staff_activity(
-        &s,
-        "conversation.reply",
-        Some(format!("conversation:{id}")),
-        json!({}),
-        now,
-    );
+    let entry = staff_action(&s, "conversation.reply", format!("conversation:{id}"), now);
     // Through the provider: the sender checks the 24-hour window when it sends and turns
     // the reply into a template or a manual link for staff if it has closed.
     let key = format!("staff-reply:{}", Uuid::now_v7());
@@ -208,16 +197,14 @@ pub async fn reply(
 
 pub async fn hand_back(
     State(app): State<App>,
-    Path(id): Path<String>,
-    StaffForm { staff, .. }: StaffForm<Empty>,
+    On(id, StaffForm { staff, .. }): On<StaffForm<Empty>>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let id = scoped_id(port(&school), &s, &id).await?;
-    let entry = staff_activity(
+    let id = scoped_id(port(&school), &s, id).await?;
+    let entry = staff_action(
         &s,
         "conversation.hand_back",
-        Some(format!("conversation:{id}")),
-        json!({}),
+        format!("conversation:{id}"),
         app.clock.now(),
     );
     port(&school).hand_back(id, &entry).await?;

@@ -18,8 +18,8 @@ use crate::store::tenancy::School;
 use crate::store::StoreError;
 use axum::body::Bytes;
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::rejection::{BytesRejection, RawFormRejection};
-use axum::extract::{FromRequest, FromRequestParts, Multipart, RawForm, Request};
+use axum::extract::rejection::{BytesRejection, PathRejection, RawFormRejection};
+use axum::extract::{FromRequest, FromRequestParts, Multipart, Path, RawForm, Request};
 use axum::http::header::LOCATION;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -77,7 +77,12 @@ macro_rules! refused_as_axum_does {
         }
     )*};
 }
-refused_as_axum_does!(BytesRejection, RawFormRejection, MultipartRejection);
+refused_as_axum_does!(
+    BytesRejection,
+    RawFormRejection,
+    MultipartRejection,
+    PathRejection
+);
 
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
@@ -107,6 +112,16 @@ pub struct Staff {
     pub session: ActiveSession,
 }
 
+impl Staff {
+    /// This staff member, if an administrator (anyone else: 404).
+    fn administrator(self) -> Result<Staff, AdminError> {
+        if self.session.staff.role != StaffRole::Admin {
+            return Err(AdminError::NotFound);
+        }
+        Ok(self)
+    }
+}
+
 impl FromRequestParts<AdminState> for Staff {
     type Rejection = AdminError;
 
@@ -124,10 +139,7 @@ impl FromRequestParts<AdminState> for Administrator {
 
     async fn from_request_parts(parts: &mut Parts, admin: &AdminState) -> Result<Self, AdminError> {
         let staff = Staff::from_request_parts(parts, admin).await?;
-        if staff.session.staff.role != StaffRole::Admin {
-            return Err(AdminError::NotFound);
-        }
-        Ok(Administrator(staff))
+        Ok(Administrator(staff.administrator()?))
     }
 }
 
@@ -153,6 +165,42 @@ fn deserialize<T: DeserializeOwned>(body: &[u8]) -> Result<T, AdminError> {
     })
 }
 
+/// A posted form read as axum's `Form` reads it: its token, its fields and the
+/// request's headers.
+struct Posted<T> {
+    headers: axum::http::HeaderMap,
+    csrf: String,
+    form: T,
+}
+
+impl<T: DeserializeOwned> Posted<T> {
+    async fn read(req: Request, admin: &AdminState) -> Result<Self, AdminError> {
+        let headers = req.headers().clone();
+        let RawForm(body) = RawForm::from_request(req, admin).await?;
+        let Token { csrf } = deserialize(&body)?;
+        let form = deserialize(&body)?;
+        Ok(Posted {
+            headers,
+            csrf,
+            form,
+        })
+    }
+}
+
+/// The signed-in staff member of a posted form (303 if none), if the form carries this
+/// session's token (else 403).
+async fn with_token(
+    admin: &AdminState,
+    headers: &axum::http::HeaderMap,
+    csrf: &str,
+) -> Result<Staff, AdminError> {
+    let (school, session, _) = super::web::signed_in(admin, headers).await?;
+    if !session.csrf_ok(csrf) {
+        return Err(AdminError::FormExpired);
+    }
+    Ok(Staff { school, session })
+}
+
 /// A posted form of any signed-in staff member, with this session's form token checked.
 /// The body is read first, within the route's body limit (64 KiB for admin forms, the
 /// service-wide limit for the CSV imports; see `web::routes`), with axum's answers;
@@ -168,17 +216,11 @@ impl<T: DeserializeOwned + Send> FromRequest<AdminState> for StaffForm<T> {
     type Rejection = AdminError;
 
     async fn from_request(req: Request, admin: &AdminState) -> Result<Self, AdminError> {
-        let headers = req.headers().clone();
-        let RawForm(body) = RawForm::from_request(req, admin).await?;
-        let token: Token = deserialize(&body)?;
-        let form = deserialize(&body)?;
-        let (school, session, _) = super::web::signed_in(admin, &headers).await?;
-        if !session.csrf_ok(&token.csrf) {
-            return Err(AdminError::FormExpired);
-        }
+        let posted = Posted::read(req, admin).await?;
+        let staff = with_token(admin, &posted.headers, &posted.csrf).await?;
         Ok(StaffForm {
-            staff: Staff { school, session },
-            form,
+            staff,
+            form: posted.form,
         })
     }
 }
@@ -195,10 +237,29 @@ impl<T: DeserializeOwned + Send> FromRequest<AdminState> for AdminForm<T> {
 
     async fn from_request(req: Request, admin: &AdminState) -> Result<Self, AdminError> {
         let StaffForm { staff, form } = StaffForm::from_request(req, admin).await?;
-        if staff.session.staff.role != StaffRole::Admin {
-            return Err(AdminError::NotFound);
-        }
-        Ok(AdminForm { staff, form })
+        Ok(AdminForm {
+            staff: staff.administrator()?,
+            form,
+        })
+    }
+}
+
+/// A form about one thing, its id the path's (`/…/{id}/…`), with what `F` extracts (an
+/// [`AdminForm`], say): the path is read first, then `F` (body, session, form token,
+/// role), then the id, which is 404 if it is not one (like anything not there).
+pub struct On<F>(pub uuid::Uuid, pub F);
+
+impl<F> FromRequest<AdminState> for On<F>
+where
+    F: FromRequest<AdminState, Rejection = AdminError> + Send,
+{
+    type Rejection = AdminError;
+
+    async fn from_request(req: Request, admin: &AdminState) -> Result<Self, AdminError> {
+        let (mut parts, body) = req.into_parts();
+        let Path(id) = Path::<String>::from_request_parts(&mut parts, admin).await?;
+        let inner = F::from_request(Request::from_parts(parts, body), admin).await?;
+        Ok(On(super::web::path_id(&id)?, inner))
     }
 }
 
@@ -242,15 +303,37 @@ where
         let headers = req.headers().clone();
         let body = B::from_request(req, admin).await?.into_bytes();
         let pairs = super::web::form_pairs(&body);
-        let (school, session, _) = super::web::signed_in(admin, &headers).await?;
-        if !session.csrf_ok(super::web::field(&pairs, "csrf")) {
-            return Err(AdminError::FormExpired);
-        }
+        let staff = with_token(admin, &headers, super::web::field(&pairs, "csrf")).await?;
         Ok(StaffPairs {
-            staff: Staff { school, session },
+            staff,
             pairs,
             body: PhantomData,
         })
+    }
+}
+
+/// A posted form before sign-in (sign-in, password reset), read as axum's `Form` reads
+/// it, with the double-submit form token checked (403), and the client's address.
+pub struct PreSessionForm<T> {
+    pub address: std::net::IpAddr,
+    pub form: T,
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<AdminState> for PreSessionForm<T> {
+    type Rejection = AdminError;
+
+    async fn from_request(req: Request, admin: &AdminState) -> Result<Self, AdminError> {
+        let extensions = req.extensions().clone();
+        let Posted {
+            headers,
+            csrf,
+            form,
+        } = Posted::read(req, admin).await?;
+        if !super::web::pre_session_ok(&headers, &csrf) {
+            return Err(AdminError::FormExpired);
+        }
+        let address = super::web::client_address(&admin.app, &headers, &extensions);
+        Ok(PreSessionForm { address, form })
     }
 }
 
@@ -274,11 +357,8 @@ impl FromRequest<AdminState> for AdminUpload {
         if !session.csrf_ok(&csrf) {
             return Err(AdminError::FormExpired);
         }
-        if session.staff.role != StaffRole::Admin {
-            return Err(AdminError::NotFound);
-        }
         Ok(AdminUpload {
-            staff: Staff { school, session },
+            staff: Staff { school, session }.administrator()?,
             file,
         })
     }

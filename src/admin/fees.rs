@@ -7,16 +7,20 @@
 //! have no fee pages. Import is for administrators.
 
 use super::auth::ActiveSession;
-use super::error::{AdminError, AdminForm, AdminUpload, Administrator, Staff, StaffForm};
-use super::web::{page_ctx, render, staff_activity, visible_classes};
+use super::error::{AdminError, Staff, StaffForm};
+use super::web::{
+    class_choices, editable_student, office_only, page_ctx, render, render_page, staff_activity,
+    visible_classes, Said,
+};
 use crate::app::App;
-use crate::domain::fees::{Currency, Money};
+use crate::domain::activity::ActivityEntry;
+use crate::domain::fees::{Currency, FeeRecord, Money};
 use crate::domain::roster::StaffRole;
 use crate::domain::{ClassId, StudentId};
+use crate::import::ImportError;
 use crate::store::tenancy::School;
 use crate::store::{ClassRow, StoreError};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::context;
 use serde::Deserialize;
@@ -37,10 +41,6 @@ const FEE_HEADER: [&str; 9] = [
     "paid_on",
     "payment_reference",
 ];
-
-fn allowed(s: &ActiveSession) -> bool {
-    s.staff.role != StaffRole::Teacher
-}
 
 /// The school's currency: riyals in Saudi Arabia, rupees otherwise.
 fn school_currency(school: &School) -> Currency {
@@ -81,9 +81,7 @@ pub async fn balances(
     Query(q): Query<ClassQuery>,
     Staff { school, session: s }: Staff,
 ) -> Result<Response, AdminError> {
-    if !allowed(&s) {
-        return Err(AdminError::NotFound);
-    }
+    office_only(&s)?;
     let classes = classes_in_scope(&school, &s).await?;
     let mut options: Vec<_> = classes.values().collect();
     options.sort_by_key(|c| c.label());
@@ -120,7 +118,7 @@ pub async fn balances(
             &school,
             &s,
             context! {
-                classes => options.iter().map(|c| context! { id => c.id.0.to_string(), label => c.label() }).collect::<Vec<_>>(),
+                classes => class_choices(options.iter().copied()),
                 class => chosen.map(|c| c.0.to_string()),
                 rows => rows,
                 total_due => money(due, currency),
@@ -131,43 +129,20 @@ pub async fn balances(
     ))
 }
 
-/// The student, if in the person's scope.
-async fn student_in_scope(
-    school: &School,
-    s: &ActiveSession,
-    id: &str,
-) -> Result<Option<crate::domain::roster::Student>, StoreError> {
-    let Ok(id) = id.parse::<Uuid>().map(StudentId) else {
-        return Ok(None);
-    };
-    if !allowed(s) {
-        return Ok(None);
-    }
-    let classes = classes_in_scope(school, s).await?;
-    Ok(port(school)
-        .student_detail(id)
-        .await?
-        .map(|(st, _)| st)
-        .filter(|st| classes.contains_key(&st.class_id)))
-}
-
 pub async fn student(
     Path(id): Path<String>,
     Staff { school, session: s }: Staff,
 ) -> Result<Response, AdminError> {
-    statement_page(&school, &s, &id, None, StatusCode::OK).await
+    statement_page(&school, &s, &id, Said::nothing()).await
 }
 
 async fn statement_page(
     school: &School,
     s: &ActiveSession,
     id: &str,
-    error: Option<String>,
-    status: StatusCode,
+    said: Said,
 ) -> Result<Response, AdminError> {
-    let student = student_in_scope(school, s, id)
-        .await?
-        .ok_or(AdminError::NotFound)?;
+    let student = editable_student(port(school), s, id).await?;
     let lines = port(school).fee_statement(student.id).await?;
     let currency = school_currency(school);
     let (mut due, mut paid) = (0, 0);
@@ -186,39 +161,35 @@ async fn statement_page(
             }
         })
         .collect();
-    let mut res = render(
+    Ok(render_page(
         "fee_student.html",
-        page_ctx(
-            school,
-            s,
-            context! {
-                id => student.id.0.to_string(), name => student.full_name,
-                admission_no => student.admission_no, rows => rows,
-                balance => Money { minor: (due - paid).max(0), currency }.to_string(),
-                currency => currency.as_str(), error => error,
-            },
-        ),
-    );
-    if res.status().is_success() {
-        *res.status_mut() = status;
-    }
-    Ok(res)
+        school,
+        s,
+        context! {
+            id => student.id.0.to_string(), name => student.full_name,
+            admission_no => student.admission_no, rows => rows,
+            balance => Money { minor: (due - paid).max(0), currency }.to_string(),
+            currency => currency.as_str(),
+        },
+        said,
+    ))
 }
 
-/// One fee CSV line through the import's validation.
+/// Fee rows checked, with the students by admission number they were checked against.
+type FeeLines = (Vec<FeeRecord>, HashMap<String, StudentId>);
+
+/// One fee CSV line of a student (the fields after the admission number) through the
+/// import's validation.
 fn one_fee_line(
-    admission_no: &str,
-    students: &HashMap<String, StudentId>,
+    student: &crate::domain::roster::Student,
     fields: [&str; 8],
-) -> Result<Vec<crate::domain::fees::FeeRecord>, String> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let mut row = vec![admission_no];
+) -> Result<FeeLines, String> {
+    let students = HashMap::from([(student.admission_no.clone(), student.id)]);
+    let mut row = vec![student.admission_no.as_str()];
     row.extend(fields);
-    w.write_record(FEE_HEADER)
-        .and_then(|_| w.write_record(&row))
-        .map_err(|e| e.to_string())?;
-    let bytes = w.into_inner().map_err(|e| e.to_string())?;
-    crate::import::parse_fees(&bytes[..], students)
+    let bytes = super::imports::one_row::<FeeImport>(&row)?;
+    crate::import::parse_fees(&bytes[..], &students)
+        .map(|records| (records, students))
         .map_err(|e| super::imports::import_errors(e).join("; "))
 }
 
@@ -238,14 +209,10 @@ pub async fn save_line(
     StaffForm { staff, form: f }: StaffForm<LineForm>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let student = student_in_scope(&school, &s, &id)
-        .await?
-        .ok_or(AdminError::NotFound)?;
+    let student = editable_student(port(&school), &s, &id).await?;
     let currency = school_currency(&school);
-    let students = HashMap::from([(student.admission_no.clone(), student.id)]);
-    let records = match one_fee_line(
-        &student.admission_no,
-        &students,
+    let checked = match one_fee_line(
+        &student,
         [
             &f.period,
             &f.description,
@@ -257,28 +224,10 @@ pub async fn save_line(
             "",
         ],
     ) {
-        Ok(r) => r,
-        Err(msg) => {
-            return statement_page(
-                &school,
-                &s,
-                &id,
-                Some(msg),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
+        Ok(checked) => checked,
+        Err(msg) => return statement_page(&school, &s, &id, Said::refused(msg)).await,
     };
-    write(
-        &app,
-        &school,
-        &s,
-        &id,
-        &records,
-        &students,
-        "fees.line_save",
-    )
-    .await
+    write(&app, &school, &s, &id, &checked, "fees.line_save").await
 }
 
 async fn write(
@@ -286,8 +235,7 @@ async fn write(
     school: &School,
     s: &ActiveSession,
     id: &str,
-    records: &[crate::domain::fees::FeeRecord],
-    students: &HashMap<String, StudentId>,
+    (records, students): &FeeLines,
     action: &str,
 ) -> Result<Response, AdminError> {
     let entry = staff_activity(
@@ -319,19 +267,9 @@ pub async fn payment(
     StaffForm { staff, form: f }: StaffForm<PaymentForm>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let student = student_in_scope(&school, &s, &id)
-        .await?
-        .ok_or(AdminError::NotFound)?;
+    let student = editable_student(port(&school), &s, &id).await?;
     let lines = port(&school).fee_statement(student.id).await?;
-    let bad = |msg: String| {
-        statement_page(
-            &school,
-            &s,
-            &id,
-            Some(msg),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-    };
+    let bad = |msg: String| statement_page(&school, &s, &id, Said::refused(msg));
     let Some(line) = lines
         .iter()
         .find(|l| format!("{}|{}", l.period, l.description) == f.line)
@@ -354,12 +292,10 @@ pub async fn payment(
         }
         _ => {}
     }
-    let students = HashMap::from([(student.admission_no.clone(), student.id)]);
     let amount = decimal(line.amount.minor);
     let due = line.due_date.to_string();
-    let records = match one_fee_line(
-        &student.admission_no,
-        &students,
+    let checked = match one_fee_line(
+        &student,
         [
             &line.period,
             &line.description,
@@ -371,107 +307,59 @@ pub async fn payment(
             &f.reference,
         ],
     ) {
-        Ok(r) => r,
+        Ok(checked) => checked,
         Err(msg) => return bad(msg).await,
     };
-    write(&app, &school, &s, &id, &records, &students, "fees.payment").await
+    write(&app, &school, &s, &id, &checked, "fees.payment").await
 }
 
 // ---- CSV import (administrators) ----
 
-const FEE_IMPORT: super::imports::ImportKind = super::imports::ImportKind {
-    name: "fees",
-    columns: &FEE_HEADER,
-};
+/// The fee import (`imports.rs` has its pages).
+pub(super) struct FeeImport;
 
-pub async fn import_page(
-    Administrator(Staff { school, session: s }): Administrator,
-) -> Result<Response, AdminError> {
-    Ok(super::imports::page(&school, &s, &FEE_IMPORT, context! {}))
-}
+impl super::imports::CsvImport for FeeImport {
+    const NAME: &'static str = "fees";
+    const COLUMNS: &'static [&'static str] = &FEE_HEADER;
+    const ACTION: &'static str = "fees.import";
+    type Record = FeeRecord;
+    type Checked = FeeLines;
 
-fn import_outcome(school: &School, s: &ActiveSession, r: Result<String, Vec<String>>) -> Response {
-    super::imports::outcome(school, s, &FEE_IMPORT, r)
-}
+    async fn check(
+        school: &School,
+        text: &str,
+    ) -> Result<Result<Self::Checked, ImportError>, StoreError> {
+        let students = port(school).student_ids_by_admission().await?;
+        Ok(crate::import::parse_fees(text.as_bytes(), &students).map(|r| (r, students)))
+    }
 
-pub async fn import_preview(
-    AdminUpload { staff, file }: AdminUpload,
-) -> Result<Response, AdminError> {
-    let Staff { school, session: s } = staff;
-    let Some(text) = super::imports::text(file) else {
-        return Ok(super::imports::not_text(&school, &s, &FEE_IMPORT));
-    };
-    let students = port(&school).student_ids_by_admission().await?;
-    let records = match crate::import::parse_fees(text.as_bytes(), &students) {
-        Ok(r) => r,
-        Err(e) => {
-            return Ok(import_outcome(
-                &school,
-                &s,
-                Err(super::imports::import_errors(e)),
-            ))
+    fn records(checked: &Self::Checked) -> &[FeeRecord] {
+        &checked.0
+    }
+
+    fn preview_row(r: &FeeRecord) -> minijinja::Value {
+        context! {
+            line => r.line, admission_no => r.admission_no.clone(),
+            name => format!("{} · {}", r.period, r.description),
+            class => r.amount.to_string(),
+            guardian => r.payment.as_ref().map(|p| format!("paid {} on {}", decimal(p.amount_minor), p.paid_on)),
         }
-    };
-    let preview: Vec<_> = records
-        .iter()
-        .take(super::imports::PREVIEW_ROWS)
-        .map(|r| {
-            context! {
-                line => r.line, admission_no => r.admission_no.clone(),
-                name => format!("{} · {}", r.period, r.description),
-                class => r.amount.to_string(),
-                guardian => r.payment.as_ref().map(|p| format!("paid {} on {}", decimal(p.amount_minor), p.paid_on)),
-            }
-        })
-        .collect();
-    Ok(super::imports::page(
-        &school,
-        &s,
-        &FEE_IMPORT,
-        context! { preview => preview, rows => records.len(), csv => text },
-    ))
-}
+    }
 
-#[derive(Deserialize)]
-pub struct CommitForm {
-    csv: String,
-}
-
-pub async fn import_commit(
-    State(app): State<App>,
-    AdminForm { staff, form: f }: AdminForm<CommitForm>,
-) -> Result<Response, AdminError> {
-    let Staff { school, session: s } = staff;
-    let students = port(&school).student_ids_by_admission().await?;
-    let records = match crate::import::parse_fees(f.csv.as_bytes(), &students) {
-        Ok(r) => r,
-        Err(e) => {
-            return Ok(import_outcome(
-                &school,
-                &s,
-                Err(super::imports::import_errors(e)),
-            ))
-        }
-    };
-    let entry = staff_activity(
-        &s,
-        "fees.import",
-        None,
-        json!({ "rows": records.len() }),
-        app.clock.now(),
-    );
-    let sum = port(&school)
-        .import_fees(&records, &students, &entry, &())
-        .await?;
-    Ok(import_outcome(
-        &school,
-        &s,
+    async fn store(
+        school: &School,
+        (records, students): &Self::Checked,
+        entry: &ActivityEntry,
+    ) -> Result<String, StoreError> {
+        let sum = port(school)
+            .import_fees(records, students, entry, &())
+            .await?;
         Ok(format!(
             "Imported {} row(s): {} fee line(s) added, {} updated, {} payment(s) recorded.",
             records.len(),
             sum.fee_lines_created,
             sum.fee_lines_updated,
             sum.payments
-        )),
-    ))
+        ))
+    }
 }

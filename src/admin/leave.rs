@@ -6,8 +6,8 @@
 //! their classes. Anything outside the scope answers 404, as if it did not exist.
 
 use super::auth::ActiveSession;
-use super::error::{AdminError, Staff, StaffForm};
-use super::web::{redirect, render, staff_activity};
+use super::error::{AdminError, On, Staff, StaffForm};
+use super::web::{path_id, redirect, render, staff_activity};
 use crate::app::App;
 use crate::domain::ClassId;
 use crate::store::LeaveRequestView;
@@ -96,17 +96,12 @@ async fn in_scope_request(
     Ok(r)
 }
 
-/// The request id of a path ("not a request" is 404 like any other).
-fn request_id(id: &str) -> Result<Uuid, AdminError> {
-    id.parse::<Uuid>().map_err(|_| AdminError::NotFound)
-}
-
 pub async fn view(
     State(app): State<App>,
     Path(id): Path<String>,
     Staff { school, session: s }: Staff,
 ) -> Result<Response, AdminError> {
-    let id = request_id(&id)?;
+    let id = path_id(&id)?;
     let store = port(&school);
     let r = in_scope_request(store, &s, id).await?;
     let attachment_url = r.attachment_key.as_ref().map(|_| {
@@ -141,11 +136,9 @@ pub struct DecideForm {
 
 pub async fn decide(
     State(app): State<App>,
-    Path(id): Path<String>,
-    StaffForm { staff, form }: StaffForm<DecideForm>,
+    On(id, StaffForm { staff, form }): On<StaffForm<DecideForm>>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let id = request_id(&id)?;
     let approve = match form.decision.as_str() {
         "approve" => true,
         "reject" => false,
@@ -190,7 +183,7 @@ pub async fn attachment(
     Query(q): Query<LinkQuery>,
     Staff { school, session: s }: Staff,
 ) -> Result<Response, AdminError> {
-    let id = request_id(&id)?;
+    let id = path_id(&id)?;
     let store = port(&school);
     let now = app.clock.now().timestamp();
     let expected = link_signature(store, id, q.exp);

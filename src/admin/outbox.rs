@@ -1,15 +1,13 @@
 //! The outbox page: dead-lettered messages (try again) and manual wa.me links waiting
 //! for staff. Administrators only.
 
-use super::error::{AdminError, AdminForm, Administrator, Empty, Staff};
-use super::web::{redirect, render, staff_activity};
+use super::error::{AdminError, AdminForm, Administrator, Empty, On, Staff};
+use super::web::{redirect, render, staff_action};
 use crate::app::App;
 use crate::domain::message::{wa_me_link, Provider};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use minijinja::context;
-use serde_json::json;
-use uuid::Uuid;
 
 store_port!(ConversationStore, JobStore, OutboxStore);
 
@@ -69,19 +67,11 @@ fn job_label(kind: &str) -> String {
 
 pub async fn retry(
     State(app): State<App>,
-    Path(id): Path<String>,
-    AdminForm { staff, .. }: AdminForm<Empty>,
+    On(id, AdminForm { staff, .. }): On<AdminForm<Empty>>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let id = id.parse::<Uuid>().map_err(|_| AdminError::NotFound)?;
     let now = app.clock.now();
-    let entry = staff_activity(
-        &s,
-        "outbox.retry",
-        Some(format!("outbox:{id}")),
-        json!({}),
-        now,
-    );
+    let entry = staff_action(&s, "outbox.retry", format!("outbox:{id}"), now);
     if !port(&school).retry_outbox(id, &entry, now).await? {
         return Err(AdminError::NotFound);
     }
@@ -93,11 +83,9 @@ pub async fn retry(
 /// their own phone. Only rows listed on the page (the newest 200 problems).
 pub async fn to_manual(
     State(app): State<App>,
-    Path(id): Path<String>,
-    AdminForm { staff, .. }: AdminForm<Empty>,
+    On(id, AdminForm { staff, .. }): On<AdminForm<Empty>>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let id = id.parse::<Uuid>().map_err(|_| AdminError::NotFound)?;
     let store = port(&school);
     let (rows, _) = store.outbox_where(true, ROWS as i64).await?;
     let row = rows
@@ -113,13 +101,7 @@ pub async fn to_manual(
         conversation.sender.expose(),
         &row.message.as_numbered_text(),
     );
-    let entry = staff_activity(
-        &s,
-        "outbox.manual",
-        Some(format!("outbox:{id}")),
-        json!({}),
-        app.clock.now(),
-    );
+    let entry = staff_action(&s, "outbox.manual", format!("outbox:{id}"), app.clock.now());
     if !store.dead_to_manual(id, &link, &entry).await? {
         return Err(AdminError::NotFound);
     }

@@ -4,9 +4,9 @@
 //! `raabta users reset-link` prints one. Using a link sets the new password, ends every
 //! session of the account and clears its failed sign-ins, in one transaction.
 
-use super::error::{AdminError, AdminForm, Empty, Staff};
+use super::error::{AdminError, AdminForm, Empty, On, PreSessionForm, Staff};
 use super::web::{
-    client_address, page_ctx, pre_session_ok, pre_session_token, redirect, render, staff_activity,
+    page_ctx, pre_session_token, redirect, render, render_with_status, staff_activity,
     with_pre_cookie,
 };
 use super::AdminState;
@@ -16,8 +16,8 @@ use crate::domain::school::Slug;
 use crate::domain::{Secret, StaffId};
 use crate::store::tenancy::School;
 use crate::store::StoreError;
-use axum::extract::{Form, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use minijinja::context;
@@ -97,26 +97,16 @@ pub fn email_link(app: &App, school: &School, to: String, link: Secret<String>) 
     });
 }
 
-/// A form without a session: the double-submit token (403), then the per-address limit
-/// shared with sign-in (429, without Retry-After). The client's address.
-fn checked_request(
-    admin: &AdminState,
-    extensions: &axum::http::Extensions,
-    headers: &HeaderMap,
-    csrf: &str,
-) -> Result<std::net::IpAddr, AdminError> {
-    let app = &admin.app;
-    if !pre_session_ok(headers, csrf) {
-        return Err(AdminError::FormExpired);
-    }
-    let address = client_address(app, headers, extensions);
+/// The per-address limit shared with sign-in (429, without Retry-After), for a form
+/// without a session (its token checked: [`PreSessionForm`]).
+fn address_allowed(admin: &AdminState, address: std::net::IpAddr) -> Result<(), AdminError> {
     if !admin.auth.address_allowed(address) {
         return Err(AdminError::refused(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many attempts from this address; wait a minute.",
         ));
     }
-    Ok(address)
+    Ok(())
 }
 
 pub async fn request_page(State(app): State<App>) -> Response {
@@ -130,19 +120,16 @@ pub async fn request_page(State(app): State<App>) -> Response {
 
 #[derive(Deserialize)]
 pub struct RequestForm {
-    csrf: String,
     school: String,
     email: String,
 }
 
 pub async fn request(
     State(admin): State<AdminState>,
-    extensions: axum::http::Extensions,
-    headers: HeaderMap,
-    Form(f): Form<RequestForm>,
+    PreSessionForm { address, form: f }: PreSessionForm<RequestForm>,
 ) -> Result<Response, AdminError> {
     let app = &admin.app;
-    let address = checked_request(&admin, &extensions, &headers, &f.csrf)?;
+    address_allowed(&admin, address)?;
     if app.config.smtp_url.is_some() {
         // Looked up, stored and emailed in the background: the answer comes at once and
         // takes the same time whether or not the account exists.
@@ -222,55 +209,61 @@ fn link_gone() -> Response {
     res
 }
 
+/// The school and token hash of a link that still works; None if it is gone.
+async fn live_link(app: &App, link: &str) -> Result<Option<(School, Vec<u8>)>, StoreError> {
+    let Some((school, hash)) = link_parts(app, link).await else {
+        return Ok(None);
+    };
+    let live = port(&school)
+        .password_reset_valid(&hash, app.clock.now())
+        .await?
+        .is_some();
+    Ok(live.then_some((school, hash)))
+}
+
+/// The new-password form of a live link, with a new form token; with the problem of
+/// a refused try, 422.
+fn new_password_form(app: &App, school: &School, link: &str, problem: Option<&str>) -> Response {
+    let pre = pre_session_token();
+    let status = match problem {
+        Some(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        None => StatusCode::OK,
+    };
+    let page = render_with_status(
+        "reset_form.html",
+        context! { csrf => pre.clone(), school => school.tenant.name.clone(), link => link, error => problem },
+        status,
+    );
+    with_pre_cookie(app, page, &pre)
+}
+
 pub async fn form_page(
     State(app): State<App>,
     Path(link): Path<String>,
 ) -> Result<Response, AdminError> {
-    let Some((school, hash)) = link_parts(&app, &link).await else {
-        return Ok(link_gone());
-    };
-    if port(&school)
-        .password_reset_valid(&hash, app.clock.now())
-        .await?
-        .is_none()
-    {
-        return Ok(link_gone());
-    }
-    let pre = pre_session_token();
-    let page = render(
-        "reset_form.html",
-        context! { csrf => pre.clone(), school => school.tenant.name, link => link },
-    );
-    Ok(with_pre_cookie(&app, page, &pre))
+    Ok(match live_link(&app, &link).await? {
+        Some((school, _)) => new_password_form(&app, &school, &link, None),
+        None => link_gone(),
+    })
 }
 
 #[derive(Deserialize)]
 pub struct NewPasswordForm {
-    csrf: String,
     password: String,
     confirm: String,
 }
 
 pub async fn set_password(
     State(admin): State<AdminState>,
-    extensions: axum::http::Extensions,
-    headers: HeaderMap,
     Path(link): Path<String>,
-    Form(f): Form<NewPasswordForm>,
+    PreSessionForm { address, form: f }: PreSessionForm<NewPasswordForm>,
 ) -> Result<Response, AdminError> {
     let app = &admin.app;
-    let address = checked_request(&admin, &extensions, &headers, &f.csrf)?;
-    let Some((school, hash)) = link_parts(app, &link).await else {
+    address_allowed(&admin, address)?;
+    // Only a live link is worth the (deliberately slow) password hashing.
+    let Some((school, hash)) = live_link(app, &link).await? else {
         return Ok(link_gone());
     };
-    // Only a live link is worth the (deliberately slow) password hashing.
-    if port(&school)
-        .password_reset_valid(&hash, app.clock.now())
-        .await?
-        .is_none()
-    {
-        return Ok(link_gone());
-    }
     let problem = if f.password != f.confirm {
         Some("The two passwords are not the same.")
     } else if f.password.chars().count() < MIN_PASSWORD {
@@ -280,14 +273,8 @@ pub async fn set_password(
     } else {
         None
     };
-    if let Some(problem) = problem {
-        let pre = pre_session_token();
-        let mut page = render(
-            "reset_form.html",
-            context! { csrf => pre.clone(), school => school.tenant.name, link => link, error => problem },
-        );
-        *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-        return Ok(with_pre_cookie(app, page, &pre));
+    if problem.is_some() {
+        return Ok(new_password_form(app, &school, &link, problem));
     }
     let password_hash = match admin.auth.gate().try_hash(f.password).await {
         Ok(h) => h,
@@ -327,14 +314,10 @@ pub async fn set_password(
 /// else shown once on the page to pass on in person.
 pub async fn admin_link(
     State(app): State<App>,
-    Path(id): Path<String>,
-    AdminForm { staff, .. }: AdminForm<Empty>,
+    On(id, AdminForm { staff, .. }): On<AdminForm<Empty>>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let id = id
-        .parse::<uuid::Uuid>()
-        .map(StaffId)
-        .map_err(|_| AdminError::NotFound)?;
+    let id = StaffId(id);
     let staff = port(&school)
         .staff_auth(id)
         .await?

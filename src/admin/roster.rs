@@ -12,13 +12,16 @@
 //! phones masked to their last digits.
 
 use super::auth::ActiveSession;
-use super::error::{
-    AdminError, AdminForm, AdminUpload, Administrator, Empty, Staff, StaffForm, StaffPairs,
+use super::error::{AdminError, AdminForm, Administrator, Empty, On, Staff, StaffForm, StaffPairs};
+use super::web::{
+    class_choices, editable_student, field, office_only, page_ctx, path_id, redirect, render,
+    render_page, staff_action, staff_activity, visible_classes, Said,
 };
-use super::web::{field, page_ctx, redirect, render, staff_activity, visible_classes};
 use crate::app::App;
-use crate::domain::roster::{StaffRole, StaffUser};
+use crate::domain::activity::ActivityEntry;
+use crate::domain::roster::{RosterRecord, StaffRole, StaffUser};
 use crate::domain::{ClassId, StaffId, StudentId};
+use crate::import::ImportError;
 use crate::store::tenancy::School;
 use crate::store::{ClassRow, StoreError};
 use axum::extract::{Path, Query, State};
@@ -88,9 +91,7 @@ async fn scope(
 fn class_options(classes: &HashMap<ClassId, ClassRow>) -> Vec<minijinja::Value> {
     let mut v: Vec<_> = classes.values().collect();
     v.sort_by_key(|c| c.label());
-    v.into_iter()
-        .map(|c| context! { id => c.id.0.to_string(), label => c.label() })
-        .collect()
+    class_choices(v)
 }
 
 #[derive(Deserialize)]
@@ -160,20 +161,16 @@ pub async fn view(
     Path(id): Path<String>,
     Staff { school, session: s }: Staff,
 ) -> Result<Response, AdminError> {
-    student_page(&school, &s, &id, None, StatusCode::OK).await
+    student_page(&school, &s, &id, Said::nothing()).await
 }
 
 async fn student_page(
     school: &School,
     s: &ActiveSession,
     id: &str,
-    error: Option<String>,
-    status: StatusCode,
+    said: Said,
 ) -> Result<Response, AdminError> {
-    let id = id
-        .parse::<Uuid>()
-        .map(StudentId)
-        .map_err(|_| AdminError::NotFound)?;
+    let id = path_id(id).map(StudentId)?;
     let store = port(school);
     let (classes, _) = scope(school, s).await?;
     let (student, active) = store
@@ -198,33 +195,27 @@ async fn student_page(
             }
         })
         .collect();
-    let mut res = render(
+    Ok(render_page(
         "student.html",
-        page_ctx(
-            school,
-            s,
-            context! {
-                id => student.id.0.to_string(),
-                admission_no => student.admission_no,
-                name => student.full_name,
-                class_id => student.class_id.0.to_string(),
-                class => classes.get(&student.class_id).map(|c| c.label()),
-                gender => student.gender.as_str(),
-                date_of_birth => student.date_of_birth.map(|d| d.to_string()),
-                bform => if full { student.bform.as_ref().map(|b| b.expose().to_string()) } else { None },
-                health_notes => student.health_notes.as_ref().map(|h| h.expose().clone()),
-                active => active,
-                guardians => guardians,
-                classes => class_options(&classes),
-                can_edit => full,
-                error => error,
-            },
-        ),
-    );
-    if res.status().is_success() {
-        *res.status_mut() = status;
-    }
-    Ok(res)
+        school,
+        s,
+        context! {
+            id => student.id.0.to_string(),
+            admission_no => student.admission_no,
+            name => student.full_name,
+            class_id => student.class_id.0.to_string(),
+            class => classes.get(&student.class_id).map(|c| c.label()),
+            gender => student.gender.as_str(),
+            date_of_birth => student.date_of_birth.map(|d| d.to_string()),
+            bform => if full { student.bform.as_ref().map(|b| b.expose().to_string()) } else { None },
+            health_notes => student.health_notes.as_ref().map(|h| h.expose().clone()),
+            active => active,
+            guardians => guardians,
+            classes => class_options(&classes),
+            can_edit => full,
+        },
+        said,
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -263,8 +254,7 @@ fn one_line(
     class: &ClassRow,
     branch: &str,
     f: &StudentForm,
-) -> Result<Vec<crate::domain::roster::RosterRecord>, String> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+) -> Result<Vec<RosterRecord>, String> {
     let row = [
         f.admission_no.as_str(),
         f.student_name.as_str(),
@@ -282,15 +272,10 @@ fn one_line(
         f.guardian_cnic.as_str(),
         f.guardian_address.as_str(),
     ];
-    let written = w
-        .write_record(ROSTER_HEADER)
-        .and_then(|_| w.write_record(row))
-        .map_err(|e| e.to_string());
-    written?;
-    let bytes = w.into_inner().map_err(|e| e.to_string())?;
+    let bytes = super::imports::one_row::<RosterImport>(&row)?;
     crate::import::parse_roster(&bytes[..], school.tenant.timezone.phone_region()).map_err(|e| {
         match e {
-            crate::import::ImportError::Rows(rows) => rows
+            ImportError::Rows(rows) => rows
                 .into_iter()
                 .map(|r| r.message)
                 .collect::<Vec<_>>()
@@ -362,9 +347,7 @@ pub async fn create(
     StaffForm { staff, form: f }: StaffForm<StudentForm>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    if !can_edit(&s) {
-        return Err(AdminError::NotFound);
-    }
+    office_only(&s)?;
     let Some(class) = parse_class(&f.class) else {
         return Err(AdminError::refused(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -384,26 +367,6 @@ pub async fn create(
     }
 }
 
-/// The student's stored record, if it is in the person's scope and they may edit it.
-async fn editable_student(
-    school: &School,
-    s: &ActiveSession,
-    id: &str,
-) -> Result<Option<crate::domain::roster::Student>, StoreError> {
-    let Ok(id) = id.parse::<Uuid>().map(StudentId) else {
-        return Ok(None);
-    };
-    if !can_edit(s) {
-        return Ok(None);
-    }
-    let (classes, _) = scope(school, s).await?;
-    Ok(port(school)
-        .student_detail(id)
-        .await?
-        .map(|(st, _)| st)
-        .filter(|st| classes.contains_key(&st.class_id)))
-}
-
 /// Edits a student's details (the admission number stays).
 pub async fn update(
     State(app): State<App>,
@@ -411,18 +374,9 @@ pub async fn update(
     StaffForm { staff, form: mut f }: StaffForm<StudentForm>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let student = editable_student(&school, &s, &id)
-        .await?
-        .ok_or(AdminError::NotFound)?;
+    let student = editable_student(port(&school), &s, &id).await?;
     let Some(class) = parse_class(&f.class) else {
-        return student_page(
-            &school,
-            &s,
-            &id,
-            Some("Choose a class.".into()),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return student_page(&school, &s, &id, Said::refused("Choose a class.")).await;
     };
     f.admission_no = student.admission_no.clone();
     // Only the student's own fields: guardians are added on their own form.
@@ -430,16 +384,7 @@ pub async fn update(
     f.guardian_phone.clear();
     match save_student(&app, &school, &s, &f, class, "student.update").await? {
         Ok(_) => Ok(redirect(&format!("/admin/roster/students/{id}"))),
-        Err(msg) => {
-            student_page(
-                &school,
-                &s,
-                &id,
-                Some(msg),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
+        Err(msg) => student_page(&school, &s, &id, Said::refused(msg)).await,
     }
 }
 
@@ -450,16 +395,13 @@ pub async fn add_guardian(
     StaffForm { staff, form: mut f }: StaffForm<StudentForm>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let student = editable_student(&school, &s, &id)
-        .await?
-        .ok_or(AdminError::NotFound)?;
+    let student = editable_student(port(&school), &s, &id).await?;
     if f.guardian_name.trim().is_empty() || f.guardian_phone.trim().is_empty() {
         return student_page(
             &school,
             &s,
             &id,
-            Some("A guardian needs a name and a phone number.".into()),
-            StatusCode::UNPROCESSABLE_ENTITY,
+            Said::refused("A guardian needs a name and a phone number."),
         )
         .await;
     }
@@ -472,16 +414,7 @@ pub async fn add_guardian(
     f.health_notes.clear();
     match save_student(&app, &school, &s, &f, student.class_id, "guardian.save").await? {
         Ok(_) => Ok(redirect(&format!("/admin/roster/students/{id}"))),
-        Err(msg) => {
-            student_page(
-                &school,
-                &s,
-                &id,
-                Some(msg),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
+        Err(msg) => student_page(&school, &s, &id, Said::refused(msg)).await,
     }
 }
 
@@ -491,10 +424,8 @@ pub async fn unlink_guardian(
     StaffForm { staff, .. }: StaffForm<Empty>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let student = editable_student(&school, &s, &id)
-        .await?
-        .ok_or(AdminError::NotFound)?;
-    let guardian = guardian.parse::<Uuid>().map_err(|_| AdminError::NotFound)?;
+    let student = editable_student(port(&school), &s, &id).await?;
+    let guardian = path_id(&guardian)?;
     let entry = staff_activity(
         &s,
         "guardian.unlink",
@@ -524,19 +455,16 @@ pub async fn set_active(
     StaffForm { staff, form: f }: StaffForm<ActiveForm>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let student = editable_student(&school, &s, &id)
-        .await?
-        .ok_or(AdminError::NotFound)?;
+    let student = editable_student(port(&school), &s, &id).await?;
     let active = f.active == "true";
-    let entry = staff_activity(
+    let entry = staff_action(
         &s,
         if active {
             "student.activate"
         } else {
             "student.deactivate"
         },
-        Some(format!("student:{}", student.id.0)),
-        json!({}),
+        format!("student:{}", student.id.0),
         app.clock.now(),
     );
     port(&school)
@@ -547,99 +475,44 @@ pub async fn set_active(
 
 // ---- CSV import (administrators) ----
 
-const ROSTER_IMPORT: super::imports::ImportKind = super::imports::ImportKind {
-    name: "roster",
-    columns: &ROSTER_HEADER,
-};
+/// The roster import (`imports.rs` has its pages).
+pub(super) struct RosterImport;
 
-pub async fn import_page(
-    Administrator(Staff { school, session: s }): Administrator,
-) -> Result<Response, AdminError> {
-    Ok(super::imports::page(
-        &school,
-        &s,
-        &ROSTER_IMPORT,
-        context! {},
-    ))
-}
+impl super::imports::CsvImport for RosterImport {
+    const NAME: &'static str = "roster";
+    const COLUMNS: &'static [&'static str] = &ROSTER_HEADER;
+    const ACTION: &'static str = "roster.import";
+    type Record = RosterRecord;
+    type Checked = Vec<RosterRecord>;
 
-/// Checks an uploaded roster: every bad row by line, or a preview and a commit button.
-pub async fn import_preview(
-    AdminUpload { staff, file }: AdminUpload,
-) -> Result<Response, AdminError> {
-    let Staff { school, session: s } = staff;
-    let Some(text) = super::imports::text(file) else {
-        return Ok(super::imports::not_text(&school, &s, &ROSTER_IMPORT));
-    };
-    let records =
-        match crate::import::parse_roster(text.as_bytes(), school.tenant.timezone.phone_region()) {
-            Ok(r) => r,
-            Err(e) => {
-                return Ok(import_result(
-                    &school,
-                    &s,
-                    Err(super::imports::import_errors(e)),
-                ))
-            }
-        };
-    let preview: Vec<_> = records
-        .iter()
-        .take(super::imports::PREVIEW_ROWS)
-        .map(|r| {
-            context! {
-                line => r.line, admission_no => r.admission_no.clone(), name => r.student_name.clone(),
-                class => format!("{} {} ({})", r.class_name, r.section, r.branch),
-                guardian => r.guardian.as_ref().map(|g| g.full_name.clone()),
-            }
-        })
-        .collect();
-    Ok(super::imports::page(
-        &school,
-        &s,
-        &ROSTER_IMPORT,
-        context! { preview => preview, rows => records.len(), csv => text },
-    ))
-}
+    async fn check(
+        school: &School,
+        text: &str,
+    ) -> Result<Result<Self::Checked, ImportError>, StoreError> {
+        Ok(crate::import::parse_roster(
+            text.as_bytes(),
+            school.tenant.timezone.phone_region(),
+        ))
+    }
 
-fn import_result(school: &School, s: &ActiveSession, r: Result<String, Vec<String>>) -> Response {
-    super::imports::outcome(school, s, &ROSTER_IMPORT, r)
-}
+    fn records(checked: &Self::Checked) -> &[RosterRecord] {
+        checked
+    }
 
-#[derive(Deserialize)]
-pub struct CommitForm {
-    csv: String,
-}
-
-/// Imports the previewed file: checked again, then all rows or none.
-pub async fn import_commit(
-    State(app): State<App>,
-    AdminForm { staff, form: f }: AdminForm<CommitForm>,
-) -> Result<Response, AdminError> {
-    let Staff { school, session: s } = staff;
-    let records = match crate::import::parse_roster(
-        f.csv.as_bytes(),
-        school.tenant.timezone.phone_region(),
-    ) {
-        Ok(r) => r,
-        Err(e) => {
-            return Ok(import_result(
-                &school,
-                &s,
-                Err(super::imports::import_errors(e)),
-            ))
+    fn preview_row(r: &RosterRecord) -> minijinja::Value {
+        context! {
+            line => r.line, admission_no => r.admission_no.clone(), name => r.student_name.clone(),
+            class => format!("{} {} ({})", r.class_name, r.section, r.branch),
+            guardian => r.guardian.as_ref().map(|g| g.full_name.clone()),
         }
-    };
-    let entry = staff_activity(
-        &s,
-        "roster.import",
-        None,
-        json!({ "rows": records.len() }),
-        app.clock.now(),
-    );
-    let sum = port(&school).import_roster(&records, &entry, &()).await?;
-    Ok(import_result(
-        &school,
-        &s,
+    }
+
+    async fn store(
+        school: &School,
+        records: &Self::Checked,
+        entry: &ActivityEntry,
+    ) -> Result<String, StoreError> {
+        let sum = port(school).import_roster(records, entry, &()).await?;
         Ok(format!(
             "Imported {} row(s): {} student(s) added, {} updated; {} guardian(s) added, {} updated.",
             records.len(),
@@ -647,8 +520,8 @@ pub async fn import_commit(
             sum.students_updated,
             sum.guardians_created,
             sum.guardians_updated
-        )),
-    ))
+        ))
+    }
 }
 
 // ---- Staff accounts (administrators) ----
@@ -662,8 +535,7 @@ pub async fn staff_page(
         &school,
         &s,
         None,
-        None,
-        StatusCode::OK,
+        Said::nothing(),
     )
     .await
 }
@@ -673,9 +545,8 @@ async fn staff_view(
     app_email: bool,
     school: &School,
     s: &ActiveSession,
-    error: Option<String>,
     created: Option<(String, Option<String>)>,
-    status: StatusCode,
+    said: Said,
 ) -> Result<Response, AdminError> {
     let store = port(school);
     let staff = store.staff_list().await?;
@@ -704,24 +575,18 @@ async fn staff_view(
         });
     }
     let class_map: HashMap<_, _> = classes.into_iter().map(|c| (c.id, c)).collect();
-    let mut res = render(
+    Ok(render_page(
         "staff.html",
-        page_ctx(
-            school,
-            s,
-            context! {
-                rows => rows,
-                branches => branches.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>(),
-                classes => class_options(&class_map),
-                error => error,
-                created => created.map(|(email, link)| context! { email => email, link => link }),
-            },
-        ),
-    );
-    if res.status().is_success() {
-        *res.status_mut() = status;
-    }
-    Ok(res)
+        school,
+        s,
+        context! {
+            rows => rows,
+            branches => branches.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>(),
+            classes => class_options(&class_map),
+            created => created.map(|(email, link)| context! { email => email, link => link }),
+        },
+        said,
+    ))
 }
 
 /// Adds a staff account without a password: the person sets one through a single-use
@@ -739,9 +604,8 @@ pub async fn staff_create(
             app.config.smtp_url.is_some(),
             &school,
             &s,
-            Some(msg.into()),
             None,
-            StatusCode::UNPROCESSABLE_ENTITY,
+            Said::refused(msg),
         )
     };
     let name = field(&pairs, "full_name").trim();
@@ -814,23 +678,18 @@ pub async fn staff_create(
         app.config.smtp_url.is_some(),
         &school,
         &s,
-        None,
         Some((email, shown)),
-        StatusCode::OK,
+        Said::nothing(),
     )
     .await
 }
 
 pub async fn staff_set_active(
     State(app): State<App>,
-    Path(id): Path<String>,
-    AdminForm { staff, form: f }: AdminForm<ActiveForm>,
+    On(id, AdminForm { staff, form: f }): On<AdminForm<ActiveForm>>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let id = id
-        .parse::<Uuid>()
-        .map(StaffId)
-        .map_err(|_| AdminError::NotFound)?;
+    let id = StaffId(id);
     let active = f.active == "true";
     if id == s.staff.id && !active {
         return Err(AdminError::refused(
@@ -838,15 +697,14 @@ pub async fn staff_set_active(
             "You cannot deactivate your own account.",
         ));
     }
-    let entry = staff_activity(
+    let entry = staff_action(
         &s,
         if active {
             "staff.activate"
         } else {
             "staff.deactivate"
         },
-        Some(format!("staff:{}", id.0)),
-        json!({}),
+        format!("staff:{}", id.0),
         app.clock.now(),
     );
     if !port(&school).set_staff_active(id, active, &entry).await? {
@@ -866,10 +724,7 @@ pub async fn staff_set_classes(
         return Err(AdminError::NotFound);
     }
     let chosen = pairs.iter().filter(|(k, _)| k == "class").map(|(_, v)| v);
-    let id = id
-        .parse::<Uuid>()
-        .map(StaffId)
-        .map_err(|_| AdminError::NotFound)?;
+    let id = path_id(&id).map(StaffId)?;
     let store = port(&school);
     let known: std::collections::HashSet<ClassId> =
         store.classes().await?.into_iter().map(|c| c.id).collect();
@@ -906,19 +761,16 @@ pub async fn revoke_codes(
     StaffForm { staff, .. }: StaffForm<Empty>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let student = editable_student(&school, &s, &id)
-        .await?
-        .ok_or(AdminError::NotFound)?;
-    let guardian = guardian.parse::<Uuid>().map_err(|_| AdminError::NotFound)?;
+    let student = editable_student(port(&school), &s, &id).await?;
+    let guardian = path_id(&guardian)?;
     let relations = port(&school).relations_of(student.id).await?;
     if !relations.iter().any(|(g, _)| *g == guardian) {
         return Err(AdminError::NotFound);
     }
-    let entry = staff_activity(
+    let entry = staff_action(
         &s,
         "access_code.revoke",
-        Some(format!("guardian:{guardian}")),
-        json!({}),
+        format!("guardian:{guardian}"),
         app.clock.now(),
     );
     let n = port(&school)
@@ -937,25 +789,20 @@ pub async fn revoke_codes(
 /// the next sign-in. Not for one's own account (recovery codes are for that).
 pub async fn staff_reset_two_factor(
     State(app): State<App>,
-    Path(id): Path<String>,
-    AdminForm { staff, .. }: AdminForm<Empty>,
+    On(id, AdminForm { staff, .. }): On<AdminForm<Empty>>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let id = id
-        .parse::<Uuid>()
-        .map(StaffId)
-        .map_err(|_| AdminError::NotFound)?;
+    let id = StaffId(id);
     if id == s.staff.id {
         return Err(AdminError::refused(
             StatusCode::UNPROCESSABLE_ENTITY,
             "Use one of your recovery codes to sign in; another administrator can reset your two-factor.",
         ));
     }
-    let entry = staff_activity(
+    let entry = staff_action(
         &s,
         "staff.reset_two_factor",
-        Some(format!("staff:{}", id.0)),
-        json!({}),
+        format!("staff:{}", id.0),
         app.clock.now(),
     );
     if !port(&school).reset_two_factor(id, &entry).await? {

@@ -8,8 +8,8 @@
 //! `raabta_pre` cookie carries the sign-in form's CSRF token (double submit).
 
 use super::auth::{ActiveSession, AuthError, NextStep, SessionToken, TwoFactor};
-use super::error::{AdminError, Empty, Staff, StaffForm};
-use super::AdminState;
+use super::error::{AdminError, Empty, PreSessionForm, Staff, StaffForm};
+use super::{fees, imports, roster, AdminState};
 use crate::app::App;
 use crate::domain::roster::StaffRole;
 use crate::domain::school::Slug;
@@ -37,6 +37,13 @@ store_port!(
 const SESSION_COOKIE: &str = "raabta_admin";
 const PRE_COOKIE: &str = "raabta_pre";
 
+/// The admin's templates, each by its file name in `templates/` and compiled in.
+macro_rules! admin_templates {
+    ($($name:literal),+ $(,)?) => {
+        [$(($name, include_str!(concat!("templates/", $name)))),+]
+    };
+}
+
 fn templates() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
@@ -56,57 +63,34 @@ fn templates() -> &'static Environment<'static> {
             }
             minijinja::escape_formatter(out, state, value)
         });
-        for (name, source) in [
-            ("base.html", include_str!("templates/base.html")),
-            ("login.html", include_str!("templates/login.html")),
-            ("totp.html", include_str!("templates/totp.html")),
-            ("enrol.html", include_str!("templates/enrol.html")),
-            ("dashboard.html", include_str!("templates/dashboard.html")),
-            ("leave_list.html", include_str!("templates/leave_list.html")),
-            (
-                "consent_list.html",
-                include_str!("templates/consent_list.html"),
-            ),
-            (
-                "consent_view.html",
-                include_str!("templates/consent_view.html"),
-            ),
-            ("outbox.html", include_str!("templates/outbox.html")),
-            ("activity.html", include_str!("templates/activity.html")),
-            ("codes.html", include_str!("templates/codes.html")),
-            ("slips.html", include_str!("templates/slips.html")),
-            (
-                "conversations.html",
-                include_str!("templates/conversations.html"),
-            ),
-            (
-                "conversation.html",
-                include_str!("templates/conversation.html"),
-            ),
-            ("leave_view.html", include_str!("templates/leave_view.html")),
-            ("channels.html", include_str!("templates/channels.html")),
-            (
-                "roster_list.html",
-                include_str!("templates/roster_list.html"),
-            ),
-            ("student.html", include_str!("templates/student.html")),
-            ("import.html", include_str!("templates/import.html")),
-            ("staff.html", include_str!("templates/staff.html")),
-            ("fees.html", include_str!("templates/fees.html")),
-            (
-                "fee_student.html",
-                include_str!("templates/fee_student.html"),
-            ),
-            ("attendance.html", include_str!("templates/attendance.html")),
-            (
-                "reset_request.html",
-                include_str!("templates/reset_request.html"),
-            ),
-            ("reset_form.html", include_str!("templates/reset_form.html")),
-            (
-                "reset_issued.html",
-                include_str!("templates/reset_issued.html"),
-            ),
+        for (name, source) in admin_templates![
+            "base.html",
+            "macros.html",
+            "login.html",
+            "totp.html",
+            "enrol.html",
+            "dashboard.html",
+            "leave_list.html",
+            "consent_list.html",
+            "consent_view.html",
+            "outbox.html",
+            "activity.html",
+            "codes.html",
+            "slips.html",
+            "conversations.html",
+            "conversation.html",
+            "leave_view.html",
+            "channels.html",
+            "roster_list.html",
+            "student.html",
+            "import.html",
+            "staff.html",
+            "fees.html",
+            "fee_student.html",
+            "attendance.html",
+            "reset_request.html",
+            "reset_form.html",
+            "reset_issued.html",
         ] {
             if let Err(e) = env.add_template(name, source) {
                 // Templates are compiled into the binary; a unit test renders each one.
@@ -125,6 +109,91 @@ pub(super) fn render(name: &str, ctx: minijinja::Value) -> Response {
             (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong.").into_response()
         }
     }
+}
+
+/// A page with its own status (a refused form's 422, say); a page that could not be
+/// rendered keeps its 500.
+pub(super) fn render_with_status(
+    name: &str,
+    ctx: minijinja::Value,
+    status: StatusCode,
+) -> Response {
+    let mut res = render(name, ctx);
+    if res.status().is_success() {
+        *res.status_mut() = status;
+    }
+    res
+}
+
+/// What a signed-in page says above its content, and its status: nothing (200), a
+/// refusal shown as the page's error (422, or the status given), or a notice (200).
+pub(super) struct Said {
+    error: Option<String>,
+    notice: Option<String>,
+    status: StatusCode,
+}
+
+impl Said {
+    pub(super) fn nothing() -> Self {
+        Said {
+            error: None,
+            notice: None,
+            status: StatusCode::OK,
+        }
+    }
+
+    /// A refused form (422), its message shown as the page's error.
+    pub(super) fn refused(message: impl Into<String>) -> Self {
+        Said::refused_with(StatusCode::UNPROCESSABLE_ENTITY, message)
+    }
+
+    pub(super) fn refused_with(status: StatusCode, message: impl Into<String>) -> Self {
+        Said {
+            error: Some(message.into()),
+            notice: None,
+            status,
+        }
+    }
+
+    /// Something done, said on the page (200).
+    pub(super) fn notice(message: impl Into<String>) -> Self {
+        Said {
+            error: None,
+            notice: Some(message.into()),
+            status: StatusCode::OK,
+        }
+    }
+}
+
+/// A signed-in page: the shared context and the page's own, with what it says (`error`,
+/// `notice`) and its status.
+pub(super) fn render_page(
+    name: &str,
+    school: &School,
+    s: &ActiveSession,
+    page: minijinja::Value,
+    said: Said,
+) -> Response {
+    let Said {
+        error,
+        notice,
+        status,
+    } = said;
+    render_with_status(
+        name,
+        page_ctx(
+            school,
+            s,
+            context! { error => error, notice => notice, ..page },
+        ),
+        status,
+    )
+}
+
+/// The id in a request's path: anything that is not one is not found (404), like an
+/// id outside the person's scope.
+pub(super) fn path_id(raw: &str) -> Result<uuid::Uuid, AdminError> {
+    raw.parse::<uuid::Uuid>().map_err(|_| AdminError::NotFound)
 }
 
 /// An activity entry for something a signed-in staff member did in the admin.
@@ -146,6 +215,17 @@ pub(super) fn staff_activity(
     e
 }
 
+/// The same, for an action on one thing (`subject`, e.g. `outbox:<id>`) that has no
+/// details to log.
+pub(super) fn staff_action(
+    s: &ActiveSession,
+    action: &str,
+    subject: String,
+    at: chrono::DateTime<chrono::Utc>,
+) -> crate::domain::activity::ActivityEntry {
+    staff_activity(s, action, Some(subject), serde_json::json!({}), at)
+}
+
 /// The classes this person may see: the whole school (admin), their branch's classes
 /// (branch manager) or their own classes (teacher).
 pub(super) async fn visible_classes(
@@ -162,6 +242,45 @@ pub(super) async fn visible_classes(
             .collect(),
         StaffRole::Teacher => store.classes_of_staff(s.staff.id).await?,
     })
+}
+
+/// Pages of the office (administrators and branch managers): a teacher is answered
+/// 404, as if the page were not there.
+pub(super) fn office_only(s: &ActiveSession) -> Result<(), AdminError> {
+    if s.staff.role == StaffRole::Teacher {
+        return Err(AdminError::NotFound);
+    }
+    Ok(())
+}
+
+/// The student of a path, if this person may change their records: administrators
+/// and branch managers, in the classes they see (teachers change none). Else 404.
+pub(super) async fn editable_student(
+    store: &(impl crate::store::FlowStore + crate::store::OfficeStore + ?Sized),
+    s: &ActiveSession,
+    id: &str,
+) -> Result<crate::domain::roster::Student, AdminError> {
+    let Ok(id) = id.parse::<uuid::Uuid>().map(crate::domain::StudentId) else {
+        return Err(AdminError::NotFound);
+    };
+    office_only(s)?;
+    let classes = visible_classes(store, s).await?;
+    store
+        .student_detail(id)
+        .await?
+        .map(|(st, _)| st)
+        .filter(|st| classes.iter().any(|c| c.id == st.class_id))
+        .ok_or(AdminError::NotFound)
+}
+
+/// Classes as a page's choices (`id`, `label`), in the order given.
+pub(super) fn class_choices<'a>(
+    classes: impl IntoIterator<Item = &'a crate::store::ClassRow>,
+) -> Vec<minijinja::Value> {
+    classes
+        .into_iter()
+        .map(|c| context! { id => c.id.0.to_string(), label => c.label() })
+        .collect()
 }
 
 /// The context every signed-in page shares (header, navigation by role, the form
@@ -365,17 +484,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(admin: AdminState) -> Router<S> 
             "/admin/roster/students/{id}/guardians/{guardian}/revoke-codes",
             post(super::roster::revoke_codes),
         )
-        .route(
-            "/admin/roster/import",
-            get(super::roster::import_page)
-                .post(super::roster::import_preview)
-                .layer(DefaultBodyLimit::max(crate::app::MAX_BODY_BYTES)),
-        )
-        .route(
-            "/admin/roster/import/commit",
-            post(super::roster::import_commit)
-                .layer(DefaultBodyLimit::max(crate::app::MAX_BODY_BYTES)),
-        )
+        .merge(imports::routes::<roster::RosterImport>())
         .route(
             "/admin/staff",
             get(super::roster::staff_page).post(super::roster::staff_create),
@@ -414,17 +523,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(admin: AdminState) -> Router<S> 
             "/admin/fees/students/{id}/payments",
             post(super::fees::payment),
         )
-        .route(
-            "/admin/fees/import",
-            get(super::fees::import_page)
-                .post(super::fees::import_preview)
-                .layer(DefaultBodyLimit::max(crate::app::MAX_BODY_BYTES)),
-        )
-        .route(
-            "/admin/fees/import/commit",
-            post(super::fees::import_commit)
-                .layer(DefaultBodyLimit::max(crate::app::MAX_BODY_BYTES)),
-        )
+        .merge(imports::routes::<fees::FeeImport>())
         .route(
             "/admin/attendance",
             get(super::attendance::page).post(super::attendance::save),
@@ -575,18 +674,16 @@ pub(super) fn pre_session_ok(headers: &HeaderMap, submitted: &str) -> bool {
 
 fn login_form(app: &App, error: Option<&str>, school: &str, email: &str) -> Response {
     let pre = pre_session_token();
-    let mut res = render(
-        "login.html",
-        context! { csrf => pre.clone(), error => error, school_value => school, email => email },
-    );
     let status = if error.is_some() {
         StatusCode::UNAUTHORIZED
     } else {
         StatusCode::OK
     };
-    if res.status().is_success() {
-        *res.status_mut() = status;
-    }
+    let mut res = render_with_status(
+        "login.html",
+        context! { csrf => pre.clone(), error => error, school_value => school, email => email },
+        status,
+    );
     res.headers_mut()
         .append(SET_COOKIE, set_cookie(app, PRE_COOKIE, &pre, false));
     res
@@ -594,7 +691,6 @@ fn login_form(app: &App, error: Option<&str>, school: &str, email: &str) -> Resp
 
 #[derive(Deserialize)]
 struct LoginForm {
-    csrf: String,
     school: String,
     email: String,
     password: String,
@@ -602,21 +698,15 @@ struct LoginForm {
 
 async fn login(
     State(admin): State<AdminState>,
-    extensions: axum::http::Extensions,
-    headers: HeaderMap,
-    Form(form): Form<LoginForm>,
+    PreSessionForm { address, form }: PreSessionForm<LoginForm>,
 ) -> Result<Response, AdminError> {
     let app = &admin.app;
-    if !pre_session_ok(&headers, &form.csrf) {
-        return Err(AdminError::FormExpired);
-    }
     if form.password.len() > MAX_PASSWORD_BYTES || form.email.len() > 320 {
         return Err(AdminError::refused(
             StatusCode::PAYLOAD_TOO_LARGE,
             "That is too long.",
         ));
     }
-    let address = client_address(app, &headers, &extensions);
     let school = match Slug::parse(form.school.trim()) {
         Ok(slug) => app.tenancy.school(slug.as_str()).await.ok(),
         Err(_) => None,
@@ -929,20 +1019,11 @@ async fn totp_submit(
         ),
         Err(e) => return Err(e.into()),
     };
-    let mut res = render(
+    Ok(render_with_status(
         "totp.html",
-        page_ctx(
-            &school,
-            &s,
-            context! {
-                error => error,
-            },
-        ),
-    );
-    if res.status().is_success() {
-        *res.status_mut() = status;
-    }
-    Ok(res)
+        page_ctx(&school, &s, context! { error => error }),
+        status,
+    ))
 }
 
 /// The enrolment page: for any session, two-factor done or not.
@@ -1070,7 +1151,11 @@ mod tests {
 
     #[test]
     fn every_template_renders() {
+        // Every page (the macros are no page of their own).
         for name in templates().templates().map(|(n, _)| n).collect::<Vec<_>>() {
+            if name == "macros.html" {
+                continue;
+            }
             let t = templates().get_template(name).unwrap();
             let html = t
                 .render(context! { csrf => "x", signed_in => true, qr_svg => "<svg></svg>", recovery_codes => vec!["A"] })
