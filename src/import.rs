@@ -241,21 +241,28 @@ pub fn parse_roster(
     finish(out, errors)
 }
 
+/// The fee CSV's columns: the first `FEE_REQUIRED` required, then the optional payment
+/// (`paid_amount` and `paid_on` together, and a reference).
+pub const FEE_COLUMNS: [&str; 9] = [
+    "admission_no",
+    "period",
+    "description",
+    "amount",
+    "currency",
+    "due_date",
+    "paid_amount",
+    "paid_on",
+    "payment_reference",
+];
+const FEE_REQUIRED: usize = 6;
+
 /// Parses and validates a fee CSV against the school's admission numbers.
 pub fn parse_fees(
     input: impl Read,
     students: &HashMap<String, StudentId>,
 ) -> Result<Vec<FeeRecord>, ImportError> {
     let mut errors = Vec::new();
-    let columns = [
-        "admission_no",
-        "period",
-        "description",
-        "amount",
-        "currency",
-        "due_date",
-    ];
-    let (cols, rows) = records(input, &columns, &mut errors)?;
+    let (cols, rows) = records(input, &FEE_COLUMNS[..FEE_REQUIRED], &mut errors)?;
     let mut out = Vec::with_capacity(rows.len());
     for (line, rec) in rows {
         let c = |n: &str| cols.get(&rec, n);

@@ -403,6 +403,21 @@ pub fn webhook_path(provider: Provider, route: &str) -> String {
     }
 }
 
+/// The school's channel with this id (None when it is not theirs or not there).
+pub async fn school_channel(
+    tenancy: &Tenancy,
+    tenant: crate::domain::TenantId,
+    channel: Uuid,
+) -> Result<Option<ChannelRow>, StoreError> {
+    Ok(tenancy
+        .backend()
+        .control
+        .channels()
+        .await?
+        .into_iter()
+        .find(|r| r.id == channel && r.tenant_id == tenant))
+}
+
 /// Replaces a channel's credentials (rotation). The new ones are validated, must be for
 /// the same provider and keep the channel's route (Meta's phone number id, Twilio's
 /// sender; a new number is a new channel), and replace the old ones only if nobody
@@ -419,13 +434,8 @@ pub async fn rotate_channel(
     by: Registrant,
 ) -> Result<ChannelRow, AddChannelError> {
     let school = admissible(tenancy, slug, &credentials, by).await?;
-    let row = tenancy
-        .backend()
-        .control
-        .channels()
+    let row = school_channel(tenancy, school.tenant.id, channel)
         .await?
-        .into_iter()
-        .find(|r| r.id == channel && r.tenant_id == school.tenant.id)
         .ok_or(AddChannelError::UnknownChannel)?;
     if credentials.provider() != row.provider {
         return Err(AddChannelError::OtherProvider);

@@ -268,14 +268,8 @@ pub async fn test(
     On(id, AdminForm { staff, .. }): On<AdminForm<Empty>>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let row = app
-        .tenancy
-        .backend()
-        .control
-        .channels()
+    let row = crate::routing::school_channel(&app.tenancy, school.tenant.id, id)
         .await?
-        .into_iter()
-        .find(|r| r.id == id && r.tenant_id == school.tenant.id)
         .ok_or(AdminError::NotFound)?;
     if !matches!(row.provider, Provider::Twilio | Provider::Meta) {
         return view(

@@ -30,18 +30,6 @@ use uuid::Uuid;
 
 store_port!(FeeStore, OfficeStore, FlowStore);
 
-const FEE_HEADER: [&str; 9] = [
-    "admission_no",
-    "period",
-    "description",
-    "amount",
-    "currency",
-    "due_date",
-    "paid_amount",
-    "paid_on",
-    "payment_reference",
-];
-
 /// The school's currency: riyals in Saudi Arabia, rupees otherwise.
 fn school_currency(school: &School) -> Currency {
     match school.tenant.timezone.phone_region() {
@@ -320,7 +308,7 @@ pub(super) struct FeeImport;
 
 impl super::imports::CsvImport for FeeImport {
     const NAME: &'static str = "fees";
-    const COLUMNS: &'static [&'static str] = &FEE_HEADER;
+    const COLUMNS: &'static [&'static str] = &crate::import::FEE_COLUMNS;
     const ACTION: &'static str = "fees.import";
     type Record = FeeRecord;
     type Checked = FeeLines;

@@ -267,19 +267,6 @@ impl FlowDriver {
     }
 }
 
-#[async_trait::async_trait]
-impl Driver for FlowDriver {
-    async fn step(
-        &self,
-        tx: &mut dyn FlowTx,
-        conv: &ConversationView,
-        event: &InboundEvent,
-        now: DateTime<Utc>,
-    ) -> Result<Decision> {
-        crate::password::within_transaction(self.step_with(tx, conv, event, now, None)).await
-    }
-}
-
 impl FlowDriver {
     async fn step_with(
         &self,

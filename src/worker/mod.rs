@@ -307,7 +307,14 @@ pub async fn send_school(
             tasks.spawn(async move {
                 match account {
                     Some(account) => {
-                        deliver(&app, &sender, store.as_ref(), &account, &clock, item).await
+                        let delivery = Delivery {
+                            app: &app,
+                            sender: &sender,
+                            store: store.as_ref(),
+                            account: &account,
+                            clock: &clock,
+                        };
+                        delivery.deliver(item).await
                     }
                     None => {
                         let later = clock.now() + ChronoDuration::minutes(5);
@@ -351,190 +358,183 @@ fn settle(r: Result<bool, StoreError>, item: &OutboxItem) -> Result<(), StoreErr
     Ok(())
 }
 
-#[tracing::instrument(name = "deliver", skip_all, fields(outbox = %item.id, provider = %account.provider, attempt = item.attempts))]
-async fn deliver(
-    app: &App,
-    sender: &Sender,
-    store: &dyn crate::store::TenantStore,
-    account: &crate::routing::Account,
-    clock: &Clock,
-    item: OutboxItem,
-) -> Result<(), StoreError> {
-    let conv = &item.conversation;
-    if conv.opted_out_at.is_some() {
-        return settle(
-            store
-                .mark_dead(item.id, item.attempts, "recipient opted out")
-                .await,
-            &item,
-        );
-    }
-    if item.mode == OutboundMode::ManualLink {
-        return to_manual(store, &item, "manual-link mode: handed to staff").await;
-    }
-    let open = window_open(account.provider, conv.last_inbound_at, clock.now());
-    if !open && !matches!(item.message, OutboundMessage::CallbackAnswer { .. }) {
-        return closed_window(
-            app,
-            sender,
-            store,
-            account,
-            clock,
-            &item,
-            "24-hour window closed before sending",
-        )
-        .await;
-    }
-    let callback = ready_to_send(app, sender, account).await;
-    let outcome = send(
-        &sender.client,
-        &account.api_base,
-        &account.credentials,
-        conv.sender.expose(),
-        &item.message,
-        &callback,
-    )
-    .await;
-    match settle_delivered(store, &item, outcome).await? {
-        None => Ok(()),
-        Some(SendOutcome::Retry { reason, after }) => {
-            retry_or_dead(clock.now(), store, sender, &item, &reason, after).await
-        }
-        Some(SendOutcome::WindowClosed { reason }) => {
-            closed_window(app, sender, store, account, clock, &item, &reason).await
-        }
-        Some(SendOutcome::Failed { reason }) => {
-            tracing::warn!(outbox = %item.id, provider = %account.provider, "send failed permanently");
-            settle(
-                store.mark_dead(item.id, item.attempts, &reason).await,
+/// One send of one claimed row on its channel: what every step of a delivery uses.
+struct Delivery<'a> {
+    app: &'a App,
+    sender: &'a Sender,
+    store: &'a dyn crate::store::OutboxStore,
+    account: &'a crate::routing::Account,
+    clock: &'a Clock,
+}
+
+impl Delivery<'_> {
+    #[tracing::instrument(name = "deliver", skip_all, fields(outbox = %item.id, provider = %self.account.provider, attempt = item.attempts))]
+    async fn deliver(&self, item: OutboxItem) -> Result<(), StoreError> {
+        let (store, account) = (self.store, self.account);
+        let conv = &item.conversation;
+        if conv.opted_out_at.is_some() {
+            return settle(
+                store
+                    .mark_dead(item.id, item.attempts, "recipient opted out")
+                    .await,
                 &item,
-            )
+            );
         }
-        // Settled by settle_delivered.
-        Some(SendOutcome::Accepted { .. } | SendOutcome::OptedOut { .. }) => Ok(()),
-    }
-}
-
-/// Waits for the provider's rate limit of this account; returns the status callback URL.
-async fn ready_to_send(app: &App, sender: &Sender, account: &crate::routing::Account) -> String {
-    sender
-        .limiter(account.provider)
-        .until_key_ready(&account.id)
+        if item.mode == OutboundMode::ManualLink {
+            return self
+                .to_manual(&item, "manual-link mode: handed to staff")
+                .await;
+        }
+        let open = window_open(account.provider, conv.last_inbound_at, self.clock.now());
+        if !open && !matches!(item.message, OutboundMessage::CallbackAnswer { .. }) {
+            return self
+                .closed_window(&item, "24-hour window closed before sending")
+                .await;
+        }
+        let callback = self.ready_to_send().await;
+        let outcome = send(
+            &self.sender.client,
+            &account.api_base,
+            &account.credentials,
+            conv.sender.expose(),
+            &item.message,
+            &callback,
+        )
         .await;
-    format!("{}/webhooks/twilio", app.config.public_url)
-}
+        match self.settle_delivered(&item, outcome).await? {
+            None => Ok(()),
+            Some(SendOutcome::Retry { reason, after }) => {
+                self.retry_or_dead(&item, &reason, after).await
+            }
+            Some(SendOutcome::WindowClosed { reason }) => self.closed_window(&item, &reason).await,
+            Some(SendOutcome::Failed { reason }) => {
+                tracing::warn!(outbox = %item.id, provider = %account.provider, "send failed permanently");
+                settle(
+                    store.mark_dead(item.id, item.attempts, &reason).await,
+                    &item,
+                )
+            }
+            // Settled by settle_delivered.
+            Some(SendOutcome::Accepted { .. } | SendOutcome::OptedOut { .. }) => Ok(()),
+        }
+    }
 
-/// Settles the outcomes a message and a template settle alike (accepted: sent; the
-/// recipient opted out); any other outcome is returned for the caller's own rule.
-async fn settle_delivered(
-    store: &dyn crate::store::TenantStore,
-    item: &OutboxItem,
-    outcome: SendOutcome,
-) -> Result<Option<SendOutcome>, StoreError> {
-    match outcome {
-        SendOutcome::Accepted {
-            provider_message_id,
-        } => settle(
-            store
-                .mark_sent(item.id, item.attempts, &provider_message_id)
+    /// Waits for the provider's rate limit of this account; returns the status callback
+    /// URL.
+    async fn ready_to_send(&self) -> String {
+        self.sender
+            .limiter(self.account.provider)
+            .until_key_ready(&self.account.id)
+            .await;
+        format!("{}/webhooks/twilio", self.app.config.public_url)
+    }
+
+    /// Settles the outcomes a message and a template settle alike (accepted: sent; the
+    /// recipient opted out); any other outcome is returned for the caller's own rule.
+    async fn settle_delivered(
+        &self,
+        item: &OutboxItem,
+        outcome: SendOutcome,
+    ) -> Result<Option<SendOutcome>, StoreError> {
+        let store = self.store;
+        match outcome {
+            SendOutcome::Accepted {
+                provider_message_id,
+            } => settle(
+                store
+                    .mark_sent(item.id, item.attempts, &provider_message_id)
+                    .await,
+                item,
+            )
+            .map(|()| None),
+            SendOutcome::OptedOut { reason } => settle(
+                store
+                    .mark_opted_out(item.id, item.attempts, item.conversation.id, &reason)
+                    .await,
+                item,
+            )
+            .map(|()| None),
+            other => Ok(Some(other)),
+        }
+    }
+
+    /// Schedules another attempt after the backoff (or the provider's `after`), or
+    /// dead-letters the row after the last attempt.
+    async fn retry_or_dead(
+        &self,
+        item: &OutboxItem,
+        reason: &str,
+        after: Option<Duration>,
+    ) -> Result<(), StoreError> {
+        let store = self.store;
+        if item.attempts >= MAX_ATTEMPTS {
+            tracing::warn!(outbox = %item.id, attempts = item.attempts, "dead-lettered after the last attempt");
+            return settle(store.mark_dead(item.id, item.attempts, reason).await, item);
+        }
+        let wait = after.unwrap_or_else(|| backoff(self.sender.retry_base, item.attempts));
+        let next = self.clock.now()
+            + ChronoDuration::from_std(wait).unwrap_or(ChronoDuration::seconds(60));
+        settle(
+            store.mark_retry(item.id, item.attempts, next, reason).await,
+            item,
+        )
+    }
+
+    /// The window is closed: send the message's approved template if it names one for
+    /// this provider, else hand it to staff as a manual wa.me link.
+    async fn closed_window(&self, item: &OutboxItem, reason: &str) -> Result<(), StoreError> {
+        let OutboundMessage::Text {
+            template: Some(key),
+            template_vars,
+            ..
+        } = &item.message
+        else {
+            return self.to_manual(item, reason).await;
+        };
+        let Some(template) = self
+            .app
+            .flows
+            .templates
+            .for_provider(key, self.account.provider)
+        else {
+            return self.to_manual(item, reason).await;
+        };
+        let callback = self.ready_to_send().await;
+        let outcome = send_template(
+            &self.sender.client,
+            &self.account.api_base,
+            &self.account.credentials,
+            item.conversation.sender.expose(),
+            template,
+            template_vars,
+            &callback,
+        )
+        .await;
+        match self.settle_delivered(item, outcome).await? {
+            None => Ok(()),
+            Some(SendOutcome::Retry { reason, after }) if item.attempts < MAX_ATTEMPTS => {
+                self.retry_or_dead(item, &reason, after).await
+            }
+            Some(other) => {
+                let why = format!("template failed ({other:?}); handed to staff");
+                self.to_manual(item, &why).await
+            }
+        }
+    }
+
+    /// Turns the message into a manual wa.me link for staff: nothing goes to a provider.
+    async fn to_manual(&self, item: &OutboxItem, reason: &str) -> Result<(), StoreError> {
+        let link = wa_me_link(
+            item.conversation.sender.expose(),
+            &item.message.as_numbered_text(),
+        );
+        settle(
+            self.store
+                .mark_manual(item.id, item.attempts, &link, reason)
                 .await,
             item,
         )
-        .map(|()| None),
-        SendOutcome::OptedOut { reason } => settle(
-            store
-                .mark_opted_out(item.id, item.attempts, item.conversation.id, &reason)
-                .await,
-            item,
-        )
-        .map(|()| None),
-        other => Ok(Some(other)),
     }
-}
-
-/// Schedules another attempt after the backoff (or the provider's `after`), or
-/// dead-letters the row after the last attempt.
-async fn retry_or_dead(
-    now: chrono::DateTime<Utc>,
-    store: &dyn crate::store::TenantStore,
-    sender: &Sender,
-    item: &OutboxItem,
-    reason: &str,
-    after: Option<Duration>,
-) -> Result<(), StoreError> {
-    if item.attempts >= MAX_ATTEMPTS {
-        tracing::warn!(outbox = %item.id, attempts = item.attempts, "dead-lettered after the last attempt");
-        return settle(store.mark_dead(item.id, item.attempts, reason).await, item);
-    }
-    let wait = after.unwrap_or_else(|| backoff(sender.retry_base, item.attempts));
-    let next = now + ChronoDuration::from_std(wait).unwrap_or(ChronoDuration::seconds(60));
-    settle(
-        store.mark_retry(item.id, item.attempts, next, reason).await,
-        item,
-    )
-}
-
-/// The window is closed: send the message's approved template if it names one for this
-/// provider, else hand it to staff as a manual wa.me link.
-async fn closed_window(
-    app: &App,
-    sender: &Sender,
-    store: &dyn crate::store::TenantStore,
-    account: &crate::routing::Account,
-    clock: &Clock,
-    item: &OutboxItem,
-    reason: &str,
-) -> Result<(), StoreError> {
-    let OutboundMessage::Text {
-        template: Some(key),
-        template_vars,
-        ..
-    } = &item.message
-    else {
-        return to_manual(store, item, reason).await;
-    };
-    let Some(template) = app.flows.templates.for_provider(key, account.provider) else {
-        return to_manual(store, item, reason).await;
-    };
-    let callback = ready_to_send(app, sender, account).await;
-    let outcome = send_template(
-        &sender.client,
-        &account.api_base,
-        &account.credentials,
-        item.conversation.sender.expose(),
-        template,
-        template_vars,
-        &callback,
-    )
-    .await;
-    match settle_delivered(store, item, outcome).await? {
-        None => Ok(()),
-        Some(SendOutcome::Retry { reason, after }) if item.attempts < MAX_ATTEMPTS => {
-            retry_or_dead(clock.now(), store, sender, item, &reason, after).await
-        }
-        Some(other) => {
-            let why = format!("template failed ({other:?}); handed to staff");
-            to_manual(store, item, &why).await
-        }
-    }
-}
-
-/// Turns the message into a manual wa.me link for staff: nothing goes to a provider.
-async fn to_manual(
-    store: &dyn crate::store::TenantStore,
-    item: &OutboxItem,
-    reason: &str,
-) -> Result<(), StoreError> {
-    let link = wa_me_link(
-        item.conversation.sender.expose(),
-        &item.message.as_numbered_text(),
-    );
-    settle(
-        store
-            .mark_manual(item.id, item.attempts, &link, reason)
-            .await,
-        item,
-    )
 }
 
 /// How often due timers and reminders are looked for.
