@@ -6,7 +6,10 @@ COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY migrations ./migrations
 COPY demo ./demo
+# The conversations are built into the binary (checked at start); a new version needs a
+# new image, or RAABTA_FLOWS_DIR pointing at a mounted flows directory.
 COPY flows ./flows
+COPY build.rs ./
 RUN cargo build --release --locked && strip target/release/raabta
 
 FROM debian:bookworm-slim
@@ -16,12 +19,9 @@ RUN apt-get update \
  && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin raabta \
  && mkdir -p /data && chown raabta /data
 COPY --from=build /src/target/release/raabta /usr/local/bin/raabta
-# The conversations: read (and checked) at start; a new version needs a new image.
-COPY --from=build /src/flows /usr/local/share/raabta/flows
 USER raabta
 ENV RAABTA_ENV=production \
     RAABTA_DATA_DIR=/data \
-    RAABTA_FLOWS_DIR=/usr/local/share/raabta/flows \
     RAABTA_LISTEN=0.0.0.0:8080
 EXPOSE 8080
 VOLUME ["/data"]

@@ -27,8 +27,12 @@ pub enum AppError {
     Seed(#[from] crate::seed::SeedError),
     #[error("HTTP client for the providers: {0}")]
     Http(#[from] reqwest::Error),
-    #[error("invalid flows (fix them, then start again):\n{0}")]
-    Flows(String),
+    /// A flows set that could not be read (a configured directory missing, a file that
+    /// does not parse): one line naming the set.
+    #[error("{set}: {problem}")]
+    FlowsLoad { set: String, problem: String },
+    #[error("invalid flows in {set} (fix them, then start again):\n{list}")]
+    Flows { set: String, list: String },
 }
 
 /// The service's clock. Tests and the transcript runner move it forward to reach
@@ -64,15 +68,41 @@ impl Clock {
 
 /// Loads and checks the flows, records their versions and loads earlier ones, so a
 /// conversation started on an older version finishes on it.
+/// Which flows set a process runs, in words: "the embedded flows" (built into the binary)
+/// or "flows directory <path>" (a configured `RAABTA_FLOWS_DIR`, which replaces them).
+pub fn flows_set(dir: Option<&std::path::Path>) -> String {
+    match dir {
+        None => "the embedded flows".into(),
+        Some(dir) => format!("flows directory {}", dir.display()),
+    }
+}
+
+/// Reads the flows set (the embedded one unless a directory is configured), unchecked.
+pub fn read_flows(dir: Option<&std::path::Path>) -> Result<crate::flow::Library, AppError> {
+    match dir {
+        None => crate::flow::Library::embedded(),
+        Some(dir) => crate::flow::Library::load(dir),
+    }
+    .map_err(|e| AppError::FlowsLoad {
+        set: flows_set(dir),
+        problem: e.to_string(),
+    })
+}
+
+/// Reads and checks the flows set, records its versions and adds the earlier versions
+/// that running sessions may still use.
 pub async fn load_flows(
-    dir: &std::path::Path,
+    dir: Option<&std::path::Path>,
     control: &dyn crate::store::ControlStore,
 ) -> Result<crate::flow::Library, AppError> {
-    let mut lib = crate::flow::Library::load(dir).map_err(|e| AppError::Flows(e.to_string()))?;
+    let mut lib = read_flows(dir)?;
     let problems = crate::flow::check::check(&lib);
     if !problems.is_empty() {
         let list: Vec<String> = problems.iter().map(|p| format!("  {p}")).collect();
-        return Err(AppError::Flows(list.join("\n")));
+        return Err(AppError::Flows {
+            set: flows_set(dir),
+            list: list.join("\n"),
+        });
     }
     control.record_flow_versions(&lib.sources).await?;
     for (id, hash, source) in control.flow_versions().await? {
@@ -94,7 +124,7 @@ pub struct App {
     pub wake: Arc<Notify>,
     /// Wakes the job runner (new messages may bring media to fetch).
     pub wake_jobs: Arc<Notify>,
-    /// The conversations (flows/*.yaml and their texts), checked at start.
+    /// The conversations (the embedded flows or a configured directory), checked at start.
     pub flows: Arc<crate::flow::Library>,
     pub clock: Arc<Clock>,
     /// Access-code checks across all schools of this process.
@@ -128,7 +158,11 @@ impl App {
             Duration::from_secs(config.key_cache_seconds),
         )
         .await?;
-        let flows = load_flows(&config.flows_dir, tenancy.backend().control.as_ref()).await?;
+        let flows = load_flows(
+            config.flows_dir.as_deref(),
+            tenancy.backend().control.as_ref(),
+        )
+        .await?;
         let registry = Registry::with_platform_meta(config.meta_app.clone());
         registry.reload(&tenancy).await?;
         let hash_gate = Arc::new(crate::password::HashGate::from_cores());

@@ -91,8 +91,9 @@ pub struct Config {
     /// How long a claimed job is held before another runner may run it again (a
     /// process killed mid-job leaves such a claim).
     pub job_lease_seconds: u64,
-    /// Flow files and their texts (`flows/` beside the binary's working directory).
-    pub flows_dir: PathBuf,
+    /// A flows directory (flow files, `templates.yaml`, `locales/*.ftl`) that replaces
+    /// the flows built into the binary; None (the default): the built-in ones.
+    pub flows_dir: Option<PathBuf>,
     /// A header set by a trusted proxy with the client's address (e.g. `fly-client-ip`);
     /// without it the TCP peer address is used (sign-in limits per address).
     pub client_ip_header: Option<String>,
@@ -171,7 +172,7 @@ impl Config {
             telegram_rate: raw.telegram_rate.unwrap_or(30).max(1),
             send_lease_seconds: raw.send_lease_seconds.unwrap_or(60).max(1),
             job_lease_seconds: raw.job_lease_seconds.unwrap_or(300).max(4),
-            flows_dir: raw.flows_dir.unwrap_or_else(|| PathBuf::from("flows")),
+            flows_dir: raw.flows_dir.filter(|d| !d.as_os_str().is_empty()),
             client_ip_header: raw
                 .client_ip_header
                 .map(|h| h.trim().to_ascii_lowercase())
@@ -261,6 +262,14 @@ mod tests {
         assert_eq!(c.public_url, "http://127.0.0.1:8080");
         assert!(c.database_url.expose().starts_with("sqlite://"));
         assert!(c.seed_demo);
+        // The flows built into the binary, unless a directory is configured.
+        assert!(c.flows_dir.is_none());
+        let c = Config::from_raw(Raw {
+            flows_dir: Some("/srv/flows".into()),
+            ..Raw::default()
+        })
+        .unwrap();
+        assert_eq!(c.flows_dir.as_deref(), Some(Path::new("/srv/flows")));
     }
 
     #[test]

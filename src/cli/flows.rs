@@ -14,9 +14,11 @@ use tokio::io::AsyncBufReadExt;
 
 #[derive(Subcommand)]
 pub enum FlowsCmd {
-    /// Validate every flow file and text (also done at server start and in CI).
+    /// Validate every flow file and text (also done at server start and in CI): the
+    /// flows built into the binary, or the configured flows directory.
     Check {
-        /// The flows directory (default: the configured one, `flows`).
+        /// A flows directory to check instead (default: `RAABTA_FLOWS_DIR` if set, else
+        /// the embedded flows).
         #[arg(long)]
         dir: Option<PathBuf>,
     },
@@ -99,19 +101,20 @@ fn cli_activity(
 
 pub async fn flows(config: Config, cmd: FlowsCmd) -> anyhow::Result<()> {
     let FlowsCmd::Check { dir } = cmd;
-    let dir = dir.unwrap_or(config.flows_dir);
+    let dir = dir.or(config.flows_dir);
+    let set = raabta::app::flows_set(dir.as_deref());
     let started = std::time::Instant::now();
-    let lib = raabta::flow::Library::load(&dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let lib = raabta::app::read_flows(dir.as_deref())?;
     let problems = raabta::flow::check::check(&lib);
     let elapsed = started.elapsed();
     if !problems.is_empty() {
         for p in &problems {
             eprintln!("{p}");
         }
-        bail!("{} problem(s) in {}", problems.len(), dir.display());
+        bail!("{} problem(s) in {set}", problems.len());
     }
     println!(
-        "{} flows and their texts in en, ur, ar are valid ({} messages per locale; loaded and checked in {:.1} ms)",
+        "{set}: {} flows and their texts in en, ur, ar are valid ({} messages per locale; loaded and checked in {:.1} ms)",
         lib.flows().count(),
         lib.texts.ids(raabta::domain::school::Locale::En).len(),
         elapsed.as_secs_f64() * 1000.0

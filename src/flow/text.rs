@@ -12,7 +12,6 @@ use chrono::{Datelike, NaiveDate};
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use serde_json::Value;
-use std::path::Path;
 
 pub const LOCALES: [Locale; 3] = [Locale::En, Locale::Ur, Locale::Ar];
 
@@ -61,16 +60,28 @@ fn langid(locale: Locale) -> unic_langid::LanguageIdentifier {
 }
 
 impl Texts {
-    /// Loads `<dir>/{en,ur,ar}.ftl`.
-    pub fn load(dir: &Path) -> Result<Self, TextError> {
+    /// The texts built into the binary (`locales/*.ftl` of [`crate::flow::EMBEDDED`]).
+    pub fn embedded() -> Result<Self, TextError> {
+        Self::from_files(
+            crate::flow::EMBEDDED
+                .iter()
+                .map(|(name, source)| (name.to_string(), source.to_string()))
+                .collect(),
+        )
+    }
+
+    /// Picks `locales/{en,ur,ar}.ftl` from the files of a flows set (paths relative to
+    /// it); other files are ignored.
+    pub fn from_files(files: Vec<(String, String)>) -> Result<Self, TextError> {
+        let mut files: std::collections::HashMap<String, String> = files.into_iter().collect();
         let mut sources = Vec::new();
         for locale in LOCALES {
-            let path = dir.join(format!("{}.ftl", locale.as_str()));
-            let text = std::fs::read_to_string(&path).map_err(|e| TextError::Load {
-                file: path.display().to_string(),
-                problem: e.to_string(),
+            let file = format!("locales/{}.ftl", locale.as_str());
+            let source = files.remove(&file).ok_or_else(|| TextError::Load {
+                file: file.clone(),
+                problem: "not found".into(),
             })?;
-            sources.push((path.display().to_string(), text));
+            sources.push((file, source));
         }
         Self::from_sources(sources)
     }

@@ -274,6 +274,120 @@ fn first_run_seeds_the_demo_school_and_says_where_to_go() {
     assert!(dir.path().join("DEMO.txt").exists());
 }
 
+/// `raabta` run from an empty directory far from the repository (as an installed binary
+/// is), with `stdin` as its input.
+fn raabta_elsewhere(
+    cwd: &Path,
+    data: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    stdin: &str,
+) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_raabta"))
+        .args(args)
+        .current_dir(cwd)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RAABTA_DATA_DIR", data)
+        .env("RAABTA_KEY_CACHE_SECONDS", "0")
+        .env("RAABTA_SEED_DEMO", "false")
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run raabta");
+    if let Some(mut input) = child.stdin.take() {
+        input.write_all(stdin.as_bytes()).unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn the_flows_are_built_in_and_a_configured_directory_that_is_missing_is_one_line() {
+    let cwd = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let (cwd, data) = (cwd.path(), data.path());
+
+    // Nothing beside the binary: the embedded flows.
+    let o = raabta_elsewhere(cwd, data, &["flows", "check"], &[], "");
+    assert!(o.status.success(), "{:?}", text(&o));
+    let (out, _) = text(&o);
+    assert!(out.contains("the embedded flows: 19 flows"), "{out}");
+
+    // The simulator starts there too and answers.
+    let o = raabta_elsewhere(
+        cwd,
+        data,
+        &["tenant", "create", "elm-school", "--name", "Elm School"],
+        &[],
+        "",
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    let o = raabta_elsewhere(
+        cwd,
+        data,
+        &["chat", "--tenant", "elm-school", "--from", "+923001234567"],
+        &[("RAABTA_LOG", "warn")],
+        "hello\n/quit\n",
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    let (out, _) = text(&o);
+    assert!(out.contains("Chatting with Elm School"), "{out}");
+    assert!(out.contains("bot> "), "{out}");
+    assert!(
+        std::fs::read_dir(cwd).unwrap().next().is_none(),
+        "nothing written to the current directory"
+    );
+
+    // A configured directory replaces them entirely; a missing one is one line naming
+    // it, for each command that loads flows, and no backtrace even when asked for one.
+    for args in [
+        &["flows", "check"][..],
+        &["serve"][..],
+        &["chat", "--tenant", "elm-school", "--from", "+923001234567"][..],
+    ] {
+        let o = raabta_elsewhere(
+            cwd,
+            data,
+            args,
+            &[
+                ("RAABTA_FLOWS_DIR", "/nonexistent/flows"),
+                ("RAABTA_LISTEN", "127.0.0.1:0"),
+                ("RAABTA_LOG", "warn"),
+                ("RUST_BACKTRACE", "1"),
+            ],
+            "hello\n",
+        );
+        assert!(!o.status.success(), "{args:?}: {:?}", text(&o));
+        let (_, err) = text(&o);
+        assert_eq!(
+            err, "raabta: flows directory /nonexistent/flows: No such file or directory\n",
+            "{args:?}"
+        );
+        assert!(!err.contains("acktrace") && !err.contains("Stack"), "{err}");
+    }
+
+    // A directory that is there but incomplete says what is missing, in one line.
+    let o = raabta_elsewhere(
+        cwd,
+        data,
+        &["flows", "check", "--dir", cwd.to_str().unwrap()],
+        &[],
+        "",
+    );
+    assert!(!o.status.success());
+    let (_, err) = text(&o);
+    assert_eq!(
+        err,
+        format!(
+            "raabta: flows directory {}: locales/en.ftl: not found\n",
+            cwd.display()
+        )
+    );
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
