@@ -52,20 +52,10 @@ pub fn bucket_with(keys: &crate::store::crypto::KeyRing, code: &AccessCode) -> V
     keys.blind_index(LOOKUP_PURPOSE, code.expose())[..2].to_vec()
 }
 
-/// Issues a fresh single-use code for the contact (revoking their unused ones).
+/// Issues a fresh single-use code for the contact (revoking their unused ones),
+/// hashing within the server's hashing bound when given one (the web admin; the
+/// operator's CLI and the seed hash on their own).
 pub async fn issue(
-    store: &(impl AccessCodeStore + SchoolKeys + ?Sized),
-    contact: ContactRef,
-    valid_for: Duration,
-    actor: &str,
-    source: &str,
-) -> Result<(AccessCode, DateTime<Utc>), CodeError> {
-    issue_in(None, store, contact, valid_for, actor, source).await
-}
-
-/// [`issue`], hashing within the server's hashing bound when given one (the web
-/// admin; the operator's CLI and the seed hash on their own).
-pub async fn issue_in(
     gate: Option<&password::HashGate>,
     store: &(impl AccessCodeStore + SchoolKeys + ?Sized),
     contact: ContactRef,

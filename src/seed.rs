@@ -161,8 +161,15 @@ async fn fill(
             .unwrap_or_default(),
         ContactRef::Staff(_) => String::new(),
     };
-    let (code, expires) =
-        codes::issue(store, parent, chrono::Duration::days(30), "system", "seed").await?;
+    let (code, expires) = codes::issue(
+        None,
+        store,
+        parent,
+        chrono::Duration::days(30),
+        "system",
+        "seed",
+    )
+    .await?;
 
     let teacher_phone =
         Phone::parse(DEMO_TEACHER_PHONE, None).map_err(|e| SeedError::Data(e.to_string()))?;
@@ -190,6 +197,7 @@ async fn fill(
     );
     store.assign_class(teacher.id, class.id, &assigned).await?;
     let (teacher_code, _) = codes::issue(
+        None,
         store,
         ContactRef::Staff(teacher.id),
         chrono::Duration::days(30),

@@ -213,7 +213,7 @@ pub async fn issue(
     let mut slips = Vec::new();
     let mut expires = None;
     for (g, (name, children, locale)) in targets {
-        let (code, until) = crate::codes::issue_in(
+        let (code, until) = crate::codes::issue(
             Some(app.hash_gate.as_ref()),
             store,
             ContactRef::Guardian(g),

@@ -19,7 +19,7 @@ use super::web::{
 };
 use crate::app::App;
 use crate::domain::activity::ActivityEntry;
-use crate::domain::roster::{RosterRecord, StaffRole, StaffUser};
+use crate::domain::roster::{RosterRecord, StaffRole, StaffUser, Student};
 use crate::domain::{ClassId, StaffId, StudentId};
 use crate::import::ImportError;
 use crate::store::tenancy::School;
@@ -418,14 +418,30 @@ pub async fn add_guardian(
     }
 }
 
+/// The student (one this person may edit) and one of their guardians, from the path:
+/// 404 when either is not there or the guardian is not linked to the student.
+async fn student_and_guardian(
+    school: &School,
+    s: &ActiveSession,
+    student: &str,
+    guardian: &str,
+) -> Result<(Student, Uuid), AdminError> {
+    let student = editable_student(port(school), s, student).await?;
+    let guardian = path_id(guardian)?;
+    let relations = port(school).relations_of(student.id).await?;
+    if !relations.iter().any(|(g, _)| *g == guardian) {
+        return Err(AdminError::NotFound);
+    }
+    Ok((student, guardian))
+}
+
 pub async fn unlink_guardian(
     State(app): State<App>,
     Path((id, guardian)): Path<(String, String)>,
     StaffForm { staff, .. }: StaffForm<Empty>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let student = editable_student(port(&school), &s, &id).await?;
-    let guardian = path_id(&guardian)?;
+    let (student, guardian) = student_and_guardian(&school, &s, &id, &guardian).await?;
     let entry = staff_activity(
         &s,
         "guardian.unlink",
@@ -761,12 +777,7 @@ pub async fn revoke_codes(
     StaffForm { staff, .. }: StaffForm<Empty>,
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
-    let student = editable_student(port(&school), &s, &id).await?;
-    let guardian = path_id(&guardian)?;
-    let relations = port(&school).relations_of(student.id).await?;
-    if !relations.iter().any(|(g, _)| *g == guardian) {
-        return Err(AdminError::NotFound);
-    }
+    let (_, guardian) = student_and_guardian(&school, &s, &id, &guardian).await?;
     let entry = staff_action(
         &s,
         "access_code.revoke",

@@ -80,6 +80,7 @@ pub(super) async fn codes_cmd(config: Config, cmd: CodesCmd) -> anyhow::Result<(
         return Ok(());
     };
     let (code, expires) = codes::issue(
+        None,
         school.store.as_ref(),
         contact,
         chrono::Duration::days(days),

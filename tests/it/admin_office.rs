@@ -412,6 +412,7 @@ async fn roster_is_scoped_and_edited_with_validation(env: &TestEnv) {
     let phone = raabta::domain::phone::Phone::parse("+923001110001", None).unwrap();
     let imran = s.school.store.contacts_by_phone(&phone).await.unwrap()[0];
     let (code, _) = raabta::codes::issue(
+        None,
         s.school.store.as_ref(),
         imran,
         chrono::Duration::days(1),

@@ -402,6 +402,7 @@ async fn leave_requests_are_scoped_and_decisions_reach_the_parent(env: &TestEnv)
     let phone = raabta::domain::phone::Phone::parse("+923001110001", None).unwrap();
     let contact = school.store.contacts_by_phone(&phone).await.unwrap()[0];
     let (code, _) = raabta::codes::issue(
+        None,
         school.store.as_ref(),
         contact,
         chrono::Duration::days(1),
@@ -590,6 +591,7 @@ async fn office_replies_to_a_handed_off_conversation(env: &TestEnv) {
     let phone = raabta::domain::phone::Phone::parse("+923001110001", None).unwrap();
     let contact = school.store.contacts_by_phone(&phone).await.unwrap()[0];
     let (code, _) = raabta::codes::issue(
+        None,
         school.store.as_ref(),
         contact,
         chrono::Duration::days(1),
@@ -1191,6 +1193,7 @@ async fn consent_forms_are_sent_and_tallied(env: &TestEnv) {
     let phone = raabta::domain::phone::Phone::parse("+923001110001", None).unwrap();
     let contact = school.store.contacts_by_phone(&phone).await.unwrap()[0];
     let (code, _) = raabta::codes::issue(
+        None,
         school.store.as_ref(),
         contact,
         chrono::Duration::days(1),

@@ -791,6 +791,7 @@ async fn bidi_overrides_in_what_people_write_are_neutralised() {
         raabta::domain::phone::Phone::parse(raabta::seed::DEMO_PARENT_PHONE, None).unwrap();
     let contact = school.store.contacts_by_phone(&parent).await.unwrap()[0];
     let (code, _) = raabta::codes::issue(
+        None,
         school.store.as_ref(),
         contact,
         chrono::Duration::days(1),

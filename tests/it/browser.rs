@@ -242,6 +242,7 @@ async fn staff_work_in_a_real_browser() {
     let phone = raabta::domain::phone::Phone::parse("+923001110001", None).unwrap();
     let contact = school.store.contacts_by_phone(&phone).await.unwrap()[0];
     let (code, _) = raabta::codes::issue(
+        None,
         school.store.as_ref(),
         contact,
         chrono::Duration::days(1),

@@ -236,7 +236,7 @@ async fn access_codes(env: &TestEnv) {
         .await
         .unwrap()[0];
 
-    let (code, expires) = codes::issue(store, contact, Duration::days(14), "test", "test")
+    let (code, expires) = codes::issue(None, store, contact, Duration::days(14), "test", "test")
         .await
         .unwrap();
     assert!(expires > Utc::now() + Duration::days(13));
@@ -257,10 +257,10 @@ async fn access_codes(env: &TestEnv) {
     ));
 
     // A new code revokes the unused previous one.
-    let (old, _) = codes::issue(store, contact, Duration::days(1), "test", "test")
+    let (old, _) = codes::issue(None, store, contact, Duration::days(1), "test", "test")
         .await
         .unwrap();
-    let (new, _) = codes::issue(store, contact, Duration::days(1), "test", "test")
+    let (new, _) = codes::issue(None, store, contact, Duration::days(1), "test", "test")
         .await
         .unwrap();
     assert!(matches!(
@@ -292,12 +292,12 @@ async fn access_codes(env: &TestEnv) {
         Err(CodeError::Expired)
     ));
     assert!(matches!(
-        codes::issue(store, contact, Duration::minutes(5), "test", "test").await,
+        codes::issue(None, store, contact, Duration::minutes(5), "test", "test").await,
         Err(CodeError::BadValidity)
     ));
 
     // Two parallel redemptions of one code: exactly one wins.
-    let (code, _) = codes::issue(store, contact, Duration::days(1), "test", "test")
+    let (code, _) = codes::issue(None, store, contact, Duration::days(1), "test", "test")
         .await
         .unwrap();
     let (a, b) = tokio::join!(

@@ -133,6 +133,7 @@ async fn issue_code(sim: &Simulator, phone: &str, kind: &str) -> String {
         .find(|c: &ContactRef| c.kind() == kind)
         .expect("demo contact");
     let (code, _) = raabta::codes::issue(
+        None,
         sim.store.as_ref(),
         contact,
         chrono::Duration::days(1),
