@@ -53,8 +53,8 @@ pub async fn list(
         .filter(|r| visible(&scope, r))
         .map(|r| {
             context! {
-                id => r.id.to_string(), child => r.student_name, kind => r.kind,
-                from => r.from.to_string(), to => r.to.to_string(), status => r.status,
+                id => r.request.id.to_string(), child => r.student_name, kind => r.request.kind,
+                from => r.request.from.to_string(), to => r.request.to.to_string(), status => r.status,
             }
         })
         .collect();
@@ -104,12 +104,12 @@ pub async fn view(
     let id = path_id(&id)?;
     let store = port(&school);
     let r = in_scope_request(store, &s, id).await?;
-    let attachment_url = r.attachment_key.as_ref().map(|_| {
+    let attachment_url = r.request.attachment_key.as_ref().map(|_| {
         let expires = app.clock.now().timestamp() + ATTACHMENT_LINK_SECONDS;
         format!(
             "/admin/leave/{}/attachment?exp={expires}&sig={}",
-            r.id,
-            link_signature(store, r.id, expires)
+            r.request.id,
+            link_signature(store, r.request.id, expires)
         )
     });
     Ok(render(
@@ -118,9 +118,9 @@ pub async fn view(
             &school,
             &s,
             context! {
-                id => r.id.to_string(), child => r.student_name, kind => r.kind,
-                from => r.from.to_string(), to => r.to.to_string(), status => r.status,
-                reason => r.reason.expose(), note => r.decision_note.as_ref().map(|n| n.expose().clone()),
+                id => r.request.id.to_string(), child => r.student_name, kind => r.request.kind,
+                from => r.request.from.to_string(), to => r.request.to.to_string(), status => r.status,
+                reason => r.request.reason.expose(), note => r.decision_note.as_ref().map(|n| n.expose().clone()),
                 attachment_url => attachment_url,
             },
         ),
@@ -199,7 +199,7 @@ pub async fn attachment(
         ));
     }
     let r = in_scope_request(store, &s, id).await?;
-    let key = r.attachment_key.ok_or(AdminError::NotFound)?;
+    let key = r.request.attachment_key.ok_or(AdminError::NotFound)?;
     let media = store.media_of(&key).await?.ok_or(AdminError::NotFound)?;
     let (Some(mime), Some(content)) = (media.mime, media.content) else {
         // A 404 that says why (the provider no longer has the file).

@@ -584,10 +584,10 @@ async fn staff_view(
         rows.push(context! {
                 id => m.id.0.to_string(), name => m.full_name.clone(), email => m.email.clone(), role => m.role.as_str(),
                 branch => m.branch.and_then(|b| branch_names.get(&b).cloned()), active => m.active,
-                two_factor => m.two_factor, me => m.id == s.staff.id,
+                two_factor => m.totp_enabled_at.is_some(), me => m.id == s.staff.id,
                 teacher => m.role == StaffRole::Teacher, classes => mine,
                 // A link is shown only for an account without a password (else emailed).
-                can_link => app_email || !m.has_password,
+                can_link => app_email || m.password_hash.is_none(),
         });
     }
     let class_map: HashMap<_, _> = classes.into_iter().map(|c| (c.id, c)).collect();

@@ -292,13 +292,13 @@ pub async fn leave(config: Config, cmd: LeaveCmd) -> anyhow::Result<()> {
             for r in school.store.leave_requests(filter).await? {
                 println!(
                     "{}  {:<24} {:<9} {} to {}  {:<8} attachment: {}",
-                    r.id,
+                    r.request.id,
                     r.student_name,
-                    r.kind,
-                    r.from,
-                    r.to,
+                    r.request.kind,
+                    r.request.from,
+                    r.request.to,
                     r.status,
-                    if r.attachment_key.is_some() {
+                    if r.request.attachment_key.is_some() {
                         "yes"
                     } else {
                         "no"

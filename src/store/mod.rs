@@ -733,8 +733,9 @@ pub struct PaymentRow {
     pub description: String,
 }
 
+/// A leave request as the guardian filed it.
 #[derive(Clone)]
-pub struct NewLeaveRequest {
+pub struct LeaveRequest {
     pub id: Uuid,
     pub student: StudentId,
     pub guardian: crate::domain::GuardianId,
@@ -747,35 +748,19 @@ pub struct NewLeaveRequest {
     pub created_at: DateTime<Utc>,
 }
 
+/// A stored leave request: as filed, with the child's name and class and the decision.
 #[derive(Clone)]
 pub struct LeaveRequestView {
-    pub id: Uuid,
-    pub student: StudentId,
+    pub request: LeaveRequest,
     pub student_name: String,
     pub class_id: crate::domain::ClassId,
-    pub guardian: crate::domain::GuardianId,
-    pub conversation: Option<Uuid>,
-    pub kind: String,
-    pub from: NaiveDate,
-    pub to: NaiveDate,
-    pub reason: crate::domain::Pii<String>,
-    pub attachment_key: Option<String>,
     pub status: String,
     pub decided_at: Option<DateTime<Utc>>,
     pub decision_note: Option<crate::domain::Pii<String>>,
-    pub created_at: DateTime<Utc>,
 }
 
-crate::debug_only!(
-    LeaveRequestView,
-    "LeaveRequestView",
-    id,
-    student,
-    kind,
-    from,
-    to,
-    status
-);
+crate::debug_only!(LeaveRequest, "LeaveRequest", id, student, kind, from, to);
+crate::debug_only!(LeaveRequestView, "LeaveRequestView", request, status);
 
 #[derive(Clone)]
 pub struct ConsentRequestView {
@@ -933,7 +918,7 @@ pub trait FlowTx: Send {
     ) -> Result<Vec<AttendanceRecord>>;
     async fn insert_leave_request(
         &mut self,
-        r: &NewLeaveRequest,
+        r: &LeaveRequest,
         activity: &ActivityEntry,
     ) -> Result<()>;
     async fn leave_request(&mut self, id: Uuid) -> Result<Option<LeaveRequestView>>;
@@ -1480,18 +1465,6 @@ pub struct StudentListRow {
     pub active: bool,
 }
 
-#[derive(Debug, Clone)]
-pub struct StaffListRow {
-    pub id: crate::domain::StaffId,
-    pub full_name: String,
-    pub email: String,
-    pub role: crate::domain::roster::StaffRole,
-    pub branch: Option<crate::domain::BranchId>,
-    pub active: bool,
-    pub two_factor: bool,
-    pub has_password: bool,
-}
-
 /// A student's fee totals (minor units), for a class's balance list.
 #[derive(Debug, Clone)]
 pub struct BalanceRow {
@@ -1550,7 +1523,8 @@ pub trait OfficeStore: Send + Sync {
         student: crate::domain::StudentId,
         activity: &ActivityEntry,
     ) -> Result<bool>;
-    async fn staff_list(&self) -> Result<Vec<StaffListRow>>;
+    /// Every staff member, by name.
+    async fn staff_list(&self) -> Result<Vec<StaffAuth>>;
     /// Deactivating also ends the person's admin sessions.
     async fn set_staff_active(
         &self,

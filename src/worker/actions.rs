@@ -16,7 +16,7 @@ use crate::domain::{ClassId, GuardianId, Pii, StaffId, StudentId};
 use crate::flow::def::Role;
 use crate::flow::engine::{Session, Who};
 use crate::flow::text::{date_value, money_value};
-use crate::store::{ConversationView, FlowTx, NewLeaveRequest, Result};
+use crate::store::{ConversationView, FlowTx, LeaveRequest, Result};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use governor::DefaultDirectRateLimiter;
 use serde_json::{json, Map, Value};
@@ -316,7 +316,7 @@ pub async fn run(
                 json!({ "student": child.id.0, "kind": kind, "days": (to - from).num_days() + 1, "attachment": attachment_key.is_some() }),
             );
             tx.insert_leave_request(
-                &NewLeaveRequest {
+                &LeaveRequest {
                     id,
                     student: child.id,
                     guardian: g,
@@ -399,15 +399,19 @@ pub async fn run(
         "leave_decision" => {
             let g = tri!(guardian(session));
             let id = tri!(arg_uuid(args, "request"));
-            let Some(r) = tx.leave_request(id).await?.filter(|r| r.guardian == g) else {
+            let Some(r) = tx
+                .leave_request(id)
+                .await?
+                .filter(|r| r.request.guardian == g)
+            else {
                 return Ok(Err("forbidden".into()));
             };
             Ok(out(json!({
                 "child": r.student_name,
                 "decision": r.status,
                 "note": r.decision_note.map(|n| n.expose().clone()),
-                "from": date_value(r.from),
-                "to": date_value(r.to),
+                "from": date_value(r.request.from),
+                "to": date_value(r.request.to),
             })))
         }
         "teacher_classes" => {
@@ -513,9 +517,9 @@ pub async fn run(
                 .map(|r| {
                     json!({
                         "child": r.student_name,
-                        "kind": r.kind,
-                        "from": date_value(r.from),
-                        "to": date_value(r.to),
+                        "kind": r.request.kind,
+                        "from": date_value(r.request.from),
+                        "to": date_value(r.request.to),
                     })
                 })
                 .collect();

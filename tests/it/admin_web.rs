@@ -418,7 +418,7 @@ async fn leave_requests_are_scoped_and_decisions_reach_the_parent(env: &TestEnv)
     parent.say("haan").await.unwrap();
     let pending = school.store.leave_requests(Some("pending")).await.unwrap();
     assert_eq!(pending.len(), 1);
-    let id = pending[0].id.to_string();
+    let id = pending[0].request.id.to_string();
 
     add_staff(
         &school,

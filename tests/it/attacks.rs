@@ -848,7 +848,7 @@ async fn bidi_overrides_in_what_people_write_are_neutralised() {
     let page = crate::admin_web::call(
         &env,
         "GET",
-        &format!("/admin/leave/{}", leave[0].id),
+        &format!("/admin/leave/{}", leave[0].request.id),
         &admin,
         &[],
     )

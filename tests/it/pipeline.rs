@@ -871,9 +871,9 @@ async fn parent_logs_in_checks_fees_and_asks_leave(env: &TestEnv, provider: &str
         .unwrap();
     assert_eq!(pending.len(), 1, "{}", received_text(&r));
     let leave = &pending[0];
-    assert_eq!(leave.kind, "sick");
-    assert_eq!(leave.reason.expose(), "bukhar");
-    let key = leave.attachment_key.clone().expect("attachment");
+    assert_eq!(leave.request.kind, "sick");
+    assert_eq!(leave.request.reason.expose(), "bukhar");
+    let key = leave.request.attachment_key.clone().expect("attachment");
     if !media_key.is_empty() {
         assert_eq!(key, media_key);
     }

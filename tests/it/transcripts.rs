@@ -291,7 +291,7 @@ impl Run {
                     .ok_or_else(|| mismatch("no pending leave request"))?;
                 let note = (what == "reject_leave").then_some("Exams that week");
                 assert!(store
-                    .decide_leave(last.id, what == "approve_leave", note, &act, now)
+                    .decide_leave(last.request.id, what == "approve_leave", note, &act, now)
                     .await
                     .unwrap());
             }

@@ -14,8 +14,8 @@ use crate::domain::{AccessCodeId, ClassId, GuardianId, Pii, StaffId, StudentId};
 use crate::store::crypto::KeyRing;
 use crate::store::db::{self, Tx};
 use crate::store::{
-    ChildRow, ClassRow, ConsentRequestView, ConsentSendSummary, FlowStore, FlowTx,
-    LeaveRequestView, NewLeaveRequest, PaymentRow, Result, SessionRow, StoredAccessCode,
+    ChildRow, ClassRow, ConsentRequestView, ConsentSendSummary, FlowStore, FlowTx, LeaveRequest,
+    LeaveRequestView, PaymentRow, Result, SessionRow, StoredAccessCode,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
@@ -67,17 +67,20 @@ fn leave_from_row(keys: &KeyRing, r: LeaveRow) -> Result<LeaveRequestView> {
         created_at,
     ) = r;
     Ok(LeaveRequestView {
-        id,
-        student: StudentId(student),
+        request: LeaveRequest {
+            id,
+            student: StudentId(student),
+            guardian: GuardianId(guardian),
+            conversation,
+            kind,
+            from,
+            to,
+            reason: Pii::new(keys.decrypt_str(field("leave_requests", "reason_enc", id), &reason)?),
+            attachment_key,
+            created_at,
+        },
         student_name,
         class_id: ClassId(class_id),
-        guardian: GuardianId(guardian),
-        conversation,
-        kind,
-        from,
-        to,
-        reason: Pii::new(keys.decrypt_str(field("leave_requests", "reason_enc", id), &reason)?),
-        attachment_key,
         status,
         decided_at,
         decision_note: decrypt_as(
@@ -86,7 +89,6 @@ fn leave_from_row(keys: &KeyRing, r: LeaveRow) -> Result<LeaveRequestView> {
             note,
             stored_text,
         )?,
-        created_at,
     })
 }
 
@@ -696,7 +698,7 @@ impl<'a> FlowTx for Ops<'a> {
 
     async fn insert_leave_request(
         &mut self,
-        r: &NewLeaveRequest,
+        r: &LeaveRequest,
         activity: &ActivityEntry,
     ) -> Result<()> {
         let reason = self.keys.encrypt(
@@ -742,7 +744,7 @@ impl<'a> FlowTx for Ops<'a> {
                 out.push(leave_from_row(self.keys, r)?);
             }
         }
-        out.sort_by_key(|r| r.created_at);
+        out.sort_by_key(|r| r.request.created_at);
         Ok(out)
     }
 

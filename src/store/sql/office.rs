@@ -4,12 +4,11 @@
 use super::roster::{student_from_row, STUDENT_COLS};
 use super::{log, SchoolStore};
 use crate::domain::activity::ActivityEntry;
-use crate::domain::roster::{StaffRole, Student};
+use crate::domain::roster::Student;
 use crate::domain::{BranchId, ClassId, StaffId, StudentId};
 use crate::store::db::{self};
-use crate::store::sql::{corrupt, field};
-use crate::store::{OfficeStore, Result, StaffListRow, StudentListRow};
-use chrono::{DateTime, Utc};
+use crate::store::sql::field;
+use crate::store::{OfficeStore, Result, StaffAuth, StudentListRow};
 use uuid::Uuid;
 
 #[async_trait::async_trait]
@@ -87,30 +86,8 @@ impl OfficeStore for SchoolStore {
             .await
     }
 
-    async fn staff_list(&self) -> Result<Vec<StaffListRow>> {
-        #[allow(clippy::type_complexity)]
-        let rows: Vec<(Uuid, String, String, String, Option<Uuid>, bool, Option<DateTime<Utc>>, bool)> = self
-            .read_all(db::query_as(
-                "SELECT id, full_name, email, role, branch_id, active, totp_enabled_at, password_hash IS NOT NULL \
-                 FROM staff_users ORDER BY full_name",
-            ))
-            .await?;
-        rows.into_iter()
-            .map(
-                |(id, full_name, email, role, branch, active, totp, has_password)| {
-                    Ok(StaffListRow {
-                        has_password,
-                        id: StaffId(id),
-                        full_name,
-                        email,
-                        role: role.parse::<StaffRole>().map_err(corrupt)?,
-                        branch: branch.map(BranchId),
-                        active,
-                        two_factor: totp.is_some(),
-                    })
-                },
-            )
-            .collect()
+    async fn staff_list(&self) -> Result<Vec<StaffAuth>> {
+        super::staff::all_staff(self).await
     }
 
     async fn set_staff_active(

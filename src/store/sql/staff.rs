@@ -82,6 +82,18 @@ pub(super) async fn insert_password_reset(
     Ok(())
 }
 
+/// Every staff member, by name (the admin's staff list).
+pub(super) async fn all_staff(store: &SchoolStore) -> Result<Vec<StaffAuth>> {
+    // STAFF_COLS is a constant: nothing of a request is in this text.
+    let sql = format!("SELECT {STAFF_COLS} ORDER BY full_name");
+    let rows: Vec<StaffRow> = store
+        .read_all(db::query_as(sqlx::AssertSqlSafe(sql)))
+        .await?;
+    rows.into_iter()
+        .map(|r| staff_from_row(&store.keys, r))
+        .collect()
+}
+
 impl SchoolStore {
     /// The staff member a query over [`STAFF_COLS`] finds, decrypted.
     async fn staff_where(&self, q: db::QueryAs<'_, StaffRow>) -> Result<Option<StaffAuth>> {
