@@ -38,7 +38,9 @@ login-ask-code = Assalam o alaikum! Welcome to { $school }. Please type the 8-ch
 login-code-format = That does not look like an access code. It has 8 letters and numbers, like K7M2-Q9XD.
 login-wrong = Sorry, that code is not valid (it may be mistyped, used already or expired).
 login-welcome = Thank you, you are now connected to { $school }.
-login-locked = Too many wrong codes. For your safety this chat is locked for an hour. Please ask the school office for a new code.
+login-locked = Too many wrong codes. For your safety this chat is locked until { $until } (school time). You can try again then; if you have lost your code, ask the school office for a new one.
+login-expired = That code has expired. Please ask the school office for a new one (they can send it to you here), then type it.
+login-used = That code has been used already: each code works once. If this is a new phone, ask the school office for a new code.
 login-busy = We are getting many login attempts right now. Please try again in a few minutes.
 login-handoff = I have asked the school office to help you log in. They will reply here.
 

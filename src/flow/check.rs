@@ -19,7 +19,12 @@ pub const ACTIONS: &[ActionSpec] = &[
     ActionSpec {
         name: "redeem_code",
         inputs: &["code"],
-        outputs: &["result", "role"],
+        outputs: &["result", "role", "until"],
+    },
+    ActionSpec {
+        name: "login_status",
+        inputs: &[],
+        outputs: &["result", "until"],
     },
     ActionSpec {
         name: "unlink_identity",

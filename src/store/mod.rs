@@ -905,6 +905,15 @@ pub trait FlowTx: Send {
     ) -> Result<bool>;
     /// Failed logins since `since`: (this conversation, the whole school).
     async fn login_failures(&mut self, since: DateTime<Utc>) -> Result<(i64, i64)>;
+    /// When this conversation's login lock ends: it holds while `limit` or more failures
+    /// are newer than `window`, so it ends `window` after the `limit`-th most recent one.
+    /// None: not locked.
+    async fn login_locked_until(
+        &mut self,
+        now: DateTime<Utc>,
+        window: chrono::Duration,
+        limit: i64,
+    ) -> Result<Option<DateTime<Utc>>>;
     async fn record_login_failure(&mut self, at: DateTime<Utc>) -> Result<()>;
     async fn children_of(&mut self, guardian: crate::domain::GuardianId) -> Result<Vec<ChildRow>>;
     async fn fee_statement(&mut self, student: StudentId) -> Result<Vec<FeeLineView>>;

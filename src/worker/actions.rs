@@ -198,6 +198,10 @@ pub async fn run(
 ) -> Result<Outcome> {
     match name {
         "redeem_code" => redeem_code(tx, ctx, session, args).await,
+        "login_status" => Ok(match locked_until(tx, ctx).await? {
+            Some(until) => locked(Some(until)),
+            None => out(json!({ "result": "open", "until": "" })),
+        }),
         "unlink_identity" => unlink_identity(tx, ctx, session, args).await,
         "guardian_children" => {
             let g = tri!(guardian(session));
@@ -686,6 +690,27 @@ async fn unlink_identity(
     Ok(out(json!({ "result": if done { "ok" } else { "gone" } })))
 }
 
+/// How long failed codes count towards a sender's lock.
+const LOGIN_WINDOW: Duration = Duration::hours(1);
+
+/// When this chat's login lock ends, as the school's local time ("14:35"); None when
+/// the chat is not locked.
+async fn locked_until(tx: &mut dyn FlowTx, ctx: &ActionCtx<'_>) -> Result<Option<String>> {
+    let until = tx
+        .login_locked_until(ctx.now, LOGIN_WINDOW, LOGIN_FAILURES_PER_SENDER)
+        .await?;
+    Ok(until.map(|t| {
+        t.with_timezone(&ctx.timezone.utc_offset())
+            .format("%H:%M")
+            .to_string()
+    }))
+}
+
+/// The login lock's outcome: "locked" and until when.
+fn locked(until: Option<String>) -> Outcome {
+    out(json!({ "result": "locked", "until": until.unwrap_or_default() }))
+}
+
 /// Checks a typed access code: limits first (per conversation, per school, global),
 /// then the Argon2id hashes of the code's bucket. A good code is used up at once and
 /// binds this channel identity to its owner.
@@ -695,10 +720,10 @@ async fn redeem_code(
     session: &mut Session,
     args: &Map<String, Value>,
 ) -> Result<Outcome> {
-    let since = ctx.now - Duration::hours(1);
+    let since = ctx.now - LOGIN_WINDOW;
     let (mine, school) = tx.login_failures(since).await?;
     if mine >= LOGIN_FAILURES_PER_SENDER {
-        return Ok(out(json!({ "result": "locked" })));
+        return Ok(locked(locked_until(tx, ctx).await?));
     }
     // The school-wide cap holds back senders who already failed recently; a sender
     // with no recent failure always gets a try, so a few dozen throwaway accounts
@@ -733,7 +758,14 @@ async fn redeem_code(
         // Not prepared (a caller without `prepare`): checked here, in the same bound.
         None => crate::codes::matching_in(ctx.hash_gate, &code, candidates).await,
     };
-    let usable = found.filter(|c| c.used_at.is_none() && c.expires_at > ctx.now);
+    // A code that was right once but is used up or expired says so (it still counts
+    // as a failure: nothing can be tried faster this way).
+    let spent = match &found {
+        Some(c) if c.used_at.is_some() => Some("used"),
+        Some(c) if c.expires_at <= ctx.now => Some("expired"),
+        _ => None,
+    };
+    let usable = found.filter(|_| spent.is_none());
     let Some(row) = usable else {
         tx.record_login_failure(ctx.now).await?;
         let entry = activity(
@@ -744,12 +776,10 @@ async fn redeem_code(
             json!({ "recent_failures": mine + 1 }),
         );
         tx.log(&entry).await?;
-        let result = if mine + 1 >= LOGIN_FAILURES_PER_SENDER {
-            "locked"
-        } else {
-            "wrong"
-        };
-        return Ok(out(json!({ "result": result })));
+        if mine + 1 >= LOGIN_FAILURES_PER_SENDER {
+            return Ok(locked(locked_until(tx, ctx).await?));
+        }
+        return Ok(out(json!({ "result": spent.unwrap_or("wrong") })));
     };
     let subject = format!("{}:{}", row.contact.kind(), row.contact.uuid());
     let mut entry = ActivityEntry::now(

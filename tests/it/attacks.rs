@@ -969,6 +969,11 @@ async fn chat_logins_survive_a_failure_flood_outside_transactions(env: &TestEnv)
         sent.contains("7,500.50"),
         "a parent reads fees after the flood: {sent}"
     );
+    // The throwaway senders were told their chat is locked and until when.
+    assert!(
+        sent.contains("this chat is locked until"),
+        "a locked sender is told until when"
+    );
     let log = r.school.store.recent_activity(500).await.unwrap();
     assert_eq!(
         log.iter()

@@ -632,6 +632,24 @@ impl<'a> FlowTx for Ops<'a> {
         login_failures(self.tx, self.conversation, since).await
     }
 
+    async fn login_locked_until(
+        &mut self,
+        now: DateTime<Utc>,
+        window: chrono::Duration,
+        limit: i64,
+    ) -> Result<Option<DateTime<Utc>>> {
+        let nth: Option<(DateTime<Utc>,)> = db::query_as(
+            "SELECT at FROM login_failures WHERE conversation_id = $1 AND at >= $2 \
+             ORDER BY at DESC LIMIT 1 OFFSET $3",
+        )
+        .bind(self.conversation)
+        .bind(now - window)
+        .bind((limit - 1).max(0))
+        .fetch_optional(&mut **self.tx)
+        .await?;
+        Ok(nth.map(|(at,)| at + window))
+    }
+
     async fn record_login_failure(&mut self, at: DateTime<Utc>) -> Result<()> {
         db::query("INSERT INTO login_failures (id, conversation_id, at) VALUES ($1, $2, $3)")
             .bind(Uuid::now_v7())
