@@ -158,6 +158,8 @@ pub enum Command {
     Stop,
     Start,
     Human,
+    /// Thanks: a short reply, and whatever was going on goes on.
+    Thanks,
 }
 
 const COMMANDS: &[(&str, Command)] = &[
@@ -220,6 +222,35 @@ const COMMANDS: &[(&str, Command)] = &[
     ("عملے سے بات", Command::Human),
     ("موظف", Command::Human),
     ("التحدث مع موظف", Command::Human),
+    ("thanks", Command::Thanks),
+    ("thank you", Command::Thanks),
+    ("thankyou", Command::Thanks),
+    ("thank you so much", Command::Thanks),
+    ("thanks a lot", Command::Thanks),
+    ("thx", Command::Thanks),
+    ("shukriya", Command::Thanks),
+    ("shukria", Command::Thanks),
+    ("shukriyaa", Command::Thanks),
+    ("bohat shukriya", Command::Thanks),
+    ("bahut shukriya", Command::Thanks),
+    ("shukriya ji", Command::Thanks),
+    ("jazakallah", Command::Thanks),
+    ("jazak allah", Command::Thanks),
+    ("jazakallah khair", Command::Thanks),
+    ("jazakallahu khairan", Command::Thanks),
+    ("شکریہ", Command::Thanks),
+    ("بہت شکریہ", Command::Thanks),
+    ("شکریہ جی", Command::Thanks),
+    ("جزاک اللہ", Command::Thanks),
+    ("جزاک اللہ خیر", Command::Thanks),
+    ("شكرا", Command::Thanks),
+    ("شكراً", Command::Thanks),
+    ("شكرا جزيلا", Command::Thanks),
+    ("جزاك الله خيرا", Command::Thanks),
+    ("جزاك الله خير", Command::Thanks),
+    ("🙏", Command::Thanks),
+    ("🙏🏻", Command::Thanks),
+    ("🙏🏽", Command::Thanks),
 ];
 
 pub fn command(text: &str) -> Option<Command> {
@@ -612,6 +643,16 @@ impl<'a> Run<'a> {
                 self.say_key("started");
             }
             Command::Human => self.handoff("handoff-requested"),
+            Command::Thanks => {
+                // Never an "invalid answer": a short reply, and a question being asked
+                // stays open (said so, without repeating it).
+                let key = if self.s.wait.is_some() {
+                    "thanks-waiting"
+                } else {
+                    "thanks-reply"
+                };
+                self.say_key(key);
+            }
         }
     }
 
