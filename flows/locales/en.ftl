@@ -9,6 +9,7 @@ error-handoff = Sorry, I could not continue. I have passed your conversation to 
 cancelled = Cancelled.
 thanks-reply = You are welcome!
 thanks-waiting = You are welcome! I am still waiting for your answer to the question above.
+greeting-in-request = Hello! We are in the middle of a request: please answer the question below, or type "menu" to leave it.
 help-unknown = To use this service you need the access code the school gave you. Type the 8-character code, or "office" to reach the school office.
 help-guardian = You can type: "menu" for the options, "fees", "leave", "attendance", "back" to cancel, "language" to change language, "stop" to pause reminders, or "office" to talk to the school office.
 help-teacher = You can type: "menu" for the options, "attendance" to mark your class, "back" to cancel, "language" to change language, or "office" to talk to the school office.

@@ -160,22 +160,26 @@ pub enum Command {
     Human,
     /// Thanks: a short reply, and whatever was going on goes on.
     Thanks,
+    /// A greeting: the menu, except in the middle of a request, which it does not drop.
+    Greeting,
 }
 
 const COMMANDS: &[(&str, Command)] = &[
     ("menu", Command::Menu),
     ("main menu", Command::Menu),
-    ("hi", Command::Menu),
-    ("hello", Command::Menu),
-    ("salam", Command::Menu),
-    ("assalam o alaikum", Command::Menu),
-    ("aoa", Command::Menu),
+    ("hi", Command::Greeting),
+    ("hello", Command::Greeting),
+    ("salam", Command::Greeting),
+    ("assalam o alaikum", Command::Greeting),
+    ("aoa", Command::Greeting),
     ("مینو", Command::Menu),
-    ("سلام", Command::Menu),
-    ("السلام علیکم", Command::Menu),
+    ("سلام", Command::Greeting),
+    ("السلام علیکم", Command::Greeting),
+    ("assalamualaikum", Command::Greeting),
+    ("asalam o alaikum", Command::Greeting),
     ("القائمة", Command::Menu),
-    ("مرحبا", Command::Menu),
-    ("السلام عليكم", Command::Menu),
+    ("مرحبا", Command::Greeting),
+    ("السلام عليكم", Command::Greeting),
     ("help", Command::Help),
     ("madad", Command::Help),
     ("مدد", Command::Help),
@@ -643,6 +647,20 @@ impl<'a> Run<'a> {
                 self.say_key("started");
             }
             Command::Human => self.handoff("handoff-requested"),
+            Command::Greeting => {
+                // In the middle of a request (a question of a flow other than the
+                // menu): answered, and the question asked again; the draft stays.
+                let menu = self.role_menu();
+                let in_request = self.role() != Role::Unknown
+                    && self.s.wait.is_some()
+                    && self.s.frames.iter().any(|f| f.flow != menu);
+                if in_request {
+                    self.say_key("greeting-in-request");
+                    self.reask();
+                } else {
+                    self.command(Command::Menu);
+                }
+            }
             Command::Thanks => {
                 // Never an "invalid answer": a short reply, and a question being asked
                 // stays open (said so, without repeating it).
