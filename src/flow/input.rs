@@ -29,17 +29,36 @@ const YES: &[&str] = &[
     "ji",
     "jee",
     "ji haan",
+    "ji han",
+    "haan ji",
+    "han ji",
     "theek",
     "thik",
+    "theek hai",
+    "thik hai",
+    "ji theek hai",
+    "ji thik hai",
+    "bilkul",
+    "zaroor",
+    "zaroor ji",
     "ہاں",
     "ہاں جی",
     "جی",
     "جی ہاں",
     "ٹھیک",
+    "ٹھیک ہے",
+    "جی ٹھیک ہے",
+    "بالکل",
+    "ضرور",
     "نعم",
     "اي",
     "أي",
     "ايوه",
+    "أكيد",
+    "اكيد",
+    "حسنا",
+    "حسناً",
+    "تمام",
     "موافق",
     "أوافق",
     "اوافق",
@@ -87,6 +106,19 @@ pub fn is_skip(text: &str) -> bool {
             | "-"
             | "nahi"
             | "kuch nahi"
+            | "skip karo"
+            | "skip kar do"
+            | "chhor dein"
+            | "chor dein"
+            | "chhor do"
+            | "nahi chahiye"
+            | "koi nahi"
+            | "چھوڑ دیں"
+            | "چھوڑ دو"
+            | "نہیں چاہیے"
+            | "کوئی نہیں"
+            | "لا يوجد"
+            | "تجاوز"
             | "چھوڑیں"
             | "کچھ نہیں"
             | "نہیں"
@@ -277,6 +309,43 @@ pub fn date_range(text: &str, today: NaiveDate) -> Option<(NaiveDate, NaiveDate)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The polite and everyday forms parents use (issue 14, item 5), in each language.
+    #[test]
+    fn polite_yes_and_skip_forms() {
+        for yes in [
+            "haan ji",
+            "Ji theek hai",
+            "theek hai",
+            "ji haan",
+            "Bilkul",
+            "zaroor",
+            "جی ٹھیک ہے",
+            "ٹھیک ہے",
+            "بالکل",
+            "أكيد",
+            "حسناً",
+            "تمام",
+        ] {
+            assert_eq!(yes_no(yes), Some(true), "{yes}");
+        }
+        // Acknowledgements are not approvals (a consent answer must be meant).
+        for not_an_answer in ["ok", "👍"] {
+            assert_eq!(yes_no(not_an_answer), None, "{not_an_answer}");
+        }
+        for skip in [
+            "چھوڑ دیں",
+            "نہیں چاہیے",
+            "nahi chahiye",
+            "skip karo",
+            "Chhor dein",
+            "koi nahi",
+            "لا يوجد",
+        ] {
+            assert!(is_skip(skip), "{skip}");
+        }
+        assert!(!is_skip("fever since monday"));
+    }
 
     fn day(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
