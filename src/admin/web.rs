@@ -889,8 +889,9 @@ async fn dashboard_ctx(
             .consent_forms()
             .await?
             .into_iter()
-            .filter(|(_, _, _, deadline)| *deadline > now)
-            .map(|(id, title, _, deadline)| {
+            // (id, title, deadline, created): open until the deadline.
+            .filter(|(_, _, deadline, _)| *deadline > now)
+            .map(|(id, title, deadline, _)| {
                 context! { id => id.to_string(), title => title,
                 last_day => school.tenant.timezone.last_day(deadline).to_string() }
             })

@@ -1262,6 +1262,13 @@ async fn consent_forms_are_sent_and_tallied(env: &TestEnv) {
     let r = post(form("Zoo trip", &deadline)).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let view_path = r.location().to_string();
+    // The dashboard counts the open form (it said 0: issue 14, item 9) and its last day.
+    let dash = call(env, "GET", "/admin", &admin, &[]).await;
+    assert!(
+        dash.body.contains("1 consent form(s) in progress") && dash.body.contains("Zoo trip"),
+        "{}",
+        dash.body
+    );
     // The parent is asked (Bilal first: Grade 3 A) and answers.
     let asked = parent.settle().await.unwrap();
     assert!(asked.iter().any(|m| m.render().contains("Zoo trip")));
