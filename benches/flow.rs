@@ -15,11 +15,9 @@ fn flows_dir() -> std::path::PathBuf {
 }
 
 fn ctx() -> Context {
-    Context {
-        today: chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(),
-        default_locale: Locale::En,
-        school_name: "Raabta Demo School".into(),
-    }
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+    let now = today.and_hms_opt(9, 0, 0).unwrap().and_utc();
+    Context::new(now, today, Locale::En, "Raabta Demo School")
 }
 
 fn guardian() -> Session {

@@ -8,6 +8,11 @@ use std::fmt;
 /// The school setting that lets a roster phone number on WhatsApp be recognised without
 /// an access code (off unless the school turns it on).
 pub const SETTING_RECOGNISE_PHONES: &str = "recognise_roster_phones";
+/// The school's office hours as it writes them ("Mon–Fri 8:00–14:00"), told to people
+/// who ask for the office.
+pub const SETTING_OFFICE_HOURS: &str = "office_hours";
+/// Hours after which a conversation the office has not released returns to the bot.
+pub const SETTING_HANDOFF_RELEASE_HOURS: &str = "handoff_release_hours";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SchoolError {

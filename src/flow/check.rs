@@ -32,6 +32,11 @@ pub const ACTIONS: &[ActionSpec] = &[
         outputs: &["result"],
     },
     ActionSpec {
+        name: "cancel_request",
+        inputs: &[],
+        outputs: &[],
+    },
+    ActionSpec {
         name: "set_language",
         inputs: &["locale"],
         outputs: &[],
@@ -133,7 +138,6 @@ pub const ENGINE_TEXTS: &[&str] = &[
     "handoff-requested",
     "not-allowed",
     "loop-handoff",
-    "retries-handoff",
     "choice-expired",
     "yes",
     "no",
@@ -151,10 +155,39 @@ pub const ENGINE_TEXTS: &[&str] = &[
     "need-photo",
     "need-document",
     "invalid-code-format",
+    "thanks-reply",
+    "thanks-waiting",
+    "greeting-in-request",
+    "office-hours",
+    "help-handoff",
+    "handoff-ack",
+    "handoff-withdrawn",
+    "handoff-released",
+    "handoff-draft-kept",
+    "draft-continue",
+    "went-back",
+    "nothing-back",
+    "confirmation-lapsed",
+    "interrupt-note",
+    "answer-before-question",
+    "retry-stuck",
+    "escape-skip",
+    "escape-menu",
+    "escape-office",
+    "example-choice",
+    "example-yes-no",
+    "example-text",
+    "example-number",
+    "example-numbers",
+    "example-date",
+    "example-date-range",
+    "example-photo",
+    "example-document",
+    "example-code",
 ];
 
 /// Flows the engine starts by name.
-pub const ENGINE_FLOWS: &[&str] = &["login", "menu", "teacher_menu", "language"];
+pub const ENGINE_FLOWS: &[&str] = &["login", "menu", "teacher_menu", "language", "cancel"];
 
 /// WhatsApp's limits: reply buttons (≤3, title ≤20), list rows (≤10, title ≤24).
 pub const MAX_BUTTONS: usize = 3;
@@ -591,6 +624,90 @@ mod shipped {
 
 #[cfg(test)]
 mod tests {
+    /// English command words (what a person types to steer the bot) found in a
+    /// text of another locale: placeables and variant keys are not text.
+    fn english_command_words(
+        text: &str,
+        words: &std::collections::BTreeSet<String>,
+    ) -> Vec<String> {
+        let mut visible = String::new();
+        let (mut brace, mut bracket) = (0usize, false);
+        for c in text.chars() {
+            match c {
+                '{' => brace += 1,
+                '}' => brace = brace.saturating_sub(1),
+                '[' if brace == 0 => bracket = true,
+                ']' if bracket => bracket = false,
+                _ if brace == 0 && !bracket => visible.push(c),
+                _ => {}
+            }
+        }
+        visible
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .map(str::to_ascii_lowercase)
+            .filter(|w| words.contains(w))
+            .collect()
+    }
+
+    #[test]
+    fn no_english_command_word_in_urdu_or_arabic_texts() {
+        // Every ASCII word that steers the bot: global commands, skip words and the
+        // words of every choice in the shipped flows.
+        let lib = crate::flow::Library::embedded().unwrap();
+        let mut words: std::collections::BTreeSet<String> = crate::flow::engine::command_words()
+            .chain(crate::flow::input::SKIP_WORDS.iter().copied())
+            .flat_map(|w| w.split(' '))
+            .filter(|w| w.len() > 2 && w.chars().all(|c| c.is_ascii_alphabetic()))
+            .map(str::to_string)
+            .collect();
+        for flow in lib.flows() {
+            for step in &flow.steps {
+                if let crate::flow::def::StepKind::Ask(a) = &step.kind {
+                    for c in &a.choices {
+                        words.extend(
+                            c.words
+                                .iter()
+                                .chain(std::iter::once(&c.id))
+                                .filter(|w| {
+                                    w.len() > 2 && w.chars().all(|c| c.is_ascii_alphabetic())
+                                })
+                                .map(|w| w.to_ascii_lowercase()),
+                        );
+                    }
+                }
+            }
+        }
+        assert!(words.contains("menu") && words.contains("skip") && words.contains("office"));
+        let mut found = Vec::new();
+        for (name, source) in crate::flow::EMBEDDED {
+            let Some(locale) = name
+                .strip_prefix("locales/")
+                .and_then(|n| n.strip_suffix(".ftl"))
+            else {
+                continue;
+            };
+            if locale == "en" {
+                continue;
+            }
+            // A language's own name (English in its script) is no command word.
+            let endonym = |l: &&str| l.starts_with("language-en =");
+            for line in source
+                .lines()
+                .filter(|l| !l.starts_with('#') && !endonym(l))
+            {
+                let text = line.split_once(" = ").map(|(_, t)| t).unwrap_or(line);
+                for w in english_command_words(text, &words) {
+                    found.push(format!("{locale}: {w:?} in {line}"));
+                }
+            }
+        }
+        assert!(
+            found.is_empty(),
+            "English command words shown to Urdu or Arabic readers:\n{}",
+            found.join("\n")
+        );
+    }
+
     use super::*;
     use crate::flow::text::Texts;
     use crate::templates::Templates;

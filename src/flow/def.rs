@@ -56,6 +56,11 @@ pub struct Flow {
     pub triggered: bool,
     /// Reminders and similar: not sent to people who said "stop".
     pub essential: bool,
+    /// A started-by-staff flow that cannot wait for the person's current request to
+    /// end (a reminder on the eve of a deadline): it is delivered right after the
+    /// answer to the question being asked. Others wait until the request ends or the
+    /// person has been idle a while.
+    pub urgent: bool,
     pub window_policy: Option<WindowPolicy>,
     pub steps: Vec<Step>,
 }
@@ -210,6 +215,8 @@ struct RawFlow {
     triggered: bool,
     #[serde(default = "yes")]
     essential: bool,
+    #[serde(default)]
+    urgent: bool,
     #[serde(default)]
     window_policy: Option<WindowPolicy>,
     steps: Vec<RawStep>,
@@ -421,6 +428,7 @@ pub fn parse_flow(file: &str, source: &str) -> Result<Flow, FlowError> {
         roles: raw.roles,
         triggered: raw.triggered,
         essential: raw.essential,
+        urgent: raw.urgent,
         window_policy: raw.window_policy,
         steps,
     })

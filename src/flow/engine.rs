@@ -12,7 +12,7 @@ use super::Library;
 use crate::domain::access_code::AccessCode;
 use crate::domain::message::{Choice, OutboundMessage};
 use crate::domain::school::Locale;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -22,6 +22,14 @@ use std::time::Duration;
 pub const MAX_VISITS: u32 = 12;
 /// Steps run for one input at most (a second, independent loop guard).
 pub const MAX_STEPS_PER_INPUT: usize = 200;
+/// While the office has a conversation, the person's messages are acknowledged at
+/// most once in this many seconds.
+pub const ACK_EVERY_SECS: i64 = 5 * 60;
+/// A staff-started flow waiting behind a request is delivered when the question being
+/// asked has had no answer for this long.
+pub const IDLE_DELIVERY: Duration = Duration::from_secs(20 * 60);
+/// The flow that asks "cancel everything entered?" before a long draft is dropped.
+pub const CANCEL_FLOW: &str = "cancel";
 
 /// A conversation's state between messages (stored encrypted).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -41,6 +49,16 @@ pub struct Session {
     pub queue: Vec<Trigger>,
     /// Increments on every question: button ids carry it, so old buttons expire.
     pub seq: u64,
+    /// The timer that hands a handed-off conversation back to the bot.
+    #[serde(default)]
+    pub handoff_timer: Option<String>,
+    /// When the last "the office has your message" was sent (seconds since the epoch).
+    #[serde(default)]
+    pub acked_at: Option<i64>,
+    /// A question ran out of time and its request was dropped: the next yes or number
+    /// is explained rather than taken by the menu.
+    #[serde(default)]
+    pub lapsed: bool,
 }
 
 /// Who the conversation is bound to (after login).
@@ -66,6 +84,10 @@ pub struct Frame {
     /// Started by a `for_each` of the frame below (its end moves the loop on).
     #[serde(default)]
     pub from_each: bool,
+    /// The questions answered in this frame since its last action, in order: "back"
+    /// returns to the last of them (an action is never undone).
+    #[serde(default)]
+    pub answered: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -82,6 +104,32 @@ pub struct Wait {
     pub retries_left: u32,
     /// (value, title) of the offered choices, in order.
     pub choices: Vec<(Value, String)>,
+    /// Ways out offered after the answers ran out (numbered after the choices).
+    #[serde(default)]
+    pub escapes: Vec<Escape>,
+    /// When a staff-started question was asked (seconds since the epoch): a text
+    /// written before it cannot be its answer.
+    #[serde(default)]
+    pub asked_at: Option<i64>,
+}
+
+/// A way out of a question the person cannot answer, offered as a button.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Escape {
+    Skip,
+    Menu,
+    Office,
+}
+
+impl Escape {
+    fn label(self) -> &'static str {
+        match self {
+            Escape::Skip => "escape-skip",
+            Escape::Menu => "escape-menu",
+            Escape::Office => "escape-office",
+        }
+    }
 }
 
 /// A flow started from outside the conversation (staff, a reminder).
@@ -143,15 +191,48 @@ pub enum Effect {
 #[derive(Debug, Clone)]
 pub struct Context {
     pub today: NaiveDate,
+    pub now: DateTime<Utc>,
     pub default_locale: Locale,
     pub school_name: String,
+    /// When the person sent the message being handled (the provider's timestamp).
+    pub sent_at: Option<i64>,
+    /// The school's office hours as it wrote them (shown when the office is asked).
+    pub office_hours: Option<String>,
+    /// How long the office keeps a conversation before it returns to the bot.
+    pub handoff_release: Duration,
 }
+
+impl Context {
+    /// A context at `now` with no office hours set and the default release time.
+    pub fn new(
+        now: DateTime<Utc>,
+        today: NaiveDate,
+        default_locale: Locale,
+        school_name: impl Into<String>,
+    ) -> Self {
+        Context {
+            today,
+            now,
+            default_locale,
+            school_name: school_name.into(),
+            sent_at: None,
+            office_hours: None,
+            handoff_release: DEFAULT_HANDOFF_RELEASE,
+        }
+    }
+}
+
+/// A conversation the office has not released returns to the bot after this long.
+pub const DEFAULT_HANDOFF_RELEASE: Duration = Duration::from_secs(24 * 3600);
 
 /// Global commands, recognised at any point (whole message, any case).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
     Menu,
     Help,
+    /// One question back in the request being written.
+    Back,
+    /// Drop the request being written (asking first when much was entered).
     Cancel,
     Language,
     SetLanguage(Locale),
@@ -185,14 +266,27 @@ const COMMANDS: &[(&str, Command)] = &[
     ("مدد", Command::Help),
     ("مساعدة", Command::Help),
     ("cancel", Command::Cancel),
-    ("back", Command::Cancel),
-    ("wapas", Command::Cancel),
+    ("cancel karo", Command::Cancel),
+    ("cancel kar do", Command::Cancel),
     ("khatam", Command::Cancel),
-    ("واپس", Command::Cancel),
+    ("khatam karo", Command::Cancel),
+    ("mansookh", Command::Cancel),
     ("منسوخ", Command::Cancel),
-    ("رجوع", Command::Cancel),
+    ("منسوخ کریں", Command::Cancel),
+    ("ختم کریں", Command::Cancel),
     ("إلغاء", Command::Cancel),
     ("الغاء", Command::Cancel),
+    ("back", Command::Back),
+    ("go back", Command::Back),
+    ("wapas", Command::Back),
+    ("wapis", Command::Back),
+    ("peeche", Command::Back),
+    ("pichay", Command::Back),
+    ("واپس", Command::Back),
+    ("پیچھے", Command::Back),
+    ("رجوع", Command::Back),
+    ("السابق", Command::Back),
+    ("عودة", Command::Back),
     ("language", Command::Language),
     ("zaban", Command::Language),
     ("zuban", Command::Language),
@@ -256,6 +350,11 @@ const COMMANDS: &[(&str, Command)] = &[
     ("🙏🏻", Command::Thanks),
     ("🙏🏽", Command::Thanks),
 ];
+
+/// Every word or phrase recognised as a global command.
+pub fn command_words() -> impl Iterator<Item = &'static str> {
+    COMMANDS.iter().map(|(w, _)| *w)
+}
 
 pub fn command(text: &str) -> Option<Command> {
     let t = input::normalise(text);
@@ -399,6 +498,18 @@ impl<'a> Run<'a> {
         v
     }
 
+    /// A text followed by the school's office hours, when it gave them.
+    fn say_with_hours(&mut self, key: &str) {
+        let mut vars = self.vars_for_text();
+        let mut t = self.text(key, &vars);
+        if let Some(h) = self.ctx.office_hours.as_deref().filter(|h| !h.is_empty()) {
+            vars.insert("hours".into(), Value::String(h.to_string()));
+            t.push('\n');
+            t.push_str(&self.text("office-hours", &vars));
+        }
+        self.send(OutboundMessage::text(t), None);
+    }
+
     /// `$name`, `$name.field`, `$who.id`, `$who.role`, `$today`; anything else is literal.
     fn resolve(&self, expr: &str) -> Value {
         let Some(path) = expr.strip_prefix('$') else {
@@ -473,13 +584,22 @@ impl<'a> Run<'a> {
         if at_menu && !self.s.handoff && !self.s.calling {
             self.end_all();
         }
-        // Wait while staff have the conversation, an action is running, or another
-        // staff-started flow is being answered; otherwise start now, on top of whatever
-        // the person was doing (their question is asked again when this one ends).
+        // Wait while staff have the conversation, an action is running, another
+        // staff-started flow is being answered, or the person is in the middle of a
+        // request: it starts when that ends, or (on top of it, the request's question
+        // asked again afterwards) when the question has had no answer for a while, or
+        // right after the next answer if it is urgent.
         let behind_trigger = self.frame().is_some_and(|f| f.key.is_some());
-        if self.s.handoff || self.s.calling || behind_trigger {
+        let in_request = self.s.wait.is_some() && !at_menu;
+        if self.s.handoff || self.s.calling || behind_trigger || in_request {
             if !self.s.queue.iter().any(|q| q.key == t.key) {
                 self.s.queue.push(t);
+            }
+            if let Some(w) = self.s.wait.as_ref().filter(|_| !self.s.handoff) {
+                self.fx.push(Effect::Timer {
+                    token: format!("idle:{}", w.token),
+                    after: IDLE_DELIVERY,
+                });
             }
             return;
         }
@@ -488,9 +608,27 @@ impl<'a> Run<'a> {
         self.go();
     }
 
-    /// Staff handed the conversation back: forms that waited meanwhile start now.
+    /// Starts the first waiting staff-started flow on top of the request being
+    /// written, saying that the request continues afterwards.
+    fn interrupt_with(&mut self, index: usize) {
+        if index >= self.s.queue.len() {
+            return;
+        }
+        let t = self.s.queue.remove(index);
+        self.say_key("interrupt-note");
+        self.s.wait = None;
+        self.start(&t.flow, t.vars, Some(t.key));
+    }
+
+    /// Staff handed the conversation back: a request kept from before the handoff is
+    /// taken up again; otherwise forms that waited meanwhile start now.
     fn resume(&mut self) {
-        if self.s.handoff || self.s.calling || self.s.wait.is_some() || !self.s.frames.is_empty() {
+        if self.s.handoff || self.s.calling || self.s.wait.is_some() {
+            return;
+        }
+        if !self.s.frames.is_empty() {
+            self.say_key("draft-continue");
+            self.go();
             return;
         }
         if !self.s.queue.is_empty() {
@@ -539,6 +677,24 @@ impl<'a> Run<'a> {
     }
 
     fn timeout(&mut self, token: &str) {
+        if self.s.handoff && self.s.handoff_timer.as_deref() == Some(token) {
+            // Nobody from the office took it up in time: back to the bot.
+            self.leave_handoff("handoff-released", "handoff.released");
+            if !self.s.frames.is_empty() {
+                self.say_key("draft-continue");
+                self.go();
+            }
+            return;
+        }
+        if let Some(waited) = token.strip_prefix("idle:") {
+            // A staff-started flow waited behind this question, which is still unanswered.
+            let still = self.s.wait.as_ref().is_some_and(|w| w.token == waited);
+            if still && !self.s.handoff && !self.s.calling && !self.s.queue.is_empty() {
+                self.interrupt_with(0);
+                self.go();
+            }
+            return;
+        }
         if self.s.handoff || self.s.wait.as_ref().map(|w| w.token.as_str()) != Some(token) {
             return; // answered already, or a newer question was asked
         }
@@ -550,6 +706,7 @@ impl<'a> Run<'a> {
         };
         let Some(t) = &ask.timeout else { return };
         self.s.wait = None;
+        self.s.lapsed = true;
         self.fx.push(Effect::Log("flow.timeout".into()));
         let target = t.goto.clone();
         self.jump(&target);
@@ -558,14 +715,29 @@ impl<'a> Run<'a> {
 
     fn message(&mut self, input: Input) {
         if self.s.handoff {
-            return; // staff are answering this conversation
+            return self.while_handed_off(input);
         }
+        let lapsed = std::mem::take(&mut self.s.lapsed);
         if let Input::Text(t) = &input {
             if let Some(c) = command(t) {
                 return self.command(c);
             }
         }
         if self.s.calling {
+            return;
+        }
+        if self.s.wait.is_none() && !self.s.frames.is_empty() {
+            // A request kept through a handoff: take it up where it stopped.
+            self.say_key("draft-continue");
+            self.go();
+            return;
+        }
+        if self.s.wait.is_none() && lapsed && is_reply(&input) {
+            // A late "1" or "yes" for a question that timed out: say so, and show the
+            // menu without taking the digit as a menu choice.
+            self.say_key("confirmation-lapsed");
+            self.start_menu();
+            self.go();
             return;
         }
         if self.s.wait.is_none() {
@@ -604,14 +776,8 @@ impl<'a> Run<'a> {
                 self.start_menu();
                 self.go();
             }
-            Command::Cancel => {
-                if !self.s.frames.is_empty() {
-                    self.say_key("cancelled");
-                }
-                self.end_all();
-                self.start_menu();
-                self.go();
-            }
+            Command::Back => self.back(),
+            Command::Cancel => self.cancel(),
             Command::Help => {
                 let key = match self.role() {
                     Role::Unknown => "help-unknown",
@@ -674,6 +840,150 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// Commands while the office has the conversation: the person can always come
+    /// back to the bot; anything else is for staff and acknowledged (not too often).
+    fn while_handed_off(&mut self, input: Input) {
+        let c = match &input {
+            Input::Text(t) => command(t),
+            _ => None,
+        };
+        if let Some(c) = c {
+            self.fx
+                .push(Effect::Log(format!("command.{c:?}").to_lowercase()));
+        }
+        match c {
+            Some(Command::Menu) => {
+                self.leave_handoff("handoff-withdrawn", "handoff.withdrawn");
+                self.end_all();
+                self.start_menu();
+                self.go();
+            }
+            Some(Command::Cancel | Command::Back) => {
+                self.leave_handoff("handoff-withdrawn", "handoff.withdrawn");
+                if self.s.frames.is_empty() {
+                    self.start_menu();
+                } else {
+                    self.say_key("draft-continue");
+                }
+                self.go();
+            }
+            Some(Command::Help) => self.say_with_hours("help-handoff"),
+            Some(Command::Stop) => {
+                self.s.quiet = true;
+                self.say_key("stopped");
+            }
+            Some(Command::Start) => {
+                self.s.quiet = false;
+                self.say_key("started");
+            }
+            Some(Command::SetLanguage(l)) => {
+                self.s.locale = Some(l);
+                self.say_key("language-set");
+            }
+            Some(Command::Thanks) => self.say_key("thanks-reply"),
+            Some(Command::Language | Command::Human | Command::Greeting) | None => {
+                let now = self.ctx.now.timestamp();
+                if self
+                    .s
+                    .acked_at
+                    .is_some_and(|t| (0..ACK_EVERY_SECS).contains(&(now - t)))
+                {
+                    return;
+                }
+                self.s.acked_at = Some(now);
+                self.say_with_hours("handoff-ack");
+            }
+        }
+    }
+
+    /// The person (or the clock) takes the conversation back from the office.
+    fn leave_handoff(&mut self, key: &str, log: &str) {
+        self.s.handoff = false;
+        self.s.handoff_timer = None;
+        self.s.acked_at = None;
+        self.s.wait = None;
+        self.s.calling = false;
+        self.say_key(key);
+        self.fx.push(Effect::Log(log.into()));
+    }
+
+    /// Questions answered in the running requests (not counting the menu).
+    fn entered(&self) -> usize {
+        self.s.frames.iter().map(|f| f.answered.len()).sum()
+    }
+
+    /// "back": the previous question of the request being written (its answer
+    /// forgotten); at a request's first question, the flow it was opened from, or the
+    /// menu. Nothing saved is undone: an action clears the way back.
+    fn back(&mut self) {
+        let menu = self.role_menu();
+        let Some(frame) = self.frame().cloned() else {
+            self.start_menu();
+            return self.go();
+        };
+        if let Some(prev) = frame.answered.last().cloned() {
+            let var = self
+                .flow_of(&frame)
+                .ok()
+                .and_then(|f| f.step(&prev))
+                .and_then(|(_, st)| match &st.kind {
+                    StepKind::Ask(a) => Some(a.var.clone()),
+                    _ => None,
+                });
+            if let Some(f) = self.frame_mut() {
+                f.answered.pop();
+                if let Some(v) = var {
+                    f.vars.remove(&v);
+                }
+                f.step = prev;
+            }
+            self.s.wait = None;
+            self.say_key("went-back");
+            return self.go();
+        }
+        if frame.key.is_some() || frame.flow == menu {
+            // A staff-started form's first question, or the menu: nothing before it.
+            self.say_key("nothing-back");
+            return self.reask();
+        }
+        if self.s.frames.len() > 1 && !frame.from_each {
+            // Opened on top of another request (the language list): back to it.
+            self.s.frames.pop();
+            self.s.wait = None;
+            return self.go();
+        }
+        self.end_all();
+        self.start_menu();
+        self.go();
+    }
+
+    /// "cancel": drops the request being written; when two or more answers would be
+    /// lost, asks first.
+    fn cancel(&mut self) {
+        let asking = self.frame().is_some_and(|f| f.flow == CANCEL_FLOW);
+        if !asking
+            && self.entered() >= 2
+            && self.s.wait.is_some()
+            && self.lib.current(CANCEL_FLOW).is_some()
+        {
+            self.s.wait = None;
+            self.start(CANCEL_FLOW, Map::new(), None);
+            return self.go();
+        }
+        self.drop_request();
+        self.go();
+    }
+
+    /// Ends everything running and shows the menu (the caller runs `go`).
+    fn drop_request(&mut self) {
+        let menu = self.role_menu();
+        if self.s.frames.iter().any(|f| f.flow != menu) {
+            self.say_key("cancelled");
+        }
+        self.end_all();
+        self.start_menu();
+    }
+
     fn role_menu(&self) -> &'static str {
         match self.role() {
             Role::Unknown => "login",
@@ -719,6 +1029,7 @@ impl<'a> Run<'a> {
             each: None,
             key,
             from_each: false,
+            answered: Vec::new(),
         });
     }
 
@@ -740,21 +1051,53 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// Pops the top frame without starting anything queued.
+    fn finish_frame_quietly(&mut self) {
+        self.s.frames.pop();
+        self.s.wait = None;
+    }
+
     fn end_all(&mut self) {
         self.s.frames.clear();
         self.s.wait = None;
         self.s.calling = false;
     }
 
+    /// Hands the conversation to the office. A request with answers in it is kept
+    /// (staff see it; the person takes it up again when they come back to the bot);
+    /// the office hours are given; the conversation returns to the bot by itself after
+    /// the school's release time.
     fn handoff(&mut self, key: &str) {
-        self.say_key(key);
-        self.end_all();
+        let menu = self.role_menu();
+        let draft = self
+            .s
+            .frames
+            .iter()
+            .any(|f| f.flow != menu && !f.answered.is_empty());
+        self.say_with_hours(key);
+        if draft {
+            self.say_key("handoff-draft-kept");
+            self.s.wait = None;
+            self.s.calling = false;
+        } else {
+            self.end_all();
+        }
         self.s.handoff = true;
+        self.s.acked_at = Some(self.ctx.now.timestamp());
         self.fx.push(Effect::Handoff);
+        self.s.seq += 1;
+        let token = format!("h{}-handoff", self.s.seq);
+        self.fx.push(Effect::Timer {
+            token: token.clone(),
+            after: self.ctx.handoff_release,
+        });
+        self.s.handoff_timer = Some(token);
     }
 
     fn broken(&mut self, b: Broken) {
         tracing::error!(problem = %b.0, "conversation flow broken; handing off to staff");
+        // A broken flow is no draft to keep.
+        self.end_all();
         self.handoff("error-handoff");
     }
 
@@ -834,6 +1177,7 @@ impl<'a> Run<'a> {
 
     fn loop_guard(&mut self) {
         self.fx.push(Effect::Log("flow.loop_guard".into()));
+        self.end_all();
         self.handoff("loop-handoff");
     }
 
@@ -867,6 +1211,15 @@ impl<'a> Run<'a> {
                     .iter()
                     .map(|(k, e)| (k.clone(), self.resolve(e)))
                     .collect();
+                if action == "cancel_request" {
+                    // Handled here: "yes, cancel" in the cancel flow.
+                    self.drop_request();
+                    return Ok(());
+                }
+                // An action may save something: "back" never crosses it.
+                if let Some(f) = self.frame_mut() {
+                    f.answered.clear();
+                }
                 if action == "set_language" {
                     // Handled here: it only changes the session.
                     if let Some(l) = args
@@ -961,12 +1314,10 @@ impl<'a> Run<'a> {
                 self.start_marked(&id, vars, key, from_each);
             }
             StepKind::Handoff(text) => {
-                let vars = self.vars_for_text();
-                let t = self.text(text, &vars);
-                self.send(OutboundMessage::text(t), policy);
-                self.end_all();
-                self.s.handoff = true;
-                self.fx.push(Effect::Handoff);
+                // The handoff step ends its own flow (nothing of it is a draft).
+                self.finish_frame_quietly();
+                let text = text.clone();
+                self.handoff(&text);
             }
             StepKind::End(text) => {
                 if let Some(t) = text {
@@ -982,6 +1333,16 @@ impl<'a> Run<'a> {
 
     /// Asks the current step's question (a fresh token: older buttons expire).
     fn ask(&mut self, ask: &Ask, policy: Option<&WindowPolicy>) -> Result<(), Broken> {
+        self.ask_offering(ask, policy, Vec::new())
+    }
+
+    /// [`Self::ask`], with ways out after the choices (when they fit in one list).
+    fn ask_offering(
+        &mut self,
+        ask: &Ask,
+        policy: Option<&WindowPolicy>,
+        escapes: Vec<Escape>,
+    ) -> Result<(), Broken> {
         self.s.seq += 1;
         // The token names the question's step and its visit ("q7-kind"): a button id is
         // "<token>.<n>", so a tap on an older question's button is recognised as such.
@@ -993,14 +1354,24 @@ impl<'a> Run<'a> {
         let vars = self.vars_for_text();
         let text = self.text(&ask.text, &vars);
         let choices = self.offered(ask, &vars);
+        let escapes = if choices.len() + escapes.len() <= super::check::MAX_LIST_ROWS {
+            escapes
+        } else {
+            Vec::new()
+        };
+        let titles: Vec<String> = choices
+            .iter()
+            .map(|(_, t)| t.clone())
+            .chain(escapes.iter().map(|e| self.text(e.label(), &vars)))
+            .collect();
         let msg = OutboundMessage::Text {
             text,
-            choices: choices
-                .iter()
+            choices: titles
+                .into_iter()
                 .enumerate()
-                .map(|(i, (_, title))| Choice {
+                .map(|(i, title)| Choice {
                     id: format!("{token}.{}", i + 1),
-                    title: title.clone(),
+                    title,
                 })
                 .collect(),
             template: None,
@@ -1019,6 +1390,14 @@ impl<'a> Run<'a> {
                 after: t.after,
             });
         }
+        if !self.s.queue.is_empty() {
+            // Staff-started flows wait behind this question: if it goes unanswered,
+            // they come anyway.
+            self.fx.push(Effect::Timer {
+                token: format!("idle:{token}"),
+                after: IDLE_DELIVERY,
+            });
+        }
         let retries_left = self
             .s
             .wait
@@ -1026,10 +1405,18 @@ impl<'a> Run<'a> {
             .filter(|w| w.choices == choices)
             .map(|w| w.retries_left)
             .unwrap_or(ask.retries);
+        // A staff-started question: remember when it was asked, so a text written
+        // before it (meant for whatever was asked earlier) is not taken as its answer.
+        let asked_at = self
+            .frame()
+            .is_some_and(|f| f.key.is_some())
+            .then(|| self.ctx.now.timestamp());
         self.s.wait = Some(Wait {
             token,
             retries_left,
             choices,
+            escapes,
+            asked_at,
         });
         Ok(())
     }
@@ -1100,26 +1487,39 @@ impl<'a> Run<'a> {
                 return self.reask();
             }
         }
+        // A text written before this (staff-started) question was asked answers
+        // something earlier, never this.
+        let early = matches!(input, Input::Text(_))
+            && self
+                .s
+                .wait
+                .as_ref()
+                .and_then(|w| w.asked_at)
+                .is_some_and(|asked| self.ctx.sent_at.is_some_and(|sent| sent < asked));
+        if early {
+            self.fx.push(Effect::Log("flow.early_answer".into()));
+            return self.say_key("answer-before-question");
+        }
+        if let Some(e) = self.escape_chosen(ask, &input) {
+            return match e {
+                Escape::Skip => self.accept(step, ask, Value::Null),
+                Escape::Menu => self.command(Command::Menu),
+                Escape::Office => self.command(Command::Human),
+            };
+        }
         match self.validate(ask, &input) {
-            Ok(value) => {
-                self.s.wait = None;
-                if let Some(f) = self.frame_mut() {
-                    f.vars.insert(ask.var.clone(), value);
-                }
-                self.advance(step);
-                self.go();
-            }
+            Ok(value) => self.accept(step, ask, value),
             Err(problem) => {
                 let left = self.s.wait.as_ref().map(|w| w.retries_left).unwrap_or(0);
                 if left == 0 {
-                    self.s.wait = None;
                     match &ask.fallback {
                         Some(target) => {
+                            self.s.wait = None;
                             let target = target.clone();
                             self.jump(&target);
                             self.go();
                         }
-                        None => self.handoff("retries-handoff"),
+                        None => self.stuck(flow, step, ask, &problem),
                     }
                     return;
                 }
@@ -1132,6 +1532,76 @@ impl<'a> Run<'a> {
                 let _ = self.ask(ask, policy);
             }
         }
+    }
+
+    /// Stores an answer and goes on; a staff-started flow that cannot wait longer
+    /// (urgent) comes first, and the request continues after it.
+    fn accept(&mut self, step: &Step, ask: &Ask, value: Value) {
+        self.s.wait = None;
+        if let Some(f) = self.frame_mut() {
+            f.vars.insert(ask.var.clone(), value);
+            f.answered.push(step.id.clone());
+        }
+        self.advance(step);
+        if !self.s.frames.is_empty() && !self.s.handoff {
+            let urgent = self
+                .s
+                .queue
+                .iter()
+                .position(|t| self.lib.current(&t.flow).is_some_and(|f| f.urgent));
+            if let Some(i) = urgent {
+                self.interrupt_with(i);
+            }
+        }
+        self.go();
+    }
+
+    /// The answers ran out: the draft is kept, the question asked again with an
+    /// example of what it takes and ways out (skip when optional, menu, office).
+    fn stuck(&mut self, flow: &Flow, step: &Step, ask: &Ask, problem: &str) {
+        self.fx.push(Effect::Log("flow.stuck".into()));
+        let mut vars = self.vars_for_text();
+        let example = self.text(example_key(ask), &vars);
+        vars.insert("example".into(), Value::String(example));
+        let mut t = self.text(problem, &vars);
+        t.push('\n');
+        t.push_str(&self.text("retry-stuck", &vars));
+        self.send(OutboundMessage::text(t), None);
+        let mut escapes = Vec::new();
+        if ask.optional {
+            escapes.push(Escape::Skip);
+        }
+        escapes.extend([Escape::Menu, Escape::Office]);
+        let policy = step.window_policy.as_ref().or(flow.window_policy.as_ref());
+        let _ = self.ask_offering(ask, policy, escapes);
+        if let Some(w) = self.s.wait.as_mut() {
+            w.retries_left = 0;
+        }
+    }
+
+    /// A way out picked by button, by its number after the choices, or by its title.
+    fn escape_chosen(&self, ask: &Ask, input: &Input) -> Option<Escape> {
+        let w = self.s.wait.as_ref()?;
+        if w.escapes.is_empty() {
+            return None;
+        }
+        let n = match input {
+            Input::Choice { id, .. } => id.rsplit('.').next().and_then(|n| n.parse().ok()),
+            Input::Text(t) if matches!(ask.input, InputKind::Choice | InputKind::YesNo) => {
+                input::number(t).and_then(|n| usize::try_from(n).ok())
+            }
+            _ => None,
+        };
+        if let Some(n) = n.filter(|n| *n > w.choices.len()) {
+            return w.escapes.get(n - w.choices.len() - 1).copied();
+        }
+        let Input::Text(t) = input else { return None };
+        let typed = input::normalise(t);
+        let vars = Map::new();
+        w.escapes
+            .iter()
+            .copied()
+            .find(|e| input::normalise(&self.text(e.label(), &vars)) == typed)
     }
 
     /// The answer's value, or the text key explaining what was wrong.
@@ -1278,11 +1748,38 @@ impl<'a> Run<'a> {
     }
 }
 
+/// A yes, a no or a number: what a late answer to a lapsed question looks like.
+fn is_reply(input: &Input) -> bool {
+    match input {
+        Input::Text(t) => input::yes_no(t).is_some() || input::number(t).is_some(),
+        Input::Choice { .. } => true,
+        _ => false,
+    }
+}
+
+/// The text showing what a question takes, by its kind.
+fn example_key(ask: &Ask) -> &'static str {
+    match ask.input {
+        InputKind::Choice => "example-choice",
+        InputKind::YesNo => "example-yes-no",
+        InputKind::Text => "example-text",
+        InputKind::Number => "example-number",
+        InputKind::Numbers => "example-numbers",
+        InputKind::Date => "example-date",
+        InputKind::DateRange => "example-date-range",
+        InputKind::Photo => "example-photo",
+        InputKind::Document => "example-document",
+        InputKind::AccessCode => "example-code",
+    }
+}
+
 impl Session {
-    /// Staff handed the conversation back to the bot.
+    /// Staff handed the conversation back to the bot. A request kept through the
+    /// handoff stays: the next step takes it up again.
     pub fn hand_back(&mut self) {
         self.handoff = false;
-        self.frames.clear();
+        self.handoff_timer = None;
+        self.acked_at = None;
         self.wait = None;
         self.calling = false;
     }
@@ -1334,11 +1831,13 @@ mod tests {
     }
 
     fn ctx() -> Context {
-        Context {
-            today: NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(),
-            default_locale: Locale::En,
-            school_name: "S".into(),
-        }
+        let today = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        Context::new(
+            today.and_hms_opt(9, 0, 0).unwrap().and_utc(),
+            today,
+            Locale::En,
+            "S",
+        )
     }
 
     fn guardian() -> Session {
@@ -1403,9 +1902,19 @@ mod tests {
             s = o.session;
         }
         assert!(handed && s.handoff);
-        // While handed off the bot says nothing.
-        let o = step(&lib, s, Input::Text("menu".into()), &ctx());
-        assert!(o.effects.is_empty());
+        // While handed off, a message is acknowledged once (the handoff itself counts),
+        // and "menu" always brings the person back to the bot.
+        let o = step(&lib, s, Input::Text("any news?".into()), &ctx());
+        assert!(o.effects.is_empty(), "acknowledged again within minutes");
+        let later = Context {
+            now: ctx().now + chrono::Duration::minutes(6),
+            ..ctx()
+        };
+        let o = step(&lib, o.session, Input::Text("any news?".into()), &later);
+        assert_eq!(texts_of(&o), vec!["[handoff-ack]"]);
+        let o = step(&lib, o.session, Input::Text("menu".into()), &later);
+        assert_eq!(texts_of(&o)[0], "[handoff-withdrawn]");
+        assert!(!o.session.handoff && o.session.wait.is_some());
     }
 
     #[test]
@@ -1483,9 +1992,12 @@ mod tests {
                     id: uuid::Uuid::nil(),
                 });
             }
+            let mut resume = false;
             for _ in 0..40 {
                 let r = next();
                 let input = match r % 7 {
+                    // Staff handed it back: the Resume event follows (as in the store).
+                    _ if std::mem::take(&mut resume) => Input::Resume,
                     0 => Input::Choice {
                         id: format!("q{}.{}", r % 5, r % 4),
                         title: "x".into(),
@@ -1531,8 +2043,9 @@ mod tests {
                 let settled = s2.handoff || s2.calling || s2.wait.is_some() || s2.frames.is_empty();
                 assert!(settled, "stuck at {}", s2.position());
                 s = o.session;
-                if s.handoff {
+                if s.handoff && r % 3 == 0 {
                     s.hand_back();
+                    resume = true;
                 }
             }
         }

@@ -96,36 +96,41 @@ pub fn yes_no(text: &str) -> Option<bool> {
 }
 
 /// Words that mean "nothing to add" for optional answers.
+pub const SKIP_WORDS: &[&str] = &[
+    "nothing to add",
+    "skip",
+    "none",
+    "no",
+    "nothing",
+    "-",
+    "nahi",
+    "kuch nahi",
+    "skip karo",
+    "skip kar do",
+    "chhor dein",
+    "chor dein",
+    "chhor do",
+    "nahi chahiye",
+    "koi nahi",
+    "چھوڑ دیں",
+    "چھوڑ دو",
+    "نہیں چاہیے",
+    "کوئی نہیں",
+    "لا يوجد",
+    "تجاوز",
+    "تخطى",
+    "چھوڑیں",
+    "کچھ نہیں",
+    "نہیں",
+    "تخطي",
+    "لا",
+    "لا شيء",
+];
+
+/// Words that mean "nothing to add" for optional answers.
 pub fn is_skip(text: &str) -> bool {
-    matches!(
-        normalise(text).as_str(),
-        "skip"
-            | "none"
-            | "no"
-            | "nothing"
-            | "-"
-            | "nahi"
-            | "kuch nahi"
-            | "skip karo"
-            | "skip kar do"
-            | "chhor dein"
-            | "chor dein"
-            | "chhor do"
-            | "nahi chahiye"
-            | "koi nahi"
-            | "چھوڑ دیں"
-            | "چھوڑ دو"
-            | "نہیں چاہیے"
-            | "کوئی نہیں"
-            | "لا يوجد"
-            | "تجاوز"
-            | "چھوڑیں"
-            | "کچھ نہیں"
-            | "نہیں"
-            | "تخطي"
-            | "لا"
-            | "لا شيء"
-    )
+    let t = normalise(text);
+    SKIP_WORDS.contains(&t.as_str())
 }
 
 pub fn number(text: &str) -> Option<i64> {

@@ -705,6 +705,10 @@ pub struct SessionRow {
     pub identity: Option<ContactRef>,
     /// The school's `recognise_roster_phones` setting is on.
     pub recognise_phones: bool,
+    /// The school's office hours (a setting, as written).
+    pub office_hours: Option<String>,
+    /// The school's handoff release time in hours (a setting), when it set one.
+    pub handoff_release_hours: Option<u32>,
     /// The bound contact still exists (a staff member: still active).
     pub contact_valid: bool,
 }

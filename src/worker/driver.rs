@@ -340,9 +340,19 @@ impl FlowDriver {
             }
         }
         let ctx = Context {
-            today: self.school.timezone.today(now),
-            default_locale: self.school.locale,
-            school_name: self.school.name.clone(),
+            sent_at: event.sent_at,
+            office_hours: row.office_hours.clone(),
+            handoff_release: row
+                .handoff_release_hours
+                .filter(|h| (1..=24 * 30).contains(h))
+                .map(|h| std::time::Duration::from_secs(u64::from(h) * 3600))
+                .unwrap_or(engine::DEFAULT_HANDOFF_RELEASE),
+            ..Context::new(
+                now,
+                self.school.timezone.today(now),
+                self.school.locale,
+                self.school.name.clone(),
+            )
         };
         let actx = ActionCtx {
             conversation: conv,

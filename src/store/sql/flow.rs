@@ -303,7 +303,7 @@ async fn session(
         None => ("", Vec::new()),
     };
     #[allow(clippy::type_complexity)]
-    let row: Option<(Option<Vec<u8>>, Option<String>, Option<Uuid>, Option<DateTime<Utc>>, Option<String>, Option<Uuid>, Option<String>, i64)> =
+    let row: Option<(Option<Vec<u8>>, Option<String>, Option<Uuid>, Option<DateTime<Utc>>, Option<String>, Option<Uuid>, Option<String>, i64, Option<String>, Option<String>)> =
         db::query_as(
             "SELECT c.session_enc, c.contact_kind, c.contact_id, c.handoff_at, \
              (SELECT i.contact_kind FROM channel_identities i WHERE i.channel = $2 AND i.external_id_bidx = $3), \
@@ -312,16 +312,22 @@ async fn session(
              CASE c.contact_kind \
                WHEN 'guardian' THEN (SELECT COUNT(*) FROM guardians g WHERE g.id = c.contact_id) \
                WHEN 'staff' THEN (SELECT COUNT(*) FROM staff_users u WHERE u.id = c.contact_id AND u.active) \
-               ELSE 0 END \
+               ELSE 0 END, \
+             (SELECT s.value FROM school_settings s WHERE s.name = $5), \
+             (SELECT s.value FROM school_settings s WHERE s.name = $6) \
              FROM conversations c WHERE c.id = $1",
         )
         .bind(conversation)
         .bind(channel)
         .bind(bidx)
         .bind(crate::domain::school::SETTING_RECOGNISE_PHONES)
+        .bind(crate::domain::school::SETTING_OFFICE_HOURS)
+        .bind(crate::domain::school::SETTING_HANDOFF_RELEASE_HOURS)
         .fetch_optional(tx)
         .await?;
-    let Some((enc, kind, id, handoff_at, id_kind, id_contact, recognise, valid)) = row else {
+    let Some((enc, kind, id, handoff_at, id_kind, id_contact, recognise, valid, hours, release)) =
+        row
+    else {
         return Ok(SessionRow::default());
     };
     let session = enc
@@ -334,6 +340,8 @@ async fn session(
         identity: contact_of(id_kind, id_contact)?,
         recognise_phones: recognise.as_deref() == Some("on"),
         contact_valid: valid > 0,
+        office_hours: hours.filter(|h| !h.trim().is_empty()),
+        handoff_release_hours: release.and_then(|r| r.trim().parse().ok()),
     })
 }
 
