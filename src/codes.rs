@@ -63,10 +63,23 @@ pub async fn issue(
     actor: &str,
     source: &str,
 ) -> Result<(AccessCode, DateTime<Utc>), CodeError> {
+    issue_at(gate, store, contact, Utc::now(), valid_for, actor, source).await
+}
+
+/// [`issue`] on a given clock: the code expires `valid_for` after `now`.
+pub async fn issue_at(
+    gate: Option<&password::HashGate>,
+    store: &(impl AccessCodeStore + SchoolKeys + ?Sized),
+    contact: ContactRef,
+    now: DateTime<Utc>,
+    valid_for: Duration,
+    actor: &str,
+    source: &str,
+) -> Result<(AccessCode, DateTime<Utc>), CodeError> {
     if valid_for < Duration::hours(1) || valid_for > Duration::days(90) {
         return Err(CodeError::BadValidity);
     }
-    let expires_at = Utc::now() + valid_for;
+    let expires_at = now + valid_for;
     let code = AccessCode::generate();
     let hash = match gate {
         Some(g) => g.hash_waiting(code.expose().to_string()).await?,

@@ -63,6 +63,7 @@ example-photo = صورة من المعرض أو الكاميرا
 example-document = صورة أو ملف PDF، أو «تخطي»
 example-code = K7M2-Q9XD
 
+
 ## Login
 login-ask-code = السلام عليكم! أهلاً بك في { $school }. الرجاء كتابة رمز الدخول المكوّن من 8 خانات الذي أعطتك إياه المدرسة.
 login-code-format = هذا لا يبدو رمز دخول. الرمز مكوّن من 8 حروف وأرقام، مثل K7M2-Q9XD.
@@ -113,6 +114,8 @@ leave-family = عائلية
 leave-religious = دينية
 leave-other = أخرى
 leave-dates = أي يوم أو أيام؟ مثلاً: "غداً" أو "5/12" أو "5/12 إلى 7/12".
+leave-no-school-days = لا دراسة في أي من هذه الأيام (عطلة نهاية الأسبوع أو عطلة مدرسية)، فلا حاجة لإجازة. الرجاء اختيار أيام أخرى.
+leave-overlap = ملاحظة: يوجد طلب إجازة لـ { $child } في بعض هذه الأيام. إن كان هذا الطلب بديلاً عنه فأخبر الإدارة بعد إرساله.
 leave-reason = الرجاء كتابة السبب في كلمات قليلة.
 leave-attachment = إذا كان لديك تقرير طبي أو خطاب فأرسل صورة أو ملف PDF الآن، وإلا فاكتب "تخطي".
 leave-confirm = الرجاء التأكيد: { $child } — { $kind ->
@@ -120,11 +123,14 @@ leave-confirm = الرجاء التأكيد: { $child } — { $kind ->
     [family] إجازة عائلية
     [religious] إجازة دينية
    *[other] إجازة
-} من { $from } إلى { $to } ({ $days ->
-    [one] يوم واحد
-    [two] يومان
-    [few] { $days } أيام
-   *[other] { $days } يوماً
+} { $single ->
+    [true] يوم { $from }
+   *[other] من { $from } إلى { $to }
+} ({ $days ->
+    [one] يوم دراسي واحد
+    [two] يوما دراسة
+    [few] { $days } أيام دراسية
+   *[other] { $days } يوماً دراسياً
 }). السبب: { $reason }. المرفق: { $attachment ->
     [none] لا يوجد
    *[other] نعم

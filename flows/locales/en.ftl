@@ -64,6 +64,7 @@ example-photo = a photo from your gallery or camera
 example-document = a photo or a PDF, or "skip"
 example-code = K7M2-Q9XD
 
+
 ## Login
 login-ask-code = Assalam o alaikum! Welcome to { $school }. Please type the 8-character access code the school gave you.
 login-code-format = That does not look like an access code. It has 8 letters and numbers, like K7M2-Q9XD.
@@ -114,6 +115,8 @@ leave-family = Family
 leave-religious = Religious
 leave-other = Other
 leave-dates = Which day or days? For example: "tomorrow", "5/12" or "5/12 to 7/12".
+leave-no-school-days = There is no school on any of those days (weekend or school holiday), so no leave is needed. Please give other days.
+leave-overlap = Note: there is already a leave request for { $child } on some of these days. If this one is meant to replace it, please tell the office after sending.
 leave-reason = Please write the reason in a few words.
 leave-attachment = If you have a medical certificate or a letter, send a photo or PDF of it now. Otherwise type "skip".
 leave-confirm = Please confirm: { $child } — { $kind ->
@@ -121,9 +124,12 @@ leave-confirm = Please confirm: { $child } — { $kind ->
     [family] family leave
     [religious] religious leave
    *[other] leave
-} from { $from } to { $to } ({ $days ->
-    [one] one day
-   *[other] { $days } days
+} { $single ->
+    [true] on { $from }
+   *[other] from { $from } to { $to }
+} ({ $days ->
+    [one] one school day
+   *[other] { $days } school days
 }). Reason: { $reason }. Attachment: { $attachment ->
     [none] none
    *[other] yes

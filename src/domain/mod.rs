@@ -65,6 +65,7 @@ pub mod access_code;
 pub mod activity;
 pub mod attendance;
 pub mod bidi;
+pub mod calendar;
 pub mod fees;
 pub mod ids;
 pub mod job;

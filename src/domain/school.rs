@@ -13,6 +13,13 @@ pub const SETTING_RECOGNISE_PHONES: &str = "recognise_roster_phones";
 pub const SETTING_OFFICE_HOURS: &str = "office_hours";
 /// Hours after which a conversation the office has not released returns to the bot.
 pub const SETTING_HANDOFF_RELEASE_HOURS: &str = "handoff_release_hours";
+/// The school's weekend days ("fri,sat"; default by country, see `calendar`).
+pub const SETTING_WEEKEND: &str = "weekend_days";
+/// How and where to pay fees, as the school writes it (bank, IBAN, 1Link, JazzCash,
+/// SADAD references), shown under a fee balance.
+pub const SETTING_PAYMENT_DETAILS: &str = "payment_details";
+/// "on": teachers may approve or reject leave for their classes from the chat.
+pub const SETTING_TEACHERS_DECIDE_LEAVE: &str = "teachers_decide_leave";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SchoolError {

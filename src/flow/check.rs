@@ -32,6 +32,11 @@ pub const ACTIONS: &[ActionSpec] = &[
         outputs: &["result"],
     },
     ActionSpec {
+        name: "check_leave_dates",
+        inputs: &["student", "dates"],
+        outputs: &["result", "days", "holidays"],
+    },
+    ActionSpec {
         name: "cancel_request",
         inputs: &[],
         outputs: &[],
@@ -122,6 +127,22 @@ pub const ACTIONS: &[ActionSpec] = &[
         inputs: &["text"],
         outputs: &["reference"],
     },
+];
+
+/// Actions that only read: "back" may return past them (any other may have saved
+/// something, which "back" never undoes).
+pub const READ_ONLY_ACTIONS: &[&str] = &[
+    "login_status",
+    "guardian_children",
+    "fee_statement",
+    "attendance_summary",
+    "pending_consents",
+    "consent_details",
+    "leave_decision",
+    "teacher_classes",
+    "class_students",
+    "class_leave_requests",
+    "check_leave_dates",
 ];
 
 /// Texts the engine itself uses (commands, errors, re-prompts).

@@ -200,6 +200,8 @@ pub struct Context {
     pub office_hours: Option<String>,
     /// How long the office keeps a conversation before it returns to the bot.
     pub handoff_release: Duration,
+    /// The school's weekend days ("next week" means the school days between two).
+    pub weekend: Vec<chrono::Weekday>,
 }
 
 impl Context {
@@ -218,6 +220,7 @@ impl Context {
             sent_at: None,
             office_hours: None,
             handoff_release: DEFAULT_HANDOFF_RELEASE,
+            weekend: vec![chrono::Weekday::Sat, chrono::Weekday::Sun],
         }
     }
 }
@@ -1216,9 +1219,12 @@ impl<'a> Run<'a> {
                     self.drop_request();
                     return Ok(());
                 }
-                // An action may save something: "back" never crosses it.
-                if let Some(f) = self.frame_mut() {
-                    f.answered.clear();
+                // An action may save something: "back" never crosses it (actions that
+                // only read are crossed).
+                if !super::check::READ_ONLY_ACTIONS.contains(&action.as_str()) {
+                    if let Some(f) = self.frame_mut() {
+                        f.answered.clear();
+                    }
                 }
                 if action == "set_language" {
                     // Handled here: it only changes the session.
@@ -1540,10 +1546,17 @@ impl<'a> Run<'a> {
         self.s.wait = None;
         if let Some(f) = self.frame_mut() {
             f.vars.insert(ask.var.clone(), value);
+            // A question asked again (dates refused) is one step back, not two.
+            if let Some(i) = f.answered.iter().position(|a| *a == step.id) {
+                f.answered.truncate(i);
+            }
             f.answered.push(step.id.clone());
         }
         self.advance(step);
-        if !self.s.frames.is_empty() && !self.s.handoff {
+        // Only the person's own request is interrupted: a staff-started form being
+        // answered is not (flows behind it wait for it to end).
+        let own = !self.s.frames.iter().any(|f| f.key.is_some());
+        if own && !self.s.frames.is_empty() && !self.s.handoff {
             let urgent = self
                 .s
                 .queue
@@ -1710,7 +1723,7 @@ impl<'a> Run<'a> {
             }
             InputKind::DateRange => {
                 let (from, to) = text
-                    .and_then(|t| input::date_range(t, self.ctx.today))
+                    .and_then(|t| input::date_range(t, self.ctx.today, &self.ctx.weekend))
                     .ok_or("invalid-date")?;
                 if from < self.ctx.today {
                     return Err("date-in-past".into());
@@ -1726,6 +1739,7 @@ impl<'a> Run<'a> {
                     "from": super::text::date_value(from),
                     "to": super::text::date_value(to),
                     "days": days,
+                    "single": from == to,
                 }))
             }
             InputKind::Photo | InputKind::Document => match input {
@@ -1940,6 +1954,141 @@ mod tests {
     /// Whatever arrives, in whatever order, no shipped flow panics or gets stuck: after
     /// every input the conversation waits for the person, waits for an action, is
     /// handed off, or is idle.
+    /// Runs the shipped flows for a guardian through `inputs`, answering calls with
+    /// two children; returns the last output.
+    fn drive(lib: &Library, mut s: Session, inputs: &[Input], ctx: &Context) -> Output {
+        let mut last = None;
+        for i in inputs {
+            let mut o = step(lib, s, i.clone(), ctx);
+            while o.session.calling {
+                let mut m = Map::new();
+                m.insert("count".into(), Value::from(2));
+                m.insert(
+                    "children".into(),
+                    serde_json::json!([{ "id": "a", "label": "A" }, { "id": "b", "label": "B" }]),
+                );
+                o = step(lib, o.session, Input::Result(Ok(m)), ctx);
+            }
+            s = o.session.clone();
+            last = Some(o);
+        }
+        last.unwrap()
+    }
+
+    fn text(t: &str) -> Input {
+        Input::Text(t.into())
+    }
+
+    #[test]
+    fn back_cancel_and_the_way_out_of_a_question() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("flows");
+        let lib = Library::load(&dir).unwrap();
+        let c = ctx();
+        let o = drive(
+            &lib,
+            guardian(),
+            &[text("leave"), text("2"), text("sick"), text("tomorrow")],
+            &c,
+        );
+        assert_eq!(o.session.position(), "leave/reason");
+        assert_eq!(o.session.frames[0].answered, ["pick", "kind", "dates"]);
+        // back: the dates question again, its answer forgotten.
+        let o = drive(&lib, o.session, &[text("back")], &c);
+        assert_eq!(o.session.position(), "leave/dates");
+        assert!(!o.session.frames[0].vars.contains_key("dates"));
+        // cancel with two answers entered: asked first; "no" goes on at the same question.
+        let o = drive(&lib, o.session, &[text("cancel")], &c);
+        assert_eq!(o.session.position(), "cancel/confirm");
+        let o = drive(&lib, o.session, &[text("no")], &c);
+        assert_eq!(o.session.position(), "leave/dates");
+        let o = drive(&lib, o.session, &[text("cancel"), text("yes")], &c);
+        assert_eq!(o.session.position(), "menu/choose");
+        assert_eq!(texts_of(&o)[0], "Cancelled.");
+        // Three unreadable dates: no handoff, the draft kept, ways out offered.
+        let o = drive(
+            &lib,
+            guardian(),
+            &[
+                text("leave"),
+                text("1"),
+                text("sick"),
+                text("x"),
+                text("y"),
+                text("z"),
+            ],
+            &c,
+        );
+        assert!(!o.session.handoff);
+        assert_eq!(o.session.position(), "leave/dates");
+        let w = o.session.wait.clone().unwrap();
+        assert_eq!(w.escapes, [Escape::Menu, Escape::Office]);
+        // The office button: handed off with the draft kept and a release timer.
+        let office = Input::Choice {
+            id: format!("{}.2", w.token),
+            title: "Office".into(),
+        };
+        let o = drive(&lib, o.session, &[office], &c);
+        assert!(o.session.handoff && o.session.frames.len() == 1);
+        assert!(o.effects.iter().any(
+            |e| matches!(e, Effect::Timer { after, .. } if *after == DEFAULT_HANDOFF_RELEASE)
+        ));
+        // The release timer hands it back and the request goes on.
+        let token = o.session.handoff_timer.clone().unwrap();
+        let o = drive(&lib, o.session, &[Input::Timeout { token }], &c);
+        assert!(!o.session.handoff);
+        assert_eq!(o.session.position(), "leave/dates");
+        assert!(o.session.wait.is_some());
+    }
+
+    #[test]
+    fn a_text_sent_before_a_staff_question_is_not_its_answer() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("flows");
+        let lib = Library::load(&dir).unwrap();
+        let c = ctx();
+        let t = Trigger {
+            flow: "language".into(),
+            key: "k".into(),
+            vars: Map::new(),
+        };
+        // At the menu (not in a request) the staff-started flow starts at once.
+        let o = drive(
+            &lib,
+            guardian(),
+            &[text("menu"), Input::Trigger(t.clone())],
+            &c,
+        );
+        assert_eq!(o.session.position(), "language/choose");
+        // A "1" the person sent a minute before it was asked (meant for the menu).
+        let early = Context {
+            sent_at: Some(c.now.timestamp() - 60),
+            ..ctx()
+        };
+        let o2 = drive(&lib, o.session.clone(), &[text("1")], &early);
+        assert_eq!(o2.session.position(), "language/choose");
+        assert!(texts_of(&o2)[0].contains("sent before the question"));
+        // Sent after it was asked: an answer.
+        let after = Context {
+            sent_at: Some(c.now.timestamp() + 5),
+            ..ctx()
+        };
+        let o3 = drive(&lib, o.session, &[text("1")], &after);
+        assert_ne!(o3.session.position(), "language/choose");
+        // In the middle of a request the flow waits, and comes after 20 idle minutes.
+        let o = drive(
+            &lib,
+            guardian(),
+            &[text("leave"), text("1"), Input::Trigger(t)],
+            &c,
+        );
+        assert_eq!(o.session.position(), "leave/kind");
+        assert_eq!(o.session.queue.len(), 1);
+        let idle = format!("idle:{}", o.session.wait.clone().unwrap().token);
+        assert!(o.effects.iter().any(|e| matches!(e, Effect::Timer { token, after } if *token == idle && *after == IDLE_DELIVERY)));
+        let o = drive(&lib, o.session, &[Input::Timeout { token: idle }], &c);
+        assert_eq!(o.session.position(), "language/choose");
+        assert!(texts_of(&o)[0].contains("A message from the school first"));
+    }
+
     #[test]
     fn shipped_flows_survive_arbitrary_input() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("flows");

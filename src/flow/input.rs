@@ -2,7 +2,7 @@
 //! Roman Urdu and Arabic, dates and date ranges, numbers and access codes. Pure.
 
 use crate::domain::phone::normalise_digits;
-use chrono::{Datelike, Duration, NaiveDate};
+use chrono::{Datelike, Duration, NaiveDate, Weekday};
 
 /// Lower case, Urdu/Arabic-Indic digits as ASCII, surrounding spaces and
 /// punctuation removed, inner runs of spaces collapsed.
@@ -224,8 +224,115 @@ fn infer_year(today: NaiveDate, m: u32, d: u32) -> Option<NaiveDate> {
     }
 }
 
-/// One date: today / tomorrow (also aaj, kal, آج, کل, اليوم, غدا), 5/12, 5/12/2026,
-/// 5-12-2026, 2026-12-05, "5 dec", "5 december 2026", "dec 5".
+const WEEKDAYS: &[(&str, Weekday)] = &[
+    ("monday", Weekday::Mon),
+    ("mon", Weekday::Mon),
+    ("somwar", Weekday::Mon),
+    ("somvar", Weekday::Mon),
+    ("peer", Weekday::Mon),
+    ("pir", Weekday::Mon),
+    ("پیر", Weekday::Mon),
+    ("سوموار", Weekday::Mon),
+    ("الاثنين", Weekday::Mon),
+    ("الإثنين", Weekday::Mon),
+    ("tuesday", Weekday::Tue),
+    ("tue", Weekday::Tue),
+    ("mangal", Weekday::Tue),
+    ("منگل", Weekday::Tue),
+    ("الثلاثاء", Weekday::Tue),
+    ("wednesday", Weekday::Wed),
+    ("wed", Weekday::Wed),
+    ("budh", Weekday::Wed),
+    ("بدھ", Weekday::Wed),
+    ("الأربعاء", Weekday::Wed),
+    ("الاربعاء", Weekday::Wed),
+    ("thursday", Weekday::Thu),
+    ("thu", Weekday::Thu),
+    ("jumerat", Weekday::Thu),
+    ("jumeraat", Weekday::Thu),
+    ("جمعرات", Weekday::Thu),
+    ("الخميس", Weekday::Thu),
+    ("friday", Weekday::Fri),
+    ("fri", Weekday::Fri),
+    ("juma", Weekday::Fri),
+    ("jumma", Weekday::Fri),
+    ("jumah", Weekday::Fri),
+    ("جمعہ", Weekday::Fri),
+    ("الجمعة", Weekday::Fri),
+    ("saturday", Weekday::Sat),
+    ("sat", Weekday::Sat),
+    ("hafta", Weekday::Sat),
+    ("ہفتہ", Weekday::Sat),
+    ("السبت", Weekday::Sat),
+    ("sunday", Weekday::Sun),
+    ("sun", Weekday::Sun),
+    ("itwar", Weekday::Sun),
+    ("itwaar", Weekday::Sun),
+    ("اتوار", Weekday::Sun),
+    ("الأحد", Weekday::Sun),
+    ("الاحد", Weekday::Sun),
+];
+
+/// Words around a day name that do not change it ("next monday", "peer ko", «پیر کو»).
+const DAY_PREFIXES: &[&str] = &[
+    "next ",
+    "coming ",
+    "this ",
+    "on ",
+    "agle ",
+    "aglay ",
+    "اگلے ",
+    "يوم ",
+];
+const DAY_SUFFIXES: &[&str] = &[" ko", " کو", " القادم", " الجاي"];
+
+/// The next `day` on or after `today`.
+fn next_weekday(today: NaiveDate, day: Weekday) -> NaiveDate {
+    let ahead = (7 + day.num_days_from_monday() - today.weekday().num_days_from_monday()) % 7;
+    today + Duration::days(i64::from(ahead))
+}
+
+/// The school days of the next week: from the first day after the weekend that comes
+/// after today, to the last day before the next weekend.
+pub fn next_week(today: NaiveDate, weekend: &[Weekday]) -> Option<(NaiveDate, NaiveDate)> {
+    let school = |d: NaiveDate| !weekend.contains(&d.weekday());
+    let mut start = today.succ_opt()?;
+    for _ in 0..14 {
+        if school(start) && start.pred_opt().is_some_and(|p| !school(p)) {
+            break;
+        }
+        start = start.succ_opt()?;
+    }
+    if weekend.is_empty() {
+        start = next_weekday(today.succ_opt()?, Weekday::Mon);
+    }
+    let mut end = start;
+    while end - start < Duration::days(6) {
+        let next = end.succ_opt()?;
+        if !school(next) {
+            break;
+        }
+        end = next;
+    }
+    Some((start, end))
+}
+
+/// "7th" → "7" (an ordinal day).
+fn ordinal(word: &str) -> &str {
+    for suffix in ["st", "nd", "rd", "th"] {
+        if let Some(n) = word.strip_suffix(suffix) {
+            if !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) {
+                return n;
+            }
+        }
+    }
+    word
+}
+
+/// One date: today / tomorrow / the day after (also aaj, kal, parson, آج, کل, پرسوں,
+/// اليوم, غدا, بعد غد), a day name in English, Roman Urdu, Urdu or Arabic (the next one,
+/// today counting), 5/12, 5/12/2026, 5-12-2026, 2026-12-05, "5 dec", "7th dec",
+/// "5 december 2026", "dec 5".
 pub fn date(text: &str, today: NaiveDate) -> Option<NaiveDate> {
     let t = normalise(text);
     match t.as_str() {
@@ -233,7 +340,21 @@ pub fn date(text: &str, today: NaiveDate) -> Option<NaiveDate> {
         "tomorrow" | "kal" | "کل" | "غدا" | "غداً" | "بكرة" | "بكره" => {
             return today.succ_opt()
         }
+        "parson" | "parsoon" | "parso" | "پرسوں" | "day after tomorrow" | "بعد غد" | "بعد غدا"
+        | "بعد الغد" | "بعد بكرة" => {
+            return today.checked_add_signed(Duration::days(2))
+        }
         _ => {}
+    }
+    let mut day_name = t.as_str();
+    for p in DAY_PREFIXES {
+        day_name = day_name.strip_prefix(p).unwrap_or(day_name);
+    }
+    for sfx in DAY_SUFFIXES {
+        day_name = day_name.strip_suffix(sfx).unwrap_or(day_name);
+    }
+    if let Some((_, wd)) = WEEKDAYS.iter().find(|(w, _)| *w == day_name) {
+        return Some(next_weekday(today, *wd));
     }
     if let Ok(d) = NaiveDate::parse_from_str(&t, "%Y-%m-%d") {
         return Some(d);
@@ -254,7 +375,7 @@ pub fn date(text: &str, today: NaiveDate) -> Option<NaiveDate> {
             _ => None,
         };
     }
-    let words: Vec<&str> = t.split_whitespace().collect();
+    let words: Vec<&str> = t.split_whitespace().map(ordinal).collect();
     let (d, m, y) = match words.as_slice() {
         [a, b] => match (a.parse::<u32>(), month(b), month(a), b.parse::<u32>()) {
             (Ok(d), Some(m), _, _) => (d, m, None),
@@ -281,10 +402,84 @@ const RANGE_SEPARATORS: &[&str] = &[
     " الى ", " حتى ",
 ];
 
-/// A single day or a range ("5/12 to 7/12", "5 dec - 7 dec", "aaj se kal").
-pub fn date_range(text: &str, today: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
-    let t = normalise(text);
+/// "next week" in each language.
+const NEXT_WEEK: &[&str] = &[
+    "next week",
+    "agle hafte",
+    "agla hafta",
+    "aglay haftay",
+    "اگلے ہفتے",
+    "اگلا ہفتہ",
+    "الأسبوع القادم",
+    "الاسبوع القادم",
+    "الأسبوع الجاي",
+];
+
+/// "3 din", "3 days", «3 دن», «3 أيام»: a number of days.
+fn day_count(text: &str) -> Option<i64> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let [n, unit] = words.as_slice() else {
+        return None;
+    };
+    let n: i64 = n.parse().ok()?;
+    let unit_ok = matches!(
+        *unit,
+        "din"
+            | "dinon"
+            | "day"
+            | "days"
+            | "دن"
+            | "دنوں"
+            | "روز"
+            | "أيام"
+            | "ايام"
+            | "يوم"
+            | "يومين"
+    );
+    (unit_ok && (1..=60).contains(&n)).then_some(n)
+}
+
+/// A single day or a range ("5/12 to 7/12", "5 dec - 7 dec", "aaj se kal", "5-7 dec",
+/// "from 5/12 to 7/12", «من ٥/١٢ إلى ٧/١٢», "kal se 3 din", "next week"). Calendar days:
+/// counting school days is the school's calendar's business. `weekend` says which days
+/// a week's school days stop at ("next week").
+pub fn date_range(
+    text: &str,
+    today: NaiveDate,
+    weekend: &[Weekday],
+) -> Option<(NaiveDate, NaiveDate)> {
+    let mut t = normalise(text);
+    for p in ["from ", "من ", "az "] {
+        if let Some(rest) = t.strip_prefix(p) {
+            t = rest.to_string();
+        }
+    }
+    if NEXT_WEEK.contains(&t.as_str()) {
+        return next_week(today, weekend);
+    }
     let padded = format!(" {t} ");
+    // "kal se 3 din", "tomorrow for 2 days", «کل سے 3 دن».
+    for sep in [" se ", " سے ", " for ", " لمدة ", " من "] {
+        if let Some((a, b)) = padded.split_once(sep) {
+            if let (Some(from), Some(n)) = (date(a.trim(), today), day_count(b.trim())) {
+                return Some((from, from.checked_add_signed(Duration::days(n - 1))?));
+            }
+        }
+    }
+    // "5-7 dec": two days of one month.
+    if let Some((a, rest)) = t.split_once(['-', '–']) {
+        let b = rest.trim_start();
+        let (first, rest) = b.split_once(' ').unwrap_or((b, ""));
+        let a = a.trim();
+        if !rest.is_empty() && a.chars().all(|c| c.is_ascii_digit()) && !a.is_empty() {
+            if let (Some(from), Some(to)) = (
+                date(&format!("{a} {rest}"), today),
+                date(&format!("{first} {rest}"), today),
+            ) {
+                return Some((from, to));
+            }
+        }
+    }
     for sep in RANGE_SEPARATORS {
         if let Some((a, b)) = padded.split_once(sep) {
             let (a, b) = (a.trim(), b.trim());
@@ -294,8 +489,21 @@ pub fn date_range(text: &str, today: NaiveDate) -> Option<(NaiveDate, NaiveDate)
                 .or(b.strip_suffix(" تک"))
                 .unwrap_or(b);
             if !a.is_empty() && !b.is_empty() {
-                let from = date(a, today)?;
                 let to = date(b, today)?;
+                // "5 to 7 dec", «5 سے 7 دسمبر»: the first day takes the last's month.
+                let from = match date(a, today) {
+                    Some(d) => d,
+                    None => {
+                        let d: u32 = ordinal(a).parse().ok()?;
+                        let same = NaiveDate::from_ymd_opt(to.year(), to.month(), d)?;
+                        if same <= to {
+                            same
+                        } else {
+                            let prev = to.with_day(1)?.pred_opt()?;
+                            NaiveDate::from_ymd_opt(prev.year(), prev.month(), d)?
+                        }
+                    }
+                };
                 return Some((from, to));
             }
         }
@@ -376,6 +584,9 @@ mod tests {
         assert_eq!(numbers("3 x"), None);
     }
 
+    const SAT_SUN: &[Weekday] = &[Weekday::Sat, Weekday::Sun];
+    const FRI_SAT: &[Weekday] = &[Weekday::Fri, Weekday::Sat];
+
     #[test]
     fn dates_and_ranges() {
         let today = day(2026, 11, 24);
@@ -396,10 +607,102 @@ mod tests {
                 Some((day(2026, 11, 24), day(2026, 11, 25))),
             ),
             ("tomorrow", Some((day(2026, 11, 25), day(2026, 11, 25)))),
-            ("next week", None),
+            ("next week sometime", None),
         ];
         for (typed, expected) in ranges {
-            assert_eq!(date_range(typed, today), expected, "{typed}");
+            assert_eq!(date_range(typed, today, SAT_SUN), expected, "{typed}");
+        }
+    }
+
+    /// Every date form quoted in issue 14 item 6, in the language it was found in
+    /// (today: Thursday 3 December 2026; a Pakistani school, weekend Saturday-Sunday,
+    /// and a Saudi one, weekend Friday-Saturday).
+    #[test]
+    fn the_date_forms_parents_type() {
+        let today = day(2026, 12, 3);
+        let one = |d| Some((d, d));
+        type Case<'a> = (&'a str, &'a [Weekday], Option<(NaiveDate, NaiveDate)>);
+        let cases: &[Case] = &[
+            (
+                "5-7 dec",
+                SAT_SUN,
+                Some((day(2026, 12, 5), day(2026, 12, 7))),
+            ),
+            (
+                "5 - 7 December",
+                SAT_SUN,
+                Some((day(2026, 12, 5), day(2026, 12, 7))),
+            ),
+            ("7th dec", SAT_SUN, one(day(2026, 12, 7))),
+            ("dec 1st", SAT_SUN, one(day(2026, 12, 1))),
+            (
+                "from 5/12 to 7/12",
+                SAT_SUN,
+                Some((day(2026, 12, 5), day(2026, 12, 7))),
+            ),
+            ("parson", SAT_SUN, one(day(2026, 12, 5))),
+            ("پرسوں", SAT_SUN, one(day(2026, 12, 5))),
+            ("بعد غد", FRI_SAT, one(day(2026, 12, 5))),
+            ("monday", SAT_SUN, one(day(2026, 12, 7))),
+            ("somwar", SAT_SUN, one(day(2026, 12, 7))),
+            ("peer", SAT_SUN, one(day(2026, 12, 7))),
+            ("پیر", SAT_SUN, one(day(2026, 12, 7))),
+            ("الأحد", FRI_SAT, one(day(2026, 12, 6))),
+            ("thursday", SAT_SUN, one(day(2026, 12, 3))),
+            ("next monday", SAT_SUN, one(day(2026, 12, 7))),
+            (
+                "next week",
+                SAT_SUN,
+                Some((day(2026, 12, 7), day(2026, 12, 11))),
+            ),
+            (
+                "agle hafte",
+                SAT_SUN,
+                Some((day(2026, 12, 7), day(2026, 12, 11))),
+            ),
+            (
+                "اگلے ہفتے",
+                SAT_SUN,
+                Some((day(2026, 12, 7), day(2026, 12, 11))),
+            ),
+            (
+                "الأسبوع القادم",
+                FRI_SAT,
+                Some((day(2026, 12, 6), day(2026, 12, 10))),
+            ),
+            (
+                "kal se 3 din",
+                SAT_SUN,
+                Some((day(2026, 12, 4), day(2026, 12, 6))),
+            ),
+            (
+                "کل سے 3 دن",
+                SAT_SUN,
+                Some((day(2026, 12, 4), day(2026, 12, 6))),
+            ),
+            (
+                "tomorrow for 2 days",
+                SAT_SUN,
+                Some((day(2026, 12, 4), day(2026, 12, 5))),
+            ),
+            (
+                "من 5 ديسمبر إلى 7 ديسمبر",
+                FRI_SAT,
+                Some((day(2026, 12, 5), day(2026, 12, 7))),
+            ),
+            (
+                "من ٥/١٢ إلى ٧/١٢",
+                FRI_SAT,
+                Some((day(2026, 12, 5), day(2026, 12, 7))),
+            ),
+            (
+                "5 سے 7 دسمبر",
+                SAT_SUN,
+                Some((day(2026, 12, 5), day(2026, 12, 7))),
+            ),
+        ];
+        for (typed, weekend, expected) in cases {
+            assert_eq!(date_range(typed, today, weekend), *expected, "{typed}");
         }
     }
 }

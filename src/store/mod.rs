@@ -392,6 +392,36 @@ pub trait AttendanceStore: Send + Sync {
     async fn attendance_by_class(&self, day: NaiveDate) -> Result<Vec<ClassDaySummary>>;
 }
 
+/// The school's settings (office hours, weekend, payment details...) and holidays.
+#[async_trait]
+pub trait SettingsStore: Send + Sync {
+    /// Every setting, by name.
+    async fn settings(&self) -> Result<Vec<(String, String)>>;
+    /// Sets each setting (an empty value removes it), with one activity entry.
+    async fn save_settings(
+        &self,
+        values: &[(&str, String)],
+        activity: &ActivityEntry,
+    ) -> Result<()>;
+    /// Holidays from `from` to `to`, both included.
+    async fn holidays(
+        &self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<Vec<crate::domain::calendar::Holiday>>;
+    /// Adds holidays (a day already there gets the new name), all or none.
+    async fn put_holidays(
+        &self,
+        holidays: &[crate::domain::calendar::Holiday],
+        activity: &ActivityEntry,
+    ) -> Result<u64>;
+    async fn remove_holiday(
+        &self,
+        day: chrono::NaiveDate,
+        activity: &ActivityEntry,
+    ) -> Result<bool>;
+}
+
 #[async_trait]
 pub trait ActivityStore: Send + Sync {
     async fn log_activity(&self, entry: &ActivityEntry) -> Result<()>;
@@ -709,6 +739,8 @@ pub struct SessionRow {
     pub office_hours: Option<String>,
     /// The school's handoff release time in hours (a setting), when it set one.
     pub handoff_release_hours: Option<u32>,
+    /// The school's weekend (a setting, "fri,sat"), when it set one.
+    pub weekend: Option<String>,
     /// The bound contact still exists (a staff member: still active).
     pub contact_valid: bool,
 }
@@ -970,6 +1002,19 @@ pub trait FlowTx: Send {
     /// A durable timer: at `due_at` a timeout event enters the conversation's inbox.
     async fn set_timer(&mut self, token: &str, due_at: DateTime<Utc>) -> Result<()>;
     async fn log(&mut self, activity: &ActivityEntry) -> Result<()>;
+    /// The school's holidays from `from` to `to`, both included.
+    async fn holidays_between(
+        &mut self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<Vec<crate::domain::calendar::Holiday>>;
+    /// A pending or approved leave request of the student covers a day of the range.
+    async fn leave_overlaps(
+        &mut self,
+        student: StudentId,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<bool>;
 }
 
 /// Flow data outside a conversation step: timers, consent forms, leave decisions,
@@ -1594,6 +1639,7 @@ pub trait TenantStore:
     + FlowStore
     + StaffAuthStore
     + OfficeStore
+    + SettingsStore
     + SchoolKeys
 {
     /// Where this store's queries run, as the database itself reports it: SQLite,

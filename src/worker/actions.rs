@@ -38,6 +38,8 @@ pub struct ActionCtx<'a> {
     pub whatsapp: Option<(Uuid, crate::domain::message::Provider)>,
     /// The access code of this event, checked before the transaction opened.
     pub prechecked: Option<&'a super::driver::Prechecked>,
+    /// The school's weekend days.
+    pub weekend: &'a [chrono::Weekday],
 }
 
 /// Whether a sender may try a code now: fewer than five failures of their own in the
@@ -281,6 +283,37 @@ pub async fn run(
                 "days": records.len(),
                 "absent_days": absent_days,
                 "from": date_value(from),
+            })))
+        }
+        "check_leave_dates" => {
+            // School days in the range (weekend and holidays left out): none is refused;
+            // a second request for the same child and days is warned about.
+            let g = tri!(guardian(session));
+            let child = tri!(own_child(tx, g, args).await?);
+            let dates = args.get("dates");
+            let (Some(from), Some(to)) = (
+                arg_date(dates.and_then(|d| d.get("from"))),
+                arg_date(dates.and_then(|d| d.get("to"))),
+            ) else {
+                return Ok(Err("bad_dates".into()));
+            };
+            let calendar = crate::domain::calendar::Calendar {
+                weekend: ctx.weekend.to_vec(),
+                holidays: tx.holidays_between(from, to).await?,
+            };
+            let days = calendar.school_days(from, to);
+            let names: Vec<String> = calendar.holidays.iter().map(|h| h.name.clone()).collect();
+            let result = if days == 0 {
+                "no_school_days"
+            } else if tx.leave_overlaps(child.id, from, to).await? {
+                "overlap"
+            } else {
+                "ok"
+            };
+            Ok(out(json!({
+                "result": result,
+                "days": days,
+                "holidays": names.join(", "),
             })))
         }
         "create_leave_request" => {

@@ -339,8 +339,14 @@ impl FlowDriver {
                 session.who = Some(who_of(c));
             }
         }
+        let weekend = row
+            .weekend
+            .as_deref()
+            .and_then(|w| crate::domain::calendar::parse_weekend(w).ok())
+            .unwrap_or_else(|| crate::domain::calendar::default_weekend(&self.school.timezone));
         let ctx = Context {
             sent_at: event.sent_at,
+            weekend: weekend.clone(),
             office_hours: row.office_hours.clone(),
             handoff_release: row
                 .handoff_release_hours
@@ -363,6 +369,7 @@ impl FlowDriver {
             hash_gate: &self.hash_gate,
             whatsapp: self.whatsapp,
             prechecked: prechecked.filter(|p| p.provider_key == event.provider_key),
+            weekend: &weekend,
         };
         let mut action = format!("flow.{}", event.body.kind());
         let mut calls = 0;

@@ -132,10 +132,11 @@ async fn issue_code(sim: &Simulator, phone: &str, kind: &str) -> String {
         .into_iter()
         .find(|c: &ContactRef| c.kind() == kind)
         .expect("demo contact");
-    let (code, _) = raabta::codes::issue(
+    let (code, _) = raabta::codes::issue_at(
         None,
         sim.store.as_ref(),
         contact,
+        sim.clock.now(),
         chrono::Duration::days(1),
         "test",
         "test",
@@ -301,6 +302,37 @@ impl Run {
                     store.revoke_identities(contact, &act).await.unwrap();
                 }
             }
+            "office_hours" => {
+                store
+                    .set_setting("office_hours", "Mon-Fri 8:00-14:00", &act)
+                    .await
+                    .unwrap();
+            }
+            "holidays" => {
+                // Wednesday 2 and Thursday 3 December 2026 (the transcripts start on
+                // Tuesday 1 December).
+                let days = [
+                    ("2026-12-02", "Founders' Day"),
+                    ("2026-12-03", "Founders' Day"),
+                ];
+                let holidays: Vec<_> = days
+                    .iter()
+                    .map(|(d, n)| raabta::domain::calendar::Holiday::new(d, n).unwrap())
+                    .collect();
+                store.put_holidays(&holidays, &act).await.unwrap();
+            }
+            "saudi_weekend" => {
+                store
+                    .set_setting("weekend_days", "fri,sat", &act)
+                    .await
+                    .unwrap();
+            }
+            "release_after_2h" => {
+                store
+                    .set_setting("handoff_release_hours", "2", &act)
+                    .await
+                    .unwrap();
+            }
             "recognise_phones" => {
                 store
                     .set_setting("recognise_roster_phones", "on", &act)
@@ -376,6 +408,9 @@ impl Run {
     }
 }
 
+/// When every transcript starts (UTC): 09:00 in Karachi on a Tuesday.
+const TRANSCRIPT_START: &str = "2026-12-01T04:00:00Z";
+
 async fn run(t: &Transcript) -> Result<(), Failure> {
     let env = crate::support::TestEnv::sqlite().await;
     raabta::seed::seed_if_empty(&env.app.tenancy)
@@ -397,6 +432,9 @@ async fn run(t: &Transcript) -> Result<(), Failure> {
     )
     .await
     .map_err(broken)?;
+    // Every transcript starts on Tuesday 1 December 2026, 09:00 at the demo school
+    // (Asia/Karachi, weekend Saturday-Sunday): "tomorrow" is a Wednesday, 5/12 a Saturday.
+    sim.clock.set(TRANSCRIPT_START.parse().map_err(broken)?);
     let code = issue_code(&sim, phone, kind).await;
     let mut r = Run {
         sim,

@@ -303,7 +303,7 @@ async fn session(
         None => ("", Vec::new()),
     };
     #[allow(clippy::type_complexity)]
-    let row: Option<(Option<Vec<u8>>, Option<String>, Option<Uuid>, Option<DateTime<Utc>>, Option<String>, Option<Uuid>, Option<String>, i64, Option<String>, Option<String>)> =
+    let row: Option<(Option<Vec<u8>>, Option<String>, Option<Uuid>, Option<DateTime<Utc>>, Option<String>, Option<Uuid>, Option<String>, i64, Option<String>, Option<String>, Option<String>)> =
         db::query_as(
             "SELECT c.session_enc, c.contact_kind, c.contact_id, c.handoff_at, \
              (SELECT i.contact_kind FROM channel_identities i WHERE i.channel = $2 AND i.external_id_bidx = $3), \
@@ -314,7 +314,8 @@ async fn session(
                WHEN 'staff' THEN (SELECT COUNT(*) FROM staff_users u WHERE u.id = c.contact_id AND u.active) \
                ELSE 0 END, \
              (SELECT s.value FROM school_settings s WHERE s.name = $5), \
-             (SELECT s.value FROM school_settings s WHERE s.name = $6) \
+             (SELECT s.value FROM school_settings s WHERE s.name = $6), \
+             (SELECT s.value FROM school_settings s WHERE s.name = $7) \
              FROM conversations c WHERE c.id = $1",
         )
         .bind(conversation)
@@ -323,10 +324,22 @@ async fn session(
         .bind(crate::domain::school::SETTING_RECOGNISE_PHONES)
         .bind(crate::domain::school::SETTING_OFFICE_HOURS)
         .bind(crate::domain::school::SETTING_HANDOFF_RELEASE_HOURS)
+        .bind(crate::domain::school::SETTING_WEEKEND)
         .fetch_optional(tx)
         .await?;
-    let Some((enc, kind, id, handoff_at, id_kind, id_contact, recognise, valid, hours, release)) =
-        row
+    let Some((
+        enc,
+        kind,
+        id,
+        handoff_at,
+        id_kind,
+        id_contact,
+        recognise,
+        valid,
+        hours,
+        release,
+        weekend,
+    )) = row
     else {
         return Ok(SessionRow::default());
     };
@@ -342,6 +355,7 @@ async fn session(
         contact_valid: valid > 0,
         office_hours: hours.filter(|h| !h.trim().is_empty()),
         handoff_release_hours: release.and_then(|r| r.trim().parse().ok()),
+        weekend,
     })
 }
 
@@ -890,6 +904,23 @@ impl<'a> FlowTx for Ops<'a> {
 
     async fn log(&mut self, activity: &ActivityEntry) -> Result<()> {
         log(self.tx, activity).await
+    }
+
+    async fn holidays_between(
+        &mut self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<Vec<crate::domain::calendar::Holiday>> {
+        super::calendar::holidays_between(self.tx, from, to).await
+    }
+
+    async fn leave_overlaps(
+        &mut self,
+        student: StudentId,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<bool> {
+        super::calendar::leave_overlaps(self.tx, student, from, to).await
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod activity;
 mod attendance;
+mod calendar;
 mod codes;
 mod control;
 mod conversation;
