@@ -314,6 +314,33 @@ pub fn parse_fees(
     finish(out, errors)
 }
 
+/// Holidays: columns `date` (YYYY-MM-DD) and `name`; a day twice in one file is an error.
+pub fn parse_holidays(
+    input: impl Read,
+) -> Result<Vec<crate::domain::calendar::Holiday>, ImportError> {
+    let mut errors = Vec::new();
+    let (cols, rows) = records(input, &["date", "name"], &mut errors)?;
+    let mut out: Vec<crate::domain::calendar::Holiday> = Vec::with_capacity(rows.len());
+    let mut seen: HashMap<chrono::NaiveDate, u64> = HashMap::new();
+    for (line, rec) in rows {
+        let c = |n: &str| cols.get(&rec, n);
+        match crate::domain::calendar::Holiday::new(c("date"), c("name")) {
+            Ok(h) => match seen.insert(h.day, line) {
+                Some(first) => errors.push(RowError {
+                    line,
+                    message: format!("{} is already on line {first}", h.day),
+                }),
+                None => out.push(h),
+            },
+            Err(e) => errors.push(RowError {
+                line,
+                message: e.to_string(),
+            }),
+        }
+    }
+    finish(out, errors)
+}
+
 fn finish<T>(out: Vec<T>, mut errors: Vec<RowError>) -> Result<Vec<T>, ImportError> {
     if errors.is_empty() {
         Ok(out)
@@ -326,6 +353,22 @@ fn finish<T>(out: Vec<T>, mut errors: Vec<RowError>) -> Result<Vec<T>, ImportErr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn holidays_all_or_nothing() {
+        let ok =
+            parse_holidays("date,name\n2026-12-25,Quaid Day\n2027-02-05,Kashmir Day\n".as_bytes())
+                .unwrap();
+        assert_eq!(ok.len(), 2);
+        let Err(ImportError::Rows(errors)) = parse_holidays(
+            "name,date\nQuaid Day,2026-12-25\nX,25/12/2026\nAgain,2026-12-25\n".as_bytes(),
+        ) else {
+            panic!("bad rows accepted");
+        };
+        assert_eq!(errors.len(), 2);
+        assert_eq!(errors[0].line, 3);
+        assert!(errors[1].message.contains("already on line 2"));
+    }
 
     const HEADER: &str = "admission_no,student_name,class,section,gender,date_of_birth,bform,guardian_name,guardian_phone,guardian_relation,guardian_language\n";
 

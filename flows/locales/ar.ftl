@@ -64,6 +64,7 @@ example-document = صورة أو ملف PDF، أو «تخطي»
 example-code = K7M2-Q9XD
 
 
+
 ## Login
 login-ask-code = السلام عليكم! أهلاً بك في { $school }. الرجاء كتابة رمز الدخول المكوّن من 8 خانات الذي أعطتك إياه المدرسة.
 login-code-format = هذا لا يبدو رمز دخول. الرمز مكوّن من 8 حروف وأرقام، مثل K7M2-Q9XD.
@@ -104,7 +105,12 @@ fees-line = • { $description } ({ $period }): { $amount }، تستحق في { 
 fees-clear = { $name }: لا توجد مبالغ مستحقة. شكراً لك!
 fees-payments = آخر المدفوعات:
 fees-payment-line = • { $date }: { $amount } ({ $description })
-fees-done = اكتب "القائمة" لمزيد من الخيارات.
+fees-done = اكتب «القائمة» لمزيد من الخيارات.
+fees-done-total = إجمالي المستحق: { $total }.
+    اكتب «القائمة» لمزيد من الخيارات.
+fees-done-pay = إجمالي المستحق: { $total }.
+    طريقة الدفع: { $payment }
+    اكتب «القائمة» لمزيد من الخيارات.
 
 ## Leave
 leave-pick-child = لأي من أبنائك الإجازة؟

@@ -65,6 +65,7 @@ example-document = a photo or a PDF, or "skip"
 example-code = K7M2-Q9XD
 
 
+
 ## Login
 login-ask-code = Assalam o alaikum! Welcome to { $school }. Please type the 8-character access code the school gave you.
 login-code-format = That does not look like an access code. It has 8 letters and numbers, like K7M2-Q9XD.
@@ -106,6 +107,11 @@ fees-clear = { $name }: nothing outstanding. Thank you!
 fees-payments = Last payments:
 fees-payment-line = • { $date }: { $amount } ({ $description })
 fees-done = Type "menu" for more options.
+fees-done-total = Total due: { $total }.
+    Type "menu" for more options.
+fees-done-pay = Total due: { $total }.
+    How to pay: { $payment }
+    Type "menu" for more options.
 
 ## Leave
 leave-pick-child = Which child is the leave for?

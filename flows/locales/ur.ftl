@@ -64,6 +64,7 @@ example-document = تصویر یا PDF، یا «چھوڑیں»
 example-code = K7M2-Q9XD
 
 
+
 ## Login
 login-ask-code = السلام علیکم! { $school } میں خوش آمدید۔ براہ کرم اسکول کا دیا ہوا 8 حروف کا رسائی کوڈ لکھیں۔
 login-code-format = یہ رسائی کوڈ نہیں لگتا۔ کوڈ میں 8 حروف اور ہندسے ہوتے ہیں، جیسے K7M2-Q9XD۔
@@ -105,6 +106,11 @@ fees-clear = { $name }: کوئی بقایا نہیں۔ شکریہ!
 fees-payments = آخری ادائیگیاں:
 fees-payment-line = • { $date }: { $amount } ({ $description })
 fees-done = مزید اختیارات کے لیے «مینو» لکھیں۔
+fees-done-total = کل واجب الادا: { $total }۔
+    مزید اختیارات کے لیے «مینو» لکھیں۔
+fees-done-pay = کل واجب الادا: { $total }۔
+    ادائیگی کا طریقہ: { $payment }
+    مزید اختیارات کے لیے «مینو» لکھیں۔
 
 ## Leave
 leave-pick-child = چھٹی کس بچے کے لیے ہے؟

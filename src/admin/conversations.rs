@@ -118,7 +118,57 @@ pub async fn list(Staff { school, session: s }: Staff) -> Result<Response, Admin
     ))
 }
 
+/// The request the person was writing when the conversation reached the office (kept
+/// for them, shown to staff): each frame with answers, as (flow, [(question, answer)]).
+fn draft(lib: &crate::flow::Library, session: Option<&[u8]>) -> Vec<minijinja::Value> {
+    let Some(s) =
+        session.and_then(|b| serde_json::from_slice::<crate::flow::engine::Session>(b).ok())
+    else {
+        return Vec::new();
+    };
+    s.frames
+        .iter()
+        .filter(|f| !f.answered.is_empty())
+        .map(|f| {
+            let flow = lib.current(&f.flow);
+            let answers: Vec<_> = f
+                .answered
+                .iter()
+                .filter_map(|step| {
+                    let crate::flow::def::StepKind::Ask(a) = &flow?.step(step)?.1.kind else {
+                        return None;
+                    };
+                    let value = f.vars.get(&a.var)?;
+                    let shown =
+                        crate::flow::text::format_value(crate::domain::school::Locale::En, value)
+                            .or_else(|| {
+                                // A date range, an attachment: their parts.
+                                let o = value.as_object()?;
+                                let part = |k: &str| {
+                                    o.get(k).and_then(|v| {
+                                        crate::flow::text::format_value(
+                                            crate::domain::school::Locale::En,
+                                            v,
+                                        )
+                                    })
+                                };
+                                match (part("from"), part("to"), o.get("media")) {
+                                    (Some(a), Some(b), _) => Some(format!("{a} – {b}")),
+                                    (_, _, Some(_)) => Some("a file".into()),
+                                    _ => None,
+                                }
+                            })
+                            .unwrap_or_else(|| "(none)".into());
+                    Some(context! { question => a.var.clone(), answer => shown })
+                })
+                .collect();
+            context! { flow => f.flow.clone(), answers => answers }
+        })
+        .collect()
+}
+
 pub async fn view(
+    State(app): State<App>,
     Path(id): Path<String>,
     Staff { school, session: s }: Staff,
 ) -> Result<Response, AdminError> {
@@ -147,6 +197,7 @@ pub async fn view(
             context! {
                 id => id.to_string(), who => name, channel => conv.provider.as_str(),
                 handed_off => session.handoff_at.is_some(), thread => thread,
+                draft => draft(&app.flows, session.session.as_deref()),
             },
         ),
     ))

@@ -37,6 +37,7 @@ pub mod leave;
 pub mod outbox;
 pub mod reset;
 pub mod roster;
+pub mod settings;
 pub mod web;
 
 use crate::app::App;

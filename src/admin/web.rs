@@ -81,6 +81,7 @@ fn templates() -> &'static Environment<'static> {
             "conversation.html",
             "leave_view.html",
             "channels.html",
+            "settings.html",
             "roster_list.html",
             "student.html",
             "import.html",
@@ -533,6 +534,22 @@ pub fn routes<S: Clone + Send + Sync + 'static>(admin: AdminState) -> Router<S> 
             get(super::channels::page).post(super::channels::add),
         )
         .route("/admin/channels/my-phone", post(super::channels::my_phone))
+        .route(
+            "/admin/settings",
+            get(super::settings::page).post(super::settings::save),
+        )
+        .route(
+            "/admin/settings/holidays",
+            post(super::settings::add_holiday),
+        )
+        .route(
+            "/admin/settings/holidays/remove",
+            post(super::settings::remove_holiday),
+        )
+        .route(
+            "/admin/settings/holidays/import",
+            post(super::settings::import_holidays),
+        )
         .route("/admin/channels/{id}/rotate", post(super::channels::rotate))
         .route("/admin/channels/{id}/test", post(super::channels::test))
         .route("/admin/leave", get(super::leave::list))

@@ -37,6 +37,11 @@ pub const ACTIONS: &[ActionSpec] = &[
         outputs: &["result", "days", "holidays"],
     },
     ActionSpec {
+        name: "fee_total",
+        inputs: &[],
+        outputs: &["owing", "total", "payment"],
+    },
+    ActionSpec {
         name: "cancel_request",
         inputs: &[],
         outputs: &[],
@@ -143,6 +148,7 @@ pub const READ_ONLY_ACTIONS: &[&str] = &[
     "class_students",
     "class_leave_requests",
     "check_leave_dates",
+    "fee_total",
 ];
 
 /// Texts the engine itself uses (commands, errors, re-prompts).

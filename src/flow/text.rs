@@ -221,6 +221,10 @@ pub fn format_value(locale: Locale, value: &Value) -> Option<String> {
                 let date = NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()?;
                 return Some(format_date(locale, date));
             }
+            if let Some(m) = o.get("month").and_then(Value::as_str) {
+                let first = NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").ok()?;
+                return Some(format_month(locale, first));
+            }
             // A picked item (a child, a class) shows its label.
             o.get("label").and_then(Value::as_str).map(str::to_string)
         }
@@ -381,6 +385,28 @@ pub fn format_date(locale: Locale, d: NaiveDate) -> String {
         Locale::Ar => MONTHS_AR[m],
     };
     localise_digits(locale, &format!("{} {} {}", d.day(), month, d.year()))
+}
+
+/// "September 2026" in the locale's month names and digits.
+pub fn format_month(locale: Locale, d: NaiveDate) -> String {
+    let m = d.month0() as usize;
+    let month = match locale {
+        Locale::En => MONTHS_EN[m],
+        Locale::Ur => MONTHS_UR[m],
+        Locale::Ar => MONTHS_AR[m],
+    };
+    localise_digits(locale, &format!("{} {}", month, d.year()))
+}
+
+/// A fee period as the school wrote it; "2026-09" becomes a month, shown by name.
+pub fn period_value(period: &str) -> Value {
+    let is_month =
+        period.len() == 7 && NaiveDate::parse_from_str(&format!("{period}-01"), "%Y-%m-%d").is_ok();
+    if is_month {
+        serde_json::json!({ "month": period })
+    } else {
+        Value::String(period.to_string())
+    }
 }
 
 /// Removes Unicode bidi isolation marks (for comparing texts in tests and tools).

@@ -1002,6 +1002,8 @@ pub trait FlowTx: Send {
     /// A durable timer: at `due_at` a timeout event enters the conversation's inbox.
     async fn set_timer(&mut self, token: &str, due_at: DateTime<Utc>) -> Result<()>;
     async fn log(&mut self, activity: &ActivityEntry) -> Result<()>;
+    /// One of the school's settings.
+    async fn setting(&mut self, name: &str) -> Result<Option<String>>;
     /// The school's holidays from `from` to `to`, both included.
     async fn holidays_between(
         &mut self,

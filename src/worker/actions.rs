@@ -40,6 +40,8 @@ pub struct ActionCtx<'a> {
     pub prechecked: Option<&'a super::driver::Prechecked>,
     /// The school's weekend days.
     pub weekend: &'a [chrono::Weekday],
+    /// The school's language (for a person who has not chosen one).
+    pub default_locale: crate::domain::school::Locale,
 }
 
 /// Whether a sender may try a code now: fewer than five failures of their own in the
@@ -234,7 +236,7 @@ pub async fn run(
                 .filter(|l| l.outstanding_minor() > 0)
                 .map(|l| {
                     json!({
-                        "period": l.period,
+                        "period": crate::flow::text::period_value(&l.period),
                         "description": l.description,
                         "amount": money_value(Money { minor: l.outstanding_minor(), currency: l.amount.currency }),
                         "due": date_value(l.due_date),
@@ -261,6 +263,45 @@ pub async fn run(
                 "outstanding": money_value(Money { minor: outstanding, currency }),
                 "payment_count": payments.len(),
                 "payments": payments,
+            })))
+        }
+        "fee_total" => {
+            // What all the guardian's children owe together, and how to pay (the
+            // school's own words, when it gave them).
+            let g = tri!(guardian(session));
+            let mut totals: Vec<Money> = Vec::new();
+            for child in tx.children_of(g).await? {
+                for l in tx.fee_statement(child.id).await? {
+                    let owed = l.outstanding_minor();
+                    if owed <= 0 {
+                        continue;
+                    }
+                    match totals.iter_mut().find(|m| m.currency == l.amount.currency) {
+                        Some(m) => m.minor += owed,
+                        None => totals.push(Money {
+                            minor: owed,
+                            currency: l.amount.currency,
+                        }),
+                    }
+                }
+            }
+            let total = totals
+                .iter()
+                .map(|m| {
+                    let locale = session.locale.unwrap_or(ctx.default_locale);
+                    crate::flow::text::format_value(locale, &money_value(*m))
+                })
+                .collect::<Option<Vec<_>>>()
+                .unwrap_or_default()
+                .join(" + ");
+            let payment = tx
+                .setting(crate::domain::school::SETTING_PAYMENT_DETAILS)
+                .await?
+                .filter(|p| !p.trim().is_empty());
+            Ok(out(json!({
+                "owing": if totals.is_empty() { "no" } else { "yes" },
+                "total": total,
+                "payment": payment.unwrap_or_else(|| "none".into()),
             })))
         }
         "attendance_summary" => {

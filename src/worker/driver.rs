@@ -370,6 +370,7 @@ impl FlowDriver {
             whatsapp: self.whatsapp,
             prechecked: prechecked.filter(|p| p.provider_key == event.provider_key),
             weekend: &weekend,
+            default_locale: self.school.locale,
         };
         let mut action = format!("flow.{}", event.body.kind());
         let mut calls = 0;

@@ -1706,3 +1706,137 @@ async fn the_admin_speaks_urdu_and_arabic(env: &TestEnv) {
     );
 }
 crate::on_both_backends!(the_admin_speaks_urdu_and_arabic);
+
+/// School settings (issue 14 items 2, 6, 13): office hours, release time, payment
+/// details, the weekend and holidays (one by one, or a CSV all or nothing); checked
+/// on input, administrators only, each change in the activity log; the chat reads them.
+async fn school_settings_and_holidays(env: &TestEnv) {
+    let s = setup(env, "office-settings").await;
+    for c in [&s.teacher, &s.manager] {
+        assert_eq!(
+            call(env, "GET", "/admin/settings", c, &[]).await.status,
+            StatusCode::NOT_FOUND
+        );
+    }
+    let page = call(env, "GET", "/admin/settings", &s.admin, &[]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    // The demo timezone is Karachi: Saturday and Sunday ticked by default.
+    assert!(
+        page.body.contains("name=\"wd_sat\" checked")
+            && page.body.contains("name=\"wd_sun\" checked")
+    );
+    let csrf = page.csrf();
+    let form = |release: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("office_hours", "Mon–Fri 8:00–14:00".to_string()),
+            ("release_hours", release.to_string()),
+            (
+                "payment_details",
+                "Meezan Bank, IBAN PK36MEZN0000000000000000".to_string(),
+            ),
+            ("teachers_decide", "on".to_string()),
+            ("wd_sun", "on".to_string()),
+        ]
+    };
+    let pairs = |f: &Vec<(&'static str, String)>| -> Vec<(&'static str, String)> { f.clone() };
+    let bad = pairs(&form("0"));
+    let bad: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = call(env, "POST", "/admin/settings", &s.admin, &bad).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("whole number of hours"), "{}", r.body);
+    assert!(
+        s.school.store.settings().await.unwrap().is_empty(),
+        "nothing saved"
+    );
+    // With a wrong token: refused.
+    let mut no_token: Vec<(&str, &str)> = bad.iter().skip(1).copied().collect();
+    no_token.push(("csrf", "not-the-token"));
+    assert_eq!(
+        call(env, "POST", "/admin/settings", &s.admin, &no_token)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let good = form("6");
+    let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = call(env, "POST", "/admin/settings", &s.admin, &good).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let saved = s.school.store.settings().await.unwrap();
+    let get = |n: &str| saved.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+    assert_eq!(get("office_hours").as_deref(), Some("Mon–Fri 8:00–14:00"));
+    assert_eq!(get("handoff_release_hours").as_deref(), Some("6"));
+    assert_eq!(get("weekend_days").as_deref(), Some("sun"));
+    assert_eq!(get("teachers_decide_leave").as_deref(), Some("on"));
+    assert!(
+        r.body.contains("name=\"wd_sun\" checked") && !r.body.contains("name=\"wd_sat\" checked")
+    );
+
+    // Holidays: a bad CSV is refused whole (every bad row named), a good one added.
+    let r = upload(
+        env,
+        "/admin/settings/holidays/import",
+        &s.admin,
+        &csrf,
+        "date,name\n2026-12-25,Quaid Day\n25/12/2026,Christmas\n",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(shown(&r.body).contains("line 3"), "{}", r.body);
+    let all = |s: &School| {
+        let store = s.store.clone();
+        async move {
+            let d = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
+            store.holidays(d(2000, 1, 1), d(2100, 1, 1)).await.unwrap()
+        }
+    };
+    assert!(all(&s.school).await.is_empty());
+    let r = upload(
+        env,
+        "/admin/settings/holidays/import",
+        &s.admin,
+        &csrf,
+        "date,name\n2026-12-25,Quaid Day\n2027-02-05,Kashmir Day\n",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(all(&s.school).await.len(), 2);
+    let r = call(
+        env,
+        "POST",
+        "/admin/settings/holidays",
+        &s.admin,
+        &[
+            ("csrf", &csrf),
+            ("day", "2027-03-23"),
+            ("name", "Pakistan Day"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = call(
+        env,
+        "POST",
+        "/admin/settings/holidays/remove",
+        &s.admin,
+        &[("csrf", &csrf), ("day", "2026-12-25")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let days: Vec<String> = all(&s.school)
+        .await
+        .iter()
+        .map(|h| h.day.to_string())
+        .collect();
+    assert_eq!(days, ["2027-02-05", "2027-03-23"]);
+    let log = s.school.store.recent_activity(50).await.unwrap();
+    for action in [
+        "school.settings",
+        "school.holiday_import",
+        "school.holiday_add",
+        "school.holiday_remove",
+    ] {
+        assert!(log.iter().any(|e| e.action == action), "{action} logged");
+    }
+}
+crate::on_both_backends!(school_settings_and_holidays);

@@ -602,7 +602,19 @@ async fn office_replies_to_a_handed_off_conversation(env: &TestEnv) {
     .unwrap();
     parent.say("hi").await.unwrap();
     parent.say(code.expose()).await.unwrap();
-    parent.say("office").await.unwrap();
+    // Half-way through a leave request: the office gets the conversation and the draft
+    // is kept (staff see it on the conversation's page).
+    parent.say("leave").await.unwrap();
+    parent.say("1").await.unwrap();
+    parent.say("sick").await.unwrap();
+    let handed = parent.say("office").await.unwrap();
+    assert!(
+        handed
+            .iter()
+            .any(|m| m.render().contains("جو لکھا وہ محفوظ ہے")),
+        "{:?}",
+        handed.iter().map(|m| m.render()).collect::<Vec<_>>()
+    );
     assert!(parent
         .say("Bilal's van was late again")
         .await
@@ -721,6 +733,11 @@ async fn office_replies_to_a_handed_off_conversation(env: &TestEnv) {
     )
     .await;
     assert!(thread.body.contains("van was late again"));
+    assert!(
+        thread.body.contains("Unfinished request: leave") && thread.body.contains("sick"),
+        "{}",
+        thread.body
+    );
     let csrf = thread.csrf();
     let path = format!("/admin/conversations/{conv}/reply");
     assert_eq!(
@@ -762,8 +779,14 @@ async fn office_replies_to_a_handed_off_conversation(env: &TestEnv) {
     )
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
+    // The kept request is taken up again, then "menu" works as ever.
     let replies = parent.say("menu").await.unwrap();
-    assert!(!replies.is_empty());
+    let shown: Vec<String> = replies.iter().map(|m| m.render()).collect();
+    assert!(
+        shown.iter().any(|m| m.contains("ادھوری درخواست"))
+            && shown.iter().any(|m| m.contains("ہم آپ کی کیا مدد")),
+        "{shown:?}"
+    );
 }
 crate::on_both_backends!(office_replies_to_a_handed_off_conversation);
 

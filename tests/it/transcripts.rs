@@ -321,6 +321,16 @@ impl Run {
                     .collect();
                 store.put_holidays(&holidays, &act).await.unwrap();
             }
+            "payment_details" => {
+                store
+                    .set_setting(
+                        "payment_details",
+                        "Meezan Bank, IBAN PK36MEZN0001234567890123; JazzCash 0300-1234567",
+                        &act,
+                    )
+                    .await
+                    .unwrap();
+            }
             "saudi_weekend" => {
                 store
                     .set_setting("weekend_days", "fri,sat", &act)

@@ -906,6 +906,15 @@ impl<'a> FlowTx for Ops<'a> {
         log(self.tx, activity).await
     }
 
+    async fn setting(&mut self, name: &str) -> Result<Option<String>> {
+        let row: Option<(String,)> =
+            db::query_as("SELECT value FROM school_settings WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&mut **self.tx)
+                .await?;
+        Ok(row.map(|(v,)| v))
+    }
+
     async fn holidays_between(
         &mut self,
         from: chrono::NaiveDate,
