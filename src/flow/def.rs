@@ -175,6 +175,9 @@ pub struct Ask {
     pub choices: Vec<ChoiceDef>,
     /// A list variable of `{id, label}` objects (children, classes).
     pub choices_from: Option<String>,
+    /// For `numbers`: a list variable of `{label}` (or `{name}`) objects whose names may be typed
+    /// instead of their numbers ("Ayesha absent"; a first name when only one has it).
+    pub names_from: Option<String>,
     pub render: Render,
     pub optional: bool,
     pub min: Option<i64>,
@@ -248,6 +251,7 @@ struct RawStep {
     #[serde(default)]
     choices: Vec<ChoiceDef>,
     choices_from: Option<String>,
+    names_from: Option<String>,
     #[serde(default)]
     render: Render,
     #[serde(default)]
@@ -360,6 +364,7 @@ pub fn parse_flow(file: &str, source: &str) -> Result<Flow, FlowError> {
                 var,
                 choices: s.choices.clone(),
                 choices_from: s.choices_from.clone(),
+                names_from: s.names_from.clone(),
                 render: s.render,
                 optional: s.optional,
                 min: s.min,

@@ -1664,6 +1664,21 @@ impl<'a> Run<'a> {
                         return Ok(value.clone());
                     }
                 }
+                // A first name alone ("Ayesha") when only one option has it.
+                let first = |title: &str| {
+                    input::normalise(title)
+                        .split_whitespace()
+                        .next()
+                        .map(str::to_string)
+                };
+                let by_first: Vec<&Value> = choices
+                    .iter()
+                    .filter(|(_, title)| first(title).as_deref() == Some(typed.as_str()))
+                    .map(|(v, _)| v)
+                    .collect();
+                if let [only] = by_first.as_slice() {
+                    return Ok((*only).clone());
+                }
                 for c in &ask.choices {
                     if input::normalise(&c.id) == typed
                         || c.words.iter().any(|w| input::normalise(w) == typed)
@@ -1696,10 +1711,27 @@ impl<'a> Run<'a> {
             }
             InputKind::Numbers => {
                 let t = text.ok_or("invalid-numbers")?;
-                if input::number(t) == Some(0) {
+                if input::number(t) == Some(0) || input::all_present(t) {
                     return Ok(Value::Array(Vec::new()));
                 }
-                let ns = input::numbers(t).ok_or("invalid-numbers")?;
+                let labels = || -> Vec<String> {
+                    ask.names_from
+                        .as_ref()
+                        .map(|from| self.resolve(&format!("${from}")))
+                        .and_then(|v| v.as_array().cloned())
+                        .unwrap_or_default()
+                        .iter()
+                        .filter_map(|i| {
+                            i.get("label")
+                                .or_else(|| i.get("name"))
+                                .and_then(Value::as_str)
+                                .map(str::to_string)
+                        })
+                        .collect()
+                };
+                let ns = input::numbers(t)
+                    .or_else(|| input::names(t, &labels()))
+                    .ok_or("invalid-numbers")?;
                 if ns
                     .iter()
                     .any(|n| ask.min.is_some_and(|m| *n < m) || ask.max.is_some_and(|m| *n > m))

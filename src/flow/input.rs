@@ -143,16 +143,137 @@ pub fn number(text: &str) -> Option<i64> {
 }
 
 /// Several numbers, as "3 7 12" or "3, 7, 12" (teacher attendance by list).
+/// Words joining items of a list: "1 and 2", "1 aur 2", «1 اور 2», «1 و 2».
+const AND_WORDS: &[&str] = &["and", "aur", "or", "&", "اور", "و", "+"];
+
+/// The parts of a list ("3, 7 and 12", «۳ اور ۷», «3 و7»).
+fn list_parts(t: &str) -> Vec<String> {
+    t.split(|c: char| c == ',' || c == '،' || c == ';' || c.is_whitespace())
+        .filter(|p| !p.is_empty() && !AND_WORDS.contains(p))
+        .map(|p| {
+            // Arabic writes "and" joined to the next word: «و7».
+            p.strip_prefix('و')
+                .filter(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+                .unwrap_or(p)
+                .to_string()
+        })
+        .collect()
+}
+
+/// Numbers from a list: "3 7 12", "3, 7 and 12", "1 aur 2", «۱ اور ۲».
 pub fn numbers(text: &str) -> Option<Vec<i64>> {
-    let t = normalise(text);
-    let parts: Vec<&str> = t
-        .split(|c: char| c == ',' || c == '،' || c.is_whitespace())
-        .filter(|p| !p.is_empty())
-        .collect();
+    let parts = list_parts(&normalise(text));
     if parts.is_empty() {
         return None;
     }
     parts.iter().map(|p| p.parse::<i64>().ok()).collect()
+}
+
+/// "Everyone is here": "all present", "sab present hain", «سب حاضر ہیں», «الجميع حاضر».
+pub fn all_present(text: &str) -> bool {
+    matches!(
+        normalise(text).as_str(),
+        "all present"
+            | "everyone present"
+            | "everyone is present"
+            | "all are present"
+            | "nobody absent"
+            | "none absent"
+            | "no one absent"
+            | "sab present"
+            | "sab present hain"
+            | "sab present hai"
+            | "sab hazir"
+            | "sab hazir hain"
+            | "sab haazir hain"
+            | "sab aaye hain"
+            | "koi absent nahi"
+            | "koi ghair hazir nahi"
+            | "سب حاضر"
+            | "سب حاضر ہیں"
+            | "سب موجود ہیں"
+            | "کوئی غیر حاضر نہیں"
+            | "الجميع حاضر"
+            | "الكل حاضر"
+            | "كلهم حاضرون"
+            | "لا غياب"
+    )
+}
+
+/// Words around names in an absence list that are not names.
+const ABSENT_WORDS: &[&str] = &[
+    "absent",
+    "is",
+    "are",
+    "was",
+    "today",
+    "aaj",
+    "hai",
+    "hain",
+    "ghair",
+    "hazir",
+    "nahi",
+    "aaya",
+    "aayi",
+    "aaye",
+    "غیر",
+    "حاضر",
+    "ہے",
+    "ہیں",
+    "آج",
+    "غائب",
+    "غائبة",
+    "غائبون",
+    "اليوم",
+];
+
+/// Indexes (from 1) of the names typed ("Ayesha absent", "Ayesha and Bilal", a first
+/// name when only one label has it); None when a word matches no one or several.
+pub fn names(text: &str, labels: &[String]) -> Option<Vec<i64>> {
+    let words: Vec<String> = list_parts(&normalise(text))
+        .into_iter()
+        .filter(|w| !ABSENT_WORDS.contains(&w.as_str()))
+        .collect();
+    if words.is_empty() {
+        return None;
+    }
+    let labels: Vec<Vec<String>> = labels
+        .iter()
+        .map(|l| {
+            normalise(l)
+                .split_whitespace()
+                .map(str::to_string)
+                .collect()
+        })
+        .collect();
+    let mut picked = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        // The longest run of words that is a whole name, then a unique first name.
+        let whole = (1..=words.len() - i).rev().find_map(|n| {
+            let run = &words[i..i + n];
+            let hits: Vec<usize> = (0..labels.len()).filter(|k| labels[*k] == run).collect();
+            (hits.len() == 1).then(|| (hits[0], n))
+        });
+        let (k, used) = match whole {
+            Some(x) => x,
+            None => {
+                let hits: Vec<usize> = (0..labels.len())
+                    .filter(|k| labels[*k].first() == Some(&words[i]))
+                    .collect();
+                if hits.len() != 1 {
+                    return None;
+                }
+                (hits[0], 1)
+            }
+        };
+        let n = k as i64 + 1;
+        if !picked.contains(&n) {
+            picked.push(n);
+        }
+        i += used;
+    }
+    Some(picked)
 }
 
 const MONTHS: &[(&str, u32)] = &[
@@ -582,6 +703,35 @@ mod tests {
         assert_eq!(number(" 12. "), Some(12));
         assert_eq!(numbers("3 ۷, 12"), Some(vec![3, 7, 12]));
         assert_eq!(numbers("3 x"), None);
+    }
+
+    /// The list forms quoted in issue 14 item 5.
+    #[test]
+    fn lists_of_absent_students() {
+        assert_eq!(numbers("1 aur 2"), Some(vec![1, 2]));
+        assert_eq!(numbers("1 and 2"), Some(vec![1, 2]));
+        assert_eq!(numbers("3, 7 and 12"), Some(vec![3, 7, 12]));
+        assert_eq!(numbers("۱ اور ۲"), Some(vec![1, 2]));
+        assert_eq!(numbers("1 و2"), Some(vec![1, 2]));
+        assert_eq!(numbers("1 aur kal"), None);
+        for all in [
+            "sab present hain",
+            "All present",
+            "سب حاضر ہیں",
+            "الجميع حاضر",
+        ] {
+            assert!(all_present(all), "{all}");
+        }
+        let class: Vec<String> = ["Ayesha Khan", "Bilal Ahmed", "Ayesha Siddiqui", "Sara Ali"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(names("Sara absent", &class), Some(vec![4]));
+        assert_eq!(names("Bilal aur Sara", &class), Some(vec![2, 4]));
+        assert_eq!(names("Ayesha Khan absent", &class), Some(vec![1]));
+        // Two Ayeshas: the first name alone is ambiguous.
+        assert_eq!(names("Ayesha absent", &class), None);
+        assert_eq!(names("Zainab", &class), None);
     }
 
     const SAT_SUN: &[Weekday] = &[Weekday::Sat, Weekday::Sun];
