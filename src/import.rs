@@ -182,7 +182,13 @@ pub fn parse_roster(
                     phone: Phone::parse(guardian_phone, phone_region)
                         .map_err(|e| format!("guardian_phone: {e}"))?,
                     relation: opt(c("guardian_relation"), str::parse::<Relation>)?,
-                    language: opt(c("guardian_language"), str::parse::<Locale>)?,
+                    language: match opt(c("guardian_language"), str::parse::<Locale>)? {
+                        Some(l) if !l.is_school_language() => return Err(
+                            "guardian_language: en, ur or ar (Roman Urdu is chosen in the chat)"
+                                .into(),
+                        ),
+                        other => other,
+                    },
                     cnic: opt(c("guardian_cnic"), NationalId::parse)
                         .map_err(|e| format!("guardian_cnic: {e}"))?,
                     address: opt(c("guardian_address"), |a| {

@@ -65,6 +65,8 @@ example-code = K7M2-Q9XD
 
 
 
+switch-offer = هل تريد أن أرد عليك بالعربية؟ اكتب «العربية».
+
 ## Login
 login-ask-code = السلام عليكم! أهلاً بك في { $school }. الرجاء كتابة رمز الدخول المكوّن من 8 خانات الذي أعطتك إياه المدرسة.
 login-code-format = هذا لا يبدو رمز دخول. الرمز مكوّن من 8 حروف وأرقام، مثل K7M2-Q9XD.
@@ -93,6 +95,7 @@ language-ask = اختر لغتك.
 language-en = English
 language-ur = اردو
 language-ar = العربية
+language-ur-latn = Roman Urdu
 no-children = لم نجد أبناء مرتبطين بك. الرجاء التواصل مع إدارة المدرسة.
 no-classes = لا توجد فصول مسندة إليك. الرجاء التواصل مع إدارة المدرسة.
 

@@ -66,6 +66,8 @@ example-code = K7M2-Q9XD
 
 
 
+switch-offer = Would you like me to reply in English? Type "english".
+
 ## Login
 login-ask-code = Assalam o alaikum! Welcome to { $school }. Please type the 8-character access code the school gave you.
 login-code-format = That does not look like an access code. It has 8 letters and numbers, like K7M2-Q9XD.
@@ -94,6 +96,7 @@ language-ask = Choose your language.
 language-en = English
 language-ur = اردو
 language-ar = العربية
+language-ur-latn = Roman Urdu
 no-children = We could not find any children linked to you. Please contact the school office.
 no-classes = No classes are assigned to you. Please contact the school office.
 

@@ -65,6 +65,8 @@ example-code = K7M2-Q9XD
 
 
 
+switch-offer = کیا آپ چاہیں گے کہ میں اردو میں جواب دوں؟ «اردو» لکھیں۔
+
 ## Login
 login-ask-code = السلام علیکم! { $school } میں خوش آمدید۔ براہ کرم اسکول کا دیا ہوا 8 حروف کا رسائی کوڈ لکھیں۔
 login-code-format = یہ رسائی کوڈ نہیں لگتا۔ کوڈ میں 8 حروف اور ہندسے ہوتے ہیں، جیسے K7M2-Q9XD۔
@@ -93,6 +95,7 @@ language-ask = اپنی زبان چنیں۔
 language-en = English
 language-ur = اردو
 language-ar = العربية
+language-ur-latn = Roman Urdu
 no-children = آپ سے منسلک کوئی بچہ نہیں ملا۔ براہ کرم اسکول آفس سے رابطہ کریں۔
 no-classes = آپ کو کوئی کلاس نہیں دی گئی۔ براہ کرم اسکول آفس سے رابطہ کریں۔
 

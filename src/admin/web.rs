@@ -582,6 +582,7 @@ async fn security_headers(
 ) -> Response {
     let locale = cookie(req.headers(), super::i18n::COOKIE)
         .and_then(|v| v.parse::<crate::domain::school::Locale>().ok())
+        .filter(|l| l.is_school_language())
         .unwrap_or_default();
     let here = req
         .uri()
@@ -628,7 +629,11 @@ async fn set_language(
     State(app): State<App>,
     axum::extract::Query(q): axum::extract::Query<LangQuery>,
 ) -> Response {
-    let Ok(locale) = q.to.parse::<crate::domain::school::Locale>() else {
+    let Some(locale) =
+        q.to.parse::<crate::domain::school::Locale>()
+            .ok()
+            .filter(|l| l.is_school_language())
+    else {
         return (StatusCode::BAD_REQUEST, "Unknown language.").into_response();
     };
     let back = if q.back.starts_with("/admin")

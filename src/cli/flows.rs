@@ -114,7 +114,7 @@ pub async fn flows(config: Config, cmd: FlowsCmd) -> anyhow::Result<()> {
         bail!("{} problem(s) in {set}", problems.len());
     }
     println!(
-        "{set}: {} flows and their texts in en, ur, ar are valid ({} messages per locale; loaded and checked in {:.1} ms)",
+        "{set}: {} flows and their texts in en, ur, ar, ur-Latn are valid ({} messages per locale; loaded and checked in {:.1} ms)",
         lib.flows().count(),
         lib.texts.ids(raabta::domain::school::Locale::En).len(),
         elapsed.as_secs_f64() * 1000.0

@@ -86,7 +86,9 @@ impl fmt::Debug for Slug {
     }
 }
 
-/// The three languages Raabta speaks.
+/// The languages Raabta speaks: English, Urdu, Arabic, and Urdu in Latin letters
+/// (Roman Urdu, `ur-Latn`: a chat language; schools, the roster and the admin use the
+/// first three).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Locale {
@@ -94,18 +96,27 @@ pub enum Locale {
     En,
     Ur,
     Ar,
+    #[serde(rename = "ur-Latn")]
+    UrLatn,
 }
 
 str_enum!(Locale {
     En => "en" | "english",
     Ur => "ur" | "urdu",
     Ar => "ar" | "arabic",
+    UrLatn => "ur-Latn" | "ur-latn" | "roman urdu" | "roman-urdu",
 } from_str(trim_lower) -> Result<Self, SchoolError> else SchoolError::BadLocale);
 
 impl Locale {
-    /// Urdu and Arabic are written right to left.
+    /// Urdu and Arabic are written right to left (Roman Urdu is not).
     pub fn is_rtl(self) -> bool {
         matches!(self, Locale::Ur | Locale::Ar)
+    }
+
+    /// A language a school, a roster row or the admin may have (Roman Urdu is chosen
+    /// in the chat).
+    pub fn is_school_language(self) -> bool {
+        !matches!(self, Locale::UrLatn)
     }
 }
 
@@ -219,7 +230,9 @@ impl NewTenant {
             slug: Slug::parse(slug)?,
             name: name.to_string(),
             timezone: Timezone::parse(timezone)?,
-            locale: locale.parse()?,
+            locale: Some(locale.parse::<Locale>()?)
+                .filter(|l| l.is_school_language())
+                .ok_or_else(|| SchoolError::BadLocale(locale.to_string()))?,
         })
     }
 }

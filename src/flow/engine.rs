@@ -28,6 +28,9 @@ pub const ACK_EVERY_SECS: i64 = 5 * 60;
 /// A staff-started flow waiting behind a request is delivered when the question being
 /// asked has had no answer for this long.
 pub const IDLE_DELIVERY: Duration = Duration::from_secs(20 * 60);
+/// A message sent at most this long before a staff-started question was asked may
+/// have crossed it in flight (it cannot be the question's answer).
+pub const CROSSED_SECS: i64 = 10 * 60;
 /// The flow that asks "cancel everything entered?" before a long draft is dropped.
 pub const CANCEL_FLOW: &str = "cancel";
 
@@ -59,6 +62,9 @@ pub struct Session {
     /// is explained rather than taken by the menu.
     #[serde(default)]
     pub lapsed: bool,
+    /// Offered once to switch to the language the person writes in.
+    #[serde(default)]
+    pub switch_offered: bool,
 }
 
 /// Who the conversation is bound to (after login).
@@ -298,6 +304,10 @@ const COMMANDS: &[(&str, Command)] = &[
     ("english", Command::SetLanguage(Locale::En)),
     ("urdu", Command::SetLanguage(Locale::Ur)),
     ("اردو", Command::SetLanguage(Locale::Ur)),
+    ("roman urdu", Command::SetLanguage(Locale::UrLatn)),
+    ("roman", Command::SetLanguage(Locale::UrLatn)),
+    ("urdu roman", Command::SetLanguage(Locale::UrLatn)),
+    ("رومن اردو", Command::SetLanguage(Locale::UrLatn)),
     ("arabic", Command::SetLanguage(Locale::Ar)),
     ("عربي", Command::SetLanguage(Locale::Ar)),
     ("العربية", Command::SetLanguage(Locale::Ar)),
@@ -317,6 +327,7 @@ const COMMANDS: &[(&str, Command)] = &[
     ("agent", Command::Human),
     ("human", Command::Human),
     ("office", Command::Human),
+    ("daftar", Command::Human),
     ("insaan", Command::Human),
     ("baat karni hai", Command::Human),
     ("دفتر", Command::Human),
@@ -725,6 +736,7 @@ impl<'a> Run<'a> {
             if let Some(c) = command(t) {
                 return self.command(c);
             }
+            self.follow_language(t);
         }
         if self.s.calling {
             return;
@@ -840,6 +852,27 @@ impl<'a> Run<'a> {
                 };
                 self.say_key(key);
             }
+        }
+    }
+
+    /// A stranger is answered in the language they write in; a person who set another
+    /// language is offered (once) to switch to it, in that language.
+    fn follow_language(&mut self, text: &str) {
+        let Some(written) = input::written_in(text) else {
+            return;
+        };
+        if self.role() == Role::Unknown && self.s.locale.is_none() {
+            self.s.locale = Some(written);
+            return;
+        }
+        if written == self.locale() || self.s.switch_offered {
+            return;
+        }
+        self.s.switch_offered = true;
+        let vars = self.vars_for_text();
+        if let Ok(t) = self.lib.texts.render(written, "switch-offer", &vars) {
+            self.fx.push(Effect::Log("language.switch_offered".into()));
+            self.send(OutboundMessage::text(t), None);
         }
     }
 
@@ -1493,15 +1526,20 @@ impl<'a> Run<'a> {
                 return self.reask();
             }
         }
-        // A text written before this (staff-started) question was asked answers
-        // something earlier, never this.
+        // A text written just before this (staff-started) question was asked crossed
+        // it in flight: it answers something earlier, never this. (Only within
+        // `CROSSED_SECS`: a timestamp from much earlier is no sign of a crossing.)
         let early = matches!(input, Input::Text(_))
             && self
                 .s
                 .wait
                 .as_ref()
                 .and_then(|w| w.asked_at)
-                .is_some_and(|asked| self.ctx.sent_at.is_some_and(|sent| sent < asked));
+                .is_some_and(|asked| {
+                    self.ctx
+                        .sent_at
+                        .is_some_and(|sent| (asked - CROSSED_SECS..asked).contains(&sent))
+                });
         if early {
             self.fx.push(Effect::Log("flow.early_answer".into()));
             return self.say_key("answer-before-question");
@@ -1859,7 +1897,8 @@ mod tests {
         Texts::from_sources(vec![
             ("en".into(), all.clone()),
             ("ur".into(), all.clone()),
-            ("ar".into(), all),
+            ("ar".into(), all.clone()),
+            ("ur-Latn".into(), all),
         ])
         .unwrap()
     }

@@ -95,6 +95,56 @@ pub fn yes_no(text: &str) -> Option<bool> {
     }
 }
 
+/// Words that mark a Latin-letter message as Roman Urdu.
+const ROMAN_URDU_MARKERS: &[&str] = &[
+    "hai", "hain", "ka", "ki", "ke", "ko", "se", "mein", "mera", "meri", "mere", "aap", "ap",
+    "kya", "kyun", "nahi", "nahin", "haan", "ji", "chahiye", "karna", "karein", "kar", "kal",
+    "aaj", "bacha", "bachay", "bachi", "beta", "beti", "theek", "shukriya", "chutti", "kitni",
+    "kitna", "kab", "kaise", "hum", "yeh", "woh", "abhi", "sab", "gaya", "gayi", "raha", "rahi",
+    "tha", "thi", "dein", "bata", "batain", "aayega", "aayegi",
+];
+
+/// The language a message is clearly written in, when it is: Urdu or Arabic script
+/// told apart by their own letters, Roman Urdu by its everyday words (three words at
+/// least, two of them Urdu). None for short, mixed or English text.
+pub fn written_in(text: &str) -> Option<crate::domain::school::Locale> {
+    use crate::domain::school::Locale;
+    let letters: Vec<char> = text.chars().filter(|c| c.is_alphabetic()).collect();
+    if letters.len() < 3 {
+        return None;
+    }
+    let arabic_script = letters
+        .iter()
+        .filter(|c| ('\u{0600}'..='\u{06FF}').contains(*c))
+        .count();
+    if arabic_script * 2 > letters.len() {
+        // Letters only Urdu uses, and letters only Arabic uses.
+        let urdu = letters.iter().any(|c| "ٹڈڑںےہھپچژگکیۓ".contains(*c));
+        let arabic = letters.iter().any(|c| "ةىأإؤئيكضظ".contains(*c));
+        return match (urdu, arabic) {
+            (true, false) => Some(Locale::Ur),
+            (false, true) => Some(Locale::Ar),
+            _ => None,
+        };
+    }
+    if letters.iter().all(char::is_ascii_alphabetic) {
+        let t = normalise(text);
+        let words: Vec<&str> = t
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .filter(|w| !w.is_empty())
+            .collect();
+        let marked: std::collections::BTreeSet<&str> = words
+            .iter()
+            .copied()
+            .filter(|w| ROMAN_URDU_MARKERS.contains(w))
+            .collect();
+        if words.len() >= 3 && marked.len() >= 2 {
+            return Some(Locale::UrLatn);
+        }
+    }
+    None
+}
+
 /// Words that mean "nothing to add" for optional answers.
 pub const SKIP_WORDS: &[&str] = &[
     "nothing to add",
@@ -703,6 +753,22 @@ mod tests {
         assert_eq!(number(" 12. "), Some(12));
         assert_eq!(numbers("3 ۷, 12"), Some(vec![3, 7, 12]));
         assert_eq!(numbers("3 x"), None);
+    }
+
+    #[test]
+    fn the_language_a_message_is_written_in() {
+        use crate::domain::school::Locale;
+        assert_eq!(
+            written_in("mera beta kal school nahi aayega"),
+            Some(Locale::UrLatn)
+        );
+        assert_eq!(written_in("fee kitni baqi hai"), Some(Locale::UrLatn));
+        assert_eq!(written_in("فیس کتنی باقی ہے"), Some(Locale::Ur));
+        assert_eq!(written_in("هل حضر ابني اليوم؟"), Some(Locale::Ar));
+        assert_eq!(written_in("How much fee is due?"), None);
+        assert_eq!(written_in("kal"), None);
+        assert_eq!(written_in("1"), None);
+        assert_eq!(written_in("سلام"), None);
     }
 
     /// The list forms quoted in issue 14 item 5.

@@ -1,5 +1,6 @@
-//! The bot's words: Project Fluent files (`flows/locales/{en,ur,ar}.ftl`) and the
-//! locale rules for numbers, money and dates.
+//! The bot's words: Project Fluent files (`flows/locales/{en,ur,ar,ur-Latn}.ftl`) and
+//! the locale rules for numbers, money and dates (Roman Urdu formats as English does:
+//! its readers write "Rs 11,500" and "5 Dec").
 //!
 //! Urdu and Arabic messages keep Fluent's Unicode isolation marks (FSI/PDI) around
 //! every placeable, so a Latin name or a number inside right-to-left text keeps its
@@ -13,7 +14,7 @@ use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use serde_json::Value;
 
-pub const LOCALES: [Locale; 3] = [Locale::En, Locale::Ur, Locale::Ar];
+pub const LOCALES: [Locale; 4] = [Locale::En, Locale::Ur, Locale::Ar, Locale::UrLatn];
 
 #[derive(Debug, thiserror::Error)]
 pub enum TextError {
@@ -29,13 +30,11 @@ pub enum TextError {
     },
 }
 
-/// The three bundles, loaded once at start.
+/// One bundle per locale (in [`LOCALES`] order), loaded once at start.
 pub struct Texts {
-    en: FluentBundle<FluentResource>,
-    ur: FluentBundle<FluentResource>,
-    ar: FluentBundle<FluentResource>,
+    bundles: Vec<FluentBundle<FluentResource>>,
     /// Message ids per locale, for `flows check`.
-    ids: [Vec<String>; 3],
+    ids: [Vec<String>; 4],
 }
 
 impl std::fmt::Debug for Texts {
@@ -51,11 +50,12 @@ fn index(locale: Locale) -> usize {
         Locale::En => 0,
         Locale::Ur => 1,
         Locale::Ar => 2,
+        Locale::UrLatn => 3,
     }
 }
 
 fn langid(locale: Locale) -> unic_langid::LanguageIdentifier {
-    // The three tags are valid BCP 47; the fallback is never used.
+    // The four tags are valid BCP 47; the fallback is never used.
     locale.as_str().parse().unwrap_or_default()
 }
 
@@ -70,7 +70,7 @@ impl Texts {
         )
     }
 
-    /// Picks `locales/{en,ur,ar}.ftl` from the files of a flows set (paths relative to
+    /// Picks `locales/{en,ur,ar,ur-Latn}.ftl` from the files of a flows set (paths relative to
     /// it); other files are ignored.
     pub fn from_files(files: Vec<(String, String)>) -> Result<Self, TextError> {
         let mut files: std::collections::HashMap<String, String> = files.into_iter().collect();
@@ -86,10 +86,16 @@ impl Texts {
         Self::from_sources(sources)
     }
 
-    /// Builds the bundles from (file name, source) in the order en, ur, ar.
+    /// Builds the bundles from (file name, source) in the order en, ur, ar, ur-Latn.
     pub fn from_sources(sources: Vec<(String, String)>) -> Result<Self, TextError> {
+        if sources.len() != LOCALES.len() {
+            return Err(TextError::Load {
+                file: "flows/locales".into(),
+                problem: "four locale files are needed (en, ur, ar, ur-Latn)".into(),
+            });
+        }
         let mut bundles = Vec::new();
-        let mut ids: [Vec<String>; 3] = Default::default();
+        let mut ids: [Vec<String>; 4] = Default::default();
         for (i, (locale, (file, source))) in LOCALES.into_iter().zip(sources).enumerate() {
             let resource =
                 FluentResource::try_new(source).map_err(|(_, errors)| TextError::Load {
@@ -111,7 +117,7 @@ impl Texts {
             let mut bundle = FluentBundle::new_concurrent(vec![langid(locale)]);
             bundle.set_use_isolating(locale.is_rtl());
             bundle.set_formatter(Some(match locale {
-                Locale::En => format_en,
+                Locale::En | Locale::UrLatn => format_en,
                 Locale::Ur => format_ur,
                 Locale::Ar => format_ar,
             }));
@@ -123,22 +129,11 @@ impl Texts {
                 })?;
             bundles.push(bundle);
         }
-        let mut it = bundles.into_iter();
-        match (it.next(), it.next(), it.next()) {
-            (Some(en), Some(ur), Some(ar)) => Ok(Self { en, ur, ar, ids }),
-            _ => Err(TextError::Load {
-                file: "flows/locales".into(),
-                problem: "three locale files are needed (en, ur, ar)".into(),
-            }),
-        }
+        Ok(Self { bundles, ids })
     }
 
     fn bundle(&self, locale: Locale) -> &FluentBundle<FluentResource> {
-        match locale {
-            Locale::En => &self.en,
-            Locale::Ur => &self.ur,
-            Locale::Ar => &self.ar,
-        }
+        &self.bundles[index(locale)]
     }
 
     pub fn has(&self, locale: Locale, key: &str) -> bool {
@@ -335,8 +330,8 @@ pub fn format_money(locale: Locale, m: Money) -> String {
         });
     }
     match (locale, m.currency) {
-        (Locale::En, Currency::Pkr) => format!("Rs {amount}"),
-        (Locale::En, Currency::Sar) => format!("SAR {amount}"),
+        (Locale::En | Locale::UrLatn, Currency::Pkr) => format!("Rs {amount}"),
+        (Locale::En | Locale::UrLatn, Currency::Sar) => format!("SAR {amount}"),
         (Locale::Ur, Currency::Pkr) => format!("{amount} روپے"),
         (Locale::Ur, Currency::Sar) => format!("{amount} ریال"),
         (Locale::Ar, Currency::Pkr) => format!("{amount} روبية"),
@@ -380,7 +375,7 @@ const MONTHS_AR: [&str; 12] = [
 pub fn format_date(locale: Locale, d: NaiveDate) -> String {
     let m = d.month0() as usize;
     let month = match locale {
-        Locale::En => MONTHS_EN[m],
+        Locale::En | Locale::UrLatn => MONTHS_EN[m],
         Locale::Ur => MONTHS_UR[m],
         Locale::Ar => MONTHS_AR[m],
     };
@@ -391,7 +386,7 @@ pub fn format_date(locale: Locale, d: NaiveDate) -> String {
 pub fn format_month(locale: Locale, d: NaiveDate) -> String {
     let m = d.month0() as usize;
     let month = match locale {
-        Locale::En => MONTHS_EN[m],
+        Locale::En | Locale::UrLatn => MONTHS_EN[m],
         Locale::Ur => MONTHS_UR[m],
         Locale::Ar => MONTHS_AR[m],
     };
@@ -428,6 +423,7 @@ mod tests {
             ),
             ("ur".into(), "hello = سلام { $name }\nkids = { $n } بچے\n".into()),
             ("ar".into(), "hello = مرحبا { $name }\nkids = { $n ->\n [one] طفل واحد\n *[other] { $n } أطفال\n}\n".into()),
+            ("ur-Latn".into(), "hello = Salam { $name }\nkids = { $n } bachay\n".into()),
         ])
         .unwrap()
     }

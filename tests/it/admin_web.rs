@@ -411,7 +411,7 @@ async fn leave_requests_are_scoped_and_decisions_reach_the_parent(env: &TestEnv)
     )
     .await
     .unwrap();
-    for text in ["hi", code.expose(), "chutti", "1", "1", "kal", "bukhar"] {
+    for text in ["hi", code.expose(), "chutti", "1", "1", "somwar", "bukhar"] {
         parent.say(text).await.unwrap();
     }
     parent.attach(false).await.unwrap();

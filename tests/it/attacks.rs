@@ -816,7 +816,7 @@ async fn bidi_overrides_in_what_people_write_are_neutralised() {
         "chutti",
         "1",
         "1",
-        "tomorrow",
+        "monday",
         "report\u{202E}gnp.exe",
         "skip",
     ] {

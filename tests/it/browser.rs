@@ -251,7 +251,7 @@ async fn staff_work_in_a_real_browser() {
     )
     .await
     .unwrap();
-    for text in ["hi", code.expose(), "chutti", "1", "1", "kal", "bukhar"] {
+    for text in ["hi", code.expose(), "chutti", "1", "1", "somwar", "bukhar"] {
         parent.say(text).await.unwrap();
     }
     parent.attach(false).await.unwrap();

@@ -847,7 +847,7 @@ async fn parent_logs_in_checks_fees_and_asks_leave(env: &TestEnv, provider: &str
     assert!(got.contains("4,500 روپے"), "{got}");
     assert!(got.contains("7,500.50 روپے"), "{got}");
     // Leave: child 1, sick, tomorrow, a reason, then a photo of the certificate.
-    for text in ["chutti", "1", "1", "kal", "bukhar"] {
+    for text in ["chutti", "1", "1", "somwar", "bukhar"] {
         assert_eq!(send(env, &say(text), &r.channels).await.0, StatusCode::OK);
         drain(env, &r).await;
     }

@@ -1,0 +1,205 @@
+# Raabta's words in Roman Urdu (Urdu in Latin letters); every key must exist in en, ur, ar and ur-Latn (`raabta flows check`).
+# Keys are used by flows/*.yaml and the engine.
+
+## Engine: commands, errors, re-prompts
+yes = Haan
+no = Nahi
+error-generic = Maaf kijiye, hamari taraf se koi kharabi ho gayi. Barah-e-karam dobara koshish karein, ya school office se baat ke liye "daftar" likhein.
+error-handoff = Maaf kijiye, main aage nahi barh saka. Aap ki baat school office ko bhej di gayi hai; staff yahin jawab dega.
+cancelled = Mansookh kar diya gaya.
+thanks-reply = Aap ka bhi shukriya!
+thanks-waiting = Aap ka bhi shukriya! Main abhi oopar wale sawal ke jawab ka intezar kar raha hoon.
+greeting-in-request = Wa alaikum assalam! Hum ek darkhwast ke darmiyan hain: barah-e-karam neeche wale sawal ka jawab dein, ya isay chhorne ke liye "menu" likhein.
+help-unknown = Is service ke liye school ka diya hua access code zaroori hai. 8 huroof ka code likhein, ya school office se baat ke liye "daftar" likhein.
+help-guardian = Aap likh sakte hain: options ke liye "menu", "fees", "chutti", "hazri", ek sawal peeche jaane ke liye "wapas", darkhwast khatam karne ke liye "mansookh", zaban badalne ke liye "zaban", reminders rokne ke liye "band", ya school office se baat ke liye "daftar".
+help-teacher = Aap likh sakte hain: options ke liye "menu", class ki hazri lagane ke liye "hazri", ek sawal peeche jaane ke liye "wapas", darkhwast khatam karne ke liye "mansookh", zaban badalne ke liye "zaban", ya school office se baat ke liye "daftar".
+language-set = Ab se main Roman Urdu mein jawab doon ga.
+stopped = Theek hai: ab aap ko reminders nahi aayen ge. Aap ke bachon ke baare mein zaroori paighamaat aate rahen ge. Reminders dobara shuru karne ke liye "shuru" likhein.
+started = Reminders dobara shuru ho gaye hain.
+handoff-requested = Main ne school office se kaha hai ke aap ko yahin jawab dein. Apna sawal likhein; staff office ke auqaat mein jawab deta hai. Kisi bhi waqt wapas bot par aane ke liye "menu" likhein.
+not-allowed = Maaf kijiye, yeh suhulat aap ke liye dastyab nahi.
+loop-handoff = Lagta hai hum ek hi jagah ghoom rahe hain. Aap ki baat school office ko bhej di gayi hai; staff yahin jawab dega.
+choice-expired = Yeh option ab purana ho chuka hai. Mojooda sawal yeh hai:
+invalid-choice = Barah-e-karam diye gaye options mein se ek chunein (aap us ka number likh sakte hain).
+invalid-text = Barah-e-karam apna jawab likhein.
+text-too-short = Yeh thora chhota hai. Barah-e-karam kuch aur alfaaz likhein.
+text-too-long = Yeh bohat lamba hai. Barah-e-karam mukhtasar likhein.
+invalid-number = Barah-e-karam ek number likhein.
+number-out-of-range = Yeh number list mein nahi hai.
+invalid-numbers = Barah-e-karam list mein se numbers likhein, maslan: 3 7 12 (agar koi ghair haazir nahi to 0).
+invalid-date = Yeh tareekh samajh nahi aayi. Is tarah likhein: 5/12 ya "5 Dec", ya "aaj", "kal".
+date-in-past = Yeh tareekh guzar chuki hai. Barah-e-karam aaj ya us ke baad ki tareekh dein.
+date-range-inverted = Aakhri din pehle din se pehle hai. Pehle shuru ka din, phir aakhri din likhein, jaise: 5/12 se 7/12.
+date-range-too-long = Yeh do mahine se zyada hai. Lambi chutti ke liye barah-e-karam school office se baat karein.
+need-photo = Barah-e-karam tasveer bhejein.
+need-document = Barah-e-karam tasveer ya PDF bhejein, ya "chhor dein" likhein.
+invalid-code-format = Access code mein 8 huroof aur number hote hain, jaise K7M2-Q9XD.
+
+office-hours = Office ke auqaat: { $hours }.
+help-handoff = Aap ki baat school office ke paas hai, jawab yahin aaye ga. Wapas bot par aane ke liye "menu" likhein, ya office se apni darkhwast wapas lene ke liye "mansookh".
+handoff-ack = Aap ka paigham office tak pohanch gaya hai, jawab yahin aaye ga. Wapas bot par aane ke liye "menu" likhein.
+handoff-withdrawn = Theek hai, aap wapas bot ke saath hain; office se aap ki darkhwast wapas le li gayi hai.
+handoff-released = Office ne abhi tak yeh baat nahi uthayi, is liye aap wapas bot ke saath hain. Aap ke paighamaat mehfooz hain aur staff ab bhi yahin jawab de sakta hai.
+handoff-draft-kept = Aap ne ab tak jo likha hai woh mehfooz hai: staff usay dekh sakta hai, aur bot par wapas aa kar aap usay aage barha sakte hain.
+draft-continue = Aayiye, aap ki adhoori darkhwast aage barhate hain.
+went-back = Theek hai, ek sawal peeche.
+nothing-back = Yahan is se pehle koi sawal nahi hai.
+cancel-confirm = Yeh darkhwast mansookh kar dein? Aap ne jo likha hai woh khatam ho jaye ga.
+cancel-kept = Theek hai, hum aage chalte hain.
+confirmation-lapsed = Aap ki pichli darkhwast bohat der tak tasdeeq ka intezar karti rahi, is liye bheji nahi gayi. Agar ab bhi zaroorat ho to menu se dobara shuru karein.
+interrupt-note = Pehle school ka ek paigham; aap ki darkhwast us ke baad jaari rahe gi.
+answer-before-question = Aap ka pichla paigham oopar wale sawal se pehle bheja gaya tha, is liye main ne usay jawab nahi samjha. Barah-e-karam oopar wale sawal ka jawab dein.
+retry-stuck = Maslan: { $example }. Aap ne ab tak jo likha hai woh mehfooz hai; aap menu par bhi ja sakte hain ya office se pooch sakte hain.
+escape-skip = Chhor dein
+escape-menu = Menu
+escape-office = Daftar
+example-choice = koi ek option dabayein, ya us ka number likhein
+example-yes-no = "haan" ya "nahi"
+example-text = chand alfaaz
+example-number = koi number, jaise 3
+example-numbers = 3 7 12, ya koi nahi to 0
+example-date = 5/12, "5 Dec" ya "kal"
+example-date-range = "kal", 5/12, ya 5/12 se 7/12
+example-photo = gallery ya camera se ek tasveer
+example-document = tasveer ya PDF, ya "chhor dein"
+example-code = K7M2-Q9XD
+
+
+
+switch-offer = Kya aap chahenge ke main Roman Urdu mein jawab doon? "roman urdu" likhein.
+
+## Login
+login-ask-code = Assalam o alaikum! { $school } mein khush aamdeed. Barah-e-karam school ka diya hua 8 huroof ka access code likhein.
+login-code-format = Yeh access code nahi lagta. Code mein 8 huroof aur number hote hain, jaise K7M2-Q9XD.
+login-wrong = Maaf kijiye, yeh code durust nahi (shayad ghalat likha gaya, pehle istemal ho chuka, ya us ki muddat khatam ho chuki hai).
+login-welcome = Shukriya, ab aap { $school } se jur gaye hain.
+login-locked = Bohat zyada ghalat codes. Aap ki hifazat ke liye yeh chat { $until } (school ke waqt) tak band hai. Us ke baad dobara koshish karein; agar aap ka code gum ho gaya hai to school office se naya code lein.
+login-expired = Is code ki muddat khatam ho chuki hai. Barah-e-karam school office se naya code lein (woh aap ko yahin bhej sakte hain), phir usay likhein.
+login-used = Yeh code pehle istemal ho chuka hai: har code sirf ek baar chalta hai. Agar yeh naya phone hai to school office se naya code lein.
+login-busy = Is waqt bohat zyada log login ki koshish kar rahe hain. Barah-e-karam chand minute baad dobara koshish karein.
+login-handoff = Main ne school office se kaha hai ke login mein aap ki madad karein. Woh yahin jawab dein ge.
+
+## Menus
+menu-guardian = Hum aap ki kya madad kar sakte hain? Koi option chunein ya us ka number likhein.
+menu-fees = Fees baqaya
+menu-leave = Chutti ki darkhwast
+menu-consent = Ijazat naame
+menu-attendance = Hazri
+menu-complaint = Shikayat
+menu-language = Zaban
+menu-office = Daftar se baat
+menu-teacher = Aap kya karna chahen ge?
+menu-mark-attendance = Hazri lagayein
+menu-my-classes = Meri classes
+menu-class-leave = Chutti darkhwastein
+language-ask = Apni zaban chunein.
+language-en = English
+language-ur = اردو
+language-ar = العربية
+language-ur-latn = Roman Urdu
+no-children = Aap se jura hua koi bacha nahi mila. Barah-e-karam school office se rabta karein.
+no-classes = Aap ko koi class nahi di gayi. Barah-e-karam school office se rabta karein.
+
+## Fees
+fees-outstanding = { $name }: { $outstanding } baqaya
+fees-line = • { $description } ({ $period }): { $amount }, aakhri tareekh { $due }{ $overdue ->
+    [yes] {" "}(tareekh guzar chuki)
+   *[no] {""}
+}
+fees-clear = { $name }: koi baqaya nahi. Shukriya!
+fees-payments = Pichli adayigiyan:
+fees-payment-line = • { $date }: { $amount } ({ $description })
+fees-done = Mazeed options ke liye "menu" likhein.
+fees-done-total = Kul baqaya: { $total }.
+    Mazeed options ke liye "menu" likhein.
+fees-done-pay = Kul baqaya: { $total }.
+    Adayigi ka tareeqa: { $payment }
+    Mazeed options ke liye "menu" likhein.
+
+## Leave
+leave-pick-child = Chutti kis bachay ke liye hai?
+leave-kind = Chutti kis qisam ki hai?
+leave-sick = Bimari
+leave-family = Khandani
+leave-religious = Mazhabi
+leave-other = Koi aur
+leave-dates = Kis din ya kin dinon ki chutti chahiye? Maslan: "kal", "5/12" ya "5/12 se 7/12".
+leave-no-school-days = In mein se kisi din bhi school nahi hai (weekend ya school ki chutti), is liye chutti ki zaroorat nahi. Barah-e-karam doosre din batayein.
+leave-overlap = Note: { $child } ke liye in mein se kuch dinon ki chutti ki darkhwast pehle se mojood hai. Agar yeh us ki jagah hai to bhejne ke baad office ko bata dein.
+leave-reason = Barah-e-karam chand alfaaz mein wajah likhein.
+leave-attachment = Agar aap ke paas medical certificate ya khat hai to abhi us ki tasveer ya PDF bhejein. Warna "chhor dein" likhein.
+leave-confirm = Barah-e-karam tasdeeq karein: { $child } — { $kind ->
+    [sick] bimari ki chutti
+    [family] khandani chutti
+    [religious] mazhabi chutti
+   *[other] chutti
+}, { $single ->
+    [true] { $from } ko
+   *[other] { $from } se { $to } tak
+} ({ $days ->
+    [one] ek school ka din
+   *[other] { $days } school ke din
+}). Wajah: { $reason }. Attachment: { $attachment ->
+    [none] koi nahi
+   *[other] haan
+}. Bhej dein?
+leave-submitted = Aap ki chutti ki darkhwast school ko bhej di gayi hai (reference { $reference }). Faisla hone par aap ko yahin bataya jaye ga.
+leave-dropped = Theek hai, chutti ki darkhwast nahi bheji gayi.
+leave-expired = Chutti ki darkhwast ki tasdeeq nahi hui, is liye nahi bheji gayi. Dobara shuru karne ke liye "chutti" likhein.
+leave-failed = Maaf kijiye, chutti ki darkhwast mehfooz nahi ho saki. Dobara koshish karein ya "daftar" likhein.
+leave-decision = { $child } ki chutti ki darkhwast ({ $from } se { $to } tak) { $decision ->
+    [approved] manzoor ho gayi hai
+   *[rejected] manzoor nahi hui
+}.{ $note ->
+    [none] {""}
+   *[other] {" "}School ka note: { $note }
+}
+
+## Attendance
+attendance-pick-child = Aap kis bachay ki hazri dekhna chahte hain?
+attendance-summary = { $name }, { $from } se: { $present } haazir, { $absent } ghair haazir, { $late } der se, { $excused } manzoor chutti ({ $days } school ke din darj).{ $absent ->
+    [0] {""}
+   *[other] {" "}Ghair haazri ke din:
+}
+attendance-absent-day = • { $date }
+
+## Consent
+consents-none = Koi ijazat nama aap ke jawab ka intezar nahi kar raha.
+consents-done = Aap ke saare ijazat naame mukammal ho gaye. Shukriya!
+consent-ask = { $school } ki taraf se ijazat nama: { $title }
+    { $description }
+    Bacha: { $child }. Barah-e-karam { $deadline } tak jawab dein. Kya aap ijazat dete hain?
+consent-note = Kya aap school ke liye koi note likhna chahen ge? Likh dein, ya "chhor dein" likhein.
+consent-thanks = Shukriya, { $child } ke liye aap ka jawab darj ho gaya: { $approved ->
+    [true] aap ne ijazat di
+   *[other] aap ne inkaar kiya
+}.
+consent-too-late = Maaf kijiye, "{ $title }" ki aakhri tareekh guzar chuki hai, is liye school ab jawab qubool nahi kar sakta. Barah-e-karam school office se rabta karein.
+consent-already = Is ijazat name ka jawab pehle hi diya ja chuka hai. Shukriya!
+consent-closed = { $child } ke liye ijazat nama "{ $title }" band ho chuka hai.
+consent-reminder = Reminder: { $child } ke liye ijazat nama "{ $title }" { $deadline } ko band ho jaye ga.
+
+## Complaint
+complaint-ask = Barah-e-karam apni shikayat likhein. School office isay parhe ga.
+complaint-logged = Shukriya. Aap ki shikayat darj ho gayi hai (reference { $reference }) aur school office jawab de ga.
+
+## Teachers
+attendance-pick-class = Kaun si class?
+attendance-class-list = { $class_name } ({ $count } bachay):
+attendance-student-line = { $n }. { $name }
+attendance-ask-absent = Aaj ghair haazir bachon ke number likhein, maslan: 3 7 12. Agar sab haazir hain to 0 likhein.
+attendance-saved = Hazri mehfooz ho gayi: { $present } haazir, { $absent_count } ghair haazir.
+my-classes = Aap ki classes:
+my-classes-line = • { $label }
+class-leave = Aap ki classes ki chutti ki darkhwastein jin ka faisla baqi hai:
+class-leave-line = • { $child }: { $kind } chutti, { $from } se { $to } tak
+class-leave-none = Aap ki classes mein koi chutti ki darkhwast faisle ke liye baqi nahi.
+
+# A new chat was linked to the person's account (new_link.yaml).
+new-link-ask = Hifazati itla: { $time } ko { $school } mein aap ke account se ek naya { $channel } account joda gaya. Agar yeh aap thay to kuch karne ki zaroorat nahi. Agar yeh aap nahi thay to "Main nahi" dabayein, hum isay foran hata dein ge.
+new-link-not-me = Main nahi
+new-link-me = Yeh main tha/thi
+new-link-fine = Shukriya. Kuch tabdeel nahi hua.
+new-link-undone = Ho gaya: woh { $channel } account ab aap se jura hua nahi hai, aap ke istemal na hue codes mansookh kar diye gaye hain aur school office ko bata diya gaya hai. Zaroorat ho to office se naya code lein.
+new-link-refused = Isay sirf woh phone number jo school ke record mein hai, ya us se pehle judi hui aap ki koi chat hi hata sakti hai. School office ko bata diya gaya hai aur woh check karein ge; un se baat ke liye "daftar" likhein.
+new-link-gone = Yeh link pehle hi hataya ja chuka hai. Agar ab bhi kuch ghalat lagay to "daftar" likhein.
