@@ -203,3 +203,12 @@ new-link-fine = Thank you. Nothing has changed.
 new-link-undone = Done: that { $channel } account is no longer linked to you, your unused access codes are cancelled and the school office has been told. Ask the office for a new code if you need one.
 new-link-refused = Only the phone number the school has on record, or a chat of yours linked before that one, can remove it. The school office has been told and will check; type "office" to talk to them.
 new-link-gone = That link had already been removed. If something still looks wrong, type "office".
+
+## A photo or PDF at the menu
+media-what = Thank you for the file. What is it?
+media-receipt = Fee receipt
+media-leave = For a leave request
+media-other = Something else
+media-pick-child = Which child is the receipt for?
+media-receipt-sent = I have passed the fee receipt for { $child } to the school office; they will confirm here. Type "menu" for anything else.
+media-to-office = I have passed your file to the school office; someone will reply here. Type "menu" for anything else.

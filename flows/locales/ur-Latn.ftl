@@ -203,3 +203,12 @@ new-link-fine = Shukriya. Kuch tabdeel nahi hua.
 new-link-undone = Ho gaya: woh { $channel } account ab aap se jura hua nahi hai, aap ke istemal na hue codes mansookh kar diye gaye hain aur school office ko bata diya gaya hai. Zaroorat ho to office se naya code lein.
 new-link-refused = Isay sirf woh phone number jo school ke record mein hai, ya us se pehle judi hui aap ki koi chat hi hata sakti hai. School office ko bata diya gaya hai aur woh check karein ge; un se baat ke liye "daftar" likhein.
 new-link-gone = Yeh link pehle hi hataya ja chuka hai. Agar ab bhi kuch ghalat lagay to "daftar" likhein.
+
+## Menu par tasveer ya PDF
+media-what = File ka shukriya. Yeh kya hai?
+media-receipt = Fees ki raseed
+media-leave = Chutti ki darkhwast
+media-other = Kuch aur
+media-pick-child = Yeh raseed kis bachay ki hai?
+media-receipt-sent = { $child } ki fees ki raseed school office ko bhej di gayi hai; woh yahin tasdeeq karenge. Kisi aur kaam ke liye "menu" likhein.
+media-to-office = Aap ki file school office ko bhej di gayi hai; staff yahin jawab dega. Kisi aur kaam ke liye "menu" likhein.

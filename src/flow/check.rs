@@ -215,7 +215,14 @@ pub const ENGINE_TEXTS: &[&str] = &[
 ];
 
 /// Flows the engine starts by name.
-pub const ENGINE_FLOWS: &[&str] = &["login", "menu", "teacher_menu", "language", "cancel"];
+pub const ENGINE_FLOWS: &[&str] = &[
+    "login",
+    "menu",
+    "teacher_menu",
+    "language",
+    "cancel",
+    "media_in",
+];
 
 /// WhatsApp's limits: reply buttons (≤3, title ≤20), list rows (≤10, title ≤24).
 pub const MAX_BUTTONS: usize = 3;

@@ -31,6 +31,8 @@ pub const IDLE_DELIVERY: Duration = Duration::from_secs(20 * 60);
 /// A message sent at most this long before a staff-started question was asked may
 /// have crossed it in flight (it cannot be the question's answer).
 pub const CROSSED_SECS: i64 = 10 * 60;
+/// The flow that asks what a photo or PDF sent at the menu is.
+pub const MEDIA_FLOW: &str = "media_in";
 /// The flow that asks "cancel everything entered?" before a long draft is dropped.
 pub const CANCEL_FLOW: &str = "cancel";
 
@@ -514,9 +516,15 @@ impl<'a> Run<'a> {
 
     /// A text followed by the school's office hours, when it gave them.
     fn say_with_hours(&mut self, key: &str) {
-        let mut vars = self.vars_for_text();
-        let mut t = self.text(key, &vars);
+        let vars = self.vars_for_text();
+        let t = self.text(key, &vars);
+        self.send_with_hours(t);
+    }
+
+    /// [`Self::say_with_hours`] for a text already rendered.
+    fn send_with_hours(&mut self, mut t: String) {
         if let Some(h) = self.ctx.office_hours.as_deref().filter(|h| !h.is_empty()) {
+            let mut vars = self.vars_for_text();
             vars.insert("hours".into(), Value::String(h.to_string()));
             t.push('\n');
             t.push_str(&self.text("office-hours", &vars));
@@ -746,6 +754,20 @@ impl<'a> Run<'a> {
             self.say_key("draft-continue");
             self.go();
             return;
+        }
+        if let Input::Media { key, .. } = &input {
+            // A photo or PDF at the menu (often a fee receipt) is asked about, not
+            // refused.
+            let menu = self.role_menu();
+            let idle = self.s.frames.is_empty()
+                || matches!(self.s.frames.as_slice(), [f] if f.flow == menu);
+            if self.role() == Role::Guardian && idle && self.lib.current(MEDIA_FLOW).is_some() {
+                self.end_all();
+                let mut vars = Map::new();
+                vars.insert("file".into(), serde_json::json!({ "media": key }));
+                self.start(MEDIA_FLOW, vars, None);
+                return self.go();
+            }
         }
         if self.s.wait.is_none() && lapsed && is_reply(&input) {
             // A late "1" or "yes" for a question that timed out: say so, and show the
@@ -1104,13 +1126,20 @@ impl<'a> Run<'a> {
     /// the office hours are given; the conversation returns to the bot by itself after
     /// the school's release time.
     fn handoff(&mut self, key: &str) {
+        let vars = self.vars_for_text();
+        let text = self.text(key, &vars);
+        self.handoff_saying(text);
+    }
+
+    /// [`Self::handoff`] with its message already rendered.
+    fn handoff_saying(&mut self, text: String) {
         let menu = self.role_menu();
         let draft = self
             .s
             .frames
             .iter()
             .any(|f| f.flow != menu && !f.answered.is_empty());
-        self.say_with_hours(key);
+        self.send_with_hours(text);
         if draft {
             self.say_key("handoff-draft-kept");
             self.s.wait = None;
@@ -1353,10 +1382,12 @@ impl<'a> Run<'a> {
                 self.start_marked(&id, vars, key, from_each);
             }
             StepKind::Handoff(text) => {
-                // The handoff step ends its own flow (nothing of it is a draft).
+                // The handoff step ends its own flow (nothing of it is a draft); its
+                // text is rendered with the flow's variables first.
+                let vars = self.vars_for_text();
+                let text = self.text(text, &vars);
                 self.finish_frame_quietly();
-                let text = text.clone();
-                self.handoff(&text);
+                self.handoff_saying(text);
             }
             StepKind::End(text) => {
                 if let Some(t) = text {
