@@ -187,9 +187,22 @@ complaint-logged = شكراً. سُجّلت شكواك (المرجع { $referenc
 ## Teachers
 attendance-pick-class = أي فصل؟
 attendance-class-list = { $class_name } ({ $count } طالباً):
-attendance-student-line = { $n }. { $name }
+attendance-student-line = { $n }. { $name }{ $status ->
+    [excused] {" "}(في إجازة)
+    [absent] {" "}(غائب اليوم)
+    [late] {" "}(متأخر اليوم)
+   *[other] {""}
+}
 attendance-ask-absent = أرسل أرقام الطلاب الغائبين اليوم، مثل: 3 7 12. أرسل 0 إذا حضر الجميع.
-attendance-saved = تم حفظ الحضور: { $present } حضور، { $absent_count } غياب.
+attendance-saved = تم حفظ الحضور: { $present } حاضر، { $absent_count } غائب{ $on_leave ->
+    [0] {""}
+   *[other] ، { $on_leave } في إجازة
+}.{ $absent_count ->
+    [0] {""}
+   *[other] {" "}الغائبون: { $absent_names }.
+}
+attendance-already = تم تسجيل حضور اليوم من قبل: { $was_present } حاضر، { $was_absent } غائب. هل تريد تسجيله من جديد؟
+attendance-kept = حسناً، يبقى حضور اليوم كما هو.
 my-classes = فصولك:
 my-classes-line = • { $label }
 class-leave = طلبات الإجازة المعلقة في فصولك:

@@ -186,9 +186,22 @@ complaint-logged = Thank you. Your complaint is recorded (reference { $reference
 ## Teachers
 attendance-pick-class = Which class?
 attendance-class-list = { $class_name } ({ $count } students):
-attendance-student-line = { $n }. { $name }
+attendance-student-line = { $n }. { $name }{ $status ->
+    [excused] {" "}(on leave)
+    [absent] {" "}(absent today)
+    [late] {" "}(late today)
+   *[other] {""}
+}
 attendance-ask-absent = Reply with the numbers of the students who are absent today, for example: 3 7 12. Reply 0 if everyone is present.
-attendance-saved = Attendance saved: { $present } present, { $absent_count } absent.
+attendance-saved = Attendance saved: { $present } present, { $absent_count } absent{ $on_leave ->
+    [0] {""}
+   *[other] , { $on_leave } on leave
+}.{ $absent_count ->
+    [0] {""}
+   *[other] {" "}Absent: { $absent_names }.
+}
+attendance-already = Today's attendance is already marked: { $was_present } present, { $was_absent } absent. Mark it again?
+attendance-kept = OK, today's attendance stays as it was.
 my-classes = Your classes:
 my-classes-line = • { $label }
 class-leave = Pending leave requests in your classes:

@@ -186,9 +186,22 @@ complaint-logged = Shukriya. Aap ki shikayat darj ho gayi hai (reference { $refe
 ## Teachers
 attendance-pick-class = Kaun si class?
 attendance-class-list = { $class_name } ({ $count } bachay):
-attendance-student-line = { $n }. { $name }
+attendance-student-line = { $n }. { $name }{ $status ->
+    [excused] {" "}(chutti par)
+    [absent] {" "}(aaj ghair haazir)
+    [late] {" "}(aaj der se)
+   *[other] {""}
+}
 attendance-ask-absent = Aaj ghair haazir bachon ke number likhein, maslan: 3 7 12. Agar sab haazir hain to 0 likhein.
-attendance-saved = Hazri mehfooz ho gayi: { $present } haazir, { $absent_count } ghair haazir.
+attendance-saved = Hazri mehfooz ho gayi: { $present } haazir, { $absent_count } ghair haazir{ $on_leave ->
+    [0] {""}
+   *[other] , { $on_leave } chutti par
+}.{ $absent_count ->
+    [0] {""}
+   *[other] {" "}Ghair haazir: { $absent_names }.
+}
+attendance-already = Aaj ki hazri pehle hi lag chuki hai: { $was_present } haazir, { $was_absent } ghair haazir. Dobara lagayein?
+attendance-kept = Theek hai, aaj ki hazri pehle jaisi rahe gi.
 my-classes = Aap ki classes:
 my-classes-line = • { $label }
 class-leave = Aap ki classes ki chutti ki darkhwastein jin ka faisla baqi hai:

@@ -185,9 +185,22 @@ complaint-logged = شکریہ۔ آپ کی شکایت درج ہو گئی ہے (ح
 ## Teachers
 attendance-pick-class = کون سی کلاس؟
 attendance-class-list = { $class_name } ({ $count } طلبہ):
-attendance-student-line = { $n }. { $name }
+attendance-student-line = { $n }. { $name }{ $status ->
+    [excused] {" "}(چھٹی پر)
+    [absent] {" "}(آج غیر حاضر)
+    [late] {" "}(آج دیر سے)
+   *[other] {""}
+}
 attendance-ask-absent = آج غیر حاضر طلبہ کے نمبر لکھیں، مثلاً: 3 7 12۔ اگر سب حاضر ہیں تو 0 لکھیں۔
-attendance-saved = حاضری محفوظ ہو گئی: { $present } حاضر، { $absent_count } غیر حاضر۔
+attendance-saved = حاضری محفوظ ہو گئی: { $present } حاضر، { $absent_count } غیر حاضر{ $on_leave ->
+    [0] {""}
+   *[other] ، { $on_leave } چھٹی پر
+}۔{ $absent_count ->
+    [0] {""}
+   *[other] {" "}غیر حاضر: { $absent_names }۔
+}
+attendance-already = آج کی حاضری پہلے ہی لگ چکی ہے: { $was_present } حاضر، { $was_absent } غیر حاضر۔ دوبارہ لگائیں؟
+attendance-kept = ٹھیک ہے، آج کی حاضری پہلے جیسی رہے گی۔
 my-classes = آپ کی کلاسیں:
 my-classes-line = • { $label }
 class-leave = آپ کی کلاسوں کی زیر التوا چھٹی کی درخواستیں:

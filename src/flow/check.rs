@@ -115,12 +115,19 @@ pub const ACTIONS: &[ActionSpec] = &[
     ActionSpec {
         name: "class_students",
         inputs: &["class"],
-        outputs: &["students", "count", "class_name"],
+        outputs: &[
+            "students",
+            "count",
+            "class_name",
+            "marked",
+            "was_present",
+            "was_absent",
+        ],
     },
     ActionSpec {
         name: "record_class_attendance",
         inputs: &["class", "absent", "students"],
-        outputs: &["present", "absent"],
+        outputs: &["present", "absent", "on_leave", "absent_names"],
     },
     ActionSpec {
         name: "class_leave_requests",

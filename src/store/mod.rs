@@ -1004,6 +1004,18 @@ pub trait FlowTx: Send {
     async fn log(&mut self, activity: &ActivityEntry) -> Result<()>;
     /// One of the school's settings.
     async fn setting(&mut self, name: &str) -> Result<Option<String>>;
+    /// The students of a class on approved leave on `day`.
+    async fn on_leave(
+        &mut self,
+        class: crate::domain::ClassId,
+        day: chrono::NaiveDate,
+    ) -> Result<Vec<StudentId>>;
+    /// A class's students with their mark of `day` (the register).
+    async fn class_register(
+        &mut self,
+        class: crate::domain::ClassId,
+        day: chrono::NaiveDate,
+    ) -> Result<Vec<RegisterRow>>;
     /// The school's holidays from `from` to `to`, both included.
     async fn holidays_between(
         &mut self,

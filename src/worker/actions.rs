@@ -509,16 +509,48 @@ pub async fn run(
         "class_students" => {
             let s = tri!(staff(session));
             let class = tri!(own_class(tx, s, args).await?);
-            let list: Vec<Value> = tx
-                .class_students(class.id)
-                .await?
+            // Today's marks: a day marked already is shown and asked about before it is
+            // marked again; a student on approved leave is shown as such.
+            let register = tx.class_register(class.id, ctx.today).await?;
+            let on_leave = tx.on_leave(class.id, ctx.today).await?;
+            let mark = |id: StudentId| {
+                if on_leave.contains(&id) {
+                    return Some(AttendanceStatus::Excused);
+                }
+                register
+                    .iter()
+                    .find(|r| r.student == id)
+                    .and_then(|r| r.status)
+            };
+            let students = tx.class_students(class.id).await?;
+            let count_of =
+                |st: AttendanceStatus| students.iter().filter(|c| mark(c.id) == Some(st)).count();
+            let (was_present, was_absent, was_late) = (
+                count_of(AttendanceStatus::Present),
+                count_of(AttendanceStatus::Absent),
+                count_of(AttendanceStatus::Late),
+            );
+            let marked = was_present + was_absent + was_late;
+            let list: Vec<Value> = students
                 .iter()
                 .enumerate()
-                .map(|(i, c)| json!({ "n": i + 1, "name": c.name, "id": c.id.0.to_string() }))
+                .map(|(i, c)| {
+                    json!({
+                        "n": i + 1,
+                        "name": c.name,
+                        "id": c.id.0.to_string(),
+                        "status": mark(c.id).map(|m| m.as_str()).unwrap_or("none"),
+                    })
+                })
                 .collect();
-            Ok(out(
-                json!({ "count": list.len(), "students": list, "class_name": class.label() }),
-            ))
+            Ok(out(json!({
+                "count": list.len(),
+                "students": list,
+                "class_name": class.label(),
+                "marked": marked,
+                "was_present": was_present,
+                "was_absent": was_absent + was_late,
+            })))
         }
         "record_class_attendance" => {
             let s = tri!(staff(session));
@@ -551,14 +583,43 @@ pub async fn run(
                 .iter()
                 .map(|c| c.id)
                 .collect();
-            let mut counts = (0, 0);
+            let names: Vec<String> = args
+                .get("students")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .map(|s| {
+                            s.get("name")
+                                .and_then(Value::as_str)
+                                .unwrap_or_default()
+                                .to_string()
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            // A student on approved leave today is excused, listed absent or not; a day
+            // already excused stays so (a correction with a reason is the admin's register).
+            let mut excused: Vec<StudentId> = tx.on_leave(class.id, ctx.today).await?;
+            excused.extend(
+                tx.class_register(class.id, ctx.today)
+                    .await?
+                    .into_iter()
+                    .filter(|r| r.status == Some(AttendanceStatus::Excused))
+                    .map(|r| r.student),
+            );
+            let mut counts = (0, 0, 0);
+            let mut absent_names = Vec::new();
             for (i, id) in shown.iter().enumerate() {
                 if !current.contains(id) {
                     continue; // left the class since the list was shown
                 }
                 let is_absent = absent.contains(&(i as i64 + 1));
-                let status = if is_absent {
+                let status = if excused.contains(id) {
+                    counts.2 += 1;
+                    AttendanceStatus::Excused
+                } else if is_absent {
                     counts.1 += 1;
+                    absent_names.push(names.get(i).cloned().unwrap_or_default());
                     AttendanceStatus::Absent
                 } else {
                     counts.0 += 1;
@@ -583,7 +644,12 @@ pub async fn run(
                 )
                 .await?;
             }
-            Ok(out(json!({ "present": counts.0, "absent": counts.1 })))
+            Ok(out(json!({
+                "present": counts.0,
+                "absent": counts.1,
+                "on_leave": counts.2,
+                "absent_names": absent_names.join(", "),
+            })))
         }
         "class_leave_requests" => {
             let s = tri!(staff(session));

@@ -657,3 +657,97 @@ async fn each_simulated_conversation_has_its_own_clock() {
     assert!((b.clock.now() - real).num_seconds().abs() < 60);
     assert!((env.app.clock.now() - real).num_seconds().abs() < 60);
 }
+
+/// Issue 14 item 7: approved leave makes the register "excused" — the teacher's list
+/// shows who is on leave and marking them absent keeps them excused.
+#[tokio::test]
+async fn approved_leave_shows_in_the_register_and_stays_excused() {
+    let env = crate::support::TestEnv::sqlite().await;
+    raabta::seed::seed_if_empty(&env.app.tenancy).await.unwrap();
+    let monday: chrono::DateTime<chrono::Utc> = "2026-12-07T04:00:00Z".parse().unwrap();
+    let open = |phone: &'static str| {
+        let app = env.app.clone();
+        async move {
+            let sim = Simulator::new(
+                &app,
+                raabta::seed::DEMO_SLUG,
+                Provider::Console,
+                None,
+                phone,
+            )
+            .await
+            .unwrap();
+            sim.clock.set(monday);
+            sim
+        }
+    };
+    let text = |ms: Vec<raabta::console::BotMessage>| {
+        ms.iter()
+            .map(|m| raabta::flow::text::strip_isolation(&m.render()))
+            .collect::<Vec<_>>()
+            .join("\n---\n")
+    };
+    let mut parent = open(raabta::seed::DEMO_PARENT_PHONE).await;
+    let code = issue_code(&parent, raabta::seed::DEMO_PARENT_PHONE, "guardian").await;
+    for t in [
+        "hi",
+        code.as_str(),
+        "leave",
+        "Ayesha",
+        "sick",
+        "today",
+        "Fever",
+        "skip",
+        "yes",
+    ] {
+        parent.say(t).await.unwrap();
+    }
+    let store = parent.store.clone();
+    let pending = store.leave_requests(Some("pending")).await.unwrap();
+    assert_eq!(pending.len(), 1, "the leave request was filed");
+    let act = ActivityEntry::now(
+        "staff:test",
+        "leave_request.approve",
+        None,
+        "test",
+        json!({}),
+    );
+    assert!(store
+        .decide_leave(pending[0].request.id, true, None, &act, monday)
+        .await
+        .unwrap());
+
+    let mut teacher = open(raabta::seed::DEMO_TEACHER_PHONE).await;
+    let code = issue_code(&teacher, raabta::seed::DEMO_TEACHER_PHONE, "staff").await;
+    teacher.say("hi").await.unwrap();
+    teacher.say(&code).await.unwrap();
+    let list = text(teacher.say("attendance").await.unwrap());
+    assert!(list.contains("1. Ayesha Khan (on leave)"), "{list}");
+    let saved = text(teacher.say("1 2").await.unwrap());
+    assert!(
+        saved.contains("Attendance saved: 0 present, 1 absent, 1 on leave. Absent: زینب علی."),
+        "{saved}"
+    );
+    let class = store
+        .classes()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.label() == raabta::seed::DEMO_TEACHER_CLASS)
+        .unwrap();
+    let register = store
+        .class_register(
+            class.id,
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(),
+        )
+        .await
+        .unwrap();
+    let ayesha = register
+        .iter()
+        .find(|r| r.full_name == "Ayesha Khan")
+        .unwrap();
+    assert_eq!(
+        ayesha.status,
+        Some(raabta::domain::attendance::AttendanceStatus::Excused)
+    );
+}

@@ -47,6 +47,35 @@ pub(super) async fn record(c: &mut Conn, r: &AttendanceRecord, at: DateTime<Utc>
 }
 
 /// A student's marks from `from` to `to` (inclusive), by day.
+/// A class's active students with their mark of `day`, if any (the register).
+pub(super) async fn register(
+    c: &mut Conn,
+    class: ClassId,
+    day: NaiveDate,
+) -> Result<Vec<RegisterRow>> {
+    let rows: Vec<(Uuid, String, String, Option<String>)> = db::query_as(
+        "SELECT s.id, s.admission_no, s.full_name, a.status FROM students s \
+         LEFT JOIN attendance a ON a.student_id = s.id AND a.day = $2 \
+         WHERE s.class_id = $1 AND s.active ORDER BY s.full_name, s.admission_no",
+    )
+    .bind(class.0)
+    .bind(day)
+    .fetch_all(c)
+    .await?;
+    rows.into_iter()
+        .map(|(id, admission_no, full_name, status)| {
+            Ok(RegisterRow {
+                student: StudentId(id),
+                admission_no,
+                full_name,
+                status: status
+                    .map(|s| s.parse::<AttendanceStatus>().map_err(corrupt))
+                    .transpose()?,
+            })
+        })
+        .collect()
+}
+
 pub(super) async fn between(
     c: &mut Conn,
     student: StudentId,
@@ -103,25 +132,7 @@ impl AttendanceStore for SchoolStore {
             .await
     }
     async fn class_register(&self, class: ClassId, day: NaiveDate) -> Result<Vec<RegisterRow>> {
-        let q = db::query_as(
-            "SELECT s.id, s.admission_no, s.full_name, a.status FROM students s \
-             LEFT JOIN attendance a ON a.student_id = s.id AND a.day = $2 \
-             WHERE s.class_id = $1 AND s.active ORDER BY s.full_name, s.admission_no",
-        );
-        let rows: Vec<(Uuid, String, String, Option<String>)> =
-            self.read_all(q.bind(class.0).bind(day)).await?;
-        rows.into_iter()
-            .map(|(id, admission_no, full_name, status)| {
-                Ok(RegisterRow {
-                    student: StudentId(id),
-                    admission_no,
-                    full_name,
-                    status: status
-                        .map(|s| s.parse::<AttendanceStatus>().map_err(corrupt))
-                        .transpose()?,
-                })
-            })
-            .collect()
+        self.read(async |tx| register(tx, class, day).await).await
     }
     async fn record_register(
         &self,

@@ -906,6 +906,26 @@ impl<'a> FlowTx for Ops<'a> {
         log(self.tx, activity).await
     }
 
+    async fn on_leave(&mut self, class: ClassId, day: chrono::NaiveDate) -> Result<Vec<StudentId>> {
+        let rows: Vec<(Uuid,)> = db::query_as(
+            "SELECT DISTINCT l.student_id FROM leave_requests l JOIN students s ON s.id = l.student_id \
+             WHERE s.class_id = $1 AND l.status = 'approved' AND l.from_date <= $2 AND l.to_date >= $2",
+        )
+        .bind(class.0)
+        .bind(day)
+        .fetch_all(&mut **self.tx)
+        .await?;
+        Ok(rows.into_iter().map(|(id,)| StudentId(id)).collect())
+    }
+
+    async fn class_register(
+        &mut self,
+        class: ClassId,
+        day: chrono::NaiveDate,
+    ) -> Result<Vec<crate::store::RegisterRow>> {
+        super::attendance::register(self.tx, class, day).await
+    }
+
     async fn setting(&mut self, name: &str) -> Result<Option<String>> {
         let row: Option<(String,)> =
             db::query_as("SELECT value FROM school_settings WHERE name = $1")
