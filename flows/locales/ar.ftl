@@ -67,6 +67,8 @@ example-code = K7M2-Q9XD
 
 switch-offer = هل تريد أن أرد عليك بالعربية؟ اكتب «العربية».
 
+handoff-left = حسناً، عدت إلى المساعد الآلي. رسائلك ما زالت لدى الإدارة وقد ترد عليك هنا.
+
 ## Login
 login-ask-code = السلام عليكم! أهلاً بك في { $school }. الرجاء كتابة رمز الدخول المكوّن من 8 خانات الذي أعطتك إياه المدرسة.
 login-code-format = هذا لا يبدو رمز دخول. الرمز مكوّن من 8 حروف وأرقام، مثل K7M2-Q9XD.
@@ -163,6 +165,7 @@ attendance-summary = { $name }، منذ { $from }: { $present } حضور، { $ab
    *[other] {" "}أيام الغياب:
 }
 attendance-absent-day = • { $date }
+attendance-nothing = لم يُسجَّل أي حضور لـ { $child } في آخر 30 يوماً بعد.
 
 ## Consent
 consents-none = لا توجد نماذج موافقة تنتظر ردك.
@@ -206,7 +209,19 @@ attendance-kept = حسناً، يبقى حضور اليوم كما هو.
 my-classes = فصولك:
 my-classes-line = • { $label }
 class-leave = طلبات الإجازة المعلقة في فصولك:
-class-leave-line = • { $child }: إجازة { $kind }، من { $from } إلى { $to }
+class-leave-line = • { $child }: { $kind ->
+    [sick] إجازة مرضية
+    [family] إجازة عائلية
+    [religious] إجازة دينية
+   *[other] إجازة
+}، من { $from } إلى { $to }. السبب: { $reason }
+class-leave-pick = لقبول طلب أو رفضه أرسل رقمه (أو اكتب «القائمة»).
+class-leave-decide = هل تقبل هذا الطلب أم ترفضه؟
+class-leave-approve = قبول
+class-leave-reject = رفض
+class-leave-reason = اكتب سبب الرفض؛ سيراه ولي الأمر.
+class-leave-decided = تم: سيُبلَّغ ولي الأمر هنا.
+class-leave-gone = تم البت في هذا الطلب من قبل أو سُحب.
 class-leave-none = لا توجد طلبات إجازة معلقة في فصولك.
 
 # A new chat was linked to the person's account (new_link.yaml).

@@ -68,6 +68,8 @@ example-code = K7M2-Q9XD
 
 switch-offer = Would you like me to reply in English? Type "english".
 
+handoff-left = OK, you are back with the bot. The office still has your messages and may reply here.
+
 ## Login
 login-ask-code = Assalam o alaikum! Welcome to { $school }. Please type the 8-character access code the school gave you.
 login-code-format = That does not look like an access code. It has 8 letters and numbers, like K7M2-Q9XD.
@@ -162,6 +164,7 @@ attendance-summary = { $name }, since { $from }: { $present } present, { $absent
    *[other] {" "}Days absent:
 }
 attendance-absent-day = • { $date }
+attendance-nothing = No attendance has been recorded for { $child } in the last 30 days yet.
 
 ## Consent
 consents-none = There are no consent forms waiting for your answer.
@@ -205,7 +208,19 @@ attendance-kept = OK, today's attendance stays as it was.
 my-classes = Your classes:
 my-classes-line = • { $label }
 class-leave = Pending leave requests in your classes:
-class-leave-line = • { $child }: { $kind } leave, { $from } to { $to }
+class-leave-line = • { $child }: { $kind ->
+    [sick] sick leave
+    [family] family leave
+    [religious] religious leave
+   *[other] leave
+}, { $from } to { $to }. Reason: { $reason }
+class-leave-pick = To approve or reject one, reply with its number (or type "menu").
+class-leave-decide = Approve or reject this request?
+class-leave-approve = Approve
+class-leave-reject = Reject
+class-leave-reason = Please write the reason for the rejection; the parent will see it.
+class-leave-decided = Done: the parent will be told here.
+class-leave-gone = That request has already been decided or withdrawn.
 class-leave-none = No pending leave requests in your classes.
 
 # A new chat was linked to the person's account (new_link.yaml).

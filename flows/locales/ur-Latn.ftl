@@ -68,12 +68,14 @@ example-code = K7M2-Q9XD
 
 switch-offer = Kya aap chahenge ke main Roman Urdu mein jawab doon? "roman urdu" likhein.
 
+handoff-left = Theek hai, aap wapas bot ke saath hain. Aap ke paighamaat office ke paas hain aur woh yahin jawab de sakte hain.
+
 ## Login
 login-ask-code = Assalam o alaikum! { $school } mein khush aamdeed. Barah-e-karam school ka diya hua 8 huroof ka access code likhein.
 login-code-format = Yeh access code nahi lagta. Code mein 8 huroof aur number hote hain, jaise K7M2-Q9XD.
 login-wrong = Maaf kijiye, yeh code durust nahi (shayad ghalat likha gaya, pehle istemal ho chuka, ya us ki muddat khatam ho chuki hai).
 login-welcome = Shukriya, ab aap { $school } se jur gaye hain.
-login-locked = Bohat zyada ghalat codes. Aap ki hifazat ke liye yeh chat { $until } (school ke waqt) tak band hai. Us ke baad dobara koshish karein; agar aap ka code gum ho gaya hai to school office se naya code lein.
+login-locked = Bohat zyada ghalat codes. Aap ki hifazat ke liye yeh chat { $until } (school ke waqt ke mutabiq) tak band hai. Us ke baad dobara koshish karein; agar aap ka code gum ho gaya hai to school office se naya code lein.
 login-expired = Is code ki muddat khatam ho chuki hai. Barah-e-karam school office se naya code lein (woh aap ko yahin bhej sakte hain), phir usay likhein.
 login-used = Yeh code pehle istemal ho chuka hai: har code sirf ek baar chalta hai. Agar yeh naya phone hai to school office se naya code lein.
 login-busy = Is waqt bohat zyada log login ki koshish kar rahe hain. Barah-e-karam chand minute baad dobara koshish karein.
@@ -162,6 +164,7 @@ attendance-summary = { $name }, { $from } se: { $present } haazir, { $absent } g
    *[other] {" "}Ghair haazri ke din:
 }
 attendance-absent-day = • { $date }
+attendance-nothing = Pichle 30 dinon mein { $child } ki koi hazri abhi darj nahi hui.
 
 ## Consent
 consents-none = Koi ijazat nama aap ke jawab ka intezar nahi kar raha.
@@ -205,7 +208,19 @@ attendance-kept = Theek hai, aaj ki hazri pehle jaisi rahe gi.
 my-classes = Aap ki classes:
 my-classes-line = • { $label }
 class-leave = Aap ki classes ki chutti ki darkhwastein jin ka faisla baqi hai:
-class-leave-line = • { $child }: { $kind } chutti, { $from } se { $to } tak
+class-leave-line = • { $child }: { $kind ->
+    [sick] bimari ki chutti
+    [family] khandani chutti
+    [religious] mazhabi chutti
+   *[other] chutti
+}, { $from } se { $to } tak. Wajah: { $reason }
+class-leave-pick = Kisi darkhwast ko manzoor ya na-manzoor karne ke liye us ka number likhein (ya "menu").
+class-leave-decide = Yeh darkhwast manzoor karein ya na-manzoor?
+class-leave-approve = Manzoor
+class-leave-reject = Na-manzoor
+class-leave-reason = Na-manzoori ki wajah likhein; walidain isay dekhen ge.
+class-leave-decided = Ho gaya: walidain ko yahin bata diya jaye ga.
+class-leave-gone = Is darkhwast ka faisla pehle hi ho chuka hai ya woh wapas le li gayi hai.
 class-leave-none = Aap ki classes mein koi chutti ki darkhwast faisle ke liye baqi nahi.
 
 # A new chat was linked to the person's account (new_link.yaml).

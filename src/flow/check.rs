@@ -132,7 +132,12 @@ pub const ACTIONS: &[ActionSpec] = &[
     ActionSpec {
         name: "class_leave_requests",
         inputs: &[],
-        outputs: &["requests", "count"],
+        outputs: &["requests", "count", "may_decide"],
+    },
+    ActionSpec {
+        name: "decide_class_leave",
+        inputs: &["request", "decision", "note"],
+        outputs: &["result"],
     },
     ActionSpec {
         name: "log_complaint",
@@ -196,6 +201,7 @@ pub const ENGINE_TEXTS: &[&str] = &[
     "help-handoff",
     "handoff-ack",
     "handoff-withdrawn",
+    "handoff-left",
     "handoff-released",
     "handoff-draft-kept",
     "draft-continue",

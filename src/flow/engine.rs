@@ -271,6 +271,11 @@ const COMMANDS: &[(&str, Command)] = &[
     ("asalam o alaikum", Command::Greeting),
     ("القائمة", Command::Menu),
     ("مرحبا", Command::Greeting),
+    ("صباح الخير", Command::Greeting),
+    ("مساء الخير", Command::Greeting),
+    ("good morning", Command::Greeting),
+    ("subah bakhair", Command::Greeting),
+    ("صبح بخیر", Command::Greeting),
     ("السلام عليكم", Command::Greeting),
     ("help", Command::Help),
     ("madad", Command::Help),
@@ -330,6 +335,14 @@ const COMMANDS: &[(&str, Command)] = &[
     ("human", Command::Human),
     ("office", Command::Human),
     ("daftar", Command::Human),
+    ("office se baat", Command::Human),
+    ("staff", Command::Human),
+    ("talk to someone", Command::Human),
+    ("آفس", Command::Human),
+    ("آفس سے بات", Command::Human),
+    ("الإدارة", Command::Human),
+    ("الادارة", Command::Human),
+    ("مكتب", Command::Human),
     ("insaan", Command::Human),
     ("baat karni hai", Command::Human),
     ("دفتر", Command::Human),
@@ -784,6 +797,8 @@ impl<'a> Run<'a> {
             self.start_menu();
             self.go();
             let picks = match (&input, self.current()) {
+                // A bare number answers nothing on screen: the menu is shown instead.
+                (Input::Text(t), _) if input::number(t).is_some() => false,
                 (Input::Text(_), Ok((_, step))) => match &step.kind {
                     StepKind::Ask(ask) if ask.input == InputKind::Choice => {
                         self.validate(ask, &input).is_ok()
@@ -834,7 +849,14 @@ impl<'a> Run<'a> {
             Command::SetLanguage(l) => {
                 self.s.locale = Some(l);
                 self.say_key("language-set");
-                if self.s.wait.is_some() {
+                if self.frame().is_some_and(|f| f.flow == "language") {
+                    // The language list answered by name: it is done.
+                    self.finish_frame_quietly();
+                    if self.s.frames.is_empty() {
+                        self.start_menu();
+                    }
+                    self.go();
+                } else if self.s.wait.is_some() {
                     self.reask();
                 } else {
                     self.start_menu();
@@ -867,7 +889,9 @@ impl<'a> Run<'a> {
             Command::Thanks => {
                 // Never an "invalid answer": a short reply, and a question being asked
                 // stays open (said so, without repeating it).
-                let key = if self.s.wait.is_some() {
+                let menu = self.role_menu();
+                let at_menu = matches!(self.s.frames.as_slice(), [f] if f.flow == menu);
+                let key = if self.s.wait.is_some() && !at_menu {
                     "thanks-waiting"
                 } else {
                     "thanks-reply"
@@ -880,13 +904,20 @@ impl<'a> Run<'a> {
     /// A stranger is answered in the language they write in; a person who set another
     /// language is offered (once) to switch to it, in that language.
     fn follow_language(&mut self, text: &str) {
+        if self.role() == Role::Unknown && self.s.locale.is_none() {
+            // «سلام» could be either: the school's language if it is Arabic, else Urdu.
+            let written = input::written_in(text).or_else(|| {
+                input::arabic_script(text).then_some(match self.ctx.default_locale {
+                    Locale::Ar => Locale::Ar,
+                    _ => Locale::Ur,
+                })
+            });
+            self.s.locale = written;
+            return;
+        }
         let Some(written) = input::written_in(text) else {
             return;
         };
-        if self.role() == Role::Unknown && self.s.locale.is_none() {
-            self.s.locale = Some(written);
-            return;
-        }
         if written == self.locale() || self.s.switch_offered {
             return;
         }
@@ -911,7 +942,7 @@ impl<'a> Run<'a> {
         }
         match c {
             Some(Command::Menu) => {
-                self.leave_handoff("handoff-withdrawn", "handoff.withdrawn");
+                self.leave_handoff("handoff-left", "handoff.left");
                 self.end_all();
                 self.start_menu();
                 self.go();
@@ -1148,7 +1179,7 @@ impl<'a> Run<'a> {
             self.end_all();
         }
         self.s.handoff = true;
-        self.s.acked_at = Some(self.ctx.now.timestamp());
+        self.s.acked_at = None;
         self.fx.push(Effect::Handoff);
         self.s.seq += 1;
         let token = format!("h{}-handoff", self.s.seq);
@@ -1396,6 +1427,10 @@ impl<'a> Run<'a> {
                     self.send(OutboundMessage::text(t), policy);
                 }
                 self.finish_frame();
+                // A language chosen from the menu: the menu again, in the new language.
+                if flow.id == "language" && self.s.frames.is_empty() && self.s.who.is_some() {
+                    self.start_menu();
+                }
             }
         }
         Ok(())
@@ -1649,11 +1684,15 @@ impl<'a> Run<'a> {
         t.push('\n');
         t.push_str(&self.text("retry-stuck", &vars));
         self.send(OutboundMessage::text(t), None);
+        // Where numbers are answers, numbered ways out would collide with them: the
+        // text names "menu" and "office" instead.
         let mut escapes = Vec::new();
-        if ask.optional {
-            escapes.push(Escape::Skip);
+        if !matches!(ask.input, InputKind::Number | InputKind::Numbers) {
+            if ask.optional {
+                escapes.push(Escape::Skip);
+            }
+            escapes.extend([Escape::Menu, Escape::Office]);
         }
-        escapes.extend([Escape::Menu, Escape::Office]);
         let policy = step.window_policy.as_ref().or(flow.window_policy.as_ref());
         let _ = self.ask_offering(ask, policy, escapes);
         if let Some(w) = self.s.wait.as_mut() {
@@ -1669,7 +1708,7 @@ impl<'a> Run<'a> {
         }
         let n = match input {
             Input::Choice { id, .. } => id.rsplit('.').next().and_then(|n| n.parse().ok()),
-            Input::Text(t) if matches!(ask.input, InputKind::Choice | InputKind::YesNo) => {
+            Input::Text(t) if !matches!(ask.input, InputKind::Number | InputKind::Numbers) => {
                 input::number(t).and_then(|n| usize::try_from(n).ok())
             }
             _ => None,
@@ -1726,6 +1765,12 @@ impl<'a> Run<'a> {
                             return Ok(c.0.clone());
                         }
                     }
+                }
+                if input::number(t).is_some()
+                    && ask.choices.iter().all(|c| c.id.parse::<i64>().is_err())
+                {
+                    // A number, but not one of the options.
+                    return Err("number-out-of-range".into());
                 }
                 let typed = input::normalise(t);
                 for (value, title) in &choices {
@@ -2029,7 +2074,7 @@ mod tests {
         let o = step(&lib, o.session, Input::Text("any news?".into()), &later);
         assert_eq!(texts_of(&o), vec!["[handoff-ack]"]);
         let o = step(&lib, o.session, Input::Text("menu".into()), &later);
-        assert_eq!(texts_of(&o)[0], "[handoff-withdrawn]");
+        assert_eq!(texts_of(&o)[0], "[handoff-left]");
         assert!(!o.session.handoff && o.session.wait.is_some());
     }
 

@@ -87,13 +87,35 @@ const NO: &[&str] = &[
 pub fn yes_no(text: &str) -> Option<bool> {
     let t = normalise(text);
     if YES.contains(&t.as_str()) {
-        Some(true)
-    } else if NO.contains(&t.as_str()) {
-        Some(false)
-    } else {
-        None
+        return Some(true);
     }
+    if NO.contains(&t.as_str()) {
+        return Some(false);
+    }
+    // A yes followed by "send it" / "please" ("ji haan bhej dein", «جی ہاں بھیج دیں»).
+    SEND_WORDS.iter().find_map(|w| {
+        let head = t.strip_suffix(w)?.trim_end();
+        YES.contains(&head).then_some(true)
+    })
 }
+
+/// What follows a yes without changing it.
+const SEND_WORDS: &[&str] = &[
+    "please",
+    "send it",
+    "send",
+    "bhej dein",
+    "bhej do",
+    "bhej den",
+    "kar dein",
+    "بھیج دیں",
+    "بھیج دو",
+    "کر دیں",
+    "أرسل",
+    "ارسل",
+    "أرسله",
+    "تفضل",
+];
 
 /// Words that mark a Latin-letter message as Roman Urdu.
 const ROMAN_URDU_MARKERS: &[&str] = &[
@@ -103,6 +125,16 @@ const ROMAN_URDU_MARKERS: &[&str] = &[
     "kitna", "kab", "kaise", "hum", "yeh", "woh", "abhi", "sab", "gaya", "gayi", "raha", "rahi",
     "tha", "thi", "dein", "bata", "batain", "aayega", "aayegi",
 ];
+
+/// Whether a message is written mostly in the Arabic script (Urdu or Arabic).
+pub fn arabic_script(text: &str) -> bool {
+    let letters: Vec<char> = text.chars().filter(|c| c.is_alphabetic()).collect();
+    let arabic = letters
+        .iter()
+        .filter(|c| ('\u{0600}'..='\u{06FF}').contains(*c))
+        .count();
+    !letters.is_empty() && arabic * 2 > letters.len()
+}
 
 /// The language a message is clearly written in, when it is: Urdu or Arabic script
 /// told apart by their own letters, Roman Urdu by its everyday words (three words at
@@ -147,6 +179,10 @@ pub fn written_in(text: &str) -> Option<crate::domain::school::Locale> {
 
 /// Words that mean "nothing to add" for optional answers.
 pub const SKIP_WORDS: &[&str] = &[
+    "nahi hai",
+    "nahin hai",
+    "نہیں ہے",
+    "ما عندي",
     "nothing to add",
     "skip",
     "none",
@@ -210,9 +246,36 @@ fn list_parts(t: &str) -> Vec<String> {
         .collect()
 }
 
-/// Numbers from a list: "3 7 12", "3, 7 and 12", "1 aur 2", «۱ اور ۲».
+/// Words around the numbers of an absence list: "2 absent", "all present except 2",
+/// «2 غیر حاضر», "sab present hain siwaye 3".
+const AROUND_NUMBERS: &[&str] = &[
+    "all",
+    "everyone",
+    "present",
+    "except",
+    "but",
+    "sab",
+    "siwaye",
+    "siwa",
+    "ilawa",
+    "سب",
+    "سوائے",
+    "علاوہ",
+    "کے",
+    "عدا",
+    "ما",
+    "الجميع",
+    "حاضر",
+    "حاضرون",
+];
+
+/// Numbers from a list: "3 7 12", "3, 7 and 12", "1 aur 2", «۱ اور ۲», "2 absent",
+/// "all present except 2".
 pub fn numbers(text: &str) -> Option<Vec<i64>> {
-    let parts = list_parts(&normalise(text));
+    let parts: Vec<String> = list_parts(&normalise(text))
+        .into_iter()
+        .filter(|p| !ABSENT_WORDS.contains(&p.as_str()) && !AROUND_NUMBERS.contains(&p.as_str()))
+        .collect();
     if parts.is_empty() {
         return None;
     }
@@ -428,6 +491,8 @@ const WEEKDAYS: &[(&str, Weekday)] = &[
     ("juma", Weekday::Fri),
     ("jumma", Weekday::Fri),
     ("jumah", Weekday::Fri),
+    ("jumme", Weekday::Fri),
+    ("jummay", Weekday::Fri),
     ("جمعہ", Weekday::Fri),
     ("الجمعة", Weekday::Fri),
     ("saturday", Weekday::Sat),
@@ -633,7 +698,16 @@ pub fn date_range(
     for sep in [" se ", " سے ", " for ", " لمدة ", " من "] {
         if let Some((a, b)) = padded.split_once(sep) {
             if let (Some(from), Some(n)) = (date(a.trim(), today), day_count(b.trim())) {
-                return Some((from, from.checked_add_signed(Duration::days(n - 1))?));
+                // "3 din" are three school days: weekend days in between do not count.
+                let mut to = from;
+                let mut counted = i64::from(!weekend.contains(&from.weekday()));
+                while counted < n {
+                    to = to.succ_opt()?;
+                    if !weekend.contains(&to.weekday()) {
+                        counted += 1;
+                    }
+                }
+                return Some((from, to));
             }
         }
     }
@@ -714,6 +788,15 @@ mod tests {
             assert_eq!(yes_no(yes), Some(true), "{yes}");
         }
         // Acknowledgements are not approvals (a consent answer must be meant).
+        for yes in [
+            "ji haan bhej dein",
+            "جی ہاں بھیج دیں",
+            "yes please",
+            "نعم أرسل",
+        ] {
+            assert_eq!(yes_no(yes), Some(true), "{yes}");
+        }
+        assert_eq!(yes_no("no please"), None);
         for not_an_answer in ["ok", "👍"] {
             assert_eq!(yes_no(not_an_answer), None, "{not_an_answer}");
         }
@@ -780,6 +863,10 @@ mod tests {
         assert_eq!(numbers("۱ اور ۲"), Some(vec![1, 2]));
         assert_eq!(numbers("1 و2"), Some(vec![1, 2]));
         assert_eq!(numbers("1 aur kal"), None);
+        assert_eq!(numbers("2 absent"), Some(vec![2]));
+        assert_eq!(numbers("all present except 2"), Some(vec![2]));
+        assert_eq!(numbers("۲ غیر حاضر"), Some(vec![2]));
+        assert_eq!(numbers("absent"), None);
         for all in [
             "sab present hain",
             "All present",
@@ -886,20 +973,22 @@ mod tests {
                 FRI_SAT,
                 Some((day(2026, 12, 6), day(2026, 12, 10))),
             ),
+            // Three school days from Friday: Friday, Monday, Tuesday.
             (
                 "kal se 3 din",
                 SAT_SUN,
-                Some((day(2026, 12, 4), day(2026, 12, 6))),
+                Some((day(2026, 12, 4), day(2026, 12, 8))),
             ),
             (
                 "کل سے 3 دن",
                 SAT_SUN,
-                Some((day(2026, 12, 4), day(2026, 12, 6))),
+                Some((day(2026, 12, 4), day(2026, 12, 8))),
             ),
+            // Two school days from a Friday in Riyadh: Sunday and Monday.
             (
                 "tomorrow for 2 days",
-                SAT_SUN,
-                Some((day(2026, 12, 4), day(2026, 12, 5))),
+                FRI_SAT,
+                Some((day(2026, 12, 4), day(2026, 12, 7))),
             ),
             (
                 "من 5 ديسمبر إلى 7 ديسمبر",

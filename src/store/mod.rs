@@ -1004,6 +1004,15 @@ pub trait FlowTx: Send {
     async fn log(&mut self, activity: &ActivityEntry) -> Result<()>;
     /// One of the school's settings.
     async fn setting(&mut self, name: &str) -> Result<Option<String>>;
+    /// Decides a pending leave request in this transaction (false if not pending).
+    async fn decide_leave(
+        &mut self,
+        id: Uuid,
+        approve: bool,
+        note: Option<&str>,
+        activity: &ActivityEntry,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
     /// The students of a class on approved leave on `day`.
     async fn on_leave(
         &mut self,

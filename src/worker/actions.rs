@@ -660,14 +660,73 @@ pub async fn run(
                 .into_iter()
                 .map(|r| {
                     json!({
+                        "id": r.request.id.to_string(),
+                        "label": r.student_name,
                         "child": r.student_name,
                         "kind": r.request.kind,
                         "from": date_value(r.request.from),
                         "to": date_value(r.request.to),
+                        "reason": r.request.reason.expose(),
                     })
                 })
                 .collect();
-            Ok(out(json!({ "count": list.len(), "requests": list })))
+            let may_decide = tx
+                .setting(crate::domain::school::SETTING_TEACHERS_DECIDE_LEAVE)
+                .await?
+                .is_some_and(|v| v == "on");
+            Ok(out(json!({
+                "count": list.len(),
+                "requests": list,
+                "may_decide": if may_decide { "yes" } else { "no" },
+            })))
+        }
+        "decide_class_leave" => {
+            // Only where the school lets teachers decide, only a pending request of the
+            // teacher's own classes (checked here, not trusted from the session).
+            let s = tri!(staff(session));
+            let allowed = tx
+                .setting(crate::domain::school::SETTING_TEACHERS_DECIDE_LEAVE)
+                .await?
+                .is_some_and(|v| v == "on");
+            if !allowed {
+                return Ok(Err("forbidden".into()));
+            }
+            let Some(id) = args
+                .get("request")
+                .and_then(Value::as_str)
+                .and_then(|r| r.parse::<Uuid>().ok())
+            else {
+                return Ok(Err("bad_request".into()));
+            };
+            let classes: Vec<ClassId> = tx.staff_classes(s).await?.iter().map(|c| c.id).collect();
+            let mine = tx
+                .pending_leave_for_classes(&classes)
+                .await?
+                .iter()
+                .any(|r| r.request.id == id);
+            if !mine {
+                return Ok(out(json!({ "result": "gone" })));
+            }
+            let approve = args.get("decision").and_then(Value::as_str) == Some("approve");
+            let note = args
+                .get("note")
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|n| !n.is_empty());
+            let action = if approve {
+                "leave_request.approve"
+            } else {
+                "leave_request.reject"
+            };
+            let entry = activity(
+                ctx,
+                session,
+                action,
+                Some(format!("leave_request:{id}")),
+                json!({ "source": "chat" }),
+            );
+            let done = tx.decide_leave(id, approve, note, &entry, ctx.now).await?;
+            Ok(out(json!({ "result": if done { "ok" } else { "gone" } })))
         }
         "log_complaint" => {
             let Some(contact) = session.who.as_ref().and_then(super::driver::contact_of) else {

@@ -751,3 +751,90 @@ async fn approved_leave_shows_in_the_register_and_stays_excused() {
         Some(raabta::domain::attendance::AttendanceStatus::Excused)
     );
 }
+
+/// Issue 14 item 8: where the school lets teachers decide, a teacher approves or
+/// rejects leave for their class from the chat (the reason shown, a rejection with a
+/// reason), and the parent is told; where it does not, the list is only shown.
+#[tokio::test]
+async fn teachers_decide_leave_from_the_chat_where_the_school_allows() {
+    let env = crate::support::TestEnv::sqlite().await;
+    raabta::seed::seed_if_empty(&env.app.tenancy).await.unwrap();
+    let monday: chrono::DateTime<chrono::Utc> = "2026-12-07T04:00:00Z".parse().unwrap();
+    let open = |phone: &'static str| {
+        let app = env.app.clone();
+        async move {
+            let sim = Simulator::new(
+                &app,
+                raabta::seed::DEMO_SLUG,
+                Provider::Console,
+                None,
+                phone,
+            )
+            .await
+            .unwrap();
+            sim.clock.set(monday);
+            sim
+        }
+    };
+    let text = |ms: Vec<BotMessage>| {
+        ms.iter()
+            .map(|m| raabta::flow::text::strip_isolation(&m.render()))
+            .collect::<Vec<_>>()
+            .join("\n---\n")
+    };
+    let mut parent = open(raabta::seed::DEMO_PARENT_PHONE).await;
+    let code = issue_code(&parent, raabta::seed::DEMO_PARENT_PHONE, "guardian").await;
+    for t in [
+        "hi",
+        code.as_str(),
+        "leave",
+        "Ayesha",
+        "family",
+        "wednesday",
+        "Wedding in Multan",
+        "skip",
+        "yes",
+    ] {
+        parent.say(t).await.unwrap();
+    }
+    let mut teacher = open(raabta::seed::DEMO_TEACHER_PHONE).await;
+    let code = issue_code(&teacher, raabta::seed::DEMO_TEACHER_PHONE, "staff").await;
+    teacher.say("hi").await.unwrap();
+    teacher.say(&code).await.unwrap();
+    // Not allowed by the school: the list only, with the reason.
+    let shown = text(teacher.say("leave").await.unwrap());
+    assert!(
+        shown.contains(
+            "Ayesha Khan: family leave, 9 Dec 2026 to 9 Dec 2026. Reason: Wedding in Multan"
+        ),
+        "{shown}"
+    );
+    assert!(!shown.contains("reply with its number"), "{shown}");
+    let store = teacher.store.clone();
+    let act = ActivityEntry::now("staff:test", "school.settings", None, "test", json!({}));
+    store
+        .set_setting("teachers_decide_leave", "on", &act)
+        .await
+        .unwrap();
+    let shown = text(teacher.say("leave").await.unwrap());
+    assert!(
+        shown.contains("To approve or reject one, reply with its number"),
+        "{shown}"
+    );
+    teacher.say("1").await.unwrap();
+    let asked = text(teacher.say("reject").await.unwrap());
+    assert!(asked.contains("reason for the rejection"), "{asked}");
+    let done = text(teacher.say("Exams that day").await.unwrap());
+    assert!(done.contains("the parent will be told here"), "{done}");
+    let rejected = store.leave_requests(Some("rejected")).await.unwrap();
+    assert_eq!(rejected.len(), 1);
+    let told = text(parent.settle().await.unwrap());
+    assert!(
+        told.contains("was not approved") || told.contains("rejected"),
+        "{told}"
+    );
+    let log = store.recent_activity(20).await.unwrap();
+    assert!(log
+        .iter()
+        .any(|e| e.action == "leave_request.reject" && e.actor.starts_with("staff:")));
+}

@@ -203,6 +203,58 @@ async fn leave_request(tx: &mut Tx, keys: &KeyRing, id: Uuid) -> Result<Option<L
     row.map(|r| leave_from_row(keys, r)).transpose()
 }
 
+/// Decides a pending leave request (false if it is not pending): the decision, the
+/// guardian told (where they asked, else every conversation of theirs) and the activity
+/// entry, in the caller's transaction (staff in the admin, a teacher in the chat).
+async fn decide_leave(
+    tx: &mut Tx,
+    keys: &KeyRing,
+    id: Uuid,
+    approve: bool,
+    note: Option<&str>,
+    activity: &ActivityEntry,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let note_enc = note
+        .map(|n| {
+            keys.encrypt(
+                field("leave_requests", "decision_note_enc", id),
+                n.as_bytes(),
+            )
+        })
+        .transpose()?;
+    let done = db::query(
+        "UPDATE leave_requests SET status = $2, decided_by = $3, decided_at = $4, decision_note_enc = $5 \
+         WHERE id = $1 AND status = 'pending'",
+    )
+    .bind(id)
+    .bind(if approve { "approved" } else { "rejected" })
+    .bind(&activity.actor)
+    .bind(now)
+    .bind(note_enc)
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    let (guardian, conversation): (Uuid, Option<Uuid>) =
+        db::query_as("SELECT guardian_id, conversation_id FROM leave_requests WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+    let targets = match conversation {
+        Some(c) => vec![c],
+        None => guardian_conversations(tx, guardian).await?,
+    };
+    for c in targets {
+        let (tag, key) = (format!("leave-decision:{id}"), format!("leave:{id}"));
+        let vars = request_vars(id);
+        start_flow(tx, keys, c, &tag, ("leave_decision", key), vars, now).await?;
+    }
+    log(tx, activity).await?;
+    Ok(true)
+}
+
 /// The `vars` of a flow started about a request (a leave request, a consent request).
 fn request_vars(request: Uuid) -> serde_json::Map<String, serde_json::Value> {
     let mut vars = serde_json::Map::new();
@@ -906,6 +958,17 @@ impl<'a> FlowTx for Ops<'a> {
         log(self.tx, activity).await
     }
 
+    async fn decide_leave(
+        &mut self,
+        id: Uuid,
+        approve: bool,
+        note: Option<&str>,
+        activity: &ActivityEntry,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        decide_leave(self.tx, self.keys, id, approve, note, activity, now).await
+    }
+
     async fn on_leave(&mut self, class: ClassId, day: chrono::NaiveDate) -> Result<Vec<StudentId>> {
         let rows: Vec<(Uuid,)> = db::query_as(
             "SELECT DISTINCT l.student_id FROM leave_requests l JOIN students s ON s.id = l.student_id \
@@ -1212,43 +1275,8 @@ impl FlowStore for SchoolStore {
         activity: &ActivityEntry,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let note_enc = note
-            .map(|n| {
-                self.keys.encrypt(
-                    field("leave_requests", "decision_note_enc", id),
-                    n.as_bytes(),
-                )
-            })
-            .transpose()?;
-        let decide = db::query(
-            "UPDATE leave_requests SET status = $2, decided_by = $3, decided_at = $4, decision_note_enc = $5 \
-             WHERE id = $1 AND status = 'pending'",
-        )
-        .bind(id)
-        .bind(if approve { "approved" } else { "rejected" })
-        .bind(&activity.actor)
-        .bind(now)
-        .bind(note_enc);
-        self.change_one_then(decide, async |tx| {
-            let (guardian, conversation): (Uuid, Option<Uuid>) = db::query_as(
-                "SELECT guardian_id, conversation_id FROM leave_requests WHERE id = $1",
-            )
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-            // Tell the guardian where they asked; else on every conversation of theirs.
-            let targets = match conversation {
-                Some(c) => vec![c],
-                None => guardian_conversations(tx, guardian).await?,
-            };
-            for c in targets {
-                let (tag, key) = (format!("leave-decision:{id}"), format!("leave:{id}"));
-                let vars = request_vars(id);
-                start_flow(tx, &self.keys, c, &tag, ("leave_decision", key), vars, now).await?;
-            }
-            log(tx, activity).await
-        })
-        .await
+        self.write(async |tx| decide_leave(tx, &self.keys, id, approve, note, activity, now).await)
+            .await
     }
 
     async fn handoffs(&self) -> Result<Vec<Uuid>> {
