@@ -180,6 +180,11 @@ consent-thanks = شكراً، سُجّل ردك بخصوص { $child }: { $approv
 }.
 consent-too-late = عذراً، انتهى موعد "{ $title }" ولم يعد بالإمكان قبول الردود. الرجاء التواصل مع إدارة المدرسة.
 consent-already = تم الرد على نموذج الموافقة هذا من قبل. شكراً لك!
+consent-change = لقد أجبت عن هذا النموذج لـ { $child }: { $state ->
+    [approved] وافقت
+   *[other] لم توافق
+}. هل تريد تغيير إجابتك؟ (ممكن حتى { $deadline }.)
+consent-kept = حسناً، تبقى إجابتك كما هي.
 consent-closed = نموذج الموافقة "{ $title }" الخاص بـ { $child } مغلق.
 consent-reminder = تذكير: نموذج الموافقة "{ $title }" الخاص بـ { $child } يُغلق في { $deadline }.
 

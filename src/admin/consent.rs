@@ -132,7 +132,8 @@ struct Answers {
     deadline_at: chrono::DateTime<chrono::Utc>,
     /// class label → (approved, declined, pending)
     tallies: BTreeMap<String, (u32, u32, u32)>,
-    rows: Vec<(String, String, String)>,
+    /// (class, child, answer, the guardians' notes)
+    rows: Vec<(String, String, String, Vec<String>)>,
 }
 
 /// A form's answers per child, limited to the person's classes; None if the form is
@@ -166,6 +167,7 @@ async fn answers(
     // One answer per child (a child has a request per guardian): approved if any
     // guardian approved, else declined if any declined, else no answer.
     let mut per_child: BTreeMap<(String, String, StudentId), String> = BTreeMap::new();
+    let mut notes: BTreeMap<StudentId, Vec<String>> = BTreeMap::new();
     for r in &requests {
         let class_id = class_of.get(&r.student);
         if let Some(set) = &scope {
@@ -177,6 +179,11 @@ async fn answers(
             .and_then(|c| classes.get(c))
             .cloned()
             .unwrap_or_default();
+        if let Some(n) = r.note.as_ref().map(|n| n.expose().trim().to_string()) {
+            if !n.is_empty() {
+                notes.entry(r.student).or_default().push(n);
+            }
+        }
         let e = per_child
             .entry((class, r.student_name.clone(), r.student))
             .or_insert_with(|| "pending".into());
@@ -194,14 +201,19 @@ async fn answers(
     }
     let mut tallies: BTreeMap<String, (u32, u32, u32)> = BTreeMap::new();
     let mut rows = Vec::new();
-    for ((class, child, _), status) in per_child {
+    for ((class, child, student), status) in per_child {
         let t = tallies.entry(class.clone()).or_default();
         match status.as_str() {
             "approved" => t.0 += 1,
             "declined" => t.1 += 1,
             _ => t.2 += 1,
         }
-        rows.push((class, child, status));
+        rows.push((
+            class,
+            child,
+            status,
+            notes.remove(&student).unwrap_or_default(),
+        ));
     }
     Ok(Some(Answers {
         title,
@@ -236,6 +248,15 @@ pub async fn view(
         .iter()
         .map(|(c, (ap, de, pe))| context! { class => c, approved => ap, declined => de, pending => pe })
         .collect();
+    // The parents' notes reach staff (issue 14 item 9).
+    let notes: Vec<_> = a
+        .rows
+        .iter()
+        .filter(|r| !r.3.is_empty())
+        .map(|(class, child, status, notes)| {
+            context! { class => class, child => child, answer => status, note => notes.join(" / ") }
+        })
+        .collect();
     Ok(render(
         "consent_view.html",
         super::web::page_ctx(
@@ -243,6 +264,7 @@ pub async fn view(
             &s,
             context! {
             id => id.to_string(), title => a.title, deadline => a.deadline, tallies => tallies,
+            notes => notes,
             open => a.deadline_at > app.clock.now() && s.staff.role == StaffRole::Admin,
             reminded => uri.query() == Some("reminded=1") },
         ),
@@ -256,16 +278,21 @@ pub async fn csv(
     let (_, a) = answers_of(&school, &s, &id).await?;
     let mut w = csv::Writer::from_writer(Vec::new());
 
-    w.write_record(["class", "child", "answer"])
+    w.write_record(["class", "child", "answer", "note"])
         .map_err(AdminError::internal)?;
-    for (class, child, status) in &a.rows {
+    for (class, child, status, notes) in &a.rows {
         let answer = if status == "pending" {
             "no answer"
         } else {
             status.as_str()
         };
-        w.write_record([csv_cell(class), csv_cell(child), answer.to_string()])
-            .map_err(AdminError::internal)?;
+        w.write_record([
+            csv_cell(class),
+            csv_cell(child),
+            answer.to_string(),
+            csv_cell(&notes.join(" / ")),
+        ])
+        .map_err(AdminError::internal)?;
     }
     let body = w.into_inner().map_err(AdminError::internal)?;
     Ok((

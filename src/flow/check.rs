@@ -90,7 +90,7 @@ pub const ACTIONS: &[ActionSpec] = &[
     ActionSpec {
         name: "pending_consents",
         inputs: &[],
-        outputs: &["requests", "count"],
+        outputs: &["requests", "count", "answered", "answered_count"],
     },
     ActionSpec {
         name: "consent_details",

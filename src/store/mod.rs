@@ -972,6 +972,8 @@ pub trait FlowTx: Send {
         &mut self,
         classes: &[crate::domain::ClassId],
     ) -> Result<Vec<LeaveRequestView>>;
+    /// The guardian's consent requests not withdrawn: pending and answered (the caller
+    /// leaves out those past their deadline).
     async fn pending_consents(
         &mut self,
         guardian: crate::domain::GuardianId,

@@ -415,14 +415,31 @@ pub async fn run(
             let g = tri!(guardian(session));
             // Only children still linked to this guardian (and still at school).
             let children: Vec<StudentId> = tx.children_of(g).await?.iter().map(|c| c.id).collect();
-            let list: Vec<Value> = tx
+            // Forms still open: those waiting for an answer, and (when none waits) those
+            // answered, whose answer may still be changed.
+            let open: Vec<_> = tx
                 .pending_consents(g)
                 .await?
                 .into_iter()
                 .filter(|r| r.deadline_at > ctx.now && children.contains(&r.student))
-                .map(|r| json!({ "id": r.id.to_string(), "label": format!("{} – {}", r.title, r.student_name) }))
                 .collect();
-            Ok(out(json!({ "count": list.len(), "requests": list })))
+            let item = |r: &crate::store::ConsentRequestView| json!({ "id": r.id.to_string(), "label": format!("{} – {}", r.title, r.student_name) });
+            let list: Vec<Value> = open
+                .iter()
+                .filter(|r| r.status == "pending")
+                .map(item)
+                .collect();
+            let answered: Vec<Value> = open
+                .iter()
+                .filter(|r| r.status != "pending")
+                .map(item)
+                .collect();
+            Ok(out(json!({
+                "count": list.len(),
+                "requests": list,
+                "answered_count": answered.len(),
+                "answered": answered,
+            })))
         }
         "consent_details" => {
             let g = tri!(guardian(session));

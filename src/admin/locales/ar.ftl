@@ -309,3 +309,7 @@ day-sat = السبت
 day-sun = الأحد
 conv-draft = طلب غير مكتمل
 conv-draft-help = محفوظ لصاحبه: يكمله عند عودته إلى المساعد الآلي (أو عند إعادتك المحادثة).
+consent-notes = ملاحظات أولياء الأمور
+consent-child = الطالب
+consent-answer = الإجابة
+consent-note = ملاحظة

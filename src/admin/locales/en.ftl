@@ -311,3 +311,7 @@ day-sat = Saturday
 day-sun = Sunday
 conv-draft = Unfinished request
 conv-draft-help = Kept for the person: they continue it when they come back to the bot (or when you hand the conversation back).
+consent-notes = Notes from parents
+consent-child = Child
+consent-answer = Answer
+consent-note = Note

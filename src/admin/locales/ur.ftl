@@ -309,3 +309,7 @@ day-sat = ہفتہ
 day-sun = اتوار
 conv-draft = ادھوری درخواست
 conv-draft-help = اس شخص کے لیے محفوظ: بوٹ پر واپس آنے پر (یا آپ کے گفتگو واپس کرنے پر) وہ اسے جاری رکھیں گے۔
+consent-notes = والدین کے نوٹ
+consent-child = بچہ
+consent-answer = جواب
+consent-note = نوٹ

@@ -842,7 +842,8 @@ impl<'a> FlowTx for Ops<'a> {
 
     async fn pending_consents(&mut self, guardian: GuardianId) -> Result<Vec<ConsentRequestView>> {
         let rows: Vec<ConsentRow> = db::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {CONSENT_COLS} WHERE r.guardian_id = $1 AND r.status = 'pending' ORDER BY f.deadline_at, r.id"
+            "SELECT {CONSENT_COLS} WHERE r.guardian_id = $1 AND r.status IN ('pending', 'approved', 'declined') \
+             ORDER BY f.deadline_at, r.id"
         )))
         .bind(guardian.0)
         .fetch_all(&mut **self.tx)
@@ -877,7 +878,7 @@ impl<'a> FlowTx for Ops<'a> {
             .transpose()?;
         let done = db::query(
             "UPDATE consent_requests SET status = $2, note_enc = $3, answered_at = $4 \
-             WHERE id = $1 AND status = 'pending'",
+             WHERE id = $1 AND status IN ('pending', 'approved', 'declined')",
         )
         .bind(id)
         .bind(if approved { "approved" } else { "declined" })
