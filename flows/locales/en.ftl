@@ -245,3 +245,6 @@ media-other = Something else
 media-pick-child = Which child is the receipt for?
 media-receipt-sent = I have passed the fee receipt for { $child } to the school office; they will confirm here. Type "menu" for anything else.
 media-to-office = I have passed your file to the school office; someone will reply here. Type "menu" for anything else.
+
+## Absence notice
+absence-notice = { $child } was marked absent today ({ $day }). If this is a mistake, or the leave was agreed with the school, reply here or type "office". Type "stop" to stop these notices.

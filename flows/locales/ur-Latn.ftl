@@ -245,3 +245,6 @@ media-other = Kuch aur
 media-pick-child = Yeh raseed kis bachay ki hai?
 media-receipt-sent = { $child } ki fees ki raseed school office ko bhej di gayi hai; woh yahin tasdeeq karenge. Kisi aur kaam ke liye "menu" likhein.
 media-to-office = Aap ki file school office ko bhej di gayi hai; staff yahin jawab dega. Kisi aur kaam ke liye "menu" likhein.
+
+## Absence notice
+absence-notice = { $child } ko aaj ({ $day }) ghair haazir likha gaya hai. Agar yeh ghalti hai ya chutti school se tay thi to yahin jawab dein ya "daftar" likhein. Yeh ittila'at rokne ke liye "band" likhein.

@@ -8,8 +8,8 @@ use super::web::{redirect, render_page, staff_activity, Said};
 use crate::app::App;
 use crate::domain::calendar::{self, Holiday};
 use crate::domain::school::{
-    SETTING_HANDOFF_RELEASE_HOURS, SETTING_OFFICE_HOURS, SETTING_PAYMENT_DETAILS,
-    SETTING_TEACHERS_DECIDE_LEAVE, SETTING_WEEKEND,
+    SETTING_ABSENCE_NOTICE, SETTING_HANDOFF_RELEASE_HOURS, SETTING_OFFICE_HOURS,
+    SETTING_PAYMENT_DETAILS, SETTING_TEACHERS_DECIDE_LEAVE, SETTING_WEEKEND,
 };
 use crate::store::tenancy::School;
 use axum::extract::State;
@@ -82,6 +82,7 @@ async fn view(
             release_hours => get(SETTING_HANDOFF_RELEASE_HOURS),
             payment_details => get(SETTING_PAYMENT_DETAILS),
             teachers_decide => get(SETTING_TEACHERS_DECIDE_LEAVE) == "on",
+            absence_notice => get(SETTING_ABSENCE_NOTICE) != "off",
             week => week,
             holidays => holidays,
         },
@@ -99,6 +100,8 @@ pub struct SettingsForm {
     payment_details: String,
     #[serde(default)]
     teachers_decide: Option<String>,
+    #[serde(default)]
+    absence_notice: Option<String>,
     #[serde(default)]
     wd_mon: Option<String>,
     #[serde(default)]
@@ -168,6 +171,16 @@ fn validate(f: &SettingsForm) -> Result<Vec<(&'static str, String)>, String> {
             .to_string(),
         ),
         (SETTING_WEEKEND, calendar::weekend_setting(&weekend)),
+        // On unless turned off (the default needs no row).
+        (
+            SETTING_ABSENCE_NOTICE,
+            if f.absence_notice.is_some() {
+                ""
+            } else {
+                "off"
+            }
+            .to_string(),
+        ),
     ])
 }
 
@@ -299,6 +312,7 @@ mod tests {
             release_hours: "8".into(),
             payment_details: "Meezan Bank\r\nIBAN PK36 MEZN 0000 0000 0000 0000".into(),
             teachers_decide: Some("on".into()),
+            absence_notice: None,
             wd_mon: None,
             wd_tue: None,
             wd_wed: None,
@@ -313,6 +327,7 @@ mod tests {
     fn settings_are_checked() {
         let v = validate(&form()).unwrap();
         assert!(v.contains(&(SETTING_WEEKEND, "fri,sat".to_string())));
+        assert!(v.contains(&(SETTING_ABSENCE_NOTICE, "off".to_string())));
         assert!(v.contains(&(SETTING_HANDOFF_RELEASE_HOURS, "8".to_string())));
         assert!(v
             .iter()

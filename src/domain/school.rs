@@ -18,6 +18,9 @@ pub const SETTING_WEEKEND: &str = "weekend_days";
 /// How and where to pay fees, as the school writes it (bank, IBAN, 1Link, JazzCash,
 /// SADAD references), shown under a fee balance.
 pub const SETTING_PAYMENT_DETAILS: &str = "payment_details";
+/// "off": guardians are not told when their child is marked absent without leave
+/// (on by default).
+pub const SETTING_ABSENCE_NOTICE: &str = "absence_notice";
 /// "on": teachers may approve or reject leave for their classes from the chat.
 pub const SETTING_TEACHERS_DECIDE_LEAVE: &str = "teachers_decide_leave";
 

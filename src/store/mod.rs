@@ -1015,6 +1015,16 @@ pub trait FlowTx: Send {
         activity: &ActivityEntry,
         now: DateTime<Utc>,
     ) -> Result<bool>;
+    /// Starts `flow` (once per `key`) in every conversation of every guardian of the
+    /// student; returns how many were started.
+    async fn trigger_guardians_of(
+        &mut self,
+        student: StudentId,
+        key: &str,
+        flow: &str,
+        vars: serde_json::Map<String, serde_json::Value>,
+        now: DateTime<Utc>,
+    ) -> Result<u64>;
     /// The students of a class on approved leave on `day`.
     async fn on_leave(
         &mut self,

@@ -624,6 +624,13 @@ pub async fn run(
                     .filter(|r| r.status == Some(AttendanceStatus::Excused))
                     .map(|r| r.student),
             );
+            // Guardians are told of an absence without leave, once a day per child, unless
+            // the school turned the notice off (a guardian who said "stop" is not told:
+            // the flow is not essential).
+            let notify = tx
+                .setting(crate::domain::school::SETTING_ABSENCE_NOTICE)
+                .await?
+                .is_none_or(|v| v != "off");
             let mut counts = (0, 0, 0);
             let mut absent_names = Vec::new();
             for (i, id) in shown.iter().enumerate() {
@@ -636,7 +643,16 @@ pub async fn run(
                     AttendanceStatus::Excused
                 } else if is_absent {
                     counts.1 += 1;
-                    absent_names.push(names.get(i).cloned().unwrap_or_default());
+                    let name = names.get(i).cloned().unwrap_or_default();
+                    if notify {
+                        let mut vars = serde_json::Map::new();
+                        vars.insert("child".into(), Value::String(name.clone()));
+                        vars.insert("day".into(), date_value(ctx.today));
+                        let key = format!("{}:{}", id.0, ctx.today);
+                        tx.trigger_guardians_of(*id, &key, "absence_notice", vars, ctx.now)
+                            .await?;
+                    }
+                    absent_names.push(name);
                     AttendanceStatus::Absent
                 } else {
                     counts.0 += 1;

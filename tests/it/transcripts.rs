@@ -838,3 +838,63 @@ async fn teachers_decide_leave_from_the_chat_where_the_school_allows() {
         .iter()
         .any(|e| e.action == "leave_request.reject" && e.actor.starts_with("staff:")));
 }
+
+/// Issue 14 item 7: a child marked absent without leave — the guardian is told, once
+/// a day (marking again does not tell twice); a guardian who said "stop" is not.
+#[tokio::test]
+async fn guardians_hear_of_an_absence_without_leave_once_a_day() {
+    let env = crate::support::TestEnv::sqlite().await;
+    raabta::seed::seed_if_empty(&env.app.tenancy).await.unwrap();
+    let monday: chrono::DateTime<chrono::Utc> = "2026-12-07T04:00:00Z".parse().unwrap();
+    let open = |phone: &'static str| {
+        let app = env.app.clone();
+        async move {
+            let sim = Simulator::new(
+                &app,
+                raabta::seed::DEMO_SLUG,
+                Provider::Console,
+                None,
+                phone,
+            )
+            .await
+            .unwrap();
+            sim.clock.set(monday);
+            sim
+        }
+    };
+    let text = |ms: Vec<BotMessage>| {
+        ms.iter()
+            .map(|m| raabta::flow::text::strip_isolation(&m.render()))
+            .collect::<Vec<_>>()
+            .join("\n---\n")
+    };
+    let mut parent = open(raabta::seed::DEMO_PARENT_PHONE).await;
+    let code = issue_code(&parent, raabta::seed::DEMO_PARENT_PHONE, "guardian").await;
+    parent.say("hi").await.unwrap();
+    parent.say(&code).await.unwrap();
+    let mut teacher = open(raabta::seed::DEMO_TEACHER_PHONE).await;
+    let code = issue_code(&teacher, raabta::seed::DEMO_TEACHER_PHONE, "staff").await;
+    teacher.say("hi").await.unwrap();
+    teacher.say(&code).await.unwrap();
+    teacher.say("attendance").await.unwrap();
+    teacher.say("Ayesha absent").await.unwrap();
+    let told = text(parent.settle().await.unwrap());
+    assert!(
+        told.contains("Ayesha Khan was marked absent today (7 Dec 2026)"),
+        "{told}"
+    );
+    // Marked again the same day: not told twice.
+    teacher.say("attendance").await.unwrap();
+    teacher.say("yes").await.unwrap();
+    teacher.say("1").await.unwrap();
+    assert!(text(parent.settle().await.unwrap()).is_empty());
+    // The next day, after "stop": no notice.
+    parent.say("stop").await.unwrap();
+    for sim in [&parent, &teacher] {
+        sim.clock.set(monday + chrono::Duration::days(1));
+    }
+    teacher.say("attendance").await.unwrap();
+    let saved = text(teacher.say("1").await.unwrap());
+    assert!(saved.contains("Absent: Ayesha Khan"), "{saved}");
+    assert!(text(parent.settle().await.unwrap()).is_empty());
+}

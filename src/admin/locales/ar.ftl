@@ -313,3 +313,4 @@ consent-notes = ملاحظات أولياء الأمور
 consent-child = الطالب
 consent-answer = الإجابة
 consent-note = ملاحظة
+set-absence-notice = إبلاغ أولياء الأمور عند تسجيل غياب ابنهم دون إجازة (مرة في اليوم؛ ويمكنهم إيقافه بكتابة «توقف»)

@@ -315,3 +315,4 @@ consent-notes = Notes from parents
 consent-child = Child
 consent-answer = Answer
 consent-note = Note
+set-absence-notice = Tell guardians when their child is marked absent without leave (once a day; they can stop it with "stop")

@@ -313,3 +313,4 @@ consent-notes = والدین کے نوٹ
 consent-child = بچہ
 consent-answer = جواب
 consent-note = نوٹ
+set-absence-notice = بچہ بغیر چھٹی غیر حاضر ہو تو والدین کو بتائیں (دن میں ایک بار؛ وہ «بند» لکھ کر روک سکتے ہیں)

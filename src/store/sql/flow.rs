@@ -970,6 +970,41 @@ impl<'a> FlowTx for Ops<'a> {
         decide_leave(self.tx, self.keys, id, approve, note, activity, now).await
     }
 
+    async fn trigger_guardians_of(
+        &mut self,
+        student: StudentId,
+        key: &str,
+        flow: &str,
+        vars: serde_json::Map<String, serde_json::Value>,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        let guardians: Vec<(Uuid,)> =
+            db::query_as("SELECT guardian_id FROM guardian_students WHERE student_id = $1")
+                .bind(student.0)
+                .fetch_all(&mut **self.tx)
+                .await?;
+        let mut started = 0;
+        for (g,) in guardians {
+            for c in guardian_conversations(self.tx, g).await? {
+                let tag = format!("{flow}:{key}");
+                if start_flow(
+                    self.tx,
+                    self.keys,
+                    c,
+                    &tag,
+                    (flow, key.into()),
+                    vars.clone(),
+                    now,
+                )
+                .await?
+                {
+                    started += 1;
+                }
+            }
+        }
+        Ok(started)
+    }
+
     async fn on_leave(&mut self, class: ClassId, day: chrono::NaiveDate) -> Result<Vec<StudentId>> {
         let rows: Vec<(Uuid,)> = db::query_as(
             "SELECT DISTINCT l.student_id FROM leave_requests l JOIN students s ON s.id = l.student_id \
