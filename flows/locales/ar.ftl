@@ -201,8 +201,11 @@ attendance-student-line = { $n }. { $name }{ $status ->
     [late] {" "}(متأخر اليوم)
    *[other] {""}
 }
-attendance-ask-absent = أرسل أرقام الطلاب الغائبين اليوم، مثل: 3 7 12. أرسل 0 إذا حضر الجميع.
-attendance-saved = تم حفظ الحضور: { $present } حاضر، { $absent_count } غائب{ $on_leave ->
+attendance-ask-absent = أرسل أرقام الطلاب الغائبين اليوم، مثل: 3 7 12. للمتأخرين اكتب «متأخر» قبل أرقامهم: 3 7 متأخر 5. أرسل 0 إذا حضر الجميع.
+attendance-saved = تم حفظ الحضور: { $present } حاضر، { $absent_count } غائب{ $late_count ->
+    [0] {""}
+   *[other] ، { $late_count } متأخر
+}{ $on_leave ->
     [0] {""}
    *[other] ، { $on_leave } في إجازة
 }.{ $absent_count ->

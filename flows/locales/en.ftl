@@ -200,8 +200,11 @@ attendance-student-line = { $n }. { $name }{ $status ->
     [late] {" "}(late today)
    *[other] {""}
 }
-attendance-ask-absent = Reply with the numbers of the students who are absent today, for example: 3 7 12. Reply 0 if everyone is present.
-attendance-saved = Attendance saved: { $present } present, { $absent_count } absent{ $on_leave ->
+attendance-ask-absent = Reply with the numbers of the students who are absent today, for example: 3 7 12. For late arrivals write "late" before their numbers: 3 7 late 5. Reply 0 if everyone is present.
+attendance-saved = Attendance saved: { $present } present, { $absent_count } absent{ $late_count ->
+    [0] {""}
+   *[other] , { $late_count } late
+}{ $on_leave ->
     [0] {""}
    *[other] , { $on_leave } on leave
 }.{ $absent_count ->

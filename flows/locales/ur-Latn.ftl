@@ -200,8 +200,11 @@ attendance-student-line = { $n }. { $name }{ $status ->
     [late] {" "}(aaj der se)
    *[other] {""}
 }
-attendance-ask-absent = Aaj ghair haazir bachon ke number likhein, maslan: 3 7 12. Agar sab haazir hain to 0 likhein.
-attendance-saved = Hazri mehfooz ho gayi: { $present } haazir, { $absent_count } ghair haazir{ $on_leave ->
+attendance-ask-absent = Aaj ghair haazir bachon ke number likhein, maslan: 3 7 12. Der se aane walon ke number se pehle "der" likhein: 3 7 der 5. Agar sab haazir hain to 0 likhein.
+attendance-saved = Hazri mehfooz ho gayi: { $present } haazir, { $absent_count } ghair haazir{ $late_count ->
+    [0] {""}
+   *[other] , { $late_count } der se
+}{ $on_leave ->
     [0] {""}
    *[other] , { $on_leave } chutti par
 }.{ $absent_count ->

@@ -199,8 +199,11 @@ attendance-student-line = { $n }. { $name }{ $status ->
     [late] {" "}(آج دیر سے)
    *[other] {""}
 }
-attendance-ask-absent = آج غیر حاضر طلبہ کے نمبر لکھیں، مثلاً: 3 7 12۔ اگر سب حاضر ہیں تو 0 لکھیں۔
-attendance-saved = حاضری محفوظ ہو گئی: { $present } حاضر، { $absent_count } غیر حاضر{ $on_leave ->
+attendance-ask-absent = آج غیر حاضر طلبہ کے نمبر لکھیں، مثلاً: 3 7 12۔ دیر سے آنے والوں کے نمبر سے پہلے «دیر» لکھیں: 3 7 دیر 5۔ اگر سب حاضر ہیں تو 0 لکھیں۔
+attendance-saved = حاضری محفوظ ہو گئی: { $present } حاضر، { $absent_count } غیر حاضر{ $late_count ->
+    [0] {""}
+   *[other] ، { $late_count } دیر سے
+}{ $on_leave ->
     [0] {""}
    *[other] ، { $on_leave } چھٹی پر
 }۔{ $absent_count ->

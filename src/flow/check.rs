@@ -127,7 +127,7 @@ pub const ACTIONS: &[ActionSpec] = &[
     ActionSpec {
         name: "record_class_attendance",
         inputs: &["class", "absent", "students"],
-        outputs: &["present", "absent", "on_leave", "absent_names"],
+        outputs: &["present", "absent", "on_leave", "late", "absent_names"],
     },
     ActionSpec {
         name: "class_leave_requests",

@@ -1843,6 +1843,17 @@ impl<'a> Run<'a> {
                         })
                         .collect()
                 };
+                // "3 7 late 5": absent and late (a late word only where the ask says so).
+                if ask.max.is_none() && ask.names_from.is_some() {
+                    if let Some((absent, late)) = input::absent_and_late(t) {
+                        let max = self.resolve("$count").as_i64();
+                        let bad = |n: &i64| *n < 1 || max.is_some_and(|m| *n > m);
+                        if absent.iter().chain(&late).any(bad) {
+                            return Err("number-out-of-range".into());
+                        }
+                        return Ok(serde_json::json!({ "absent": absent, "late": late }));
+                    }
+                }
                 let ns = input::numbers(t)
                     .or_else(|| input::names(t, &labels()))
                     .ok_or("invalid-numbers")?;

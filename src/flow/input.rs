@@ -313,6 +313,42 @@ pub fn all_present(text: &str) -> bool {
     )
 }
 
+/// Words that mark the numbers after them as late: "3 7 late 5", "der se 4", «دیر 2».
+const LATE_WORDS: &[&str] = &["late", "der", "dair", "دیر", "متأخر", "متاخر", "تأخر"];
+
+/// An attendance answer with late arrivals: the numbers before a late word are absent,
+/// those after it late ("3 7 late 5", "late 2", "3 der se 4"). None without a late word.
+pub fn absent_and_late(text: &str) -> Option<(Vec<i64>, Vec<i64>)> {
+    let parts = list_parts(&normalise(text));
+    if !parts.iter().any(|p| LATE_WORDS.contains(&p.as_str())) {
+        return None;
+    }
+    let (mut absent, mut late, mut in_late) = (Vec::new(), Vec::new(), false);
+    for p in parts {
+        if LATE_WORDS.contains(&p.as_str()) {
+            in_late = true;
+            continue;
+        }
+        if ABSENT_WORDS.contains(&p.as_str())
+            || AROUND_NUMBERS.contains(&p.as_str())
+            || p == "se"
+            || p == "سے"
+        {
+            if p == "absent" || p == "غائب" {
+                in_late = false;
+            }
+            continue;
+        }
+        let n: i64 = p.parse().ok()?;
+        if in_late {
+            late.push(n);
+        } else {
+            absent.push(n);
+        }
+    }
+    (!late.is_empty()).then_some((absent, late))
+}
+
 /// Words around names in an absence list that are not names.
 const ABSENT_WORDS: &[&str] = &[
     "absent",
@@ -867,6 +903,11 @@ mod tests {
         assert_eq!(numbers("all present except 2"), Some(vec![2]));
         assert_eq!(numbers("۲ غیر حاضر"), Some(vec![2]));
         assert_eq!(numbers("absent"), None);
+        assert_eq!(absent_and_late("3 7 late 5"), Some((vec![3, 7], vec![5])));
+        assert_eq!(absent_and_late("late 2"), Some((vec![], vec![2])));
+        assert_eq!(absent_and_late("1 der se 2"), Some((vec![1], vec![2])));
+        assert_eq!(absent_and_late("۱ دیر ۲"), Some((vec![1], vec![2])));
+        assert_eq!(absent_and_late("3 7"), None);
         for all in [
             "sab present hain",
             "All present",

@@ -572,11 +572,17 @@ pub async fn run(
         "record_class_attendance" => {
             let s = tri!(staff(session));
             let class = tri!(own_class(tx, s, args).await?);
-            let absent: Vec<i64> = args
-                .get("absent")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_i64).collect())
-                .unwrap_or_default();
+            // A list of absent numbers, or {absent, late} when some came late.
+            let list = |v: Option<&Value>| -> Vec<i64> {
+                v.and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_i64).collect())
+                    .unwrap_or_default()
+            };
+            let marks = args.get("absent");
+            let (absent, late) = match marks.and_then(Value::as_object) {
+                Some(o) => (list(o.get("absent")), list(o.get("late"))),
+                None => (list(marks), Vec::new()),
+            };
             // The numbers refer to the list the teacher saw (kept in the session), not to
             // the class as it is now: a roster change in between must not mark the wrong
             // child. Each listed student must still be in this class.
@@ -591,7 +597,11 @@ pub async fn run(
                         .collect()
                 })
                 .unwrap_or_default();
-            if absent.iter().any(|n| *n < 1 || *n as usize > shown.len()) {
+            if absent
+                .iter()
+                .chain(&late)
+                .any(|n| *n < 1 || *n as usize > shown.len())
+            {
                 return Ok(Err("bad_numbers".into()));
             }
             let current: Vec<StudentId> = tx
@@ -632,12 +642,14 @@ pub async fn run(
                 .await?
                 .is_none_or(|v| v != "off");
             let mut counts = (0, 0, 0);
+            let mut late_count = 0;
             let mut absent_names = Vec::new();
             for (i, id) in shown.iter().enumerate() {
                 if !current.contains(id) {
                     continue; // left the class since the list was shown
                 }
                 let is_absent = absent.contains(&(i as i64 + 1));
+                let is_late = late.contains(&(i as i64 + 1));
                 let status = if excused.contains(id) {
                     counts.2 += 1;
                     AttendanceStatus::Excused
@@ -654,6 +666,9 @@ pub async fn run(
                     }
                     absent_names.push(name);
                     AttendanceStatus::Absent
+                } else if is_late {
+                    late_count += 1;
+                    AttendanceStatus::Late
                 } else {
                     counts.0 += 1;
                     AttendanceStatus::Present
@@ -681,6 +696,7 @@ pub async fn run(
                 "present": counts.0,
                 "absent": counts.1,
                 "on_leave": counts.2,
+                "late": late_count,
                 "absent_names": absent_names.join(", "),
             })))
         }
