@@ -180,7 +180,7 @@ consent-thanks = شكراً، سُجّل ردك بخصوص { $child }: { $approv
 }.
 consent-too-late = عذراً، انتهى موعد "{ $title }" ولم يعد بالإمكان قبول الردود. الرجاء التواصل مع إدارة المدرسة.
 consent-already = تم الرد على نموذج الموافقة هذا من قبل. شكراً لك!
-consent-change = لقد أجبت عن هذا النموذج لـ { $child }: { $state ->
+consent-change = لقد أجبت عن «{ $title }» لـ { $child }: { $state ->
     [approved] وافقت
    *[other] لم توافق
 }. هل تريد تغيير إجابتك؟ (ممكن حتى { $deadline }.)

@@ -179,7 +179,7 @@ consent-thanks = Thank you, your answer for { $child } is recorded: { $approved 
 }.
 consent-too-late = Sorry, the deadline for "{ $title }" has passed, so the school can no longer accept answers. Please contact the school office.
 consent-already = This consent form was already answered. Thank you!
-consent-change = You already answered this form for { $child }: { $state ->
+consent-change = You already answered «{ $title }» for { $child }: { $state ->
     [approved] you gave consent
    *[other] you declined
 }. Would you like to change your answer? (Possible until { $deadline }.)

@@ -179,7 +179,7 @@ consent-thanks = Shukriya, { $child } ke liye aap ka jawab darj ho gaya: { $appr
 }.
 consent-too-late = Maaf kijiye, "{ $title }" ki aakhri tareekh guzar chuki hai, is liye school ab jawab qubool nahi kar sakta. Barah-e-karam school office se rabta karein.
 consent-already = Is ijazat name ka jawab pehle hi diya ja chuka hai. Shukriya!
-consent-change = Aap { $child } ke liye yeh form pehle hi jawab de chuke hain: { $state ->
+consent-change = Aap { $child } ke liye «{ $title }» ka pehle hi jawab de chuke hain: { $state ->
     [approved] aap ne ijazat di
    *[other] aap ne inkaar kiya
 }. Kya aap apna jawab badalna chahenge? ({ $deadline } tak mumkin hai.)

@@ -387,8 +387,45 @@ pub fn command_words() -> impl Iterator<Item = &'static str> {
 
 pub fn command(text: &str) -> Option<Command> {
     let t = input::normalise(text);
-    COMMANDS.iter().find(|(w, _)| *w == t).map(|(_, c)| *c)
+    let exact = |t: &str| COMMANDS.iter().find(|(w, _)| *w == t).map(|(_, c)| *c);
+    if let Some(c) = exact(&t) {
+        return Some(c);
+    }
+    // Polite words around a greeting or thanks ("salam ji", "thx a lot", "shukriya sir").
+    let core: Vec<&str> = t.split(' ').filter(|w| !POLITE.contains(w)).collect();
+    let core = core.join(" ");
+    match exact(&core) {
+        Some(c @ (Command::Greeting | Command::Thanks)) if core != t && !core.is_empty() => Some(c),
+        _ => None,
+    }
 }
+
+/// Words of courtesy around a greeting or thanks.
+const POLITE: &[&str] = &[
+    "ji",
+    "jee",
+    "sir",
+    "madam",
+    "sahab",
+    "sahib",
+    "please",
+    "a",
+    "lot",
+    "so",
+    "much",
+    "very",
+    "bohat",
+    "bahut",
+    "dear",
+    "جی",
+    "صاحب",
+    "سر",
+    "بہت",
+    "جزيلا",
+    "كثيرا",
+    "يا",
+    "أستاذ",
+];
 
 /// The engine's answer to one input.
 #[derive(Debug, Clone)]
@@ -971,6 +1008,15 @@ impl<'a> Run<'a> {
             }
             Some(Command::Thanks) => self.say_key("thanks-reply"),
             Some(Command::Language | Command::Human | Command::Greeting) | None => {
+                // A menu word ("fees", «فیس») asks the bot: back with it (the office
+                // keeps the messages), and the entry opens.
+                if let Input::Text(t) = &input {
+                    if self.is_menu_word(t) {
+                        self.leave_handoff("handoff-left", "handoff.left");
+                        self.end_all();
+                        return self.message(input);
+                    }
+                }
                 let now = self.ctx.now.timestamp();
                 if self
                     .s
@@ -983,6 +1029,21 @@ impl<'a> Run<'a> {
                 self.say_with_hours("handoff-ack");
             }
         }
+    }
+
+    /// Whether a text picks an entry of the person's menu by one of its words.
+    fn is_menu_word(&self, text: &str) -> bool {
+        let typed = input::normalise(text);
+        let Some(menu) = self.lib.current(self.role_menu()) else {
+            return false;
+        };
+        menu.steps.iter().any(|s| match &s.kind {
+            StepKind::Ask(a) => a
+                .choices
+                .iter()
+                .any(|c| c.words.iter().any(|w| input::normalise(w) == typed)),
+            _ => false,
+        })
     }
 
     /// The person (or the clock) takes the conversation back from the office.

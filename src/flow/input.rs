@@ -92,6 +92,20 @@ pub fn yes_no(text: &str) -> Option<bool> {
     if NO.contains(&t.as_str()) {
         return Some(false);
     }
+    // "ji bilkul", «جی بالکل», "bilkul ji": the courtesy word does not change it.
+    let core: Vec<&str> = t
+        .split(' ')
+        .filter(|w| !matches!(*w, "ji" | "jee" | "جی"))
+        .collect();
+    let core = core.join(" ");
+    if core != t && !core.is_empty() {
+        if YES.contains(&core.as_str()) {
+            return Some(true);
+        }
+        if NO.contains(&core.as_str()) {
+            return Some(false);
+        }
+    }
     // A yes followed by "send it" / "please" ("ji haan bhej dein", «جی ہاں بھیج دیں»).
     SEND_WORDS.iter().find_map(|w| {
         let head = t.strip_suffix(w)?.trim_end();
@@ -833,6 +847,8 @@ mod tests {
             assert_eq!(yes_no(yes), Some(true), "{yes}");
         }
         assert_eq!(yes_no("no please"), None);
+        assert_eq!(yes_no("ji bilkul"), Some(true));
+        assert_eq!(yes_no("جی بالکل"), Some(true));
         for not_an_answer in ["ok", "👍"] {
             assert_eq!(yes_no(not_an_answer), None, "{not_an_answer}");
         }

@@ -1025,6 +1025,13 @@ pub trait FlowTx: Send {
         vars: serde_json::Map<String, serde_json::Value>,
         now: DateTime<Utc>,
     ) -> Result<u64>;
+    /// A student's approved leave overlapping `from`..=`to`, as (first, last) days.
+    async fn approved_leave(
+        &mut self,
+        student: StudentId,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<Vec<(chrono::NaiveDate, chrono::NaiveDate)>>;
     /// The students of a class on approved leave on `day`.
     async fn on_leave(
         &mut self,

@@ -308,7 +308,31 @@ pub async fn run(
             let g = tri!(guardian(session));
             let child = tri!(own_child(tx, g, args).await?);
             let from = ctx.today - Duration::days(29);
-            let records = tx.attendance_between(child.id, from, ctx.today).await?;
+            let mut records = tx.attendance_between(child.id, from, ctx.today).await?;
+            // School days of approved leave without a mark count as excused (the
+            // teacher's register may not be taken yet, or not at all that day).
+            let calendar = crate::domain::calendar::Calendar {
+                weekend: ctx.weekend.to_vec(),
+                holidays: tx.holidays_between(from, ctx.today).await?,
+            };
+            for (first, last) in tx.approved_leave(child.id, from, ctx.today).await? {
+                let days = first
+                    .max(from)
+                    .iter_days()
+                    .take_while(|d| *d <= last.min(ctx.today));
+                for day in days {
+                    if calendar.is_school_day(day) && !records.iter().any(|r| r.day == day) {
+                        records.push(AttendanceRecord {
+                            day,
+                            student: child.id,
+                            status: AttendanceStatus::Excused,
+                            source: AttendanceSource::Manual,
+                            recorded_by: None,
+                        });
+                    }
+                }
+            }
+            records.sort_by_key(|r| r.day);
             let count = |s: AttendanceStatus| records.iter().filter(|r| r.status == s).count();
             let absent_days: Vec<Value> = records
                 .iter()

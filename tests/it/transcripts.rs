@@ -750,6 +750,30 @@ async fn approved_leave_shows_in_the_register_and_stays_excused() {
         ayesha.status,
         Some(raabta::domain::attendance::AttendanceStatus::Excused)
     );
+    // Tomorrow, unmarked, is excused in the parent's summary too (approved leave counts
+    // before the register is taken).
+    let tomorrow = monday + chrono::Duration::days(1);
+    parent.clock.set(tomorrow);
+    for t in [
+        "leave",
+        "Ayesha",
+        "sick",
+        "today",
+        "Still unwell",
+        "skip",
+        "yes",
+    ] {
+        parent.say(t).await.unwrap();
+    }
+    let pending = store.leave_requests(Some("pending")).await.unwrap();
+    assert!(store
+        .decide_leave(pending[0].request.id, true, None, &act, tomorrow)
+        .await
+        .unwrap());
+    parent.settle().await.unwrap();
+    parent.say("attendance").await.unwrap();
+    let summary = text(parent.say("Ayesha").await.unwrap());
+    assert!(summary.contains("2 excused"), "{summary}");
 }
 
 /// Issue 14 item 8: where the school lets teachers decide, a teacher approves or

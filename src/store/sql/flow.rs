@@ -1005,6 +1005,23 @@ impl<'a> FlowTx for Ops<'a> {
         Ok(started)
     }
 
+    async fn approved_leave(
+        &mut self,
+        student: StudentId,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<Vec<(chrono::NaiveDate, chrono::NaiveDate)>> {
+        Ok(db::query_as(
+            "SELECT from_date, to_date FROM leave_requests WHERE student_id = $1 \
+             AND status = 'approved' AND from_date <= $3 AND to_date >= $2 ORDER BY from_date",
+        )
+        .bind(student.0)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&mut **self.tx)
+        .await?)
+    }
+
     async fn on_leave(&mut self, class: ClassId, day: chrono::NaiveDate) -> Result<Vec<StudentId>> {
         let rows: Vec<(Uuid,)> = db::query_as(
             "SELECT DISTINCT l.student_id FROM leave_requests l JOIN students s ON s.id = l.student_id \
