@@ -70,6 +70,8 @@ switch-offer = Would you like me to reply in English? Type "english".
 
 handoff-left = OK, you are back with the bot. The office still has your messages and may reply here.
 
+yes-no-meant = Please answer "yes" or "no", so there is no doubt.
+
 ## Login
 login-ask-code = Assalam o alaikum! Welcome to { $school }. Please type the 8-character access code the school gave you.
 login-code-format = That does not look like an access code. It has 8 letters and numbers, like K7M2-Q9XD.

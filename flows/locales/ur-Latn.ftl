@@ -70,6 +70,8 @@ switch-offer = Kya aap chahenge ke main Roman Urdu mein jawab doon? "roman urdu"
 
 handoff-left = Theek hai, aap wapas bot ke saath hain. Aap ke paighamaat office ke paas hain aur woh yahin jawab de sakte hain.
 
+yes-no-meant = Barah-e-karam "haan" ya "nahi" likhein, taake koi shak na rahe.
+
 ## Login
 login-ask-code = Assalam o alaikum! { $school } mein khush aamdeed. Barah-e-karam school ka diya hua 8 huroof ka access code likhein.
 login-code-format = Yeh access code nahi lagta. Code mein 8 huroof aur number hote hain, jaise K7M2-Q9XD.

@@ -211,6 +211,7 @@ pub const ENGINE_TEXTS: &[&str] = &[
     "interrupt-note",
     "answer-before-question",
     "retry-stuck",
+    "yes-no-meant",
     "switch-offer",
     "escape-skip",
     "escape-menu",

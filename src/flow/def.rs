@@ -180,6 +180,9 @@ pub struct Ask {
     pub names_from: Option<String>,
     pub render: Render,
     pub optional: bool,
+    /// For `yes_no`: an acknowledgement ("ok", 👍) is not taken as yes (consent must be
+    /// meant); elsewhere it is.
+    pub strict: bool,
     pub min: Option<i64>,
     pub max: Option<i64>,
     pub timeout: Option<Timeout>,
@@ -256,6 +259,8 @@ struct RawStep {
     render: Render,
     #[serde(default)]
     optional: bool,
+    #[serde(default)]
+    strict: bool,
     min: Option<i64>,
     max: Option<i64>,
     timeout: Option<RawTimeout>,
@@ -367,6 +372,7 @@ pub fn parse_flow(file: &str, source: &str) -> Result<Flow, FlowError> {
                 names_from: s.names_from.clone(),
                 render: s.render,
                 optional: s.optional,
+                strict: s.strict,
                 min: s.min,
                 max: s.max,
                 timeout,

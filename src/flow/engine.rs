@@ -1819,6 +1819,14 @@ impl<'a> Run<'a> {
                     if let Some(b) = input::yes_no(t) {
                         return Ok(Value::Bool(b));
                     }
+                    if input::acknowledgement(t) {
+                        // "ok" / 👍: yes to an everyday question; a consent must be said.
+                        return if ask.strict {
+                            Err("yes-no-meant".into())
+                        } else {
+                            Ok(Value::Bool(true))
+                        };
+                    }
                 }
                 if let Some(n) = input::number(t) {
                     if n >= 1 {

@@ -131,6 +131,25 @@ const SEND_WORDS: &[&str] = &[
     "تفضل",
 ];
 
+/// Acknowledgements: a yes to an everyday question ("ok", 👍), never a consent.
+pub fn acknowledgement(text: &str) -> bool {
+    matches!(
+        normalise(text).as_str(),
+        "ok" | "okay"
+            | "okk"
+            | "okey"
+            | "ok ji"
+            | "ji ok"
+            | "👍"
+            | "👍🏻"
+            | "👍🏽"
+            | "👌"
+            | "اوکے"
+            | "اوکی"
+            | "طيب"
+    )
+}
+
 /// Words that mark a Latin-letter message as Roman Urdu.
 const ROMAN_URDU_MARKERS: &[&str] = &[
     "hai", "hain", "ka", "ki", "ke", "ko", "se", "mein", "mera", "meri", "mere", "aap", "ap",
@@ -851,6 +870,7 @@ mod tests {
         assert_eq!(yes_no("جی بالکل"), Some(true));
         for not_an_answer in ["ok", "👍"] {
             assert_eq!(yes_no(not_an_answer), None, "{not_an_answer}");
+            assert!(acknowledgement(not_an_answer));
         }
         for skip in [
             "چھوڑ دیں",
