@@ -319,9 +319,25 @@ impl OutboundMessage {
     pub fn as_numbered_text(&self) -> String {
         match self {
             OutboundMessage::Text { text, choices, .. } if !choices.is_empty() => {
+                // One digit system per message: a text written with Arabic-Indic digits
+                // numbers its options with them too.
+                let arabic = text.chars().any(|c| ('\u{0660}'..='\u{0669}').contains(&c));
+                let number = |n: usize| -> String {
+                    let n = n.to_string();
+                    if !arabic {
+                        return n;
+                    }
+                    n.chars()
+                        .map(|d| {
+                            d.to_digit(10)
+                                .and_then(|v| char::from_u32(0x0660 + v))
+                                .unwrap_or(d)
+                        })
+                        .collect()
+                };
                 let mut out = text.clone();
                 for (i, c) in choices.iter().enumerate() {
-                    out.push_str(&format!("\n{}. {}", i + 1, c.title));
+                    out.push_str(&format!("\n{}. {}", number(i + 1), c.title));
                 }
                 out
             }
@@ -343,6 +359,39 @@ pub fn wa_me_link(recipient_digits: &str, text: &str) -> String {
         "https://wa.me/{digits}?text={}",
         encoded.replace('+', "%20")
     )
+}
+
+#[cfg(test)]
+mod numbering_tests {
+    use super::*;
+
+    #[test]
+    fn one_digit_system_per_message() {
+        let choices = vec![
+            Choice {
+                id: "q1.1".into(),
+                title: "نعم".into(),
+            },
+            Choice {
+                id: "q1.2".into(),
+                title: "لا".into(),
+            },
+        ];
+        let m = OutboundMessage::Text {
+            text: "يوم ٧ ديسمبر ٢٠٢٦".into(),
+            choices: choices.clone(),
+            template: None,
+            template_vars: Vec::new(),
+        };
+        assert!(m.as_numbered_text().ends_with("\n١. نعم\n٢. لا"));
+        let m = OutboundMessage::Text {
+            text: "Send it?".into(),
+            choices,
+            template: None,
+            template_vars: Vec::new(),
+        };
+        assert!(m.as_numbered_text().ends_with("\n1. نعم\n2. لا"));
+    }
 }
 
 #[cfg(test)]
