@@ -99,7 +99,7 @@ pub const ACTIONS: &[ActionSpec] = &[
     },
     ActionSpec {
         name: "record_consent",
-        inputs: &["request", "approved", "note"],
+        inputs: &["request", "approved", "note", "expected"],
         outputs: &["result"],
     },
     ActionSpec {

@@ -750,18 +750,21 @@ impl<'a> Run<'a> {
 
     fn timeout(&mut self, token: &str) {
         if self.s.handoff && self.s.handoff_timer.as_deref() == Some(token) {
-            // Nobody from the office took it up in time: back to the bot.
+            // The person wrote nothing for the release time: back to the bot. A kept
+            // draft waits for their next message (its question is not sent now, maybe
+            // outside the 24-hour window); forms that waited meanwhile start.
             self.leave_handoff("handoff-released", "handoff.released");
-            if !self.s.frames.is_empty() {
-                self.say_key("draft-continue");
-                self.go();
+            if self.s.frames.is_empty() {
+                self.resume();
             }
             return;
         }
         if let Some(waited) = token.strip_prefix("idle:") {
-            // A staff-started flow waited behind this question, which is still unanswered.
+            // A staff-started flow waited behind this question, which is still unanswered
+            // (a staff-started form being answered is never interrupted by another).
             let still = self.s.wait.as_ref().is_some_and(|w| w.token == waited);
-            if still && !self.s.handoff && !self.s.calling && !self.s.queue.is_empty() {
+            let own = !self.s.frames.iter().any(|f| f.key.is_some());
+            if still && own && !self.s.handoff && !self.s.calling && !self.s.queue.is_empty() {
                 self.interrupt_with(0);
                 self.go();
             }
@@ -909,6 +912,11 @@ impl<'a> Run<'a> {
                 self.say_key("started");
             }
             Command::Human => self.handoff("handoff-requested"),
+            Command::Greeting if self.s.wait.is_none() && !self.s.frames.is_empty() => {
+                // A request kept through a handoff: taken up again, not dropped.
+                self.say_key("draft-continue");
+                self.go();
+            }
             Command::Greeting => {
                 // In the middle of a request (a question of a flow other than the
                 // menu): answered, and the question asked again; the draft stays.
@@ -1008,6 +1016,8 @@ impl<'a> Run<'a> {
             }
             Some(Command::Thanks) => self.say_key("thanks-reply"),
             Some(Command::Language | Command::Human | Command::Greeting) | None => {
+                // The release counts from the person's last message.
+                self.arm_release();
                 // A menu word ("fees", «فیس») asks the bot: back with it (the office
                 // keeps the messages), and the entry opens.
                 if let Input::Text(t) = &input {
@@ -1085,6 +1095,8 @@ impl<'a> Run<'a> {
                 if let Some(v) = var {
                     f.vars.remove(&v);
                 }
+                // Going back is not a loop: the question's visits start again.
+                f.visits.remove(&prev);
                 f.step = prev;
             }
             self.s.wait = None;
@@ -1242,6 +1254,11 @@ impl<'a> Run<'a> {
         self.s.handoff = true;
         self.s.acked_at = None;
         self.fx.push(Effect::Handoff);
+        self.arm_release();
+    }
+
+    /// (Re)starts the timer that hands the conversation back to the bot.
+    fn arm_release(&mut self) {
         self.s.seq += 1;
         let token = format!("h{}-handoff", self.s.seq);
         self.fx.push(Effect::Timer {
@@ -1556,7 +1573,7 @@ impl<'a> Run<'a> {
                 after: t.after,
             });
         }
-        if !self.s.queue.is_empty() {
+        if !self.s.queue.is_empty() && !self.s.frames.iter().any(|f| f.key.is_some()) {
             // Staff-started flows wait behind this question: if it goes unanswered,
             // they come anyway.
             self.fx.push(Effect::Timer {
@@ -1573,10 +1590,16 @@ impl<'a> Run<'a> {
             .unwrap_or(ask.retries);
         // A staff-started question: remember when it was asked, so a text written
         // before it (meant for whatever was asked earlier) is not taken as its answer.
-        let asked_at = self
-            .frame()
-            .is_some_and(|f| f.key.is_some())
-            .then(|| self.ctx.now.timestamp());
+        // Asked again (a retry, after help): the time it was first asked stays.
+        let same_step = |w: &Wait| w.token.split_once('-').map(|(_, s)| s) == Some(step.as_str());
+        let asked_at = self.frame().is_some_and(|f| f.key.is_some()).then(|| {
+            self.s
+                .wait
+                .as_ref()
+                .filter(|w| same_step(w))
+                .and_then(|w| w.asked_at)
+                .unwrap_or(self.ctx.now.timestamp())
+        });
         self.s.wait = Some(Wait {
             token,
             retries_left,
@@ -2143,10 +2166,12 @@ mod tests {
             s = o.session;
         }
         assert!(handed && s.handoff);
-        // While handed off, a message is acknowledged once (the handoff itself counts),
-        // and "menu" always brings the person back to the bot.
+        // While handed off, the first message was acknowledged (in the loop above), the
+        // next within minutes not (each restarts the release clock), and "menu" always
+        // brings the person back to the bot.
         let o = step(&lib, s, Input::Text("any news?".into()), &ctx());
-        assert!(o.effects.is_empty(), "acknowledged again within minutes");
+        assert!(texts_of(&o).is_empty(), "acknowledged again within minutes");
+        assert!(o.effects.iter().any(|e| matches!(e, Effect::Timer { .. })));
         let later = Context {
             now: ctx().now + chrono::Duration::minutes(6),
             ..ctx()
@@ -2259,11 +2284,15 @@ mod tests {
         assert!(o.effects.iter().any(
             |e| matches!(e, Effect::Timer { after, .. } if *after == DEFAULT_HANDOFF_RELEASE)
         ));
-        // The release timer hands it back and the request goes on.
+        // The release timer hands it back; the draft waits for the next message, which
+        // takes it up again.
         let token = o.session.handoff_timer.clone().unwrap();
         let o = drive(&lib, o.session, &[Input::Timeout { token }], &c);
-        assert!(!o.session.handoff);
+        assert!(!o.session.handoff && o.session.wait.is_none());
         assert_eq!(o.session.position(), "leave/dates");
+        let o = drive(&lib, o.session, &[text("hello?")], &c);
+        assert_eq!(o.session.position(), "leave/dates");
+        assert!(texts_of(&o)[0].contains("unfinished request"));
         assert!(o.session.wait.is_some());
     }
 

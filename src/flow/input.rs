@@ -302,10 +302,54 @@ const AROUND_NUMBERS: &[&str] = &[
     "حاضرون",
 ];
 
+/// Words saying a student is there ("25 present", "3 hazir"): never read as absent.
+const PRESENT_WORDS: &[&str] = &[
+    "present",
+    "hazir",
+    "haazir",
+    "aaya",
+    "aaye",
+    "aayi",
+    "came",
+    "here",
+    "حاضر",
+    "حاضرون",
+    "موجود",
+];
+/// Words that turn what follows or precedes into absence ("except", "ghair", "absent").
+const ABSENCE_MARKERS: &[&str] = &[
+    "except",
+    "but",
+    "siwaye",
+    "siwa",
+    "ilawa",
+    "سوائے",
+    "علاوہ",
+    "عدا",
+    "absent",
+    "ghair",
+    "غیر",
+    "غائب",
+    "غائبة",
+    "غائبون",
+    "nahi",
+];
+
+/// A list that only says who is present ("25 present", "Ayesha hazir") is no absence
+/// list: reading its numbers as absences would mark the wrong children.
+fn says_only_present(parts: &[String]) -> bool {
+    parts.iter().any(|p| PRESENT_WORDS.contains(&p.as_str()))
+        && !parts.iter().any(|p| ABSENCE_MARKERS.contains(&p.as_str()))
+}
+
 /// Numbers from a list: "3 7 12", "3, 7 and 12", "1 aur 2", «۱ اور ۲», "2 absent",
 /// "all present except 2".
 pub fn numbers(text: &str) -> Option<Vec<i64>> {
-    let parts: Vec<String> = list_parts(&normalise(text))
+    let all = list_parts(&normalise(text));
+    if says_only_present(&all) {
+        return None;
+    }
+    let parts: Vec<String> = all
         .into_iter()
         .filter(|p| !ABSENT_WORDS.contains(&p.as_str()) && !AROUND_NUMBERS.contains(&p.as_str()))
         .collect();
@@ -352,33 +396,46 @@ const LATE_WORDS: &[&str] = &["late", "der", "dair", "دیر", "متأخر", "م
 /// An attendance answer with late arrivals: the numbers before a late word are absent,
 /// those after it late ("3 7 late 5", "late 2", "3 der se 4"). None without a late word.
 pub fn absent_and_late(text: &str) -> Option<(Vec<i64>, Vec<i64>)> {
-    let parts = list_parts(&normalise(text));
-    if !parts.iter().any(|p| LATE_WORDS.contains(&p.as_str())) {
+    let parts: Vec<String> = list_parts(&normalise(text))
+        .into_iter()
+        .filter(|p| p != "se" && p != "سے")
+        .collect();
+    if !parts.iter().any(|p| LATE_WORDS.contains(&p.as_str())) || says_only_present(&parts) {
         return None;
     }
-    let (mut absent, mut late, mut in_late) = (Vec::new(), Vec::new(), false);
-    for p in parts {
-        if LATE_WORDS.contains(&p.as_str()) {
-            in_late = true;
-            continue;
-        }
-        if ABSENT_WORDS.contains(&p.as_str())
-            || AROUND_NUMBERS.contains(&p.as_str())
-            || p == "se"
-            || p == "سے"
-        {
-            if p == "absent" || p == "غائب" {
-                in_late = false;
+    let is_late = |p: &str| LATE_WORDS.contains(&p);
+    let is_absent = |p: &str| matches!(p, "absent" | "غائب" | "غیر" | "ghair");
+    let skip = |p: &str| ABSENT_WORDS.contains(&p) || AROUND_NUMBERS.contains(&p);
+    let (mut absent, mut late) = (Vec::new(), Vec::new());
+    // Written after the numbers ("5 late 3 absent", "3 7 late"): each word names the
+    // numbers before it. Written before ("late 2", "3 7 late 5"): numbers before the
+    // first word are absent, those after a late word late.
+    let postfix = parts.last().is_some_and(|p| is_late(p) || is_absent(p));
+    let mut pending = Vec::new();
+    let mut in_late = false;
+    for p in &parts {
+        if is_late(p) || is_absent(p) {
+            if postfix {
+                let to = if is_late(p) { &mut late } else { &mut absent };
+                to.append(&mut pending);
+            } else {
+                in_late = is_late(p);
             }
             continue;
         }
+        if skip(p) {
+            continue;
+        }
         let n: i64 = p.parse().ok()?;
-        if in_late {
+        if postfix {
+            pending.push(n);
+        } else if in_late {
             late.push(n);
         } else {
             absent.push(n);
         }
     }
+    absent.append(&mut pending);
     (!late.is_empty()).then_some((absent, late))
 }
 
@@ -412,7 +469,11 @@ const ABSENT_WORDS: &[&str] = &[
 /// Indexes (from 1) of the names typed ("Ayesha absent", "Ayesha and Bilal", a first
 /// name when only one label has it); None when a word matches no one or several.
 pub fn names(text: &str, labels: &[String]) -> Option<Vec<i64>> {
-    let words: Vec<String> = list_parts(&normalise(text))
+    let all = list_parts(&normalise(text));
+    if says_only_present(&all) {
+        return None;
+    }
+    let words: Vec<String> = all
         .into_iter()
         .filter(|w| !ABSENT_WORDS.contains(&w.as_str()))
         .collect();
@@ -659,7 +720,13 @@ pub fn date(text: &str, today: NaiveDate) -> Option<NaiveDate> {
         day_name = day_name.strip_suffix(sfx).unwrap_or(day_name);
     }
     if let Some((_, wd)) = WEEKDAYS.iter().find(|(w, _)| *w == day_name) {
-        return Some(next_weekday(today, *wd));
+        // "next monday" said on a Monday is a week away; "monday" is today.
+        let next = ["next ", "agle ", "aglay ", "اگلے "]
+            .iter()
+            .any(|p| t.starts_with(p))
+            || [" القادم", " الجاي"].iter().any(|s| t.ends_with(s));
+        let from = if next { today.succ_opt()? } else { today };
+        return Some(next_weekday(from, *wd));
     }
     if let Ok(d) = NaiveDate::parse_from_str(&t, "%Y-%m-%d") {
         return Some(d);
@@ -713,6 +780,8 @@ const NEXT_WEEK: &[&str] = &[
     "agle hafte",
     "agla hafta",
     "aglay haftay",
+    "agle hafta",
+    "اگلے ہفتہ",
     "اگلے ہفتے",
     "اگلا ہفتہ",
     "الأسبوع القادم",
@@ -803,7 +872,7 @@ pub fn date_range(
                 .or(b.strip_suffix(" تک"))
                 .unwrap_or(b);
             if !a.is_empty() && !b.is_empty() {
-                let to = date(b, today)?;
+                let mut to = date(b, today)?;
                 // "5 to 7 dec", «5 سے 7 دسمبر»: the first day takes the last's month.
                 let from = match date(a, today) {
                     Some(d) => d,
@@ -818,6 +887,10 @@ pub fn date_range(
                         }
                     }
                 };
+                // "monday to friday" said on a Wednesday: the Friday after that Monday.
+                if to < from && date(b, from) > Some(from) {
+                    to = date(b, from)?;
+                }
                 return Some((from, to));
             }
         }
@@ -944,6 +1017,12 @@ mod tests {
         assert_eq!(absent_and_late("1 der se 2"), Some((vec![1], vec![2])));
         assert_eq!(absent_and_late("۱ دیر ۲"), Some((vec![1], vec![2])));
         assert_eq!(absent_and_late("3 7"), None);
+        assert_eq!(absent_and_late("5 late 3 absent"), Some((vec![3], vec![5])));
+        assert_eq!(absent_and_late("3 7 late"), Some((vec![], vec![3, 7])));
+        // Saying who is present is never read as absences.
+        assert_eq!(numbers("25 present"), None);
+        assert_eq!(numbers("3 hazir"), None);
+        assert_eq!(numbers("2 aaye"), None);
         for all in [
             "sab present hain",
             "All present",
@@ -1029,6 +1108,19 @@ mod tests {
             ("پیر", SAT_SUN, one(day(2026, 12, 7))),
             ("الأحد", FRI_SAT, one(day(2026, 12, 6))),
             ("thursday", SAT_SUN, one(day(2026, 12, 3))),
+            // "next" said on that very day is a week away.
+            ("next thursday", SAT_SUN, one(day(2026, 12, 10))),
+            // The end of a range of day names comes after its start.
+            (
+                "monday to thursday",
+                SAT_SUN,
+                Some((day(2026, 12, 7), day(2026, 12, 10))),
+            ),
+            (
+                "اگلے ہفتہ",
+                SAT_SUN,
+                Some((day(2026, 12, 7), day(2026, 12, 11))),
+            ),
             ("next monday", SAT_SUN, one(day(2026, 12, 7))),
             (
                 "next week",

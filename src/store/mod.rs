@@ -979,12 +979,15 @@ pub trait FlowTx: Send {
         guardian: crate::domain::GuardianId,
     ) -> Result<Vec<ConsentRequestView>>;
     async fn consent_request(&mut self, id: Uuid) -> Result<Option<ConsentRequestView>>;
-    /// Records an answer while the request is pending; false if it was answered already.
+    /// Records an answer (a first one, or a change) if the request is still in the state
+    /// the person saw (`expected`: pending, approved or declined); false if it changed
+    /// meanwhile (answered from another chat).
     async fn answer_consent(
         &mut self,
         id: Uuid,
         approved: bool,
         note: Option<&str>,
+        expected: &str,
         activity: &ActivityEntry,
     ) -> Result<bool>;
     async fn staff_classes(&mut self, staff: crate::domain::StaffId) -> Result<Vec<ClassRow>>;

@@ -501,6 +501,12 @@ pub async fn run(
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
             let note = args.get("note").and_then(Value::as_str);
+            // The state the person saw: a form answered meanwhile elsewhere is not
+            // overwritten without its "change?" question.
+            let expected = args
+                .get("expected")
+                .and_then(Value::as_str)
+                .unwrap_or("pending");
             let entry = activity(
                 ctx,
                 session,
@@ -508,7 +514,10 @@ pub async fn run(
                 Some(format!("consent_request:{id}")),
                 json!({ "approved": approved, "note": note.is_some() }),
             );
-            let result = if tx.answer_consent(id, approved, note, &entry).await? {
+            let result = if tx
+                .answer_consent(id, approved, note, expected, &entry)
+                .await?
+            {
                 "ok"
             } else {
                 "already"

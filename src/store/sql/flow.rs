@@ -868,8 +868,12 @@ impl<'a> FlowTx for Ops<'a> {
         id: Uuid,
         approved: bool,
         note: Option<&str>,
+        expected: &str,
         activity: &ActivityEntry,
     ) -> Result<bool> {
+        if !matches!(expected, "pending" | "approved" | "declined") {
+            return Ok(false);
+        }
         let note = note
             .map(|n| {
                 self.keys
@@ -878,12 +882,13 @@ impl<'a> FlowTx for Ops<'a> {
             .transpose()?;
         let done = db::query(
             "UPDATE consent_requests SET status = $2, note_enc = $3, answered_at = $4 \
-             WHERE id = $1 AND status IN ('pending', 'approved', 'declined')",
+             WHERE id = $1 AND status = $5",
         )
         .bind(id)
         .bind(if approved { "approved" } else { "declined" })
         .bind(note)
         .bind(activity.at)
+        .bind(expected)
         .execute(&mut **self.tx)
         .await?;
         if done.rows_affected() != 1 {
