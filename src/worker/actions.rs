@@ -68,6 +68,14 @@ fn arg_uuid(args: &Map<String, Value>, name: &str) -> std::result::Result<Uuid, 
         .ok_or_else(|| format!("bad_{name}"))
 }
 
+/// A date range argument (`{from, to}` as the engine's date range value).
+fn arg_range(v: Option<&Value>) -> Option<(NaiveDate, NaiveDate)> {
+    Some((
+        arg_date(v.and_then(|d| d.get("from")))?,
+        arg_date(v.and_then(|d| d.get("to")))?,
+    ))
+}
+
 fn arg_date(v: Option<&Value>) -> Option<NaiveDate> {
     v.and_then(|d| d.get("date"))
         .and_then(Value::as_str)
@@ -355,11 +363,7 @@ pub async fn run(
             // a second request for the same child and days is warned about.
             let g = tri!(guardian(session));
             let child = tri!(own_child(tx, g, args).await?);
-            let dates = args.get("dates");
-            let (Some(from), Some(to)) = (
-                arg_date(dates.and_then(|d| d.get("from"))),
-                arg_date(dates.and_then(|d| d.get("to"))),
-            ) else {
+            let Some((from, to)) = arg_range(args.get("dates")) else {
                 return Ok(Err("bad_dates".into()));
             };
             let calendar = crate::domain::calendar::Calendar {
@@ -388,11 +392,7 @@ pub async fn run(
             if !["sick", "family", "religious", "other"].contains(&kind) {
                 return Ok(Err("bad_kind".into()));
             }
-            let dates = args.get("dates");
-            let (Some(from), Some(to)) = (
-                arg_date(dates.and_then(|d| d.get("from"))),
-                arg_date(dates.and_then(|d| d.get("to"))),
-            ) else {
+            let Some((from, to)) = arg_range(args.get("dates")) else {
                 return Ok(Err("bad_dates".into()));
             };
             // The engine checked these when they were typed; a day may have passed since.

@@ -662,44 +662,9 @@ async fn each_simulated_conversation_has_its_own_clock() {
 /// shows who is on leave and marking them absent keeps them excused.
 #[tokio::test]
 async fn approved_leave_shows_in_the_register_and_stays_excused() {
-    let env = crate::support::TestEnv::sqlite().await;
-    raabta::seed::seed_if_empty(&env.app.tenancy).await.unwrap();
-    let monday: chrono::DateTime<chrono::Utc> = "2026-12-07T04:00:00Z".parse().unwrap();
-    let open = |phone: &'static str| {
-        let app = env.app.clone();
-        async move {
-            let sim = Simulator::new(
-                &app,
-                raabta::seed::DEMO_SLUG,
-                Provider::Console,
-                None,
-                phone,
-            )
-            .await
-            .unwrap();
-            sim.clock.set(monday);
-            sim
-        }
-    };
-    let text = |ms: Vec<raabta::console::BotMessage>| {
-        ms.iter()
-            .map(|m| raabta::flow::text::strip_isolation(&m.render()))
-            .collect::<Vec<_>>()
-            .join("\n---\n")
-    };
-    let mut parent = open(raabta::seed::DEMO_PARENT_PHONE).await;
-    let code = issue_code(&parent, raabta::seed::DEMO_PARENT_PHONE, "guardian").await;
-    for t in [
-        "hi",
-        code.as_str(),
-        "leave",
-        "Ayesha",
-        "sick",
-        "today",
-        "Fever",
-        "skip",
-        "yes",
-    ] {
+    let (env, monday) = demo_on_a_monday().await;
+    let mut parent = logged_in_at(&env, raabta::seed::DEMO_PARENT_PHONE, "guardian", monday).await;
+    for t in ["leave", "Ayesha", "sick", "today", "Fever", "skip", "yes"] {
         parent.say(t).await.unwrap();
     }
     let store = parent.store.clone();
@@ -717,10 +682,7 @@ async fn approved_leave_shows_in_the_register_and_stays_excused() {
         .await
         .unwrap());
 
-    let mut teacher = open(raabta::seed::DEMO_TEACHER_PHONE).await;
-    let code = issue_code(&teacher, raabta::seed::DEMO_TEACHER_PHONE, "staff").await;
-    teacher.say("hi").await.unwrap();
-    teacher.say(&code).await.unwrap();
+    let mut teacher = logged_in_at(&env, raabta::seed::DEMO_TEACHER_PHONE, "staff", monday).await;
     let list = text(teacher.say("attendance").await.unwrap());
     assert!(list.contains("1. Ayesha Khan (on leave)"), "{list}");
     let saved = text(teacher.say("1 2").await.unwrap());
@@ -781,36 +743,9 @@ async fn approved_leave_shows_in_the_register_and_stays_excused() {
 /// reason), and the parent is told; where it does not, the list is only shown.
 #[tokio::test]
 async fn teachers_decide_leave_from_the_chat_where_the_school_allows() {
-    let env = crate::support::TestEnv::sqlite().await;
-    raabta::seed::seed_if_empty(&env.app.tenancy).await.unwrap();
-    let monday: chrono::DateTime<chrono::Utc> = "2026-12-07T04:00:00Z".parse().unwrap();
-    let open = |phone: &'static str| {
-        let app = env.app.clone();
-        async move {
-            let sim = Simulator::new(
-                &app,
-                raabta::seed::DEMO_SLUG,
-                Provider::Console,
-                None,
-                phone,
-            )
-            .await
-            .unwrap();
-            sim.clock.set(monday);
-            sim
-        }
-    };
-    let text = |ms: Vec<BotMessage>| {
-        ms.iter()
-            .map(|m| raabta::flow::text::strip_isolation(&m.render()))
-            .collect::<Vec<_>>()
-            .join("\n---\n")
-    };
-    let mut parent = open(raabta::seed::DEMO_PARENT_PHONE).await;
-    let code = issue_code(&parent, raabta::seed::DEMO_PARENT_PHONE, "guardian").await;
+    let (env, monday) = demo_on_a_monday().await;
+    let mut parent = logged_in_at(&env, raabta::seed::DEMO_PARENT_PHONE, "guardian", monday).await;
     for t in [
-        "hi",
-        code.as_str(),
         "leave",
         "Ayesha",
         "family",
@@ -821,10 +756,7 @@ async fn teachers_decide_leave_from_the_chat_where_the_school_allows() {
     ] {
         parent.say(t).await.unwrap();
     }
-    let mut teacher = open(raabta::seed::DEMO_TEACHER_PHONE).await;
-    let code = issue_code(&teacher, raabta::seed::DEMO_TEACHER_PHONE, "staff").await;
-    teacher.say("hi").await.unwrap();
-    teacher.say(&code).await.unwrap();
+    let mut teacher = logged_in_at(&env, raabta::seed::DEMO_TEACHER_PHONE, "staff", monday).await;
     // Not allowed by the school: the list only, with the reason.
     let shown = text(teacher.say("leave").await.unwrap());
     assert!(
@@ -867,39 +799,9 @@ async fn teachers_decide_leave_from_the_chat_where_the_school_allows() {
 /// a day (marking again does not tell twice); a guardian who said "stop" is not.
 #[tokio::test]
 async fn guardians_hear_of_an_absence_without_leave_once_a_day() {
-    let env = crate::support::TestEnv::sqlite().await;
-    raabta::seed::seed_if_empty(&env.app.tenancy).await.unwrap();
-    let monday: chrono::DateTime<chrono::Utc> = "2026-12-07T04:00:00Z".parse().unwrap();
-    let open = |phone: &'static str| {
-        let app = env.app.clone();
-        async move {
-            let sim = Simulator::new(
-                &app,
-                raabta::seed::DEMO_SLUG,
-                Provider::Console,
-                None,
-                phone,
-            )
-            .await
-            .unwrap();
-            sim.clock.set(monday);
-            sim
-        }
-    };
-    let text = |ms: Vec<BotMessage>| {
-        ms.iter()
-            .map(|m| raabta::flow::text::strip_isolation(&m.render()))
-            .collect::<Vec<_>>()
-            .join("\n---\n")
-    };
-    let mut parent = open(raabta::seed::DEMO_PARENT_PHONE).await;
-    let code = issue_code(&parent, raabta::seed::DEMO_PARENT_PHONE, "guardian").await;
-    parent.say("hi").await.unwrap();
-    parent.say(&code).await.unwrap();
-    let mut teacher = open(raabta::seed::DEMO_TEACHER_PHONE).await;
-    let code = issue_code(&teacher, raabta::seed::DEMO_TEACHER_PHONE, "staff").await;
-    teacher.say("hi").await.unwrap();
-    teacher.say(&code).await.unwrap();
+    let (env, monday) = demo_on_a_monday().await;
+    let mut parent = logged_in_at(&env, raabta::seed::DEMO_PARENT_PHONE, "guardian", monday).await;
+    let mut teacher = logged_in_at(&env, raabta::seed::DEMO_TEACHER_PHONE, "staff", monday).await;
     teacher.say("attendance").await.unwrap();
     teacher.say("Ayesha absent").await.unwrap();
     let told = text(parent.settle().await.unwrap());
@@ -921,4 +823,43 @@ async fn guardians_hear_of_an_absence_without_leave_once_a_day() {
     let saved = text(teacher.say("1").await.unwrap());
     assert!(saved.contains("Absent: Ayesha Khan"), "{saved}");
     assert!(text(parent.settle().await.unwrap()).is_empty());
+}
+
+/// The demo school, and Monday 7 December 2026, 09:00 in Karachi (a school day).
+async fn demo_on_a_monday() -> (crate::support::TestEnv, chrono::DateTime<chrono::Utc>) {
+    let env = crate::support::TestEnv::sqlite().await;
+    raabta::seed::seed_if_empty(&env.app.tenancy).await.unwrap();
+    (env, "2026-12-07T04:00:00Z".parse().unwrap())
+}
+
+/// A console conversation with the demo school on its own clock, set to `at`, logged in
+/// with a fresh code as the demo contact of `phone` (`kind`: guardian or staff).
+async fn logged_in_at(
+    env: &crate::support::TestEnv,
+    phone: &str,
+    kind: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Simulator {
+    let mut sim = Simulator::new(
+        &env.app,
+        raabta::seed::DEMO_SLUG,
+        Provider::Console,
+        None,
+        phone,
+    )
+    .await
+    .unwrap();
+    sim.clock.set(at);
+    let code = issue_code(&sim, phone, kind).await;
+    sim.say("hi").await.unwrap();
+    sim.say(&code).await.unwrap();
+    sim
+}
+
+/// Replies as the person reads them, one after the other.
+fn text(ms: Vec<BotMessage>) -> String {
+    ms.iter()
+        .map(|m| raabta::flow::text::strip_isolation(&m.render()))
+        .collect::<Vec<_>>()
+        .join("\n---\n")
 }
