@@ -270,7 +270,16 @@ pub async fn consent(config: Config, cmd: ConsentCmd) -> anyhow::Result<()> {
                 count("pending")
             );
             for r in &rows {
-                println!("  {:<30} {}", r.student_name, r.status);
+                // The parent's note reaches staff here too (it is theirs to read).
+                match r
+                    .note
+                    .as_ref()
+                    .map(|n| n.expose().trim())
+                    .filter(|n| !n.is_empty())
+                {
+                    Some(note) => println!("  {:<30} {:<9} note: {note}", r.student_name, r.status),
+                    None => println!("  {:<30} {}", r.student_name, r.status),
+                }
             }
         }
     }
