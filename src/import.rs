@@ -10,8 +10,10 @@
 //! same admission_no. Guardian columns are all-or-nothing: a name needs a phone.
 //!
 //! Fee columns: `admission_no, period, description, amount, currency, due_date,
-//! paid_amount, paid_on, payment_reference`. Required: the first six. Amounts are in
-//! rupees/riyals with up to two decimals; a payment needs both paid_amount and paid_on.
+//! paid_amount, paid_on, payment_reference, description_ur, description_ar`. Required: the
+//! first six. Amounts are in rupees/riyals with up to two decimals; a payment needs both
+//! paid_amount and paid_on. The line's Urdu and Arabic names are shown in the chat to
+//! parents reading those languages (a file without them keeps names already given).
 
 use crate::domain::fees::{Currency, FeeRecord, Money, PaymentRecord};
 use crate::domain::phone::Phone;
@@ -248,8 +250,9 @@ pub fn parse_roster(
 }
 
 /// The fee CSV's columns: the first `FEE_REQUIRED` required, then the optional payment
-/// (`paid_amount` and `paid_on` together, and a reference).
-pub const FEE_COLUMNS: [&str; 9] = [
+/// (`paid_amount` and `paid_on` together, and a reference), then the line's name in
+/// Urdu and Arabic (shown in the chat to parents who read those languages).
+pub const FEE_COLUMNS: [&str; 11] = [
     "admission_no",
     "period",
     "description",
@@ -259,6 +262,8 @@ pub const FEE_COLUMNS: [&str; 9] = [
     "paid_amount",
     "paid_on",
     "payment_reference",
+    "description_ur",
+    "description_ar",
 ];
 const FEE_REQUIRED: usize = 6;
 
@@ -307,6 +312,8 @@ pub fn parse_fees(
                 admission_no,
                 period: required("period", c("period"), 40).map_err(s)?,
                 description: required("description", c("description"), 200).map_err(s)?,
+                description_ur: bounded("description_ur", c("description_ur"), 200).map_err(s)?,
+                description_ar: bounded("description_ar", c("description_ar"), 200).map_err(s)?,
                 amount,
                 due_date,
                 payment,
@@ -445,6 +452,25 @@ mod tests {
             panic!()
         };
         assert!(errs[0].message.contains("UTF-8"));
+    }
+
+    #[test]
+    fn fee_lines_may_be_named_in_urdu_and_arabic() {
+        let students: HashMap<String, StudentId> = [("A-1".to_string(), StudentId::new())].into();
+        let csv = "admission_no,period,description,amount,currency,due_date,description_ur,description_ar\n\
+                   A-1,2026-09,Tuition,4500,PKR,2026-09-10,ٹیوشن فیس,الرسوم الدراسية\n\
+                   A-1,2026-10,Bus,1500,PKR,2026-10-10,,\n";
+        let r = parse_fees(csv.as_bytes(), &students).unwrap();
+        assert_eq!(
+            (r[0].description_ur.as_str(), r[0].description_ar.as_str()),
+            ("ٹیوشن فیس", "الرسوم الدراسية")
+        );
+        assert!(r[1].description_ur.is_empty() && r[1].description_ar.is_empty());
+        let long = format!(
+            "admission_no,period,description,amount,currency,due_date,description_ur\nA-1,2026-09,T,1,PKR,2026-09-10,{}\n",
+            "ف".repeat(201)
+        );
+        assert!(parse_fees(long.as_bytes(), &students).is_err());
     }
 
     #[test]

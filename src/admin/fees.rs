@@ -170,7 +170,7 @@ type FeeLines = (Vec<FeeRecord>, HashMap<String, StudentId>);
 /// import's validation.
 fn one_fee_line(
     student: &crate::domain::roster::Student,
-    fields: [&str; 8],
+    fields: [&str; 10],
 ) -> Result<FeeLines, String> {
     let students = HashMap::from([(student.admission_no.clone(), student.id)]);
     let mut row = vec![student.admission_no.as_str()];
@@ -207,6 +207,8 @@ pub async fn save_line(
             &f.amount,
             currency.as_str(),
             &f.due_date,
+            "",
+            "",
             "",
             "",
             "",
@@ -293,6 +295,8 @@ pub async fn payment(
             &f.amount,
             &f.paid_on,
             &f.reference,
+            "",
+            "",
         ],
     ) {
         Ok(checked) => checked,

@@ -122,6 +122,9 @@ pub struct FeeRecord {
     pub admission_no: String,
     pub period: String,
     pub description: String,
+    /// The line's name in Urdu and Arabic, where the school gives them (empty: none).
+    pub description_ur: String,
+    pub description_ar: String,
     pub amount: Money,
     pub due_date: chrono::NaiveDate,
     pub payment: Option<PaymentRecord>,
@@ -139,6 +142,9 @@ pub struct PaymentRecord {
 pub struct FeeLineView {
     pub period: String,
     pub description: String,
+    /// The school's Urdu and Arabic names of the line, when it gave them.
+    pub description_ur: Option<String>,
+    pub description_ar: Option<String>,
     pub amount: Money,
     pub paid_minor: i64,
     pub due_date: chrono::NaiveDate,

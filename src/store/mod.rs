@@ -767,6 +767,9 @@ pub struct PaymentRow {
     pub paid_on: NaiveDate,
     pub amount: crate::domain::fees::Money,
     pub description: String,
+    /// The fee line's Urdu and Arabic names, when the school gave them.
+    pub description_ur: Option<String>,
+    pub description_ar: Option<String>,
 }
 
 /// A leave request as the guardian filed it.

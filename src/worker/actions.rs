@@ -68,6 +68,23 @@ fn arg_uuid(args: &Map<String, Value>, name: &str) -> std::result::Result<Uuid, 
         .ok_or_else(|| format!("bad_{name}"))
 }
 
+/// A fee line's name in the person's language where the school gave one, else as
+/// the school wrote it.
+fn line_name<'a>(
+    session: &Session,
+    ctx: &ActionCtx,
+    description: &'a str,
+    ur: &'a Option<String>,
+    ar: &'a Option<String>,
+) -> &'a str {
+    let given = match session.locale.unwrap_or(ctx.default_locale) {
+        crate::domain::school::Locale::Ur => ur.as_deref(),
+        crate::domain::school::Locale::Ar => ar.as_deref(),
+        _ => None,
+    };
+    given.unwrap_or(description)
+}
+
 /// A date range argument (`{from, to}` as the engine's date range value).
 fn arg_range(v: Option<&Value>) -> Option<(NaiveDate, NaiveDate)> {
     Some((
@@ -243,9 +260,10 @@ pub async fn run(
                 .iter()
                 .filter(|l| l.outstanding_minor() > 0)
                 .map(|l| {
+                    let name = line_name(session, ctx, &l.description, &l.description_ur, &l.description_ar);
                     json!({
                         "period": crate::flow::text::period_value(&l.period),
-                        "description": l.description,
+                        "description": name,
                         "amount": money_value(Money { minor: l.outstanding_minor(), currency: l.amount.currency }),
                         "due": date_value(l.due_date),
                         "overdue": if l.due_date < ctx.today { "yes" } else { "no" },
@@ -260,7 +278,7 @@ pub async fn run(
                     json!({
                         "date": date_value(p.paid_on),
                         "amount": money_value(p.amount),
-                        "description": p.description,
+                        "description": line_name(session, ctx, &p.description, &p.description_ur, &p.description_ar),
                     })
                 })
                 .collect();

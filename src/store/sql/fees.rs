@@ -44,13 +44,18 @@ impl FeeStore for SchoolStore {
             .await?;
             let line_id = match existing {
                 Some((id,)) => {
+                    // A file without the Urdu/Arabic names keeps those already given.
                     db::query(
-                        "UPDATE fee_lines SET amount_minor = $2, currency = $3, due_date = $4 WHERE id = $1",
+                        "UPDATE fee_lines SET amount_minor = $2, currency = $3, due_date = $4, \
+                         description_ur = COALESCE($5, description_ur), \
+                         description_ar = COALESCE($6, description_ar) WHERE id = $1",
                     )
                     .bind(id)
                     .bind(r.amount.minor)
                     .bind(r.amount.currency.as_str())
                     .bind(r.due_date)
+                    .bind(non_empty(&r.description_ur))
+                    .bind(non_empty(&r.description_ar))
                     .execute(&mut *tx)
                     .await?;
                     summary.fee_lines_updated += 1;
@@ -60,7 +65,8 @@ impl FeeStore for SchoolStore {
                     let id = Uuid::now_v7();
                     db::query(
                         "INSERT INTO fee_lines (id, student_id, period, description, amount_minor, \
-                         currency, due_date, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                         currency, due_date, created_at, description_ur, description_ar) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                     )
                     .bind(id)
                     .bind(student.0)
@@ -70,6 +76,8 @@ impl FeeStore for SchoolStore {
                     .bind(r.amount.currency.as_str())
                     .bind(r.due_date)
                     .bind(now)
+                    .bind(non_empty(&r.description_ur))
+                    .bind(non_empty(&r.description_ar))
                     .execute(&mut *tx)
                     .await?;
                     summary.fee_lines_created += 1;
@@ -133,13 +141,31 @@ impl FeeStore for SchoolStore {
     }
 }
 
+/// An optional text column: empty is none.
+fn non_empty(s: &str) -> Option<&str> {
+    Some(s.trim()).filter(|s| !s.is_empty())
+}
+
+/// A fee line as [`statement`] reads it.
+type StatementRow = (
+    String,
+    String,
+    i64,
+    String,
+    NaiveDate,
+    i64,
+    Option<String>,
+    Option<String>,
+);
+
 /// A student's fee lines with what was paid against each, by due date.
 pub(super) async fn statement(c: &mut Conn, student: StudentId) -> Result<Vec<FeeLineView>> {
-    let rows: Vec<(String, String, i64, String, NaiveDate, i64)> = db::query_as(
+    let rows: Vec<StatementRow> = db::query_as(
         "SELECT f.period, f.description, f.amount_minor, f.currency, f.due_date, \
-         COALESCE(CAST(SUM(p.amount_minor) AS BIGINT), 0) FROM fee_lines f \
-         LEFT JOIN payments p ON p.fee_line_id = f.id WHERE f.student_id = $1 \
-         GROUP BY f.id, f.period, f.description, f.amount_minor, f.currency, f.due_date \
+         COALESCE(CAST(SUM(p.amount_minor) AS BIGINT), 0), f.description_ur, f.description_ar \
+         FROM fee_lines f LEFT JOIN payments p ON p.fee_line_id = f.id WHERE f.student_id = $1 \
+         GROUP BY f.id, f.period, f.description, f.amount_minor, f.currency, f.due_date, \
+         f.description_ur, f.description_ar \
          ORDER BY f.due_date, f.period, f.description",
     )
     .bind(student.0)
@@ -147,10 +173,12 @@ pub(super) async fn statement(c: &mut Conn, student: StudentId) -> Result<Vec<Fe
     .await?;
     rows.into_iter()
         .map(
-            |(period, description, minor, currency, due_date, paid_minor)| {
+            |(period, description, minor, currency, due_date, paid_minor, ur, ar)| {
                 Ok(FeeLineView {
                     period,
                     description,
+                    description_ur: ur,
+                    description_ar: ar,
                     amount: Money {
                         minor,
                         currency: currency.parse::<Currency>().map_err(corrupt)?,

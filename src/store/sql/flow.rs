@@ -756,8 +756,17 @@ impl<'a> FlowTx for Ops<'a> {
     }
 
     async fn payments(&mut self, student: StudentId, limit: i64) -> Result<Vec<PaymentRow>> {
-        let rows: Vec<(NaiveDate, i64, String, String)> = db::query_as(
-            "SELECT p.paid_on, p.amount_minor, f.currency, f.description FROM payments p \
+        #[allow(clippy::type_complexity)]
+        let rows: Vec<(
+            NaiveDate,
+            i64,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+        )> = db::query_as(
+            "SELECT p.paid_on, p.amount_minor, f.currency, f.description, f.description_ur, \
+             f.description_ar FROM payments p \
              JOIN fee_lines f ON f.id = p.fee_line_id WHERE f.student_id = $1 \
              ORDER BY p.paid_on DESC, p.id LIMIT $2",
         )
@@ -766,7 +775,7 @@ impl<'a> FlowTx for Ops<'a> {
         .fetch_all(&mut **self.tx)
         .await?;
         rows.into_iter()
-            .map(|(paid_on, minor, currency, description)| {
+            .map(|(paid_on, minor, currency, description, ur, ar)| {
                 Ok(PaymentRow {
                     paid_on,
                     amount: Money {
@@ -774,6 +783,8 @@ impl<'a> FlowTx for Ops<'a> {
                         currency: currency.parse::<Currency>().map_err(corrupt)?,
                     },
                     description,
+                    description_ur: ur,
+                    description_ar: ar,
                 })
             })
             .collect()
