@@ -19,6 +19,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 store_port!(
+    ActivityStore,
     ConversationStore,
     FlowStore,
     OfficeStore,
@@ -87,7 +88,10 @@ async fn who(
     })
 }
 
-pub async fn list(Staff { school, session: s }: Staff) -> Result<Response, AdminError> {
+pub async fn list(
+    State(app): State<App>,
+    Staff { school, session: s }: Staff,
+) -> Result<Response, AdminError> {
     office_only(&s)?;
     let store = port(&school);
     let ids = store.handoffs().await?;
@@ -112,9 +116,42 @@ pub async fn list(Staff { school, session: s }: Staff) -> Result<Response, Admin
             since => session.handoff_at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
         });
     }
+    // Staff see who went back to the bot (or was handed back by the clock) lately: the
+    // conversation left the list above, its messages are still theirs to answer.
+    let filter = crate::store::ActivityFilter {
+        actor_prefix: None,
+        action_prefix: Some("handoff.".into()),
+        from: Some(app.clock.now() - chrono::Duration::days(7)),
+        to: None,
+    };
+    let mut left = Vec::new();
+    for e in store.activity_filtered(&filter, 50).await? {
+        let Some(id) = e
+            .subject
+            .as_deref()
+            .and_then(|s| s.strip_prefix("conversation:"))
+            .and_then(|s| s.parse::<Uuid>().ok())
+        else {
+            continue;
+        };
+        if !in_classes(store, &s, mine.as_ref(), id).await? {
+            continue;
+        }
+        let how = match e.action.as_str() {
+            "handoff.released" => "conv-released",
+            "handoff.withdrawn" => "conv-withdrawn",
+            _ => "conv-left",
+        };
+        left.push(context! {
+            id => id.to_string(),
+            who => who(store, id).await?,
+            at => e.at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            how => how,
+        });
+    }
     Ok(render(
         "conversations.html",
-        super::web::page_ctx(&school, &s, context! { rows => rows }),
+        super::web::page_ctx(&school, &s, context! { rows => rows, left => left }),
     ))
 }
 

@@ -387,7 +387,10 @@ impl FlowDriver {
                         tx.set_timer(&token, now + after).await?;
                     }
                     Effect::Handoff => action = "flow.handoff".into(),
-                    Effect::Log(a) => action = a,
+                    // Leaving the office is what staff look for in the log: a flow
+                    // started in the same step does not hide it.
+                    Effect::Log(a) if !action.starts_with("handoff.") => action = a,
+                    Effect::Log(_) => {}
                     Effect::Call { action: name, args } => {
                         calls += 1;
                         let result = if calls > MAX_CALLS_PER_EVENT {

@@ -796,6 +796,19 @@ async fn office_replies_to_a_handed_off_conversation(env: &TestEnv) {
             && shown.iter().any(|m| m.contains("ہم آپ کی کیا مدد")),
         "{shown:?}"
     );
+    // The person asks the office again, then goes back to the bot: staff see it.
+    parent.say("office").await.unwrap();
+    parent.say("menu").await.unwrap();
+    let list = call(env, "GET", "/admin/conversations", &admin, &[]).await;
+    assert!(
+        list.body.contains("Back with the bot (last 7 days)")
+            && list.body.contains("went back to the bot"),
+        "{}",
+        list.body
+    );
+    // A branch manager of another branch does not see it.
+    let north_list = call(env, "GET", "/admin/conversations", &north, &[]).await;
+    assert!(!north_list.body.contains("went back to the bot"));
 }
 crate::on_both_backends!(office_replies_to_a_handed_off_conversation);
 

@@ -316,3 +316,7 @@ consent-child = Child
 consent-answer = Answer
 consent-note = Note
 set-absence-notice = Tell guardians when their child is marked absent without leave (once a day; they can stop it with "stop")
+conv-left-title = Back with the bot (last 7 days)
+conv-left = went back to the bot (the messages are still here to answer)
+conv-withdrawn = withdrew the request to the office
+conv-released = handed back to the bot after the waiting time
