@@ -60,8 +60,7 @@ async fn view(
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
-    let weekend = calendar::parse_weekend(&get(SETTING_WEEKEND))
-        .unwrap_or_else(|_| calendar::default_weekend(&school.tenant.timezone));
+    let weekend = calendar::weekend_of(Some(&get(SETTING_WEEKEND)), &school.tenant.timezone);
     let week: Vec<_> = WEEK
         .iter()
         .map(|(d, id)| context! { id => *id, on => weekend.contains(d) })

@@ -25,6 +25,13 @@ pub fn default_weekend(tz: &Timezone) -> Vec<Weekday> {
     }
 }
 
+/// The school's weekend: its setting when it reads, else the country's default.
+pub fn weekend_of(setting: Option<&str>, tz: &Timezone) -> Vec<Weekday> {
+    setting
+        .and_then(|w| parse_weekend(w).ok())
+        .unwrap_or_else(|| default_weekend(tz))
+}
+
 /// "fri,sat" / "Sun" → the weekdays (one to three, in week order, no repeats).
 pub fn parse_weekend(text: &str) -> Result<Vec<Weekday>, CalendarError> {
     let mut days = Vec::new();

@@ -1058,11 +1058,7 @@ impl<'a> Run<'a> {
 
     /// The person (or the clock) takes the conversation back from the office.
     fn leave_handoff(&mut self, key: &str, log: &str) {
-        self.s.handoff = false;
-        self.s.handoff_timer = None;
-        self.s.acked_at = None;
-        self.s.wait = None;
-        self.s.calling = false;
+        self.s.hand_back();
         self.say_key(key);
         self.fx.push(Effect::Log(log.into()));
     }

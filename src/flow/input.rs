@@ -178,11 +178,7 @@ pub fn written_in(text: &str) -> Option<crate::domain::school::Locale> {
     if letters.len() < 3 {
         return None;
     }
-    let arabic_script = letters
-        .iter()
-        .filter(|c| ('\u{0600}'..='\u{06FF}').contains(*c))
-        .count();
-    if arabic_script * 2 > letters.len() {
+    if arabic_script(text) {
         // Letters only Urdu uses, and letters only Arabic uses.
         let urdu = letters.iter().any(|c| "ٹڈڑںےہھپچژگکیۓ".contains(*c));
         let arabic = letters.iter().any(|c| "ةىأإؤئيكضظ".contains(*c));
@@ -335,6 +331,11 @@ const ABSENCE_MARKERS: &[&str] = &[
     "nahi",
 ];
 
+/// A word around the numbers of an attendance answer that is no number.
+fn is_filler(p: &str) -> bool {
+    ABSENT_WORDS.contains(&p) || AROUND_NUMBERS.contains(&p)
+}
+
 /// A list that only says who is present ("25 present", "Ayesha hazir") is no absence
 /// list: reading its numbers as absences would mark the wrong children.
 fn says_only_present(parts: &[String]) -> bool {
@@ -349,10 +350,7 @@ pub fn numbers(text: &str) -> Option<Vec<i64>> {
     if says_only_present(&all) {
         return None;
     }
-    let parts: Vec<String> = all
-        .into_iter()
-        .filter(|p| !ABSENT_WORDS.contains(&p.as_str()) && !AROUND_NUMBERS.contains(&p.as_str()))
-        .collect();
+    let parts: Vec<String> = all.into_iter().filter(|p| !is_filler(p)).collect();
     if parts.is_empty() {
         return None;
     }
@@ -405,7 +403,7 @@ pub fn absent_and_late(text: &str) -> Option<(Vec<i64>, Vec<i64>)> {
     }
     let is_late = |p: &str| LATE_WORDS.contains(&p);
     let is_absent = |p: &str| matches!(p, "absent" | "غائب" | "غیر" | "ghair");
-    let skip = |p: &str| ABSENT_WORDS.contains(&p) || AROUND_NUMBERS.contains(&p);
+    let skip = is_filler;
     let (mut absent, mut late) = (Vec::new(), Vec::new());
     // Written after the numbers ("5 late 3 absent", "3 7 late"): each word names the
     // numbers before it. Written before ("late 2", "3 7 late 5"): numbers before the

@@ -68,6 +68,14 @@ fn arg_uuid(args: &Map<String, Value>, name: &str) -> std::result::Result<Uuid, 
         .ok_or_else(|| format!("bad_{name}"))
 }
 
+/// Whether the school lets teachers decide leave for their classes from the chat.
+async fn teachers_decide_leave(tx: &mut dyn FlowTx) -> Result<bool, crate::store::StoreError> {
+    Ok(tx
+        .setting(crate::domain::school::SETTING_TEACHERS_DECIDE_LEAVE)
+        .await?
+        .is_some_and(|v| v == "on"))
+}
+
 /// A fee line's name in the person's language where the school gave one, else as
 /// the school wrote it.
 fn line_name<'a>(
@@ -770,10 +778,7 @@ pub async fn run(
                     })
                 })
                 .collect();
-            let may_decide = tx
-                .setting(crate::domain::school::SETTING_TEACHERS_DECIDE_LEAVE)
-                .await?
-                .is_some_and(|v| v == "on");
+            let may_decide = teachers_decide_leave(tx).await?;
             Ok(out(json!({
                 "count": list.len(),
                 "requests": list,
@@ -784,11 +789,7 @@ pub async fn run(
             // Only where the school lets teachers decide, only a pending request of the
             // teacher's own classes (checked here, not trusted from the session).
             let s = tri!(staff(session));
-            let allowed = tx
-                .setting(crate::domain::school::SETTING_TEACHERS_DECIDE_LEAVE)
-                .await?
-                .is_some_and(|v| v == "on");
-            if !allowed {
+            if !teachers_decide_leave(tx).await? {
                 return Ok(Err("forbidden".into()));
             }
             let Some(id) = args

@@ -339,11 +339,8 @@ impl FlowDriver {
                 session.who = Some(who_of(c));
             }
         }
-        let weekend = row
-            .weekend
-            .as_deref()
-            .and_then(|w| crate::domain::calendar::parse_weekend(w).ok())
-            .unwrap_or_else(|| crate::domain::calendar::default_weekend(&self.school.timezone));
+        let weekend =
+            crate::domain::calendar::weekend_of(row.weekend.as_deref(), &self.school.timezone);
         let ctx = Context {
             sent_at: event.sent_at,
             weekend: weekend.clone(),
