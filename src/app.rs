@@ -141,6 +141,9 @@ pub struct App {
     pub hash_gate: Arc<crate::password::HashGate>,
     /// Counters and histograms behind `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The local language model (loaded by `serve` in the background; n-grams until
+    /// then, or without it).
+    pub nlu: Arc<crate::nlu::Nlu>,
 }
 
 impl App {
@@ -185,6 +188,11 @@ impl App {
                 tracing::warn!(channels = own, platform_app = routes.platform_meta().is_some(), "Meta channels with an app secret of their own: if that is the old shared secret, rotate it at Meta, then `raabta platform meta-app set --adopt-meta-channels`");
             }
         }
+        let nlu = Arc::new(crate::nlu::Nlu::new(
+            flows.intents.clone(),
+            Some(config.models_dir.clone()),
+            Some(config.data_dir.join("cache")),
+        ));
         Ok(Self {
             config: Arc::new(config),
             tenancy: Arc::new(tenancy),
@@ -192,6 +200,7 @@ impl App {
             spool: Arc::new(spool),
             wake: Arc::new(Notify::new()),
             wake_jobs: Arc::new(Notify::new()),
+            nlu,
             flows: Arc::new(flows),
             clock: Arc::new(Clock::default()),
             login_limiter: crate::codes::global_login_limiter(),

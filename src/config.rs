@@ -59,6 +59,7 @@ struct Raw {
     send_lease_seconds: Option<u64>,
     job_lease_seconds: Option<u64>,
     flows_dir: Option<PathBuf>,
+    models_dir: Option<PathBuf>,
     client_ip_header: Option<String>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
@@ -94,6 +95,9 @@ pub struct Config {
     /// A flows directory (flow files, `templates.yaml`, `locales/*.ftl`) that replaces
     /// the flows built into the binary; None (the default): the built-in ones.
     pub flows_dir: Option<PathBuf>,
+    /// The local models (`scripts/fetch-models.sh` writes them): `RAABTA_MODELS_DIR`,
+    /// default `./models`. The service runs without them (spelling-only matching).
+    pub models_dir: PathBuf,
     /// A header set by a trusted proxy with the client's address (e.g. `fly-client-ip`);
     /// without it the TCP peer address is used (sign-in limits per address).
     pub client_ip_header: Option<String>,
@@ -173,6 +177,10 @@ impl Config {
             send_lease_seconds: raw.send_lease_seconds.unwrap_or(60).max(1),
             job_lease_seconds: raw.job_lease_seconds.unwrap_or(300).max(4),
             flows_dir: raw.flows_dir.filter(|d| !d.as_os_str().is_empty()),
+            models_dir: raw
+                .models_dir
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or_else(crate::models::default_dir),
             client_ip_header: raw
                 .client_ip_header
                 .map(|h| h.trim().to_ascii_lowercase())

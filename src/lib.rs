@@ -13,6 +13,8 @@ pub mod fsutil;
 pub mod import;
 pub mod mail;
 pub mod metrics;
+pub mod models;
+pub mod nlu;
 pub mod outbound;
 pub mod password;
 pub mod routing;

@@ -11,6 +11,7 @@ mod channel;
 mod flows;
 mod imports;
 mod keys;
+mod nlu;
 mod platform;
 mod serve;
 mod tenant;
@@ -77,6 +78,12 @@ enum Command {
     /// Staff accounts for the web admin.
     #[command(subcommand)]
     Users(users::UsersCmd),
+    /// The local models (fetched by scripts/fetch-models.sh).
+    #[command(subcommand)]
+    Models(nlu::ModelsCmd),
+    /// The local language model: classify messages, measure it.
+    #[command(subcommand)]
+    Nlu(nlu::NluCmd),
 }
 
 pub(crate) struct Bar(ProgressBar);
@@ -130,5 +137,7 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Leave(cmd) => flows::leave(config, cmd).await,
         Command::Handoff(cmd) => flows::handoff(config, cmd).await,
         Command::Users(cmd) => users::users_cmd(config, cmd).await,
+        Command::Models(cmd) => nlu::models(config, cmd).await,
+        Command::Nlu(cmd) => nlu::nlu(config, cmd).await,
     }
 }

@@ -29,6 +29,8 @@ pub struct Library {
     pub templates: Templates,
     /// (file name, source) of each current flow, for recording versions.
     pub sources: Vec<(String, String, String)>,
+    /// The language model's example phrases (`<dir>/intents.yaml`; none without it).
+    pub intents: crate::nlu::Examples,
 }
 
 /// The flows built into the binary at compile time (see `build.rs`): every
@@ -97,10 +99,13 @@ impl Library {
     pub fn from_files(files: Vec<(String, String)>) -> Result<Self, FlowError> {
         let mut flows = Vec::new();
         let mut templates = None;
+        let mut intents = None;
         let mut locales = Vec::new();
         for (name, source) in files {
             if name == "templates.yaml" {
                 templates = Some(source);
+            } else if name == "intents.yaml" {
+                intents = Some(source);
             } else if name.starts_with("locales/") {
                 locales.push((name, source));
             } else if !name.contains('/') && name.ends_with(".yaml") {
@@ -114,7 +119,16 @@ impl Library {
             problem: "not found".into(),
         })?;
         let templates = Templates::parse(&templates).map_err(|e| FlowError::Io(e.to_string()))?;
-        Self::from_sources(flows, texts, templates)
+        let intents = match intents {
+            Some(source) => crate::nlu::Examples::parse(&source).map_err(|e| FlowError::Invalid {
+                file: "intents.yaml".into(),
+                problem: e.to_string(),
+            })?,
+            None => crate::nlu::Examples::default(),
+        };
+        let mut lib = Self::from_sources(flows, texts, templates)?;
+        lib.intents = intents;
+        Ok(lib)
     }
 
     pub fn from_sources(
@@ -142,6 +156,7 @@ impl Library {
             texts,
             templates,
             sources: recorded,
+            intents: crate::nlu::Examples::default(),
         })
     }
 

@@ -1,0 +1,349 @@
+//! `raabta models check`, `raabta nlu classify`, `raabta nlu eval`.
+
+use anyhow::{bail, Context};
+use clap::Subcommand;
+use raabta::config::Config;
+use raabta::flow::Library;
+use raabta::models::Verified;
+use raabta::nlu::classifier::{Classifier, Params};
+use raabta::nlu::service::Status;
+use raabta::nlu::{baseline, Intent, Nlu, LANGUAGES};
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Subcommand)]
+pub enum ModelsCmd {
+    /// Verify the models directory against its manifest, load the models and say what
+    /// is there (source, version, licence, size).
+    Check,
+}
+
+#[derive(Subcommand)]
+pub enum NluCmd {
+    /// Read JSON lines `{"text": "..."}` on stdin; write `{"intent": ..., "score": ...}`
+    /// per line, in order, with the school's own phrases.
+    Classify {
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Accuracy on a labelled JSON-lines file (`text`, `lang`, `intent`), beside the
+    /// trigger-word baseline and n-grams alone; latency and load time. Markdown out.
+    Eval {
+        #[arg(long)]
+        file: PathBuf,
+        /// Also list every miss.
+        #[arg(long)]
+        misses: bool,
+    },
+    /// Leave-one-out over the example phrases only (never the evaluation set): how
+    /// each setting of the classifier's weights and thresholds does.
+    Tune,
+}
+
+fn library(config: &Config) -> anyhow::Result<Library> {
+    Ok(match &config.flows_dir {
+        Some(dir) => Library::load(dir).with_context(|| format!("flows directory {}", dir.display()))?,
+        None => Library::embedded()?,
+    })
+}
+
+fn loaded(config: &Config, examples: raabta::nlu::Examples) -> (Nlu, Status, f64) {
+    let nlu = Nlu::new(
+        examples,
+        Some(config.models_dir.clone()),
+        Some(config.data_dir.join("cache")),
+    );
+    let started = Instant::now();
+    let status = nlu.load_blocking();
+    (nlu, status, started.elapsed().as_secs_f64())
+}
+
+pub async fn models(config: Config, cmd: ModelsCmd) -> anyhow::Result<()> {
+    match cmd {
+        ModelsCmd::Check => {
+            let dir = &config.models_dir;
+            let started = Instant::now();
+            let verified = Verified::open(dir)?;
+            println!(
+                "{}: manifest verified in {:.2} s (recipe {})",
+                dir.display(),
+                started.elapsed().as_secs_f64(),
+                &verified.manifest.recipe[..12.min(verified.manifest.recipe.len())]
+            );
+            for f in &verified.manifest.files {
+                println!(
+                    "  {:<26} {:<15} {:>11} bytes  {} {} ({}), licence: {}",
+                    f.name,
+                    f.role,
+                    f.bytes,
+                    f.source.package,
+                    f.source.version,
+                    f.source.registry,
+                    f.source.licence
+                );
+            }
+            let lib = library(&config)?;
+            let (nlu, status, secs) = loaded(&config, lib.intents.clone());
+            match status {
+                Status::Ready => {
+                    let g = nlu.classify_blocking("fee kitni baqi hai");
+                    println!(
+                        "text encoder loaded with {} example phrases in {secs:.2} s; \"fee kitni baqi hai\" -> {} ({:.2})",
+                        nlu.examples().items.len(),
+                        g.intent,
+                        g.score
+                    );
+                }
+                other => bail!("the text encoder did not load: {other:?}"),
+            }
+            Ok(())
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Line {
+    text: String,
+    #[serde(default)]
+    lang: String,
+    #[serde(default)]
+    intent: String,
+}
+
+pub async fn nlu(config: Config, cmd: NluCmd) -> anyhow::Result<()> {
+    match cmd {
+        NluCmd::Classify { tenant } => classify(config, tenant).await,
+        NluCmd::Eval { file, misses } => eval(config, file, misses),
+        NluCmd::Tune => tune(config),
+    }
+}
+
+async fn classify(config: Config, tenant: String) -> anyhow::Result<()> {
+    let app = raabta::app::App::build(config.clone()).await?;
+    let school = app
+        .tenancy
+        .school(&tenant)
+        .await
+        .with_context(|| format!("school {tenant}"))?;
+    let phrases = raabta::nlu::phrases::of_school(school.store.as_ref()).await?;
+    let examples = app.flows.intents.with_school(&phrases);
+    let (nlu, status, _) = loaded(&config, examples);
+    if status != Status::Ready {
+        eprintln!("raabta: the language model is not available ({status:?}); matching by spelling only");
+    }
+    let stdin = std::io::stdin();
+    let mut out = std::io::stdout().lock();
+    for (n, line) in stdin.lock().lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let item: Line = serde_json::from_str(&line)
+            .with_context(|| format!("line {}: expected {{\"text\": \"...\"}}", n + 1))?;
+        let g = nlu.classify_blocking(&item.text);
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({"intent": g.intent.as_str(), "score": (g.score * 1000.0).round() / 1000.0})
+        )?;
+    }
+    Ok(())
+}
+
+fn read_labelled(file: &PathBuf) -> anyhow::Result<Vec<(String, String, Intent)>> {
+    let text = std::fs::read_to_string(file).with_context(|| file.display().to_string())?;
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let l: Line = serde_json::from_str(line).with_context(|| format!("line {}", n + 1))?;
+        let intent = Intent::parse(&l.intent)
+            .with_context(|| format!("line {}: unknown intent {:?}", n + 1, l.intent))?;
+        out.push((l.text, l.lang, intent));
+    }
+    Ok(out)
+}
+
+struct Tally {
+    right: BTreeMap<String, (usize, usize)>,
+    confusion: BTreeMap<String, BTreeMap<(Intent, Intent), usize>>,
+}
+
+impl Tally {
+    fn new() -> Self {
+        Self {
+            right: BTreeMap::new(),
+            confusion: BTreeMap::new(),
+        }
+    }
+    fn add(&mut self, lang: &str, want: Intent, got: Intent) {
+        for key in [lang, "all"] {
+            let e = self.right.entry(key.to_string()).or_default();
+            e.1 += 1;
+            if want == got {
+                e.0 += 1;
+            }
+        }
+        *self
+            .confusion
+            .entry(lang.to_string())
+            .or_default()
+            .entry((want, got))
+            .or_default() += 1;
+    }
+    fn pct(&self, key: &str) -> String {
+        match self.right.get(key) {
+            Some((r, n)) if *n > 0 => format!("{:.1}% ({r}/{n})", 100.0 * *r as f64 / *n as f64),
+            _ => "-".into(),
+        }
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn eval(config: Config, file: PathBuf, misses: bool) -> anyhow::Result<()> {
+    let items = read_labelled(&file)?;
+    let lib = library(&config)?;
+    let (nlu, status, load_secs) = loaded(&config, lib.intents.clone());
+    let mut model = Tally::new();
+    let mut ngram = Tally::new();
+    let mut base = Tally::new();
+    let mut times = Vec::new();
+    let mut missed = Vec::new();
+    for (text, lang, want) in &items {
+        let started = Instant::now();
+        let g = nlu.classify_blocking(text);
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+        model.add(lang, *want, g.intent);
+        if g.intent != *want {
+            missed.push(format!("{lang}\t{want} -> {} ({:.2})\t{text}", g.intent, g.score));
+        }
+        ngram.add(lang, *want, nlu.classify_ngrams(text).intent);
+        base.add(lang, *want, baseline::trigger_intent(&lib, text));
+    }
+    let with_model = status == Status::Ready;
+    println!("Evaluation set: {} ({} messages)\n", file.display(), items.len());
+    println!(
+        "Encoder: {}\n",
+        if with_model {
+            format!("loaded in {load_secs:.2} s (manifest check, runtime, model, example embeddings)")
+        } else {
+            format!("NOT loaded ({status:?}): the first column is n-grams only")
+        }
+    );
+    println!("| | all | en | ur | ar | ur-Latn |\n|---|---|---|---|---|---|");
+    for (name, t) in [
+        ("encoder + n-grams", &model),
+        ("n-grams only", &ngram),
+        ("trigger words (baseline)", &base),
+    ] {
+        print!("| {name} | {} |", t.pct("all"));
+        for l in LANGUAGES {
+            print!(" {} |", t.pct(l));
+        }
+        println!();
+    }
+    println!(
+        "\nLatency per message (classify, tokenisation included, one thread): median {:.2} ms, p90 {:.2} ms\n",
+        median(times.clone()),
+        {
+            let mut t = times.clone();
+            t.sort_by(|a, b| a.total_cmp(b));
+            t.get(t.len() * 9 / 10).copied().unwrap_or(0.0)
+        }
+    );
+    for l in LANGUAGES {
+        println!("Confusion ({l}; rows: label, columns: answer; only intents that occur)\n");
+        let Some(c) = model.confusion.get(l) else {
+            continue;
+        };
+        let used: Vec<Intent> = Intent::ALL
+            .into_iter()
+            .filter(|i| c.keys().any(|(a, b)| a == i || b == i))
+            .collect();
+        let short = |i: &Intent| i.as_str().chars().take(6).collect::<String>();
+        print!("| |");
+        used.iter().for_each(|i| print!(" {} |", short(i)));
+        print!("\n|---|");
+        used.iter().for_each(|_| print!("---|"));
+        println!();
+        for a in &used {
+            print!("| {} |", short(a));
+            for b in &used {
+                match c.get(&(*a, *b)) {
+                    Some(n) => print!(" {n} |"),
+                    None => print!(" |"),
+                }
+            }
+            println!();
+        }
+        println!();
+    }
+    if misses {
+        println!("Misses:\n");
+        missed.iter().for_each(|m| println!("    {m}"));
+    }
+    Ok(())
+}
+
+fn tune(config: Config) -> anyhow::Result<()> {
+    let lib = library(&config)?;
+    let examples = lib.intents.clone();
+    let (nlu, status, _) = loaded(&config, examples.clone());
+    let Some((encoder, _)) = nlu.parts() else {
+        bail!("the text encoder is not available ({status:?})");
+    };
+    let texts: Vec<&str> = examples.items.iter().map(|e| e.text.as_str()).collect();
+    let vectors = raabta::nlu::service::cached_embeddings(
+        &encoder,
+        Some(&config.data_dir.join("cache")),
+        &texts,
+    )
+    .map_err(anyhow::Error::msg)?;
+    println!("leave-one-out over {} example phrases", texts.len());
+    let mut best: Option<(f64, Params)> = None;
+    for floor in [0.74f32, 0.78, 0.82] {
+        for weight in [0.3f32, 0.5, 0.7, 0.9] {
+            for top_k in [2usize, 3] {
+                for threshold in [0.2f32, 0.3, 0.4] {
+                    let params = Params {
+                        floor,
+                        encoder_weight: weight,
+                        top_k,
+                        threshold,
+                        ..Params::default()
+                    };
+                    let c = Classifier::new(&examples, Some(vectors.clone()), params);
+                    let right = examples
+                        .items
+                        .iter()
+                        .enumerate()
+                        .filter(|(n, e)| c.classify(&e.text, Some(&vectors[*n]), Some(*n)).intent == e.intent)
+                        .count();
+                    let acc = right as f64 / examples.items.len() as f64;
+                    println!(
+                        "floor {floor:.2} weight {weight:.2} top_k {top_k} threshold {threshold:.2}: {:.1}%",
+                        acc * 100.0
+                    );
+                    if best.as_ref().is_none_or(|(b, _)| acc > *b) {
+                        best = Some((acc, params));
+                    }
+                }
+            }
+        }
+    }
+    if let Some((acc, p)) = best {
+        println!("best: {:.1}% with {p:?}", acc * 100.0);
+    }
+    std::io::stdout().flush()?;
+    Ok(())
+}

@@ -1,0 +1,328 @@
+//! The process's language model: loaded lazily off the request path, the example
+//! phrases' embeddings cached on disk (keyed by the encoder's and each phrase's hash),
+//! inference in a bounded pool, and strangers' messages bounded per school and
+//! globally. Without the models (or while they load, or when a bound is spent) the
+//! n-gram classifier answers alone: nothing waits for the model.
+
+use super::classifier::{Classifier, Guess, Params};
+use super::encoder::{Encoder, QUERY};
+use super::examples::Examples;
+use super::Intent;
+use crate::models::Verified;
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Messages waiting for the encoder at most; beyond it, n-grams answer.
+pub const QUEUE_LIMIT: usize = 64;
+/// Strangers' messages through the encoder per school (a minute), and for the process.
+pub const STRANGERS_PER_SCHOOL_PER_MINUTE: u32 = 120;
+pub const STRANGERS_PER_SECOND: u32 = 50;
+
+/// Where the model stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// Not looked for yet.
+    Idle,
+    Loading,
+    Ready,
+    /// Missing or refused (the reason, for `raabta models check` and the log).
+    Unavailable(String),
+}
+
+struct Loaded {
+    encoder: Arc<Encoder>,
+    classifier: Arc<Classifier>,
+}
+
+/// Who sent the message, for the bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sender {
+    /// Logged in (or a roster phone): no extra bound.
+    Known,
+    /// An unknown sender, of this school.
+    Stranger(uuid::Uuid),
+}
+
+pub struct Nlu {
+    examples: Examples,
+    params: Params,
+    models_dir: Option<PathBuf>,
+    cache_dir: Option<PathBuf>,
+    ngram: Arc<Classifier>,
+    loaded: OnceLock<Loaded>,
+    status: Mutex<Status>,
+    pool: tokio::sync::Semaphore,
+    waiting: AtomicUsize,
+    strangers: DefaultDirectRateLimiter,
+    strangers_by_school: DefaultKeyedRateLimiter<uuid::Uuid>,
+}
+
+impl std::fmt::Debug for Nlu {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Nlu").field("status", &self.status()).finish()
+    }
+}
+
+fn per_minute(n: u32) -> Quota {
+    Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN))
+}
+
+fn per_second(n: u32) -> Quota {
+    Quota::per_second(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN))
+}
+
+impl Nlu {
+    /// `models_dir`: None runs on n-grams only (never looks for a model).
+    pub fn new(examples: Examples, models_dir: Option<PathBuf>, cache_dir: Option<PathBuf>) -> Self {
+        let params = Params::default();
+        Self {
+            ngram: Arc::new(Classifier::new(&examples, None, params)),
+            examples,
+            params,
+            models_dir,
+            cache_dir,
+            loaded: OnceLock::new(),
+            status: Mutex::new(Status::Idle),
+            pool: tokio::sync::Semaphore::new(1),
+            waiting: AtomicUsize::new(0),
+            strangers: DefaultDirectRateLimiter::direct(per_second(STRANGERS_PER_SECOND)),
+            strangers_by_school: DefaultKeyedRateLimiter::keyed(per_minute(
+                STRANGERS_PER_SCHOOL_PER_MINUTE,
+            )),
+        }
+    }
+
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    pub fn status(&self) -> Status {
+        self.status
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or(Status::Unavailable("poisoned".into()))
+    }
+
+    fn set_status(&self, s: Status) {
+        if let Ok(mut g) = self.status.lock() {
+            *g = s;
+        }
+    }
+
+    /// Loads the model now, on this (blocking) thread: verify the manifest, load the
+    /// encoder, embed the examples (from the cache where it has them).
+    pub fn load_blocking(&self) -> Status {
+        let Some(dir) = self.models_dir.clone() else {
+            self.set_status(Status::Unavailable("no models directory configured".into()));
+            return self.status();
+        };
+        if self.loaded.get().is_some() {
+            return Status::Ready;
+        }
+        self.set_status(Status::Loading);
+        let result = (|| -> Result<Loaded, String> {
+            let verified = Verified::open(&dir).map_err(|e| e.to_string())?;
+            let encoder = Arc::new(Encoder::load(&verified).map_err(|e| e.to_string())?);
+            let texts: Vec<&str> = self.examples.items.iter().map(|e| e.text.as_str()).collect();
+            let vectors = cached_embeddings(&encoder, self.cache_dir.as_deref(), &texts)?;
+            let classifier = Arc::new(Classifier::new(&self.examples, Some(vectors), self.params));
+            Ok(Loaded {
+                encoder,
+                classifier,
+            })
+        })();
+        match result {
+            Ok(l) => {
+                let _ = self.loaded.set(l);
+                self.set_status(Status::Ready);
+            }
+            Err(e) => self.set_status(Status::Unavailable(e)),
+        }
+        self.status()
+    }
+
+    /// Starts loading in the background (at most once); says how it went in the log.
+    pub fn start_loading(self: &Arc<Self>) {
+        if self.status() != Status::Idle {
+            return;
+        }
+        if self.models_dir.is_none() {
+            self.set_status(Status::Unavailable("no models directory configured".into()));
+            return;
+        }
+        self.set_status(Status::Loading);
+        let me = self.clone();
+        std::thread::Builder::new()
+            .name("raabta-nlu-load".into())
+            .spawn(move || {
+                let started = std::time::Instant::now();
+                match me.load_blocking() {
+                    Status::Ready => tracing::info!(
+                        seconds = started.elapsed().as_secs_f32(),
+                        examples = me.examples.items.len(),
+                        "language model loaded"
+                    ),
+                    Status::Unavailable(reason) => tracing::warn!(
+                        %reason,
+                        "language model not available: free text is matched by spelling only"
+                    ),
+                    _ => {}
+                }
+            })
+            .map(|_| ())
+            .unwrap_or_else(|e| {
+                self.set_status(Status::Unavailable(format!("no thread: {e}")));
+            });
+    }
+
+    /// The classifier without the encoder (n-grams).
+    pub fn classify_ngrams(&self, text: &str) -> Guess {
+        self.ngram.classify(text, None, None)
+    }
+
+    /// Classifies on this thread (blocking): the encoder when loaded, else n-grams.
+    pub fn classify_blocking(&self, text: &str) -> Guess {
+        match self.loaded.get() {
+            Some(l) => match l.encoder.embed(QUERY, &[text]) {
+                Ok(v) => l.classifier.classify(text, v.first().map(Vec::as_slice), None),
+                Err(e) => {
+                    tracing::warn!(error = %e, "encoder failed; spelling only");
+                    self.classify_ngrams(text)
+                }
+            },
+            None => self.classify_ngrams(text),
+        }
+    }
+
+    /// Classifies a message for the worker, in the bounded pool: the encoder when it is
+    /// loaded, the queue is not full and (for a stranger) the bounds allow; n-grams
+    /// otherwise.
+    pub async fn classify(&self, sender: Sender, text: &str) -> Guess {
+        let Some(loaded) = self.loaded.get() else {
+            return self.classify_ngrams(text);
+        };
+        if let Sender::Stranger(school) = sender {
+            if self.strangers_by_school.check_key(&school).is_err() || self.strangers.check().is_err() {
+                return self.classify_ngrams(text);
+            }
+        }
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= QUEUE_LIMIT {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return self.classify_ngrams(text);
+        }
+        let permit = self.pool.acquire().await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        let Ok(_permit) = permit else {
+            return self.classify_ngrams(text);
+        };
+        let encoder = loaded.encoder.clone();
+        let classifier = loaded.classifier.clone();
+        let owned = text.to_string();
+        let joined = tokio::task::spawn_blocking(move || {
+            encoder
+                .embed(QUERY, &[owned.as_str()])
+                .map(|v| classifier.classify(&owned, v.first().map(Vec::as_slice), None))
+        })
+        .await;
+        match joined {
+            Ok(Ok(g)) => g,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "encoder failed; spelling only");
+                self.classify_ngrams(text)
+            }
+            Err(_) => self.classify_ngrams(text),
+        }
+    }
+
+    /// The loaded classifier and encoder, for evaluation and tuning.
+    pub fn parts(&self) -> Option<(Arc<Encoder>, Arc<Classifier>)> {
+        self.loaded
+            .get()
+            .map(|l| (l.encoder.clone(), l.classifier.clone()))
+    }
+
+    /// The example phrases this service was built with.
+    pub fn examples(&self) -> &Examples {
+        &self.examples
+    }
+
+    /// Whether an intent has examples (a flows directory may ship fewer).
+    pub fn knows(&self, intent: Intent) -> bool {
+        self.examples.items.iter().any(|e| e.intent == intent)
+    }
+}
+
+const CACHE_MAGIC: &[u8; 8] = b"RBTNLU01";
+
+fn phrase_key(text: &str) -> [u8; 32] {
+    Sha256::digest(format!("{QUERY}{text}").as_bytes()).into()
+}
+
+/// The embeddings of `texts`, from `<cache_dir>/nlu-<model>.bin` where there, the rest
+/// computed and the file rewritten (atomically). A damaged cache is recomputed.
+pub fn cached_embeddings(
+    encoder: &Encoder,
+    cache_dir: Option<&Path>,
+    texts: &[&str],
+) -> Result<Vec<Vec<f32>>, String> {
+    let dim = encoder.dim;
+    let file = cache_dir.map(|d| {
+        d.join(format!(
+            "nlu-{}.bin",
+            &encoder.model_sha256[..16.min(encoder.model_sha256.len())]
+        ))
+    });
+    let mut known: HashMap<[u8; 32], Vec<f32>> = HashMap::new();
+    if let Some(bytes) = file.as_ref().and_then(|f| std::fs::read(f).ok()) {
+        let rec = 32 + 4 * dim;
+        if bytes.len() >= 8 && &bytes[..8] == CACHE_MAGIC && (bytes.len() - 8) % rec == 0 {
+            for r in bytes[8..].chunks(rec) {
+                let mut key = [0u8; 32];
+                key.copy_from_slice(&r[..32]);
+                let v = r[32..]
+                    .chunks(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect();
+                known.insert(key, v);
+            }
+        }
+    }
+    let keys: Vec<[u8; 32]> = texts.iter().map(|t| phrase_key(t)).collect();
+    let missing: Vec<&str> = texts
+        .iter()
+        .zip(&keys)
+        .filter(|(_, k)| !known.contains_key(*k))
+        .map(|(t, _)| *t)
+        .collect();
+    if !missing.is_empty() {
+        let fresh = encoder.embed(QUERY, &missing).map_err(|e| e.to_string())?;
+        for (t, v) in missing.iter().zip(fresh) {
+            known.insert(phrase_key(t), v);
+        }
+        if let Some(f) = &file {
+            let mut out = Vec::with_capacity(8 + keys.len() * (32 + 4 * dim));
+            out.extend_from_slice(CACHE_MAGIC);
+            for k in &keys {
+                if let Some(v) = known.get(k) {
+                    out.extend_from_slice(k);
+                    v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
+                }
+            }
+            let tmp = f.with_extension("tmp");
+            if let Some(parent) = f.parent() {
+                let _ = std::fs::create_dir_all(parent);
+            }
+            if std::fs::write(&tmp, &out).and_then(|_| std::fs::rename(&tmp, f)).is_err() {
+                tracing::warn!(path = %f.display(), "could not write the embedding cache");
+            }
+        }
+    }
+    keys.iter()
+        .map(|k| known.get(k).cloned().ok_or_else(|| "embedding missing".to_string()))
+        .collect()
+}
