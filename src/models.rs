@@ -90,11 +90,17 @@ impl Verified {
         let manifest: Manifest = serde_json::from_str(&text)
             .map_err(|e| ModelsError::Manifest(path.clone(), e.to_string()))?;
         if manifest.format != 1 {
-            return Err(ModelsError::Manifest(path, format!("format {}", manifest.format)));
+            return Err(ModelsError::Manifest(
+                path,
+                format!("format {}", manifest.format),
+            ));
         }
         for f in &manifest.files {
             if f.name.contains('/') || f.name.starts_with('.') {
-                return Err(ModelsError::Manifest(path, format!("bad file name {:?}", f.name)));
+                return Err(ModelsError::Manifest(
+                    path,
+                    format!("bad file name {:?}", f.name),
+                ));
             }
             let file = dir.join(&f.name);
             let meta = std::fs::metadata(&file)

@@ -193,6 +193,9 @@ consent-reminder = تذكير: نموذج الموافقة "{ $title }" الخا
 ## Complaint
 complaint-ask = الرجاء وصف شكواك. ستطّلع عليها إدارة المدرسة.
 complaint-logged = شكراً. سُجّلت شكواك (المرجع { $reference }) وستردّ عليك إدارة المدرسة.
+complaint-confirm = هل نرسل هذه الشكوى إلى إدارة المدرسة؟
+    «{ $text }»
+complaint-dropped = لم تُرسل. اكتب «القائمة» للخيارات.
 
 ## Teachers
 attendance-pick-class = أي فصل؟
@@ -254,3 +257,8 @@ media-to-office = أرسلت ملفك إلى إدارة المدرسة وسير�
 
 ## Absence notice
 absence-notice = سُجِّل { $child } غائباً اليوم ({ $day }). إن كان هذا خطأً أو كانت الإجازة متفقاً عليها مع المدرسة فرد هنا أو اكتب «موظف». اكتب «توقف» لإيقاف هذه الإشعارات.
+
+## Free text read by the language model (issue 15)
+clarify-ask = لست متأكداً مما تحتاجه. هل هو أحد هذه الخيارات؟
+nlu-not-understood = عذراً، لم أفهم ذلك. يرجى الاختيار من القائمة.
+nlu-stop-hint = إذا أردت إيقاف التذكيرات، اكتب «توقف».

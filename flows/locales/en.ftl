@@ -192,6 +192,9 @@ consent-reminder = Reminder: the consent form "{ $title }" for { $child } closes
 ## Complaint
 complaint-ask = Please describe your complaint. The school office will read it.
 complaint-logged = Thank you. Your complaint is recorded (reference { $reference }) and the school office will reply.
+complaint-confirm = Send this complaint to the school office?
+    «{ $text }»
+complaint-dropped = Not sent. Type "menu" for the options.
 
 ## Teachers
 attendance-pick-class = Which class?
@@ -253,3 +256,8 @@ media-to-office = I have passed your file to the school office; someone will rep
 
 ## Absence notice
 absence-notice = { $child } was marked absent today ({ $day }). If this is a mistake, or the leave was agreed with the school, reply here or type "office". Type "stop" to stop these notices.
+
+## Free text read by the language model (issue 15)
+clarify-ask = I am not sure what you need. Is it one of these?
+nlu-not-understood = Sorry, I did not understand that. Please choose from the menu.
+nlu-stop-hint = If you want to stop reminders, type "stop".

@@ -192,6 +192,9 @@ consent-reminder = Reminder: { $child } ke liye ijazat nama "{ $title }" { $dead
 ## Complaint
 complaint-ask = Barah-e-karam apni shikayat likhein. School office isay parhe ga.
 complaint-logged = Shukriya. Aap ki shikayat darj ho gayi hai (reference { $reference }) aur school office jawab de ga.
+complaint-confirm = Kya yeh shikayat school office ko bhej dein?
+    «{ $text }»
+complaint-dropped = Nahi bheji gayi. Options ke liye "menu" likhein.
 
 ## Teachers
 attendance-pick-class = Kaun si class?
@@ -253,3 +256,8 @@ media-to-office = Aap ki file school office ko bhej di gayi hai; staff yahin jaw
 
 ## Absence notice
 absence-notice = { $child } ko aaj ({ $day }) ghair haazir likha gaya hai. Agar yeh ghalti hai ya chutti school se tay thi to yahin jawab dein ya "daftar" likhein. Yeh ittila'at rokne ke liye "band" likhein.
+
+## Free text read by the language model (issue 15)
+clarify-ask = Mujhe yaqeen nahi ke aap ko kya chahiye. Kya in mein se koi hai?
+nlu-not-understood = Maazrat, yeh baat samajh nahi aayi. Meharbani kar ke menu mein se chunein.
+nlu-stop-hint = Agar aap reminders rokna chahte hain to "band" likhein.

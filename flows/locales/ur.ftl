@@ -191,6 +191,9 @@ consent-reminder = یاددہانی: { $child } کے لیے اجازت نامہ 
 ## Complaint
 complaint-ask = براہ کرم اپنی شکایت لکھیں۔ اسکول آفس اسے پڑھے گا۔
 complaint-logged = شکریہ۔ آپ کی شکایت درج ہو گئی ہے (حوالہ { $reference }) اور اسکول آفس جواب دے گا۔
+complaint-confirm = کیا یہ شکایت اسکول آفس کو بھیج دیں؟
+    «{ $text }»
+complaint-dropped = نہیں بھیجی گئی۔ اختیارات کے لیے «مینو» لکھیں۔
 
 ## Teachers
 attendance-pick-class = کون سی کلاس؟
@@ -252,3 +255,8 @@ media-to-office = آپ کی فائل اسکول آفس کو بھیج دی گئی
 
 ## Absence notice
 absence-notice = { $child } کو آج ({ $day }) غیر حاضر لکھا گیا ہے۔ اگر یہ غلطی ہے یا چھٹی اسکول سے طے تھی تو یہیں جواب دیں یا «دفتر» لکھیں۔ یہ اطلاعات روکنے کے لیے «بند» لکھیں۔
+
+## Free text read by the language model (issue 15)
+clarify-ask = مجھے یقین نہیں کہ آپ کو کیا چاہیے۔ کیا ان میں سے کوئی ہے؟
+nlu-not-understood = معذرت، یہ بات سمجھ نہیں آئی۔ براہِ کرم مینو میں سے چنیں۔
+nlu-stop-hint = اگر آپ یاددہانیاں روکنا چاہتے ہیں تو «بند» لکھیں۔

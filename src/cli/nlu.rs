@@ -5,7 +5,7 @@ use clap::Subcommand;
 use raabta::config::Config;
 use raabta::flow::Library;
 use raabta::models::Verified;
-use raabta::nlu::classifier::{Classifier, Params};
+use raabta::nlu::classifier::{decide, Params};
 use raabta::nlu::service::Status;
 use raabta::nlu::{baseline, Intent, Nlu, LANGUAGES};
 use std::collections::BTreeMap;
@@ -27,6 +27,9 @@ pub enum NluCmd {
     Classify {
         #[arg(long)]
         tenant: String,
+        /// Also write the ranking and whether it is a near tie.
+        #[arg(long)]
+        explain: bool,
     },
     /// Accuracy on a labelled JSON-lines file (`text`, `lang`, `intent`), beside the
     /// trigger-word baseline and n-grams alone; latency and load time. Markdown out.
@@ -39,12 +42,18 @@ pub enum NluCmd {
     },
     /// Leave-one-out over the example phrases only (never the evaluation set): how
     /// each setting of the classifier's weights and thresholds does.
-    Tune,
+    Tune {
+        /// Only the settings used without the encoder.
+        #[arg(long)]
+        ngrams_only: bool,
+    },
 }
 
 fn library(config: &Config) -> anyhow::Result<Library> {
     Ok(match &config.flows_dir {
-        Some(dir) => Library::load(dir).with_context(|| format!("flows directory {}", dir.display()))?,
+        Some(dir) => {
+            Library::load(dir).with_context(|| format!("flows directory {}", dir.display()))?
+        }
         None => Library::embedded()?,
     })
 }
@@ -114,13 +123,13 @@ struct Line {
 
 pub async fn nlu(config: Config, cmd: NluCmd) -> anyhow::Result<()> {
     match cmd {
-        NluCmd::Classify { tenant } => classify(config, tenant).await,
+        NluCmd::Classify { tenant, explain } => classify(config, tenant, explain).await,
         NluCmd::Eval { file, misses } => eval(config, file, misses),
-        NluCmd::Tune => tune(config),
+        NluCmd::Tune { ngrams_only } => tune(config, ngrams_only),
     }
 }
 
-async fn classify(config: Config, tenant: String) -> anyhow::Result<()> {
+async fn classify(config: Config, tenant: String, explain: bool) -> anyhow::Result<()> {
     let app = raabta::app::App::build(config.clone()).await?;
     let school = app
         .tenancy
@@ -131,7 +140,9 @@ async fn classify(config: Config, tenant: String) -> anyhow::Result<()> {
     let examples = app.flows.intents.with_school(&phrases);
     let (nlu, status, _) = loaded(&config, examples);
     if status != Status::Ready {
-        eprintln!("raabta: the language model is not available ({status:?}); matching by spelling only");
+        eprintln!(
+            "raabta: the language model is not available ({status:?}); matching by spelling only"
+        );
     }
     let stdin = std::io::stdin();
     let mut out = std::io::stdout().lock();
@@ -143,11 +154,17 @@ async fn classify(config: Config, tenant: String) -> anyhow::Result<()> {
         let item: Line = serde_json::from_str(&line)
             .with_context(|| format!("line {}: expected {{\"text\": \"...\"}}", n + 1))?;
         let g = nlu.classify_blocking(&item.text);
-        writeln!(
-            out,
-            "{}",
-            serde_json::json!({"intent": g.intent.as_str(), "score": (g.score * 1000.0).round() / 1000.0})
-        )?;
+        let mut line = serde_json::json!({"intent": g.intent.as_str(), "score": (g.score * 1000.0).round() / 1000.0});
+        if explain {
+            line["near_tie"] = g.near_tie.into();
+            line["ranked"] = g
+                .ranked
+                .iter()
+                .take(4)
+                .map(|(i, s)| serde_json::json!([i.as_str(), (s * 1000.0).round() / 1000.0]))
+                .collect();
+        }
+        writeln!(out, "{line}")?;
     }
     Ok(())
 }
@@ -219,23 +236,40 @@ fn eval(config: Config, file: PathBuf, misses: bool) -> anyhow::Result<()> {
     let mut base = Tally::new();
     let mut times = Vec::new();
     let mut missed = Vec::new();
+    // Near ties: the bot asks with options instead of answering.
+    let (mut asked, mut asked_right) = (0usize, 0usize);
     for (text, lang, want) in &items {
         let started = Instant::now();
         let g = nlu.classify_blocking(text);
         times.push(started.elapsed().as_secs_f64() * 1000.0);
         model.add(lang, *want, g.intent);
+        if g.near_tie {
+            asked += 1;
+            if g.options(nlu.params()).contains(want) {
+                asked_right += 1;
+            }
+        }
         if g.intent != *want {
-            missed.push(format!("{lang}\t{want} -> {} ({:.2})\t{text}", g.intent, g.score));
+            missed.push(format!(
+                "{lang}\t{want} -> {} ({:.2})\t{text}",
+                g.intent, g.score
+            ));
         }
         ngram.add(lang, *want, nlu.classify_ngrams(text).intent);
         base.add(lang, *want, baseline::trigger_intent(&lib, text));
     }
     let with_model = status == Status::Ready;
-    println!("Evaluation set: {} ({} messages)\n", file.display(), items.len());
+    println!(
+        "Evaluation set: {} ({} messages)\n",
+        file.display(),
+        items.len()
+    );
     println!(
         "Encoder: {}\n",
         if with_model {
-            format!("loaded in {load_secs:.2} s (manifest check, runtime, model, example embeddings)")
+            format!(
+                "loaded in {load_secs:.2} s (manifest check, runtime, model, example embeddings)"
+            )
         } else {
             format!("NOT loaded ({status:?}): the first column is n-grams only")
         }
@@ -260,6 +294,10 @@ fn eval(config: Config, file: PathBuf, misses: bool) -> anyhow::Result<()> {
             t.sort_by(|a, b| a.total_cmp(b));
             t.get(t.len() * 9 / 10).copied().unwrap_or(0.0)
         }
+    );
+    println!(
+        "Near ties (the bot asks with two or three options instead of answering): {asked} of {} messages; the right intent among the options in {asked_right}.\n",
+        items.len()
     );
     for l in LANGUAGES {
         println!("Confusion ({l}; rows: label, columns: answer; only intents that occur)\n");
@@ -295,26 +333,25 @@ fn eval(config: Config, file: PathBuf, misses: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn tune(config: Config) -> anyhow::Result<()> {
+fn tune(config: Config, ngrams_only: bool) -> anyhow::Result<()> {
     let lib = library(&config)?;
-    let examples = lib.intents.clone();
-    let (nlu, status, _) = loaded(&config, examples.clone());
-    let Some((encoder, _)) = nlu.parts() else {
+    let (nlu, status, _) = loaded(&config, lib.intents.clone());
+    let Some((_, classifier)) = nlu.parts() else {
         bail!("the text encoder is not available ({status:?})");
     };
-    let texts: Vec<&str> = examples.items.iter().map(|e| e.text.as_str()).collect();
-    let vectors = raabta::nlu::service::cached_embeddings(
-        &encoder,
-        Some(&config.data_dir.join("cache")),
-        &texts,
-    )
-    .map_err(anyhow::Error::msg)?;
-    println!("leave-one-out over {} example phrases", texts.len());
+    let pairs = classifier.pairwise();
+    let n = pairs.len();
+    println!("leave-one-out over {n} example phrases");
     let mut best: Option<(f64, Params)> = None;
-    for floor in [0.74f32, 0.78, 0.82] {
-        for weight in [0.3f32, 0.5, 0.7, 0.9] {
-            for top_k in [2usize, 3] {
-                for threshold in [0.2f32, 0.3, 0.4] {
+    let floors: &[f32] = if ngrams_only {
+        &[]
+    } else {
+        &[0.74, 0.78, 0.82]
+    };
+    for &floor in floors {
+        for weight in [0.3f32, 0.45, 0.6, 0.75, 0.9] {
+            for top_k in [1usize, 2, 3, 5] {
+                for threshold in [0.15f32, 0.2, 0.25, 0.3, 0.35, 0.4] {
                     let params = Params {
                         floor,
                         encoder_weight: weight,
@@ -322,14 +359,15 @@ fn tune(config: Config) -> anyhow::Result<()> {
                         threshold,
                         ..Params::default()
                     };
-                    let c = Classifier::new(&examples, Some(vectors.clone()), params);
-                    let right = examples
-                        .items
-                        .iter()
-                        .enumerate()
-                        .filter(|(n, e)| c.classify(&e.text, Some(&vectors[*n]), Some(*n)).intent == e.intent)
+                    let right = (0..n)
+                        .filter(|&i| {
+                            let sims = (0..n)
+                                .filter(|&j| j != i)
+                                .map(|j| (classifier.intent_of(j), pairs[i][j].0, pairs[i][j].1));
+                            decide(sims, true, &params).intent == classifier.intent_of(i)
+                        })
                         .count();
-                    let acc = right as f64 / examples.items.len() as f64;
+                    let acc = right as f64 / n as f64;
                     println!(
                         "floor {floor:.2} weight {weight:.2} top_k {top_k} threshold {threshold:.2}: {:.1}%",
                         acc * 100.0
@@ -343,6 +381,41 @@ fn tune(config: Config) -> anyhow::Result<()> {
     }
     if let Some((acc, p)) = best {
         println!("best: {:.1}% with {p:?}", acc * 100.0);
+    }
+    // Without the encoder (the fallback): n-grams alone.
+    let mut best: Option<(f64, Params)> = None;
+    for top_k_ngram in [1usize, 2, 3, 5] {
+        for threshold_ngram in [0.1f32, 0.15, 0.2, 0.25, 0.3] {
+            let params = Params {
+                top_k_ngram,
+                threshold_ngram,
+                ..Params::default()
+            };
+            let right = (0..n)
+                .filter(|&i| {
+                    let sims = (0..n)
+                        .filter(|&j| j != i)
+                        .map(|j| (classifier.intent_of(j), None, pairs[i][j].1));
+                    decide(sims, false, &params).intent == classifier.intent_of(i)
+                })
+                .count();
+            let acc = right as f64 / n as f64;
+            println!(
+                "n-grams only: top_k {top_k_ngram} threshold {threshold_ngram:.2}: {:.1}%",
+                acc * 100.0
+            );
+            if best.as_ref().is_none_or(|(b, _)| acc > *b) {
+                best = Some((acc, params));
+            }
+        }
+    }
+    if let Some((acc, p)) = best {
+        println!(
+            "best without the encoder: {:.1}% with top_k_ngram {} threshold_ngram {}",
+            acc * 100.0,
+            p.top_k_ngram,
+            p.threshold_ngram
+        );
     }
     std::io::stdout().flush()?;
     Ok(())

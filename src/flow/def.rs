@@ -157,6 +157,17 @@ pub enum InputKind {
     YesNo,
 }
 
+/// How a question takes its answer from the sentence that opened the flow ("mera
+/// beta kal school nahi aayega" opens leave with "kal" as its dates).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FromSentence {
+    /// The longest run of words that is a valid answer (never a bare number).
+    Span,
+    /// The whole sentence (a complaint's text).
+    Whole,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Render {
@@ -189,6 +200,8 @@ pub struct Ask {
     pub retries: u32,
     pub reprompt: Option<String>,
     pub fallback: Option<String>,
+    /// Answered from the opening sentence when it holds an answer (asked otherwise).
+    pub from_sentence: Option<FromSentence>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -267,6 +280,7 @@ struct RawStep {
     retries: Option<u32>,
     reprompt: Option<String>,
     fallback: Option<String>,
+    from_sentence: Option<FromSentence>,
     #[serde(default)]
     args: BTreeMap<String, String>,
     #[serde(default)]
@@ -379,6 +393,7 @@ pub fn parse_flow(file: &str, source: &str) -> Result<Flow, FlowError> {
                 retries: s.retries.unwrap_or(DEFAULT_RETRIES),
                 reprompt: s.reprompt.clone(),
                 fallback: s.fallback.clone(),
+                from_sentence: s.from_sentence,
             }))
         } else if let Some(action) = s.call.clone() {
             StepKind::Call {

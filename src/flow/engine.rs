@@ -6,12 +6,13 @@
 //! do. Every error path ends in a re-prompt, a handoff or a clear message: the engine
 //! never leaves a conversation stuck.
 
-use super::def::{Ask, Flow, InputKind, Render, Role, Step, StepKind, WindowPolicy};
+use super::def::{Ask, Flow, FromSentence, InputKind, Render, Role, Step, StepKind, WindowPolicy};
 use super::input;
 use super::Library;
 use crate::domain::access_code::AccessCode;
 use crate::domain::message::{Choice, OutboundMessage};
 use crate::domain::school::Locale;
+use crate::nlu::Intent;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -96,6 +97,19 @@ pub struct Frame {
     /// returns to the last of them (an action is never undone).
     #[serde(default)]
     pub answered: Vec<String>,
+    /// The sentence that opened this request, for questions it already answers
+    /// (`from_sentence`); carried to the flow a `flow` step switches to.
+    #[serde(default)]
+    pub opening: Option<Opening>,
+}
+
+/// The sentence a request was opened with, and the questions that already looked in
+/// it (each looks once: "back" then asks).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Opening {
+    pub text: String,
+    #[serde(default)]
+    pub tried: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -210,6 +224,17 @@ pub struct Context {
     pub handoff_release: Duration,
     /// The school's weekend days ("next week" means the school days between two).
     pub weekend: Vec<chrono::Weekday>,
+    /// What the language model made of the message (computed before the step, for a
+    /// text that is no command; None without it).
+    pub understood: Option<Understood>,
+}
+
+/// The language model's reading of a free-text message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Understood {
+    pub intent: Intent,
+    /// When two or three intents are too close to pick one: them, best first.
+    pub options: Vec<Intent>,
 }
 
 impl Context {
@@ -229,8 +254,32 @@ impl Context {
             office_hours: None,
             handoff_release: DEFAULT_HANDOFF_RELEASE,
             weekend: vec![chrono::Weekday::Sat, chrono::Weekday::Sun],
+            understood: None,
         }
     }
+}
+
+/// The question that offers two or three close readings of a sentence.
+pub const CLARIFY_FLOW: &str = "clarify";
+
+/// Runs of up to six words of a sentence, longest first (each length left to right),
+/// never a bare number ("class 3" must not pick option 3).
+pub fn sentence_spans(text: &str) -> Vec<String> {
+    let words: Vec<&str> = text
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| matches!(c, ',' | '.' | '!' | '?' | '؟' | '،' | '۔')))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut out = Vec::new();
+    for len in (1..=words.len().min(6)).rev() {
+        for w in words.windows(len) {
+            let span = w.join(" ");
+            if input::number(&span).is_none() {
+                out.push(span);
+            }
+        }
+    }
+    out
 }
 
 /// A conversation the office has not released returns to the bot after this long.
@@ -830,6 +879,21 @@ impl<'a> Run<'a> {
             self.go();
             return;
         }
+        if let Input::Text(t) = &input {
+            // A sentence at rest or at the menu ("mera beta kal school nahi aayega"):
+            // what the language model made of it, unless a menu word or number picks.
+            let at_menu = self.s.wait.is_some()
+                && matches!(self.s.frames.as_slice(), [f] if f.flow == self.role_menu());
+            let free = (self.s.wait.is_none() && self.s.frames.is_empty()) || at_menu;
+            if free
+                && input::number(t).is_none()
+                && !self.is_menu_word(t)
+                && !(at_menu && self.answers_current(&input))
+                && self.understood(t)
+            {
+                return;
+            }
+        }
         if self.s.wait.is_none() {
             // Nothing asked: greet with the menu (or the login question). A word that
             // picks a menu entry ("fees", "chutti") goes straight to it.
@@ -1041,6 +1105,17 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// Whether the input is a valid answer to the question being asked.
+    fn answers_current(&self, input: &Input) -> bool {
+        match self.current() {
+            Ok((_, step)) => match &step.kind {
+                StepKind::Ask(ask) => self.validate(ask, input).is_ok(),
+                _ => false,
+            },
+            Err(_) => false,
+        }
+    }
+
     /// Whether a text picks an entry of the person's menu by one of its words.
     fn is_menu_word(&self, text: &str) -> bool {
         let typed = input::normalise(text);
@@ -1188,6 +1263,7 @@ impl<'a> Run<'a> {
             key,
             from_each: false,
             answered: Vec::new(),
+            opening: None,
         });
     }
 
@@ -1375,7 +1451,11 @@ impl<'a> Run<'a> {
                 self.send(OutboundMessage::text(out), policy);
                 self.advance(step);
             }
-            StepKind::Ask(ask) => self.ask(ask, policy)?,
+            StepKind::Ask(ask) => {
+                if !self.from_opening(step, ask) {
+                    self.ask(ask, policy)?;
+                }
+            }
             StepKind::Call { action, args, .. } => {
                 let args: Map<String, Value> = args
                     .iter()
@@ -1479,12 +1559,22 @@ impl<'a> Run<'a> {
                     return Err(Broken(format!("no flow named {id}")));
                 }
                 // The new flow starts with this flow's variables (a consent request id).
-                let (key, vars, from_each) = self
+                let (key, vars, from_each, opening) = self
                     .frame()
-                    .map(|f| (f.key.clone(), f.vars.clone(), f.from_each))
+                    .map(|f| {
+                        (
+                            f.key.clone(),
+                            f.vars.clone(),
+                            f.from_each,
+                            f.opening.clone(),
+                        )
+                    })
                     .unwrap_or_default();
                 self.s.frames.pop();
                 self.start_marked(&id, vars, key, from_each);
+                if let Some(f) = self.frame_mut() {
+                    f.opening = opening;
+                }
             }
             StepKind::Handoff(text) => {
                 // The handoff step ends its own flow (nothing of it is a draft); its
@@ -1513,6 +1603,151 @@ impl<'a> Run<'a> {
     /// Asks the current step's question (a fresh token: older buttons expire).
     fn ask(&mut self, ask: &Ask, policy: Option<&WindowPolicy>) -> Result<(), Broken> {
         self.ask_offering(ask, policy, Vec::new())
+    }
+
+    /// A question the opening sentence already answers ("kal" for the dates, "Ayesha"
+    /// for the child, "bimar" for the kind): taken as if typed, once per question.
+    fn from_opening(&mut self, step: &Step, ask: &Ask) -> bool {
+        let Some(how) = ask.from_sentence else {
+            return false;
+        };
+        let Some(opening) = self.frame().and_then(|f| f.opening.clone()) else {
+            return false;
+        };
+        if opening.tried.contains(&step.id) {
+            return false;
+        }
+        if let Some(o) = self.frame_mut().and_then(|f| f.opening.as_mut()) {
+            o.tried.push(step.id.clone());
+        }
+        let candidates = match how {
+            FromSentence::Whole => vec![opening.text.clone()],
+            FromSentence::Span => sentence_spans(&opening.text),
+        };
+        // The choices as they would be offered, for the answer's check.
+        let vars = self.vars_for_text();
+        let choices = self.offered(ask, &vars);
+        let saved = self.s.wait.replace(Wait {
+            token: String::new(),
+            retries_left: 0,
+            choices,
+            escapes: Vec::new(),
+            asked_at: None,
+        });
+        let found = candidates
+            .into_iter()
+            .find_map(|c| self.validate(ask, &Input::Text(c)).ok());
+        self.s.wait = saved;
+        let Some(value) = found.filter(|v| !v.is_null()) else {
+            return false;
+        };
+        if let Some(f) = self.frame_mut() {
+            f.vars.insert(ask.var.clone(), value);
+            f.answered.push(step.id.clone());
+        }
+        self.fx.push(Effect::Log("flow.from_sentence".into()));
+        self.advance(step);
+        true
+    }
+
+    /// A sentence the language model read, at rest or at the menu: the request it
+    /// asks for opens with the sentence (its questions take what it already says);
+    /// two or three close readings are offered as buttons; nothing usable gets the
+    /// menu with a hint. False: nothing done (the caller goes on as before).
+    fn understood(&mut self, text: &str) -> bool {
+        let Some(u) = self.ctx.understood.clone() else {
+            return false;
+        };
+        let role = self.role();
+        if role == Role::Unknown {
+            return false;
+        }
+        if u.options.len() > 1 {
+            let mut options: Vec<Value> = u
+                .options
+                .iter()
+                .filter_map(|i| self.entry_of(*i).map(|(id, label)| (id, label, *i)))
+                .map(|(id, label, _)| {
+                    serde_json::json!({ "id": id, "label": self.text(label, &Map::new()) })
+                })
+                .collect();
+            options.dedup();
+            if options.len() > 1 && self.lib.current(CLARIFY_FLOW).is_some() {
+                options.push(serde_json::json!({
+                    "id": self.role_menu(),
+                    "label": self.text("escape-menu", &Map::new()),
+                }));
+                self.end_all();
+                let mut vars = Map::new();
+                vars.insert("options".into(), Value::Array(options));
+                vars.insert("menu".into(), Value::String(self.role_menu().to_string()));
+                self.fx.push(Effect::Log("nlu.near_tie".into()));
+                self.start(CLARIFY_FLOW, vars, None);
+                if let Some(f) = self.frame_mut() {
+                    f.opening = Some(Opening {
+                        text: text.to_string(),
+                        tried: Vec::new(),
+                    });
+                }
+                self.go();
+                return true;
+            }
+        }
+        self.fx
+            .push(Effect::Log(format!("nlu.{}", u.intent.as_str())));
+        match u.intent {
+            Intent::Greeting => self.command(Command::Greeting),
+            Intent::Thanks => self.command(Command::Thanks),
+            Intent::Office | Intent::MyComplaints | Intent::MyData | Intent::Admission => {
+                // A person is what these need today (the office answers them).
+                self.command(Command::Human)
+            }
+            Intent::Stop => {
+                // Never silenced on a guess: the word that does it is named.
+                self.say_key("nlu-stop-hint");
+                if self.s.wait.is_none() && self.s.frames.is_empty() {
+                    self.start_menu();
+                    self.go();
+                }
+            }
+            intent => match self.entry_of(intent) {
+                Some((flow, _)) => {
+                    self.end_all();
+                    self.start(&flow, Map::new(), None);
+                    if let Some(f) = self.frame_mut() {
+                        f.opening = Some(Opening {
+                            text: text.to_string(),
+                            tried: Vec::new(),
+                        });
+                    }
+                    self.go();
+                }
+                None => {
+                    self.say_key("nlu-not-understood");
+                    self.end_all();
+                    self.start_menu();
+                    self.go();
+                }
+            },
+        }
+        true
+    }
+
+    /// The flow (and its menu label) that serves an intent for this person's role.
+    fn entry_of(&self, intent: Intent) -> Option<(String, &'static str)> {
+        let (flow, label) = match (self.role(), intent) {
+            (Role::Guardian, Intent::Fees) => ("fees", "menu-fees"),
+            (Role::Guardian, Intent::Leave) => ("leave", "menu-leave"),
+            (Role::Guardian, Intent::Attendance) => ("attendance", "menu-attendance"),
+            (Role::Guardian, Intent::Consent) => ("consents", "menu-consent"),
+            (Role::Teacher, Intent::Attendance) => ("mark_attendance", "menu-mark-attendance"),
+            (Role::Teacher, Intent::Leave) => ("class_leave", "menu-class-leave"),
+            (Role::Guardian | Role::Teacher, Intent::Complaint) => ("complaint", "menu-complaint"),
+            (Role::Guardian | Role::Teacher, Intent::Language) => ("language", "menu-language"),
+            (Role::Guardian | Role::Teacher, Intent::Office) => ("office", "menu-office"),
+            _ => return None,
+        };
+        self.lib.current(flow).map(|_| (flow.to_string(), label))
     }
 
     /// [`Self::ask`], with ways out after the choices (when they fit in one list).

@@ -120,10 +120,12 @@ impl Library {
         })?;
         let templates = Templates::parse(&templates).map_err(|e| FlowError::Io(e.to_string()))?;
         let intents = match intents {
-            Some(source) => crate::nlu::Examples::parse(&source).map_err(|e| FlowError::Invalid {
-                file: "intents.yaml".into(),
-                problem: e.to_string(),
-            })?,
+            Some(source) => {
+                crate::nlu::Examples::parse(&source).map_err(|e| FlowError::Invalid {
+                    file: "intents.yaml".into(),
+                    problem: e.to_string(),
+                })?
+            }
             None => crate::nlu::Examples::default(),
         };
         let mut lib = Self::from_sources(flows, texts, templates)?;

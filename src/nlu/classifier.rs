@@ -19,6 +19,8 @@ pub struct Params {
     pub encoder_weight: f32,
     /// Examples averaged per intent.
     pub top_k: usize,
+    /// The same without the encoder.
+    pub top_k_ngram: usize,
     /// Below this score: unknown (with the encoder).
     pub threshold: f32,
     /// Below this score: unknown (n-grams only).
@@ -30,11 +32,12 @@ pub struct Params {
 impl Default for Params {
     fn default() -> Self {
         Self {
-            floor: 0.78,
-            encoder_weight: 0.6,
-            top_k: 3,
+            floor: 0.74,
+            encoder_weight: 0.75,
+            top_k: 5,
+            top_k_ngram: 3,
             threshold: 0.30,
-            threshold_ngram: 0.22,
+            threshold_ngram: 0.10,
             tie_margin: 0.04,
         }
     }
@@ -120,53 +123,98 @@ impl Classifier {
     }
 
     /// Classifies a message; `vector` is its embedding (the same encoder as the
-    /// examples'), when there is one. `skip` leaves one example out (for
-    /// leave-one-out tuning).
-    pub fn classify(&self, text: &str, vector: Option<&[f32]>, skip: Option<usize>) -> Guess {
-        let p = &self.params;
+    /// examples'), when there is one.
+    pub fn classify(&self, text: &str, vector: Option<&[f32]>) -> Guess {
         let grams = self.idf.vector(text);
         let encoder = vector.is_some() && self.items.iter().all(|i| i.vector.is_some());
-        let mut per: Vec<Vec<f32>> = vec![Vec::new(); Intent::ALL.len()];
-        for (n, item) in self.items.iter().enumerate() {
-            if Some(n) == skip {
-                continue;
-            }
-            let ng = grams.dot(&item.grams);
-            let sim = match (encoder, vector, &item.vector) {
-                (true, Some(q), Some(e)) => {
-                    let c = ((cosine(q, e) - p.floor) / (1.0 - p.floor)).max(0.0);
-                    p.encoder_weight * c + (1.0 - p.encoder_weight) * ng
-                }
-                _ => ng,
+        let sims = self.items.iter().map(|item| {
+            let enc = match (encoder, vector, &item.vector) {
+                (true, Some(q), Some(e)) => Some(cosine(q, e)),
+                _ => None,
             };
-            per[item.intent as usize].push(sim);
-        }
-        let mut ranked: Vec<(Intent, f32)> = Intent::ALL
+            (item.intent, enc, grams.dot(&item.grams))
+        });
+        decide(sims, encoder, &self.params)
+    }
+
+    /// Every example against every other (encoder cosine, n-gram cosine), for
+    /// leave-one-out tuning: row i is example i as the message.
+    pub fn pairwise(&self) -> Vec<Vec<(Option<f32>, f32)>> {
+        self.items
             .iter()
-            .zip(per.iter_mut())
-            .filter(|(_, s)| !s.is_empty())
-            .map(|(i, s)| {
-                s.sort_unstable_by(|a, b| b.total_cmp(a));
-                let k = p.top_k.min(s.len()).max(1);
-                (*i, s[..k].iter().sum::<f32>() / k as f32)
+            .map(|a| {
+                self.items
+                    .iter()
+                    .map(|b| {
+                        let enc = match (&a.vector, &b.vector) {
+                            (Some(x), Some(y)) => Some(cosine(x, y)),
+                            _ => None,
+                        };
+                        (enc, a.grams.dot(&b.grams))
+                    })
+                    .collect()
             })
-            .collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let threshold = if encoder { p.threshold } else { p.threshold_ngram };
-        let (top, score) = ranked.first().copied().unwrap_or((Intent::Unknown, 0.0));
-        let intent = if score < threshold { Intent::Unknown } else { top };
-        ranked.retain(|(i, _)| *i != Intent::Unknown);
-        let near_tie = intent != Intent::Unknown
-            && ranked.len() > 1
-            && ranked[0].0 == intent
-            && ranked[0].1 - ranked[1].1 < p.tie_margin;
-        Guess {
-            intent,
-            score,
-            ranked,
-            near_tie,
-            encoder,
-        }
+            .collect()
+    }
+
+    /// The intent of example `n`.
+    pub fn intent_of(&self, n: usize) -> Intent {
+        self.items[n].intent
+    }
+}
+
+/// The decision from each example's similarity to the message: (its intent, the
+/// encoder's cosine when used, the n-gram cosine).
+pub fn decide(
+    sims: impl Iterator<Item = (Intent, Option<f32>, f32)>,
+    encoder: bool,
+    p: &Params,
+) -> Guess {
+    let mut per: Vec<Vec<f32>> = vec![Vec::new(); Intent::ALL.len()];
+    for (intent, enc, ng) in sims {
+        let sim = match enc {
+            Some(c) if encoder => {
+                let c = ((c - p.floor) / (1.0 - p.floor)).max(0.0);
+                p.encoder_weight * c + (1.0 - p.encoder_weight) * ng
+            }
+            _ => ng,
+        };
+        per[intent as usize].push(sim);
+    }
+    let mut ranked: Vec<(Intent, f32)> = Intent::ALL
+        .iter()
+        .zip(per.iter_mut())
+        .filter(|(_, s)| !s.is_empty())
+        .map(|(i, s)| {
+            s.sort_unstable_by(|a, b| b.total_cmp(a));
+            let k = if encoder { p.top_k } else { p.top_k_ngram };
+            let k = k.min(s.len()).max(1);
+            (*i, s[..k].iter().sum::<f32>() / k as f32)
+        })
+        .collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let threshold = if encoder {
+        p.threshold
+    } else {
+        p.threshold_ngram
+    };
+    let (top, score) = ranked.first().copied().unwrap_or((Intent::Unknown, 0.0));
+    let intent = if score < threshold {
+        Intent::Unknown
+    } else {
+        top
+    };
+    ranked.retain(|(i, _)| *i != Intent::Unknown);
+    let near_tie = intent != Intent::Unknown
+        && ranked.len() > 1
+        && ranked[0].0 == intent
+        && ranked[0].1 - ranked[1].1 < p.tie_margin;
+    Guess {
+        intent,
+        score,
+        ranked,
+        near_tie,
+        encoder,
     }
 }
 
@@ -185,13 +233,13 @@ mod tests {
     fn ngrams_alone_pick_the_intent_and_refuse_nonsense() {
         // Two or three examples per intent here: compare with the best one.
         let params = Params {
-            top_k: 1,
+            top_k_ngram: 1,
             ..Params::default()
         };
         let c = Classifier::new(&examples(), None, params);
-        assert_eq!(c.classify("fees kitni h", None, None).intent, Intent::Fees);
-        assert_eq!(c.classify("chhutti chahye", None, None).intent, Intent::Leave);
-        let g = c.classify("qwxz", None, None);
+        assert_eq!(c.classify("fees kitni h", None).intent, Intent::Fees);
+        assert_eq!(c.classify("chhutti chahye", None).intent, Intent::Leave);
+        let g = c.classify("qwxz", None);
         assert_eq!(g.intent, Intent::Unknown);
         assert!(!g.encoder);
     }
@@ -214,11 +262,11 @@ mod tests {
             ..Params::default()
         };
         let c = Classifier::new(&ex, Some(vecs), params);
-        let g = c.classify("فیس", Some(&[1.0, 0.0, 0.0]), None);
+        let g = c.classify("فیس", Some(&[1.0, 0.0, 0.0]));
         assert_eq!(g.intent, Intent::Fees);
         assert!(g.encoder);
         let half = std::f32::consts::FRAC_1_SQRT_2;
-        let tie = c.classify("ambiguous", Some(&[half, half, 0.0]), None);
+        let tie = c.classify("ambiguous", Some(&[half, half, 0.0]));
         assert!(tie.near_tie, "{tie:?}");
         assert_eq!(tie.options(&c.params).len(), 2);
     }

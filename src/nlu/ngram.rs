@@ -74,7 +74,13 @@ fn skeleton(word: &str) -> Option<String> {
         if (i > 0 && vowel) || (c == 'h' && last == Some('h')) || last == Some(c) {
             continue;
         }
-        if c == 'h' && i > 0 && !matches!(last, Some('c' | 's' | 'k' | 'g' | 'b' | 'p' | 'd' | 't' | 'j' | 'z')) {
+        if c == 'h'
+            && i > 0
+            && !matches!(
+                last,
+                Some('c' | 's' | 'k' | 'g' | 'b' | 'p' | 'd' | 't' | 'j' | 'z')
+            )
+        {
             continue;
         }
         out.push(c);

@@ -89,6 +89,9 @@ mod tests {
         assert_eq!(parse("fees: "), Err(PhraseError::Form(1)));
         assert!(matches!(parse("x\nfee: a"), Err(PhraseError::Form(1))));
         assert!(matches!(parse("fee: a"), Err(PhraseError::Intent(1, _, _))));
-        assert_eq!(parse(&format!("fees: {}", "a".repeat(301))), Err(PhraseError::TooLong(1)));
+        assert_eq!(
+            parse(&format!("fees: {}", "a".repeat(301))),
+            Err(PhraseError::TooLong(1))
+        );
     }
 }

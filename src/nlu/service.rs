@@ -64,7 +64,9 @@ pub struct Nlu {
 
 impl std::fmt::Debug for Nlu {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Nlu").field("status", &self.status()).finish()
+        f.debug_struct("Nlu")
+            .field("status", &self.status())
+            .finish()
     }
 }
 
@@ -78,7 +80,11 @@ fn per_second(n: u32) -> Quota {
 
 impl Nlu {
     /// `models_dir`: None runs on n-grams only (never looks for a model).
-    pub fn new(examples: Examples, models_dir: Option<PathBuf>, cache_dir: Option<PathBuf>) -> Self {
+    pub fn new(
+        examples: Examples,
+        models_dir: Option<PathBuf>,
+        cache_dir: Option<PathBuf>,
+    ) -> Self {
         let params = Params::default();
         Self {
             ngram: Arc::new(Classifier::new(&examples, None, params)),
@@ -128,7 +134,12 @@ impl Nlu {
         let result = (|| -> Result<Loaded, String> {
             let verified = Verified::open(&dir).map_err(|e| e.to_string())?;
             let encoder = Arc::new(Encoder::load(&verified).map_err(|e| e.to_string())?);
-            let texts: Vec<&str> = self.examples.items.iter().map(|e| e.text.as_str()).collect();
+            let texts: Vec<&str> = self
+                .examples
+                .items
+                .iter()
+                .map(|e| e.text.as_str())
+                .collect();
             let vectors = cached_embeddings(&encoder, self.cache_dir.as_deref(), &texts)?;
             let classifier = Arc::new(Classifier::new(&self.examples, Some(vectors), self.params));
             Ok(Loaded {
@@ -182,14 +193,14 @@ impl Nlu {
 
     /// The classifier without the encoder (n-grams).
     pub fn classify_ngrams(&self, text: &str) -> Guess {
-        self.ngram.classify(text, None, None)
+        self.ngram.classify(text, None)
     }
 
     /// Classifies on this thread (blocking): the encoder when loaded, else n-grams.
     pub fn classify_blocking(&self, text: &str) -> Guess {
         match self.loaded.get() {
             Some(l) => match l.encoder.embed(QUERY, &[text]) {
-                Ok(v) => l.classifier.classify(text, v.first().map(Vec::as_slice), None),
+                Ok(v) => l.classifier.classify(text, v.first().map(Vec::as_slice)),
                 Err(e) => {
                     tracing::warn!(error = %e, "encoder failed; spelling only");
                     self.classify_ngrams(text)
@@ -207,7 +218,9 @@ impl Nlu {
             return self.classify_ngrams(text);
         };
         if let Sender::Stranger(school) = sender {
-            if self.strangers_by_school.check_key(&school).is_err() || self.strangers.check().is_err() {
+            if self.strangers_by_school.check_key(&school).is_err()
+                || self.strangers.check().is_err()
+            {
                 return self.classify_ngrams(text);
             }
         }
@@ -226,7 +239,7 @@ impl Nlu {
         let joined = tokio::task::spawn_blocking(move || {
             encoder
                 .embed(QUERY, &[owned.as_str()])
-                .map(|v| classifier.classify(&owned, v.first().map(Vec::as_slice), None))
+                .map(|v| classifier.classify(&owned, v.first().map(Vec::as_slice)))
         })
         .await;
         match joined {
@@ -310,19 +323,28 @@ pub fn cached_embeddings(
             for k in &keys {
                 if let Some(v) = known.get(k) {
                     out.extend_from_slice(k);
-                    v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
+                    v.iter()
+                        .for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
                 }
             }
             let tmp = f.with_extension("tmp");
             if let Some(parent) = f.parent() {
                 let _ = std::fs::create_dir_all(parent);
             }
-            if std::fs::write(&tmp, &out).and_then(|_| std::fs::rename(&tmp, f)).is_err() {
+            if std::fs::write(&tmp, &out)
+                .and_then(|_| std::fs::rename(&tmp, f))
+                .is_err()
+            {
                 tracing::warn!(path = %f.display(), "could not write the embedding cache");
             }
         }
     }
     keys.iter()
-        .map(|k| known.get(k).cloned().ok_or_else(|| "embedding missing".to_string()))
+        .map(|k| {
+            known
+                .get(k)
+                .cloned()
+                .ok_or_else(|| "embedding missing".to_string())
+        })
         .collect()
 }

@@ -42,6 +42,10 @@ pub struct FlowDriver {
     pub hash_gate: Arc<crate::password::HashGate>,
     /// The school's WhatsApp channel, oldest first (notices to a roster phone).
     pub whatsapp: Option<(uuid::Uuid, Provider)>,
+    /// The local language model (free text read before the step).
+    pub nlu: Arc<crate::nlu::Nlu>,
+    /// The school's id (strangers' messages are bounded per school).
+    pub school_id: uuid::Uuid,
 }
 
 impl FlowDriver {
@@ -63,6 +67,8 @@ impl FlowDriver {
                 .into_iter()
                 .find(|a| matches!(a.provider, Provider::Twilio | Provider::Meta))
                 .map(|a| (a.id, a.provider)),
+            nlu: app.nlu.clone(),
+            school_id: tenant.id.0,
         }
     }
 }
@@ -189,6 +195,18 @@ pub struct Prechecked {
 pub struct PreparedStep<'a> {
     pub driver: &'a FlowDriver,
     pub prechecked: Option<Prechecked>,
+    /// What the language model made of the next message (by its provider key).
+    pub understood: Option<(String, engine::Understood)>,
+}
+
+/// Whether a text is for the language model: not a global command, a number or an
+/// access code (those never touch it), and not empty.
+pub fn for_the_model(text: &str) -> bool {
+    let t = text.trim();
+    !t.is_empty()
+        && engine::command(t).is_none()
+        && crate::flow::input::number(t).is_none()
+        && crate::domain::access_code::AccessCode::parse(t).is_none()
 }
 
 #[async_trait::async_trait]
@@ -200,12 +218,18 @@ impl Driver for PreparedStep<'_> {
         event: &InboundEvent,
         now: DateTime<Utc>,
     ) -> Result<Decision> {
+        let understood = self
+            .understood
+            .as_ref()
+            .filter(|(key, _)| *key == event.provider_key)
+            .map(|(_, u)| u.clone());
         crate::password::within_transaction(self.driver.step_with(
             tx,
             conv,
             event,
             now,
             self.prechecked.as_ref(),
+            understood,
         ))
         .await
     }
@@ -225,14 +249,41 @@ impl FlowDriver {
         let mut prepared = PreparedStep {
             driver: self,
             prechecked: None,
+            understood: None,
         };
-        // A logged-in chat types no access code: its 8-letter words cost no hashing.
-        let Some((event, false)) = store.peek_next_event(conversation).await? else {
+        let Some((event, logged_in)) = store.peek_next_event(conversation).await? else {
             return Ok(prepared);
         };
         let InboundBody::Text { text } = &event.body else {
             return Ok(prepared);
         };
+        if for_the_model(text) {
+            // In the model's bounded pool (strangers also within their bounds); the
+            // step's transaction is not open yet.
+            let sender = if logged_in {
+                crate::nlu::service::Sender::Known
+            } else {
+                crate::nlu::service::Sender::Stranger(self.school_id)
+            };
+            let guess = self.nlu.classify(sender, text).await;
+            let options = if guess.near_tie {
+                guess.options(self.nlu.params())
+            } else {
+                Vec::new()
+            };
+            prepared.understood = Some((
+                event.provider_key.clone(),
+                engine::Understood {
+                    intent: guess.intent,
+                    options,
+                },
+            ));
+            return Ok(prepared);
+        }
+        // A logged-in chat types no access code: its 8-letter words cost no hashing.
+        if logged_in {
+            return Ok(prepared);
+        }
         let Some(code) = crate::domain::access_code::AccessCode::parse(text) else {
             return Ok(prepared);
         };
@@ -275,6 +326,7 @@ impl FlowDriver {
         event: &InboundEvent,
         now: DateTime<Utc>,
         prechecked: Option<&Prechecked>,
+        understood: Option<engine::Understood>,
     ) -> Result<Decision> {
         let mut replies = Vec::new();
         if let InboundBody::Choice {
@@ -350,6 +402,7 @@ impl FlowDriver {
                 .filter(|h| (1..=24 * 30).contains(h))
                 .map(|h| std::time::Duration::from_secs(u64::from(h) * 3600))
                 .unwrap_or(engine::DEFAULT_HANDOFF_RELEASE),
+            understood,
             ..Context::new(
                 now,
                 self.school.timezone.today(now),

@@ -296,3 +296,39 @@ pub async fn load_roster_and_fees(school: &School) {
         .await
         .expect("fees import");
 }
+
+/// The local language model for tests, loaded once per test process from
+/// `RAABTA_MODELS_DIR` (else `./models`, where `scripts/fetch-models.sh` writes it).
+/// Without it: with `CI=true` this fails (CI fetches the models); otherwise the caller
+/// skips, and this says so loudly.
+pub fn language_model(what: &str) -> Option<std::sync::Arc<raabta::nlu::Nlu>> {
+    use std::sync::{Arc, OnceLock};
+    static NLU: OnceLock<Result<Arc<raabta::nlu::Nlu>, String>> = OnceLock::new();
+    let loaded = NLU.get_or_init(|| {
+        let dir = std::env::var_os("RAABTA_MODELS_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models"));
+        let lib = raabta::flow::Library::embedded().map_err(|e| e.to_string())?;
+        let nlu = raabta::nlu::Nlu::new(
+            lib.intents.clone(),
+            Some(dir),
+            Some(std::env::temp_dir().join("raabta-test-nlu-cache")),
+        );
+        match nlu.load_blocking() {
+            raabta::nlu::service::Status::Ready => Ok(Arc::new(nlu)),
+            other => Err(format!("{other:?}")),
+        }
+    });
+    match loaded {
+        Ok(n) => Some(n.clone()),
+        Err(e) if matches!(std::env::var("CI").as_deref(), Ok("true" | "1")) => {
+            panic!("{what}: the language model is required in CI and did not load: {e}")
+        }
+        Err(e) => {
+            eprintln!(
+                "\n*** SKIPPED (not passed): {what}: no language model ({e}); run scripts/fetch-models.sh ***\n"
+            );
+            None
+        }
+    }
+}

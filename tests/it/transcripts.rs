@@ -29,6 +29,10 @@ struct Transcript {
     /// Switch language right after login (en, ur, ar).
     #[serde(default)]
     locale: Option<String>,
+    /// Needs the local language model (free text): fails in CI without it, skipped
+    /// (loudly) elsewhere.
+    #[serde(default)]
+    model: bool,
     steps: Vec<Step>,
 }
 
@@ -422,7 +426,19 @@ impl Run {
 const TRANSCRIPT_START: &str = "2026-12-01T04:00:00Z";
 
 async fn run(t: &Transcript) -> Result<(), Failure> {
-    let env = crate::support::TestEnv::sqlite().await;
+    let mut env = crate::support::TestEnv::sqlite().await;
+    // The product reads free text with its language model: every transcript runs with
+    // it where it is available (spelling only otherwise).
+    match crate::support::language_model(&t.name) {
+        Some(nlu) => {
+            env.app = raabta::app::App {
+                nlu,
+                ..env.app.clone()
+            }
+        }
+        None if t.model => return Ok(()),
+        None => {}
+    }
     raabta::seed::seed_if_empty(&env.app.tenancy)
         .await
         .map_err(broken)?;
