@@ -137,6 +137,15 @@ fn duration(s: &str) -> Option<chrono::Duration> {
 
 pub async fn chat(config: Config, tenant: String, from: String) -> anyhow::Result<()> {
     let app = App::build(config).await?;
+    // The language model, as the server has it (loaded before the first message here,
+    // so every message is read the same way).
+    let nlu = app.nlu.clone();
+    match tokio::task::spawn_blocking(move || nlu.load_blocking()).await? {
+        raabta::nlu::service::Status::Ready => println!("Language model loaded."),
+        other => println!(
+            "Language model not available ({other:?}): free text is matched by spelling only."
+        ),
+    }
     let mut sim = Simulator::new(&app, &tenant, Provider::Console, None, &from)
         .await
         .with_context(|| format!("school {tenant:?}"))?;

@@ -382,6 +382,35 @@ fn tune(config: Config, ngrams_only: bool) -> anyhow::Result<()> {
     if let Some((acc, p)) = best {
         println!("best: {:.1}% with {p:?}", acc * 100.0);
     }
+    // How often each tie margin would ask instead of answering (with the settings in
+    // use), and how right the answers and the offered options are.
+    for tie_margin in [0.005f32, 0.01, 0.015, 0.02, 0.03, 0.04] {
+        let params = Params {
+            tie_margin,
+            ..*nlu.params()
+        };
+        let (mut asked, mut options_right, mut answered_right) = (0usize, 0usize, 0usize);
+        for i in 0..n {
+            let sims = (0..n)
+                .filter(|&j| j != i)
+                .map(|j| (classifier.intent_of(j), pairs[i][j].0, pairs[i][j].1));
+            let g = decide(sims, true, &params);
+            if g.near_tie {
+                asked += 1;
+                if g.options(&params).contains(&classifier.intent_of(i)) {
+                    options_right += 1;
+                }
+            } else if g.intent == classifier.intent_of(i) {
+                answered_right += 1;
+            }
+        }
+        println!(
+            "tie margin {tie_margin:.3}: asks {:.1}% (right option offered {:.1}% of those), answers right {:.1}% of the rest",
+            100.0 * asked as f64 / n as f64,
+            100.0 * options_right as f64 / asked.max(1) as f64,
+            100.0 * answered_right as f64 / (n - asked).max(1) as f64
+        );
+    }
     // Without the encoder (the fallback): n-grams alone.
     let mut best: Option<(f64, Params)> = None;
     for top_k_ngram in [1usize, 2, 3, 5] {

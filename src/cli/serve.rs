@@ -41,6 +41,7 @@ pub(super) async fn serve(config: Config) -> anyhow::Result<()> {
         cfg.public_url,
     );
     tracing::info!(listen = %cfg.listen, schools, channels = app.registry.current().len(), "serving");
+    say_language_model(&app);
     application.start();
     axum::serve(
         listener,
@@ -51,6 +52,26 @@ pub(super) async fn serve(config: Config) -> anyhow::Result<()> {
     .with_graceful_shutdown(shutdown_signal())
     .await?;
     Ok(())
+}
+
+/// Starts loading the local language model in the background (off the request path)
+/// and says once where it stands: free text is matched by spelling until it is loaded,
+/// or without it.
+pub(super) fn say_language_model(app: &App) {
+    let dir = &app.config.models_dir;
+    if dir.join("manifest.json").exists() {
+        println!(
+            "Language model: loading from {} in the background.",
+            dir.display()
+        );
+        app.nlu.start_loading();
+    } else {
+        println!(
+            "Language model: none in {} (run scripts/fetch-models.sh, or set RAABTA_MODELS_DIR); free text is matched by spelling only.",
+            dir.display()
+        );
+        tracing::warn!(dir = %dir.display(), "no language model: free text is matched by spelling only");
+    }
 }
 
 pub(super) async fn shutdown_signal() {

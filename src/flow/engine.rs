@@ -1672,7 +1672,17 @@ impl<'a> Run<'a> {
                 })
                 .collect();
             options.dedup();
-            if options.len() > 1 && self.lib.current(CLARIFY_FLOW).is_some() {
+            if options.len() < 2 {
+                // Close readings that are not both requests here (a weak "my data"
+                // beside "leave"): not understood, never a guess that hands off.
+                self.fx.push(Effect::Log("nlu.unclear".into()));
+                self.say_key("nlu-not-understood");
+                self.end_all();
+                self.start_menu();
+                self.go();
+                return true;
+            }
+            if self.lib.current(CLARIFY_FLOW).is_some() {
                 options.push(serde_json::json!({
                     "id": self.role_menu(),
                     "label": self.text("escape-menu", &Map::new()),

@@ -38,7 +38,7 @@ impl Default for Params {
             top_k_ngram: 3,
             threshold: 0.30,
             threshold_ngram: 0.10,
-            tie_margin: 0.04,
+            tie_margin: 0.01,
         }
     }
 }
