@@ -84,6 +84,8 @@ async fn view(
             absence_notice => get(SETTING_ABSENCE_NOTICE) != "off",
             week => week,
             holidays => holidays,
+            intent_phrases => get(crate::nlu::phrases::SETTING),
+            intents => crate::nlu::Intent::ALL.map(crate::nlu::Intent::as_str).join(", "),
         },
         said,
     ))
@@ -115,6 +117,8 @@ pub struct SettingsForm {
     wd_sat: Option<String>,
     #[serde(default)]
     wd_sun: Option<String>,
+    #[serde(default)]
+    intent_phrases: String,
 }
 
 /// The settings to store, or what is wrong with the form.
@@ -156,6 +160,10 @@ fn validate(f: &SettingsForm) -> Result<Vec<(&'static str, String)>, String> {
     if weekend.is_empty() || weekend.len() > 3 {
         return Err("Weekend: tick one to three days.".into());
     }
+    let phrases =
+        crate::domain::bidi::neutralise(f.intent_phrases.trim().replace("\r\n", "\n").as_str())
+            .into_owned();
+    crate::nlu::phrases::parse(&phrases).map_err(|e| format!("Your own phrases: {e}."))?;
     Ok(vec![
         (SETTING_OFFICE_HOURS, hours),
         (SETTING_HANDOFF_RELEASE_HOURS, release),
@@ -170,6 +178,7 @@ fn validate(f: &SettingsForm) -> Result<Vec<(&'static str, String)>, String> {
             .to_string(),
         ),
         (SETTING_WEEKEND, calendar::weekend_setting(&weekend)),
+        (crate::nlu::phrases::SETTING, phrases),
         // On unless turned off (the default needs no row).
         (
             SETTING_ABSENCE_NOTICE,
@@ -319,6 +328,7 @@ mod tests {
             wd_fri: Some("on".into()),
             wd_sat: Some("on".into()),
             wd_sun: None,
+            intent_phrases: "fees: challan kab milega\r\nleave: bacha nahi aaye ga".into(),
         }
     }
 
@@ -341,5 +351,16 @@ mod tests {
         let mut f = form();
         f.office_hours = "8-2\nand more".into();
         assert!(validate(&f).is_err());
+        assert!(v.contains(&(
+            crate::nlu::phrases::SETTING,
+            "fees: challan kab milega\nleave: bacha nahi aaye ga".to_string()
+        )));
+        let mut f = form();
+        f.intent_phrases = "fee: challan".into();
+        let e = validate(&f).unwrap_err();
+        assert!(
+            e.contains("Your own phrases: line 1: unknown intent"),
+            "{e}"
+        );
     }
 }

@@ -390,10 +390,12 @@ fn tune(config: Config, ngrams_only: bool) -> anyhow::Result<()> {
             ..*nlu.params()
         };
         let (mut asked, mut options_right, mut answered_right) = (0usize, 0usize, 0usize);
-        for i in 0..n {
-            let sims = (0..n)
-                .filter(|&j| j != i)
-                .map(|j| (classifier.intent_of(j), pairs[i][j].0, pairs[i][j].1));
+        for (i, row) in pairs.iter().enumerate() {
+            let sims = row
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(j, p)| (classifier.intent_of(j), p.0, p.1));
             let g = decide(sims, true, &params);
             if g.near_tie {
                 asked += 1;

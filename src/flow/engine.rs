@@ -1452,7 +1452,7 @@ impl<'a> Run<'a> {
                 self.advance(step);
             }
             StepKind::Ask(ask) => {
-                if !self.from_opening(step, ask) {
+                if !self.answered_by_opening(step, ask) {
                     self.ask(ask, policy)?;
                 }
             }
@@ -1607,7 +1607,7 @@ impl<'a> Run<'a> {
 
     /// A question the opening sentence already answers ("kal" for the dates, "Ayesha"
     /// for the child, "bimar" for the kind): taken as if typed, once per question.
-    fn from_opening(&mut self, step: &Step, ask: &Ask) -> bool {
+    fn answered_by_opening(&mut self, step: &Step, ask: &Ask) -> bool {
         let Some(how) = ask.from_sentence else {
             return false;
         };

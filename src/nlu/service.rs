@@ -5,7 +5,7 @@
 //! n-gram classifier answers alone: nothing waits for the model.
 
 use super::classifier::{Classifier, Guess, Params};
-use super::encoder::{Encoder, QUERY};
+use super::encoder::{Encoder, EncoderError, QUERY};
 use super::examples::Examples;
 use super::Intent;
 use crate::models::Verified;
@@ -19,6 +19,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 /// Messages waiting for the encoder at most; beyond it, n-grams answer.
 pub const QUEUE_LIMIT: usize = 64;
+/// Strangers' messages may fill only this much of the queue: a burst of them never
+/// delays a logged-in parent by more than this many classifications.
+pub const STRANGERS_QUEUE_LIMIT: usize = 16;
 /// Strangers' messages through the encoder per school (a minute), and for the process.
 pub const STRANGERS_PER_SCHOOL_PER_MINUTE: u32 = 120;
 pub const STRANGERS_PER_SECOND: u32 = 50;
@@ -37,6 +40,9 @@ pub enum Status {
 struct Loaded {
     encoder: Arc<Encoder>,
     classifier: Arc<Classifier>,
+    /// The shipped examples and their embeddings (a school's classifier adds its own).
+    examples: Arc<Examples>,
+    vectors: Arc<Vec<Vec<f32>>>,
 }
 
 /// Who sent the message, for the bounds.
@@ -44,8 +50,18 @@ struct Loaded {
 pub enum Sender {
     /// Logged in (or a roster phone): no extra bound.
     Known,
-    /// An unknown sender, of this school.
-    Stranger(uuid::Uuid),
+    /// An unknown sender: bounded per school and globally, and in the queue.
+    Stranger,
+}
+
+/// Schools' classifiers kept at most (the cache is emptied when full).
+const SCHOOLS_CACHED: usize = 256;
+
+fn phrases_hash(phrases: &[(Intent, String)]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    phrases.hash(&mut h);
+    h.finish()
 }
 
 pub struct Nlu {
@@ -60,6 +76,8 @@ pub struct Nlu {
     waiting: AtomicUsize,
     strangers: DefaultDirectRateLimiter,
     strangers_by_school: DefaultKeyedRateLimiter<uuid::Uuid>,
+    /// Schools' classifiers with their own phrases: (school, with the encoder, phrases).
+    schools: Mutex<HashMap<(uuid::Uuid, bool, u64), Arc<Classifier>>>,
 }
 
 impl std::fmt::Debug for Nlu {
@@ -100,6 +118,7 @@ impl Nlu {
             strangers_by_school: DefaultKeyedRateLimiter::keyed(per_minute(
                 STRANGERS_PER_SCHOOL_PER_MINUTE,
             )),
+            schools: Mutex::new(HashMap::new()),
         }
     }
 
@@ -141,10 +160,16 @@ impl Nlu {
                 .map(|e| e.text.as_str())
                 .collect();
             let vectors = cached_embeddings(&encoder, self.cache_dir.as_deref(), &texts)?;
-            let classifier = Arc::new(Classifier::new(&self.examples, Some(vectors), self.params));
+            let classifier = Arc::new(Classifier::new(
+                &self.examples,
+                Some(vectors.clone()),
+                self.params,
+            ));
             Ok(Loaded {
                 encoder,
                 classifier,
+                examples: Arc::new(self.examples.clone()),
+                vectors: Arc::new(vectors),
             })
         })();
         match result {
@@ -210,45 +235,118 @@ impl Nlu {
         }
     }
 
-    /// Classifies a message for the worker, in the bounded pool: the encoder when it is
-    /// loaded, the queue is not full and (for a stranger) the bounds allow; n-grams
-    /// otherwise.
-    pub async fn classify(&self, sender: Sender, text: &str) -> Guess {
-        let Some(loaded) = self.loaded.get() else {
-            return self.classify_ngrams(text);
-        };
-        if let Sender::Stranger(school) = sender {
-            if self.strangers_by_school.check_key(&school).is_err()
-                || self.strangers.check().is_err()
-            {
-                return self.classify_ngrams(text);
-            }
+    /// A school's n-gram classifier (the shipped examples and its own phrases).
+    fn school_ngrams(&self, school: uuid::Uuid, phrases: &[(Intent, String)]) -> Arc<Classifier> {
+        if phrases.is_empty() {
+            return self.ngram.clone();
         }
-        if self.waiting.fetch_add(1, Ordering::SeqCst) >= QUEUE_LIMIT {
+        let key = (school, false, phrases_hash(phrases));
+        if let Some(c) = self.cached(&key) {
+            return c;
+        }
+        let c = Arc::new(Classifier::new(
+            &self.examples.with_school(phrases),
+            None,
+            self.params,
+        ));
+        self.remember(key, c.clone());
+        c
+    }
+
+    fn cached(&self, key: &(uuid::Uuid, bool, u64)) -> Option<Arc<Classifier>> {
+        self.schools.lock().ok()?.get(key).cloned()
+    }
+
+    fn remember(&self, key: (uuid::Uuid, bool, u64), c: Arc<Classifier>) {
+        if let Ok(mut m) = self.schools.lock() {
+            if m.len() >= SCHOOLS_CACHED {
+                m.clear();
+            }
+            m.retain(|k, _| !(k.0 == key.0 && k.1 == key.1));
+            m.insert(key, c);
+        }
+    }
+
+    /// Classifies a message for the worker, in the bounded pool, with the school's own
+    /// phrases: the encoder when it is loaded, the queue has room and (for a stranger)
+    /// the bounds allow; n-grams otherwise.
+    pub async fn classify(
+        &self,
+        sender: Sender,
+        school: uuid::Uuid,
+        phrases: &[(Intent, String)],
+        text: &str,
+    ) -> Guess {
+        let Some(loaded) = self.loaded.get() else {
+            return self.school_ngrams(school, phrases).classify(text, None);
+        };
+        let fallback = || self.school_ngrams(school, phrases).classify(text, None);
+        if sender == Sender::Stranger
+            && (self.strangers_by_school.check_key(&school).is_err()
+                || self.strangers.check().is_err())
+        {
+            return fallback();
+        }
+        let limit = match sender {
+            Sender::Known => QUEUE_LIMIT,
+            Sender::Stranger => STRANGERS_QUEUE_LIMIT,
+        };
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= limit {
             self.waiting.fetch_sub(1, Ordering::SeqCst);
-            return self.classify_ngrams(text);
+            return fallback();
         }
         let permit = self.pool.acquire().await;
         self.waiting.fetch_sub(1, Ordering::SeqCst);
         let Ok(_permit) = permit else {
-            return self.classify_ngrams(text);
+            return fallback();
+        };
+        let key = (school, true, phrases_hash(phrases));
+        let known = if phrases.is_empty() {
+            Some(loaded.classifier.clone())
+        } else {
+            self.cached(&key)
         };
         let encoder = loaded.encoder.clone();
-        let classifier = loaded.classifier.clone();
+        let examples = loaded.examples.clone();
+        let vectors = loaded.vectors.clone();
+        let cache_dir = self.cache_dir.clone();
+        let params = self.params;
+        let owned_phrases = phrases.to_vec();
         let owned = text.to_string();
         let joined = tokio::task::spawn_blocking(move || {
-            encoder
-                .embed(QUERY, &[owned.as_str()])
-                .map(|v| classifier.classify(&owned, v.first().map(Vec::as_slice)))
+            let classifier = match known {
+                Some(c) => (c, false),
+                None => {
+                    // The school's phrases are embedded once (and cached on disk).
+                    let texts: Vec<&str> = owned_phrases.iter().map(|(_, t)| t.as_str()).collect();
+                    let extra = cached_embeddings(&encoder, cache_dir.as_deref(), &texts)
+                        .map_err(EncoderError::Inference)?;
+                    let mut all = (*vectors).clone();
+                    all.extend(extra);
+                    let c =
+                        Classifier::new(&examples.with_school(&owned_phrases), Some(all), params);
+                    (Arc::new(c), true)
+                }
+            };
+            let v = encoder.embed(QUERY, &[owned.as_str()])?;
+            Ok::<_, EncoderError>((
+                classifier.0.classify(&owned, v.first().map(Vec::as_slice)),
+                classifier,
+            ))
         })
         .await;
         match joined {
-            Ok(Ok(g)) => g,
+            Ok(Ok((g, (c, built)))) => {
+                if built {
+                    self.remember(key, c);
+                }
+                g
+            }
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "encoder failed; spelling only");
-                self.classify_ngrams(text)
+                fallback()
             }
-            Err(_) => self.classify_ngrams(text),
+            Err(_) => fallback(),
         }
     }
 
@@ -271,6 +369,8 @@ impl Nlu {
 }
 
 const CACHE_MAGIC: &[u8; 8] = b"RBTNLU01";
+/// Phrases kept in the cache file at most.
+const CACHE_MAX: usize = 50_000;
 
 fn phrase_key(text: &str) -> [u8; 32] {
     Sha256::digest(format!("{QUERY}{text}").as_bytes()).into()
@@ -320,12 +420,12 @@ pub fn cached_embeddings(
         if let Some(f) = &file {
             let mut out = Vec::with_capacity(8 + keys.len() * (32 + 4 * dim));
             out.extend_from_slice(CACHE_MAGIC);
-            for k in &keys {
-                if let Some(v) = known.get(k) {
-                    out.extend_from_slice(k);
-                    v.iter()
-                        .for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
-                }
+            // Everything known stays (the shipped examples and every school's phrases
+            // share the file), up to a bound.
+            for (k, v) in known.iter().take(CACHE_MAX) {
+                out.extend_from_slice(k);
+                v.iter()
+                    .for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
             }
             let tmp = f.with_extension("tmp");
             if let Some(parent) = f.parent() {

@@ -263,9 +263,13 @@ impl FlowDriver {
             let sender = if logged_in {
                 crate::nlu::service::Sender::Known
             } else {
-                crate::nlu::service::Sender::Stranger(self.school_id)
+                crate::nlu::service::Sender::Stranger
             };
-            let guess = self.nlu.classify(sender, text).await;
+            let phrases = crate::nlu::phrases::of_school(store).await?;
+            let guess = self
+                .nlu
+                .classify(sender, self.school_id, &phrases, text)
+                .await;
             let options = if guess.near_tie {
                 guess.options(self.nlu.params())
             } else {

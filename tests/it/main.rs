@@ -15,6 +15,7 @@ mod fixture_parse;
 mod http;
 mod isolation;
 mod jobs;
+mod nlu;
 mod pipeline;
 mod plaintext;
 mod support;
