@@ -47,6 +47,15 @@ pub enum NluCmd {
         #[arg(long)]
         ngrams_only: bool,
     },
+    /// A burst of strangers' messages through the worker's pool, with logged-in
+    /// parents' messages among them: how many strangers reach the encoder, how long
+    /// the parents wait, and resident memory before and after.
+    Burst {
+        #[arg(long, default_value_t = 500)]
+        strangers: usize,
+        #[arg(long, default_value_t = 20)]
+        parents: usize,
+    },
 }
 
 fn library(config: &Config) -> anyhow::Result<Library> {
@@ -126,6 +135,7 @@ pub async fn nlu(config: Config, cmd: NluCmd) -> anyhow::Result<()> {
         NluCmd::Classify { tenant, explain } => classify(config, tenant, explain).await,
         NluCmd::Eval { file, misses } => eval(config, file, misses),
         NluCmd::Tune { ngrams_only } => tune(config, ngrams_only),
+        NluCmd::Burst { strangers, parents } => burst(config, strangers, parents).await,
     }
 }
 
@@ -449,5 +459,97 @@ fn tune(config: Config, ngrams_only: bool) -> anyhow::Result<()> {
         );
     }
     std::io::stdout().flush()?;
+    Ok(())
+}
+
+fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+async fn burst(config: Config, strangers: usize, parents: usize) -> anyhow::Result<()> {
+    use raabta::nlu::service::Sender;
+    let lib = library(&config)?;
+    let (nlu, status, _) = loaded(&config, lib.intents.clone());
+    if status != Status::Ready {
+        bail!("the text encoder is not available ({status:?})");
+    }
+    let nlu = std::sync::Arc::new(nlu);
+    let school = uuid::Uuid::new_v4();
+    // One message alone, for the pool's unit of work.
+    let t = Instant::now();
+    nlu.classify(Sender::Known, school, &[], "fees kitni baqi hai")
+        .await;
+    let one = t.elapsed().as_secs_f64() * 1000.0;
+    let before = rss_mib();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..strangers {
+        let stranger = nlu.clone();
+        tasks.push(tokio::spawn(async move {
+            let g = stranger
+                .classify(
+                    Sender::Stranger,
+                    school,
+                    &[],
+                    &format!("admission ke liye fees kitni hai {i}"),
+                )
+                .await;
+            (false, g.encoder, 0.0)
+        }));
+        if parents > 0 && i % (strangers / parents).max(1) == 0 {
+            let parent = nlu.clone();
+            tasks.push(tokio::spawn(async move {
+                let t = Instant::now();
+                let g = parent
+                    .classify(
+                        Sender::Known,
+                        school,
+                        &[],
+                        "meri beti kal school nahi aaye gi",
+                    )
+                    .await;
+                (true, g.encoder, t.elapsed().as_secs_f64() * 1000.0)
+            }));
+        }
+    }
+    let mut waits = Vec::new();
+    let (mut strangers_encoded, mut parents_encoded) = (0, 0);
+    for t in tasks {
+        let (parent, encoder, ms) = t.await?;
+        if parent {
+            waits.push(ms);
+            parents_encoded += usize::from(encoder);
+        } else {
+            strangers_encoded += usize::from(encoder);
+        }
+    }
+    let total = started.elapsed().as_secs_f64();
+    let max_wait = waits.iter().cloned().fold(0.0, f64::max);
+    println!(
+        "{strangers} strangers and {} parents in {total:.2} s; one message alone: {one:.1} ms",
+        waits.len()
+    );
+    println!(
+        "strangers read by the encoder: {strangers_encoded} (the rest by spelling: per-school and global bounds, at most {} of them queued)",
+        raabta::nlu::service::STRANGERS_QUEUE_LIMIT
+    );
+    println!(
+        "parents read by the encoder: {parents_encoded} of {}; their wait: median {:.1} ms, max {max_wait:.1} ms",
+        waits.len(),
+        median(waits.clone())
+    );
+    println!(
+        "resident memory: {before:.0} MiB before, {:.0} MiB after",
+        rss_mib()
+    );
     Ok(())
 }

@@ -60,6 +60,9 @@ fn sign_in_flood_keeps_memory_bounded_and_the_service_up() {
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("RAABTA_DATA_DIR", dir.path())
+        // The sign-in path alone: the language model's memory is measured apart
+        // (scripts/measure-nlu.sh).
+        .env("RAABTA_MODELS_DIR", dir.path().join("no-models"))
         .env("RAABTA_LISTEN", format!("127.0.0.1:{port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
