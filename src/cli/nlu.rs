@@ -489,6 +489,35 @@ async fn burst(config: Config, strangers: usize, parents: usize) -> anyhow::Resu
     nlu.classify(Sender::Known, school, &[], "fees kitni baqi hai")
         .await;
     let one = t.elapsed().as_secs_f64() * 1000.0;
+    // The parents alone first (they queue behind each other too): the reference.
+    let alone = {
+        let mut tasks = Vec::new();
+        for _ in 0..parents {
+            let parent = nlu.clone();
+            tasks.push(tokio::spawn(async move {
+                let t = Instant::now();
+                let _ = parent
+                    .classify(
+                        Sender::Known,
+                        school,
+                        &[],
+                        "meri beti kal school nahi aaye gi",
+                    )
+                    .await;
+                t.elapsed().as_secs_f64() * 1000.0
+            }));
+        }
+        let mut w = Vec::new();
+        for t in tasks {
+            w.push(t.await?);
+        }
+        w
+    };
+    let t = Instant::now();
+    for i in 0..100 {
+        nlu.classify_ngrams(&format!("admission ke liye fees kitni hai {i}"));
+    }
+    let spelling = t.elapsed().as_secs_f64() * 10.0;
     let before = rss_mib();
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -503,7 +532,7 @@ async fn burst(config: Config, strangers: usize, parents: usize) -> anyhow::Resu
                     &format!("admission ke liye fees kitni hai {i}"),
                 )
                 .await;
-            (false, g.encoder, 0.0)
+            (false, g.map(|g| g.encoder), 0.0)
         }));
         if parents > 0 && i % (strangers / parents).max(1) == 0 {
             let parent = nlu.clone();
@@ -517,30 +546,41 @@ async fn burst(config: Config, strangers: usize, parents: usize) -> anyhow::Resu
                         "meri beti kal school nahi aaye gi",
                     )
                     .await;
-                (true, g.encoder, t.elapsed().as_secs_f64() * 1000.0)
+                (
+                    true,
+                    g.map(|g| g.encoder),
+                    t.elapsed().as_secs_f64() * 1000.0,
+                )
             }));
         }
     }
     let mut waits = Vec::new();
-    let (mut strangers_encoded, mut parents_encoded) = (0, 0);
+    let (mut strangers_encoded, mut strangers_spelled, mut parents_encoded) = (0, 0, 0);
     for t in tasks {
         let (parent, encoder, ms) = t.await?;
         if parent {
             waits.push(ms);
-            parents_encoded += usize::from(encoder);
+            parents_encoded += usize::from(encoder == Some(true));
         } else {
-            strangers_encoded += usize::from(encoder);
+            strangers_encoded += usize::from(encoder == Some(true));
+            strangers_spelled += usize::from(encoder == Some(false));
         }
     }
     let total = started.elapsed().as_secs_f64();
     let max_wait = waits.iter().cloned().fold(0.0, f64::max);
     println!(
-        "{strangers} strangers and {} parents in {total:.2} s; one message alone: {one:.1} ms",
+        "{strangers} strangers and {} parents in {total:.2} s; one message alone: {one:.1} ms by the encoder, {spelling:.2} ms by spelling",
         waits.len()
     );
     println!(
-        "strangers read by the encoder: {strangers_encoded} (the rest by spelling: per-school and global bounds, at most {} of them queued)",
-        raabta::nlu::service::STRANGERS_QUEUE_LIMIT
+        "{parents} parents alone (the reference): wait median {:.1} ms, max {:.1} ms",
+        median(alone.clone()),
+        alone.iter().cloned().fold(0.0, f64::max)
+    );
+    println!(
+        "strangers read by the encoder: {strangers_encoded} (at most {} of them queued), by spelling: {strangers_spelled}, not read (beyond the per-school and global bounds): {}",
+        raabta::nlu::service::STRANGERS_QUEUE_LIMIT,
+        strangers - strangers_encoded - strangers_spelled
     );
     println!(
         "parents read by the encoder: {parents_encoded} of {}; their wait: median {:.1} ms, max {max_wait:.1} ms",

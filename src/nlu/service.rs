@@ -268,25 +268,27 @@ impl Nlu {
     }
 
     /// Classifies a message for the worker, in the bounded pool, with the school's own
-    /// phrases: the encoder when it is loaded, the queue has room and (for a stranger)
-    /// the bounds allow; n-grams otherwise.
+    /// phrases: the encoder when it is loaded and the queue has room, n-grams otherwise;
+    /// a stranger beyond the per-school or global bound gets None.
     pub async fn classify(
         &self,
         sender: Sender,
         school: uuid::Uuid,
         phrases: &[(Intent, String)],
         text: &str,
-    ) -> Guess {
-        let Some(loaded) = self.loaded.get() else {
-            return self.school_ngrams(school, phrases).classify(text, None);
-        };
-        let fallback = || self.school_ngrams(school, phrases).classify(text, None);
+    ) -> Option<Guess> {
+        // A stranger beyond the bounds costs nothing more: no reading at all (the
+        // message is still answered, by its words).
         if sender == Sender::Stranger
             && (self.strangers_by_school.check_key(&school).is_err()
                 || self.strangers.check().is_err())
         {
-            return fallback();
+            return None;
         }
+        let fallback = || Some(self.school_ngrams(school, phrases).classify(text, None));
+        let Some(loaded) = self.loaded.get() else {
+            return fallback();
+        };
         let limit = match sender {
             Sender::Known => QUEUE_LIMIT,
             Sender::Stranger => STRANGERS_QUEUE_LIMIT,
@@ -340,7 +342,7 @@ impl Nlu {
                 if built {
                     self.remember(key, c);
                 }
-                g
+                Some(g)
             }
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "encoder failed; spelling only");

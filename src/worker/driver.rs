@@ -270,18 +270,20 @@ impl FlowDriver {
                 .nlu
                 .classify(sender, self.school_id, &phrases, text)
                 .await;
-            let options = if guess.near_tie {
-                guess.options(self.nlu.params())
-            } else {
-                Vec::new()
-            };
-            prepared.understood = Some((
-                event.provider_key.clone(),
-                engine::Understood {
-                    intent: guess.intent,
-                    options,
-                },
-            ));
+            prepared.understood = guess.map(|g| {
+                let options = if g.near_tie {
+                    g.options(self.nlu.params())
+                } else {
+                    Vec::new()
+                };
+                (
+                    event.provider_key.clone(),
+                    engine::Understood {
+                        intent: g.intent,
+                        options,
+                    },
+                )
+            });
             return Ok(prepared);
         }
         // A logged-in chat types no access code: its 8-letter words cost no hashing.

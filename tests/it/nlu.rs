@@ -146,16 +146,19 @@ async fn a_burst_of_strangers_is_bounded_and_logged_in_parents_keep_the_model() 
             .collect(),
     )
     .await;
-    let with_model = guesses.iter().filter(|g| g.encoder).count();
+    let with_model = guesses.iter().flatten().filter(|g| g.encoder).count();
+    let read = guesses.iter().flatten().count();
     eprintln!(
-        "500 strangers in {:?}: {with_model} read by the encoder, the rest by spelling",
+        "500 strangers in {:?}: {with_model} read by the encoder, {read} read at all",
         started.elapsed()
     );
+    // Beyond the per-school and global bounds a stranger's message is not read at all;
+    // of those read, only a part of the queue goes to the encoder.
+    assert!(read <= STRANGERS_PER_SCHOOL_PER_MINUTE as usize, "{read}");
     assert!(
-        with_model <= STRANGERS_PER_SCHOOL_PER_MINUTE as usize,
+        with_model <= raabta::nlu::service::STRANGERS_QUEUE_LIMIT + 1,
         "{with_model}"
     );
-    assert!(guesses.iter().all(|g| g.intent != Intent::Stop));
     // A logged-in parent of the same school right after: still read by the encoder.
     let g = nlu
         .classify(
@@ -164,7 +167,8 @@ async fn a_burst_of_strangers_is_bounded_and_logged_in_parents_keep_the_model() 
             &[],
             "meri beti kal school nahi aaye gi",
         )
-        .await;
+        .await
+        .expect("a logged-in parent is always read");
     assert!(g.encoder);
     assert_eq!(g.intent, Intent::Leave);
 }
