@@ -17,6 +17,7 @@ pub mod models;
 pub mod nlu;
 pub mod outbound;
 pub mod password;
+pub mod redact;
 pub mod routing;
 pub mod seed;
 pub mod spool;

@@ -12,6 +12,7 @@ mod flows;
 mod imports;
 mod keys;
 mod nlu;
+mod pii;
 mod platform;
 mod serve;
 mod tenant;
@@ -84,6 +85,9 @@ enum Command {
     /// The local language model: classify messages, measure it.
     #[command(subcommand)]
     Nlu(nlu::NluCmd),
+    /// The PII redactor (the gate before any AI call).
+    #[command(subcommand)]
+    Pii(pii::PiiCmd),
 }
 
 pub(crate) struct Bar(ProgressBar);
@@ -139,5 +143,6 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Users(cmd) => users::users_cmd(config, cmd).await,
         Command::Models(cmd) => nlu::models(config, cmd).await,
         Command::Nlu(cmd) => nlu::nlu(config, cmd).await,
+        Command::Pii(cmd) => pii::pii(config, cmd).await,
     }
 }

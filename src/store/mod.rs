@@ -287,6 +287,9 @@ pub trait RosterStore: Send + Sync {
         progress: &dyn Progress,
     ) -> Result<RosterImportSummary>;
     async fn students(&self) -> Result<Vec<Student>>;
+    /// Every name the school knows — students, guardians and staff — and its class,
+    /// section and branch names (the PII redactor's roster).
+    async fn known_names(&self) -> Result<KnownNames>;
     async fn guardian(&self, id: crate::domain::GuardianId) -> Result<Option<Guardian>>;
     async fn guardians_of(&self, student: StudentId) -> Result<Vec<Guardian>>;
     async fn create_staff(&self, staff: &StaffUser, activity: &ActivityEntry) -> Result<()>;
@@ -1562,6 +1565,25 @@ pub trait StaffAuthStore: Send + Sync {
 }
 
 /// A student in a roster list (no encrypted fields).
+/// The names a school knows, for the PII redactor.
+#[derive(Clone, Default)]
+pub struct KnownNames {
+    /// Full names of students, guardians and staff.
+    pub people: Vec<String>,
+    /// Class, section and branch names (never redacted on their own).
+    pub places: Vec<String>,
+}
+
+impl std::fmt::Debug for KnownNames {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // People's names are personal data: counts only.
+        f.debug_struct("KnownNames")
+            .field("people", &self.people.len())
+            .field("places", &self.places.len())
+            .finish()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct StudentListRow {
     pub id: crate::domain::StudentId,

@@ -302,6 +302,33 @@ impl RosterStore for SchoolStore {
             .collect()
     }
 
+    async fn known_names(&self) -> Result<crate::store::KnownNames> {
+        self.read(async |tx| {
+            let people: Vec<(String,)> = db::query_as(
+                "SELECT full_name FROM students \
+                 UNION SELECT full_name FROM guardians \
+                 UNION SELECT full_name FROM staff_users",
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            let places: Vec<(String,)> = db::query_as(
+                "SELECT name FROM classes UNION SELECT section FROM classes \
+                 UNION SELECT name FROM branches",
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            Ok(crate::store::KnownNames {
+                people: people.into_iter().map(|(n,)| n).collect(),
+                places: places
+                    .into_iter()
+                    .map(|(n,)| n)
+                    .filter(|n| !n.trim().is_empty())
+                    .collect(),
+            })
+        })
+        .await
+    }
+
     async fn guardian(&self, id: GuardianId) -> Result<Option<Guardian>> {
         let sql = format!("SELECT {GUARDIAN_COLS} FROM guardians g WHERE g.id = $1");
         let row = self
