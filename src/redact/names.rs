@@ -9,22 +9,74 @@
 //! with names the school does not know.
 
 use super::{Entity, Kind};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 
 /// How a known token counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Weight {
     /// A name wherever it stands.
     Name,
-    /// Also an ordinary word (or part of a class/house name): a name only beside
-    /// another name token or after a cue.
+    /// Also an ordinary word: a name only beside another name token or after a cue.
     Common,
+    /// Part of a class, section, house or branch name: a name only beside another
+    /// name token (never on a cue alone: "my son in Iqbal House").
+    Place,
+}
+
+/// The lists, folded as the text's words are.
+struct Lists {
+    common: HashSet<String>,
+    connectors: HashSet<String>,
+    before: HashSet<String>,
+    after: HashSet<String>,
+    kin2: HashSet<String>,
+    kin1: HashSet<String>,
+    role: HashSet<String>,
+    not_names: HashSet<String>,
+}
+
+static LISTS: LazyLock<Lists> = LazyLock::new(|| {
+    let set = |l: &[&str]| l.iter().map(|w| fold_key(w)).collect::<HashSet<String>>();
+    let kin: Vec<&str> = KIN.to_vec();
+    Lists {
+        common: set(COMMON),
+        connectors: set(CONNECTORS),
+        before: set(BEFORE),
+        after: set(AFTER),
+        kin2: set(&kin
+            .iter()
+            .copied()
+            .filter(|k| k.contains(' '))
+            .collect::<Vec<_>>()),
+        kin1: set(&kin
+            .iter()
+            .copied()
+            .filter(|k| !k.contains(' '))
+            .collect::<Vec<_>>()),
+        role: set(ROLE),
+        not_names: set(NOT_NAMES),
+    }
+});
+
+impl Lists {
+    /// A cue or a function word: never a name itself.
+    fn never(&self, f: &str) -> bool {
+        self.not_names.contains(f)
+            || self.connectors.contains(f)
+            || self.before.contains(f)
+            || self.after.contains(f)
+            || self.kin1.contains(f)
+            || self.role.contains(f)
+    }
 }
 
 /// The names a redactor knows.
 #[derive(Debug, Clone, Default)]
 pub struct NameIndex {
     tokens: HashMap<String, Weight>,
+    /// Class, section, house and branch names, folded, as word sequences.
+    places: Vec<Vec<String>>,
 }
 
 /// Words that are also given names, in the scripts used here: names only in company.
@@ -175,6 +227,68 @@ const COMMON: &[&str] = &[
     // «على» (on) folds to the name «علی».
     "علی",
     "على",
+    "dua",
+    "duaa",
+    "farah",
+    "hayat",
+    "saba",
+    "rahat",
+    "salamat",
+    "barkat",
+    "barakat",
+    "naseeb",
+    "dilshad",
+    "shadab",
+    "khurshid",
+    "mehtab",
+    "aftab",
+    "mahtab",
+    "sitara",
+    "abid",
+    "sabir",
+    "shakir",
+    "nadir",
+    "qadir",
+    "wali",
+    "hafiz",
+    "qari",
+    "imam",
+    "haji",
+    "hajji",
+    "ghazi",
+    "دعا",
+    "فرح",
+    "حیات",
+    "حياة",
+    "صبا",
+    "راحت",
+    "سلامت",
+    "برکت",
+    "نصیب",
+    "آفتاب",
+    "حافظ",
+    "قاری",
+    "امام",
+    "حاجی",
+    "غازی",
+    "ولی",
+    "أول",
+    "اول",
+    "فرحة",
+    "سعادة",
+    "سعاده",
+    "بشرى",
+    "بشری",
+    "ریحان",
+    "ريحان",
+    "وردة",
+    "ورده",
+    "ندى",
+    "ندی",
+    "هدایت",
+    "روح",
+    "جنة",
+    "جنه",
 ];
 
 /// Connectors inside a name (bin, ibn, bint, al, el, ul, ud, binti).
@@ -200,12 +314,6 @@ const BEFORE: &[&str] = &[
     "hazrat",
     "janab",
     "mister",
-    "teacher",
-    "principal",
-    "coach",
-    "mam",
-    "maam",
-    "madm",
     "جناب",
     "محترم",
     "محترمہ",
@@ -214,7 +322,6 @@ const BEFORE: &[&str] = &[
     "استاد",
     "استاذ",
     "ڈاکٹر",
-    "ٹیچر",
     "میڈم",
     "السيد",
     "السيدة",
@@ -225,8 +332,6 @@ const BEFORE: &[&str] = &[
     "الاستاذة",
     "الدكتور",
     "الشيخ",
-    "المعلم",
-    "المعلمة",
     "الأخ",
     "الأخت",
     "سيد",
@@ -251,6 +356,8 @@ const AFTER: &[&str] = &[
     "باجی",
     "بیگم",
     "آپا",
+    "نامی",
+    "named",
 ];
 
 /// Relationships before a name ("my son X"): one or two words.
@@ -303,13 +410,105 @@ const KIN: &[&str] = &[
     "زوجتي",
     "طفلي",
     "طفلتي",
+];
+
+/// Roles before a name ("the driver Faraz", «ڈرائیور عدیل», «السائق ناصر»): the next
+/// word is a name when it is capitalised (Latin) or a known name or given name.
+const ROLE: &[&str] = &[
+    "driver",
+    "conductor",
+    "attendant",
+    "lawyer",
+    "teacher",
+    "principal",
+    "coach",
+    "guard",
+    "maid",
+    "nanny",
+    "father",
+    "mother",
+    "wife",
+    "husband",
+    "uncle",
+    "aunt",
+    "cousin",
     "son",
     "daughter",
+    "brother",
+    "sister",
+    "student",
+    "classmate",
+    "boy",
+    "girl",
+    "friend",
+    "named",
+    "called",
     "beta",
     "beti",
+    "bhai",
+    "behan",
+    "walid",
+    "walida",
+    "abbu",
+    "ammi",
+    "chacha",
+    "mamu",
+    "khala",
+    "phuppo",
+    "ustani",
+    "naam",
+    "ڈرائیور",
+    "کنڈکٹر",
+    "وکیل",
+    "والد",
+    "والدہ",
+    "ابو",
+    "امی",
+    "بیوی",
+    "شوہر",
+    "ٹیچر",
+    "استانی",
+    "چوکیدار",
+    "ماموں",
+    "چچا",
+    "خالہ",
+    "پھوپھو",
     "بیٹا",
     "بیٹی",
     "بیٹے",
+    "بھائی",
+    "بہن",
+    "طالب",
+    "طالبہ",
+    "نام",
+    "السائق",
+    "سائق",
+    "والسائق",
+    "المحامي",
+    "محامي",
+    "المعلم",
+    "المعلمة",
+    "معلمة",
+    "معلم",
+    "الطالب",
+    "الطالبة",
+    "طالبة",
+    "والد",
+    "والدة",
+    "ابن",
+    "بنت",
+    "اسمه",
+    "اسمها",
+    "زميله",
+    "زميلتها",
+    "صديقه",
+    "صديقتها",
+    "الحارس",
+    "المشرفة",
+    "المشرف",
+    "مدير",
+    "المدير",
+    "المديرة",
 ];
 
 /// Function words that are never a name, even after a cue.
@@ -798,6 +997,310 @@ const GIVEN: &[&str] = &[
     "بشری",
     "کرن",
     "عظمی",
+    "asadullah",
+    "obaidullah",
+    "ubaidullah",
+    "ehsanullah",
+    "hidayatullah",
+    "rahmatullah",
+    "nimra",
+    "waleed",
+    "walid",
+    "faraz",
+    "majed",
+    "majid",
+    "adeel",
+    "adil",
+    "imtiaz",
+    "aslam",
+    "akram",
+    "anwar",
+    "arshad",
+    "ashfaq",
+    "ashraf",
+    "ayaz",
+    "aziz",
+    "bashir",
+    "dawood",
+    "daud",
+    "farooq",
+    "faheem",
+    "ghazanfar",
+    "habib",
+    "hameed",
+    "haroon",
+    "harun",
+    "hashim",
+    "ijaz",
+    "ilyas",
+    "iftikhar",
+    "ishaq",
+    "jameel",
+    "jamil",
+    "javed",
+    "khurram",
+    "liaqat",
+    "mahmood",
+    "mahmud",
+    "mehmood",
+    "masood",
+    "moin",
+    "muneeb",
+    "mujtaba",
+    "nasir",
+    "naeem",
+    "noman",
+    "nouman",
+    "parvez",
+    "pervaiz",
+    "qamar",
+    "rafiq",
+    "rahim",
+    "raheem",
+    "rauf",
+    "riaz",
+    "saeed",
+    "sajjad",
+    "saleem",
+    "salim",
+    "sami",
+    "shabbir",
+    "shafqat",
+    "shakeel",
+    "shehzad",
+    "shahzaib",
+    "sikandar",
+    "tanvir",
+    "tauseef",
+    "touseef",
+    "umer",
+    "usama",
+    "osama",
+    "wajid",
+    "yaqoob",
+    "yaqub",
+    "younis",
+    "zafar",
+    "zaheer",
+    "zahid",
+    "zakir",
+    "zulfiqar",
+    "ammar",
+    "anas",
+    "ayan",
+    "aryan",
+    "daniyal",
+    "ebad",
+    "hadi",
+    "huzaifa",
+    "ibad",
+    "mustafa",
+    "rayyan",
+    "rayan",
+    "saim",
+    "shayan",
+    "taha",
+    "uzair",
+    "zohaib",
+    "abdulrehman",
+    "abdurrahman",
+    "aqsa",
+    "alina",
+    "anum",
+    "ayat",
+    "benish",
+    "dua",
+    "eshal",
+    "fiza",
+    "hadia",
+    "hafsah",
+    "hajra",
+    "huma",
+    "javeria",
+    "kinza",
+    "lubna",
+    "madiha",
+    "maham",
+    "maira",
+    "mehreen",
+    "mishal",
+    "momina",
+    "nadia",
+    "naila",
+    "noreen",
+    "rida",
+    "rimsha",
+    "rubina",
+    "saba",
+    "sabeen",
+    "saira",
+    "samina",
+    "shagufta",
+    "shaista",
+    "sobia",
+    "sumaira",
+    "tayyaba",
+    "tehreem",
+    "wajiha",
+    "yumna",
+    "zunaira",
+    "amina",
+    "batool",
+    "zahra",
+    "zehra",
+    "hoor",
+    "hur",
+    "munira",
+    "muneera",
+    "razan",
+    "dalal",
+    "jana",
+    "jood",
+    "joud",
+    "lujain",
+    "manar",
+    "rahaf",
+    "renad",
+    "sadeem",
+    "wasan",
+    "yara",
+    "bandar",
+    "nawaf",
+    "mishal",
+    "mishaal",
+    "rakan",
+    "saud",
+    "sattam",
+    "talal",
+    "thamer",
+    "waleed",
+    "yazeed",
+    "yazid",
+    "ziyad",
+    "ziad",
+    "hamad",
+    "hamoud",
+    "mansour",
+    "mansur",
+    "musaed",
+    "abdulmajeed",
+    "abdulelah",
+    "fawaz",
+    "hatem",
+    "hatim",
+    "osman",
+    "qadir",
+    "zubaida",
+    "ریحانہ",
+    "اسد",
+    "اسداللہ",
+    "نمرہ",
+    "ولید",
+    "وليد",
+    "فراز",
+    "ماجد",
+    "عدیل",
+    "عديل",
+    "امتیاز",
+    "اسلم",
+    "اکرم",
+    "انور",
+    "ارشد",
+    "اشفاق",
+    "اشرف",
+    "بشیر",
+    "داؤد",
+    "فاروق",
+    "حبیب",
+    "حمید",
+    "ہارون",
+    "ہاشم",
+    "اعجاز",
+    "الیاس",
+    "افتخار",
+    "جمیل",
+    "جاوید",
+    "خرم",
+    "محمود",
+    "مسعود",
+    "نعیم",
+    "نعمان",
+    "پرویز",
+    "قمر",
+    "رفیق",
+    "رحیم",
+    "ریاض",
+    "سجاد",
+    "سلیم",
+    "شبیر",
+    "شکیل",
+    "شہزاد",
+    "سکندر",
+    "تنویر",
+    "عمیر",
+    "اسامہ",
+    "واجد",
+    "یعقوب",
+    "ذیشان",
+    "حیدر",
+    "کاشف",
+    "کامران",
+    "شازیہ",
+    "پروین",
+    "نمرہ",
+    "لبنی",
+    "مدیحہ",
+    "نادیہ",
+    "رابعہ",
+    "ثمینہ",
+    "صائمہ",
+    "شگفتہ",
+    "بتول",
+    "زہرا",
+    "حور",
+    "حراء",
+    "رزان",
+    "دلال",
+    "جنى",
+    "جود",
+    "لجين",
+    "منار",
+    "رهف",
+    "سديم",
+    "يارا",
+    "بندر",
+    "نواف",
+    "مشعل",
+    "راكان",
+    "سعود",
+    "طلال",
+    "ثامر",
+    "يزيد",
+    "زياد",
+    "حمد",
+    "منصور",
+    "فواز",
+    "حاتم",
+    "منيرة",
+    "شازية",
+    "بروين",
+    "كاشف",
+    "ميرزا",
+    "ذيشان",
+    "حيدر",
+    "كيرن",
+    "شهزاد",
+    "عائشه",
+    "الفيصل",
+    "السهلي",
+    "السہلی",
+    "العمري",
+    "العمری",
+    "الأحمدي",
+    "الاحمدي",
+    "الشهراني",
+    "النعيمي",
+    "نعيم",
 ];
 
 /// A word folded for matching: lower case; Arabic-script letters folded (hamza forms,
@@ -910,26 +1413,24 @@ impl NameIndex {
         for g in GIVEN {
             idx.add_token(&fold(g), Weight::Name);
         }
-        for c in COMMON {
-            idx.tokens.insert(fold(c), Weight::Common);
+        for c in &LISTS.common {
+            idx.tokens.insert(c.clone(), Weight::Common);
         }
         idx
     }
 
     fn add_token(&mut self, t: &str, w: Weight) {
-        if t.chars().count() < 2 || CONNECTORS.contains(&t) || NOT_NAMES.contains(&t) {
+        let lists = &*LISTS;
+        if t.chars().count() < 2 || lists.never(t) {
             return;
         }
-        // An ordinary word stays ordinary: known as a name only in company.
-        let w = if COMMON.iter().any(|c| fold(c) == t) {
-            Weight::Common
-        } else {
-            w
+        // An ordinary word stays ordinary, a class or house name a place.
+        let w = match self.tokens.get(t) {
+            Some(Weight::Place) => Weight::Place,
+            _ if lists.common.contains(t) => Weight::Common,
+            _ => w,
         };
-        let e = self.tokens.entry(t.to_string()).or_insert(w);
-        if w == Weight::Common {
-            *e = Weight::Common;
-        }
+        self.tokens.insert(t.to_string(), w);
         if let Some(sk) = skeleton(t) {
             self.tokens.entry(sk).or_insert(w);
         }
@@ -958,13 +1459,22 @@ impl NameIndex {
         }
     }
 
-    /// A class, section or house name: its tokens are names only in company.
+    /// A class, section, house or branch name: its tokens are names only beside
+    /// another name token.
     pub fn add_protected(&mut self, name: &str) {
+        let mut seq = Vec::new();
         for part in name.split(|c: char| c.is_whitespace() || matches!(c, '-' | '.' | ',')) {
             let f = fold(part);
-            if f.chars().count() >= 2 {
-                self.tokens.insert(f, Weight::Common);
+            if f.is_empty() {
+                continue;
             }
+            seq.push(f.clone());
+            if f.chars().count() >= 2 && !f.chars().all(|c| c.is_ascii_digit()) {
+                self.tokens.insert(f, Weight::Place);
+            }
+        }
+        if seq.len() > 1 {
+            self.places.push(seq);
         }
     }
 
@@ -982,9 +1492,11 @@ impl NameIndex {
         if let Some(x) = self.tokens.get(w) {
             return Some(*x);
         }
-        if let Some(sk) = skeleton(w) {
-            if let Some(x) = self.tokens.get(&sk) {
-                return Some(if capital { *x } else { Weight::Common });
+        if capital {
+            if let Some(sk) = skeleton(w) {
+                if let Some(x) = self.tokens.get(&sk) {
+                    return Some(*x);
+                }
             }
         }
         let first = w.chars().next()?;
@@ -1006,77 +1518,86 @@ impl NameIndex {
 
     /// The names in a text (characters).
     pub fn find(&self, chars: &[char]) -> Vec<Entity> {
+        let lists = &*LISTS;
         let ws = words(chars);
-        if ws.is_empty() {
+        let n = ws.len();
+        if n == 0 {
             return Vec::new();
         }
-        let n = ws.len();
-        // Per word: a name token, a common one, a connector, or nothing.
+        let mut never: Vec<bool> = ws.iter().map(|w| lists.never(&w.folded)).collect();
+        // The school's own place names as they stand ("Iqbal House", «جناح ہاؤس»):
+        // never a person, cue or not.
+        for place in &self.places {
+            for i in 0..n.saturating_sub(place.len() - 1) {
+                if place
+                    .iter()
+                    .enumerate()
+                    .all(|(k, p)| ws[i + k].folded == *p)
+                {
+                    for flag in never.iter_mut().skip(i).take(place.len()) {
+                        *flag = true;
+                    }
+                }
+            }
+        }
         let weights: Vec<Option<Weight>> = ws
             .iter()
-            .map(|w| {
-                // Cue words are never names themselves ("sahib", "my", "Mr").
-                let f = w.folded.as_str();
-                if BEFORE.contains(&f) || AFTER.contains(&f) || KIN.contains(&f) {
+            .zip(&never)
+            .map(|(w, never)| {
+                if *never {
                     None
                 } else {
-                    self.weight(f, w.capital)
+                    self.weight(&w.folded, w.capital)
                 }
             })
             .collect();
-        let connector = |i: usize| CONNECTORS.contains(&ws[i].folded.as_str());
-        // Cues: the word after a "before" word or a relationship, the word before an
-        // "after" word.
-        let mut cued = vec![false; n];
-        for i in 0..n {
-            let f = ws[i].folded.as_str();
-            if BEFORE.contains(&f) && i + 1 < n {
-                cued[i + 1] = true;
-            }
-            if AFTER.contains(&f) && i > 0 {
-                cued[i - 1] = true;
-            }
-            if i + 2 < n {
-                let two = format!("{} {}", f, ws[i + 1].folded);
-                if KIN.contains(&two.as_str()) {
-                    cued[i + 2] = true;
-                }
-            }
-            if KIN.contains(&f) && i + 1 < n {
-                cued[i + 1] = true;
-            }
-        }
         let adjacent = |a: usize, b: usize| {
             // Only spaces, a hyphen or a dot between two words of one name.
-            chars[ws[a].end..ws[b].start]
-                .iter()
-                .all(|c| matches!(c, ' ' | '-' | '.' | '\u{200C}'))
-                && ws[b].start - ws[a].end <= 3
+            ws[b].start - ws[a].end <= 3
+                && chars[ws[a].end..ws[b].start]
+                    .iter()
+                    .all(|c| matches!(c, ' ' | '-' | '.' | '\u{200C}'))
         };
-        let is_name = |i: usize| -> bool {
+        // Cues. Strong (an honorific, "my son", «ابني», "… sahib"): the word is a name
+        // unless a function word. Weak (a role: "the driver X"): only a capitalised or
+        // known word.
+        let mut strong = vec![false; n];
+        let mut weak = vec![false; n];
+        for i in 0..n {
             let f = ws[i].folded.as_str();
-            if NOT_NAMES.contains(&f)
-                || connector(i)
-                || BEFORE.contains(&f)
-                || AFTER.contains(&f)
-                || KIN.contains(&f)
-            {
+            if i + 1 < n && (lists.before.contains(f) || lists.kin1.contains(f)) {
+                strong[i + 1] = true;
+            }
+            if i > 0 && lists.after.contains(f) {
+                strong[i - 1] = true;
+            }
+            if i + 2 < n && lists.kin2.contains(&format!("{f} {}", ws[i + 1].folded)) {
+                strong[i + 2] = true;
+            }
+            if i + 1 < n && lists.role.contains(f) {
+                weak[i + 1] = true;
+            }
+        }
+        let is_name = |i: usize| -> bool {
+            if never[i] {
                 return false;
             }
+            let beside_name = |j: usize| {
+                weights[j] == Some(Weight::Name)
+                    && (if j < i {
+                        adjacent(j, i)
+                    } else {
+                        adjacent(i, j)
+                    })
+            };
+            let company = (i > 0 && beside_name(i - 1)) || (i + 1 < n && beside_name(i + 1));
             match weights[i] {
                 Some(Weight::Name) => true,
-                Some(Weight::Common) => {
-                    cued[i]
-                        || (i > 0
-                            && adjacent(i - 1, i)
-                            && weights[i - 1] == Some(Weight::Name)
-                            && !NOT_NAMES.contains(&ws[i - 1].folded.as_str()))
-                        || (i + 1 < n
-                            && adjacent(i, i + 1)
-                            && weights[i + 1] == Some(Weight::Name)
-                            && !NOT_NAMES.contains(&ws[i + 1].folded.as_str()))
+                Some(Weight::Common | Weight::Place) => company || strong[i] || weak[i],
+                None => {
+                    let letters = ws[i].folded.chars().count() >= 2;
+                    letters && (strong[i] || (weak[i] && ws[i].capital))
                 }
-                None => cued[i] && ws[i].folded.chars().count() >= 2,
             }
         };
         let mut out: Vec<Entity> = Vec::new();
@@ -1096,23 +1617,26 @@ impl NameIndex {
                 start = ws[i - 1].start;
             }
             let mut end = ws[i].end;
+            let cued = strong[i] || weak[i];
             let mut j = i + 1;
-            while j < n && adjacent(j - 1, j) {
-                // Once a name has started, ordinary words that are also names go on
-                // with it ("Muhammad Ali Khan", "Noor Fatima").
-                let common_in_name = weights[j] == Some(Weight::Common)
-                    && !NOT_NAMES.contains(&ws[j].folded.as_str());
-                if is_name(j)
-                    || common_in_name
-                    || (ws[j].capital
-                        && weights[j].is_none()
-                        && ws[i].capital
-                        && !NOT_NAMES.contains(&ws[j].folded.as_str())
-                        && cued[i])
-                {
+            while j < n
+                && adjacent(j - 1, j)
+                && (!never[j] || lists.connectors.contains(&ws[j].folded))
+            {
+                // Once a name has started, ordinary words that are also names, and (after
+                // a cue) capitalised words, go on with it ("Muhammad Ali Khan", "Mr. Tariq
+                // Mehmood").
+                let goes_on = is_name(j)
+                    || matches!(weights[j], Some(Weight::Common | Weight::Place))
+                    || (cued && ws[j].capital && ws[i].capital && weights[j].is_none());
+                if goes_on {
                     end = ws[j].end;
                     j += 1;
-                } else if connector(j) && j + 1 < n && adjacent(j, j + 1) && is_name(j + 1) {
+                } else if lists.connectors.contains(&ws[j].folded)
+                    && j + 1 < n
+                    && adjacent(j, j + 1)
+                    && (is_name(j + 1) || (cued && ws[j + 1].capital))
+                {
                     end = ws[j + 1].end;
                     j += 2;
                 } else {

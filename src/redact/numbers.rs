@@ -295,7 +295,7 @@ fn kind_of(d: &[u8], lens: &[usize], plus: bool) -> Option<Kind> {
     {
         return Some(Kind::Card);
     }
-    if n == 10 && matches!(d[0], 1 | 2) && !plus && lens.len() <= 3 && luhn(d) {
+    if n == 10 && matches!(d[0], 1 | 2) && !plus && lens.len() <= 4 && luhn(d) {
         return Some(Kind::SaudiId);
     }
     phone(d).then_some(Kind::Phone)
