@@ -9,7 +9,7 @@
 //! with names the school does not know.
 
 use super::{Entity, Kind};
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::LazyLock;
 
 /// How a known token counts.
@@ -31,6 +31,8 @@ struct Lists {
     before: HashSet<String>,
     after: HashSet<String>,
     kin2: HashSet<String>,
+    /// The first words of two-word relationships ("my", "meri", «میرا»).
+    kin2_first: HashSet<String>,
     kin1: HashSet<String>,
     role: HashSet<String>,
     not_names: HashSet<String>,
@@ -49,6 +51,10 @@ static LISTS: LazyLock<Lists> = LazyLock::new(|| {
             .copied()
             .filter(|k| k.contains(' '))
             .collect::<Vec<_>>()),
+        kin2_first: kin
+            .iter()
+            .filter_map(|k| k.split_once(' ').map(|(a, _)| fold(a)))
+            .collect(),
         kin1: set(&kin
             .iter()
             .copied()
@@ -1503,11 +1509,9 @@ impl NameIndex {
         if is_arabic_script(first) && w.chars().count() > 3 {
             for prefix in ["و", "ب", "ل", "ک", "ف", "وال", "بال", "لل", "ول"] {
                 if let Some(rest) = w.strip_prefix(prefix) {
+                    // «لمحمد» → «محمد»; «للقحطاني» → «قحطانی» (names are also known
+                    // without their article).
                     if let Some(x) = self.tokens.get(rest) {
-                        return Some(*x);
-                    }
-                    // «لمحمد» → «محمد»; «للقحطاني» → «القحطاني» ↔ «قحطانی».
-                    if let Some(x) = self.tokens.get(&format!("ال{rest}")) {
                         return Some(*x);
                     }
                 }
@@ -1571,7 +1575,10 @@ impl NameIndex {
             if i > 0 && lists.after.contains(f) {
                 strong[i - 1] = true;
             }
-            if i + 2 < n && lists.kin2.contains(&format!("{f} {}", ws[i + 1].folded)) {
+            if i + 2 < n
+                && lists.kin2_first.contains(f)
+                && lists.kin2.contains(&format!("{f} {}", ws[i + 1].folded))
+            {
                 strong[i + 2] = true;
             }
             if i + 1 < n && lists.role.contains(f) {

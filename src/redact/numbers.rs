@@ -18,11 +18,11 @@ static URL: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap_or_else(|e| unreachable!("{e}"))
 });
 static IBAN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b[a-z]{2}[0-9]{2}(?:[ \-]?[a-z0-9]){11,32}")
+    Regex::new(r"(?i)(?-u:\b)[a-z]{2}[0-9]{2}(?:[ \-]?[a-z0-9]){11,32}")
         .unwrap_or_else(|e| unreachable!("{e}"))
 });
 static NTN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:\bntn\b|این ٹی این|\bnational tax number\b|الرقم الضريبي)[^0-9]{0,16}([0-9]{7}(?:-[0-9])?)")
+    Regex::new(r"(?i)(?:(?-u:\b)ntn(?-u:\b)|این ٹی این|national tax number|الرقم الضريبي)[^0-9]{0,16}([0-9]{7}(?:-[0-9])?)")
         .unwrap_or_else(|e| unreachable!("{e}"))
 });
 
@@ -82,15 +82,21 @@ fn char_index(s: &str) -> Vec<usize> {
 pub fn find(chars: &[char]) -> Vec<Entity> {
     let mut out: Vec<Entity> = Vec::new();
     let has_digit = chars.iter().any(char::is_ascii_digit);
-    let has_at_or_dot = chars.iter().any(|c| matches!(c, '@' | '.' | '/'));
-    if !has_digit && !has_at_or_dot {
+    let has_at = chars.contains(&'@');
+    let has_link = chars.windows(3).any(|w| {
+        matches!(
+            w,
+            [':', '/', '/'] | ['w', 'w', '.'] | ['W', 'W', '.'] | ['m', 'e', '/'] | ['M', 'E', '/']
+        )
+    });
+    if !has_digit && !has_at && !has_link {
         return out;
     }
     let s: String = chars.iter().collect();
     let at = char_index(&s);
     let free =
         |out: &Vec<Entity>, a: usize, b: usize| !out.iter().any(|e| a < e.end && e.start < b);
-    if has_at_or_dot {
+    if has_link {
         for m in URL.find_iter(&s) {
             let text = m
                 .as_str()
@@ -109,6 +115,8 @@ pub fn find(chars: &[char]) -> Vec<Entity> {
                 });
             }
         }
+    }
+    if has_at {
         for m in EMAIL.find_iter(&s) {
             let (a, b) = (at[m.start()], at[m.end()]);
             if free(&out, a, b) {
