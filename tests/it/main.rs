@@ -16,6 +16,7 @@ mod http;
 mod isolation;
 mod jobs;
 mod nlu;
+mod pii;
 mod pipeline;
 mod plaintext;
 mod support;
