@@ -144,6 +144,8 @@ pub struct App {
     /// The local language model (loaded by `serve` in the background; n-grams until
     /// then, or without it).
     pub nlu: Arc<crate::nlu::Nlu>,
+    /// The AI endpoint for complaint triage (`RAABTA_AI_*`), if any.
+    pub ai: Option<Arc<crate::triage::ai::AiClient>>,
 }
 
 impl App {
@@ -193,7 +195,12 @@ impl App {
             Some(config.models_dir.clone()),
             Some(config.data_dir.join("cache")),
         ));
+        let ai = config
+            .ai
+            .as_ref()
+            .map(|c| Arc::new(crate::triage::ai::AiClient::new(c)));
         Ok(Self {
+            ai,
             config: Arc::new(config),
             tenancy: Arc::new(tenancy),
             registry: Arc::new(registry),

@@ -36,6 +36,16 @@ pub enum ConfigError {
     MasterKeyFileBad(PathBuf),
 }
 
+/// An OpenAI-compatible AI endpoint.
+#[derive(Debug, Clone)]
+pub struct AiConfig {
+    /// e.g. `https://api.openai.com/v1` (a test's local fake in tests).
+    pub base_url: String,
+    pub api_key: Secret<String>,
+    pub model: String,
+    pub timeout: std::time::Duration,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Environment {
     Development,
@@ -60,6 +70,10 @@ struct Raw {
     job_lease_seconds: Option<u64>,
     flows_dir: Option<PathBuf>,
     models_dir: Option<PathBuf>,
+    ai_base_url: Option<String>,
+    ai_api_key: Option<String>,
+    ai_model: Option<String>,
+    ai_timeout_seconds: Option<u64>,
     client_ip_header: Option<String>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
@@ -98,6 +112,9 @@ pub struct Config {
     /// The local models (`scripts/fetch-models.sh` writes them): `RAABTA_MODELS_DIR`,
     /// default `./models`. The service runs without them (spelling-only matching).
     pub models_dir: PathBuf,
+    /// An OpenAI-compatible endpoint for complaint triage (`RAABTA_AI_BASE_URL`,
+    /// `RAABTA_AI_API_KEY`, `RAABTA_AI_MODEL`): None (the default) triages locally.
+    pub ai: Option<AiConfig>,
     /// A header set by a trusted proxy with the client's address (e.g. `fly-client-ip`);
     /// without it the TCP peer address is used (sign-in limits per address).
     pub client_ip_header: Option<String>,
@@ -177,6 +194,20 @@ impl Config {
             send_lease_seconds: raw.send_lease_seconds.unwrap_or(60).max(1),
             job_lease_seconds: raw.job_lease_seconds.unwrap_or(300).max(4),
             flows_dir: raw.flows_dir.filter(|d| !d.as_os_str().is_empty()),
+            ai: match raw.ai_base_url.filter(|u| !u.trim().is_empty()) {
+                None => None,
+                Some(base_url) => Some(AiConfig {
+                    base_url: base_url.trim().trim_end_matches('/').to_string(),
+                    api_key: Secret::new(raw.ai_api_key.unwrap_or_default()),
+                    model: raw
+                        .ai_model
+                        .filter(|m| !m.trim().is_empty())
+                        .unwrap_or_else(|| "gpt-4o-mini".into()),
+                    timeout: std::time::Duration::from_secs(
+                        raw.ai_timeout_seconds.unwrap_or(30).clamp(1, 600),
+                    ),
+                }),
+            },
             models_dir: raw
                 .models_dir
                 .filter(|d| !d.as_os_str().is_empty())

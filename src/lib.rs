@@ -23,5 +23,6 @@ pub mod seed;
 pub mod spool;
 pub mod store;
 pub mod templates;
+pub mod triage;
 pub mod webhooks;
 pub mod worker;

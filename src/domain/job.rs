@@ -9,6 +9,11 @@ pub const MEDIA_FETCH: &str = "media.fetch";
 /// Attempts at a media download before it is given up on.
 pub const MEDIA_FETCH_ATTEMPTS: i32 = 8;
 
+/// Triage of a complaint (AI on redacted text, or local rules).
+pub const COMPLAINT_TRIAGE: &str = "complaint.triage";
+/// Attempts at an AI triage before the complaint is triaged locally.
+pub const COMPLAINT_TRIAGE_ATTEMPTS: i32 = 4;
+
 /// A durable job to enqueue. The payload holds ids and settings only, never personal
 /// data (that stays in the encrypted rows it points to).
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +39,23 @@ pub fn media_fetch(media: Uuid, conversation: Uuid, now: DateTime<Utc>) -> NewJo
         max_attempts: MEDIA_FETCH_ATTEMPTS,
         run_after: now,
     }
+}
+
+/// The triage of one complaint, due at once.
+pub fn complaint_triage(complaint: Uuid, now: DateTime<Utc>) -> NewJob {
+    NewJob {
+        kind: COMPLAINT_TRIAGE.into(),
+        idempotency_key: format!("triage:{complaint}"),
+        conversation: None,
+        payload: serde_json::json!({ "complaint": complaint }),
+        max_attempts: COMPLAINT_TRIAGE_ATTEMPTS,
+        run_after: now,
+    }
+}
+
+/// The complaint a `complaint.triage` payload names.
+pub fn complaint_of_payload(payload: &serde_json::Value) -> Option<Uuid> {
+    payload.get("complaint")?.as_str()?.parse().ok()
 }
 
 /// The media item a `media.fetch` payload names.

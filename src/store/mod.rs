@@ -1565,6 +1565,39 @@ pub trait StaffAuthStore: Send + Sync {
 }
 
 /// A student in a roster list (no encrypted fields).
+/// A complaint's triage as stored: by the AI on redacted text or by local rules.
+#[derive(Debug, Clone)]
+pub struct TriageRecord {
+    /// "ai" or "local".
+    pub source: String,
+    pub category: String,
+    pub priority: String,
+    pub sentiment: String,
+    pub language: String,
+    pub summary: crate::domain::Pii<String>,
+    pub suggested_reply: crate::domain::Pii<String>,
+    /// Why the AI did not triage it (off, no endpoint, budget spent, redactor, answers).
+    pub note: Option<String>,
+}
+
+/// Complaints as the triage job sees them, and the AI budget's monthly counter.
+#[async_trait]
+pub trait ComplaintStore: Send + Sync {
+    /// The text of a complaint not triaged yet (None: unknown or already triaged).
+    async fn complaint_to_triage(&self, id: Uuid) -> Result<Option<crate::domain::Pii<String>>>;
+    /// Stores a triage with its activity entry, unless one is stored (false then).
+    async fn save_triage(
+        &self,
+        id: Uuid,
+        triage: &TriageRecord,
+        activity: &ActivityEntry,
+    ) -> Result<bool>;
+    async fn complaint_triage(&self, id: Uuid) -> Result<Option<TriageRecord>>;
+    /// Tokens spent on AI calls in a month ("2026-12").
+    async fn ai_tokens(&self, month: &str) -> Result<i64>;
+    async fn add_ai_tokens(&self, month: &str, tokens: i64, at: DateTime<Utc>) -> Result<()>;
+}
+
 /// The names a school knows, for the PII redactor.
 #[derive(Clone, Default)]
 pub struct KnownNames {
@@ -1696,6 +1729,7 @@ pub trait SchoolKeys: Send + Sync {
 #[async_trait]
 pub trait TenantStore:
     RosterStore
+    + ComplaintStore
     + FeeStore
     + AccessCodeStore
     + AttendanceStore

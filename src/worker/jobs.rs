@@ -113,6 +113,12 @@ impl JobRunner {
             8,
             4,
         );
+        runner.register_io(
+            crate::domain::job::COMPLAINT_TRIAGE,
+            Arc::new(super::triage::ComplaintTriage),
+            4,
+            2,
+        );
         runner
     }
 

@@ -11,6 +11,7 @@ pub mod driver;
 pub mod jobs;
 pub mod media;
 pub mod step;
+pub mod triage;
 
 use crate::app::{App, Clock};
 use crate::channel::send::{send, send_template, SendOutcome};

@@ -22,4 +22,5 @@ mod plaintext;
 mod support;
 mod tidy;
 mod transcripts;
+mod triage;
 mod webhooks;

@@ -842,7 +842,7 @@ async fn guardians_hear_of_an_absence_without_leave_once_a_day() {
 }
 
 /// The demo school, and Monday 7 December 2026, 09:00 in Karachi (a school day).
-async fn demo_on_a_monday() -> (crate::support::TestEnv, chrono::DateTime<chrono::Utc>) {
+pub(crate) async fn demo_on_a_monday() -> (crate::support::TestEnv, chrono::DateTime<chrono::Utc>) {
     let env = crate::support::TestEnv::sqlite().await;
     raabta::seed::seed_if_empty(&env.app.tenancy).await.unwrap();
     (env, "2026-12-07T04:00:00Z".parse().unwrap())
@@ -850,7 +850,7 @@ async fn demo_on_a_monday() -> (crate::support::TestEnv, chrono::DateTime<chrono
 
 /// A console conversation with the demo school on its own clock, set to `at`, logged in
 /// with a fresh code as the demo contact of `phone` (`kind`: guardian or staff).
-async fn logged_in_at(
+pub(crate) async fn logged_in_at(
     env: &crate::support::TestEnv,
     phone: &str,
     kind: &str,

@@ -955,6 +955,13 @@ impl<'a> FlowTx for Ops<'a> {
         .bind(activity.at)
         .execute(&mut **self.tx)
         .await?;
+        // Its triage (AI or local) is a job that exists exactly when the complaint does.
+        super::insert_job(
+            self.tx,
+            &crate::domain::job::complaint_triage(id, activity.at),
+            activity.at,
+        )
+        .await?;
         log(self.tx, activity).await
     }
 

@@ -7,6 +7,7 @@ mod activity;
 mod attendance;
 mod calendar;
 mod codes;
+mod complaints;
 mod control;
 mod conversation;
 mod fees;
