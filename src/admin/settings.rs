@@ -85,6 +85,10 @@ async fn view(
             week => week,
             holidays => holidays,
             intent_phrases => get(crate::nlu::phrases::SETTING),
+            ai_triage => get(crate::triage::SETTING_AI) == "on",
+            ai_configured => app.ai.is_some(),
+            ai_budget => get(crate::triage::SETTING_AI_BUDGET),
+            categories => get(crate::triage::SETTING_CATEGORIES),
             intents => crate::nlu::Intent::ALL.map(crate::nlu::Intent::as_str).join(", "),
         },
         said,
@@ -119,6 +123,12 @@ pub struct SettingsForm {
     wd_sun: Option<String>,
     #[serde(default)]
     intent_phrases: String,
+    #[serde(default)]
+    ai_triage: Option<String>,
+    #[serde(default)]
+    ai_budget: String,
+    #[serde(default)]
+    categories: String,
 }
 
 /// The settings to store, or what is wrong with the form.
@@ -164,6 +174,34 @@ fn validate(f: &SettingsForm) -> Result<Vec<(&'static str, String)>, String> {
         crate::domain::bidi::neutralise(f.intent_phrases.trim().replace("\r\n", "\n").as_str())
             .into_owned();
     crate::nlu::phrases::parse(&phrases).map_err(|e| format!("Your own phrases: {e}."))?;
+    let budget = match f.ai_budget.trim() {
+        "" => String::new(),
+        b => match b.replace([',', ' '], "").parse::<i64>() {
+            Ok(n) if (1_000..=100_000_000).contains(&n) => n.to_string(),
+            _ => {
+                return Err(
+                    "AI budget: a whole number of tokens a month, from 1,000 to 100,000,000."
+                        .into(),
+                )
+            }
+        },
+    };
+    let categories: Vec<String> = f
+        .categories
+        .split(',')
+        .map(|c| c.trim().to_lowercase())
+        .filter(|c| !c.is_empty())
+        .collect();
+    if categories.len() > 20
+        || categories.iter().any(|c| {
+            c.chars().count() > 40
+                || !c
+                    .chars()
+                    .all(|ch| ch.is_alphanumeric() || ch == ' ' || ch == '-')
+        })
+    {
+        return Err("Complaint categories: at most 20, comma separated, each at most 40 letters, digits, spaces or dashes.".into());
+    }
     Ok(vec![
         (SETTING_OFFICE_HOURS, hours),
         (SETTING_HANDOFF_RELEASE_HOURS, release),
@@ -179,6 +217,12 @@ fn validate(f: &SettingsForm) -> Result<Vec<(&'static str, String)>, String> {
         ),
         (SETTING_WEEKEND, calendar::weekend_setting(&weekend)),
         (crate::nlu::phrases::SETTING, phrases),
+        (
+            crate::triage::SETTING_AI,
+            if f.ai_triage.is_some() { "on" } else { "" }.to_string(),
+        ),
+        (crate::triage::SETTING_AI_BUDGET, budget),
+        (crate::triage::SETTING_CATEGORIES, categories.join(", ")),
         // On unless turned off (the default needs no row).
         (
             SETTING_ABSENCE_NOTICE,
@@ -329,6 +373,9 @@ mod tests {
             wd_sat: Some("on".into()),
             wd_sun: None,
             intent_phrases: "fees: challan kab milega\r\nleave: bacha nahi aaye ga".into(),
+            ai_triage: Some("on".into()),
+            ai_budget: "50,000".into(),
+            categories: "Transport, Fees, Academics".into(),
         }
     }
 
@@ -355,6 +402,18 @@ mod tests {
             crate::nlu::phrases::SETTING,
             "fees: challan kab milega\nleave: bacha nahi aaye ga".to_string()
         )));
+        assert!(v.contains(&(crate::triage::SETTING_AI, "on".to_string())));
+        assert!(v.contains(&(crate::triage::SETTING_AI_BUDGET, "50000".to_string())));
+        assert!(v.contains(&(
+            crate::triage::SETTING_CATEGORIES,
+            "transport, fees, academics".to_string()
+        )));
+        let mut f = form();
+        f.ai_budget = "lots".into();
+        assert!(validate(&f).unwrap_err().contains("AI budget"));
+        let mut f = form();
+        f.categories = "<script>".into();
+        assert!(validate(&f).unwrap_err().contains("categories"));
         let mut f = form();
         f.intent_phrases = "fee: challan".into();
         let e = validate(&f).unwrap_err();

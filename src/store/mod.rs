@@ -521,6 +521,14 @@ pub const ENCRYPTED_COLUMNS: &[EncryptedColumn] = &[
         table: "complaints",
         column: "text_enc",
     },
+    EncryptedColumn {
+        table: "complaints",
+        column: "summary_enc",
+    },
+    EncryptedColumn {
+        table: "complaints",
+        column: "reply_enc",
+    },
 ];
 
 #[cfg(test)]
