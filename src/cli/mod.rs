@@ -115,6 +115,30 @@ pub(crate) fn bar(len: u64, what: &str) -> Bar {
     Bar(pb)
 }
 
+/// Reads JSON lines `{"text": "..."}` from standard input (blank lines skipped) and
+/// hands each text, with its line number, to `each`; a line that is not such an object
+/// stops with an error naming the line.
+pub(crate) fn text_lines(
+    mut each: impl FnMut(usize, String) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::io::BufRead;
+    #[derive(serde::Deserialize)]
+    struct Line {
+        text: String,
+    }
+    for (n, line) in std::io::stdin().lock().lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let item: Line = serde_json::from_str(&line)
+            .with_context(|| format!("line {}: expected {{\"text\": \"...\"}}", n + 1))?;
+        each(n + 1, item.text)?;
+    }
+    Ok(())
+}
+
 /// Runs the command line.
 pub async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()

@@ -9,7 +9,7 @@ use raabta::nlu::classifier::{decide, Params};
 use raabta::nlu::service::Status;
 use raabta::nlu::{baseline, Intent, Nlu, LANGUAGES};
 use std::collections::BTreeMap;
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -154,16 +154,9 @@ async fn classify(config: Config, tenant: String, explain: bool) -> anyhow::Resu
             "raabta: the language model is not available ({status:?}); matching by spelling only"
         );
     }
-    let stdin = std::io::stdin();
     let mut out = std::io::stdout().lock();
-    for (n, line) in stdin.lock().lines().enumerate() {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let item: Line = serde_json::from_str(&line)
-            .with_context(|| format!("line {}: expected {{\"text\": \"...\"}}", n + 1))?;
-        let g = nlu.classify_blocking(&item.text);
+    super::text_lines(|_, text| {
+        let g = nlu.classify_blocking(&text);
         let mut line = serde_json::json!({"intent": g.intent.as_str(), "score": (g.score * 1000.0).round() / 1000.0});
         if explain {
             line["near_tie"] = g.near_tie.into();
@@ -175,8 +168,8 @@ async fn classify(config: Config, tenant: String, explain: bool) -> anyhow::Resu
                 .collect();
         }
         writeln!(out, "{line}")?;
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 fn read_labelled(file: &PathBuf) -> anyhow::Result<Vec<(String, String, Intent)>> {
@@ -343,6 +336,44 @@ fn eval(config: Config, file: PathBuf, misses: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Example `i` classified by all the others (leave-one-out), from the pairwise
+/// similarities.
+fn left_out(
+    classifier: &raabta::nlu::Classifier,
+    pairs: &[Vec<(Option<f32>, f32)>],
+    i: usize,
+    encoder: bool,
+    params: &Params,
+) -> raabta::nlu::Guess {
+    let sims = pairs[i]
+        .iter()
+        .enumerate()
+        .filter(|(j, _)| *j != i)
+        .map(|(j, p)| {
+            (
+                classifier.intent_of(j),
+                if encoder { p.0 } else { None },
+                p.1,
+            )
+        });
+    decide(sims, encoder, params)
+}
+
+/// The share of examples classified right by all the others.
+fn left_out_accuracy(
+    classifier: &raabta::nlu::Classifier,
+    pairs: &[Vec<(Option<f32>, f32)>],
+    encoder: bool,
+    params: &Params,
+) -> f64 {
+    let right = (0..pairs.len())
+        .filter(|&i| {
+            left_out(classifier, pairs, i, encoder, params).intent == classifier.intent_of(i)
+        })
+        .count();
+    right as f64 / pairs.len().max(1) as f64
+}
+
 fn tune(config: Config, ngrams_only: bool) -> anyhow::Result<()> {
     let lib = library(&config)?;
     let (nlu, status, _) = loaded(&config, lib.intents.clone());
@@ -369,15 +400,7 @@ fn tune(config: Config, ngrams_only: bool) -> anyhow::Result<()> {
                         threshold,
                         ..Params::default()
                     };
-                    let right = (0..n)
-                        .filter(|&i| {
-                            let sims = (0..n)
-                                .filter(|&j| j != i)
-                                .map(|j| (classifier.intent_of(j), pairs[i][j].0, pairs[i][j].1));
-                            decide(sims, true, &params).intent == classifier.intent_of(i)
-                        })
-                        .count();
-                    let acc = right as f64 / n as f64;
+                    let acc = left_out_accuracy(&classifier, &pairs, true, &params);
                     println!(
                         "floor {floor:.2} weight {weight:.2} top_k {top_k} threshold {threshold:.2}: {:.1}%",
                         acc * 100.0
@@ -400,13 +423,8 @@ fn tune(config: Config, ngrams_only: bool) -> anyhow::Result<()> {
             ..*nlu.params()
         };
         let (mut asked, mut options_right, mut answered_right) = (0usize, 0usize, 0usize);
-        for (i, row) in pairs.iter().enumerate() {
-            let sims = row
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| *j != i)
-                .map(|(j, p)| (classifier.intent_of(j), p.0, p.1));
-            let g = decide(sims, true, &params);
+        for i in 0..n {
+            let g = left_out(&classifier, &pairs, i, true, &params);
             if g.near_tie {
                 asked += 1;
                 if g.options(&params).contains(&classifier.intent_of(i)) {
@@ -432,15 +450,7 @@ fn tune(config: Config, ngrams_only: bool) -> anyhow::Result<()> {
                 threshold_ngram,
                 ..Params::default()
             };
-            let right = (0..n)
-                .filter(|&i| {
-                    let sims = (0..n)
-                        .filter(|&j| j != i)
-                        .map(|j| (classifier.intent_of(j), None, pairs[i][j].1));
-                    decide(sims, false, &params).intent == classifier.intent_of(i)
-                })
-                .count();
-            let acc = right as f64 / n as f64;
+            let acc = left_out_accuracy(&classifier, &pairs, false, &params);
             println!(
                 "n-grams only: top_k {top_k_ngram} threshold {threshold_ngram:.2}: {:.1}%",
                 acc * 100.0

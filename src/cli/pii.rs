@@ -7,7 +7,7 @@ use raabta::config::Config;
 use raabta::redact::{Kind, Redactor};
 use raabta::store::KnownNames;
 use std::collections::BTreeMap;
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -45,11 +45,6 @@ pub async fn pii(config: Config, cmd: PiiCmd) -> anyhow::Result<()> {
     }
 }
 
-#[derive(serde::Deserialize)]
-struct Line {
-    text: String,
-}
-
 async fn redact(config: Config, tenant: String) -> anyhow::Result<()> {
     let app = raabta::app::App::build(config).await?;
     let school = app
@@ -59,25 +54,18 @@ async fn redact(config: Config, tenant: String) -> anyhow::Result<()> {
         .with_context(|| format!("school {tenant}"))?;
     let known = school.store.known_names().await?;
     let redactor = Redactor::for_school(&known);
-    let stdin = std::io::stdin();
     let mut out = std::io::stdout().lock();
-    for (n, line) in stdin.lock().lines().enumerate() {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let item: Line = serde_json::from_str(&line)
-            .with_context(|| format!("line {}: expected {{\"text\": \"...\"}}", n + 1))?;
+    super::text_lines(|n, text| {
         let r = redactor
-            .redact(&item.text)
-            .with_context(|| format!("line {}", n + 1))?;
+            .redact(&text)
+            .with_context(|| format!("line {n}"))?;
         writeln!(
             out,
             "{}",
             serde_json::json!({ "text": r.text, "entities": r.entities })
         )?;
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// The corpus's roster file: people's names (every script) and class-like names.

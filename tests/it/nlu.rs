@@ -6,16 +6,9 @@
 use raabta::domain::activity::ActivityEntry;
 use raabta::nlu::service::{Sender, Status, STRANGERS_PER_SCHOOL_PER_MINUTE};
 use raabta::nlu::{Intent, Nlu};
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
-fn models_dir() -> PathBuf {
-    std::env::var_os("RAABTA_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
-}
+use crate::support::models_dir;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn classify_reads_json_lines_in_order_with_the_schools_own_phrases() {
@@ -48,31 +41,17 @@ async fn classify_reads_json_lines_in_order_with_the_schools_own_phrases() {
     drop(school);
     drop(app);
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_raabta"))
-        .args(["nlu", "classify", "--tenant", "nlu-school"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("RAABTA_DATA_DIR", dir.path())
-        .env("RAABTA_MODELS_DIR", models_dir())
-        .env("RAABTA_KEY_CACHE_SECONDS", "0")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     let lines = [
         r#"{"text": "zorblax quimper please"}"#,
         r#"{"text": "plonkit vouchera"}"#,
         r#"{"text": "السلام علیکم"}"#,
         r#"{"text": "who won the cricket match yesterday"}"#,
     ];
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(lines.join("\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = crate::support::raabta_with_input(
+        dir.path(),
+        &["nlu", "classify", "--tenant", "nlu-school"],
+        &lines.join("\n"),
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -100,24 +79,11 @@ async fn classify_reads_json_lines_in_order_with_the_schools_own_phrases() {
     }
 
     // A line that is not JSON: a clear error naming the line.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_raabta"))
-        .args(["nlu", "classify", "--tenant", "nlu-school"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("RAABTA_DATA_DIR", dir.path())
-        .env("RAABTA_MODELS_DIR", models_dir())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"{\"text\": \"fees\"}\nnot json\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = crate::support::raabta_with_input(
+        dir.path(),
+        &["nlu", "classify", "--tenant", "nlu-school"],
+        "{\"text\": \"fees\"}\nnot json\n",
+    );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 2"));
 }

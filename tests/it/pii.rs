@@ -1,9 +1,6 @@
 //! The PII redactor from the command line (issue 16): `raabta pii redact` with a
 //! school's roster, and a bad line.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pii_redact_uses_the_schools_roster_and_refuses_a_bad_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -12,23 +9,11 @@ async fn pii_redact_uses_the_schools_roster_and_refuses_a_bad_line() {
     raabta::seed::seed_if_empty(&app.tenancy).await.unwrap();
     drop(app);
     let run = |input: &str| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_raabta"))
-            .args(["pii", "redact", "--tenant", raabta::seed::DEMO_SLUG])
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("RAABTA_DATA_DIR", dir.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+        crate::support::raabta_with_input(
+            dir.path(),
+            &["pii", "redact", "--tenant", raabta::seed::DEMO_SLUG],
+            input,
+        )
     };
     // The demo roster's names (Ayesha Khan, Imran Khan, «زینب علی») and identifiers in
     // any digit script; the date, the amount and the class stay.

@@ -332,3 +332,40 @@ pub fn language_model(what: &str) -> Option<std::sync::Arc<raabta::nlu::Nlu>> {
         }
     }
 }
+
+/// The models directory tests use: `RAABTA_MODELS_DIR`, else `./models`.
+pub fn models_dir() -> std::path::PathBuf {
+    std::env::var_os("RAABTA_MODELS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
+}
+
+/// Runs the `raabta` binary on the data directory `data` with only `PATH` and the models
+/// directory from this environment, `input` on its standard input.
+pub fn raabta_with_input(
+    data: &std::path::Path,
+    args: &[&str],
+    input: &str,
+) -> std::process::Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_raabta"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RAABTA_DATA_DIR", data)
+        .env("RAABTA_MODELS_DIR", models_dir())
+        .env("RAABTA_KEY_CACHE_SECONDS", "0")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run raabta");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("raabta output")
+}
