@@ -118,6 +118,15 @@ async fn file_complaint(env: &crate::support::TestEnv, text: &str) -> uuid::Uuid
         "{:?}",
         done.iter().map(|m| m.render()).collect::<Vec<_>>()
     );
+    let subject = latest(env, "complaint.create")
+        .await
+        .subject
+        .expect("complaint logged");
+    subject.trim_start_matches("complaint:").parse().unwrap()
+}
+
+/// The demo school's latest activity entry with this action.
+async fn latest(env: &crate::support::TestEnv, action: &str) -> ActivityEntry {
     let school = env
         .app
         .tenancy
@@ -125,12 +134,10 @@ async fn file_complaint(env: &crate::support::TestEnv, text: &str) -> uuid::Uuid
         .await
         .unwrap();
     let entries = school.store.recent_activity(200).await.unwrap();
-    let subject = entries
-        .iter()
-        .find(|e| e.action == "complaint.create")
-        .and_then(|e| e.subject.clone())
-        .expect("complaint logged");
-    subject.trim_start_matches("complaint:").parse().unwrap()
+    entries
+        .into_iter()
+        .find(|e| e.action == action)
+        .unwrap_or_else(|| panic!("no {action} in the activity log"))
 }
 
 async fn run_jobs(env: &crate::support::TestEnv) {
@@ -198,17 +205,7 @@ async fn only_redacted_text_reaches_the_ai_and_staff_get_the_names_back() {
     );
     assert!(t.suggested_reply.expose().starts_with("Imran Khan sahib"));
     // The receipt: counts per entity type, no values.
-    let school = env
-        .app
-        .tenancy
-        .school(raabta::seed::DEMO_SLUG)
-        .await
-        .unwrap();
-    let entries = school.store.recent_activity(200).await.unwrap();
-    let receipt = entries
-        .iter()
-        .find(|e| e.action == "complaint.triage")
-        .expect("receipt");
+    let receipt = latest(&env, "complaint.triage").await;
     assert_eq!(receipt.details["redacted"]["PERSON"], 2);
     assert_eq!(receipt.details["redacted"]["CNIC"], 1);
     assert!(!receipt.details.to_string().contains("Ayesha"));
