@@ -44,6 +44,8 @@ pub struct AiConfig {
     pub api_key: Secret<String>,
     pub model: String,
     pub timeout: std::time::Duration,
+    /// No school's monthly budget goes above this (`RAABTA_AI_MONTHLY_TOKENS_CAP`).
+    pub monthly_tokens_cap: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +76,7 @@ struct Raw {
     ai_api_key: Option<String>,
     ai_model: Option<String>,
     ai_timeout_seconds: Option<u64>,
+    ai_monthly_tokens_cap: Option<i64>,
     client_ip_header: Option<String>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
@@ -203,9 +206,14 @@ impl Config {
                         .ai_model
                         .filter(|m| !m.trim().is_empty())
                         .unwrap_or_else(|| "gpt-4o-mini".into()),
+                    // Two calls must fit in an attempt (three quarters of the job lease).
                     timeout: std::time::Duration::from_secs(
-                        raw.ai_timeout_seconds.unwrap_or(30).clamp(1, 600),
+                        raw.ai_timeout_seconds
+                            .unwrap_or(30)
+                            .clamp(1, 600)
+                            .min((raw.job_lease_seconds.unwrap_or(300).max(4) * 35 / 100).max(1)),
                     ),
+                    monthly_tokens_cap: raw.ai_monthly_tokens_cap.unwrap_or(1_000_000).max(0),
                 }),
             },
             models_dir: raw

@@ -138,6 +138,7 @@ pub fn ascii_digit(c: char) -> char {
     match c {
         '۰'..='۹' => char::from(b'0' + (c as u32 - '۰' as u32) as u8),
         '٠'..='٩' => char::from(b'0' + (c as u32 - '٠' as u32) as u8),
+        '０'..='９' => char::from(b'0' + (c as u32 - '０' as u32) as u8),
         _ => c,
     }
 }

@@ -20,7 +20,8 @@ enum Weight {
     /// Also an ordinary word: a name only beside another name token or after a cue.
     Common,
     /// Part of a class, section, house or branch name: a name only beside another
-    /// name token (never on a cue alone: "my son in Iqbal House").
+    /// name token or after a cue ("my son Noor"), never when the place's whole name
+    /// stands there ("Iqbal House"), and a name never runs on into it ("Ali Nursery").
     Place,
 }
 
@@ -106,8 +107,6 @@ const COMMON: &[&str] = &[
     "joy",
     "grace",
     "rose",
-    "may",
-    "june",
     "sunny",
     "sky",
     "king",
@@ -453,7 +452,6 @@ const ROLE: &[&str] = &[
     "beti",
     "bhai",
     "behan",
-    "walid",
     "walida",
     "abbu",
     "ammi",
@@ -519,6 +517,85 @@ const ROLE: &[&str] = &[
 
 /// Function words that are never a name, even after a cue.
 const NOT_NAMES: &[&str] = &[
+    // Months and weekdays (English, Roman Urdu, Urdu, Arabic).
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "peer",
+    "pir",
+    "mangal",
+    "budh",
+    "jumerat",
+    "juma",
+    "jumma",
+    "hafta",
+    "itwar",
+    "جنوری",
+    "فروری",
+    "مارچ",
+    "اپریل",
+    "مئی",
+    "جون",
+    "جولائی",
+    "اگست",
+    "ستمبر",
+    "اکتوبر",
+    "نومبر",
+    "دسمبر",
+    "پیر",
+    "منگل",
+    "بدھ",
+    "جمعرات",
+    "جمعہ",
+    "ہفتہ",
+    "اتوار",
+    "يناير",
+    "فبراير",
+    "مارس",
+    "أبريل",
+    "مايو",
+    "يونيو",
+    "يوليو",
+    "أغسطس",
+    "سبتمبر",
+    "أكتوبر",
+    "نوفمبر",
+    "ديسمبر",
+    "الأحد",
+    "الاثنين",
+    "الثلاثاء",
+    "الأربعاء",
+    "الخميس",
+    "الجمعة",
+    "السبت",
     "is",
     "was",
     "has",
@@ -1474,8 +1551,14 @@ impl NameIndex {
             if f.is_empty() {
                 continue;
             }
+            if f.chars().all(|c| c.is_ascii_digit()) {
+                // "KG 1": words are letters only, so the sequence is too.
+                continue;
+            }
             seq.push(f.clone());
-            if f.chars().count() >= 2 && !f.chars().all(|c| c.is_ascii_digit()) {
+            // A person's name stays a name ("Fatima Jinnah House" must not free
+            // "Fatima"); the place itself is protected as a sequence.
+            if f.chars().count() >= 2 && self.tokens.get(&f) != Some(&Weight::Name) {
                 self.tokens.insert(f, Weight::Place);
             }
         }
@@ -1634,7 +1717,7 @@ impl NameIndex {
                 // a cue) capitalised words, go on with it ("Muhammad Ali Khan", "Mr. Tariq
                 // Mehmood").
                 let goes_on = is_name(j)
-                    || matches!(weights[j], Some(Weight::Common | Weight::Place))
+                    || weights[j] == Some(Weight::Common)
                     || (cued && ws[j].capital && ws[i].capital && weights[j].is_none());
                 if goes_on {
                     end = ws[j].end;
@@ -1718,6 +1801,19 @@ mod tests {
         assert_eq!(names(&idx, "Noor Fatima in Section Noor"), ["Noor Fatima"]);
         assert_eq!(names(&idx, "my daughter Noor is ill"), ["Noor"]);
         assert_eq!(names(&idx, "نور کی روشنی"), Vec::<String>::new());
+        assert_eq!(
+            names(&idx, "Muhammad Ali Khan Iqbal House mein"),
+            ["Muhammad Ali Khan"]
+        );
+        assert_eq!(
+            names(&idx, "Muhammad Ali Khan June se absent"),
+            ["Muhammad Ali Khan"]
+        );
+        let mut idx = school();
+        idx.add_protected("Fatima Jinnah House");
+        idx.add_name("Walid Al-Harbi");
+        assert_eq!(names(&idx, "Noor Fatima ko maara"), ["Noor Fatima"]);
+        assert_eq!(names(&idx, "Walid was hit"), ["Walid"]);
     }
 
     #[test]

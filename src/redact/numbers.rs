@@ -64,6 +64,23 @@ pub fn iban_valid(s: &[u8]) -> bool {
     rem == 1
 }
 
+/// The IBAN length of the countries people here write most (others: any length).
+fn iban_length(country: &str) -> Option<usize> {
+    Some(match country {
+        "NL" => 18,
+        "BE" => 16,
+        "CH" | "LI" => 21,
+        "GB" | "DE" | "IE" | "BH" | "BG" | "ME" | "RS" | "VA" => 22,
+        "AE" | "IL" | "OM" => 23,
+        "PK" | "SA" | "ES" | "SE" | "CZ" | "SK" | "TN" | "RO" => 24,
+        "TR" => 26,
+        "FR" | "IT" | "MC" | "SM" => 27,
+        "QA" | "EG" => 29,
+        "KW" | "JO" => 30,
+        _ => return None,
+    })
+}
+
 /// Byte offset → character index of a string.
 fn char_index(s: &str) -> Vec<usize> {
     let mut map = vec![0; s.len() + 1];
@@ -140,7 +157,14 @@ pub fn find(chars: &[char]) -> Vec<Entity> {
                 alnum.push((c.to_ascii_uppercase(), i));
             }
         }
-        for len in (15..=alnum.len().min(34)).rev() {
+        // The country's IBAN length (a random run passes mod 97 once in 97 tries: only the
+        // one length is tried); countries not listed, any length from 15.
+        let country: String = alnum.iter().take(2).map(|(c, _)| *c as char).collect();
+        let lengths: Vec<usize> = match iban_length(&country) {
+            Some(l) => vec![l],
+            None => (15..=alnum.len().min(34)).rev().collect(),
+        };
+        for len in lengths.into_iter().filter(|l| *l <= alnum.len()) {
             let v: Vec<u8> = alnum[..len].iter().map(|(c, _)| *c).collect();
             if iban_valid(&v) {
                 let end = m.start() + alnum[len - 1].1 + 1;
@@ -171,7 +195,9 @@ pub fn find(chars: &[char]) -> Vec<Entity> {
     let mut i = 0;
     while i < chars.len() {
         let starts_run = chars[i].is_ascii_digit() || (chars[i] == '+' || chars[i] == '(');
-        let boundary = i == 0 || !(chars[i - 1].is_alphanumeric());
+        // Glued to a Latin word or a digit ("A123…"), not a number of ours; after Urdu or
+        // Arabic letters («نمبر۰۳۰۰…») it is.
+        let boundary = i == 0 || !(chars[i - 1].is_ascii_alphanumeric());
         if !(starts_run && boundary) {
             i += 1;
             continue;
@@ -220,7 +246,10 @@ fn run_at(chars: &[char], i: usize) -> Vec<(usize, usize)> {
             j += 1;
             continue;
         }
-        let sep = matches!(c, ' ' | '-' | '–' | '.' | '(' | ')' | '+');
+        let sep = matches!(
+            c,
+            ' ' | '\u{00A0}' | '\u{202F}' | '-' | '\u{2011}' | '–' | '.' | '(' | ')' | '+'
+        );
         if in_digits {
             groups.push((start, j));
             in_digits = false;
@@ -230,8 +259,10 @@ fn run_at(chars: &[char], i: usize) -> Vec<(usize, usize)> {
             // A separator must be followed by a digit (or one more separator then a digit).
             let next = chars.get(j + 1).copied();
             let next2 = chars.get(j + 2).copied();
+            // A full stop and a space end a sentence, not a number.
             let ok = next.is_some_and(|n| n.is_ascii_digit())
-                || (next.is_some_and(|n| matches!(n, ' ' | '(' | ')' | '-'))
+                || (c != '.'
+                    && next.is_some_and(|n| matches!(n, ' ' | '\u{00A0}' | '(' | ')' | '-'))
                     && next2.is_some_and(|n| n.is_ascii_digit()));
             if !ok {
                 break;
@@ -273,8 +304,15 @@ fn digits_of(chars: &[char], a: usize, b: usize) -> Vec<u8> {
 /// The identifier a run's groups make, trying the longest prefix first and then from a
 /// later group (a date before a phone number).
 fn classify_run(chars: &[char], groups: &[(usize, usize)]) -> Option<(Kind, usize, usize)> {
+    // No identifier here spans more than six groups or 19 digits: a longer run is tried
+    // in windows of at most six groups (bounded work on any input).
     for first in 0..groups.len() {
-        for last in (first..groups.len()).rev() {
+        // A date before a number ("04-03-2026 10:30", "12/3/26 0300 …") is never part of it.
+        if first + 2 < groups.len() && is_date(chars, &groups[first..first + 3]) {
+            continue;
+        }
+        let upto = (first + 6).min(groups.len());
+        for last in (first..upto).rev() {
             let (a, b) = (groups[first].0, groups[last].1);
             let d = digits_of(chars, a, b);
             let lens: Vec<usize> = groups[first..=last]
@@ -290,8 +328,22 @@ fn classify_run(chars: &[char], groups: &[(usize, usize)]) -> Option<(Kind, usiz
     None
 }
 
+/// Three groups that read as a date: day and month of one or two digits, a year of two
+/// or four.
+fn is_date(chars: &[char], g: &[(usize, usize)]) -> bool {
+    let len = |(a, b): (usize, usize)| b - a;
+    let day_month = |x: (usize, usize)| (1..=2).contains(&len(x));
+    day_month(g[0]) && day_month(g[1]) && matches!(len(g[2]), 2 | 4) && {
+        let sep = |a: usize, b: usize| chars[a..b].iter().any(|c| matches!(c, '-' | '.' | '/'));
+        sep(g[0].1, g[1].0) && sep(g[1].1, g[2].0)
+    }
+}
+
 fn kind_of(d: &[u8], lens: &[usize], plus: bool) -> Option<Kind> {
     let n = d.len();
+    if n > 19 {
+        return None;
+    }
     if n == 13 && (lens == [5, 7, 1] || lens == [13]) && !plus {
         return Some(Kind::Cnic);
     }
@@ -303,10 +355,36 @@ fn kind_of(d: &[u8], lens: &[usize], plus: bool) -> Option<Kind> {
     {
         return Some(Kind::Card);
     }
-    if n == 10 && matches!(d[0], 1 | 2) && !plus && lens.len() <= 4 && luhn(d) {
+    if n == 10
+        && matches!(d[0], 1 | 2)
+        && !plus
+        && (lens == [10] || lens == [1, 3, 3, 3])
+        && luhn(d)
+    {
         return Some(Kind::SaudiId);
     }
-    phone(d).then_some(Kind::Phone)
+    phone_any(d, plus).then_some(Kind::Phone)
+}
+
+/// A Pakistani or Saudi phone number, international or national, or any number
+/// written in international form (`+`, `00`).
+fn phone_any(d: &[u8], plus: bool) -> bool {
+    let international = if plus {
+        Some(d)
+    } else {
+        d.strip_prefix(&[0, 0])
+    };
+    if let Some(rest) = international {
+        // Pakistan and Saudi Arabia have exact forms (below); other countries any
+        // length a number has.
+        if !rest.starts_with(&[9, 2]) && !rest.starts_with(&[9, 6, 6]) {
+            return (8..=15).contains(&rest.len());
+        }
+    }
+    phone(d)
+        // A Pakistani mobile without its 0 (300 1234567), a Saudi one without it (55 123 4567).
+        || (d.len() == 10 && d[0] == 3)
+        || (d.len() == 9 && d[0] == 5)
 }
 
 /// A Pakistani or Saudi phone number, international or national.
@@ -410,6 +488,32 @@ mod tests {
         ] {
             assert_eq!(kinds(text), vec![], "{text}");
         }
+        for text in [
+            "04-03-2026 10:30 ko van nahi aayi",
+            "19-03-2026 10 baje",
+            "Rs2500 was charged twice for the van and the bus",
+            "PK 2500 rupees",
+        ] {
+            assert_eq!(kinds(text), vec![], "{text}");
+        }
+        // Any number in international form; national forms without their 0.
+        assert_eq!(
+            kinds("+971 50 123 4567"),
+            vec![(Kind::Phone, "+971 50 123 4567".to_string())]
+        );
+        assert_eq!(
+            kinds("نمبر۰۳۰۰۱۲۳۴۵۶۷"),
+            vec![(Kind::Phone, "۰۳۰۰۱۲۳۴۵۶۷".to_string())]
+        );
+        assert_eq!(
+            kinds("call 300 1234567"),
+            vec![(Kind::Phone, "300 1234567".to_string())]
+        );
+        // Bounded work on a long run of digit groups.
+        let long = "1 ".repeat(5_000);
+        let started = std::time::Instant::now();
+        let _ = kinds(&long);
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
         // A date right before a phone number: only the number.
         assert_eq!(
             kinds("12 03001234567"),

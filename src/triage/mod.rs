@@ -310,13 +310,42 @@ const POSITIVE: &[&str] = &[
     "mehrbani",
 ];
 
+/// Whether a keyword occurs as a word (or a phrase of words): a Latin keyword at the
+/// start of a word ("bully" in "bullying", not "bus" in "abuse"), an Arabic-script one
+/// as the word or behind the prefixes Urdu and Arabic attach («للتنمر», «يضرب»).
+fn keyword_in(k: &str, words: &[&str], spaced: &str) -> bool {
+    let k = k.trim();
+    if k.contains(' ') {
+        return spaced.contains(&format!(" {k} "));
+    }
+    if k.is_ascii() {
+        return words.iter().any(|w| w.starts_with(k));
+    }
+    const PREFIXES: &[&str] = &[
+        "وال", "بال", "فال", "كال", "لل", "ال", "و", "ف", "ب", "ل", "ك", "ک", "ي", "ت", "ن",
+    ];
+    words.iter().any(|w| {
+        *w == k
+            || PREFIXES.iter().any(|p| {
+                w.strip_prefix(p).is_some_and(|rest| {
+                    rest == k || (rest.starts_with(k) && k.chars().count() >= 4)
+                })
+            })
+    })
+}
+
 /// The local triage: the first default category whose keywords occur (else "other",
 /// or "other" when the school's categories differ from the defaults), priority from
 /// urgency words, sentiment negative unless thanks, the language by script, the
 /// summary the text's start, no suggested reply of substance.
 pub fn local(text: &str, categories: &[String], language: &str) -> Triage {
     let t = text.to_lowercase();
-    let has = |words: &[&str]| words.iter().any(|w| t.contains(w));
+    let words: Vec<&str> = t
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let spaced = format!(" {} ", words.join(" "));
+    let has = |keys: &[&str]| keys.iter().any(|k| keyword_in(k, &words, &spaced));
     let category = KEYWORDS
         .iter()
         .find(|(c, words)| categories.iter().any(|x| x == c) && has(words))

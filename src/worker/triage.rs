@@ -43,8 +43,55 @@ fn language_of(text: &str) -> &'static str {
     }
 }
 
+/// The local triage of a complaint, saved with the reason (when the job gives up).
+async fn save_local(
+    app: &App,
+    store: &dyn TenantStore,
+    id: uuid::Uuid,
+    reason: &str,
+) -> Result<(), StoreError> {
+    let Some(text) = store.complaint_to_triage(id).await? else {
+        return Ok(());
+    };
+    let settings = store.settings().await?;
+    let categories = triage::categories(
+        settings
+            .iter()
+            .find(|(n, _)| n == triage::SETTING_CATEGORIES)
+            .map(|(_, v)| v.as_str()),
+    );
+    let t = triage::local(text.expose(), &categories, language_of(text.expose()));
+    let entry = ActivityEntry {
+        actor: "system".into(),
+        action: "complaint.triage".into(),
+        subject: Some(format!("complaint:{id}")),
+        source: "job".into(),
+        details: json!({ "source": "local" }),
+        at: app.clock.now(),
+    };
+    store
+        .save_triage(id, &record(t, "local", Some(reason.to_string())), &entry)
+        .await
+        .map(|_| ())
+}
+
 #[async_trait]
 impl JobHandler for ComplaintTriage {
+    /// The job is given up on (its last attempt failed or ran out of time): the
+    /// complaint is triaged locally, so none stays untriaged.
+    async fn buried(
+        &self,
+        app: &App,
+        store: &dyn TenantStore,
+        job: &JobLease,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        match complaint_of_payload(&job.payload) {
+            Some(id) => save_local(app, store, id, &format!("AI triage gave up: {error}")).await,
+            None => Ok(()),
+        }
+    }
+
     async fn run(
         &self,
         app: &App,
@@ -105,9 +152,11 @@ impl JobHandler for ComplaintTriage {
             return Ok(JobOutcome::Done { result: None });
         }
         let month = now.format("%Y-%m").to_string();
+        // The school's budget, never above the platform's cap (the key is the operator's).
         let budget = get(triage::SETTING_AI_BUDGET)
             .and_then(|b| b.trim().parse::<i64>().ok())
-            .unwrap_or(triage::DEFAULT_AI_BUDGET);
+            .unwrap_or(triage::DEFAULT_AI_BUDGET)
+            .min(app.config.ai.as_ref().map_or(0, |a| a.monthly_tokens_cap));
         if store.ai_tokens(&month).await? >= budget {
             save(
                 local("the monthly AI budget is spent"),
@@ -152,6 +201,10 @@ impl JobHandler for ComplaintTriage {
                             30 * u64::from(job.attempts.max(1) as u32),
                         )),
                     });
+                }
+                Err(AiError::Transient(e)) => {
+                    problem = format!("AI endpoint: {e} (last attempt)");
+                    break;
                 }
                 Err(e) => {
                     problem = e.to_string();

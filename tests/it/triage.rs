@@ -80,6 +80,7 @@ async fn env_with_ai(ai: &FakeAi, settings: &[(&str, &str)]) -> crate::support::
         api_key: raabta::domain::Secret::new("test-key".into()),
         model: "fake-model".into(),
         timeout: std::time::Duration::from_secs(2),
+        monthly_tokens_cap: 1_000_000,
     });
     let env = crate::support::TestEnv::with_config(config, dir, None).await;
     raabta::seed::seed_if_empty(&env.app.tenancy).await.unwrap();
