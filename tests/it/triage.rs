@@ -104,7 +104,26 @@ async fn env_with_ai(ai: &FakeAi, settings: &[(&str, &str)]) -> crate::support::
 
 /// Files a complaint as the demo parent through the chat; returns the complaint's id.
 async fn file_complaint(env: &crate::support::TestEnv, text: &str) -> uuid::Uuid {
-    let at = "2026-12-07T04:00:00Z".parse().unwrap();
+    // Each complaint a minute after the one before (the activity log orders by time, so
+    // the newest entry is this complaint's), on the same day.
+    let school = env
+        .app
+        .tenancy
+        .school(raabta::seed::DEMO_SLUG)
+        .await
+        .unwrap();
+    let before = school
+        .store
+        .recent_activity(500)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.action == "complaint.create")
+        .count();
+    let at = "2026-12-07T04:00:00Z"
+        .parse::<chrono::DateTime<chrono::Utc>>()
+        .unwrap()
+        + chrono::Duration::minutes(before as i64 * 2);
     // The job runner reads the service's clock: the same time as the chat's.
     env.app.clock.set(at);
     let mut sim =
