@@ -119,10 +119,14 @@ async fn a_burst_of_strangers_is_bounded_and_logged_in_parents_keep_the_model() 
         started.elapsed()
     );
     // Beyond the per-school and global bounds a stranger's message is not read at all;
-    // of those read, only a part of the queue goes to the encoder.
+    // of those read, only as many as the queue lets through while it drains go to the
+    // encoder (how many depends on how fast this machine runs the tasks: the bound is
+    // the global burst).
     assert!(read <= STRANGERS_PER_SCHOOL_PER_MINUTE as usize, "{read}");
     assert!(
-        with_model <= raabta::nlu::service::STRANGERS_QUEUE_LIMIT + 1,
+        with_model
+            <= raabta::nlu::service::STRANGERS_PER_SECOND as usize
+                + raabta::nlu::service::STRANGERS_QUEUE_LIMIT,
         "{with_model}"
     );
     // A logged-in parent of the same school right after: still read by the encoder.
