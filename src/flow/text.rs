@@ -342,7 +342,9 @@ pub fn format_money(locale: Locale, m: Money) -> String {
 const MONTHS_EN: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
-const MONTHS_UR: [&str; 12] = [
+/// Month names in Urdu and Arabic as the chat writes them (also never names to the
+/// PII redactor).
+pub const MONTHS_UR: [&str; 12] = [
     "جنوری",
     "فروری",
     "مارچ",
@@ -356,7 +358,7 @@ const MONTHS_UR: [&str; 12] = [
     "نومبر",
     "دسمبر",
 ];
-const MONTHS_AR: [&str; 12] = [
+pub const MONTHS_AR: [&str; 12] = [
     "يناير",
     "فبراير",
     "مارس",

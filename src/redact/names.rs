@@ -62,7 +62,16 @@ static LISTS: LazyLock<Lists> = LazyLock::new(|| {
             .filter(|k| !k.contains(' '))
             .collect::<Vec<_>>()),
         role: set(ROLE),
-        not_names: set(NOT_NAMES),
+        // Month names as the chat writes them are never names either.
+        not_names: set(NOT_NAMES)
+            .into_iter()
+            .chain(
+                crate::flow::text::MONTHS_UR
+                    .iter()
+                    .chain(&crate::flow::text::MONTHS_AR)
+                    .map(|m| fold_key(m)),
+            )
+            .collect(),
     }
 });
 
@@ -517,7 +526,8 @@ const ROLE: &[&str] = &[
 
 /// Function words that are never a name, even after a cue.
 const NOT_NAMES: &[&str] = &[
-    // Months and weekdays (English, Roman Urdu, Urdu, Arabic).
+    // Months and weekdays (English, Roman Urdu, Urdu and Arabic weekdays; Urdu and Arabic
+    // months come from the chat's own list, `flow::text`).
     "january",
     "february",
     "march",
@@ -558,18 +568,6 @@ const NOT_NAMES: &[&str] = &[
     "jumma",
     "hafta",
     "itwar",
-    "جنوری",
-    "فروری",
-    "مارچ",
-    "اپریل",
-    "مئی",
-    "جون",
-    "جولائی",
-    "اگست",
-    "ستمبر",
-    "اکتوبر",
-    "نومبر",
-    "دسمبر",
     "پیر",
     "منگل",
     "بدھ",
@@ -577,18 +575,6 @@ const NOT_NAMES: &[&str] = &[
     "جمعہ",
     "ہفتہ",
     "اتوار",
-    "يناير",
-    "فبراير",
-    "مارس",
-    "أبريل",
-    "مايو",
-    "يونيو",
-    "يوليو",
-    "أغسطس",
-    "سبتمبر",
-    "أكتوبر",
-    "نوفمبر",
-    "ديسمبر",
     "الأحد",
     "الاثنين",
     "الثلاثاء",
