@@ -89,6 +89,7 @@ menu-leave = طلب إجازة
 menu-consent = نماذج الموافقة
 menu-attendance = الحضور
 menu-complaint = شكوى
+menu-my-complaints = شكاواي
 menu-language = اللغة
 menu-office = التحدث مع الإدارة
 menu-teacher = ماذا تريد أن تفعل؟
@@ -192,9 +193,17 @@ consent-reminder = تذكير: نموذج الموافقة "{ $title }" الخا
 
 ## Complaint
 complaint-ask = الرجاء وصف شكواك. ستطّلع عليها إدارة المدرسة.
-complaint-logged = شكراً. سُجّلت شكواك (المرجع { $reference }) وستردّ عليك إدارة المدرسة.
+complaint-logged = شكراً. سُجّلت شكواك: المرجع { $reference }. ستردّ إدارة المدرسة هنا؛ ويمكنك الإضافة إليها من «شكاواي» في القائمة.
 complaint-confirm = هل نرسل هذه الشكوى إلى إدارة المدرسة؟
     «{ $text }»
+    الفئة: { $category_label ->
+        [none] لم تُحدَّد
+       *[other] { $category_label }
+    }
+    الملفات: { $files ->
+        [none] لا يوجد
+       *[other] { $files }
+    }
 complaint-dropped = لم تُرسل. اكتب «القائمة» للخيارات.
 
 ## Teachers
@@ -262,3 +271,38 @@ absence-notice = سُجِّل { $child } غائباً اليوم ({ $day }). إ�
 clarify-ask = لست متأكداً مما تحتاجه. هل هو أحد هذه الخيارات؟
 nlu-not-understood = عذراً، لم أفهم ذلك. يرجى الاختيار من القائمة.
 nlu-stop-hint = إذا أردت إيقاف التذكيرات، اكتب «توقف».
+
+## Complaint threads (issue 16)
+complaint-category = ما موضوع شكواك؟ اختر واحداً، أو اكتب «تخطي».
+complaint-files = يمكنك إرسال صور أو ملفات PDF عنها الآن (حتى 5)، أو اكتب «تخطي».
+complaint-files-more = تم الاستلام ({ $file_count }). أرسل ملفاً آخر، أو اكتب «انتهيت».
+complaint-files-full = هذا أقصى عدد من الملفات للشكوى الواحدة؛ لم يُضف الباقي.
+my-complaints-pick = شكاواك (المفتوحة، والمغلقة خلال آخر 7 أيام):
+my-complaints-none = لا توجد لديك شكاوى مفتوحة. اكتب «شكوى» لكتابة واحدة.
+my-complaint-open = { $reference } { $status_label }. لم تردّ إدارة المدرسة بعد.
+my-complaint-replied = { $reference } { $status_label }. آخر ردّ من المدرسة:
+    «{ $reply }»
+my-complaint-closed = { $reference } مغلقة. يمكنك إعادة فتحها إن لم تُحلّ المشكلة.
+menu-button = القائمة
+complaint-add-button = إضافة رسالة
+complaint-reply-button = الرد على المدرسة
+complaint-reopen-button = إعادة فتح
+complaint-write = اكتب رسالتك للمدرسة (أو أرسل صورة أو ملف PDF).
+complaint-added = أُضيفت إلى { $reference }. اكتب «القائمة» لأي شيء آخر.
+complaint-add-closed = { $reference } مغلقة، فلم يُضف شيء. اكتب «شكوى» لكتابة شكوى جديدة.
+complaint-staff-replied = ردّت المدرسة على شكواك { $reference }:
+    «{ $reply }»
+complaint-status-changed = شكواك { $reference } الآن { $status_label }.
+complaint-reopened-by-school = أعادت المدرسة فتح شكواك { $reference }.
+complaint-csat = أغلقت المدرسة شكواك { $reference }: { $reason }
+    ما مدى رضاك عن طريقة معالجتها؟
+csat-1 = 1 · غير راضٍ أبداً
+csat-2 = 2 · غير راضٍ
+csat-3 = 3 · محايد
+csat-4 = 4 · راضٍ
+csat-5 = 5 · راضٍ جداً
+complaint-csat-comment = شكراً. هل تودّ إضافة شيء؟ (أو اكتب «تخطي».)
+complaint-csat-thanks = شكراً على إجابتك. إن لم تُحلّ المشكلة يمكنك إعادة فتح الشكوى خلال 7 أيام.
+complaint-reopened = أُعيد فتح { $reference }؛ ستنظر فيها إدارة المدرسة.
+complaint-reopen-late = أُغلقت { $reference } منذ أكثر من 7 أيام ولا يمكن إعادة فتحها. اكتب «شكوى» لكتابة شكوى جديدة.
+complaint-still-open = { $reference } ما زالت مفتوحة.

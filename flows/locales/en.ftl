@@ -90,6 +90,7 @@ menu-leave = Leave request
 menu-consent = Consent forms
 menu-attendance = Attendance
 menu-complaint = Complaint
+menu-my-complaints = My complaints
 menu-language = Language
 menu-office = Talk to the office
 menu-teacher = What would you like to do?
@@ -191,9 +192,17 @@ consent-reminder = Reminder: the consent form "{ $title }" for { $child } closes
 
 ## Complaint
 complaint-ask = Please describe your complaint. The school office will read it.
-complaint-logged = Thank you. Your complaint is recorded (reference { $reference }) and the school office will reply.
+complaint-logged = Thank you. Your complaint is recorded: reference { $reference }. The school office will reply here; you can add to it from "My complaints" in the menu.
 complaint-confirm = Send this complaint to the school office?
     «{ $text }»
+    Category: { $category_label ->
+        [none] not chosen
+       *[other] { $category_label }
+    }
+    Files: { $files ->
+        [none] none
+       *[other] { $files }
+    }
 complaint-dropped = Not sent. Type "menu" for the options.
 
 ## Teachers
@@ -261,3 +270,38 @@ absence-notice = { $child } was marked absent today ({ $day }). If this is a mis
 clarify-ask = I am not sure what you need. Is it one of these?
 nlu-not-understood = Sorry, I did not understand that. Please choose from the menu.
 nlu-stop-hint = If you want to stop reminders, type "stop".
+
+## Complaint threads (issue 16)
+complaint-category = What is your complaint about? Choose one, or type "skip".
+complaint-files = You can send photos or PDFs about it now (up to 5), or type "skip".
+complaint-files-more = Received ({ $file_count }). Send another, or type "done".
+complaint-files-full = That is the most files one complaint can carry; the rest were not added.
+my-complaints-pick = Your complaints (open, and closed in the last 7 days):
+my-complaints-none = You have no open complaints. Type "complaint" to write one.
+my-complaint-open = { $reference } is { $status_label }. The school office has not replied yet.
+my-complaint-replied = { $reference } is { $status_label }. The school's latest reply:
+    «{ $reply }»
+my-complaint-closed = { $reference } is closed. You can reopen it if the problem is not solved.
+menu-button = Menu
+complaint-add-button = Add a message
+complaint-reply-button = Reply to the school
+complaint-reopen-button = Reopen
+complaint-write = Write your message for the school (or send a photo or PDF).
+complaint-added = Added to { $reference }. Type "menu" for anything else.
+complaint-add-closed = { $reference } is closed, so nothing was added. Type "complaint" to write a new one.
+complaint-staff-replied = The school replied about your complaint { $reference }:
+    «{ $reply }»
+complaint-status-changed = Your complaint { $reference } is now { $status_label }.
+complaint-reopened-by-school = The school reopened your complaint { $reference }.
+complaint-csat = The school closed your complaint { $reference }: { $reason }
+    How satisfied are you with how it was handled?
+csat-1 = 1 · Very unhappy
+csat-2 = 2 · Unhappy
+csat-3 = 3 · Neutral
+csat-4 = 4 · Satisfied
+csat-5 = 5 · Very satisfied
+complaint-csat-comment = Thank you. Anything you would like to add? (Or type "skip".)
+complaint-csat-thanks = Thank you for your answer. If the problem is not solved, you can reopen the complaint within 7 days.
+complaint-reopened = { $reference } is open again; the school office will look at it.
+complaint-reopen-late = { $reference } was closed more than 7 days ago and cannot be reopened. Type "complaint" to write a new one.
+complaint-still-open = { $reference } is still open.

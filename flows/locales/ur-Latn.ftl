@@ -90,6 +90,7 @@ menu-leave = Chutti ki darkhwast
 menu-consent = Ijazat naame
 menu-attendance = Hazri
 menu-complaint = Shikayat
+menu-my-complaints = Meri shikayaat
 menu-language = Zaban
 menu-office = Daftar se baat
 menu-teacher = Aap kya karna chahen ge?
@@ -191,9 +192,17 @@ consent-reminder = Reminder: { $child } ke liye ijazat nama "{ $title }" { $dead
 
 ## Complaint
 complaint-ask = Barah-e-karam apni shikayat likhein. School office isay parhe ga.
-complaint-logged = Shukriya. Aap ki shikayat darj ho gayi hai (reference { $reference }) aur school office jawab de ga.
+complaint-logged = Shukriya. Aap ki shikayat darj ho gayi hai: reference { $reference }. School office yahin jawab de ga; menu mein "Meri shikayaat" se aap is mein mazeed likh sakte hain.
 complaint-confirm = Kya yeh shikayat school office ko bhej dein?
     «{ $text }»
+    Qism: { $category_label ->
+        [none] nahi chuni
+       *[other] { $category_label }
+    }
+    Files: { $files ->
+        [none] koi nahi
+       *[other] { $files }
+    }
 complaint-dropped = Nahi bheji gayi. Options ke liye "menu" likhein.
 
 ## Teachers
@@ -261,3 +270,38 @@ absence-notice = { $child } ko aaj ({ $day }) ghair haazir likha gaya hai. Agar 
 clarify-ask = Mujhe yaqeen nahi ke aap ko kya chahiye. Kya in mein se koi hai?
 nlu-not-understood = Maazrat, yeh baat samajh nahi aayi. Meharbani kar ke menu mein se chunein.
 nlu-stop-hint = Agar aap reminders rokna chahte hain to "band" likhein.
+
+## Complaint threads (issue 16)
+complaint-category = Aap ki shikayat kis bare mein hai? Ek chunein, ya "chhor dein" likhein.
+complaint-files = Chahein to ab tasveerein ya PDF bhejein (zyada se zyada 5), ya "chhor dein" likhein.
+complaint-files-more = Mil gayi ({ $file_count }). Aik aur bhejein, ya "bas" likhein.
+complaint-files-full = Aik shikayat ke sath is se zyada files nahi ja saktin; baqi shamil nahi ki gayin.
+my-complaints-pick = Aap ki shikayaat (khuli, aur pichle 7 din mein band hone wali):
+my-complaints-none = Aap ki koi khuli shikayat nahi. Nayi likhne ke liye "shikayat" likhein.
+my-complaint-open = { $reference } { $status_label } hai. School office ne abhi jawab nahi diya.
+my-complaint-replied = { $reference } { $status_label } hai. School ka taza jawab:
+    «{ $reply }»
+my-complaint-closed = { $reference } band hai. Agar masla hal nahi hua to aap isay dobara khol sakte hain.
+menu-button = Menu
+complaint-add-button = Paigham shamil karein
+complaint-reply-button = School ko jawab dein
+complaint-reopen-button = Dobara kholein
+complaint-write = School ke liye apna paigham likhein (ya tasveer ya PDF bhejein).
+complaint-added = { $reference } mein shamil kar diya. Kisi aur kaam ke liye "menu" likhein.
+complaint-add-closed = { $reference } band hai, is liye kuch shamil nahi kiya gaya. Nayi shikayat ke liye "shikayat" likhein.
+complaint-staff-replied = School ne aap ki shikayat { $reference } ka jawab diya:
+    «{ $reply }»
+complaint-status-changed = Aap ki shikayat { $reference } ab { $status_label } hai.
+complaint-reopened-by-school = School ne aap ki shikayat { $reference } dobara khol di hai.
+complaint-csat = School ne aap ki shikayat { $reference } band kar di: { $reason }
+    Aap is ke hal se kitne mutmain hain?
+csat-1 = 1 · Bohat nakhush
+csat-2 = 2 · Nakhush
+csat-3 = 3 · Theek hai
+csat-4 = 4 · Mutmain
+csat-5 = 5 · Bohat mutmain
+complaint-csat-comment = Shukriya. Kuch aur kehna chahein ge? (Ya "chhor dein" likhein.)
+complaint-csat-thanks = Jawab ka shukriya. Agar masla hal nahi hua to 7 din ke andar shikayat dobara khol sakte hain.
+complaint-reopened = { $reference } dobara khul gayi hai; school office isay dekhe ga.
+complaint-reopen-late = { $reference } ko band huay 7 din se zyada ho gaye, is liye dobara nahi khul sakti. Nayi shikayat ke liye "shikayat" likhein.
+complaint-still-open = { $reference } abhi khuli hai.

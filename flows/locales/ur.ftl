@@ -89,6 +89,7 @@ menu-leave = چھٹی کی درخواست
 menu-consent = اجازت نامے
 menu-attendance = حاضری
 menu-complaint = شکایت
+menu-my-complaints = میری شکایات
 menu-language = زبان
 menu-office = آفس سے بات
 menu-teacher = آپ کیا کرنا چاہیں گے؟
@@ -190,9 +191,17 @@ consent-reminder = یاددہانی: { $child } کے لیے اجازت نامہ 
 
 ## Complaint
 complaint-ask = براہ کرم اپنی شکایت لکھیں۔ اسکول آفس اسے پڑھے گا۔
-complaint-logged = شکریہ۔ آپ کی شکایت درج ہو گئی ہے (حوالہ { $reference }) اور اسکول آفس جواب دے گا۔
+complaint-logged = شکریہ۔ آپ کی شکایت درج ہو گئی ہے: حوالہ { $reference }۔ اسکول آفس یہیں جواب دے گا؛ مینو میں «میری شکایات» سے آپ اس میں مزید لکھ سکتے ہیں۔
 complaint-confirm = کیا یہ شکایت اسکول آفس کو بھیج دیں؟
     «{ $text }»
+    زمرہ: { $category_label ->
+        [none] منتخب نہیں
+       *[other] { $category_label }
+    }
+    فائلیں: { $files ->
+        [none] کوئی نہیں
+       *[other] { $files }
+    }
 complaint-dropped = نہیں بھیجی گئی۔ اختیارات کے لیے «مینو» لکھیں۔
 
 ## Teachers
@@ -260,3 +269,38 @@ absence-notice = { $child } کو آج ({ $day }) غیر حاضر لکھا گیا
 clarify-ask = مجھے یقین نہیں کہ آپ کو کیا چاہیے۔ کیا ان میں سے کوئی ہے؟
 nlu-not-understood = معذرت، یہ بات سمجھ نہیں آئی۔ براہِ کرم مینو میں سے چنیں۔
 nlu-stop-hint = اگر آپ یاددہانیاں روکنا چاہتے ہیں تو «بند» لکھیں۔
+
+## Complaint threads (issue 16)
+complaint-category = آپ کی شکایت کس بارے میں ہے؟ ایک منتخب کریں، یا «چھوڑیں» لکھیں۔
+complaint-files = اگر چاہیں تو اب تصویریں یا PDF بھیجیں (زیادہ سے زیادہ 5)، یا «چھوڑیں» لکھیں۔
+complaint-files-more = موصول ہو گئی ({ $file_count })۔ ایک اور بھیجیں، یا «بس» لکھیں۔
+complaint-files-full = ایک شکایت کے ساتھ اس سے زیادہ فائلیں نہیں جا سکتیں؛ باقی شامل نہیں کی گئیں۔
+my-complaints-pick = آپ کی شکایات (کھلی، اور پچھلے 7 دنوں میں بند ہونے والی):
+my-complaints-none = آپ کی کوئی کھلی شکایت نہیں۔ نئی لکھنے کے لیے «شکایت» لکھیں۔
+my-complaint-open = { $reference } { $status_label } ہے۔ اسکول آفس نے ابھی جواب نہیں دیا۔
+my-complaint-replied = { $reference } { $status_label } ہے۔ اسکول کا تازہ جواب:
+    «{ $reply }»
+my-complaint-closed = { $reference } بند ہے۔ اگر مسئلہ حل نہیں ہوا تو آپ اسے دوبارہ کھول سکتے ہیں۔
+menu-button = مینو
+complaint-add-button = پیغام شامل کریں
+complaint-reply-button = اسکول کو جواب دیں
+complaint-reopen-button = دوبارہ کھولیں
+complaint-write = اسکول کے لیے اپنا پیغام لکھیں (یا تصویر یا PDF بھیجیں)۔
+complaint-added = { $reference } میں شامل کر دیا گیا۔ کسی اور کام کے لیے «مینو» لکھیں۔
+complaint-add-closed = { $reference } بند ہے، اس لیے کچھ شامل نہیں کیا گیا۔ نئی شکایت کے لیے «شکایت» لکھیں۔
+complaint-staff-replied = اسکول نے آپ کی شکایت { $reference } کا جواب دیا:
+    «{ $reply }»
+complaint-status-changed = آپ کی شکایت { $reference } اب { $status_label } ہے۔
+complaint-reopened-by-school = اسکول نے آپ کی شکایت { $reference } دوبارہ کھول دی ہے۔
+complaint-csat = اسکول نے آپ کی شکایت { $reference } بند کر دی: { $reason }
+    آپ اس کے حل سے کتنے مطمئن ہیں؟
+csat-1 = 1 · بہت ناخوش
+csat-2 = 2 · ناخوش
+csat-3 = 3 · ٹھیک ہے
+csat-4 = 4 · مطمئن
+csat-5 = 5 · بہت مطمئن
+complaint-csat-comment = شکریہ۔ کچھ اور کہنا چاہیں گے؟ (یا «چھوڑیں» لکھیں۔)
+complaint-csat-thanks = آپ کے جواب کا شکریہ۔ اگر مسئلہ حل نہیں ہوا تو 7 دن کے اندر شکایت دوبارہ کھول سکتے ہیں۔
+complaint-reopened = { $reference } دوبارہ کھل گئی ہے؛ اسکول آفس اسے دیکھے گا۔
+complaint-reopen-late = { $reference } کو بند ہوئے 7 دن سے زیادہ ہو گئے، اس لیے دوبارہ نہیں کھل سکتی۔ نئی شکایت کے لیے «شکایت» لکھیں۔
+complaint-still-open = { $reference } ابھی کھلی ہے۔

@@ -14,6 +14,12 @@ pub const COMPLAINT_TRIAGE: &str = "complaint.triage";
 /// Attempts at an AI triage before the complaint is triaged locally.
 pub const COMPLAINT_TRIAGE_ATTEMPTS: i32 = 4;
 
+/// Telling staff of a new, reopened or assigned complaint (email where SMTP is set;
+/// the dashboard shows it either way).
+pub const COMPLAINT_NOTICE: &str = "complaint.notice";
+/// Attempts at sending the notice.
+pub const COMPLAINT_NOTICE_ATTEMPTS: i32 = 5;
+
 /// A durable job to enqueue. The payload holds ids and settings only, never personal
 /// data (that stays in the encrypted rows it points to).
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +55,32 @@ pub fn complaint_triage(complaint: Uuid, now: DateTime<Utc>) -> NewJob {
         conversation: None,
         payload: serde_json::json!({ "complaint": complaint }),
         max_attempts: COMPLAINT_TRIAGE_ATTEMPTS,
+        run_after: now,
+    }
+}
+
+/// The notice of a complaint event ("new", "reopened", "assigned" to `staff`), due at
+/// once; once per event.
+pub fn complaint_notice(
+    complaint: Uuid,
+    staff: Option<crate::domain::StaffId>,
+    event: &str,
+    now: DateTime<Utc>,
+) -> NewJob {
+    NewJob {
+        kind: COMPLAINT_NOTICE.into(),
+        idempotency_key: format!(
+            "notice:{complaint}:{event}:{}:{}",
+            staff.map(|s| s.0.to_string()).unwrap_or_default(),
+            now.timestamp_millis()
+        ),
+        conversation: None,
+        payload: serde_json::json!({
+            "complaint": complaint,
+            "event": event,
+            "staff": staff.map(|s| s.0),
+        }),
+        max_attempts: COMPLAINT_NOTICE_ATTEMPTS,
         run_after: now,
     }
 }

@@ -141,8 +141,48 @@ pub const ACTIONS: &[ActionSpec] = &[
     },
     ActionSpec {
         name: "log_complaint",
-        inputs: &["text"],
+        inputs: &["text", "category", "attachments"],
         outputs: &["reference"],
+    },
+    ActionSpec {
+        name: "complaint_categories",
+        inputs: &[],
+        outputs: &["categories", "count"],
+    },
+    ActionSpec {
+        name: "list_append",
+        inputs: &["list", "item", "max"],
+        outputs: &["list", "count", "result"],
+    },
+    ActionSpec {
+        name: "my_complaints",
+        inputs: &[],
+        outputs: &["complaints", "count"],
+    },
+    ActionSpec {
+        name: "complaint_details",
+        inputs: &["complaint"],
+        outputs: &["reference", "status", "status_label", "reply", "closed"],
+    },
+    ActionSpec {
+        name: "complaint_news",
+        inputs: &["complaint", "message"],
+        outputs: &["reference", "status", "status_label", "reply", "reason"],
+    },
+    ActionSpec {
+        name: "add_to_complaint",
+        inputs: &["complaint", "message"],
+        outputs: &["result", "reference"],
+    },
+    ActionSpec {
+        name: "save_csat",
+        inputs: &["complaint", "score", "comment"],
+        outputs: &["result", "reference"],
+    },
+    ActionSpec {
+        name: "reopen_complaint",
+        inputs: &["complaint"],
+        outputs: &["result", "reference"],
     },
 ];
 
@@ -161,6 +201,11 @@ pub const READ_ONLY_ACTIONS: &[&str] = &[
     "class_leave_requests",
     "check_leave_dates",
     "fee_total",
+    "complaint_categories",
+    "list_append",
+    "my_complaints",
+    "complaint_details",
+    "complaint_news",
 ];
 
 /// Texts the engine itself uses (commands, errors, re-prompts).

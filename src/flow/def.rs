@@ -61,6 +61,10 @@ pub struct Flow {
     /// answer to the question being asked. Others wait until the request ends or the
     /// person has been idle a while.
     pub urgent: bool,
+    /// Its questions wait like the menu's: the person is not in the middle of anything
+    /// there (a staff reply with "Reply" and "Menu" buttons). A staff-started flow
+    /// replaces it instead of waiting behind it, and a menu word leaves it.
+    pub resting: bool,
     pub window_policy: Option<WindowPolicy>,
     pub steps: Vec<Step>,
 }
@@ -202,6 +206,9 @@ pub struct Ask {
     pub fallback: Option<String>,
     /// Answered from the opening sentence when it holds an answer (asked otherwise).
     pub from_sentence: Option<FromSentence>,
+    /// For `choice`: any other text, photo or document is taken too: the answer is
+    /// then `other` and the text (or `{media}`) goes into this variable.
+    pub other: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -236,6 +243,8 @@ struct RawFlow {
     essential: bool,
     #[serde(default)]
     urgent: bool,
+    #[serde(default)]
+    resting: bool,
     #[serde(default)]
     window_policy: Option<WindowPolicy>,
     steps: Vec<RawStep>,
@@ -281,6 +290,7 @@ struct RawStep {
     reprompt: Option<String>,
     fallback: Option<String>,
     from_sentence: Option<FromSentence>,
+    other: Option<String>,
     #[serde(default)]
     args: BTreeMap<String, String>,
     #[serde(default)]
@@ -394,6 +404,7 @@ pub fn parse_flow(file: &str, source: &str) -> Result<Flow, FlowError> {
                 reprompt: s.reprompt.clone(),
                 fallback: s.fallback.clone(),
                 from_sentence: s.from_sentence,
+                other: s.other.clone(),
             }))
         } else if let Some(action) = s.call.clone() {
             StepKind::Call {
@@ -430,6 +441,9 @@ pub fn parse_flow(file: &str, source: &str) -> Result<Flow, FlowError> {
             };
             StepKind::End(text)
         };
+        if s.other.is_some() && s.input != Some(InputKind::Choice) {
+            return Err(err("`other` belongs to a choice ask".into()));
+        }
         let only_for_ask = s.input.is_some() && s.ask.is_none();
         if only_for_ask {
             return Err(err("`input` belongs to an ask".into()));
@@ -455,6 +469,7 @@ pub fn parse_flow(file: &str, source: &str) -> Result<Flow, FlowError> {
         triggered: raw.triggered,
         essential: raw.essential,
         urgent: raw.urgent,
+        resting: raw.resting,
         window_policy: raw.window_policy,
         steps,
     })

@@ -262,6 +262,15 @@ impl Context {
 /// The question that offers two or three close readings of a sentence.
 pub const CLARIFY_FLOW: &str = "clarify";
 
+/// The flow "complaint" and "shikayat" start from anywhere.
+pub const COMPLAINT_FLOW: &str = "complaint";
+
+/// `flow: menu` goes to the person's own menu (the guardian's or the teacher's).
+pub const MENU_TARGET: &str = "menu";
+
+/// The answer of a choice question that took something else (its `other`).
+pub const OTHER: &str = "other";
+
 /// Runs of up to six words of a sentence, longest first (each length left to right),
 /// never a bare number ("class 3" must not pick option 3).
 pub fn sentence_spans(text: &str) -> Vec<String> {
@@ -303,11 +312,22 @@ pub enum Command {
     Thanks,
     /// A greeting: the menu, except in the middle of a request, which it does not drop.
     Greeting,
+    /// "complaint", "shikayat": a new complaint, from wherever the person is.
+    Complaint,
 }
 
 const COMMANDS: &[(&str, Command)] = &[
     ("menu", Command::Menu),
     ("main menu", Command::Menu),
+    ("complaint", Command::Complaint),
+    ("new complaint", Command::Complaint),
+    ("shikayat", Command::Complaint),
+    ("shikayet", Command::Complaint),
+    ("shikayat karni hai", Command::Complaint),
+    ("شکایت", Command::Complaint),
+    ("شکایت کرنی ہے", Command::Complaint),
+    ("شكوى", Command::Complaint),
+    ("تقديم شكوى", Command::Complaint),
     ("hi", Command::Greeting),
     ("hello", Command::Greeting),
     ("salam", Command::Greeting),
@@ -570,6 +590,15 @@ impl<'a> Run<'a> {
         self.s.frames.last()
     }
 
+    /// Waiting at the menu or at a resting flow's question, with nothing under it.
+    fn resting(&self) -> bool {
+        self.s.wait.is_some()
+            && match self.s.frames.as_slice() {
+                [f] => f.flow == self.role_menu() || self.flow_of(f).is_ok_and(|flow| flow.resting),
+                _ => false,
+            }
+    }
+
     fn frame_mut(&mut self) -> Option<&mut Frame> {
         self.s.frames.last_mut()
     }
@@ -687,6 +716,12 @@ impl<'a> Run<'a> {
                 .push(Effect::Log(format!("flow.{}.skipped_quiet", t.flow)));
             return;
         }
+        // Someone sitting at the main menu (or at a resting question: a staff reply's
+        // buttons) is not in the middle of anything.
+        let at_menu = self.resting();
+        if at_menu && !self.s.handoff && !self.s.calling {
+            self.end_all();
+        }
         // Already running (a reminder for a form being answered): ask again.
         if self
             .s
@@ -698,12 +733,6 @@ impl<'a> Run<'a> {
                 self.reask();
             }
             return;
-        }
-        // Someone sitting at the main menu is not in the middle of anything.
-        let at_menu = self.s.wait.is_some()
-            && matches!(self.s.frames.as_slice(), [f] if f.flow == self.role_menu());
-        if at_menu && !self.s.handoff && !self.s.calling {
-            self.end_all();
         }
         // Wait while staff have the conversation, an action is running, another
         // staff-started flow is being answered, or the person is in the middle of a
@@ -851,6 +880,16 @@ impl<'a> Run<'a> {
         if self.s.calling {
             return;
         }
+        if let Input::Text(t) = &input {
+            // A menu word at a resting question ("fees" after a staff reply) is a new
+            // request, not an answer to it.
+            let menu = self.role_menu();
+            let at_resting =
+                self.resting() && self.s.frames.first().is_some_and(|f| f.flow != menu);
+            if at_resting && self.is_menu_word(t) && !self.answers_current(&input) {
+                self.end_all();
+            }
+        }
         if self.s.wait.is_none() && !self.s.frames.is_empty() {
             // A request kept through a handoff: take it up where it stopped.
             self.say_key("draft-continue");
@@ -976,6 +1015,13 @@ impl<'a> Run<'a> {
                 self.say_key("started");
             }
             Command::Human => self.handoff("handoff-requested"),
+            Command::Complaint => {
+                // A new complaint at any point (what was being written is dropped, as
+                // with "menu").
+                self.end_all();
+                self.start(COMPLAINT_FLOW, Map::new(), None);
+                self.go();
+            }
             Command::Greeting if self.s.wait.is_none() && !self.s.frames.is_empty() => {
                 // A request kept through a handoff: taken up again, not dropped.
                 self.say_key("draft-continue");
@@ -1079,6 +1125,11 @@ impl<'a> Run<'a> {
                 self.say_key("language-set");
             }
             Some(Command::Thanks) => self.say_key("thanks-reply"),
+            Some(Command::Complaint) => {
+                // As a menu word would: back to the bot, and the complaint opens.
+                self.leave_handoff("handoff-left", "handoff.left");
+                self.command(Command::Complaint);
+            }
             Some(Command::Language | Command::Human | Command::Greeting) | None => {
                 // The release counts from the person's last message.
                 self.arm_release();
@@ -1452,7 +1503,18 @@ impl<'a> Run<'a> {
                 self.advance(step);
             }
             StepKind::Ask(ask) => {
-                if !self.answered_by_opening(step, ask) {
+                if flow.resting
+                    && self.s.frames.len() == 1
+                    && !self.s.queue.is_empty()
+                    && !self.s.handoff
+                {
+                    // More staff-started messages wait: this one is said without its
+                    // buttons, and the next comes at once.
+                    let vars = self.vars_for_text();
+                    let text = self.text(&ask.text, &vars);
+                    self.send(OutboundMessage::text(text), policy);
+                    self.finish_frame();
+                } else if !self.answered_by_opening(step, ask) {
                     self.ask(ask, policy)?;
                 }
             }
@@ -1555,6 +1617,12 @@ impl<'a> Run<'a> {
                     Value::String(s) => s,
                     _ => return Err(Broken(format!("flow target {target} is not a flow id"))),
                 };
+                if id == MENU_TARGET {
+                    // The person's own menu (guardian's or teacher's), as a fresh start.
+                    self.end_all();
+                    self.start_menu();
+                    return Ok(());
+                }
                 if self.lib.current(&id).is_none() {
                     return Err(Broken(format!("no flow named {id}")));
                 }
@@ -1708,7 +1776,7 @@ impl<'a> Run<'a> {
         match u.intent {
             Intent::Greeting => self.command(Command::Greeting),
             Intent::Thanks => self.command(Command::Thanks),
-            Intent::Office | Intent::MyComplaints | Intent::MyData | Intent::Admission => {
+            Intent::Office | Intent::MyData | Intent::Admission => {
                 // A person is what these need today (the office answers them).
                 self.command(Command::Human)
             }
@@ -1753,6 +1821,9 @@ impl<'a> Run<'a> {
             (Role::Teacher, Intent::Attendance) => ("mark_attendance", "menu-mark-attendance"),
             (Role::Teacher, Intent::Leave) => ("class_leave", "menu-class-leave"),
             (Role::Guardian | Role::Teacher, Intent::Complaint) => ("complaint", "menu-complaint"),
+            (Role::Guardian | Role::Teacher, Intent::MyComplaints) => {
+                ("my_complaints", "menu-my-complaints")
+            }
             (Role::Guardian | Role::Teacher, Intent::Language) => ("language", "menu-language"),
             (Role::Guardian | Role::Teacher, Intent::Office) => ("office", "menu-office"),
             _ => return None,
@@ -1942,7 +2013,32 @@ impl<'a> Run<'a> {
                 Escape::Office => self.command(Command::Human),
             };
         }
-        match self.validate(ask, &input) {
+        let checked = self.validate(ask, &input).or_else(|problem| {
+            // Anything else, where the question takes it (a message for the thread).
+            match (&ask.other, &input) {
+                (Some(_), Input::Text(t)) => {
+                    let t = t.trim();
+                    if t.is_empty() || input::number(t).is_some() {
+                        Err(problem)
+                    } else if t.chars().count() as i64 > ask.max.unwrap_or(2000) {
+                        Err("text-too-long".into())
+                    } else {
+                        Ok(Value::String(t.to_string()))
+                    }
+                }
+                (Some(_), Input::Media { key, .. }) => Ok(serde_json::json!({ "media": key })),
+                _ => Err(problem),
+            }
+            .map(|other| serde_json::json!({ OTHER: other }))
+        });
+        match checked {
+            Ok(Value::Object(mut o)) if ask.other.is_some() && o.contains_key(OTHER) => {
+                let other = o.remove(OTHER).unwrap_or(Value::Null);
+                if let (Some(var), Some(f)) = (ask.other.clone(), self.frame_mut()) {
+                    f.vars.insert(var, other);
+                }
+                self.accept(step, ask, Value::String(OTHER.into()))
+            }
             Ok(value) => self.accept(step, ask, value),
             Err(problem) => {
                 let left = self.s.wait.as_ref().map(|w| w.retries_left).unwrap_or(0);

@@ -14,6 +14,7 @@ fn intent_of_command(c: Command) -> Intent {
         Command::Stop => Intent::Stop,
         Command::Language | Command::SetLanguage(_) => Intent::Language,
         Command::Human => Intent::Office,
+        Command::Complaint => Intent::Complaint,
         Command::Menu | Command::Help | Command::Back | Command::Cancel | Command::Start => {
             Intent::Unknown
         }
@@ -27,6 +28,7 @@ fn intent_of_entry(id: &str) -> Option<Intent> {
         "attendance" | "mark_attendance" => Intent::Attendance,
         "consents" => Intent::Consent,
         "complaint" => Intent::Complaint,
+        "my_complaints" => Intent::MyComplaints,
         "office" => Intent::Office,
         "language" => Intent::Language,
         _ => return None,

@@ -529,6 +529,18 @@ pub const ENCRYPTED_COLUMNS: &[EncryptedColumn] = &[
         table: "complaints",
         column: "reply_enc",
     },
+    EncryptedColumn {
+        table: "complaints",
+        column: "close_reason_enc",
+    },
+    EncryptedColumn {
+        table: "complaint_messages",
+        column: "body_enc",
+    },
+    EncryptedColumn {
+        table: "complaint_csat",
+        column: "comment_enc",
+    },
 ];
 
 #[cfg(test)]
@@ -1011,13 +1023,53 @@ pub trait FlowTx: Send {
         record: &AttendanceRecord,
         activity: &ActivityEntry,
     ) -> Result<()>;
+    /// Files a complaint (its attachments as the thread's first messages, its triage
+    /// and the staff notice as jobs); its reference (C-2412-0042).
     async fn insert_complaint(
         &mut self,
         id: Uuid,
         contact: ContactRef,
-        text: &str,
+        complaint: &NewComplaint,
         activity: &ActivityEntry,
-    ) -> Result<()>;
+    ) -> Result<String>;
+    /// The person's open complaints and those closed in the last [`REOPEN_DAYS`].
+    async fn person_complaints(
+        &mut self,
+        contact: ContactRef,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<PersonComplaint>>;
+    /// Adds a message or a file to one of the person's open complaints.
+    async fn add_to_complaint(
+        &mut self,
+        id: Uuid,
+        contact: ContactRef,
+        addition: Addition<'_>,
+        activity: &ActivityEntry,
+    ) -> Result<ThreadOutcome>;
+    /// What the person is told about one of their complaints (`message`: the staff
+    /// reply the news is about).
+    async fn complaint_news(
+        &mut self,
+        id: Uuid,
+        contact: ContactRef,
+        message: Option<Uuid>,
+    ) -> Result<Option<ComplaintNews>>;
+    /// The person's satisfaction answer for the complaint's latest closing (once).
+    async fn save_csat(
+        &mut self,
+        id: Uuid,
+        contact: ContactRef,
+        score: i64,
+        comment: Option<&str>,
+        activity: &ActivityEntry,
+    ) -> Result<ThreadOutcome>;
+    /// The person reopens a complaint closed less than [`REOPEN_DAYS`] ago.
+    async fn reopen_complaint(
+        &mut self,
+        id: Uuid,
+        contact: ContactRef,
+        activity: &ActivityEntry,
+    ) -> Result<ThreadOutcome>;
     /// A durable timer: at `due_at` a timeout event enters the conversation's inbox.
     async fn set_timer(&mut self, token: &str, due_at: DateTime<Utc>) -> Result<()>;
     async fn log(&mut self, activity: &ActivityEntry) -> Result<()>;
@@ -1604,6 +1656,193 @@ pub trait ComplaintStore: Send + Sync {
     /// Tokens spent on AI calls in a month ("2026-12").
     async fn ai_tokens(&self, month: &str) -> Result<i64>;
     async fn add_ai_tokens(&self, month: &str, tokens: i64, at: DateTime<Utc>) -> Result<()>;
+    /// Every complaint, newest first, as the inbox lists them (scope is the caller's).
+    async fn complaints(&self) -> Result<Vec<ComplaintSummary>>;
+    /// One complaint with its thread.
+    async fn complaint_thread(&self, id: Uuid) -> Result<Option<ComplaintThread>>;
+    /// A staff change (reply, note, assignment, category, priority, status, close,
+    /// reopen) with its activity entry, the person told where the change concerns them
+    /// and the assignee notified, in one transaction; false when it does not apply
+    /// (a reply to a closed complaint, closing a closed one).
+    async fn change_complaint(
+        &self,
+        id: Uuid,
+        change: &ComplaintChange,
+        activity: &ActivityEntry,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Every satisfaction answer (score, category, when), for the averages.
+    async fn csat_answers(&self) -> Result<Vec<CsatAnswer>>;
+}
+
+/// Complaint statuses, in the order they are shown.
+pub const COMPLAINT_STATUSES: &[&str] = &["open", "in_progress", "closed"];
+/// Complaint priorities, lowest first.
+pub const COMPLAINT_PRIORITIES: &[&str] = &["low", "normal", "high", "urgent"];
+/// How long after closing the person may reopen a complaint.
+pub const REOPEN_DAYS: i64 = 7;
+
+/// A complaint as the inbox lists it.
+#[derive(Clone)]
+pub struct ComplaintSummary {
+    pub id: Uuid,
+    pub reference: String,
+    /// Filed by a staff member (seen by administrators only).
+    pub filed_by_staff: bool,
+    pub contact: Option<ContactRef>,
+    pub contact_name: String,
+    /// The branches of the family's children (a branch manager's scope).
+    pub branches: Vec<crate::domain::BranchId>,
+    pub category: Option<String>,
+    pub priority: Option<String>,
+    pub sentiment: Option<String>,
+    pub status: String,
+    pub assigned_to: Option<crate::domain::StaffId>,
+    pub assignee: Option<String>,
+    /// "ai" or "local"; None: not triaged (yet).
+    pub triage_source: Option<String>,
+    pub triage_note: Option<String>,
+    pub summary: Option<crate::domain::Pii<String>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub closings: i64,
+}
+
+crate::debug_only!(ComplaintSummary, "ComplaintSummary", id, status, priority);
+
+/// One message of a complaint's thread.
+#[derive(Clone)]
+pub struct ThreadMessage {
+    pub id: Uuid,
+    /// "person", "staff" or "note".
+    pub kind: String,
+    /// Who wrote it (the activity log's actor: "staff:<id>"), for staff and notes.
+    pub author: Option<String>,
+    pub author_name: Option<String>,
+    pub body: Option<crate::domain::Pii<String>>,
+    /// The inbound event whose media is attached.
+    pub media_key: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+crate::debug_only!(ThreadMessage, "ThreadMessage", id, kind, at);
+
+/// A complaint and everything in its thread.
+#[derive(Clone, Debug)]
+pub struct ComplaintThread {
+    pub summary: ComplaintSummary,
+    pub text: crate::domain::Pii<String>,
+    pub triage: Option<TriageRecord>,
+    pub close_reason: Option<crate::domain::Pii<String>>,
+    pub messages: Vec<ThreadMessage>,
+    /// The satisfaction answers, one per closing.
+    pub csat: Vec<CsatAnswer>,
+}
+
+/// What staff change on a complaint.
+#[derive(Clone)]
+pub enum ComplaintChange {
+    /// A reply sent to the person through the outbox.
+    Reply(String),
+    /// A note among staff, never sent.
+    Note(String),
+    Assign(Option<crate::domain::StaffId>),
+    Category(String),
+    Priority(String),
+    /// "open" or "in_progress" (closing has its own change).
+    Status(String),
+    Close {
+        reason: String,
+    },
+    Reopen,
+}
+
+crate::debug_only!(ComplaintChange, "ComplaintChange");
+
+impl ComplaintChange {
+    /// The activity-log action.
+    pub fn action(&self) -> &'static str {
+        match self {
+            ComplaintChange::Reply(_) => "complaint.reply",
+            ComplaintChange::Note(_) => "complaint.note",
+            ComplaintChange::Assign(_) => "complaint.assign",
+            ComplaintChange::Category(_) => "complaint.category",
+            ComplaintChange::Priority(_) => "complaint.priority",
+            ComplaintChange::Status(_) => "complaint.status",
+            ComplaintChange::Close { .. } => "complaint.close",
+            ComplaintChange::Reopen => "complaint.reopen",
+        }
+    }
+}
+
+/// One satisfaction answer.
+#[derive(Clone)]
+pub struct CsatAnswer {
+    pub complaint: Uuid,
+    pub closing: i64,
+    pub score: i64,
+    pub comment: Option<crate::domain::Pii<String>>,
+    pub category: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+crate::debug_only!(CsatAnswer, "CsatAnswer", complaint, closing, score);
+
+/// A new complaint as the person confirmed it in the chat.
+#[derive(Clone)]
+pub struct NewComplaint {
+    pub text: String,
+    pub category: Option<String>,
+    /// Inbound event keys of the photos and PDFs sent with it.
+    pub attachments: Vec<String>,
+}
+
+crate::debug_only!(NewComplaint, "NewComplaint", category);
+
+/// A complaint of the person's, as "my complaints" lists it.
+#[derive(Clone, Debug)]
+pub struct PersonComplaint {
+    pub id: Uuid,
+    pub reference: String,
+    pub status: String,
+    pub category: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    /// The latest staff reply, if any.
+    pub last_reply: Option<crate::domain::Pii<String>>,
+}
+
+/// What the person adds to a thread.
+#[derive(Clone, Copy)]
+pub enum Addition<'a> {
+    Text(&'a str),
+    /// The inbound event key of a photo or PDF.
+    Media(&'a str),
+}
+
+/// What became of something the person did to a complaint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ThreadOutcome {
+    /// Done; the complaint's reference.
+    Done(String),
+    /// Closed (for an addition), or closed too long ago (for a reopening).
+    Closed(String),
+    /// Not closed (a reopening) or already answered (a satisfaction answer).
+    NotApplicable(String),
+    /// Not one of the person's complaints.
+    NotFound,
+}
+
+/// What the person is told about a complaint (a staff reply, a status, a closing).
+#[derive(Clone, Debug)]
+pub struct ComplaintNews {
+    pub reference: String,
+    pub status: String,
+    pub closings: i64,
+    /// The staff reply the news is about, if any.
+    pub reply: Option<crate::domain::Pii<String>>,
+    pub close_reason: Option<crate::domain::Pii<String>>,
 }
 
 /// The names a school knows, for the PII redactor.

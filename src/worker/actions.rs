@@ -834,21 +834,289 @@ pub async fn run(
                 return Ok(Err("forbidden".into()));
             };
             let text = args.get("text").and_then(Value::as_str).unwrap_or_default();
+            // Only one of the school's own categories (a stale or forged value is dropped).
+            let categories = crate::triage::categories(
+                tx.setting(crate::triage::SETTING_CATEGORIES)
+                    .await?
+                    .as_deref(),
+            );
+            let category = args
+                .get("category")
+                .and_then(Value::as_str)
+                .filter(|c| categories.iter().any(|x| x == c))
+                .map(str::to_string);
+            let attachments: Vec<String> = args
+                .get("attachments")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|f| f.get("media").and_then(Value::as_str))
+                .take(MAX_COMPLAINT_FILES)
+                .map(str::to_string)
+                .collect();
             let id = Uuid::now_v7();
             let entry = activity(
                 ctx,
                 session,
                 "complaint.create",
                 Some(format!("complaint:{id}")),
-                json!({}),
+                json!({ "attachments": attachments.len(), "category": category }),
             );
-            tx.insert_complaint(id, contact, text, &entry).await?;
-            Ok(out(json!({ "reference": reference(id) })))
+            let new = crate::store::NewComplaint {
+                text: text.to_string(),
+                category,
+                attachments,
+            };
+            let reference = tx.insert_complaint(id, contact, &new, &entry).await?;
+            Ok(out(json!({ "reference": reference })))
+        }
+        "complaint_categories" => {
+            let categories = crate::triage::categories(
+                tx.setting(crate::triage::SETTING_CATEGORIES)
+                    .await?
+                    .as_deref(),
+            );
+            let locale = session.locale.unwrap_or(ctx.default_locale);
+            let list: Vec<Value> = categories
+                .iter()
+                .map(|c| json!({ "id": c, "label": category_label(c, locale) }))
+                .collect();
+            Ok(out(json!({ "count": list.len(), "categories": list })))
+        }
+        "list_append" => {
+            // A file added to a list being collected (a complaint's photos): at most
+            // `max`, the rest refused.
+            let mut list = args
+                .get("list")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let max = args
+                .get("max")
+                .and_then(|m| m.as_str().and_then(|m| m.parse().ok()).or(m.as_u64()))
+                .unwrap_or(MAX_COMPLAINT_FILES as u64) as usize;
+            let item = args.get("item").cloned().unwrap_or(Value::Null);
+            let added = !item.is_null() && list.len() < max;
+            if added {
+                list.push(item);
+            }
+            Ok(out(json!({
+                "count": list.len(),
+                "list": list,
+                "result": if added { "ok" } else { "full" },
+            })))
+        }
+        "my_complaints" => {
+            let Some(contact) = session.who.as_ref().and_then(super::driver::contact_of) else {
+                return Ok(Err("forbidden".into()));
+            };
+            let locale = session.locale.unwrap_or(ctx.default_locale);
+            let list: Vec<Value> = tx
+                .person_complaints(contact, ctx.now)
+                .await?
+                .into_iter()
+                .map(|c| {
+                    let category = c
+                        .category
+                        .as_deref()
+                        .map(|x| format!(" · {}", category_label(x, locale)))
+                        .unwrap_or_default();
+                    json!({
+                        "id": c.id.to_string(),
+                        "label": format!("{} · {}{category}", c.reference, status_label(&c.status, locale)),
+                    })
+                })
+                .collect();
+            Ok(out(json!({ "count": list.len(), "complaints": list })))
+        }
+        "complaint_details" => {
+            let Some(contact) = session.who.as_ref().and_then(super::driver::contact_of) else {
+                return Ok(Err("forbidden".into()));
+            };
+            let Ok(id) = arg_uuid(args, "complaint") else {
+                return Ok(Err("bad_complaint".into()));
+            };
+            let Some(c) = tx
+                .person_complaints(contact, ctx.now)
+                .await?
+                .into_iter()
+                .find(|c| c.id == id)
+            else {
+                return Ok(Err("forbidden".into()));
+            };
+            let locale = session.locale.unwrap_or(ctx.default_locale);
+            Ok(out(json!({
+                "reference": c.reference,
+                "status": c.status,
+                "status_label": status_label(&c.status, locale),
+                "reply": c.last_reply.map(|r| r.expose().clone()).unwrap_or_default(),
+                "closed": if c.status == "closed" { "yes" } else { "no" },
+            })))
+        }
+        "add_to_complaint" => {
+            let Some(contact) = session.who.as_ref().and_then(super::driver::contact_of) else {
+                return Ok(Err("forbidden".into()));
+            };
+            let Ok(id) = arg_uuid(args, "complaint") else {
+                return Ok(Err("bad_complaint".into()));
+            };
+            let message = args.get("message");
+            let addition = match message {
+                Some(Value::String(t)) if !t.trim().is_empty() => {
+                    crate::store::Addition::Text(t.trim())
+                }
+                Some(Value::Object(o)) => match o.get("media").and_then(Value::as_str) {
+                    Some(k) => crate::store::Addition::Media(k),
+                    None => return Ok(Err("bad_message".into())),
+                },
+                _ => return Ok(Err("bad_message".into())),
+            };
+            let entry = activity(
+                ctx,
+                session,
+                "complaint.add",
+                Some(format!("complaint:{id}")),
+                json!({ "file": matches!(addition, crate::store::Addition::Media(_)) }),
+            );
+            let outcome = tx.add_to_complaint(id, contact, addition, &entry).await?;
+            Ok(out(thread_outcome(outcome)))
+        }
+        "complaint_news" => {
+            let Some(contact) = session.who.as_ref().and_then(super::driver::contact_of) else {
+                return Ok(Err("forbidden".into()));
+            };
+            let Ok(id) = arg_uuid(args, "complaint") else {
+                return Ok(Err("bad_complaint".into()));
+            };
+            let message = args
+                .get("message")
+                .and_then(Value::as_str)
+                .and_then(|m| m.parse::<Uuid>().ok());
+            let Some(news) = tx.complaint_news(id, contact, message).await? else {
+                return Ok(Err("forbidden".into()));
+            };
+            let locale = session.locale.unwrap_or(ctx.default_locale);
+            Ok(out(json!({
+                "reference": news.reference,
+                "status": news.status,
+                "status_label": status_label(&news.status, locale),
+                "reply": news.reply.map(|r| r.expose().clone()).unwrap_or_default(),
+                "reason": news.close_reason.map(|r| r.expose().clone()).unwrap_or_default(),
+            })))
+        }
+        "save_csat" => {
+            let Some(contact) = session.who.as_ref().and_then(super::driver::contact_of) else {
+                return Ok(Err("forbidden".into()));
+            };
+            let Ok(id) = arg_uuid(args, "complaint") else {
+                return Ok(Err("bad_complaint".into()));
+            };
+            let score = args
+                .get("score")
+                .and_then(|v| v.as_str().and_then(|s| s.parse().ok()).or(v.as_i64()))
+                .unwrap_or(0);
+            let comment = args
+                .get("comment")
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|c| !c.is_empty());
+            let entry = activity(
+                ctx,
+                session,
+                "complaint.csat",
+                Some(format!("complaint:{id}")),
+                json!({ "score": score, "comment": comment.is_some() }),
+            );
+            let outcome = tx.save_csat(id, contact, score, comment, &entry).await?;
+            Ok(out(thread_outcome(outcome)))
+        }
+        "reopen_complaint" => {
+            let Some(contact) = session.who.as_ref().and_then(super::driver::contact_of) else {
+                return Ok(Err("forbidden".into()));
+            };
+            let Ok(id) = arg_uuid(args, "complaint") else {
+                return Ok(Err("bad_complaint".into()));
+            };
+            let entry = activity(
+                ctx,
+                session,
+                "complaint.reopen",
+                Some(format!("complaint:{id}")),
+                json!({ "source": "chat" }),
+            );
+            let outcome = tx.reopen_complaint(id, contact, &entry).await?;
+            Ok(out(thread_outcome(outcome)))
         }
         other => {
             tracing::error!(action = other, "flow called an unknown action");
             Ok(Err("unknown_action".into()))
         }
+    }
+}
+
+/// Photos and PDFs a complaint may carry.
+pub const MAX_COMPLAINT_FILES: usize = 5;
+
+/// What the person's action on a complaint came to: `result` (ok, closed,
+/// not_applicable, gone) and the reference.
+fn thread_outcome(o: crate::store::ThreadOutcome) -> Value {
+    use crate::store::ThreadOutcome as T;
+    let (result, reference) = match o {
+        T::Done(r) => ("ok", r),
+        T::Closed(r) => ("closed", r),
+        T::NotApplicable(r) => ("not_applicable", r),
+        T::NotFound => ("gone", String::new()),
+    };
+    json!({ "result": result, "reference": reference })
+}
+
+/// A complaint category as the person reads it: the default categories in their
+/// language, a school's own as the school wrote it.
+fn category_label(category: &str, locale: crate::domain::school::Locale) -> String {
+    use crate::domain::school::Locale;
+    let names: &[(&str, &str, &str, &str)] = &[
+        ("transport", "ٹرانسپورٹ", "النقل", "transport"),
+        ("fees", "فیس", "الرسوم", "fees"),
+        ("teaching", "پڑھائی", "التدريس", "parhai"),
+        ("behaviour", "رویہ", "السلوك", "rawaiya"),
+        ("facilities", "سہولیات", "المرافق", "sahuliyat"),
+        ("food", "کھانا", "الطعام", "khana"),
+        ("other", "دیگر", "أخرى", "deegar"),
+    ];
+    let Some((en, ur, ar, ur_latn)) = names.iter().find(|n| n.0 == category) else {
+        return category.to_string();
+    };
+    let word = match locale {
+        Locale::Ur => ur,
+        Locale::Ar => ar,
+        Locale::UrLatn => ur_latn,
+        _ => en,
+    };
+    let mut chars = word.chars();
+    match chars.next() {
+        Some(first) if locale == Locale::En || locale == Locale::UrLatn => {
+            first.to_uppercase().chain(chars).collect()
+        }
+        _ => word.to_string(),
+    }
+}
+
+/// A complaint's status as the person reads it.
+fn status_label(status: &str, locale: crate::domain::school::Locale) -> &'static str {
+    use crate::domain::school::Locale;
+    match (status, locale) {
+        ("open", Locale::Ur) => "کھلی",
+        ("open", Locale::Ar) => "مفتوحة",
+        ("open", Locale::UrLatn) => "khuli",
+        ("open", _) => "open",
+        ("in_progress", Locale::Ur) => "زیرِ غور",
+        ("in_progress", Locale::Ar) => "قيد المعالجة",
+        ("in_progress", Locale::UrLatn) => "zer-e-ghaur",
+        ("in_progress", _) => "in progress",
+        (_, Locale::Ur) => "بند",
+        (_, Locale::Ar) => "مغلقة",
+        (_, Locale::UrLatn) => "band",
+        _ => "closed",
     }
 }
 

@@ -300,6 +300,36 @@ impl Run {
                     .await
                     .unwrap());
             }
+            "reply_complaint"
+            | "close_complaint"
+            | "reopen_complaint"
+            | "complaint_in_progress" => {
+                // The newest complaint, as staff in the admin would change it.
+                let newest = store
+                    .complaints()
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| mismatch("no complaint"))?;
+                let change = match what {
+                    "reply_complaint" => raabta::store::ComplaintChange::Reply(
+                        "The bus company has been told; the driver will wait from Monday.".into(),
+                    ),
+                    "close_complaint" => raabta::store::ComplaintChange::Close {
+                        reason: "The driver now waits at the stop.".into(),
+                    },
+                    "reopen_complaint" => raabta::store::ComplaintChange::Reopen,
+                    _ => raabta::store::ComplaintChange::Status("in_progress".into()),
+                };
+                if !store
+                    .change_complaint(newest.id, &change, &act, now)
+                    .await
+                    .unwrap()
+                {
+                    return Err(mismatch(format!("{what}: the change did not apply")));
+                }
+            }
             "unbind" => {
                 let phone = Phone::parse(&self.phone, None).unwrap();
                 for contact in store.contacts_by_phone(&phone).await.unwrap() {
@@ -548,6 +578,13 @@ async fn run_dir(dir: &Path) -> Vec<Ran> {
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        // RAABTA_TRANSCRIPTS=complaints runs only the files whose name contains it.
+        .filter(|p| {
+            std::env::var("RAABTA_TRANSCRIPTS").map_or(true, |only| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().contains(&only))
+            })
+        })
         .collect();
     files.sort();
     assert!(!files.is_empty(), "no transcripts in {}", dir.display());

@@ -14,8 +14,9 @@ use crate::domain::{AccessCodeId, ClassId, GuardianId, Pii, StaffId, StudentId};
 use crate::store::crypto::KeyRing;
 use crate::store::db::{self, Tx};
 use crate::store::{
-    ChildRow, ClassRow, ConsentRequestView, ConsentSendSummary, FlowStore, FlowTx, LeaveRequest,
-    LeaveRequestView, PaymentRow, Result, SessionRow, StoredAccessCode,
+    Addition, ChildRow, ClassRow, ComplaintNews, ConsentRequestView, ConsentSendSummary, FlowStore,
+    FlowTx, LeaveRequest, LeaveRequestView, NewComplaint, PaymentRow, PersonComplaint, Result,
+    SessionRow, StoredAccessCode, ThreadOutcome,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
@@ -267,7 +268,7 @@ fn request_vars(request: Uuid) -> serde_json::Map<String, serde_json::Value> {
 
 /// Starts `flow` (with `key` and `vars`) in a conversation: an internal event in its
 /// ordered inbox, once per `tag` and conversation.
-async fn start_flow(
+pub(super) async fn start_flow(
     tx: &mut Tx,
     keys: &KeyRing,
     conversation: Uuid,
@@ -937,32 +938,68 @@ impl<'a> FlowTx for Ops<'a> {
         &mut self,
         id: Uuid,
         contact: ContactRef,
-        text: &str,
+        complaint: &NewComplaint,
         activity: &ActivityEntry,
-    ) -> Result<()> {
-        let enc = self
-            .keys
-            .encrypt(field("complaints", "text_enc", id), text.as_bytes())?;
-        db::query(
-            "INSERT INTO complaints (id, contact_kind, contact_id, conversation_id, text_enc, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(id)
-        .bind(contact.kind())
-        .bind(contact.uuid())
-        .bind(self.conversation)
-        .bind(enc)
-        .bind(activity.at)
-        .execute(&mut **self.tx)
-        .await?;
-        // Its triage (AI or local) is a job that exists exactly when the complaint does.
-        super::insert_job(
+    ) -> Result<String> {
+        super::complaints::insert_complaint(
             self.tx,
-            &crate::domain::job::complaint_triage(id, activity.at),
-            activity.at,
+            self.keys,
+            self.conversation,
+            id,
+            contact,
+            complaint,
+            activity,
         )
-        .await?;
-        log(self.tx, activity).await
+        .await
+    }
+
+    async fn person_complaints(
+        &mut self,
+        contact: ContactRef,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<PersonComplaint>> {
+        super::complaints::person_complaints(self.tx, self.keys, contact, now).await
+    }
+
+    async fn add_to_complaint(
+        &mut self,
+        id: Uuid,
+        contact: ContactRef,
+        addition: Addition<'_>,
+        activity: &ActivityEntry,
+    ) -> Result<ThreadOutcome> {
+        super::complaints::add_to_complaint(self.tx, self.keys, id, contact, addition, activity)
+            .await
+    }
+
+    async fn complaint_news(
+        &mut self,
+        id: Uuid,
+        contact: ContactRef,
+        message: Option<Uuid>,
+    ) -> Result<Option<ComplaintNews>> {
+        super::complaints::complaint_news(self.tx, self.keys, id, contact, message).await
+    }
+
+    async fn save_csat(
+        &mut self,
+        id: Uuid,
+        contact: ContactRef,
+        score: i64,
+        comment: Option<&str>,
+        activity: &ActivityEntry,
+    ) -> Result<ThreadOutcome> {
+        super::complaints::save_csat(self.tx, self.keys, id, contact, score, comment, activity)
+            .await
+    }
+
+    async fn reopen_complaint(
+        &mut self,
+        id: Uuid,
+        contact: ContactRef,
+        activity: &ActivityEntry,
+    ) -> Result<ThreadOutcome> {
+        super::complaints::reopen_complaint(self.tx, id, contact, activity).await
     }
 
     async fn set_timer(&mut self, token: &str, due_at: DateTime<Utc>) -> Result<()> {
