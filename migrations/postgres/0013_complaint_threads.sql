@@ -10,7 +10,7 @@ ALTER TABLE complaints ADD COLUMN staff_reply_at TIMESTAMPTZ;
 ALTER TABLE complaints ADD COLUMN closed_at TIMESTAMPTZ;
 ALTER TABLE complaints ADD COLUMN closed_by TEXT;
 ALTER TABLE complaints ADD COLUMN close_reason_enc BYTEA;
-ALTER TABLE complaints ADD COLUMN closings INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE complaints ADD COLUMN closings BIGINT NOT NULL DEFAULT 0;
 UPDATE complaints SET updated_at = created_at;
 CREATE INDEX complaints_status ON complaints (status, created_at);
 CREATE INDEX complaints_contact ON complaints (contact_kind, contact_id);
@@ -35,8 +35,8 @@ CREATE INDEX complaint_messages_thread ON complaint_messages (complaint_id, crea
 CREATE TABLE complaint_csat (
     id            UUID PRIMARY KEY,
     complaint_id  UUID NOT NULL REFERENCES complaints (id),
-    closing       INTEGER NOT NULL,
-    score         INTEGER NOT NULL CHECK (score BETWEEN 1 AND 5),
+    closing       BIGINT NOT NULL,
+    score         BIGINT NOT NULL CHECK (score BETWEEN 1 AND 5),
     comment_enc   BYTEA,
     category      TEXT,
     created_at    TIMESTAMPTZ NOT NULL,
@@ -46,5 +46,5 @@ CREATE TABLE complaint_csat (
 -- The running number of each month's references (C-YYMM-NNNN).
 CREATE TABLE complaint_refs (
     month  TEXT PRIMARY KEY,
-    last   INTEGER NOT NULL
+    last   BIGINT NOT NULL
 );

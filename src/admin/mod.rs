@@ -27,6 +27,7 @@ pub mod attendance;
 pub mod auth;
 pub mod channels;
 pub mod codes;
+pub mod complaints;
 pub mod consent;
 pub mod conversations;
 pub mod error;

@@ -29,6 +29,7 @@ use std::sync::OnceLock;
 store_port!(
     ActivityStore,
     AttendanceStore,
+    ComplaintStore,
     FlowStore,
     OutboxStore,
     StaffAuthStore
@@ -80,6 +81,8 @@ fn templates() -> &'static Environment<'static> {
             "conversations.html",
             "conversation.html",
             "leave_view.html",
+            "complaints.html",
+            "complaint.html",
             "channels.html",
             "settings.html",
             "roster_list.html",
@@ -552,6 +555,15 @@ pub fn routes<S: Clone + Send + Sync + 'static>(admin: AdminState) -> Router<S> 
         )
         .route("/admin/channels/{id}/rotate", post(super::channels::rotate))
         .route("/admin/channels/{id}/test", post(super::channels::test))
+        .route("/admin/complaints", get(super::complaints::list))
+        .route(
+            "/admin/complaints/{id}",
+            get(super::complaints::view).post(super::complaints::act),
+        )
+        .route(
+            "/admin/complaints/{id}/files/{message}",
+            get(super::complaints::file),
+        )
         .route("/admin/leave", get(super::leave::list))
         .route("/admin/leave/{id}", get(super::leave::view))
         .route("/admin/leave/{id}/decide", post(super::leave::decide))
@@ -950,10 +962,15 @@ async fn dashboard_ctx(
     } else {
         None
     };
+    let (complaints_open, complaints_unassigned, complaints_mine) =
+        super::complaints::dashboard_counts(store, s).await?;
     Ok(context! {
         name => s.staff.full_name.clone(),
         role => s.staff.role.as_str(),
         pending_leave => pending,
+        complaints_open => complaints_open,
+        complaints_unassigned => complaints_unassigned,
+        complaints_mine => complaints_mine,
         today => today.to_string(),
         chart => chart,
         chart_height => chart_height,

@@ -119,6 +119,12 @@ impl JobRunner {
             4,
             2,
         );
+        runner.register_io(
+            crate::domain::job::COMPLAINT_NOTICE,
+            Arc::new(super::notice::ComplaintNotice),
+            2,
+            1,
+        );
         runner
     }
 

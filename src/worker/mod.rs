@@ -10,6 +10,7 @@ pub mod actions;
 pub mod driver;
 pub mod jobs;
 pub mod media;
+pub mod notice;
 pub mod step;
 pub mod triage;
 

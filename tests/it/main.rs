@@ -8,6 +8,7 @@ mod application;
 mod attacks;
 mod browser;
 mod cli;
+mod complaints;
 mod conformance;
 mod crash;
 mod fake;

@@ -131,6 +131,9 @@ async fn file_complaint(env: &crate::support::TestEnv, text: &str) -> uuid::Uuid
             .await;
     sim.say("complaint").await.unwrap();
     sim.say(text).await.unwrap();
+    // No category (the triage gives one), no files.
+    sim.say("skip").await.unwrap();
+    sim.say("skip").await.unwrap();
     let done = sim.say("yes").await.unwrap();
     assert!(
         done.iter()

@@ -1,0 +1,108 @@
+//! The `complaint.notice` job: staff are told of a new or reopened complaint (the
+//! administrators, and the branch managers of the family's branch unless a staff
+//! member filed it) or of one assigned to them. The dashboard shows it either way;
+//! where SMTP is set, an email goes out too. The email names the reference, category
+//! and priority and links to the thread: never the text or the person.
+
+use super::jobs::{JobHandler, JobOutcome};
+use crate::app::App;
+use crate::domain::roster::StaffRole;
+use crate::domain::StaffId;
+use crate::store::{ComplaintSummary, JobLease, StaffAuth, StoreError, TenantStore};
+use async_trait::async_trait;
+
+pub struct ComplaintNotice;
+
+/// Who is told of `event` about complaint `c` (`assignee` for "assigned").
+pub fn recipients<'a>(
+    staff: &'a [StaffAuth],
+    c: &ComplaintSummary,
+    event: &str,
+    assignee: Option<StaffId>,
+) -> Vec<&'a StaffAuth> {
+    staff
+        .iter()
+        .filter(|s| s.active)
+        .filter(|s| match event {
+            "assigned" => Some(s.id) == assignee,
+            _ => match s.role {
+                StaffRole::Admin => true,
+                StaffRole::BranchManager => {
+                    !c.filed_by_staff && s.branch.is_some_and(|b| c.branches.contains(&b))
+                }
+                StaffRole::Teacher => false,
+            },
+        })
+        .collect()
+}
+
+fn subject_and_body(app: &App, c: &ComplaintSummary, event: &str) -> (String, String) {
+    let what = match event {
+        "assigned" => "was assigned to you",
+        "reopened" => "was reopened by the person who filed it",
+        _ => "is new",
+    };
+    let category = c.category.as_deref().unwrap_or("not categorised yet");
+    let priority = c.priority.as_deref().unwrap_or("not triaged yet");
+    (
+        format!("Complaint {} {what}", c.reference),
+        format!(
+            "Complaint {} {what}.\nCategory: {category}\nPriority: {priority}\n\n\
+             Open it in the Raabta admin (sign-in required):\n{}/admin/complaints/{}\n",
+            c.reference, app.config.public_url, c.id
+        ),
+    )
+}
+
+#[async_trait]
+impl JobHandler for ComplaintNotice {
+    async fn run(
+        &self,
+        app: &App,
+        store: &dyn TenantStore,
+        job: &JobLease,
+    ) -> Result<JobOutcome, StoreError> {
+        let Some(id) = crate::domain::job::complaint_of_payload(&job.payload) else {
+            return Ok(JobOutcome::Failed {
+                error: "the job names no complaint".into(),
+            });
+        };
+        let event = job
+            .payload
+            .get("event")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("new")
+            .to_string();
+        let assignee = job
+            .payload
+            .get("staff")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|s| s.parse().ok())
+            .map(StaffId);
+        if app.config.smtp_url.is_none() {
+            // The dashboard is the notice.
+            return Ok(JobOutcome::Done { result: None });
+        }
+        let Some(thread) = store.complaint_thread(id).await? else {
+            return Ok(JobOutcome::Done { result: None });
+        };
+        let staff = store.staff_list().await?;
+        let (subject, body) = subject_and_body(app, &thread.summary, &event);
+        let mut failed = 0;
+        for s in recipients(&staff, &thread.summary, &event, assignee) {
+            if let Err(e) = crate::mail::send(&app.config, &s.email, &subject, body.clone()).await {
+                // Without the address: the error says what kind of failure it was.
+                tracing::warn!(error = %e, complaint = %id, "complaint notice email not sent");
+                failed += 1;
+            }
+        }
+        Ok(if failed == 0 {
+            JobOutcome::Done { result: None }
+        } else {
+            JobOutcome::Retry {
+                error: format!("{failed} notice emails not sent"),
+                after: None,
+            }
+        })
+    }
+}
