@@ -37,12 +37,46 @@ struct Lists {
     kin1: HashSet<String>,
     role: HashSet<String>,
     not_names: HashSet<String>,
+    /// "X ke abbu", «X کے ابو»: the possessive and the relative after a name.
+    possessive: HashSet<String>,
+    kin_after: HashSet<String>,
 }
 
 static LISTS: LazyLock<Lists> = LazyLock::new(|| {
     let set = |l: &[&str]| l.iter().map(|w| fold_key(w)).collect::<HashSet<String>>();
     let kin: Vec<&str> = KIN.to_vec();
     Lists {
+        possessive: set(&["ke", "ki", "ka", "کے", "کی", "کا"]),
+        kin_after: set(&[
+            "abbu",
+            "abu",
+            "ammi",
+            "ami",
+            "walid",
+            "walida",
+            "walidain",
+            "bhai",
+            "behn",
+            "abba",
+            "amma",
+            "nana",
+            "nani",
+            "dada",
+            "dadi",
+            "ابو",
+            "امی",
+            "والد",
+            "والدہ",
+            "والدین",
+            "بھائی",
+            "بہن",
+            "ابا",
+            "اماں",
+            "نانا",
+            "نانی",
+            "دادا",
+            "دادی",
+        ]),
         common: set(COMMON),
         connectors: set(CONNECTORS),
         before: set(BEFORE),
@@ -93,6 +127,11 @@ pub struct NameIndex {
     tokens: HashMap<String, Weight>,
     /// Class, section, house and branch names, folded, as word sequences.
     places: Vec<Vec<String>>,
+    /// The school's people's full names (two or more tokens): (folded, as written in
+    /// lower case) per token.
+    full: Vec<Vec<(String, String)>>,
+    /// Where each token (and its spelling skeleton) stands in `full`: (name, position).
+    in_full: HashMap<String, Vec<(u32, u8)>>,
 }
 
 /// Words that are also given names, in the scripts used here: names only in company.
@@ -1519,6 +1558,27 @@ impl NameIndex {
             let f = fold(part);
             self.add_token(&f, Weight::Name);
         }
+        // The name as a sequence: two or more of its tokens in order ("Sabr Ali",
+        // "Ali Khan" of "Muhammad Ali Khan") are a name even when each is also an
+        // ordinary word.
+        let seq: Vec<(String, String)> = name
+            .split(|c: char| c.is_whitespace() || matches!(c, '-' | '.' | ','))
+            .map(|t| (fold(t), t.to_lowercase()))
+            .filter(|(t, _)| !t.is_empty())
+            .collect();
+        if seq.len() >= 2 && seq.len() <= usize::from(u8::MAX) {
+            let id = self.full.len() as u32;
+            for (pos, (t, _)) in seq.iter().enumerate() {
+                let at = (id, pos as u8);
+                self.in_full.entry(t.clone()).or_default().push(at);
+                if let Some(sk) = skeleton(t) {
+                    if sk != *t {
+                        self.in_full.entry(sk).or_default().push(at);
+                    }
+                }
+            }
+            self.full.push(seq);
+        }
         // "Al Qahtani" is also written "AlQahtani".
         let parts: Vec<String> = name.split_whitespace().map(fold).collect();
         for pair in parts.windows(2) {
@@ -1631,6 +1691,49 @@ impl NameIndex {
                     .iter()
                     .all(|c| matches!(c, ' ' | '-' | '.' | '\u{200C}'))
         };
+        // Two or more tokens of one of the school's names, in its order: a name, even
+        // when each token alone is an ordinary word ("Sabr Ali", «علی خان»).
+        let mut known = vec![false; n];
+        let same = |word: &Word, token: &str| {
+            word.folded == token
+                || matches!((skeleton(&word.folded), skeleton(token)), (Some(a), Some(b)) if a == b)
+        };
+        // A word that is never a name on its own («على», on) is one here only as the
+        // name writes it («علی», «علي»).
+        let allowed = |x: usize, written: &str| {
+            !never[x]
+                || chars[ws[x].start..ws[x].end]
+                    .iter()
+                    .flat_map(|c| c.to_lowercase())
+                    .eq(written.chars())
+        };
+        for i in 0..n.saturating_sub(1) {
+            let key = skeleton(&ws[i].folded);
+            let starts = self
+                .in_full
+                .get(&ws[i].folded)
+                .into_iter()
+                .chain(key.as_ref().and_then(|k| self.in_full.get(k)))
+                .flatten();
+            for &(id, pos) in starts {
+                let seq = &self.full[id as usize];
+                let mut k = 1;
+                let at = |k: usize| &seq[usize::from(pos) + k];
+                while i + k < n
+                    && usize::from(pos) + k < seq.len()
+                    && adjacent(i + k - 1, i + k)
+                    && same(&ws[i + k], &at(k).0)
+                    && allowed(i + k, &at(k).1)
+                {
+                    k += 1;
+                }
+                if k >= 2 && allowed(i, &at(0).1) {
+                    for flag in known.iter_mut().skip(i).take(k) {
+                        *flag = true;
+                    }
+                }
+            }
+        }
         // Cues. Strong (an honorific, "my son", «ابني», "… sahib"): the word is a name
         // unless a function word. Weak (a role: "the driver X"): only a capitalised or
         // known word.
@@ -1653,8 +1756,19 @@ impl NameIndex {
             if i + 1 < n && lists.role.contains(f) {
                 weak[i + 1] = true;
             }
+            // «صبر کے ابو»: whose father — the word before is a person.
+            if i + 2 < n
+                && lists.possessive.contains(ws[i + 1].folded.as_str())
+                && lists.kin_after.contains(ws[i + 2].folded.as_str())
+                && adjacent(i, i + 1)
+            {
+                strong[i] = true;
+            }
         }
         let is_name = |i: usize| -> bool {
+            if known[i] {
+                return true;
+            }
             if never[i] {
                 return false;
             }
@@ -1697,7 +1811,7 @@ impl NameIndex {
             let mut j = i + 1;
             while j < n
                 && adjacent(j - 1, j)
-                && (!never[j] || lists.connectors.contains(&ws[j].folded))
+                && (!never[j] || known[j] || lists.connectors.contains(&ws[j].folded))
             {
                 // Once a name has started, ordinary words that are also names, and (after
                 // a cue) capitalised words, go on with it ("Muhammad Ali Khan", "Mr. Tariq
@@ -1740,6 +1854,28 @@ mod tests {
             .into_iter()
             .map(|e| chars[e.start..e.end].iter().collect())
             .collect()
+    }
+
+    #[test]
+    fn two_tokens_of_a_known_name_in_order_are_a_name_even_when_ordinary_words() {
+        let mut idx = school();
+        for n in ["Sabr Ali", "صبر علی", "محمّد علي خان", "Khair Muhammad"] {
+            idx.add_name(n);
+        }
+        assert_eq!(
+            names(&idx, "— صبر علی (سیکشن نور) کے نمبر"),
+            vec!["صبر علی"]
+        );
+        assert_eq!(names(&idx, "ملف علي خان."), vec!["علي خان"]);
+        assert!(names(&idx, "Areeb aur khair mohammed ki larai")
+            .contains(&"khair mohammed".to_string()));
+        // Each alone, with no other name beside it, stays an ordinary word; «على» (on)
+        // is never «علی».
+        assert!(names(&idx, "sabr karein").is_empty());
+        assert!(names(&idx, "صبر على الأذى").is_empty());
+        // Whose father: the word before is a person.
+        assert_eq!(names(&idx, "صبر کے ابو کا نمبر"), vec!["صبر"]);
+        assert_eq!(names(&idx, "Noor ke abbu ka number"), vec!["Noor"]);
     }
 
     fn school() -> NameIndex {

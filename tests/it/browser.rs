@@ -392,6 +392,52 @@ async fn staff_work_in_a_real_browser() {
         press(&c, "Hand back to the bot").await;
         assert!(!parent.say("menu").await.unwrap().is_empty());
 
+        // The parent complains; the office reads the inbox and the thread and replies.
+        for text in [
+            "shikayat",
+            "Van driver bachon ko stop se pehle utaar deta hai",
+            "1",
+            "bas",
+            "haan",
+        ] {
+            parent.say(text).await.unwrap();
+        }
+        // Its triage job (local rules here: no AI endpoint in this test).
+        let mut runner = raabta::worker::jobs::JobRunner::new();
+        runner.register_io(
+            raabta::domain::job::COMPLAINT_TRIAGE,
+            Arc::new(raabta::worker::triage::ComplaintTriage),
+            1,
+            1,
+        );
+        for h in Arc::new(runner).pass(&env.app).await.unwrap() {
+            h.await.unwrap();
+        }
+        c.goto(&format!("{base}/admin")).await.unwrap();
+        assert!(text(&c).await.contains("1 open complaint(s), 1 unassigned"));
+        follow(&c, "Complaints").await;
+        let reference = school.store.complaints().await.unwrap()[0]
+            .reference
+            .clone();
+        let page = text(&c).await;
+        assert!(
+            page.contains(&reference) && page.contains("transport"),
+            "{page}"
+        );
+        shots.take(&c, "19-complaints-inbox").await;
+        follow(&c, &reference).await;
+        assert!(text(&c).await.contains("stop se pehle"));
+        fill(&c, "text", "Driver ko hidayat de di gayi hai.").await;
+        shots.take(&c, "20-complaint-thread").await;
+        press(&c, "Send reply").await;
+        assert!(text(&c).await.contains("Driver ko hidayat de di gayi hai."));
+        parent.settle().await.unwrap();
+        deliver(&env).await;
+        assert!(fake
+            .sends()
+            .iter()
+            .any(|s| s.body.contains("Driver ko hidayat de di gayi hai.")));
+
         // Access codes for a class, printed as slips with a QR code each.
         c.goto(&format!("{base}/admin")).await.unwrap();
         follow(&c, "Access codes").await;
