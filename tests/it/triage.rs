@@ -320,3 +320,211 @@ async fn no_call_when_off_or_over_budget() {
     assert!(t.note.as_deref().unwrap_or_default().contains("budget"));
     assert_eq!(ai.requests().len(), 1);
 }
+
+/// One labelled message of the PII corpus (`tests/pii/corpus.jsonl`).
+#[derive(serde::Deserialize)]
+struct Labelled {
+    id: String,
+    text: String,
+    entities: Vec<Entity>,
+}
+
+#[derive(serde::Deserialize)]
+struct Entity {
+    #[serde(rename = "type")]
+    kind: String,
+    value: String,
+}
+
+/// ASCII digits for Urdu and Arabic-Indic ones.
+fn ascii_digits(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '۰'..='۹' => char::from(b'0' + (c as u32 - '۰' as u32) as u8),
+            '٠'..='٩' => char::from(b'0' + (c as u32 - '٠' as u32) as u8),
+            c => c,
+        })
+        .collect()
+}
+
+/// Issue 16's gate, end to end: every message of the PII corpus filed as a complaint
+/// through the signed Twilio webhook → flow → triage job (the AI switched on, the
+/// school's roster holding the corpus roster's names in three scripts): no identifier,
+/// and no roster name (nor two of its tokens in order), in any request the AI got.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_identifier_or_roster_name_reaches_the_ai_through_the_webhook() {
+    use crate::pipeline::{issue_code_with_cli, rig, text_from_parent};
+    use tower::ServiceExt;
+    let ai = FakeAi::start().await;
+    // Thousands of small commits: in memory where the machine has it (the disk's
+    // flushes are not what this test is about).
+    let dir = match std::path::Path::new("/dev/shm").is_dir() {
+        true => tempfile::tempdir_in("/dev/shm").unwrap(),
+        false => tempfile::tempdir().unwrap(),
+    };
+    let mut config = crate::support::test_config(dir.path());
+    config.ai = Some(raabta::config::AiConfig {
+        base_url: ai.base.clone(),
+        api_key: raabta::domain::Secret::new("test-key".into()),
+        model: "fake-model".into(),
+        timeout: std::time::Duration::from_secs(2),
+        monthly_tokens_cap: 100_000_000,
+    });
+    let env = crate::support::TestEnv::with_config(config, dir, None).await;
+    let r = rig(&env, "pii-gate").await;
+    // The replies go out at once (the providers' pacing is another test's business).
+    let fast = Arc::new(
+        raabta::worker::Sender::new(raabta::worker::RateLimits {
+            meta_per_second: 10_000,
+            twilio_per_second: 10_000,
+            telegram_per_second: 10_000,
+        })
+        .unwrap(),
+    );
+    let drain = |env: &crate::support::TestEnv| {
+        let (jobs, fast) = (r.jobs.clone(), fast.clone());
+        let app = env.app.clone();
+        async move {
+            loop {
+                let done = jobs.drain(&app).await.unwrap()
+                    + raabta::worker::process_inbound(&app).await.unwrap()
+                    + raabta::worker::send_due(&app, &fast).await.unwrap();
+                if done == 0 {
+                    return;
+                }
+            }
+        }
+    };
+
+    // The roster: the complaining parent's child, then every name of the corpus roster
+    // (each script) as a student of a guardian of its own.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let roster = std::fs::read_to_string(root.join("tests/pii/roster.csv")).unwrap();
+    let mut csv = String::from(crate::support::ROSTER.lines().next().unwrap());
+    csv.push_str("\nA-0,Bilal Khan,Grade 3,A,Main,male,,,,عمران خان,0300 1110001,father,ur,,\n");
+    let mut people: Vec<String> = Vec::new();
+    for (i, line) in roster.lines().skip(1).enumerate() {
+        let cols: Vec<&str> = line.split(',').collect();
+        if cols[0] == "class" {
+            continue;
+        }
+        for (s, name) in cols[1..].iter().enumerate() {
+            people.push(name.to_string());
+            csv.push_str(&format!(
+                "R-{i}-{s},{name},Grade 5,A,Main,other,,,,Roster Guardian,0302 1119999,guardian,en,,\n"
+            ));
+        }
+    }
+    let rows = raabta::import::parse_roster(csv.as_bytes(), Some("PK")).expect("roster parses");
+    let act = ActivityEntry::now("test", "roster.import", None, "test", serde_json::json!({}));
+    r.school
+        .store
+        .import_roster(&rows, &act, &())
+        .await
+        .unwrap();
+    r.school
+        .store
+        .save_settings(&[("ai_triage", "on".to_string())], &act)
+        .await
+        .unwrap();
+
+    let corpus: Vec<Labelled> = std::fs::read_to_string(root.join("tests/pii/corpus.jsonl"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let code = issue_code_with_cli(&env, "pii-gate", "+923001110001");
+    // One router for every request (building it compiles the admin's templates).
+    let router =
+        raabta::application::router(&env.app, &raabta::admin::AdminState::new(env.app.clone()));
+    let send = |f: crate::webhooks::Fixture| {
+        let router = router.clone();
+        async move {
+            let mut req = axum::http::Request::builder()
+                .method(f.method.as_str())
+                .uri(f.path.as_str());
+            for (k, v) in &f.headers {
+                req = req.header(k.as_str(), v.as_str());
+            }
+            let res = router
+                .oneshot(req.body(axum::body::Body::from(f.body)).unwrap())
+                .await
+                .unwrap();
+            res.status()
+        }
+    };
+    let mut n = 0;
+    let mut say = |text: &str| {
+        n += 1;
+        text_from_parent("twilio", n, text)
+    };
+    for text in ["hi", code.as_str()] {
+        assert_eq!(send(say(text)).await, axum::http::StatusCode::OK);
+    }
+    drain(&env).await;
+    for (i, m) in corpus.iter().enumerate() {
+        for text in ["complaint", m.text.as_str(), "skip", "skip", "yes"] {
+            assert_eq!(
+                send(say(text)).await,
+                axum::http::StatusCode::OK,
+                "{}",
+                m.id
+            );
+        }
+        if i % 16 == 15 {
+            drain(&env).await;
+        }
+    }
+    drain(&env).await;
+    let complaints = r.school.store.complaints().await.unwrap();
+    assert_eq!(complaints.len(), corpus.len(), "every message filed once");
+    assert!(complaints
+        .iter()
+        .all(|c| c.triage_source.as_deref() == Some("ai")));
+    let requests = ai.requests();
+    assert!(
+        requests.len() >= corpus.len(),
+        "{} requests",
+        requests.len()
+    );
+    let sent = requests.join("\n");
+    let sent_digits = ascii_digits(&sent);
+
+    // Roster names, and every run of two or more of their tokens, as written.
+    let mut roster_runs: Vec<String> = Vec::new();
+    for p in &people {
+        let tokens: Vec<&str> = p.split_whitespace().collect();
+        for a in 0..tokens.len() {
+            for b in a + 2..=tokens.len() {
+                roster_runs.push(tokens[a..b].join(" ").to_lowercase());
+            }
+        }
+        if tokens.len() == 1 {
+            roster_runs.push(p.to_lowercase());
+        }
+    }
+    let lower = sent.to_lowercase();
+    let mut leaks = Vec::new();
+    for m in &corpus {
+        for e in &m.entities {
+            let value = e.value.as_str();
+            let leaked = if e.kind == "PERSON" {
+                let v = value.to_lowercase();
+                roster_runs.iter().any(|r| *r == v) && lower.contains(&v)
+            } else {
+                sent.contains(value) || sent_digits.contains(&ascii_digits(value))
+            };
+            if leaked {
+                leaks.push(format!("{} {} {:?}", m.id, e.kind, value));
+            }
+        }
+    }
+    // Every roster name in full, in any request, whatever the corpus labels say.
+    for p in &people {
+        if p.split_whitespace().count() >= 2 && lower.contains(&p.to_lowercase()) {
+            leaks.push(format!("roster name {p:?}"));
+        }
+    }
+    assert!(leaks.is_empty(), "reached the AI:\n{}", leaks.join("\n"));
+}
