@@ -511,7 +511,7 @@ async fn no_identifier_or_roster_name_reaches_the_ai_through_the_webhook() {
             let value = e.value.as_str();
             let leaked = if e.kind == "PERSON" {
                 let v = value.to_lowercase();
-                roster_runs.iter().any(|r| *r == v) && lower.contains(&v)
+                roster_runs.contains(&v) && lower.contains(&v)
             } else {
                 sent.contains(value) || sent_digits.contains(&ascii_digits(value))
             };
