@@ -221,7 +221,11 @@ pub async fn list(
                 rows => rows, status => status, sort => sort,
                 category => category, priority => priority, assignee => assignee,
                 categories => categories, priorities => COMPLAINT_PRIORITIES.to_vec(),
-                statuses => COMPLAINT_STATUSES.to_vec(),
+                status_options => ["active"]
+                    .into_iter()
+                    .chain(COMPLAINT_STATUSES.iter().copied())
+                    .chain(["all"])
+                    .collect::<Vec<_>>(),
                 csat => csat_rows(&answers, &school.tenant.timezone),
             },
         ),

@@ -89,6 +89,7 @@ async fn view(
             ai_configured => app.ai.is_some(),
             ai_budget => get(crate::triage::SETTING_AI_BUDGET),
             categories => get(crate::triage::SETTING_CATEGORIES),
+            category_examples => get(crate::triage::model::SETTING_EXAMPLES),
             intents => crate::nlu::Intent::ALL.map(crate::nlu::Intent::as_str).join(", "),
         },
         said,
@@ -129,6 +130,8 @@ pub struct SettingsForm {
     ai_budget: String,
     #[serde(default)]
     categories: String,
+    #[serde(default)]
+    category_examples: String,
 }
 
 /// The settings to store, or what is wrong with the form.
@@ -202,6 +205,13 @@ fn validate(f: &SettingsForm) -> Result<Vec<(&'static str, String)>, String> {
     {
         return Err("Complaint categories: at most 20, comma separated, each at most 40 letters, digits, spaces or dashes.".into());
     }
+    // Examples for the school's categories as they will be after this save.
+    let known = crate::triage::categories(Some(&categories.join(",")));
+    let examples =
+        crate::domain::bidi::neutralise(f.category_examples.trim().replace("\r\n", "\n").as_str())
+            .into_owned();
+    crate::triage::model::parse_examples(&examples, &known)
+        .map_err(|e| format!("Category examples: {e}."))?;
     Ok(vec![
         (SETTING_OFFICE_HOURS, hours),
         (SETTING_HANDOFF_RELEASE_HOURS, release),
@@ -223,6 +233,7 @@ fn validate(f: &SettingsForm) -> Result<Vec<(&'static str, String)>, String> {
         ),
         (crate::triage::SETTING_AI_BUDGET, budget),
         (crate::triage::SETTING_CATEGORIES, categories.join(", ")),
+        (crate::triage::model::SETTING_EXAMPLES, examples),
         // On unless turned off (the default needs no row).
         (
             SETTING_ABSENCE_NOTICE,
@@ -376,6 +387,7 @@ mod tests {
             ai_triage: Some("on".into()),
             ai_budget: "50,000".into(),
             categories: "Transport, Fees, Academics".into(),
+            category_examples: "academics: no homework checked\r\nfees: challan galat hai".into(),
         }
     }
 
@@ -414,6 +426,9 @@ mod tests {
         let mut f = form();
         f.categories = "<script>".into();
         assert!(validate(&f).unwrap_err().contains("categories"));
+        let mut f = form();
+        f.category_examples = "uniform: shoes too dear".into();
+        assert!(validate(&f).unwrap_err().contains("Category examples"));
         let mut f = form();
         f.intent_phrases = "fee: challan".into();
         let e = validate(&f).unwrap_err();

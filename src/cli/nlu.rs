@@ -47,6 +47,16 @@ pub enum NluCmd {
         #[arg(long)]
         ngrams_only: bool,
     },
+    /// Complaint categories of the local triage on a labelled JSON-lines file (`text`,
+    /// `lang`, `category`): keyword rules, the language model alone, and both (the
+    /// model where it decides); with `--tune`, leave-one-out over the built-in
+    /// examples only (never the file) for the model's thresholds. Markdown out.
+    Categories {
+        #[arg(long)]
+        file: PathBuf,
+        #[arg(long)]
+        tune: bool,
+    },
     /// A burst of strangers' messages through the worker's pool, with logged-in
     /// parents' messages among them: how many strangers reach the encoder, how long
     /// the parents wait, and resident memory before and after.
@@ -135,6 +145,7 @@ pub async fn nlu(config: Config, cmd: NluCmd) -> anyhow::Result<()> {
         NluCmd::Classify { tenant, explain } => classify(config, tenant, explain).await,
         NluCmd::Eval { file, misses } => eval(config, file, misses),
         NluCmd::Tune { ngrams_only } => tune(config, ngrams_only),
+        NluCmd::Categories { file, tune } => categories(config, file, tune),
         NluCmd::Burst { strangers, parents } => burst(config, strangers, parents).await,
     }
 }
@@ -601,5 +612,124 @@ async fn burst(config: Config, strangers: usize, parents: usize) -> anyhow::Resu
         "resident memory: {before:.0} MiB before, {:.0} MiB after",
         rss_mib()
     );
+    Ok(())
+}
+
+/// `raabta nlu categories`: the local triage's category on a labelled file.
+fn categories(config: Config, file: PathBuf, tune: bool) -> anyhow::Result<()> {
+    use raabta::triage::model::{self, Params};
+    #[derive(serde::Deserialize)]
+    struct Row {
+        text: String,
+        lang: String,
+        category: String,
+    }
+    let rows: Vec<Row> = std::fs::read_to_string(&file)
+        .with_context(|| format!("reading {}", file.display()))?
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(n, l)| {
+            serde_json::from_str(l).with_context(|| format!("{}: line {}", file.display(), n + 1))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let lib = library(&config)?;
+    let (nlu, status, _) = loaded(&config, lib.intents.clone());
+    let Some((encoder, _)) = nlu.parts() else {
+        anyhow::bail!("the language model is not loaded ({status:?}): run scripts/fetch-models.sh");
+    };
+    let categories = raabta::triage::categories(None);
+    let examples = model::examples_for(&categories, &[]);
+    let texts: Vec<&str> = examples.iter().map(|(_, x)| x.as_str()).collect();
+    let cache = config.data_dir.join("cache");
+    let vectors = raabta::nlu::service::cached_embeddings(&encoder, Some(&cache), &texts)
+        .map_err(anyhow::Error::msg)?;
+    let labelled: Vec<(String, Vec<f32>)> = examples
+        .iter()
+        .map(|(c, _)| c.clone())
+        .zip(vectors.iter().cloned())
+        .collect();
+    let keywords = |text: &str| raabta::triage::local(text, &categories, "en").category;
+    let params = if tune {
+        // Leave-one-out over the built-in examples: each scored against the others.
+        // (the example's category, its scores against the others, the keywords' pick)
+        type Held = (String, Vec<(String, f32)>, String);
+        let held: Vec<Held> = labelled
+            .iter()
+            .enumerate()
+            .map(|(i, (c, v))| {
+                let others: Vec<(String, Vec<f32>)> = labelled
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, x)| x.clone())
+                    .collect();
+                (c.clone(), model::scores(v, &others), keywords(texts[i]))
+            })
+            .collect();
+        let mut best = (0usize, model::PARAMS);
+        println!(
+            "| floor | margin | leave-one-out accuracy (model, else keywords) |\n|---|---|---|"
+        );
+        for floor in [0.70f32, 0.75, 0.78, 0.80, 0.82, 0.84, 0.86, 0.88] {
+            for margin in [0.0f32, 0.002, 0.005, 0.01, 0.02] {
+                let p = Params { floor, margin };
+                let right = held
+                    .iter()
+                    .filter(|(c, s, kw)| model::decide(s, p).as_ref().unwrap_or(kw) == c)
+                    .count();
+                println!("| {floor:.2} | {margin:.3} | {right}/{} |", held.len());
+                if right > best.0 {
+                    best = (right, p);
+                }
+            }
+        }
+        println!(
+            "\nChosen: floor {:.2}, margin {:.3}\n",
+            best.1.floor, best.1.margin
+        );
+        best.1
+    } else {
+        model::PARAMS
+    };
+    let query: Vec<&str> = rows.iter().map(|r| r.text.as_str()).collect();
+    let started = Instant::now();
+    let embedded = encoder
+        .embed(raabta::nlu::encoder::QUERY, &query)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let per_message = started.elapsed().as_secs_f64() * 1000.0 / rows.len().max(1) as f64;
+    let mut by_lang: std::collections::BTreeMap<String, [usize; 4]> = Default::default();
+    for (r, v) in rows.iter().zip(&embedded) {
+        let kw = keywords(&r.text);
+        let m = model::decide(&model::scores(v, &labelled), params);
+        let both = m.clone().unwrap_or_else(|| kw.clone());
+        for lang in [r.lang.as_str(), "all"] {
+            let e = by_lang.entry(lang.to_string()).or_default();
+            e[0] += 1;
+            e[1] += usize::from(kw == r.category);
+            e[2] += usize::from(m.as_deref() == Some(r.category.as_str()));
+            e[3] += usize::from(both == r.category);
+        }
+    }
+    println!(
+        "Complaint categories: {} ({} complaints), floor {:.2}, margin {:.3}\n",
+        file.display(),
+        rows.len(),
+        params.floor,
+        params.margin
+    );
+    println!(
+        "| language | keywords | model alone | model, else keywords (shipped) |\n|---|---|---|---|"
+    );
+    let pct = |a: usize, n: usize| format!("{:.1}% ({a}/{n})", 100.0 * a as f64 / n.max(1) as f64);
+    for (lang, [n, kw, m, both]) in &by_lang {
+        println!(
+            "| {lang} | {} | {} | {} |",
+            pct(*kw, *n),
+            pct(*m, *n),
+            pct(*both, *n)
+        );
+    }
+    println!("\nEmbedding one complaint: {per_message:.1} ms (batched, one thread).");
     Ok(())
 }

@@ -352,6 +352,22 @@ impl Nlu {
         }
     }
 
+    /// Runs `f` with the loaded encoder and the embeddings' cache folder on a blocking
+    /// thread, in the encoder's one place (the chat's readings queue behind it as
+    /// behind each other). None when no model is loaded (or the thread failed).
+    pub async fn with_encoder<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Encoder, Option<&Path>) -> T + Send + 'static,
+    ) -> Option<T> {
+        let loaded = self.loaded.get()?;
+        let _permit = self.pool.acquire().await.ok()?;
+        let encoder = loaded.encoder.clone();
+        let cache_dir = self.cache_dir.clone();
+        tokio::task::spawn_blocking(move || f(&encoder, cache_dir.as_deref()))
+            .await
+            .ok()
+    }
+
     /// The loaded classifier and encoder, for evaluation and tuning.
     pub fn parts(&self) -> Option<(Arc<Encoder>, Arc<Classifier>)> {
         self.loaded

@@ -4,6 +4,7 @@
 //! four languages. The AI's answer is checked here ([`parse`]); nothing here does IO.
 
 pub mod ai;
+pub mod model;
 
 use serde::{Deserialize, Serialize};
 

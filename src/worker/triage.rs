@@ -43,30 +43,81 @@ fn language_of(text: &str) -> &'static str {
     }
 }
 
-/// The local triage of a complaint, saved with the reason (when the job gives up).
+/// The local triage: keyword rules, with the category from the language model where
+/// it is loaded and decides (the school's own category examples included); which of
+/// the two chose the category.
+pub async fn local_triage(
+    app: &App,
+    text: &str,
+    categories: &[String],
+    own_examples: Option<&str>,
+) -> (Triage, &'static str) {
+    let mut t = triage::local(text, categories, language_of(text));
+    let own = match own_examples.map(|x| triage::model::parse_examples(x, categories)) {
+        Some(Ok(own)) => own,
+        Some(Err(e)) => {
+            // Saved through the settings page, which checks them: a category removed
+            // since. The built-in examples still serve.
+            tracing::warn!(error = %e, "the school's category examples are not usable");
+            Vec::new()
+        }
+        None => Vec::new(),
+    };
+    let examples = triage::model::examples_for(categories, &own);
+    let owned = text.to_string();
+    let decided = app
+        .nlu
+        .with_encoder(move |encoder, cache| {
+            triage::model::category(encoder, cache, &owned, &examples, triage::model::PARAMS)
+        })
+        .await;
+    match decided {
+        Some(Ok(Some(category))) => {
+            t.category = category;
+            (t, "model")
+        }
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "the language model could not triage; keywords only");
+            (t, "keywords")
+        }
+        _ => (t, "keywords"),
+    }
+}
+
+/// The school's setting `name`, from the settings read once.
+fn setting<'a>(settings: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    settings
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Triages a complaint locally and saves it with the reason it was not the AI.
 async fn save_local(
     app: &App,
     store: &dyn TenantStore,
     id: uuid::Uuid,
+    text: &str,
+    settings: &[(String, String)],
     reason: &str,
+    mut details: serde_json::Value,
 ) -> Result<(), StoreError> {
-    let Some(text) = store.complaint_to_triage(id).await? else {
-        return Ok(());
-    };
-    let settings = store.settings().await?;
-    let categories = triage::categories(
-        settings
-            .iter()
-            .find(|(n, _)| n == triage::SETTING_CATEGORIES)
-            .map(|(_, v)| v.as_str()),
-    );
-    let t = triage::local(text.expose(), &categories, language_of(text.expose()));
+    let categories = triage::categories(setting(settings, triage::SETTING_CATEGORIES));
+    let (t, by) = local_triage(
+        app,
+        text,
+        &categories,
+        setting(settings, triage::model::SETTING_EXAMPLES),
+    )
+    .await;
+    details["source"] = json!("local");
+    details["category_by"] = json!(by);
     let entry = ActivityEntry {
         actor: "system".into(),
         action: "complaint.triage".into(),
         subject: Some(format!("complaint:{id}")),
         source: "job".into(),
-        details: json!({ "source": "local" }),
+        details,
         at: app.clock.now(),
     };
     store
@@ -86,10 +137,15 @@ impl JobHandler for ComplaintTriage {
         job: &JobLease,
         error: &str,
     ) -> Result<(), StoreError> {
-        match complaint_of_payload(&job.payload) {
-            Some(id) => save_local(app, store, id, &format!("AI triage gave up: {error}")).await,
-            None => Ok(()),
-        }
+        let Some(id) = complaint_of_payload(&job.payload) else {
+            return Ok(());
+        };
+        let Some(text) = store.complaint_to_triage(id).await? else {
+            return Ok(());
+        };
+        let settings = store.settings().await?;
+        let reason = format!("AI triage gave up: {error}");
+        save_local(app, store, id, text.expose(), &settings, &reason, json!({})).await
     }
 
     async fn run(
@@ -108,21 +164,12 @@ impl JobHandler for ComplaintTriage {
             return Ok(JobOutcome::Done { result: None });
         };
         let settings = store.settings().await?;
-        let get = |name: &str| {
-            settings
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.as_str())
-        };
+        let get = |name: &str| setting(&settings, name);
         let categories = triage::categories(get(triage::SETTING_CATEGORIES));
-        let language = language_of(text.expose());
         let now = app.clock.now();
-        let local = |note: &str| {
-            record(
-                triage::local(text.expose(), &categories, language),
-                "local",
-                Some(note.to_string()),
-            )
+        let local = |note: String, details: serde_json::Value| {
+            let (text, settings) = (&text, &settings);
+            async move { save_local(app, store, id, text.expose(), settings, &note, details).await }
         };
         let save = |r: TriageRecord, details: serde_json::Value| {
             let entry = ActivityEntry {
@@ -136,19 +183,11 @@ impl JobHandler for ComplaintTriage {
             async move { store.save_triage(id, &r, &entry).await }
         };
         let Some(ai) = app.ai.as_ref() else {
-            save(
-                local("no AI endpoint configured"),
-                json!({ "source": "local" }),
-            )
-            .await?;
+            local("no AI endpoint configured".into(), json!({})).await?;
             return Ok(JobOutcome::Done { result: None });
         };
         if get(triage::SETTING_AI) != Some("on") {
-            save(
-                local("AI triage is off for this school"),
-                json!({ "source": "local" }),
-            )
-            .await?;
+            local("AI triage is off for this school".into(), json!({})).await?;
             return Ok(JobOutcome::Done { result: None });
         }
         let month = now.format("%Y-%m").to_string();
@@ -158,11 +197,7 @@ impl JobHandler for ComplaintTriage {
             .unwrap_or(triage::DEFAULT_AI_BUDGET)
             .min(app.config.ai.as_ref().map_or(0, |a| a.monthly_tokens_cap));
         if store.ai_tokens(&month).await? >= budget {
-            save(
-                local("the monthly AI budget is spent"),
-                json!({ "source": "local" }),
-            )
-            .await?;
+            local("the monthly AI budget is spent".into(), json!({})).await?;
             return Ok(JobOutcome::Done { result: None });
         }
         // The gate: no AI call without a redacted text.
@@ -170,15 +205,14 @@ impl JobHandler for ComplaintTriage {
         let redacted = match Redactor::for_school(&known).redact(text.expose()) {
             Ok(r) => r,
             Err(e) => {
-                let note = format!("not sent to the AI: redactor: {e}");
-                save(local(&note), json!({ "source": "local" })).await?;
+                local(format!("not sent to the AI: redactor: {e}"), json!({})).await?;
                 return Ok(JobOutcome::Done { result: None });
             }
         };
         let prompt = match triage::prompt(&categories, &redacted.text) {
             Ok(p) => p,
             Err(e) => {
-                save(local(&format!("prompt: {e}")), json!({ "source": "local" })).await?;
+                local(format!("prompt: {e}"), json!({})).await?;
                 return Ok(JobOutcome::Done { result: None });
             }
         };
@@ -227,11 +261,7 @@ impl JobHandler for ComplaintTriage {
                 Err(e) => problem = format!("AI answer not usable: {e}"),
             }
         }
-        save(
-            local(&problem),
-            json!({ "source": "local", "redacted": receipt }),
-        )
-        .await?;
+        local(problem, json!({ "redacted": receipt })).await?;
         Ok(JobOutcome::Done { result: None })
     }
 }

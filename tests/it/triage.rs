@@ -528,3 +528,42 @@ async fn no_identifier_or_roster_name_reaches_the_ai_through_the_webhook() {
     }
     assert!(leaks.is_empty(), "reached the AI:\n{}", leaks.join("\n"));
 }
+
+/// Without an AI endpoint, the local triage takes its category from the language
+/// model (the school's own examples included) where it decides, from keywords
+/// otherwise; the log says which.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_triage_reads_the_category_with_the_language_model() {
+    let Some(nlu) = crate::support::language_model("local triage by the model") else {
+        return;
+    };
+    let ai = FakeAi::start().await;
+    let mut env = env_with_ai(
+        &ai,
+        &[
+            ("complaint_categories", "transport, fees, uniform"),
+            (
+                "complaint_category_examples",
+                "uniform: the shoes on the uniform list cost too much\nuniform: school sweater is only sold at one expensive shop\nuniform: کوٹ کا رنگ بدل دیا گیا، نیا خریدنا پڑے گا\nuniform: الزي المدرسي غالي جداً",
+            ),
+        ],
+    )
+    .await;
+    env.app = raabta::app::App {
+        nlu,
+        ..env.app.clone()
+    };
+    // No keyword of any category in it: the model decides.
+    let id = file_complaint(&env, "The blazer and tie you made compulsory are sold out in every size, what should my son wear?").await;
+    run_jobs(&env).await;
+    assert!(ai.requests().is_empty(), "the AI is off for this school");
+    let t = triage_of(&env, id).await.expect("triaged");
+    assert_eq!(
+        (t.source.as_str(), t.category.as_str()),
+        ("local", "uniform")
+    );
+    assert_eq!(
+        latest(&env, "complaint.triage").await.details["category_by"],
+        "model"
+    );
+}

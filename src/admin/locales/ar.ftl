@@ -396,3 +396,5 @@ complaint-assign = إسناد
 complaint-back = العودة إلى الشكاوى
 dash-complaints = { $n } شكوى مفتوحة، { $unassigned } غير مسندة
 dash-complaints-mine = { $n } شكوى مسندة إليك
+set-category-examples = أمثلة لتصنيفاتك (مثال في كل سطر، «التصنيف: مثال»)
+set-category-examples-help = دون ذكاء اصطناعي خارجي، يضع النموذج اللغوي كل شكوى في التصنيف الأقرب إلى أمثلته؛ للتصنيفات الافتراضية أمثلة مدمجة. أضف بعض الأمثلة لتصنيفاتك الخاصة.
