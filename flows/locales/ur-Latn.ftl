@@ -283,7 +283,7 @@ my-complaint-replied = { $reference } { $status_label } hai. School ka taza jawa
     «{ $reply }»
 my-complaint-closed = { $reference } band hai. Agar masla hal nahi hua to aap isay dobara khol sakte hain.
 menu-button = Menu
-complaint-add-button = Paigham shamil karein
+complaint-add-button = Paigham likhein
 complaint-reply-button = School ko jawab dein
 complaint-reopen-button = Dobara kholein
 complaint-write = School ke liye apna paigham likhein (ya tasveer ya PDF bhejein).

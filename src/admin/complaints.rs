@@ -49,6 +49,18 @@ pub fn visible(s: &ActiveSession, c: &ComplaintSummary) -> bool {
     }
 }
 
+/// Whether `staff` could see the complaint once it is assigned to them (who may be
+/// chosen in the assign list).
+pub fn assignable(staff: &crate::store::StaffAuth, c: &ComplaintSummary) -> bool {
+    staff.active
+        && match staff.role {
+            StaffRole::Admin => true,
+            _ if c.filed_by_staff => false,
+            StaffRole::BranchManager => staff.branch.is_some_and(|b| c.branches.contains(&b)),
+            StaffRole::Teacher => true,
+        }
+}
+
 /// What the dashboard shows of the inbox (in the person's scope): open (not closed),
 /// new and unassigned, assigned to them and still open.
 pub async fn dashboard_counts(
@@ -310,7 +322,7 @@ pub async fn view(
             .staff_list()
             .await?
             .into_iter()
-            .filter(|x| x.active)
+            .filter(|x| assignable(x, &t.summary))
             .map(|x| context! { id => x.id.0.to_string(), name => x.full_name, role => x.role.as_str() })
             .collect()
     } else {
@@ -430,10 +442,10 @@ pub async fn act(
                     .staff_list()
                     .await?
                     .into_iter()
-                    .any(|x| x.id == to && x.active);
+                    .any(|x| x.id == to && assignable(&x, &t.summary));
                 if !known {
                     return Err(AdminError::BadRequest(
-                        "Choose an active staff member.".into(),
+                        "Choose an active staff member who may see this complaint.".into(),
                     ));
                 }
                 Some(to)

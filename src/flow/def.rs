@@ -61,10 +61,6 @@ pub struct Flow {
     /// answer to the question being asked. Others wait until the request ends or the
     /// person has been idle a while.
     pub urgent: bool,
-    /// Its questions wait like the menu's: the person is not in the middle of anything
-    /// there (a staff reply with "Reply" and "Menu" buttons). A staff-started flow
-    /// replaces it instead of waiting behind it, and a menu word leaves it.
-    pub resting: bool,
     pub window_policy: Option<WindowPolicy>,
     pub steps: Vec<Step>,
 }
@@ -209,6 +205,10 @@ pub struct Ask {
     /// For `choice`: any other text, photo or document is taken too: the answer is
     /// then `other` and the text (or `{media}`) goes into this variable.
     pub other: Option<String>,
+    /// The question waits like the menu's: the person is not in the middle of anything
+    /// there (a staff reply with "Reply" and "Menu" buttons). A staff-started flow
+    /// replaces it instead of waiting behind it, and a menu word leaves it.
+    pub resting: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -243,8 +243,6 @@ struct RawFlow {
     essential: bool,
     #[serde(default)]
     urgent: bool,
-    #[serde(default)]
-    resting: bool,
     #[serde(default)]
     window_policy: Option<WindowPolicy>,
     steps: Vec<RawStep>,
@@ -291,6 +289,8 @@ struct RawStep {
     fallback: Option<String>,
     from_sentence: Option<FromSentence>,
     other: Option<String>,
+    #[serde(default)]
+    resting: bool,
     #[serde(default)]
     args: BTreeMap<String, String>,
     #[serde(default)]
@@ -405,6 +405,7 @@ pub fn parse_flow(file: &str, source: &str) -> Result<Flow, FlowError> {
                 fallback: s.fallback.clone(),
                 from_sentence: s.from_sentence,
                 other: s.other.clone(),
+                resting: s.resting,
             }))
         } else if let Some(action) = s.call.clone() {
             StepKind::Call {
@@ -444,6 +445,9 @@ pub fn parse_flow(file: &str, source: &str) -> Result<Flow, FlowError> {
         if s.other.is_some() && s.input != Some(InputKind::Choice) {
             return Err(err("`other` belongs to a choice ask".into()));
         }
+        if s.resting && s.ask.is_none() {
+            return Err(err("`resting` belongs to an ask".into()));
+        }
         let only_for_ask = s.input.is_some() && s.ask.is_none();
         if only_for_ask {
             return Err(err("`input` belongs to an ask".into()));
@@ -469,7 +473,6 @@ pub fn parse_flow(file: &str, source: &str) -> Result<Flow, FlowError> {
         triggered: raw.triggered,
         essential: raw.essential,
         urgent: raw.urgent,
-        resting: raw.resting,
         window_policy: raw.window_policy,
         steps,
     })

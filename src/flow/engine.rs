@@ -133,6 +133,10 @@ pub struct Wait {
     /// written before it cannot be its answer.
     #[serde(default)]
     pub asked_at: Option<i64>,
+    /// Sent while the 24-hour window was closed (as a template that only says there is
+    /// news): the person's first text is answered with the question in full.
+    #[serde(default)]
+    pub templated: bool,
 }
 
 /// A way out of a question the person cannot answer, offered as a button.
@@ -227,6 +231,9 @@ pub struct Context {
     /// What the language model made of the message (computed before the step, for a
     /// text that is no command; None without it).
     pub understood: Option<Understood>,
+    /// The person wrote within the last 24 hours (free messages may go out; otherwise
+    /// a message with a template policy goes as its template).
+    pub window_open: bool,
 }
 
 /// The language model's reading of a free-text message.
@@ -255,6 +262,7 @@ impl Context {
             handoff_release: DEFAULT_HANDOFF_RELEASE,
             weekend: vec![chrono::Weekday::Sat, chrono::Weekday::Sun],
             understood: None,
+            window_open: true,
         }
     }
 }
@@ -590,13 +598,18 @@ impl<'a> Run<'a> {
         self.s.frames.last()
     }
 
-    /// Waiting at the menu or at a resting flow's question, with nothing under it.
+    /// Waiting at the menu or at a resting question, with nothing under it.
     fn resting(&self) -> bool {
         self.s.wait.is_some()
             && match self.s.frames.as_slice() {
-                [f] => f.flow == self.role_menu() || self.flow_of(f).is_ok_and(|flow| flow.resting),
+                [f] => f.flow == self.role_menu() || self.at_resting_ask(),
                 _ => false,
             }
+    }
+
+    /// The question being asked is marked `resting`.
+    fn at_resting_ask(&self) -> bool {
+        matches!(self.current(), Ok((_, step)) if matches!(&step.kind, StepKind::Ask(a) if a.resting))
     }
 
     fn frame_mut(&mut self) -> Option<&mut Frame> {
@@ -1503,7 +1516,7 @@ impl<'a> Run<'a> {
                 self.advance(step);
             }
             StepKind::Ask(ask) => {
-                if flow.resting
+                if ask.resting
                     && self.s.frames.len() == 1
                     && !self.s.queue.is_empty()
                     && !self.s.handoff
@@ -1701,6 +1714,7 @@ impl<'a> Run<'a> {
             choices,
             escapes: Vec::new(),
             asked_at: None,
+            templated: false,
         });
         let found = candidates
             .into_iter()
@@ -1912,12 +1926,14 @@ impl<'a> Run<'a> {
                 .and_then(|w| w.asked_at)
                 .unwrap_or(self.ctx.now.timestamp())
         });
+        let templated = !self.ctx.window_open && policy.is_some_and(|p| p.template.is_some());
         self.s.wait = Some(Wait {
             token,
             retries_left,
             choices,
             escapes,
             asked_at,
+            templated,
         });
         Ok(())
     }
@@ -2012,6 +2028,15 @@ impl<'a> Run<'a> {
                 Escape::Menu => self.command(Command::Menu),
                 Escape::Office => self.command(Command::Human),
             };
+        }
+        let templated = self.s.wait.as_ref().is_some_and(|w| w.templated);
+        if templated && ask.other.is_some() && self.validate(ask, &input).is_err() {
+            // Their answer to the template ("ok", "kya hua?"): now the window is open,
+            // the question itself, in full.
+            if let Some(w) = self.s.wait.as_mut() {
+                w.templated = false;
+            }
+            return self.reask();
         }
         let checked = self.validate(ask, &input).or_else(|problem| {
             // Anything else, where the question takes it (a message for the thread).

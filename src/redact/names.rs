@@ -127,11 +127,12 @@ pub struct NameIndex {
     tokens: HashMap<String, Weight>,
     /// Class, section, house and branch names, folded, as word sequences.
     places: Vec<Vec<String>>,
-    /// The school's people's full names (two or more tokens): (folded, as written in
-    /// lower case) per token.
-    full: Vec<Vec<(String, String)>>,
-    /// Where each token (and its spelling skeleton) stands in `full`: (name, position).
-    in_full: HashMap<String, Vec<(u32, u8)>>,
+    /// Adjacent token pairs of the school's people's names, keyed by the two tokens
+    /// folded (and by their spelling skeletons), with how each is written (lower case).
+    pairs: HashMap<String, Vec<(String, String)>>,
+    /// Every token (folded, and its skeleton) of those pairs: most words are none, and
+    /// cost one lookup.
+    pair_tokens: std::collections::HashSet<String>,
 }
 
 /// Words that are also given names, in the scripts used here: names only in company.
@@ -1439,6 +1440,11 @@ pub fn fold_key(s: &str) -> String {
     s.split_whitespace().map(fold).collect::<Vec<_>>().join(" ")
 }
 
+/// The key of two adjacent name tokens.
+fn pair_key(a: &str, b: &str) -> String {
+    format!("{a}\u{1}{b}")
+}
+
 /// The consonant skeleton of a Latin word of five letters or more (Muhammad, Mohammed,
 /// Muhammed → "mhmd"; Ayesha, Aisha → "ash"), for spelling variants.
 fn skeleton(w: &str) -> Option<String> {
@@ -1558,26 +1564,33 @@ impl NameIndex {
             let f = fold(part);
             self.add_token(&f, Weight::Name);
         }
-        // The name as a sequence: two or more of its tokens in order ("Sabr Ali",
-        // "Ali Khan" of "Muhammad Ali Khan") are a name even when each is also an
+        // The name as a sequence: two of its tokens side by side, in order ("Sabr Ali",
+        // "Ali Khan" of "Muhammad Ali Khan"), are a name even when each is also an
         // ordinary word.
         let seq: Vec<(String, String)> = name
             .split(|c: char| c.is_whitespace() || matches!(c, '-' | '.' | ','))
             .map(|t| (fold(t), t.to_lowercase()))
             .filter(|(t, _)| !t.is_empty())
             .collect();
-        if seq.len() >= 2 && seq.len() <= usize::from(u8::MAX) {
-            let id = self.full.len() as u32;
-            for (pos, (t, _)) in seq.iter().enumerate() {
-                let at = (id, pos as u8);
-                self.in_full.entry(t.clone()).or_default().push(at);
-                if let Some(sk) = skeleton(t) {
-                    if sk != *t {
-                        self.in_full.entry(sk).or_default().push(at);
-                    }
+        for pair in seq.windows(2) {
+            let ((fa, ra), (fb, rb)) = (&pair[0], &pair[1]);
+            let (sa, sb) = (skeleton(fa), skeleton(fb));
+            // One of the two may be spelled differently ("khair mohammed").
+            let mut keys = vec![pair_key(fa, fb)];
+            if let Some(sa) = &sa {
+                keys.push(pair_key(sa, fb));
+            }
+            if let Some(sb) = &sb {
+                keys.push(pair_key(fa, sb));
+            }
+            self.pair_tokens.insert(fa.clone());
+            self.pair_tokens.insert(fb.clone());
+            for k in keys {
+                let written = self.pairs.entry(k).or_default();
+                if !written.iter().any(|(a, b)| a == ra && b == rb) {
+                    written.push((ra.clone(), rb.clone()));
                 }
             }
-            self.full.push(seq);
         }
         // "Al Qahtani" is also written "AlQahtani".
         let parts: Vec<String> = name.split_whitespace().map(fold).collect();
@@ -1691,46 +1704,53 @@ impl NameIndex {
                     .iter()
                     .all(|c| matches!(c, ' ' | '-' | '.' | '\u{200C}'))
         };
-        // Two or more tokens of one of the school's names, in its order: a name, even
-        // when each token alone is an ordinary word ("Sabr Ali", «علی خان»).
+        // Two tokens of one of the school's names side by side, in its order: a name,
+        // even when each alone is an ordinary word ("Sabr Ali", «علی خان»).
         let mut known = vec![false; n];
-        let same = |word: &Word, token: &str| {
-            word.folded == token
-                || matches!((skeleton(&word.folded), skeleton(token)), (Some(a), Some(b)) if a == b)
-        };
-        // A word that is never a name on its own («على», on) is one here only as the
-        // name writes it («علی», «علي»).
-        let allowed = |x: usize, written: &str| {
-            !never[x]
-                || chars[ws[x].start..ws[x].end]
-                    .iter()
-                    .flat_map(|c| c.to_lowercase())
-                    .eq(written.chars())
-        };
-        for i in 0..n.saturating_sub(1) {
-            let key = skeleton(&ws[i].folded);
-            let starts = self
-                .in_full
-                .get(&ws[i].folded)
-                .into_iter()
-                .chain(key.as_ref().and_then(|k| self.in_full.get(k)))
-                .flatten();
-            for &(id, pos) in starts {
-                let seq = &self.full[id as usize];
-                let mut k = 1;
-                let at = |k: usize| &seq[usize::from(pos) + k];
-                while i + k < n
-                    && usize::from(pos) + k < seq.len()
-                    && adjacent(i + k - 1, i + k)
-                    && same(&ws[i + k], &at(k).0)
-                    && allowed(i + k, &at(k).1)
-                {
-                    k += 1;
+        if !self.pairs.is_empty() && n > 1 {
+            // A word that is never a name on its own («على», on) is one here only as
+            // the name writes it («علی», «علي»).
+            let allowed = |x: usize, written: &str| {
+                !never[x]
+                    || chars[ws[x].start..ws[x].end]
+                        .iter()
+                        .flat_map(|c| c.to_lowercase())
+                        .eq(written.chars())
+            };
+            // Only beside a word that is a pair token as it is written; the other word
+            // may be a spelling variant (its skeleton, computed only then).
+            // A pair token is a known token (it has a weight) or a word never a name
+            // alone («علی»): only those are looked up.
+            let in_fold: Vec<bool> = ws
+                .iter()
+                .enumerate()
+                .map(|(i, w)| {
+                    (weights[i].is_some() || never[i]) && self.pair_tokens.contains(&w.folded)
+                })
+                .collect();
+            for i in 0..n - 1 {
+                if !(in_fold[i] || in_fold[i + 1]) || !adjacent(i, i + 1) {
+                    continue;
                 }
-                if k >= 2 && allowed(i, &at(0).1) {
-                    for flag in known.iter_mut().skip(i).take(k) {
-                        *flag = true;
-                    }
+                let (fa, fb) = (&ws[i].folded, &ws[i + 1].folded);
+                let mut keys = Vec::with_capacity(2);
+                if in_fold[i] && in_fold[i + 1] {
+                    keys.push(pair_key(fa, fb));
+                } else if in_fold[i] {
+                    keys.extend(skeleton(fb).map(|sb| pair_key(fa, &sb)));
+                } else {
+                    keys.extend(skeleton(fa).map(|sa| pair_key(&sa, fb)));
+                }
+                let found = keys.iter().any(|k| {
+                    self.pairs.get(k).is_some_and(|written| {
+                        written
+                            .iter()
+                            .any(|(a, b)| allowed(i, a) && allowed(i + 1, b))
+                    })
+                });
+                if found {
+                    known[i] = true;
+                    known[i + 1] = true;
                 }
             }
         }

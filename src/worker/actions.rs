@@ -921,10 +921,20 @@ pub async fn run(
                         .as_deref()
                         .map(|x| format!(" · {}", category_label(x, locale)))
                         .unwrap_or_default();
-                    json!({
-                        "id": c.id.to_string(),
-                        "label": format!("{} · {}{category}", c.reference, status_label(&c.status, locale)),
-                    })
+                    // A WhatsApp list row holds 24 characters: the reference and as
+                    // much of the status and category as fits.
+                    let label = format!(
+                        "{} · {}{category}",
+                        c.reference,
+                        status_label(&c.status, locale)
+                    );
+                    let label = if label.chars().count() > 24 {
+                        let cut: String = label.chars().take(23).collect();
+                        format!("{}…", cut.trim_end())
+                    } else {
+                        label
+                    };
+                    json!({ "id": c.id.to_string(), "label": label })
                 })
                 .collect();
             Ok(out(json!({ "count": list.len(), "complaints": list })))

@@ -409,6 +409,9 @@ impl FlowDriver {
                 .map(|h| std::time::Duration::from_secs(u64::from(h) * 3600))
                 .unwrap_or(engine::DEFAULT_HANDOFF_RELEASE),
             understood,
+            window_open: conv
+                .last_inbound_at
+                .is_some_and(|t| now - t < super::SERVICE_WINDOW),
             ..Context::new(
                 now,
                 self.school.timezone.today(now),

@@ -400,3 +400,4 @@ dash-complaints = { $n } open complaint(s), { $unassigned } unassigned
 dash-complaints-mine = { $n } complaint(s) assigned to you
 set-category-examples = Examples for your categories (one per line, "category: example")
 set-category-examples-help = Without an AI endpoint, the language model files each complaint under the category whose examples it is closest to; built-in examples cover the default categories in English, Urdu, Arabic and Roman Urdu. Add a few for your own categories.
+complaint-close-reason-sent = Reason for closing (sent to the person)

@@ -264,20 +264,23 @@ impl ComplaintStore for SchoolStore {
             };
             match change {
                 ComplaintChange::Reply(text) => {
-                    if closed {
+                    // Conditional, so a close that committed meanwhile wins.
+                    let open = db::query(
+                        "UPDATE complaints SET status = CASE WHEN status = 'open' THEN 'in_progress' ELSE status END, \
+                         staff_reply_at = $2, updated_at = $2 WHERE id = $1 AND status <> 'closed'",
+                    )
+                    .bind(id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                        == 1;
+                    if !open {
                         return Ok(false);
                     }
                     let mid = uuid_at(now);
                     insert_message(tx, keys, id, mid, "staff", Some(&activity.actor), Some(text), None, now)
                         .await?;
-                    db::query(
-                        "UPDATE complaints SET status = CASE WHEN status = 'open' THEN 'in_progress' ELSE status END, \
-                         staff_reply_at = $2, updated_at = $2 WHERE id = $1",
-                    )
-                    .bind(id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
                     tell(tx, keys, id, contact, conversation, "reply", Some(mid), now).await?;
                 }
                 ComplaintChange::Note(text) => {
@@ -314,7 +317,19 @@ impl ComplaintStore for SchoolStore {
                     if closed || *to == status || !["open", "in_progress"].contains(&to.as_str()) {
                         return Ok(false);
                     }
-                    touch(tx, "UPDATE complaints SET status = $2, updated_at = $3 WHERE id = $1", to).await?;
+                    let changed = db::query(
+                        "UPDATE complaints SET status = $2, updated_at = $3 \
+                         WHERE id = $1 AND status <> 'closed' AND status <> $2",
+                    )
+                    .bind(id)
+                    .bind(to)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if changed != 1 {
+                        return Ok(false);
+                    }
                     tell(tx, keys, id, contact, conversation, "status", None, now).await?;
                 }
                 ComplaintChange::Close { reason } => {
@@ -322,27 +337,40 @@ impl ComplaintStore for SchoolStore {
                         return Ok(false);
                     }
                     let reason_enc = keys.encrypt(field("complaints", "close_reason_enc", id), reason.as_bytes())?;
-                    db::query(
+                    let changed = db::query(
                         "UPDATE complaints SET status = 'closed', closed_at = $2, closed_by = $3, \
-                         close_reason_enc = $4, closings = closings + 1, updated_at = $2 WHERE id = $1",
+                         close_reason_enc = $4, closings = closings + 1, updated_at = $2 \
+                         WHERE id = $1 AND status <> 'closed'",
                     )
                     .bind(id)
                     .bind(now)
                     .bind(&activity.actor)
                     .bind(reason_enc)
                     .execute(&mut *tx)
-                    .await?;
+                    .await?
+                    .rows_affected();
+                    // Two clicks (or two staff) close it once.
+                    if changed != 1 {
+                        return Ok(false);
+                    }
                     tell(tx, keys, id, contact, conversation, "closed", None, now).await?;
                 }
                 ComplaintChange::Reopen => {
                     if !closed {
                         return Ok(false);
                     }
-                    db::query("UPDATE complaints SET status = 'open', closed_at = NULL, updated_at = $2 WHERE id = $1")
-                        .bind(id)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
+                    let changed = db::query(
+                        "UPDATE complaints SET status = 'open', closed_at = NULL, updated_at = $2 \
+                         WHERE id = $1 AND status = 'closed'",
+                    )
+                    .bind(id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if changed != 1 {
+                        return Ok(false);
+                    }
                     tell(tx, keys, id, contact, conversation, "reopened", None, now).await?;
                 }
             }
@@ -875,13 +903,18 @@ pub(super) async fn reopen_complaint(
     if closed_at.is_none_or(|at| now - at > chrono::Duration::days(REOPEN_DAYS)) {
         return Ok(ThreadOutcome::Closed(reference));
     }
-    db::query(
-        "UPDATE complaints SET status = 'open', closed_at = NULL, updated_at = $2 WHERE id = $1",
+    let changed = db::query(
+        "UPDATE complaints SET status = 'open', closed_at = NULL, updated_at = $2 \
+         WHERE id = $1 AND status = 'closed'",
     )
     .bind(id)
     .bind(now)
     .execute(&mut *tx)
-    .await?;
+    .await?
+    .rows_affected();
+    if changed != 1 {
+        return Ok(ThreadOutcome::NotApplicable(reference));
+    }
     insert_job(
         tx,
         &crate::domain::job::complaint_notice(id, None, "reopened", now),
