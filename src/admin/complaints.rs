@@ -18,9 +18,8 @@ use crate::store::{
     ComplaintChange, ComplaintSummary, CsatAnswer, COMPLAINT_PRIORITIES, COMPLAINT_STATUSES,
 };
 use axum::extract::{Path, Query, State};
-use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use minijinja::context;
 use serde::Deserialize;
@@ -498,12 +497,7 @@ pub async fn file(
     let (id, message) = (path_id(&id)?, path_id(&message)?);
     let store = port(&school);
     let now = app.clock.now().timestamp();
-    let expected = link_signature(store, message, q.exp);
-    let signed = {
-        use subtle::ConstantTimeEq;
-        expected.len() == q.sig.len() && bool::from(expected.as_bytes().ct_eq(q.sig.as_bytes()))
-    };
-    if !signed || q.exp < now || q.exp > now + super::leave::ATTACHMENT_LINK_SECONDS {
+    if !super::leave::link_ok(&link_signature(store, message, q.exp), &q.sig, q.exp, now) {
         return Err(AdminError::refused(
             StatusCode::FORBIDDEN,
             "This link has expired; open the complaint again.",
@@ -517,31 +511,7 @@ pub async fn file(
         .and_then(|m| m.media_key.clone())
         .ok_or(AdminError::NotFound)?;
     let media = store.media_of(&key).await?.ok_or(AdminError::NotFound)?;
-    let (Some(mime), Some(content)) = (media.mime, media.content) else {
-        return Err(AdminError::refused(
-            StatusCode::NOT_FOUND,
-            "The file could not be fetched from the provider.",
-        ));
-    };
-    let mut res = content.into_response();
-    let h = res.headers_mut();
-    h.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_str(&mime)
-            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-    );
-    let disposition = if mime.starts_with("image/") {
-        "inline"
-    } else {
-        "attachment"
-    };
-    h.insert(CONTENT_DISPOSITION, HeaderValue::from_static(disposition));
-    // Even a crafted file cannot run anything in our origin.
-    h.insert(
-        "content-security-policy",
-        HeaderValue::from_static("sandbox; default-src 'none'"),
-    );
-    Ok(res)
+    super::leave::file_response(media)
 }
 
 #[cfg(test)]

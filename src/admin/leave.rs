@@ -186,12 +186,7 @@ pub async fn attachment(
     let id = path_id(&id)?;
     let store = port(&school);
     let now = app.clock.now().timestamp();
-    let expected = link_signature(store, id, q.exp);
-    let signed = {
-        use subtle::ConstantTimeEq;
-        expected.len() == q.sig.len() && bool::from(expected.as_bytes().ct_eq(q.sig.as_bytes()))
-    };
-    if !signed || q.exp < now || q.exp > now + ATTACHMENT_LINK_SECONDS {
+    if !link_ok(&link_signature(store, id, q.exp), &q.sig, q.exp, now) {
         // Not the form token's 403: this message sends the person back to the request.
         return Err(AdminError::refused(
             StatusCode::FORBIDDEN,
@@ -201,6 +196,21 @@ pub async fn attachment(
     let r = in_scope_request(store, &s, id).await?;
     let key = r.request.attachment_key.ok_or(AdminError::NotFound)?;
     let media = store.media_of(&key).await?.ok_or(AdminError::NotFound)?;
+    file_response(media)
+}
+
+/// A signed file link (of a leave request or a complaint) is genuine and unexpired:
+/// the signature compared in constant time, the expiry within the links' lifetime.
+pub(super) fn link_ok(expected: &str, given: &str, expires: i64, now: i64) -> bool {
+    use subtle::ConstantTimeEq;
+    let signed =
+        expected.len() == given.len() && bool::from(expected.as_bytes().ct_eq(given.as_bytes()));
+    signed && expires >= now && expires <= now + ATTACHMENT_LINK_SECONDS
+}
+
+/// A stored inbound file as the staff's browser gets it: its type, inline for images,
+/// and sandboxed so a crafted file cannot run anything in our origin.
+pub(super) fn file_response(media: crate::store::StoredMedia) -> Result<Response, AdminError> {
     let (Some(mime), Some(content)) = (media.mime, media.content) else {
         // A 404 that says why (the provider no longer has the file).
         return Err(AdminError::refused(
@@ -221,7 +231,6 @@ pub async fn attachment(
         "attachment"
     };
     h.insert(CONTENT_DISPOSITION, HeaderValue::from_static(disposition));
-    // Even a crafted file cannot run anything in our origin.
     h.insert(
         "content-security-policy",
         HeaderValue::from_static("sandbox; default-src 'none'"),

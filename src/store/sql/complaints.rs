@@ -359,16 +359,7 @@ impl ComplaintStore for SchoolStore {
                     if !closed {
                         return Ok(false);
                     }
-                    let changed = db::query(
-                        "UPDATE complaints SET status = 'open', closed_at = NULL, updated_at = $2 \
-                         WHERE id = $1 AND status = 'closed'",
-                    )
-                    .bind(id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                    if changed != 1 {
+                    if !reopen(tx, id, now).await? {
                         return Ok(false);
                     }
                     tell(tx, keys, id, contact, conversation, "reopened", None, now).await?;
@@ -384,6 +375,21 @@ impl ComplaintStore for SchoolStore {
         self.read(async |tx| csat_rows(tx, &self.keys, None).await)
             .await
     }
+}
+
+/// Reopens a closed complaint (false if it was not closed: the update is conditional,
+/// so a close or reopen that committed meanwhile wins).
+async fn reopen(tx: &mut Tx, id: Uuid, now: DateTime<Utc>) -> Result<bool> {
+    let changed = db::query(
+        "UPDATE complaints SET status = 'open', closed_at = NULL, updated_at = $2 \
+         WHERE id = $1 AND status = 'closed'",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    Ok(changed == 1)
 }
 
 /// The reference of a complaint filed before references existed.
@@ -903,16 +909,7 @@ pub(super) async fn reopen_complaint(
     if closed_at.is_none_or(|at| now - at > chrono::Duration::days(REOPEN_DAYS)) {
         return Ok(ThreadOutcome::Closed(reference));
     }
-    let changed = db::query(
-        "UPDATE complaints SET status = 'open', closed_at = NULL, updated_at = $2 \
-         WHERE id = $1 AND status = 'closed'",
-    )
-    .bind(id)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if changed != 1 {
+    if !reopen(tx, id, now).await? {
         return Ok(ThreadOutcome::NotApplicable(reference));
     }
     insert_job(
