@@ -8,6 +8,7 @@ pub mod codes;
 pub mod config;
 pub mod console;
 pub mod domain;
+pub mod face;
 pub mod flow;
 pub mod fsutil;
 pub mod import;

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 mod access_codes;
 mod channel;
+mod face;
 mod flows;
 mod imports;
 mod keys;
@@ -88,6 +89,9 @@ enum Command {
     /// The PII redactor (the gate before any AI call).
     #[command(subcommand)]
     Pii(pii::PiiCmd),
+    /// The face matcher (evidence on labelled pairs).
+    #[command(subcommand)]
+    Face(face::FaceCmd),
 }
 
 pub(crate) struct Bar(ProgressBar);
@@ -173,5 +177,6 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Models(cmd) => nlu::models(config, cmd).await,
         Command::Nlu(cmd) => nlu::nlu(config, cmd).await,
         Command::Pii(cmd) => pii::pii(config, cmd).await,
+        Command::Face(cmd) => face::face(config, cmd).await,
     }
 }

@@ -11,6 +11,7 @@ mod cli;
 mod complaints;
 mod conformance;
 mod crash;
+mod face;
 mod fake;
 mod fixture_parse;
 mod http;
