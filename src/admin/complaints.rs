@@ -253,14 +253,8 @@ async fn categories(store: &(impl Port + ?Sized)) -> Result<Vec<String>, AdminEr
     ))
 }
 
-/// The HMAC for a thread file link (the school's index key; valid in every process).
-fn link_signature(store: &(impl Port + ?Sized), message: Uuid, expires: i64) -> String {
-    hex::encode(
-        store
-            .keys()
-            .blind_index("admin-complaint-file", &format!("{message}|{expires}")),
-    )
-}
+/// What a thread file link signs for (`leave::link_signature`).
+const FILE_LINK: &str = "admin-complaint-file";
 
 /// The complaint's thread, if this person may see it (else 404).
 async fn in_scope(
@@ -298,7 +292,7 @@ pub async fn view(
                 format!(
                     "/admin/complaints/{id}/files/{}?exp={expires}&sig={}",
                     m.id,
-                    link_signature(store, m.id, expires)
+                    super::leave::link_signature(store, FILE_LINK, m.id, expires)
                 )
             });
             context! {
@@ -497,7 +491,8 @@ pub async fn file(
     let (id, message) = (path_id(&id)?, path_id(&message)?);
     let store = port(&school);
     let now = app.clock.now().timestamp();
-    if !super::leave::link_ok(&link_signature(store, message, q.exp), &q.sig, q.exp, now) {
+    let expected = super::leave::link_signature(store, FILE_LINK, message, q.exp);
+    if !super::leave::link_ok(&expected, &q.sig, q.exp, now) {
         return Err(AdminError::refused(
             StatusCode::FORBIDDEN,
             "This link has expired; open the complaint again.",

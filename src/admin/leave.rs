@@ -70,12 +70,21 @@ pub async fn list(
     ))
 }
 
-/// The HMAC for an attachment link (the school's index key; valid in every process).
-fn link_signature(store: &(impl Port + ?Sized), id: Uuid, expires: i64) -> String {
+/// What a leave request's attachment link signs for (`link_signature`).
+const ATTACHMENT_LINK: &str = "admin-attachment-link";
+
+/// The HMAC of a signed file link for `purpose` (a leave attachment, a complaint's
+/// file), the item's id and the expiry: the school's index key, valid in every process.
+pub(super) fn link_signature(
+    store: &(impl crate::store::SchoolKeys + ?Sized),
+    purpose: &str,
+    id: Uuid,
+    expires: i64,
+) -> String {
     hex::encode(
         store
             .keys()
-            .blind_index("admin-attachment-link", &format!("{id}|{expires}")),
+            .blind_index(purpose, &format!("{id}|{expires}")),
     )
 }
 
@@ -109,7 +118,7 @@ pub async fn view(
         format!(
             "/admin/leave/{}/attachment?exp={expires}&sig={}",
             r.request.id,
-            link_signature(store, r.request.id, expires)
+            link_signature(store, ATTACHMENT_LINK, r.request.id, expires)
         )
     });
     Ok(render(
@@ -186,7 +195,12 @@ pub async fn attachment(
     let id = path_id(&id)?;
     let store = port(&school);
     let now = app.clock.now().timestamp();
-    if !link_ok(&link_signature(store, id, q.exp), &q.sig, q.exp, now) {
+    if !link_ok(
+        &link_signature(store, ATTACHMENT_LINK, id, q.exp),
+        &q.sig,
+        q.exp,
+        now,
+    ) {
         // Not the form token's 403: this message sends the person back to the request.
         return Err(AdminError::refused(
             StatusCode::FORBIDDEN,
