@@ -1030,9 +1030,13 @@ impl<'a> Run<'a> {
             Command::Human => self.handoff("handoff-requested"),
             Command::Complaint => {
                 // A new complaint at any point (what was being written is dropped, as
-                // with "menu").
+                // with "menu"); before login, the login question, as for any menu word.
                 self.end_all();
-                self.start(COMPLAINT_FLOW, Map::new(), None);
+                if self.role() == Role::Unknown {
+                    self.start_menu();
+                } else {
+                    self.start(COMPLAINT_FLOW, Map::new(), None);
+                }
                 self.go();
             }
             Command::Greeting if self.s.wait.is_none() && !self.s.frames.is_empty() => {
