@@ -146,6 +146,8 @@ pub struct App {
     pub nlu: Arc<crate::nlu::Nlu>,
     /// The AI endpoint for complaint triage (`RAABTA_AI_*`), if any.
     pub ai: Option<Arc<crate::triage::ai::AiClient>>,
+    /// The face models (loaded on first use; photo attendance says so without them).
+    pub face: Arc<crate::face::service::FaceService>,
 }
 
 impl App {
@@ -199,8 +201,12 @@ impl App {
             .ai
             .as_ref()
             .map(|c| Arc::new(crate::triage::ai::AiClient::new(c)));
+        let face = Arc::new(crate::face::service::FaceService::new(Some(
+            config.models_dir.clone(),
+        )));
         Ok(Self {
             ai,
+            face,
             config: Arc::new(config),
             tenancy: Arc::new(tenancy),
             registry: Arc::new(registry),

@@ -20,6 +20,12 @@ pub const COMPLAINT_NOTICE: &str = "complaint.notice";
 /// Attempts at sending the notice.
 pub const COMPLAINT_NOTICE_ATTEMPTS: i32 = 5;
 
+/// Matching one photo of a face-attendance session (detection, embeddings, the
+/// class decision); the photo is deleted once read.
+pub const FACE_MATCH: &str = "face.match";
+/// Attempts at a face match (a model error, a crash) before the teacher is told.
+pub const FACE_MATCH_ATTEMPTS: i32 = 3;
+
 /// A durable job to enqueue. The payload holds ids and settings only, never personal
 /// data (that stays in the encrypted rows it points to).
 #[derive(Debug, Clone, PartialEq)]
@@ -93,6 +99,25 @@ pub fn complaint_of_payload(payload: &serde_json::Value) -> Option<Uuid> {
 /// The media item a `media.fetch` payload names.
 pub fn media_of_payload(payload: &serde_json::Value) -> Option<Uuid> {
     payload.get("media")?.as_str()?.parse().ok()
+}
+
+/// The face match of one photo of a session, due at once.
+pub fn face_match(session: Uuid, media_key: &str, now: DateTime<Utc>) -> NewJob {
+    NewJob {
+        kind: FACE_MATCH.into(),
+        idempotency_key: format!("face:{session}:{media_key}"),
+        conversation: None,
+        payload: serde_json::json!({ "session": session.to_string(), "media": media_key }),
+        max_attempts: FACE_MATCH_ATTEMPTS,
+        run_after: now,
+    }
+}
+
+/// The session and media key of a face-match job's payload.
+pub fn face_of_payload(payload: &serde_json::Value) -> Option<(Uuid, String)> {
+    let session = payload.get("session")?.as_str()?.parse().ok()?;
+    let media = payload.get("media")?.as_str()?.to_string();
+    Some((session, media))
 }
 
 #[cfg(test)]

@@ -5,12 +5,34 @@
 //! and never written anywhere. See `../shared/FACE-MODELS.md` for how the models are run.
 
 pub mod eval;
+pub mod matching;
+pub mod quality;
+pub mod service;
 
 use crate::models::{ModelsError, Verified};
 use image::imageops::FilterType;
 use image::RgbImage;
 use ort::session::Session;
 use std::sync::Mutex;
+
+/// Why an enrolment photo gave no sample.
+#[derive(Debug, thiserror::Error)]
+pub enum SampleError {
+    #[error("{0}")]
+    Refused(#[from] quality::Refusal),
+    #[error("not an image this service reads (JPEG, PNG or WebP)")]
+    Image,
+    #[error(transparent)]
+    Face(FaceError),
+}
+
+/// A sample for enrolment: the embedding of the photo's one face and the figures it
+/// passed the quality check with.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub embedding: Vec<f32>,
+    pub quality: quality::Quality,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum FaceError {
@@ -24,6 +46,29 @@ pub enum FaceError {
 
 fn inference(e: impl std::fmt::Display) -> FaceError {
     FaceError::Inference(e.to_string())
+}
+
+/// "on": the school uses photo attendance (off by default).
+pub const SETTING_FACE: &str = "face_attendance";
+/// The school's class-match threshold (cosine similarity), when it changed it.
+pub const SETTING_FACE_THRESHOLD: &str = "face_threshold";
+/// The school's margin over the second-best student, when it changed it.
+pub const SETTING_FACE_MARGIN: &str = "face_margin";
+/// The threshold a class photo is decided at unless the school changed it: above the
+/// verification threshold, so that nobody is proposed who is not in the photo (the
+/// teacher adds the misses).
+pub const CLASS_THRESHOLD: f32 = 0.45;
+
+/// The class rule from the school's settings (defaults where unset or out of range).
+pub fn class_rule(threshold: Option<&str>, margin: Option<&str>) -> matching::MatchRule {
+    let read = |v: Option<&str>, lo: f32, hi: f32| {
+        v.and_then(|v| v.trim().parse::<f32>().ok())
+            .filter(|x| x.is_finite() && *x >= lo && *x <= hi)
+    };
+    matching::MatchRule {
+        threshold: read(threshold, 0.2, 0.9).unwrap_or(CLASS_THRESHOLD),
+        margin: read(margin, 0.0, 0.5).unwrap_or(matching::DEFAULT_MARGIN),
+    }
 }
 
 /// A face found in an image (pixels of that image).
@@ -68,8 +113,21 @@ const TEMPLATE: [[f32; 2]; 5] = [
 
 pub struct FaceModels {
     detector: Mutex<Session>,
+    /// One landmark model and one embedder per worker thread: the faces of a photo
+    /// are read in parallel, one intra-op thread each.
+    lanes: Vec<Lane>,
+}
+
+struct Lane {
     landmarks: Mutex<Session>,
     embedder: Mutex<Session>,
+}
+
+/// A face found and its embedding.
+#[derive(Debug, Clone)]
+pub struct Embedded {
+    pub face: Face,
+    pub embedding: Vec<f32>,
 }
 
 impl std::fmt::Debug for FaceModels {
@@ -219,12 +277,99 @@ pub fn similarity(from: &[[f32; 2]; 5], to: &[[f32; 2]; 5]) -> [f32; 6] {
 }
 
 impl FaceModels {
+    /// Loads the models with one lane (the evaluation tools, enrolment).
     pub fn load(models: &Verified) -> Result<Self, FaceError> {
+        Self::load_lanes(models, 1)
+    }
+
+    /// Loads the models with `lanes` parallel lanes for the faces of one photo.
+    pub fn load_lanes(models: &Verified, lanes: usize) -> Result<Self, FaceError> {
+        let lanes = (0..lanes.max(1))
+            .map(|_| {
+                Ok(Lane {
+                    landmarks: Mutex::new(session(models, "face-landmarks")?),
+                    embedder: Mutex::new(session(models, "face-embedder")?),
+                })
+            })
+            .collect::<Result<Vec<_>, FaceError>>()?;
         Ok(Self {
             detector: Mutex::new(session(models, "face-detector")?),
-            landmarks: Mutex::new(session(models, "face-landmarks")?),
-            embedder: Mutex::new(session(models, "face-embedder")?),
+            lanes,
         })
+    }
+
+    /// An enrolment sample from a photo's bytes (decoded in memory; nothing of the
+    /// photo is kept): exactly one face that passes the quality check.
+    pub fn sample(&self, bytes: &[u8], rule: &quality::QualityRule) -> Result<Sample, SampleError> {
+        let img = decode(bytes).map_err(|_| SampleError::Image)?;
+        let faces = self.detect(&img).map_err(SampleError::Face)?;
+        let (face, quality) = quality::check(&img, &faces, rule)?;
+        let embedding = self.embed(&img, face).map_err(SampleError::Face)?;
+        Ok(Sample { embedding, quality })
+    }
+
+    /// How many faces are read at once.
+    pub fn lanes(&self) -> usize {
+        self.lanes.len()
+    }
+
+    /// Runs `f` over `items` on every lane at once (item `i` on lane `i % lanes`),
+    /// keeping the items' order in the results.
+    fn on_lanes<T: Sync, R: Send>(
+        &self,
+        items: &[T],
+        f: impl Fn(&Lane, &T) -> Result<R, FaceError> + Sync,
+    ) -> Result<Vec<R>, FaceError> {
+        let n = self.lanes.len().min(items.len()).max(1);
+        if n == 1 {
+            return items.iter().map(|it| f(&self.lanes[0], it)).collect();
+        }
+        let f = &f;
+        let parts: Vec<Result<Vec<(usize, R)>, FaceError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..n)
+                .map(|lane| {
+                    let lane_ref = &self.lanes[lane];
+                    scope.spawn(move || {
+                        items
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, _)| i % n == lane)
+                            .map(|(i, it)| f(lane_ref, it).map(|r| (i, r)))
+                            .collect::<Result<Vec<_>, FaceError>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(FaceError::Inference("a face worker panicked".into()))
+                    })
+                })
+                .collect()
+        });
+        let mut all: Vec<(usize, R)> = Vec::with_capacity(items.len());
+        for part in parts {
+            all.extend(part?);
+        }
+        all.sort_by_key(|(i, _)| *i);
+        Ok(all.into_iter().map(|(_, r)| r).collect())
+    }
+
+    /// Every face of a photo with its embedding (a class photo): the boxes, then the
+    /// landmarks and embedding of each face on the lanes in parallel.
+    pub fn faces_embedded(&self, img: &RgbImage) -> Result<Vec<Embedded>, FaceError> {
+        let boxes = self.boxes(img)?;
+        let found = self.on_lanes(&boxes, |lane, (bbox, score)| {
+            match Self::landmarks_of(lane, img, *bbox, *score)? {
+                Some(face) => {
+                    let embedding = Self::embed_on(lane, img, &face)?;
+                    Ok(Some(Embedded { face, embedding }))
+                }
+                None => Ok(None),
+            }
+        })?;
+        Ok(found.into_iter().flatten().collect())
     }
 
     fn lock<'a>(m: &'a Mutex<Session>) -> Result<std::sync::MutexGuard<'a, Session>, FaceError> {
@@ -301,6 +446,15 @@ impl FaceModels {
     /// boxes are 256 pixels of its input: a portrait is read at 640 pixels; a large
     /// photo (a class, small faces) also at 1280, and the boxes of both are merged.
     pub fn detect(&self, img: &RgbImage) -> Result<Vec<Face>, FaceError> {
+        let boxes = self.boxes(img)?;
+        let faces = self.on_lanes(&boxes, |lane, (bbox, score)| {
+            Self::landmarks_of(lane, img, *bbox, *score)
+        })?;
+        Ok(faces.into_iter().flatten().collect())
+    }
+
+    /// The detector's boxes after non-maximum suppression, best first.
+    fn boxes(&self, img: &RgbImage) -> Result<Vec<([f32; 4], f32)>, FaceError> {
         let mut found = self.boxes_at(img, 640.0)?;
         if img.width().max(img.height()) > 1600 {
             found.extend(self.boxes_at(img, 1280.0)?);
@@ -312,19 +466,13 @@ impl FaceModels {
                 kept.push((b, p));
             }
         }
-        let mut faces = Vec::with_capacity(kept.len());
-        for (bbox, score) in kept {
-            if let Some(face) = self.landmarks_of(img, bbox, score)? {
-                faces.push(face);
-            }
-        }
-        Ok(faces)
+        Ok(kept)
     }
 
     /// O-Net on a square crop around the box: the five points, or None when it is no
     /// face.
     fn landmarks_of(
-        &self,
+        lane: &Lane,
         img: &RgbImage,
         bbox: [f32; 4],
         score: f32,
@@ -349,7 +497,7 @@ impl FaceModels {
         }
         let tensor =
             ort::value::Tensor::from_array(([1usize, 48, 48, 3], input)).map_err(inference)?;
-        let mut s = Self::lock(&self.landmarks)?;
+        let mut s = Self::lock(&lane.landmarks)?;
         let out = s
             .run(ort::inputs!["input_3" => tensor])
             .map_err(inference)?;
@@ -380,6 +528,10 @@ impl FaceModels {
 
     /// The face's embedding (L2-normalised, 512 values), aligned on its landmarks.
     pub fn embed(&self, img: &RgbImage, face: &Face) -> Result<Vec<f32>, FaceError> {
+        Self::embed_on(&self.lanes[0], img, face)
+    }
+
+    fn embed_on(lane: &Lane, img: &RgbImage, face: &Face) -> Result<Vec<f32>, FaceError> {
         // The transform takes the face onto the template; sample through its inverse.
         let [a, nb, tx, b, _, ty] = similarity(&face.landmarks, &TEMPLATE);
         let _ = nb;
@@ -409,7 +561,7 @@ impl FaceModels {
         }
         let tensor =
             ort::value::Tensor::from_array(([1usize, 3, 112, 112], input)).map_err(inference)?;
-        let mut s = Self::lock(&self.embedder)?;
+        let mut s = Self::lock(&lane.embedder)?;
         let out = s.run(ort::inputs!["input" => tensor]).map_err(inference)?;
         let (_, v) = out["output"]
             .try_extract_tensor::<f32>()

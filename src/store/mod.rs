@@ -25,7 +25,7 @@ use crate::domain::fees::{FeeLineView, FeeRecord};
 use crate::domain::phone::Phone;
 use crate::domain::roster::{ContactRef, Guardian, RosterRecord, StaffUser, Student};
 use crate::domain::school::{Tenant, TenantStatus};
-use crate::domain::{AccessCodeId, StudentId, TenantId};
+use crate::domain::{AccessCodeId, ClassId, StaffId, StudentId, TenantId};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use crypto::{CryptoError, KeyRing};
@@ -449,6 +449,14 @@ pub struct EncryptedColumn {
 /// Every encrypted column in a school partition. Key rotation walks this list, and
 /// the plaintext-scan test checks it; a new `_enc` column must be added here.
 pub const ENCRYPTED_COLUMNS: &[EncryptedColumn] = &[
+    EncryptedColumn {
+        table: "face_consents",
+        column: "note_enc",
+    },
+    EncryptedColumn {
+        table: "face_samples",
+        column: "embedding_enc",
+    },
     EncryptedColumn {
         table: "students",
         column: "bform_enc",
@@ -1070,6 +1078,41 @@ pub trait FlowTx: Send {
         contact: ContactRef,
         activity: &ActivityEntry,
     ) -> Result<ThreadOutcome>;
+    /// The teacher's face session still taking photos (the last one within
+    /// `since`), if any.
+    async fn face_open_session(
+        &mut self,
+        staff: StaffId,
+        since: DateTime<Utc>,
+    ) -> Result<Option<FaceSessionRow>>;
+    /// A new face session (status `matching`, no photo yet).
+    async fn face_new_session(
+        &mut self,
+        staff: StaffId,
+        class: ClassId,
+        channel: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Uuid>;
+    /// Adds a photo to a session and queues its face job.
+    async fn face_add_photo(
+        &mut self,
+        session: Uuid,
+        media_key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    async fn face_session_row(&mut self, id: Uuid) -> Result<Option<FaceSessionRow>>;
+    async fn face_class(&mut self, class: ClassId) -> Result<Vec<ClassFaceRow>>;
+    /// The teacher confirmed: the students present (source face, this session) and
+    /// the session marked confirmed, once (false if it was not waiting for that).
+    async fn face_confirm(
+        &mut self,
+        session: Uuid,
+        present: &[StudentId],
+        day: NaiveDate,
+        activity: &ActivityEntry,
+    ) -> Result<bool>;
+    /// The teacher dropped the proposal (false if it was not open).
+    async fn face_cancel(&mut self, session: Uuid, now: DateTime<Utc>) -> Result<bool>;
     /// A durable timer: at `due_at` a timeout event enters the conversation's inbox.
     async fn set_timer(&mut self, token: &str, due_at: DateTime<Utc>) -> Result<()>;
     async fn log(&mut self, activity: &ActivityEntry) -> Result<()>;
@@ -1640,6 +1683,152 @@ pub struct TriageRecord {
     pub note: Option<String>,
 }
 
+/// A student's face-attendance consent: who confirmed the parent's written consent,
+/// when, and a note.
+#[derive(Debug, Clone)]
+pub struct FaceConsent {
+    pub confirmed_by: String,
+    pub confirmed_at: DateTime<Utc>,
+    pub note: Option<crate::domain::Pii<String>>,
+}
+
+/// An enrolled sample as staff see it (the embedding itself never leaves the store
+/// but for matching).
+#[derive(Debug, Clone)]
+pub struct FaceSampleInfo {
+    pub id: Uuid,
+    pub quality: crate::face::quality::Quality,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// At most this many samples per student.
+pub const FACE_SAMPLES_MAX: usize = 5;
+
+/// What became of a sample offered for enrolment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnrolOutcome {
+    Added(Uuid),
+    /// No consent on record for this student: nothing kept.
+    NoConsent,
+    /// The student has [`FACE_SAMPLES_MAX`] samples already.
+    Full,
+}
+
+/// A student of a class as the face matcher sees it.
+#[derive(Debug, Clone)]
+pub struct ClassFaceRow {
+    pub student: StudentId,
+    pub admission_no: String,
+    pub name: String,
+    pub consent: bool,
+    pub samples: usize,
+}
+
+/// One photo's result in a face session (the faces matched to nobody are a count).
+#[derive(Debug, Clone, Default)]
+pub struct FacePhotoResult {
+    pub faces: usize,
+    pub present: Vec<StudentId>,
+    pub unmatched: usize,
+    pub ms: u64,
+}
+
+/// A face session (the session log's row).
+#[derive(Debug, Clone)]
+pub struct FaceSessionRow {
+    pub id: Uuid,
+    pub conversation: Uuid,
+    pub staff: StaffId,
+    pub channel: String,
+    pub class: ClassId,
+    pub status: String,
+    pub photos: i64,
+    pub pending: i64,
+    pub faces: i64,
+    pub matched: i64,
+    pub unmatched: i64,
+    pub duration_ms: i64,
+    pub proposal: Vec<StudentId>,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+}
+
+/// Face attendance outside the conversation step: consent and enrolment (admin, CLI),
+/// the class gallery and the photo results (the face job), the session log.
+#[async_trait]
+pub trait FaceStore: Send + Sync {
+    async fn face_consent(&self, student: StudentId) -> Result<Option<FaceConsent>>;
+    /// Records (or replaces) the consent record, with its activity entry.
+    async fn record_face_consent(
+        &self,
+        student: StudentId,
+        confirmed_by: &str,
+        note: Option<&str>,
+        activity: &ActivityEntry,
+    ) -> Result<()>;
+    /// Deletes the consent record and every sample at once (None: no consent on
+    /// record), with its activity entry; the number of samples deleted.
+    async fn withdraw_face_consent(
+        &self,
+        student: StudentId,
+        activity: &ActivityEntry,
+    ) -> Result<Option<usize>>;
+    /// Keeps one sample's embedding (encrypted), only with a consent on record and
+    /// room for it, checked in the same transaction.
+    async fn add_face_sample(
+        &self,
+        student: StudentId,
+        embedding: &[f32],
+        quality: &crate::face::quality::Quality,
+        activity: &ActivityEntry,
+    ) -> Result<EnrolOutcome>;
+    async fn face_samples(&self, student: StudentId) -> Result<Vec<FaceSampleInfo>>;
+    async fn delete_face_sample(
+        &self,
+        student: StudentId,
+        id: Uuid,
+        activity: &ActivityEntry,
+    ) -> Result<bool>;
+    async fn delete_face_samples(
+        &self,
+        student: StudentId,
+        activity: &ActivityEntry,
+    ) -> Result<usize>;
+    /// The active students of a class, with their consent and sample count.
+    async fn class_faces(&self, class: ClassId) -> Result<Vec<ClassFaceRow>>;
+    /// The samples of the class's consented students (decrypted, for matching only).
+    async fn class_gallery(
+        &self,
+        class: ClassId,
+    ) -> Result<Vec<crate::face::matching::Enrolled<StudentId>>>;
+    async fn face_session(&self, id: Uuid) -> Result<Option<FaceSessionRow>>;
+    /// One photo of a session is done: its result merged into the session, its media
+    /// row and bytes deleted, and, when no photo of the session is left, the proposal
+    /// started in the teacher's conversation. False if the session was not waiting
+    /// for photos (nothing changed but the media's deletion).
+    async fn face_photo_done(
+        &self,
+        session: Uuid,
+        media_key: &str,
+        result: &FacePhotoResult,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// A photo could not be read: its media deleted; the session failed when nothing
+    /// else of it matched, and the teacher told.
+    async fn face_photo_failed(
+        &self,
+        session: Uuid,
+        media_key: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// The latest sessions (the session log), newest first.
+    async fn face_sessions(&self, limit: i64) -> Result<Vec<FaceSessionRow>>;
+}
+
 /// Complaints as the triage job sees them, and the AI budget's monthly counter.
 #[async_trait]
 pub trait ComplaintStore: Send + Sync {
@@ -1977,6 +2166,7 @@ pub trait SchoolKeys: Send + Sync {
 pub trait TenantStore:
     RosterStore
     + ComplaintStore
+    + FaceStore
     + FeeStore
     + AccessCodeStore
     + AttendanceStore

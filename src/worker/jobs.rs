@@ -119,6 +119,15 @@ impl JobRunner {
             4,
             2,
         );
+        // The process-wide face limit: each face job uses the cores it leaves it
+        // for the faces of its photo (`face::service::job_limit`).
+        let face_jobs = crate::face::service::job_limit();
+        runner.register_io(
+            crate::domain::job::FACE_MATCH,
+            Arc::new(super::face::FaceMatch),
+            face_jobs,
+            face_jobs,
+        );
         runner.register_io(
             crate::domain::job::COMPLAINT_NOTICE,
             Arc::new(super::notice::ComplaintNotice),

@@ -8,6 +8,7 @@
 
 pub mod actions;
 pub mod driver;
+pub mod face;
 pub mod jobs;
 pub mod media;
 pub mod notice;

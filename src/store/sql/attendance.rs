@@ -32,7 +32,7 @@ pub(super) async fn record(c: &mut Conn, r: &AttendanceRecord, at: DateTime<Utc>
         "INSERT INTO attendance (id, day, student_id, status, source, recorded_by, recorded_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (student_id, day) DO UPDATE SET \
          status = excluded.status, source = excluded.source, recorded_by = excluded.recorded_by, \
-         recorded_at = excluded.recorded_at",
+         recorded_at = excluded.recorded_at, face_session_id = NULL",
     )
     .bind(Uuid::now_v7())
     .bind(r.day)

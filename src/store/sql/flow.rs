@@ -1002,6 +1002,55 @@ impl<'a> FlowTx for Ops<'a> {
         super::complaints::reopen_complaint(self.tx, id, contact, activity).await
     }
 
+    async fn face_open_session(
+        &mut self,
+        staff: StaffId,
+        since: DateTime<Utc>,
+    ) -> Result<Option<crate::store::FaceSessionRow>> {
+        super::face::open_session(self.tx, staff, since).await
+    }
+
+    async fn face_new_session(
+        &mut self,
+        staff: StaffId,
+        class: ClassId,
+        channel: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Uuid> {
+        super::face::new_session(self.tx, self.conversation, staff, class, channel, now).await
+    }
+
+    async fn face_add_photo(
+        &mut self,
+        session: Uuid,
+        media_key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        super::face::add_photo(self.tx, session, media_key, now).await
+    }
+
+    async fn face_session_row(&mut self, id: Uuid) -> Result<Option<crate::store::FaceSessionRow>> {
+        super::face::session(self.tx, id).await
+    }
+
+    async fn face_class(&mut self, class: ClassId) -> Result<Vec<crate::store::ClassFaceRow>> {
+        super::face::class_faces(self.tx, class).await
+    }
+
+    async fn face_confirm(
+        &mut self,
+        session: Uuid,
+        present: &[StudentId],
+        day: NaiveDate,
+        activity: &ActivityEntry,
+    ) -> Result<bool> {
+        super::face::confirm(self.tx, session, present, day, activity).await
+    }
+
+    async fn face_cancel(&mut self, session: Uuid, now: DateTime<Utc>) -> Result<bool> {
+        super::face::cancel(self.tx, session, now).await
+    }
+
     async fn set_timer(&mut self, token: &str, due_at: DateTime<Utc>) -> Result<()> {
         db::query(
             "INSERT INTO flow_timers (id, conversation_id, token, due_at) VALUES ($1, $2, $3, $4)",

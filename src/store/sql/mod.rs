@@ -10,6 +10,7 @@ mod codes;
 mod complaints;
 mod control;
 mod conversation;
+mod face;
 mod fees;
 mod flow;
 mod inbox;
