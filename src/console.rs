@@ -179,6 +179,9 @@ pub struct Simulator {
     delivery: Delivery,
     seen: HashSet<Uuid>,
     seq: u64,
+    /// Photos attached with their own bytes (by media reference), handed over
+    /// instead of the sample image.
+    images: HashMap<String, Vec<u8>>,
 }
 
 impl Simulator {
@@ -214,6 +217,7 @@ impl Simulator {
             delivery,
             seen: HashSet::new(),
             seq: 0,
+            images: HashMap::new(),
         })
     }
 
@@ -307,8 +311,11 @@ impl Simulator {
                     continue;
                 };
                 if let Some(item) = self.store.media_to_fetch(media).await? {
+                    let own = self.images.remove(&item.media_ref);
                     let (mime, content) = if item.media_ref.ends_with(".pdf") {
                         ("application/pdf", SAMPLE_PDF)
+                    } else if let Some(bytes) = own.as_deref() {
+                        ("image/jpeg", bytes)
                     } else {
                         ("image/jpeg", SAMPLE_JPEG)
                     };
@@ -359,6 +366,57 @@ impl Simulator {
         .await
     }
 
+    /// Sends a photo with these bytes (a class photo for photo attendance).
+    pub async fn attach_image(&mut self, bytes: Vec<u8>) -> Result<Vec<BotMessage>, SimError> {
+        let media_ref = format!("sim-media-{}.jpg", self.seq + 1);
+        self.images.insert(media_ref.clone(), bytes);
+        self.deliver(InboundBody::Media {
+            kind: MediaKind::Image,
+            media_ref,
+            mime: None,
+            caption: None,
+            filename: None,
+            sha256: None,
+        })
+        .await
+    }
+
+    /// Runs this conversation's face jobs now, with the real handler (the simulator
+    /// does not retry: a job that does not finish is buried as its handler says).
+    async fn run_face_jobs(
+        &self,
+        conv: Uuid,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<usize, SimError> {
+        use crate::worker::jobs::{JobHandler, JobOutcome};
+        let jobs = self
+            .store
+            .claim_jobs(
+                crate::domain::job::FACE_MATCH,
+                now,
+                std::time::Duration::from_secs(300),
+                20,
+                Some(conv),
+            )
+            .await?;
+        let n = jobs.len();
+        let handler = crate::worker::face::FaceMatch;
+        for job in jobs {
+            match handler.run(&self.app, self.store.as_ref(), &job).await? {
+                JobOutcome::Done { .. } => {
+                    self.store.finish_job(&job, None, now).await?;
+                }
+                JobOutcome::Retry { error, .. } | JobOutcome::Failed { error } => {
+                    handler
+                        .buried(&self.app, self.store.as_ref(), &job, &error)
+                        .await?;
+                    self.store.bury_job(&job, &error, now).await?;
+                }
+            }
+        }
+        Ok(n)
+    }
+
     /// Moves this conversation's clock forward; its due timers fire and their replies
     /// come back.
     pub async fn wait(&mut self, by: chrono::Duration) -> Result<Vec<BotMessage>, SimError> {
@@ -387,6 +445,7 @@ impl Simulator {
                         Some(conv),
                     )
                     .await?;
+            let faces = self.run_face_jobs(conv, now).await?;
             let processed = crate::worker::run_conversation(
                 self.store.as_ref(),
                 &driver,
@@ -395,7 +454,7 @@ impl Simulator {
                 &self.app.metrics,
             )
             .await?;
-            if fired == 0 && processed == 0 {
+            if fired == 0 && processed == 0 && faces == 0 {
                 return self.collect(conv).await;
             }
         }

@@ -306,3 +306,45 @@ complaint-csat-thanks = شكراً على إجابتك. إن لم تُحلّ ا�
 complaint-reopened = أُعيد فتح { $reference }؛ ستنظر فيها إدارة المدرسة.
 complaint-reopen-late = أُغلقت { $reference } منذ أكثر من 7 أيام ولا يمكن إعادة فتحها. اكتب «شكوى» لكتابة شكوى جديدة.
 complaint-still-open = { $reference } ما زالت مفتوحة.
+
+## Photo attendance
+face-pick-class = لأي فصل هذه الصورة؟
+face-looking = وصلت صورة { $class_name }. أبحث فيها عن الطلاب وسأرسل لك القائمة للمراجعة خلال ثوانٍ. الصور الأخرى للفصل خلال دقيقة تُضاف إليها.
+face-joined = أُضيفت إلى صور { $class_name }: سأرسل القائمة المحدّثة.
+face-off = لا تستخدم هذه المدرسة الحضور بالصور. اكتب «الحضور» لتسجيل الفصل بالقائمة.
+face-proposal = { $class_name }: وُجد { $faces } وجهًا، واقتُرح حضور { $present_count }{ $unmatched ->
+    [0] {""}
+   *[other] ، و{ $unmatched } لم يطابقوا أحدًا
+}.{ $by_hand ->
+    [0] {""}
+   *[other] {" "}{ $by_hand } يُسجَّلون يدويًا (بلا علامة).
+}
+face-student-line = { $present ->
+    [yes] ✅
+   *[other] ▫️
+} { $n }. { $name }{ $why ->
+    [no_consent] {" "}(لا موافقة على الصور)
+    [not_enrolled] {" "}(لا صورة مرجعية)
+    [not_seen] {" "}(لم يظهر)
+    [unticked] {" "}(أُزيلت العلامة)
+    [teacher] {" "}(أضفته أنت)
+   *[other] {""}
+}
+face-confirm = هل أحفظ الطلاب المعلَّمين حاضرين؟ لا يُحفظ شيء قبل ذلك.
+face-save = حفظ
+face-change = تعديل
+face-drop = تجاهل
+face-toggle = أرسل الأرقام لوضع العلامة أو إزالتها، مثلًا: 3 7
+face-rest = حُفظ: { $saved } حاضرون. الباقون { $rest_count } ({ $rest_names }): غائبون، متأخرون، أم يُتركون بلا تسجيل الآن؟
+face-rest-absent = غائب
+face-rest-late = متأخر
+face-rest-leave = اتركهم الآن
+face-rest-saved = تم: سُجّل { $marked } { $mark ->
+    [late] متأخرين
+   *[other] غائبين
+}. حُفظ حضور { $class_name }.
+face-rest-left = تم. تُرك الباقون بلا تسجيل: سجّلهم لاحقًا بالقائمة («الحضور») أو من لوحة الإدارة.
+face-all-present = حُفظ: جميع الطلاب { $saved } حاضرون في { $class_name }.
+face-dropped = تم التجاهل: لم يُحفظ شيء من الصورة.
+face-failed = لم أستطع قراءة الوجوه في هذه الصورة، فلم يُقترح شيء. جرّب صورة بإضاءة جيدة والوجوه نحو الكاميرا، أو اكتب «الحضور» للتسجيل بالقائمة.
+face-stale = هذه القائمة لم تعد مفتوحة (حُفظت أو تُجوهلت).

@@ -305,3 +305,48 @@ complaint-csat-thanks = Thank you for your answer. If the problem is not solved,
 complaint-reopened = { $reference } is open again; the school office will look at it.
 complaint-reopen-late = { $reference } was closed more than 7 days ago and cannot be reopened. Type "complaint" to write a new one.
 complaint-still-open = { $reference } is still open.
+
+## Photo attendance
+face-pick-class = Which class is this photo of?
+face-looking = Got the photo of { $class_name }. I am looking for the students in it and will send you the list to check in a few seconds. More photos of the class within a minute are added.
+face-joined = Added to the photos of { $class_name }: I will send the updated list.
+face-off = Photo attendance is not used at this school. Type "attendance" to mark the class by list.
+face-proposal = { $class_name }: { $faces } { $faces ->
+    [one] face
+   *[other] faces
+} found, { $present_count } proposed present{ $unmatched ->
+    [0] {""}
+   *[other] , { $unmatched } matched nobody
+}.{ $by_hand ->
+    [0] {""}
+   *[other] {" "}{ $by_hand } to mark by hand (not ticked).
+}
+face-student-line = { $present ->
+    [yes] ✅
+   *[other] ▫️
+} { $n }. { $name }{ $why ->
+    [no_consent] {" "}(no photo consent)
+    [not_enrolled] {" "}(no reference photo)
+    [not_seen] {" "}(not seen)
+    [unticked] {" "}(unticked)
+    [teacher] {" "}(added by you)
+   *[other] {""}
+}
+face-confirm = Save the ticked students as present? Nothing is saved until you do.
+face-save = Save
+face-change = Change
+face-drop = Drop
+face-toggle = Send the numbers to tick or untick, for example: 3 7
+face-rest = Saved: { $saved } present. The other { $rest_count } ({ $rest_names }): mark them absent, late, or leave them unmarked for now?
+face-rest-absent = Absent
+face-rest-late = Late
+face-rest-leave = Leave unmarked
+face-rest-saved = Done: { $marked } marked { $mark ->
+    [late] late
+   *[other] absent
+}. Attendance of { $class_name } is saved.
+face-rest-left = Done. The others are left unmarked: mark them later by list ("attendance") or in the admin.
+face-all-present = Saved: all { $saved } present in { $class_name }.
+face-dropped = Dropped: nothing was saved from the photo.
+face-failed = I could not read faces in that photo, so nothing was proposed. Try a photo in good light with faces towards the camera, or type "attendance" to mark by list.
+face-stale = That photo list is no longer open (saved or dropped already).

@@ -305,3 +305,45 @@ complaint-csat-thanks = Jawab ka shukriya. Agar masla hal nahi hua to 7 din ke a
 complaint-reopened = { $reference } dobara khul gayi hai; school office isay dekhe ga.
 complaint-reopen-late = { $reference } ko band huay 7 din se zyada ho gaye, is liye dobara nahi khul sakti. Nayi shikayat ke liye "shikayat" likhein.
 complaint-still-open = { $reference } abhi khuli hai.
+
+## Photo attendance
+face-pick-class = Ye photo kis class ki hai?
+face-looking = { $class_name } ki photo mil gayi. Main is mein students dhoond raha hun aur chand second mein list bhejunga. Aik minute ke andar class ki mazeed photos bhi shamil ho jayengi.
+face-joined = { $class_name } ki photos mein shamil kar di: nayi list bhejta hun.
+face-off = Is school mein photo attendance istemal nahi hoti. List se hazri lagane ke liye "attendance" likhein.
+face-proposal = { $class_name }: { $faces } chehre mile, { $present_count } hazir tajweez{ $unmatched ->
+    [0] {""}
+   *[other] , { $unmatched } kisi se match nahi hue
+}.{ $by_hand ->
+    [0] {""}
+   *[other] {" "}{ $by_hand } ki hazri haath se lagayein (tick nahi).
+}
+face-student-line = { $present ->
+    [yes] ✅
+   *[other] ▫️
+} { $n }. { $name }{ $why ->
+    [no_consent] {" "}(photo ki ijazat nahi)
+    [not_enrolled] {" "}(reference photo nahi)
+    [not_seen] {" "}(nazar nahi aaye)
+    [unticked] {" "}(tick hataya)
+    [teacher] {" "}(aap ne shamil kiya)
+   *[other] {""}
+}
+face-confirm = Tick wale students ko hazir save karun? Jab tak aap save na karein kuch save nahi hota.
+face-save = Save
+face-change = Tabdeel
+face-drop = Chhor dein
+face-toggle = Tick lagane ya hatane ke liye number bhejein, maslan: 3 7
+face-rest = Save ho gaya: { $saved } hazir. Baqi { $rest_count } ({ $rest_names }): ghair hazir, late, ya abhi ke liye khali chhor dein?
+face-rest-absent = Ghair hazir
+face-rest-late = Late
+face-rest-leave = Khali chhor dein
+face-rest-saved = Ho gaya: { $marked } { $mark ->
+    [late] late
+   *[other] ghair hazir
+} lag gaye. { $class_name } ki hazri save hai.
+face-rest-left = Ho gaya. Baqi khali hain: baad mein list ("attendance") ya admin se lagayein.
+face-all-present = Save ho gaya: { $class_name } mein sab { $saved } hazir.
+face-dropped = Chhor diya: photo se kuch save nahi hua.
+face-failed = Is photo mein chehre nahi parh saka, is liye kuch tajweez nahi hua. Achhi roshni mein, camera ki taraf chehron wali photo bhejein, ya list se hazri ke liye "attendance" likhein.
+face-stale = Ye list ab khuli nahi (pehle hi save ya chhor di gayi).

@@ -304,3 +304,45 @@ complaint-csat-thanks = آپ کے جواب کا شکریہ۔ اگر مسئلہ �
 complaint-reopened = { $reference } دوبارہ کھل گئی ہے؛ اسکول آفس اسے دیکھے گا۔
 complaint-reopen-late = { $reference } کو بند ہوئے 7 دن سے زیادہ ہو گئے، اس لیے دوبارہ نہیں کھل سکتی۔ نئی شکایت کے لیے «شکایت» لکھیں۔
 complaint-still-open = { $reference } ابھی کھلی ہے۔
+
+## Photo attendance
+face-pick-class = یہ تصویر کس کلاس کی ہے؟
+face-looking = { $class_name } کی تصویر مل گئی۔ میں اس میں طلبہ تلاش کر رہا ہوں اور چند سیکنڈ میں فہرست بھیجوں گا۔ ایک منٹ کے اندر کلاس کی مزید تصاویر بھی شامل ہو جائیں گی۔
+face-joined = { $class_name } کی تصاویر میں شامل کر دی: نئی فہرست بھیجتا ہوں۔
+face-off = اس اسکول میں تصویر سے حاضری استعمال نہیں ہوتی۔ فہرست سے حاضری کے لیے «حاضری» لکھیں۔
+face-proposal = { $class_name }: { $faces } چہرے ملے، { $present_count } حاضر تجویز{ $unmatched ->
+    [0] {""}
+   *[other] ، { $unmatched } کسی سے نہیں ملے
+}۔{ $by_hand ->
+    [0] {""}
+   *[other] {" "}{ $by_hand } کی حاضری ہاتھ سے لگائیں (ٹِک نہیں)۔
+}
+face-student-line = { $present ->
+    [yes] ✅
+   *[other] ▫️
+} { $n }. { $name }{ $why ->
+    [no_consent] {" "}(تصویر کی اجازت نہیں)
+    [not_enrolled] {" "}(حوالہ تصویر نہیں)
+    [not_seen] {" "}(نظر نہیں آئے)
+    [unticked] {" "}(ٹِک ہٹایا)
+    [teacher] {" "}(آپ نے شامل کیا)
+   *[other] {""}
+}
+face-confirm = ٹِک والے طلبہ کو حاضر محفوظ کروں؟ جب تک آپ محفوظ نہ کریں کچھ محفوظ نہیں ہوتا۔
+face-save = محفوظ کریں
+face-change = تبدیل کریں
+face-drop = چھوڑ دیں
+face-toggle = ٹِک لگانے یا ہٹانے کے لیے نمبر بھیجیں، مثلاً: 3 7
+face-rest = محفوظ ہو گیا: { $saved } حاضر۔ باقی { $rest_count } ({ $rest_names }): غیر حاضر، دیر سے، یا ابھی خالی چھوڑ دیں؟
+face-rest-absent = غیر حاضر
+face-rest-late = دیر سے
+face-rest-leave = ابھی خالی چھوڑیں
+face-rest-saved = ہو گیا: { $marked } { $mark ->
+    [late] دیر سے
+   *[other] غیر حاضر
+} لگ گئے۔ { $class_name } کی حاضری محفوظ ہے۔
+face-rest-left = ہو گیا۔ باقی خالی ہیں: بعد میں فہرست («حاضری») یا ایڈمن سے لگائیں۔
+face-all-present = محفوظ ہو گیا: { $class_name } میں سب { $saved } حاضر۔
+face-dropped = چھوڑ دیا: تصویر سے کچھ محفوظ نہیں ہوا۔
+face-failed = اس تصویر میں چہرے نہیں پڑھ سکا، اس لیے کچھ تجویز نہیں ہوا۔ اچھی روشنی میں، کیمرے کی طرف چہروں والی تصویر بھیجیں، یا فہرست سے حاضری کے لیے «حاضری» لکھیں۔
+face-stale = یہ فہرست اب کھلی نہیں (پہلے ہی محفوظ یا چھوڑ دی گئی)۔

@@ -81,6 +81,16 @@ pub enum FaceCmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// The class decision (1:N) on a labelled folder: each identity with two or more
+    /// photos is enrolled from its first; every other photo is a class photo of one
+    /// face, decided against all enrolled people (it should be its own person) and
+    /// against all but its own (it should be nobody). Prints, for a grid of thresholds
+    /// and margins and last for the product's rule, how many were found and how many
+    /// proposals were wrong.
+    ClassEval {
+        #[arg(long)]
+        dir: PathBuf,
+    },
     /// Times a class photo: a mosaic of `--faces` faces from a labelled folder, matched
     /// against a class of as many enrolled students (other photos of the same people
     /// where the folder has them). Prints model load time, the median wall time of
@@ -109,6 +119,9 @@ pub async fn face(config: Config, cmd: FaceCmd) -> anyhow::Result<()> {
                 .await?
         }
         FaceCmd::Pairs { dir, out } => all_pairs(&dir, &out),
+        FaceCmd::ClassEval { dir } => {
+            tokio::task::spawn_blocking(move || class_eval(config, &dir)).await?
+        }
         FaceCmd::Bench {
             dir,
             faces,
@@ -399,6 +412,107 @@ fn all_pairs(dir: &Path, out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn class_eval(config: Config, dir: &Path) -> anyhow::Result<()> {
+    let ids = identities(dir)?;
+    let models = FaceModels::load(&Verified::open(&config.models_dir)?)?;
+    let embed = |p: &Path| -> anyhow::Result<Option<Vec<f32>>> {
+        let img = raabta::face::decode(&std::fs::read(p)?)?;
+        let faces = models.detect(&img)?;
+        Ok(
+            match faces.iter().max_by(|a, b| a.area().total_cmp(&b.area())) {
+                Some(f) => Some(models.embed(&img, f)?),
+                None => None,
+            },
+        )
+    };
+    let mut gallery: Vec<matching::Enrolled<usize>> = Vec::new();
+    let mut probes: Vec<(usize, Vec<f32>)> = Vec::new();
+    let mut singles: Vec<Vec<f32>> = Vec::new();
+    for (k, group) in ids.iter().enumerate() {
+        let embedded: Vec<Vec<f32>> = group
+            .iter()
+            .map(|p| embed(p))
+            .collect::<anyhow::Result<Vec<_>>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        match embedded.split_first() {
+            Some((first, rest)) if !rest.is_empty() => {
+                gallery.push(matching::Enrolled {
+                    key: k,
+                    samples: vec![first.clone()],
+                });
+                probes.extend(rest.iter().map(|e| (k, e.clone())));
+            }
+            Some((first, _)) => singles.push(first.clone()),
+            None => {}
+        }
+    }
+    let run = |rule: matching::MatchRule| {
+        let (mut found, mut wrong) = (0, 0);
+        for (k, e) in &probes {
+            // Its own person enrolled: found, missed, or (wrong) someone else.
+            let d = matching::decide(std::slice::from_ref(e), &gallery, rule);
+            match d.pairs.first() {
+                Some((_, who)) if who == k => found += 1,
+                Some(_) => wrong += 1,
+                None => {}
+            }
+            // Its own person not enrolled (absent from the class): any proposal is wrong.
+            let others: Vec<matching::Enrolled<usize>> =
+                gallery.iter().filter(|g| g.key != *k).cloned().collect();
+            wrong += matching::decide(std::slice::from_ref(e), &others, rule)
+                .pairs
+                .len();
+        }
+        // People never enrolled (strangers in the photo).
+        for e in &singles {
+            wrong += matching::decide(std::slice::from_ref(e), &gallery, rule)
+                .pairs
+                .len();
+        }
+        (found, wrong)
+    };
+    let trials = probes.len() * 2 + singles.len();
+    eprintln!(
+        "{} enrolled people, {} photos of them, {} strangers: {} decisions",
+        gallery.len(),
+        probes.len(),
+        singles.len(),
+        trials
+    );
+    eprintln!("threshold margin found/{} wrong", probes.len());
+    for t in [0.30f32, 0.35, 0.40, 0.45, 0.50, 0.55] {
+        for m in [0.0f32, 0.05, 0.08, 0.12] {
+            let (found, wrong) = run(matching::MatchRule {
+                threshold: t,
+                margin: m,
+            });
+            eprintln!("{t:.2}      {m:.2}   {found:>3}       {wrong}");
+        }
+    }
+    let rule = matching::MatchRule {
+        threshold: raabta::face::CLASS_THRESHOLD,
+        margin: matching::DEFAULT_MARGIN,
+    };
+    let (found, wrong) = run(rule);
+    println!(
+        "{}",
+        serde_json::json!({
+            "enrolled": gallery.len(),
+            "probes": probes.len(),
+            "strangers": singles.len(),
+            "decisions": trials,
+            "threshold": rule.threshold,
+            "margin": rule.margin,
+            "found": found,
+            "found_rate": found as f64 / probes.len().max(1) as f64,
+            "wrong_proposals": wrong,
+        })
+    );
+    Ok(())
+}
+
 /// Peak resident memory of this process (Linux), in MB.
 fn peak_mb() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -483,8 +597,29 @@ fn bench(
         tiles.push((image::imageops::flip_horizontal(t), *who));
         k += 1;
     }
-    // Distinct enrolled students up to the class size: the first tiles' people again
-    // as other samples would be duplicates, so the gallery stays as it is if short.
+    // The folder has fewer people than a class: the class is filled up to `want`
+    // students with reference vectors of nobody (deterministic pseudo-random unit
+    // vectors, standing for absent students), so that the matching is timed against
+    // a full class. They can never be proposed (nobody looks like them).
+    let real_students = gallery.len();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    while gallery.len() < want {
+        let mut v: Vec<f32> = (0..512)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                (seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+            })
+            .collect();
+        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-9);
+        v.iter_mut().for_each(|x| *x /= n);
+        let key = gallery.len();
+        gallery.push(matching::Enrolled {
+            key,
+            samples: vec![v],
+        });
+    }
     let cols = (want as f64).sqrt().ceil() as u32 + 1;
     let rows = (tiles.len() as u32).div_ceil(cols);
     let cell = 260u32;
@@ -535,6 +670,7 @@ fn bench(
             "faces_in_photo": tiles.len(),
             "faces_found": found,
             "class_size": gallery.len(),
+            "class_real_people": real_students,
             "present_in_photo": present,
             "strangers_in_photo": strangers,
             "proposed": d.pairs.len(),

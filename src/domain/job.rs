@@ -102,11 +102,16 @@ pub fn media_of_payload(payload: &serde_json::Value) -> Option<Uuid> {
 }
 
 /// The face match of one photo of a session, due at once.
-pub fn face_match(session: Uuid, media_key: &str, now: DateTime<Utc>) -> NewJob {
+pub fn face_match(
+    session: Uuid,
+    conversation: Uuid,
+    media_key: &str,
+    now: DateTime<Utc>,
+) -> NewJob {
     NewJob {
         kind: FACE_MATCH.into(),
         idempotency_key: format!("face:{session}:{media_key}"),
-        conversation: None,
+        conversation: Some(conversation),
         payload: serde_json::json!({ "session": session.to_string(), "media": media_key }),
         max_attempts: FACE_MATCH_ATTEMPTS,
         run_after: now,

@@ -118,7 +118,7 @@ mod tests {
 
     /// A unit vector along axis `i` tilted toward axis `j` by `t`.
     fn v(i: usize, j: usize, t: f32) -> Vec<f32> {
-        let mut x = vec![0.0; 8];
+        let mut x = [0.0f32; 8];
         x[i] = 1.0 - t;
         x[j] += t;
         let n = x.iter().map(|a| a * a).sum::<f32>().sqrt();

@@ -204,7 +204,7 @@ mod tests {
     /// A textured image (a checkerboard of `cell` pixels at two grey levels).
     fn board(cell: u32, lo: u8, hi: u8) -> RgbImage {
         RgbImage::from_fn(200, 240, |x, y| {
-            let v = if (x / cell + y / cell) % 2 == 0 {
+            let v = if (x / cell + y / cell).is_multiple_of(2) {
                 lo
             } else {
                 hi
@@ -260,12 +260,12 @@ mod tests {
         ));
         let dark = board(6, 5, 40);
         assert!(matches!(
-            check(&dark, &[good.clone()], &DEFAULT_RULE),
+            check(&dark, std::slice::from_ref(&good), &DEFAULT_RULE),
             Err(Refusal::TooDark(..))
         ));
         let bright = board(6, 225, 255);
         assert!(matches!(
-            check(&bright, &[good.clone()], &DEFAULT_RULE),
+            check(&bright, std::slice::from_ref(&good), &DEFAULT_RULE),
             Err(Refusal::TooBright(..))
         ));
         let flat = RgbImage::from_pixel(200, 240, image::Rgb([128, 128, 128]));

@@ -184,6 +184,50 @@ pub const ACTIONS: &[ActionSpec] = &[
         inputs: &["complaint"],
         outputs: &["result", "reference"],
     },
+    ActionSpec {
+        name: "face_photo",
+        inputs: &["file"],
+        outputs: &["state", "classes", "class_name"],
+    },
+    ActionSpec {
+        name: "face_submit",
+        inputs: &["file", "more", "class"],
+        outputs: &["class_name", "photos"],
+    },
+    ActionSpec {
+        name: "face_proposal",
+        inputs: &["session"],
+        outputs: &[
+            "state",
+            "students",
+            "count",
+            "class_name",
+            "present_count",
+            "faces",
+            "unmatched",
+            "by_hand",
+        ],
+    },
+    ActionSpec {
+        name: "face_toggle",
+        inputs: &["students", "toggle"],
+        outputs: &["students", "present_count", "by_hand"],
+    },
+    ActionSpec {
+        name: "face_confirm",
+        inputs: &["session", "students"],
+        outputs: &["saved", "rest", "rest_count", "rest_names", "class_name"],
+    },
+    ActionSpec {
+        name: "face_rest",
+        inputs: &["session", "rest", "mark"],
+        outputs: &["count"],
+    },
+    ActionSpec {
+        name: "face_drop",
+        inputs: &["session"],
+        outputs: &[],
+    },
 ];
 
 /// Actions that only read: "back" may return past them (any other may have saved
@@ -206,6 +250,8 @@ pub const READ_ONLY_ACTIONS: &[&str] = &[
     "my_complaints",
     "complaint_details",
     "complaint_news",
+    "face_proposal",
+    "face_toggle",
 ];
 
 /// Texts the engine itself uses (commands, errors, re-prompts).

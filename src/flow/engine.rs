@@ -34,6 +34,9 @@ pub const IDLE_DELIVERY: Duration = Duration::from_secs(20 * 60);
 pub const CROSSED_SECS: i64 = 10 * 60;
 /// The flow that asks what a photo or PDF sent at the menu is.
 pub const MEDIA_FLOW: &str = "media_in";
+/// The flow a teacher's photo starts (photo attendance; it says so where the school
+/// does not use it).
+pub const FACE_FLOW: &str = "face_attendance";
 /// The flow that asks "cancel everything entered?" before a long draft is dropped.
 pub const CANCEL_FLOW: &str = "cancel";
 
@@ -920,6 +923,19 @@ impl<'a> Run<'a> {
                 let mut vars = Map::new();
                 vars.insert("file".into(), serde_json::json!({ "media": key }));
                 self.start(MEDIA_FLOW, vars, None);
+                return self.go();
+            }
+            // A teacher's photo at rest: a class photo for attendance.
+            let is_image = matches!(&input, Input::Media { image: true, .. });
+            if self.role() == Role::Teacher
+                && idle
+                && is_image
+                && self.lib.current(FACE_FLOW).is_some()
+            {
+                self.end_all();
+                let mut vars = Map::new();
+                vars.insert("file".into(), serde_json::json!({ "media": key }));
+                self.start(FACE_FLOW, vars, None);
                 return self.go();
             }
         }

@@ -1111,6 +1111,8 @@ pub trait FlowTx: Send {
         day: NaiveDate,
         activity: &ActivityEntry,
     ) -> Result<bool>;
+    /// Deletes a photo's media row (a photo that will not be used is not kept).
+    async fn face_discard_photo(&mut self, media_key: &str) -> Result<()>;
     /// The teacher dropped the proposal (false if it was not open).
     async fn face_cancel(&mut self, session: Uuid, now: DateTime<Utc>) -> Result<bool>;
     /// A durable timer: at `due_at` a timeout event enters the conversation's inbox.
@@ -1420,6 +1422,9 @@ pub trait MediaStore: Send + Sync {
     ) -> Result<()>;
     /// The media of an inbound event (decrypted), for staff and tests.
     async fn media_of(&self, provider_key: &str) -> Result<Option<StoredMedia>>;
+    /// Every media item still held (its inbound event's provider key), oldest first:
+    /// for retention and the privacy checks.
+    async fn media_held(&self) -> Result<Vec<String>>;
 }
 
 pub use crate::domain::job::NewJob;

@@ -226,6 +226,9 @@ fn school_currency(tz: &Timezone) -> Currency {
     }
 }
 
+#[path = "actions_face.rs"]
+mod face;
+
 pub async fn run(
     tx: &mut dyn FlowTx,
     ctx: &ActionCtx<'_>,
@@ -234,6 +237,7 @@ pub async fn run(
     args: &Map<String, Value>,
 ) -> Result<Outcome> {
     match name {
+        n if n.starts_with("face_") => face::run(tx, ctx, session, n, args).await,
         "redeem_code" => redeem_code(tx, ctx, session, args).await,
         "login_status" => Ok(match locked_until(tx, ctx).await? {
             Some(until) => locked(Some(until)),

@@ -448,3 +448,151 @@ async fn key_rotation(env: &TestEnv) {
     );
 }
 on_both_backends!(key_rotation);
+
+/// Face attendance's store (issue 17): no sample without a consent record (checked in
+/// the same transaction), at most five, embeddings encrypted and read back only for
+/// the class gallery, deletion one by one, withdrawal deleting every sample at once,
+/// and the embeddings rotated with the school's keys.
+async fn face_consent_and_samples(env: &TestEnv) {
+    use raabta::face::quality::Quality;
+    use raabta::store::{EnrolOutcome, FACE_SAMPLES_MAX};
+    let s = env.school("faces").await;
+    load_roster_and_fees(&s).await;
+    let student = s
+        .store
+        .students()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|st| st.admission_no == "A-1")
+        .unwrap();
+    let act = |what: &str| {
+        ActivityEntry::now(
+            "staff:t",
+            what,
+            Some(format!("student:{}", student.id)),
+            "test",
+            json!({}),
+        )
+    };
+    let q = Quality {
+        face_px: 180.0,
+        sharpness: 90.0,
+        brightness: 120.0,
+        yaw: 0.05,
+        roll: 2.0,
+        pitch: 0.5,
+        score: 0.99,
+    };
+    let emb = |k: usize| -> Vec<f32> {
+        let mut v = vec![0.0f32; 512];
+        v[k] = 1.0;
+        v
+    };
+    // No consent: refused, nothing kept.
+    let out = s
+        .store
+        .add_face_sample(student.id, &emb(0), &q, &act("face.enrol"))
+        .await
+        .unwrap();
+    assert_eq!(out, EnrolOutcome::NoConsent);
+    assert!(s.store.face_samples(student.id).await.unwrap().is_empty());
+    assert!(s.store.face_consent(student.id).await.unwrap().is_none());
+
+    s.store
+        .record_face_consent(
+            student.id,
+            "head@school.test",
+            Some("signed form 12"),
+            &act("face.consent"),
+        )
+        .await
+        .unwrap();
+    let c = s.store.face_consent(student.id).await.unwrap().unwrap();
+    assert_eq!(c.confirmed_by, "head@school.test");
+    assert_eq!(c.note.unwrap().expose(), "signed form 12");
+    let mut ids = Vec::new();
+    for k in 0..FACE_SAMPLES_MAX {
+        match s
+            .store
+            .add_face_sample(student.id, &emb(k), &q, &act("face.enrol"))
+            .await
+            .unwrap()
+        {
+            EnrolOutcome::Added(id) => ids.push(id),
+            other => panic!("sample {k}: {other:?}"),
+        }
+    }
+    assert_eq!(
+        s.store
+            .add_face_sample(student.id, &emb(9), &q, &act("face.enrol"))
+            .await
+            .unwrap(),
+        EnrolOutcome::Full
+    );
+    let listed = s.store.face_samples(student.id).await.unwrap();
+    assert_eq!(listed.len(), FACE_SAMPLES_MAX);
+    assert_eq!(listed[0].quality, q);
+    // The gallery of the class reads the embeddings back.
+    let gallery = s.store.class_gallery(student.class_id).await.unwrap();
+    assert_eq!(gallery.len(), 1);
+    assert_eq!(gallery[0].key, student.id);
+    assert_eq!(gallery[0].samples.len(), FACE_SAMPLES_MAX);
+    assert_eq!(gallery[0].samples[0], emb(0));
+    let class = s.store.class_faces(student.class_id).await.unwrap();
+    let row = class.iter().find(|r| r.student == student.id).unwrap();
+    assert!(row.consent && row.samples == FACE_SAMPLES_MAX);
+    // Embeddings and the note are rotated with the school's keys.
+    let report = env
+        .app
+        .tenancy
+        .rotate_keys("faces", 2, &(), &|_| {})
+        .await
+        .unwrap();
+    assert!(report.rows_rewritten > FACE_SAMPLES_MAX as u64);
+    let after = env.app.tenancy.school("faces").await.unwrap();
+    let gallery = after.store.class_gallery(student.class_id).await.unwrap();
+    assert_eq!(gallery[0].samples[4], emb(4));
+    // One deleted, then withdrawal deletes the rest and the record at once.
+    assert!(after
+        .store
+        .delete_face_sample(student.id, ids[0], &act("face.sample.delete"))
+        .await
+        .unwrap());
+    assert_eq!(
+        after
+            .store
+            .withdraw_face_consent(student.id, &act("face.withdraw"))
+            .await
+            .unwrap(),
+        Some(FACE_SAMPLES_MAX - 1)
+    );
+    assert!(after
+        .store
+        .face_samples(student.id)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(after
+        .store
+        .face_consent(student.id)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(after
+        .store
+        .class_gallery(student.class_id)
+        .await
+        .unwrap()
+        .is_empty());
+    // A second withdrawal finds no consent.
+    assert_eq!(
+        after
+            .store
+            .withdraw_face_consent(student.id, &act("face.withdraw"))
+            .await
+            .unwrap(),
+        None
+    );
+}
+on_both_backends!(face_consent_and_samples);

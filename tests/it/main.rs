@@ -12,6 +12,7 @@ mod complaints;
 mod conformance;
 mod crash;
 mod face;
+mod face_attendance;
 mod fake;
 mod fixture_parse;
 mod http;

@@ -369,3 +369,42 @@ pub fn raabta_with_input(
         .expect("write stdin");
     child.wait_with_output().expect("raabta output")
 }
+
+/// The face models for tests, loaded once per test process from the models directory
+/// (see [`models_dir`]). Without them: with `CI=true` this fails; otherwise the caller
+/// skips, and this says so loudly.
+pub fn face_service(what: &str) -> Option<std::sync::Arc<raabta::face::service::FaceService>> {
+    use std::sync::{Arc, OnceLock};
+    static FACE: OnceLock<Result<Arc<raabta::face::service::FaceService>, String>> =
+        OnceLock::new();
+    let loaded = FACE.get_or_init(|| {
+        let service = raabta::face::service::FaceService::new(Some(models_dir()));
+        service.models().map(|_| Arc::new(service))
+    });
+    match loaded {
+        Ok(s) => Some(s.clone()),
+        Err(e) if matches!(std::env::var("CI").as_deref(), Ok("true" | "1")) => {
+            panic!("{what}: the face models are required in CI and did not load: {e}")
+        }
+        Err(e) => {
+            eprintln!(
+                "\n*** SKIPPED (not passed): {what}: no face models ({e}); run scripts/fetch-models.sh ***\n"
+            );
+            None
+        }
+    }
+}
+
+/// The labelled face photos beside the project (`../shared/face-data/deepface`):
+/// required in CI, skipped loudly elsewhere.
+pub fn face_photos(what: &str) -> Option<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/face-data/deepface");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if matches!(std::env::var("CI").as_deref(), Ok("true" | "1")) {
+        panic!("{what}: ../shared/face-data is required in CI");
+    }
+    eprintln!("\n*** SKIPPED (not passed): {what}: no ../shared/face-data ***\n");
+    None
+}

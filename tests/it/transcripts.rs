@@ -33,6 +33,10 @@ struct Transcript {
     /// (loudly) elsewhere.
     #[serde(default)]
     model: bool,
+    /// Needs the face models and the labelled photos beside the project (photo
+    /// attendance): fails in CI without them, skipped (loudly) elsewhere.
+    #[serde(default)]
+    face: bool,
     steps: Vec<Step>,
 }
 
@@ -48,6 +52,8 @@ struct Step {
     photo: bool,
     #[serde(default)]
     pdf: bool,
+    /// Send this photo of `../shared/face-data/deepface` (a face transcript).
+    image: Option<String>,
     /// Move the clock: 30m, 3h, 2d.
     wait: Option<String>,
     /// Staff do something: consent, approve_leave, reject_leave, hand_back.
@@ -383,6 +389,52 @@ impl Run {
                     .await
                     .unwrap();
             }
+            // Photo attendance on; Ayesha Khan (Grade 5 A) consented and enrolled from
+            // img20.jpg; زینب علی without consent.
+            "face_setup" => {
+                store
+                    .set_setting(raabta::face::SETTING_FACE, "on", &act)
+                    .await
+                    .unwrap();
+                let class = store
+                    .classes()
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .find(|c| c.label() == "Grade 5 A")
+                    .ok_or_else(|| broken("no Grade 5 A"))?;
+                let ayesha = store
+                    .class_faces(class.id)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .find(|r| r.name == "Ayesha Khan")
+                    .ok_or_else(|| broken("no Ayesha Khan"))?;
+                store
+                    .record_face_consent(ayesha.student, "admin@demo.test", Some("form seen"), &act)
+                    .await
+                    .unwrap();
+                let dir =
+                    crate::support::face_photos("face_setup").ok_or_else(|| broken("no photos"))?;
+                let bytes = std::fs::read(dir.join("img20.jpg")).map_err(broken)?;
+                let face = self.sim.app().face.clone();
+                let sample = tokio::task::spawn_blocking(move || {
+                    face.models().map_err(|e| e.to_string()).and_then(|m| {
+                        m.sample(&bytes, &raabta::face::quality::DEFAULT_RULE)
+                            .map_err(|e| e.to_string())
+                    })
+                })
+                .await
+                .map_err(broken)?
+                .map_err(broken)?;
+                let added = store
+                    .add_face_sample(ayesha.student, &sample.embedding, &sample.quality, &act)
+                    .await
+                    .unwrap();
+                if !matches!(added, raabta::store::EnrolOutcome::Added(_)) {
+                    return Err(broken(format!("enrolment: {added:?}")));
+                }
+            }
             "hand_back" => {
                 let conv = self
                     .sim
@@ -438,6 +490,11 @@ impl Run {
             self.sim.tap(&c.id, &c.title).await
         } else if step.photo || step.pdf {
             self.sim.attach(step.pdf).await
+        } else if let Some(name) = &step.image {
+            let dir = crate::support::face_photos("transcript image")
+                .ok_or_else(|| broken("no face photos"))?;
+            let bytes = std::fs::read(dir.join(name)).map_err(broken)?;
+            self.sim.attach_image(bytes).await
         } else if let Some(w) = &step.wait {
             let d = raabta::flow::def::parse_duration(w).ok_or_else(|| broken("bad wait"))?;
             self.sim
@@ -445,7 +502,7 @@ impl Run {
                 .await
         } else {
             return Err(broken(
-                "a step needs user, tap, tap_old, photo, pdf, wait or staff",
+                "a step needs user, tap, tap_old, photo, pdf, image, wait or staff",
             ));
         };
         result.map_err(broken)
@@ -468,6 +525,20 @@ async fn run(t: &Transcript) -> Result<(), Failure> {
         }
         None if t.model => return Ok(()),
         None => {}
+    }
+    if t.face {
+        match (
+            crate::support::face_service(&t.name),
+            crate::support::face_photos(&t.name),
+        ) {
+            (Some(face), Some(_)) => {
+                env.app = raabta::app::App {
+                    face,
+                    ..env.app.clone()
+                }
+            }
+            _ => return Ok(()),
+        }
     }
     raabta::seed::seed_if_empty(&env.app.tenancy)
         .await

@@ -65,7 +65,7 @@ fn to_bytes(v: &[f32]) -> Vec<u8> {
 }
 
 fn from_bytes(b: &[u8]) -> Result<Vec<f32>> {
-    if b.len() % 4 != 0 {
+    if !b.len().is_multiple_of(4) {
         return Err(corrupt("face sample: length not a multiple of 4"));
     }
     Ok(b.chunks_exact(4)
@@ -85,7 +85,7 @@ pub(super) async fn session(c: &mut Conn, id: Uuid) -> Result<Option<FaceSession
 pub(super) async fn class_faces(c: &mut Conn, class: ClassId) -> Result<Vec<ClassFaceRow>> {
     let rows: Vec<(Uuid, String, String, i64, i64)> = db::query_as(
         "SELECT s.id, s.admission_no, s.full_name, \
-         CASE WHEN fc.student_id IS NULL THEN 0 ELSE 1 END, \
+         CAST(CASE WHEN fc.student_id IS NULL THEN 0 ELSE 1 END AS BIGINT), \
          (SELECT COUNT(*) FROM face_samples fs WHERE fs.student_id = s.id) \
          FROM students s LEFT JOIN face_consents fc ON fc.student_id = s.id \
          WHERE s.class_id = $1 AND s.active ORDER BY s.full_name, s.id",
@@ -106,7 +106,7 @@ pub(super) async fn class_faces(c: &mut Conn, class: ClassId) -> Result<Vec<Clas
 }
 
 /// Deletes an inbound event's media row (and with it the encrypted bytes).
-async fn discard_media(c: &mut Conn, media_key: &str) -> Result<u64> {
+pub(super) async fn discard_media(c: &mut Conn, media_key: &str) -> Result<u64> {
     Ok(db::query(
         "DELETE FROM media WHERE inbound_event_id IN \
          (SELECT id FROM inbound_events WHERE provider_key = $1)",
@@ -532,6 +532,7 @@ pub(super) async fn new_session(
 
 pub(super) async fn add_photo(
     tx: &mut Tx,
+    conversation: Uuid,
     session: Uuid,
     media_key: &str,
     now: DateTime<Utc>,
@@ -548,7 +549,7 @@ pub(super) async fn add_photo(
     if changed == 1 {
         insert_job(
             tx,
-            &crate::domain::job::face_match(session, media_key, now),
+            &crate::domain::job::face_match(session, conversation, media_key, now),
             now,
         )
         .await?;

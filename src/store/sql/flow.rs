@@ -1026,7 +1026,7 @@ impl<'a> FlowTx for Ops<'a> {
         media_key: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        super::face::add_photo(self.tx, session, media_key, now).await
+        super::face::add_photo(self.tx, self.conversation, session, media_key, now).await
     }
 
     async fn face_session_row(&mut self, id: Uuid) -> Result<Option<crate::store::FaceSessionRow>> {
@@ -1045,6 +1045,11 @@ impl<'a> FlowTx for Ops<'a> {
         activity: &ActivityEntry,
     ) -> Result<bool> {
         super::face::confirm(self.tx, session, present, day, activity).await
+    }
+
+    async fn face_discard_photo(&mut self, media_key: &str) -> Result<()> {
+        super::face::discard_media(self.tx, media_key).await?;
+        Ok(())
     }
 
     async fn face_cancel(&mut self, session: Uuid, now: DateTime<Utc>) -> Result<bool> {

@@ -290,6 +290,16 @@ impl crate::store::MediaStore for SchoolStore {
         Ok(())
     }
 
+    async fn media_held(&self) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = self
+            .read_all(db::query_as(
+                "SELECT e.provider_key FROM media m JOIN inbound_events e ON e.id = m.inbound_event_id \
+                 ORDER BY m.created_at, m.id",
+            ))
+            .await?;
+        Ok(rows.into_iter().map(|(k,)| k).collect())
+    }
+
     async fn media_of(&self, provider_key: &str) -> Result<Option<StoredMedia>> {
         let q = db::query_as(
             "SELECT m.id, m.state, m.mime, m.content_enc, m.last_error FROM media m \

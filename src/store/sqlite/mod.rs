@@ -35,6 +35,9 @@ fn options(path: &Path, create: bool) -> SqliteConnectOptions {
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .busy_timeout(BUSY_TIMEOUT)
+        // Deleted content (a class photo once matched, an erased person) is
+        // overwritten with zeros, not left in free pages of the file.
+        .pragma("secure_delete", "on")
 }
 
 /// Resolves `sqlite://` URLs: `sqlite://` alone means `<data dir>/control.db`;
