@@ -383,7 +383,7 @@ async fn read_upload(mut form: Multipart) -> Result<(String, Vec<u8>), AdminErro
             Ok(None) => break,
             Err(_) => {
                 return Err(AdminError::BadRequest(
-                    "The upload could not be read (files up to 1 MB).".into(),
+                    "The upload could not be read (it may be larger than this form takes).".into(),
                 ))
             }
         }

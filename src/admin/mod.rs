@@ -31,6 +31,7 @@ pub mod complaints;
 pub mod consent;
 pub mod conversations;
 pub mod error;
+pub mod face;
 pub mod fees;
 pub mod i18n;
 mod imports;

@@ -91,6 +91,15 @@ async fn view(
             categories => get(crate::triage::SETTING_CATEGORIES),
             category_examples => get(crate::triage::model::SETTING_EXAMPLES),
             intents => crate::nlu::Intent::ALL.map(crate::nlu::Intent::as_str).join(", "),
+            face_on => get(crate::face::SETTING_FACE) == "on",
+            face_threshold => get(crate::face::SETTING_FACE_THRESHOLD),
+            face_margin => get(crate::face::SETTING_FACE_MARGIN),
+            face_default => format!("{:.2}", crate::face::CLASS_THRESHOLD),
+            face_default_margin => format!("{:.2}", crate::face::matching::DEFAULT_MARGIN),
+            face_models => app.face.present().is_ok(),
+            face_pairs => crate::face::eval::MEASURED_PAIRS,
+            face_accuracy => crate::face::eval::MEASURED_ACCURACY,
+            face_found => crate::face::eval::MEASURED_CLASS_FOUND,
         },
         said,
     ))
@@ -132,6 +141,12 @@ pub struct SettingsForm {
     categories: String,
     #[serde(default)]
     category_examples: String,
+    #[serde(default)]
+    face_on: Option<String>,
+    #[serde(default)]
+    face_threshold: String,
+    #[serde(default)]
+    face_margin: String,
 }
 
 /// The settings to store, or what is wrong with the form.
@@ -212,8 +227,27 @@ fn validate(f: &SettingsForm) -> Result<Vec<(&'static str, String)>, String> {
             .into_owned();
     crate::triage::model::parse_examples(&examples, &known)
         .map_err(|e| format!("Category examples: {e}."))?;
+    let number = |v: &str, lo: f32, hi: f32, what: &str| -> Result<String, String> {
+        match v.trim() {
+            "" => Ok(String::new()),
+            t => match t.parse::<f32>() {
+                Ok(x) if x.is_finite() && (lo..=hi).contains(&x) => Ok(format!("{x:.2}")),
+                _ => Err(format!(
+                    "{what}: a number from {lo:.2} to {hi:.2}, or blank for the default."
+                )),
+            },
+        }
+    };
+    let face_threshold = number(&f.face_threshold, 0.2, 0.9, "Photo attendance threshold")?;
+    let face_margin = number(&f.face_margin, 0.0, 0.5, "Photo attendance margin")?;
     Ok(vec![
         (SETTING_OFFICE_HOURS, hours),
+        (
+            crate::face::SETTING_FACE,
+            if f.face_on.is_some() { "on" } else { "" }.to_string(),
+        ),
+        (crate::face::SETTING_FACE_THRESHOLD, face_threshold),
+        (crate::face::SETTING_FACE_MARGIN, face_margin),
         (SETTING_HANDOFF_RELEASE_HOURS, release),
         (SETTING_PAYMENT_DETAILS, payment),
         (
@@ -388,6 +422,9 @@ mod tests {
             ai_budget: "50,000".into(),
             categories: "Transport, Fees, Academics".into(),
             category_examples: "academics: no homework checked\r\nfees: challan galat hai".into(),
+            face_on: Some("on".into()),
+            face_threshold: "0.5".into(),
+            face_margin: String::new(),
         }
     }
 
@@ -420,6 +457,15 @@ mod tests {
             crate::triage::SETTING_CATEGORIES,
             "transport, fees, academics".to_string()
         )));
+        assert!(v.contains(&(crate::face::SETTING_FACE, "on".to_string())));
+        assert!(v.contains(&(crate::face::SETTING_FACE_THRESHOLD, "0.50".to_string())));
+        assert!(v.contains(&(crate::face::SETTING_FACE_MARGIN, String::new())));
+        let mut f = form();
+        f.face_threshold = "0.95".into();
+        assert!(validate(&f).unwrap_err().contains("threshold"));
+        let mut f = form();
+        f.face_margin = "x".into();
+        assert!(validate(&f).unwrap_err().contains("margin"));
         let mut f = form();
         f.ai_budget = "lots".into();
         assert!(validate(&f).unwrap_err().contains("AI budget"));

@@ -95,6 +95,8 @@ fn templates() -> &'static Environment<'static> {
             "reset_request.html",
             "reset_form.html",
             "reset_issued.html",
+            "face_student.html",
+            "face_sessions.html",
         ] {
             if let Err(e) = env.add_template(name, source) {
                 // Templates are compiled into the binary; a unit test renders each one.
@@ -488,6 +490,28 @@ pub fn routes<S: Clone + Send + Sync + 'static>(admin: AdminState) -> Router<S> 
             "/admin/roster/students/{id}/guardians/{guardian}/revoke-codes",
             post(super::roster::revoke_codes),
         )
+        .route("/admin/roster/students/{id}/face", get(super::face::view))
+        .route(
+            "/admin/roster/students/{id}/face/consent",
+            post(super::face::consent),
+        )
+        .route(
+            "/admin/roster/students/{id}/face/samples",
+            post(super::face::upload).layer(DefaultBodyLimit::max(super::face::MAX_PHOTO_BYTES)),
+        )
+        .route(
+            "/admin/roster/students/{id}/face/samples/{sample}/delete",
+            post(super::face::delete_sample),
+        )
+        .route(
+            "/admin/roster/students/{id}/face/samples/delete-all",
+            post(super::face::delete_all),
+        )
+        .route(
+            "/admin/roster/students/{id}/face/withdraw",
+            post(super::face::withdraw),
+        )
+        .route("/admin/face/sessions", get(super::face::sessions))
         .merge(imports::routes::<roster::RosterImport>())
         .route(
             "/admin/staff",

@@ -291,3 +291,183 @@ async fn a_class_photo_is_proposed_saved_only_when_confirmed_and_leaves_no_trace
     let register = store.class_register(class, today).await.unwrap();
     assert_eq!(register.iter().filter(|r| r.status.is_some()).count(), 1);
 }
+
+async fn post_photo(
+    router: &axum::Router,
+    path: &str,
+    cookies: &str,
+    csrf: &str,
+    photo: &[u8],
+) -> (axum::http::StatusCode, String) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let b = "----raabtafaceboundary";
+    let mut body = format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+         --{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"p.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(photo);
+    body.extend_from_slice(format!("\r\n--{b}--\r\n").as_bytes());
+    let req = axum::http::Request::builder()
+        .method("POST")
+        .uri(path)
+        .header("cookie", cookies)
+        .header("content-type", format!("multipart/form-data; boundary={b}"))
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    let res = router.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let text =
+        String::from_utf8_lossy(&res.into_body().collect().await.unwrap().to_bytes()).into_owned();
+    (status, text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_records_consent_enrols_and_withdraws() {
+    use crate::admin_web::{add_staff, admin_cookie, call};
+    use axum::http::StatusCode;
+    use raabta::domain::roster::StaffRole;
+    let Some((env, photos)) = setup("face admin").await else {
+        return;
+    };
+    let router =
+        raabta::application::router(&env.app, &raabta::admin::AdminState::new(env.app.clone()));
+    let school = env
+        .app
+        .tenancy
+        .school(raabta::seed::DEMO_SLUG)
+        .await
+        .unwrap();
+    add_staff(
+        &school,
+        "face-admin@demo.test",
+        StaffRole::Admin,
+        "face admin password 1",
+    )
+    .await;
+    let cookie = admin_cookie(
+        &env,
+        &school,
+        "face-admin@demo.test",
+        "face admin password 1",
+    )
+    .await;
+    let (_, student) = ayesha(&school.store).await;
+    let path = format!("/admin/roster/students/{}/face", student.0);
+    let page = call(&env, "GET", &path, &cookie, &[]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("No consent on record"), "{}", page.body);
+    let csrf = page.csrf();
+    let portrait = std::fs::read(photos.join("img20.jpg")).unwrap();
+
+    // No consent: the upload is refused with the reason, nothing kept.
+    let (status, body) = post_photo(
+        &router,
+        &format!("{path}/samples"),
+        &cookie,
+        &csrf,
+        &portrait,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body.contains("No consent on record for this student"),
+        "{body}"
+    );
+    assert!(school.store.face_samples(student).await.unwrap().is_empty());
+    // A form without the token is refused.
+    let (status, _) =
+        post_photo(&router, &format!("{path}/samples"), &cookie, "x", &portrait).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Consent needs the tick.
+    let r = call(
+        &env,
+        "POST",
+        &format!("{path}/consent"),
+        &cookie,
+        &[("csrf", &csrf), ("note", "form 12")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = call(
+        &env,
+        "POST",
+        &format!("{path}/consent"),
+        &cookie,
+        &[("csrf", &csrf), ("seen", "on"), ("note", "form 12")],
+    )
+    .await;
+    assert!(r.body.contains("Consent recorded."), "{}", r.body);
+    assert!(r.body.contains("face-admin@demo.test") && r.body.contains("form 12"));
+
+    let (status, body) = post_photo(
+        &router,
+        &format!("{path}/samples"),
+        &cookie,
+        &csrf,
+        &portrait,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("Sample added"), "{body}");
+    let couple = std::fs::read(photos.join("couple.jpg")).unwrap();
+    let (status, body) =
+        post_photo(&router, &format!("{path}/samples"), &cookie, &csrf, &couple).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body.contains("faces in the photo: a sample must show exactly one"),
+        "{body}"
+    );
+    assert_eq!(school.store.face_samples(student).await.unwrap().len(), 1);
+
+    // A teacher sees the status, may not change it.
+    add_staff(
+        &school,
+        "face-teacher@demo.test",
+        StaffRole::Teacher,
+        "face teacher password 1",
+    )
+    .await;
+    let teacher = admin_cookie(
+        &env,
+        &school,
+        "face-teacher@demo.test",
+        "face teacher password 1",
+    )
+    .await;
+    let tcsrf = call(&env, "GET", "/admin", &teacher, &[]).await;
+    let w = call(
+        &env,
+        "POST",
+        &format!("{path}/withdraw"),
+        &teacher,
+        &[("csrf", &tcsrf.csrf())],
+    )
+    .await;
+    assert_ne!(w.status, StatusCode::OK);
+    assert_eq!(school.store.face_samples(student).await.unwrap().len(), 1);
+
+    // Withdrawal deletes every sample and the record.
+    let r = call(
+        &env,
+        "POST",
+        &format!("{path}/withdraw"),
+        &cookie,
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert!(
+        r.body
+            .contains("Consent withdrawn: the record and all 1 samples were deleted."),
+        "{}",
+        r.body
+    );
+    assert!(school.store.face_samples(student).await.unwrap().is_empty());
+    assert!(school.store.face_consent(student).await.unwrap().is_none());
+    // The session log page opens.
+    let log = call(&env, "GET", "/admin/face/sessions", &cookie, &[]).await;
+    assert_eq!(log.status, StatusCode::OK);
+    assert!(log.body.contains("No class photos yet."), "{}", log.body);
+}
