@@ -105,6 +105,9 @@ pub enum FaceCmd {
         /// Write the mosaic here too (a JPEG), to look at.
         #[arg(long)]
         save: Option<PathBuf>,
+        /// Faces read at once (default: the machine's cores).
+        #[arg(long)]
+        lanes: Option<usize>,
     },
 }
 
@@ -127,7 +130,11 @@ pub async fn face(config: Config, cmd: FaceCmd) -> anyhow::Result<()> {
             faces,
             runs,
             save,
-        } => tokio::task::spawn_blocking(move || bench(config, &dir, faces, runs, save)).await?,
+            lanes,
+        } => {
+            tokio::task::spawn_blocking(move || bench(config, &dir, faces, runs, save, lanes))
+                .await?
+        }
         FaceCmd::Consent {
             tenant,
             student,
@@ -527,12 +534,15 @@ fn bench(
     want: usize,
     runs: usize,
     save: Option<PathBuf>,
+    lanes: Option<usize>,
 ) -> anyhow::Result<()> {
     let ids = identities(dir)?;
     let started = Instant::now();
-    let lanes = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
+    let lanes = lanes.filter(|n| *n >= 1).unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
     let models = FaceModels::load_lanes(&Verified::open(&config.models_dir)?, lanes)?;
     let load_s = started.elapsed().as_secs_f64();
     // The largest face of an image, cropped with room around it, and its embedding.

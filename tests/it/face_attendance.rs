@@ -471,3 +471,142 @@ async fn the_admin_records_consent_enrols_and_withdraws() {
     assert_eq!(log.status, StatusCode::OK);
     assert!(log.body.contains("No class photos yet."), "{}", log.body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_gates_enrolment_on_consent_and_matches_a_class_photo() {
+    use crate::support::raabta_with_input;
+    let (Some(_), Some(photos)) = (face_service("face cli"), face_photos("face cli")) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let app = raabta::app::App::build(crate::support::test_config(dir.path()))
+        .await
+        .unwrap();
+    raabta::seed::seed_if_empty(&app.tenancy).await.unwrap();
+    let school = app.tenancy.school(raabta::seed::DEMO_SLUG).await.unwrap();
+    let (_, student) = ayesha(&school.store).await;
+    let admission = school
+        .store
+        .student_ids_by_admission()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|(_, id)| *id == student)
+        .unwrap()
+        .0;
+    drop(school);
+    drop(app);
+    let run = |args: &[&str]| {
+        let o = raabta_with_input(dir.path(), args, "");
+        (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let slug = raabta::seed::DEMO_SLUG;
+    let img = |n: &str| photos.join(n).display().to_string();
+    // No consent: refused, non-zero.
+    let (ok, _, err) = run(&[
+        "face",
+        "enrol",
+        "--tenant",
+        slug,
+        "--student",
+        &admission,
+        &img("img20.jpg"),
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("no consent on record for this student"),
+        "{err}"
+    );
+    // Consent by a staff member who exists.
+    let (ok, _, err) = run(&[
+        "face",
+        "consent",
+        "--tenant",
+        slug,
+        "--student",
+        &admission,
+        "--by",
+        "nobody@x.test",
+    ]);
+    assert!(!ok && err.contains("no staff member"), "{err}");
+    let (ok, out, err) = run(&[
+        "face",
+        "consent",
+        "--tenant",
+        slug,
+        "--student",
+        &admission,
+        "--by",
+        raabta::seed::DEMO_ADMIN_EMAIL,
+        "--note",
+        "form 7",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("consent recorded"), "{out}");
+    // One good portrait, one refused: non-zero with the reason, the good one kept.
+    let (ok, out, err) = run(&[
+        "face",
+        "enrol",
+        "--tenant",
+        slug,
+        "--student",
+        &admission,
+        &img("img20.jpg"),
+        &img("couple.jpg"),
+    ]);
+    assert!(!ok);
+    assert!(out.contains("img20.jpg: enrolled"), "{out}");
+    assert!(
+        err.contains("couple.jpg: refused:") && err.contains("1 of 2 images refused"),
+        "{err}"
+    );
+    // The class photo's proposal as one JSON line, nothing written.
+    let (ok, out, err) = run(&[
+        "face",
+        "match",
+        "--tenant",
+        slug,
+        "--class",
+        "Grade 5 A",
+        &img("img21.jpg"),
+    ]);
+    assert!(ok, "{err}");
+    let line: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(line["faces"], 1);
+    assert_eq!(line["present"], json!([admission]));
+    assert_eq!(line["unmatched"], 0);
+    assert!(line["ms"].is_number());
+    let (ok, _, err) = run(&[
+        "face",
+        "match",
+        "--tenant",
+        slug,
+        "--class",
+        "Grade 9 Z",
+        &img("img21.jpg"),
+    ]);
+    assert!(!ok && err.contains("no class named"), "{err}");
+    // Withdrawal deletes the sample.
+    let (ok, out, _) = run(&[
+        "face",
+        "withdraw",
+        "--tenant",
+        slug,
+        "--student",
+        &admission,
+    ]);
+    assert!(ok && out.contains("1 samples deleted"), "{out}");
+    let (ok, _, err) = run(&[
+        "face",
+        "withdraw",
+        "--tenant",
+        slug,
+        "--student",
+        &admission,
+    ]);
+    assert!(!ok && err.contains("no consent on record"), "{err}");
+}
