@@ -310,7 +310,7 @@ complaint-still-open = { $reference } abhi khuli hai.
 face-pick-class = Ye photo kis class ki hai?
 face-looking = { $class_name } ki photo mil gayi. Main is mein students dhoond raha hun aur chand second mein list bhejunga. Aik minute ke andar class ki mazeed photos bhi shamil ho jayengi.
 face-joined = { $class_name } ki photos mein shamil kar di: nayi list bhejta hun.
-face-off = Is school mein photo attendance istemal nahi hoti. List se hazri lagane ke liye "attendance" likhein.
+face-off = Is school mein photo attendance istemal nahi hoti. List se hazri lagane ke liye "hazri" likhein.
 face-proposal = { $class_name }: { $faces } chehre mile, { $present_count } hazir tajweez{ $unmatched ->
     [0] {""}
    *[other] , { $unmatched } kisi se match nahi hue
@@ -342,8 +342,8 @@ face-rest-saved = Ho gaya: { $marked } { $mark ->
     [late] late
    *[other] ghair hazir
 } lag gaye. { $class_name } ki hazri save hai.
-face-rest-left = Ho gaya. Baqi khali hain: baad mein list ("attendance") ya admin se lagayein.
+face-rest-left = Ho gaya. Baqi khali hain: baad mein list ("hazri") ya admin se lagayein.
 face-all-present = Save ho gaya: { $class_name } mein sab { $saved } hazir.
 face-dropped = Chhor diya: photo se kuch save nahi hua.
-face-failed = Is photo mein chehre nahi parh saka, is liye kuch tajweez nahi hua. Achhi roshni mein, camera ki taraf chehron wali photo bhejein, ya list se hazri ke liye "attendance" likhein.
+face-failed = Is photo mein chehre nahi parh saka, is liye kuch tajweez nahi hua. Achhi roshni mein, camera ki taraf chehron wali photo bhejein, ya list se hazri ke liye "hazri" likhein.
 face-stale = Ye list ab khuli nahi (pehle hi save ya chhor di gayi).

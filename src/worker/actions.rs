@@ -1411,7 +1411,7 @@ mod tests {
     /// `unknown_action`, which this test would catch by name).
     #[test]
     fn declared_actions_are_implemented() {
-        let src = include_str!("actions.rs");
+        let src = [include_str!("actions.rs"), include_str!("actions_face.rs")].concat();
         for a in ACTIONS {
             if a.name == "set_language" || a.name == "cancel_request" {
                 continue; // handled inside the engine

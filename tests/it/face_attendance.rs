@@ -421,6 +421,22 @@ async fn the_admin_records_consent_enrols_and_withdraws() {
         "{body}"
     );
     assert_eq!(school.store.face_samples(student).await.unwrap().len(), 1);
+    // The portrait was read in memory only: no file of the data or temp directory
+    // holds its bytes, and no media row holds it.
+    let needle = &portrait[portrait.len() / 2..portrait.len() / 2 + 64];
+    let mut files = Vec::new();
+    files_under(env.dir.path(), &mut files);
+    files_under(&std::env::temp_dir(), &mut files);
+    for f in &files {
+        if let Ok(bytes) = std::fs::read(f) {
+            assert!(
+                !holds(&bytes, needle),
+                "{} holds the portrait's bytes",
+                f.display()
+            );
+        }
+    }
+    assert!(school.store.media_held().await.unwrap().is_empty());
 
     // A teacher sees the status, may not change it.
     add_staff(
