@@ -9,6 +9,7 @@ pub mod config;
 pub mod console;
 pub mod domain;
 pub mod face;
+pub mod faq;
 pub mod flow;
 pub mod fsutil;
 pub mod import;

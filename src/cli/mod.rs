@@ -9,6 +9,7 @@ use std::path::PathBuf;
 mod access_codes;
 mod channel;
 mod face;
+mod faq;
 mod flows;
 mod imports;
 mod keys;
@@ -92,6 +93,9 @@ enum Command {
     /// The face matcher (evidence on labelled pairs).
     #[command(subcommand)]
     Face(face::FaceCmd),
+    /// A school's FAQ (the enquiry bot): import, export, ask, measure.
+    #[command(subcommand)]
+    Faq(faq::FaqCmd),
 }
 
 pub(crate) struct Bar(ProgressBar);
@@ -178,5 +182,6 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Nlu(cmd) => nlu::nlu(config, cmd).await,
         Command::Pii(cmd) => pii::pii(config, cmd).await,
         Command::Face(cmd) => face::face(config, cmd).await,
+        Command::Faq(cmd) => faq::faq_cmd(config, cmd).await,
     }
 }

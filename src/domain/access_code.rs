@@ -12,14 +12,36 @@ const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 pub struct AccessCode(Secret<String>);
 
 impl AccessCode {
-    /// A fresh code from the OS-seeded CSPRNG (40 bits of entropy).
+    /// A fresh code from the OS-seeded CSPRNG (40 bits of entropy, less the codes
+    /// without both a digit and a letter, which are drawn again: a stranger's message
+    /// is taken for a code only with both, see [`AccessCode::typed`]).
     pub fn generate() -> Self {
-        let bytes: [u8; CODE_LEN] = rand::random();
-        let code: String = bytes
-            .iter()
-            .map(|b| ALPHABET[(b & 0x1f) as usize] as char)
-            .collect();
-        Self(Secret::new(code))
+        loop {
+            let bytes: [u8; CODE_LEN] = rand::random();
+            let code: String = bytes
+                .iter()
+                .map(|b| ALPHABET[(b & 0x1f) as usize] as char)
+                .collect();
+            if code.chars().any(|c| c.is_ascii_digit())
+                && code.chars().any(|c| c.is_ascii_alphabetic())
+            {
+                return Self(Secret::new(code));
+            }
+        }
+    }
+
+    /// A message that is a login attempt wherever it is typed (a stranger asking the
+    /// enquiry bot, say): a code as [`AccessCode::parse`] reads it, written with at
+    /// least one digit and one letter ("homework" or "12345678" are not).
+    pub fn typed(input: &str) -> Option<Self> {
+        let t = normalise_digits(input);
+        let digit = t.chars().any(|c| c.is_ascii_digit());
+        let letter = t.chars().any(|c| c.is_ascii_alphabetic());
+        if digit && letter {
+            Self::parse(input)
+        } else {
+            None
+        }
     }
 
     /// Reads what a person typed: case, spaces and dashes do not matter, and the
@@ -56,6 +78,19 @@ impl AccessCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_typed_code_has_a_digit_and_a_letter() {
+        assert!(AccessCode::typed("7KQ2-M9XA").is_some());
+        assert!(AccessCode::typed("7kq2 m9xa").is_some());
+        assert!(AccessCode::typed("homework").is_none());
+        assert!(AccessCode::typed("12345678").is_none());
+        assert!(AccessCode::typed("admission open?").is_none());
+        for _ in 0..2000 {
+            let c = AccessCode::generate();
+            assert!(AccessCode::typed(c.expose()).is_some(), "{}", c.expose());
+        }
+    }
 
     #[test]
     fn generated_codes_are_well_formed_and_distinct() {

@@ -1834,6 +1834,19 @@ pub trait FaceStore: Send + Sync {
     async fn face_sessions(&self, limit: i64) -> Result<Vec<FaceSessionRow>>;
 }
 
+/// The school's FAQ (the enquiry bot's answers).
+#[async_trait]
+pub trait FaqStore: Send + Sync {
+    /// The FAQ as written, in its order.
+    async fn faq_rows(&self) -> Result<Vec<crate::faq::FaqRow>>;
+    /// Replaces the whole FAQ (all rows or none), with its activity entry.
+    async fn replace_faq(
+        &self,
+        rows: &[crate::faq::FaqRow],
+        activity: &ActivityEntry,
+    ) -> Result<()>;
+}
+
 /// Complaints as the triage job sees them, and the AI budget's monthly counter.
 #[async_trait]
 pub trait ComplaintStore: Send + Sync {
@@ -2172,6 +2185,7 @@ pub trait TenantStore:
     RosterStore
     + ComplaintStore
     + FaceStore
+    + FaqStore
     + FeeStore
     + AccessCodeStore
     + AttendanceStore

@@ -11,6 +11,7 @@ mod complaints;
 mod control;
 mod conversation;
 mod face;
+mod faq;
 mod fees;
 mod flow;
 mod inbox;
