@@ -18,6 +18,7 @@ pub const DEMO_SLUG: &str = "demo";
 pub const DEMO_ADMIN_EMAIL: &str = "admin@demo.raabta.test";
 const ROSTER: &str = include_str!("../demo/roster.csv");
 const FEES: &str = include_str!("../demo/fees.csv");
+const FAQ: &str = include_str!("../demo/faq.csv");
 pub const DEMO_PARENT_PHONE: &str = "+923001110001";
 pub const DEMO_TEACHER_PHONE: &str = "+923001110099";
 /// The class the demo teacher teaches.
@@ -129,6 +130,17 @@ async fn fill(
         .map_err(|e| SeedError::Data(e.to_string()))?;
     store
         .import_fees(&fees, &students, &act("fees.import", fees.len()), &())
+        .await?;
+    let faq = crate::faq::parse_csv(FAQ.as_bytes()).map_err(|e| {
+        SeedError::Data(
+            e.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    })?;
+    store
+        .replace_faq(&faq, &act("faq.import", faq.len()))
         .await?;
 
     let admin_password =

@@ -73,7 +73,7 @@ handoff-left = OK, you are back with the bot. The office still has your messages
 yes-no-meant = Please answer "yes" or "no", so there is no doubt.
 
 ## Login
-login-ask-code = Assalam o alaikum! Welcome to { $school }. Please type the 8-character access code the school gave you.
+login-ask-code = Assalam o alaikum! Welcome to { $school }. Ask me anything about the school, or, if you are a parent here, type the 8-character access code the school gave you.
 login-code-format = That does not look like an access code. It has 8 letters and numbers, like K7M2-Q9XD.
 login-wrong = Sorry, that code is not valid (it may be mistyped, used already or expired).
 login-welcome = Thank you, you are now connected to { $school }.
@@ -350,3 +350,11 @@ face-all-present = Saved: all { $saved } present in { $class_name }.
 face-dropped = Dropped: nothing was saved from the photo.
 face-failed = I could not read faces in that photo, so nothing was proposed. Try a photo in good light with faces towards the camera, or type "attendance" to mark by list.
 face-stale = That photo list is no longer open (saved or dropped already).
+
+## The enquiry bot
+enquiry-answer = { $answer }
+enquiry-more = Anything else? Ask away, or type your access code if you are a parent at the school.
+enquiry-more-quiet = You can ask something else, or type your access code if you are a parent at the school.
+enquiry-not-found = I don't have an answer to that in the school's information. Shall I pass your question to the school office?
+enquiry-declined = All right.
+enquiry-to-office = I have passed your question to the school office; someone will reply to you here.

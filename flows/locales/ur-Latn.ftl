@@ -73,7 +73,7 @@ handoff-left = Theek hai, aap wapas bot ke saath hain. Aap ke paighamaat office 
 yes-no-meant = Barah-e-karam "haan" ya "nahi" likhein, taake koi shak na rahe.
 
 ## Login
-login-ask-code = Assalam o alaikum! { $school } mein khush aamdeed. Barah-e-karam school ka diya hua 8 huroof ka access code likhein.
+login-ask-code = Assalam o alaikum! { $school } mein khush aamdeed. School ke baare mein kuch bhi poochein, ya agar aap yahan ke walid/walida hain to school ka diya hua 8 harfi access code likhein.
 login-code-format = Yeh access code nahi lagta. Code mein 8 huroof aur number hote hain, jaise K7M2-Q9XD.
 login-wrong = Maaf kijiye, yeh code durust nahi (shayad ghalat likha gaya, pehle istemal ho chuka, ya us ki muddat khatam ho chuki hai).
 login-welcome = Shukriya, ab aap { $school } se jur gaye hain.
@@ -347,3 +347,11 @@ face-all-present = Save ho gaya: { $class_name } mein sab { $saved } hazir.
 face-dropped = Chhor diya: photo se kuch save nahi hua.
 face-failed = Is photo mein chehre nahi parh saka, is liye kuch tajweez nahi hua. Achhi roshni mein, camera ki taraf chehron wali photo bhejein, ya list se hazri ke liye "hazri" likhein.
 face-stale = Ye list ab khuli nahi (pehle hi save ya chhor di gayi).
+
+## The enquiry bot
+enquiry-answer = { $answer }
+enquiry-more = Aur kuch? Poochiye, ya agar aap school ke walid/walida hain to apna access code likhein.
+enquiry-more-quiet = Aap kuch aur pooch sakte hain, ya agar aap school ke walid/walida hain to apna access code likhein.
+enquiry-not-found = School ki maloomat mein is ka jawab mere paas nahi. Kya main aap ka sawal school office ko bhej doon?
+enquiry-declined = Theek hai.
+enquiry-to-office = Main ne aap ka sawal school office ko bhej diya hai; koi yahin aap ko jawab dega.

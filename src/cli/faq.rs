@@ -179,7 +179,7 @@ fn ask(config: &Config, rows: Vec<raabta::faq::FaqRow>) -> anyhow::Result<()> {
             "{}",
             serde_json::json!({
                 "id": entry.map(|e| e.id.clone()),
-                "score": (found.score * 1000.0).round() / 1000.0,
+                "score": (f64::from(found.score) * 1000.0).round() / 1000.0,
                 "answer": entry.and_then(|e| e.answer_in(language)),
             })
         )?;

@@ -543,6 +543,42 @@ impl Keywords {
     }
 }
 
+/// The enquiry bot's reply to a question, worked out before the step (the model runs
+/// outside the transaction): the entry and the school's answer in the asker's language,
+/// or nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaqReply {
+    pub entry: Option<String>,
+    pub answer: Option<String>,
+    pub score: f32,
+    pub by: &'static str,
+}
+
+impl FaqReply {
+    /// No FAQ, or nothing found.
+    pub fn none() -> FaqReply {
+        FaqReply {
+            entry: None,
+            answer: None,
+            score: 0.0,
+            by: "none",
+        }
+    }
+}
+
+/// A fingerprint of an FAQ's rows (a cached index is rebuilt when they change).
+pub fn fingerprint(rows: &[FaqRow]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for r in rows {
+        r.entry.hash(&mut h);
+        r.language.as_str().hash(&mut h);
+        r.question.hash(&mut h);
+        r.answer.hash(&mut h);
+    }
+    h.finish()
+}
+
 /// What a question found.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Found {

@@ -185,6 +185,11 @@ pub const ACTIONS: &[ActionSpec] = &[
         outputs: &["result", "reference"],
     },
     ActionSpec {
+        name: "faq_answer",
+        inputs: &["question"],
+        outputs: &["found", "answer"],
+    },
+    ActionSpec {
         name: "face_photo",
         inputs: &["file"],
         outputs: &["state", "classes", "class_name"],
@@ -252,6 +257,7 @@ pub const READ_ONLY_ACTIONS: &[&str] = &[
     "complaint_news",
     "face_proposal",
     "face_toggle",
+    "faq_answer",
 ];
 
 /// Texts the engine itself uses (commands, errors, re-prompts).

@@ -37,6 +37,19 @@ pub const MEDIA_FLOW: &str = "media_in";
 /// The flow a teacher's photo starts (photo attendance; it says so where the school
 /// does not use it).
 pub const FACE_FLOW: &str = "face_attendance";
+/// The flow a stranger's question starts (answers from the school's FAQ).
+pub const ENQUIRY_FLOW: &str = "enquiry";
+/// The access-code login.
+pub const LOGIN_FLOW: &str = "login";
+
+/// Whether a stranger's text at the code question is a question for the school rather
+/// than a mistyped code or a menu word: two words or more, and not a command.
+fn is_enquiry(text: &str) -> bool {
+    let t = text.trim();
+    let words = t.split_whitespace().count();
+    let letters = t.chars().filter(|c| c.is_alphabetic()).count();
+    command(t).is_none() && letters >= 3 && words >= 2
+}
 /// The flow that asks "cancel everything entered?" before a long draft is dropped.
 pub const CANCEL_FLOW: &str = "cancel";
 
@@ -960,6 +973,22 @@ impl<'a> Run<'a> {
                 && self.understood(t)
             {
                 return;
+            }
+        }
+        if let Input::Text(t) = &input {
+            // A stranger's first words are a question for the school: answered from
+            // its FAQ at once (the code question comes with the answer's follow-up).
+            if self.role() == Role::Unknown
+                && self.s.wait.is_none()
+                && self.s.frames.is_empty()
+                && is_enquiry(t)
+                && self.lib.current(ENQUIRY_FLOW).is_some()
+            {
+                let mut vars = Map::new();
+                vars.insert("question".into(), Value::String(t.trim().to_string()));
+                vars.insert("first".into(), Value::String("yes".into()));
+                self.start(ENQUIRY_FLOW, vars, None);
+                return self.go();
             }
         }
         if self.s.wait.is_none() {
@@ -2010,6 +2039,35 @@ impl<'a> Run<'a> {
             self.s.wait = None;
             return;
         };
+        if self.role() == Role::Unknown {
+            if let Input::Text(t) = &input {
+                // A stranger: a code typed at any question of the enquiry is a login
+                // (counted by the login's limits); a question at the code question is
+                // an enquiry (no code check, no hashing).
+                if flow.id != LOGIN_FLOW
+                    && AccessCode::typed(t).is_some()
+                    && self.lib.current(LOGIN_FLOW).is_some()
+                {
+                    let mut vars = Map::new();
+                    vars.insert("code".into(), Value::String(t.trim().to_string()));
+                    self.end_all();
+                    self.start(LOGIN_FLOW, vars, None);
+                    return self.go();
+                }
+                if flow.id == LOGIN_FLOW
+                    && ask.input == InputKind::AccessCode
+                    && AccessCode::parse(t).is_none()
+                    && is_enquiry(t)
+                    && self.lib.current(ENQUIRY_FLOW).is_some()
+                {
+                    let mut vars = Map::new();
+                    vars.insert("question".into(), Value::String(t.trim().to_string()));
+                    self.end_all();
+                    self.start(ENQUIRY_FLOW, vars, None);
+                    return self.go();
+                }
+            }
+        }
         // A tapped button from an older question.
         if let Input::Choice { id, .. } = &input {
             let token = self

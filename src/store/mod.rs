@@ -450,6 +450,22 @@ pub struct EncryptedColumn {
 /// the plaintext-scan test checks it; a new `_enc` column must be added here.
 pub const ENCRYPTED_COLUMNS: &[EncryptedColumn] = &[
     EncryptedColumn {
+        table: "leads",
+        column: "name_enc",
+    },
+    EncryptedColumn {
+        table: "leads",
+        column: "detail_enc",
+    },
+    EncryptedColumn {
+        table: "leads",
+        column: "question_enc",
+    },
+    EncryptedColumn {
+        table: "leads",
+        column: "notes_enc",
+    },
+    EncryptedColumn {
         table: "face_consents",
         column: "note_enc",
     },

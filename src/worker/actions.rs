@@ -38,6 +38,9 @@ pub struct ActionCtx<'a> {
     pub whatsapp: Option<(Uuid, crate::domain::message::Provider)>,
     /// The access code of this event, checked before the transaction opened.
     pub prechecked: Option<&'a super::driver::Prechecked>,
+    /// This event's text as a question to the school's FAQ, looked up before the
+    /// transaction opened (a stranger's message).
+    pub faq: Option<&'a crate::faq::FaqReply>,
     /// The school's weekend days.
     pub weekend: &'a [chrono::Weekday],
     /// The school's language (for a person who has not chosen one).
@@ -239,6 +242,15 @@ pub async fn run(
     match name {
         n if n.starts_with("face_") => face::run(tx, ctx, session, n, args).await,
         "redeem_code" => redeem_code(tx, ctx, session, args).await,
+        "faq_answer" => {
+            // Only what was looked up for this very message (never worked out here,
+            // inside the transaction); nothing found, no FAQ: not found.
+            let reply = ctx.faq.filter(|_| session.who.is_none());
+            Ok(out(match reply.and_then(|r| r.answer.clone()) {
+                Some(answer) => json!({ "found": "yes", "answer": answer }),
+                None => json!({ "found": "no", "answer": "" }),
+            }))
+        }
         "login_status" => Ok(match locked_until(tx, ctx).await? {
             Some(until) => locked(Some(until)),
             None => out(json!({ "result": "open", "until": "" })),

@@ -197,6 +197,60 @@ pub struct PreparedStep<'a> {
     pub prechecked: Option<Prechecked>,
     /// What the language model made of the next message (by its provider key).
     pub understood: Option<(String, engine::Understood)>,
+    /// A stranger's message as a question to the school's FAQ (by its provider key).
+    pub faq: Option<(String, crate::faq::FaqReply)>,
+}
+
+/// Each school's FAQ index (with its embeddings where the language model is loaded),
+/// built once per version of its FAQ.
+type FaqIndex = (u64, Arc<crate::faq::Retrieval>);
+static FAQ_INDEX: std::sync::OnceLock<
+    std::sync::Mutex<std::collections::HashMap<uuid::Uuid, FaqIndex>>,
+> = std::sync::OnceLock::new();
+
+/// The school's FAQ index: from the cache when its FAQ has not changed (and the model
+/// state has not: an index built without embeddings is rebuilt once they can be had).
+async fn faq_index(
+    nlu: &crate::nlu::Nlu,
+    school: uuid::Uuid,
+    rows: &[crate::faq::FaqRow],
+) -> Arc<crate::faq::Retrieval> {
+    let print = crate::faq::fingerprint(rows);
+    let cache = FAQ_INDEX.get_or_init(Default::default);
+    let model_ready = nlu.parts().is_some();
+    if let Ok(c) = cache.lock() {
+        if let Some((p, r)) = c.get(&school) {
+            if *p == print && (r.has_embeddings() || !model_ready) {
+                return r.clone();
+            }
+        }
+    }
+    let faq = crate::faq::Faq::new(rows);
+    let texts: Vec<String> = faq
+        .variants()
+        .into_iter()
+        .map(|(_, q)| q.to_string())
+        .collect();
+    let passages = crate::faq::passages(&faq);
+    let embedded = nlu
+        .with_encoder(move |enc, cache_dir| {
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let v = crate::nlu::service::cached_embeddings(enc, cache_dir, &refs).ok()?;
+            let prefs: Vec<&str> = passages.iter().map(String::as_str).collect();
+            let p = enc.embed(crate::nlu::encoder::PASSAGE, &prefs).ok()?;
+            Some((v, p))
+        })
+        .await
+        .flatten();
+    let r = match embedded {
+        Some((v, p)) => crate::faq::Retrieval::new(faq).with_embeddings(v, p),
+        None => crate::faq::Retrieval::new(faq),
+    };
+    let r = Arc::new(r);
+    if let Ok(mut c) = cache.lock() {
+        c.insert(school, (print, r.clone()));
+    }
+    r
 }
 
 /// Whether a text is for the language model: not a global command, a number or an
@@ -223,12 +277,17 @@ impl Driver for PreparedStep<'_> {
             .as_ref()
             .filter(|(key, _)| *key == event.provider_key)
             .map(|(_, u)| u.clone());
+        let faq = self
+            .faq
+            .as_ref()
+            .filter(|(key, _)| *key == event.provider_key)
+            .map(|(_, f)| f);
         crate::password::within_transaction(self.driver.step_with(
             tx,
             conv,
             event,
             now,
-            self.prechecked.as_ref(),
+            (self.prechecked.as_ref(), faq),
             understood,
         ))
         .await
@@ -250,6 +309,7 @@ impl FlowDriver {
             driver: self,
             prechecked: None,
             understood: None,
+            faq: None,
         };
         let Some((event, logged_in)) = store.peek_next_event(conversation).await? else {
             return Ok(prepared);
@@ -270,6 +330,43 @@ impl FlowDriver {
                 .nlu
                 .classify(sender, self.school_id, &phrases, text)
                 .await;
+            // A stranger's message may be a question for the school's FAQ: looked up
+            // here, with the model only within the strangers' bounds (a reading was
+            // allowed), by keywords otherwise.
+            if !logged_in {
+                let rows = store.faq_rows().await?;
+                let reply = if rows.is_empty() {
+                    crate::faq::FaqReply::none()
+                } else {
+                    let index = faq_index(&self.nlu, self.school_id, &rows).await;
+                    let embedding = if guess.is_some() && index.has_embeddings() {
+                        let q = text.clone();
+                        self.nlu
+                            .with_encoder(move |enc, _| {
+                                enc.embed(crate::nlu::encoder::QUERY, &[q.as_str()])
+                                    .ok()
+                                    .and_then(|mut v| v.pop())
+                            })
+                            .await
+                            .flatten()
+                    } else {
+                        None
+                    };
+                    let found = index.find(text, embedding.as_deref());
+                    let language =
+                        crate::flow::input::written_in(text).unwrap_or(self.school.locale);
+                    let entry = found.entry.and_then(|i| index.faq.entries.get(i));
+                    crate::faq::FaqReply {
+                        entry: entry.map(|e| e.id.clone()),
+                        answer: entry
+                            .and_then(|e| e.answer_in(language))
+                            .map(str::to_string),
+                        score: found.score,
+                        by: found.by,
+                    }
+                };
+                prepared.faq = Some((event.provider_key.clone(), reply));
+            }
             prepared.understood = guess.map(|g| {
                 let options = if g.near_tie {
                     g.options(self.nlu.params())
@@ -331,7 +428,7 @@ impl FlowDriver {
         conv: &ConversationView,
         event: &InboundEvent,
         now: DateTime<Utc>,
-        prechecked: Option<&Prechecked>,
+        (prechecked, faq): (Option<&Prechecked>, Option<&crate::faq::FaqReply>),
         understood: Option<engine::Understood>,
     ) -> Result<Decision> {
         let mut replies = Vec::new();
@@ -428,6 +525,7 @@ impl FlowDriver {
             hash_gate: &self.hash_gate,
             whatsapp: self.whatsapp,
             prechecked: prechecked.filter(|p| p.provider_key == event.provider_key),
+            faq,
             weekend: &weekend,
             default_locale: self.school.locale,
         };
