@@ -33,6 +33,23 @@ pub const MAX_PHOTO_BYTES: usize = 8 * 1024 * 1024;
 /// the face models; the face jobs have their own limit).
 static ENROL_GATE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
 
+/// An activity entry of this person about the student.
+fn about(
+    app: &App,
+    s: &super::auth::ActiveSession,
+    action: &str,
+    student: StudentId,
+    details: serde_json::Value,
+) -> crate::domain::activity::ActivityEntry {
+    staff_activity(
+        s,
+        action,
+        Some(format!("student:{}", student.0)),
+        details,
+        app.clock.now(),
+    )
+}
+
 /// The student, if this person may see them.
 async fn student_in_scope(
     school: &School,
@@ -148,13 +165,7 @@ pub async fn consent(
         )
         .await;
     }
-    let entry = staff_activity(
-        &s,
-        "face.consent",
-        Some(format!("student:{}", student.id.0)),
-        json!({}),
-        app.clock.now(),
-    );
+    let entry = about(&app, &s, "face.consent", student.id, json!({}));
     port(&school)
         .record_face_consent(student.id, &s.staff.email, Some(&note), &entry)
         .await?;
@@ -215,13 +226,7 @@ pub async fn upload(
         Ok(x) => x,
         Err(why) => return page(&app, &school, &s, &id, Said::refused(why)).await,
     };
-    let entry = staff_activity(
-        &s,
-        "face.enrol",
-        Some(format!("student:{}", student.id.0)),
-        json!({}),
-        app.clock.now(),
-    );
+    let entry = about(&app, &s, "face.enrol", student.id, json!({}));
     let said = match port(&school)
         .add_face_sample(student.id, &sample.embedding, &sample.quality, &entry)
         .await?
@@ -271,13 +276,7 @@ pub async fn delete_all(
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
     let student = student_in_scope(&school, &s, &id).await?;
-    let entry = staff_activity(
-        &s,
-        "face.samples.delete",
-        Some(format!("student:{}", student.id.0)),
-        json!({}),
-        app.clock.now(),
-    );
+    let entry = about(&app, &s, "face.samples.delete", student.id, json!({}));
     let n = port(&school)
         .delete_face_samples(student.id, &entry)
         .await?;
@@ -298,13 +297,7 @@ pub async fn withdraw(
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
     let student = student_in_scope(&school, &s, &id).await?;
-    let entry = staff_activity(
-        &s,
-        "face.withdraw",
-        Some(format!("student:{}", student.id.0)),
-        json!({}),
-        app.clock.now(),
-    );
+    let entry = about(&app, &s, "face.withdraw", student.id, json!({}));
     let said = match port(&school)
         .withdraw_face_consent(student.id, &entry)
         .await?

@@ -48,6 +48,23 @@ fn by_hand(list: &[Map<String, Value>]) -> usize {
     list.iter().filter(|s| !is_present(s)).count()
 }
 
+/// The session named in the arguments, if it is this teacher's.
+async fn own_session(
+    tx: &mut dyn FlowTx,
+    args: &Map<String, Value>,
+    teacher: crate::domain::StaffId,
+) -> Result<std::result::Result<crate::store::FaceSessionRow, String>> {
+    let id = match session_arg(args) {
+        Ok(id) => id,
+        Err(code) => return Ok(Err(code)),
+    };
+    Ok(tx
+        .face_session_row(id)
+        .await?
+        .filter(|s| s.staff == teacher)
+        .ok_or_else(|| "forbidden".to_string()))
+}
+
 async fn face_on(tx: &mut dyn FlowTx) -> Result<bool> {
     Ok(tx
         .setting(crate::face::SETTING_FACE)
@@ -156,16 +173,9 @@ pub(super) async fn run(
             ))
         }
         "face_proposal" => {
-            let id = match session_arg(args) {
-                Ok(id) => id,
+            let s = match own_session(tx, args, teacher).await? {
+                Ok(s) => s,
                 Err(code) => return Ok(Err(code)),
-            };
-            let Some(s) = tx
-                .face_session_row(id)
-                .await?
-                .filter(|s| s.staff == teacher)
-            else {
-                return Ok(Err("forbidden".into()));
             };
             let class_name = class_label(tx, teacher, s.class).await?;
             let state = match s.status.as_str() {
@@ -244,17 +254,11 @@ pub(super) async fn run(
             })))
         }
         "face_confirm" => {
-            let id = match session_arg(args) {
-                Ok(id) => id,
+            let s = match own_session(tx, args, teacher).await? {
+                Ok(s) => s,
                 Err(code) => return Ok(Err(code)),
             };
-            let Some(s) = tx
-                .face_session_row(id)
-                .await?
-                .filter(|s| s.staff == teacher)
-            else {
-                return Ok(Err("forbidden".into()));
-            };
+            let id = s.id;
             let list = students_arg(args);
             let id_of = |m: &Map<String, Value>| {
                 m.get("id")
@@ -300,16 +304,10 @@ pub(super) async fn run(
             })))
         }
         "face_rest" => {
-            let id = match session_arg(args) {
-                Ok(id) => id,
+            let s = match own_session(tx, args, teacher).await? {
+                Ok(s) if s.status == "confirmed" => s,
+                Ok(_) => return Ok(Err("forbidden".into())),
                 Err(code) => return Ok(Err(code)),
-            };
-            let Some(s) = tx
-                .face_session_row(id)
-                .await?
-                .filter(|s| s.staff == teacher && s.status == "confirmed")
-            else {
-                return Ok(Err("forbidden".into()));
             };
             let status = match args.get("mark").and_then(Value::as_str) {
                 Some("absent") => AttendanceStatus::Absent,
@@ -380,16 +378,8 @@ pub(super) async fn run(
             Ok(out(json!({ "count": count })))
         }
         "face_drop" => {
-            let id = match session_arg(args) {
-                Ok(id) => id,
-                Err(code) => return Ok(Err(code)),
-            };
-            if tx
-                .face_session_row(id)
-                .await?
-                .is_some_and(|s| s.staff == teacher)
-            {
-                tx.face_cancel(id, ctx.now).await?;
+            if let Ok(s) = own_session(tx, args, teacher).await? {
+                tx.face_cancel(s.id, ctx.now).await?;
             }
             Ok(out(json!({})))
         }

@@ -26,6 +26,14 @@ async fn setup(what: &str) -> Option<(TestEnv, PathBuf)> {
     Some((env, photos))
 }
 
+async fn demo(env: &TestEnv) -> raabta::store::tenancy::School {
+    env.app
+        .tenancy
+        .school(raabta::seed::DEMO_SLUG)
+        .await
+        .unwrap()
+}
+
 fn act(what: &str) -> ActivityEntry {
     ActivityEntry::now("staff:test", what, None, "test", json!({}))
 }
@@ -66,12 +74,7 @@ async fn no_sample_without_consent_and_each_refusal_says_why() {
     let Some((env, photos)) = setup("face enrolment").await else {
         return;
     };
-    let school = env
-        .app
-        .tenancy
-        .school(raabta::seed::DEMO_SLUG)
-        .await
-        .unwrap();
+    let school = demo(&env).await;
     let (_, student) = ayesha(&school.store).await;
     let good = sample(&env, std::fs::read(photos.join("img20.jpg")).unwrap())
         .await
@@ -193,12 +196,7 @@ async fn a_class_photo_is_proposed_saved_only_when_confirmed_and_leaves_no_trace
     let Some((env, photos)) = setup("face class photo").await else {
         return;
     };
-    let school = env
-        .app
-        .tenancy
-        .school(raabta::seed::DEMO_SLUG)
-        .await
-        .unwrap();
+    let school = demo(&env).await;
     let store = school.store.clone();
     let (class, student) = ayesha(&store).await;
     store
@@ -333,12 +331,7 @@ async fn the_admin_records_consent_enrols_and_withdraws() {
     };
     let router =
         raabta::application::router(&env.app, &raabta::admin::AdminState::new(env.app.clone()));
-    let school = env
-        .app
-        .tenancy
-        .school(raabta::seed::DEMO_SLUG)
-        .await
-        .unwrap();
+    let school = demo(&env).await;
     add_staff(
         &school,
         "face-admin@demo.test",
