@@ -191,7 +191,7 @@ pub const ACTIONS: &[ActionSpec] = &[
     },
     ActionSpec {
         name: "face_photo",
-        inputs: &["file"],
+        inputs: &["file", "session"],
         outputs: &["state", "classes", "class_name"],
     },
     ActionSpec {
@@ -227,6 +227,11 @@ pub const ACTIONS: &[ActionSpec] = &[
         name: "face_rest",
         inputs: &["session", "rest", "mark"],
         outputs: &["count"],
+    },
+    ActionSpec {
+        name: "face_drop_photos",
+        inputs: &["file", "more"],
+        outputs: &[],
     },
     ActionSpec {
         name: "face_drop",

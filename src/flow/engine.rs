@@ -48,7 +48,7 @@ fn is_enquiry(text: &str) -> bool {
     let t = text.trim();
     let words = t.split_whitespace().count();
     let letters = t.chars().filter(|c| c.is_alphabetic()).count();
-    command(t).is_none() && letters >= 3 && words >= 2
+    command(t).is_none() && AccessCode::parse(t).is_none() && letters >= 3 && words >= 2
 }
 /// The flow that asks "cancel everything entered?" before a long draft is dropped.
 pub const CANCEL_FLOW: &str = "cancel";
@@ -250,6 +250,9 @@ pub struct Context {
     /// The person wrote within the last 24 hours (free messages may go out; otherwise
     /// a message with a template policy goes as its template).
     pub window_open: bool,
+    /// This message is an access code the school issued (checked before the step): a
+    /// login wherever it is typed, even without a digit.
+    pub code_known: bool,
 }
 
 /// The language model's reading of a free-text message.
@@ -279,6 +282,7 @@ impl Context {
             weekend: vec![chrono::Weekday::Sat, chrono::Weekday::Sun],
             understood: None,
             window_open: true,
+            code_known: false,
         }
     }
 }
@@ -2045,7 +2049,7 @@ impl<'a> Run<'a> {
                 // (counted by the login's limits); a question at the code question is
                 // an enquiry (no code check, no hashing).
                 if flow.id != LOGIN_FLOW
-                    && AccessCode::typed(t).is_some()
+                    && (AccessCode::typed(t).is_some() || self.ctx.code_known)
                     && self.lib.current(LOGIN_FLOW).is_some()
                 {
                     let mut vars = Map::new();

@@ -95,6 +95,28 @@ pub(super) async fn run(
                     json!({ "state": "off", "classes": [], "class_name": "" }),
                 ));
             }
+            // A photo sent at the proposal: it joins that session, whatever its age
+            // (or, the session closed meanwhile, it is not kept).
+            if let Some(sid) = args
+                .get("session")
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse::<Uuid>().ok())
+            {
+                let open = tx.face_session_row(sid).await?.filter(|s| {
+                    s.staff == teacher && matches!(s.status.as_str(), "matching" | "proposed")
+                });
+                return Ok(out(match open {
+                    Some(open) => {
+                        tx.face_add_photo(open.id, &key, ctx.now).await?;
+                        let class_name = class_label(tx, teacher, open.class).await?;
+                        json!({ "state": "joined", "classes": [], "class_name": class_name })
+                    }
+                    None => {
+                        tx.face_discard_photo(&key).await?;
+                        json!({ "state": "closed", "classes": [], "class_name": "" })
+                    }
+                }));
+            }
             let since = ctx.now - chrono::Duration::seconds(BURST_SECONDS);
             if let Some(open) = tx.face_open_session(teacher, since).await? {
                 tx.face_add_photo(open.id, &key, ctx.now).await?;
@@ -376,6 +398,18 @@ pub(super) async fn run(
                 count += 1;
             }
             Ok(out(json!({ "count": count })))
+        }
+        "face_drop_photos" => {
+            // Photos held for a class that was never chosen (the question timed out, a
+            // photo over the limit, a failure): not kept.
+            let mut keys: Vec<String> = media_key(args.get("file")).into_iter().collect();
+            if let Some(more) = args.get("more").and_then(Value::as_array) {
+                keys.extend(more.iter().filter_map(|m| media_key(Some(m))));
+            }
+            for k in &keys {
+                tx.face_discard_photo(k).await?;
+            }
+            Ok(out(json!({})))
         }
         "face_drop" => {
             if let Ok(s) = own_session(tx, args, teacher).await? {

@@ -317,6 +317,7 @@ impl FlowDriver {
         let InboundBody::Text { text } = &event.body else {
             return Ok(prepared);
         };
+        let mut guess = None;
         if for_the_model(text) {
             // In the model's bounded pool (strangers also within their bounds); the
             // step's transaction is not open yet.
@@ -326,10 +327,31 @@ impl FlowDriver {
                 crate::nlu::service::Sender::Stranger
             };
             let phrases = crate::nlu::phrases::of_school(store).await?;
-            let guess = self
+            guess = self
                 .nlu
                 .classify(sender, self.school_id, &phrases, text)
                 .await;
+            prepared.understood = guess.clone().map(|g| {
+                let options = if g.near_tie {
+                    g.options(self.nlu.params())
+                } else {
+                    Vec::new()
+                };
+                (
+                    event.provider_key.clone(),
+                    engine::Understood {
+                        intent: g.intent,
+                        options,
+                    },
+                )
+            });
+        }
+        let t = text.trim();
+        let question = !t.is_empty()
+            && engine::command(t).is_none()
+            && crate::flow::input::number(t).is_none()
+            && crate::domain::access_code::AccessCode::typed(t).is_none();
+        if question {
             // A stranger's message may be a question for the school's FAQ: looked up
             // here, with the model only within the strangers' bounds (a reading was
             // allowed), by keywords otherwise.
@@ -367,20 +389,8 @@ impl FlowDriver {
                 };
                 prepared.faq = Some((event.provider_key.clone(), reply));
             }
-            prepared.understood = guess.map(|g| {
-                let options = if g.near_tie {
-                    g.options(self.nlu.params())
-                } else {
-                    Vec::new()
-                };
-                (
-                    event.provider_key.clone(),
-                    engine::Understood {
-                        intent: g.intent,
-                        options,
-                    },
-                )
-            });
+        }
+        if for_the_model(text) {
             return Ok(prepared);
         }
         // A logged-in chat types no access code: its 8-letter words cost no hashing.
@@ -509,6 +519,8 @@ impl FlowDriver {
             window_open: conv
                 .last_inbound_at
                 .is_some_and(|t| now - t < super::SERVICE_WINDOW),
+            code_known: prechecked
+                .is_some_and(|p| p.provider_key == event.provider_key && p.found.is_some()),
             ..Context::new(
                 now,
                 self.school.timezone.today(now),

@@ -445,7 +445,10 @@ impl FaceStore for SchoolStore {
     ) -> Result<()> {
         let keys = &self.keys;
         self.write(async |tx| {
-            discard_media(tx, media_key).await?;
+            // A photo already gone (an earlier attempt finished it) counts once only.
+            if discard_media(tx, media_key).await? == 0 {
+                return Ok(());
+            }
             let Some(s) = session(tx, id).await? else {
                 return Ok(());
             };
