@@ -191,6 +191,24 @@ fn holds(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
+/// No file of the data directory or the temp directory holds 64 bytes from the middle
+/// of `bytes` (a photo read in memory only).
+fn assert_no_file_holds(env: &TestEnv, bytes: &[u8]) {
+    let needle = &bytes[bytes.len() / 2..bytes.len() / 2 + 64];
+    let mut files = Vec::new();
+    files_under(env.dir.path(), &mut files);
+    files_under(&std::env::temp_dir(), &mut files);
+    for f in &files {
+        if let Ok(content) = std::fs::read(f) {
+            assert!(
+                !holds(&content, needle),
+                "{} holds the photo's bytes",
+                f.display()
+            );
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_class_photo_is_proposed_saved_only_when_confirmed_and_leaves_no_trace() {
     let Some((env, photos)) = setup("face class photo").await else {
@@ -254,19 +272,7 @@ async fn a_class_photo_is_proposed_saved_only_when_confirmed_and_leaves_no_trace
             "media {key} kept the photo"
         );
     }
-    let needle = &photo[photo.len() / 2..photo.len() / 2 + 64];
-    let mut files = Vec::new();
-    files_under(env.dir.path(), &mut files);
-    files_under(&std::env::temp_dir(), &mut files);
-    for f in &files {
-        if let Ok(bytes) = std::fs::read(f) {
-            assert!(
-                !holds(&bytes, needle),
-                "{} holds the photo's bytes",
-                f.display()
-            );
-        }
-    }
+    assert_no_file_holds(&env, &photo);
 
     // Confirmed: Ayesha present (source face), the other student not marked by the
     // matcher; then the rest as the teacher says.
@@ -416,19 +422,7 @@ async fn the_admin_records_consent_enrols_and_withdraws() {
     assert_eq!(school.store.face_samples(student).await.unwrap().len(), 1);
     // The portrait was read in memory only: no file of the data or temp directory
     // holds its bytes, and no media row holds it.
-    let needle = &portrait[portrait.len() / 2..portrait.len() / 2 + 64];
-    let mut files = Vec::new();
-    files_under(env.dir.path(), &mut files);
-    files_under(&std::env::temp_dir(), &mut files);
-    for f in &files {
-        if let Ok(bytes) = std::fs::read(f) {
-            assert!(
-                !holds(&bytes, needle),
-                "{} holds the portrait's bytes",
-                f.display()
-            );
-        }
-    }
+    assert_no_file_holds(&env, &portrait);
     assert!(school.store.media_held().await.unwrap().is_empty());
 
     // A teacher sees the status, may not change it.
