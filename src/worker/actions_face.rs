@@ -25,6 +25,15 @@ fn media_key(v: Option<&Value>) -> Option<String> {
         .map(str::to_string)
 }
 
+/// The media keys of a `file` argument and a `more` list (photos held for a session).
+fn photo_keys(args: &Map<String, Value>) -> Vec<String> {
+    let mut keys: Vec<String> = media_key(args.get("file")).into_iter().collect();
+    if let Some(more) = args.get("more").and_then(Value::as_array) {
+        keys.extend(more.iter().filter_map(|m| media_key(Some(m))));
+    }
+    keys
+}
+
 fn session_arg(args: &Map<String, Value>) -> std::result::Result<Uuid, String> {
     args.get("session")
         .and_then(Value::as_str)
@@ -177,10 +186,7 @@ pub(super) async fn run(
             let Some(c) = classes.iter().find(|c| c.id == class) else {
                 return Ok(Err("forbidden".into()));
             };
-            let mut keys: Vec<String> = media_key(args.get("file")).into_iter().collect();
-            if let Some(more) = args.get("more").and_then(Value::as_array) {
-                keys.extend(more.iter().filter_map(|m| media_key(Some(m))));
-            }
+            let keys = photo_keys(args);
             if keys.is_empty() {
                 return Ok(Err("bad_file".into()));
             }
@@ -402,10 +408,7 @@ pub(super) async fn run(
         "face_drop_photos" => {
             // Photos held for a class that was never chosen (the question timed out, a
             // photo over the limit, a failure): not kept.
-            let mut keys: Vec<String> = media_key(args.get("file")).into_iter().collect();
-            if let Some(more) = args.get("more").and_then(Value::as_array) {
-                keys.extend(more.iter().filter_map(|m| media_key(Some(m))));
-            }
+            let keys = photo_keys(args);
             for k in &keys {
                 tx.face_discard_photo(k).await?;
             }
