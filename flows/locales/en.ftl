@@ -353,8 +353,28 @@ face-stale = That photo list is no longer open (saved or dropped already).
 
 ## The enquiry bot
 enquiry-answer = { $answer }
-enquiry-more = Anything else? Ask away, or type your access code if you are a parent at the school.
+enquiry-more = Anything else? Ask away. Type *apply* to leave your details for a call-back, *person* to talk to the office, or your access code if you are a parent at the school.
 enquiry-more-quiet = You can ask something else, or type your access code if you are a parent at the school.
 enquiry-not-found = I don't have an answer to that in the school's information. Shall I pass your question to the school office?
 enquiry-declined = All right.
-enquiry-to-office = I have passed your question to the school office; someone will reply to you here.
+lead-intro = So that the school office can get back to you, I need a few details.
+lead-name = Your name, please?
+lead-child = Which class is your child applying for, or how old is your child?
+lead-school = Your school's name and city?
+lead-language = Which language should the office use with you?
+lead-confirm = Please check:
+    Name: { $name }
+    { $kind ->
+        [school] School and city
+       *[other] Class or age
+    }: { $detail }
+    Language: { $lang ->
+        [ur] Urdu
+        [ar] Arabic
+        [ur-Latn] Roman Urdu
+       *[other] English
+    }
+    Shall I send this to the office?
+lead-saved = Thank you, { $name }. The school office has your details (reference { $reference }) and will contact you.
+lead-dropped = Not sent; nothing was kept.
+lead-failed = Your details could not be saved just now; I have passed this chat to the school office.

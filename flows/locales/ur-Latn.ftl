@@ -350,8 +350,28 @@ face-stale = Ye list ab khuli nahi (pehle hi save ya chhor di gayi).
 
 ## The enquiry bot
 enquiry-answer = { $answer }
-enquiry-more = Aur kuch? Poochiye, ya agar aap school ke walid/walida hain to apna access code likhein.
+enquiry-more = Aur kuch? Poochiye. Call back ke liye apni maloomat dene ko *apply* likhein, office se baat ke liye *office*, ya agar aap school ke walid/walida hain to apna access code.
 enquiry-more-quiet = Aap kuch aur pooch sakte hain, ya agar aap school ke walid/walida hain to apna access code likhein.
 enquiry-not-found = School ki maloomat mein is ka jawab mere paas nahi. Kya main aap ka sawal school office ko bhej doon?
 enquiry-declined = Theek hai.
-enquiry-to-office = Main ne aap ka sawal school office ko bhej diya hai; koi yahin aap ko jawab dega.
+lead-intro = Taake school office aap se rabta kar sake, mujhe kuch maloomat chahiyen.
+lead-name = Aap ka naam?
+lead-child = Aap ka bacha kis class mein admission chahta hai, ya us ki umar kya hai?
+lead-school = Aap ke school ka naam aur shehar?
+lead-language = Office aap se kis zabaan mein baat kare?
+lead-confirm = Meharbani kar ke dekh lein:
+    Naam: { $name }
+    { $kind ->
+        [school] School aur shehar
+       *[other] Class ya umar
+    }: { $detail }
+    Zabaan: { $lang ->
+        [ur] Urdu
+        [ar] Arabi
+        [ur-Latn] Roman Urdu
+       *[other] English
+    }
+    Kya main yeh office ko bhej doon?
+lead-saved = Shukriya, { $name }. School office ke paas aap ki maloomat pohanch gayi hain (hawala { $reference }), woh aap se rabta karenge.
+lead-dropped = Nahi bheja; kuch mehfooz nahi kiya gaya.
+lead-failed = Abhi aap ki maloomat mehfooz nahi ho sakin; main ne yeh chat school office ko bhej di hai.

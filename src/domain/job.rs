@@ -20,6 +20,10 @@ pub const COMPLAINT_NOTICE: &str = "complaint.notice";
 /// Attempts at sending the notice.
 pub const COMPLAINT_NOTICE_ATTEMPTS: i32 = 5;
 
+/// Telling the office of a lead the enquiry bot took (email where SMTP is set; the
+/// dashboard and the leads page show it either way).
+pub const LEAD_NOTICE: &str = "lead.notice";
+
 /// Matching one photo of a face-attendance session (detection, embeddings, the
 /// class decision); the photo is deleted once read.
 pub const FACE_MATCH: &str = "face.match";
@@ -89,6 +93,23 @@ pub fn complaint_notice(
         max_attempts: COMPLAINT_NOTICE_ATTEMPTS,
         run_after: now,
     }
+}
+
+/// The office's notice of a new lead.
+pub fn lead_notice(lead: Uuid, now: DateTime<Utc>) -> NewJob {
+    NewJob {
+        kind: LEAD_NOTICE.into(),
+        idempotency_key: format!("lead:{lead}"),
+        conversation: None,
+        payload: serde_json::json!({ "lead": lead }),
+        max_attempts: COMPLAINT_NOTICE_ATTEMPTS,
+        run_after: now,
+    }
+}
+
+/// The lead a `lead.notice` payload names.
+pub fn lead_of_payload(payload: &serde_json::Value) -> Option<Uuid> {
+    payload.get("lead")?.as_str()?.parse().ok()
 }
 
 /// The complaint a `complaint.triage` payload names.

@@ -21,6 +21,9 @@ pub const SETTING_PAYMENT_DETAILS: &str = "payment_details";
 /// "off": guardians are not told when their child is marked absent without leave
 /// (on by default).
 pub const SETTING_ABSENCE_NOTICE: &str = "absence_notice";
+/// "on": this school is the vendor's own (its enquiry bot takes schools asking about
+/// the service: name, school and city, instead of a child's class).
+pub const SETTING_VENDOR: &str = "vendor";
 /// "on": teachers may approve or reject leave for their classes from the chat.
 pub const SETTING_TEACHERS_DECIDE_LEAVE: &str = "teachers_decide_leave";
 

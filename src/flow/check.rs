@@ -185,6 +185,16 @@ pub const ACTIONS: &[ActionSpec] = &[
         outputs: &["result", "reference"],
     },
     ActionSpec {
+        name: "lead_kind",
+        inputs: &[],
+        outputs: &["kind"],
+    },
+    ActionSpec {
+        name: "save_lead",
+        inputs: &["kind", "name", "detail", "language", "question"],
+        outputs: &["reference"],
+    },
+    ActionSpec {
         name: "faq_answer",
         inputs: &["question"],
         outputs: &["found", "answer"],
@@ -263,6 +273,7 @@ pub const READ_ONLY_ACTIONS: &[&str] = &[
     "face_proposal",
     "face_toggle",
     "faq_answer",
+    "lead_kind",
 ];
 
 /// Texts the engine itself uses (commands, errors, re-prompts).

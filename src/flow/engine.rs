@@ -41,6 +41,46 @@ pub const FACE_FLOW: &str = "face_attendance";
 pub const ENQUIRY_FLOW: &str = "enquiry";
 /// The access-code login.
 pub const LOGIN_FLOW: &str = "login";
+/// A stranger's details for a call-back or an application (a lead for the office).
+pub const LEAD_FLOW: &str = "lead";
+
+/// What a stranger writes to leave their details (to apply, or to be called back),
+/// after `input::normalise`. Questions about applying ("how do I apply?") are not
+/// here: the FAQ answers those.
+const LEAD_WORDS: &[&str] = &[
+    "apply",
+    "i want to apply",
+    "apply now",
+    "call back",
+    "callback",
+    "call me back",
+    "request a call back",
+    "request a callback",
+    "leave my details",
+    "contact me",
+    "register",
+    "apply karna hai",
+    "admission lena hai",
+    "dakhla lena hai",
+    "call back karein",
+    "rabta karein",
+    "اپلائی",
+    "اپلائی کرنا ہے",
+    "داخلہ لینا ہے",
+    "کال بیک",
+    "رابطہ کریں",
+    "أريد التسجيل",
+    "تسجيل",
+    "التقديم",
+    "أريد التقديم",
+    "تواصلوا معي",
+];
+
+/// Whether a stranger asks to leave their details (a lead).
+fn is_lead_request(text: &str) -> bool {
+    let t = input::normalise(text);
+    LEAD_WORDS.contains(&t.as_str())
+}
 
 /// Whether a stranger's text at the code question is a question for the school rather
 /// than a mistyped code or a menu word: two words or more, and not a command.
@@ -446,6 +486,19 @@ const COMMANDS: &[(&str, Command)] = &[
     ("عملے سے بات", Command::Human),
     ("موظف", Command::Human),
     ("التحدث مع موظف", Command::Human),
+    ("person", Command::Human),
+    ("a person", Command::Human),
+    ("real person", Command::Human),
+    ("call me", Command::Human),
+    ("please call me", Command::Human),
+    ("mujhe call karein", Command::Human),
+    ("mujhe call karo", Command::Human),
+    ("call karein", Command::Human),
+    ("مجھے کال کریں", Command::Human),
+    ("کال کریں", Command::Human),
+    ("اتصلوا بي", Command::Human),
+    ("اتصل بي", Command::Human),
+    ("شخص", Command::Human),
     ("thanks", Command::Thanks),
     ("thank you", Command::Thanks),
     ("thankyou", Command::Thanks),
@@ -906,7 +959,15 @@ impl<'a> Run<'a> {
         let lapsed = std::mem::take(&mut self.s.lapsed);
         if let Input::Text(t) = &input {
             if let Some(c) = command(t) {
-                return self.command(c);
+                // A language's name answers a question that offers languages (the
+                // language the office should use with a lead), not the chat's.
+                let offered = matches!(c, Command::SetLanguage(_))
+                    && self.frame().is_some_and(|f| f.flow != "language")
+                    && self.s.wait.is_some()
+                    && self.answers_current(&input);
+                if !offered {
+                    return self.command(c);
+                }
             }
             self.follow_language(t);
         }
@@ -982,6 +1043,15 @@ impl<'a> Run<'a> {
         if let Input::Text(t) = &input {
             // A stranger's first words are a question for the school: answered from
             // its FAQ at once (the code question comes with the answer's follow-up).
+            if self.role() == Role::Unknown
+                && self.s.wait.is_none()
+                && self.s.frames.is_empty()
+                && is_lead_request(t)
+                && self.lib.current(LEAD_FLOW).is_some()
+            {
+                self.start(LEAD_FLOW, Map::new(), None);
+                return self.go();
+            }
             if self.role() == Role::Unknown
                 && self.s.wait.is_none()
                 && self.s.frames.is_empty()
@@ -1426,12 +1496,13 @@ impl<'a> Run<'a> {
 
     /// [`Self::handoff`] with its message already rendered.
     fn handoff_saying(&mut self, text: String) {
+        // The enquiry's questions are no draft (nothing of them is being written).
         let menu = self.role_menu();
         let draft = self
             .s
             .frames
             .iter()
-            .any(|f| f.flow != menu && !f.answered.is_empty());
+            .any(|f| f.flow != menu && f.flow != ENQUIRY_FLOW && !f.answered.is_empty());
         self.send_with_hours(text);
         if draft {
             self.say_key("handoff-draft-kept");
@@ -2056,6 +2127,17 @@ impl<'a> Run<'a> {
                     vars.insert("code".into(), Value::String(t.trim().to_string()));
                     self.end_all();
                     self.start(LOGIN_FLOW, vars, None);
+                    return self.go();
+                }
+                // "apply", "call back" at the code question or any question of the
+                // enquiry: the lead's questions.
+                if (flow.id == ENQUIRY_FLOW
+                    || (flow.id == LOGIN_FLOW && ask.input == InputKind::AccessCode))
+                    && is_lead_request(t)
+                    && self.lib.current(LEAD_FLOW).is_some()
+                {
+                    self.end_all();
+                    self.start(LEAD_FLOW, Map::new(), None);
                     return self.go();
                 }
                 if flow.id == LOGIN_FLOW

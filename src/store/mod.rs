@@ -1056,6 +1056,8 @@ pub trait FlowTx: Send {
         complaint: &NewComplaint,
         activity: &ActivityEntry,
     ) -> Result<String>;
+    /// Stores a lead (and queues the office's notice).
+    async fn insert_lead(&mut self, lead: &NewLead, activity: &ActivityEntry) -> Result<()>;
     /// The person's open complaints and those closed in the last [`REOPEN_DAYS`].
     async fn person_complaints(
         &mut self,
@@ -1850,6 +1852,73 @@ pub trait FaceStore: Send + Sync {
     async fn face_sessions(&self, limit: i64) -> Result<Vec<FaceSessionRow>>;
 }
 
+/// What the enquiry bot took from a person who wants a call-back or to apply.
+#[derive(Debug, Clone)]
+pub struct NewLead {
+    pub id: Uuid,
+    pub conversation: Option<Uuid>,
+    /// `parent` (a prospective parent) or `school` (a school asking the vendor).
+    pub kind: String,
+    pub name: crate::domain::Pii<String>,
+    /// A parent: the child's class or age; a school: its name and city.
+    pub detail: crate::domain::Pii<String>,
+    pub language: crate::domain::school::Locale,
+    /// The question the FAQ could not answer, when that is how the lead began.
+    pub question: Option<crate::domain::Pii<String>>,
+    pub at: DateTime<Utc>,
+}
+
+/// The statuses a lead moves through.
+pub const LEAD_STATUSES: &[&str] = &["new", "contacted", "applied", "closed"];
+
+/// A lead as staff see it (decrypted).
+#[derive(Debug, Clone)]
+pub struct LeadRow {
+    pub id: Uuid,
+    pub conversation: Option<Uuid>,
+    /// The conversation's channel and sender (a WhatsApp number, a Telegram id, or a
+    /// web chat), when the conversation is still there.
+    pub provider: Option<crate::domain::message::Provider>,
+    pub sender: Option<crate::domain::Pii<String>>,
+    pub kind: String,
+    pub name: crate::domain::Pii<String>,
+    pub detail: crate::domain::Pii<String>,
+    pub language: String,
+    pub question: Option<crate::domain::Pii<String>>,
+    pub status: String,
+    pub notes: Option<crate::domain::Pii<String>>,
+    pub assigned_to: Option<StaffId>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What staff change on a lead (each field: None keeps it).
+#[derive(Debug, Clone, Default)]
+pub struct LeadChange {
+    pub status: Option<String>,
+    pub notes: Option<crate::domain::Pii<String>>,
+    /// `Some(None)` unassigns.
+    pub assigned_to: Option<Option<StaffId>>,
+}
+
+/// The leads the enquiry bot took (issue 18).
+#[async_trait]
+pub trait LeadStore: Send + Sync {
+    /// Leads, newest activity first (at most `limit`), optionally of one status.
+    async fn leads(&self, status: Option<&str>, limit: i64) -> Result<Vec<LeadRow>>;
+    async fn lead(&self, id: Uuid) -> Result<Option<LeadRow>>;
+    /// Applies a change with its activity entry; false if there is no such lead.
+    async fn update_lead(
+        &self,
+        id: Uuid,
+        change: &LeadChange,
+        activity: &ActivityEntry,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// How many leads are in each status.
+    async fn lead_counts(&self) -> Result<HashMap<String, i64>>;
+}
+
 /// The school's FAQ (the enquiry bot's answers).
 #[async_trait]
 pub trait FaqStore: Send + Sync {
@@ -2202,6 +2271,7 @@ pub trait TenantStore:
     + ComplaintStore
     + FaceStore
     + FaqStore
+    + LeadStore
     + FeeStore
     + AccessCodeStore
     + AttendanceStore

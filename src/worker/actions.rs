@@ -251,6 +251,18 @@ pub async fn run(
                 None => json!({ "found": "no", "answer": "" }),
             }))
         }
+        "lead_kind" => {
+            // The vendor's own school takes schools' enquiries; every other school,
+            // prospective parents'.
+            let vendor = tx.setting(crate::domain::school::SETTING_VENDOR).await?;
+            let kind = if vendor.as_deref() == Some("on") {
+                "school"
+            } else {
+                "parent"
+            };
+            Ok(out(json!({ "kind": kind })))
+        }
+        "save_lead" => save_lead(tx, ctx, session, args).await,
         "login_status" => Ok(match locked_until(tx, ctx).await? {
             Some(until) => locked(Some(until)),
             None => out(json!({ "result": "open", "until": "" })),
@@ -1435,4 +1447,54 @@ mod tests {
             );
         }
     }
+}
+
+/// Stores the lead the enquiry flow gathered (a stranger's details for a call-back),
+/// with the office's notice; its reference for the person.
+async fn save_lead(
+    tx: &mut dyn FlowTx,
+    ctx: &ActionCtx<'_>,
+    session: &Session,
+    args: &Map<String, Value>,
+) -> Result<Outcome> {
+    if session.who.is_some() {
+        return Ok(Err("forbidden".into()));
+    }
+    let text = |k: &str| {
+        args.get(k)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+    };
+    let (Some(name), Some(detail)) = (text("name"), text("detail")) else {
+        return Ok(Err("missing".into()));
+    };
+    let kind = match text("kind").as_deref() {
+        Some("school") => "school",
+        _ => "parent",
+    };
+    let language = text("language")
+        .and_then(|l| l.parse::<crate::domain::school::Locale>().ok())
+        .unwrap_or(session.locale.unwrap_or(ctx.default_locale));
+    let id = Uuid::now_v7();
+    let lead = crate::store::NewLead {
+        id,
+        conversation: Some(ctx.conversation.id),
+        kind: kind.into(),
+        name: crate::domain::Pii::new(name),
+        detail: crate::domain::Pii::new(detail),
+        language,
+        question: text("question").map(crate::domain::Pii::new),
+        at: ctx.now,
+    };
+    let entry = activity(
+        ctx,
+        session,
+        "lead.created",
+        Some(format!("lead:{id}")),
+        json!({ "kind": kind, "language": language.as_str() }),
+    );
+    tx.insert_lead(&lead, &entry).await?;
+    Ok(out(json!({ "reference": reference(id) })))
 }

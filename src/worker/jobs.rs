@@ -134,6 +134,12 @@ impl JobRunner {
             2,
             1,
         );
+        runner.register_io(
+            crate::domain::job::LEAD_NOTICE,
+            Arc::new(super::notice::LeadNotice),
+            2,
+            1,
+        );
         runner
     }
 

@@ -109,3 +109,60 @@ impl JobHandler for ComplaintNotice {
         })
     }
 }
+
+/// The `lead.notice` job: the school's administrators are told of a lead the enquiry
+/// bot took (by email where SMTP is set; the dashboard counts new leads either way).
+/// The email names the kind and links to the lead: never the person's details.
+pub struct LeadNotice;
+
+#[async_trait]
+impl JobHandler for LeadNotice {
+    async fn run(
+        &self,
+        app: &App,
+        store: &dyn TenantStore,
+        job: &JobLease,
+    ) -> Result<JobOutcome, StoreError> {
+        let Some(id) = crate::domain::job::lead_of_payload(&job.payload) else {
+            return Ok(JobOutcome::Failed {
+                error: "the job names no lead".into(),
+            });
+        };
+        if app.config.smtp_url.is_none() {
+            return Ok(JobOutcome::Done { result: None });
+        }
+        let Some(lead) = store.lead(id).await? else {
+            return Ok(JobOutcome::Done { result: None });
+        };
+        let what = if lead.kind == "school" {
+            "A school asked about the service"
+        } else {
+            "A prospective parent asked to be contacted"
+        };
+        let subject = format!("New enquiry: {}", what.to_lowercase());
+        let body = format!(
+            "{what}.\n\nOpen the lead in the Raabta admin (sign-in required):\n{}/admin/leads/{}\n",
+            app.config.public_url, lead.id
+        );
+        let staff = store.staff_list().await?;
+        let to: Vec<&StaffAuth> = staff
+            .iter()
+            .filter(|s| s.active && s.role == StaffRole::Admin)
+            .collect();
+        let mut failed = 0;
+        for s in &to {
+            if let Err(e) = crate::mail::send(&app.config, &s.email, &subject, body.clone()).await {
+                tracing::warn!(error = %e, lead = %id, "lead notice email not sent");
+                failed += 1;
+            }
+        }
+        Ok(if failed > 0 && failed == to.len() {
+            JobOutcome::Retry {
+                error: format!("{failed} notice emails not sent"),
+                after: None,
+            }
+        } else {
+            JobOutcome::Done { result: None }
+        })
+    }
+}

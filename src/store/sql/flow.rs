@@ -15,8 +15,8 @@ use crate::store::crypto::KeyRing;
 use crate::store::db::{self, Tx};
 use crate::store::{
     Addition, ChildRow, ClassRow, ComplaintNews, ConsentRequestView, ConsentSendSummary, FlowStore,
-    FlowTx, LeaveRequest, LeaveRequestView, NewComplaint, PaymentRow, PersonComplaint, Result,
-    SessionRow, StoredAccessCode, ThreadOutcome,
+    FlowTx, LeaveRequest, LeaveRequestView, NewComplaint, NewLead, PaymentRow, PersonComplaint,
+    Result, SessionRow, StoredAccessCode, ThreadOutcome,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
@@ -951,6 +951,10 @@ impl<'a> FlowTx for Ops<'a> {
             activity,
         )
         .await
+    }
+
+    async fn insert_lead(&mut self, lead: &NewLead, activity: &ActivityEntry) -> Result<()> {
+        super::leads::insert(self.tx, self.keys, lead, activity).await
     }
 
     async fn person_complaints(

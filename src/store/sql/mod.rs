@@ -17,6 +17,7 @@ mod flow;
 mod inbox;
 mod jobs;
 mod keys;
+mod leads;
 mod office;
 mod outbox;
 mod roster;
