@@ -148,6 +148,8 @@ pub struct App {
     pub ai: Option<Arc<crate::triage::ai::AiClient>>,
     /// The face models (loaded on first use; photo attendance says so without them).
     pub face: Arc<crate::face::service::FaceService>,
+    /// The web chat's limits (per address, conversation and school; steps at once).
+    pub webchat: Arc<crate::webchat::Limits>,
 }
 
 impl App {
@@ -204,6 +206,10 @@ impl App {
         let face = Arc::new(crate::face::service::FaceService::new(Some(
             config.models_dir.clone(),
         )));
+        let webchat = Arc::new(crate::webchat::Limits::new(
+            config.webchat_per_address,
+            config.webchat_per_school,
+        ));
         Ok(Self {
             ai,
             face,
@@ -217,6 +223,7 @@ impl App {
             flows: Arc::new(flows),
             clock: Arc::new(Clock::default()),
             login_limiter: crate::codes::global_login_limiter(),
+            webchat,
             hash_gate,
             metrics: Arc::new(crate::metrics::Metrics::new()),
         })

@@ -106,6 +106,7 @@ pub fn router(app: &App, admin: &AdminState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(crate::metrics::handler))
         .merge(crate::webhooks::routes())
+        .merge(crate::webchat::routes())
         .merge(crate::admin::web::routes(admin.clone()))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(app.clone())

@@ -64,6 +64,8 @@ struct Raw {
     master_key: Option<String>,
     max_open_schools: Option<usize>,
     key_cache_seconds: Option<u64>,
+    webchat_per_address: Option<u32>,
+    webchat_per_school: Option<u32>,
     seed_demo: Option<bool>,
     meta_rate: Option<u32>,
     twilio_rate: Option<u32>,
@@ -98,6 +100,10 @@ pub struct Config {
     pub max_open_schools: usize,
     /// How long a process trusts its cached school keys (key rotation waits this long).
     pub key_cache_seconds: u64,
+    /// Web chat messages a minute from one address (`RAABTA_WEBCHAT_PER_ADDRESS`, 30).
+    pub webchat_per_address: u32,
+    /// Web chat messages a minute to one school (`RAABTA_WEBCHAT_PER_SCHOOL`, 600).
+    pub webchat_per_school: u32,
     /// Create the demo school on first start (default: development only).
     pub seed_demo: bool,
     /// Messages per second per sender: Meta 80, Twilio 10, Telegram 30 by default.
@@ -190,6 +196,8 @@ impl Config {
             master_key: raw.master_key.map(Secret::new),
             max_open_schools: raw.max_open_schools.unwrap_or(64),
             key_cache_seconds: raw.key_cache_seconds.unwrap_or(30),
+            webchat_per_address: raw.webchat_per_address.unwrap_or(30).max(1),
+            webchat_per_school: raw.webchat_per_school.unwrap_or(600).max(4),
             seed_demo: raw.seed_demo.unwrap_or(env == Environment::Development),
             meta_rate: raw.meta_rate.unwrap_or(80).max(1),
             twilio_rate: raw.twilio_rate.unwrap_or(10).max(1),

@@ -254,7 +254,9 @@ impl Simulator {
                 bot_token: format!("{}:sim{tag}", &digits[..9]),
                 secret_token: format!("sim{tag}"),
             },
-            Provider::Console => return Self::new(app, slug, provider, None, sender).await,
+            Provider::Console | Provider::Web => {
+                return Self::new(app, slug, provider, None, sender).await
+            }
         };
         let row = crate::routing::add_channel(&app.tenancy, slug, credentials, Some(base))
             .await

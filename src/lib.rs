@@ -26,5 +26,6 @@ pub mod spool;
 pub mod store;
 pub mod templates;
 pub mod triage;
+pub mod webchat;
 pub mod webhooks;
 pub mod worker;

@@ -322,7 +322,7 @@ async fn load(tenancy: &Tenancy) -> Result<Routes, StoreError> {
                     Provider::Meta => &mut routes.meta,
                     Provider::Telegram => &mut routes.telegram,
                     // The simulator's conversations never come through a channel row.
-                    Provider::Console => continue,
+                    Provider::Console | Provider::Web => continue,
                 };
                 map.insert(row.route_key, account);
             }
@@ -400,6 +400,7 @@ pub fn webhook_path(provider: Provider, route: &str) -> String {
         Provider::Meta => "/webhooks/meta".to_string(),
         Provider::Telegram => format!("/webhooks/telegram/{route}"),
         Provider::Console => "(console: no webhook)".to_string(),
+        Provider::Web => "/chat/<school>".to_string(),
     }
 }
 

@@ -71,7 +71,7 @@ impl Templates {
         match provider {
             Provider::Meta => t.meta.as_ref().map(|_| t),
             Provider::Twilio => t.twilio.as_ref().map(|_| t),
-            Provider::Telegram | Provider::Console => None,
+            Provider::Telegram | Provider::Console | Provider::Web => None,
         }
     }
 }

@@ -409,7 +409,7 @@ async fn current(
 
 /// The client's address: the trusted proxy's header when configured
 /// (`RAABTA_CLIENT_IP_HEADER`), else the TCP peer (in-process tests have neither).
-pub(super) fn client_address(
+pub(crate) fn client_address(
     app: &App,
     headers: &HeaderMap,
     extensions: &axum::http::Extensions,

@@ -21,7 +21,7 @@ pub fn default_api_base(p: Provider) -> &'static str {
         Provider::Twilio => TWILIO_API,
         Provider::Meta => META_API,
         Provider::Telegram => TELEGRAM_API,
-        Provider::Console => "",
+        Provider::Console | Provider::Web => "",
     }
 }
 

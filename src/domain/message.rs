@@ -15,6 +15,9 @@ pub enum Provider {
     Telegram,
     /// The terminal simulator (`raabta chat`): replies are read from the outbox.
     Console,
+    /// The web chat on the school's website (`/chat/<school>`): replies are read from
+    /// the outbox by the page's next request.
+    Web,
 }
 
 str_enum!(Provider {
@@ -22,6 +25,7 @@ str_enum!(Provider {
     Meta => "meta",
     Telegram => "telegram",
     Console => "console",
+    Web => "web",
 } from_str(exact) -> Result<Self, String> else |other: String| format!(
     "unknown channel provider {other:?}: use twilio, meta or telegram"
 ));

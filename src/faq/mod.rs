@@ -414,6 +414,22 @@ const STOP: &[&str] = &[
     "be",
     "me",
     "please",
+    "have",
+    "has",
+    "any",
+    "about",
+    "tell",
+    "know",
+    "want",
+    "need",
+    "with",
+    "this",
+    "that",
+    "will",
+    "if",
+    "u",
+    "r",
+    "ur",
     "pls",
     "plz",
     "school",
@@ -515,9 +531,15 @@ impl Keywords {
     }
 
     fn weighted(&self, t: &HashMap<u64, f32>) -> HashMap<u64, f32> {
-        // Terms no variant has weigh nothing (they cannot match anything).
+        // A term no variant has weighs as much as the rarest one: it cannot match, but
+        // it is part of the question ("swimming pool" is what "do you have a swimming
+        // pool?" asks about; without it, "have" alone would match a variant).
+        let unseen = (1.0 + self.variants.len().max(1) as f32).ln();
         t.iter()
-            .filter_map(|(k, c)| self.idf.get(k).map(|w| (*k, (1.0 + c.ln()) * w)))
+            .map(|(k, c)| {
+                let w = self.idf.get(k).copied().unwrap_or(unseen);
+                (*k, (1.0 + c.ln()) * w)
+            })
             .collect()
     }
 

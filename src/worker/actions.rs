@@ -1427,28 +1427,6 @@ async fn redeem_code(
     Ok(out(json!({ "result": "ok", "role": role })))
 }
 
-#[cfg(test)]
-mod tests {
-    use crate::flow::check::ACTIONS;
-
-    /// Every declared action has an implementation (an unknown one answers
-    /// `unknown_action`, which this test would catch by name).
-    #[test]
-    fn declared_actions_are_implemented() {
-        let src = [include_str!("actions.rs"), include_str!("actions_face.rs")].concat();
-        for a in ACTIONS {
-            if a.name == "set_language" || a.name == "cancel_request" {
-                continue; // handled inside the engine
-            }
-            assert!(
-                src.contains(&format!("\"{}\" =>", a.name)),
-                "action {} has no implementation",
-                a.name
-            );
-        }
-    }
-}
-
 /// Stores the lead the enquiry flow gathered (a stranger's details for a call-back),
 /// with the office's notice; its reference for the person.
 async fn save_lead(
@@ -1497,4 +1475,26 @@ async fn save_lead(
     );
     tx.insert_lead(&lead, &entry).await?;
     Ok(out(json!({ "reference": reference(id) })))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::flow::check::ACTIONS;
+
+    /// Every declared action has an implementation (an unknown one answers
+    /// `unknown_action`, which this test would catch by name).
+    #[test]
+    fn declared_actions_are_implemented() {
+        let src = [include_str!("actions.rs"), include_str!("actions_face.rs")].concat();
+        for a in ACTIONS {
+            if a.name == "set_language" || a.name == "cancel_request" {
+                continue; // handled inside the engine
+            }
+            assert!(
+                src.contains(&format!("\"{}\" =>", a.name)),
+                "action {} has no implementation",
+                a.name
+            );
+        }
+    }
 }

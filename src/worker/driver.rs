@@ -79,7 +79,7 @@ pub fn identity_channel(p: Provider) -> Option<&'static str> {
     match p {
         Provider::Twilio | Provider::Meta => Some("whatsapp"),
         Provider::Telegram => Some("telegram"),
-        Provider::Console => None,
+        Provider::Console | Provider::Web => None,
     }
 }
 

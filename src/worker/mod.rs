@@ -99,7 +99,7 @@ impl Sender {
             Provider::Meta => &self.meta,
             Provider::Twilio => &self.twilio,
             // Console rows never reach a provider (see `send_due`); they share a bucket.
-            Provider::Telegram | Provider::Console => &self.telegram,
+            Provider::Telegram | Provider::Console | Provider::Web => &self.telegram,
         }
     }
 }
@@ -297,10 +297,13 @@ pub async fn send_school(
                     first_error.get_or_insert(e);
                 }
             }
-            if item.conversation.provider == Provider::Console {
-                // The terminal simulator's channel: nothing goes anywhere, the
-                // simulator reads its replies from the outbox.
-                let id = format!("console:{}", item.id);
+            if matches!(
+                item.conversation.provider,
+                Provider::Console | Provider::Web
+            ) {
+                // The terminal simulator's channel and the web chat: nothing goes
+                // anywhere, the simulator or the page reads its replies from the outbox.
+                let id = format!("{}:{}", item.conversation.provider, item.id);
                 settle(store.mark_sent(item.id, item.attempts, &id).await, &item)?;
                 continue;
             }

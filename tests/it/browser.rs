@@ -69,6 +69,16 @@ async fn start_driver(path: &Path) -> Driver {
 }
 
 async fn browser(driver: &Driver, chromium: &Path, profile: &Path) -> Client {
+    browser_with(driver, chromium, profile, true).await
+}
+
+/// A Chromium session; `javascript: false` turns the page's scripts off.
+async fn browser_with(
+    driver: &Driver,
+    chromium: &Path,
+    profile: &Path,
+    javascript: bool,
+) -> Client {
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -80,6 +90,9 @@ async fn browser(driver: &Driver, chromium: &Path, profile: &Path) -> Client {
                 "--window-size=1200,900",
                 format!("--user-data-dir={}", profile.display()),
             ],
+            "prefs": {
+                "profile.managed_default_content_settings.javascript": if javascript { 1 } else { 2 },
+            },
         }),
     );
     ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
@@ -513,4 +526,124 @@ async fn staff_work_in_a_real_browser() {
     .await;
     let _ = c.close().await;
     result
+}
+
+/// Waits until the page's text holds `needle` (a reply the script put in).
+async fn wait_for_text(c: &Client, needle: &str) -> String {
+    for _ in 0..200 {
+        let t = text(c).await;
+        if t.contains(needle) {
+            return t;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the page never showed {needle:?}:\n{}", text(c).await);
+}
+
+/// Clicks a button of the web chat (the script answers in place).
+async fn click_button(c: &Client, label: &str) {
+    c.find(Locator::XPath(&format!(
+        "//button[normalize-space()='{label}']"
+    )))
+    .await
+    .unwrap_or_else(|_| panic!("button {label}"))
+    .click()
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(raabta_skip_browser, ignore = "RAABTA_TEST_BROWSER=off")]
+async fn the_web_chat_in_a_real_browser() {
+    let (Some(chromium), Some(chromedriver)) = (
+        tool("RAABTA_CHROMIUM", "/usr/bin/chromium"),
+        tool("RAABTA_CHROMEDRIVER", "/usr/bin/chromedriver"),
+    ) else {
+        panic!(
+            "Chromium and chromedriver are missing (apt-get install chromium chromium-driver), \
+             or build the tests with RAABTA_TEST_BROWSER=off to report this test as ignored \
+             (CI=true ignores that switch)"
+        );
+    };
+    let env = TestEnv::sqlite().await;
+    let school = env.school("chat").await;
+    let rows = raabta::faq::parse_csv(include_bytes!("../../demo/faq.csv")).unwrap();
+    let act = ActivityEntry::now("test", "faq.import", None, "test", serde_json::json!({}));
+    school.store.replace_faq(&rows, &act).await.unwrap();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = env.router();
+    tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await;
+    });
+    let driver = start_driver(&chromedriver).await;
+    let shots = Shots::new();
+
+    // With JavaScript: every answer comes into the same page (no reload).
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser_with(&driver, &chromium, profile.path(), true).await;
+    async {
+        c.set_window_size(420, 820).await.unwrap();
+        c.goto(&format!("{base}/chat/chat")).await.unwrap();
+        c.execute("window.sameDocument = 42", vec![]).await.unwrap();
+        fill(&c, "text", "what are the school timings?").await;
+        click_button(&c, "Send").await;
+        wait_for_text(&c, "7:45 am").await;
+        for (say, expect) in [
+            ("apply", "Your name, please?"),
+            ("Nadia Rehman", "Which class is your child"),
+            ("Grade 2", "Which language"),
+        ] {
+            fill(&c, "text", say).await;
+            click_button(&c, "Send").await;
+            wait_for_text(&c, expect).await;
+        }
+        click_button(&c, "English").await;
+        wait_for_text(&c, "Name: Nadia Rehman").await;
+        click_button(&c, "Yes").await;
+        wait_for_text(&c, "Thank you, Nadia Rehman").await;
+        let same = c
+            .execute("return window.sameDocument || null", vec![])
+            .await
+            .unwrap();
+        assert_eq!(same, serde_json::json!(42), "the page was never reloaded");
+        assert_eq!(path(&c).await, "/chat/chat");
+        shots.take(&c, "21-web-chat").await;
+    }
+    .await;
+    let _ = c.close().await;
+    let leads = school.store.leads(None, 10).await.unwrap();
+    assert_eq!(leads.len(), 1);
+    assert_eq!(leads[0].name.expose(), "Nadia Rehman");
+
+    // Without JavaScript: the form posts and the page comes back with the thread.
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser_with(&driver, &chromium, profile.path(), false).await;
+    async {
+        c.set_window_size(420, 820).await.unwrap();
+        c.goto(&format!("{base}/chat/chat")).await.unwrap();
+        fill(&c, "text", "how much is the fee?").await;
+        press(&c, "Send").await;
+        let page = text(&c).await;
+        assert!(page.contains("Monthly tuition is Rs 9,500"), "{page}");
+        fill(&c, "text", "do you have a swimming pool?").await;
+        press(&c, "Send").await;
+        let page = text(&c).await;
+        assert!(
+            page.contains("Monthly tuition"),
+            "the same conversation: {page}"
+        );
+        assert!(page.contains("I don't have an answer"), "{page}");
+        // The yes/no buttons are the form's own.
+        press(&c, "Yes").await;
+        assert!(text(&c).await.contains("Your name, please?"));
+        shots.take(&c, "22-web-chat-no-javascript").await;
+    }
+    .await;
+    let _ = c.close().await;
 }

@@ -26,4 +26,5 @@ mod support;
 mod tidy;
 mod transcripts;
 mod triage;
+mod webchat;
 mod webhooks;

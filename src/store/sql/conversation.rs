@@ -171,8 +171,10 @@ impl crate::store::ConversationStore for SchoolStore {
                 Ok((inbound, outbound))
             })
             .await?;
+        // Oldest first, so that messages of the same instant (one step's replies) keep
+        // their order through the stable sort below.
         let mut items = Vec::new();
-        for (id, enc, at) in inbound {
+        for (id, enc, at) in inbound.into_iter().rev() {
             let plain = self
                 .keys
                 .decrypt(field("inbound_events", "payload_enc", id), &enc)?;
@@ -183,7 +185,7 @@ impl crate::store::ConversationStore for SchoolStore {
                 state: None,
             });
         }
-        for (id, enc, at, state) in outbound {
+        for (id, enc, at, state) in outbound.into_iter().rev() {
             let plain = self
                 .keys
                 .decrypt(field("outbox", "payload_enc", id), &enc)?;
