@@ -97,6 +97,9 @@ fn templates() -> &'static Environment<'static> {
             "reset_issued.html",
             "face_student.html",
             "face_sessions.html",
+            "leads.html",
+            "lead.html",
+            "faq.html",
         ] {
             if let Err(e) = env.add_template(name, source) {
                 // Templates are compiled into the binary; a unit test renders each one.
@@ -490,6 +493,17 @@ pub fn routes<S: Clone + Send + Sync + 'static>(admin: AdminState) -> Router<S> 
             "/admin/roster/students/{id}/guardians/{guardian}/revoke-codes",
             post(super::roster::revoke_codes),
         )
+        .route("/admin/leads", get(super::leads::list))
+        .route("/admin/leads.csv", get(super::leads::export))
+        .route(
+            "/admin/leads/{id}",
+            get(super::leads::view).post(super::leads::update),
+        )
+        .route("/admin/faq", get(super::faq::view))
+        .route("/admin/faq.csv", get(super::faq::export))
+        .route("/admin/faq/entries", post(super::faq::save_entry))
+        .route("/admin/faq/entries/delete", post(super::faq::delete_entry))
+        .route("/admin/faq/import", post(super::faq::import))
         .route("/admin/roster/students/{id}/face", get(super::face::view))
         .route(
             "/admin/roster/students/{id}/face/consent",
@@ -988,6 +1002,7 @@ async fn dashboard_ctx(
     };
     let (complaints_open, complaints_unassigned, complaints_mine) =
         super::complaints::dashboard_counts(store, s).await?;
+    let leads_new = super::leads::dashboard_new(school, s).await?;
     Ok(context! {
         name => s.staff.full_name.clone(),
         role => s.staff.role.as_str(),
@@ -995,6 +1010,7 @@ async fn dashboard_ctx(
         complaints_open => complaints_open,
         complaints_unassigned => complaints_unassigned,
         complaints_mine => complaints_mine,
+        leads_new => leads_new,
         today => today.to_string(),
         chart => chart,
         chart_height => chart_height,

@@ -11,6 +11,7 @@ mod cli;
 mod complaints;
 mod conformance;
 mod crash;
+mod enquiry_admin;
 mod face;
 mod face_attendance;
 mod fake;
