@@ -19,6 +19,20 @@ pub const DEMO_ADMIN_EMAIL: &str = "admin@demo.raabta.test";
 const ROSTER: &str = include_str!("../demo/roster.csv");
 const FEES: &str = include_str!("../demo/fees.csv");
 const FAQ: &str = include_str!("../demo/faq.csv");
+/// The service's own FAQ, for the vendor's school (`tenant create --vendor`).
+const PLATFORM_FAQ: &str = include_str!("../demo/platform-faq.csv");
+
+/// The rows of the service's own FAQ (checked by the import's rules).
+pub fn platform_faq() -> Result<Vec<crate::faq::FaqRow>, SeedError> {
+    crate::faq::parse_csv(PLATFORM_FAQ.as_bytes()).map_err(|e| {
+        SeedError::Data(
+            e.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    })
+}
 pub const DEMO_PARENT_PHONE: &str = "+923001110001";
 pub const DEMO_TEACHER_PHONE: &str = "+923001110099";
 /// The class the demo teacher teaches.

@@ -19,11 +19,16 @@ pub(super) enum TenantCmd {
         timezone: String,
         #[arg(long, default_value = "en")]
         locale: String,
+        /// The vendor's own school: its enquiry bot takes schools asking about the
+        /// service (name, school and city), with the service's FAQ to start from.
+        #[arg(long)]
+        vendor: bool,
     },
     /// List schools.
     List,
     /// Change a school setting: recognise_roster_phones on|off (a WhatsApp number on
-    /// the roster is recognised without an access code).
+    /// the roster is recognised without an access code), vendor on|off (the vendor's
+    /// own school: its enquiry bot takes schools' enquiries).
     Setting {
         slug: String,
         name: String,
@@ -47,6 +52,7 @@ pub(super) async fn tenant(config: Config, cmd: TenantCmd) -> anyhow::Result<()>
             name,
             timezone,
             locale,
+            vendor,
         } => {
             let new = NewTenant::new(&slug, &name, &timezone, &locale)?;
             let tenant = t.create(new).await?;
@@ -56,14 +62,53 @@ pub(super) async fn tenant(config: Config, cmd: TenantCmd) -> anyhow::Result<()>
                 tenant.id,
                 t.backend().partitions.describe(tenant.id)
             );
+            if vendor {
+                let school = t.open(tenant.clone()).await?;
+                let rows = raabta::seed::platform_faq()?;
+                school
+                    .store
+                    .set_setting(
+                        raabta::domain::school::SETTING_VENDOR,
+                        "on",
+                        &ActivityEntry::now(
+                            "cli",
+                            "school.setting",
+                            Some("setting:vendor".into()),
+                            "cli",
+                            json!({ "value": "on" }),
+                        ),
+                    )
+                    .await?;
+                school
+                    .store
+                    .replace_faq(
+                        &rows,
+                        &ActivityEntry::now(
+                            "cli",
+                            "faq.import",
+                            None,
+                            "cli",
+                            json!({ "rows": rows.len() }),
+                        ),
+                    )
+                    .await?;
+                println!(
+                    "{slug} is the vendor's school: its enquiry bot takes schools' enquiries, \
+                     with the service's FAQ ({} rows; edit it in the admin's FAQ page or with \
+                     `raabta faq import --tenant {slug} <file.csv>`). Its web chat: /chat/{slug}",
+                    rows.len()
+                );
+            }
         }
         TenantCmd::Setting { slug, name, value } => {
             match (name.as_str(), value.as_str()) {
-                ("recognise_roster_phones", "on" | "off") => {}
-                ("recognise_roster_phones", other) => {
-                    bail!("recognise_roster_phones is on or off (got {other:?})")
+                ("recognise_roster_phones" | "vendor", "on" | "off") => {}
+                (n @ ("recognise_roster_phones" | "vendor"), other) => {
+                    bail!("{n} is on or off (got {other:?})")
                 }
-                (other, _) => bail!("unknown setting {other:?}; known: recognise_roster_phones"),
+                (other, _) => {
+                    bail!("unknown setting {other:?}; known: recognise_roster_phones, vendor")
+                }
             }
             let school = t.school(&slug).await?;
             let entry = ActivityEntry::now(

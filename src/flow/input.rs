@@ -156,7 +156,10 @@ const ROMAN_URDU_MARKERS: &[&str] = &[
     "kya", "kyun", "nahi", "nahin", "haan", "ji", "chahiye", "karna", "karein", "kar", "kal",
     "aaj", "bacha", "bachay", "bachi", "beta", "beti", "theek", "shukriya", "chutti", "kitni",
     "kitna", "kab", "kaise", "hum", "yeh", "woh", "abhi", "sab", "gaya", "gayi", "raha", "rahi",
-    "tha", "thi", "dein", "bata", "batain", "aayega", "aayegi",
+    "tha", "thi", "dein", "bata", "batain", "aayega", "aayegi", "kitne", "kitnay", "paise",
+    "lagte", "lagti", "lagta", "hota", "hoti", "hote", "kahan", "kaun", "kis", "aur", "liye",
+    "bhi", "kuch", "tak", "sakta", "sakti", "sakte", "milta", "milti", "hoga", "hogi", "karte",
+    "karti", "wala", "wali", "batayein", "bataein", "chahta", "chahti", "dakhla", "dakhila",
 ];
 
 /// Whether a message is written mostly in the Arabic script (Urdu or Arabic).

@@ -777,3 +777,29 @@ fn users_add_creates_staff_accounts_and_refuses_bad_input() {
     assert!(out.contains("/admin/reset/pine-school."), "{out}");
     assert!(out.contains("single use, valid 30 minutes"), "{out}");
 }
+
+#[test]
+fn the_vendors_school_takes_schools_enquiries_with_the_service_faq() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = raabta(
+        d,
+        &[
+            "tenant", "create", "platform", "--name", "Raabta", "--vendor",
+        ],
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert!(out.contains("vendor's school"), "{out}");
+    let o = raabta(d, &["faq", "export", "--tenant", "platform"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.starts_with("id,language,question,answer"), "{out}");
+    assert!(out.contains("what-is,en,What is Raabta?"), "{out}");
+    // The setting is a school setting like the others; a bad value is refused.
+    let o = raabta(d, &["tenant", "setting", "platform", "vendor", "maybe"]);
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("vendor is on or off"), "{:?}", text(&o));
+    let o = raabta(d, &["tenant", "setting", "platform", "vendor", "off"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+}

@@ -37,6 +37,10 @@ struct Transcript {
     /// attendance): fails in CI without them, skipped (loudly) elsewhere.
     #[serde(default)]
     face: bool,
+    /// Run at the vendor's own school: the demo school marked as the vendor's, with the
+    /// service's FAQ (schools asking about the service).
+    #[serde(default)]
+    vendor: bool,
     steps: Vec<Step>,
 }
 
@@ -543,6 +547,26 @@ async fn run(t: &Transcript) -> Result<(), Failure> {
     raabta::seed::seed_if_empty(&env.app.tenancy)
         .await
         .map_err(broken)?;
+    if t.vendor {
+        let school = env
+            .app
+            .tenancy
+            .school(raabta::seed::DEMO_SLUG)
+            .await
+            .map_err(broken)?;
+        let act = ActivityEntry::now("test", "school.setting", None, "test", json!({}));
+        school
+            .store
+            .set_setting(raabta::domain::school::SETTING_VENDOR, "on", &act)
+            .await
+            .map_err(broken)?;
+        let rows = raabta::seed::platform_faq().map_err(broken)?;
+        school
+            .store
+            .replace_faq(&rows, &act)
+            .await
+            .map_err(broken)?;
+    }
     let provider: Provider = t.channel.parse().map_err(broken)?;
     let (phone, kind) = match t.who.as_str() {
         "guardian" | "unknown" => (raabta::seed::DEMO_PARENT_PHONE, "guardian"),
