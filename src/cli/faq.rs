@@ -275,28 +275,30 @@ fn eval(
         let model = score_set(&|text, emb| id_of(r.find(text, emb).entry));
         show("model", &model);
         if grid {
-            for t in [0.04f32, 0.05, 0.06, 0.07, 0.08, 0.09, 0.10] {
-                for m in [0.0f32, 0.005, 0.01, 0.02] {
-                    let rule = faq::Rule {
-                        threshold: t,
-                        margin: m,
-                    };
-                    let by = score_set(&|_, emb| {
-                        emb.and_then(|e| r.model_scores(e))
-                            .and_then(|s| id_of(faq::decide_relative(&s, rule).0))
-                    });
-                    let (mut right, mut ans, mut dec, mut un) = (0, 0, 0, 0);
-                    let mut worst = 100.0f64;
-                    for t in by.values() {
-                        right += t.right;
-                        ans += t.answerable;
-                        dec += t.declined;
-                        un += t.unanswerable;
-                        worst = worst.min(100.0 * t.right as f64 / t.answerable.max(1) as f64);
-                    }
-                    println!(
-                        "grid t={t:.3} m={m:.3}: right {right}/{ans}, declined {dec}/{un}, worst language {worst:.1}%"
+            for w in [0.0f32, 0.1, 0.2, 0.3, 0.4, 0.5] {
+                for t in [0.04f32, 0.05, 0.06, 0.07, 0.08, 0.09, 0.10, 0.12] {
+                    for m in [0.0f32, 0.005, 0.01, 0.02] {
+                        let rule = faq::Rule {
+                            threshold: t,
+                            margin: m,
+                        };
+                        let by = score_set(&|text, emb| {
+                            emb.and_then(|e| r.joint_scores(text, e, w))
+                                .and_then(|s| id_of(faq::decide_relative(&s, rule).0))
+                        });
+                        let (mut right, mut ans, mut dec, mut un) = (0, 0, 0, 0);
+                        let mut worst = 100.0f64;
+                        for t in by.values() {
+                            right += t.right;
+                            ans += t.answerable;
+                            dec += t.declined;
+                            un += t.unanswerable;
+                            worst = worst.min(100.0 * t.right as f64 / t.answerable.max(1) as f64);
+                        }
+                        println!(
+                        "grid w={w:.2} t={t:.3} m={m:.3}: right {right}/{ans}, declined {dec}/{un}, worst language {worst:.1}%"
                     );
+                    }
                 }
             }
         }

@@ -13,6 +13,8 @@ use crate::domain::school::Locale;
 use std::collections::{BTreeMap, HashMap};
 
 /// An FAQ's size limits (a school's FAQ, not a document store).
+pub mod gloss;
+
 pub const MAX_ROWS: usize = 2_000;
 pub const MAX_QUESTION: usize = 500;
 pub const MAX_ANSWER: usize = 2_000;
@@ -295,10 +297,15 @@ pub struct Rule {
 /// level moves with the language (unrelated sentences ≈ 0.77; a question in another
 /// language than the FAQ scores lower everywhere), so the threshold is on the best
 /// entry's lead over the mean of all entries for that question, not on the score.
+/// The keywords' score (with the glossary's topics) is added first, KEYWORD_WEIGHT
+/// times; a question about a topic no entry covers is declined outright.
 pub const EMBEDDED_RULE: Rule = Rule {
-    threshold: 0.08,
-    margin: 0.005,
+    threshold: 0.09,
+    margin: 0.0,
 };
+/// How much the keyword score (with the glossary's topics) joins the model's (see
+/// `Retrieval::joint_scores`): chosen with EMBEDDED_RULE on `tests/faq` (BENCHMARKS.md).
+pub const KEYWORD_WEIGHT: f32 = 0.5;
 /// The keyword rule (cosine of weighted word and n-gram counts).
 pub const KEYWORD_RULE: Rule = Rule {
     threshold: 0.30,
@@ -499,6 +506,8 @@ const STOP: &[&str] = &[
 pub struct Keywords {
     variants: Vec<(usize, HashMap<u64, f32>)>,
     idf: HashMap<u64, f32>,
+    /// The glossary topics some entry is about (its questions' and answer's).
+    covered: std::collections::BTreeSet<&'static str>,
 }
 
 fn stripped(text: &str) -> String {
@@ -509,12 +518,28 @@ fn stripped(text: &str) -> String {
         .join(" ")
 }
 
+/// How much a glossary topic weighs against one word of the text.
+const TOPIC_WEIGHT: f32 = 3.0;
+
+/// A text's terms: its words, n-grams and skeletons (stop words left out), and the
+/// glossary's topics (`gloss`), which are the same in every language.
+fn terms_of(text: &str) -> HashMap<u64, f32> {
+    use std::hash::{Hash, Hasher};
+    let mut t = crate::nlu::ngram::terms(&stripped(text));
+    for topic in gloss::topics(text) {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        ("faq-topic", topic).hash(&mut h);
+        t.insert(h.finish(), TOPIC_WEIGHT);
+    }
+    t
+}
+
 impl Keywords {
     pub fn new(faq: &Faq) -> Keywords {
         let variants: Vec<(usize, HashMap<u64, f32>)> = faq
             .variants()
             .into_iter()
-            .map(|(i, q)| (i, crate::nlu::ngram::terms(&stripped(q))))
+            .map(|(i, q)| (i, terms_of(q)))
             .collect();
         let n = variants.len().max(1) as f32;
         let mut df: HashMap<u64, f32> = HashMap::new();
@@ -527,7 +552,28 @@ impl Keywords {
             .into_iter()
             .map(|(k, d)| (k, (1.0 + n / d).ln()))
             .collect();
-        Keywords { variants, idf }
+        let mut covered = std::collections::BTreeSet::new();
+        for e in &faq.entries {
+            for (_, q) in &e.questions {
+                covered.extend(gloss::topics(q));
+            }
+            for (_, a) in &e.answers {
+                covered.extend(gloss::topics(a));
+            }
+        }
+        Keywords {
+            variants,
+            idf,
+            covered,
+        }
+    }
+
+    /// Whether the question is about a topic no entry covers (a hostel, when the FAQ
+    /// says nothing of one): then no entry answers it, however near its other words.
+    pub fn off_faq(&self, question: &str) -> bool {
+        gloss::topics(question)
+            .iter()
+            .any(|t| !self.covered.contains(t))
     }
 
     fn weighted(&self, t: &HashMap<u64, f32>) -> HashMap<u64, f32> {
@@ -544,7 +590,7 @@ impl Keywords {
     }
 
     pub fn scores(&self, faq: &Faq, question: &str) -> Vec<f32> {
-        let q = self.weighted(&crate::nlu::ngram::terms(&stripped(question)));
+        let q = self.weighted(&terms_of(question));
         let qn = q.values().map(|v| v * v).sum::<f32>().sqrt();
         let scored: Vec<(usize, f32)> = self
             .variants
@@ -624,6 +670,8 @@ pub struct Retrieval {
     embedded: Option<Embedded>,
     pub model_rule: Rule,
     pub keyword_rule: Rule,
+    /// How much the keyword score (with the glossary's topics) adds to the model's.
+    pub keyword_weight: f32,
 }
 
 impl Retrieval {
@@ -635,6 +683,7 @@ impl Retrieval {
             embedded: None,
             model_rule: EMBEDDED_RULE,
             keyword_rule: KEYWORD_RULE,
+            keyword_weight: KEYWORD_WEIGHT,
         }
     }
 
@@ -658,9 +707,10 @@ impl Retrieval {
     /// The entry for a question: by the model when the question's embedding and the
     /// variants' are there, by keywords otherwise.
     pub fn find(&self, question: &str, embedding: Option<&[f32]>) -> Found {
-        if let (Some(q), Some((v, p))) = (embedding, &self.embedded) {
-            let (entry, score) =
-                decide_relative(&score_embedded(&self.faq, q, v, p), self.model_rule);
+        if let Some(scores) =
+            embedding.and_then(|q| self.joint_scores(question, q, self.keyword_weight))
+        {
+            let (entry, score) = decide_relative(&scores, self.model_rule);
             return Found {
                 entry,
                 score,
@@ -671,6 +721,13 @@ impl Retrieval {
     }
 
     pub fn find_by_keywords(&self, question: &str) -> Found {
+        if self.keywords.off_faq(question) {
+            return Found {
+                entry: None,
+                score: 0.0,
+                by: "keywords",
+            };
+        }
         let (entry, score) = decide(
             &self.keywords.scores(&self.faq, question),
             self.keyword_rule,
@@ -687,6 +744,21 @@ impl Retrieval {
         self.embedded
             .as_ref()
             .map(|(v, p)| score_embedded(&self.faq, embedding, v, p))
+    }
+
+    /// The model's entry scores joined by the keywords' (with the glossary's topics),
+    /// `weight` times; None without the model.
+    pub fn joint_scores(&self, question: &str, embedding: &[f32], weight: f32) -> Option<Vec<f32>> {
+        let mut s = self.model_scores(embedding)?;
+        if self.keywords.off_faq(question) {
+            return Some(vec![0.0; s.len()]);
+        }
+        if weight != 0.0 {
+            for (x, k) in s.iter_mut().zip(self.keywords.scores(&self.faq, question)) {
+                *x += weight * k;
+            }
+        }
+        Some(s)
     }
 
     /// Entry scores by keywords (for evaluation).

@@ -63,7 +63,7 @@ pub fn folded(text: &str) -> String {
 
 /// A Latin word's consonant skeleton, repeated letters collapsed ("chhutti" → "cht",
 /// "nahi" → "nh"); the first letter is kept even when a vowel ("abhi" → "abh").
-fn skeleton(word: &str) -> Option<String> {
+pub(crate) fn skeleton(word: &str) -> Option<String> {
     if !word.chars().all(|c| c.is_ascii_alphabetic()) || word.len() < 3 {
         return None;
     }

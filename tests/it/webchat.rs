@@ -103,7 +103,7 @@ async fn a_stranger_asks_and_leaves_details_in_the_web_chat() {
     };
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("School webchat"), "{page}");
-    assert!(page.contains("action=\"/chat/webchat\""));
+    assert!(page.contains("action=\"/chat/webchat#chat-form\""));
 
     let (status, v) = say(
         &router,
