@@ -268,6 +268,16 @@ impl App {
                 }
             }
         }));
+        let app = self.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(crate::worker::retention::RETENTION_INTERVAL);
+            loop {
+                tick.tick().await;
+                if let Err(e) = crate::worker::retention::enquiries(&app).await {
+                    tracing::warn!(error = %e, "enquiry retention postponed");
+                }
+            }
+        }));
         tasks
     }
 

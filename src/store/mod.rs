@@ -1917,7 +1917,21 @@ pub trait LeadStore: Send + Sync {
     ) -> Result<bool>;
     /// How many leads are in each status.
     async fn lead_counts(&self) -> Result<HashMap<String, i64>>;
+    /// Retention of enquiries: deletes the leads with no activity since `cutoff`, and
+    /// the web-chat conversations (messages, replies, timers, media) whose last message
+    /// either way is older (unless a school record such as a leave request or a
+    /// complaint points at one: those wait for the school's own retention), in one
+    /// transaction with its activity entry; (leads, conversations) deleted.
+    async fn purge_enquiries(
+        &self,
+        cutoff: DateTime<Utc>,
+        activity: &ActivityEntry,
+    ) -> Result<(u64, u64)>;
 }
+
+/// Leads and web-chat transcripts are kept this long after their last activity (seed
+/// 000 §8: marketing enquiries, 12 months).
+pub const ENQUIRY_RETENTION_DAYS: i64 = 365;
 
 /// The school's FAQ (the enquiry bot's answers).
 #[async_trait]

@@ -12,6 +12,7 @@ pub mod face;
 pub mod jobs;
 pub mod media;
 pub mod notice;
+pub mod retention;
 pub mod step;
 pub mod triage;
 

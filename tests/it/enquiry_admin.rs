@@ -305,5 +305,53 @@ async fn leads_and_faq_in_the_admin(env: &TestEnv) {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let left = school.store.faq_rows().await.unwrap();
     assert!(left.iter().all(|r| r.entry == "library"));
+
+    // Retention: leads and web-chat transcripts go 12 months after their last activity.
+    let old_conversation = leads[0].conversation.expect("the lead's web chat");
+    env.app.clock.advance(chrono::Duration::days(200));
+    let recent = chat(env, "enq", json!({ "text": "apply" })).await;
+    for t in ["Saima", "Grade 1", "english", "yes"] {
+        chat(env, "enq", json!({ "token": recent["token"], "text": t })).await;
+    }
+    assert_eq!(
+        raabta::worker::retention::enquiries(&env.app)
+            .await
+            .unwrap(),
+        (0, 0)
+    );
+    env.app.clock.advance(chrono::Duration::days(200));
+    let before = school.store.inbound_count().await.unwrap();
+    let (gone_leads, gone_chats) = raabta::worker::retention::enquiries(&env.app)
+        .await
+        .unwrap();
+    assert_eq!(gone_leads, 1, "the lead of 400 days ago");
+    assert!(
+        gone_chats >= 2,
+        "the web chats of 400 days ago: {gone_chats}"
+    );
+    assert!(school
+        .store
+        .conversation(old_conversation)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(school
+        .store
+        .conversation_thread(old_conversation, 50)
+        .await
+        .unwrap()
+        .is_empty());
+    let kept = school.store.leads(None, 10).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].name.expose(), "Saima");
+    assert!(
+        kept[0].conversation.is_some(),
+        "its chat is 200 days old: kept"
+    );
+    assert!(school.store.inbound_count().await.unwrap() < before);
+    let log = school.store.recent_activity(20).await.unwrap();
+    assert!(log.iter().any(|e| e.action == "retention.enquiries"
+        && e.details["leads"] == 1
+        && e.actor == "system"));
 }
 crate::on_both_backends!(leads_and_faq_in_the_admin);

@@ -186,6 +186,58 @@ impl LeadStore for SchoolStore {
         .await
     }
 
+    async fn purge_enquiries(
+        &self,
+        cutoff: DateTime<Utc>,
+        activity: &ActivityEntry,
+    ) -> Result<(u64, u64)> {
+        self.write(async |tx| {
+            let leads = db::query("DELETE FROM leads WHERE updated_at < $1")
+                .bind(cutoff)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+            let old: Vec<(Uuid,)> = db::query_as(
+                "SELECT c.id FROM conversations c WHERE c.provider = 'web' \
+                 AND COALESCE(c.last_inbound_at, c.created_at) < $1 \
+                 AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.conversation_id = c.id AND o.created_at >= $1) \
+                 AND NOT EXISTS (SELECT 1 FROM leave_requests r WHERE r.conversation_id = c.id) \
+                 AND NOT EXISTS (SELECT 1 FROM complaints k WHERE k.conversation_id = c.id) \
+                 AND NOT EXISTS (SELECT 1 FROM face_sessions f WHERE f.conversation_id = c.id)",
+            )
+            .bind(cutoff)
+            .fetch_all(&mut **tx)
+            .await?;
+            for (c,) in &old {
+                for sql in [
+                    "UPDATE leads SET conversation_id = NULL WHERE conversation_id = $1",
+                    "DELETE FROM media WHERE inbound_event_id IN \
+                     (SELECT id FROM inbound_events WHERE conversation_id = $1)",
+                    "DELETE FROM inbound_events WHERE conversation_id = $1",
+                    "DELETE FROM outbox WHERE conversation_id = $1",
+                    "DELETE FROM flow_timers WHERE conversation_id = $1",
+                    "DELETE FROM login_failures WHERE conversation_id = $1",
+                    "DELETE FROM jobs WHERE conversation_id = $1",
+                    "DELETE FROM conversations WHERE id = $1",
+                ] {
+                    db::query(sql).bind(*c).execute(&mut **tx).await?;
+                }
+            }
+            let conversations = old.len() as u64;
+            if leads > 0 || conversations > 0 {
+                let mut entry = activity.clone();
+                entry.details = serde_json::json!({
+                    "leads": leads,
+                    "web_conversations": conversations,
+                    "cutoff": cutoff.to_rfc3339(),
+                });
+                log(tx, &entry).await?;
+            }
+            Ok((leads, conversations))
+        })
+        .await
+    }
+
     async fn lead_counts(&self) -> Result<HashMap<String, i64>> {
         let rows: Vec<(String, i64)> = self
             .read_all(db::query_as(
