@@ -268,20 +268,35 @@ impl App {
                 }
             }
         }));
-        let app = self.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut tick = tokio::time::interval(crate::worker::retention::RETENTION_INTERVAL);
-            loop {
-                tick.tick().await;
-                if let Err(e) = crate::worker::retention::enquiries(&app).await {
-                    tracing::warn!(error = %e, "enquiry retention postponed");
-                }
-            }
-        }));
         tasks
     }
 
     pub fn backend_kind(&self) -> BackendKind {
         self.tenancy.backend().kind
     }
+}
+
+/// The client's address: the trusted proxy's header when configured
+/// (`RAABTA_CLIENT_IP_HEADER`), else the TCP peer (in-process tests have neither).
+pub fn client_address(
+    app: &App,
+    headers: &axum::http::HeaderMap,
+    extensions: &axum::http::Extensions,
+) -> std::net::IpAddr {
+    if let Some(name) = &app.config.client_ip_header {
+        if let Some(ip) = headers
+            .get(name.as_str())
+            .and_then(|v| v.to_str().ok())
+            // A proxy appends the address it saw: the right-most value is the one the
+            // trusted proxy wrote (the left ones are the client's to choose).
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse::<std::net::IpAddr>().ok())
+        {
+            return ip;
+        }
+    }
+    extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]))
 }

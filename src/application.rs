@@ -73,7 +73,8 @@ impl Application {
     }
 
     /// Starts the background duties (channel registry refresh, spool ingestion), the
-    /// job runner and the conversation worker with its sender. Once only.
+    /// job runner, the conversation worker with its sender, and the hourly retention
+    /// pass of enquiries. Once only.
     pub fn start(&mut self) {
         if !self.tasks.is_empty() {
             return;
@@ -83,6 +84,16 @@ impl Application {
             .push(jobs::spawn(self.app.clone(), self.runner.clone()));
         self.tasks
             .push(worker::spawn(self.app.clone(), self.sender.clone()));
+        let app = self.app.clone();
+        self.tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(worker::retention::RETENTION_INTERVAL);
+            loop {
+                tick.tick().await;
+                if let Err(e) = worker::retention::enquiries(&app).await {
+                    tracing::warn!(error = %e, "enquiry retention postponed");
+                }
+            }
+        }));
     }
 
     /// The HTTP routes: webhooks, admin, health and metrics.

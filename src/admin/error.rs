@@ -332,7 +332,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AdminState> for PreSessionForm<T> {
         if !super::web::pre_session_ok(&headers, &csrf) {
             return Err(AdminError::FormExpired);
         }
-        let address = super::web::client_address(&admin.app, &headers, &extensions);
+        let address = crate::app::client_address(&admin.app, &headers, &extensions);
         Ok(PreSessionForm { address, form })
     }
 }

@@ -14,7 +14,7 @@ use crate::app::App;
 use crate::domain::roster::StaffRole;
 use crate::domain::school::Slug;
 use crate::store::tenancy::School;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Form, State};
+use axum::extract::{DefaultBodyLimit, Form, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -23,7 +23,6 @@ use axum::routing::{get, post};
 use axum::Router;
 use minijinja::{context, Environment};
 use serde::Deserialize;
-use std::net::{IpAddr, SocketAddr};
 use std::sync::OnceLock;
 
 store_port!(
@@ -408,31 +407,6 @@ async fn current(
         .session(port(&school), &token, app.clock.now())
         .await?;
     Ok(session.map(|s| (school, s, token)))
-}
-
-/// The client's address: the trusted proxy's header when configured
-/// (`RAABTA_CLIENT_IP_HEADER`), else the TCP peer (in-process tests have neither).
-pub(crate) fn client_address(
-    app: &App,
-    headers: &HeaderMap,
-    extensions: &axum::http::Extensions,
-) -> IpAddr {
-    if let Some(name) = &app.config.client_ip_header {
-        if let Some(ip) = headers
-            .get(name.as_str())
-            .and_then(|v| v.to_str().ok())
-            // A proxy appends the address it saw: the right-most value is the one the
-            // trusted proxy wrote (the left ones are the client's to choose).
-            .and_then(|v| v.rsplit(',').next())
-            .and_then(|v| v.trim().parse::<IpAddr>().ok())
-        {
-            return ip;
-        }
-    }
-    extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-        .unwrap_or(IpAddr::from([127, 0, 0, 1]))
 }
 
 /// The admin's routes on its own state, ready to merge into the service's router.
@@ -1060,7 +1034,7 @@ async fn totp_submit(
             port(&school),
             &token,
             &form.code,
-            client_address(app, &headers, &extensions),
+            crate::app::client_address(app, &headers, &extensions),
             app.clock.now(),
         )
         .await;

@@ -467,7 +467,7 @@ async fn json_post(
             .into_response();
         }
     };
-    let ip = crate::admin::web::client_address(&app, &headers, &extensions);
+    let ip = crate::app::client_address(&app, &headers, &extensions);
     match handle(&app, &slug, ip, req).await {
         Ok(r) => {
             let mut res = Json(r).into_response();
@@ -531,7 +531,7 @@ async fn form_post(
         text: Some(form.text).filter(|_| form.choice.is_empty()),
         choice,
     };
-    let ip = crate::admin::web::client_address(&app, &headers, &extensions);
+    let ip = crate::app::client_address(&app, &headers, &extensions);
     let Ok(school_row) = app.tenancy.tenant(&slug).await else {
         return ChatError::NoSchool.into_response();
     };

@@ -130,6 +130,16 @@ const BOUNDARIES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        // A channel like the simulator (`console.rs`): it runs the worker's step.
+        "webchat",
+        &[
+            "crate::admin",
+            "crate::webhooks",
+            "crate::application",
+            "crate::cli",
+        ],
+    ),
+    (
         "app.rs",
         &[
             "crate::admin",
