@@ -376,5 +376,11 @@ lead-confirm = Please check:
     }
     Shall I send this to the office?
 lead-saved = Thank you, { $name }. The school office has your details (reference { $reference }) and will contact you.
-lead-dropped = Not sent; nothing was kept.
+lead-dropped = Not sent to the office.
 lead-failed = Your details could not be saved just now; I have passed this chat to the school office.
+lead-phone = Your WhatsApp number, if you would like the office to reach you there (or "skip")?
+lead-phone-bad = That does not look like a phone number. Please type it with the country code, e.g. +92 300 1234567, or "skip".
+lead-phone-note = I will send a WhatsApp message to that number to check that it is yours; the office sees it only after you answer it there.
+lead-verify-ask = { $school }: someone asked us on our website to contact this WhatsApp number about admissions (reference { $reference }). Was it you?
+lead-verify-thanks = Thank you. The school office will contact you on this number.
+lead-verify-declined = Thank you for telling us. This number has been removed and will not be contacted.

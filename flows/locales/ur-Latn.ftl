@@ -373,5 +373,11 @@ lead-confirm = Meharbani kar ke dekh lein:
     }
     Kya main yeh office ko bhej doon?
 lead-saved = Shukriya, { $name }. School office ke paas aap ki maloomat pohanch gayi hain (hawala { $reference }), woh aap se rabta karenge.
-lead-dropped = Nahi bheja; kuch mehfooz nahi kiya gaya.
+lead-dropped = Office ko nahi bheja.
 lead-failed = Abhi aap ki maloomat mehfooz nahi ho sakin; main ne yeh chat school office ko bhej di hai.
+lead-phone = Agar aap chahte hain ke office WhatsApp par rabta kare to apna WhatsApp number likhein (ya "nahi").
+lead-phone-bad = Yeh phone number nahi lagta. Mulk ke code ke saath likhein, maslan +92 300 1234567, ya "nahi".
+lead-phone-note = Main is number par WhatsApp message bhej kar tasdeeq karunga ke yeh aap ka hai; office yeh number aap ke wahan jawab dene ke baad hi dekhega.
+lead-verify-ask = { $school }: kisi ne hamari website par kaha ke admission ke baare mein is WhatsApp number par rabta kiya jaye (hawala { $reference }). Kya yeh aap thay?
+lead-verify-thanks = Shukriya. School office aap se isi number par rabta karega.
+lead-verify-declined = Batane ka shukriya. Yeh number hata diya gaya hai, is par rabta nahi kiya jayega.

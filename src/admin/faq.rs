@@ -75,6 +75,7 @@ async fn page(
             entries => entries,
             blank => blank,
             rows => rows.len(),
+            version => crate::faq::fingerprint(&rows).to_string(),
             can_edit => s.staff.role == StaffRole::Admin,
         },
         said,
@@ -88,6 +89,10 @@ pub async fn view(Staff { school, session: s }: Staff) -> Result<Response, Admin
 
 #[derive(Deserialize)]
 pub struct EntryForm {
+    /// The FAQ's version the page showed (`faq::fingerprint`): a save over someone
+    /// else's newer one is refused rather than undoing it.
+    #[serde(default)]
+    version: String,
     /// The entry's id before the edit (empty for a new entry).
     #[serde(default)]
     original: String,
@@ -225,6 +230,9 @@ pub async fn save_entry(
         Err(why) => return page(&school, &s, Said::refused(why)).await,
     };
     let all = port(&school).faq_rows().await?;
+    if stale(&form.version, &all) {
+        return page(&school, &s, Said::refused(STALE)).await;
+    }
     let id = form.id.trim();
     let original = form.original.trim();
     if id != original && all.iter().any(|r| r.entry == id) {
@@ -259,8 +267,17 @@ pub async fn save_entry(
 #[derive(Deserialize)]
 pub struct DeleteForm {
     #[serde(default)]
+    version: String,
+    #[serde(default)]
     id: String,
 }
+
+/// Whether the page's version (when it sent one) is still the FAQ's.
+fn stale(version: &str, all: &[FaqRow]) -> bool {
+    !version.is_empty() && version != crate::faq::fingerprint(all).to_string()
+}
+
+const STALE: &str = "The FAQ was changed by someone else since this page was opened: nothing was saved. Here is the FAQ as it is now.";
 
 pub async fn delete_entry(
     State(app): State<App>,
@@ -268,6 +285,9 @@ pub async fn delete_entry(
 ) -> Result<Response, AdminError> {
     let Staff { school, session: s } = staff;
     let all = port(&school).faq_rows().await?;
+    if stale(&form.version, &all) {
+        return page(&school, &s, Said::refused(STALE)).await;
+    }
     let id = form.id.trim();
     if !all.iter().any(|r| r.entry == id) {
         return Err(AdminError::NotFound);
@@ -348,6 +368,7 @@ mod tests {
 
     fn form(id: &str, original: &str, q_en: &str, a_en: &str, q_ur: &str, a_ur: &str) -> EntryForm {
         EntryForm {
+            version: String::new(),
             original: original.into(),
             id: id.into(),
             q_en: q_en.into(),

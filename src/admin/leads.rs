@@ -24,13 +24,20 @@ const LISTED: i64 = 500;
 /// The longest note.
 const MAX_NOTES: usize = 2000;
 
-/// The chat a lead came from, as staff read it.
+/// The chat a lead came from, as staff read it; a number typed in the web chat only
+/// once its owner confirmed it on WhatsApp.
 fn reached_on(l: &LeadRow) -> String {
+    let confirmed = l
+        .phone
+        .as_ref()
+        .filter(|_| l.phone_confirmed_at.is_some())
+        .map(|p| format!("; WhatsApp {} (confirmed)", p.expose()))
+        .unwrap_or_default();
     match (l.provider, &l.sender) {
-        (Some(crate::domain::message::Provider::Web), _) => "web chat".into(),
+        (Some(crate::domain::message::Provider::Web), _) => format!("web chat{confirmed}"),
         (Some(p), Some(s)) => format!("{} {}", p.as_str(), s.expose()),
         (Some(p), None) => p.as_str().to_string(),
-        (None, _) => String::new(),
+        (None, _) => confirmed.trim_start_matches("; ").to_string(),
     }
 }
 
@@ -51,6 +58,7 @@ fn row_ctx(l: &LeadRow, staff: &[crate::store::StaffAuth]) -> minijinja::Value {
         assigned => l.assigned_to.map(|a| a.0.to_string()).unwrap_or_default(),
         assignee => assignee,
         reached => reached_on(l),
+        phone_waiting => l.phone.is_some() && l.phone_confirmed_at.is_none(),
         created => l.created_at.format("%Y-%m-%d %H:%M").to_string(),
         updated => l.updated_at.format("%Y-%m-%d %H:%M").to_string(),
     }

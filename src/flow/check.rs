@@ -187,12 +187,22 @@ pub const ACTIONS: &[ActionSpec] = &[
     ActionSpec {
         name: "lead_kind",
         inputs: &[],
-        outputs: &["kind"],
+        outputs: &["kind", "web"],
+    },
+    ActionSpec {
+        name: "check_phone",
+        inputs: &["phone"],
+        outputs: &["result", "phone"],
     },
     ActionSpec {
         name: "save_lead",
-        inputs: &["kind", "name", "detail", "language", "question"],
+        inputs: &["kind", "name", "detail", "language", "question", "phone"],
         outputs: &["reference"],
+    },
+    ActionSpec {
+        name: "confirm_lead_phone",
+        inputs: &["lead", "answer"],
+        outputs: &["result"],
     },
     ActionSpec {
         name: "faq_answer",
@@ -274,6 +284,7 @@ pub const READ_ONLY_ACTIONS: &[&str] = &[
     "face_toggle",
     "faq_answer",
     "lead_kind",
+    "check_phone",
 ];
 
 /// Texts the engine itself uses (commands, errors, re-prompts).

@@ -964,6 +964,8 @@ impl<'a> Run<'a> {
                 let offered = matches!(c, Command::SetLanguage(_))
                     && self.frame().is_some_and(|f| f.flow != "language")
                     && self.s.wait.is_some()
+                    && matches!(self.current(), Ok((_, step)) if matches!(&step.kind,
+                        StepKind::Ask(a) if a.input == InputKind::Choice))
                     && self.answers_current(&input);
                 if !offered {
                     return self.command(c);
@@ -2118,8 +2120,10 @@ impl<'a> Run<'a> {
             if let Input::Text(t) = &input {
                 // A stranger: a code typed at any question of the enquiry is a login
                 // (counted by the login's limits); a question at the code question is
-                // an enquiry (no code check, no hashing).
+                // an enquiry (no code check, no hashing). Not at the lead's questions:
+                // "Class 5th" answers "which class?" (it reads like a code).
                 if flow.id != LOGIN_FLOW
+                    && flow.id != LEAD_FLOW
                     && (AccessCode::typed(t).is_some() || self.ctx.code_known)
                     && self.lib.current(LOGIN_FLOW).is_some()
                 {

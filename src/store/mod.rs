@@ -455,6 +455,10 @@ pub const ENCRYPTED_COLUMNS: &[EncryptedColumn] = &[
     },
     EncryptedColumn {
         table: "leads",
+        column: "phone_enc",
+    },
+    EncryptedColumn {
+        table: "leads",
         column: "detail_enc",
     },
     EncryptedColumn {
@@ -1058,6 +1062,16 @@ pub trait FlowTx: Send {
     ) -> Result<String>;
     /// Stores a lead (and queues the office's notice).
     async fn insert_lead(&mut self, lead: &NewLead, activity: &ActivityEntry) -> Result<()>;
+    /// The owner of a lead's WhatsApp number answers the message sent to it: confirmed
+    /// (the office may use it) or not theirs (the number is removed). False when the
+    /// lead is gone, has no number, or `sender_digits` is not that number.
+    async fn confirm_lead_phone(
+        &mut self,
+        lead: Uuid,
+        sender_digits: &str,
+        confirmed: bool,
+        activity: &ActivityEntry,
+    ) -> Result<bool>;
     /// The person's open complaints and those closed in the last [`REOPEN_DAYS`].
     async fn person_complaints(
         &mut self,
@@ -1865,6 +1879,9 @@ pub struct NewLead {
     pub language: crate::domain::school::Locale,
     /// The question the FAQ could not answer, when that is how the lead began.
     pub question: Option<crate::domain::Pii<String>>,
+    /// A WhatsApp number typed in the web chat (E.164), unconfirmed until its owner
+    /// answers the message sent to it.
+    pub phone: Option<crate::domain::Pii<String>>,
     pub at: DateTime<Utc>,
 }
 
@@ -1890,6 +1907,9 @@ pub struct LeadRow {
     pub assigned_to: Option<StaffId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The WhatsApp number typed in the web chat, and when its owner confirmed it.
+    pub phone: Option<crate::domain::Pii<String>>,
+    pub phone_confirmed_at: Option<DateTime<Utc>>,
 }
 
 /// What staff change on a lead (each field: None keeps it).

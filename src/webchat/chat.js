@@ -15,6 +15,11 @@
   var school = main.getAttribute("data-school");
   var you = null;
   var busy = false;
+  // Replies that come later (the chat was busy, or the office answers): the page asks
+  // for the conversation again — soon after a pending message, then every 20 seconds
+  // for ten minutes after the person last wrote, while the page is visible.
+  var timer = null;
+  var polls = 0;
 
   function render(messages) {
     list.textContent = "";
@@ -51,6 +56,31 @@
     error.hidden = !msg;
   }
 
+  function schedule(pending) {
+    if (timer) { clearTimeout(timer); }
+    if (!token.value || polls >= 30) { return; }
+    timer = setTimeout(refresh, pending ? 2000 : 20000);
+  }
+
+  function refresh() {
+    timer = null;
+    if (busy || !token.value) { return; }
+    if (document.hidden) { schedule(false); return; }
+    polls += 1;
+    fetch("/chat/" + encodeURIComponent(school) + "/messages", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: JSON.stringify({ token: token.value, refresh: true }),
+      credentials: "omit",
+      referrerPolicy: "no-referrer"
+    }).then(function (res) {
+      return res.ok ? res.json() : null;
+    }).then(function (data) {
+      if (data && !busy && data.messages.length !== list.children.length) { render(data.messages); }
+      schedule(false);
+    }).catch(function () { schedule(false); });
+  }
+
   function post(body, shown) {
     if (busy) { return; }
     busy = true;
@@ -70,6 +100,8 @@
       token.value = r.data.token;
       render(r.data.messages);
       text.value = "";
+      polls = 0;
+      schedule(r.data.pending);
     }).catch(function () {
       showError("The message could not be sent; check the connection and try again.");
     }).then(function () {

@@ -52,6 +52,8 @@ pub struct Limits {
     per_address: DefaultKeyedRateLimiter<IpAddr>,
     per_conversation: DefaultKeyedRateLimiter<[u8; 16]>,
     per_school: DefaultKeyedRateLimiter<Uuid>,
+    /// Access-code-shaped messages per address (each is a login attempt).
+    codes: DefaultKeyedRateLimiter<IpAddr>,
     /// Conversation steps run at once for web requests.
     steps: Semaphore,
 }
@@ -60,9 +62,32 @@ fn nz(n: u32) -> NonZeroU32 {
     NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN)
 }
 
+/// The key an address is counted under: an IPv6 client's /64 (one subscriber's
+/// network), an IPv4 address as it is.
+fn address_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+        v4 => v4,
+    }
+}
+
+/// Entries a keyed limiter keeps before the stale ones are dropped.
+const KEYS_KEPT: usize = 20_000;
+
+type Wait = governor::NotUntil<governor::clock::QuantaInstant>;
+
+fn wait(e: Wait) -> Duration {
+    e.wait_time_from(governor::clock::Clock::now(
+        &governor::clock::QuantaClock::default(),
+    ))
+}
+
 impl Limits {
-    /// Per address: `address` messages a minute (the burst as many); per conversation:
-    /// 12 a minute, 6 at once; per school: `school` a minute.
+    /// Per address: `address` messages a minute (the burst as many), 10 access codes an
+    /// hour; per conversation: 12 a minute, 6 at once; per school: `school` a minute.
     pub fn new(address: u32, school: u32) -> Limits {
         Limits {
             per_address: RateLimiter::keyed(
@@ -72,37 +97,47 @@ impl Limits {
             per_school: RateLimiter::keyed(
                 Quota::per_minute(nz(school)).allow_burst(nz(school / 4)),
             ),
+            codes: RateLimiter::keyed(Quota::per_hour(nz(10))),
             steps: Semaphore::new(4),
         }
     }
 
-    fn check(
-        &self,
-        ip: IpAddr,
-        school: Uuid,
-        conversation: Option<[u8; 16]>,
-    ) -> Result<(), ChatError> {
-        if self.per_address.len() > 50_000 {
+    fn prune(&self) {
+        if self.per_address.len() > KEYS_KEPT {
             self.per_address.retain_recent();
+        }
+        if self.per_conversation.len() > KEYS_KEPT {
             self.per_conversation.retain_recent();
         }
-        let wait = |e: governor::NotUntil<governor::clock::QuantaInstant>| {
-            e.wait_time_from(governor::clock::Clock::now(
-                &governor::clock::QuantaClock::default(),
-            ))
-        };
-        if let Err(e) = self.per_address.check_key(&ip) {
-            return Err(ChatError::TooMany("this address", wait(e)));
+        if self.codes.len() > KEYS_KEPT {
+            self.codes.retain_recent();
         }
-        if let Some(c) = conversation {
-            if let Err(e) = self.per_conversation.check_key(&c) {
-                return Err(ChatError::TooMany("this conversation", wait(e)));
-            }
+    }
+
+    /// The address's and the school's limits (before anything is looked up).
+    fn check_address(&self, ip: IpAddr, school: Uuid) -> Result<(), ChatError> {
+        self.prune();
+        if let Err(e) = self.per_address.check_key(&address_key(ip)) {
+            return Err(ChatError::TooMany("this address", wait(e)));
         }
         if let Err(e) = self.per_school.check_key(&school) {
             return Err(ChatError::TooMany("this school's chat", wait(e)));
         }
         Ok(())
+    }
+
+    /// The conversation's limit.
+    fn check_conversation(&self, conversation: [u8; 16]) -> Result<(), ChatError> {
+        self.per_conversation
+            .check_key(&conversation)
+            .map_err(|e| ChatError::TooMany("this conversation", wait(e)))
+    }
+
+    /// A message shaped like an access code: at most 10 an hour from an address.
+    fn check_code(&self, ip: IpAddr) -> Result<(), ChatError> {
+        self.codes
+            .check_key(&address_key(ip))
+            .map_err(|e| ChatError::TooMany("this address (access codes)", wait(e)))
     }
 }
 
@@ -124,8 +159,6 @@ pub enum ChatError {
     NotJson,
     #[error("too many messages from {0}; try again in a moment")]
     TooMany(&'static str, Duration),
-    #[error("the chat is busy; your message was kept and will be answered shortly")]
-    Busy,
     #[error("the chat is not available right now")]
     Internal,
 }
@@ -137,7 +170,7 @@ impl ChatError {
             ChatError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ChatError::NotJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ChatError::TooMany(..) => StatusCode::TOO_MANY_REQUESTS,
-            ChatError::Busy | ChatError::Internal => StatusCode::SERVICE_UNAVAILABLE,
+            ChatError::Internal => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -218,6 +251,9 @@ pub struct ChatRequest {
     text: Option<String>,
     #[serde(default)]
     choice: Option<ChoiceIn>,
+    /// Only the conversation as it stands (replies that came later: a staff answer).
+    #[serde(default)]
+    refresh: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -245,6 +281,9 @@ pub struct ChoiceOut {
 pub struct ChatResponse {
     token: String,
     messages: Vec<Shown>,
+    /// The message is stored but not answered yet (the chat was busy): the page asks
+    /// again shortly.
+    pending: bool,
 }
 
 fn body_of(req: &ChatRequest) -> Result<InboundBody, ChatError> {
@@ -293,34 +332,75 @@ async fn school(app: &App, slug: &str) -> Result<crate::store::tenancy::School, 
 }
 
 /// Stores the message, runs the conversation's step (bounded), and returns the
-/// conversation as the page shows it.
+/// conversation as the page shows it. The address's and the school's limits come
+/// first, before anything is looked up.
 async fn handle(
     app: &App,
     slug: &str,
     ip: IpAddr,
     req: ChatRequest,
 ) -> Result<ChatResponse, ChatError> {
-    let school = school(app, slug).await?;
-    let body = body_of(&req)?;
+    let tenant = app
+        .tenancy
+        .tenant(slug)
+        .await
+        .map_err(|_| ChatError::NoSchool)?;
+    if tenant.status != crate::domain::school::TenantStatus::Active {
+        return Err(ChatError::NoSchool);
+    }
+    app.webchat.check_address(ip, tenant.id.0)?;
+    let body = if req.refresh {
+        if req.text.is_some() || req.choice.is_some() {
+            return Err(ChatError::BadRequest("a refresh sends no message".into()));
+        }
+        None
+    } else {
+        Some(body_of(&req)?)
+    };
+    let school = app.tenancy.open(tenant).await?;
     let channel = channel_of(&school.tenant);
     let store = school.store.as_ref();
-    let (token, sender, key) = match req.token.as_deref().filter(|t| !t.is_empty()) {
+    let (token, sender) = match req.token.as_deref().filter(|t| !t.is_empty()) {
         Some(t) => {
             let (sender, key) = sender_of(t)?;
+            if body.is_some() {
+                app.webchat.check_conversation(key)?;
+            }
             if store.conversation_of(channel, &sender).await?.is_none() {
                 return Err(ChatError::BadRequest(
                     "this conversation has ended; reload the page to start a new one".into(),
                 ));
             }
-            (t.to_string(), sender, Some(key))
+            (t.to_string(), sender)
+        }
+        None if body.is_none() => {
+            return Err(ChatError::BadRequest(
+                "a refresh needs the conversation's token".into(),
+            ))
         }
         None => {
             let t = new_token();
             let (sender, _) = sender_of(&t)?;
-            (t, sender, None)
+            (t, sender)
         }
     };
-    app.webchat.check(ip, school.tenant.id.0, key)?;
+    let Some(body) = body else {
+        let conv = store
+            .conversation_of(channel, &sender)
+            .await?
+            .ok_or(ChatError::Internal)?;
+        let thread = store.conversation_thread(conv, SHOWN).await?;
+        return Ok(ChatResponse {
+            token,
+            messages: shown(&thread),
+            pending: false,
+        });
+    };
+    if let InboundBody::Text { text } = &body {
+        if crate::domain::access_code::AccessCode::parse(text).is_some() {
+            app.webchat.check_code(ip)?;
+        }
+    }
     let now = app.clock.now();
     let event = InboundEvent {
         provider_key: format!("web:{}", Uuid::now_v7()),
@@ -338,22 +418,25 @@ async fn handle(
         .ok_or(ChatError::Internal)?;
     tracing::info!(school = %school.tenant.slug, conversation = %conv, "web chat message");
     // The step runs here (the worker would find it too): bounded, so a burst of web
-    // requests queues instead of crowding out the worker.
-    match tokio::time::timeout(STEP_WAIT, app.webchat.steps.acquire()).await {
+    // requests queues instead of crowding out the worker. Past the bound the message
+    // waits for the worker and the page asks again.
+    let pending = match tokio::time::timeout(STEP_WAIT, app.webchat.steps.acquire()).await {
         Ok(Ok(_permit)) => {
             let driver = crate::worker::driver::FlowDriver::for_tenant(app, &school.tenant);
             crate::worker::run_conversation(store, &driver, conv, &app.clock, &app.metrics).await?;
             app.wake_worker();
+            false
         }
         _ => {
             app.wake_worker();
-            return Err(ChatError::Busy);
+            true
         }
-    }
+    };
     let thread = store.conversation_thread(conv, SHOWN).await?;
     Ok(ChatResponse {
         token,
         messages: shown(&thread),
+        pending,
     })
 }
 
@@ -530,14 +613,26 @@ async fn form_post(
         token: Some(form.token.clone()).filter(|t| !t.is_empty()),
         text: Some(form.text).filter(|_| form.choice.is_empty()),
         choice,
+        refresh: false,
     };
     let ip = crate::app::client_address(&app, &headers, &extensions);
     let Ok(school_row) = app.tenancy.tenant(&slug).await else {
         return ChatError::NoSchool.into_response();
     };
     match handle(&app, &slug, ip, req).await {
-        Ok(r) => render_page(&school_row, &r.token, &r.messages, None, StatusCode::OK),
+        Ok(r) => {
+            let note = r.pending.then(|| {
+                "Your message was kept; the answer comes shortly (send the page again to see it).".to_string()
+            });
+            render_page(&school_row, &r.token, &r.messages, note, StatusCode::OK)
+        }
         Err(e @ ChatError::NoSchool) => e.into_response(),
+        // Over a limit: the page with the reason and the token, not the thread (no
+        // work for a flood).
+        Err(e @ ChatError::TooMany(..)) => {
+            let status = e.status();
+            render_page(&school_row, &form.token, &[], Some(e.to_string()), status)
+        }
         Err(e) => {
             // The page again with the reason; the conversation (if any) stays.
             let status = e.status();
@@ -698,6 +793,7 @@ mod tests {
     fn a_message_is_text_or_a_choice_within_the_limit() {
         let req = |text: Option<&str>, choice: bool| ChatRequest {
             token: None,
+            refresh: false,
             text: text.map(str::to_string),
             choice: choice.then(|| ChoiceIn {
                 id: "1.yes".into(),
@@ -732,9 +828,15 @@ mod tests {
         let school = Uuid::now_v7();
         let key = [7u8; 16];
         let ok = (0..20)
-            .filter(|_| l.check(ip, school, Some(key)).is_ok())
+            .filter(|_| l.check_conversation(key).is_ok())
             .count();
         assert_eq!(ok, 6);
-        assert!(l.check(ip, school, Some([8u8; 16])).is_ok());
+        assert!(l.check_conversation([8u8; 16]).is_ok());
+        assert!(l.check_address(ip, school).is_ok());
+        // Ten access codes an hour from an address (an IPv6 /64 counts as one).
+        let v6 = |last: u16| IpAddr::V6(std::net::Ipv6Addr::new(0x2400, 1, 2, 3, 9, 9, 9, last));
+        let codes = (0..15).filter(|i| l.check_code(v6(*i)).is_ok()).count();
+        assert_eq!(codes, 10);
+        assert!(l.check_code(ip).is_ok());
     }
 }

@@ -50,9 +50,12 @@ pub struct ActionCtx<'a> {
 /// Whether a sender may try a code now: fewer than five failures of their own in the
 /// hour, and the school-wide cap holds back only senders who already failed recently
 /// (a sender with no recent failure always gets a try, so a few dozen throwaway
-/// accounts cannot lock a school's real parents out of logging in).
-pub fn login_allowed(mine: i64, school: i64) -> bool {
-    mine < LOGIN_FAILURES_PER_SENDER && !(school >= LOGIN_FAILURES_PER_SCHOOL && mine > 0)
+/// accounts cannot lock a school's real parents out of logging in). A web chat is a
+/// throwaway sender by nature (a new one per page load): the school-wide cap holds it
+/// back whatever its own record (the web chat also limits codes per address).
+pub fn login_allowed(mine: i64, school: i64, throwaway: bool) -> bool {
+    mine < LOGIN_FAILURES_PER_SENDER
+        && !(school >= LOGIN_FAILURES_PER_SCHOOL && (mine > 0 || throwaway))
 }
 
 type Outcome = std::result::Result<Map<String, Value>, String>;
@@ -260,7 +263,58 @@ pub async fn run(
             } else {
                 "parent"
             };
-            Ok(out(json!({ "kind": kind })))
+            // The web chat knows no number: it asks for one (confirmed on WhatsApp).
+            let web = ctx.conversation.provider == crate::domain::message::Provider::Web
+                && ctx.whatsapp.is_some();
+            Ok(out(
+                json!({ "kind": kind, "web": if web { "yes" } else { "no" } }),
+            ))
+        }
+        "check_phone" => {
+            let typed = args
+                .get("phone")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .trim();
+            if crate::flow::input::SKIP_WORDS
+                .contains(&crate::flow::input::normalise(typed).as_str())
+                || crate::flow::input::yes_no(typed) == Some(false)
+            {
+                return Ok(out(json!({ "result": "skip", "phone": "" })));
+            }
+            Ok(out(
+                match crate::domain::phone::Phone::parse(typed, ctx.timezone.phone_region()) {
+                    Ok(p) => json!({ "result": "ok", "phone": p.e164() }),
+                    Err(_) => json!({ "result": "bad", "phone": "" }),
+                },
+            ))
+        }
+        "confirm_lead_phone" => {
+            let Some(lead) = args
+                .get("lead")
+                .and_then(Value::as_str)
+                .and_then(|l| l.parse::<Uuid>().ok())
+            else {
+                return Ok(Err("no lead".into()));
+            };
+            let confirmed = args.get("answer").and_then(Value::as_bool).unwrap_or(false)
+                || args.get("answer").and_then(Value::as_str) == Some("true");
+            let entry = activity(
+                ctx,
+                session,
+                if confirmed {
+                    "lead.phone_confirmed"
+                } else {
+                    "lead.phone_refused"
+                },
+                Some(format!("lead:{lead}")),
+                json!({}),
+            );
+            let sender = ctx.conversation.sender.expose().to_string();
+            let done = tx
+                .confirm_lead_phone(lead, &sender, confirmed, &entry)
+                .await?;
+            Ok(out(json!({ "result": if done { "done" } else { "gone" } })))
         }
         "save_lead" => save_lead(tx, ctx, session, args).await,
         "login_status" => Ok(match locked_until(tx, ctx).await? {
@@ -1346,7 +1400,8 @@ async fn redeem_code(
         Some(p) => p.busy,
         None => ctx.global_logins.check().is_err(),
     };
-    if (school >= LOGIN_FAILURES_PER_SCHOOL && mine > 0) || over_rate {
+    let throwaway = ctx.conversation.provider == crate::domain::message::Provider::Web;
+    if !login_allowed(mine, school, throwaway) || over_rate {
         return Ok(out(json!({ "result": "busy" })));
     }
     let typed = args.get("code").and_then(Value::as_str).unwrap_or_default();
@@ -1456,6 +1511,14 @@ async fn save_lead(
         .and_then(|l| l.parse::<crate::domain::school::Locale>().ok())
         .unwrap_or(session.locale.unwrap_or(ctx.default_locale));
     let id = Uuid::now_v7();
+    // A number typed in the web chat (checked by `check_phone`): kept with the lead and
+    // asked about on WhatsApp; only its owner's answer confirms it.
+    let phone = match text("phone") {
+        Some(p) if ctx.conversation.provider == crate::domain::message::Provider::Web => {
+            crate::domain::phone::Phone::parse(&p, ctx.timezone.phone_region()).ok()
+        }
+        _ => None,
+    };
     let lead = crate::store::NewLead {
         id,
         conversation: Some(ctx.conversation.id),
@@ -1464,6 +1527,9 @@ async fn save_lead(
         detail: crate::domain::Pii::new(detail),
         language,
         question: text("question").map(crate::domain::Pii::new),
+        phone: phone
+            .as_ref()
+            .map(|p| crate::domain::Pii::new(p.e164().to_string())),
         at: ctx.now,
     };
     let entry = activity(
@@ -1474,6 +1540,16 @@ async fn save_lead(
         json!({ "kind": kind, "language": language.as_str() }),
     );
     tx.insert_lead(&lead, &entry).await?;
+    if let (Some(p), Some((wa, provider))) = (&phone, ctx.whatsapp) {
+        let conv = tx
+            .open_conversation(wa, provider, &p.digits(), ctx.now)
+            .await?;
+        let mut vars = Map::new();
+        vars.insert("lead".into(), json!(id.to_string()));
+        vars.insert("reference".into(), json!(reference(id)));
+        tx.trigger(conv, &format!("lead:{id}"), "lead_verify", vars, ctx.now)
+            .await?;
+    }
     Ok(out(json!({ "reference": reference(id) })))
 }
 

@@ -403,7 +403,11 @@ impl FlowDriver {
         let (mine, school) = store
             .login_failures_of(conversation, now - chrono::Duration::hours(1))
             .await?;
-        if !super::actions::login_allowed(mine, school) {
+        let throwaway = store
+            .conversation(conversation)
+            .await?
+            .is_some_and(|c| c.provider == Provider::Web);
+        if !super::actions::login_allowed(mine, school, throwaway) {
             return Ok(prepared);
         }
         // The process-wide rate of code checks is spent here, where the hashing is.

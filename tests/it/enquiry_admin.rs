@@ -264,6 +264,23 @@ async fn leads_and_faq_in_the_admin(env: &TestEnv) {
         rows,
         "nothing changed"
     );
+    // A save from a page opened before someone else's change is refused.
+    let stale = [
+        ("csrf", csrf.as_str()),
+        ("version", "1"),
+        ("original", "library"),
+        ("id", "library"),
+        ("q_en", "Is there a library?"),
+        ("a_en", "Closed."),
+    ];
+    let r = call(env, "POST", "/admin/faq/entries", &admin, &stale).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("changed by someone else"), "{}", r.body);
+    assert_eq!(
+        school.store.faq_rows().await.unwrap(),
+        rows,
+        "nothing changed"
+    );
     // Teachers cannot change it.
     let r = call(env, "POST", "/admin/faq/entries", &teacher, &entry).await;
     assert!(matches!(

@@ -224,7 +224,7 @@ async fn a_stranger_asks_and_leaves_details_in_the_web_chat() {
 async fn the_web_chat_refuses_what_it_should() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = test_config(dir.path());
-    config.webchat_per_address = 8;
+    config.webchat_per_address = 12;
     let env = TestEnv::with_config(config, dir, None).await;
     with_faq(&env, "limits").await;
     let router = env.router();
@@ -319,7 +319,8 @@ async fn the_web_chat_refuses_what_it_should() {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert!(body.contains("this conversation"), "{body}");
     assert!(headers.get("retry-after").is_some());
-    // Per address (8 a minute here): new conversations from the same address run out.
+    // Per address (12 a minute here, refused requests included): new conversations from
+    // the same address run out.
     let (status, _, body) = post(
         &router,
         path,
@@ -331,4 +332,80 @@ async fn the_web_chat_refuses_what_it_should() {
     assert!(body.contains("this address"), "{body}");
     // Refused messages were not stored: 1 + 6.
     assert_eq!(school.store.inbound_count().await.unwrap(), 7);
+}
+
+/// A WhatsApp number typed in the web chat is asked about on WhatsApp, and only its
+/// owner's "yes" shows it to the office; someone else's answer changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_number_typed_in_the_web_chat_is_confirmed_on_whatsapp() {
+    use raabta::console::Simulator;
+    use raabta::domain::message::Provider;
+    let env = TestEnv::sqlite().await;
+    let school = with_faq(&env, "linked").await;
+    // The school's WhatsApp line (a simulated Meta number).
+    let line = Simulator::on_line(&env.app, "linked", Provider::Meta, "923009990000")
+        .await
+        .unwrap();
+    let router = env.router();
+    let (_, v) = say(&router, "linked", json!({ "text": "apply" })).await;
+    let token = v["token"].as_str().unwrap().to_string();
+    for (text, expect) in [
+        ("Hina Aslam", "Which class"),
+        ("KG", "Which language"),
+        ("english", "Your WhatsApp number"),
+        ("my number is secret", "does not look like a phone number"),
+        ("0300 555 6667", "send this to the office?"),
+    ] {
+        let (status, v) = say(&router, "linked", json!({ "token": token, "text": text })).await;
+        assert_eq!(status, StatusCode::OK);
+        let bot = bot_texts(&v);
+        assert!(
+            bot.iter().rev().take(3).any(|t| t.contains(expect)),
+            "{text}: {bot:?}"
+        );
+    }
+    let (_, v) = say(&router, "linked", json!({ "token": token, "text": "yes" })).await;
+    assert!(bot_texts(&v)
+        .iter()
+        .any(|t| t.contains("Thank you, Hina Aslam")));
+    let lead = school.store.leads(None, 10).await.unwrap().remove(0);
+    assert_eq!(lead.phone.as_ref().unwrap().expose(), "+923005556667");
+    assert!(lead.phone_confirmed_at.is_none(), "not confirmed yet");
+
+    // Someone else on WhatsApp cannot confirm it; the number's owner is asked.
+    let mut stranger = Simulator::new(
+        &env.app,
+        "linked",
+        Provider::Meta,
+        Some(line.channel),
+        "923001111111",
+    )
+    .await
+    .unwrap();
+    stranger.say("yes").await.unwrap();
+    let mut owner = Simulator::new(
+        &env.app,
+        "linked",
+        Provider::Meta,
+        Some(line.channel),
+        "923005556667",
+    )
+    .await
+    .unwrap();
+    let asked = owner.settle().await.unwrap();
+    let asked: Vec<String> = asked.iter().map(|m| m.render()).collect();
+    assert!(
+        asked
+            .iter()
+            .any(|t| t.contains("Was it you?") && t.contains("School linked")),
+        "{asked:?}"
+    );
+    let lead = school.store.lead(lead.id).await.unwrap().unwrap();
+    assert!(lead.phone_confirmed_at.is_none());
+    let replies = owner.say("yes").await.unwrap();
+    assert!(replies
+        .iter()
+        .any(|m| m.render().contains("contact you on this number")));
+    let lead = school.store.lead(lead.id).await.unwrap().unwrap();
+    assert!(lead.phone_confirmed_at.is_some(), "confirmed by its owner");
 }

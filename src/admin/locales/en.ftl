@@ -492,3 +492,4 @@ faq-new-save = Add entry
 faq-delete = Delete entry
 faq-none = No FAQ yet: the bot offers every question to the office.
 faq-new = New entry
+lead-phone-waiting = A number was typed in the web chat; it is shown once its owner confirms it on WhatsApp.

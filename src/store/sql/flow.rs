@@ -957,6 +957,17 @@ impl<'a> FlowTx for Ops<'a> {
         super::leads::insert(self.tx, self.keys, lead, activity).await
     }
 
+    async fn confirm_lead_phone(
+        &mut self,
+        lead: Uuid,
+        sender_digits: &str,
+        confirmed: bool,
+        activity: &ActivityEntry,
+    ) -> Result<bool> {
+        super::leads::confirm_phone(self.tx, self.keys, lead, sender_digits, confirmed, activity)
+            .await
+    }
+
     async fn person_complaints(
         &mut self,
         contact: ContactRef,

@@ -14,7 +14,8 @@ use super::{corrupt, field, insert_job, log, SchoolStore};
 
 const COLS: &str = "l.id, l.conversation_id, c.provider, c.sender_enc, l.kind, l.name_enc, \
      l.detail_enc, l.language, l.question_enc, l.status, l.notes_enc, l.assigned_to, \
-     l.created_at, l.updated_at FROM leads l LEFT JOIN conversations c ON c.id = l.conversation_id";
+     l.created_at, l.updated_at, l.phone_enc, l.phone_confirmed_at \
+     FROM leads l LEFT JOIN conversations c ON c.id = l.conversation_id";
 
 type Row = (
     Uuid,
@@ -31,6 +32,8 @@ type Row = (
     Option<Uuid>,
     DateTime<Utc>,
     DateTime<Utc>,
+    Option<Vec<u8>>,
+    Option<DateTime<Utc>>,
 );
 
 fn decrypt(
@@ -69,6 +72,8 @@ fn from_row(keys: &KeyRing, r: Row) -> Result<LeadRow> {
         assigned_to: r.11.map(StaffId),
         created_at: r.12,
         updated_at: r.13,
+        phone: decrypt(keys, "phone_enc", id, r.14.as_deref())?,
+        phone_confirmed_at: r.15,
     })
 }
 
@@ -88,10 +93,15 @@ pub(super) async fn insert(
         .as_ref()
         .map(|q| enc("question_enc", q.expose()))
         .transpose()?;
+    let phone = lead
+        .phone
+        .as_ref()
+        .map(|p| enc("phone_enc", p.expose()))
+        .transpose()?;
     db::query(
         "INSERT INTO leads (id, conversation_id, kind, name_enc, detail_enc, language, \
-         question_enc, status, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'new', $8, $8)",
+         question_enc, status, created_at, updated_at, phone_enc) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'new', $8, $8, $9)",
     )
     .bind(lead.id)
     .bind(lead.conversation)
@@ -101,6 +111,7 @@ pub(super) async fn insert(
     .bind(lead.language.as_str())
     .bind(question)
     .bind(lead.at)
+    .bind(phone)
     .execute(&mut **tx)
     .await?;
     insert_job(
@@ -110,6 +121,42 @@ pub(super) async fn insert(
     )
     .await?;
     log(tx, activity).await
+}
+
+/// The answer of the lead's number's owner (see `FlowTx::confirm_lead_phone`).
+pub(super) async fn confirm_phone(
+    tx: &mut Tx,
+    keys: &KeyRing,
+    lead: Uuid,
+    sender_digits: &str,
+    confirmed: bool,
+    activity: &ActivityEntry,
+) -> Result<bool> {
+    let row: Option<(Option<Vec<u8>>,)> = db::query_as("SELECT phone_enc FROM leads WHERE id = $1")
+        .bind(lead)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some((Some(ct),)) = row else {
+        return Ok(false);
+    };
+    let phone = keys.decrypt_str(field("leads", "phone_enc", lead), &ct)?;
+    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+    let sender: String = sender_digits.chars().filter(char::is_ascii_digit).collect();
+    if digits.is_empty() || digits != sender {
+        return Ok(false);
+    }
+    let sql = if confirmed {
+        "UPDATE leads SET phone_confirmed_at = $2, updated_at = $2 WHERE id = $1"
+    } else {
+        "UPDATE leads SET phone_enc = NULL, phone_confirmed_at = NULL, updated_at = $2 WHERE id = $1"
+    };
+    db::query(sql)
+        .bind(lead)
+        .bind(activity.at)
+        .execute(&mut **tx)
+        .await?;
+    log(tx, activity).await?;
+    Ok(true)
 }
 
 async fn one(tx: &mut Tx, keys: &KeyRing, id: Uuid) -> Result<Option<LeadRow>> {
