@@ -752,24 +752,19 @@ fn render_page(
     res
 }
 
-async fn script() -> Response {
-    let mut res = (
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-        include_str!("chat.js"),
-    )
-        .into_response();
+/// A static file of the page, with the chat's headers.
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    let mut res = ([(header::CONTENT_TYPE, content_type)], body).into_response();
     secure_headers(res.headers_mut());
     res
 }
 
+async fn script() -> Response {
+    asset("text/javascript; charset=utf-8", include_str!("chat.js"))
+}
+
 async fn style() -> Response {
-    let mut res = (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
-        include_str!("chat.css"),
-    )
-        .into_response();
-    secure_headers(res.headers_mut());
-    res
+    asset("text/css; charset=utf-8", include_str!("chat.css"))
 }
 
 #[cfg(test)]

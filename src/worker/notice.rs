@@ -89,24 +89,36 @@ impl JobHandler for ComplaintNotice {
         let staff = store.staff_list().await?;
         let (subject, body) = subject_and_body(app, &thread.summary, &event);
         let to = recipients(&staff, &thread.summary, &event, assignee);
-        let mut failed = 0;
-        for s in &to {
-            if let Err(e) = crate::mail::send(&app.config, &s.email, &subject, body.clone()).await {
-                // Without the address: the error says what kind of failure it was.
-                tracing::warn!(error = %e, complaint = %id, "complaint notice email not sent");
-                failed += 1;
-            }
+        Ok(email_all(app, &to, &subject, &body, "complaint", id).await)
+    }
+}
+
+/// Emails a notice to each of `to`. Tried again only when nobody got it (the server
+/// was down): a retry after a partial failure would email the others twice; the
+/// dashboard shows it anyway. Logged without the address (the error says what kind
+/// of failure it was).
+async fn email_all(
+    app: &App,
+    to: &[&StaffAuth],
+    subject: &str,
+    body: &str,
+    what: &'static str,
+    id: uuid::Uuid,
+) -> JobOutcome {
+    let mut failed = 0;
+    for s in to {
+        if let Err(e) = crate::mail::send(&app.config, &s.email, subject, body.to_string()).await {
+            tracing::warn!(error = %e, kind = what, id = %id, "notice email not sent");
+            failed += 1;
         }
-        // Tried again only when nobody got it (the server was down): a retry after a
-        // partial failure would email the others twice; the dashboard shows it anyway.
-        Ok(if failed > 0 && failed == to.len() {
-            JobOutcome::Retry {
-                error: format!("{failed} notice emails not sent"),
-                after: None,
-            }
-        } else {
-            JobOutcome::Done { result: None }
-        })
+    }
+    if failed > 0 && failed == to.len() {
+        JobOutcome::Retry {
+            error: format!("{failed} notice emails not sent"),
+            after: None,
+        }
+    } else {
+        JobOutcome::Done { result: None }
     }
 }
 
@@ -149,20 +161,6 @@ impl JobHandler for LeadNotice {
             .iter()
             .filter(|s| s.active && s.role == StaffRole::Admin)
             .collect();
-        let mut failed = 0;
-        for s in &to {
-            if let Err(e) = crate::mail::send(&app.config, &s.email, &subject, body.clone()).await {
-                tracing::warn!(error = %e, lead = %id, "lead notice email not sent");
-                failed += 1;
-            }
-        }
-        Ok(if failed > 0 && failed == to.len() {
-            JobOutcome::Retry {
-                error: format!("{failed} notice emails not sent"),
-                after: None,
-            }
-        } else {
-            JobOutcome::Done { result: None }
-        })
+        Ok(email_all(app, &to, &subject, &body, "lead", id).await)
     }
 }

@@ -44,7 +44,7 @@ async fn call_raw(
 }
 
 /// A multipart form with the token and one CSV file.
-async fn upload(env: &TestEnv, path: &str, cookies: &str, csrf: &str, csv: &str) -> Res {
+pub(crate) async fn upload(env: &TestEnv, path: &str, cookies: &str, csrf: &str, csv: &str) -> Res {
     let b = "----raabtaboundary";
     let body = format!(
         "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\

@@ -29,6 +29,23 @@ fn tool(var: &str, default: &str) -> Option<PathBuf> {
     p.exists().then_some(p)
 }
 
+/// Chromium and chromedriver. Never reported as passed without a browser: missing
+/// tools fail the test; without them, RAABTA_TEST_BROWSER=off marks it ignored (not in
+/// CI).
+fn browser_tools() -> (PathBuf, PathBuf) {
+    let (Some(chromium), Some(chromedriver)) = (
+        tool("RAABTA_CHROMIUM", "/usr/bin/chromium"),
+        tool("RAABTA_CHROMEDRIVER", "/usr/bin/chromedriver"),
+    ) else {
+        panic!(
+            "Chromium and chromedriver are missing (apt-get install chromium chromium-driver), \
+             or build the tests with RAABTA_TEST_BROWSER=off to report this test as ignored \
+             (CI=true ignores that switch)"
+        );
+    };
+    (chromium, chromedriver)
+}
+
 /// chromedriver on a free loopback port, killed when dropped.
 struct Driver {
     child: Child,
@@ -206,18 +223,7 @@ async fn deliver(env: &TestEnv) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(raabta_skip_browser, ignore = "RAABTA_TEST_BROWSER=off")]
 async fn staff_work_in_a_real_browser() {
-    // Never reported as passed without a browser: missing tools fail the test; without
-    // them, RAABTA_TEST_BROWSER=off marks it ignored (not in CI).
-    let (Some(chromium), Some(chromedriver)) = (
-        tool("RAABTA_CHROMIUM", "/usr/bin/chromium"),
-        tool("RAABTA_CHROMEDRIVER", "/usr/bin/chromedriver"),
-    ) else {
-        panic!(
-            "Chromium and chromedriver are missing (apt-get install chromium chromium-driver), \
-             or build the tests with RAABTA_TEST_BROWSER=off to report this test as ignored \
-             (CI=true ignores that switch)"
-        );
-    };
+    let (chromium, chromedriver) = browser_tools();
 
     // A school with its roster, channels pointing at the fake providers, an admin.
     let env = TestEnv::sqlite().await;
@@ -555,16 +561,7 @@ async fn click_button(c: &Client, label: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(raabta_skip_browser, ignore = "RAABTA_TEST_BROWSER=off")]
 async fn the_web_chat_in_a_real_browser() {
-    let (Some(chromium), Some(chromedriver)) = (
-        tool("RAABTA_CHROMIUM", "/usr/bin/chromium"),
-        tool("RAABTA_CHROMEDRIVER", "/usr/bin/chromedriver"),
-    ) else {
-        panic!(
-            "Chromium and chromedriver are missing (apt-get install chromium chromium-driver), \
-             or build the tests with RAABTA_TEST_BROWSER=off to report this test as ignored \
-             (CI=true ignores that switch)"
-        );
-    };
+    let (chromium, chromedriver) = browser_tools();
     let env = TestEnv::sqlite().await;
     let school = env.school("chat").await;
     let rows = raabta::faq::parse_csv(include_bytes!("../../demo/faq.csv")).unwrap();

@@ -3,7 +3,7 @@
 //! CSV export) and the FAQ (an entry added, edited, refused, deleted; CSV import all or
 //! nothing; export), with the web chat answering from what the admin wrote.
 
-use crate::admin_web::{add_staff, admin_cookie, call, cookie_of, Res};
+use crate::admin_web::{add_staff, admin_cookie, call, cookie_of};
 use crate::support::TestEnv;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -26,44 +26,6 @@ async fn chat(env: &TestEnv, slug: &str, body: Value) -> Value {
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap()
-}
-
-fn last_bot(v: &Value) -> Vec<String> {
-    v["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["from"] == "bot")
-        .map(|m| m["text"].as_str().unwrap().to_string())
-        .collect()
-}
-
-async fn upload(env: &TestEnv, path: &str, cookie: &str, csrf: &str, csv: &str) -> Res {
-    let b = "----raabtaboundary";
-    let body = format!(
-        "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
-         --{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"faq.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n--{b}--\r\n"
-    );
-    let res = env
-        .router()
-        .oneshot(
-            Request::post(path)
-                .header("cookie", cookie)
-                .header("content-type", format!("multipart/form-data; boundary={b}"))
-                .body(Body::from(body))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body =
-        String::from_utf8_lossy(&res.into_body().collect().await.unwrap().to_bytes()).into_owned();
-    Res {
-        status,
-        headers,
-        body,
-    }
 }
 
 async fn leads_and_faq_in_the_admin(env: &TestEnv) {
@@ -234,7 +196,9 @@ async fn leads_and_faq_in_the_admin(env: &TestEnv) {
     )
     .await;
     assert!(
-        last_bot(&v).iter().any(|t| t.contains("borrow 2 books")),
+        crate::webchat::bot_texts(&v)
+            .iter()
+            .any(|t| t.contains("borrow 2 books")),
         "{v}"
     );
 
@@ -290,12 +254,12 @@ async fn leads_and_faq_in_the_admin(env: &TestEnv) {
 
     // Import: a bad row refuses the whole file; a good one replaces the FAQ.
     let bad = "id,language,question,answer\nfees,en,How much?,Rs 100\nfees,xx,Kitni?,\n";
-    let r = upload(env, "/admin/faq/import", &admin, &csrf, bad).await;
+    let r = crate::admin_office::upload(env, "/admin/faq/import", &admin, &csrf, bad).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("line 3"), "{}", r.body);
     assert_eq!(school.store.faq_rows().await.unwrap(), rows);
     let good = "id,language,question,answer\nfees,en,How much is the fee?,Rs 100 a month\n";
-    let r = upload(env, "/admin/faq/import", &admin, &csrf, good).await;
+    let r = crate::admin_office::upload(env, "/admin/faq/import", &admin, &csrf, good).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(r.body.contains("Imported 1 rows"));
     let out = call(env, "GET", "/admin/faq.csv", &admin, &[]).await;

@@ -55,7 +55,7 @@ async fn say(router: &axum::Router, slug: &str, body: Value) -> (StatusCode, Val
     )
 }
 
-fn bot_texts(v: &Value) -> Vec<String> {
+pub(crate) fn bot_texts(v: &Value) -> Vec<String> {
     v["messages"]
         .as_array()
         .unwrap()
