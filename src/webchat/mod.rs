@@ -319,7 +319,8 @@ fn body_of(req: &ChatRequest) -> Result<InboundBody, ChatError> {
     }
 }
 
-async fn school(app: &App, slug: &str) -> Result<crate::store::tenancy::School, ChatError> {
+/// The school of a chat URL, if it is serving.
+async fn active_tenant(app: &App, slug: &str) -> Result<Tenant, ChatError> {
     let tenant = app
         .tenancy
         .tenant(slug)
@@ -328,6 +329,11 @@ async fn school(app: &App, slug: &str) -> Result<crate::store::tenancy::School, 
     if tenant.status != crate::domain::school::TenantStatus::Active {
         return Err(ChatError::NoSchool);
     }
+    Ok(tenant)
+}
+
+async fn school(app: &App, slug: &str) -> Result<crate::store::tenancy::School, ChatError> {
+    let tenant = active_tenant(app, slug).await?;
     Ok(app.tenancy.open(tenant).await?)
 }
 
@@ -340,14 +346,7 @@ async fn handle(
     ip: IpAddr,
     req: ChatRequest,
 ) -> Result<ChatResponse, ChatError> {
-    let tenant = app
-        .tenancy
-        .tenant(slug)
-        .await
-        .map_err(|_| ChatError::NoSchool)?;
-    if tenant.status != crate::domain::school::TenantStatus::Active {
-        return Err(ChatError::NoSchool);
-    }
+    let tenant = active_tenant(app, slug).await?;
     app.webchat.check_address(ip, tenant.id.0)?;
     let body = if req.refresh {
         if req.text.is_some() || req.choice.is_some() {

@@ -214,6 +214,22 @@ async fn path(c: &Client) -> String {
     c.current_url().await.unwrap().path().to_string()
 }
 
+/// The service's router on a loopback port, like in production behind a proxy; its
+/// base URL.
+async fn serve(env: &TestEnv) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = env.router();
+    tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await;
+    });
+    base
+}
+
 async fn deliver(env: &TestEnv) {
     let sender =
         Arc::new(raabta::worker::Sender::new(raabta::worker::RateLimits::default()).unwrap());
@@ -285,17 +301,7 @@ async fn staff_work_in_a_real_browser() {
         1
     );
 
-    // The admin is served on a loopback port, like in production behind a proxy.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = env.router();
-    tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .await;
-    });
+    let base = serve(&env).await;
 
     let driver = start_driver(&chromedriver).await;
     let profile = tempfile::tempdir().unwrap();
@@ -568,16 +574,7 @@ async fn the_web_chat_in_a_real_browser() {
     let act = ActivityEntry::now("test", "faq.import", None, "test", serde_json::json!({}));
     school.store.replace_faq(&rows, &act).await.unwrap();
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = env.router();
-    tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .await;
-    });
+    let base = serve(&env).await;
     let driver = start_driver(&chromedriver).await;
     let shots = Shots::new();
 
