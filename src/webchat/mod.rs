@@ -660,11 +660,9 @@ async fn form_post(
 }
 
 async fn page(State(app): State<App>, Path(slug): Path<String>) -> Response {
-    match app.tenancy.tenant(&slug).await {
-        Ok(t) if t.status == crate::domain::school::TenantStatus::Active => {
-            render_page(&t, "", &[], None, StatusCode::OK)
-        }
-        _ => ChatError::NoSchool.into_response(),
+    match active_tenant(&app, &slug).await {
+        Ok(t) => render_page(&t, "", &[], None, StatusCode::OK),
+        Err(e) => e.into_response(),
     }
 }
 
