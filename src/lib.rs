@@ -19,6 +19,7 @@ pub mod models;
 pub mod nlu;
 pub mod outbound;
 pub mod password;
+pub mod privacy;
 pub mod redact;
 pub mod routing;
 pub mod seed;

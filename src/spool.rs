@@ -40,6 +40,9 @@ pub struct Spool {
     dir: PathBuf,
     master: MasterKey,
     lock: Mutex<()>,
+    /// Held by an ingestion run and by a purge, so a purge never rewrites a file an
+    /// ingestion is reading.
+    ingesting: Mutex<()>,
 }
 
 impl Spool {
@@ -48,6 +51,7 @@ impl Spool {
             dir: data_dir.join("spool"),
             master,
             lock: Mutex::new(()),
+            ingesting: Mutex::new(()),
         }
     }
 
@@ -57,12 +61,7 @@ impl Spool {
 
     /// Appends one record and syncs it to disk before returning.
     pub async fn append(&self, record: &SpoolRecord) -> Result<(), SpoolError> {
-        let json = serde_json::to_vec(record).map_err(|e| SpoolError::Record(e.to_string()))?;
-        let sealed = self
-            .master
-            .seal_blob(PURPOSE, &json)
-            .map_err(|e| SpoolError::Record(e.to_string()))?;
-        let mut line = base64::engine::general_purpose::STANDARD.encode(sealed);
+        let mut line = self.encode(record)?;
         line.push('\n');
         let _guard = self.lock.lock().await;
         let path = self.active();
@@ -137,6 +136,7 @@ impl Spool {
     /// or not active, are moved to `quarantine.log` (still encrypted) for an operator,
     /// never dropped.
     pub async fn ingest(&self, tenancy: &Tenancy) -> Result<u64, SpoolError> {
+        let _ingesting = self.ingesting.lock().await;
         let mut stored = 0;
         let files = self.take().await?;
         if files.is_empty() {
@@ -187,6 +187,111 @@ impl Spool {
             std::fs::remove_file(&file)?;
         }
         Ok(stored)
+    }
+
+    /// Removes one school's events from `sender`s that `theirs` recognises from every
+    /// spool file (waiting, being ingested, quarantined), rewriting each file
+    /// atomically (a new file synced, then renamed over the old). An erased person's
+    /// messages that never reached the database go too. Events removed.
+    pub async fn purge(
+        &self,
+        tenant: TenantId,
+        theirs: &(dyn Fn(&str) -> bool + Sync),
+    ) -> Result<u64, SpoolError> {
+        let _ingesting = self.ingesting.lock().await;
+        let _guard = self.lock.lock().await;
+        if !self.dir.is_dir() {
+            return Ok(0);
+        }
+        let mut removed = 0;
+        let files: Vec<PathBuf> = std::fs::read_dir(&self.dir)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| matches!(e, "log" | "ingest"))
+            })
+            .collect();
+        for file in files {
+            let text = std::fs::read_to_string(&file)?;
+            let mut out = String::with_capacity(text.len());
+            let mut changed = false;
+            for line in text.lines() {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let Some(mut record) = self.decode(line) else {
+                    out.push_str(line.trim());
+                    out.push('\n');
+                    continue;
+                };
+                if record.tenant_id != tenant {
+                    out.push_str(line.trim());
+                    out.push('\n');
+                    continue;
+                }
+                let before = record.events.len();
+                record.events.retain(|e| !theirs(e.sender.expose()));
+                let gone = (before - record.events.len()) as u64;
+                if gone == 0 {
+                    out.push_str(line.trim());
+                    out.push('\n');
+                    continue;
+                }
+                removed += gone;
+                changed = true;
+                if !record.events.is_empty() {
+                    out.push_str(&self.encode(&record)?);
+                    out.push('\n');
+                }
+            }
+            if changed {
+                let tmp = file.with_extension("purge");
+                {
+                    let mut opts = std::fs::OpenOptions::new();
+                    opts.create(true).write(true).truncate(true);
+                    #[cfg(unix)]
+                    {
+                        use std::os::unix::fs::OpenOptionsExt;
+                        opts.mode(0o600);
+                    }
+                    let mut f = opts.open(&tmp)?;
+                    f.write_all(out.as_bytes())?;
+                    f.sync_all()?;
+                }
+                std::fs::rename(&tmp, &file)?;
+            }
+        }
+        Ok(removed)
+    }
+
+    fn encode(&self, record: &SpoolRecord) -> Result<String, SpoolError> {
+        let json = serde_json::to_vec(record).map_err(|e| SpoolError::Record(e.to_string()))?;
+        let sealed = self
+            .master
+            .seal_blob(PURPOSE, &json)
+            .map_err(|e| SpoolError::Record(e.to_string()))?;
+        Ok(base64::engine::general_purpose::STANDARD.encode(sealed))
+    }
+
+    /// Every record the spool holds, decrypted (tests and the erasure's scan).
+    pub fn records(&self) -> Result<Vec<SpoolRecord>, SpoolError> {
+        let mut out = Vec::new();
+        if !self.dir.is_dir() {
+            return Ok(out);
+        }
+        for e in std::fs::read_dir(&self.dir)? {
+            let p = e?.path();
+            if !p.is_file() {
+                continue;
+            }
+            for line in std::fs::read_to_string(&p)?.lines() {
+                if let Some(r) = self.decode(line) {
+                    out.push(r);
+                }
+            }
+        }
+        Ok(out)
     }
 
     fn quarantine(&self, line: &str) -> Result<(), SpoolError> {

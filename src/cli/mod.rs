@@ -16,6 +16,7 @@ mod keys;
 mod nlu;
 mod pii;
 mod platform;
+mod privacy;
 mod serve;
 mod tenant;
 mod users;
@@ -96,6 +97,9 @@ enum Command {
     /// A school's FAQ (the enquiry bot): import, export, ask, measure.
     #[command(subcommand)]
     Faq(faq::FaqCmd),
+    /// Data-subject requests: list them, erase a guardian.
+    #[command(subcommand)]
+    Privacy(privacy::PrivacyCmd),
 }
 
 pub(crate) struct Bar(ProgressBar);
@@ -183,5 +187,6 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Pii(cmd) => pii::pii(config, cmd).await,
         Command::Face(cmd) => face::face(config, cmd).await,
         Command::Faq(cmd) => faq::faq_cmd(config, cmd).await,
+        Command::Privacy(cmd) => privacy::privacy_cmd(config, cmd).await,
     }
 }

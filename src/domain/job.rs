@@ -23,6 +23,8 @@ pub const COMPLAINT_NOTICE_ATTEMPTS: i32 = 5;
 /// Telling the office of a lead the enquiry bot took (email where SMTP is set; the
 /// dashboard and the leads page show it either way).
 pub const LEAD_NOTICE: &str = "lead.notice";
+/// The school's administrators told of a data-subject request (issue 19).
+pub const PRIVACY_NOTICE: &str = "privacy.notice";
 
 /// Matching one photo of a face-attendance session (detection, embeddings, the
 /// class decision); the photo is deleted once read.
@@ -105,6 +107,22 @@ pub fn lead_notice(lead: Uuid, now: DateTime<Utc>) -> NewJob {
         max_attempts: COMPLAINT_NOTICE_ATTEMPTS,
         run_after: now,
     }
+}
+
+pub fn privacy_notice(request: Uuid, now: DateTime<Utc>) -> NewJob {
+    NewJob {
+        kind: PRIVACY_NOTICE.into(),
+        idempotency_key: format!("privacy:{request}"),
+        conversation: None,
+        payload: serde_json::json!({ "request": request }),
+        max_attempts: COMPLAINT_NOTICE_ATTEMPTS,
+        run_after: now,
+    }
+}
+
+/// The request a `privacy.notice` payload names.
+pub fn privacy_request_of_payload(payload: &serde_json::Value) -> Option<Uuid> {
+    payload.get("request")?.as_str()?.parse().ok()
 }
 
 /// The lead a `lead.notice` payload names.

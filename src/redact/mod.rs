@@ -8,6 +8,7 @@
 //! words) is never a pattern here: numbers are redacted only when they have an
 //! identifier's shape and check digits, names only when the roster or a cue says so.
 
+pub mod erase;
 pub mod names;
 pub mod numbers;
 

@@ -29,6 +29,10 @@ pub trait SchoolDb: Send + Sync {
     /// What the connections are bound to (files, or role and schema), for tests.
     async fn identity(&self) -> Result<Vec<String>>;
     fn dialect(&self) -> &'static Dialect;
+    /// Writes what the write-ahead log holds into the database and empties the log
+    /// (SQLite; after an erasure, so no copy of a deleted page stays in the log).
+    /// PostgreSQL: nothing (its WAL is the server's; see docs/PRIVACY.md).
+    async fn checkpoint(&self) -> Result<()>;
 }
 
 /// The statements that differ between the backends.

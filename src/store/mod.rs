@@ -450,6 +450,10 @@ pub struct EncryptedColumn {
 /// the plaintext-scan test checks it; a new `_enc` column must be added here.
 pub const ENCRYPTED_COLUMNS: &[EncryptedColumn] = &[
     EncryptedColumn {
+        table: "privacy_requests",
+        column: "name_enc",
+    },
+    EncryptedColumn {
         table: "leads",
         column: "name_enc",
     },
@@ -653,6 +657,12 @@ pub trait KeyRotationStore: Send + Sync {
     ) -> Result<BatchResult>;
     /// How many values this column holds, and how many use a key other than the active one.
     async fn key_usage(&self, column: EncryptedColumn) -> Result<KeyUsage>;
+    /// Every value of one column, decrypted, by row id, in id order (the privacy scans
+    /// and the school's export). Personal data: callers keep it out of logs.
+    async fn decrypted_column(
+        &self,
+        column: EncryptedColumn,
+    ) -> Result<Vec<(Uuid, crate::domain::Pii<Vec<u8>>)>>;
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -1949,6 +1959,166 @@ pub trait LeadStore: Send + Sync {
     ) -> Result<(u64, u64)>;
 }
 
+/// A data-subject request (issue 19): a copy of the person's data, or its erasure.
+#[derive(Debug, Clone)]
+pub struct PrivacyRequest {
+    pub id: Uuid,
+    /// `access` or `erasure`.
+    pub kind: String,
+    pub contact: ContactRef,
+    /// The name the request was made under (kept for the audit after an erasure).
+    pub name: crate::domain::Pii<String>,
+    /// `chat`, `admin` or `operator`.
+    pub source: String,
+    /// How the person's identity was checked.
+    pub identity_check: String,
+    pub requested_by: String,
+    pub requested_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    /// `pending`, `completed`, `failed` (retryable) or `rejected`.
+    pub status: String,
+    pub scope: Option<ErasureScope>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+    /// What was done (counts).
+    pub result: Option<serde_json::Value>,
+}
+
+/// A request to record.
+#[derive(Debug, Clone)]
+pub struct NewPrivacyRequest {
+    pub id: Uuid,
+    pub kind: PrivacyKind,
+    pub contact: ContactRef,
+    pub source: &'static str,
+    pub identity_check: String,
+    pub requested_by: String,
+    pub at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrivacyKind {
+    Access,
+    Erasure,
+}
+
+impl PrivacyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrivacyKind::Access => "access",
+            PrivacyKind::Erasure => "erasure",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "access" => Some(Self::Access),
+            "erasure" => Some(Self::Erasure),
+            _ => None,
+        }
+    }
+}
+
+/// What an erasure covers: the person, or also their children's biometric data (face
+/// consent and samples).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErasureScope {
+    Guardian,
+    GuardianBiometric,
+}
+
+impl ErasureScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErasureScope::Guardian => "guardian",
+            ErasureScope::GuardianBiometric => "guardian_biometric",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "guardian" => Some(Self::Guardian),
+            "guardian_biometric" => Some(Self::GuardianBiometric),
+            _ => None,
+        }
+    }
+}
+
+/// An erasure done: what it counted, and the person's chat ids (to purge the spool
+/// of them afterwards; never logged).
+#[derive(Debug)]
+pub struct ErasureDone {
+    pub counts: std::collections::BTreeMap<&'static str, u64>,
+    pub chat_ids: Vec<crate::domain::Pii<String>>,
+}
+
+/// Requests are due this many days after they are made unless the school says
+/// otherwise (setting `privacy_due_days`; seed 003 §11: without undue delay, within a
+/// month).
+pub const PRIVACY_DUE_DAYS: i64 = 30;
+
+/// Data-subject requests and the erasure (issue 19).
+#[async_trait]
+pub trait PrivacyStore: Send + Sync {
+    /// Records a pending request (the contact's current name kept encrypted with it),
+    /// queues the administrators' notice, with its activity entry; the request as
+    /// stored. An open request of the same kind for the same person is returned
+    /// instead of a second one.
+    async fn record_privacy_request(
+        &self,
+        request: &NewPrivacyRequest,
+        activity: &ActivityEntry,
+    ) -> Result<PrivacyRequest>;
+    /// Requests, newest first (at most `limit`), optionally of one status.
+    async fn privacy_requests(
+        &self,
+        status: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<PrivacyRequest>>;
+    async fn privacy_request(&self, id: Uuid) -> Result<Option<PrivacyRequest>>;
+    /// Pending and failed requests (the dashboard's count).
+    async fn open_privacy_requests(&self) -> Result<i64>;
+    /// Rejects a pending request with its entry; false if it is not pending.
+    async fn reject_privacy_request(
+        &self,
+        id: Uuid,
+        activity: &ActivityEntry,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Marks a request completed by someone (an access request answered), with its
+    /// entry; false if it was not pending or failed.
+    async fn complete_privacy_request(
+        &self,
+        id: Uuid,
+        activity: &ActivityEntry,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// The erasure of an erasure request's person, in one transaction (see
+    /// `sql/privacy.rs` for the list): deleted, anonymised, detached, their open
+    /// complaints closed, the `privacy_erasure` entry, the request completed. Any
+    /// error rolls all of it back (then call `privacy_request_failed`).
+    async fn erase_contact(
+        &self,
+        request: Uuid,
+        scope: ErasureScope,
+        approver: &str,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ErasureDone>;
+    /// Marks a request failed (retryable) with the error, in its own transaction.
+    async fn privacy_request_failed(
+        &self,
+        id: Uuid,
+        error: &str,
+        approver: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// SQLite: the write-ahead log emptied into the file (deleted pages overwritten
+    /// there by `secure_delete`); PostgreSQL: nothing.
+    async fn checkpoint(&self) -> Result<()>;
+}
+
 /// Leads and web-chat transcripts are kept this long after their last activity (seed
 /// 000 §8: marketing enquiries, 12 months).
 pub const ENQUIRY_RETENTION_DAYS: i64 = 365;
@@ -2306,6 +2476,7 @@ pub trait TenantStore:
     + FaceStore
     + FaqStore
     + LeadStore
+    + PrivacyStore
     + FeeStore
     + AccessCodeStore
     + AttendanceStore

@@ -140,6 +140,12 @@ impl JobRunner {
             2,
             1,
         );
+        runner.register_io(
+            crate::domain::job::PRIVACY_NOTICE,
+            Arc::new(super::notice::PrivacyNotice),
+            2,
+            1,
+        );
         runner
     }
 

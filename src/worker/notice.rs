@@ -164,3 +164,50 @@ impl JobHandler for LeadNotice {
         Ok(email_all(app, &to, &subject, &body, "lead", id).await)
     }
 }
+
+/// The `privacy.notice` job: the school's administrators are told of a data-subject
+/// request (a copy of someone's data, or its erasure) and its due date. The email
+/// names the kind and the date and links to the request: never the person.
+pub struct PrivacyNotice;
+
+#[async_trait]
+impl JobHandler for PrivacyNotice {
+    async fn run(
+        &self,
+        app: &App,
+        store: &dyn TenantStore,
+        job: &JobLease,
+    ) -> Result<JobOutcome, StoreError> {
+        let Some(id) = crate::domain::job::privacy_request_of_payload(&job.payload) else {
+            return Ok(JobOutcome::Failed {
+                error: "the job names no request".into(),
+            });
+        };
+        if app.config.smtp_url.is_none() {
+            return Ok(JobOutcome::Done { result: None });
+        }
+        let Some(request) = store.privacy_request(id).await? else {
+            return Ok(JobOutcome::Done { result: None });
+        };
+        let what = if request.kind == "erasure" {
+            "the deletion of their personal data"
+        } else {
+            "a copy of their personal data"
+        };
+        let subject = format!("Privacy request due {}", request.due_at.format("%Y-%m-%d"));
+        let body = format!(
+            "Someone asked for {what} (through the {}). It is due by {}.\n\n\
+             Review it in the Raabta admin (sign-in required):\n{}/admin/privacy/{}\n",
+            request.source,
+            request.due_at.format("%Y-%m-%d"),
+            app.config.public_url,
+            request.id
+        );
+        let staff = store.staff_list().await?;
+        let to: Vec<&StaffAuth> = staff
+            .iter()
+            .filter(|s| s.active && s.role == StaffRole::Admin)
+            .collect();
+        Ok(email_all(app, &to, &subject, &body, "privacy_request", id).await)
+    }
+}

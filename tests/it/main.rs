@@ -23,6 +23,7 @@ mod nlu;
 mod pii;
 mod pipeline;
 mod plaintext;
+mod privacy;
 mod support;
 mod tidy;
 mod transcripts;

@@ -66,6 +66,28 @@ impl KeyRotationStore for SchoolStore {
         Ok(result)
     }
 
+    async fn decrypted_column(
+        &self,
+        col: EncryptedColumn,
+    ) -> Result<Vec<(Uuid, crate::domain::Pii<Vec<u8>>)>> {
+        let rows: Vec<(Uuid, Vec<u8>)> = self
+            .read_all(db::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT id, {} FROM {} WHERE {} IS NOT NULL ORDER BY id",
+                col.column, col.table, col.column
+            ))))
+            .await?;
+        rows.into_iter()
+            .map(|(id, ct)| {
+                let f = crate::store::crypto::FieldRef {
+                    table: col.table,
+                    column: col.column,
+                    row: id,
+                };
+                Ok((id, crate::domain::Pii::new(self.keys.decrypt(f, &ct)?)))
+            })
+            .collect()
+    }
+
     async fn key_usage(&self, col: EncryptedColumn) -> Result<crate::store::KeyUsage> {
         let rows: Vec<(Vec<u8>,)> = self
             .read_all(db::query_as(sqlx::AssertSqlSafe(format!(

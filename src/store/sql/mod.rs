@@ -20,6 +20,7 @@ mod keys;
 mod leads;
 mod office;
 mod outbox;
+mod privacy;
 mod roster;
 mod staff;
 

@@ -273,6 +273,13 @@ impl SchoolDb for SqliteSchool {
     fn dialect(&self) -> &'static Dialect {
         &DIALECT
     }
+
+    async fn checkpoint(&self) -> Result<()> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pools.writer)
+            .await?;
+        Ok(())
+    }
 }
 
 impl FromStr for BackendKind {

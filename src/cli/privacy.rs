@@ -1,0 +1,111 @@
+//! `raabta privacy …`: data-subject requests for the operator (issue 19). The erasure
+//! runs the same code as an administrator's approval in the admin, recorded as made and
+//! approved by the operator.
+
+use anyhow::{bail, Context};
+use clap::Subcommand;
+use raabta::app::App;
+use raabta::config::Config;
+use raabta::domain::phone::Phone;
+use raabta::domain::roster::ContactRef;
+use raabta::store::{ErasureScope, PrivacyKind};
+
+#[derive(Subcommand)]
+pub enum PrivacyCmd {
+    /// Erase a guardian (found by phone number): their contact details, chat bindings,
+    /// conversations and access codes are deleted, the record becomes "Deleted
+    /// contact", and the school's records (complaints, leave, consent answers) are kept
+    /// without what identifies them. One transaction; cannot be undone.
+    Erase {
+        #[arg(long)]
+        tenant: String,
+        /// The guardian's phone number (as on the roster).
+        #[arg(long)]
+        phone: String,
+        /// Also delete the face-attendance consent and samples of their children.
+        #[arg(long)]
+        biometric: bool,
+        /// Why (recorded with the request as how the person's identity was checked).
+        #[arg(long, default_value = "operator")]
+        reason: String,
+        /// Required: the erasure cannot be undone.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// The school's requests, newest first.
+    Requests {
+        #[arg(long)]
+        tenant: String,
+    },
+}
+
+pub async fn privacy_cmd(config: Config, cmd: PrivacyCmd) -> anyhow::Result<()> {
+    match cmd {
+        PrivacyCmd::Erase {
+            tenant,
+            phone,
+            biometric,
+            reason,
+            yes,
+        } => {
+            let app = App::build(config).await?;
+            let school = app.tenancy.school(&tenant).await?;
+            let phone = Phone::parse(&phone, school.tenant.timezone.phone_region())
+                .context("the phone number is not valid")?;
+            let contacts = school.store.contacts_by_phone(&phone).await?;
+            let Some(guardian) = contacts
+                .iter()
+                .find(|c| matches!(c, ContactRef::Guardian(_)))
+                .copied()
+            else {
+                bail!("no guardian with that phone number at {tenant}");
+            };
+            if !yes {
+                bail!(
+                    "this erases the guardian's personal data at {tenant} and cannot be undone; \
+                     run again with --yes"
+                );
+            }
+            let now = app.clock.now();
+            let request = raabta::privacy::record(
+                &school,
+                PrivacyKind::Erasure,
+                guardian,
+                "operator",
+                &reason,
+                "operator",
+                now,
+            )
+            .await?;
+            let scope = if biometric {
+                ErasureScope::GuardianBiometric
+            } else {
+                ErasureScope::Guardian
+            };
+            let done =
+                raabta::privacy::erase(&app, &school, request.id, scope, "operator", "cli").await?;
+            println!("erased (request {}):", request.id);
+            for (what, n) in &done.counts {
+                println!("  {what}: {n}");
+            }
+            Ok(())
+        }
+        PrivacyCmd::Requests { tenant } => {
+            let app = App::build(config).await?;
+            let school = app.tenancy.school(&tenant).await?;
+            for r in school.store.privacy_requests(None, 500).await? {
+                println!(
+                    "{}  {:8} {:9} due {}  {} ({}){}",
+                    r.id,
+                    r.kind,
+                    r.status,
+                    r.due_at.format("%Y-%m-%d"),
+                    r.source,
+                    r.requested_at.format("%Y-%m-%d %H:%M"),
+                    r.error.map(|e| format!("  error: {e}")).unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+    }
+}

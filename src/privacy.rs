@@ -1,0 +1,167 @@
+//! The privacy lifecycle's operations shared by the chat, the admin and the CLI
+//! (issue 19): recording a data-subject request, and the erasure — the database part in
+//! one transaction (`store/sql/privacy.rs`), then, outside it, the spool purged of the
+//! person's messages and (SQLite) the write-ahead log emptied, each logged.
+
+use crate::app::App;
+use crate::domain::activity::ActivityEntry;
+use crate::domain::roster::ContactRef;
+use crate::store::tenancy::School;
+use crate::store::{
+    ErasureDone, ErasureScope, NewPrivacyRequest, PrivacyKind, PrivacyRequest, StoreError,
+    PRIVACY_DUE_DAYS,
+};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PrivacyError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the erasure was rolled back and the request marked failed (it may be retried): {0}")]
+    Rolledback(StoreError),
+    #[error("the database part is done, but the spool could not be purged: {0}")]
+    Spool(#[from] crate::spool::SpoolError),
+}
+
+/// The days a school gives itself to answer (setting `privacy_due_days`, 1–30; seed
+/// 003 §11 asks for a month at most).
+pub fn due_days(setting: Option<&str>) -> i64 {
+    setting
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .filter(|d| (1..=PRIVACY_DUE_DAYS).contains(d))
+        .unwrap_or(PRIVACY_DUE_DAYS)
+}
+
+/// A request as the admin or the operator records it (the chat records its own in the
+/// conversation step's transaction, `worker/actions.rs`).
+#[allow(clippy::too_many_arguments)]
+pub async fn record(
+    school: &School,
+    kind: PrivacyKind,
+    contact: ContactRef,
+    source: &'static str,
+    identity_check: &str,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<PrivacyRequest, PrivacyError> {
+    let settings = school.store.settings().await?;
+    let due = due_days(
+        settings
+            .iter()
+            .find(|(k, _)| k == "privacy_due_days")
+            .map(|(_, v)| v.as_str()),
+    );
+    let id = Uuid::now_v7();
+    let mut entry = ActivityEntry::now(
+        by,
+        "privacy_request.created",
+        Some(format!("privacy_request:{id}")),
+        source,
+        serde_json::json!({ "kind": kind.as_str(), "contact": format!("{}:{}", contact.kind(), contact.uuid()) }),
+    );
+    entry.at = now;
+    let request = NewPrivacyRequest {
+        id,
+        kind,
+        contact,
+        source,
+        identity_check: identity_check.to_string(),
+        requested_by: by.to_string(),
+        at: now,
+        due_at: now + chrono::Duration::days(due),
+    };
+    Ok(school
+        .store
+        .record_privacy_request(&request, &entry)
+        .await?)
+}
+
+/// Whether a spooled event's sender is one of the person's ids or numbers (a provider
+/// may write a number with a prefix such as `whatsapp:+`).
+fn same_sender(sender: &str, theirs: &[String]) -> bool {
+    let digits = |s: &str| -> String { s.chars().filter(char::is_ascii_digit).collect() };
+    let d = digits(sender);
+    theirs.iter().any(|t| {
+        t == sender || {
+            let td = digits(t);
+            !td.is_empty() && td == d
+        }
+    })
+}
+
+/// Erases the person of an erasure request (see `store/sql/privacy.rs` for what it
+/// does), as `approver`. The database part is one transaction: on any error nothing
+/// changed and the request is marked failed (retryable). Then the spool is purged of
+/// their messages and the SQLite log checkpointed, and that is logged too.
+pub async fn erase(
+    app: &App,
+    school: &School,
+    request: Uuid,
+    scope: ErasureScope,
+    approver: &str,
+    source: &str,
+) -> Result<ErasureDone, PrivacyError> {
+    let now = app.clock.now();
+    let done = match school
+        .store
+        .erase_contact(request, scope, approver, source, now)
+        .await
+    {
+        Ok(done) => done,
+        Err(e) => {
+            tracing::warn!(school = %school.tenant.slug, request = %request, error = %e, "erasure rolled back");
+            school
+                .store
+                .privacy_request_failed(request, &e.to_string(), approver, now)
+                .await?;
+            return Err(PrivacyError::Rolledback(e));
+        }
+    };
+    let theirs: Vec<String> = done
+        .chat_ids
+        .iter()
+        .map(|p| p.expose().to_string())
+        .collect();
+    let removed = app
+        .spool
+        .purge(school.tenant.id, &|sender| same_sender(sender, &theirs))
+        .await?;
+    let mut entry = ActivityEntry::now(
+        approver,
+        "privacy_erasure.files",
+        Some(format!("privacy_request:{request}")),
+        source,
+        serde_json::json!({ "spool_events": removed, "wal_checkpointed": true }),
+    );
+    entry.at = app.clock.now();
+    school.store.log_activity(&entry).await?;
+    // Last, so no page of the erasure stays in the log.
+    school.store.checkpoint().await?;
+    tracing::info!(school = %school.tenant.slug, request = %request, spool_events = removed, "erasure done");
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_days_stay_within_a_month() {
+        assert_eq!(due_days(None), 30);
+        assert_eq!(due_days(Some("14")), 14);
+        assert_eq!(due_days(Some("45")), 30);
+        assert_eq!(due_days(Some("0")), 30);
+        assert_eq!(due_days(Some("x")), 30);
+    }
+
+    #[test]
+    fn a_sender_is_recognised_in_any_provider_form() {
+        let theirs = vec!["923001110001".to_string(), "5550001".to_string()];
+        assert!(same_sender("923001110001", &theirs));
+        assert!(same_sender("whatsapp:+923001110001", &theirs));
+        assert!(same_sender("5550001", &theirs));
+        assert!(!same_sender("923001110002", &theirs));
+        assert!(!same_sender("55500011", &theirs));
+    }
+}

@@ -1,0 +1,916 @@
+//! Data-subject requests and the erasure (issue 19), mapped from DPA §11.2 to our
+//! tables and extended so that nothing identifies the person afterwards. The erasure
+//! is one transaction:
+//!
+//! * **Deleted:** access codes; contact fields (phone, CNIC, address) and the blind
+//!   index of the phone; channel identities (chat bindings); their conversations with
+//!   the session, inbound payloads, media (attachments included), delivery reports,
+//!   outbox rows (pending and sent), timers, login failures and jobs; leads taken in
+//!   their conversations or carrying their number; with the biometric scope, face
+//!   consent and samples of their children.
+//! * **Anonymised:** the guardian becomes "Deleted contact", inactive, reason
+//!   `erasure_request`; complaint texts and thread messages, leave reasons and
+//!   decisions, consent notes and satisfaction comments keep their content with the
+//!   person's identifiers replaced by the redactor's placeholders (`redact::erase`),
+//!   and the author of their own thread messages removed; activity entries about them
+//!   or mentioning them likewise.
+//! * **Detached but kept:** complaints, leave requests and consent answers stay the
+//!   school's, pointing at the anonymised record; the links to their children are
+//!   removed (a later roster import links the student to a guardian again).
+//! * **Housekeeping:** their open complaints closed (reason `contact_erased`), each
+//!   logged as done by the approving administrator.
+//! * One `privacy_erasure` entry (the original name, the approver, the counts), and the
+//!   request completed with who and when.
+
+use crate::domain::activity::ActivityEntry;
+use crate::domain::roster::ContactRef;
+use crate::domain::Pii;
+use crate::redact::erase::{Eraser, Person};
+use crate::store::crypto::KeyRing;
+use crate::store::db::{self, Tx};
+use crate::store::{
+    ErasureDone, ErasureScope, NewPrivacyRequest, PrivacyRequest, PrivacyStore, Result, StoreError,
+};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+use super::{corrupt, field, insert_job, log, SchoolStore};
+
+/// The name an erased person's record keeps.
+pub const DELETED_CONTACT: &str = "Deleted contact";
+
+const COLS: &str = "id, kind, contact_kind, contact_id, name_enc, source, identity_check, \
+     requested_by, requested_at, due_at, status, scope, decided_by, decided_at, \
+     completed_at, error, result FROM privacy_requests";
+
+/// A request row as selected by [`COLS`] (name still encrypted).
+struct Row(PrivacyRequest, Vec<u8>);
+
+impl db::FromRow for Row {
+    fn from_row(r: &db::Row) -> sqlx::Result<Self> {
+        let kind: String = r.get(2)?;
+        let contact: Uuid = r.get(3)?;
+        let scope: Option<String> = r.get(11)?;
+        let result: Option<String> = r.get(16)?;
+        Ok(Row(
+            PrivacyRequest {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                contact: ContactRef::from_parts(&kind, contact)
+                    .ok_or_else(|| sqlx::Error::Decode("contact kind".into()))?,
+                name: Pii::new(String::new()),
+                source: r.get(5)?,
+                identity_check: r.get(6)?,
+                requested_by: r.get(7)?,
+                requested_at: r.get(8)?,
+                due_at: r.get(9)?,
+                status: r.get(10)?,
+                scope: scope.as_deref().and_then(ErasureScope::parse),
+                decided_by: r.get(12)?,
+                decided_at: r.get(13)?,
+                completed_at: r.get(14)?,
+                error: r.get(15)?,
+                result: result.and_then(|s| serde_json::from_str(&s).ok()),
+            },
+            r.get(4)?,
+        ))
+    }
+}
+
+fn from_row(keys: &KeyRing, Row(mut request, name): Row) -> Result<PrivacyRequest> {
+    request.name =
+        Pii::new(keys.decrypt_str(field("privacy_requests", "name_enc", request.id), &name)?);
+    Ok(request)
+}
+
+async fn one(tx: &mut Tx, keys: &KeyRing, id: Uuid) -> Result<Option<PrivacyRequest>> {
+    let row: Option<Row> =
+        db::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLS} WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    row.map(|r| from_row(keys, r)).transpose()
+}
+
+/// The contact's name as it stands (a request keeps it).
+async fn contact_name(tx: &mut Tx, contact: ContactRef) -> Result<Option<String>> {
+    let sql = match contact {
+        ContactRef::Guardian(_) => "SELECT full_name FROM guardians WHERE id = $1",
+        ContactRef::Staff(_) => "SELECT full_name FROM staff_users WHERE id = $1",
+    };
+    let row: Option<(String,)> = db::query_as(sql)
+        .bind(contact.uuid())
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(row.map(|r| r.0))
+}
+
+/// Records a request in `tx` (the conversation step's, or the admin's own), unless
+/// the same person has one of the same kind open: then that one.
+pub(super) async fn insert(
+    tx: &mut Tx,
+    keys: &KeyRing,
+    r: &NewPrivacyRequest,
+    activity: &ActivityEntry,
+) -> Result<PrivacyRequest> {
+    let open: Option<(Uuid,)> = db::query_as(
+        "SELECT id FROM privacy_requests WHERE contact_kind = $1 AND contact_id = $2 \
+         AND kind = $3 AND status IN ('pending', 'failed') ORDER BY requested_at LIMIT 1",
+    )
+    .bind(r.contact.kind())
+    .bind(r.contact.uuid())
+    .bind(r.kind.as_str())
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some((id,)) = open {
+        return one(tx, keys, id)
+            .await?
+            .ok_or_else(|| corrupt("request vanished"));
+    }
+    let name = contact_name(tx, r.contact)
+        .await?
+        .ok_or_else(|| StoreError::Conflict("no such person".into()))?;
+    db::query(
+        "INSERT INTO privacy_requests (id, kind, contact_kind, contact_id, name_enc, source, \
+         identity_check, requested_by, requested_at, due_at, status) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending')",
+    )
+    .bind(r.id)
+    .bind(r.kind.as_str())
+    .bind(r.contact.kind())
+    .bind(r.contact.uuid())
+    .bind(keys.encrypt_str(field("privacy_requests", "name_enc", r.id), &name)?)
+    .bind(r.source)
+    .bind(&r.identity_check)
+    .bind(&r.requested_by)
+    .bind(r.at)
+    .bind(r.due_at)
+    .execute(&mut **tx)
+    .await?;
+    insert_job(tx, &crate::domain::job::privacy_notice(r.id, r.at), r.at).await?;
+    log(tx, activity).await?;
+    one(tx, keys, r.id)
+        .await?
+        .ok_or_else(|| corrupt("request not stored"))
+}
+
+/// Adds to a count.
+fn add(counts: &mut BTreeMap<&'static str, u64>, what: &'static str, n: u64) {
+    *counts.entry(what).or_insert(0) += n;
+}
+
+/// Runs one statement with one id bound; rows affected.
+async fn run(tx: &mut Tx, sql: &'static str, id: Uuid) -> Result<u64> {
+    Ok(db::query(sql)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected())
+}
+
+/// Rewrites encrypted text columns of rows through the eraser.
+async fn scrub_column(
+    tx: &mut Tx,
+    keys: &KeyRing,
+    eraser: &Eraser,
+    table: &'static str,
+    column: &'static str,
+    ids: &[Uuid],
+    authored: bool,
+) -> Result<u64> {
+    let mut changed = 0;
+    for id in ids {
+        let row: Option<(Option<Vec<u8>>,)> = db::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {column} FROM {table} WHERE id = $1"
+        )))
+        .bind(*id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let Some((Some(ct),)) = row else { continue };
+        let f = field(table, column, *id);
+        let text = keys.decrypt_str(f, &ct)?;
+        let scrubbed = eraser.scrub(&text, authored);
+        if scrubbed != text {
+            db::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE {table} SET {column} = $1 WHERE id = $2"
+            )))
+            .bind(keys.encrypt_str(f, &scrubbed)?)
+            .bind(*id)
+            .execute(&mut **tx)
+            .await?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
+async fn ids(tx: &mut Tx, sql: &'static str, id: Uuid) -> Result<Vec<Uuid>> {
+    let rows: Vec<(Uuid,)> = db::query_as(sql).bind(id).fetch_all(&mut **tx).await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+/// Who the guardian is, as known before the erasure.
+async fn guardian_person(tx: &mut Tx, keys: &KeyRing, g: Uuid) -> Result<Person> {
+    type G = (
+        String,
+        Option<Vec<u8>>,
+        Option<Vec<u8>>,
+        Option<Vec<u8>>,
+        bool,
+    );
+    let row: Option<G> = db::query_as(
+        "SELECT full_name, phone_enc, cnic_enc, address_enc, active FROM guardians WHERE id = $1",
+    )
+    .bind(g)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((name, phone, cnic, address, _active)) = row else {
+        return Err(StoreError::Conflict(
+            "the person is not on the roster".into(),
+        ));
+    };
+    let dec = |column: &'static str, ct: Option<Vec<u8>>| -> Result<Option<String>> {
+        ct.map(|ct| keys.decrypt_str(field("guardians", column, g), &ct))
+            .transpose()
+            .map_err(Into::into)
+    };
+    Ok(Person {
+        name,
+        phones: dec("phone_enc", phone)?.into_iter().collect(),
+        national_id: dec("cnic_enc", cnic)?,
+        email: None,
+        address: dec("address_enc", address)?,
+        chat_ids: Vec::new(),
+    })
+}
+
+/// The erasure (see the module's documentation), in `tx`.
+async fn erase_guardian(
+    tx: &mut Tx,
+    keys: &KeyRing,
+    request: &PrivacyRequest,
+    scope: ErasureScope,
+    approver: &str,
+    source: &str,
+    now: DateTime<Utc>,
+) -> Result<ErasureDone> {
+    let g = request.contact.uuid();
+    let mut person = guardian_person(tx, keys, g).await?;
+    let original_name = person.name.clone();
+    let mut counts = BTreeMap::new();
+
+    // Their conversations: bound to them, or where their requests were made.
+    let mut conversations: Vec<(Uuid, Vec<u8>)> = db::query_as(
+        "SELECT id, sender_enc FROM conversations WHERE (contact_kind = 'guardian' AND contact_id = $1) \
+         OR id IN (SELECT conversation_id FROM leave_requests WHERE guardian_id = $1) \
+         OR id IN (SELECT conversation_id FROM complaints WHERE contact_kind = 'guardian' AND contact_id = $1)",
+    )
+    .bind(g)
+    .fetch_all(&mut **tx)
+    .await?;
+    // And the ones opened to their number by the school (notices, staff-started flows)
+    // before or without a login: found by the blind index of the number on each channel.
+    let channels: Vec<(Uuid,)> = db::query_as("SELECT DISTINCT channel_id FROM conversations")
+        .fetch_all(&mut **tx)
+        .await?;
+    for phone in &person.phones {
+        let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+        for (channel,) in &channels {
+            let bidx = super::conversation::sender_index(keys, *channel, &digits);
+            let found: Vec<(Uuid, Vec<u8>)> = db::query_as(
+                "SELECT id, sender_enc FROM conversations WHERE channel_id = $1 AND sender_bidx = $2",
+            )
+            .bind(*channel)
+            .bind(bidx)
+            .fetch_all(&mut **tx)
+            .await?;
+            conversations.extend(found);
+        }
+    }
+    conversations.sort_by_key(|c| c.0);
+    conversations.dedup_by_key(|c| c.0);
+    for (c, sender) in &conversations {
+        person
+            .chat_ids
+            .push(keys.decrypt_str(field("conversations", "sender_enc", *c), sender)?);
+    }
+    let identities: Vec<(Uuid, Vec<u8>)> = db::query_as(
+        "SELECT id, external_id_enc FROM channel_identities \
+         WHERE contact_kind = 'guardian' AND contact_id = $1",
+    )
+    .bind(g)
+    .fetch_all(&mut **tx)
+    .await?;
+    for (i, ext) in &identities {
+        person
+            .chat_ids
+            .push(keys.decrypt_str(field("channel_identities", "external_id_enc", *i), ext)?);
+    }
+    person.chat_ids.sort();
+    person.chat_ids.dedup();
+    let eraser = Eraser::new(person);
+
+    // Deleted.
+    add(
+        &mut counts,
+        "access_codes",
+        run(
+            tx,
+            "DELETE FROM access_codes WHERE contact_kind = 'guardian' AND contact_id = $1",
+            g,
+        )
+        .await?,
+    );
+    add(
+        &mut counts,
+        "channel_identities",
+        run(
+            tx,
+            "DELETE FROM channel_identities WHERE contact_kind = 'guardian' AND contact_id = $1",
+            g,
+        )
+        .await?,
+    );
+    for (c, _) in &conversations {
+        let c = *c;
+        add(
+            &mut counts,
+            "delivery_reports",
+            run(
+                tx,
+                "DELETE FROM delivery_reports WHERE provider_message_id IN \
+             (SELECT provider_message_id FROM outbox WHERE conversation_id = $1)",
+                c,
+            )
+            .await?,
+        );
+        add(
+            &mut counts,
+            "media",
+            run(
+                tx,
+                "DELETE FROM media WHERE inbound_event_id IN \
+             (SELECT id FROM inbound_events WHERE conversation_id = $1)",
+                c,
+            )
+            .await?,
+        );
+        add(
+            &mut counts,
+            "inbound_events",
+            run(
+                tx,
+                "DELETE FROM inbound_events WHERE conversation_id = $1",
+                c,
+            )
+            .await?,
+        );
+        add(
+            &mut counts,
+            "outbox",
+            run(tx, "DELETE FROM outbox WHERE conversation_id = $1", c).await?,
+        );
+        run(tx, "DELETE FROM flow_timers WHERE conversation_id = $1", c).await?;
+        run(
+            tx,
+            "DELETE FROM login_failures WHERE conversation_id = $1",
+            c,
+        )
+        .await?;
+        run(tx, "DELETE FROM jobs WHERE conversation_id = $1", c).await?;
+        add(
+            &mut counts,
+            "leads",
+            run(tx, "DELETE FROM leads WHERE conversation_id = $1", c).await?,
+        );
+        run(
+            tx,
+            "UPDATE leave_requests SET conversation_id = NULL WHERE conversation_id = $1",
+            c,
+        )
+        .await?;
+        run(
+            tx,
+            "UPDATE complaints SET conversation_id = NULL WHERE conversation_id = $1",
+            c,
+        )
+        .await?;
+        add(
+            &mut counts,
+            "conversations",
+            run(tx, "DELETE FROM conversations WHERE id = $1", c).await?,
+        );
+    }
+    // A lead elsewhere (the web chat) that carries their number.
+    let leads: Vec<(Uuid, Vec<u8>)> =
+        db::query_as("SELECT id, phone_enc FROM leads WHERE phone_enc IS NOT NULL")
+            .fetch_all(&mut **tx)
+            .await?;
+    for (id, ct) in leads {
+        let phone = keys.decrypt_str(field("leads", "phone_enc", id), &ct)?;
+        if eraser.mentions(&phone) {
+            add(
+                &mut counts,
+                "leads",
+                run(tx, "DELETE FROM leads WHERE id = $1", id).await?,
+            );
+        }
+    }
+    let children = ids(
+        tx,
+        "SELECT student_id FROM guardian_students WHERE guardian_id = $1",
+        g,
+    )
+    .await?;
+    if scope == ErasureScope::GuardianBiometric {
+        for s in &children {
+            add(
+                &mut counts,
+                "face_samples",
+                run(tx, "DELETE FROM face_samples WHERE student_id = $1", *s).await?,
+            );
+            add(
+                &mut counts,
+                "face_consents",
+                run(tx, "DELETE FROM face_consents WHERE student_id = $1", *s).await?,
+            );
+        }
+    }
+    // Detached: the student records stay, without the link.
+    add(
+        &mut counts,
+        "children_detached",
+        run(
+            tx,
+            "DELETE FROM guardian_students WHERE guardian_id = $1",
+            g,
+        )
+        .await?,
+    );
+
+    // Anonymised.
+    db::query(
+        "UPDATE guardians SET full_name = $2, phone_enc = NULL, phone_bidx = NULL, \
+         cnic_enc = NULL, address_enc = NULL, active = FALSE, \
+         deactivated_reason = 'erasure_request', updated_at = $3 WHERE id = $1",
+    )
+    .bind(g)
+    .bind(DELETED_CONTACT)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    let complaints = ids(
+        tx,
+        "SELECT id FROM complaints WHERE contact_kind = 'guardian' AND contact_id = $1",
+        g,
+    )
+    .await?;
+    let mut scrubbed = 0;
+    scrubbed += scrub_column(
+        tx,
+        keys,
+        &eraser,
+        "complaints",
+        "text_enc",
+        &complaints,
+        true,
+    )
+    .await?;
+    scrubbed += scrub_column(
+        tx,
+        keys,
+        &eraser,
+        "complaints",
+        "summary_enc",
+        &complaints,
+        false,
+    )
+    .await?;
+    scrubbed += scrub_column(
+        tx,
+        keys,
+        &eraser,
+        "complaints",
+        "reply_enc",
+        &complaints,
+        false,
+    )
+    .await?;
+    scrubbed += scrub_column(
+        tx,
+        keys,
+        &eraser,
+        "complaints",
+        "close_reason_enc",
+        &complaints,
+        false,
+    )
+    .await?;
+    for k in &complaints {
+        let own = ids(
+            tx,
+            "SELECT id FROM complaint_messages WHERE complaint_id = $1 AND kind = 'person'",
+            *k,
+        )
+        .await?;
+        let others = ids(
+            tx,
+            "SELECT id FROM complaint_messages WHERE complaint_id = $1 AND kind <> 'person'",
+            *k,
+        )
+        .await?;
+        scrubbed += scrub_column(
+            tx,
+            keys,
+            &eraser,
+            "complaint_messages",
+            "body_enc",
+            &own,
+            true,
+        )
+        .await?;
+        scrubbed += scrub_column(
+            tx,
+            keys,
+            &eraser,
+            "complaint_messages",
+            "body_enc",
+            &others,
+            false,
+        )
+        .await?;
+        add(&mut counts, "messages_author_removed", run(tx,
+            "UPDATE complaint_messages SET author = NULL WHERE complaint_id = $1 AND kind = 'person'", *k).await?);
+        let csat = ids(
+            tx,
+            "SELECT id FROM complaint_csat WHERE complaint_id = $1",
+            *k,
+        )
+        .await?;
+        scrubbed += scrub_column(
+            tx,
+            keys,
+            &eraser,
+            "complaint_csat",
+            "comment_enc",
+            &csat,
+            true,
+        )
+        .await?;
+    }
+    let leave = ids(
+        tx,
+        "SELECT id FROM leave_requests WHERE guardian_id = $1",
+        g,
+    )
+    .await?;
+    scrubbed += scrub_column(
+        tx,
+        keys,
+        &eraser,
+        "leave_requests",
+        "reason_enc",
+        &leave,
+        true,
+    )
+    .await?;
+    scrubbed += scrub_column(
+        tx,
+        keys,
+        &eraser,
+        "leave_requests",
+        "decision_note_enc",
+        &leave,
+        false,
+    )
+    .await?;
+    let consents = ids(
+        tx,
+        "SELECT id FROM consent_requests WHERE guardian_id = $1",
+        g,
+    )
+    .await?;
+    scrubbed += scrub_column(
+        tx,
+        keys,
+        &eraser,
+        "consent_requests",
+        "note_enc",
+        &consents,
+        true,
+    )
+    .await?;
+    add(&mut counts, "texts_scrubbed", scrubbed);
+    add(&mut counts, "complaints_detached", complaints.len() as u64);
+    add(&mut counts, "leave_requests_detached", leave.len() as u64);
+    add(
+        &mut counts,
+        "consent_answers_detached",
+        consents.len() as u64,
+    );
+
+    // Activity entries about them or mentioning them.
+    let subject = format!("guardian:{g}");
+    let mut entries: Vec<(Uuid, String, Option<String>, String)> = db::query_as(
+        "SELECT id, actor, subject, CAST(details AS TEXT) FROM activity_log \
+         WHERE subject = $1 OR actor = $1",
+    )
+    .bind(&subject)
+    .fetch_all(&mut **tx)
+    .await?;
+    for literal in eraser.literals() {
+        let pattern = format!("%{}%", like_escape(literal));
+        let more: Vec<(Uuid, String, Option<String>, String)> = db::query_as(
+            "SELECT id, actor, subject, CAST(details AS TEXT) FROM activity_log \
+             WHERE CAST(details AS TEXT) LIKE $1 ESCAPE '\\' OR actor LIKE $1 ESCAPE '\\'",
+        )
+        .bind(pattern)
+        .fetch_all(&mut **tx)
+        .await?;
+        entries.extend(more);
+    }
+    entries.sort_by_key(|e| e.0);
+    entries.dedup_by_key(|e| e.0);
+    let mut entries_scrubbed = 0;
+    for (id, actor, about, details) in entries {
+        let value: serde_json::Value = serde_json::from_str(&details)
+            .map_err(|e| corrupt(format!("activity details: {e}")))?;
+        let about = about.as_deref() == Some(subject.as_str()) || actor == subject;
+        let clean = eraser.scrub_json(&value, about);
+        let clean_actor = eraser.scrub(&actor, false);
+        if clean != value || clean_actor != actor {
+            db::query("UPDATE activity_log SET details = $1, actor = $2 WHERE id = $3")
+                .bind(sqlx::types::Json(&clean))
+                .bind(clean_actor)
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+            entries_scrubbed += 1;
+        }
+    }
+    add(&mut counts, "activity_entries_scrubbed", entries_scrubbed);
+
+    // Housekeeping: their open complaints closed by the approver.
+    let open = ids(
+        tx,
+        "SELECT id FROM complaints WHERE contact_kind = 'guardian' AND contact_id = $1 \
+         AND status <> 'closed'",
+        g,
+    )
+    .await?;
+    for k in &open {
+        db::query(
+            "UPDATE complaints SET status = 'closed', closed_at = $2, closed_by = $3, \
+             close_reason_enc = $4, closings = closings + 1, updated_at = $2 WHERE id = $1",
+        )
+        .bind(*k)
+        .bind(now)
+        .bind(approver)
+        .bind(keys.encrypt_str(
+            field("complaints", "close_reason_enc", *k),
+            "contact_erased",
+        )?)
+        .execute(&mut **tx)
+        .await?;
+        let mut e = ActivityEntry::now(
+            approver,
+            "complaint.closed",
+            Some(format!("complaint:{k}")),
+            source,
+            serde_json::json!({ "reason": "contact_erased", "privacy_request": request.id }),
+        );
+        e.at = now;
+        log(tx, &e).await?;
+    }
+    add(&mut counts, "complaints_closed", open.len() as u64);
+
+    // The audit entry and the request.
+    let counts_json: serde_json::Value = counts
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), serde_json::json!(v)))
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    let mut e = ActivityEntry::now(
+        approver,
+        "privacy_erasure",
+        Some(format!("privacy_request:{}", request.id)),
+        source,
+        serde_json::json!({
+            "name": original_name,
+            "contact": subject,
+            "scope": scope.as_str(),
+            "approved_by": approver,
+            "counts": counts_json,
+        }),
+    );
+    e.at = now;
+    log(tx, &e).await?;
+    let done = db::query(
+        "UPDATE privacy_requests SET status = 'completed', scope = $2, decided_by = $3, \
+         decided_at = $4, completed_at = $4, error = NULL, result = $5 \
+         WHERE id = $1 AND status IN ('pending', 'failed')",
+    )
+    .bind(request.id)
+    .bind(scope.as_str())
+    .bind(approver)
+    .bind(now)
+    .bind(counts_json.to_string())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if done != 1 {
+        return Err(StoreError::Conflict(
+            "the request was decided meanwhile".into(),
+        ));
+    }
+    let chat_ids = eraser
+        .person()
+        .chat_ids
+        .iter()
+        .chain(eraser.person().phones.iter())
+        .map(|s| Pii::new(s.clone()))
+        .collect();
+    Ok(ErasureDone { counts, chat_ids })
+}
+
+/// `%`, `_` and `\` taken literally in a LIKE pattern (with `ESCAPE '\'`).
+fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[async_trait::async_trait]
+impl PrivacyStore for SchoolStore {
+    async fn record_privacy_request(
+        &self,
+        request: &NewPrivacyRequest,
+        activity: &ActivityEntry,
+    ) -> Result<PrivacyRequest> {
+        self.write(async |tx| insert(tx, &self.keys, request, activity).await)
+            .await
+    }
+
+    async fn privacy_requests(
+        &self,
+        status: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<PrivacyRequest>> {
+        let rows: Vec<Row> = match status {
+            Some(s) => {
+                self.read_all(
+                    db::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT {COLS} WHERE status = $1 ORDER BY requested_at DESC LIMIT $2"
+                    )))
+                    .bind(s.to_string())
+                    .bind(limit),
+                )
+                .await?
+            }
+            None => {
+                self.read_all(
+                    db::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT {COLS} ORDER BY requested_at DESC LIMIT $1"
+                    )))
+                    .bind(limit),
+                )
+                .await?
+            }
+        };
+        rows.into_iter().map(|r| from_row(&self.keys, r)).collect()
+    }
+
+    async fn privacy_request(&self, id: Uuid) -> Result<Option<PrivacyRequest>> {
+        self.read(async |tx| one(tx, &self.keys, id).await).await
+    }
+
+    async fn open_privacy_requests(&self) -> Result<i64> {
+        let row: Option<(i64,)> = self
+            .read_optional(db::query_as(
+                "SELECT COUNT(*) FROM privacy_requests WHERE status IN ('pending', 'failed')",
+            ))
+            .await?;
+        Ok(row.map(|r| r.0).unwrap_or(0))
+    }
+
+    async fn reject_privacy_request(
+        &self,
+        id: Uuid,
+        activity: &ActivityEntry,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        self.decide(id, "rejected", activity, now).await
+    }
+
+    async fn complete_privacy_request(
+        &self,
+        id: Uuid,
+        activity: &ActivityEntry,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        self.decide(id, "completed", activity, now).await
+    }
+
+    async fn erase_contact(
+        &self,
+        request: Uuid,
+        scope: ErasureScope,
+        approver: &str,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ErasureDone> {
+        self.write(async |tx| {
+            let r = one(tx, &self.keys, request)
+                .await?
+                .ok_or_else(|| StoreError::Conflict("no such request".into()))?;
+            if r.kind != "erasure" {
+                return Err(StoreError::Conflict("not an erasure request".into()));
+            }
+            if !matches!(r.status.as_str(), "pending" | "failed") {
+                return Err(StoreError::Conflict(format!("the request is {}", r.status)));
+            }
+            match r.contact {
+                ContactRef::Guardian(_) => {
+                    erase_guardian(tx, &self.keys, &r, scope, approver, source, now).await
+                }
+                ContactRef::Staff(_) => Err(StoreError::Conflict(
+                    "staff are erased by deactivating them in the admin (Staff) first; \
+                     a staff member's erasure is not built yet"
+                        .into(),
+                )),
+            }
+        })
+        .await
+    }
+
+    async fn privacy_request_failed(
+        &self,
+        id: Uuid,
+        error: &str,
+        approver: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.write(async |tx| {
+            db::query(
+                "UPDATE privacy_requests SET status = 'failed', error = $2, decided_by = $3, \
+                 decided_at = $4 WHERE id = $1 AND status IN ('pending', 'failed')",
+            )
+            .bind(id)
+            .bind(error)
+            .bind(approver)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+            let mut e = ActivityEntry::now(
+                approver,
+                "privacy_request.failed",
+                Some(format!("privacy_request:{id}")),
+                "privacy",
+                serde_json::json!({ "error": error }),
+            );
+            e.at = now;
+            log(tx, &e).await
+        })
+        .await
+    }
+
+    async fn checkpoint(&self) -> Result<()> {
+        self.db.checkpoint().await
+    }
+}
+
+impl SchoolStore {
+    async fn decide(
+        &self,
+        id: Uuid,
+        to: &'static str,
+        activity: &ActivityEntry,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        self.write(async |tx| {
+            let changed = db::query(
+                "UPDATE privacy_requests SET status = $2, decided_by = $3, decided_at = $4, \
+                 completed_at = CASE WHEN $2 = 'completed' THEN $4 ELSE NULL END \
+                 WHERE id = $1 AND status IN ('pending', 'failed')",
+            )
+            .bind(id)
+            .bind(to)
+            .bind(&activity.actor)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+            if changed == 1 {
+                log(tx, activity).await?;
+            }
+            Ok(changed == 1)
+        })
+        .await
+    }
+}

@@ -1,0 +1,751 @@
+//! The privacy lifecycle (issue 19): a guardian's erasure on both backends, item by
+//! item, then a scan of everything the school keeps (the partition's raw bytes, every
+//! encrypted field decrypted, the spool) for their phone, CNIC, email and name; and the
+//! rollback when the transaction fails mid-way.
+
+use crate::support::{load_roster_and_fees, Kind, TestEnv};
+use raabta::console::Simulator;
+use raabta::domain::activity::ActivityEntry;
+use raabta::domain::attendance::{AttendanceRecord, AttendanceSource, AttendanceStatus};
+use raabta::domain::message::{InboundBody, InboundEvent, Provider, SenderId};
+use raabta::domain::phone::Phone;
+use raabta::domain::roster::ContactRef;
+use raabta::spool::SpoolRecord;
+use raabta::store::tenancy::School;
+use raabta::store::{ErasureScope, PrivacyKind, ENCRYPTED_COLUMNS};
+use serde_json::json;
+
+const NAME: &str = "عمران خان";
+const PHONE: &str = "+923001110001";
+const EMAIL: &str = "imran.k@example.pk";
+const TELEGRAM_ID: &str = "771100221";
+
+/// Every form the guardian's identifiers could be written in.
+fn needles() -> Vec<(&'static str, Vec<u8>)> {
+    let mut out = Vec::new();
+    for v in [
+        "+923001110001",
+        "923001110001",
+        "03001110001",
+        "0300 1110001",
+        "3001110001",
+        "35202-7654321-1",
+        "3520276543211",
+        EMAIL,
+        "House 12 Street 4",
+        TELEGRAM_ID,
+    ] {
+        out.push((v, v.as_bytes().to_vec()));
+        out.push((v, hex::encode(v.as_bytes()).into_bytes()));
+    }
+    out
+}
+
+fn count(hay: &[u8], needle: &[u8]) -> usize {
+    hay.windows(needle.len()).filter(|w| *w == needle).count()
+}
+
+fn act(what: &str) -> ActivityEntry {
+    ActivityEntry::now("staff:test", what, None, "test", json!({}))
+}
+
+async fn guardian(school: &School) -> ContactRef {
+    let phone = Phone::parse(PHONE, None).unwrap();
+    school
+        .store
+        .contacts_by_phone(&phone)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| matches!(c, ContactRef::Guardian(_)))
+        .expect("the guardian")
+}
+
+async fn code(school: &School, contact: ContactRef) -> String {
+    let (code, _) = raabta::codes::issue(
+        None,
+        school.store.as_ref(),
+        contact,
+        chrono::Duration::days(1),
+        "t",
+        "t",
+    )
+    .await
+    .unwrap();
+    code.expose().to_string()
+}
+
+/// The guardian of the test roster (two children), logged in on WhatsApp and Telegram,
+/// with a complaint and its photo, a leave request, consent answers, attendance, face
+/// samples of a child, a spooled message and activity that mentions them.
+async fn a_full_life(env: &TestEnv) -> (School, ContactRef, Simulator) {
+    let school = env.school("privacy").await;
+    load_roster_and_fees(&school).await;
+    let fake = crate::fake::FakeProviders::start().await;
+    let channels = crate::webhooks::add_test_channels(env, &school, Some(fake.base.clone())).await;
+    let meta = crate::webhooks::meta_channel(env);
+    let telegram = env
+        .app
+        .registry
+        .current()
+        .telegram(&channels.telegram_route)
+        .expect("telegram channel")
+        .id;
+    let g = guardian(&school).await;
+
+    let mut wa = Simulator::new(
+        &env.app,
+        "privacy",
+        Provider::Meta,
+        Some(meta),
+        "923001110001",
+    )
+    .await
+    .unwrap();
+    let c = code(&school, g).await;
+    wa.say("hi").await.unwrap();
+    wa.say(&c).await.unwrap();
+    let mut tg = Simulator::new(
+        &env.app,
+        "privacy",
+        Provider::Telegram,
+        Some(telegram),
+        TELEGRAM_ID,
+    )
+    .await
+    .unwrap();
+    let c = code(&school, g).await;
+    tg.say("hi").await.unwrap();
+    tg.say(&c).await.unwrap();
+    // An unused code stays behind until the erasure.
+    code(&school, g).await;
+
+    // A complaint with a photo, written with their own details.
+    for text in [
+        "shikayat",
+        "Main عمران خان, van late aati hai. Call me 0300 1110001 or imran.k@example.pk, CNIC 35202-7654321-1",
+        "1",
+    ] {
+        wa.say(text).await.unwrap();
+    }
+    wa.attach(false).await.unwrap();
+    wa.say("bas").await.unwrap();
+    wa.say("haan").await.unwrap();
+    assert_eq!(
+        school.store.complaints().await.unwrap().len(),
+        1,
+        "complaint filed"
+    );
+
+    // A leave request on Telegram.
+    for text in [
+        "leave",
+        "1",
+        "1",
+        "monday",
+        "Bukhar hai, phone 03001110001",
+        "skip",
+        "haan",
+    ] {
+        tg.say(text).await.unwrap();
+    }
+    assert_eq!(
+        school.store.leave_requests(None).await.unwrap().len(),
+        1,
+        "leave request filed"
+    );
+
+    // Consent answers for both children.
+    let classes: Vec<_> = school
+        .store
+        .classes()
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    let now = env.app.clock.now();
+    school
+        .store
+        .send_consent_form(
+            &raabta::store::NewConsentForm {
+                title: "Museum trip".into(),
+                description: "A visit to the museum.".into(),
+                deadline_at: now + chrono::Duration::days(3),
+                classes,
+                remind_before: raabta::outbound::CONSENT_REMINDER_BEFORE,
+            },
+            &act("consent.send"),
+            now,
+        )
+        .await
+        .unwrap();
+    wa.settle().await.unwrap();
+    for text in ["haan", "Imran here, 0300 1110001", "haan", "skip"] {
+        wa.say(text).await.unwrap();
+    }
+
+    // Attendance and face samples of the children.
+    let students = school.store.student_ids_by_admission().await.unwrap();
+    let kids = [students["A-1"], students["A-2"]];
+    for (i, kid) in kids.iter().enumerate() {
+        school
+            .store
+            .record_attendance(
+                &AttendanceRecord {
+                    day: chrono::NaiveDate::from_ymd_opt(2026, 11, 2 + i as u32).unwrap(),
+                    student: *kid,
+                    status: AttendanceStatus::Present,
+                    source: AttendanceSource::Manual,
+                    recorded_by: None,
+                },
+                &act("attendance.mark"),
+            )
+            .await
+            .unwrap();
+    }
+    school
+        .store
+        .record_face_consent(
+            kids[0],
+            "admin@test",
+            Some("paper form"),
+            &act("face.consent"),
+        )
+        .await
+        .unwrap();
+    let q = raabta::face::quality::Quality {
+        face_px: 180.0,
+        sharpness: 90.0,
+        brightness: 120.0,
+        yaw: 0.05,
+        roll: 2.0,
+        pitch: 0.5,
+        score: 0.99,
+    };
+    let mut emb = vec![0.0f32; 512];
+    emb[3] = 1.0;
+    school
+        .store
+        .add_face_sample(kids[0], &emb, &q, &act("face.enrol"))
+        .await
+        .unwrap();
+
+    // Activity that names them, and a message in the spool (the database was down).
+    school
+        .store
+        .log_activity(&ActivityEntry::now(
+            "staff:test",
+            "note",
+            Some(format!("guardian:{}", g.uuid())),
+            "test",
+            json!({"said": format!("{NAME} called from {PHONE} about {EMAIL}")}),
+        ))
+        .await
+        .unwrap();
+    let spooled = |sender: &str, key: &str, text: &str| SpoolRecord {
+        tenant_id: school.tenant.id,
+        channel_id: meta,
+        provider: Provider::Meta,
+        received_at: chrono::Utc::now(),
+        events: vec![InboundEvent {
+            provider_key: key.into(),
+            sender: SenderId::new(sender),
+            sender_name: Some("Imran".into()),
+            sent_at: None,
+            body: InboundBody::Text { text: text.into() },
+        }],
+    };
+    env.app
+        .spool
+        .append(&spooled(
+            "923001110001",
+            "meta:wamid.SPOOL1",
+            "my CNIC 35202-7654321-1",
+        ))
+        .await
+        .unwrap();
+    env.app
+        .spool
+        .append(&spooled(
+            "923011110002",
+            "meta:wamid.SPOOL2",
+            "someone else",
+        ))
+        .await
+        .unwrap();
+    (school, g, wa)
+}
+
+/// One COUNT(*) on the school's partition, outside the store (as an auditor would).
+async fn scalar(school: &School, env: &TestEnv, sql: &str) -> i64 {
+    match env.kind {
+        Kind::Sqlite => {
+            let file = env
+                .dir
+                .path()
+                .join("schools")
+                .join(format!("{}.db", school.tenant.id.0.simple()));
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", file.display()))
+                .await
+                .unwrap();
+            let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql.to_string()))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+            n
+        }
+        Kind::Postgres => {
+            let pg = env.pg.as_ref().unwrap();
+            let mut admin = pg.admin().await;
+            let schema = raabta::store::postgres::school_ident(school.tenant.id);
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("SET search_path TO {schema}")))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+            let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql.to_string()))
+                .fetch_one(&mut admin)
+                .await
+                .unwrap();
+            n
+        }
+    }
+}
+
+/// Runs one statement on the partition outside the store (to inject a failure).
+async fn raw_exec(school: &School, env: &TestEnv, sql: &str) {
+    match env.kind {
+        Kind::Sqlite => {
+            let file = env
+                .dir
+                .path()
+                .join("schools")
+                .join(format!("{}.db", school.tenant.id.0.simple()));
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", file.display()))
+                .await
+                .unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        }
+        Kind::Postgres => {
+            let pg = env.pg.as_ref().unwrap();
+            let mut admin = pg.admin().await;
+            let schema = raabta::store::postgres::school_ident(school.tenant.id);
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "SET search_path TO {schema}; {sql}"
+            )))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        }
+    }
+}
+
+/// The raw bytes of the partition: SQLite, every file of the data directory but the
+/// spool (checked decrypted below); PostgreSQL, a plain pg_dump of the database.
+fn raw_bytes(env: &TestEnv) -> Vec<u8> {
+    match env.kind {
+        Kind::Sqlite => {
+            let mut dump = Vec::new();
+            for dir in ["schools", ""] {
+                let d = env.dir.path().join(dir);
+                for e in std::fs::read_dir(&d).unwrap() {
+                    let p = e.unwrap().path();
+                    if p.is_file() {
+                        dump.extend(std::fs::read(&p).unwrap());
+                    }
+                }
+            }
+            dump
+        }
+        Kind::Postgres => {
+            let pg = env.pg.as_ref().unwrap();
+            let o = pg.admin_options();
+            let out = std::process::Command::new("pg_dump")
+                .arg("--host")
+                .arg(o.get_host())
+                .arg("--port")
+                .arg(o.get_port().to_string())
+                .arg("--username")
+                .arg(o.get_username())
+                .arg("--dbname")
+                .arg(&pg.database)
+                .output()
+                .expect("pg_dump runs");
+            assert!(out.status.success());
+            out.stdout
+        }
+    }
+}
+
+async fn the_erasure_leaves_nothing_that_identifies_them(env: &TestEnv) {
+    let (school, g, _wa) = a_full_life(env).await;
+    let gid = g.uuid();
+    let store = &school.store;
+    let guardian_q = |what: &str| what.replace("$G", &hex_or_uuid(env, gid));
+    // Before: the life is there.
+    assert!(
+        scalar(
+            &school,
+            env,
+            &guardian_q("SELECT COUNT(*) FROM access_codes WHERE contact_id = $G")
+        )
+        .await
+            >= 3
+    );
+    assert_eq!(
+        scalar(
+            &school,
+            env,
+            &guardian_q("SELECT COUNT(*) FROM channel_identities WHERE contact_id = $G")
+        )
+        .await,
+        2
+    );
+    assert!(scalar(&school, env, "SELECT COUNT(*) FROM media").await >= 1);
+    assert!(
+        scalar(
+            &school,
+            env,
+            "SELECT COUNT(*) FROM consent_requests WHERE status <> 'pending'"
+        )
+        .await
+            >= 1
+    );
+
+    // The request from the admin, approved with the biometric scope.
+    let now = env.app.clock.now();
+    let request = raabta::privacy::record(
+        &school,
+        PrivacyKind::Erasure,
+        g,
+        "admin",
+        "called back on the number on the roster",
+        "staff:head",
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(request.status, "pending");
+    let due = now + chrono::Duration::days(30);
+    assert!(
+        (request.due_at - due).num_milliseconds().abs() < 1,
+        "due in 30 days"
+    );
+    assert_eq!(store.open_privacy_requests().await.unwrap(), 1);
+    // Nothing removed until approved.
+    assert_eq!(
+        scalar(
+            &school,
+            env,
+            &guardian_q("SELECT COUNT(*) FROM channel_identities WHERE contact_id = $G")
+        )
+        .await,
+        2
+    );
+    let done = raabta::privacy::erase(
+        &env.app,
+        &school,
+        request.id,
+        ErasureScope::GuardianBiometric,
+        "staff:head",
+        "admin",
+    )
+    .await
+    .unwrap();
+    // WhatsApp and Telegram, and the school's own WhatsApp line opened to their number.
+    assert_eq!(done.counts["conversations"], 3, "{:?}", done.counts);
+
+    // Deleted.
+    for (what, sql) in [
+        ("access codes", "SELECT COUNT(*) FROM access_codes WHERE contact_id = $G"),
+        ("chat bindings", "SELECT COUNT(*) FROM channel_identities WHERE contact_id = $G"),
+        ("conversations", "SELECT COUNT(*) FROM conversations"),
+        ("inbound payloads", "SELECT COUNT(*) FROM inbound_events"),
+        ("outbox rows", "SELECT COUNT(*) FROM outbox"),
+        ("delivery reports", "SELECT COUNT(*) FROM delivery_reports"),
+        ("media", "SELECT COUNT(*) FROM media"),
+        ("timers", "SELECT COUNT(*) FROM flow_timers"),
+        ("face consent", "SELECT COUNT(*) FROM face_consents"),
+        ("face samples", "SELECT COUNT(*) FROM face_samples"),
+        ("links to children", "SELECT COUNT(*) FROM guardian_students WHERE guardian_id = $G"),
+        ("contact fields", "SELECT COUNT(*) FROM guardians WHERE id = $G AND (phone_enc IS NOT NULL OR phone_bidx IS NOT NULL OR cnic_enc IS NOT NULL OR address_enc IS NOT NULL)"),
+    ] {
+        assert_eq!(scalar(&school, env, &guardian_q(sql)).await, 0, "{what} left");
+    }
+    // Anonymised.
+    assert_eq!(
+        scalar(&school, env, &guardian_q("SELECT COUNT(*) FROM guardians WHERE id = $G AND full_name = 'Deleted contact' AND active = FALSE AND deactivated_reason = 'erasure_request'")).await,
+        1
+    );
+    assert_eq!(
+        scalar(
+            &school,
+            env,
+            "SELECT COUNT(*) FROM complaint_messages WHERE kind = 'person' AND author IS NOT NULL"
+        )
+        .await,
+        0,
+        "authors removed"
+    );
+    // Detached but kept: the school's records.
+    assert_eq!(store.complaints().await.unwrap().len(), 1);
+    assert_eq!(store.leave_requests(None).await.unwrap().len(), 1);
+    assert!(
+        scalar(
+            &school,
+            env,
+            "SELECT COUNT(*) FROM consent_requests WHERE status <> 'pending'"
+        )
+        .await
+            >= 1
+    );
+    assert_eq!(
+        scalar(&school, env, "SELECT COUNT(*) FROM students").await,
+        3
+    );
+    assert_eq!(
+        scalar(&school, env, "SELECT COUNT(*) FROM attendance").await,
+        2
+    );
+    // Housekeeping: the open complaint closed as contact_erased, by the approver.
+    let complaint = &store.complaints().await.unwrap()[0];
+    assert_eq!(complaint.status, "closed");
+    let entries = store.recent_activity(500).await.unwrap();
+    assert!(entries.iter().any(|e| e.action == "complaint.closed"
+        && e.actor == "staff:head"
+        && e.details["reason"] == "contact_erased"));
+    // The audit entry and the request.
+    let audit: Vec<_> = entries
+        .iter()
+        .filter(|e| e.action == "privacy_erasure")
+        .collect();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].details["name"], NAME);
+    assert_eq!(audit[0].actor, "staff:head");
+    let r = store.privacy_request(request.id).await.unwrap().unwrap();
+    assert_eq!(r.status, "completed");
+    assert_eq!(r.decided_by.as_deref(), Some("staff:head"));
+    assert!(r.completed_at.is_some());
+    assert_eq!(r.name.expose(), NAME);
+    assert!(entries
+        .iter()
+        .any(|e| e.action == "privacy_erasure.files" && e.details["spool_events"] == 1));
+
+    // The spool: their message gone, the other sender's kept.
+    let records = env.app.spool.records().unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].events[0].sender.expose(), "923011110002");
+
+    // Every encrypted field decrypted: none of their identifiers; the name only in the
+    // request.
+    for col in ENCRYPTED_COLUMNS {
+        for (id, plain) in store.decrypted_column(*col).await.unwrap() {
+            let text = String::from_utf8_lossy(plain.expose()).to_string();
+            for (what, n) in needles() {
+                assert_eq!(
+                    count(text.as_bytes(), &n),
+                    0,
+                    "{what} in {}.{} {id}: {text}",
+                    col.table,
+                    col.column
+                );
+            }
+            if !(col.table == "privacy_requests" && col.column == "name_enc") {
+                assert!(
+                    !text.contains("عمران"),
+                    "the name in {}.{}: {text}",
+                    col.table,
+                    col.column
+                );
+            }
+        }
+    }
+    // Activity entries: the name only in the erasure entry.
+    for e in &entries {
+        let s = format!(
+            "{} {} {}",
+            e.actor,
+            e.subject.clone().unwrap_or_default(),
+            e.details
+        );
+        for (what, n) in needles() {
+            assert_eq!(
+                count(s.as_bytes(), &n),
+                0,
+                "{what} in activity {}: {s}",
+                e.action
+            );
+        }
+        if e.action != "privacy_erasure" {
+            assert!(
+                !s.contains("عمران"),
+                "the name in activity {}: {s}",
+                e.action
+            );
+        }
+    }
+    // The raw bytes: no identifier at all, the name once (the erasure entry).
+    let raw = raw_bytes(env);
+    assert!(raw.len() > 10_000, "a real dump");
+    for (what, n) in needles() {
+        assert_eq!(count(&raw, &n), 0, "{what} in the raw partition");
+    }
+    assert_eq!(
+        count(&raw, NAME.as_bytes()),
+        1,
+        "the name only in the erasure entry"
+    );
+    assert!(
+        count(&raw, "Zainab Ali".as_bytes()) >= 1,
+        "other data is still there"
+    );
+
+    // A second approval is refused (the request is done).
+    assert!(raabta::privacy::erase(
+        &env.app,
+        &school,
+        request.id,
+        ErasureScope::Guardian,
+        "staff:head",
+        "admin"
+    )
+    .await
+    .is_err());
+}
+
+/// How a uuid is written in SQL on this backend.
+fn hex_or_uuid(env: &TestEnv, id: uuid::Uuid) -> String {
+    match env.kind {
+        Kind::Sqlite => format!("X'{}'", id.simple()),
+        Kind::Postgres => format!("'{id}'"),
+    }
+}
+
+async fn a_failure_mid_way_changes_nothing(env: &TestEnv) {
+    let (school, g, _wa) = a_full_life(env).await;
+    let gid = hex_or_uuid(env, g.uuid());
+    let snapshot = async || {
+        let mut v = Vec::new();
+        for sql in [
+            format!("SELECT COUNT(*) FROM access_codes WHERE contact_id = {gid}"),
+            format!("SELECT COUNT(*) FROM channel_identities WHERE contact_id = {gid}"),
+            format!("SELECT COUNT(*) FROM guardians WHERE id = {gid} AND full_name = '{NAME}' AND phone_enc IS NOT NULL"),
+            format!("SELECT COUNT(*) FROM guardian_students WHERE guardian_id = {gid}"),
+            "SELECT COUNT(*) FROM conversations".to_string(),
+            "SELECT COUNT(*) FROM inbound_events".to_string(),
+            "SELECT COUNT(*) FROM outbox".to_string(),
+            "SELECT COUNT(*) FROM media".to_string(),
+            "SELECT COUNT(*) FROM face_samples".to_string(),
+            "SELECT COUNT(*) FROM complaints WHERE status = 'closed'".to_string(),
+            "SELECT COUNT(*) FROM activity_log".to_string(),
+        ] {
+            v.push(scalar(&school, env, &sql).await);
+        }
+        v
+    };
+    let before = snapshot().await;
+    // A failure injected after the deletions, at the anonymising of the thread.
+    let trigger = match env.kind {
+        Kind::Sqlite => {
+            "CREATE TRIGGER fail_erasure BEFORE UPDATE ON complaint_messages \
+                         BEGIN SELECT RAISE(ABORT, 'injected failure'); END;"
+        }
+        Kind::Postgres => {
+            "CREATE FUNCTION fail_erasure() RETURNS trigger LANGUAGE plpgsql AS \
+                           $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$; \
+                           CREATE TRIGGER fail_erasure BEFORE UPDATE ON complaint_messages \
+                           FOR EACH ROW EXECUTE FUNCTION fail_erasure();"
+        }
+    };
+    raw_exec(&school, env, trigger).await;
+    let now = env.app.clock.now();
+    let request = raabta::privacy::record(
+        &school,
+        PrivacyKind::Erasure,
+        g,
+        "admin",
+        "in person",
+        "staff:head",
+        now,
+    )
+    .await
+    .unwrap();
+    let err = raabta::privacy::erase(
+        &env.app,
+        &school,
+        request.id,
+        ErasureScope::GuardianBiometric,
+        "staff:head",
+        "admin",
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("rolled back"), "{err}");
+    let r = school
+        .store
+        .privacy_request(request.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.status, "failed");
+    assert!(r.error.unwrap_or_default().contains("injected failure"));
+    let mut after = snapshot().await;
+    // The only new thing: the entry saying the request failed (and its creation).
+    let log_after = after.pop().unwrap();
+    let log_before = before.last().copied().unwrap();
+    assert_eq!(
+        log_after,
+        log_before + 2,
+        "request created + failed entries only"
+    );
+    assert_eq!(
+        after,
+        before[..before.len() - 1].to_vec(),
+        "nothing changed"
+    );
+    assert_eq!(
+        env.app.spool.records().unwrap().len(),
+        2,
+        "the spool untouched"
+    );
+
+    // Retryable: without the failure it completes.
+    let drop = match env.kind {
+        Kind::Sqlite => "DROP TRIGGER fail_erasure;",
+        Kind::Postgres => {
+            "DROP TRIGGER fail_erasure ON complaint_messages; DROP FUNCTION fail_erasure();"
+        }
+    };
+    raw_exec(&school, env, drop).await;
+    raabta::privacy::erase(
+        &env.app,
+        &school,
+        request.id,
+        ErasureScope::Guardian,
+        "staff:head",
+        "admin",
+    )
+    .await
+    .unwrap();
+    let r = school
+        .store
+        .privacy_request(request.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.status, "completed");
+    assert_eq!(r.scope, Some(ErasureScope::Guardian));
+    // The guardian scope keeps the children's face data.
+    assert_eq!(
+        scalar(&school, env, "SELECT COUNT(*) FROM face_samples").await,
+        1
+    );
+}
+
+crate::on_both_backends!(the_erasure_leaves_nothing_that_identifies_them);
+crate::on_both_backends!(a_failure_mid_way_changes_nothing);
