@@ -384,3 +384,18 @@ lead-phone-note = I will send a WhatsApp message to that number to check that it
 lead-verify-ask = { $school }: someone asked us on our website to contact this WhatsApp number about admissions (reference { $reference }). Was it you?
 lead-verify-thanks = Thank you. The school office will contact you on this number.
 lead-verify-declined = Thank you for telling us. This number has been removed and will not be contacted.
+
+## Privacy (my data)
+privacy-ask = What would you like to do with the personal data the school keeps about you?
+privacy-copy-button = A copy of my data
+privacy-delete-button = Delete my data
+privacy-info-button = How it is used
+privacy-info = The school keeps your name, phone number and the details on its roster, your children's school records, and your messages here, only to run the school's service to you. Nothing is sold or shared for advertising. Messages are kept while you are a parent at the school; activity logs 90 days. Type "my data" for a copy of your data or to have it deleted.
+privacy-confirm-access = The school will prepare a copy of your data (your details, your children's links, messages, leave, consent answers, complaints and attendance) and send you a link here. Send the request?
+privacy-confirm-erasure = Deleting your data removes your phone number, CNIC, address, your logins on chat and your conversations with the school; you will no longer get the school's messages here. The school keeps its own records (fees, attendance, leave, complaints, consent answers) without your name. An administrator checks the request first. Send it?
+privacy-access-recorded = Your request is recorded (reference { $reference }). The school will answer by { $due }.
+privacy-erasure-recorded = Your request to delete your data is recorded (reference { $reference }). The school will complete it by { $due }; until then everything works as before.
+privacy-already = You already have a request like this waiting (reference { $reference }); the school will answer by { $due }.
+privacy-not-sent = Nothing was sent. Type "menu" for the options.
+privacy-stranger = This chat keeps only your messages here. If you are a parent at the school, log in with your access code first, then write "my data"; otherwise ask the school office.
+privacy-staff = Staff: ask the school's administrator for a copy of your data or its deletion.

@@ -381,3 +381,18 @@ lead-phone-note = Main is number par WhatsApp message bhej kar tasdeeq karunga k
 lead-verify-ask = { $school }: kisi ne hamari website par kaha ke admission ke baare mein is WhatsApp number par rabta kiya jaye (hawala { $reference }). Kya yeh aap thay?
 lead-verify-thanks = Shukriya. School office aap se isi number par rabta karega.
 lead-verify-declined = Batane ka shukriya. Yeh number hata diya gaya hai, is par rabta nahi kiya jayega.
+
+## Privacy (my data)
+privacy-ask = School aap ke bare mein jo zaati maloomat rakhta hai, us ke sath aap kya karna chahte hain?
+privacy-copy-button = Meri maloomat ki copy
+privacy-delete-button = Meri maloomat delete
+privacy-info-button = Kaise istemal hoti hai
+privacy-info = School aap ka naam, phone number aur roster ki tafseel, aap ke bachon ka school record aur yahan aap ke messages sirf aap ko school ki service dene ke liye rakhta hai. Kuch bhi becha ya ishtehar ke liye diya nahi jata. Messages jab tak aap school mein walidain hain rakhe jate hain; activity log 90 din. Copy ya delete ke liye "mera data" likhein.
+privacy-confirm-access = School aap ki maloomat ki copy (aap ki tafseel, bachon se talluq, messages, chutti, razamandi ke jawab, shikayaat aur hazri) tayyar kar ke yahan link bheje ga. Darkhwast bhej dein?
+privacy-confirm-erasure = Delete karne se aap ka phone number, CNIC, pata, chat par login aur school se aap ki baat cheet mit jaye gi; yahan school ke messages nahi aayen ge. School apna record (fees, hazri, chutti, shikayaat, razamandi) aap ke naam ke baghair rakhe ga. Pehle administrator darkhwast dekhe ga. Bhej dein?
+privacy-access-recorded = Aap ki darkhwast darj ho gayi hai (reference { $reference }). School { $due } tak jawab de ga.
+privacy-erasure-recorded = Aap ki maloomat delete karne ki darkhwast darj ho gayi hai (reference { $reference }). School { $due } tak mukammal kare ga; tab tak sab pehle ki tarah chalta rahe ga.
+privacy-already = Aap ki aisi darkhwast pehle se intezar mein hai (reference { $reference }); school { $due } tak jawab de ga.
+privacy-not-sent = Kuch nahi bheja gaya. Options ke liye "menu" likhein.
+privacy-stranger = Yeh chat sirf yahan aap ke messages rakhti hai. Agar aap school mein walidain hain to pehle apne access code se login karein, phir "mera data" likhein; warna school office se poochein.
+privacy-staff = Staff: apni maloomat ki copy ya delete ke liye school ke administrator se kahein.

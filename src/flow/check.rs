@@ -200,6 +200,11 @@ pub const ACTIONS: &[ActionSpec] = &[
         outputs: &["reference"],
     },
     ActionSpec {
+        name: "privacy_request",
+        inputs: &["kind"],
+        outputs: &["result", "due", "reference"],
+    },
+    ActionSpec {
         name: "confirm_lead_phone",
         inputs: &["lead", "answer"],
         outputs: &["result"],
@@ -292,6 +297,8 @@ pub const ENGINE_TEXTS: &[&str] = &[
     "error-generic",
     "error-handoff",
     "cancelled",
+    "privacy-stranger",
+    "privacy-staff",
     "help-unknown",
     "help-guardian",
     "help-teacher",

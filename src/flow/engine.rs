@@ -332,6 +332,8 @@ pub const CLARIFY_FLOW: &str = "clarify";
 
 /// The flow "complaint" and "shikayat" start from anywhere.
 pub const COMPLAINT_FLOW: &str = "complaint";
+/// "My data": a copy or the deletion of a guardian's data (issue 19).
+pub const PRIVACY_FLOW: &str = "privacy";
 
 /// `flow: menu` goes to the person's own menu (the guardian's or the teacher's).
 pub const MENU_TARGET: &str = "menu";
@@ -382,6 +384,9 @@ pub enum Command {
     Greeting,
     /// "complaint", "shikayat": a new complaint, from wherever the person is.
     Complaint,
+    /// "my data", "delete my data": the privacy requests (issue 19); what was asked
+    /// for (`access`, `erasure`, or "" to ask).
+    MyData(&'static str),
 }
 
 const COMMANDS: &[(&str, Command)] = &[
@@ -389,6 +394,28 @@ const COMMANDS: &[(&str, Command)] = &[
     ("main menu", Command::Menu),
     ("complaint", Command::Complaint),
     ("new complaint", Command::Complaint),
+    ("my data", Command::MyData("")),
+    ("my personal data", Command::MyData("")),
+    ("privacy", Command::MyData("")),
+    ("delete my data", Command::MyData("erasure")),
+    ("erase my data", Command::MyData("erasure")),
+    ("copy of my data", Command::MyData("access")),
+    ("mera data", Command::MyData("")),
+    ("meri maloomat", Command::MyData("")),
+    ("mera data delete karo", Command::MyData("erasure")),
+    ("mera data delete kar do", Command::MyData("erasure")),
+    ("mera data khatam karo", Command::MyData("erasure")),
+    ("mera data mita do", Command::MyData("erasure")),
+    ("میرا ڈیٹا", Command::MyData("")),
+    ("میری معلومات", Command::MyData("")),
+    ("میرا ڈیٹا ڈیلیٹ کریں", Command::MyData("erasure")),
+    ("میرا ڈیٹا حذف کریں", Command::MyData("erasure")),
+    ("میرا ڈیٹا مٹا دیں", Command::MyData("erasure")),
+    ("بياناتي", Command::MyData("")),
+    ("بياناتي الشخصية", Command::MyData("")),
+    ("احذف بياناتي", Command::MyData("erasure")),
+    ("حذف بياناتي", Command::MyData("erasure")),
+    ("نسخة من بياناتي", Command::MyData("access")),
     ("shikayat", Command::Complaint),
     ("shikayet", Command::Complaint),
     ("shikayat karni hai", Command::Complaint),
@@ -1160,6 +1187,27 @@ impl<'a> Run<'a> {
                 }
                 self.go();
             }
+            Command::MyData(want) => {
+                // As "complaint": what was being written is dropped. A guardian's
+                // requests are recorded for the administrators; others are told how.
+                self.end_all();
+                match self.role() {
+                    Role::Guardian => {
+                        let mut vars = Map::new();
+                        vars.insert("want".into(), Value::String(want.into()));
+                        self.start(PRIVACY_FLOW, vars, None);
+                    }
+                    Role::Unknown => {
+                        self.say_key("privacy-stranger");
+                        self.start_menu();
+                    }
+                    _ => {
+                        self.say_key("privacy-staff");
+                        self.start_menu();
+                    }
+                }
+                self.go();
+            }
             Command::Greeting if self.s.wait.is_none() && !self.s.frames.is_empty() => {
                 // A request kept through a handoff: taken up again, not dropped.
                 self.say_key("draft-continue");
@@ -1263,10 +1311,10 @@ impl<'a> Run<'a> {
                 self.say_key("language-set");
             }
             Some(Command::Thanks) => self.say_key("thanks-reply"),
-            Some(Command::Complaint) => {
-                // As a menu word would: back to the bot, and the complaint opens.
+            Some(c @ (Command::Complaint | Command::MyData(_))) => {
+                // As a menu word would: back to the bot, and the request opens.
                 self.leave_handoff("handoff-left", "handoff.left");
-                self.command(Command::Complaint);
+                self.command(c);
             }
             Some(Command::Language | Command::Human | Command::Greeting) | None => {
                 // The release counts from the person's last message.
@@ -1916,7 +1964,8 @@ impl<'a> Run<'a> {
         match u.intent {
             Intent::Greeting => self.command(Command::Greeting),
             Intent::Thanks => self.command(Command::Thanks),
-            Intent::Office | Intent::MyData | Intent::Admission => {
+            Intent::MyData => self.command(Command::MyData("")),
+            Intent::Office | Intent::Admission => {
                 // A person is what these need today (the office answers them).
                 self.command(Command::Human)
             }

@@ -15,6 +15,7 @@ fn intent_of_command(c: Command) -> Intent {
         Command::Language | Command::SetLanguage(_) => Intent::Language,
         Command::Human => Intent::Office,
         Command::Complaint => Intent::Complaint,
+        Command::MyData(_) => Intent::MyData,
         Command::Menu | Command::Help | Command::Back | Command::Cancel | Command::Start => {
             Intent::Unknown
         }

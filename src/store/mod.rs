@@ -1072,6 +1072,13 @@ pub trait FlowTx: Send {
     ) -> Result<String>;
     /// Stores a lead (and queues the office's notice).
     async fn insert_lead(&mut self, lead: &NewLead, activity: &ActivityEntry) -> Result<()>;
+    /// Records a data-subject request (or returns the person's open one of that kind)
+    /// and queues the administrators' notice.
+    async fn insert_privacy_request(
+        &mut self,
+        request: &NewPrivacyRequest,
+        activity: &ActivityEntry,
+    ) -> Result<PrivacyRequest>;
     /// The owner of a lead's WhatsApp number answers the message sent to it: confirmed
     /// (the office may use it) or not theirs (the number is removed). False when the
     /// lead is gone, has no number, or `sender_digits` is not that number.

@@ -317,6 +317,7 @@ pub async fn run(
             Ok(out(json!({ "result": if done { "done" } else { "gone" } })))
         }
         "save_lead" => save_lead(tx, ctx, session, args).await,
+        "privacy_request" => privacy_request(tx, ctx, session, args).await,
         "login_status" => Ok(match locked_until(tx, ctx).await? {
             Some(until) => locked(Some(until)),
             None => out(json!({ "result": "open", "until": "" })),
@@ -1551,6 +1552,59 @@ async fn save_lead(
             .await?;
     }
     Ok(out(json!({ "reference": reference(id) })))
+}
+
+/// "My data" (issue 19): a logged-in guardian asks for a copy of their data or its
+/// deletion. Recorded as pending with its due date for the administrators (notified
+/// by a job); nothing is removed until one approves. The logged-in chat is the
+/// identity check. Outputs the due date and a reference; an open request of the same
+/// kind is answered with its own date (`result`: `recorded` or `open`).
+async fn privacy_request(
+    tx: &mut dyn FlowTx,
+    ctx: &ActionCtx<'_>,
+    session: &Session,
+    args: &Map<String, Value>,
+) -> Result<Outcome> {
+    let Some(contact @ crate::domain::roster::ContactRef::Guardian(_)) =
+        session.who.as_ref().and_then(super::driver::contact_of)
+    else {
+        return Ok(Err("forbidden".into()));
+    };
+    let Some(kind) = args
+        .get("kind")
+        .and_then(Value::as_str)
+        .and_then(crate::store::PrivacyKind::parse)
+    else {
+        return Ok(Err("bad_kind".into()));
+    };
+    let due = crate::privacy::due_days(tx.setting("privacy_due_days").await?.as_deref());
+    let id = Uuid::now_v7();
+    let request = crate::store::NewPrivacyRequest {
+        id,
+        kind,
+        contact,
+        source: "chat",
+        identity_check: format!(
+            "logged in with an access code on {}",
+            ctx.conversation.provider.as_str()
+        ),
+        requested_by: actor(session, ctx.conversation),
+        at: ctx.now,
+        due_at: ctx.now + chrono::Duration::days(due),
+    };
+    let entry = activity(
+        ctx,
+        session,
+        "privacy_request.created",
+        Some(format!("privacy_request:{id}")),
+        json!({ "kind": kind.as_str() }),
+    );
+    let stored = tx.insert_privacy_request(&request, &entry).await?;
+    Ok(out(json!({
+        "result": if stored.id == id { "recorded" } else { "open" },
+        "due": date_value(ctx.timezone.today(stored.due_at)),
+        "reference": reference(stored.id),
+    })))
 }
 
 #[cfg(test)]

@@ -299,6 +299,28 @@ impl Run {
                     .await
                     .unwrap();
             }
+            "approve_erasure" => {
+                // An administrator approves the newest pending erasure request.
+                let pending = store.privacy_requests(Some("pending"), 10).await.unwrap();
+                let request = pending
+                    .iter()
+                    .find(|r| r.kind == "erasure")
+                    .ok_or_else(|| mismatch("no pending erasure request"))?;
+                let school = raabta::store::tenancy::School {
+                    tenant: self.sim.tenant.clone(),
+                    store: store.clone(),
+                };
+                raabta::privacy::erase(
+                    self.sim.app(),
+                    &school,
+                    request.id,
+                    raabta::store::ErasureScope::Guardian,
+                    "staff:test",
+                    "admin",
+                )
+                .await
+                .unwrap();
+            }
             "approve_leave" | "reject_leave" => {
                 let pending = store.leave_requests(Some("pending")).await.unwrap();
                 let last = pending

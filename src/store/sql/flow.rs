@@ -957,6 +957,14 @@ impl<'a> FlowTx for Ops<'a> {
         super::leads::insert(self.tx, self.keys, lead, activity).await
     }
 
+    async fn insert_privacy_request(
+        &mut self,
+        request: &crate::store::NewPrivacyRequest,
+        activity: &ActivityEntry,
+    ) -> Result<crate::store::PrivacyRequest> {
+        super::privacy::insert(self.tx, self.keys, request, activity).await
+    }
+
     async fn confirm_lead_phone(
         &mut self,
         lead: Uuid,
