@@ -22,6 +22,8 @@ pub enum PrivacyError {
     Rolledback(StoreError),
     #[error("the database part is done, but the spool could not be purged: {0}")]
     Spool(#[from] crate::spool::SpoolError),
+    #[error("the copy could not be written: {0}")]
+    Export(String),
 }
 
 /// The days a school gives itself to answer (setting `privacy_due_days`, 1–30; seed
@@ -142,9 +144,111 @@ pub async fn erase(
     Ok(done)
 }
 
+/// The access request's copy: one zip with `data.json` (every section, rows as objects)
+/// and one CSV per section, and a README saying what it is. Made in memory (one
+/// person's data); CSV cells that a spreadsheet would run as formulas are quoted.
+pub fn access_zip(
+    school: &str,
+    sections: &[crate::store::DataSection],
+    made_at: DateTime<Utc>,
+) -> Result<Vec<u8>, PrivacyError> {
+    use std::io::Write;
+    let zip_err = |e: zip::result::ZipError| PrivacyError::Export(e.to_string());
+    let io_err = |e: std::io::Error| PrivacyError::Export(e.to_string());
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    w.start_file("README.txt", opts).map_err(zip_err)?;
+    w.write_all(
+        format!(
+            "Your personal data held by {school}, made on {}.\n\
+             data.json holds everything; each .csv file holds one part of it:\n{}\n",
+            made_at.format("%Y-%m-%d %H:%M UTC"),
+            sections
+                .iter()
+                .map(|s| format!("  {}.csv ({} rows)", s.name, s.rows.len()))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+        .as_bytes(),
+    )
+    .map_err(io_err)?;
+    let mut all = serde_json::Map::new();
+    for s in sections {
+        let rows: Vec<serde_json::Value> = s
+            .rows
+            .iter()
+            .map(|r| {
+                serde_json::Value::Object(
+                    s.columns
+                        .iter()
+                        .zip(r)
+                        .map(|(c, v)| ((*c).to_string(), serde_json::Value::String(v.clone())))
+                        .collect(),
+                )
+            })
+            .collect();
+        all.insert(s.name.to_string(), serde_json::Value::Array(rows));
+        let mut csv = csv::Writer::from_writer(Vec::new());
+        csv.write_record(&s.columns)
+            .map_err(|e| PrivacyError::Export(e.to_string()))?;
+        for r in &s.rows {
+            let safe: Vec<String> = r.iter().map(|c| spreadsheet_safe(c)).collect();
+            csv.write_record(&safe)
+                .map_err(|e| PrivacyError::Export(e.to_string()))?;
+        }
+        let bytes = csv
+            .into_inner()
+            .map_err(|e| PrivacyError::Export(e.to_string()))?;
+        w.start_file(format!("{}.csv", s.name), opts)
+            .map_err(zip_err)?;
+        w.write_all(&bytes).map_err(io_err)?;
+    }
+    w.start_file("data.json", opts).map_err(zip_err)?;
+    let json = serde_json::to_vec_pretty(&serde_json::Value::Object(all))
+        .map_err(|e| PrivacyError::Export(e.to_string()))?;
+    w.write_all(&json).map_err(io_err)?;
+    Ok(w.finish().map_err(zip_err)?.into_inner())
+}
+
+/// A cell a spreadsheet would run as a formula (= + - @ first) gets a leading quote.
+pub fn spreadsheet_safe(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_copy_holds_every_section_as_csv_and_json() {
+        use std::io::Read;
+        let sections = vec![crate::store::DataSection {
+            name: "profile",
+            columns: vec!["name", "phone"],
+            rows: vec![vec!["=cmd".into(), "+923001110001".into()]],
+        }];
+        let bytes = access_zip("Demo", &sections, Utc::now()).unwrap();
+        let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut csv = String::new();
+        z.by_name("profile.csv")
+            .unwrap()
+            .read_to_string(&mut csv)
+            .unwrap();
+        assert_eq!(csv, "name,phone\n'=cmd,'+923001110001\n");
+        let mut json = String::new();
+        z.by_name("data.json")
+            .unwrap()
+            .read_to_string(&mut json)
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["profile"][0]["phone"], "+923001110001");
+        assert!(z.by_name("README.txt").is_ok());
+    }
 
     #[test]
     fn due_days_stay_within_a_month() {

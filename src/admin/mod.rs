@@ -39,6 +39,7 @@ mod imports;
 pub mod leads;
 pub mod leave;
 pub mod outbox;
+pub mod privacy;
 pub mod reset;
 pub mod roster;
 pub mod settings;

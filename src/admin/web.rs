@@ -99,6 +99,8 @@ fn templates() -> &'static Environment<'static> {
             "leads.html",
             "lead.html",
             "faq.html",
+            "privacy.html",
+            "privacy_request.html",
         ] {
             if let Err(e) = env.add_template(name, source) {
                 // Templates are compiled into the binary; a unit test renders each one.
@@ -345,13 +347,7 @@ pub(super) fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
 }
 
 /// A CSV cell that a spreadsheet would run as a formula is prefixed with a quote.
-pub(super) fn csv_cell(c: &str) -> String {
-    if c.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{c}")
-    } else {
-        c.to_string()
-    }
-}
+pub(super) use crate::privacy::spreadsheet_safe as csv_cell;
 
 pub(super) fn redirect(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(LOCATION, to.to_string())]).into_response()
@@ -473,6 +469,18 @@ pub fn routes<S: Clone + Send + Sync + 'static>(admin: AdminState) -> Router<S> 
             "/admin/leads/{id}",
             get(super::leads::view).post(super::leads::update),
         )
+        .route(
+            "/admin/privacy",
+            get(super::privacy::list).post(super::privacy::record),
+        )
+        .route("/admin/privacy/{id}", get(super::privacy::view))
+        .route("/admin/privacy/{id}/erase", post(super::privacy::erase))
+        .route("/admin/privacy/{id}/reject", post(super::privacy::reject))
+        .route(
+            "/admin/privacy/{id}/answered",
+            post(super::privacy::answered),
+        )
+        .route("/admin/privacy/{id}/copy.zip", get(super::privacy::copy))
         .route("/admin/faq", get(super::faq::view))
         .route("/admin/faq.csv", get(super::faq::export))
         .route("/admin/faq/entries", post(super::faq::save_entry))
@@ -967,9 +975,11 @@ async fn dashboard_ctx(
             .collect();
         slip_requests.sort();
         slip_requests.dedup();
+        let privacy_open = super::privacy::dashboard_open(school).await?;
         Some(context! {
             handoffs => handoffs, outbox_problems => problems, consents => consents,
             not_me => not_me, slip_requests => slip_requests.join(", "),
+            privacy_open => privacy_open,
         })
     } else {
         None

@@ -2060,6 +2060,24 @@ pub struct ErasureDone {
     pub chat_ids: Vec<crate::domain::Pii<String>>,
 }
 
+/// One table of a person's data export: column names and rows of text.
+#[derive(Clone, Default)]
+pub struct DataSection {
+    pub name: &'static str,
+    pub columns: Vec<&'static str>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl std::fmt::Debug for DataSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Personal data: the shape only.
+        f.debug_struct("DataSection")
+            .field("name", &self.name)
+            .field("rows", &self.rows.len())
+            .finish()
+    }
+}
+
 /// Requests are due this many days after they are made unless the school says
 /// otherwise (setting `privacy_due_days`; seed 003 §11: without undue delay, within a
 /// month).
@@ -2121,6 +2139,11 @@ pub trait PrivacyStore: Send + Sync {
         approver: &str,
         now: DateTime<Utc>,
     ) -> Result<()>;
+    /// Everything the school keeps about one guardian (profile, children, chat logins,
+    /// messages, leave, consent answers, complaints and their threads, the children's
+    /// attendance, activity about them, their requests), decrypted, read in one
+    /// transaction (the access request's copy).
+    async fn personal_data(&self, contact: ContactRef) -> Result<Vec<DataSection>>;
     /// SQLite: the write-ahead log emptied into the file (deleted pages overwritten
     /// there by `secure_delete`); PostgreSQL: nothing.
     async fn checkpoint(&self) -> Result<()>;

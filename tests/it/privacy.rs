@@ -749,3 +749,253 @@ async fn a_failure_mid_way_changes_nothing(env: &TestEnv) {
 
 crate::on_both_backends!(the_erasure_leaves_nothing_that_identifies_them);
 crate::on_both_backends!(a_failure_mid_way_changes_nothing);
+
+/// The admin's privacy page: a request recorded from a phone call, a copy downloaded
+/// and answered, an erasure refused without its confirmation, then approved with the
+/// biometric scope; teachers see none of it; a post without the form token changes
+/// nothing.
+async fn requests_in_the_admin(env: &TestEnv) {
+    use crate::admin_web::{add_staff, admin_cookie, call};
+    use axum::http::StatusCode;
+    use raabta::domain::roster::StaffRole;
+    let school = env.school("privacy-admin").await;
+    load_roster_and_fees(&school).await;
+    add_staff(&school, "head@p.test", StaffRole::Admin, "head password 1").await;
+    add_staff(
+        &school,
+        "teacher@p.test",
+        StaffRole::Teacher,
+        "teacher password 1",
+    )
+    .await;
+    let admin = admin_cookie(env, &school, "head@p.test", "head password 1").await;
+    let teacher =
+        crate::admin_web::cookie_of(env, "privacy-admin", "teacher@p.test", "teacher password 1")
+            .await;
+    assert_eq!(
+        call(env, "GET", "/admin/privacy", &teacher, &[])
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
+    let page = call(env, "GET", "/admin/privacy", &admin, &[]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("No requests are waiting"));
+    let csrf = page.csrf();
+    // Refused: an unknown number, no identity check, a forged token.
+    let r = call(
+        env,
+        "POST",
+        "/admin/privacy",
+        &admin,
+        &[
+            ("csrf", &csrf),
+            ("phone", "0333 9999999"),
+            ("kind", "access"),
+            ("identity_check", "called back"),
+        ],
+    )
+    .await;
+    assert!(
+        r.body
+            .contains("No guardian on the roster has that phone number"),
+        "{}",
+        r.body
+    );
+    let r = call(
+        env,
+        "POST",
+        "/admin/privacy",
+        &admin,
+        &[
+            ("csrf", &csrf),
+            ("phone", "0300 1110001"),
+            ("kind", "access"),
+            ("identity_check", " "),
+        ],
+    )
+    .await;
+    assert!(r.body.contains("Say how the person"));
+    let wrong = "0".repeat(64);
+    let r = call(
+        env,
+        "POST",
+        "/admin/privacy",
+        &admin,
+        &[
+            ("csrf", &wrong),
+            ("phone", "0300 1110001"),
+            ("kind", "access"),
+            ("identity_check", "x"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(school
+        .store
+        .privacy_requests(None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // A copy, asked for on the phone.
+    let r = call(
+        env,
+        "POST",
+        "/admin/privacy",
+        &admin,
+        &[
+            ("csrf", &csrf),
+            ("phone", "0300 1110001"),
+            ("kind", "access"),
+            ("identity_check", "called back on the roster's number"),
+        ],
+    )
+    .await;
+    assert!(r.body.contains("Recorded."), "{}", r.body);
+    let access = school.store.privacy_requests(None, 10).await.unwrap()[0].clone();
+    assert_eq!(access.source, "admin");
+    let dash = call(env, "GET", "/admin", &admin, &[]).await;
+    assert!(
+        dash.body.contains("1 privacy requests waiting"),
+        "{}",
+        dash.body
+    );
+    let zip = call(
+        env,
+        "GET",
+        &format!("/admin/privacy/{}/copy.zip", access.id),
+        &admin,
+        &[],
+    )
+    .await;
+    assert_eq!(zip.status, StatusCode::OK);
+    assert_eq!(zip.headers["content-type"], "application/zip");
+    assert_eq!(zip.headers["cache-control"], "no-store");
+    assert!(zip.body.starts_with("PK"));
+    assert_eq!(
+        call(
+            env,
+            "GET",
+            &format!("/admin/privacy/{}/copy.zip", access.id),
+            &teacher,
+            &[]
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    // What it holds: their profile and both children.
+    let sections = school.store.personal_data(access.contact).await.unwrap();
+    let profile = sections.iter().find(|s| s.name == "profile").unwrap();
+    assert_eq!(profile.rows[0][0], NAME);
+    assert!(profile.rows[0][1].contains("3001110001"));
+    assert_eq!(
+        sections
+            .iter()
+            .find(|s| s.name == "children")
+            .unwrap()
+            .rows
+            .len(),
+        2
+    );
+    let r = call(
+        env,
+        "POST",
+        &format!("/admin/privacy/{}/answered", access.id),
+        &admin,
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert!(r.body.contains("Marked as answered"), "{}", r.body);
+    let entries = school.store.recent_activity(100).await.unwrap();
+    assert!(entries
+        .iter()
+        .any(|e| e.action == "privacy_request.copy_downloaded"));
+
+    // An erasure: refused without the box ticked, then done.
+    let r = call(
+        env,
+        "POST",
+        "/admin/privacy",
+        &admin,
+        &[
+            ("csrf", &csrf),
+            ("phone", "+923001110001"),
+            ("kind", "erasure"),
+            ("identity_check", "in person with CNIC"),
+        ],
+    )
+    .await;
+    assert!(r.body.contains("Recorded."));
+    let erasure = school
+        .store
+        .privacy_requests(Some("pending"), 10)
+        .await
+        .unwrap()[0]
+        .clone();
+    let path = format!("/admin/privacy/{}/erase", erasure.id);
+    let r = call(
+        env,
+        "POST",
+        &path,
+        &admin,
+        &[("csrf", &csrf), ("scope", "guardian_biometric")],
+    )
+    .await;
+    assert!(r.body.contains("Tick the box"), "{}", r.body);
+    assert_eq!(
+        call(
+            env,
+            "POST",
+            &path,
+            &teacher,
+            &[("csrf", &csrf), ("scope", "guardian"), ("confirm", "yes")]
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    let r = call(
+        env,
+        "POST",
+        &path,
+        &admin,
+        &[
+            ("csrf", &csrf),
+            ("scope", "guardian_biometric"),
+            ("confirm", "yes"),
+        ],
+    )
+    .await;
+    assert!(r.body.contains("Erased."), "{}", r.body);
+    let done = school
+        .store
+        .privacy_request(erasure.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.status, "completed");
+    assert_eq!(done.scope, Some(ErasureScope::GuardianBiometric));
+    assert!(done.decided_by.unwrap().starts_with("staff:"));
+    let phone = Phone::parse(PHONE, None).unwrap();
+    assert!(school
+        .store
+        .contacts_by_phone(&phone)
+        .await
+        .unwrap()
+        .is_empty());
+    // Approving again is refused.
+    let r = call(
+        env,
+        "POST",
+        &path,
+        &admin,
+        &[("csrf", &csrf), ("scope", "guardian"), ("confirm", "yes")],
+    )
+    .await;
+    assert!(r.body.contains("not waiting for an erasure"));
+}
+
+crate::on_both_backends!(requests_in_the_admin);

@@ -29,7 +29,8 @@ use crate::redact::erase::{Eraser, Person};
 use crate::store::crypto::KeyRing;
 use crate::store::db::{self, Tx};
 use crate::store::{
-    ErasureDone, ErasureScope, NewPrivacyRequest, PrivacyRequest, PrivacyStore, Result, StoreError,
+    DataSection, ErasureDone, ErasureScope, NewPrivacyRequest, PrivacyRequest, PrivacyStore,
+    Result, StoreError,
 };
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -883,6 +884,357 @@ impl PrivacyStore for SchoolStore {
     async fn checkpoint(&self) -> Result<()> {
         self.db.checkpoint().await
     }
+
+    async fn personal_data(&self, contact: ContactRef) -> Result<Vec<DataSection>> {
+        let ContactRef::Guardian(g) = contact else {
+            return Err(StoreError::Conflict(
+                "a copy of a staff member's data is made from the staff page".into(),
+            ));
+        };
+        self.read(async |tx| personal_data(tx, &self.keys, g.0).await)
+            .await
+    }
+}
+
+fn time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn dec(
+    keys: &KeyRing,
+    table: &'static str,
+    column: &'static str,
+    id: Uuid,
+    ct: Option<Vec<u8>>,
+) -> Result<String> {
+    Ok(match ct {
+        Some(ct) => keys.decrypt_str(field(table, column, id), &ct)?,
+        None => String::new(),
+    })
+}
+
+/// The access request's copy (see `PrivacyStore::personal_data`).
+async fn personal_data(tx: &mut Tx, keys: &KeyRing, g: Uuid) -> Result<Vec<DataSection>> {
+    let mut out = Vec::new();
+    type P = (
+        String,
+        Option<Vec<u8>>,
+        Option<Vec<u8>>,
+        Option<Vec<u8>>,
+        String,
+        DateTime<Utc>,
+    );
+    let p: Option<P> = db::query_as(
+        "SELECT full_name, phone_enc, cnic_enc, address_enc, preferred_language, created_at \
+         FROM guardians WHERE id = $1",
+    )
+    .bind(g)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((name, phone, cnic, address, language, created)) = p else {
+        return Err(StoreError::Conflict(
+            "the person is not on the roster".into(),
+        ));
+    };
+    out.push(DataSection {
+        name: "profile",
+        columns: vec![
+            "name",
+            "phone",
+            "cnic",
+            "address",
+            "language",
+            "on_roster_since",
+        ],
+        rows: vec![vec![
+            name,
+            dec(keys, "guardians", "phone_enc", g, phone)?,
+            dec(keys, "guardians", "cnic_enc", g, cnic)?,
+            dec(keys, "guardians", "address_enc", g, address)?,
+            language,
+            time(created),
+        ]],
+    });
+    let children: Vec<(String, String, String, String, String)> = db::query_as(
+        "SELECT s.admission_no, s.full_name, c.name, c.section, gs.relation FROM guardian_students gs \
+         JOIN students s ON s.id = gs.student_id JOIN classes c ON c.id = s.class_id \
+         WHERE gs.guardian_id = $1 ORDER BY s.admission_no",
+    )
+    .bind(g)
+    .fetch_all(&mut **tx)
+    .await?;
+    out.push(DataSection {
+        name: "children",
+        columns: vec!["admission_no", "name", "class", "section", "relation"],
+        rows: children
+            .into_iter()
+            .map(|r| vec![r.0, r.1, r.2, r.3, r.4])
+            .collect(),
+    });
+    let logins: Vec<(Uuid, String, Vec<u8>, DateTime<Utc>)> = db::query_as(
+        "SELECT id, channel, external_id_enc, created_at FROM channel_identities \
+         WHERE contact_kind = 'guardian' AND contact_id = $1 ORDER BY created_at",
+    )
+    .bind(g)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut rows = Vec::new();
+    for (id, channel, ext, at) in logins {
+        rows.push(vec![
+            channel,
+            dec(keys, "channel_identities", "external_id_enc", id, Some(ext))?,
+            time(at),
+        ]);
+    }
+    out.push(DataSection {
+        name: "chat_logins",
+        columns: vec!["channel", "chat_id", "since"],
+        rows,
+    });
+
+    let conversations: Vec<(Uuid, String)> = db::query_as(
+        "SELECT id, provider FROM conversations WHERE contact_kind = 'guardian' AND contact_id = $1",
+    )
+    .bind(g)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut rows = Vec::new();
+    for (c, provider) in &conversations {
+        let inbound: Vec<(Uuid, Vec<u8>, DateTime<Utc>)> = db::query_as(
+            "SELECT id, payload_enc, received_at FROM inbound_events WHERE conversation_id = $1 ORDER BY id",
+        )
+        .bind(*c)
+        .fetch_all(&mut **tx)
+        .await?;
+        for (id, ct, at) in inbound {
+            let plain = keys.decrypt(field("inbound_events", "payload_enc", id), &ct)?;
+            let e: crate::domain::message::InboundEvent =
+                serde_json::from_slice(&plain).map_err(corrupt)?;
+            if e.body.is_status() {
+                continue;
+            }
+            let body = serde_json::to_string(&e.body).map_err(corrupt)?;
+            rows.push(vec![time(at), provider.clone(), "from you".into(), body]);
+        }
+        let outbound: Vec<(Uuid, Vec<u8>, DateTime<Utc>)> = db::query_as(
+            "SELECT id, payload_enc, created_at FROM outbox WHERE conversation_id = $1 ORDER BY id",
+        )
+        .bind(*c)
+        .fetch_all(&mut **tx)
+        .await?;
+        for (id, ct, at) in outbound {
+            let plain = keys.decrypt(field("outbox", "payload_enc", id), &ct)?;
+            let m: crate::domain::message::OutboundMessage =
+                serde_json::from_slice(&plain).map_err(corrupt)?;
+            if let crate::domain::message::OutboundMessage::CallbackAnswer { .. } = m {
+                continue;
+            }
+            rows.push(vec![
+                time(at),
+                provider.clone(),
+                "from the school".into(),
+                m.as_numbered_text(),
+            ]);
+        }
+    }
+    rows.sort_by(|a, b| a[0].cmp(&b[0]));
+    out.push(DataSection {
+        name: "messages",
+        columns: vec!["at", "channel", "direction", "content"],
+        rows,
+    });
+
+    type L = (
+        Uuid,
+        String,
+        String,
+        chrono::NaiveDate,
+        chrono::NaiveDate,
+        Vec<u8>,
+        String,
+        Option<Vec<u8>>,
+        DateTime<Utc>,
+    );
+    let leave: Vec<L> = db::query_as(
+        "SELECT r.id, s.full_name, r.kind, r.from_date, r.to_date, r.reason_enc, r.status, \
+         r.decision_note_enc, r.created_at FROM leave_requests r JOIN students s ON s.id = r.student_id \
+         WHERE r.guardian_id = $1 ORDER BY r.created_at",
+    )
+    .bind(g)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut rows = Vec::new();
+    for (id, child, kind, from, to, reason, status, note, at) in leave {
+        rows.push(vec![
+            time(at),
+            child,
+            kind,
+            from.to_string(),
+            to.to_string(),
+            dec(keys, "leave_requests", "reason_enc", id, Some(reason))?,
+            status,
+            dec(keys, "leave_requests", "decision_note_enc", id, note)?,
+        ]);
+    }
+    out.push(DataSection {
+        name: "leave_requests",
+        columns: vec![
+            "requested_at",
+            "child",
+            "kind",
+            "from",
+            "to",
+            "reason",
+            "status",
+            "school_note",
+        ],
+        rows,
+    });
+
+    type C = (
+        Uuid,
+        String,
+        String,
+        String,
+        Option<Vec<u8>>,
+        Option<DateTime<Utc>>,
+    );
+    let consents: Vec<C> = db::query_as(
+        "SELECT r.id, f.title, s.full_name, r.status, r.note_enc, r.answered_at FROM consent_requests r \
+         JOIN consent_forms f ON f.id = r.form_id JOIN students s ON s.id = r.student_id \
+         WHERE r.guardian_id = $1 ORDER BY r.created_at",
+    )
+    .bind(g)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut rows = Vec::new();
+    for (id, title, child, status, note, at) in consents {
+        rows.push(vec![
+            title,
+            child,
+            status,
+            dec(keys, "consent_requests", "note_enc", id, note)?,
+            at.map(time).unwrap_or_default(),
+        ]);
+    }
+    out.push(DataSection {
+        name: "consent_answers",
+        columns: vec!["form", "child", "answer", "note", "answered_at"],
+        rows,
+    });
+
+    type K = (
+        Uuid,
+        Option<String>,
+        String,
+        Option<String>,
+        Vec<u8>,
+        DateTime<Utc>,
+    );
+    let complaints: Vec<K> = db::query_as(
+        "SELECT id, reference, status, category, text_enc, created_at FROM complaints \
+         WHERE contact_kind = 'guardian' AND contact_id = $1 ORDER BY created_at",
+    )
+    .bind(g)
+    .fetch_all(&mut **tx)
+    .await?;
+    let (mut rows, mut thread) = (Vec::new(), Vec::new());
+    for (id, reference, status, category, text, at) in complaints {
+        let reference = reference.unwrap_or_else(|| super::complaints::legacy_reference(id));
+        rows.push(vec![
+            reference.clone(),
+            time(at),
+            status,
+            category.unwrap_or_default(),
+            dec(keys, "complaints", "text_enc", id, Some(text))?,
+        ]);
+        type M = (Uuid, String, Option<Vec<u8>>, Option<String>, DateTime<Utc>);
+        let messages: Vec<M> = db::query_as(
+            "SELECT id, kind, body_enc, media_key, created_at FROM complaint_messages \
+             WHERE complaint_id = $1 AND kind <> 'note' ORDER BY created_at",
+        )
+        .bind(id)
+        .fetch_all(&mut **tx)
+        .await?;
+        for (m, kind, body, media, at) in messages {
+            thread.push(vec![
+                reference.clone(),
+                time(at),
+                if kind == "person" {
+                    "you".to_string()
+                } else {
+                    "school".to_string()
+                },
+                dec(keys, "complaint_messages", "body_enc", m, body)?,
+                if media.is_some() {
+                    "yes".into()
+                } else {
+                    String::new()
+                },
+            ]);
+        }
+    }
+    out.push(DataSection {
+        name: "complaints",
+        columns: vec!["reference", "filed_at", "status", "category", "text"],
+        rows,
+    });
+    out.push(DataSection {
+        name: "complaint_messages",
+        columns: vec!["reference", "at", "from", "text", "file"],
+        rows: thread,
+    });
+
+    let attendance: Vec<(String, chrono::NaiveDate, String, String)> = db::query_as(
+        "SELECT s.full_name, a.day, a.status, a.source FROM attendance a \
+         JOIN students s ON s.id = a.student_id \
+         WHERE a.student_id IN (SELECT student_id FROM guardian_students WHERE guardian_id = $1) \
+         ORDER BY a.day, s.full_name",
+    )
+    .bind(g)
+    .fetch_all(&mut **tx)
+    .await?;
+    out.push(DataSection {
+        name: "attendance",
+        columns: vec!["child", "day", "status", "source"],
+        rows: attendance
+            .into_iter()
+            .map(|r| vec![r.0, r.1.to_string(), r.2, r.3])
+            .collect(),
+    });
+
+    let subject = format!("guardian:{g}");
+    let entries: Vec<(DateTime<Utc>, String, String, String)> = db::query_as(
+        "SELECT at, actor, action, CAST(details AS TEXT) FROM activity_log \
+         WHERE subject = $1 OR actor = $1 ORDER BY at",
+    )
+    .bind(&subject)
+    .fetch_all(&mut **tx)
+    .await?;
+    out.push(DataSection {
+        name: "activity",
+        columns: vec!["at", "by", "action", "details"],
+        rows: entries
+            .into_iter()
+            .map(|r| vec![time(r.0), r.1, r.2, r.3])
+            .collect(),
+    });
+    let requests: Vec<(String, String, DateTime<Utc>, DateTime<Utc>)> = db::query_as(
+        "SELECT kind, status, requested_at, due_at FROM privacy_requests \
+         WHERE contact_kind = 'guardian' AND contact_id = $1 ORDER BY requested_at",
+    )
+    .bind(g)
+    .fetch_all(&mut **tx)
+    .await?;
+    out.push(DataSection {
+        name: "privacy_requests",
+        columns: vec!["kind", "status", "requested_at", "due_at"],
+        rows: requests
+            .into_iter()
+            .map(|r| vec![r.0, r.1, time(r.2), time(r.3)])
+            .collect(),
+    });
+    Ok(out)
 }
 
 impl SchoolStore {
