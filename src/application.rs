@@ -92,6 +92,9 @@ impl Application {
                 if let Err(e) = worker::retention::enquiries(&app).await {
                     tracing::warn!(error = %e, "enquiry retention postponed");
                 }
+                if let Err(e) = worker::retention::school_data(&app).await {
+                    tracing::warn!(error = %e, "school data retention postponed");
+                }
             }
         }));
     }

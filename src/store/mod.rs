@@ -2078,6 +2078,67 @@ impl std::fmt::Debug for DataSection {
     }
 }
 
+/// What the retention pass deletes in one school (seed 000 §8; issue 19), as cutoffs
+/// computed from the school's settings by [`RetentionPolicy::from_settings`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionPolicy {
+    /// Activity entries older than this (the erasure entries are kept).
+    pub activity_before: DateTime<Utc>,
+    /// Security and rate-limit records (failed logins) older than this.
+    pub security_before: DateTime<Utc>,
+    /// Password-reset links resolved (used or expired) before this.
+    pub resets_before: DateTime<Utc>,
+    /// Chat messages (inbound payloads, replies, delivery reports) and their media
+    /// older than this, unless a pending leave request or an open complaint needs them.
+    pub messages_before: DateTime<Utc>,
+    /// Attachments of complaints closed before this.
+    pub complaint_files_before: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+}
+
+/// The retention settings, their defaults and bounds (days): activity and security
+/// logs 90 (seed 000 §8: at most 90; a school may keep them shorter, not under 7);
+/// chat messages and media 90 (7–365); closed complaints' attachments 90 after closing
+/// (0–3650); password resets 30 after resolution (fixed).
+pub const RETENTION_SETTINGS: &[(&str, i64, i64, i64)] = &[
+    ("activity_retention_days", 90, 7, 90),
+    ("message_retention_days", 90, 7, 365),
+    ("complaint_attachment_days", 90, 0, 3650),
+];
+
+/// Password-reset records are deleted this long after they were used or expired.
+pub const PASSWORD_RESET_RETENTION_DAYS: i64 = 30;
+
+impl RetentionPolicy {
+    /// The policy at `now` from a school's settings (a missing or out-of-bounds value:
+    /// the default, or the nearest bound).
+    pub fn from_settings(settings: &[(String, String)], now: DateTime<Utc>) -> Self {
+        let days = |name: &str| -> i64 {
+            let (_, default, low, high) = RETENTION_SETTINGS
+                .iter()
+                .find(|(n, ..)| *n == name)
+                .copied()
+                .unwrap_or((name, 90, 7, 90));
+            settings
+                .iter()
+                .find(|(k, _)| k == name)
+                .and_then(|(_, v)| v.trim().parse::<i64>().ok())
+                .map(|d| d.clamp(low, high))
+                .unwrap_or(default)
+        };
+        let ago = |d: i64| now - chrono::Duration::days(d);
+        let activity = days("activity_retention_days");
+        RetentionPolicy {
+            activity_before: ago(activity),
+            security_before: ago(activity),
+            resets_before: ago(PASSWORD_RESET_RETENTION_DAYS),
+            messages_before: ago(days("message_retention_days")),
+            complaint_files_before: ago(days("complaint_attachment_days")),
+            now,
+        }
+    }
+}
+
 /// Requests are due this many days after they are made unless the school says
 /// otherwise (setting `privacy_due_days`; seed 003 §11: without undue delay, within a
 /// month).
@@ -2144,6 +2205,13 @@ pub trait PrivacyStore: Send + Sync {
     /// attendance, activity about them, their requests), decrypted, read in one
     /// transaction (the access request's copy).
     async fn personal_data(&self, contact: ContactRef) -> Result<Vec<DataSection>>;
+    /// The retention pass of one school, in one transaction with its activity entry
+    /// (counts per kind, written when anything went).
+    async fn purge_expired(
+        &self,
+        policy: &RetentionPolicy,
+        activity: &ActivityEntry,
+    ) -> Result<std::collections::BTreeMap<&'static str, u64>>;
     /// SQLite: the write-ahead log emptied into the file (deleted pages overwritten
     /// there by `secure_delete`); PostgreSQL: nothing.
     async fn checkpoint(&self) -> Result<()>;

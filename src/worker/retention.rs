@@ -1,12 +1,15 @@
-//! Retention of the enquiry bot's data (issue 18; the privacy lifecycle's general
-//! retention jobs will join it): leads and web-chat transcripts are deleted 12 months
-//! after their last activity (seed 000 §8, marketing enquiries). Runs hourly in
-//! `serve`, on the service's clock (tests move it).
+//! Retention (seed 000 §8; issues 18 and 19), hourly in `serve`, on the service's clock
+//! (tests move it), one transaction per school with its activity entry:
+//! * enquiries: leads and web-chat transcripts 12 months after their last activity;
+//! * the school's data by its settings (`RetentionPolicy`): activity entries and
+//!   security records 90 days (the erasure entries kept), password resets 30 days after
+//!   resolution, chat messages and media 90 days (not while a pending leave request or
+//!   an open complaint needs them), closed complaints' attachments 90 days after closing.
 
 use crate::app::App;
 use crate::domain::activity::ActivityEntry;
 use crate::domain::school::TenantStatus;
-use crate::store::{StoreError, ENQUIRY_RETENTION_DAYS};
+use crate::store::{RetentionPolicy, StoreError, ENQUIRY_RETENTION_DAYS};
 
 /// How often the retention pass runs.
 pub const RETENTION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
@@ -49,4 +52,56 @@ pub async fn enquiries(app: &App) -> Result<(u64, u64), StoreError> {
         }
     }
     Ok((leads, conversations))
+}
+
+/// The school-data pass over every active school; what went, in all. A school whose
+/// store fails is logged and skipped (the next pass tries again).
+pub async fn school_data(
+    app: &App,
+) -> Result<std::collections::BTreeMap<&'static str, u64>, StoreError> {
+    let now = app.clock.now();
+    let mut all = std::collections::BTreeMap::new();
+    for tenant in app.tenancy.list().await? {
+        if tenant.status != TenantStatus::Active {
+            continue;
+        }
+        let slug = tenant.slug.to_string();
+        let school = match app.tenancy.open(tenant).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(school = %slug, error = %e, "retention: school not opened");
+                continue;
+            }
+        };
+        let settings = match school.store.settings().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(school = %slug, error = %e, "retention: settings not read");
+                continue;
+            }
+        };
+        let policy = RetentionPolicy::from_settings(&settings, now);
+        let mut entry = ActivityEntry::now(
+            "system",
+            "retention.school_data",
+            None,
+            "retention",
+            serde_json::json!({}),
+        );
+        entry.at = now;
+        match school.store.purge_expired(&policy, &entry).await {
+            Ok(counts) => {
+                if !counts.is_empty() {
+                    tracing::info!(school = %slug, deleted = ?counts, "retention: school data deleted");
+                }
+                for (k, v) in counts {
+                    *all.entry(k).or_insert(0) += v;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(school = %slug, error = %e, "retention: school data not purged")
+            }
+        }
+    }
+    Ok(all)
 }

@@ -999,3 +999,145 @@ async fn requests_in_the_admin(env: &TestEnv) {
 }
 
 crate::on_both_backends!(requests_in_the_admin);
+
+/// Retention by moving the clock: after 100 days the activity, security records,
+/// password links, chat messages and media go, except the erasure entry, what a
+/// pending request or an open complaint needs, and replies still waiting to be sent;
+/// a closed complaint's photo goes 90 days after closing.
+async fn retention_by_the_clock(env: &TestEnv) {
+    let (school, _g, _wa) = a_full_life(env).await;
+    let store = &school.store;
+    // An erasure entry (of another guardian), kept whatever its age.
+    let sana = {
+        let phone = Phone::parse("+923011110002", None).unwrap();
+        store.contacts_by_phone(&phone).await.unwrap()[0]
+    };
+    let r = raabta::privacy::record(
+        &school,
+        PrivacyKind::Erasure,
+        sana,
+        "admin",
+        "in person",
+        "staff:head",
+        env.app.clock.now(),
+    )
+    .await
+    .unwrap();
+    raabta::privacy::erase(
+        &env.app,
+        &school,
+        r.id,
+        ErasureScope::Guardian,
+        "staff:head",
+        "admin",
+    )
+    .await
+    .unwrap();
+    // A staff member's failed sign-in and a password link.
+    let staff = crate::admin_web::add_staff(
+        &school,
+        "head@r.test",
+        raabta::domain::roster::StaffRole::Admin,
+        "head password 1",
+    )
+    .await;
+    let now = env.app.clock.now();
+    assert!(store
+        .claim_staff_login_attempt(staff, now, now - chrono::Duration::hours(1), 10)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(store
+        .create_password_reset(
+            staff,
+            &[7u8; 32],
+            now + chrono::Duration::hours(1),
+            None,
+            &act("password.reset_link")
+        )
+        .await
+        .unwrap());
+    let count = |sql: &'static str| scalar(&school, env, sql);
+    let inbound_before = count("SELECT COUNT(*) FROM inbound_events").await;
+    assert!(inbound_before > 5);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM media").await,
+        1,
+        "the complaint's photo"
+    );
+
+    // Nothing is old enough yet.
+    let gone = raabta::worker::retention::school_data(&env.app)
+        .await
+        .unwrap();
+    assert!(
+        !gone.contains_key("activity_entries") && !gone.contains_key("inbound_payloads"),
+        "{gone:?}"
+    );
+
+    env.app.clock.advance(chrono::Duration::days(100));
+    let gone = raabta::worker::retention::school_data(&env.app)
+        .await
+        .unwrap();
+    assert!(gone["activity_entries"] > 5, "{gone:?}");
+    assert_eq!(gone["staff_login_failures"], 1, "{gone:?}");
+    assert_eq!(gone["password_resets"], 1, "{gone:?}");
+    assert!(gone["inbound_payloads"] > 5, "{gone:?}");
+    let entries = store.recent_activity(1000).await.unwrap();
+    assert!(
+        entries.iter().any(|e| e.action == "privacy_erasure"),
+        "the erasure entry is kept"
+    );
+    assert!(entries.iter().any(|e| e.action == "retention.school_data"));
+    assert!(
+        entries
+            .iter()
+            .all(|e| e.at >= env.app.clock.now() - chrono::Duration::days(90)
+                || e.action.starts_with("privacy_erasure")),
+        "only recent entries and the erasure's"
+    );
+    assert_eq!(count("SELECT COUNT(*) FROM staff_login_failures").await, 0);
+    assert_eq!(count("SELECT COUNT(*) FROM password_resets").await, 0);
+    // The open complaint's photo and its message stay; replies not sent yet stay.
+    assert_eq!(count("SELECT COUNT(*) FROM media").await, 1);
+    // (Events still waiting to be handled stay too.)
+    assert_eq!(count("SELECT COUNT(*) FROM inbound_events WHERE state <> 'pending'").await, 1);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM outbox WHERE state IN ('sent', 'dead', 'manual')").await,
+        0
+    );
+    // The school's records stay.
+    assert_eq!(store.complaints().await.unwrap().len(), 1);
+    assert_eq!(store.leave_requests(None).await.unwrap().len(), 1);
+
+    // Closed: its photo goes 90 days later (the school's setting), not before.
+    let complaint = store.complaints().await.unwrap()[0].id;
+    assert!(store
+        .change_complaint(
+            complaint,
+            &raabta::store::ComplaintChange::Close {
+                reason: "resolved".into()
+            },
+            &act("complaint.closed"),
+            env.app.clock.now(),
+        )
+        .await
+        .unwrap());
+    env.app.clock.advance(chrono::Duration::days(30));
+    raabta::worker::retention::school_data(&env.app)
+        .await
+        .unwrap();
+    assert_eq!(
+        count("SELECT COUNT(*) FROM media").await,
+        1,
+        "kept 30 days after closing"
+    );
+    env.app.clock.advance(chrono::Duration::days(61));
+    let gone = raabta::worker::retention::school_data(&env.app)
+        .await
+        .unwrap();
+    assert_eq!(gone.get("complaint_attachments"), Some(&1), "{gone:?}");
+    assert_eq!(count("SELECT COUNT(*) FROM media").await, 0);
+}
+
+crate::on_both_backends!(retention_by_the_clock);

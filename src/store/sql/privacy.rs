@@ -30,7 +30,7 @@ use crate::store::crypto::KeyRing;
 use crate::store::db::{self, Tx};
 use crate::store::{
     DataSection, ErasureDone, ErasureScope, NewPrivacyRequest, PrivacyRequest, PrivacyStore,
-    Result, StoreError,
+    Result, RetentionPolicy, StoreError,
 };
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -883,6 +883,76 @@ impl PrivacyStore for SchoolStore {
 
     async fn checkpoint(&self) -> Result<()> {
         self.db.checkpoint().await
+    }
+
+    async fn purge_expired(
+        &self,
+        policy: &RetentionPolicy,
+        activity: &ActivityEntry,
+    ) -> Result<BTreeMap<&'static str, u64>> {
+        self.write(async |tx| {
+            let mut counts = BTreeMap::new();
+            let p = policy;
+            // (what, statement, the cutoff it takes)
+            let steps: [(&'static str, &'static str, DateTime<Utc>); 12] = [
+                ("activity_entries",
+                 "DELETE FROM activity_log WHERE at < $1 \
+                  AND action NOT IN ('privacy_erasure', 'privacy_erasure.files')",
+                 p.activity_before),
+                ("chat_login_failures", "DELETE FROM login_failures WHERE at < $1", p.security_before),
+                ("staff_login_failures", "DELETE FROM staff_login_failures WHERE at < $1", p.security_before),
+                ("admin_sessions", "DELETE FROM admin_sessions WHERE expires_at < $1", p.now),
+                ("password_resets",
+                 "DELETE FROM password_resets WHERE COALESCE(used_at, expires_at) < $1",
+                 p.resets_before),
+                // Attachments of complaints closed long enough ago.
+                ("complaint_attachments",
+                 "DELETE FROM media WHERE id IN (SELECT m.id FROM media m \
+                  JOIN inbound_events e ON e.id = m.inbound_event_id \
+                  JOIN complaint_messages k ON k.media_key = e.provider_key \
+                  JOIN complaints c ON c.id = k.complaint_id \
+                  WHERE c.status = 'closed' AND c.closed_at < $1)",
+                 p.complaint_files_before),
+                // Other media, unless a pending leave request or a complaint holds it.
+                ("media",
+                 "DELETE FROM media WHERE id IN (SELECT m.id FROM media m \
+                  JOIN inbound_events e ON e.id = m.inbound_event_id \
+                  WHERE m.created_at < $1 AND m.state <> 'pending' \
+                  AND NOT EXISTS (SELECT 1 FROM leave_requests r \
+                      WHERE r.attachment_key = e.provider_key AND r.status = 'pending') \
+                  AND NOT EXISTS (SELECT 1 FROM complaint_messages k WHERE k.media_key = e.provider_key))",
+                 p.messages_before),
+                // Inbound payloads handled long ago whose media (if any) is gone.
+                ("inbound_payloads",
+                 "DELETE FROM inbound_events WHERE received_at < $1 AND state <> 'pending' \
+                  AND NOT EXISTS (SELECT 1 FROM media m WHERE m.inbound_event_id = inbound_events.id)",
+                 p.messages_before),
+                ("replies",
+                 "DELETE FROM outbox WHERE created_at < $1 AND state IN ('sent', 'dead', 'manual')",
+                 p.messages_before),
+                ("delivery_reports", "DELETE FROM delivery_reports WHERE updated_at < $1", p.messages_before),
+                ("timers", "DELETE FROM flow_timers WHERE fired_at IS NOT NULL AND fired_at < $1", p.messages_before),
+                ("jobs", "DELETE FROM jobs WHERE state IN ('done', 'dead') AND updated_at < $1", p.messages_before),
+            ];
+            for (what, sql, cutoff) in steps {
+                let n = db::query(sql).bind(cutoff).execute(&mut **tx).await?.rows_affected();
+                if n > 0 {
+                    counts.insert(what, n);
+                }
+            }
+            if !counts.is_empty() {
+                let mut e = activity.clone();
+                e.details = serde_json::json!({
+                    "deleted": counts,
+                    "activity_before": p.activity_before.to_rfc3339(),
+                    "messages_before": p.messages_before.to_rfc3339(),
+                    "complaint_files_before": p.complaint_files_before.to_rfc3339(),
+                });
+                log(tx, &e).await?;
+            }
+            Ok(counts)
+        })
+        .await
     }
 
     async fn personal_data(&self, contact: ContactRef) -> Result<Vec<DataSection>> {
