@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod app;
 pub mod application;
+pub mod backup;
 pub mod channel;
 pub mod codes;
 pub mod config;

@@ -16,11 +16,32 @@ pub(super) enum KeysCmd {
         #[arg(long, default_value_t = 500)]
         batch: i64,
     },
+    /// Write every school's backup key (still wrapped by the master key) to a new file,
+    /// for safekeeping away from the backups: a restore needs it and the master key.
+    ExportBackupKeys {
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
 }
 
 pub(super) async fn keys_cmd(config: Config, cmd: KeysCmd) -> anyhow::Result<()> {
     let app = App::build(config).await?;
-    let KeysCmd::Rotate { tenant, batch } = cmd;
+    let (tenant, batch) = match cmd {
+        KeysCmd::Rotate { tenant, batch } => (tenant, batch),
+        KeysCmd::ExportBackupKeys { out } => {
+            let export = raabta::backup::export_keys(&app).await?;
+            let json = serde_json::to_vec_pretty(&export)?;
+            raabta::fsutil::write_private(&out, &json)
+                .map_err(|e| anyhow::anyhow!("writing {}: {e}", out.display()))?;
+            println!(
+                "{} backup keys written to {} (keep it away from the backups; it is \
+                 useless without the master key)",
+                export.keys.len(),
+                out.display()
+            );
+            return Ok(());
+        }
+    };
     if !(1..=10_000).contains(&batch) {
         bail!("--batch must be between 1 and 10000");
     }

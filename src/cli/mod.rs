@@ -97,6 +97,20 @@ enum Command {
     /// A school's FAQ (the enquiry bot): import, export, ask, measure.
     #[command(subcommand)]
     Faq(faq::FaqCmd),
+    /// An encrypted backup of the control database and every school, taken while
+    /// serving, into a new directory under --out (the newest 90 are kept there).
+    Backup {
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Restore a backup into an empty data directory (needs the master key and the
+    /// file from `raabta keys export-backup-keys`).
+    Restore {
+        #[arg(long)]
+        from: std::path::PathBuf,
+        #[arg(long)]
+        keys: std::path::PathBuf,
+    },
     /// Data-subject requests: list them, erase a guardian.
     #[command(subcommand)]
     Privacy(privacy::PrivacyCmd),
@@ -188,5 +202,7 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Face(cmd) => face::face(config, cmd).await,
         Command::Faq(cmd) => faq::faq_cmd(config, cmd).await,
         Command::Privacy(cmd) => privacy::privacy_cmd(config, cmd).await,
+        Command::Backup { out } => privacy::backup(config, out).await,
+        Command::Restore { from, keys } => privacy::restore(config, from, keys).await,
     }
 }

@@ -109,3 +109,43 @@ pub async fn privacy_cmd(config: Config, cmd: PrivacyCmd) -> anyhow::Result<()> 
         }
     }
 }
+
+pub async fn backup(config: Config, out: std::path::PathBuf) -> anyhow::Result<()> {
+    let app = App::build(config).await?;
+    let schools = app.tenancy.list().await?.len() as u64;
+    let pb = super::bar(schools + 1, "backing up");
+    let bar = pb.0.clone();
+    let report = raabta::backup::take(&app, &out, &move |_part| bar.inc(1)).await?;
+    pb.done(format!(
+        "backup written to {} ({} schools, encrypted; {} older backups removed, {} kept at most)",
+        report.dir.display(),
+        report.manifest.schools.len(),
+        report.pruned,
+        raabta::backup::KEEP
+    ));
+    Ok(())
+}
+
+pub async fn restore(
+    config: Config,
+    from: std::path::PathBuf,
+    keys: std::path::PathBuf,
+) -> anyhow::Result<()> {
+    let keys: raabta::backup::KeyExport = serde_json::from_slice(
+        &std::fs::read(&keys).with_context(|| format!("reading {}", keys.display()))?,
+    )
+    .context("the keys file is not an export of raabta keys export-backup-keys")?;
+    let report = raabta::backup::restore(&config, &from, &keys).await?;
+    println!(
+        "restored {} schools into {}",
+        report.schools.len(),
+        config.data_dir.display()
+    );
+    if !report.unreadable.is_empty() {
+        println!(
+            "not restored (their backup key is not in the keys file, e.g. closed schools): {}",
+            report.unreadable.join(", ")
+        );
+    }
+    Ok(())
+}

@@ -100,6 +100,16 @@ impl MasterKey {
         )
     }
 
+    /// A key for one purpose derived from the master key (HMAC-SHA256 of the purpose):
+    /// the backups' control part is encrypted with `derive("backup-control")`.
+    pub fn derive(&self, purpose: &str) -> KeyBytes {
+        let mut mac = hmac_sha256(self.0.expose());
+        mac.update(b"raabta.derive.v1|");
+        mac.update(purpose.as_bytes());
+        let out: [u8; 32] = mac.finalize().into_bytes().into();
+        Secret::new(out)
+    }
+
     /// Encrypts a blob that belongs to no school (the inbound spool), bound to `purpose`.
     pub fn seal_blob(&self, purpose: &str, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
         seal(

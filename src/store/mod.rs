@@ -143,6 +143,21 @@ impl KeyState {
 #[async_trait]
 pub trait ControlStore: Send + Sync {
     async fn setting(&self, name: &str) -> Result<Option<Vec<u8>>>;
+    /// A school's backup key (id, wrapped by the master key), if it has one.
+    async fn backup_key(&self, tenant: TenantId) -> Result<Option<(i64, Vec<u8>)>>;
+    /// Stores a school's backup key unless it has one; the one now stored.
+    async fn init_backup_key(
+        &self,
+        tenant: TenantId,
+        key_id: i64,
+        wrapped: &[u8],
+    ) -> Result<(i64, Vec<u8>)>;
+    /// Every school's backup key: (school, key id, wrapped).
+    async fn backup_keys(&self) -> Result<Vec<(TenantId, i64, Vec<u8>)>>;
+    /// A consistent copy of the control database at `to` without the backup keys
+    /// (SQLite: `VACUUM INTO`, then the keys deleted from the copy and the copy
+    /// vacuumed); PostgreSQL: refused (see docs/PRIVACY.md, backups).
+    async fn snapshot(&self, to: &std::path::Path) -> Result<()>;
     /// Stores a setting unless one exists; returns the value now stored.
     async fn init_setting(&self, name: &str, value: &[u8]) -> Result<Vec<u8>>;
     /// Fails with [`StoreError::TenantExists`] on a duplicate slug.
@@ -235,6 +250,9 @@ pub trait Partitions: Send + Sync {
     async fn open(&self, id: TenantId, keys: Arc<KeyRing>) -> Result<Arc<dyn TenantStore>>;
     /// Where a school lives, for people: schema and role, or file path.
     fn describe(&self, id: TenantId) -> String;
+    /// A consistent copy of the school's partition at `to`, taken while serving
+    /// (SQLite: `VACUUM INTO`); PostgreSQL: refused (see docs/PRIVACY.md, backups).
+    async fn snapshot(&self, id: TenantId, to: &std::path::Path) -> Result<()>;
     /// School connection pools this process holds open (SQLite: bounded by
     /// `max_open_schools`; PostgreSQL: 0, all schools share one serving pool).
     fn open_pools(&self) -> usize;

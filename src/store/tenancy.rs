@@ -1,7 +1,7 @@
 //! School lifecycle and key management on top of a [`Backend`]: create, migrate,
 //! list, purge, open, and rotate keys. Used by `serve`, the CLI and the tests alike.
 
-use super::crypto::{key_id_of, random_key, CryptoError, FieldRef, KeyRing, MasterKey};
+use super::crypto::{key_id_of, random_key, CryptoError, FieldRef, KeyBytes, KeyRing, MasterKey};
 use super::{
     Backend, KeyPurpose, KeyState, Progress, Result, StoreError, TenantKeyRow, TenantStore,
     ENCRYPTED_COLUMNS,
@@ -147,6 +147,29 @@ impl Tenancy {
         self.forget_ring(tenant.id);
         self.backend.partitions.drop_partition(tenant.id).await?;
         self.backend.control.delete_tenant(tenant.id).await
+    }
+
+    /// The school's backup key (made on first use, wrapped by the master key and kept
+    /// in the control database only): (key id, key).
+    pub async fn backup_key(&self, id: TenantId) -> Result<(i64, KeyBytes)> {
+        let (key_id, wrapped) = match self.backend.control.backup_key(id).await? {
+            Some(k) => k,
+            None => {
+                let key = random_key();
+                let wrapped = self.master.wrap(id, "backup", 1, &key)?;
+                self.backend
+                    .control
+                    .init_backup_key(id, 1, &wrapped)
+                    .await?
+            }
+        };
+        let key = self.master.unwrap(
+            id,
+            "backup",
+            u32::try_from(key_id).map_err(|_| CryptoError::Malformed)?,
+            &wrapped,
+        )?;
+        Ok((key_id, key))
     }
 
     /// Applies pending migrations to every school, each in its own transaction.

@@ -6,6 +6,7 @@ mod admin_office;
 mod admin_web;
 mod application;
 mod attacks;
+mod backup;
 mod browser;
 mod cli;
 mod complaints;

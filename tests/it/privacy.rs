@@ -605,6 +605,35 @@ async fn the_erasure_leaves_nothing_that_identifies_them(env: &TestEnv) {
         "other data is still there"
     );
 
+    // A backup taken afterwards (SQLite; a PostgreSQL deployment's backups are the
+    // database's own): the school's part, decrypted, holds no identifier and the name
+    // once, in the erasure entry.
+    if env.kind == Kind::Sqlite {
+        let out = env.dir.path().join("backups-after");
+        let report = raabta::backup::take(&env.app, &out, &|_| {}).await.unwrap();
+        let part = report
+            .manifest
+            .schools
+            .iter()
+            .find(|s| s.id == school.tenant.id)
+            .unwrap();
+        let (_, key) = env.app.tenancy.backup_key(school.tenant.id).await.unwrap();
+        let plain = env.dir.path().join("backup-part.db");
+        raabta::backup::decrypt_file(
+            &key,
+            &format!("school:{}", school.tenant.id.0),
+            &report.dir.join(&part.part.file),
+            &plain,
+        )
+        .unwrap();
+        let bytes = std::fs::read(&plain).unwrap();
+        std::fs::remove_file(&plain).unwrap();
+        for (what, n) in needles() {
+            assert_eq!(count(&bytes, &n), 0, "{what} in the backup");
+        }
+        assert_eq!(count(&bytes, NAME.as_bytes()), 1, "the name in the backup");
+    }
+
     // A second approval is refused (the request is done).
     assert!(raabta::privacy::erase(
         &env.app,
@@ -1101,7 +1130,10 @@ async fn retention_by_the_clock(env: &TestEnv) {
     // The open complaint's photo and its message stay; replies not sent yet stay.
     assert_eq!(count("SELECT COUNT(*) FROM media").await, 1);
     // (Events still waiting to be handled stay too.)
-    assert_eq!(count("SELECT COUNT(*) FROM inbound_events WHERE state <> 'pending'").await, 1);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM inbound_events WHERE state <> 'pending'").await,
+        1
+    );
     assert_eq!(
         count("SELECT COUNT(*) FROM outbox WHERE state IN ('sent', 'dead', 'manual')").await,
         0

@@ -244,6 +244,13 @@ impl Partitions for PgPartitions {
         format!("schema {ident}, role {ident}")
     }
 
+    async fn snapshot(&self, _id: TenantId, _to: &std::path::Path) -> Result<()> {
+        Err(StoreError::Conflict(
+            "backups of a PostgreSQL deployment are the database's own (see docs/PRIVACY.md)"
+                .into(),
+        ))
+    }
+
     fn open_pools(&self) -> usize {
         0
     }

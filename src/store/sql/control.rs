@@ -23,6 +23,73 @@ fn tenant_from_row(
 
 #[async_trait::async_trait]
 impl crate::store::ControlStore for ControlDb {
+    async fn backup_key(
+        &self,
+        tenant: crate::domain::TenantId,
+    ) -> crate::store::Result<Option<(i64, Vec<u8>)>> {
+        Ok(db::query_as(
+            "SELECT key_id, wrapped FROM backup_keys WHERE tenant_id = $1 ORDER BY key_id DESC LIMIT 1",
+        )
+        .bind(tenant.0)
+        .fetch_optional(&self.control)
+        .await?)
+    }
+
+    async fn init_backup_key(
+        &self,
+        tenant: crate::domain::TenantId,
+        key_id: i64,
+        wrapped: &[u8],
+    ) -> crate::store::Result<(i64, Vec<u8>)> {
+        let q = db::query(
+            "INSERT INTO backup_keys (tenant_id, key_id, wrapped, created_at) \
+             SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM backup_keys WHERE tenant_id = $1)",
+        );
+        self.run(
+            q.bind(tenant.0)
+                .bind(key_id)
+                .bind(wrapped)
+                .bind(chrono::Utc::now()),
+        )
+        .await?;
+        self.backup_key(tenant)
+            .await?
+            .ok_or_else(|| crate::store::sql::corrupt("backup key vanished after insert"))
+    }
+
+    async fn backup_keys(
+        &self,
+    ) -> crate::store::Result<Vec<(crate::domain::TenantId, i64, Vec<u8>)>> {
+        let rows: Vec<(uuid::Uuid, i64, Vec<u8>)> = db::query_as(
+            "SELECT tenant_id, key_id, wrapped FROM backup_keys ORDER BY tenant_id, key_id",
+        )
+        .fetch_all(&self.control)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(t, k, w)| (crate::domain::TenantId(t), k, w))
+            .collect())
+    }
+
+    async fn snapshot(&self, to: &std::path::Path) -> crate::store::Result<()> {
+        let db::Pool::Sqlite(pool) = &self.control else {
+            return Err(crate::store::StoreError::Conflict(
+                "backups of a PostgreSQL deployment are the database's own (see docs/PRIVACY.md)"
+                    .into(),
+            ));
+        };
+        {
+            let mut conn = pool.acquire().await?;
+            super::super::sqlite::vacuum_into(&mut conn, to).await?;
+        }
+        // The copy without the backup keys, vacuumed so their bytes are gone.
+        let mut conn = super::super::sqlite::open_file(to).await?;
+        sqlx::raw_sql("DELETE FROM backup_keys; VACUUM;")
+            .execute(&mut conn)
+            .await?;
+        Ok(())
+    }
+
     async fn setting(&self, name: &str) -> crate::store::Result<Option<Vec<u8>>> {
         let row: Option<(Vec<u8>,)> = db::query_as("SELECT value FROM settings WHERE name = $1")
             .bind(name)

@@ -40,6 +40,36 @@ fn options(path: &Path, create: bool) -> SqliteConnectOptions {
         .pragma("secure_delete", "on")
 }
 
+/// A consistent copy of the database behind `pool` at `to` (a new file), taken while
+/// others read and write (`VACUUM INTO`: one read transaction).
+pub(crate) async fn vacuum_into(conn: &mut sqlx::SqliteConnection, to: &Path) -> Result<()> {
+    if to.exists() {
+        return Err(StoreError::Conflict(format!(
+            "{} exists already",
+            to.display()
+        )));
+    }
+    let to = to
+        .to_str()
+        .ok_or_else(|| StoreError::Conflict("the backup path is not UTF-8".into()))?;
+    sqlx::query("VACUUM INTO $1").bind(to).execute(conn).await?;
+    Ok(())
+}
+
+/// A connection to one SQLite file (a backup's copy), with the service's pragmas.
+pub(crate) async fn open_file(path: &Path) -> Result<sqlx::SqliteConnection> {
+    Ok(options(path, false).connect().await?)
+}
+
+/// Puts a restored copy (rollback-journal mode, as `VACUUM INTO` writes it) in WAL
+/// mode, as the service's read-only connections expect.
+pub async fn to_wal(path: &Path) -> Result<()> {
+    let mut conn = open_file(path).await?;
+    sqlx::query("SELECT 1").execute(&mut conn).await?;
+    sqlx::Connection::close(conn).await?;
+    Ok(())
+}
+
 /// Resolves `sqlite://` URLs: `sqlite://` alone means `<data dir>/control.db`;
 /// `sqlite:///abs/dir/control.db` or `sqlite://rel/dir/control.db` name the control
 /// file, and school files go in a `schools/` folder beside it.
@@ -150,7 +180,10 @@ impl SqlitePartitions {
             .connect_lazy_with(options(&path, false));
         let reader = SqlitePoolOptions::new()
             .max_connections(2)
-            .connect_lazy_with(options(&path, false).read_only(true));
+            // Read-only by `query_only`, not by opening the file read-only: a read-only
+            // open cannot create the WAL index (-shm) when no writer has yet (the first
+            // request after a restart or a restore would fail).
+            .connect_lazy_with(options(&path, false).pragma("query_only", "1"));
         let pools = SchoolPools { writer, reader };
         open.pools.insert(id, (pools.clone(), tick));
         Ok(pools)
@@ -217,6 +250,19 @@ impl Partitions for SqlitePartitions {
 
     fn describe(&self, id: TenantId) -> String {
         format!("file {}", self.file(id).display())
+    }
+
+    async fn snapshot(&self, id: TenantId, to: &Path) -> Result<()> {
+        // A connection of its own: VACUUM INTO reads in one transaction (WAL: the
+        // writer goes on) and must not take the school's one writer.
+        let path = self.file(id);
+        if !path.exists() {
+            return Err(StoreError::Corrupt(format!(
+                "school partition file for {id} is missing"
+            )));
+        }
+        let mut conn = open_file(&path).await?;
+        vacuum_into(&mut conn, to).await
     }
 
     fn open_pools(&self) -> usize {
