@@ -95,8 +95,28 @@ impl Application {
                 if let Err(e) = worker::retention::school_data(&app).await {
                     tracing::warn!(error = %e, "school data retention postponed");
                 }
+                if let Err(e) = worker::retention::closed_schools(&app).await {
+                    tracing::warn!(error = %e, "closed schools' purge postponed");
+                }
             }
         }));
+        if let Some(dir) = self.app.config.backup_dir.clone() {
+            let app = self.app.clone();
+            self.tasks.push(tokio::spawn(async move {
+                let mut tick = tokio::time::interval(crate::backup::DAILY);
+                loop {
+                    tick.tick().await;
+                    match crate::backup::take(&app, &dir, &|_| {}).await {
+                        Ok(r) => tracing::info!(
+                            schools = r.manifest.schools.len(),
+                            pruned = r.pruned,
+                            "daily backup taken"
+                        ),
+                        Err(e) => tracing::error!(error = %e, "daily backup failed"),
+                    }
+                }
+            }));
+        }
     }
 
     /// The HTTP routes: webhooks, admin, health and metrics.

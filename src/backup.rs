@@ -33,6 +33,8 @@ use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8; 8] = b"RAABTAB1";
 const CHUNK: usize = 1 << 20;
+/// How often `serve` takes a backup when `RAABTA_BACKUP_DIR` is set.
+pub const DAILY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 /// Backups kept in a backup directory (DPA Annex II: 90 days of daily backups).
 pub const KEEP: usize = 90;
 
@@ -74,6 +76,10 @@ pub struct Manifest {
     pub format: u32,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub backend: String,
+    /// The check value (an HMAC, not the key) of the master key the backup was made
+    /// under: a restore after a master key rotation finds that retired key by it.
+    #[serde(default)]
+    pub master_check: String,
     pub control: Part,
     pub schools: Vec<SchoolPart>,
 }
@@ -85,6 +91,10 @@ pub struct KeyExport {
     pub format: u32,
     pub exported_at: chrono::DateTime<chrono::Utc>,
     pub keys: Vec<ExportedKey>,
+    /// Retired master keys (check value hex, base64 of the key sealed by the current
+    /// master key), for backups made before a rotation.
+    #[serde(default)]
+    pub retired_masters: Vec<(String, String)>,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -344,6 +354,7 @@ async fn take_into(
         format: 1,
         created_at: now,
         backend: format!("{:?}", backend.kind).to_lowercase(),
+        master_check: hex::encode(master.check_value()),
         control,
         schools,
     };
@@ -425,10 +436,26 @@ pub async fn export_keys(app: &App) -> Result<KeyExport, BackupError> {
             wrapped: base64::engine::general_purpose::STANDARD.encode(wrapped),
         })
         .collect();
+    let retired_masters = app
+        .tenancy
+        .backend()
+        .control
+        .settings_with_prefix(crate::store::tenancy::RETIRED_MASTER_PREFIX)
+        .await?
+        .into_iter()
+        .map(|(name, sealed)| {
+            (
+                name.trim_start_matches(crate::store::tenancy::RETIRED_MASTER_PREFIX)
+                    .to_string(),
+                base64::engine::general_purpose::STANDARD.encode(sealed),
+            )
+        })
+        .collect();
     Ok(KeyExport {
         format: 1,
         exported_at: app.clock.now(),
         keys,
+        retired_masters,
     })
 }
 
@@ -493,8 +520,30 @@ pub async fn restore(
             });
         }
     }
+    // The master key the backup was made under: the current one, or one it retired.
+    let backup_master = if manifest.master_check.is_empty()
+        || manifest.master_check == hex::encode(master.check_value())
+    {
+        master.clone()
+    } else {
+        let Some((_, sealed)) = keys
+            .retired_masters
+            .iter()
+            .find(|(check, _)| *check == manifest.master_check)
+        else {
+            return Err(BackupError::Refused(
+                "the backup was made under another master key, which the keys file does not \
+                 hold (export the keys again with this master key)"
+                    .into(),
+            ));
+        };
+        let sealed = base64::engine::general_purpose::STANDARD
+            .decode(sealed)
+            .map_err(|_| BackupError::Refused("the key file is malformed".into()))?;
+        master.open_master(&sealed)?
+    };
     crate::fsutil::create_private_dir(&schools_dir)?;
-    let control_key = master.derive("backup-control");
+    let control_key = backup_master.derive("backup-control");
     decrypt_file(
         &control_key,
         "control",
@@ -518,12 +567,14 @@ pub async fn restore(
         let wrapped = base64::engine::general_purpose::STANDARD
             .decode(&k.wrapped)
             .map_err(|_| BackupError::Refused("the key file is malformed".into()))?;
-        let key = master.unwrap(
-            s.id,
-            "backup",
-            u32::try_from(k.key_id).map_err(|_| crate::store::crypto::CryptoError::Malformed)?,
-            &wrapped,
-        )?;
+        let id =
+            u32::try_from(k.key_id).map_err(|_| crate::store::crypto::CryptoError::Malformed)?;
+        // Wrapped by the current master key (an export made after a rotation), or by
+        // the backup's (an export made before).
+        let key = master
+            .unwrap(s.id, "backup", id, &wrapped)
+            .or_else(|_| backup_master.unwrap(s.id, "backup", id, &wrapped))?;
+        let wrapped = master.wrap(s.id, "backup", id, &key)?;
         let file = schools_dir.join(format!("{}.db", s.id.0.simple()));
         decrypt_file(
             &key,
@@ -542,6 +593,10 @@ pub async fn restore(
         forbid_superuser: false,
     };
     let backend = crate::store::connect(config.database_url.expose(), &opts).await?;
+    if backup_master.check_value() != master.check_value() {
+        crate::store::tenancy::rewrap_control(backend.control.as_ref(), &backup_master, &master)
+            .await?;
+    }
     for (id, key_id, wrapped) in &restored_keys {
         backend
             .control

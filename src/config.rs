@@ -74,6 +74,7 @@ struct Raw {
     job_lease_seconds: Option<u64>,
     flows_dir: Option<PathBuf>,
     models_dir: Option<PathBuf>,
+    backup_dir: Option<PathBuf>,
     ai_base_url: Option<String>,
     ai_api_key: Option<String>,
     ai_model: Option<String>,
@@ -121,6 +122,9 @@ pub struct Config {
     /// The local models (`scripts/fetch-models.sh` writes them): `RAABTA_MODELS_DIR`,
     /// default `./models`. The service runs without them (spelling-only matching).
     pub models_dir: PathBuf,
+    /// Where `serve` takes a backup daily (`RAABTA_BACKUP_DIR`); None: no scheduled
+    /// backups (`raabta backup --out` by hand or from cron).
+    pub backup_dir: Option<PathBuf>,
     /// An OpenAI-compatible endpoint for complaint triage (`RAABTA_AI_BASE_URL`,
     /// `RAABTA_AI_API_KEY`, `RAABTA_AI_MODEL`): None (the default) triages locally.
     pub ai: Option<AiConfig>,
@@ -228,6 +232,7 @@ impl Config {
                 .models_dir
                 .filter(|d| !d.as_os_str().is_empty())
                 .unwrap_or_else(crate::models::default_dir),
+            backup_dir: raw.backup_dir.filter(|d| !d.as_os_str().is_empty()),
             client_ip_header: raw
                 .client_ip_header
                 .map(|h| h.trim().to_ascii_lowercase())

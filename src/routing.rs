@@ -64,7 +64,7 @@ impl PlatformMetaApp {
 }
 
 /// The control setting that keeps the platform's Meta app (sealed with the master key).
-pub const PLATFORM_META_SETTING: &str = "platform_meta_app";
+pub const PLATFORM_META_SETTING: &str = crate::store::tenancy::PLATFORM_META;
 
 /// Stores the platform's Meta app (`raabta platform meta-app set`), sealed with the
 /// master key; running servers use it from their next registry refresh.
@@ -122,9 +122,15 @@ pub struct Routes {
     telegram: HashMap<String, Arc<Account>>,
     /// Every account by its id (the sender and media fetcher look channels up by id).
     by_id: HashMap<Uuid, Arc<Account>>,
+    /// Schools being closed: their chat (channels and web chat) is off.
+    closing: Vec<crate::domain::TenantId>,
 }
 
 impl Routes {
+    /// Whether the school is being closed (its chat is off).
+    pub fn is_closing(&self, school: crate::domain::TenantId) -> bool {
+        self.closing.contains(&school)
+    }
     /// By the `To` of an inbound Twilio request (`whatsapp:+14155238886`).
     pub fn twilio(&self, to: &str) -> Option<Arc<Account>> {
         twilio_route(to).and_then(|r| self.twilio.get(&r).cloned())
@@ -294,8 +300,23 @@ async fn load(tenancy: &Tenancy) -> Result<Routes, StoreError> {
         .into_iter()
         .map(|t| (t.id, t))
         .collect();
-    let mut routes = Routes::default();
+    // A closing school's chat is off (its administrators may still sign in).
+    let closing: Vec<_> = tenancy
+        .backend()
+        .control
+        .closures()
+        .await?
+        .into_iter()
+        .map(|c| c.tenant_id)
+        .collect();
+    let mut routes = Routes {
+        closing: closing.clone(),
+        ..Routes::default()
+    };
     for row in tenancy.backend().control.channels().await? {
+        if closing.contains(&row.tenant_id) {
+            continue;
+        }
         // A channel waiting for the operator's approval takes no traffic.
         if row.status != ChannelStatus::Active {
             continue;

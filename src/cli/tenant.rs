@@ -34,6 +34,22 @@ pub(super) enum TenantCmd {
         name: String,
         value: String,
     },
+    /// Close a school: its chat stops; its administrators can still sign in and export
+    /// for 30 days; then its partition, keys and backup key are destroyed and a
+    /// deletion certificate is kept (`raabta tenant certificate`).
+    Close {
+        slug: String,
+        /// Who asked (recorded on the certificate).
+        #[arg(long, default_value = "operator")]
+        by: String,
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Purge the closed schools whose 30-day export window has ended (the server does
+    /// it hourly too).
+    PurgeClosed,
+    /// Print a purged school's deletion certificate (JSON).
+    Certificate { slug: String },
     /// Delete a school's partition, role, keys and registry entry. Irreversible.
     Purge {
         slug: String,
@@ -138,6 +154,37 @@ pub(super) async fn tenant(config: Config, cmd: TenantCmd) -> anyhow::Result<()>
                 );
             }
         }
+        TenantCmd::Close { slug, by, yes } => {
+            let tenant = t.tenant(&slug).await?;
+            if !yes {
+                bail!(
+                    "this closes {} ({}): its chat stops now and everything of it is destroyed \
+                     after a 30-day export window; run again with --yes to confirm",
+                    tenant.slug,
+                    tenant.name
+                );
+            }
+            let c = t.close(&slug, &by, app.clock.now()).await?;
+            println!(
+                "{slug} is closing: chat is off; its administrators can sign in and export until \
+                 {}; then it is purged and a deletion certificate kept",
+                c.purge_after.format("%Y-%m-%d %H:%M UTC")
+            );
+        }
+        TenantCmd::PurgeClosed => {
+            let done = t.purge_closed(app.clock.now(), "operator").await?;
+            println!("{} closed schools purged", done.len());
+            for c in done {
+                println!("{c}");
+            }
+        }
+        TenantCmd::Certificate { slug } => match t.backend().control.certificate(&slug).await? {
+            Some(c) => {
+                let v: serde_json::Value = serde_json::from_str(&c)?;
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            }
+            None => bail!("no deletion certificate for {slug}"),
+        },
         TenantCmd::Purge { slug, yes } => {
             let tenant = t.tenant(&slug).await?;
             if !yes {

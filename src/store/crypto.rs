@@ -110,6 +110,19 @@ impl MasterKey {
         Secret::new(out)
     }
 
+    /// Another master key sealed under this one (a retired master key kept after a
+    /// rotation, to read older backups).
+    pub fn seal_master(&self, other: &MasterKey) -> Result<Vec<u8>, CryptoError> {
+        self.seal_blob("retired-master", other.0.expose())
+    }
+
+    /// A master key sealed by [`MasterKey::seal_master`].
+    pub fn open_master(&self, sealed: &[u8]) -> Result<MasterKey, CryptoError> {
+        let plain = self.open_blob("retired-master", sealed)?;
+        let arr: [u8; 32] = plain.try_into().map_err(|_| CryptoError::Malformed)?;
+        Ok(MasterKey(Secret::new(arr)))
+    }
+
     /// Encrypts a blob that belongs to no school (the inbound spool), bound to `purpose`.
     pub fn seal_blob(&self, purpose: &str, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
         seal(

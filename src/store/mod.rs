@@ -78,6 +78,19 @@ impl StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// A school being closed (issue 19): its administrators may still sign in and export
+/// until `purge_after`; its chat is off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Closure {
+    pub tenant_id: TenantId,
+    pub requested_by: String,
+    pub requested_at: DateTime<Utc>,
+    pub purge_after: DateTime<Utc>,
+}
+
+/// A school's export window after `raabta tenant close` (seed 000 §8, DPA §11: 30 days).
+pub const CLOSURE_EXPORT_DAYS: i64 = 30;
+
 /// A wrapped key as stored in the control database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TenantKeyRow {
@@ -143,6 +156,38 @@ impl KeyState {
 #[async_trait]
 pub trait ControlStore: Send + Sync {
     async fn setting(&self, name: &str) -> Result<Option<Vec<u8>>>;
+    /// Every master-wrapped value in one transaction (master key rotation): each
+    /// school key and backup key replaced by its new wrapping, and settings set, all
+    /// or none. The keys are named by (school, purpose, key id) / (school, key id).
+    async fn rewrap_all(
+        &self,
+        tenant_keys: &[TenantKeyRow],
+        backup_keys: &[(TenantId, i64, Vec<u8>)],
+        settings: &[(String, Vec<u8>)],
+    ) -> Result<()>;
+    /// Control settings whose name starts with `prefix`.
+    async fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>>;
+    /// Starts a school's closure (its export window ends at `purge_after`); false if it
+    /// is closing already.
+    async fn close_tenant(
+        &self,
+        id: TenantId,
+        by: &str,
+        at: DateTime<Utc>,
+        purge_after: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Schools being closed.
+    async fn closures(&self) -> Result<Vec<Closure>>;
+    /// Keeps a school's deletion certificate (JSON), after the school is gone.
+    async fn insert_certificate(
+        &self,
+        id: TenantId,
+        slug: &str,
+        certificate: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// The deletion certificate of a school by its slug (the newest).
+    async fn certificate(&self, slug: &str) -> Result<Option<String>>;
     /// A school's backup key (id, wrapped by the master key), if it has one.
     async fn backup_key(&self, tenant: TenantId) -> Result<Option<(i64, Vec<u8>)>>;
     /// Stores a school's backup key unless it has one; the one now stored.

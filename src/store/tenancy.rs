@@ -3,8 +3,8 @@
 
 use super::crypto::{key_id_of, random_key, CryptoError, FieldRef, KeyBytes, KeyRing, MasterKey};
 use super::{
-    Backend, KeyPurpose, KeyState, Progress, Result, StoreError, TenantKeyRow, TenantStore,
-    ENCRYPTED_COLUMNS,
+    Backend, Closure, KeyPurpose, KeyState, Progress, Result, StoreError, TenantKeyRow,
+    TenantStore, CLOSURE_EXPORT_DAYS, ENCRYPTED_COLUMNS,
 };
 use crate::domain::school::{NewTenant, Tenant, TenantStatus};
 use crate::domain::TenantId;
@@ -14,6 +14,59 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const MASTER_CHECK: &str = "master_key_check";
+/// Control settings holding retired master keys, sealed by the current one (named by
+/// the retired key's check value, hex).
+pub const RETIRED_MASTER_PREFIX: &str = "retired_master:";
+/// The platform's Meta app setting (sealed with the master key; see `routing.rs`).
+pub const PLATFORM_META: &str = "platform_meta_app";
+
+/// Re-wraps everything the master key protects in a control database from `old` to
+/// `new`, in one transaction (see [`Tenancy::rotate_master`]; a restore of a backup
+/// made under a retired master key uses it too). The number of keys re-wrapped.
+pub async fn rewrap_control(
+    control: &dyn super::ControlStore,
+    old: &MasterKey,
+    new: &MasterKey,
+) -> Result<usize> {
+    if old.check_value() == new.check_value() {
+        return Err(StoreError::Conflict(
+            "the new master key is the current one".into(),
+        ));
+    }
+    let mut keys = Vec::new();
+    for t in control.tenants().await? {
+        for mut k in control.tenant_keys(t.id).await? {
+            let key = old.unwrap(t.id, k.purpose.as_str(), k.key_id, &k.wrapped)?;
+            k.wrapped = new.wrap(t.id, k.purpose.as_str(), k.key_id, &key)?;
+            keys.push(k);
+        }
+    }
+    let mut backup = Vec::new();
+    for (t, key_id, wrapped) in control.backup_keys().await? {
+        let id = u32::try_from(key_id).map_err(|_| CryptoError::Malformed)?;
+        let key = old.unwrap(t, "backup", id, &wrapped)?;
+        backup.push((t, key_id, new.wrap(t, "backup", id, &key)?));
+    }
+    let mut settings = vec![(MASTER_CHECK.to_string(), new.check_value())];
+    if let Some(sealed) = control.setting(PLATFORM_META).await? {
+        let plain = zeroize::Zeroizing::new(old.open_blob(PLATFORM_META, &sealed)?);
+        settings.push((
+            PLATFORM_META.to_string(),
+            new.seal_blob(PLATFORM_META, &plain)?,
+        ));
+    }
+    for (name, sealed) in control.settings_with_prefix(RETIRED_MASTER_PREFIX).await? {
+        let retired = old.open_master(&sealed)?;
+        settings.push((name, new.seal_master(&retired)?));
+    }
+    settings.push((
+        format!("{RETIRED_MASTER_PREFIX}{}", hex::encode(old.check_value())),
+        new.seal_master(old)?,
+    ));
+    let n = keys.len() + backup.len();
+    control.rewrap_all(&keys, &backup, &settings).await?;
+    Ok(n)
+}
 
 /// Where a channel's encrypted credentials live (control store), for the AAD.
 pub fn channel_credentials_field(id: uuid::Uuid) -> FieldRef<'static> {
@@ -147,6 +200,105 @@ impl Tenancy {
         self.forget_ring(tenant.id);
         self.backend.partitions.drop_partition(tenant.id).await?;
         self.backend.control.delete_tenant(tenant.id).await
+    }
+
+    /// Master key rotation (`raabta keys rotate-master`): every school key and backup
+    /// key re-wrapped under `new`, the platform's sealed settings re-sealed, the check
+    /// value replaced, and the old master key kept sealed under the new one (control
+    /// setting `retired_master:<check>`, and in the backup-key export) so backups made
+    /// before can still be restored — all in one control transaction. This process's
+    /// key rings are forgotten; other processes must restart with the new key (a
+    /// process started with the old one is refused by the check value).
+    pub async fn rotate_master(&self, new: &MasterKey) -> Result<usize> {
+        let n = rewrap_control(self.backend.control.as_ref(), &self.master, new).await?;
+        if let Ok(mut rings) = self.rings.lock() {
+            rings.clear();
+        }
+        Ok(n)
+    }
+
+    /// Starts a school's closure: its chat is off from the next registry refresh, its
+    /// administrators can still sign in and export for [`CLOSURE_EXPORT_DAYS`], then
+    /// [`Tenancy::purge_closed`] deletes it. The closure as stored.
+    pub async fn close(&self, slug: &str, by: &str, now: chrono::DateTime<Utc>) -> Result<Closure> {
+        let tenant = self.tenant(slug).await?;
+        let purge_after = now + chrono::Duration::days(CLOSURE_EXPORT_DAYS);
+        self.backend
+            .control
+            .close_tenant(tenant.id, by, now, purge_after)
+            .await?;
+        self.backend
+            .control
+            .closures()
+            .await?
+            .into_iter()
+            .find(|c| c.tenant_id == tenant.id)
+            .ok_or_else(|| StoreError::Corrupt("closure vanished".into()))
+    }
+
+    /// Purges every school whose export window has ended: the partition (and role) or
+    /// file dropped, its data, index and backup keys destroyed (so every backup of it
+    /// is unreadable), and a deletion certificate kept in the control database (what,
+    /// when, by whom, the key ids destroyed). The certificates written.
+    pub async fn purge_closed(
+        &self,
+        now: chrono::DateTime<Utc>,
+        by: &str,
+    ) -> Result<Vec<serde_json::Value>> {
+        let mut out = Vec::new();
+        let tenants = self.list().await?;
+        for c in self.backend.control.closures().await? {
+            if c.purge_after > now {
+                continue;
+            }
+            let Some(tenant) = tenants.iter().find(|t| t.id == c.tenant_id) else {
+                continue;
+            };
+            let keys = self.backend.control.tenant_keys(tenant.id).await?;
+            let ids = |p: KeyPurpose| -> Vec<u32> {
+                keys.iter()
+                    .filter(|k| k.purpose == p)
+                    .map(|k| k.key_id)
+                    .collect()
+            };
+            let backup: Vec<i64> = self
+                .backend
+                .control
+                .backup_key(tenant.id)
+                .await?
+                .map(|(k, _)| vec![k])
+                .unwrap_or_default();
+            let certificate = serde_json::json!({
+                "certificate": "deletion of a school's data",
+                "school": { "id": tenant.id.0, "slug": tenant.slug.as_str(), "name": tenant.name },
+                "closure_requested_by": c.requested_by,
+                "closure_requested_at": c.requested_at,
+                "export_window_ended": c.purge_after,
+                "purged_at": now,
+                "purged_by": by,
+                "destroyed": {
+                    "partition": self.backend.partitions.describe(tenant.id),
+                    "data_key_ids": ids(KeyPurpose::Data),
+                    "index_key_ids": ids(KeyPurpose::Index),
+                    "backup_key_ids": backup,
+                },
+                "backups": "Backups taken before the purge hold this school's part encrypted with \
+                    its backup key, now destroyed: they cannot be read, and age out within 90 days.",
+            });
+            self.remove(tenant).await?;
+            self.backend
+                .control
+                .insert_certificate(
+                    tenant.id,
+                    tenant.slug.as_str(),
+                    &certificate.to_string(),
+                    now,
+                )
+                .await?;
+            tracing::info!(school = %tenant.slug, "closed school purged; deletion certificate kept");
+            out.push(certificate);
+        }
+        Ok(out)
     }
 
     /// The school's backup key (made on first use, wrapped by the master key and kept

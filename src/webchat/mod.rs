@@ -326,7 +326,9 @@ async fn active_tenant(app: &App, slug: &str) -> Result<Tenant, ChatError> {
         .tenant(slug)
         .await
         .map_err(|_| ChatError::NoSchool)?;
-    if tenant.status != crate::domain::school::TenantStatus::Active {
+    if tenant.status != crate::domain::school::TenantStatus::Active
+        || app.registry.current().is_closing(tenant.id)
+    {
         return Err(ChatError::NoSchool);
     }
     Ok(tenant)

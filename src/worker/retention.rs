@@ -105,3 +105,13 @@ pub async fn school_data(
     }
     Ok(all)
 }
+
+/// Closed schools whose export window has ended are purged, each with its deletion
+/// certificate (`Tenancy::purge_closed`).
+pub async fn closed_schools(app: &App) -> Result<usize, StoreError> {
+    Ok(app
+        .tenancy
+        .purge_closed(app.clock.now(), "system")
+        .await?
+        .len())
+}

@@ -223,3 +223,171 @@ async fn a_purged_schools_backups_cannot_be_read_with_the_keys_that_remain() {
         3
     );
 }
+
+/// A school's closure: chat off at once, its administrators still sign in during the
+/// 30-day export window, then the purge with its deletion certificate; backups taken
+/// before cannot be read with the keys that remain (SQLite, whose backups are ours).
+async fn a_closed_school_is_purged_after_its_export_window(env: &TestEnv) {
+    use crate::admin_web::{add_staff, admin_cookie, call};
+    let school = env.school("closing-school").await;
+    load_roster_and_fees(&school).await;
+    crate::webhooks::add_test_channels(env, &school, None).await;
+    add_staff(
+        &school,
+        "head@close.test",
+        raabta::domain::roster::StaffRole::Admin,
+        "head password 1",
+    )
+    .await;
+    let before = (env.kind == crate::support::Kind::Sqlite).then_some(());
+    let out = env.dir.path().join("backups");
+    let old = match before {
+        Some(()) => Some(raabta::backup::take(&env.app, &out, &|_| {}).await.unwrap()),
+        None => None,
+    };
+    assert!(env.app.registry.current().meta("106540352242922").is_some());
+
+    let c = env
+        .app
+        .tenancy
+        .close(
+            "closing-school",
+            "the school's letter of 1 Dec",
+            env.app.clock.now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(c.purge_after - c.requested_at, chrono::Duration::days(30));
+    env.app.registry.reload(&env.app.tenancy).await.unwrap();
+    assert!(env.app.registry.current().is_closing(school.tenant.id));
+    assert!(
+        env.app.registry.current().meta("106540352242922").is_none(),
+        "the chat is off"
+    );
+    // The administrators can still sign in (and export) during the window.
+    let admin = admin_cookie(env, &school, "head@close.test", "head password 1").await;
+    assert_eq!(
+        call(env, "GET", "/admin", &admin, &[]).await.status,
+        axum::http::StatusCode::OK
+    );
+    // Not purged before the window ends.
+    env.app.clock.advance(chrono::Duration::days(29));
+    assert!(
+        raabta::worker::retention::closed_schools(&env.app)
+            .await
+            .unwrap()
+            == 0
+    );
+    assert!(env.app.tenancy.school("closing-school").await.is_ok());
+    env.app.clock.advance(chrono::Duration::days(2));
+    assert_eq!(
+        raabta::worker::retention::closed_schools(&env.app)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(env.app.tenancy.school("closing-school").await.is_err());
+    let cert: serde_json::Value = serde_json::from_str(
+        &env.app
+            .tenancy
+            .backend()
+            .control
+            .certificate("closing-school")
+            .await
+            .unwrap()
+            .expect("a deletion certificate"),
+    )
+    .unwrap();
+    assert_eq!(cert["closure_requested_by"], "the school's letter of 1 Dec");
+    assert_eq!(cert["purged_by"], "system");
+    assert_eq!(cert["destroyed"]["data_key_ids"], serde_json::json!([1]));
+    assert_eq!(cert["destroyed"]["index_key_ids"], serde_json::json!([1]));
+    if let Some(old) = old {
+        assert_eq!(cert["destroyed"]["backup_key_ids"], serde_json::json!([1]));
+        let keys = raabta::backup::export_keys(&env.app).await.unwrap();
+        assert!(keys.keys.iter().all(|k| k.school != school.tenant.id));
+        let (_dir, config) = restore_config(&master_of(env));
+        let r = raabta::backup::restore(&config, &old.dir, &keys)
+            .await
+            .unwrap();
+        assert_eq!(r.unreadable, vec!["closing-school".to_string()]);
+    }
+    // No key of the school is left in the control database.
+    assert!(env
+        .app
+        .tenancy
+        .backend()
+        .control
+        .tenant_keys(school.tenant.id)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+crate::on_both_backends!(a_closed_school_is_purged_after_its_export_window);
+
+/// Master key rotation: every key re-wrapped under the new key in one transaction; the
+/// old key no longer starts the service, the new one reads every school; a backup made
+/// before restores with the new key and a key export made after (the old key is kept
+/// sealed under the new one).
+async fn the_master_key_rotates_and_older_backups_still_restore(env: &TestEnv) {
+    use raabta::store::crypto::MasterKey;
+    let school = env.school("rotating").await;
+    load_roster_and_fees(&school).await;
+    let sqlite = env.kind == crate::support::Kind::Sqlite;
+    let out = env.dir.path().join("backups");
+    let before = if sqlite {
+        Some(raabta::backup::take(&env.app, &out, &|_| {}).await.unwrap())
+    } else {
+        None
+    };
+    let old_export = raabta::backup::export_keys(&env.app).await.unwrap();
+
+    let new = MasterKey::generate();
+    let n = env.app.tenancy.rotate_master(&new).await.unwrap();
+    assert!(n >= 3, "data, index and backup keys: {n}");
+    // The same key again is refused (nothing to do).
+    let mut config = env.app.config.as_ref().clone();
+    config.master_key = Some(Secret::new(new.to_base64()));
+    let app = raabta::app::App::build(config.clone()).await.unwrap();
+    assert!(app.tenancy.rotate_master(&new).await.is_err());
+    let s = app.tenancy.school("rotating").await.unwrap();
+    let phone = raabta::domain::phone::Phone::parse("+923001110001", None).unwrap();
+    assert_eq!(s.store.contacts_by_phone(&phone).await.unwrap().len(), 1);
+    // The old key is refused at start.
+    let mut old_config = env.app.config.as_ref().clone();
+    old_config.master_key = Some(Secret::new(master_of_env(env)));
+    assert!(raabta::app::App::build(old_config).await.is_err());
+
+    if let Some(before) = before {
+        // An export made after the rotation restores the backup made before it.
+        let export = raabta::backup::export_keys(&app).await.unwrap();
+        assert_eq!(export.retired_masters.len(), 1);
+        let (dir, config) = restore_config(&new.to_base64());
+        let r = raabta::backup::restore(&config, &before.dir, &export)
+            .await
+            .unwrap();
+        assert_eq!(r.schools, vec!["rotating".to_string()]);
+        let restored = raabta::app::App::build(config).await.unwrap();
+        let s = restored.tenancy.school("rotating").await.unwrap();
+        assert_eq!(s.store.contacts_by_phone(&phone).await.unwrap().len(), 1);
+        drop(dir);
+        // The export made before the rotation does not hold the old key sealed.
+        let (_d, config) = restore_config(&new.to_base64());
+        let err = raabta::backup::restore(&config, &before.dir, &old_export)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("another master key"), "{err}");
+    }
+}
+
+/// The master key the test environment started with (its data-dir file, or the
+/// configured one).
+fn master_of_env(env: &TestEnv) -> String {
+    match &env.app.config.master_key {
+        Some(k) => k.expose().clone(),
+        None => master_of(env),
+    }
+}
+
+crate::on_both_backends!(the_master_key_rotates_and_older_backups_still_restore);

@@ -23,6 +23,134 @@ fn tenant_from_row(
 
 #[async_trait::async_trait]
 impl crate::store::ControlStore for ControlDb {
+    async fn rewrap_all(
+        &self,
+        tenant_keys: &[crate::store::TenantKeyRow],
+        backup_keys: &[(crate::domain::TenantId, i64, Vec<u8>)],
+        settings: &[(String, Vec<u8>)],
+    ) -> crate::store::Result<()> {
+        self.write(async |tx| {
+            for k in tenant_keys {
+                let n = db::query(
+                    "UPDATE tenant_keys SET wrapped = $4 WHERE tenant_id = $1 AND purpose = $2 AND key_id = $3",
+                )
+                .bind(k.tenant_id.0)
+                .bind(k.purpose.as_str())
+                .bind(i64::from(k.key_id))
+                .bind(&k.wrapped)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+                if n != 1 {
+                    return Err(crate::store::StoreError::Conflict(
+                        "a school key changed during the rotation; run it again".into(),
+                    ));
+                }
+            }
+            for (tenant, key_id, wrapped) in backup_keys {
+                db::query("UPDATE backup_keys SET wrapped = $3 WHERE tenant_id = $1 AND key_id = $2")
+                    .bind(tenant.0)
+                    .bind(*key_id)
+                    .bind(wrapped)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            for (name, value) in settings {
+                db::query(
+                    "INSERT INTO settings (name, value) VALUES ($1, $2) \
+                     ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                )
+                .bind(name)
+                .bind(value)
+                .execute(&mut **tx)
+                .await?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn settings_with_prefix(
+        &self,
+        prefix: &str,
+    ) -> crate::store::Result<Vec<(String, Vec<u8>)>> {
+        let rows: Vec<(String, Vec<u8>)> = db::query_as(
+            "SELECT name, value FROM settings WHERE substr(name, 1, length($1)) = $1 ORDER BY name",
+        )
+        .bind(prefix)
+        .fetch_all(&self.control)
+        .await?;
+        Ok(rows)
+    }
+
+    async fn close_tenant(
+        &self,
+        id: crate::domain::TenantId,
+        by: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        purge_after: chrono::DateTime<chrono::Utc>,
+    ) -> crate::store::Result<bool> {
+        let q = db::query(
+            "INSERT INTO tenant_closures (tenant_id, requested_by, requested_at, purge_after) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id) DO NOTHING",
+        );
+        Ok(self
+            .run(q.bind(id.0).bind(by).bind(at).bind(purge_after))
+            .await?
+            == 1)
+    }
+
+    async fn closures(&self) -> crate::store::Result<Vec<crate::store::Closure>> {
+        type R = (
+            uuid::Uuid,
+            String,
+            chrono::DateTime<chrono::Utc>,
+            chrono::DateTime<chrono::Utc>,
+        );
+        let rows: Vec<R> = db::query_as(
+            "SELECT tenant_id, requested_by, requested_at, purge_after FROM tenant_closures \
+             ORDER BY purge_after",
+        )
+        .fetch_all(&self.control)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(t, by, at, after)| crate::store::Closure {
+                tenant_id: crate::domain::TenantId(t),
+                requested_by: by,
+                requested_at: at,
+                purge_after: after,
+            })
+            .collect())
+    }
+
+    async fn insert_certificate(
+        &self,
+        id: crate::domain::TenantId,
+        slug: &str,
+        certificate: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> crate::store::Result<()> {
+        let q = db::query(
+            "INSERT INTO deletion_certificates (tenant_id, slug, certificate, created_at) \
+             VALUES ($1, $2, $3, $4)",
+        );
+        self.run(q.bind(id.0).bind(slug).bind(certificate).bind(at))
+            .await?;
+        Ok(())
+    }
+
+    async fn certificate(&self, slug: &str) -> crate::store::Result<Option<String>> {
+        let row: Option<(String,)> = db::query_as(
+            "SELECT certificate FROM deletion_certificates WHERE slug = $1 \
+             ORDER BY created_at DESC LIMIT 1",
+        )
+        .bind(slug)
+        .fetch_optional(&self.control)
+        .await?;
+        Ok(row.map(|r| r.0))
+    }
+
     async fn backup_key(
         &self,
         tenant: crate::domain::TenantId,
