@@ -9,6 +9,7 @@ pub mod codes;
 pub mod config;
 pub mod console;
 pub mod domain;
+pub mod export;
 pub mod face;
 pub mod faq;
 pub mod flow;

@@ -103,6 +103,13 @@ enum Command {
         #[arg(long)]
         out: std::path::PathBuf,
     },
+    /// Everything of one school as CSV + JSON + attachments in one new zip file.
+    Export {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
     /// Restore a backup into an empty data directory (needs the master key and the
     /// file from `raabta keys export-backup-keys`).
     Restore {
@@ -203,6 +210,7 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Faq(cmd) => faq::faq_cmd(config, cmd).await,
         Command::Privacy(cmd) => privacy::privacy_cmd(config, cmd).await,
         Command::Backup { out } => privacy::backup(config, out).await,
+        Command::Export { tenant, out } => privacy::export(config, tenant, out).await,
         Command::Restore { from, keys } => privacy::restore(config, from, keys).await,
     }
 }

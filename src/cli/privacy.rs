@@ -149,3 +149,40 @@ pub async fn restore(
     }
     Ok(())
 }
+
+pub async fn export(config: Config, tenant: String, out: std::path::PathBuf) -> anyhow::Result<()> {
+    let app = App::build(config).await?;
+    let school = app.tenancy.school(&tenant).await?;
+    let pb = indicatif::ProgressBar::new_spinner();
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {pos} rows exported") {
+        pb.set_style(style);
+    }
+    pb.enable_steady_tick(std::time::Duration::from_millis(200));
+    let bar = pb.clone();
+    let report = raabta::export::export_school(
+        &school,
+        &app.config.data_dir,
+        &out,
+        app.clock.now(),
+        &move |n| bar.inc(n),
+    )
+    .await?;
+    pb.finish_and_clear();
+    let mut entry = raabta::domain::activity::ActivityEntry::now(
+        "operator",
+        "school.exported",
+        None,
+        "cli",
+        serde_json::json!({ "tables": report.tables, "rows": report.rows, "attachments": report.attachments }),
+    );
+    entry.at = app.clock.now();
+    school.store.log_activity(&entry).await?;
+    println!(
+        "{tenant} exported to {}: {} tables, {} rows, {} attachments",
+        out.display(),
+        report.tables,
+        report.rows,
+        report.attachments
+    );
+    Ok(())
+}

@@ -2202,6 +2202,23 @@ impl RetentionPolicy {
     }
 }
 
+/// Where a school's export goes, table by table (`ExportStore::export_school`).
+pub trait ExportSink {
+    fn table_start(&mut self, table: &str) -> Result<()>;
+    /// One row: column → value (encrypted columns decrypted).
+    fn row(&mut self, row: &serde_json::Map<String, serde_json::Value>) -> Result<()>;
+    fn table_end(&mut self) -> Result<()>;
+    /// A file (media content) the current row names.
+    fn attachment(&mut self, name: &str, bytes: &[u8]) -> Result<()>;
+}
+
+/// The school's export (issue 19; see `sql/export.rs` for what is left out).
+#[async_trait]
+pub trait ExportStore: Send + Sync {
+    /// Every table, in one read transaction, in batches; the rows handed over.
+    async fn export_school(&self, sink: &mut (dyn ExportSink + Send)) -> Result<u64>;
+}
+
 /// Requests are due this many days after they are made unless the school says
 /// otherwise (setting `privacy_due_days`; seed 003 §11: without undue delay, within a
 /// month).
@@ -2638,6 +2655,7 @@ pub trait TenantStore:
     + FaqStore
     + LeadStore
     + PrivacyStore
+    + ExportStore
     + FeeStore
     + AccessCodeStore
     + AttendanceStore

@@ -634,6 +634,26 @@ async fn the_erasure_leaves_nothing_that_identifies_them(env: &TestEnv) {
         assert_eq!(count(&bytes, NAME.as_bytes()), 1, "the name in the backup");
     }
 
+    // A fresh export of the school: no identifier; the name only in the request's
+    // audit entry.
+    let zip = export_entries(env, &school).await;
+    for (name, bytes) in &zip {
+        for (what, n) in needles() {
+            assert_eq!(count(bytes, &n), 0, "{what} in the export's {name}");
+        }
+        let names = count(bytes, NAME.as_bytes());
+        match name.as_str() {
+            // The privacy_erasure entry, in JSON and CSV; the request's name.
+            "activity_log.json"
+            | "activity_log.csv"
+            | "privacy_requests.json"
+            | "privacy_requests.csv" => {
+                assert!(names <= 1, "{name}: {names}")
+            }
+            _ => assert_eq!(names, 0, "the name in the export's {name}"),
+        }
+    }
+
     // A second approval is refused (the request is done).
     assert!(raabta::privacy::erase(
         &env.app,
@@ -1173,3 +1193,97 @@ async fn retention_by_the_clock(env: &TestEnv) {
 }
 
 crate::on_both_backends!(retention_by_the_clock);
+
+/// The school exported to a zip; its entries by name.
+async fn export_entries(env: &TestEnv, school: &School) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let out = env
+        .dir
+        .path()
+        .join(format!("export-{}.zip", uuid::Uuid::now_v7().simple()));
+    raabta::export::export_school(school, env.dir.path(), &out, env.app.clock.now(), &|_| {})
+        .await
+        .unwrap();
+    let mut z = zip::ZipArchive::new(std::fs::File::open(&out).unwrap()).unwrap();
+    let mut entries = Vec::new();
+    for i in 0..z.len() {
+        let mut f = z.by_index(i).unwrap();
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes).unwrap();
+        entries.push((f.name().unwrap().to_string(), bytes));
+    }
+    std::fs::remove_file(&out).unwrap();
+    entries
+}
+
+/// The school's export: every table as JSON and CSV with encrypted fields readable,
+/// the attachments as files, security material left out.
+async fn the_school_export_holds_everything_but_secrets(env: &TestEnv) {
+    let (school, _g, _wa) = a_full_life(env).await;
+    crate::admin_web::add_staff(
+        &school,
+        "head@x.test",
+        raabta::domain::roster::StaffRole::Admin,
+        "head password 1",
+    )
+    .await;
+    let entries = export_entries(env, &school).await;
+    let get = |n: &str| {
+        entries
+            .iter()
+            .find(|(name, _)| name == n)
+            .map(|(_, b)| String::from_utf8_lossy(b).to_string())
+            .unwrap_or_else(|| panic!("{n} missing"))
+    };
+    for t in [
+        "students",
+        "guardians",
+        "complaints",
+        "leave_requests",
+        "consent_requests",
+        "attendance",
+        "inbound_events",
+        "activity_log",
+    ] {
+        get(&format!("{t}.json"));
+        get(&format!("{t}.csv"));
+    }
+    let guardians: serde_json::Value = serde_json::from_str(&get("guardians.json")).unwrap();
+    let imran = guardians
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["full_name"] == NAME)
+        .expect("the guardian");
+    assert_eq!(imran["phone"], PHONE, "decrypted");
+    assert_eq!(
+        imran["cnic"].as_str().map(|c| c.contains("7654321")),
+        Some(true)
+    );
+    assert!(imran.get("phone_bidx").is_none() && imran.get("phone_enc").is_none());
+    assert!(get("guardians.csv").contains("House 12 Street 4"));
+    assert!(get("complaints.json").contains("van late aati hai"));
+    // The complaint's photo as a file, named by its media row.
+    let media: serde_json::Value = serde_json::from_str(&get("media.json")).unwrap();
+    let file = media[0]["content_file"].as_str().unwrap().to_string();
+    let photo = entries
+        .iter()
+        .find(|(n, _)| *n == file)
+        .expect("the attachment");
+    assert!(photo.1.starts_with(&[0xFF, 0xD8]), "a JPEG");
+    // Security material is not exported.
+    assert!(entries.iter().all(|(n, _)| !n.starts_with("access_codes")
+        && !n.starts_with("admin_sessions")
+        && !n.starts_with("password_resets")));
+    let staff = get("staff_users.json");
+    assert!(
+        staff.contains("head@x.test")
+            && !staff.contains("password_hash")
+            && !staff.contains("$argon2")
+    );
+    assert!(!get("face_samples.json").contains("embedding"));
+    let readme = get("README.txt");
+    assert!(readme.contains("guardians: 3 rows"), "{readme}");
+}
+
+crate::on_both_backends!(the_school_export_holds_everything_but_secrets);

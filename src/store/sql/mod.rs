@@ -10,6 +10,7 @@ mod codes;
 mod complaints;
 mod control;
 mod conversation;
+mod export;
 mod face;
 mod faq;
 mod fees;
