@@ -125,7 +125,7 @@ impl ExportSink for ZipSink<'_> {
         serde_json::to_writer(&mut *spool, row).map_err(io)?;
         spool.write_all(b"\n")?;
         self.rows += 1;
-        if self.rows % 500 == 0 {
+        if self.rows.is_multiple_of(500) {
             (self.progress)(500);
         }
         Ok(())
