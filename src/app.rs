@@ -150,6 +150,8 @@ pub struct App {
     pub face: Arc<crate::face::service::FaceService>,
     /// The web chat's limits (per address, conversation and school; steps at once).
     pub webchat: Arc<crate::webchat::Limits>,
+    /// School exports running in this process: rows written so far, by job id.
+    pub export_progress: Arc<std::sync::Mutex<std::collections::HashMap<uuid::Uuid, u64>>>,
 }
 
 impl App {
@@ -226,6 +228,7 @@ impl App {
             webchat,
             hash_gate,
             metrics: Arc::new(crate::metrics::Metrics::new()),
+            export_progress: Arc::default(),
         })
     }
 

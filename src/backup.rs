@@ -616,6 +616,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_the_newest_backups_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..(KEEP + 3) {
+            let d = dir.path().join(format!("20261201T0000{i:02}Z-0000"));
+            std::fs::create_dir(&d).unwrap();
+            std::fs::write(d.join("manifest.json"), b"{}").unwrap();
+        }
+        // An unfinished backup (no manifest) is not counted.
+        std::fs::create_dir(dir.path().join("20261201T000000Z-half")).unwrap();
+        assert_eq!(prune(dir.path(), KEEP).unwrap(), 3);
+        let left = list(dir.path()).unwrap();
+        assert_eq!(left.len(), KEEP);
+        assert!(
+            left[0].ends_with("20261201T000003Z-0000"),
+            "the oldest went"
+        );
+    }
+
+    #[test]
     fn a_part_round_trips_and_refuses_tampering_truncation_and_another_name() {
         let dir = tempfile::tempdir().unwrap();
         let plain = dir.path().join("p");

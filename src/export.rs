@@ -198,7 +198,8 @@ pub struct ExportReport {
 
 /// Exports one school into a new zip at `out`; `progress` is told of rows as they go.
 pub async fn export_school(
-    school: &crate::store::tenancy::School,
+    store: &dyn crate::store::ExportStore,
+    school_name: &str,
     work_root: &Path,
     out: &Path,
     now: chrono::DateTime<chrono::Utc>,
@@ -207,8 +208,8 @@ pub async fn export_school(
     let work = work_root.join(format!("export-{}", uuid::Uuid::now_v7().simple()));
     let result = async {
         let mut sink = ZipSink::create(out, &work, progress)?;
-        school.store.export_school(&mut sink).await?;
-        let (tables, rows, attachments) = sink.finish(&school.tenant.name, now)?;
+        store.export_school(&mut sink).await?;
+        let (tables, rows, attachments) = sink.finish(school_name, now)?;
         Ok::<_, ExportError>(ExportReport {
             tables,
             rows,
@@ -221,4 +222,124 @@ pub async fn export_school(
         let _ = std::fs::remove_file(out);
     }
     result
+}
+
+/// Where the admin's exports of a school are kept (encrypted), by job id.
+pub fn stored_path(data_dir: &Path, school: crate::domain::TenantId, job: uuid::Uuid) -> PathBuf {
+    data_dir
+        .join("exports")
+        .join(school.0.simple().to_string())
+        .join(format!("{}.bin", job.simple()))
+}
+
+/// The part name an export file is encrypted under (binds the file to its job).
+pub fn part_name(job: uuid::Uuid) -> String {
+    format!("export:{job}")
+}
+
+/// The export job (`school.export`): the zip written beside the live data, encrypted
+/// with the school's backup key into `stored_path`, the plain zip removed; rows so far
+/// in `App::export_progress`. Offered for [`crate::domain::job::EXPORT_KEPT_DAYS`].
+pub struct SchoolExport;
+
+#[async_trait::async_trait]
+impl crate::worker::jobs::JobHandler for SchoolExport {
+    async fn run(
+        &self,
+        app: &crate::app::App,
+        store: &dyn crate::store::TenantStore,
+        job: &crate::store::JobLease,
+    ) -> Result<crate::worker::jobs::JobOutcome, StoreError> {
+        use crate::worker::jobs::JobOutcome;
+        let school = store.tenant_id();
+        let name = app
+            .tenancy
+            .list()
+            .await?
+            .into_iter()
+            .find(|t| t.id == school)
+            .map(|t| t.name)
+            .unwrap_or_default();
+        let target = stored_path(&app.config.data_dir, school, job.id);
+        if let Some(dir) = target.parent() {
+            crate::fsutil::create_private_dir(dir)?;
+        }
+        let work = app.config.data_dir.join("export-work");
+        crate::fsutil::create_private_dir(&work)?;
+        let plain = work.join(format!("{}.zip", job.id.simple()));
+        let _ = std::fs::remove_file(&plain);
+        let _ = std::fs::remove_file(&target);
+        let progress = app.export_progress.clone();
+        let id = job.id;
+        let tick = move |n: u64| {
+            if let Ok(mut p) = progress.lock() {
+                *p.entry(id).or_insert(0) += n;
+            }
+        };
+        let result = export_school(store, &name, &work, &plain, app.clock.now(), &tick).await;
+        if let Ok(mut p) = app.export_progress.lock() {
+            p.remove(&job.id);
+        }
+        let report = match result {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = std::fs::remove_file(&plain);
+                return Ok(JobOutcome::Failed {
+                    error: e.to_string(),
+                });
+            }
+        };
+        let (_, key) = app.tenancy.backup_key(school).await?;
+        let part = part_name(job.id);
+        let (from, to) = (plain.clone(), target.clone());
+        let sealed = tokio::task::spawn_blocking(move || {
+            let r = crate::backup::encrypt_file(&key, &part, &from, &to);
+            let _ = std::fs::remove_file(&from);
+            r
+        })
+        .await
+        .map_err(|e| StoreError::Io(std::io::Error::other(e.to_string())))?;
+        if let Err(e) = sealed {
+            return Ok(JobOutcome::Failed {
+                error: e.to_string(),
+            });
+        }
+        let mut entry = crate::domain::activity::ActivityEntry::now(
+            job.payload
+                .get("by")
+                .and_then(|b| b.as_str())
+                .unwrap_or("system"),
+            "school.exported",
+            Some(format!("job:{}", job.id)),
+            "admin",
+            serde_json::json!({ "tables": report.tables, "rows": report.rows, "attachments": report.attachments }),
+        );
+        entry.at = app.clock.now();
+        store.log_activity(&entry).await?;
+        Ok(JobOutcome::Done { result: None })
+    }
+}
+
+/// Deletes a school's export files older than [`crate::domain::job::EXPORT_KEPT_DAYS`]
+/// (by their job's creation); how many.
+pub async fn prune_exports(
+    app: &crate::app::App,
+    store: &dyn crate::store::TenantStore,
+) -> Result<u64, StoreError> {
+    let cutoff = app.clock.now() - chrono::Duration::days(crate::domain::job::EXPORT_KEPT_DAYS);
+    let mut n = 0;
+    for j in store
+        .jobs_of_kind(crate::domain::job::SCHOOL_EXPORT, 1000)
+        .await?
+    {
+        if j.created_at < cutoff {
+            let path = stored_path(&app.config.data_dir, store.tenant_id(), j.id);
+            match std::fs::remove_file(&path) {
+                Ok(()) => n += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(n)
 }

@@ -26,8 +26,8 @@ pub enum PrivacyError {
     Export(String),
 }
 
-/// The days a school gives itself to answer (setting `privacy_due_days`, 1–30; seed
-/// 003 §11 asks for a month at most).
+/// The days a school gives itself to answer (setting `privacy_due_days`, at most
+/// [`PRIVACY_DUE_DAYS`]: 7 working days).
 pub fn due_days(setting: Option<&str>) -> i64 {
     setting
         .and_then(|s| s.trim().parse::<i64>().ok())
@@ -251,12 +251,12 @@ mod tests {
     }
 
     #[test]
-    fn due_days_stay_within_a_month() {
-        assert_eq!(due_days(None), 30);
-        assert_eq!(due_days(Some("14")), 14);
-        assert_eq!(due_days(Some("45")), 30);
-        assert_eq!(due_days(Some("0")), 30);
-        assert_eq!(due_days(Some("x")), 30);
+    fn due_days_stay_within_seven_working_days() {
+        assert_eq!(due_days(None), 9);
+        assert_eq!(due_days(Some("5")), 5);
+        assert_eq!(due_days(Some("30")), 9);
+        assert_eq!(due_days(Some("0")), 9);
+        assert_eq!(due_days(Some("x")), 9);
     }
 
     #[test]

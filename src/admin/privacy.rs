@@ -19,7 +19,13 @@ use minijinja::context;
 use serde::Deserialize;
 use serde_json::json;
 
-store_port!(ActivityStore, PrivacyStore, RosterStore);
+store_port!(
+    ActivityStore,
+    PrivacyStore,
+    RosterStore,
+    JobStore,
+    SchoolKeys
+);
 
 /// Requests a page lists.
 const LISTED: i64 = 500;
@@ -379,4 +385,177 @@ pub async fn copy(
 /// The dashboard's figure for administrators: requests waiting (pending or failed).
 pub async fn dashboard_open(school: &School) -> Result<i64, crate::store::StoreError> {
     port(school).open_privacy_requests().await
+}
+
+/// What a signed export link is for (the HMAC's purpose).
+const EXPORT_LINK: &str = "export-link";
+
+async fn exports_page(
+    app: &App,
+    school: &School,
+    s: &super::auth::ActiveSession,
+    said: Said,
+) -> Result<Response, AdminError> {
+    let store = port(school);
+    let now = app.clock.now();
+    let running = app
+        .export_progress
+        .lock()
+        .map(|p| p.clone())
+        .unwrap_or_default();
+    let expires = now.timestamp() + super::leave::ATTACHMENT_LINK_SECONDS;
+    let rows: Vec<_> = store
+        .jobs_of_kind(crate::domain::job::SCHOOL_EXPORT, 20)
+        .await?
+        .into_iter()
+        .map(|j| {
+            let kept = j.created_at
+                >= now - chrono::Duration::days(crate::domain::job::EXPORT_KEPT_DAYS);
+            let file = crate::export::stored_path(&app.config.data_dir, school.tenant.id, j.id);
+            let ready = j.state == "done" && kept && file.is_file();
+            let link = ready.then(|| {
+                format!(
+                    "/admin/export/{}/download?exp={expires}&sig={}",
+                    j.id,
+                    super::leave::link_signature(store, EXPORT_LINK, j.id, expires)
+                )
+            });
+            context! {
+                id => j.id.to_string(),
+                created => j.created_at.format("%Y-%m-%d %H:%M").to_string(),
+                state => j.state.clone(),
+                rows => running.get(&j.id).copied(),
+                error => j.last_error,
+                link => link,
+                expired => j.state == "done" && !ready,
+                until => (j.created_at + chrono::Duration::days(crate::domain::job::EXPORT_KEPT_DAYS)).format("%Y-%m-%d").to_string(),
+            }
+        })
+        .collect();
+    Ok(render_page(
+        "export.html",
+        school,
+        s,
+        context! { exports => rows },
+        said,
+    ))
+}
+
+pub async fn exports(
+    State(app): State<App>,
+    Administrator(Staff { school, session: s }): Administrator,
+) -> Result<Response, AdminError> {
+    exports_page(&app, &school, &s, Said::nothing()).await
+}
+
+/// Starts an export of the whole school (a job; the page shows its progress).
+pub async fn start_export(
+    State(app): State<App>,
+    AdminForm {
+        staff,
+        form: Empty {},
+    }: AdminForm<Empty>,
+) -> Result<Response, AdminError> {
+    let Staff { school, session: s } = staff;
+    let now = app.clock.now();
+    let by = format!("staff:{}", s.staff.id.0);
+    let store = port(&school);
+    store
+        .enqueue_job(&crate::domain::job::school_export(&by, now), now)
+        .await?;
+    let entry = staff_activity(&s, "school.export_requested", None, json!({}), now);
+    store.log_activity(&entry).await?;
+    app.wake_jobs();
+    exports_page(
+        &app,
+        &school,
+        &s,
+        Said::notice("The export has started; this page shows when it is ready."),
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct LinkQuery {
+    exp: i64,
+    sig: String,
+}
+
+/// The export's zip, decrypted as it is sent (through a private work file unlinked
+/// once open), behind a signed link and an administrator's session; logged.
+pub async fn download_export(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<LinkQuery>,
+    Administrator(Staff { school, session: s }): Administrator,
+) -> Result<Response, AdminError> {
+    let id = super::web::path_id(&id)?;
+    let store = port(&school);
+    let now = app.clock.now();
+    if !super::leave::link_ok(
+        &super::leave::link_signature(store, EXPORT_LINK, id, q.exp),
+        &q.sig,
+        q.exp,
+        now.timestamp(),
+    ) {
+        return Err(AdminError::refused(
+            axum::http::StatusCode::FORBIDDEN,
+            "This link has expired; open the export page again.",
+        ));
+    }
+    let job = store
+        .jobs_of_kind(crate::domain::job::SCHOOL_EXPORT, 1000)
+        .await?
+        .into_iter()
+        .find(|j| j.id == id && j.state == "done")
+        .filter(|j| {
+            j.created_at >= now - chrono::Duration::days(crate::domain::job::EXPORT_KEPT_DAYS)
+        })
+        .ok_or(AdminError::NotFound)?;
+    let stored = crate::export::stored_path(&app.config.data_dir, school.tenant.id, job.id);
+    if !stored.is_file() {
+        return Err(AdminError::NotFound);
+    }
+    let (_, key) = app.tenancy.backup_key(school.tenant.id).await?;
+    let work = app.config.data_dir.join("export-work");
+    crate::fsutil::create_private_dir(&work).map_err(|e| AdminError::internal(&e))?;
+    let plain = work.join(format!("download-{}.zip", uuid::Uuid::now_v7().simple()));
+    let (from, to, part) = (
+        stored.clone(),
+        plain.clone(),
+        crate::export::part_name(job.id),
+    );
+    tokio::task::spawn_blocking(move || crate::backup::decrypt_file(&key, &part, &from, &to))
+        .await
+        .map_err(|e| AdminError::internal(&e))?
+        .map_err(|e| AdminError::internal(&e))?;
+    let file = tokio::fs::File::open(&plain)
+        .await
+        .map_err(|e| AdminError::internal(&e))?;
+    // The open handle keeps the bytes; the name goes at once.
+    let _ = std::fs::remove_file(&plain);
+    let entry = staff_activity(
+        &s,
+        "school.export_downloaded",
+        Some(format!("job:{id}")),
+        json!({}),
+        now,
+    );
+    store.log_activity(&entry).await?;
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    Ok((
+        [
+            (CONTENT_TYPE, "application/zip".to_string()),
+            (
+                CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"{}-export.zip\"",
+                    school.tenant.slug.as_str()
+                ),
+            ),
+            (CACHE_CONTROL, "no-store".to_string()),
+        ],
+        body,
+    )
+        .into_response())
 }

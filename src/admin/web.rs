@@ -101,6 +101,7 @@ fn templates() -> &'static Environment<'static> {
             "faq.html",
             "privacy.html",
             "privacy_request.html",
+            "export.html",
         ] {
             if let Err(e) = env.add_template(name, source) {
                 // Templates are compiled into the binary; a unit test renders each one.
@@ -481,6 +482,14 @@ pub fn routes<S: Clone + Send + Sync + 'static>(admin: AdminState) -> Router<S> 
             post(super::privacy::answered),
         )
         .route("/admin/privacy/{id}/copy.zip", get(super::privacy::copy))
+        .route(
+            "/admin/export",
+            get(super::privacy::exports).post(super::privacy::start_export),
+        )
+        .route(
+            "/admin/export/{id}/download",
+            get(super::privacy::download_export),
+        )
         .route("/admin/faq", get(super::faq::view))
         .route("/admin/faq.csv", get(super::faq::export))
         .route("/admin/faq/entries", post(super::faq::save_entry))

@@ -160,7 +160,8 @@ pub async fn export(config: Config, tenant: String, out: std::path::PathBuf) -> 
     pb.enable_steady_tick(std::time::Duration::from_millis(200));
     let bar = pb.clone();
     let report = raabta::export::export_school(
-        &school,
+        school.store.as_ref(),
+        &school.tenant.name,
         &app.config.data_dir,
         &out,
         app.clock.now(),

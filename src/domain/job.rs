@@ -23,6 +23,22 @@ pub const COMPLAINT_NOTICE_ATTEMPTS: i32 = 5;
 /// Telling the office of a lead the enquiry bot took (email where SMTP is set; the
 /// dashboard and the leads page show it either way).
 pub const LEAD_NOTICE: &str = "lead.notice";
+/// A school's export for its administrators (issue 19): the zip, encrypted at rest.
+pub const SCHOOL_EXPORT: &str = "school.export";
+/// How long an export's file is offered (then deleted by the retention pass).
+pub const EXPORT_KEPT_DAYS: i64 = 7;
+
+pub fn school_export(by: &str, now: DateTime<Utc>) -> NewJob {
+    NewJob {
+        kind: SCHOOL_EXPORT.into(),
+        idempotency_key: format!("export:{}", Uuid::now_v7()),
+        conversation: None,
+        payload: serde_json::json!({ "by": by }),
+        max_attempts: 2,
+        run_after: now,
+    }
+}
+
 /// The school's administrators told of a data-subject request (issue 19).
 pub const PRIVACY_NOTICE: &str = "privacy.notice";
 

@@ -1608,6 +1608,8 @@ pub trait JobStore: Send + Sync {
     async fn prune_done_jobs(&self, before: DateTime<Utc>) -> Result<u64>;
     /// How many jobs there are by (kind, state).
     async fn job_counts(&self) -> Result<Vec<(String, String, i64)>>;
+    /// The newest `limit` jobs of one kind, newest first.
+    async fn jobs_of_kind(&self, kind: &str, limit: i64) -> Result<Vec<JobView>>;
     /// The newest `limit` jobs in `state`, newest first, and how many there are.
     async fn jobs_in_state(&self, state: &str, limit: i64) -> Result<(Vec<JobView>, i64)>;
 }
@@ -2219,10 +2221,11 @@ pub trait ExportStore: Send + Sync {
     async fn export_school(&self, sink: &mut (dyn ExportSink + Send)) -> Result<u64>;
 }
 
-/// Requests are due this many days after they are made unless the school says
-/// otherwise (setting `privacy_due_days`; seed 003 §11: without undue delay, within a
-/// month).
-pub const PRIVACY_DUE_DAYS: i64 = 30;
+/// Requests are due this many calendar days after they are made unless the school
+/// sets fewer (setting `privacy_due_days`, 1–9): seed 000 §8/§12 promises an answer
+/// within 7 working days (the stronger of the seeds; 003 §11 says without undue delay),
+/// and any 9 consecutive days hold at least one weekend of two days.
+pub const PRIVACY_DUE_DAYS: i64 = 9;
 
 /// Data-subject requests and the erasure (issue 19).
 #[async_trait]

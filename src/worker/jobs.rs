@@ -141,6 +141,12 @@ impl JobRunner {
             1,
         );
         runner.register_io(
+            crate::domain::job::SCHOOL_EXPORT,
+            Arc::new(crate::export::SchoolExport),
+            1,
+            1,
+        );
+        runner.register_io(
             crate::domain::job::PRIVACY_NOTICE,
             Arc::new(super::notice::PrivacyNotice),
             2,

@@ -81,6 +81,14 @@ pub async fn school_data(
             }
         };
         let policy = RetentionPolicy::from_settings(&settings, now);
+        match crate::export::prune_exports(app, school.store.as_ref()).await {
+            Ok(n) if n > 0 => {
+                tracing::info!(school = %slug, files = n, "retention: export files deleted");
+                *all.entry("export_files").or_insert(0) += n;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(school = %slug, error = %e, "retention: exports not pruned"),
+        }
         let mut entry = ActivityEntry::now(
             "system",
             "retention.school_data",

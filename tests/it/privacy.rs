@@ -1201,9 +1201,16 @@ async fn export_entries(env: &TestEnv, school: &School) -> Vec<(String, Vec<u8>)
         .dir
         .path()
         .join(format!("export-{}.zip", uuid::Uuid::now_v7().simple()));
-    raabta::export::export_school(school, env.dir.path(), &out, env.app.clock.now(), &|_| {})
-        .await
-        .unwrap();
+    raabta::export::export_school(
+        school.store.as_ref(),
+        &school.tenant.name,
+        env.dir.path(),
+        &out,
+        env.app.clock.now(),
+        &|_| {},
+    )
+    .await
+    .unwrap();
     let mut z = zip::ZipArchive::new(std::fs::File::open(&out).unwrap()).unwrap();
     let mut entries = Vec::new();
     for i in 0..z.len() {
@@ -1287,3 +1294,100 @@ async fn the_school_export_holds_everything_but_secrets(env: &TestEnv) {
 }
 
 crate::on_both_backends!(the_school_export_holds_everything_but_secrets);
+
+/// The school's export from the admin: a job whose zip is kept encrypted, offered
+/// through a short-lived signed link to administrators only, deleted after 7 days.
+async fn the_admin_exports_the_school(env: &TestEnv) {
+    use crate::admin_web::{add_staff, admin_cookie, call};
+    use axum::http::StatusCode;
+    use std::sync::Arc;
+    let school = env.school("export-admin").await;
+    load_roster_and_fees(&school).await;
+    add_staff(
+        &school,
+        "head@e.test",
+        raabta::domain::roster::StaffRole::Admin,
+        "head password 1",
+    )
+    .await;
+    add_staff(
+        &school,
+        "teacher@e.test",
+        raabta::domain::roster::StaffRole::Teacher,
+        "teacher password 1",
+    )
+    .await;
+    let admin = admin_cookie(env, &school, "head@e.test", "head password 1").await;
+    let teacher =
+        crate::admin_web::cookie_of(env, "export-admin", "teacher@e.test", "teacher password 1")
+            .await;
+    assert_eq!(
+        call(env, "GET", "/admin/export", &teacher, &[])
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let page = call(env, "GET", "/admin/export", &admin, &[]).await;
+    assert!(page.body.contains("No exports yet"));
+    let csrf = page.csrf();
+    let r = call(env, "POST", "/admin/export", &admin, &[("csrf", &csrf)]).await;
+    assert!(r.body.contains("The export has started"), "{}", r.body);
+
+    let mut runner = raabta::worker::jobs::JobRunner::new();
+    runner.register_io(
+        raabta::domain::job::SCHOOL_EXPORT,
+        Arc::new(raabta::export::SchoolExport),
+        1,
+        1,
+    );
+    for h in Arc::new(runner).pass(&env.app).await.unwrap() {
+        h.await.unwrap();
+    }
+    let job = school
+        .store
+        .jobs_of_kind(raabta::domain::job::SCHOOL_EXPORT, 5)
+        .await
+        .unwrap()[0]
+        .clone();
+    assert_eq!(job.state, "done", "{:?}", job.last_error);
+    // At rest: encrypted, nothing readable.
+    let stored = raabta::export::stored_path(&env.app.config.data_dir, school.tenant.id, job.id);
+    let bytes = std::fs::read(&stored).unwrap();
+    assert!(!bytes.starts_with(b"PK"));
+    assert_eq!(count(&bytes, b"Zainab Ali"), 0);
+
+    let page = call(env, "GET", "/admin/export", &admin, &[]).await;
+    let body = page.body.replace("&amp;", "&").replace("&#x2f;", "/");
+    let at = body.find("/admin/export/").expect("a download link");
+    let link = &body[at..at + body[at..].find('"').unwrap()];
+    let zip = call(env, "GET", link, &admin, &[]).await;
+    assert_eq!(zip.status, StatusCode::OK);
+    assert_eq!(zip.headers["content-type"], "application/zip");
+    assert!(zip.body.starts_with("PK"));
+    // A changed signature, a teacher: refused.
+    let forged = format!("{}0", &link[..link.len() - 1]);
+    assert_eq!(
+        call(env, "GET", &forged, &admin, &[]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        call(env, "GET", link, &teacher, &[]).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert!(school
+        .store
+        .recent_activity(50)
+        .await
+        .unwrap()
+        .iter()
+        .any(|e| e.action == "school.export_downloaded"));
+    // After 7 days the file is deleted by the retention pass.
+    env.app.clock.advance(chrono::Duration::days(8));
+    let gone = raabta::worker::retention::school_data(&env.app)
+        .await
+        .unwrap();
+    assert_eq!(gone.get("export_files"), Some(&1), "{gone:?}");
+    assert!(!stored.exists());
+}
+
+crate::on_both_backends!(the_admin_exports_the_school);

@@ -206,6 +206,18 @@ impl crate::store::JobStore for SchoolStore {
         .await
     }
 
+    async fn jobs_of_kind(&self, kind: &str, limit: i64) -> Result<Vec<JobView>> {
+        self.read_all(
+            db::query_as(
+                "SELECT id, kind, state, attempts, max_attempts, last_error, conversation_id, created_at, updated_at \
+                 FROM jobs WHERE kind = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+            )
+            .bind(kind.to_string())
+            .bind(limit),
+        )
+        .await
+    }
+
     async fn jobs_in_state(&self, state: &str, limit: i64) -> Result<(Vec<JobView>, i64)> {
         self.read(async |tx| {
             let (count,): (i64,) = db::query_as("SELECT COUNT(*) FROM jobs WHERE state = $1")
