@@ -387,12 +387,30 @@ async fn encrypt_blocking(
     result
 }
 
-/// The backups in `out` (directories with a manifest), oldest first.
+/// Whether a directory name is one of ours (`20261205T063000Z-1a2b`).
+fn is_backup_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    b.len() == 21
+        && b[..8].iter().all(u8::is_ascii_digit)
+        && b[8] == b'T'
+        && b[9..15].iter().all(u8::is_ascii_digit)
+        && b[15] == b'Z'
+        && b[16] == b'-'
+        && b[17..].iter().all(|c| c.is_ascii_hexdigit())
+}
+
+/// The backups in `out` (our directories with a manifest), oldest first; anything else
+/// there is left alone.
 pub fn list(out: &Path) -> Result<Vec<PathBuf>, BackupError> {
     let mut dirs: Vec<PathBuf> = match std::fs::read_dir(out) {
         Ok(d) => d
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.join("manifest.json").is_file())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(is_backup_name)
+                    && p.join("manifest.json").is_file()
+            })
             .collect(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(e.into()),
@@ -582,6 +600,8 @@ pub async fn restore(
             &from.join(&s.part.file),
             &file,
         )?;
+        // A copy is in rollback-journal mode; the service reads in WAL mode.
+        crate::store::sqlite::to_wal(&file).await?;
         restored_keys.push((s.id, k.key_id, wrapped));
         report.schools.push(s.slug.clone());
     }
@@ -623,8 +643,11 @@ mod tests {
             std::fs::create_dir(&d).unwrap();
             std::fs::write(d.join("manifest.json"), b"{}").unwrap();
         }
-        // An unfinished backup (no manifest) is not counted.
-        std::fs::create_dir(dir.path().join("20261201T000000Z-half")).unwrap();
+        // An unfinished backup (no manifest) and another tool's directory are left alone.
+        std::fs::create_dir(dir.path().join("20261201T000000Z-0001")).unwrap();
+        let other = dir.path().join("nightly-db");
+        std::fs::create_dir(&other).unwrap();
+        std::fs::write(other.join("manifest.json"), b"{}").unwrap();
         assert_eq!(prune(dir.path(), KEEP).unwrap(), 3);
         let left = list(dir.path()).unwrap();
         assert_eq!(left.len(), KEEP);

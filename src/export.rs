@@ -343,3 +343,27 @@ pub async fn prune_exports(
     }
     Ok(n)
 }
+
+/// Deletes every stored export of a school (after an erasure they hold the person;
+/// after a closure, the school); how many files.
+pub fn remove_school_exports(
+    data_dir: &Path,
+    school: crate::domain::TenantId,
+) -> Result<u64, StoreError> {
+    let dir = data_dir.join("exports").join(school.0.simple().to_string());
+    let mut n = 0;
+    match std::fs::read_dir(&dir) {
+        Ok(entries) => {
+            for e in entries {
+                let p = e?.path();
+                if p.is_file() {
+                    std::fs::remove_file(&p)?;
+                    n += 1;
+                }
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(n)
+}

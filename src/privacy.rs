@@ -68,7 +68,7 @@ pub async fn record(
         kind,
         contact,
         source,
-        identity_check: identity_check.to_string(),
+        identity_check: crate::domain::Pii::new(identity_check.to_string()),
         requested_by: by.to_string(),
         at: now,
         due_at: now + chrono::Duration::days(due),
@@ -129,12 +129,14 @@ pub async fn erase(
         .spool
         .purge(school.tenant.id, &|sender| same_sender(sender, &theirs))
         .await?;
+    // The school's stored exports were made before: they hold the person.
+    let exports = crate::export::remove_school_exports(&app.config.data_dir, school.tenant.id)?;
     let mut entry = ActivityEntry::now(
         approver,
         "privacy_erasure.files",
         Some(format!("privacy_request:{request}")),
         source,
-        serde_json::json!({ "spool_events": removed, "wal_checkpointed": true }),
+        serde_json::json!({ "spool_events": removed, "exports_deleted": exports }),
     );
     entry.at = app.clock.now();
     school.store.log_activity(&entry).await?;

@@ -59,6 +59,31 @@ impl Spool {
         self.dir.join("inbound.log")
     }
 
+    /// An exclusive lock on the spool directory across processes (a server and the
+    /// CLI's erasure): held while appending, moving aside, ingesting and purging, so a
+    /// file is never rewritten while another process writes or reads it. Released when
+    /// the returned file is dropped.
+    fn dir_lock(dir: &Path) -> std::io::Result<std::fs::File> {
+        crate::fsutil::create_private_dir(dir)?;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let f = opts.open(dir.join("lock"))?;
+        f.lock()?;
+        Ok(f)
+    }
+
+    async fn lock_async(&self) -> Result<std::fs::File, SpoolError> {
+        let dir = self.dir.clone();
+        Ok(tokio::task::spawn_blocking(move || Self::dir_lock(&dir))
+            .await
+            .map_err(|e| SpoolError::Record(e.to_string()))??)
+    }
+
     /// Appends one record and syncs it to disk before returning.
     pub async fn append(&self, record: &SpoolRecord) -> Result<(), SpoolError> {
         let mut line = self.encode(record)?;
@@ -67,7 +92,7 @@ impl Spool {
         let path = self.active();
         let dir = self.dir.clone();
         tokio::task::spawn_blocking(move || -> Result<(), SpoolError> {
-            crate::fsutil::create_private_dir(&dir)?;
+            let _lock = Self::dir_lock(&dir)?;
             let mut opts = std::fs::OpenOptions::new();
             opts.create(true).append(true);
             #[cfg(unix)]
@@ -95,6 +120,7 @@ impl Spool {
         if !self.dir.is_dir() {
             return Ok(Vec::new());
         }
+        let _lock = self.lock_async().await?;
         let active = self.active();
         if std::fs::metadata(&active)
             .map(|m| m.len() > 0)
@@ -142,6 +168,8 @@ impl Spool {
         if files.is_empty() {
             return Ok(0);
         }
+        // Another process's purge waits until these files are stored and gone.
+        let _lock = self.lock_async().await?;
         // The registry once per run, not once per spooled record.
         let active: std::collections::HashMap<_, _> = tenancy
             .list()
@@ -203,6 +231,7 @@ impl Spool {
         if !self.dir.is_dir() {
             return Ok(0);
         }
+        let _lock = self.lock_async().await?;
         let mut removed = 0;
         let files: Vec<PathBuf> = std::fs::read_dir(&self.dir)?
             .filter_map(|e| e.ok().map(|e| e.path()))

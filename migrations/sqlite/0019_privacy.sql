@@ -9,8 +9,9 @@ CREATE TABLE privacy_requests (
     contact_id      BLOB NOT NULL,
     name_enc        BLOB NOT NULL,
     source          TEXT NOT NULL CHECK (source IN ('chat', 'admin', 'operator')),
-    -- How the person's identity was checked (the chat: their logged-in number).
-    identity_check  TEXT NOT NULL,
+    -- How the person's identity was checked (the chat: their logged-in number); staff
+    -- may write a document number here, so it is encrypted.
+    identity_check_enc BLOB NOT NULL,
     requested_by    TEXT NOT NULL,
     requested_at    TEXT NOT NULL,
     due_at          TEXT NOT NULL,

@@ -39,7 +39,7 @@ fn row_ctx(r: &PrivacyRequest, now: chrono::DateTime<chrono::Utc>) -> minijinja:
         kind => r.kind.clone(),
         name => r.name.expose().clone(),
         source => r.source.clone(),
-        identity_check => r.identity_check.clone(),
+        identity_check => r.identity_check.expose().clone(),
         requested_by => r.requested_by.clone(),
         requested => r.requested_at.format("%Y-%m-%d %H:%M").to_string(),
         due => r.due_at.format("%Y-%m-%d").to_string(),

@@ -101,7 +101,16 @@ async fn rotate_master(config: Config, generate: bool) -> anyhow::Result<()> {
         raabta::fsutil::write_private(&pending, new.to_base64().as_bytes())
             .map_err(|e| anyhow::anyhow!("writing {}: {e}", pending.display()))?;
     }
-    let n = app.tenancy.rotate_master(&new).await?;
+    let n = match app.tenancy.rotate_master(&new).await {
+        Ok(n) => n,
+        Err(e) => {
+            // Nothing changed: the new key is not needed.
+            if in_file {
+                let _ = std::fs::remove_file(&pending);
+            }
+            return Err(e.into());
+        }
+    };
     if in_file {
         std::fs::rename(&pending, &file)?;
         println!(

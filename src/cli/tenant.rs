@@ -173,6 +173,14 @@ pub(super) async fn tenant(config: Config, cmd: TenantCmd) -> anyhow::Result<()>
         }
         TenantCmd::PurgeClosed => {
             let done = t.purge_closed(app.clock.now(), "operator").await?;
+            for c in &done {
+                if let Some(id) = c["school"]["id"].as_str().and_then(|s| s.parse().ok()) {
+                    raabta::export::remove_school_exports(
+                        &app.config.data_dir,
+                        raabta::domain::TenantId(id),
+                    )?;
+                }
+            }
             println!("{} closed schools purged", done.len());
             for c in done {
                 println!("{c}");

@@ -104,10 +104,22 @@ impl Eraser {
     /// Whether an identifier the redactor found is this person's.
     fn is_theirs(&self, kind: Kind, found: &str, authored: bool) -> bool {
         match kind {
-            Kind::Person => found
-                .split(|c: char| c.is_whitespace() || matches!(c, '-' | '.' | ','))
-                .map(names::fold)
-                .any(|w| self.name_tokens.contains(&w)),
+            // In what the person wrote one of their name's words is enough (their
+            // own surname goes too); in what others wrote, two of them together, so a
+            // child or a colleague who shares a surname keeps their name.
+            Kind::Person => {
+                let matched = found
+                    .split(|c: char| c.is_whitespace() || matches!(c, '-' | '.' | ','))
+                    .map(names::fold)
+                    .filter(|w| self.name_tokens.contains(w))
+                    .count();
+                let needed = if authored {
+                    1
+                } else {
+                    self.name_tokens.len().clamp(1, 2)
+                };
+                matched >= needed
+            }
             // In what the person wrote, every number of an identifier's shape and every
             // email is theirs (or someone's they gave: it goes too).
             Kind::Url => false,
@@ -279,6 +291,17 @@ mod tests {
         // The same numbers written by the person themselves are taken out.
         let t = e.scrub("my wife's number 0301 1110002", true);
         assert!(!t.contains("1110002"), "{t}");
+    }
+
+    #[test]
+    fn a_shared_surname_stays_in_what_others_wrote() {
+        let e = Eraser::new(Person {
+            name: "Imran Khan".into(),
+            ..Person::default()
+        });
+        let t = e.scrub("Ayesha Khan was late; Imran Khan called.", false);
+        assert!(t.contains("Ayesha Khan"), "{t}");
+        assert!(!t.contains("Imran"), "{t}");
     }
 
     #[test]

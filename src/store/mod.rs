@@ -517,6 +517,10 @@ pub const ENCRYPTED_COLUMNS: &[EncryptedColumn] = &[
         column: "name_enc",
     },
     EncryptedColumn {
+        table: "privacy_requests",
+        column: "identity_check_enc",
+    },
+    EncryptedColumn {
         table: "leads",
         column: "name_enc",
     },
@@ -2043,7 +2047,7 @@ pub struct PrivacyRequest {
     /// `chat`, `admin` or `operator`.
     pub source: String,
     /// How the person's identity was checked.
-    pub identity_check: String,
+    pub identity_check: crate::domain::Pii<String>,
     pub requested_by: String,
     pub requested_at: DateTime<Utc>,
     pub due_at: DateTime<Utc>,
@@ -2065,7 +2069,7 @@ pub struct NewPrivacyRequest {
     pub kind: PrivacyKind,
     pub contact: ContactRef,
     pub source: &'static str,
-    pub identity_check: String,
+    pub identity_check: crate::domain::Pii<String>,
     pub requested_by: String,
     pub at: DateTime<Utc>,
     pub due_at: DateTime<Utc>,

@@ -283,9 +283,12 @@ impl Tenancy {
                     "backup_key_ids": backup,
                 },
                 "backups": "Backups taken before the purge hold this school's part encrypted with \
-                    its backup key, now destroyed: they cannot be read, and age out within 90 days.",
+                    its backup key, now destroyed: they cannot be read with the keys that remain, \
+                    and age out within 90 days. Destroy every earlier file of \
+                    `raabta keys export-backup-keys`: it still holds the key.",
             });
-            self.remove(tenant).await?;
+            // The certificate first (after a crash before the removal, the next pass
+            // removes the school), then what it certifies.
             self.backend
                 .control
                 .insert_certificate(
@@ -295,6 +298,7 @@ impl Tenancy {
                     now,
                 )
                 .await?;
+            self.remove(tenant).await?;
             tracing::info!(school = %tenant.slug, "closed school purged; deletion certificate kept");
             out.push(certificate);
         }

@@ -1584,10 +1584,10 @@ async fn privacy_request(
         kind,
         contact,
         source: "chat",
-        identity_check: format!(
+        identity_check: crate::domain::Pii::new(format!(
             "logged in with an access code on {}",
             ctx.conversation.provider.as_str()
-        ),
+        )),
         requested_by: actor(session, ctx.conversation),
         at: ctx.now,
         due_at: ctx.now + chrono::Duration::days(due),

@@ -117,9 +117,18 @@ pub async fn school_data(
 /// Closed schools whose export window has ended are purged, each with its deletion
 /// certificate (`Tenancy::purge_closed`).
 pub async fn closed_schools(app: &App) -> Result<usize, StoreError> {
-    Ok(app
-        .tenancy
-        .purge_closed(app.clock.now(), "system")
-        .await?
-        .len())
+    let done = app.tenancy.purge_closed(app.clock.now(), "system").await?;
+    for c in &done {
+        // The school's exports go with it.
+        if let Some(id) = c["school"]["id"]
+            .as_str()
+            .and_then(|s| s.parse::<uuid::Uuid>().ok())
+        {
+            crate::export::remove_school_exports(
+                &app.config.data_dir,
+                crate::domain::TenantId(id),
+            )?;
+        }
+    }
+    Ok(done.len())
 }

@@ -106,6 +106,47 @@ async fn a_backup_under_write_load_restores_every_acknowledged_message() {
         }
     }
 
+    // The control part holds the schools and their wrapped keys, not the backup keys.
+    let master = raabta::store::crypto::MasterKey::from_base64(&master_of(&env)).unwrap();
+    let control = env.dir.path().join("control-part.db");
+    raabta::backup::decrypt_file(
+        &master.derive("backup-control"),
+        "control",
+        &report.dir.join(&report.manifest.control.file),
+        &control,
+    )
+    .unwrap();
+    {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", control.display()))
+            .await
+            .unwrap();
+        let (keys,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM backup_keys")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        let (schools,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM tenants")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!((keys, schools), (0, 2));
+        pool.close().await;
+    }
+    let raw = std::fs::read(&control).unwrap();
+    for (id, _, wrapped) in env
+        .app
+        .tenancy
+        .backend()
+        .control
+        .backup_keys()
+        .await
+        .unwrap()
+    {
+        assert!(
+            !raw.windows(wrapped.len()).any(|w| w == wrapped.as_slice()),
+            "the backup key of {id} is in the control part"
+        );
+    }
+
     // Restored into an empty data directory with the exported keys.
     let keys = raabta::backup::export_keys(&env.app).await.unwrap();
     assert_eq!(keys.keys.len(), 2);

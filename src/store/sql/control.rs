@@ -29,7 +29,26 @@ impl crate::store::ControlStore for ControlDb {
         backup_keys: &[(crate::domain::TenantId, i64, Vec<u8>)],
         settings: &[(String, Vec<u8>)],
     ) -> crate::store::Result<()> {
+        let postgres = matches!(&self.control, db::Pool::Postgres(_));
         self.write(async |tx| {
+            if postgres {
+                // Nothing adds a key while the rotation writes (SQLite: the write
+                // transaction already holds the one writer).
+                db::query("LOCK TABLE tenant_keys, backup_keys IN EXCLUSIVE MODE")
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            let (n_keys,): (i64,) = db::query_as("SELECT COUNT(*) FROM tenant_keys")
+                .fetch_one(&mut **tx)
+                .await?;
+            let (n_backup,): (i64,) = db::query_as("SELECT COUNT(*) FROM backup_keys")
+                .fetch_one(&mut **tx)
+                .await?;
+            if n_keys != tenant_keys.len() as i64 || n_backup != backup_keys.len() as i64 {
+                return Err(crate::store::StoreError::Conflict(
+                    "a key was added during the rotation; run it again".into(),
+                ));
+            }
             for k in tenant_keys {
                 let n = db::query(
                     "UPDATE tenant_keys SET wrapped = $4 WHERE tenant_id = $1 AND purpose = $2 AND key_id = $3",
@@ -48,12 +67,20 @@ impl crate::store::ControlStore for ControlDb {
                 }
             }
             for (tenant, key_id, wrapped) in backup_keys {
-                db::query("UPDATE backup_keys SET wrapped = $3 WHERE tenant_id = $1 AND key_id = $2")
-                    .bind(tenant.0)
-                    .bind(*key_id)
-                    .bind(wrapped)
-                    .execute(&mut **tx)
-                    .await?;
+                let n = db::query(
+                    "UPDATE backup_keys SET wrapped = $3 WHERE tenant_id = $1 AND key_id = $2",
+                )
+                .bind(tenant.0)
+                .bind(*key_id)
+                .bind(wrapped)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+                if n != 1 {
+                    return Err(crate::store::StoreError::Conflict(
+                        "a backup key changed during the rotation; run it again".into(),
+                    ));
+                }
             }
             for (name, value) in settings {
                 db::query(
@@ -133,7 +160,7 @@ impl crate::store::ControlStore for ControlDb {
     ) -> crate::store::Result<()> {
         let q = db::query(
             "INSERT INTO deletion_certificates (tenant_id, slug, certificate, created_at) \
-             VALUES ($1, $2, $3, $4)",
+             VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id) DO NOTHING",
         );
         self.run(q.bind(id.0).bind(slug).bind(certificate).bind(at))
             .await?;
@@ -210,11 +237,24 @@ impl crate::store::ControlStore for ControlDb {
             let mut conn = pool.acquire().await?;
             super::super::sqlite::vacuum_into(&mut conn, to).await?;
         }
-        // The copy without the backup keys, vacuumed so their bytes are gone.
+        // The copy without the backup keys, vacuumed so their bytes are gone, and
+        // closed in rollback-journal mode: everything is in the one file before it is
+        // encrypted (no write-ahead log left beside it).
         let mut conn = super::super::sqlite::open_file(to).await?;
-        sqlx::raw_sql("DELETE FROM backup_keys; VACUUM;")
-            .execute(&mut conn)
+        sqlx::raw_sql(
+            "DELETE FROM backup_keys; PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE; VACUUM;",
+        )
+        .execute(&mut conn)
+        .await?;
+        let (left,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM backup_keys")
+            .fetch_one(&mut conn)
             .await?;
+        sqlx::Connection::close(conn).await?;
+        if left != 0 {
+            return Err(crate::store::StoreError::Corrupt(
+                "the backup keys are still in the control copy".into(),
+            ));
+        }
         Ok(())
     }
 

@@ -170,6 +170,13 @@ impl ExportStore for SchoolStore {
     async fn export_school(&self, sink: &mut (dyn ExportSink + Send)) -> Result<u64> {
         let mut tx = self.begin_read().await?;
         let sqlite = matches!(&*tx, db::Conn::Sqlite(_));
+        if !sqlite {
+            // One snapshot for every batch of every table (SQLite's read transaction is
+            // one already); before the first query of the transaction.
+            db::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+        }
         let mut rows_done = 0;
         for table in tables(&mut tx, sqlite).await? {
             let table = safe_ident(&table)?.to_string();

@@ -41,12 +41,12 @@ use super::{corrupt, field, insert_job, log, SchoolStore};
 /// The name an erased person's record keeps.
 pub const DELETED_CONTACT: &str = "Deleted contact";
 
-const COLS: &str = "id, kind, contact_kind, contact_id, name_enc, source, identity_check, \
+const COLS: &str = "id, kind, contact_kind, contact_id, name_enc, source, identity_check_enc, \
      requested_by, requested_at, due_at, status, scope, decided_by, decided_at, \
      completed_at, error, result FROM privacy_requests";
 
 /// A request row as selected by [`COLS`] (name still encrypted).
-struct Row(PrivacyRequest, Vec<u8>);
+struct Row(PrivacyRequest, Vec<u8>, Vec<u8>);
 
 impl db::FromRow for Row {
     fn from_row(r: &db::Row) -> sqlx::Result<Self> {
@@ -62,7 +62,7 @@ impl db::FromRow for Row {
                     .ok_or_else(|| sqlx::Error::Decode("contact kind".into()))?,
                 name: Pii::new(String::new()),
                 source: r.get(5)?,
-                identity_check: r.get(6)?,
+                identity_check: Pii::new(String::new()),
                 requested_by: r.get(7)?,
                 requested_at: r.get(8)?,
                 due_at: r.get(9)?,
@@ -75,13 +75,18 @@ impl db::FromRow for Row {
                 result: result.and_then(|s| serde_json::from_str(&s).ok()),
             },
             r.get(4)?,
+            r.get(6)?,
         ))
     }
 }
 
-fn from_row(keys: &KeyRing, Row(mut request, name): Row) -> Result<PrivacyRequest> {
+fn from_row(keys: &KeyRing, Row(mut request, name, check): Row) -> Result<PrivacyRequest> {
     request.name =
         Pii::new(keys.decrypt_str(field("privacy_requests", "name_enc", request.id), &name)?);
+    request.identity_check = Pii::new(keys.decrypt_str(
+        field("privacy_requests", "identity_check_enc", request.id),
+        &check,
+    )?);
     Ok(request)
 }
 
@@ -134,7 +139,7 @@ pub(super) async fn insert(
         .ok_or_else(|| StoreError::Conflict("no such person".into()))?;
     db::query(
         "INSERT INTO privacy_requests (id, kind, contact_kind, contact_id, name_enc, source, \
-         identity_check, requested_by, requested_at, due_at, status) \
+         identity_check_enc, requested_by, requested_at, due_at, status) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending')",
     )
     .bind(r.id)
@@ -143,7 +148,10 @@ pub(super) async fn insert(
     .bind(r.contact.uuid())
     .bind(keys.encrypt_str(field("privacy_requests", "name_enc", r.id), &name)?)
     .bind(r.source)
-    .bind(&r.identity_check)
+    .bind(keys.encrypt_str(
+        field("privacy_requests", "identity_check_enc", r.id),
+        r.identity_check.expose(),
+    )?)
     .bind(&r.requested_by)
     .bind(r.at)
     .bind(r.due_at)
@@ -261,17 +269,31 @@ async fn erase_guardian(
     let original_name = person.name.clone();
     let mut counts = BTreeMap::new();
 
-    // Their conversations: bound to them, or where their requests were made.
-    let mut conversations: Vec<(Uuid, Vec<u8>)> = db::query_as(
-        "SELECT id, sender_enc FROM conversations WHERE (contact_kind = 'guardian' AND contact_id = $1) \
+    // Their conversations: bound to them; or unbound and where their requests were
+    // made, where they acted (a chat unlinked since keeps their messages), or opened
+    // to their number by the school (notices, staff-started flows), found by the blind
+    // index of the number on each channel. A conversation bound to someone else (a
+    // shared family phone, a parent who is also staff) is theirs, not erased.
+    let subject = format!("guardian:{g}");
+    let mut candidates: Vec<Uuid> = ids(
+        tx,
+        "SELECT id FROM conversations WHERE (contact_kind = 'guardian' AND contact_id = $1) \
          OR id IN (SELECT conversation_id FROM leave_requests WHERE guardian_id = $1) \
          OR id IN (SELECT conversation_id FROM complaints WHERE contact_kind = 'guardian' AND contact_id = $1)",
+        g,
     )
-    .bind(g)
+    .await?;
+    let acted: Vec<(Option<String>,)> = db::query_as(
+        "SELECT subject FROM activity_log WHERE actor = $1 AND subject LIKE 'conversation:%'",
+    )
+    .bind(&subject)
     .fetch_all(&mut **tx)
     .await?;
-    // And the ones opened to their number by the school (notices, staff-started flows)
-    // before or without a login: found by the blind index of the number on each channel.
+    candidates.extend(
+        acted
+            .into_iter()
+            .filter_map(|(s,)| s?.strip_prefix("conversation:")?.parse::<Uuid>().ok()),
+    );
     let channels: Vec<(Uuid,)> = db::query_as("SELECT DISTINCT channel_id FROM conversations")
         .fetch_all(&mut **tx)
         .await?;
@@ -279,16 +301,44 @@ async fn erase_guardian(
         let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
         for (channel,) in &channels {
             let bidx = super::conversation::sender_index(keys, *channel, &digits);
-            let found: Vec<(Uuid, Vec<u8>)> = db::query_as(
-                "SELECT id, sender_enc FROM conversations WHERE channel_id = $1 AND sender_bidx = $2",
+            let found: Vec<(Uuid,)> = db::query_as(
+                "SELECT id FROM conversations WHERE channel_id = $1 AND sender_bidx = $2",
             )
             .bind(*channel)
             .bind(bidx)
             .fetch_all(&mut **tx)
             .await?;
-            conversations.extend(found);
+            candidates.extend(found.into_iter().map(|r| r.0));
         }
     }
+    candidates.sort();
+    candidates.dedup();
+    let mut conversations: Vec<(Uuid, Vec<u8>)> = Vec::new();
+    for c in candidates {
+        let row: Option<(Vec<u8>, Option<String>, Option<Uuid>)> = db::query_as(
+            "SELECT sender_enc, contact_kind, contact_id FROM conversations WHERE id = $1",
+        )
+        .bind(c)
+        .fetch_optional(&mut **tx)
+        .await?;
+        match row {
+            Some((sender, None, _)) => conversations.push((c, sender)),
+            Some((sender, Some(kind), Some(who))) if kind == "guardian" && who == g => {
+                conversations.push((c, sender))
+            }
+            _ => {}
+        }
+    }
+    // Their records keep no link to a chat (theirs go below; another's stays theirs).
+    run(
+        tx,
+        "UPDATE leave_requests SET conversation_id = NULL WHERE guardian_id = $1",
+        g,
+    )
+    .await?;
+    run(tx,
+        "UPDATE complaints SET conversation_id = NULL WHERE contact_kind = 'guardian' AND contact_id = $1",
+        g).await?;
     conversations.sort_by_key(|c| c.0);
     conversations.dedup_by_key(|c| c.0);
     for (c, sender) in &conversations {
@@ -612,7 +662,6 @@ async fn erase_guardian(
     );
 
     // Activity entries about them or mentioning them.
-    let subject = format!("guardian:{g}");
     let mut entries: Vec<(Uuid, String, Option<String>, String)> = db::query_as(
         "SELECT id, actor, subject, CAST(details AS TEXT) FROM activity_log \
          WHERE subject = $1 OR actor = $1",
@@ -624,9 +673,9 @@ async fn erase_guardian(
         let pattern = format!("%{}%", like_escape(literal));
         let more: Vec<(Uuid, String, Option<String>, String)> = db::query_as(
             "SELECT id, actor, subject, CAST(details AS TEXT) FROM activity_log \
-             WHERE CAST(details AS TEXT) LIKE $1 ESCAPE '\\' OR actor LIKE $1 ESCAPE '\\'",
+             WHERE lower(CAST(details AS TEXT)) LIKE $1 ESCAPE '\\' OR lower(actor) LIKE $1 ESCAPE '\\'",
         )
-        .bind(pattern)
+        .bind(pattern.to_lowercase())
         .fetch_all(&mut **tx)
         .await?;
         entries.extend(more);
@@ -858,7 +907,7 @@ impl PrivacyStore for SchoolStore {
         now: DateTime<Utc>,
     ) -> Result<()> {
         self.write(async |tx| {
-            db::query(
+            let changed = db::query(
                 "UPDATE privacy_requests SET status = 'failed', error = $2, decided_by = $3, \
                  decided_at = $4 WHERE id = $1 AND status IN ('pending', 'failed')",
             )
@@ -867,7 +916,12 @@ impl PrivacyStore for SchoolStore {
             .bind(approver)
             .bind(now)
             .execute(&mut **tx)
-            .await?;
+            .await?
+            .rows_affected();
+            if changed == 0 {
+                // Decided meanwhile (a second approval): nothing failed.
+                return Ok(());
+            }
             let mut e = ActivityEntry::now(
                 approver,
                 "privacy_request.failed",
