@@ -1055,7 +1055,7 @@ crate::on_both_backends!(requests_in_the_admin);
 /// pending request or an open complaint needs, and replies still waiting to be sent;
 /// a closed complaint's photo goes 90 days after closing.
 async fn retention_by_the_clock(env: &TestEnv) {
-    let (school, _g, _wa) = a_full_life(env).await;
+    let (school, imran, _wa) = a_full_life(env).await;
     let store = &school.store;
     // An erasure entry (of another guardian), kept whatever its age.
     let sana = {
@@ -1116,6 +1116,19 @@ async fn retention_by_the_clock(env: &TestEnv) {
         "the complaint's photo"
     );
 
+    // Imran asked for a copy of his data: his messages wait for it.
+    let access = raabta::privacy::record(
+        &school,
+        PrivacyKind::Access,
+        imran,
+        "admin",
+        "called back",
+        "staff:head",
+        env.app.clock.now(),
+    )
+    .await
+    .unwrap();
+
     // Nothing is old enough yet.
     let gone = raabta::worker::retention::school_data(&env.app)
         .await
@@ -1132,7 +1145,10 @@ async fn retention_by_the_clock(env: &TestEnv) {
     assert!(gone["activity_entries"] > 5, "{gone:?}");
     assert_eq!(gone["staff_login_failures"], 1, "{gone:?}");
     assert_eq!(gone["password_resets"], 1, "{gone:?}");
-    assert!(gone["inbound_payloads"] > 5, "{gone:?}");
+    assert!(
+        !gone.contains_key("inbound_payloads"),
+        "held for the copy: {gone:?}"
+    );
     let entries = store.recent_activity(1000).await.unwrap();
     assert!(
         entries.iter().any(|e| e.action == "privacy_erasure"),
@@ -1150,7 +1166,24 @@ async fn retention_by_the_clock(env: &TestEnv) {
     assert_eq!(count("SELECT COUNT(*) FROM password_resets").await, 0);
     // The open complaint's photo and its message stay; replies not sent yet stay.
     assert_eq!(count("SELECT COUNT(*) FROM media").await, 1);
-    // (Events still waiting to be handled stay too.)
+    // (Events still waiting to be handled stay too; and his, for his copy, until it
+    // is answered.)
+    assert!(
+        count("SELECT COUNT(*) FROM inbound_events WHERE state <> 'pending'").await > 1,
+        "kept for the open request for a copy"
+    );
+    assert!(store
+        .complete_privacy_request(
+            access.id,
+            &act("privacy_request.answered"),
+            env.app.clock.now()
+        )
+        .await
+        .unwrap());
+    let gone = raabta::worker::retention::school_data(&env.app)
+        .await
+        .unwrap();
+    assert!(gone["inbound_payloads"] > 5, "{gone:?}");
     assert_eq!(
         count("SELECT COUNT(*) FROM inbound_events WHERE state <> 'pending'").await,
         1

@@ -967,22 +967,32 @@ impl PrivacyStore for SchoolStore {
                   JOIN complaints c ON c.id = k.complaint_id \
                   WHERE c.status = 'closed' AND c.closed_at < $1)",
                  p.complaint_files_before),
-                // Other media, unless a pending leave request or a complaint holds it.
+                // Other media, unless a pending leave request or a complaint holds it,
+                // or a person's open request for a copy of their data.
                 ("media",
                  "DELETE FROM media WHERE id IN (SELECT m.id FROM media m \
                   JOIN inbound_events e ON e.id = m.inbound_event_id \
                   WHERE m.created_at < $1 AND m.state <> 'pending' \
                   AND NOT EXISTS (SELECT 1 FROM leave_requests r \
                       WHERE r.attachment_key = e.provider_key AND r.status = 'pending') \
-                  AND NOT EXISTS (SELECT 1 FROM complaint_messages k WHERE k.media_key = e.provider_key))",
+                  AND NOT EXISTS (SELECT 1 FROM complaint_messages k WHERE k.media_key = e.provider_key) \
+                  AND e.conversation_id NOT IN (SELECT c.id FROM conversations c \
+                      JOIN privacy_requests q ON q.contact_kind = c.contact_kind AND q.contact_id = c.contact_id \
+                      WHERE q.kind = 'access' AND q.status IN ('pending', 'failed')))",
                  p.messages_before),
                 // Inbound payloads handled long ago whose media (if any) is gone.
                 ("inbound_payloads",
                  "DELETE FROM inbound_events WHERE received_at < $1 AND state <> 'pending' \
-                  AND NOT EXISTS (SELECT 1 FROM media m WHERE m.inbound_event_id = inbound_events.id)",
+                  AND NOT EXISTS (SELECT 1 FROM media m WHERE m.inbound_event_id = inbound_events.id) \
+                  AND conversation_id NOT IN (SELECT c.id FROM conversations c \
+                      JOIN privacy_requests q ON q.contact_kind = c.contact_kind AND q.contact_id = c.contact_id \
+                      WHERE q.kind = 'access' AND q.status IN ('pending', 'failed'))",
                  p.messages_before),
                 ("replies",
-                 "DELETE FROM outbox WHERE created_at < $1 AND state IN ('sent', 'dead', 'manual')",
+                 "DELETE FROM outbox WHERE created_at < $1 AND state IN ('sent', 'dead', 'manual') \
+                  AND conversation_id NOT IN (SELECT c.id FROM conversations c \
+                      JOIN privacy_requests q ON q.contact_kind = c.contact_kind AND q.contact_id = c.contact_id \
+                      WHERE q.kind = 'access' AND q.status IN ('pending', 'failed'))",
                  p.messages_before),
                 ("delivery_reports", "DELETE FROM delivery_reports WHERE updated_at < $1", p.messages_before),
                 ("timers", "DELETE FROM flow_timers WHERE fired_at IS NOT NULL AND fired_at < $1", p.messages_before),
