@@ -40,7 +40,7 @@ pub const KEEP: usize = 90;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
-    #[error("I/O: {0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
@@ -289,7 +289,12 @@ pub async fn take(
 ) -> Result<BackupReport, BackupError> {
     let master = app.config.master_key()?;
     let now = app.clock.now();
-    crate::fsutil::create_private_dir(out)?;
+    crate::fsutil::create_private_dir(out).map_err(|e| {
+        BackupError::Refused(format!(
+            "cannot make the backup folder {}: {e}",
+            out.display()
+        ))
+    })?;
     let name = format!(
         "{}-{:04x}",
         now.format("%Y%m%dT%H%M%SZ"),
@@ -303,6 +308,8 @@ pub async fn take(
     crate::fsutil::create_private_dir(&work)?;
     let result = take_into(app, &master, &dir, &work, now, progress).await;
     let _ = std::fs::remove_dir_all(&work);
+    // The work folder's parent too, when nothing else is in it.
+    let _ = std::fs::remove_dir(app.config.data_dir.join("backup-work"));
     let manifest = match result {
         Ok(m) => m,
         Err(e) => {
@@ -520,6 +527,17 @@ pub async fn restore(
         return Err(BackupError::Refused(format!(
             "{} already holds a database: restore into an empty data directory",
             config.data_dir.display()
+        )));
+    }
+    if !from.join("manifest.json").is_file() {
+        let hint = list(from)
+            .ok()
+            .and_then(|l| l.last().cloned())
+            .map(|d| format!(" (the newest there: {})", d.display()))
+            .unwrap_or_default();
+        return Err(BackupError::Refused(format!(
+            "{} holds no manifest.json: give one backup's folder{hint}",
+            from.display()
         )));
     }
     let manifest: Manifest = serde_json::from_slice(&std::fs::read(from.join("manifest.json"))?)

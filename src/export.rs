@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 pub enum ExportError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("I/O: {0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Refused(String),
@@ -48,6 +48,14 @@ impl<'a> ZipSink<'a> {
                 "{} exists already",
                 out.display()
             )));
+        }
+        if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if !parent.is_dir() {
+                return Err(ExportError::Refused(format!(
+                    "the folder {} does not exist",
+                    parent.display()
+                )));
+            }
         }
         crate::fsutil::create_private_dir(work)?;
         let file = crate::fsutil::create_private_file(out)?;

@@ -106,7 +106,7 @@ pub async fn seed_if_empty(tenancy: &Tenancy) -> Result<Option<DemoLogin>, SeedE
         Ok(login) => Ok(Some(login)),
         Err(e) => {
             // Leave no half-seeded school behind: the next start tries again.
-            if let Err(p) = tenancy.purge(DEMO_SLUG).await {
+            if let Err(p) = tenancy.purge(DEMO_SLUG, "seed").await {
                 tracing::error!(error = %p, "removing the half-seeded demo school failed");
             }
             Err(e)

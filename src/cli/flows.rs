@@ -137,6 +137,18 @@ fn duration(s: &str) -> Option<chrono::Duration> {
 
 pub async fn chat(config: Config, tenant: String, from: String) -> anyhow::Result<()> {
     let app = App::build(config).await?;
+    let school = app.tenancy.tenant(&tenant).await?;
+    if app
+        .tenancy
+        .backend()
+        .control
+        .closures()
+        .await?
+        .iter()
+        .any(|c| c.tenant_id == school.id)
+    {
+        anyhow::bail!("{tenant} is closing: its chat is off");
+    }
     // The language model, as the server has it (loaded before the first message here,
     // so every message is read the same way).
     let nlu = app.nlu.clone();

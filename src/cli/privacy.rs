@@ -61,8 +61,17 @@ pub async fn privacy_cmd(config: Config, cmd: PrivacyCmd) -> anyhow::Result<()> 
                 bail!("no guardian with that phone number at {tenant}");
             };
             if !yes {
+                let name = match guardian {
+                    ContactRef::Guardian(g) => school
+                        .store
+                        .guardian(g)
+                        .await?
+                        .map(|g| g.full_name)
+                        .unwrap_or_default(),
+                    ContactRef::Staff(_) => String::new(),
+                };
                 bail!(
-                    "this erases the guardian's personal data at {tenant} and cannot be undone; \
+                    "this erases {name}'s personal data at {tenant} and cannot be undone; \
                      run again with --yes"
                 );
             }
@@ -93,10 +102,15 @@ pub async fn privacy_cmd(config: Config, cmd: PrivacyCmd) -> anyhow::Result<()> 
         PrivacyCmd::Requests { tenant } => {
             let app = App::build(config).await?;
             let school = app.tenancy.school(&tenant).await?;
-            for r in school.store.privacy_requests(None, 500).await? {
+            let all = school.store.privacy_requests(None, 500).await?;
+            if all.is_empty() {
+                println!("no privacy requests at {tenant}");
+            }
+            for r in all {
                 println!(
-                    "{}  {:8} {:9} due {}  {} ({}){}",
+                    "{}  {}  {:8} {:9} due {}  {} ({}){}",
                     r.id,
+                    r.name.expose(),
                     r.kind,
                     r.status,
                     r.due_at.format("%Y-%m-%d"),

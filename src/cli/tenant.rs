@@ -139,17 +139,25 @@ pub(super) async fn tenant(config: Config, cmd: TenantCmd) -> anyhow::Result<()>
         }
         TenantCmd::List => {
             let all = t.list().await?;
+            let closing = t.backend().control.closures().await?;
             if all.is_empty() {
                 println!("no schools yet: `raabta tenant create <slug> --name <name>`");
             }
             for s in all {
+                let status = match closing.iter().find(|c| c.tenant_id == s.id) {
+                    Some(c) => format!(
+                        "closing (purged after {})",
+                        c.purge_after.format("%Y-%m-%d %H:%M UTC")
+                    ),
+                    None => s.status.as_str().to_string(),
+                };
                 println!(
                     "{}\t{}\t{}\t{}\t{}\t{}",
                     s.slug,
                     s.name,
                     s.timezone.as_str(),
                     s.locale.as_str(),
-                    s.status.as_str(),
+                    status,
                     t.backend().partitions.describe(s.id)
                 );
             }
@@ -202,8 +210,10 @@ pub(super) async fn tenant(config: Config, cmd: TenantCmd) -> anyhow::Result<()>
                     tenant.name
                 );
             }
-            t.purge(&slug).await?;
-            println!("purged school {slug}: partition, role and keys are gone");
+            t.purge(&slug, "operator").await?;
+            println!(
+                "purged school {slug}: partition, role and keys are gone; `raabta tenant certificate {slug}` prints the deletion certificate"
+            );
         }
     }
     Ok(())

@@ -1070,6 +1070,19 @@ impl<'a> Run<'a> {
             }
         }
         if let Input::Text(t) = &input {
+            // A stranger whose first message is an access code (as the school's slip
+            // says: "type your code"): the login, with it.
+            if self.role() == Role::Unknown
+                && self.s.wait.is_none()
+                && self.s.frames.is_empty()
+                && (AccessCode::typed(t).is_some() || self.ctx.code_known)
+                && self.lib.current(LOGIN_FLOW).is_some()
+            {
+                let mut vars = Map::new();
+                vars.insert("code".into(), Value::String(t.trim().to_string()));
+                self.start(LOGIN_FLOW, vars, None);
+                return self.go();
+            }
             // A stranger's first words are a question for the school: answered from
             // its FAQ at once (the code question comes with the answer's follow-up).
             if self.role() == Role::Unknown

@@ -254,39 +254,7 @@ impl Tenancy {
             let Some(tenant) = tenants.iter().find(|t| t.id == c.tenant_id) else {
                 continue;
             };
-            let keys = self.backend.control.tenant_keys(tenant.id).await?;
-            let ids = |p: KeyPurpose| -> Vec<u32> {
-                keys.iter()
-                    .filter(|k| k.purpose == p)
-                    .map(|k| k.key_id)
-                    .collect()
-            };
-            let backup: Vec<i64> = self
-                .backend
-                .control
-                .backup_key(tenant.id)
-                .await?
-                .map(|(k, _)| vec![k])
-                .unwrap_or_default();
-            let certificate = serde_json::json!({
-                "certificate": "deletion of a school's data",
-                "school": { "id": tenant.id.0, "slug": tenant.slug.as_str(), "name": tenant.name },
-                "closure_requested_by": c.requested_by,
-                "closure_requested_at": c.requested_at,
-                "export_window_ended": c.purge_after,
-                "purged_at": now,
-                "purged_by": by,
-                "destroyed": {
-                    "partition": self.backend.partitions.describe(tenant.id),
-                    "data_key_ids": ids(KeyPurpose::Data),
-                    "index_key_ids": ids(KeyPurpose::Index),
-                    "backup_key_ids": backup,
-                },
-                "backups": "Backups taken before the purge hold this school's part encrypted with \
-                    its backup key, now destroyed: they cannot be read with the keys that remain, \
-                    and age out within 90 days. Destroy every earlier file of \
-                    `raabta keys export-backup-keys`: it still holds the key.",
-            });
+            let certificate = self.certificate_of(tenant, Some(&c), now, by).await?;
             // The certificate first (after a crash before the removal, the next pass
             // removes the school), then what it certifies.
             self.backend
@@ -354,11 +322,75 @@ impl Tenancy {
             .ok_or_else(|| StoreError::UnknownTenant(slug.to_string()))
     }
 
-    /// Drops the school's partition, role and keys, then its registry entry.
-    pub async fn purge(&self, slug: &str) -> Result<Tenant> {
+    /// Drops the school's partition, role and keys, then its registry entry, at once
+    /// (`raabta tenant purge`), keeping a deletion certificate as a closure's purge does.
+    pub async fn purge(&self, slug: &str, by: &str) -> Result<Tenant> {
         let tenant = self.tenant(slug).await?;
+        let closure = self
+            .backend
+            .control
+            .closures()
+            .await?
+            .into_iter()
+            .find(|c| c.tenant_id == tenant.id);
+        let certificate = self
+            .certificate_of(&tenant, closure.as_ref(), Utc::now(), by)
+            .await?;
+        self.backend
+            .control
+            .insert_certificate(
+                tenant.id,
+                tenant.slug.as_str(),
+                &certificate.to_string(),
+                Utc::now(),
+            )
+            .await?;
         self.remove(&tenant).await?;
         Ok(tenant)
+    }
+
+    /// A school's deletion certificate, made just before its purge.
+    async fn certificate_of(
+        &self,
+        tenant: &Tenant,
+        closure: Option<&Closure>,
+        now: chrono::DateTime<Utc>,
+        by: &str,
+    ) -> Result<serde_json::Value> {
+        let keys = self.backend.control.tenant_keys(tenant.id).await?;
+        let ids = |p: KeyPurpose| -> Vec<u32> {
+            keys.iter()
+                .filter(|k| k.purpose == p)
+                .map(|k| k.key_id)
+                .collect()
+        };
+        let backup: Vec<i64> = self
+            .backend
+            .control
+            .backup_key(tenant.id)
+            .await?
+            .map(|(k, _)| vec![k])
+            .unwrap_or_default();
+        let certificate = serde_json::json!({
+            "certificate": "deletion of a school's data",
+            "school": { "id": tenant.id.0, "slug": tenant.slug.as_str(), "name": tenant.name },
+            "closure_requested_by": closure.map(|c| c.requested_by.clone()),
+            "closure_requested_at": closure.map(|c| c.requested_at),
+            "export_window_ended": closure.map(|c| c.purge_after),
+            "purged_at": now,
+            "purged_by": by,
+            "destroyed": {
+                "partition": self.backend.partitions.describe(tenant.id),
+                "data_key_ids": ids(KeyPurpose::Data),
+                "index_key_ids": ids(KeyPurpose::Index),
+                "backup_key_ids": backup,
+            },
+            "backups": "Backups taken before the purge hold this school's part encrypted with \
+                its backup key, now destroyed: they cannot be read with the keys that remain, \
+                and age out within 90 days. Destroy every earlier file of \
+                `raabta keys export-backup-keys`: it still holds the key.",
+        });
+        Ok(certificate)
     }
 
     /// Opens an active school by slug.

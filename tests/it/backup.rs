@@ -209,7 +209,7 @@ async fn a_purged_schools_backups_cannot_be_read_with_the_keys_that_remain() {
     let old = raabta::backup::take(&env.app, &out, &|_| {}).await.unwrap();
 
     // The school is purged: its backup key goes with it.
-    env.app.tenancy.purge("leaves").await.unwrap();
+    env.app.tenancy.purge("leaves", "test").await.unwrap();
     let keys = raabta::backup::export_keys(&env.app).await.unwrap();
     assert_eq!(keys.keys.len(), 1);
     assert!(keys.keys.iter().all(|k| k.school != gone.tenant.id));

@@ -39,13 +39,13 @@ async fn tenant_lifecycle(env: &TestEnv) {
     ));
 
     load_roster_and_fees(&a).await;
-    t.purge("alpha").await.unwrap();
+    t.purge("alpha", "test").await.unwrap();
     assert!(matches!(
         t.school("alpha").await,
         Err(StoreError::UnknownTenant(_))
     ));
     assert!(matches!(
-        t.purge("alpha").await,
+        t.purge("alpha", "test").await,
         Err(StoreError::UnknownTenant(_))
     ));
     // The slug is free again and the new school starts empty.

@@ -120,7 +120,7 @@ async fn postgres_roles_cannot_cross_schools() {
     pool.close().await;
 
     // Purge drops the schema and the role.
-    env.app.tenancy.purge("school-a").await.unwrap();
+    env.app.tenancy.purge("school-a", "test").await.unwrap();
     let (schemas, roles): (i64, i64) = sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM pg_namespace WHERE nspname = $1), (SELECT COUNT(*) FROM pg_roles WHERE rolname = $1)",
     )
@@ -211,7 +211,7 @@ async fn sqlite_school_queries_open_only_their_own_file() {
         .unwrap();
     assert_eq!(n, 1);
     // Purge removes the file.
-    env.app.tenancy.purge("file-a").await.unwrap();
+    env.app.tenancy.purge("file-a", "test").await.unwrap();
     assert!(!a_file.exists());
     assert!(b_file.exists());
 }

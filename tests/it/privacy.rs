@@ -417,6 +417,18 @@ async fn the_erasure_leaves_nothing_that_identifies_them(env: &TestEnv) {
             >= 1
     );
 
+    // Their number in the terminal chat (E.164 with its plus), never logged in.
+    let mut console = Simulator::new(
+        &env.app,
+        "privacy",
+        Provider::Console,
+        None,
+        "+923001110001",
+    )
+    .await
+    .unwrap();
+    console.say("hi").await.unwrap();
+
     // The request from the admin, approved with the biometric scope.
     let now = env.app.clock.now();
     let request = raabta::privacy::record(
@@ -458,8 +470,9 @@ async fn the_erasure_leaves_nothing_that_identifies_them(env: &TestEnv) {
     )
     .await
     .unwrap();
-    // WhatsApp and Telegram, and the school's own WhatsApp line opened to their number.
-    assert_eq!(done.counts["conversations"], 3, "{:?}", done.counts);
+    // WhatsApp and Telegram, the school's own WhatsApp line opened to their number,
+    // and the terminal chat from their number.
+    assert_eq!(done.counts["conversations"], 4, "{:?}", done.counts);
 
     // Deleted.
     for (what, sql) in [

@@ -299,16 +299,20 @@ async fn erase_guardian(
         .await?;
     for phone in &person.phones {
         let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
-        for (channel,) in &channels {
-            let bidx = super::conversation::sender_index(keys, *channel, &digits);
-            let found: Vec<(Uuid,)> = db::query_as(
-                "SELECT id FROM conversations WHERE channel_id = $1 AND sender_bidx = $2",
-            )
-            .bind(*channel)
-            .bind(bidx)
-            .fetch_all(&mut **tx)
-            .await?;
-            candidates.extend(found.into_iter().map(|r| r.0));
+        // The forms a number is a sender in: WhatsApp's digits, or E.164 with its plus
+        // (the terminal chat), as channels write them.
+        for form in [digits.clone(), format!("+{digits}")] {
+            for (channel,) in &channels {
+                let bidx = super::conversation::sender_index(keys, *channel, &form);
+                let found: Vec<(Uuid,)> = db::query_as(
+                    "SELECT id FROM conversations WHERE channel_id = $1 AND sender_bidx = $2",
+                )
+                .bind(*channel)
+                .bind(bidx)
+                .fetch_all(&mut **tx)
+                .await?;
+                candidates.extend(found.into_iter().map(|r| r.0));
+            }
         }
     }
     candidates.sort();
@@ -756,6 +760,23 @@ async fn erase_guardian(
     );
     e.at = now;
     log(tx, &e).await?;
+    // Their other open requests (a copy) cannot be answered any more.
+    add(
+        &mut counts,
+        "other_requests_closed",
+        db::query(
+            "UPDATE privacy_requests SET status = 'rejected', decided_by = $3, decided_at = $4, \
+         error = 'the person was erased' WHERE contact_kind = 'guardian' AND contact_id = $1 \
+         AND id <> $2 AND status IN ('pending', 'failed')",
+        )
+        .bind(g)
+        .bind(request.id)
+        .bind(approver)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected(),
+    );
     let done = db::query(
         "UPDATE privacy_requests SET status = 'completed', scope = $2, decided_by = $3, \
          decided_at = $4, completed_at = $4, error = NULL, result = $5 \
