@@ -156,12 +156,7 @@ impl JobHandler for LeadNotice {
             "{what}.\n\nOpen the lead in the Raabta admin (sign-in required):\n{}/admin/leads/{}\n",
             app.config.public_url, lead.id
         );
-        let staff = store.staff_list().await?;
-        let to: Vec<&StaffAuth> = staff
-            .iter()
-            .filter(|s| s.active && s.role == StaffRole::Admin)
-            .collect();
-        Ok(email_all(app, &to, &subject, &body, "lead", id).await)
+        email_admins(app, store, &subject, &body, "lead", id).await
     }
 }
 
@@ -203,11 +198,23 @@ impl JobHandler for PrivacyNotice {
             app.config.public_url,
             request.id
         );
-        let staff = store.staff_list().await?;
-        let to: Vec<&StaffAuth> = staff
-            .iter()
-            .filter(|s| s.active && s.role == StaffRole::Admin)
-            .collect();
-        Ok(email_all(app, &to, &subject, &body, "privacy_request", id).await)
+        email_admins(app, store, &subject, &body, "privacy_request", id).await
     }
+}
+
+/// Emails every active administrator of the school (`email_all`).
+async fn email_admins(
+    app: &App,
+    store: &dyn TenantStore,
+    subject: &str,
+    body: &str,
+    what: &'static str,
+    id: uuid::Uuid,
+) -> Result<JobOutcome, StoreError> {
+    let staff = store.staff_list().await?;
+    let to: Vec<&StaffAuth> = staff
+        .iter()
+        .filter(|s| s.active && s.role == StaffRole::Admin)
+        .collect();
+    Ok(email_all(app, &to, subject, body, what, id).await)
 }

@@ -818,23 +818,9 @@ crate::on_both_backends!(a_failure_mid_way_changes_nothing);
 /// biometric scope; teachers see none of it; a post without the form token changes
 /// nothing.
 async fn requests_in_the_admin(env: &TestEnv) {
-    use crate::admin_web::{add_staff, admin_cookie, call};
+    use crate::admin_web::call;
     use axum::http::StatusCode;
-    use raabta::domain::roster::StaffRole;
-    let school = env.school("privacy-admin").await;
-    load_roster_and_fees(&school).await;
-    add_staff(&school, "head@p.test", StaffRole::Admin, "head password 1").await;
-    add_staff(
-        &school,
-        "teacher@p.test",
-        StaffRole::Teacher,
-        "teacher password 1",
-    )
-    .await;
-    let admin = admin_cookie(env, &school, "head@p.test", "head password 1").await;
-    let teacher =
-        crate::admin_web::cookie_of(env, "privacy-admin", "teacher@p.test", "teacher password 1")
-            .await;
+    let (school, admin, teacher) = school_with_staff(env, "privacy-admin", "p.test").await;
     assert_eq!(
         call(env, "GET", "/admin/privacy", &teacher, &[])
             .await
@@ -1345,29 +1331,10 @@ crate::on_both_backends!(the_school_export_holds_everything_but_secrets);
 /// The school's export from the admin: a job whose zip is kept encrypted, offered
 /// through a short-lived signed link to administrators only, deleted after 7 days.
 async fn the_admin_exports_the_school(env: &TestEnv) {
-    use crate::admin_web::{add_staff, admin_cookie, call};
+    use crate::admin_web::call;
     use axum::http::StatusCode;
     use std::sync::Arc;
-    let school = env.school("export-admin").await;
-    load_roster_and_fees(&school).await;
-    add_staff(
-        &school,
-        "head@e.test",
-        raabta::domain::roster::StaffRole::Admin,
-        "head password 1",
-    )
-    .await;
-    add_staff(
-        &school,
-        "teacher@e.test",
-        raabta::domain::roster::StaffRole::Teacher,
-        "teacher password 1",
-    )
-    .await;
-    let admin = admin_cookie(env, &school, "head@e.test", "head password 1").await;
-    let teacher =
-        crate::admin_web::cookie_of(env, "export-admin", "teacher@e.test", "teacher password 1")
-            .await;
+    let (school, admin, teacher) = school_with_staff(env, "export-admin", "e.test").await;
     assert_eq!(
         call(env, "GET", "/admin/export", &teacher, &[])
             .await
@@ -1438,3 +1405,18 @@ async fn the_admin_exports_the_school(env: &TestEnv) {
 }
 
 crate::on_both_backends!(the_admin_exports_the_school);
+
+/// A school with the test roster, an administrator signed in with two-factor and a
+/// teacher signed in: (school, administrator's cookie, teacher's cookie).
+async fn school_with_staff(env: &TestEnv, slug: &str, domain: &str) -> (School, String, String) {
+    use crate::admin_web::{add_staff, admin_cookie, cookie_of};
+    use raabta::domain::roster::StaffRole;
+    let school = env.school(slug).await;
+    load_roster_and_fees(&school).await;
+    let (head, teacher) = (format!("head@{domain}"), format!("teacher@{domain}"));
+    add_staff(&school, &head, StaffRole::Admin, "head password 1").await;
+    add_staff(&school, &teacher, StaffRole::Teacher, "teacher password 1").await;
+    let admin = admin_cookie(env, &school, &head, "head password 1").await;
+    let teacher = cookie_of(env, slug, &teacher, "teacher password 1").await;
+    (school, admin, teacher)
+}

@@ -366,96 +366,61 @@ async fn erase_guardian(
     person.chat_ids.dedup();
     let eraser = Eraser::new(person);
 
-    // Deleted.
-    add(
-        &mut counts,
-        "access_codes",
-        run(
-            tx,
+    // Deleted: their logins, then each of their conversations with all it holds (the
+    // rows pointing at a conversation first).
+    for (what, sql) in [
+        (
+            "access_codes",
             "DELETE FROM access_codes WHERE contact_kind = 'guardian' AND contact_id = $1",
-            g,
-        )
-        .await?,
-    );
-    add(
-        &mut counts,
-        "channel_identities",
-        run(
-            tx,
+        ),
+        (
+            "channel_identities",
             "DELETE FROM channel_identities WHERE contact_kind = 'guardian' AND contact_id = $1",
-            g,
-        )
-        .await?,
-    );
-    for (c, _) in &conversations {
-        let c = *c;
-        add(
-            &mut counts,
+        ),
+    ] {
+        add(&mut counts, what, run(tx, sql, g).await?);
+    }
+    const PER_CONVERSATION: &[(&str, &str)] = &[
+        (
             "delivery_reports",
-            run(
-                tx,
-                "DELETE FROM delivery_reports WHERE provider_message_id IN \
-             (SELECT provider_message_id FROM outbox WHERE conversation_id = $1)",
-                c,
-            )
-            .await?,
-        );
-        add(
-            &mut counts,
+            "DELETE FROM delivery_reports WHERE provider_message_id IN \
+          (SELECT provider_message_id FROM outbox WHERE conversation_id = $1)",
+        ),
+        (
             "media",
-            run(
-                tx,
-                "DELETE FROM media WHERE inbound_event_id IN \
-             (SELECT id FROM inbound_events WHERE conversation_id = $1)",
-                c,
-            )
-            .await?,
-        );
-        add(
-            &mut counts,
+            "DELETE FROM media WHERE inbound_event_id IN \
+          (SELECT id FROM inbound_events WHERE conversation_id = $1)",
+        ),
+        (
             "inbound_events",
-            run(
-                tx,
-                "DELETE FROM inbound_events WHERE conversation_id = $1",
-                c,
-            )
-            .await?,
-        );
-        add(
-            &mut counts,
-            "outbox",
-            run(tx, "DELETE FROM outbox WHERE conversation_id = $1", c).await?,
-        );
-        run(tx, "DELETE FROM flow_timers WHERE conversation_id = $1", c).await?;
-        run(
-            tx,
+            "DELETE FROM inbound_events WHERE conversation_id = $1",
+        ),
+        ("outbox", "DELETE FROM outbox WHERE conversation_id = $1"),
+        (
+            "timers",
+            "DELETE FROM flow_timers WHERE conversation_id = $1",
+        ),
+        (
+            "login_failures",
             "DELETE FROM login_failures WHERE conversation_id = $1",
-            c,
-        )
-        .await?;
-        run(tx, "DELETE FROM jobs WHERE conversation_id = $1", c).await?;
-        add(
-            &mut counts,
-            "leads",
-            run(tx, "DELETE FROM leads WHERE conversation_id = $1", c).await?,
-        );
-        run(
-            tx,
+        ),
+        ("jobs", "DELETE FROM jobs WHERE conversation_id = $1"),
+        ("leads", "DELETE FROM leads WHERE conversation_id = $1"),
+        // Anyone's records made in it keep no link to it.
+        (
+            "records_unlinked",
             "UPDATE leave_requests SET conversation_id = NULL WHERE conversation_id = $1",
-            c,
-        )
-        .await?;
-        run(
-            tx,
+        ),
+        (
+            "records_unlinked",
             "UPDATE complaints SET conversation_id = NULL WHERE conversation_id = $1",
-            c,
-        )
-        .await?;
-        add(
-            &mut counts,
-            "conversations",
-            run(tx, "DELETE FROM conversations WHERE id = $1", c).await?,
-        );
+        ),
+        ("conversations", "DELETE FROM conversations WHERE id = $1"),
+    ];
+    for (c, _) in &conversations {
+        for (what, sql) in PER_CONVERSATION {
+            add(&mut counts, what, run(tx, sql, *c).await?);
+        }
     }
     // A lead elsewhere (the web chat) that carries their number.
     let leads: Vec<(Uuid, Vec<u8>)> =
