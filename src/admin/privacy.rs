@@ -24,7 +24,8 @@ store_port!(
     PrivacyStore,
     RosterStore,
     JobStore,
-    SchoolKeys
+    SchoolKeys,
+    StaffAuthStore
 );
 
 /// Requests a page lists.
@@ -122,6 +123,31 @@ pub async fn record(
             )),
         )
         .await;
+    }
+    // A staff member by their email; a guardian by their phone.
+    if form.phone.contains('@') {
+        let Some(staff) = port(&school).staff_by_email(form.phone.trim()).await? else {
+            return list_page(
+                &app,
+                &school,
+                &s,
+                Said::refused("No staff member has that email."),
+            )
+            .await;
+        };
+        let by = format!("staff:{}", s.staff.id.0);
+        let request = crate::privacy::record(
+            &school,
+            kind,
+            ContactRef::Staff(staff.id),
+            "admin",
+            &check,
+            &by,
+            app.clock.now(),
+        )
+        .await
+        .map_err(|e| AdminError::internal(&e))?;
+        return request_page(&app, &school, &s, request.id, Said::notice("Recorded.")).await;
     }
     let Ok(phone) = Phone::parse(form.phone.trim(), school.tenant.timezone.phone_region()) else {
         return list_page(

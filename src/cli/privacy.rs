@@ -12,16 +12,20 @@ use raabta::store::{ErasureScope, PrivacyKind};
 
 #[derive(Subcommand)]
 pub enum PrivacyCmd {
-    /// Erase a guardian (found by phone number): their contact details, chat bindings,
-    /// conversations and access codes are deleted, the record becomes "Deleted
-    /// contact", and the school's records (complaints, leave, consent answers) are kept
-    /// without what identifies them. One transaction; cannot be undone.
+    /// Erase a guardian (found by phone number) or a staff member (by email): their
+    /// contact details, sign-in, chat bindings, conversations and access codes are
+    /// deleted, the record becomes "Deleted contact", and the school's records
+    /// (complaints, leave, consent answers, decisions) are kept without what identifies
+    /// them. One transaction; cannot be undone.
     Erase {
         #[arg(long)]
         tenant: String,
         /// The guardian's phone number (as on the roster).
-        #[arg(long)]
-        phone: String,
+        #[arg(long, required_unless_present = "staff_email")]
+        phone: Option<String>,
+        /// Or a staff member, by their sign-in email.
+        #[arg(long, conflicts_with = "phone")]
+        staff_email: Option<String>,
         /// Also delete the face-attendance consent and samples of their children.
         #[arg(long)]
         biometric: bool,
@@ -44,21 +48,32 @@ pub async fn privacy_cmd(config: Config, cmd: PrivacyCmd) -> anyhow::Result<()> 
         PrivacyCmd::Erase {
             tenant,
             phone,
+            staff_email,
             biometric,
             reason,
             yes,
         } => {
             let app = App::build(config).await?;
             let school = app.tenancy.school(&tenant).await?;
-            let phone = Phone::parse(&phone, school.tenant.timezone.phone_region())
-                .context("the phone number is not valid")?;
-            let contacts = school.store.contacts_by_phone(&phone).await?;
-            let Some(guardian) = contacts
-                .iter()
-                .find(|c| matches!(c, ContactRef::Guardian(_)))
-                .copied()
-            else {
-                bail!("no guardian with that phone number at {tenant}");
+            let guardian = match (phone, staff_email) {
+                (_, Some(email)) => match school.store.staff_by_email(email.trim()).await? {
+                    Some(s) => ContactRef::Staff(s.id),
+                    None => bail!("no staff member with that email at {tenant}"),
+                },
+                (Some(phone), None) => {
+                    let phone = Phone::parse(&phone, school.tenant.timezone.phone_region())
+                        .context("the phone number is not valid")?;
+                    let contacts = school.store.contacts_by_phone(&phone).await?;
+                    let Some(guardian) = contacts
+                        .iter()
+                        .find(|c| matches!(c, ContactRef::Guardian(_)))
+                        .copied()
+                    else {
+                        bail!("no guardian with that phone number at {tenant}");
+                    };
+                    guardian
+                }
+                (None, None) => bail!("give --phone (a guardian) or --staff-email"),
             };
             if !yes {
                 let name = match guardian {
@@ -68,7 +83,12 @@ pub async fn privacy_cmd(config: Config, cmd: PrivacyCmd) -> anyhow::Result<()> 
                         .await?
                         .map(|g| g.full_name)
                         .unwrap_or_default(),
-                    ContactRef::Staff(_) => String::new(),
+                    ContactRef::Staff(s) => school
+                        .store
+                        .staff_auth(s)
+                        .await?
+                        .map(|s| s.full_name)
+                        .unwrap_or_default(),
                 };
                 bail!(
                     "this erases {name}'s personal data at {tenant} and cannot be undone; \

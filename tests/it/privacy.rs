@@ -963,6 +963,54 @@ async fn requests_in_the_admin(env: &TestEnv) {
         .iter()
         .any(|e| e.action == "privacy_request.copy_downloaded"));
 
+    // A staff member's request, by their email: their copy holds their profile.
+    let r = call(
+        env,
+        "POST",
+        "/admin/privacy",
+        &admin,
+        &[
+            ("csrf", &csrf),
+            ("phone", "teacher@p.test"),
+            ("kind", "access"),
+            ("identity_check", "in the office"),
+        ],
+    )
+    .await;
+    assert!(r.body.contains("Recorded."), "{}", r.body);
+    let staff_request = school
+        .store
+        .privacy_requests(Some("pending"), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| matches!(r.contact, ContactRef::Staff(_)))
+        .expect("the staff member's request");
+    let sections = school
+        .store
+        .personal_data(staff_request.contact)
+        .await
+        .unwrap();
+    assert_eq!(sections[0].rows[0][1], "teacher@p.test");
+    let r = call(
+        env,
+        "POST",
+        "/admin/privacy",
+        &admin,
+        &[
+            ("csrf", &csrf),
+            ("phone", "nobody@p.test"),
+            ("kind", "access"),
+            ("identity_check", "x"),
+        ],
+    )
+    .await;
+    assert!(
+        r.body.contains("No staff member has that email"),
+        "{}",
+        r.body
+    );
+
     // An erasure: refused without the box ticked, then done.
     let r = call(
         env,
@@ -1420,3 +1468,194 @@ async fn school_with_staff(env: &TestEnv, slug: &str, domain: &str) -> (School, 
     let teacher = cookie_of(env, slug, &teacher, "teacher password 1").await;
     (school, admin, teacher)
 }
+
+/// A staff member's erasure: their sign-in, sessions, chat login and conversation go,
+/// their account becomes "Deleted contact" with no email, phone, password or second
+/// factor; their replies keep their content without the author; where their email was
+/// written as who did something it is replaced; nothing of them is left but the
+/// request and the audit entry.
+async fn a_staff_member_is_erased(env: &TestEnv) {
+    use raabta::domain::roster::{StaffRole, StaffUser};
+    use raabta::domain::StaffId;
+    let (school, _g, _wa) = a_full_life(env).await;
+    let teacher = StaffUser {
+        id: StaffId::new(),
+        full_name: "Rukhsana Perveen".into(),
+        email: "rukhsana.p@school.test".into(),
+        phone: Some(Phone::parse("+923331234567", None).unwrap()),
+        role: StaffRole::Teacher,
+        branch: None,
+        password_hash: Some(
+            raabta::password::hash("teacher password 1".into())
+                .await
+                .unwrap(),
+        ),
+    };
+    school
+        .store
+        .create_staff(&teacher, &act("staff.create"))
+        .await
+        .unwrap();
+    let staff = ContactRef::Staff(teacher.id);
+    // Signed in to the admin once, logged in on WhatsApp.
+    let _session = crate::admin_web::cookie_of(
+        env,
+        "privacy",
+        "rukhsana.p@school.test",
+        "teacher password 1",
+    )
+    .await;
+    let meta = crate::webhooks::meta_channel(env);
+    let mut wa = Simulator::new(
+        &env.app,
+        "privacy",
+        Provider::Meta,
+        Some(meta),
+        "923331234567",
+    )
+    .await
+    .unwrap();
+    let c = code(&school, staff).await;
+    wa.say("hi").await.unwrap();
+    wa.say(&c).await.unwrap();
+    // Their reply in the guardian's complaint thread, and a face consent they saw.
+    let complaint = school.store.complaints().await.unwrap()[0].id;
+    let mut entry = act("complaint.replied");
+    entry.actor = format!("staff:{}", teacher.id.0);
+    assert!(school
+        .store
+        .change_complaint(
+            complaint,
+            &raabta::store::ComplaintChange::Reply(
+                "We spoke to the driver. Rukhsana Perveen, 0333 1234567".into()
+            ),
+            &entry,
+            env.app.clock.now(),
+        )
+        .await
+        .unwrap());
+    let students = school.store.student_ids_by_admission().await.unwrap();
+    school
+        .store
+        .record_face_consent(
+            students["A-3"],
+            "rukhsana.p@school.test",
+            None,
+            &act("face.consent"),
+        )
+        .await
+        .unwrap();
+
+    let request = raabta::privacy::record(
+        &school,
+        PrivacyKind::Erasure,
+        staff,
+        "admin",
+        "in person",
+        "staff:head",
+        env.app.clock.now(),
+    )
+    .await
+    .unwrap();
+    // A copy of their data first: their profile.
+    let copy = school.store.personal_data(staff).await.unwrap();
+    assert_eq!(copy[0].rows[0][1], "rukhsana.p@school.test");
+    let done = raabta::privacy::erase(
+        &env.app,
+        &school,
+        request.id,
+        ErasureScope::Guardian,
+        "staff:head",
+        "admin",
+    )
+    .await
+    .unwrap();
+    assert!(done.counts["admin_sessions"] >= 1, "{:?}", done.counts);
+    assert_eq!(done.counts["channel_identities"], 1, "{:?}", done.counts);
+    let id = hex_or_uuid(env, teacher.id.0);
+    for (what, sql) in [
+        ("sessions", format!("SELECT COUNT(*) FROM admin_sessions WHERE staff_id = {id}")),
+        ("chat login", format!("SELECT COUNT(*) FROM channel_identities WHERE contact_id = {id}")),
+        ("their conversation", format!("SELECT COUNT(*) FROM conversations WHERE contact_id = {id}")),
+        ("contact fields", format!("SELECT COUNT(*) FROM staff_users WHERE id = {id} AND (phone_enc IS NOT NULL OR password_hash IS NOT NULL OR email NOT LIKE 'deleted-%')")),
+        ("their email as author", "SELECT COUNT(*) FROM face_consents WHERE confirmed_by = 'rukhsana.p@school.test'".to_string()),
+    ] {
+        assert_eq!(scalar(&school, env, &sql).await, 0, "{what} left");
+    }
+    assert_eq!(
+        scalar(&school, env, &format!("SELECT COUNT(*) FROM staff_users WHERE id = {id} AND full_name = 'Deleted contact' AND active = FALSE")).await,
+        1
+    );
+    assert_eq!(
+        scalar(
+            &school,
+            env,
+            "SELECT COUNT(*) FROM face_consents WHERE confirmed_by = 'Deleted contact'"
+        )
+        .await,
+        1
+    );
+    // The school's records stay; the reply keeps its content without the author.
+    assert_eq!(school.store.complaints().await.unwrap().len(), 1);
+    // Nothing of them but the request and the audit entry, decrypted or raw.
+    let needles: Vec<&str> = vec!["rukhsana.p@school.test", "3331234567", "923331234567"];
+    for col in ENCRYPTED_COLUMNS {
+        for (row, plain) in school.store.decrypted_column(*col).await.unwrap() {
+            let text = String::from_utf8_lossy(plain.expose()).to_string();
+            for n in &needles {
+                assert!(
+                    !text.contains(n),
+                    "{n} in {}.{} {row}",
+                    col.table,
+                    col.column
+                );
+            }
+            if !(col.table == "privacy_requests" && col.column == "name_enc") {
+                assert!(
+                    !text.contains("Rukhsana"),
+                    "the name in {}.{}: {text}",
+                    col.table,
+                    col.column
+                );
+            }
+        }
+    }
+    for e in school.store.recent_activity(1000).await.unwrap() {
+        let s = format!(
+            "{} {} {}",
+            e.actor,
+            e.subject.clone().unwrap_or_default(),
+            e.details
+        );
+        for n in &needles {
+            assert!(!s.contains(n), "{n} in activity {}", e.action);
+        }
+        if e.action != "privacy_erasure" {
+            assert!(
+                !s.contains("Rukhsana"),
+                "the name in activity {}: {s}",
+                e.action
+            );
+        }
+    }
+    let raw = raw_bytes(env);
+    for n in &needles {
+        assert_eq!(count(&raw, n.as_bytes()), 0, "{n} in the raw partition");
+    }
+    assert_eq!(
+        count(&raw, "Rukhsana".as_bytes()),
+        1,
+        "the name only in the erasure entry"
+    );
+    // They can no longer sign in.
+    let r = crate::admin_web::sign_in(
+        env,
+        "privacy",
+        "rukhsana.p@school.test",
+        "teacher password 1",
+    )
+    .await;
+    assert!(r.cookie("raabta_admin").is_none());
+}
+
+crate::on_both_backends!(a_staff_member_is_erased);

@@ -20,7 +20,13 @@
 //! * **Housekeeping:** their open complaints closed (reason `contact_erased`), each
 //!   logged as done by the approving administrator.
 //! * One `privacy_erasure` entry (the original name, the approver, the counts), and the
-//!   request completed with who and when.
+//!   request completed with who and when; the person's other open requests closed.
+//!
+//! A staff member's erasure is the same, with their sign-in (sessions, recovery codes,
+//! failed sign-ins, password links, class assignments) deleted, the account anonymised
+//! (no email, phone, password or second factor), their replies' author removed, and
+//! their email or name where it was written as who did something replaced. A
+//! conversation a photo-attendance session points at is emptied instead of deleted.
 
 use crate::domain::activity::ActivityEntry;
 use crate::domain::roster::ContactRef;
@@ -254,35 +260,53 @@ async fn guardian_person(tx: &mut Tx, keys: &KeyRing, g: Uuid) -> Result<Person>
     })
 }
 
-/// The erasure (see the module's documentation), in `tx`.
-async fn erase_guardian(
+/// Who the staff member is, as known before the erasure.
+async fn staff_person(tx: &mut Tx, keys: &KeyRing, id: Uuid) -> Result<Person> {
+    let row: Option<(String, String, Option<Vec<u8>>)> =
+        db::query_as("SELECT full_name, email, phone_enc FROM staff_users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let Some((name, email, phone)) = row else {
+        return Err(StoreError::Conflict("no such staff member".into()));
+    };
+    let phone = phone
+        .map(|ct| keys.decrypt_str(field("staff_users", "phone_enc", id), &ct))
+        .transpose()?;
+    Ok(Person {
+        name,
+        phones: phone.into_iter().collect(),
+        national_id: None,
+        email: Some(email),
+        address: None,
+        chat_ids: Vec::new(),
+    })
+}
+
+/// The person's conversations: bound to them; or unbound and where their requests
+/// were made, where they acted (a chat unlinked since keeps their messages), or opened
+/// to their number by the school (notices, staff-started flows), found by the blind
+/// index of the number on each channel. A conversation bound to someone else (a shared
+/// family phone, a parent who is also staff) is that person's, not erased. Their
+/// records are unlinked from every chat. (id, sender ciphertext).
+async fn their_conversations(
     tx: &mut Tx,
     keys: &KeyRing,
-    request: &PrivacyRequest,
-    scope: ErasureScope,
-    approver: &str,
-    source: &str,
-    now: DateTime<Utc>,
-) -> Result<ErasureDone> {
-    let g = request.contact.uuid();
-    let mut person = guardian_person(tx, keys, g).await?;
-    let original_name = person.name.clone();
-    let mut counts = BTreeMap::new();
-
-    // Their conversations: bound to them; or unbound and where their requests were
-    // made, where they acted (a chat unlinked since keeps their messages), or opened
-    // to their number by the school (notices, staff-started flows), found by the blind
-    // index of the number on each channel. A conversation bound to someone else (a
-    // shared family phone, a parent who is also staff) is theirs, not erased.
-    let subject = format!("guardian:{g}");
-    let mut candidates: Vec<Uuid> = ids(
-        tx,
-        "SELECT id FROM conversations WHERE (contact_kind = 'guardian' AND contact_id = $1) \
-         OR id IN (SELECT conversation_id FROM leave_requests WHERE guardian_id = $1) \
-         OR id IN (SELECT conversation_id FROM complaints WHERE contact_kind = 'guardian' AND contact_id = $1)",
-        g,
+    contact: ContactRef,
+    phones: &[String],
+) -> Result<Vec<(Uuid, Vec<u8>)>> {
+    let (kind, who) = (contact.kind(), contact.uuid());
+    let subject = format!("{kind}:{who}");
+    let bound: Vec<(Uuid,)> = db::query_as(
+        "SELECT id FROM conversations WHERE (contact_kind = $2 AND contact_id = $1) \
+         OR id IN (SELECT conversation_id FROM complaints WHERE contact_kind = $2 AND contact_id = $1) \
+         OR ($2 = 'guardian' AND id IN (SELECT conversation_id FROM leave_requests WHERE guardian_id = $1))",
     )
+    .bind(who)
+    .bind(kind)
+    .fetch_all(&mut **tx)
     .await?;
+    let mut candidates: Vec<Uuid> = bound.into_iter().map(|r| r.0).collect();
     let acted: Vec<(Option<String>,)> = db::query_as(
         "SELECT subject FROM activity_log WHERE actor = $1 AND subject LIKE 'conversation:%'",
     )
@@ -297,7 +321,7 @@ async fn erase_guardian(
     let channels: Vec<(Uuid,)> = db::query_as("SELECT DISTINCT channel_id FROM conversations")
         .fetch_all(&mut **tx)
         .await?;
-    for phone in &person.phones {
+    for phone in phones {
         let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
         // The forms a number is a sender in: WhatsApp's digits, or E.164 with its plus
         // (the terminal chat), as channels write them.
@@ -317,7 +341,7 @@ async fn erase_guardian(
     }
     candidates.sort();
     candidates.dedup();
-    let mut conversations: Vec<(Uuid, Vec<u8>)> = Vec::new();
+    let mut conversations = Vec::new();
     for c in candidates {
         let row: Option<(Vec<u8>, Option<String>, Option<Uuid>)> = db::query_as(
             "SELECT sender_enc, contact_kind, contact_id FROM conversations WHERE id = $1",
@@ -327,206 +351,190 @@ async fn erase_guardian(
         .await?;
         match row {
             Some((sender, None, _)) => conversations.push((c, sender)),
-            Some((sender, Some(kind), Some(who))) if kind == "guardian" && who == g => {
+            Some((sender, Some(k), Some(w))) if k == kind && w == who => {
                 conversations.push((c, sender))
             }
             _ => {}
         }
     }
-    // Their records keep no link to a chat (theirs go below; another's stays theirs).
-    run(
-        tx,
-        "UPDATE leave_requests SET conversation_id = NULL WHERE guardian_id = $1",
-        g,
-    )
-    .await?;
-    run(tx,
-        "UPDATE complaints SET conversation_id = NULL WHERE contact_kind = 'guardian' AND contact_id = $1",
-        g).await?;
-    conversations.sort_by_key(|c| c.0);
-    conversations.dedup_by_key(|c| c.0);
-    for (c, sender) in &conversations {
-        person
-            .chat_ids
-            .push(keys.decrypt_str(field("conversations", "sender_enc", *c), sender)?);
-    }
-    let identities: Vec<(Uuid, Vec<u8>)> = db::query_as(
-        "SELECT id, external_id_enc FROM channel_identities \
-         WHERE contact_kind = 'guardian' AND contact_id = $1",
-    )
-    .bind(g)
-    .fetch_all(&mut **tx)
-    .await?;
-    for (i, ext) in &identities {
-        person
-            .chat_ids
-            .push(keys.decrypt_str(field("channel_identities", "external_id_enc", *i), ext)?);
-    }
-    person.chat_ids.sort();
-    person.chat_ids.dedup();
-    let eraser = Eraser::new(person);
-
-    // Deleted: their logins, then each of their conversations with all it holds (the
-    // rows pointing at a conversation first).
-    for (what, sql) in [
-        (
-            "access_codes",
-            "DELETE FROM access_codes WHERE contact_kind = 'guardian' AND contact_id = $1",
-        ),
-        (
-            "channel_identities",
-            "DELETE FROM channel_identities WHERE contact_kind = 'guardian' AND contact_id = $1",
-        ),
-    ] {
-        add(&mut counts, what, run(tx, sql, g).await?);
-    }
-    const PER_CONVERSATION: &[(&str, &str)] = &[
-        (
-            "delivery_reports",
-            "DELETE FROM delivery_reports WHERE provider_message_id IN \
-          (SELECT provider_message_id FROM outbox WHERE conversation_id = $1)",
-        ),
-        (
-            "media",
-            "DELETE FROM media WHERE inbound_event_id IN \
-          (SELECT id FROM inbound_events WHERE conversation_id = $1)",
-        ),
-        (
-            "inbound_events",
-            "DELETE FROM inbound_events WHERE conversation_id = $1",
-        ),
-        ("outbox", "DELETE FROM outbox WHERE conversation_id = $1"),
-        (
-            "timers",
-            "DELETE FROM flow_timers WHERE conversation_id = $1",
-        ),
-        (
-            "login_failures",
-            "DELETE FROM login_failures WHERE conversation_id = $1",
-        ),
-        ("jobs", "DELETE FROM jobs WHERE conversation_id = $1"),
-        ("leads", "DELETE FROM leads WHERE conversation_id = $1"),
-        // Anyone's records made in it keep no link to it.
-        (
-            "records_unlinked",
-            "UPDATE leave_requests SET conversation_id = NULL WHERE conversation_id = $1",
-        ),
-        (
-            "records_unlinked",
-            "UPDATE complaints SET conversation_id = NULL WHERE conversation_id = $1",
-        ),
-        ("conversations", "DELETE FROM conversations WHERE id = $1"),
-    ];
-    for (c, _) in &conversations {
-        for (what, sql) in PER_CONVERSATION {
-            add(&mut counts, what, run(tx, sql, *c).await?);
-        }
-    }
-    // A lead elsewhere (the web chat) that carries their number.
-    let leads: Vec<(Uuid, Vec<u8>)> =
-        db::query_as("SELECT id, phone_enc FROM leads WHERE phone_enc IS NOT NULL")
-            .fetch_all(&mut **tx)
-            .await?;
-    for (id, ct) in leads {
-        let phone = keys.decrypt_str(field("leads", "phone_enc", id), &ct)?;
-        if eraser.mentions(&phone) {
-            add(
-                &mut counts,
-                "leads",
-                run(tx, "DELETE FROM leads WHERE id = $1", id).await?,
-            );
-        }
-    }
-    let children = ids(
-        tx,
-        "SELECT student_id FROM guardian_students WHERE guardian_id = $1",
-        g,
-    )
-    .await?;
-    if scope == ErasureScope::GuardianBiometric {
-        for s in &children {
-            add(
-                &mut counts,
-                "face_samples",
-                run(tx, "DELETE FROM face_samples WHERE student_id = $1", *s).await?,
-            );
-            add(
-                &mut counts,
-                "face_consents",
-                run(tx, "DELETE FROM face_consents WHERE student_id = $1", *s).await?,
-            );
-        }
-    }
-    // Detached: the student records stay, without the link.
-    add(
-        &mut counts,
-        "children_detached",
+    // Their records keep no link to a chat (theirs go; another's stays theirs).
+    if let ContactRef::Guardian(_) = contact {
         run(
             tx,
-            "DELETE FROM guardian_students WHERE guardian_id = $1",
-            g,
+            "UPDATE leave_requests SET conversation_id = NULL WHERE guardian_id = $1",
+            who,
         )
-        .await?,
-    );
-
-    // Anonymised.
+        .await?;
+    }
     db::query(
-        "UPDATE guardians SET full_name = $2, phone_enc = NULL, phone_bidx = NULL, \
-         cnic_enc = NULL, address_enc = NULL, active = FALSE, \
-         deactivated_reason = 'erasure_request', updated_at = $3 WHERE id = $1",
+        "UPDATE complaints SET conversation_id = NULL WHERE contact_kind = $2 AND contact_id = $1",
     )
-    .bind(g)
-    .bind(DELETED_CONTACT)
-    .bind(now)
+    .bind(who)
+    .bind(kind)
     .execute(&mut **tx)
     .await?;
-    let complaints = ids(
-        tx,
-        "SELECT id FROM complaints WHERE contact_kind = 'guardian' AND contact_id = $1",
-        g,
+    Ok(conversations)
+}
+
+/// The rows that hang on one conversation, deleted before it (and anyone's records
+/// made in it unlinked).
+const PER_CONVERSATION: &[(&str, &str)] = &[
+    (
+        "delivery_reports",
+        "DELETE FROM delivery_reports WHERE provider_message_id IN \
+          (SELECT provider_message_id FROM outbox WHERE conversation_id = $1)",
+    ),
+    (
+        "media",
+        "DELETE FROM media WHERE inbound_event_id IN \
+          (SELECT id FROM inbound_events WHERE conversation_id = $1)",
+    ),
+    (
+        "inbound_events",
+        "DELETE FROM inbound_events WHERE conversation_id = $1",
+    ),
+    ("outbox", "DELETE FROM outbox WHERE conversation_id = $1"),
+    (
+        "timers",
+        "DELETE FROM flow_timers WHERE conversation_id = $1",
+    ),
+    (
+        "login_failures",
+        "DELETE FROM login_failures WHERE conversation_id = $1",
+    ),
+    ("jobs", "DELETE FROM jobs WHERE conversation_id = $1"),
+    ("leads", "DELETE FROM leads WHERE conversation_id = $1"),
+    (
+        "records_unlinked",
+        "UPDATE leave_requests SET conversation_id = NULL WHERE conversation_id = $1",
+    ),
+    (
+        "records_unlinked",
+        "UPDATE complaints SET conversation_id = NULL WHERE conversation_id = $1",
+    ),
+];
+
+/// Deletes a conversation and all it holds; one a photo-attendance session points at
+/// (a teacher's) keeps its row, emptied: no session, no contact, no sender.
+async fn delete_conversation(
+    tx: &mut Tx,
+    keys: &KeyRing,
+    c: Uuid,
+    counts: &mut BTreeMap<&'static str, u64>,
+) -> Result<()> {
+    for (what, sql) in PER_CONVERSATION {
+        add(counts, what, run(tx, sql, c).await?);
+    }
+    let (sessions,): (i64,) =
+        db::query_as("SELECT COUNT(*) FROM face_sessions WHERE conversation_id = $1")
+            .bind(c)
+            .fetch_one(&mut **tx)
+            .await?;
+    if sessions == 0 {
+        add(
+            counts,
+            "conversations",
+            run(tx, "DELETE FROM conversations WHERE id = $1", c).await?,
+        );
+        return Ok(());
+    }
+    let blank = keys.encrypt_str(field("conversations", "sender_enc", c), "")?;
+    let nobody: [u8; 16] = rand::random();
+    db::query(
+        "UPDATE conversations SET session_enc = NULL, contact_kind = NULL, contact_id = NULL, \
+         sender_enc = $2, sender_bidx = $3, handoff_at = NULL WHERE id = $1",
     )
+    .bind(c)
+    .bind(blank)
+    .bind(nobody.to_vec())
+    .execute(&mut **tx)
     .await?;
+    add(counts, "conversations_emptied", 1);
+    Ok(())
+}
+
+/// Activity entries about the person or mentioning them, scrubbed; how many.
+async fn scrub_activity(tx: &mut Tx, eraser: &Eraser, subject: &str) -> Result<u64> {
+    let mut entries: Vec<(Uuid, String, Option<String>, String)> = db::query_as(
+        "SELECT id, actor, subject, CAST(details AS TEXT) FROM activity_log \
+         WHERE subject = $1 OR actor = $1",
+    )
+    .bind(subject)
+    .fetch_all(&mut **tx)
+    .await?;
+    for literal in eraser.literals() {
+        let pattern = format!("%{}%", like_escape(literal));
+        let more: Vec<(Uuid, String, Option<String>, String)> = db::query_as(
+            "SELECT id, actor, subject, CAST(details AS TEXT) FROM activity_log \
+             WHERE lower(CAST(details AS TEXT)) LIKE $1 ESCAPE '\\' OR lower(actor) LIKE $1 ESCAPE '\\'",
+        )
+        .bind(pattern.to_lowercase())
+        .fetch_all(&mut **tx)
+        .await?;
+        entries.extend(more);
+    }
+    entries.sort_by_key(|e| e.0);
+    entries.dedup_by_key(|e| e.0);
     let mut scrubbed = 0;
-    scrubbed += scrub_column(
-        tx,
-        keys,
-        &eraser,
-        "complaints",
-        "text_enc",
-        &complaints,
-        true,
-    )
-    .await?;
-    scrubbed += scrub_column(
-        tx,
-        keys,
-        &eraser,
-        "complaints",
-        "summary_enc",
-        &complaints,
-        false,
-    )
-    .await?;
-    scrubbed += scrub_column(
-        tx,
-        keys,
-        &eraser,
-        "complaints",
-        "reply_enc",
-        &complaints,
-        false,
-    )
-    .await?;
-    scrubbed += scrub_column(
-        tx,
-        keys,
-        &eraser,
-        "complaints",
-        "close_reason_enc",
-        &complaints,
-        false,
-    )
-    .await?;
+    for (id, actor, about, details) in entries {
+        let value: serde_json::Value = serde_json::from_str(&details)
+            .map_err(|e| corrupt(format!("activity details: {e}")))?;
+        let about = about.as_deref() == Some(subject) || actor == subject;
+        let clean = eraser.scrub_json(&value, about);
+        let clean_actor = eraser.scrub(&actor, false);
+        if clean != value || clean_actor != actor {
+            db::query("UPDATE activity_log SET details = $1, actor = $2 WHERE id = $3")
+                .bind(sqlx::types::Json(&clean))
+                .bind(clean_actor)
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+            scrubbed += 1;
+        }
+    }
+    Ok(scrubbed)
+}
+
+/// The complaints the person filed: their texts (and the thread's) scrubbed, the
+/// author of their own messages removed, the open ones closed as `contact_erased` by
+/// the approver (each logged). (complaints, texts scrubbed, closed).
+#[allow(clippy::too_many_arguments)]
+async fn their_complaints(
+    tx: &mut Tx,
+    keys: &KeyRing,
+    eraser: &Eraser,
+    contact: ContactRef,
+    request: Uuid,
+    approver: &str,
+    source: &str,
+    now: DateTime<Utc>,
+    counts: &mut BTreeMap<&'static str, u64>,
+) -> Result<u64> {
+    let complaints: Vec<(Uuid,)> =
+        db::query_as("SELECT id FROM complaints WHERE contact_kind = $1 AND contact_id = $2")
+            .bind(contact.kind())
+            .bind(contact.uuid())
+            .fetch_all(&mut **tx)
+            .await?;
+    let complaints: Vec<Uuid> = complaints.into_iter().map(|r| r.0).collect();
+    let mut scrubbed = 0;
+    for (column, authored) in [
+        ("text_enc", true),
+        ("summary_enc", false),
+        ("reply_enc", false),
+        ("close_reason_enc", false),
+    ] {
+        scrubbed += scrub_column(
+            tx,
+            keys,
+            eraser,
+            "complaints",
+            column,
+            &complaints,
+            authored,
+        )
+        .await?;
+    }
     for k in &complaints {
         let own = ids(
             tx,
@@ -543,7 +551,7 @@ async fn erase_guardian(
         scrubbed += scrub_column(
             tx,
             keys,
-            &eraser,
+            eraser,
             "complaint_messages",
             "body_enc",
             &own,
@@ -553,14 +561,14 @@ async fn erase_guardian(
         scrubbed += scrub_column(
             tx,
             keys,
-            &eraser,
+            eraser,
             "complaint_messages",
             "body_enc",
             &others,
             false,
         )
         .await?;
-        add(&mut counts, "messages_author_removed", run(tx,
+        add(counts, "messages_author_removed", run(tx,
             "UPDATE complaint_messages SET author = NULL WHERE complaint_id = $1 AND kind = 'person'", *k).await?);
         let csat = ids(
             tx,
@@ -571,7 +579,7 @@ async fn erase_guardian(
         scrubbed += scrub_column(
             tx,
             keys,
-            &eraser,
+            eraser,
             "complaint_csat",
             "comment_enc",
             &csat,
@@ -579,106 +587,15 @@ async fn erase_guardian(
         )
         .await?;
     }
-    let leave = ids(
-        tx,
-        "SELECT id FROM leave_requests WHERE guardian_id = $1",
-        g,
+    add(counts, "complaints_detached", complaints.len() as u64);
+    let open: Vec<(Uuid,)> = db::query_as(
+        "SELECT id FROM complaints WHERE contact_kind = $1 AND contact_id = $2 AND status <> 'closed'",
     )
-    .await?;
-    scrubbed += scrub_column(
-        tx,
-        keys,
-        &eraser,
-        "leave_requests",
-        "reason_enc",
-        &leave,
-        true,
-    )
-    .await?;
-    scrubbed += scrub_column(
-        tx,
-        keys,
-        &eraser,
-        "leave_requests",
-        "decision_note_enc",
-        &leave,
-        false,
-    )
-    .await?;
-    let consents = ids(
-        tx,
-        "SELECT id FROM consent_requests WHERE guardian_id = $1",
-        g,
-    )
-    .await?;
-    scrubbed += scrub_column(
-        tx,
-        keys,
-        &eraser,
-        "consent_requests",
-        "note_enc",
-        &consents,
-        true,
-    )
-    .await?;
-    add(&mut counts, "texts_scrubbed", scrubbed);
-    add(&mut counts, "complaints_detached", complaints.len() as u64);
-    add(&mut counts, "leave_requests_detached", leave.len() as u64);
-    add(
-        &mut counts,
-        "consent_answers_detached",
-        consents.len() as u64,
-    );
-
-    // Activity entries about them or mentioning them.
-    let mut entries: Vec<(Uuid, String, Option<String>, String)> = db::query_as(
-        "SELECT id, actor, subject, CAST(details AS TEXT) FROM activity_log \
-         WHERE subject = $1 OR actor = $1",
-    )
-    .bind(&subject)
+    .bind(contact.kind())
+    .bind(contact.uuid())
     .fetch_all(&mut **tx)
     .await?;
-    for literal in eraser.literals() {
-        let pattern = format!("%{}%", like_escape(literal));
-        let more: Vec<(Uuid, String, Option<String>, String)> = db::query_as(
-            "SELECT id, actor, subject, CAST(details AS TEXT) FROM activity_log \
-             WHERE lower(CAST(details AS TEXT)) LIKE $1 ESCAPE '\\' OR lower(actor) LIKE $1 ESCAPE '\\'",
-        )
-        .bind(pattern.to_lowercase())
-        .fetch_all(&mut **tx)
-        .await?;
-        entries.extend(more);
-    }
-    entries.sort_by_key(|e| e.0);
-    entries.dedup_by_key(|e| e.0);
-    let mut entries_scrubbed = 0;
-    for (id, actor, about, details) in entries {
-        let value: serde_json::Value = serde_json::from_str(&details)
-            .map_err(|e| corrupt(format!("activity details: {e}")))?;
-        let about = about.as_deref() == Some(subject.as_str()) || actor == subject;
-        let clean = eraser.scrub_json(&value, about);
-        let clean_actor = eraser.scrub(&actor, false);
-        if clean != value || clean_actor != actor {
-            db::query("UPDATE activity_log SET details = $1, actor = $2 WHERE id = $3")
-                .bind(sqlx::types::Json(&clean))
-                .bind(clean_actor)
-                .bind(id)
-                .execute(&mut **tx)
-                .await?;
-            entries_scrubbed += 1;
-        }
-    }
-    add(&mut counts, "activity_entries_scrubbed", entries_scrubbed);
-
-    // Housekeeping: their open complaints closed by the approver.
-    let open = ids(
-        tx,
-        "SELECT id FROM complaints WHERE contact_kind = 'guardian' AND contact_id = $1 \
-         AND status <> 'closed'",
-        g,
-    )
-    .await?;
-    for k in &open {
+    for (k,) in &open {
         db::query(
             "UPDATE complaints SET status = 'closed', closed_at = $2, closed_by = $3, \
              close_reason_enc = $4, closings = closings + 1, updated_at = $2 WHERE id = $1",
@@ -697,12 +614,296 @@ async fn erase_guardian(
             "complaint.closed",
             Some(format!("complaint:{k}")),
             source,
-            serde_json::json!({ "reason": "contact_erased", "privacy_request": request.id }),
+            serde_json::json!({ "reason": "contact_erased", "privacy_request": request }),
         );
         e.at = now;
         log(tx, &e).await?;
     }
-    add(&mut counts, "complaints_closed", open.len() as u64);
+    add(counts, "complaints_closed", open.len() as u64);
+    Ok(scrubbed)
+}
+
+/// The erasure (see the module's documentation), in `tx`, of a guardian or a staff
+/// member.
+async fn erase_in(
+    tx: &mut Tx,
+    keys: &KeyRing,
+    request: &PrivacyRequest,
+    scope: ErasureScope,
+    approver: &str,
+    source: &str,
+    now: DateTime<Utc>,
+) -> Result<ErasureDone> {
+    let contact = request.contact;
+    let who = contact.uuid();
+    let subject = format!("{}:{who}", contact.kind());
+    let mut person = match contact {
+        ContactRef::Guardian(_) => guardian_person(tx, keys, who).await?,
+        ContactRef::Staff(_) => staff_person(tx, keys, who).await?,
+    };
+    let original_name = person.name.clone();
+    let mut counts = BTreeMap::new();
+    let conversations = their_conversations(tx, keys, contact, &person.phones).await?;
+    for (c, sender) in &conversations {
+        person
+            .chat_ids
+            .push(keys.decrypt_str(field("conversations", "sender_enc", *c), sender)?);
+    }
+    let identities: Vec<(Uuid, Vec<u8>)> = db::query_as(
+        "SELECT id, external_id_enc FROM channel_identities WHERE contact_kind = $1 AND contact_id = $2",
+    )
+    .bind(contact.kind())
+    .bind(who)
+    .fetch_all(&mut **tx)
+    .await?;
+    for (i, ext) in &identities {
+        person
+            .chat_ids
+            .push(keys.decrypt_str(field("channel_identities", "external_id_enc", *i), ext)?);
+    }
+    person.chat_ids.sort();
+    person.chat_ids.dedup();
+    person.chat_ids.retain(|c| !c.is_empty());
+    let eraser = Eraser::new(person);
+
+    // Deleted: their logins, their conversations with all they hold.
+    for (what, sql) in [
+        (
+            "access_codes",
+            "DELETE FROM access_codes WHERE contact_kind = $2 AND contact_id = $1",
+        ),
+        (
+            "channel_identities",
+            "DELETE FROM channel_identities WHERE contact_kind = $2 AND contact_id = $1",
+        ),
+    ] {
+        let n = db::query(sql)
+            .bind(who)
+            .bind(contact.kind())
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+        add(&mut counts, what, n);
+    }
+    for (c, _) in &conversations {
+        delete_conversation(tx, keys, *c, &mut counts).await?;
+    }
+    // A lead elsewhere (the web chat) that carries their number.
+    let leads: Vec<(Uuid, Vec<u8>)> =
+        db::query_as("SELECT id, phone_enc FROM leads WHERE phone_enc IS NOT NULL")
+            .fetch_all(&mut **tx)
+            .await?;
+    for (id, ct) in leads {
+        let phone = keys.decrypt_str(field("leads", "phone_enc", id), &ct)?;
+        if eraser.mentions(&phone) {
+            add(
+                &mut counts,
+                "leads",
+                run(tx, "DELETE FROM leads WHERE id = $1", id).await?,
+            );
+        }
+    }
+
+    let mut scrubbed = their_complaints(
+        tx,
+        keys,
+        &eraser,
+        contact,
+        request.id,
+        approver,
+        source,
+        now,
+        &mut counts,
+    )
+    .await?;
+    match contact {
+        ContactRef::Guardian(_) => {
+            let children = ids(
+                tx,
+                "SELECT student_id FROM guardian_students WHERE guardian_id = $1",
+                who,
+            )
+            .await?;
+            if scope == ErasureScope::GuardianBiometric {
+                for s in &children {
+                    add(
+                        &mut counts,
+                        "face_samples",
+                        run(tx, "DELETE FROM face_samples WHERE student_id = $1", *s).await?,
+                    );
+                    add(
+                        &mut counts,
+                        "face_consents",
+                        run(tx, "DELETE FROM face_consents WHERE student_id = $1", *s).await?,
+                    );
+                }
+            }
+            // Detached: the student records stay, without the link.
+            add(
+                &mut counts,
+                "children_detached",
+                run(
+                    tx,
+                    "DELETE FROM guardian_students WHERE guardian_id = $1",
+                    who,
+                )
+                .await?,
+            );
+            // Anonymised.
+            db::query(
+                "UPDATE guardians SET full_name = $2, phone_enc = NULL, phone_bidx = NULL, \
+                 cnic_enc = NULL, address_enc = NULL, active = FALSE, \
+                 deactivated_reason = 'erasure_request', updated_at = $3 WHERE id = $1",
+            )
+            .bind(who)
+            .bind(DELETED_CONTACT)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+            let leave = ids(
+                tx,
+                "SELECT id FROM leave_requests WHERE guardian_id = $1",
+                who,
+            )
+            .await?;
+            scrubbed += scrub_column(
+                tx,
+                keys,
+                &eraser,
+                "leave_requests",
+                "reason_enc",
+                &leave,
+                true,
+            )
+            .await?;
+            scrubbed += scrub_column(
+                tx,
+                keys,
+                &eraser,
+                "leave_requests",
+                "decision_note_enc",
+                &leave,
+                false,
+            )
+            .await?;
+            let consents = ids(
+                tx,
+                "SELECT id FROM consent_requests WHERE guardian_id = $1",
+                who,
+            )
+            .await?;
+            scrubbed += scrub_column(
+                tx,
+                keys,
+                &eraser,
+                "consent_requests",
+                "note_enc",
+                &consents,
+                true,
+            )
+            .await?;
+            add(&mut counts, "leave_requests_detached", leave.len() as u64);
+            add(
+                &mut counts,
+                "consent_answers_detached",
+                consents.len() as u64,
+            );
+        }
+        ContactRef::Staff(_) => {
+            // Their sign-in: sessions, recovery codes, failures, password links, classes.
+            for (what, sql) in [
+                (
+                    "admin_sessions",
+                    "DELETE FROM admin_sessions WHERE staff_id = $1",
+                ),
+                (
+                    "recovery_codes",
+                    "DELETE FROM staff_recovery_codes WHERE staff_id = $1",
+                ),
+                (
+                    "staff_login_failures",
+                    "DELETE FROM staff_login_failures WHERE staff_id = $1",
+                ),
+                (
+                    "password_resets",
+                    "DELETE FROM password_resets WHERE staff_id = $1",
+                ),
+                (
+                    "classes_unassigned",
+                    "DELETE FROM staff_classes WHERE staff_id = $1",
+                ),
+            ] {
+                add(&mut counts, what, run(tx, sql, who).await?);
+            }
+            // Their replies in complaint threads keep their content, without the author.
+            let author = format!("staff:{who}");
+            let replies: Vec<(Uuid,)> =
+                db::query_as("SELECT id FROM complaint_messages WHERE author = $1")
+                    .bind(&author)
+                    .fetch_all(&mut **tx)
+                    .await?;
+            let replies: Vec<Uuid> = replies.into_iter().map(|r| r.0).collect();
+            scrubbed += scrub_column(
+                tx,
+                keys,
+                &eraser,
+                "complaint_messages",
+                "body_enc",
+                &replies,
+                true,
+            )
+            .await?;
+            add(
+                &mut counts,
+                "messages_author_removed",
+                db::query("UPDATE complaint_messages SET author = NULL WHERE author = $1")
+                    .bind(&author)
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected(),
+            );
+            // Where their email or name was written as who did something.
+            let email = eraser.person().email.clone().unwrap_or_default();
+            for (table, column) in [
+                ("face_consents", "confirmed_by"),
+                ("face_samples", "created_by"),
+                ("consent_forms", "created_by"),
+                ("leave_requests", "decided_by"),
+                ("complaints", "closed_by"),
+                ("privacy_requests", "requested_by"),
+                ("privacy_requests", "decided_by"),
+            ] {
+                let n = db::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE {table} SET {column} = $1 WHERE lower({column}) = lower($2) OR {column} = $3"
+                )))
+                .bind(DELETED_CONTACT)
+                .bind(&email)
+                .bind(&original_name)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+                add(&mut counts, "names_replaced", n);
+            }
+            // Anonymised: no email, phone, password or second factor left.
+            db::query(
+                "UPDATE staff_users SET full_name = $2, email = $3, phone_enc = NULL, phone_bidx = NULL, \
+                 password_hash = NULL, totp_secret_enc = NULL, totp_enabled_at = NULL, \
+                 totp_last_step = NULL, active = FALSE, deactivated_reason = 'erasure_request' \
+                 WHERE id = $1",
+            )
+            .bind(who)
+            .bind(DELETED_CONTACT)
+            .bind(format!("deleted-{}@deleted.invalid", who.simple()))
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    add(&mut counts, "texts_scrubbed", scrubbed);
+    add(
+        &mut counts,
+        "activity_entries_scrubbed",
+        scrub_activity(tx, &eraser, &subject).await?,
+    );
 
     // The audit entry and the request.
     let counts_json: serde_json::Value = counts
@@ -726,22 +927,20 @@ async fn erase_guardian(
     e.at = now;
     log(tx, &e).await?;
     // Their other open requests (a copy) cannot be answered any more.
-    add(
-        &mut counts,
-        "other_requests_closed",
-        db::query(
-            "UPDATE privacy_requests SET status = 'rejected', decided_by = $3, decided_at = $4, \
-         error = 'the person was erased' WHERE contact_kind = 'guardian' AND contact_id = $1 \
+    let closed = db::query(
+        "UPDATE privacy_requests SET status = 'rejected', decided_by = $3, decided_at = $4, \
+         error = 'the person was erased' WHERE contact_kind = $5 AND contact_id = $1 \
          AND id <> $2 AND status IN ('pending', 'failed')",
-        )
-        .bind(g)
-        .bind(request.id)
-        .bind(approver)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected(),
-    );
+    )
+    .bind(who)
+    .bind(request.id)
+    .bind(approver)
+    .bind(now)
+    .bind(contact.kind())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    add(&mut counts, "other_requests_closed", closed);
     let done = db::query(
         "UPDATE privacy_requests SET status = 'completed', scope = $2, decided_by = $3, \
          decided_at = $4, completed_at = $4, error = NULL, result = $5 \
@@ -871,16 +1070,7 @@ impl PrivacyStore for SchoolStore {
             if !matches!(r.status.as_str(), "pending" | "failed") {
                 return Err(StoreError::Conflict(format!("the request is {}", r.status)));
             }
-            match r.contact {
-                ContactRef::Guardian(_) => {
-                    erase_guardian(tx, &self.keys, &r, scope, approver, source, now).await
-                }
-                ContactRef::Staff(_) => Err(StoreError::Conflict(
-                    "staff are erased by deactivating them in the admin (Staff) first; \
-                     a staff member's erasure is not built yet"
-                        .into(),
-                )),
-            }
+            erase_in(tx, &self.keys, &r, scope, approver, source, now).await
         })
         .await
     }
@@ -1006,12 +1196,7 @@ impl PrivacyStore for SchoolStore {
     }
 
     async fn personal_data(&self, contact: ContactRef) -> Result<Vec<DataSection>> {
-        let ContactRef::Guardian(g) = contact else {
-            return Err(StoreError::Conflict(
-                "a copy of a staff member's data is made from the staff page".into(),
-            ));
-        };
-        self.read(async |tx| personal_data(tx, &self.keys, g.0).await)
+        self.read(async |tx| personal_data(tx, &self.keys, contact).await)
             .await
     }
 }
@@ -1034,68 +1219,56 @@ fn dec(
 }
 
 /// The access request's copy (see `PrivacyStore::personal_data`).
-async fn personal_data(tx: &mut Tx, keys: &KeyRing, g: Uuid) -> Result<Vec<DataSection>> {
+async fn personal_data(
+    tx: &mut Tx,
+    keys: &KeyRing,
+    contact: ContactRef,
+) -> Result<Vec<DataSection>> {
+    let (kind, g) = (contact.kind(), contact.uuid());
     let mut out = Vec::new();
-    type P = (
-        String,
-        Option<Vec<u8>>,
-        Option<Vec<u8>>,
-        Option<Vec<u8>>,
-        String,
-        DateTime<Utc>,
-    );
-    let p: Option<P> = db::query_as(
-        "SELECT full_name, phone_enc, cnic_enc, address_enc, preferred_language, created_at \
-         FROM guardians WHERE id = $1",
-    )
-    .bind(g)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some((name, phone, cnic, address, language, created)) = p else {
-        return Err(StoreError::Conflict(
-            "the person is not on the roster".into(),
-        ));
-    };
-    out.push(DataSection {
-        name: "profile",
-        columns: vec![
-            "name",
-            "phone",
-            "cnic",
-            "address",
-            "language",
-            "on_roster_since",
-        ],
-        rows: vec![vec![
-            name,
-            dec(keys, "guardians", "phone_enc", g, phone)?,
-            dec(keys, "guardians", "cnic_enc", g, cnic)?,
-            dec(keys, "guardians", "address_enc", g, address)?,
-            language,
-            time(created),
-        ]],
-    });
-    let children: Vec<(String, String, String, String, String)> = db::query_as(
-        "SELECT s.admission_no, s.full_name, c.name, c.section, gs.relation FROM guardian_students gs \
-         JOIN students s ON s.id = gs.student_id JOIN classes c ON c.id = s.class_id \
-         WHERE gs.guardian_id = $1 ORDER BY s.admission_no",
-    )
-    .bind(g)
-    .fetch_all(&mut **tx)
-    .await?;
-    out.push(DataSection {
-        name: "children",
-        columns: vec!["admission_no", "name", "class", "section", "relation"],
-        rows: children
-            .into_iter()
-            .map(|r| vec![r.0, r.1, r.2, r.3, r.4])
-            .collect(),
-    });
+    if let ContactRef::Staff(_) = contact {
+        type S = (String, String, Option<Vec<u8>>, String, DateTime<Utc>);
+        let p: Option<S> = db::query_as(
+            "SELECT full_name, email, phone_enc, role, created_at FROM staff_users WHERE id = $1",
+        )
+        .bind(g)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let Some((name, email, phone, role, created)) = p else {
+            return Err(StoreError::Conflict("no such staff member".into()));
+        };
+        out.push(DataSection {
+            name: "profile",
+            columns: vec!["name", "email", "phone", "role", "account_since"],
+            rows: vec![vec![
+                name,
+                email,
+                dec(keys, "staff_users", "phone_enc", g, phone)?,
+                role,
+                time(created),
+            ]],
+        });
+        let classes: Vec<(String, String)> = db::query_as(
+            "SELECT c.name, c.section FROM staff_classes sc JOIN classes c ON c.id = sc.class_id \
+             WHERE sc.staff_id = $1 ORDER BY c.name, c.section",
+        )
+        .bind(g)
+        .fetch_all(&mut **tx)
+        .await?;
+        out.push(DataSection {
+            name: "classes",
+            columns: vec!["class", "section"],
+            rows: classes.into_iter().map(|r| vec![r.0, r.1]).collect(),
+        });
+    } else {
+        guardian_sections(tx, keys, g, &mut out).await?;
+    }
     let logins: Vec<(Uuid, String, Vec<u8>, DateTime<Utc>)> = db::query_as(
         "SELECT id, channel, external_id_enc, created_at FROM channel_identities \
-         WHERE contact_kind = 'guardian' AND contact_id = $1 ORDER BY created_at",
+         WHERE contact_kind = $2 AND contact_id = $1 ORDER BY created_at",
     )
     .bind(g)
+    .bind(kind)
     .fetch_all(&mut **tx)
     .await?;
     let mut rows = Vec::new();
@@ -1113,9 +1286,10 @@ async fn personal_data(tx: &mut Tx, keys: &KeyRing, g: Uuid) -> Result<Vec<DataS
     });
 
     let conversations: Vec<(Uuid, String)> = db::query_as(
-        "SELECT id, provider FROM conversations WHERE contact_kind = 'guardian' AND contact_id = $1",
+        "SELECT id, provider FROM conversations WHERE contact_kind = $2 AND contact_id = $1",
     )
     .bind(g)
+    .bind(kind)
     .fetch_all(&mut **tx)
     .await?;
     let mut rows = Vec::new();
@@ -1253,9 +1427,10 @@ async fn personal_data(tx: &mut Tx, keys: &KeyRing, g: Uuid) -> Result<Vec<DataS
     );
     let complaints: Vec<K> = db::query_as(
         "SELECT id, reference, status, category, text_enc, created_at FROM complaints \
-         WHERE contact_kind = 'guardian' AND contact_id = $1 ORDER BY created_at",
+         WHERE contact_kind = $2 AND contact_id = $1 ORDER BY created_at",
     )
     .bind(g)
+    .bind(kind)
     .fetch_all(&mut **tx)
     .await?;
     let (mut rows, mut thread) = (Vec::new(), Vec::new());
@@ -1341,9 +1516,10 @@ async fn personal_data(tx: &mut Tx, keys: &KeyRing, g: Uuid) -> Result<Vec<DataS
     });
     let requests: Vec<(String, String, DateTime<Utc>, DateTime<Utc>)> = db::query_as(
         "SELECT kind, status, requested_at, due_at FROM privacy_requests \
-         WHERE contact_kind = 'guardian' AND contact_id = $1 ORDER BY requested_at",
+         WHERE contact_kind = $2 AND contact_id = $1 ORDER BY requested_at",
     )
     .bind(g)
+    .bind(kind)
     .fetch_all(&mut **tx)
     .await?;
     out.push(DataSection {
@@ -1354,7 +1530,75 @@ async fn personal_data(tx: &mut Tx, keys: &KeyRing, g: Uuid) -> Result<Vec<DataS
             .map(|r| vec![r.0, r.1, time(r.2), time(r.3)])
             .collect(),
     });
+    if kind == "staff" {
+        out.retain(|s| !matches!(s.name, "leave_requests" | "consent_answers" | "attendance"));
+    }
     Ok(out)
+}
+
+/// A guardian's profile and children.
+async fn guardian_sections(
+    tx: &mut Tx,
+    keys: &KeyRing,
+    g: Uuid,
+    out: &mut Vec<DataSection>,
+) -> Result<()> {
+    type P = (
+        String,
+        Option<Vec<u8>>,
+        Option<Vec<u8>>,
+        Option<Vec<u8>>,
+        String,
+        DateTime<Utc>,
+    );
+    let p: Option<P> = db::query_as(
+        "SELECT full_name, phone_enc, cnic_enc, address_enc, preferred_language, created_at \
+         FROM guardians WHERE id = $1",
+    )
+    .bind(g)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((name, phone, cnic, address, language, created)) = p else {
+        return Err(StoreError::Conflict(
+            "the person is not on the roster".into(),
+        ));
+    };
+    out.push(DataSection {
+        name: "profile",
+        columns: vec![
+            "name",
+            "phone",
+            "cnic",
+            "address",
+            "language",
+            "on_roster_since",
+        ],
+        rows: vec![vec![
+            name,
+            dec(keys, "guardians", "phone_enc", g, phone)?,
+            dec(keys, "guardians", "cnic_enc", g, cnic)?,
+            dec(keys, "guardians", "address_enc", g, address)?,
+            language,
+            time(created),
+        ]],
+    });
+    let children: Vec<(String, String, String, String, String)> = db::query_as(
+        "SELECT s.admission_no, s.full_name, c.name, c.section, gs.relation FROM guardian_students gs \
+         JOIN students s ON s.id = gs.student_id JOIN classes c ON c.id = s.class_id \
+         WHERE gs.guardian_id = $1 ORDER BY s.admission_no",
+    )
+    .bind(g)
+    .fetch_all(&mut **tx)
+    .await?;
+    out.push(DataSection {
+        name: "children",
+        columns: vec!["admission_no", "name", "class", "section", "relation"],
+        rows: children
+            .into_iter()
+            .map(|r| vec![r.0, r.1, r.2, r.3, r.4])
+            .collect(),
+    });
+    Ok(())
 }
 
 impl SchoolStore {
