@@ -125,65 +125,38 @@ pub async fn record(
         .await;
     }
     // A staff member by their email; a guardian by their phone.
-    if form.phone.contains('@') {
-        let Some(staff) = port(&school).staff_by_email(form.phone.trim()).await? else {
-            return list_page(
-                &app,
-                &school,
-                &s,
-                Said::refused("No staff member has that email."),
-            )
-            .await;
-        };
-        let by = format!("staff:{}", s.staff.id.0);
-        let request = crate::privacy::record(
-            &school,
-            kind,
-            ContactRef::Staff(staff.id),
-            "admin",
-            &check,
-            &by,
-            app.clock.now(),
-        )
-        .await
-        .map_err(|e| AdminError::internal(&e))?;
-        return request_page(&app, &school, &s, request.id, Said::notice("Recorded.")).await;
-    }
-    let Ok(phone) = Phone::parse(form.phone.trim(), school.tenant.timezone.phone_region()) else {
-        return list_page(
-            &app,
-            &school,
-            &s,
-            Said::refused("That phone number is not valid."),
-        )
-        .await;
-    };
-    let contacts = port(&school).contacts_by_phone(&phone).await?;
-    let Some(guardian) = contacts
-        .into_iter()
-        .find(|c| matches!(c, ContactRef::Guardian(_)))
-    else {
-        return list_page(
-            &app,
-            &school,
-            &s,
-            Said::refused("No guardian on the roster has that phone number."),
-        )
-        .await;
+    let who = match who_asked(&school, form.phone.trim()).await? {
+        Ok(c) => c,
+        Err(refusal) => return list_page(&app, &school, &s, Said::refused(refusal)).await,
     };
     let by = format!("staff:{}", s.staff.id.0);
-    let request = crate::privacy::record(
-        &school,
-        kind,
-        guardian,
-        "admin",
-        &check,
-        &by,
-        app.clock.now(),
-    )
-    .await
-    .map_err(|e| AdminError::internal(&e))?;
+    let request = crate::privacy::record(&school, kind, who, "admin", &check, &by, app.clock.now())
+        .await
+        .map_err(|e| AdminError::internal(&e))?;
     request_page(&app, &school, &s, request.id, Said::notice("Recorded.")).await
+}
+
+/// The person a recorded request is about: a staff member by their email, a guardian
+/// by their phone; or why not.
+async fn who_asked(
+    school: &School,
+    typed: &str,
+) -> Result<Result<ContactRef, &'static str>, AdminError> {
+    if typed.contains('@') {
+        return Ok(match port(school).staff_by_email(typed).await? {
+            Some(staff) => Ok(ContactRef::Staff(staff.id)),
+            None => Err("No staff member has that email."),
+        });
+    }
+    let Ok(phone) = Phone::parse(typed, school.tenant.timezone.phone_region()) else {
+        return Ok(Err("That phone number is not valid."));
+    };
+    Ok(port(school)
+        .contacts_by_phone(&phone)
+        .await?
+        .into_iter()
+        .find(|c| matches!(c, ContactRef::Guardian(_)))
+        .ok_or("No guardian on the roster has that phone number."))
 }
 
 async fn request_page(
