@@ -123,23 +123,5 @@ async fn postgres_dump_holds_no_plaintext_pii() {
     let env = TestEnv::new(Kind::Postgres).await;
     let s = env.school("scan").await;
     load_everything(&s).await;
-    let pg = env.pg.as_ref().unwrap();
-    let o = pg.admin_options();
-    let out = std::process::Command::new("pg_dump")
-        .arg("--host")
-        .arg(o.get_host())
-        .arg("--port")
-        .arg(o.get_port().to_string())
-        .arg("--username")
-        .arg(o.get_username())
-        .arg("--dbname")
-        .arg(&pg.database)
-        .output()
-        .expect("pg_dump runs (postgresql-client is installed with PostgreSQL)");
-    assert!(
-        out.status.success(),
-        "pg_dump failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_clean(&out.stdout, "pg_dump");
+    assert_clean(&env.pg.as_ref().unwrap().dump(), "pg_dump");
 }

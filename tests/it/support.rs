@@ -59,6 +59,29 @@ impl PgFixture {
         )
     }
 
+    /// A plain `pg_dump` of the whole test database (what an attacker with the
+    /// database's files would read).
+    pub fn dump(&self) -> Vec<u8> {
+        let o = self.admin_options();
+        let out = std::process::Command::new("pg_dump")
+            .arg("--host")
+            .arg(o.get_host())
+            .arg("--port")
+            .arg(o.get_port().to_string())
+            .arg("--username")
+            .arg(o.get_username())
+            .arg("--dbname")
+            .arg(&self.database)
+            .output()
+            .expect("pg_dump runs (postgresql-client is installed with PostgreSQL)");
+        assert!(
+            out.status.success(),
+            "pg_dump failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
     /// An admin (superuser) connection to the test database.
     pub async fn admin(&self) -> PgConnection {
         self.admin_options()
