@@ -103,10 +103,6 @@ impl Application {
         if let Some(dir) = self.app.config.backup_dir.clone() {
             let app = self.app.clone();
             self.tasks.push(tokio::spawn(async move {
-                if app.tenancy.backend().kind != crate::store::BackendKind::Sqlite {
-                    tracing::warn!("RAABTA_BACKUP_DIR is for the SQLite backend: a PostgreSQL deployment uses the database's own backups");
-                    return;
-                }
                 // The first a day after start (a restart does not add a copy).
                 let mut tick = tokio::time::interval_at(
                     tokio::time::Instant::now() + crate::backup::DAILY,

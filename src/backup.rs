@@ -5,7 +5,8 @@
 //!   the school keys wrapped by the master key, channels) **without the backup keys**,
 //!   encrypted with a key derived from the master key;
 //! * `school-<id>.bin` per school: a consistent copy of its partition taken while
-//!   serving (SQLite `VACUUM INTO`), encrypted with **that school's backup key**;
+//!   serving (SQLite `VACUUM INTO`; PostgreSQL: the school schema's rows in one
+//!   snapshot, `store::postgres::dump`), encrypted with **that school's backup key**;
 //! * `manifest.json` (written last: a directory without it is not a backup): the
 //!   parts, their sizes and SHA-256 checksums of the encrypted files.
 //!
@@ -493,21 +494,22 @@ pub struct RestoreReport {
     pub unreadable: Vec<String>,
 }
 
-/// Restores a backup into the configured data directory, which must hold no
-/// database yet (SQLite). Needs the master key of the deployment the backup came from
-/// (RAABTA_MASTER_KEY, or `master.key` in the data directory) and the exported backup
-/// keys. Checksums are verified before anything is written.
+/// Restores a backup into an empty deployment: the configured data directory with no
+/// database yet (SQLite), or a PostgreSQL database holding no Raabta schema. Needs the
+/// master key of the deployment the backup came from (RAABTA_MASTER_KEY, or
+/// `master.key` in the data directory) and the exported backup keys. Checksums are
+/// verified before anything is written; plain copies are made in a private work folder
+/// beside the data and removed as each is loaded.
 pub async fn restore(
     config: &Config,
     from: &Path,
     keys: &KeyExport,
 ) -> Result<RestoreReport, BackupError> {
-    use base64::Engine;
-    if !config.database_url.expose().starts_with("sqlite:") {
+    let url = config.database_url.expose();
+    let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
+    if !postgres && !url.starts_with("sqlite:") {
         return Err(BackupError::Refused(
-            "restore is for the SQLite backend; a PostgreSQL deployment restores its database \
-             with the database's own tools (see docs/PRIVACY.md)"
-                .into(),
+            "the database URL must start with sqlite:// or postgres://".into(),
         ));
     }
     if config.master_key.is_none() && !config.data_dir.join("master.key").is_file() {
@@ -520,14 +522,22 @@ pub async fn restore(
     let master = config.master_key()?;
     let control_file = config.data_dir.join("control.db");
     let schools_dir = config.data_dir.join("schools");
-    let has_schools = std::fs::read_dir(&schools_dir)
-        .map(|mut d| d.next().is_some())
-        .unwrap_or(false);
-    if control_file.exists() || has_schools {
-        return Err(BackupError::Refused(format!(
-            "{} already holds a database: restore into an empty data directory",
-            config.data_dir.display()
-        )));
+    if postgres {
+        if !crate::store::postgres::is_empty(url).await? {
+            return Err(BackupError::Refused(
+                "the database already holds Raabta data: restore into an empty database".into(),
+            ));
+        }
+    } else {
+        let has_schools = std::fs::read_dir(&schools_dir)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(false);
+        if control_file.exists() || has_schools {
+            return Err(BackupError::Refused(format!(
+                "{} already holds a database: restore into an empty data directory",
+                config.data_dir.display()
+            )));
+        }
     }
     if !from.join("manifest.json").is_file() {
         let hint = list(from)
@@ -548,6 +558,14 @@ pub async fn restore(
             manifest.format
         )));
     }
+    let want = if postgres { "postgres" } else { "sqlite" };
+    if manifest.backend != want {
+        return Err(BackupError::Refused(format!(
+            "the backup is of a {} deployment and the database URL names {want}: restore it \
+             into the same kind of database",
+            manifest.backend
+        )));
+    }
     for part in std::iter::once(&manifest.control).chain(manifest.schools.iter().map(|s| &s.part)) {
         if sha256_file(&from.join(&part.file))? != part.sha256 {
             return Err(BackupError::Unreadable {
@@ -556,36 +574,98 @@ pub async fn restore(
             });
         }
     }
-    // The master key the backup was made under: the current one, or one it retired.
-    let backup_master = if manifest.master_check.is_empty()
+    let backup_master = backup_master(&master, &manifest, keys)?;
+    let work = config
+        .data_dir
+        .join("backup-work")
+        .join(format!("restore-{:04x}", rand::random::<u16>()));
+    crate::fsutil::create_private_dir(&work)?;
+    let result = restore_parts(
+        config,
+        from,
+        keys,
+        &manifest,
+        &master,
+        &backup_master,
+        &work,
+    )
+    .await;
+    let _ = std::fs::remove_dir_all(&work);
+    let _ = std::fs::remove_dir(config.data_dir.join("backup-work"));
+    // Something may have been written by then: say how to start again.
+    result.map_err(|e| {
+        BackupError::Refused(format!(
+            "the restore stopped part-way ({e}); empty the {} before trying again",
+            if postgres {
+                "database"
+            } else {
+                "data directory"
+            }
+        ))
+    })
+}
+
+/// The master key the backup was made under: the current one, or one it retired
+/// (sealed under the current one in the key export).
+fn backup_master(
+    master: &crate::store::crypto::MasterKey,
+    manifest: &Manifest,
+    keys: &KeyExport,
+) -> Result<crate::store::crypto::MasterKey, BackupError> {
+    use base64::Engine;
+    if manifest.master_check.is_empty()
         || manifest.master_check == hex::encode(master.check_value())
     {
-        master.clone()
-    } else {
-        let Some((_, sealed)) = keys
-            .retired_masters
-            .iter()
-            .find(|(check, _)| *check == manifest.master_check)
-        else {
-            return Err(BackupError::Refused(
-                "the backup was made under another master key, which the keys file does not \
-                 hold (export the keys again with this master key)"
-                    .into(),
-            ));
-        };
-        let sealed = base64::engine::general_purpose::STANDARD
-            .decode(sealed)
-            .map_err(|_| BackupError::Refused("the key file is malformed".into()))?;
-        master.open_master(&sealed)?
+        return Ok(master.clone());
+    }
+    let Some((_, sealed)) = keys
+        .retired_masters
+        .iter()
+        .find(|(check, _)| *check == manifest.master_check)
+    else {
+        return Err(BackupError::Refused(
+            "the backup was made under another master key, which the keys file does not \
+             hold (export the keys again with this master key)"
+                .into(),
+        ));
     };
-    crate::fsutil::create_private_dir(&schools_dir)?;
-    let control_key = backup_master.derive("backup-control");
+    let sealed = base64::engine::general_purpose::STANDARD
+        .decode(sealed)
+        .map_err(|_| BackupError::Refused("the key file is malformed".into()))?;
+    Ok(master.open_master(&sealed)?)
+}
+
+async fn restore_parts(
+    config: &Config,
+    from: &Path,
+    keys: &KeyExport,
+    manifest: &Manifest,
+    master: &crate::store::crypto::MasterKey,
+    backup_master: &crate::store::crypto::MasterKey,
+    work: &Path,
+) -> Result<RestoreReport, BackupError> {
+    use base64::Engine;
+    let url = config.database_url.expose();
+    let plain = work.join("control.db");
     decrypt_file(
-        &control_key,
+        &backup_master.derive("backup-control"),
         "control",
         &from.join(&manifest.control.file),
-        &control_file,
+        &plain,
     )?;
+    if url.starts_with("sqlite:") {
+        crate::fsutil::create_private_dir(&config.data_dir.join("schools"))?;
+        std::fs::rename(&plain, config.data_dir.join("control.db"))?;
+    } else {
+        crate::store::postgres::restore_control(url, &plain).await?;
+        std::fs::remove_file(&plain)?;
+    }
+    let opts = crate::store::ConnectOptions {
+        data_dir: config.data_dir.clone(),
+        max_open_schools: 4,
+        forbid_superuser: false,
+    };
+    let backend = crate::store::connect(url, &opts).await?;
     let mut report = RestoreReport {
         schools: Vec::new(),
         unreadable: Vec::new(),
@@ -611,28 +691,23 @@ pub async fn restore(
             .unwrap(s.id, "backup", id, &wrapped)
             .or_else(|_| backup_master.unwrap(s.id, "backup", id, &wrapped))?;
         let wrapped = master.wrap(s.id, "backup", id, &key)?;
-        let file = schools_dir.join(format!("{}.db", s.id.0.simple()));
+        let plain = work.join(format!("{}.db", s.id.0.simple()));
         decrypt_file(
             &key,
             &format!("school:{}", s.id.0),
             &from.join(&s.part.file),
-            &file,
+            &plain,
         )?;
-        // A copy is in rollback-journal mode; the service reads in WAL mode.
-        crate::store::sqlite::to_wal(&file).await?;
+        let loaded = backend.partitions.restore(s.id, &plain).await;
+        let _ = std::fs::remove_file(&plain);
+        loaded?;
         restored_keys.push((s.id, k.key_id, wrapped));
         report.schools.push(s.slug.clone());
     }
     // The restored deployment keeps the same backup keys (its later backups are read
     // with the same export); a school not restored is removed from the registry.
-    let opts = crate::store::ConnectOptions {
-        data_dir: config.data_dir.clone(),
-        max_open_schools: 4,
-        forbid_superuser: false,
-    };
-    let backend = crate::store::connect(config.database_url.expose(), &opts).await?;
     if backup_master.check_value() != master.check_value() {
-        crate::store::tenancy::rewrap_control(backend.control.as_ref(), &backup_master, &master)
+        crate::store::tenancy::rewrap_control(backend.control.as_ref(), backup_master, master)
             .await?;
     }
     for (id, key_id, wrapped) in &restored_keys {

@@ -110,8 +110,8 @@ enum Command {
         #[arg(long)]
         out: std::path::PathBuf,
     },
-    /// Restore a backup into an empty data directory (needs the master key and the
-    /// file from `raabta keys export-backup-keys`).
+    /// Restore a backup into an empty data directory, or an empty PostgreSQL database
+    /// (needs the master key and the file from `raabta keys export-backup-keys`).
     Restore {
         #[arg(long)]
         from: std::path::PathBuf,

@@ -170,11 +170,12 @@ pub async fn restore(
     )
     .context("the keys file is not an export of raabta keys export-backup-keys")?;
     let report = raabta::backup::restore(&config, &from, &keys).await?;
-    println!(
-        "restored {} schools into {}",
-        report.schools.len(),
-        config.data_dir.display()
-    );
+    let into = if config.database_url.expose().starts_with("sqlite:") {
+        config.data_dir.display().to_string()
+    } else {
+        "the PostgreSQL database".to_string()
+    };
+    println!("restored {} schools into {into}", report.schools.len());
     if !report.unreadable.is_empty() {
         println!(
             "not restored (their backup key is not in the keys file, e.g. closed schools): {}",

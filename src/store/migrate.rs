@@ -32,8 +32,13 @@ fn plan(migrator: &Migrator, applied: &[(i64, Vec<u8>)]) -> Result<Vec<usize>> {
 
 macro_rules! runner {
     ($name:ident, $conn:ty, $begin:literal, $ddl:literal, $lock:expr) => {
-        /// Applies every pending migration in one transaction.
-        pub async fn $name(conn: &mut $conn, migrator: &Migrator) -> Result<usize> {
+        /// Applies every pending migration (up to version `until`, when given) in one
+        /// transaction.
+        pub async fn $name(
+            conn: &mut $conn,
+            migrator: &Migrator,
+            until: Option<i64>,
+        ) -> Result<usize> {
             let mut tx = sqlx::Connection::begin_with(&mut *conn, $begin).await?;
             let lock: Option<&'static str> = $lock;
             if let Some(lock) = lock {
@@ -44,8 +49,11 @@ macro_rules! runner {
                 sqlx::query_as("SELECT version, checksum FROM raabta_migrations ORDER BY version")
                     .fetch_all(&mut *tx)
                     .await?;
-            let pending = plan(migrator, &applied)?;
             let migrations: Vec<_> = migrator.iter().collect();
+            let pending: Vec<usize> = plan(migrator, &applied)?
+                .into_iter()
+                .filter(|&i| until.is_none_or(|u| migrations[i].version <= u))
+                .collect();
             for &i in &pending {
                 let m = migrations[i];
                 sqlx::raw_sql(m.sql.clone())

@@ -201,7 +201,7 @@ pub trait ControlStore: Send + Sync {
     async fn backup_keys(&self) -> Result<Vec<(TenantId, i64, Vec<u8>)>>;
     /// A consistent copy of the control database at `to` without the backup keys
     /// (SQLite: `VACUUM INTO`, then the keys deleted from the copy and the copy
-    /// vacuumed); PostgreSQL: refused (see docs/PRIVACY.md, backups).
+    /// vacuumed; PostgreSQL: the schema's rows but those of `backup_keys`).
     async fn snapshot(&self, to: &std::path::Path) -> Result<()>;
     /// Stores a setting unless one exists; returns the value now stored.
     async fn init_setting(&self, name: &str, value: &[u8]) -> Result<Vec<u8>>;
@@ -296,8 +296,12 @@ pub trait Partitions: Send + Sync {
     /// Where a school lives, for people: schema and role, or file path.
     fn describe(&self, id: TenantId) -> String;
     /// A consistent copy of the school's partition at `to`, taken while serving
-    /// (SQLite: `VACUUM INTO`); PostgreSQL: refused (see docs/PRIVACY.md, backups).
+    /// (SQLite: `VACUUM INTO`; PostgreSQL: the schema's rows in one snapshot, see
+    /// `postgres::dump`).
     async fn snapshot(&self, id: TenantId, to: &std::path::Path) -> Result<()>;
+    /// Makes the school's partition from a copy taken by [`Partitions::snapshot`]
+    /// (consumed): it must not exist yet. Brought to this binary's migrations.
+    async fn restore(&self, id: TenantId, from: &std::path::Path) -> Result<()>;
     /// School connection pools this process holds open (SQLite: bounded by
     /// `max_open_schools`; PostgreSQL: 0, all schools share one serving pool).
     fn open_pools(&self) -> usize;

@@ -32,6 +32,8 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod dump;
+
 pub const CONTROL_SCHEMA: &str = "raabta_control";
 pub const SERVING_ROLE: &str = "raabta_serving";
 
@@ -66,11 +68,7 @@ pub fn serving_pool_options() -> PgPoolOptions {
 }
 
 pub async fn connect(url: &str, opts: &ConnectOptions) -> Result<Backend> {
-    let base = PgConnectOptions::from_str(url)
-        .map_err(|_| {
-            StoreError::BadUrl("not a valid postgres:// URL (the value is not shown)".into())
-        })?
-        .application_name("raabta");
+    let base = options(url)?;
 
     // Bootstrap on one connection: check the login role, create the control schema
     // and the serving role, migrate the control schema.
@@ -125,7 +123,7 @@ pub async fn connect(url: &str, opts: &ConnectOptions) -> Result<Backend> {
     )))
     .execute(&mut conn)
     .await?;
-    migrate::run_postgres(&mut conn, &migrate::CONTROL_POSTGRES).await?;
+    migrate::run_postgres(&mut conn, &migrate::CONTROL_POSTGRES, None).await?;
     conn.close().await?;
 
     let control = PgPoolOptions::new()
@@ -151,6 +149,58 @@ pub async fn connect(url: &str, opts: &ConnectOptions) -> Result<Backend> {
         partitions,
         kind: BackendKind::Postgres,
     })
+}
+
+/// Whether the database at `url` holds no Raabta data yet (no control schema and no
+/// school schema): the only kind of database a backup is restored into.
+pub async fn is_empty(url: &str) -> Result<bool> {
+    let mut conn = options(url)?.connect().await?;
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM pg_namespace WHERE nspname = $1 OR nspname LIKE 'school\\_%'",
+    )
+    .bind(CONTROL_SCHEMA)
+    .fetch_one(&mut conn)
+    .await?;
+    conn.close().await?;
+    Ok(n == 0)
+}
+
+/// Loads a copy of the control schema (taken by the control store's `snapshot`) into
+/// an empty database, before [`connect`] brings it to this binary's version.
+pub async fn restore_control(url: &str, from: &std::path::Path) -> Result<()> {
+    let header = dump::read_header(from).await?;
+    header.check(&migrate::CONTROL_POSTGRES)?;
+    if !is_empty(url).await? {
+        return Err(StoreError::Conflict(
+            "the database already holds Raabta data: restore into an empty database".into(),
+        ));
+    }
+    let mut conn = options(url)?.connect().await?;
+    let result = async {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "CREATE SCHEMA {CONTROL_SCHEMA}; SET search_path TO {CONTROL_SCHEMA}"
+        )))
+        .execute(&mut conn)
+        .await?;
+        migrate::run_postgres(
+            &mut conn,
+            &migrate::CONTROL_POSTGRES,
+            Some(header.version()),
+        )
+        .await?;
+        dump::load(&mut conn, CONTROL_SCHEMA, from).await
+    }
+    .await;
+    let _ = conn.close().await;
+    result.map(|_| ())
+}
+
+fn options(url: &str) -> Result<PgConnectOptions> {
+    Ok(PgConnectOptions::from_str(url)
+        .map_err(|_| {
+            StoreError::BadUrl("not a valid postgres:// URL (the value is not shown)".into())
+        })?
+        .application_name("raabta"))
 }
 
 pub struct PgPartitions {
@@ -194,7 +244,7 @@ impl Partitions for PgPartitions {
 
     async fn migrate(&self, id: TenantId) -> Result<usize> {
         let mut conn = self.school_connection(id).await?;
-        let applied = migrate::run_postgres(&mut conn, &migrate::SCHOOL_POSTGRES).await;
+        let applied = migrate::run_postgres(&mut conn, &migrate::SCHOOL_POSTGRES, None).await;
         // The connection carries the school's role: never return it to a pool.
         let _ = conn.close().await;
         applied
@@ -244,11 +294,29 @@ impl Partitions for PgPartitions {
         format!("schema {ident}, role {ident}")
     }
 
-    async fn snapshot(&self, _id: TenantId, _to: &std::path::Path) -> Result<()> {
-        Err(StoreError::Conflict(
-            "backups of a PostgreSQL deployment are the database's own (see docs/PRIVACY.md)"
-                .into(),
-        ))
+    async fn snapshot(&self, id: TenantId, to: &std::path::Path) -> Result<()> {
+        // A connection of its own, acting as the school: the copy's long read
+        // transaction takes no serving connection.
+        let mut conn = self.school_connection(id).await?;
+        let result = dump::dump(&mut conn, &school_ident(id), &[], to).await;
+        let _ = conn.close().await;
+        result
+    }
+
+    async fn restore(&self, id: TenantId, from: &std::path::Path) -> Result<()> {
+        let header = dump::read_header(from).await?;
+        header.check(&migrate::SCHOOL_POSTGRES)?;
+        self.create(id).await?;
+        let mut conn = self.school_connection(id).await?;
+        let result = async {
+            migrate::run_postgres(&mut conn, &migrate::SCHOOL_POSTGRES, Some(header.version()))
+                .await?;
+            dump::load(&mut conn, &school_ident(id), from).await?;
+            migrate::run_postgres(&mut conn, &migrate::SCHOOL_POSTGRES, None).await
+        }
+        .await;
+        let _ = conn.close().await;
+        result.map(|_| ())
     }
 
     fn open_pools(&self) -> usize {

@@ -227,11 +227,20 @@ impl crate::store::ControlStore for ControlDb {
     }
 
     async fn snapshot(&self, to: &std::path::Path) -> crate::store::Result<()> {
-        let db::Pool::Sqlite(pool) = &self.control else {
-            return Err(crate::store::StoreError::Conflict(
-                "backups of a PostgreSQL deployment are the database's own (see docs/PRIVACY.md)"
-                    .into(),
-            ));
+        let pool = match &self.control {
+            db::Pool::Sqlite(pool) => pool,
+            db::Pool::Postgres(pool) => {
+                // The control pool's connections act as the login role, which owns
+                // the control schema, with it as their search path.
+                let mut conn = pool.acquire().await?;
+                return crate::store::postgres::dump::dump(
+                    &mut conn,
+                    crate::store::postgres::CONTROL_SCHEMA,
+                    &["backup_keys"],
+                    to,
+                )
+                .await;
+            }
         };
         {
             let mut conn = pool.acquire().await?;

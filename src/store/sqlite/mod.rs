@@ -101,7 +101,7 @@ pub async fn connect(rest: &str, opts: &ConnectOptions) -> Result<Backend> {
     let control_opts = options(&control_file, true);
     {
         let mut conn = control_opts.connect().await?;
-        migrate::run_sqlite(&mut conn, &migrate::CONTROL_SQLITE).await?;
+        migrate::run_sqlite(&mut conn, &migrate::CONTROL_SQLITE, None).await?;
     }
     let control = SqlitePoolOptions::new()
         .max_connections(2)
@@ -214,7 +214,7 @@ impl Partitions for SqlitePartitions {
             )));
         }
         let mut conn = options(&path, false).connect().await?;
-        migrate::run_sqlite(&mut conn, &migrate::SCHOOL_SQLITE).await
+        migrate::run_sqlite(&mut conn, &migrate::SCHOOL_SQLITE, None).await
     }
 
     async fn drop_partition(&self, id: TenantId) -> Result<()> {
@@ -250,6 +250,25 @@ impl Partitions for SqlitePartitions {
 
     fn describe(&self, id: TenantId) -> String {
         format!("file {}", self.file(id).display())
+    }
+
+    async fn restore(&self, id: TenantId, from: &Path) -> Result<()> {
+        let path = self.file(id);
+        if path.exists() {
+            return Err(StoreError::Conflict(format!(
+                "{} exists already: restore into an empty data directory",
+                path.display()
+            )));
+        }
+        // The copy sits beside the data (the backup's work folder): moved, not copied.
+        if std::fs::rename(from, &path).is_err() {
+            std::fs::copy(from, &path)?;
+            std::fs::remove_file(from)?;
+        }
+        // A copy is in rollback-journal mode; the service reads in WAL mode.
+        to_wal(&path).await?;
+        self.migrate(id).await?;
+        Ok(())
     }
 
     async fn snapshot(&self, id: TenantId, to: &Path) -> Result<()> {
