@@ -305,6 +305,7 @@ pub async fn take(
     crate::fsutil::create_private_dir(&dir)?;
     // Plain copies are made beside the live data (never in the backup directory) and
     // removed as soon as they are encrypted.
+    sweep_work(&app.config.data_dir);
     let work = app.config.data_dir.join("backup-work").join(&name);
     crate::fsutil::create_private_dir(&work)?;
     let result = take_into(app, &master, &dir, &work, now, progress).await;
@@ -335,13 +336,17 @@ async fn take_into(
     progress: &(dyn Fn(&str) + Send + Sync),
 ) -> Result<Manifest, BackupError> {
     let backend = app.tenancy.backend();
+    // The schools first, then the registry's copy: every school in the manifest is in
+    // the copied registry (one created in between is in neither; a restore drops
+    // registry entries it has no part for).
+    let tenants = app.tenancy.list().await?;
     let plain = work.join("control.db");
     backend.control.snapshot(&plain).await?;
     let control_key = master.derive("backup-control");
     let control = encrypt_blocking(control_key, "control", plain, dir.join("control.bin")).await?;
     progress("control");
     let mut schools = Vec::new();
-    for tenant in app.tenancy.list().await? {
+    for tenant in tenants {
         if tenant.status != TenantStatus::Active {
             continue;
         }
@@ -393,6 +398,28 @@ async fn encrypt_blocking(
     .await
     .map_err(|e| BackupError::Refused(e.to_string()))?;
     result
+}
+
+/// Plain copies left in `<data dir>/backup-work` by a backup or restore that was
+/// killed: removed once a day old (one still running is younger).
+fn sweep_work(data_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(data_dir.join("backup-work")) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > DAILY);
+        if old {
+            match std::fs::remove_dir_all(e.path()) {
+                Ok(()) => tracing::warn!("removed a backup's work folder left by a killed run"),
+                Err(e) => tracing::error!(error = %e, "cannot remove an old backup work folder"),
+            }
+        }
+    }
 }
 
 /// Whether a directory name is one of ours (`20261205T063000Z-1a2b`).
@@ -520,8 +547,15 @@ pub async fn restore(
         ));
     }
     let master = config.master_key()?;
-    let control_file = config.data_dir.join("control.db");
-    let schools_dir = config.data_dir.join("schools");
+    let control_file = match url.strip_prefix("sqlite:") {
+        Some(rest) => crate::store::sqlite::control_path(rest, &config.data_dir)?,
+        None => config.data_dir.join("control.db"),
+    };
+    let schools_dir = control_file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .join("schools");
     if postgres {
         if !crate::store::postgres::is_empty(url).await? {
             return Err(BackupError::Refused(
@@ -574,7 +608,66 @@ pub async fn restore(
             });
         }
     }
+    use base64::Engine;
     let backup_master = backup_master(&master, &manifest, keys)?;
+    // Every school's backup key opened before anything is written.
+    let mut plan = Vec::new();
+    let mut unreadable = Vec::new();
+    for s in &manifest.schools {
+        let Some(k) = keys
+            .keys
+            .iter()
+            .find(|k| k.school == s.id && k.key_id == s.backup_key_id)
+        else {
+            unreadable.push(s.slug.clone());
+            continue;
+        };
+        let wrapped = base64::engine::general_purpose::STANDARD
+            .decode(&k.wrapped)
+            .map_err(|_| BackupError::Refused("the key file is malformed".into()))?;
+        let id =
+            u32::try_from(k.key_id).map_err(|_| crate::store::crypto::CryptoError::Malformed)?;
+        // Wrapped by the current master key (an export made after a rotation), or by
+        // the backup's (an export made before).
+        let key = master
+            .unwrap(s.id, "backup", id, &wrapped)
+            .or_else(|_| backup_master.unwrap(s.id, "backup", id, &wrapped))
+            .map_err(|_| {
+                BackupError::Refused(format!(
+                    "the keys file's key for {} does not open with this master key: the file \
+                     was exported under another master key (a rotation since?). Use the \
+                     master key it was exported under, or export the keys again",
+                    s.slug
+                ))
+            })?;
+        let rewrapped = master.wrap(s.id, "backup", id, &key)?;
+        plan.push(Restorable {
+            school: s.clone(),
+            key,
+            rewrapped,
+        });
+    }
+    if plan.is_empty() && !manifest.schools.is_empty() {
+        return Err(BackupError::Refused(
+            "the keys file holds the backup key of none of this backup's schools: is it this \
+             deployment's `raabta keys export-backup-keys`?"
+                .into(),
+        ));
+    }
+    if postgres {
+        let ids: Vec<TenantId> = plan.iter().map(|p| p.school.id).collect();
+        let taken = crate::store::postgres::school_roles_taken(url, &ids).await?;
+        if !taken.is_empty() {
+            return Err(BackupError::Refused(format!(
+                "the server already has the roles of {} school(s) in this backup ({}): roles \
+                 belong to the whole PostgreSQL server, so a restore beside the deployment it \
+                 came from would share them. Restore onto another server, or drop the old \
+                 database and those roles first",
+                taken.len(),
+                taken.join(", ")
+            )));
+        }
+    }
     let work = config
         .data_dir
         .join("backup-work")
@@ -583,23 +676,28 @@ pub async fn restore(
     let result = restore_parts(
         config,
         from,
-        keys,
         &manifest,
-        &master,
-        &backup_master,
+        &plan,
+        (&master, &backup_master),
         &work,
+        &control_file,
     )
-    .await;
+    .await
+    .map(|mut report| {
+        report.unreadable = unreadable;
+        report
+    });
     let _ = std::fs::remove_dir_all(&work);
     let _ = std::fs::remove_dir(config.data_dir.join("backup-work"));
-    // Something may have been written by then: say how to start again.
+    // Something may have been written by then (the deployment refuses to start until
+    // a restore finishes): say how to start again.
     result.map_err(|e| {
         BackupError::Refused(format!(
-            "the restore stopped part-way ({e}); empty the {} before trying again",
+            "the restore stopped part-way ({e}); {} and run it again",
             if postgres {
-                "database"
+                "drop the database (and the school_… roles it made) and create it empty"
             } else {
-                "data directory"
+                "empty the data directory (control.db and schools/)"
             }
         ))
     })
@@ -624,8 +722,9 @@ fn backup_master(
         .find(|(check, _)| *check == manifest.master_check)
     else {
         return Err(BackupError::Refused(
-            "the backup was made under another master key, which the keys file does not \
-             hold (export the keys again with this master key)"
+            "the backup was made under another master key than RAABTA_MASTER_KEY: set the \
+             master key of the deployment it came from (if that key was rotated since, the \
+             new key with a keys file exported after the rotation)"
                 .into(),
         ));
     };
@@ -635,16 +734,26 @@ fn backup_master(
     Ok(master.open_master(&sealed)?)
 }
 
+/// A school of the backup whose backup key the keys file holds.
+struct Restorable {
+    school: SchoolPart,
+    key: KeyBytes,
+    /// The backup key wrapped by the current master key, for the restored registry.
+    rewrapped: Vec<u8>,
+}
+
 async fn restore_parts(
     config: &Config,
     from: &Path,
-    keys: &KeyExport,
     manifest: &Manifest,
-    master: &crate::store::crypto::MasterKey,
-    backup_master: &crate::store::crypto::MasterKey,
+    plan: &[Restorable],
+    (master, backup_master): (
+        &crate::store::crypto::MasterKey,
+        &crate::store::crypto::MasterKey,
+    ),
     work: &Path,
+    control_file: &Path,
 ) -> Result<RestoreReport, BackupError> {
-    use base64::Engine;
     let url = config.database_url.expose();
     let plain = work.join("control.db");
     decrypt_file(
@@ -653,9 +762,17 @@ async fn restore_parts(
         &from.join(&manifest.control.file),
         &plain,
     )?;
+    // The deployment is marked unfinished until every school is in (it refuses to
+    // start meanwhile): in the copy before it goes live (SQLite), or right after the
+    // control rows are loaded (PostgreSQL).
     if url.starts_with("sqlite:") {
-        crate::fsutil::create_private_dir(&config.data_dir.join("schools"))?;
-        std::fs::rename(&plain, config.data_dir.join("control.db"))?;
+        crate::store::sqlite::mark_restoring(&plain).await?;
+        if let Some(dir) = control_file.parent().filter(|p| !p.as_os_str().is_empty()) {
+            crate::fsutil::create_private_dir(dir)?;
+        }
+        if std::fs::rename(&plain, control_file).is_err() {
+            std::fs::copy(&plain, control_file)?;
+        }
     } else {
         crate::store::postgres::restore_control(url, &plain).await?;
         std::fs::remove_file(&plain)?;
@@ -670,57 +787,49 @@ async fn restore_parts(
         schools: Vec::new(),
         unreadable: Vec::new(),
     };
-    let mut restored_keys = Vec::new();
-    for s in &manifest.schools {
-        let Some(k) = keys
-            .keys
-            .iter()
-            .find(|k| k.school == s.id && k.key_id == s.backup_key_id)
-        else {
-            report.unreadable.push(s.slug.clone());
-            continue;
-        };
-        let wrapped = base64::engine::general_purpose::STANDARD
-            .decode(&k.wrapped)
-            .map_err(|_| BackupError::Refused("the key file is malformed".into()))?;
-        let id =
-            u32::try_from(k.key_id).map_err(|_| crate::store::crypto::CryptoError::Malformed)?;
-        // Wrapped by the current master key (an export made after a rotation), or by
-        // the backup's (an export made before).
-        let key = master
-            .unwrap(s.id, "backup", id, &wrapped)
-            .or_else(|_| backup_master.unwrap(s.id, "backup", id, &wrapped))?;
-        let wrapped = master.wrap(s.id, "backup", id, &key)?;
+    for p in plan {
+        let s = &p.school;
         let plain = work.join(format!("{}.db", s.id.0.simple()));
         decrypt_file(
-            &key,
+            &p.key,
             &format!("school:{}", s.id.0),
             &from.join(&s.part.file),
             &plain,
-        )?;
+        )
+        .map_err(|e| match e {
+            BackupError::Unreadable { why, .. } => BackupError::Unreadable {
+                part: format!("the part of {}", s.slug),
+                why,
+            },
+            e => e,
+        })?;
         let loaded = backend.partitions.restore(s.id, &plain).await;
         let _ = std::fs::remove_file(&plain);
         loaded?;
-        restored_keys.push((s.id, k.key_id, wrapped));
         report.schools.push(s.slug.clone());
     }
     // The restored deployment keeps the same backup keys (its later backups are read
-    // with the same export); a school not restored is removed from the registry.
+    // with the same export); a school not restored (no key, or no part: one made while
+    // the backup ran, or never finished) is removed from the registry.
     if backup_master.check_value() != master.check_value() {
         crate::store::tenancy::rewrap_control(backend.control.as_ref(), backup_master, master)
             .await?;
     }
-    for (id, key_id, wrapped) in &restored_keys {
+    for p in plan {
         backend
             .control
-            .init_backup_key(*id, *key_id, wrapped)
+            .init_backup_key(p.school.id, p.school.backup_key_id, &p.rewrapped)
             .await?;
     }
-    for s in &manifest.schools {
-        if !restored_keys.iter().any(|(id, ..)| *id == s.id) {
-            backend.control.delete_tenant(s.id).await?;
+    for t in backend.control.tenants().await? {
+        if !plan.iter().any(|p| p.school.id == t.id) {
+            backend.control.delete_tenant(t.id).await?;
         }
     }
+    backend
+        .control
+        .delete_setting(crate::store::tenancy::RESTORE_INCOMPLETE)
+        .await?;
     Ok(report)
 }
 

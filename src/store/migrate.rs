@@ -11,6 +11,10 @@ pub static CONTROL_POSTGRES: Migrator = sqlx::migrate!("migrations/control/postg
 pub static SCHOOL_SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
 pub static SCHOOL_POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
 
+/// The PostgreSQL advisory lock a migration holds (exclusively, for its transaction);
+/// a backup copy holds it shared, so no migration rewrites a table under its snapshot.
+pub const PG_MIGRATION_LOCK: i64 = 7_261_616_274;
+
 /// Checks what is applied against what the binary has; returns the versions to apply.
 fn plan(migrator: &Migrator, applied: &[(i64, Vec<u8>)]) -> Result<Vec<usize>> {
     let known_max = migrator.iter().map(|m| m.version).max().unwrap_or(0);
@@ -42,7 +46,10 @@ macro_rules! runner {
             let mut tx = sqlx::Connection::begin_with(&mut *conn, $begin).await?;
             let lock: Option<&'static str> = $lock;
             if let Some(lock) = lock {
-                sqlx::query(lock).execute(&mut *tx).await?;
+                sqlx::query(lock)
+                    .bind(PG_MIGRATION_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
             }
             sqlx::raw_sql($ddl).execute(&mut *tx).await?;
             let applied: Vec<(i64, Vec<u8>)> =
@@ -98,7 +105,7 @@ runner!(
     "BEGIN",
     "CREATE TABLE IF NOT EXISTS raabta_migrations (version BIGINT PRIMARY KEY, \
      description TEXT NOT NULL, checksum BYTEA NOT NULL, applied_at TIMESTAMPTZ NOT NULL)",
-    Some("SELECT pg_advisory_xact_lock(7261616274)")
+    Some("SELECT pg_advisory_xact_lock($1)")
 );
 
 #[cfg(test)]

@@ -156,6 +156,8 @@ impl KeyState {
 #[async_trait]
 pub trait ControlStore: Send + Sync {
     async fn setting(&self, name: &str) -> Result<Option<Vec<u8>>>;
+    /// Removes a setting (nothing if there is none).
+    async fn delete_setting(&self, name: &str) -> Result<()>;
     /// Every master-wrapped value in one transaction (master key rotation): each
     /// school key and backup key replaced by its new wrapping, and settings set, all
     /// or none. The keys are named by (school, purpose, key id) / (school, key id).
@@ -178,8 +180,10 @@ pub trait ControlStore: Send + Sync {
     ) -> Result<bool>;
     /// Schools being closed.
     async fn closures(&self) -> Result<Vec<Closure>>;
-    /// Keeps a school's deletion certificate (JSON), after the school is gone.
-    async fn insert_certificate(
+    /// Removes a purged school from the registry (its keys and backup key by cascade)
+    /// and keeps its deletion certificate (JSON), in one transaction: a certificate
+    /// exists exactly when the school is gone.
+    async fn delete_tenant_certified(
         &self,
         id: TenantId,
         slug: &str,

@@ -17,6 +17,9 @@ const MASTER_CHECK: &str = "master_key_check";
 /// Control settings holding retired master keys, sealed by the current one (named by
 /// the retired key's check value, hex).
 pub const RETIRED_MASTER_PREFIX: &str = "retired_master:";
+/// Set by a restore while it loads the schools, removed when it has finished: a
+/// deployment holding it was restored only in part and is not started.
+pub const RESTORE_INCOMPLETE: &str = "restore_incomplete";
 /// The platform's Meta app setting (sealed with the master key; see `routing.rs`).
 pub const PLATFORM_META: &str = "platform_meta_app";
 
@@ -117,6 +120,13 @@ impl Tenancy {
     /// Checks the master key against the control database (recording it on first
     /// start); a different key is refused before anything is written.
     pub async fn new(backend: Backend, master: MasterKey, ring_ttl: Duration) -> Result<Self> {
+        if backend.control.setting(RESTORE_INCOMPLETE).await?.is_some() {
+            return Err(StoreError::Conflict(
+                "a restore into this database did not finish, so schools may be missing: \
+                 empty it and run `raabta restore` again"
+                    .into(),
+            ));
+        }
         let stored = backend
             .control
             .init_setting(MASTER_CHECK, &master.check_value())
@@ -254,19 +264,7 @@ impl Tenancy {
             let Some(tenant) = tenants.iter().find(|t| t.id == c.tenant_id) else {
                 continue;
             };
-            let certificate = self.certificate_of(tenant, Some(&c), now, by).await?;
-            // The certificate first (after a crash before the removal, the next pass
-            // removes the school), then what it certifies.
-            self.backend
-                .control
-                .insert_certificate(
-                    tenant.id,
-                    tenant.slug.as_str(),
-                    &certificate.to_string(),
-                    now,
-                )
-                .await?;
-            self.remove(tenant).await?;
+            let certificate = self.purge_one(tenant, Some(&c), now, by).await?;
             tracing::info!(school = %tenant.slug, "closed school purged; deletion certificate kept");
             out.push(certificate);
         }
@@ -333,20 +331,36 @@ impl Tenancy {
             .await?
             .into_iter()
             .find(|c| c.tenant_id == tenant.id);
-        let certificate = self
-            .certificate_of(&tenant, closure.as_ref(), Utc::now(), by)
+        self.purge_one(&tenant, closure.as_ref(), Utc::now(), by)
             .await?;
+        Ok(tenant)
+    }
+
+    /// What a purge destroys is read first (for the certificate); then the partition
+    /// is dropped; then, in one control transaction, the school's registry entry and
+    /// keys are deleted and its certificate kept. A failure before the end leaves no
+    /// certificate and the school listed, so the purge can be run again (dropping a
+    /// partition that is gone already is not an error).
+    async fn purge_one(
+        &self,
+        tenant: &Tenant,
+        closure: Option<&Closure>,
+        now: chrono::DateTime<Utc>,
+        by: &str,
+    ) -> Result<serde_json::Value> {
+        let certificate = self.certificate_of(tenant, closure, now, by).await?;
+        self.forget_ring(tenant.id);
+        self.backend.partitions.drop_partition(tenant.id).await?;
         self.backend
             .control
-            .insert_certificate(
+            .delete_tenant_certified(
                 tenant.id,
                 tenant.slug.as_str(),
                 &certificate.to_string(),
-                Utc::now(),
+                now,
             )
             .await?;
-        self.remove(&tenant).await?;
-        Ok(tenant)
+        Ok(certificate)
     }
 
     /// A school's deletion certificate, made just before its purge.

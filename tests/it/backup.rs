@@ -50,6 +50,68 @@ async fn keys_in(target: &Target, school: raabta::domain::TenantId) -> Vec<Strin
     }
 }
 
+/// A school's tables, each as a digest of its rows, and its constraints (PostgreSQL;
+/// nothing on SQLite, whose copy is the database file itself).
+async fn fingerprint(
+    pg: Option<&PgFixture>,
+    school: raabta::domain::TenantId,
+) -> Vec<(String, String)> {
+    let Some(pg) = pg else {
+        return Vec::new();
+    };
+    let mut admin = pg.admin().await;
+    let schema = raabta::store::postgres::school_ident(school);
+    let tables: Vec<(String,)> = sqlx::query_as(
+        "SELECT tablename::text FROM pg_tables WHERE schemaname = $1 \
+         AND tablename <> 'raabta_migrations' ORDER BY 1",
+    )
+    .bind(&schema)
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(tables.len() > 20, "{tables:?}");
+    let mut out = Vec::new();
+    for (table,) in tables {
+        let (rows, digest): (i64, String) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*), md5(COALESCE(string_agg(t::text, ',' ORDER BY t::text), '')) \
+             FROM {schema}.{table} t"
+        )))
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+        out.push((table, format!("{rows} {digest}")));
+    }
+    let constraints: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT c.conrelid::regclass::text, c.conname::text, pg_get_constraintdef(c.oid) \
+         FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace \
+         WHERE n.nspname = $1 ORDER BY 1, 2",
+    )
+    .bind(&schema)
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(
+        constraints.iter().any(|c| c.2.starts_with("FOREIGN KEY")),
+        "{constraints:?}"
+    );
+    out.extend(
+        constraints
+            .into_iter()
+            .map(|(t, n, d)| (format!("{t}.{n}"), d)),
+    );
+    out
+}
+
+/// Whether a deployment to restore into holds nothing yet.
+async fn is_empty(target: &Target) -> bool {
+    match &target.pg {
+        None => !target.dir.path().join("control.db").exists(),
+        Some(pg) => raabta::store::postgres::is_empty(&pg.app_url())
+            .await
+            .unwrap(),
+    }
+}
+
 /// Whether a restored deployment holds a school's partition.
 async fn has_partition(target: &Target, school: raabta::domain::TenantId) -> bool {
     match &target.pg {
@@ -215,14 +277,86 @@ async fn a_backup_under_write_load_restores_every_acknowledged_message(env: &Tes
         );
     }
 
-    // Restored into an empty deployment with the exported keys.
     let keys = raabta::backup::export_keys(&env.app).await.unwrap();
     assert_eq!(keys.keys.len(), 2);
+    // The school nobody wrote to during the backup, table by table, and its keys and
+    // constraints (PostgreSQL: the restore makes the schema and re-adds the keys).
+    let fingerprint_before = fingerprint(env.pg.as_ref(), other.tenant.id).await;
     let target = restore_target(env, &master_of(env)).await;
+    if let Some(source) = &env.pg {
+        // PostgreSQL: roles belong to the server; beside the deployment it came from,
+        // refused before anything is written. After the old database is gone: restored.
+        let err = raabta::backup::restore(&target.config, &report.dir, &keys)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("roles"), "{err}");
+        assert!(is_empty(&target).await);
+        source.destroy();
+    }
+
+    // Keys that do not open (each other's), or none of this backup's: refused before
+    // anything is written.
+    let partial = restore_target(env, &master_of(env)).await;
+    let mut swapped = keys.clone();
+    let first = swapped.keys[0].wrapped.clone();
+    swapped.keys[0].wrapped = swapped.keys[1].wrapped.clone();
+    swapped.keys[1].wrapped = first;
+    let err = raabta::backup::restore(&partial.config, &report.dir, &swapped)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("does not open"), "{err}");
+    let mut none = keys.clone();
+    none.keys.clear();
+    let err = raabta::backup::restore(&partial.config, &report.dir, &none)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("none of this backup's"), "{err}");
+    assert!(is_empty(&partial).await);
+
+    // A restore that fails part-way (the second school's part damaged, its checksum
+    // made to match) leaves a deployment that refuses to start.
+    let damaged = env.dir.path().join("damaged");
+    std::fs::create_dir(&damaged).unwrap();
+    for e in std::fs::read_dir(&report.dir).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, damaged.join(p.file_name().unwrap())).unwrap();
+    }
+    let mut manifest = report.manifest.clone();
+    let part = damaged.join(&manifest.schools[1].part.file);
+    let mut bytes = std::fs::read(&part).unwrap();
+    let at = bytes.len() - 20;
+    bytes[at] ^= 1;
+    std::fs::write(&part, &bytes).unwrap();
+    manifest.schools[1].part.sha256 = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&bytes))
+    };
+    std::fs::write(
+        damaged.join("manifest.json"),
+        serde_json::to_vec(&manifest).unwrap(),
+    )
+    .unwrap();
+    let err = raabta::backup::restore(&partial.config, &damaged, &keys)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("part-way"), "{err}");
+    assert!(!is_empty(&partial).await);
+    let err = raabta::app::App::build(partial.config.clone())
+        .await
+        .err()
+        .expect("a part-restored deployment does not start");
+    assert!(err.to_string().contains("did not finish"), "{err}");
+    drop(partial);
+
+    // Restored into an empty deployment with the exported keys.
     let restored = raabta::backup::restore(&target.config, &report.dir, &keys)
         .await
         .unwrap();
     assert_eq!(restored.schools.len(), 2);
+    assert_eq!(
+        fingerprint(target.pg.as_ref(), other.tenant.id).await,
+        fingerprint_before
+    );
     let present = keys_in(&target, school.tenant.id).await;
     for k in &before {
         assert!(
@@ -256,12 +390,7 @@ async fn a_backup_under_write_load_restores_every_acknowledged_message(env: &Tes
         .await
         .unwrap_err();
     assert!(err.to_string().contains("checksum"), "{err}");
-    match &target2.pg {
-        None => assert!(!target2.dir.path().join("control.db").exists()),
-        Some(pg) => assert!(raabta::store::postgres::is_empty(&pg.app_url())
-            .await
-            .unwrap()),
-    }
+    assert!(is_empty(&target2).await);
     bytes[40] ^= 1;
     std::fs::write(&part, &bytes).unwrap();
 
@@ -297,6 +426,10 @@ async fn a_purged_schools_backups_cannot_be_read_with_the_keys_that_remain(env: 
     assert_eq!(keys.keys.len(), 1);
     assert!(keys.keys.iter().all(|k| k.school != gone.tenant.id));
     let target = restore_target(env, &master_of(env)).await;
+    if let Some(source) = &env.pg {
+        // Onto a server without the old deployment (its roles are the server's).
+        source.destroy();
+    }
     let r = raabta::backup::restore(&target.config, &old.dir, &keys)
         .await
         .unwrap();
@@ -426,12 +559,13 @@ async fn a_closed_school_is_purged_after_its_export_window(env: &TestEnv) {
     assert_eq!(cert["destroyed"]["backup_key_ids"], serde_json::json!([1]));
     let keys = raabta::backup::export_keys(&env.app).await.unwrap();
     assert!(keys.keys.iter().all(|k| k.school != school.tenant.id));
+    // The backup held only this school: nothing of it can be restored.
     let target = restore_target(env, &master_of(env)).await;
-    let r = raabta::backup::restore(&target.config, &old.dir, &keys)
+    let err = raabta::backup::restore(&target.config, &old.dir, &keys)
         .await
-        .unwrap();
-    assert_eq!(r.unreadable, vec!["closing-school".to_string()]);
-    assert!(!has_partition(&target, school.tenant.id).await);
+        .unwrap_err();
+    assert!(err.to_string().contains("none of this backup's"), "{err}");
+    assert!(is_empty(&target).await);
     // No key of the school is left in the control database.
     assert!(env
         .app
@@ -477,6 +611,10 @@ async fn the_master_key_rotates_and_older_backups_still_restore(env: &TestEnv) {
     // An export made after the rotation restores the backup made before it.
     let export = raabta::backup::export_keys(&app).await.unwrap();
     assert_eq!(export.retired_masters.len(), 1);
+    if let Some(source) = &env.pg {
+        // Onto a server without the old deployment (its roles are the server's).
+        source.destroy();
+    }
     let target = restore_target(env, &new.to_base64()).await;
     let r = raabta::backup::restore(&target.config, &before.dir, &export)
         .await
@@ -638,7 +776,7 @@ async fn a_postgres_copy_from_an_older_version_is_migrated_forward() {
         .await
         .unwrap();
     assert_eq!((students, version, requests, active), (3, 19, 0, 3));
-    // A second restore of the same school is refused: its tables hold rows.
+    // A second restore of the same school is refused: its schema exists.
     let err = target
         .app
         .tenancy
@@ -647,5 +785,17 @@ async fn a_postgres_copy_from_an_older_version_is_migrated_forward() {
         .restore(id, &copy)
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("already holds rows"), "{err}");
+    assert!(err.to_string().contains("exists already"), "{err}");
+
+    // While the other database holds a schema of the school's role (roles are the
+    // server's), its purge fails: no certificate, the school still there; once that
+    // database is gone, the purge goes through with its certificate.
+    assert!(env.app.tenancy.purge("older", "test").await.is_err());
+    let control = &env.app.tenancy.backend().control;
+    assert!(control.certificate("older").await.unwrap().is_none());
+    assert!(env.app.tenancy.school("older").await.is_ok());
+    pg.destroy();
+    env.app.tenancy.purge("older", "test").await.unwrap();
+    assert!(control.certificate("older").await.unwrap().is_some());
+    assert!(env.app.tenancy.school("older").await.is_err());
 }

@@ -121,8 +121,9 @@ impl PgFixture {
         }
     }
 
-    /// Drops the database, the school roles this login role created, and the login role.
-    fn destroy(&self) {
+    /// Drops the database, the school roles this login role created, and the login role
+    /// (again when dropped: it is idempotent).
+    pub fn destroy(&self) {
         let admin_url = self.admin_url.clone();
         let db = self.database.clone();
         let role = self.login_role.clone();

@@ -2,8 +2,9 @@
 //! backups (issue 19), taken while serving and loaded into a new database.
 //!
 //! Taken in one `REPEATABLE READ READ ONLY` transaction (one snapshot for every
-//! table, as `pg_dump` does), as the schema's own role, with `COPY … TO STDOUT` per
-//! table streamed to a file. The schema itself is not in the copy: the restore creates
+//! table, as `pg_dump` takes it), as the schema's own role, holding the migrations'
+//! advisory lock shared (so no migration rewrites a table under the snapshot), with
+//! `COPY … TO STDOUT` per table streamed to a file. The schema itself is not in the copy: the restore creates
 //! it with this binary's migrations up to the version the copy was taken at, loads the
 //! rows, and then applies any newer migrations.
 //!
@@ -11,7 +12,7 @@
 //! each table's columns), then per table, in the header's order, frames of
 //! `u32 length | COPY text data` ended by a zero length.
 
-use super::super::{Result, StoreError};
+use super::super::{migrate, Result, StoreError};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use sqlx::migrate::Migrator;
@@ -22,7 +23,8 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, BufWrit
 const MAGIC: &[u8] = b"RAABTAPG1\n";
 /// The longest header line accepted (a few KiB in practice).
 const MAX_HEADER: usize = 1 << 20;
-/// The largest frame accepted on load (frames are written as COPY hands them over).
+/// The largest frame written or read (frames are what COPY hands over: a row or a
+/// batch of rows; today's largest row is a 16 MiB attachment as hex, ~33 MiB).
 const MAX_FRAME: usize = 64 << 20;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -69,33 +71,51 @@ fn corrupt(why: &str) -> StoreError {
     StoreError::Corrupt(format!("database copy: {why}"))
 }
 
-/// Copies every table of `schema` except `skip` (and the migration table, recorded in
-/// the header instead) into the new file `to`. `conn` must already act as the schema's
-/// owner with `search_path` set to it; the copy runs in its own read-only transaction.
-pub async fn dump(conn: &mut PgConnection, schema: &str, skip: &[&str], to: &Path) -> Result<()> {
-    let mut tx = sqlx::Connection::begin_with(
-        &mut *conn,
-        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-    )
-    .await?;
-    let sequences: (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM pg_sequences WHERE schemaname = $1")
-            .bind(schema)
-            .fetch_one(&mut *tx)
-            .await?;
-    if sequences.0 != 0 {
-        // Their positions would have to be carried too; no migration makes one today.
-        return Err(StoreError::Conflict(format!(
-            "schema {schema} has sequences, which the backup copy does not carry yet"
-        )));
+/// The tables of `schema` to copy (all but the migration table and `skip`), with
+/// their columns, refusing what the copy would carry wrongly or silently leave out:
+/// a table the connection's role does not own (it might not see it, or all its rows),
+/// row-level security, partitioned tables, sequences (their positions are not copied)
+/// and triggers (they would fire on load). The migrations make none of these today.
+async fn tables(tx: &mut PgConnection, schema: &str, skip: &[&str]) -> Result<Vec<Table>> {
+    let (foreign, secured, partitioned, sequences, triggers): (i64, i64, i64, i64, i64) =
+        sqlx::query_as(
+            "WITH c AS (SELECT c.* FROM pg_class c JOIN pg_namespace n \
+               ON n.oid = c.relnamespace WHERE n.nspname = $1) \
+             SELECT \
+               (SELECT COUNT(*) FROM c WHERE relkind = 'r' AND relowner <> \
+                  (SELECT oid FROM pg_roles WHERE rolname = current_user)), \
+               (SELECT COUNT(*) FROM c WHERE relrowsecurity OR relforcerowsecurity), \
+               (SELECT COUNT(*) FROM c WHERE relkind = 'p'), \
+               (SELECT COUNT(*) FROM c WHERE relkind = 'S'), \
+               (SELECT COUNT(*) FROM pg_trigger t JOIN c ON c.oid = t.tgrelid \
+                  WHERE NOT t.tgisinternal)",
+        )
+        .bind(schema)
+        .fetch_one(&mut *tx)
+        .await?;
+    let refuse = |what: &str| {
+        Err(StoreError::Conflict(format!(
+            "schema {schema} has {what}, which the backup copy does not carry"
+        )))
+    };
+    if foreign != 0 {
+        return refuse("tables owned by another role");
     }
-    let migrations: Vec<(i64, Vec<u8>)> =
-        sqlx::query_as("SELECT version, checksum FROM raabta_migrations ORDER BY version")
-            .fetch_all(&mut *tx)
-            .await?;
+    if secured != 0 {
+        return refuse("row-level security");
+    }
+    if partitioned != 0 {
+        return refuse("partitioned tables");
+    }
+    if sequences != 0 {
+        return refuse("sequences");
+    }
+    if triggers != 0 {
+        return refuse("triggers");
+    }
     let names: Vec<(String,)> = sqlx::query_as(
-        "SELECT table_name::text FROM information_schema.tables \
-         WHERE table_schema = $1 AND table_type = 'BASE TABLE' ORDER BY table_name",
+        "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = $1 AND c.relkind = 'r' ORDER BY c.relname",
     )
     .bind(schema)
     .fetch_all(&mut *tx)
@@ -106,19 +126,48 @@ pub async fn dump(conn: &mut PgConnection, schema: &str, skip: &[&str], to: &Pat
             continue;
         }
         let columns: Vec<(String,)> = sqlx::query_as(
-            "SELECT column_name::text FROM information_schema.columns \
-             WHERE table_schema = $1 AND table_name = $2 AND is_generated = 'NEVER' \
-             ORDER BY ordinal_position",
+            "SELECT a.attname::text FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 \
+             AND NOT a.attisdropped AND a.attgenerated = '' ORDER BY a.attnum",
         )
         .bind(schema)
         .bind(&name)
         .fetch_all(&mut *tx)
         .await?;
+        if columns.is_empty() {
+            return refuse(&format!("a table without stored columns ({name})"));
+        }
         tables.push(Table {
             name,
             columns: columns.into_iter().map(|c| c.0).collect(),
         });
     }
+    Ok(tables)
+}
+
+/// Copies every table of `schema` except `skip` (and the migration table, recorded in
+/// the header instead) into the new file `to`. `conn` must act as the schema's owner;
+/// it holds the migrations' advisory lock shared while it copies (no migration can
+/// rewrite a table under the snapshot), in one read-only transaction. The caller
+/// closes `conn` after an error (a COPY cut short leaves it unusable).
+pub async fn dump(conn: &mut PgConnection, schema: &str, skip: &[&str], to: &Path) -> Result<()> {
+    sqlx::query("SELECT pg_advisory_lock_shared($1)")
+        .bind(migrate::PG_MIGRATION_LOCK)
+        .execute(&mut *conn)
+        .await?;
+    let mut tx = sqlx::Connection::begin_with(
+        &mut *conn,
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+    )
+    .await?;
+    let migrations: Vec<(i64, Vec<u8>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT version, checksum FROM {}.raabta_migrations ORDER BY version",
+        ident(schema)
+    )))
+    .fetch_all(&mut *tx)
+    .await?;
+    let tables = tables(&mut tx, schema, skip).await?;
     let file = crate::fsutil::create_private_file(to)?;
     let mut out = BufWriter::new(tokio::fs::File::from_std(file));
     let header = Header {
@@ -135,7 +184,8 @@ pub async fn dump(conn: &mut PgConnection, schema: &str, skip: &[&str], to: &Pat
     for table in &tables {
         let columns: Vec<String> = table.columns.iter().map(|c| ident(c)).collect();
         let statement = format!(
-            "COPY {} ({}) TO STDOUT",
+            "COPY {}.{} ({}) TO STDOUT",
+            ident(schema),
             ident(&table.name),
             columns.join(", ")
         );
@@ -145,14 +195,20 @@ pub async fn dump(conn: &mut PgConnection, schema: &str, skip: &[&str], to: &Pat
             if chunk.is_empty() {
                 continue;
             }
-            let len = u32::try_from(chunk.len()).map_err(|_| corrupt("a chunk over 4 GiB"))?;
-            out.write_all(&len.to_be_bytes()).await?;
+            if chunk.len() > MAX_FRAME {
+                return Err(corrupt(&format!("a row of {} over 64 MiB", table.name)));
+            }
+            out.write_all(&(chunk.len() as u32).to_be_bytes()).await?;
             out.write_all(&chunk).await?;
         }
         drop(stream);
         out.write_all(&0u32.to_be_bytes()).await?;
     }
     tx.commit().await?;
+    sqlx::query("SELECT pg_advisory_unlock_shared($1)")
+        .bind(migrate::PG_MIGRATION_LOCK)
+        .execute(&mut *conn)
+        .await?;
     out.flush().await?;
     out.into_inner().sync_all().await?;
     Ok(())
@@ -188,15 +244,54 @@ async fn header(input: &mut BufReader<tokio::fs::File>) -> Result<Header> {
 /// copy's version, in one transaction: the foreign keys are dropped, every table is
 /// loaded, and the keys are added back (so they are checked against every row, in
 /// whatever order the tables came). `conn` acts as the schema's owner. Refuses a
-/// schema that already holds rows. Returns the rows loaded per table.
+/// schema that already holds rows, and a copy that lacks one of the schema's tables
+/// (but `skip`'s). Returns the rows loaded per table.
 pub async fn load(
     conn: &mut PgConnection,
     schema: &str,
+    skip: &[&str],
     from: &Path,
 ) -> Result<Vec<(String, u64)>> {
     let mut input = BufReader::new(tokio::fs::File::open(from).await?);
     let header = header(&mut input).await?;
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let present = tables(&mut tx, schema, skip).await?;
+    if let Some(missing) = present
+        .iter()
+        .find(|t| !header.tables.iter().any(|h| h.name == t.name))
+    {
+        return Err(corrupt(&format!(
+            "table {} is not in the copy",
+            missing.name
+        )));
+    }
+    for table in &header.tables {
+        let Some(here) = present.iter().find(|t| t.name == table.name) else {
+            return Err(corrupt(&format!(
+                "table {} is not in this version's schema",
+                table.name
+            )));
+        };
+        if let Some(missing) = table.columns.iter().find(|c| !here.columns.contains(c)) {
+            return Err(corrupt(&format!(
+                "column {}.{missing} is not in this version's schema",
+                table.name
+            )));
+        }
+        let (rows,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM {}.{}",
+            ident(schema),
+            ident(&table.name)
+        )))
+        .fetch_one(&mut *tx)
+        .await?;
+        if rows != 0 {
+            return Err(StoreError::Conflict(format!(
+                "table {} already holds rows: restore into an empty database",
+                table.name
+            )));
+        }
+    }
     let foreign_keys: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT t.relname::text, c.conname::text, pg_get_constraintdef(c.oid) \
          FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid \
@@ -208,7 +303,8 @@ pub async fn load(
     .await?;
     for (table, name, _) in &foreign_keys {
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "ALTER TABLE {} DROP CONSTRAINT {}",
+            "ALTER TABLE {}.{} DROP CONSTRAINT {}",
+            ident(schema),
             ident(table),
             ident(name)
         )))
@@ -217,45 +313,10 @@ pub async fn load(
     }
     let mut loaded = Vec::new();
     for table in &header.tables {
-        let present: Vec<(String,)> = sqlx::query_as(
-            "SELECT column_name::text FROM information_schema.columns \
-             WHERE table_schema = $1 AND table_name = $2",
-        )
-        .bind(schema)
-        .bind(&table.name)
-        .fetch_all(&mut *tx)
-        .await?;
-        if present.is_empty() {
-            return Err(corrupt(&format!(
-                "table {} is not in this version's schema",
-                table.name
-            )));
-        }
-        if let Some(missing) = table
-            .columns
-            .iter()
-            .find(|c| !present.iter().any(|(p,)| p == *c))
-        {
-            return Err(corrupt(&format!(
-                "column {}.{missing} is not in this version's schema",
-                table.name
-            )));
-        }
-        let (rows,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM {}",
-            ident(&table.name)
-        )))
-        .fetch_one(&mut *tx)
-        .await?;
-        if rows != 0 {
-            return Err(StoreError::Conflict(format!(
-                "table {} already holds rows: restore into an empty database",
-                table.name
-            )));
-        }
         let columns: Vec<String> = table.columns.iter().map(|c| ident(c)).collect();
         let statement = format!(
-            "COPY {} ({}) FROM STDIN",
+            "COPY {}.{} ({}) FROM STDIN",
+            ident(schema),
             ident(&table.name),
             columns.join(", ")
         );
@@ -293,9 +354,18 @@ pub async fn load(
     if input.read(&mut rest).await? != 0 {
         return Err(corrupt("data after the last table"));
     }
+    // Added back as they were (`pg_get_constraintdef` names the referenced table as
+    // the search path sees it, hence the schema on it for these statements).
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "SET LOCAL search_path TO {}",
+        ident(schema)
+    )))
+    .execute(&mut *tx)
+    .await?;
     for (table, name, definition) in &foreign_keys {
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "ALTER TABLE {} ADD CONSTRAINT {} {definition}",
+            "ALTER TABLE {}.{} ADD CONSTRAINT {} {definition}",
+            ident(schema),
             ident(table),
             ident(name)
         )))

@@ -21,6 +21,21 @@ fn tenant_from_row(
     crate::store::sql::tenant_from_parts(id, slug, name, timezone, locale, status, created_at)
 }
 
+/// A school's registry rows (its wrapped keys, backup key and closure by cascade).
+async fn delete_tenant_rows(
+    tx: &mut db::Tx,
+    id: crate::domain::TenantId,
+) -> crate::store::Result<()> {
+    for sql in [
+        "DELETE FROM channel_accounts WHERE tenant_id = $1",
+        "DELETE FROM tenant_keys WHERE tenant_id = $1",
+        "DELETE FROM tenants WHERE id = $1",
+    ] {
+        db::query(sql).bind(id.0).execute(&mut *tx).await?;
+    }
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl crate::store::ControlStore for ControlDb {
     async fn rewrap_all(
@@ -151,20 +166,28 @@ impl crate::store::ControlStore for ControlDb {
             .collect())
     }
 
-    async fn insert_certificate(
+    async fn delete_tenant_certified(
         &self,
         id: crate::domain::TenantId,
         slug: &str,
         certificate: &str,
         at: chrono::DateTime<chrono::Utc>,
     ) -> crate::store::Result<()> {
-        let q = db::query(
-            "INSERT INTO deletion_certificates (tenant_id, slug, certificate, created_at) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id) DO NOTHING",
-        );
-        self.run(q.bind(id.0).bind(slug).bind(certificate).bind(at))
+        self.write(async |tx| {
+            db::query(
+                "INSERT INTO deletion_certificates (tenant_id, slug, certificate, created_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id) DO UPDATE \
+                 SET certificate = excluded.certificate, created_at = excluded.created_at",
+            )
+            .bind(id.0)
+            .bind(slug)
+            .bind(certificate)
+            .bind(at)
+            .execute(&mut *tx)
             .await?;
-        Ok(())
+            delete_tenant_rows(tx, id).await
+        })
+        .await
     }
 
     async fn certificate(&self, slug: &str) -> crate::store::Result<Option<String>> {
@@ -230,16 +253,19 @@ impl crate::store::ControlStore for ControlDb {
         let pool = match &self.control {
             db::Pool::Sqlite(pool) => pool,
             db::Pool::Postgres(pool) => {
-                // The control pool's connections act as the login role, which owns
-                // the control schema, with it as their search path.
-                let mut conn = pool.acquire().await?;
-                return crate::store::postgres::dump::dump(
+                // A control connection (the login role, which owns the control
+                // schema) taken out of the pool and closed after: a copy cut short
+                // leaves a connection no pool should get back.
+                let mut conn = pool.acquire().await?.detach();
+                let result = crate::store::postgres::dump::dump(
                     &mut conn,
                     crate::store::postgres::CONTROL_SCHEMA,
                     &["backup_keys"],
                     to,
                 )
                 .await;
+                let _ = sqlx::Connection::close(conn).await;
+                return result;
             }
         };
         {
@@ -273,6 +299,12 @@ impl crate::store::ControlStore for ControlDb {
             .fetch_optional(&self.control)
             .await?;
         Ok(row.map(|r| r.0))
+    }
+
+    async fn delete_setting(&self, name: &str) -> crate::store::Result<()> {
+        self.run(db::query("DELETE FROM settings WHERE name = $1").bind(name))
+            .await?;
+        Ok(())
     }
 
     async fn init_setting(&self, name: &str, value: &[u8]) -> crate::store::Result<Vec<u8>> {
@@ -339,17 +371,8 @@ impl crate::store::ControlStore for ControlDb {
     }
 
     async fn delete_tenant(&self, id: crate::domain::TenantId) -> crate::store::Result<()> {
-        self.write(async |tx| {
-            for sql in [
-                "DELETE FROM channel_accounts WHERE tenant_id = $1",
-                "DELETE FROM tenant_keys WHERE tenant_id = $1",
-                "DELETE FROM tenants WHERE id = $1",
-            ] {
-                db::query(sql).bind(id.0).execute(&mut *tx).await?;
-            }
-            Ok(())
-        })
-        .await
+        self.write(async |tx| delete_tenant_rows(tx, id).await)
+            .await
     }
 
     async fn insert_tenant_key(&self, k: &crate::store::TenantKeyRow) -> crate::store::Result<()> {

@@ -61,6 +61,22 @@ pub(crate) async fn open_file(path: &Path) -> Result<sqlx::SqliteConnection> {
     Ok(options(path, false).connect().await?)
 }
 
+/// Marks a control database copy as a restore in progress (see
+/// `tenancy::RESTORE_INCOMPLETE`) before it is put in place.
+pub async fn mark_restoring(path: &Path) -> Result<()> {
+    let mut conn = open_file(path).await?;
+    sqlx::query(
+        "INSERT INTO settings (name, value) VALUES ($1, $2) \
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    )
+    .bind(crate::store::tenancy::RESTORE_INCOMPLETE)
+    .bind(b"1".as_slice())
+    .execute(&mut conn)
+    .await?;
+    sqlx::Connection::close(conn).await?;
+    Ok(())
+}
+
 /// Puts a restored copy (rollback-journal mode, as `VACUUM INTO` writes it) in WAL
 /// mode, as the service's read-only connections expect.
 pub async fn to_wal(path: &Path) -> Result<()> {
@@ -73,7 +89,7 @@ pub async fn to_wal(path: &Path) -> Result<()> {
 /// Resolves `sqlite://` URLs: `sqlite://` alone means `<data dir>/control.db`;
 /// `sqlite:///abs/dir/control.db` or `sqlite://rel/dir/control.db` name the control
 /// file, and school files go in a `schools/` folder beside it.
-fn control_path(rest: &str, data_dir: &Path) -> Result<PathBuf> {
+pub(crate) fn control_path(rest: &str, data_dir: &Path) -> Result<PathBuf> {
     let path = rest.trim_start_matches("//");
     let path = path.split('?').next().unwrap_or_default();
     if path.is_empty() {
@@ -262,7 +278,10 @@ impl Partitions for SqlitePartitions {
         }
         // The copy sits beside the data (the backup's work folder): moved, not copied.
         if std::fs::rename(from, &path).is_err() {
-            std::fs::copy(from, &path)?;
+            if let Err(e) = std::fs::copy(from, &path) {
+                let _ = std::fs::remove_file(&path);
+                return Err(e.into());
+            }
             std::fs::remove_file(from)?;
         }
         // A copy is in rollback-journal mode; the service reads in WAL mode.
