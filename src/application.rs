@@ -79,6 +79,8 @@ impl Application {
         if !self.tasks.is_empty() {
             return;
         }
+        // Plain copies a killed backup or restore left behind.
+        crate::backup::sweep_work(&self.app.config.data_dir);
         self.tasks = self.app.spawn_background();
         self.tasks
             .push(jobs::spawn(self.app.clone(), self.runner.clone()));
@@ -103,13 +105,15 @@ impl Application {
         if let Some(dir) = self.app.config.backup_dir.clone() {
             let app = self.app.clone();
             self.tasks.push(tokio::spawn(async move {
-                // The first a day after start (a restart does not add a copy).
-                let mut tick = tokio::time::interval_at(
-                    tokio::time::Instant::now() + crate::backup::DAILY,
-                    crate::backup::DAILY,
-                );
+                if let Err(e) = crate::fsutil::create_private_dir(&dir) {
+                    tracing::error!(error = %e, "RAABTA_BACKUP_DIR cannot be made: no daily backup until it can");
+                }
+                // A day after the newest backup there (a restart neither adds a copy
+                // nor puts the next one off), and at least a minute after start.
+                let mut next = crate::backup::next_daily(&dir, chrono::Utc::now());
                 loop {
-                    tick.tick().await;
+                    tokio::time::sleep(next).await;
+                    next = crate::backup::DAILY;
                     match crate::backup::take(&app, &dir, &|_| {}).await {
                         Ok(r) => tracing::info!(
                             schools = r.manifest.schools.len(),
@@ -155,10 +159,21 @@ async fn healthz() -> impl IntoResponse {
     (StatusCode::OK, "ok")
 }
 
-/// The databases answer. Reasons are logged, never returned.
+/// The databases answer, and this process's master key is still the deployment's.
+/// Reasons are logged, never returned.
 async fn readyz(State(app): State<App>) -> impl IntoResponse {
     let backend = app.tenancy.backend();
-    let control = backend.control.ping().await;
+    let control = match app.tenancy.master_is_current().await {
+        Ok(true) => Ok(()),
+        Ok(false) => {
+            tracing::error!(
+                "readiness: the master key was rotated (raabta keys rotate-master): restart \
+                 this process with the new RAABTA_MASTER_KEY"
+            );
+            Err(crate::store::StoreError::WrongMasterKey)
+        }
+        Err(e) => Err(e),
+    };
     let schools = backend.partitions.ping().await;
     // Webhooks accepted while a database was down and not yet ingested.
     let spooled = app.spool.pending_files();

@@ -305,13 +305,9 @@ pub async fn take(
     crate::fsutil::create_private_dir(&dir)?;
     // Plain copies are made beside the live data (never in the backup directory) and
     // removed as soon as they are encrypted.
-    sweep_work(&app.config.data_dir);
-    let work = app.config.data_dir.join("backup-work").join(&name);
-    crate::fsutil::create_private_dir(&work)?;
-    let result = take_into(app, &master, &dir, &work, now, progress).await;
-    let _ = std::fs::remove_dir_all(&work);
-    // The work folder's parent too, when nothing else is in it.
-    let _ = std::fs::remove_dir(app.config.data_dir.join("backup-work"));
+    let work = Work::new(&app.config.data_dir, &name)?;
+    let result = take_into(app, &master, &dir, &work.dir, now, progress).await;
+    drop(work);
     let manifest = match result {
         Ok(m) => m,
         Err(e) => {
@@ -400,25 +396,89 @@ async fn encrypt_blocking(
     result
 }
 
-/// Plain copies left in `<data dir>/backup-work` by a backup or restore that was
-/// killed: removed once a day old (one still running is younger).
-fn sweep_work(data_dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(data_dir.join("backup-work")) else {
+/// A private folder under `<data dir>/backup-work` for one run's plain copies, with a
+/// lock file held for as long as the run lasts; removed when dropped. A run that was
+/// killed leaves its folder unlocked, and [`sweep_work`] removes it.
+struct Work {
+    dir: PathBuf,
+    _lock: std::fs::File,
+}
+
+const WORK: &str = "backup-work";
+
+impl Work {
+    fn new(data_dir: &Path, name: &str) -> Result<Self, BackupError> {
+        sweep_work(data_dir);
+        let dir = data_dir.join(WORK).join(name);
+        crate::fsutil::create_private_dir(&dir)?;
+        let lock = crate::fsutil::create_private_file(&dir.join(".lock"))?;
+        lock.lock()?;
+        Ok(Self { dir, _lock: lock })
+    }
+}
+
+impl Drop for Work {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+        // The parent too, when nothing else is in it.
+        if let Some(parent) = self.dir.parent() {
+            let _ = std::fs::remove_dir(parent);
+        }
+    }
+}
+
+/// Removes the plain copies a killed backup or restore left in `<data dir>/backup-work`
+/// (folders whose lock no process holds; one without a lock file yet only once an
+/// hour old). Run at every backup, restore and `serve` start.
+pub fn sweep_work(data_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(data_dir.join(WORK)) else {
         return;
     };
     for e in entries.flatten() {
-        let old = e
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > DAILY);
-        if old {
-            match std::fs::remove_dir_all(e.path()) {
-                Ok(()) => tracing::warn!("removed a backup's work folder left by a killed run"),
-                Err(e) => tracing::error!(error = %e, "cannot remove an old backup work folder"),
+        let path = e.path();
+        let abandoned = match std::fs::File::open(path.join(".lock")) {
+            Ok(f) => f.try_lock().is_ok(),
+            Err(_) => e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > std::time::Duration::from_secs(3600)),
+        };
+        if abandoned {
+            match std::fs::remove_dir_all(&path) {
+                Ok(()) => tracing::warn!(
+                    "removed the plain copies of a backup or restore that was killed"
+                ),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot remove a killed backup's plain copies")
+                }
             }
         }
+    }
+    let _ = std::fs::remove_dir(data_dir.join(WORK));
+}
+
+/// How long `serve` waits before its next daily backup into `out`: until a day after
+/// the newest backup there, at least a minute (and at once, after that minute, when
+/// there is none or it is older than a day).
+pub fn next_daily(out: &Path, now: chrono::DateTime<chrono::Utc>) -> std::time::Duration {
+    let newest = list(out)
+        .ok()
+        .and_then(|l| l.last().cloned())
+        .and_then(|d| {
+            let name = d.file_name()?.to_str()?.get(..16)?.to_string();
+            chrono::NaiveDateTime::parse_from_str(&name, "%Y%m%dT%H%M%SZ")
+                .ok()
+                .map(|t| t.and_utc())
+        });
+    let minute = std::time::Duration::from_secs(60);
+    match newest {
+        Some(t) => (t + chrono::Duration::from_std(DAILY).unwrap_or_default() - now)
+            .to_std()
+            .unwrap_or(minute)
+            .clamp(minute, DAILY),
+        None => minute,
     }
 }
 
@@ -455,6 +515,26 @@ pub fn list(out: &Path) -> Result<Vec<PathBuf>, BackupError> {
 }
 
 fn prune(out: &Path, keep: usize) -> Result<usize, BackupError> {
+    // Backups a killed run left unfinished (no manifest; their parts encrypted), once
+    // a day old.
+    if let Ok(entries) = std::fs::read_dir(out) {
+        for e in entries.flatten() {
+            let p = e.path();
+            let ours = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(is_backup_name);
+            let old = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > DAILY);
+            if ours && old && !p.join("manifest.json").exists() {
+                std::fs::remove_dir_all(&p)?;
+            }
+        }
+    }
     let dirs = list(out)?;
     let excess = dirs.len().saturating_sub(keep);
     for d in &dirs[..excess] {
@@ -668,18 +748,17 @@ pub async fn restore(
             )));
         }
     }
-    let work = config
-        .data_dir
-        .join("backup-work")
-        .join(format!("restore-{:04x}", rand::random::<u16>()));
-    crate::fsutil::create_private_dir(&work)?;
+    let work = Work::new(
+        &config.data_dir,
+        &format!("restore-{:04x}", rand::random::<u16>()),
+    )?;
     let result = restore_parts(
         config,
         from,
         &manifest,
         &plan,
         (&master, &backup_master),
-        &work,
+        &work.dir,
         &control_file,
     )
     .await
@@ -687,8 +766,7 @@ pub async fn restore(
         report.unreadable = unreadable;
         report
     });
-    let _ = std::fs::remove_dir_all(&work);
-    let _ = std::fs::remove_dir(config.data_dir.join("backup-work"));
+    drop(work);
     // Something may have been written by then (the deployment refuses to start until
     // a restore finishes): say how to start again.
     result.map_err(|e| {
@@ -836,6 +914,50 @@ async fn restore_parts(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_killed_runs_plain_copies_are_swept_and_a_running_ones_kept() {
+        let data = tempfile::tempdir().unwrap();
+        // A killed run: its folder and lock file are there, nobody holds the lock.
+        let killed = data.path().join(WORK).join("20261205T060000Z-00aa");
+        std::fs::create_dir_all(&killed).unwrap();
+        std::fs::write(killed.join(".lock"), b"").unwrap();
+        std::fs::write(killed.join("school.db"), b"plain").unwrap();
+        let running = Work::new(data.path(), "restore-00bb").unwrap();
+        assert!(!killed.exists(), "swept when the next run starts");
+        std::fs::write(running.dir.join("school.db"), b"plain").unwrap();
+        sweep_work(data.path());
+        assert!(
+            running.dir.join("school.db").exists(),
+            "a running one is kept"
+        );
+        let dir = running.dir.clone();
+        drop(running);
+        assert!(!dir.exists());
+        assert!(!data.path().join(WORK).exists());
+    }
+
+    #[test]
+    fn the_next_daily_backup_is_a_day_after_the_newest() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |s: &str| {
+            chrono::NaiveDateTime::parse_from_str(s, "%Y%m%dT%H%M%S")
+                .unwrap()
+                .and_utc()
+        };
+        let minute = std::time::Duration::from_secs(60);
+        assert_eq!(next_daily(dir.path(), at("20261205T100000")), minute);
+        let d = dir.path().join("20261205T060000Z-00aa");
+        std::fs::create_dir(&d).unwrap();
+        std::fs::write(d.join("manifest.json"), b"{}").unwrap();
+        // Restarted four hours after it: the next twenty hours later, not a day.
+        assert_eq!(
+            next_daily(dir.path(), at("20261205T100000")),
+            std::time::Duration::from_secs(20 * 3600)
+        );
+        // Two days later: at once (after the minute).
+        assert_eq!(next_daily(dir.path(), at("20261207T100000")), minute);
+    }
 
     #[test]
     fn only_the_newest_backups_are_kept() {

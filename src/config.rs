@@ -34,6 +34,8 @@ pub enum ConfigError {
     },
     #[error("master key file {0} does not hold base64 of 32 bytes")]
     MasterKeyFileBad(PathBuf),
+    #[error("{0} holds a database but no master.key: set RAABTA_MASTER_KEY to the key it was made (or restored) with; a new key could not read it")]
+    MasterKeyMissing(PathBuf),
 }
 
 /// An OpenAI-compatible AI endpoint.
@@ -292,6 +294,14 @@ impl Config {
         match std::fs::read_to_string(&path) {
             Ok(s) => {
                 MasterKey::from_base64(&s).map_err(|_| ConfigError::MasterKeyFileBad(path.clone()))
+            }
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && self.data_dir.join("control.db").exists() =>
+            {
+                // A database made with a key that is not here (a restore run with
+                // RAABTA_MASTER_KEY set, say): a new key could not read it.
+                Err(ConfigError::MasterKeyMissing(self.data_dir.clone()))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 crate::fsutil::create_private_dir(&self.data_dir).map_err(io)?;

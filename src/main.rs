@@ -11,7 +11,17 @@ async fn main() -> ExitCode {
     match cli::main().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("raabta: {e:#}");
+            // The causes after the error, each once (our errors often show their
+            // cause in their own text already).
+            let mut line = e.to_string();
+            for cause in e.chain().skip(1) {
+                let cause = cause.to_string();
+                if !line.contains(&cause) {
+                    line.push_str(": ");
+                    line.push_str(&cause);
+                }
+            }
+            eprintln!("raabta: {line}");
             ExitCode::FAILURE
         }
     }

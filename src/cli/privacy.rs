@@ -175,10 +175,18 @@ pub async fn restore(
     } else {
         "the PostgreSQL database".to_string()
     };
-    println!("restored {} schools into {into}", report.schools.len());
+    println!(
+        "restored {} into {into}: {}",
+        match report.schools.len() {
+            1 => "1 school".to_string(),
+            n => format!("{n} schools"),
+        },
+        report.schools.join(", ")
+    );
     if !report.unreadable.is_empty() {
         println!(
-            "not restored (their backup key is not in the keys file, e.g. closed schools): {}",
+            "not restored, their backup key not being in the keys file (schools purged since, \
+             or a keys file exported before they were added): {}",
             report.unreadable.join(", ")
         );
     }

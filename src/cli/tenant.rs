@@ -212,7 +212,8 @@ pub(super) async fn tenant(config: Config, cmd: TenantCmd) -> anyhow::Result<()>
             }
             t.purge(&slug, "operator").await?;
             println!(
-                "purged school {slug}: partition, role and keys are gone; `raabta tenant certificate {slug}` prints the deletion certificate"
+                "purged school {slug}: {} and its keys are gone; `raabta tenant certificate {slug}` prints the deletion certificate",
+                t.backend().partitions.describe(tenant.id)
             );
         }
     }

@@ -142,6 +142,17 @@ impl Tenancy {
         })
     }
 
+    /// Whether this process's master key is still the deployment's (another process
+    /// may have rotated it: then this one must restart with the new key).
+    pub async fn master_is_current(&self) -> Result<bool> {
+        Ok(self
+            .backend
+            .control
+            .setting(MASTER_CHECK)
+            .await?
+            .is_some_and(|stored| self.master.matches_check_value(&stored)))
+    }
+
     pub fn backend(&self) -> &Backend {
         &self.backend
     }

@@ -593,8 +593,17 @@ async fn the_master_key_rotates_and_older_backups_still_restore(env: &TestEnv) {
     let old_export = raabta::backup::export_keys(&env.app).await.unwrap();
 
     let new = MasterKey::generate();
+    assert_eq!(
+        crate::http::get(env, "/readyz").await.0,
+        axum::http::StatusCode::OK
+    );
     let n = env.app.tenancy.rotate_master(&new).await.unwrap();
     assert!(n >= 3, "data, index and backup keys: {n}");
+    // A process still on the old key is no longer ready (it must restart).
+    assert_eq!(
+        crate::http::get(env, "/readyz").await.0,
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    );
     // The same key again is refused (nothing to do).
     let mut config = env.app.config.as_ref().clone();
     config.master_key = Some(Secret::new(new.to_base64()));

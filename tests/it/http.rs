@@ -6,7 +6,7 @@ use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-async fn get(env: &TestEnv, path: &str) -> (StatusCode, String) {
+pub async fn get(env: &TestEnv, path: &str) -> (StatusCode, String) {
     let res = env
         .router()
         .oneshot(Request::get(path).body(Body::empty()).unwrap())
