@@ -79,8 +79,6 @@ impl Application {
         if !self.tasks.is_empty() {
             return;
         }
-        // Plain copies a killed backup or restore left behind.
-        crate::backup::sweep_work(&self.app.config.data_dir);
         self.tasks = self.app.spawn_background();
         self.tasks
             .push(jobs::spawn(self.app.clone(), self.runner.clone()));
@@ -105,8 +103,8 @@ impl Application {
         if let Some(dir) = self.app.config.backup_dir.clone() {
             let app = self.app.clone();
             self.tasks.push(tokio::spawn(async move {
-                if let Err(e) = crate::fsutil::create_private_dir(&dir) {
-                    tracing::error!(error = %e, "RAABTA_BACKUP_DIR cannot be made: no daily backup until it can");
+                if let Err(e) = crate::backup::check_writable(&dir) {
+                    tracing::error!(dir = %dir.display(), error = %e, "RAABTA_BACKUP_DIR cannot be written: no daily backup until it can");
                 }
                 // A day after the newest backup there (a restart neither adds a copy
                 // nor puts the next one off), and at least a minute after start.
@@ -120,7 +118,7 @@ impl Application {
                             pruned = r.pruned,
                             "daily backup taken"
                         ),
-                        Err(e) => tracing::error!(error = %e, "daily backup failed"),
+                        Err(e) => tracing::error!(dir = %dir.display(), error = %e, "daily backup failed"),
                     }
                 }
             }));
@@ -165,13 +163,7 @@ async fn readyz(State(app): State<App>) -> impl IntoResponse {
     let backend = app.tenancy.backend();
     let control = match app.tenancy.master_is_current().await {
         Ok(true) => Ok(()),
-        Ok(false) => {
-            tracing::error!(
-                "readiness: the master key was rotated (raabta keys rotate-master): restart \
-                 this process with the new RAABTA_MASTER_KEY"
-            );
-            Err(crate::store::StoreError::WrongMasterKey)
-        }
+        Ok(false) => Err(crate::store::StoreError::WrongMasterKey),
         Err(e) => Err(e),
     };
     let schools = backend.partitions.ping().await;
@@ -183,8 +175,13 @@ async fn readyz(State(app): State<App>) -> impl IntoResponse {
             Json(json!({ "status": "ready", "spool_files": spooled })),
         ),
         (c, s) => {
-            if let Err(e) = c {
-                tracing::warn!(error = %e, "readiness: control database unavailable");
+            match c {
+                Err(crate::store::StoreError::WrongMasterKey) => tracing::error!(
+                    "readiness: the master key was rotated (raabta keys rotate-master): restart \
+                     this process with the new RAABTA_MASTER_KEY"
+                ),
+                Err(e) => tracing::warn!(error = %e, "readiness: control database unavailable"),
+                Ok(()) => {}
             }
             if let Err(e) = s {
                 tracing::warn!(error = %e, "readiness: school partitions unavailable");

@@ -338,6 +338,7 @@ async fn take_into(
     let tenants = app.tenancy.list().await?;
     let plain = work.join("control.db");
     backend.control.snapshot(&plain).await?;
+    private(&plain)?;
     let control_key = master.derive("backup-control");
     let control = encrypt_blocking(control_key, "control", plain, dir.join("control.bin")).await?;
     progress("control");
@@ -349,6 +350,7 @@ async fn take_into(
         let (key_id, key) = app.tenancy.backup_key(tenant.id).await?;
         let plain = work.join(format!("{}.db", tenant.id.0.simple()));
         backend.partitions.snapshot(tenant.id, &plain).await?;
+        private(&plain)?;
         let file = dir.join(format!("school-{}.bin", tenant.id.0.simple()));
         let part = encrypt_blocking(key, &format!("school:{}", tenant.id.0), plain, file).await?;
         progress(tenant.slug.as_str());
@@ -377,6 +379,17 @@ async fn take_into(
     }
     std::fs::rename(&tmp, dir.join("manifest.json"))?;
     Ok(manifest)
+}
+
+/// A plain copy readable by the service's user only (SQLite writes `VACUUM INTO`'s
+/// file with the process's umask; the folder is private already).
+fn private(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
 }
 
 async fn encrypt_blocking(
@@ -457,6 +470,15 @@ pub fn sweep_work(data_dir: &Path) {
         }
     }
     let _ = std::fs::remove_dir(data_dir.join(WORK));
+}
+
+/// Makes `dir` if needed and proves a file can be written in it (`serve` checks its
+/// daily backup folder at start).
+pub fn check_writable(dir: &Path) -> std::io::Result<()> {
+    crate::fsutil::create_private_dir(dir)?;
+    let probe = dir.join(format!(".raabta-probe-{:08x}", rand::random::<u32>()));
+    crate::fsutil::write_private(&probe, b"")?;
+    std::fs::remove_file(&probe)
 }
 
 /// How long `serve` waits before its next daily backup into `out`: until a day after
@@ -627,6 +649,8 @@ pub async fn restore(
         ));
     }
     let master = config.master_key()?;
+    // A killed restore's plain copies go first, whatever this one finds.
+    sweep_work(&config.data_dir);
     let control_file = match url.strip_prefix("sqlite:") {
         Some(rest) => crate::store::sqlite::control_path(rest, &config.data_dir)?,
         None => config.data_dir.join("control.db"),
@@ -652,6 +676,12 @@ pub async fn restore(
                 config.data_dir.display()
             )));
         }
+    }
+    if !from.is_dir() {
+        return Err(BackupError::Refused(format!(
+            "{} does not exist or is not a folder",
+            from.display()
+        )));
     }
     if !from.join("manifest.json").is_file() {
         let hint = list(from)

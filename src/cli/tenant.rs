@@ -172,7 +172,14 @@ pub(super) async fn tenant(config: Config, cmd: TenantCmd) -> anyhow::Result<()>
                     tenant.name
                 );
             }
-            let c = t.close(&slug, &by, app.clock.now()).await?;
+            let (c, started) = t.close(&slug, &by, app.clock.now()).await?;
+            if !started {
+                println!(
+                    "{slug} was closing already (asked by {} on {}); its window is kept",
+                    c.requested_by,
+                    c.requested_at.format("%Y-%m-%d %H:%M UTC")
+                );
+            }
             println!(
                 "{slug} is closing: chat is off; its administrators can sign in and export until \
                  {}; then it is purged and a deletion certificate kept",
@@ -189,7 +196,13 @@ pub(super) async fn tenant(config: Config, cmd: TenantCmd) -> anyhow::Result<()>
                     )?;
                 }
             }
-            println!("{} closed schools purged", done.len());
+            println!(
+                "{} purged",
+                match done.len() {
+                    1 => "1 closed school".to_string(),
+                    n => format!("{n} closed schools"),
+                }
+            );
             for c in done {
                 println!("{c}");
             }

@@ -123,7 +123,8 @@ impl Tenancy {
         if backend.control.setting(RESTORE_INCOMPLETE).await?.is_some() {
             return Err(StoreError::Conflict(
                 "a restore into this database did not finish, so schools may be missing: \
-                 empty it and run `raabta restore` again"
+                 empty it (SQLite: control.db and schools/; PostgreSQL: drop the database and \
+                 the school_… roles the restore made) and run `raabta restore` again"
                     .into(),
             ));
         }
@@ -132,6 +133,17 @@ impl Tenancy {
             .init_setting(MASTER_CHECK, &master.check_value())
             .await?;
         if !master.matches_check_value(&stored) {
+            let retired = format!(
+                "{RETIRED_MASTER_PREFIX}{}",
+                hex::encode(master.check_value())
+            );
+            if backend.control.setting(&retired).await?.is_some() {
+                return Err(StoreError::Conflict(
+                    "RAABTA_MASTER_KEY is a master key that `raabta keys rotate-master` retired: \
+                     start with the new key"
+                        .into(),
+                ));
+            }
             return Err(StoreError::WrongMasterKey);
         }
         Ok(Self {
@@ -240,21 +252,30 @@ impl Tenancy {
 
     /// Starts a school's closure: its chat is off from the next registry refresh, its
     /// administrators can still sign in and export for [`CLOSURE_EXPORT_DAYS`], then
-    /// [`Tenancy::purge_closed`] deletes it. The closure as stored.
-    pub async fn close(&self, slug: &str, by: &str, now: chrono::DateTime<Utc>) -> Result<Closure> {
+    /// [`Tenancy::purge_closed`] deletes it. The closure as stored, and whether it
+    /// started now (false: the school was closing already; its window is kept).
+    pub async fn close(
+        &self,
+        slug: &str,
+        by: &str,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(Closure, bool)> {
         let tenant = self.tenant(slug).await?;
         let purge_after = now + chrono::Duration::days(CLOSURE_EXPORT_DAYS);
-        self.backend
+        let started = self
+            .backend
             .control
             .close_tenant(tenant.id, by, now, purge_after)
             .await?;
-        self.backend
+        let closure = self
+            .backend
             .control
             .closures()
             .await?
             .into_iter()
             .find(|c| c.tenant_id == tenant.id)
-            .ok_or_else(|| StoreError::Corrupt("closure vanished".into()))
+            .ok_or_else(|| StoreError::Corrupt("closure vanished".into()))?;
+        Ok((closure, started))
     }
 
     /// Purges every school whose export window has ended: the partition (and role) or

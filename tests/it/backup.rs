@@ -341,11 +341,21 @@ async fn a_backup_under_write_load_restores_every_acknowledged_message(env: &Tes
         .unwrap_err();
     assert!(err.to_string().contains("part-way"), "{err}");
     assert!(!is_empty(&partial).await);
+    // As a killed restore would: its plain copies are left, unlocked. The next start
+    // removes them, then refuses.
+    let killed = partial.dir.path().join("backup-work").join("restore-dead");
+    std::fs::create_dir_all(&killed).unwrap();
+    std::fs::write(killed.join(".lock"), b"").unwrap();
+    std::fs::write(killed.join("school.db"), b"plain").unwrap();
     let err = raabta::app::App::build(partial.config.clone())
         .await
         .err()
         .expect("a part-restored deployment does not start");
     assert!(err.to_string().contains("did not finish"), "{err}");
+    assert!(
+        !killed.exists(),
+        "a killed run's plain copies are swept at start"
+    );
     drop(partial);
 
     // Restored into an empty deployment with the exported keys.
@@ -501,7 +511,7 @@ async fn a_closed_school_is_purged_after_its_export_window(env: &TestEnv) {
     let old = raabta::backup::take(&env.app, &out, &|_| {}).await.unwrap();
     assert!(env.app.registry.current().meta("106540352242922").is_some());
 
-    let c = env
+    let (c, started) = env
         .app
         .tenancy
         .close(
@@ -511,7 +521,21 @@ async fn a_closed_school_is_purged_after_its_export_window(env: &TestEnv) {
         )
         .await
         .unwrap();
+    assert!(started);
     assert_eq!(c.purge_after - c.requested_at, chrono::Duration::days(30));
+    // Asked again later: the window is kept.
+    let (again, started) = env
+        .app
+        .tenancy
+        .close(
+            "closing-school",
+            "operator",
+            env.app.clock.now() + chrono::Duration::days(3),
+        )
+        .await
+        .unwrap();
+    assert!(!started);
+    assert_eq!(again.purge_after, c.purge_after);
     env.app.registry.reload(&env.app.tenancy).await.unwrap();
     assert!(env.app.registry.current().is_closing(school.tenant.id));
     assert!(
@@ -615,7 +639,8 @@ async fn the_master_key_rotates_and_older_backups_still_restore(env: &TestEnv) {
     // The old key is refused at start.
     let mut old_config = env.app.config.as_ref().clone();
     old_config.master_key = Some(Secret::new(master_of(env)));
-    assert!(raabta::app::App::build(old_config).await.is_err());
+    let err = raabta::app::App::build(old_config).await.err().unwrap();
+    assert!(err.to_string().contains("retired"), "{err}");
 
     // An export made after the rotation restores the backup made before it.
     let export = raabta::backup::export_keys(&app).await.unwrap();
@@ -761,19 +786,20 @@ async fn a_postgres_copy_from_an_older_version_is_migrated_forward() {
     let older_path = env.dir.path().join("copy-v18");
     std::fs::write(&older_path, &older).unwrap();
 
-    // Into another database: made at version 18, loaded, migrated to 19.
+    // Into another database: made at version 18, loaded, migrated to 19 (as another
+    // school id: roles belong to the server, and this one's role exists here).
     let target = TestEnv::postgres().await;
-    target
-        .app
-        .tenancy
-        .backend()
-        .partitions
-        .restore(id, &older_path)
-        .await
-        .unwrap();
+    let partitions = &target.app.tenancy.backend().partitions;
+    let err = partitions.restore(id, &older_path).await.unwrap_err();
+    assert!(
+        err.to_string().contains("exists already on this server"),
+        "{err}"
+    );
+    let moved = raabta::domain::TenantId(uuid::Uuid::now_v7());
+    partitions.restore(moved, &older_path).await.unwrap();
     let pg = target.pg.as_ref().unwrap();
     let mut admin = pg.admin().await;
-    let schema = raabta::store::postgres::school_ident(id);
+    let schema = raabta::store::postgres::school_ident(moved);
     let (students, version, requests, active): (i64, i64, i64, i64) =
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT (SELECT COUNT(*) FROM {schema}.students), \
@@ -786,24 +812,27 @@ async fn a_postgres_copy_from_an_older_version_is_migrated_forward() {
         .unwrap();
     assert_eq!((students, version, requests, active), (3, 19, 0, 3));
     // A second restore of the same school is refused: its schema exists.
-    let err = target
-        .app
-        .tenancy
-        .backend()
-        .partitions
-        .restore(id, &copy)
-        .await
-        .unwrap_err();
+    let err = partitions.restore(moved, &copy).await.unwrap_err();
     assert!(err.to_string().contains("exists already"), "{err}");
 
-    // While the other database holds a schema of the school's role (roles are the
+    // While another database holds something of the school's role (roles are the
     // server's), its purge fails: no certificate, the school still there; once that
-    // database is gone, the purge goes through with its certificate.
+    // is gone, the purge goes through with its certificate.
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "CREATE TABLE public.pinned (x int); ALTER TABLE public.pinned OWNER TO {}",
+        raabta::store::postgres::school_ident(id)
+    )))
+    .execute(&mut admin)
+    .await
+    .unwrap();
     assert!(env.app.tenancy.purge("older", "test").await.is_err());
     let control = &env.app.tenancy.backend().control;
     assert!(control.certificate("older").await.unwrap().is_none());
     assert!(env.app.tenancy.school("older").await.is_ok());
-    pg.destroy();
+    sqlx::raw_sql("DROP TABLE public.pinned")
+        .execute(&mut admin)
+        .await
+        .unwrap();
     env.app.tenancy.purge("older", "test").await.unwrap();
     assert!(control.certificate("older").await.unwrap().is_some());
     assert!(env.app.tenancy.school("older").await.is_err());

@@ -331,14 +331,22 @@ impl Partitions for PgPartitions {
         let header = dump::read_header(from).await?;
         header.check(&migrate::SCHOOL_POSTGRES)?;
         let ident = school_ident(id);
-        let (exists,): (bool,) =
-            sqlx::query_as("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)")
-                .bind(&ident)
-                .fetch_one(&self.control)
-                .await?;
-        if exists {
+        let (schema, role): (bool, bool) = sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1), \
+             EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)",
+        )
+        .bind(&ident)
+        .fetch_one(&self.control)
+        .await?;
+        if schema {
             return Err(StoreError::Conflict(format!(
                 "schema {ident} exists already: restore into an empty database"
+            )));
+        }
+        if role {
+            return Err(StoreError::Conflict(format!(
+                "role {ident} exists already on this server (roles are the server's): restore \
+                 onto a server without the deployment the backup came from"
             )));
         }
         self.create(id).await?;
