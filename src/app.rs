@@ -158,11 +158,11 @@ impl App {
     /// Connects the database named by the config (migrating the control database),
     /// checks the master key, and is ready to serve.
     pub async fn build(config: Config) -> Result<Self, AppError> {
-        let master = config.master_key()?;
-        crate::fsutil::create_private_dir(&config.data_dir).map_err(StoreError::Io)?;
         // Plain copies a killed backup or restore left behind (before anything can
         // refuse to start: a killed restore leaves its database marked unfinished).
         crate::backup::sweep_work(&config.data_dir);
+        let master = config.master_key()?;
+        crate::fsutil::create_private_dir(&config.data_dir).map_err(StoreError::Io)?;
         let backend = store::connect(
             config.database_url.expose(),
             &ConnectOptions {

@@ -113,6 +113,11 @@ impl Application {
                     tokio::time::sleep(next).await;
                     next = crate::backup::DAILY;
                     match crate::backup::take(&app, &dir, &|_| {}).await {
+                        Ok(r) if !r.manifest.skipped.is_empty() => tracing::error!(
+                            schools = r.manifest.schools.len(),
+                            skipped = r.manifest.skipped.len(),
+                            "daily backup taken without some schools (see the errors above)"
+                        ),
                         Ok(r) => tracing::info!(
                             schools = r.manifest.schools.len(),
                             pruned = r.pruned,
@@ -161,9 +166,17 @@ async fn healthz() -> impl IntoResponse {
 /// Reasons are logged, never returned.
 async fn readyz(State(app): State<App>) -> impl IntoResponse {
     let backend = app.tenancy.backend();
-    let control = match app.tenancy.master_is_current().await {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(crate::store::StoreError::WrongMasterKey),
+    use crate::store::tenancy::MasterStatus;
+    let control = match app.tenancy.master_status().await {
+        Ok(MasterStatus::Current) => Ok(()),
+        Ok(MasterStatus::RotatedRestartSoon) => {
+            tracing::error!(
+                "the master key was rotated (raabta keys rotate-master): restart this process \
+                 with the new RAABTA_MASTER_KEY within the key cache period"
+            );
+            Ok(())
+        }
+        Ok(MasterStatus::RotatedAway) => Err(crate::store::StoreError::WrongMasterKey),
         Err(e) => Err(e),
     };
     let schools = backend.partitions.ping().await;

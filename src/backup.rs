@@ -83,6 +83,9 @@ pub struct Manifest {
     pub master_check: String,
     pub control: Part,
     pub schools: Vec<SchoolPart>,
+    /// Schools that could not be copied this time (logged with the reason).
+    #[serde(default)]
+    pub skipped: Vec<String>,
 }
 
 /// The operator's copy of the backup keys (`raabta keys export-backup-keys`): each
@@ -301,11 +304,11 @@ pub async fn take(
         now.format("%Y%m%dT%H%M%SZ"),
         rand::random::<u16>()
     );
-    let dir = out.join(&name);
-    crate::fsutil::create_private_dir(&dir)?;
     // Plain copies are made beside the live data (never in the backup directory) and
     // removed as soon as they are encrypted.
     let work = Work::new(&app.config.data_dir, &name)?;
+    let dir = out.join(&name);
+    crate::fsutil::create_private_dir(&dir)?;
     let result = take_into(app, &master, &dir, &work.dir, now, progress).await;
     drop(work);
     let manifest = match result {
@@ -315,7 +318,11 @@ pub async fn take(
             return Err(e);
         }
     };
-    let pruned = prune(out, KEEP)?;
+    // The backup is taken; a failure to tidy older ones is reported, not fatal.
+    let pruned = prune(out, KEEP).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "older backups could not be pruned");
+        0
+    });
     Ok(BackupReport {
         dir,
         manifest,
@@ -343,23 +350,39 @@ async fn take_into(
     let control = encrypt_blocking(control_key, "control", plain, dir.join("control.bin")).await?;
     progress("control");
     let mut schools = Vec::new();
+    let mut skipped = Vec::new();
     for tenant in tenants {
         if tenant.status != TenantStatus::Active {
             continue;
         }
-        let (key_id, key) = app.tenancy.backup_key(tenant.id).await?;
         let plain = work.join(format!("{}.db", tenant.id.0.simple()));
-        backend.partitions.snapshot(tenant.id, &plain).await?;
-        private(&plain)?;
-        let file = dir.join(format!("school-{}.bin", tenant.id.0.simple()));
-        let part = encrypt_blocking(key, &format!("school:{}", tenant.id.0), plain, file).await?;
+        let copied = async {
+            let (key_id, key) = app.tenancy.backup_key(tenant.id).await?;
+            backend.partitions.snapshot(tenant.id, &plain).await?;
+            private(&plain)?;
+            let file = dir.join(format!("school-{}.bin", tenant.id.0.simple()));
+            let part =
+                encrypt_blocking(key, &format!("school:{}", tenant.id.0), plain.clone(), file)
+                    .await?;
+            Ok::<_, BackupError>((key_id, part))
+        }
+        .await;
+        match copied {
+            Ok((backup_key_id, part)) => schools.push(SchoolPart {
+                id: tenant.id,
+                slug: tenant.slug.to_string(),
+                backup_key_id,
+                part,
+            }),
+            // One school that cannot be copied (being purged, say) does not cost the
+            // others their backup; the run reports it.
+            Err(e) => {
+                let _ = std::fs::remove_file(&plain);
+                tracing::error!(school = %tenant.slug, error = %e, "a school could not be backed up");
+                skipped.push(tenant.slug.to_string());
+            }
+        }
         progress(tenant.slug.as_str());
-        schools.push(SchoolPart {
-            id: tenant.id,
-            slug: tenant.slug.to_string(),
-            backup_key_id: key_id,
-            part,
-        });
     }
     let manifest = Manifest {
         format: 1,
@@ -368,6 +391,7 @@ async fn take_into(
         master_check: hex::encode(master.check_value()),
         control,
         schools,
+        skipped,
     };
     let json =
         serde_json::to_vec_pretty(&manifest).map_err(|e| BackupError::Refused(e.to_string()))?;
@@ -420,12 +444,17 @@ struct Work {
 const WORK: &str = "backup-work";
 
 impl Work {
+    /// Made as `<name>.new`, locked, then renamed: a folder under its own name always
+    /// has its lock held (until its process ends), so a sweep never takes a starting
+    /// run's folder.
     fn new(data_dir: &Path, name: &str) -> Result<Self, BackupError> {
         sweep_work(data_dir);
-        let dir = data_dir.join(WORK).join(name);
-        crate::fsutil::create_private_dir(&dir)?;
-        let lock = crate::fsutil::create_private_file(&dir.join(".lock"))?;
+        let staging = data_dir.join(WORK).join(format!("{name}.new"));
+        crate::fsutil::create_private_dir(&staging)?;
+        let lock = crate::fsutil::create_private_file(&staging.join(".lock"))?;
         lock.lock()?;
+        let dir = data_dir.join(WORK).join(name);
+        std::fs::rename(&staging, &dir)?;
         Ok(Self { dir, _lock: lock })
     }
 }
@@ -449,17 +478,27 @@ pub fn sweep_work(data_dir: &Path) {
     };
     for e in entries.flatten() {
         let path = e.path();
-        let abandoned = match std::fs::File::open(path.join(".lock")) {
-            Ok(f) => f.try_lock().is_ok(),
-            Err(_) => e
-                .metadata()
+        let staging = path.extension().is_some_and(|x| x == "new");
+        let abandoned = if staging || !path.is_dir() {
+            // A run starting (or one killed while it started), or a stray file.
+            e.metadata()
                 .and_then(|m| m.modified())
                 .ok()
                 .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age > std::time::Duration::from_secs(3600)),
+                .is_some_and(|age| age > std::time::Duration::from_secs(3600))
+        } else {
+            match std::fs::File::open(path.join(".lock")) {
+                Ok(f) => f.try_lock().is_ok(),
+                Err(_) => true,
+            }
         };
         if abandoned {
-            match std::fs::remove_dir_all(&path) {
+            let removed = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            match removed {
                 Ok(()) => tracing::warn!(
                     "removed the plain copies of a backup or restore that was killed"
                 ),
@@ -621,6 +660,9 @@ pub struct RestoreReport {
     /// Schools in the backup whose backup key is not among the keys given (a closed
     /// school's, destroyed): not restored.
     pub unreadable: Vec<String>,
+    /// Schools in the copied registry without a part in the backup (being created
+    /// when it was taken, or skipped by it): not restored.
+    pub dropped: Vec<String>,
 }
 
 /// Restores a backup into an empty deployment: the configured data directory with no
@@ -878,9 +920,14 @@ async fn restore_parts(
         if let Some(dir) = control_file.parent().filter(|p| !p.as_os_str().is_empty()) {
             crate::fsutil::create_private_dir(dir)?;
         }
-        if std::fs::rename(&plain, control_file).is_err() {
-            std::fs::copy(&plain, control_file)?;
+        // Never over a database that appeared since the emptiness check (a `serve`
+        // started meanwhile): a link or a new file, not a rename.
+        if std::fs::hard_link(&plain, control_file).is_err() {
+            let mut to = crate::fsutil::create_private_file(control_file)?;
+            std::io::copy(&mut std::fs::File::open(&plain)?, &mut to)?;
+            to.sync_all()?;
         }
+        std::fs::remove_file(&plain)?;
     } else {
         crate::store::postgres::restore_control(url, &plain).await?;
         std::fs::remove_file(&plain)?;
@@ -894,6 +941,7 @@ async fn restore_parts(
     let mut report = RestoreReport {
         schools: Vec::new(),
         unreadable: Vec::new(),
+        dropped: Vec::new(),
     };
     for p in plan {
         let s = &p.school;
@@ -932,6 +980,9 @@ async fn restore_parts(
     for t in backend.control.tenants().await? {
         if !plan.iter().any(|p| p.school.id == t.id) {
             backend.control.delete_tenant(t.id).await?;
+            if !manifest.schools.iter().any(|s| s.id == t.id) {
+                report.dropped.push(t.slug.to_string());
+            }
         }
     }
     backend
@@ -953,8 +1004,13 @@ mod tests {
         std::fs::create_dir_all(&killed).unwrap();
         std::fs::write(killed.join(".lock"), b"").unwrap();
         std::fs::write(killed.join("school.db"), b"plain").unwrap();
+        // One starting elsewhere (not yet renamed to its name): kept.
+        let starting = data.path().join(WORK).join("restore-00cc.new");
+        std::fs::create_dir_all(&starting).unwrap();
         let running = Work::new(data.path(), "restore-00bb").unwrap();
         assert!(!killed.exists(), "swept when the next run starts");
+        assert!(starting.exists());
+        std::fs::remove_dir(&starting).unwrap();
         std::fs::write(running.dir.join("school.db"), b"plain").unwrap();
         sweep_work(data.path());
         assert!(

@@ -11,15 +11,17 @@ async fn main() -> ExitCode {
     match cli::main().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // The causes after the error, each once (our errors often show their
-            // cause in their own text already).
+            // The causes after the error, each unless the one before already shows it
+            // (our errors often include their cause in their own text).
             let mut line = e.to_string();
+            let mut previous = line.clone();
             for cause in e.chain().skip(1) {
                 let cause = cause.to_string();
-                if !line.contains(&cause) {
+                if !previous.contains(&cause) {
                     line.push_str(": ");
                     line.push_str(&cause);
                 }
+                previous = cause;
             }
             eprintln!("raabta: {line}");
             ExitCode::FAILURE

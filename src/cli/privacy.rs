@@ -157,6 +157,12 @@ pub async fn backup(config: Config, out: std::path::PathBuf) -> anyhow::Result<(
         report.pruned,
         raabta::backup::KEEP
     ));
+    if !report.manifest.skipped.is_empty() {
+        anyhow::bail!(
+            "not in this backup, see the log for why: {}",
+            report.manifest.skipped.join(", ")
+        );
+    }
     Ok(())
 }
 
@@ -188,6 +194,13 @@ pub async fn restore(
             "not restored, their backup key not being in the keys file (schools purged since, \
              or a keys file exported before they were added): {}",
             report.unreadable.join(", ")
+        );
+    }
+    if !report.dropped.is_empty() {
+        println!(
+            "not in this backup (being created when it was taken, or skipped by it; see its \
+             log): {}",
+            report.dropped.join(", ")
         );
     }
     Ok(())

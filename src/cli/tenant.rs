@@ -224,6 +224,7 @@ pub(super) async fn tenant(config: Config, cmd: TenantCmd) -> anyhow::Result<()>
                 );
             }
             t.purge(&slug, "operator").await?;
+            raabta::export::remove_school_exports(&app.config.data_dir, tenant.id)?;
             println!(
                 "purged school {slug}: {} and its keys are gone; `raabta tenant certificate {slug}` prints the deletion certificate",
                 t.backend().partitions.describe(tenant.id)

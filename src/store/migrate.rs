@@ -35,7 +35,7 @@ fn plan(migrator: &Migrator, applied: &[(i64, Vec<u8>)]) -> Result<Vec<usize>> {
 }
 
 macro_rules! runner {
-    ($name:ident, $conn:ty, $begin:literal, $ddl:literal, $lock:expr) => {
+    ($name:ident, $within:ident, $conn:ty, $begin:literal, $ddl:literal, $lock:expr) => {
         /// Applies every pending migration (up to version `until`, when given) in one
         /// transaction.
         pub async fn $name(
@@ -44,6 +44,18 @@ macro_rules! runner {
             until: Option<i64>,
         ) -> Result<usize> {
             let mut tx = sqlx::Connection::begin_with(&mut *conn, $begin).await?;
+            let applied = $within(&mut tx, migrator, until).await?;
+            tx.commit().await?;
+            Ok(applied)
+        }
+
+        /// [`$name`]'s work inside a transaction the caller holds (and commits).
+        #[allow(dead_code)]
+        pub async fn $within(
+            tx: &mut $conn,
+            migrator: &Migrator,
+            until: Option<i64>,
+        ) -> Result<usize> {
             let lock: Option<&'static str> = $lock;
             if let Some(lock) = lock {
                 sqlx::query(lock)
@@ -82,7 +94,6 @@ macro_rules! runner {
                 .execute(&mut *tx)
                 .await?;
             }
-            tx.commit().await?;
             Ok(pending.len())
         }
     };
@@ -90,6 +101,7 @@ macro_rules! runner {
 
 runner!(
     run_sqlite,
+    run_sqlite_within,
     sqlx::SqliteConnection,
     // Take the write lock up front: a concurrent `serve` and `migrate` wait for each
     // other instead of failing on a lock upgrade.
@@ -101,6 +113,7 @@ runner!(
 
 runner!(
     run_postgres,
+    run_postgres_within,
     sqlx::PgConnection,
     "BEGIN",
     "CREATE TABLE IF NOT EXISTS raabta_migrations (version BIGINT PRIMARY KEY, \

@@ -114,6 +114,18 @@ pub struct Tenancy {
     master: MasterKey,
     rings: Mutex<HashMap<TenantId, (Arc<KeyRing>, Instant)>>,
     ring_ttl: Duration,
+    /// When this process first saw its master key rotated away.
+    rotation_seen: Mutex<Option<Instant>>,
+}
+
+/// See [`Tenancy::master_status`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MasterStatus {
+    Current,
+    /// Rotated by another process; still serving from cached keys, restart due.
+    RotatedRestartSoon,
+    /// Rotated, and the key-cache period has passed: this process cannot serve.
+    RotatedAway,
 }
 
 impl Tenancy {
@@ -151,18 +163,33 @@ impl Tenancy {
             master,
             rings: Mutex::new(HashMap::new()),
             ring_ttl,
+            rotation_seen: Mutex::new(None),
         })
     }
 
-    /// Whether this process's master key is still the deployment's (another process
-    /// may have rotated it: then this one must restart with the new key).
-    pub async fn master_is_current(&self) -> Result<bool> {
-        Ok(self
+    /// Whether this process's master key is still the deployment's. Another process
+    /// may have rotated it (`raabta keys rotate-master`): this one then keeps serving
+    /// from its cached keys for one key-cache period from when it first saw the
+    /// rotation (the runbook's restart window), and must be restarted with the new key.
+    pub async fn master_status(&self) -> Result<MasterStatus> {
+        let current = self
             .backend
             .control
             .setting(MASTER_CHECK)
             .await?
-            .is_some_and(|stored| self.master.matches_check_value(&stored)))
+            .is_some_and(|stored| self.master.matches_check_value(&stored));
+        if current {
+            return Ok(MasterStatus::Current);
+        }
+        let Ok(mut seen) = self.rotation_seen.lock() else {
+            return Ok(MasterStatus::RotatedAway);
+        };
+        let since = *seen.get_or_insert_with(Instant::now);
+        Ok(if since.elapsed() < self.ring_ttl {
+            MasterStatus::RotatedRestartSoon
+        } else {
+            MasterStatus::RotatedAway
+        })
     }
 
     pub fn backend(&self) -> &Backend {
@@ -296,9 +323,17 @@ impl Tenancy {
             let Some(tenant) = tenants.iter().find(|t| t.id == c.tenant_id) else {
                 continue;
             };
-            let certificate = self.purge_one(tenant, Some(&c), now, by).await?;
-            tracing::info!(school = %tenant.slug, "closed school purged; deletion certificate kept");
-            out.push(certificate);
+            // One school failing does not hold the others up; it is tried again on
+            // the next pass.
+            match self.purge_one(tenant, Some(&c), now, by).await {
+                Ok(certificate) => {
+                    tracing::info!(school = %tenant.slug, "closed school purged; deletion certificate kept");
+                    out.push(certificate);
+                }
+                Err(e) => {
+                    tracing::error!(school = %tenant.slug, error = %e, "closed school's purge failed; tried again next pass")
+                }
+            }
         }
         Ok(out)
     }
@@ -356,6 +391,13 @@ impl Tenancy {
     /// (`raabta tenant purge`), keeping a deletion certificate as a closure's purge does.
     pub async fn purge(&self, slug: &str, by: &str) -> Result<Tenant> {
         let tenant = self.tenant(slug).await?;
+        // Recorded as a closure due now first: a purge cut short (after the partition
+        // went, before the registry) is finished by the hourly pass.
+        let now = Utc::now();
+        self.backend
+            .control
+            .close_tenant(tenant.id, by, now, now)
+            .await?;
         let closure = self
             .backend
             .control
@@ -363,8 +405,7 @@ impl Tenancy {
             .await?
             .into_iter()
             .find(|c| c.tenant_id == tenant.id);
-        self.purge_one(&tenant, closure.as_ref(), Utc::now(), by)
-            .await?;
+        self.purge_one(&tenant, closure.as_ref(), now, by).await?;
         Ok(tenant)
     }
 

@@ -55,9 +55,15 @@ async fn keys_in(target: &Target, school: raabta::domain::TenantId) -> Vec<Strin
 async fn fingerprint(
     pg: Option<&PgFixture>,
     school: raabta::domain::TenantId,
+    sqlite_dir: &std::path::Path,
 ) -> Vec<(String, String)> {
     let Some(pg) = pg else {
-        return Vec::new();
+        return sqlite_fingerprint(
+            &sqlite_dir
+                .join("schools")
+                .join(format!("{}.db", school.0.simple())),
+        )
+        .await;
     };
     let mut admin = pg.admin().await;
     let schema = raabta::store::postgres::school_ident(school);
@@ -99,6 +105,54 @@ async fn fingerprint(
             .into_iter()
             .map(|(t, n, d)| (format!("{t}.{n}"), d)),
     );
+    out
+}
+
+/// A SQLite school's tables, each as its rows (every column quoted, in rowid order)
+/// digested, and its schema.
+async fn sqlite_fingerprint(file: &std::path::Path) -> Vec<(String, String)> {
+    use sha2::Digest;
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .unwrap();
+    let tables: Vec<(String, String)> = sqlx::query_as(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'table' \
+         AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(tables.len() > 20, "{tables:?}");
+    let mut out = Vec::new();
+    for (table, sql) in tables {
+        let columns: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT name FROM pragma_table_info('{table}')"
+        )))
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        let row = columns
+            .iter()
+            .map(|(c,)| format!("quote(\"{c}\")"))
+            .collect::<Vec<_>>()
+            .join(" || '|' || ");
+        let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {row} FROM \"{table}\" ORDER BY rowid"
+        )))
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        let mut h = sha2::Sha256::new();
+        for (r,) in &rows {
+            h.update(r.as_bytes());
+            h.update(b"\n");
+        }
+        out.push((
+            table,
+            format!("{} {} {sql}", rows.len(), hex::encode(h.finalize())),
+        ));
+    }
+    pool.close().await;
     out
 }
 
@@ -281,7 +335,7 @@ async fn a_backup_under_write_load_restores_every_acknowledged_message(env: &Tes
     assert_eq!(keys.keys.len(), 2);
     // The school nobody wrote to during the backup, table by table, and its keys and
     // constraints (PostgreSQL: the restore makes the schema and re-adds the keys).
-    let fingerprint_before = fingerprint(env.pg.as_ref(), other.tenant.id).await;
+    let fingerprint_before = fingerprint(env.pg.as_ref(), other.tenant.id, env.dir.path()).await;
     let target = restore_target(env, &master_of(env)).await;
     if let Some(source) = &env.pg {
         // PostgreSQL: roles belong to the server; beside the deployment it came from,
@@ -364,7 +418,7 @@ async fn a_backup_under_write_load_restores_every_acknowledged_message(env: &Tes
         .unwrap();
     assert_eq!(restored.schools.len(), 2);
     assert_eq!(
-        fingerprint(target.pg.as_ref(), other.tenant.id).await,
+        fingerprint(target.pg.as_ref(), other.tenant.id, target.dir.path()).await,
         fingerprint_before
     );
     let present = keys_in(&target, school.tenant.id).await;

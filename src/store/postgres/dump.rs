@@ -241,21 +241,22 @@ async fn header(input: &mut BufReader<tokio::fs::File>) -> Result<Header> {
 }
 
 /// Loads a copy into `schema`, whose tables this binary's migrations made at the
-/// copy's version, in one transaction: the foreign keys are dropped, every table is
-/// loaded, and the keys are added back (so they are checked against every row, in
-/// whatever order the tables came). `conn` acts as the schema's owner. Refuses a
+/// copy's version, inside a transaction the caller holds (and commits, so making the
+/// schema, the rows and anything else are one transaction): the foreign keys are
+/// dropped, every table is loaded, and the keys are added back (so they are checked
+/// against every row, in whatever order the tables came). `tx` acts as the schema's
+/// owner. Refuses a
 /// schema that already holds rows, and a copy that lacks one of the schema's tables
 /// (but `skip`'s). Returns the rows loaded per table.
-pub async fn load(
-    conn: &mut PgConnection,
+pub async fn load_within(
+    tx: &mut PgConnection,
     schema: &str,
     skip: &[&str],
     from: &Path,
 ) -> Result<Vec<(String, u64)>> {
     let mut input = BufReader::new(tokio::fs::File::open(from).await?);
     let header = header(&mut input).await?;
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    let present = tables(&mut tx, schema, skip).await?;
+    let present = tables(tx, schema, skip).await?;
     if let Some(missing) = present
         .iter()
         .find(|t| !header.tables.iter().any(|h| h.name == t.name))
@@ -372,7 +373,6 @@ pub async fn load(
         .execute(&mut *tx)
         .await?;
     }
-    tx.commit().await?;
     Ok(loaded)
 }
 

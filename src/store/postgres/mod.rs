@@ -193,26 +193,26 @@ pub async fn restore_control(url: &str, from: &std::path::Path) -> Result<()> {
         ));
     }
     let mut conn = options(url)?.connect().await?;
+    // One transaction: the schema, its migrations up to the copy's version, the rows
+    // and the mark that the restore is not finished (the deployment refuses to start
+    // until every school is in) — a restore killed before it commits leaves nothing.
     let result = async {
+        let mut tx = sqlx::Connection::begin(&mut conn).await?;
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "CREATE SCHEMA {CONTROL_SCHEMA}; SET search_path TO {CONTROL_SCHEMA}"
+            "CREATE SCHEMA {CONTROL_SCHEMA}; SET LOCAL search_path TO {CONTROL_SCHEMA}"
         )))
-        .execute(&mut conn)
+        .execute(&mut *tx)
         .await?;
-        migrate::run_postgres(
-            &mut conn,
-            &migrate::CONTROL_POSTGRES,
-            Some(header.version()),
-        )
-        .await?;
-        dump::load(&mut conn, CONTROL_SCHEMA, &["backup_keys"], from).await?;
-        // Unfinished until every school is in (the deployment refuses to start).
+        migrate::run_postgres_within(&mut tx, &migrate::CONTROL_POSTGRES, Some(header.version()))
+            .await?;
+        dump::load_within(&mut tx, CONTROL_SCHEMA, &["backup_keys"], from).await?;
         sqlx::query("INSERT INTO settings (name, value) VALUES ($1, $2)")
             .bind(crate::store::tenancy::RESTORE_INCOMPLETE)
             .bind(b"1".as_slice())
-            .execute(&mut conn)
+            .execute(&mut *tx)
             .await?;
-        Ok(())
+        tx.commit().await?;
+        Ok::<(), StoreError>(())
     }
     .await;
     let _ = conn.close().await;
@@ -351,11 +351,20 @@ impl Partitions for PgPartitions {
         }
         self.create(id).await?;
         let mut conn = self.school_connection(id).await?;
+        // One transaction: the tables at the copy's version, the rows, the newer
+        // migrations.
         let result = async {
-            migrate::run_postgres(&mut conn, &migrate::SCHOOL_POSTGRES, Some(header.version()))
-                .await?;
-            dump::load(&mut conn, &ident, &[], from).await?;
-            migrate::run_postgres(&mut conn, &migrate::SCHOOL_POSTGRES, None).await
+            let mut tx = sqlx::Connection::begin(&mut conn).await?;
+            migrate::run_postgres_within(
+                &mut tx,
+                &migrate::SCHOOL_POSTGRES,
+                Some(header.version()),
+            )
+            .await?;
+            dump::load_within(&mut tx, &ident, &[], from).await?;
+            migrate::run_postgres_within(&mut tx, &migrate::SCHOOL_POSTGRES, None).await?;
+            tx.commit().await?;
+            Ok::<(), StoreError>(())
         }
         .await;
         let _ = conn.close().await;

@@ -176,15 +176,20 @@ impl crate::store::ControlStore for ControlDb {
         self.write(async |tx| {
             db::query(
                 "INSERT INTO deletion_certificates (tenant_id, slug, certificate, created_at) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id) DO UPDATE \
-                 SET certificate = excluded.certificate, created_at = excluded.created_at",
+                 VALUES ($1, $2, $3, $4)",
             )
             .bind(id.0)
             .bind(slug)
             .bind(certificate)
             .bind(at)
             .execute(&mut *tx)
-            .await?;
+            .await
+            .map_err(|e| match crate::store::StoreError::from(e) {
+                e if e.is_unique_violation() => crate::store::StoreError::Conflict(format!(
+                    "{slug} was purged already (by another process)"
+                )),
+                e => e,
+            })?;
             delete_tenant_rows(tx, id).await
         })
         .await

@@ -276,14 +276,18 @@ impl Partitions for SqlitePartitions {
                 path.display()
             )));
         }
-        // The copy sits beside the data (the backup's work folder): moved, not copied.
-        if std::fs::rename(from, &path).is_err() {
-            if let Err(e) = std::fs::copy(from, &path) {
+        // The copy sits beside the data (the backup's work folder): linked into place,
+        // never over a file that appeared meanwhile; copied into a new file otherwise.
+        if std::fs::hard_link(from, &path).is_err() {
+            let mut to = crate::fsutil::create_private_file(&path)?;
+            let copied =
+                std::io::copy(&mut std::fs::File::open(from)?, &mut to).and_then(|_| to.sync_all());
+            if let Err(e) = copied {
                 let _ = std::fs::remove_file(&path);
                 return Err(e.into());
             }
-            std::fs::remove_file(from)?;
         }
+        std::fs::remove_file(from)?;
         // A copy is in rollback-journal mode; the service reads in WAL mode.
         to_wal(&path).await?;
         self.migrate(id).await?;
