@@ -25,6 +25,7 @@ use crate::config::Config;
 use crate::domain::school::TenantStatus;
 use crate::domain::TenantId;
 use crate::store::crypto::KeyBytes;
+use crate::store::BackendKind;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use serde::{Deserialize, Serialize};
@@ -387,7 +388,7 @@ async fn take_into(
     let manifest = Manifest {
         format: 1,
         created_at: now,
-        backend: format!("{:?}", backend.kind).to_lowercase(),
+        backend: backend_name(backend.kind),
         master_check: hex::encode(master.check_value()),
         control,
         schools,
@@ -470,8 +471,8 @@ impl Drop for Work {
 }
 
 /// Removes the plain copies a killed backup or restore left in `<data dir>/backup-work`
-/// (folders whose lock no process holds; one without a lock file yet only once an
-/// hour old). Run at every backup, restore and `serve` start.
+/// (folders whose lock no process holds; one still being made, or a stray file, only
+/// once an hour old). Run at every start (`App::build`), backup and restore.
 pub fn sweep_work(data_dir: &Path) {
     let Ok(entries) = std::fs::read_dir(data_dir.join(WORK)) else {
         return;
@@ -481,11 +482,7 @@ pub fn sweep_work(data_dir: &Path) {
         let staging = path.extension().is_some_and(|x| x == "new");
         let abandoned = if staging || !path.is_dir() {
             // A run starting (or one killed while it started), or a stray file.
-            e.metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age > std::time::Duration::from_secs(3600))
+            older_than(&e, std::time::Duration::from_secs(3600))
         } else {
             match std::fs::File::open(path.join(".lock")) {
                 Ok(f) => f.try_lock().is_ok(),
@@ -509,6 +506,20 @@ pub fn sweep_work(data_dir: &Path) {
         }
     }
     let _ = std::fs::remove_dir(data_dir.join(WORK));
+}
+
+/// The backend as a manifest names it.
+fn backend_name(kind: BackendKind) -> String {
+    format!("{kind:?}").to_lowercase()
+}
+
+/// Whether a folder entry was last changed more than `age` ago.
+fn older_than(e: &std::fs::DirEntry, age: std::time::Duration) -> bool {
+    e.metadata()
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|elapsed| elapsed > age)
 }
 
 /// Makes `dir` if needed and proves a file can be written in it (`serve` checks its
@@ -585,13 +596,7 @@ fn prune(out: &Path, keep: usize) -> Result<usize, BackupError> {
                 .file_name()
                 .and_then(|n| n.to_str())
                 .is_some_and(is_backup_name);
-            let old = e
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age > DAILY);
-            if ours && old && !p.join("manifest.json").exists() {
+            if ours && older_than(&e, DAILY) && !p.join("manifest.json").exists() {
                 std::fs::remove_dir_all(&p)?;
             }
         }
@@ -677,12 +682,10 @@ pub async fn restore(
     keys: &KeyExport,
 ) -> Result<RestoreReport, BackupError> {
     let url = config.database_url.expose();
-    let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
-    if !postgres && !url.starts_with("sqlite:") {
-        return Err(BackupError::Refused(
-            "the database URL must start with sqlite:// or postgres://".into(),
-        ));
-    }
+    let kind: BackendKind = url.parse().map_err(|_| {
+        BackupError::Refused("the database URL must start with sqlite:// or postgres://".into())
+    })?;
+    let postgres = kind == BackendKind::Postgres;
     if config.master_key.is_none() && !config.data_dir.join("master.key").is_file() {
         return Err(BackupError::Refused(
             "set RAABTA_MASTER_KEY to the master key of the deployment the backup came from \
@@ -744,7 +747,7 @@ pub async fn restore(
             manifest.format
         )));
     }
-    let want = if postgres { "postgres" } else { "sqlite" };
+    let want = backend_name(kind);
     if manifest.backend != want {
         return Err(BackupError::Refused(format!(
             "the backup is of a {} deployment and the database URL names {want}: restore it \
@@ -913,21 +916,16 @@ async fn restore_parts(
         &plain,
     )?;
     // The deployment is marked unfinished until every school is in (it refuses to
-    // start meanwhile): in the copy before it goes live (SQLite), or right after the
-    // control rows are loaded (PostgreSQL).
+    // start meanwhile): in the copy before it goes live (SQLite), or in the control
+    // schema's one restore transaction (PostgreSQL).
     if url.starts_with("sqlite:") {
         crate::store::sqlite::mark_restoring(&plain).await?;
         if let Some(dir) = control_file.parent().filter(|p| !p.as_os_str().is_empty()) {
             crate::fsutil::create_private_dir(dir)?;
         }
         // Never over a database that appeared since the emptiness check (a `serve`
-        // started meanwhile): a link or a new file, not a rename.
-        if std::fs::hard_link(&plain, control_file).is_err() {
-            let mut to = crate::fsutil::create_private_file(control_file)?;
-            std::io::copy(&mut std::fs::File::open(&plain)?, &mut to)?;
-            to.sync_all()?;
-        }
-        std::fs::remove_file(&plain)?;
+        // started meanwhile).
+        crate::fsutil::move_into_new(&plain, control_file)?;
     } else {
         crate::store::postgres::restore_control(url, &plain).await?;
         std::fs::remove_file(&plain)?;

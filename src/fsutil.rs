@@ -36,3 +36,19 @@ pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     f.write_all(contents)?;
     f.sync_all()
 }
+
+/// Puts `from` at `to`, which must not exist (never over a file that appeared
+/// meanwhile): a hard link where it can, else a copy into a new private file (removed
+/// again if the copy fails); then `from` is removed.
+pub fn move_into_new(from: &Path, to: &Path) -> std::io::Result<()> {
+    if std::fs::hard_link(from, to).is_err() {
+        let mut out = create_private_file(to)?;
+        let copied =
+            std::io::copy(&mut std::fs::File::open(from)?, &mut out).and_then(|_| out.sync_all());
+        if let Err(e) = copied {
+            let _ = std::fs::remove_file(to);
+            return Err(e);
+        }
+    }
+    std::fs::remove_file(from)
+}

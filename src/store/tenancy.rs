@@ -295,14 +295,21 @@ impl Tenancy {
             .close_tenant(tenant.id, by, now, purge_after)
             .await?;
         let closure = self
+            .closure_of(tenant.id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("closure vanished".into()))?;
+        Ok((closure, started))
+    }
+
+    /// A school's closure, if it is closing.
+    async fn closure_of(&self, id: TenantId) -> Result<Option<Closure>> {
+        Ok(self
             .backend
             .control
             .closures()
             .await?
             .into_iter()
-            .find(|c| c.tenant_id == tenant.id)
-            .ok_or_else(|| StoreError::Corrupt("closure vanished".into()))?;
-        Ok((closure, started))
+            .find(|c| c.tenant_id == id))
     }
 
     /// Purges every school whose export window has ended: the partition (and role) or
@@ -398,13 +405,7 @@ impl Tenancy {
             .control
             .close_tenant(tenant.id, by, now, now)
             .await?;
-        let closure = self
-            .backend
-            .control
-            .closures()
-            .await?
-            .into_iter()
-            .find(|c| c.tenant_id == tenant.id);
+        let closure = self.closure_of(tenant.id).await?;
         self.purge_one(&tenant, closure.as_ref(), now, by).await?;
         Ok(tenant)
     }

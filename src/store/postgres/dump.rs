@@ -67,6 +67,29 @@ fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// `COPY "schema"."table" ("a", "b") <direction>` (`TO STDOUT` or `FROM STDIN`).
+fn copy_statement(schema: &str, table: &Table, direction: &str) -> String {
+    let columns: Vec<String> = table.columns.iter().map(|c| ident(c)).collect();
+    format!(
+        "COPY {}.{} ({}) {direction}",
+        ident(schema),
+        ident(&table.name),
+        columns.join(", ")
+    )
+}
+
+/// `ALTER TABLE "schema"."table" <change>`, run in `tx`.
+async fn alter_table(tx: &mut PgConnection, schema: &str, table: &str, change: &str) -> Result<()> {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "ALTER TABLE {}.{} {change}",
+        ident(schema),
+        ident(table)
+    )))
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
 fn corrupt(why: &str) -> StoreError {
     StoreError::Corrupt(format!("database copy: {why}"))
 }
@@ -167,29 +190,23 @@ pub async fn dump(conn: &mut PgConnection, schema: &str, skip: &[&str], to: &Pat
     )))
     .fetch_all(&mut *tx)
     .await?;
-    let tables = tables(&mut tx, schema, skip).await?;
-    let file = crate::fsutil::create_private_file(to)?;
-    let mut out = BufWriter::new(tokio::fs::File::from_std(file));
     let header = Header {
         migrations: migrations
             .into_iter()
             .map(|(v, sum)| (v, hex::encode(sum)))
             .collect(),
-        tables: tables.clone(),
+        tables: tables(&mut tx, schema, skip).await?,
     };
+    let file = crate::fsutil::create_private_file(to)?;
+    let mut out = BufWriter::new(tokio::fs::File::from_std(file));
     out.write_all(MAGIC).await?;
     let line = serde_json::to_vec(&header).map_err(|e| corrupt(&e.to_string()))?;
     out.write_all(&line).await?;
     out.write_all(b"\n").await?;
-    for table in &tables {
-        let columns: Vec<String> = table.columns.iter().map(|c| ident(c)).collect();
-        let statement = format!(
-            "COPY {}.{} ({}) TO STDOUT",
-            ident(schema),
-            ident(&table.name),
-            columns.join(", ")
-        );
-        let mut stream = tx.copy_out_raw(&statement).await?;
+    for table in &header.tables {
+        let mut stream = tx
+            .copy_out_raw(&copy_statement(schema, table, "TO STDOUT"))
+            .await?;
         while let Some(chunk) = stream.next().await {
             let chunk = chunk?;
             if chunk.is_empty() {
@@ -245,15 +262,14 @@ async fn header(input: &mut BufReader<tokio::fs::File>) -> Result<Header> {
 /// schema, the rows and anything else are one transaction): the foreign keys are
 /// dropped, every table is loaded, and the keys are added back (so they are checked
 /// against every row, in whatever order the tables came). `tx` acts as the schema's
-/// owner. Refuses a
-/// schema that already holds rows, and a copy that lacks one of the schema's tables
-/// (but `skip`'s). Returns the rows loaded per table.
+/// owner. Refuses a schema that already holds rows, and a copy that lacks one of the
+/// schema's tables (but `skip`'s).
 pub async fn load_within(
     tx: &mut PgConnection,
     schema: &str,
     skip: &[&str],
     from: &Path,
-) -> Result<Vec<(String, u64)>> {
+) -> Result<()> {
     let mut input = BufReader::new(tokio::fs::File::open(from).await?);
     let header = header(&mut input).await?;
     let present = tables(tx, schema, skip).await?;
@@ -303,25 +319,18 @@ pub async fn load_within(
     .fetch_all(&mut *tx)
     .await?;
     for (table, name, _) in &foreign_keys {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "ALTER TABLE {}.{} DROP CONSTRAINT {}",
-            ident(schema),
-            ident(table),
-            ident(name)
-        )))
-        .execute(&mut *tx)
+        alter_table(
+            tx,
+            schema,
+            table,
+            &format!("DROP CONSTRAINT {}", ident(name)),
+        )
         .await?;
     }
-    let mut loaded = Vec::new();
     for table in &header.tables {
-        let columns: Vec<String> = table.columns.iter().map(|c| ident(c)).collect();
-        let statement = format!(
-            "COPY {}.{} ({}) FROM STDIN",
-            ident(schema),
-            ident(&table.name),
-            columns.join(", ")
-        );
-        let mut copy = tx.copy_in_raw(&statement).await?;
+        let mut copy = tx
+            .copy_in_raw(&copy_statement(schema, table, "FROM STDIN"))
+            .await?;
         let sent = async {
             let mut buf = Vec::new();
             loop {
@@ -342,14 +351,13 @@ pub async fn load_within(
             Ok::<(), StoreError>(())
         }
         .await;
-        let rows = match sent {
+        match sent {
             Ok(()) => copy.finish().await?,
             Err(e) => {
                 let _ = copy.abort("the backup copy is unreadable").await;
                 return Err(e);
             }
         };
-        loaded.push((table.name.clone(), rows));
     }
     let mut rest = [0u8; 1];
     if input.read(&mut rest).await? != 0 {
@@ -364,16 +372,10 @@ pub async fn load_within(
     .execute(&mut *tx)
     .await?;
     for (table, name, definition) in &foreign_keys {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "ALTER TABLE {}.{} ADD CONSTRAINT {} {definition}",
-            ident(schema),
-            ident(table),
-            ident(name)
-        )))
-        .execute(&mut *tx)
-        .await?;
+        let change = format!("ADD CONSTRAINT {} {definition}", ident(name));
+        alter_table(tx, schema, table, &change).await?;
     }
-    Ok(loaded)
+    Ok(())
 }
 
 #[cfg(test)]

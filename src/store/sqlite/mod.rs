@@ -276,18 +276,8 @@ impl Partitions for SqlitePartitions {
                 path.display()
             )));
         }
-        // The copy sits beside the data (the backup's work folder): linked into place,
-        // never over a file that appeared meanwhile; copied into a new file otherwise.
-        if std::fs::hard_link(from, &path).is_err() {
-            let mut to = crate::fsutil::create_private_file(&path)?;
-            let copied =
-                std::io::copy(&mut std::fs::File::open(from)?, &mut to).and_then(|_| to.sync_all());
-            if let Err(e) = copied {
-                let _ = std::fs::remove_file(&path);
-                return Err(e.into());
-            }
-        }
-        std::fs::remove_file(from)?;
+        // The copy sits beside the data (the backup's work folder).
+        crate::fsutil::move_into_new(from, &path)?;
         // A copy is in rollback-journal mode; the service reads in WAL mode.
         to_wal(&path).await?;
         self.migrate(id).await?;
