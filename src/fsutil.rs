@@ -52,3 +52,23 @@ pub fn move_into_new(from: &Path, to: &Path) -> std::io::Result<()> {
     }
     std::fs::remove_file(from)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_is_moved_only_where_none_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let (from, to) = (dir.path().join("copy"), dir.path().join("live"));
+        std::fs::write(&from, b"restored").unwrap();
+        std::fs::write(&to, b"appeared meanwhile").unwrap();
+        assert!(move_into_new(&from, &to).is_err());
+        assert_eq!(std::fs::read(&to).unwrap(), b"appeared meanwhile");
+        assert!(from.exists(), "nothing moved");
+        std::fs::remove_file(&to).unwrap();
+        move_into_new(&from, &to).unwrap();
+        assert_eq!(std::fs::read(&to).unwrap(), b"restored");
+        assert!(!from.exists());
+    }
+}

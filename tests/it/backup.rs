@@ -891,3 +891,31 @@ async fn a_postgres_copy_from_an_older_version_is_migrated_forward() {
     assert!(control.certificate("older").await.unwrap().is_some());
     assert!(env.app.tenancy.school("older").await.is_err());
 }
+
+/// A process whose master key another process rotated keeps serving (and saying so in
+/// its log) for one key-cache period, the runbook's restart window, instead of
+/// leaving the load balancer with no ready process at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_away_process_stays_ready_for_its_key_cache_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(dir.path());
+    config.key_cache_seconds = 3600;
+    let env = TestEnv::with_config(config, dir, None).await;
+    assert_eq!(
+        crate::http::get(&env, "/readyz").await.0,
+        axum::http::StatusCode::OK
+    );
+    env.app
+        .tenancy
+        .rotate_master(&raabta::store::crypto::MasterKey::generate())
+        .await
+        .unwrap();
+    assert_eq!(
+        env.app.tenancy.master_status().await.unwrap(),
+        raabta::store::tenancy::MasterStatus::RotatedRestartSoon
+    );
+    assert_eq!(
+        crate::http::get(&env, "/readyz").await.0,
+        axum::http::StatusCode::OK
+    );
+}
